@@ -1,0 +1,1 @@
+//! deskgate adapter for clearquest (under construction)

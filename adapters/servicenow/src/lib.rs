@@ -1,0 +1,1 @@
+//! deskgate adapter for servicenow (under construction)

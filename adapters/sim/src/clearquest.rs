@@ -1,0 +1,1 @@
+//! clearquest simulator (under construction)

@@ -1,0 +1,1 @@
+//! jira simulator (under construction)

@@ -1,0 +1,16 @@
+//! Simulators of the remote desk systems deskgate speaks to.
+//!
+//! Each simulator is a real HTTP server on loopback that speaks its dialect the way
+//! the real product does — status codes, error bodies, workflow rules, ETags, 429s —
+//! so the gateway's adapters and inbound APIs are tested against something that can
+//! disagree with them. Faults are injected through [`faults::Faults`], shared by all
+//! three: programmatically in tests, or over HTTP at `POST /_sim/faults`.
+#![forbid(unsafe_code)]
+
+pub mod clearquest;
+pub mod jira;
+pub mod servicenow;
+
+pub mod faults;
+
+pub use faults::{Fault, Faults};

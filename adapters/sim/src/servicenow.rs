@@ -1,0 +1,1 @@
+//! servicenow simulator (under construction)

@@ -1,0 +1,849 @@
+//! [`JiraAdapter`]: deskgate's outbound client for one Jira desk.
+//!
+//! Idempotency rests on a correlation marker written at create time — the gateway
+//! incident id in a text custom field and/or a label — that
+//! [`Adapter::find_by_correlation`] searches for, and on Jira's own upsert of remote
+//! links by `globalId`.
+//!
+//! Status changes go through the workflow: the adapter asks which transitions the
+//! issue offers now and takes the one whose target status has the wanted name. It
+//! never walks a path of several transitions; when no single transition leads to
+//! the wanted status the error is permanent and names what the workflow offers.
+//!
+//! Only URLs under the configured base URL are called (issue keys are escaped as
+//! path segments, `self` links in answers are never followed) and redirects are
+//! not followed. Credentials never appear in `Debug` output or errors.
+
+use std::fmt;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use deskgate_adapter::{
+    Adapter, AdapterError, RemoteId, RemoteLink, RemoteNote, RemoteTicket, TicketFields,
+    parse_retry_after,
+};
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use url::Url;
+
+use crate::jql::{self, Clause, Operand, Operator, Query, SortKey, Term};
+use crate::wire::{
+    ApiVersion, CommentPage, CreatedIssue, DoTransition, ErrorCollection, Issue, NamedRef,
+    NewComment, SearchRequest, SearchResults, TextBody, TransitionRef, Transitions, Visibility,
+};
+
+/// How the adapter authenticates. Secrets are plain strings here (the gateway
+/// resolves them from env or files) and are never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Auth {
+    /// Jira Cloud: account e-mail + API token, sent as HTTP Basic.
+    Basic { email: String, api_token: String },
+    /// Jira Data Center personal access token, or an OAuth access token.
+    Bearer { token: String },
+}
+
+impl fmt::Debug for Auth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Basic { email, .. } => f
+                .debug_struct("Basic")
+                .field("email", email)
+                .field("api_token", &"<redacted>")
+                .finish(),
+            Self::Bearer { .. } => f
+                .debug_struct("Bearer")
+                .field("token", &"<redacted>")
+                .finish(),
+        }
+    }
+}
+
+/// How users are addressed in write bodies: Cloud knows only `accountId`,
+/// Server/Data Center use the user `name`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UserRef {
+    AccountId,
+    Name,
+}
+
+/// Who may read a comment deskgate writes for an internal note.
+///
+/// Jira core restricts comments by project role or group (`visibility`), and it
+/// enforces that restriction everywhere; Jira Service Management's "internal"
+/// comment property is not used because a Jira without Service Management would
+/// store it and show the comment to everyone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InternalCommentVisibility {
+    /// A project role, e.g. `Administrators`, `Developers`, `Service Desk Team`.
+    Role(String),
+    /// A group, e.g. `jira-servicedesk-users`.
+    Group(String),
+}
+
+impl InternalCommentVisibility {
+    fn to_wire(&self) -> Visibility {
+        match self {
+            Self::Role(role) => Visibility {
+                kind: "role".into(),
+                value: role.clone(),
+            },
+            Self::Group(group) => Visibility {
+                kind: "group".into(),
+                value: group.clone(),
+            },
+        }
+    }
+}
+
+/// Everything [`JiraAdapter`] needs to speak to one Jira desk.
+#[derive(Clone)]
+pub struct JiraConfig {
+    /// The Jira base URL, with its context path if any (`https://jira.example.dk/jira`).
+    pub base_url: Url,
+    pub api_version: ApiVersion,
+    pub auth: Auth,
+    /// Project issues are created in and searched within (`DRIFT`).
+    pub project_key: String,
+    /// Issue type name for created issues (`Incident`, `Task`).
+    pub issue_type: String,
+    /// Text custom field holding the gateway incident id (`customfield_10042`).
+    pub correlation_field: Option<String>,
+    /// Label prefix marking the gateway incident id (`deskgate-` gives
+    /// `deskgate-INC-2026-000042`). Labels cannot hold spaces; incident ids do not.
+    pub correlation_label_prefix: Option<String>,
+    pub internal_comments: InternalCommentVisibility,
+    pub user_ref: UserRef,
+    /// Time zone Jira reads JQL dates in: the integration user's profile zone.
+    pub jql_time_zone: TimeZone,
+    /// Per request, connect to last byte.
+    pub timeout: Duration,
+    /// Issues per search page.
+    pub page_size: u64,
+    /// Most search pages read by one `changed_since`; the rest come on the next poll.
+    pub max_pages: u64,
+}
+
+impl fmt::Debug for JiraConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JiraConfig")
+            .field("base_url", &self.base_url.as_str())
+            .field("api_version", &self.api_version)
+            .field("auth", &self.auth)
+            .field("project_key", &self.project_key)
+            .field("issue_type", &self.issue_type)
+            .field("correlation_field", &self.correlation_field)
+            .field("correlation_label_prefix", &self.correlation_label_prefix)
+            .field("internal_comments", &self.internal_comments)
+            .field("user_ref", &self.user_ref)
+            .field("jql_time_zone", &self.jql_time_zone.iana_name())
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl JiraConfig {
+    /// A configuration with the usual defaults: issue type `Incident`, correlation
+    /// in `customfield_10042`, internal notes restricted to the `Administrators`
+    /// role, users by `accountId` on v3 and by `name` on v2, JQL dates in UTC,
+    /// 30 s timeout, 100 issues per page, at most 20 pages per poll.
+    pub fn new(
+        base_url: Url,
+        api_version: ApiVersion,
+        auth: Auth,
+        project_key: impl Into<String>,
+    ) -> Self {
+        Self {
+            base_url,
+            api_version,
+            auth,
+            project_key: project_key.into(),
+            issue_type: "Incident".into(),
+            correlation_field: Some("customfield_10042".into()),
+            correlation_label_prefix: None,
+            internal_comments: InternalCommentVisibility::Role("Administrators".into()),
+            user_ref: match api_version {
+                ApiVersion::V2 => UserRef::Name,
+                ApiVersion::V3 => UserRef::AccountId,
+            },
+            jql_time_zone: TimeZone::UTC,
+            timeout: Duration::from_secs(30),
+            page_size: 100,
+            max_pages: 20,
+        }
+    }
+}
+
+/// A configuration the adapter cannot work with.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("jira base_url {0:?} must be an http or https URL without query or fragment")]
+    BaseUrl(String),
+    #[error(
+        "jira needs a correlation_field or a correlation_label_prefix to find issues it created"
+    )]
+    NoCorrelation,
+    #[error("jira correlation_field {0:?} must look like customfield_10042")]
+    CorrelationField(String),
+    #[error("jira project_key {0:?} must be letters, digits or underscores")]
+    ProjectKey(String),
+    #[error("jira {0} must not be empty")]
+    Empty(&'static str),
+    #[error("jira HTTP client: {0}")]
+    Client(String),
+}
+
+/// The fields asked for in searches: what [`RemoteTicket`] is made of.
+const SEARCH_FIELDS: &[&str] = &[
+    "summary",
+    "description",
+    "status",
+    "priority",
+    "assignee",
+    "labels",
+    "resolution",
+    "created",
+    "updated",
+    "comment",
+];
+
+/// Outbound adapter for one Jira desk.
+pub struct JiraAdapter {
+    config: JiraConfig,
+    http: reqwest::Client,
+}
+
+impl fmt::Debug for JiraAdapter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JiraAdapter")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl JiraAdapter {
+    pub fn new(config: JiraConfig) -> Result<Self, ConfigError> {
+        let base = &config.base_url;
+        if !matches!(base.scheme(), "http" | "https")
+            || base.cannot_be_a_base()
+            || base.query().is_some()
+            || base.fragment().is_some()
+        {
+            return Err(ConfigError::BaseUrl(base.to_string()));
+        }
+        if config.project_key.is_empty()
+            || !config
+                .project_key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return Err(ConfigError::ProjectKey(config.project_key.clone()));
+        }
+        if config.issue_type.trim().is_empty() {
+            return Err(ConfigError::Empty("issue_type"));
+        }
+        if config.correlation_field.is_none() && config.correlation_label_prefix.is_none() {
+            return Err(ConfigError::NoCorrelation);
+        }
+        if let Some(field) = &config.correlation_field {
+            if custom_field_number(field).is_none() {
+                return Err(ConfigError::CorrelationField(field.clone()));
+            }
+        }
+        if config.page_size == 0 || config.max_pages == 0 {
+            return Err(ConfigError::Empty("page_size / max_pages"));
+        }
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout)
+            // A redirect would send credentials somewhere not configured.
+            .redirect(reqwest::redirect::Policy::none())
+            // Only the configured endpoint is called, never an environment-chosen proxy.
+            .no_proxy()
+            .user_agent(concat!("deskgate-jira/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ConfigError::Client(e.to_string()))?;
+        Ok(Self { config, http })
+    }
+
+    pub fn config(&self) -> &JiraConfig {
+        &self.config
+    }
+
+    /// `{base}/rest/api/{v}/{segments…}`, each segment escaped.
+    fn api_url(&self, segments: &[&str]) -> Url {
+        let mut url = self.config.base_url.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty()
+                .extend(["rest", "api", self.config.api_version.as_str()])
+                .extend(segments);
+        }
+        url
+    }
+
+    /// Where a person opens the issue: `{base}/browse/{key}`.
+    fn browse_url(&self, key: &str) -> String {
+        let mut url = self.config.base_url.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(["browse", key]);
+        }
+        url.to_string()
+    }
+
+    /// Send one request; any non-2xx answer becomes a classified [`AdapterError`].
+    async fn call(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&(impl Serialize + Sync)>,
+        what: &str,
+    ) -> Result<(StatusCode, Vec<u8>), AdapterError> {
+        let mut request = self
+            .http
+            .request(method, url)
+            .header(reqwest::header::ACCEPT, "application/json");
+        request = match &self.config.auth {
+            Auth::Basic { email, api_token } => request.basic_auth(email, Some(api_token)),
+            Auth::Bearer { token } => request.bearer_auth(token),
+        };
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| transport_error(what, &e))?;
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after);
+        let location = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| transport_error(what, &e))?
+            .to_vec();
+        if status.is_success() {
+            return Ok((status, bytes));
+        }
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let detail = match serde_json::from_slice::<ErrorCollection>(&bytes) {
+            Ok(errors) if !errors.summary().is_empty() => errors.summary(),
+            _ => text.chars().take(200).collect::<String>(),
+        };
+        let mut message = format!("jira {what}: HTTP {}", status.as_u16());
+        if status.is_redirection() {
+            message.push_str(&format!(
+                " (redirect to {} not followed; check base_url)",
+                location.as_deref().unwrap_or("?")
+            ));
+        }
+        if !detail.trim().is_empty() {
+            message.push_str(": ");
+            message.push_str(detail.trim());
+        }
+        tracing::debug!(
+            status = status.as_u16(),
+            what,
+            "jira answered with an error"
+        );
+        Err(AdapterError::from_status(
+            status.as_u16(),
+            message,
+            Some(text),
+            retry_after,
+        ))
+    }
+
+    async fn get_json<T: DeserializeOwned>(&self, url: Url, what: &str) -> Result<T, AdapterError> {
+        let (_, bytes) = self.call(Method::GET, url, None::<&()>, what).await?;
+        decode(&bytes, what)
+    }
+
+    async fn fetch_issue(&self, key: &str) -> Result<Issue, AdapterError> {
+        self.get_json(self.api_url(&["issue", key]), &format!("get issue {key}"))
+            .await
+    }
+
+    /// Search with JQL, following pages up to `max_pages`.
+    async fn search(&self, query: &Query, max_pages: u64) -> Result<Vec<Issue>, AdapterError> {
+        let mut fields: Vec<String> = SEARCH_FIELDS.iter().map(|s| (*s).to_owned()).collect();
+        fields.extend(self.config.correlation_field.clone());
+        let mut issues = Vec::new();
+        let mut start_at = 0;
+        for _ in 0..max_pages {
+            let request = SearchRequest {
+                jql: query.to_string(),
+                start_at,
+                max_results: Some(self.config.page_size),
+                fields: fields.clone(),
+            };
+            let (_, bytes) = self
+                .call(
+                    Method::POST,
+                    self.api_url(&["search"]),
+                    Some(&request),
+                    "search",
+                )
+                .await?;
+            let page: SearchResults = decode(&bytes, "search")?;
+            let got = page.issues.len() as u64;
+            issues.extend(page.issues);
+            start_at += got;
+            if got == 0 || start_at >= page.total {
+                break;
+            }
+        }
+        Ok(issues)
+    }
+
+    fn user_value(&self, handle: &str) -> Value {
+        match self.config.user_ref {
+            UserRef::AccountId => json!({ "accountId": handle }),
+            UserRef::Name => json!({ "name": handle }),
+        }
+    }
+
+    /// Fields for create/edit bodies; `status` and `resolution` go through transitions.
+    fn write_fields(&self, fields: &TicketFields) -> serde_json::Map<String, Value> {
+        let mut out = serde_json::Map::new();
+        if let Some(title) = &fields.title {
+            out.insert("summary".into(), json!(title));
+        }
+        if let Some(description) = &fields.description {
+            let body = TextBody::for_version(description, self.config.api_version);
+            out.insert("description".into(), json!(body));
+        }
+        if let Some(priority) = &fields.priority {
+            out.insert("priority".into(), json!(NamedRef::by_name(priority)));
+        }
+        if let Some(assignee) = &fields.assignee {
+            let value = if assignee.is_empty() {
+                Value::Null
+            } else {
+                self.user_value(assignee)
+            };
+            out.insert("assignee".into(), value);
+        }
+        for (name, value) in &fields.extra {
+            if name != "resolution" {
+                out.insert(name.clone(), json!(value));
+            }
+        }
+        out
+    }
+
+    fn correlation_label(&self, correlation: &str) -> Option<String> {
+        self.config
+            .correlation_label_prefix
+            .as_ref()
+            .map(|prefix| format!("{prefix}{correlation}"))
+    }
+
+    /// Bring the issue to `wanted` with one transition, or say why not.
+    async fn transition_to(
+        &self,
+        key: &str,
+        current: Option<&str>,
+        wanted: &str,
+        fields: &TicketFields,
+    ) -> Result<(), AdapterError> {
+        if current.is_some_and(|c| c.eq_ignore_ascii_case(wanted)) {
+            return Ok(());
+        }
+        let url = self.api_url(&["issue", key, "transitions"]);
+        let available: Transitions = self
+            .get_json(url.clone(), &format!("list transitions of {key}"))
+            .await?;
+        let Some(transition) = available
+            .transitions
+            .iter()
+            .find(|t| t.to.name.eq_ignore_ascii_case(wanted))
+        else {
+            let targets: Vec<String> = available
+                .transitions
+                .iter()
+                .map(|t| format!("'{}'", t.to.name))
+                .collect();
+            let targets = if targets.is_empty() {
+                "none".to_owned()
+            } else {
+                targets.join(", ")
+            };
+            return Err(AdapterError::permanent(format!(
+                "jira {key}: the workflow has no transition from '{}' to '{wanted}'; available targets: {targets}",
+                current.unwrap_or("?"),
+            )));
+        };
+        let mut body = DoTransition {
+            transition: TransitionRef {
+                id: transition.id.clone(),
+            },
+            ..DoTransition::default()
+        };
+        if let Some(resolution) = fields.extra.get("resolution") {
+            body.fields
+                .insert("resolution".into(), json!(NamedRef::by_name(resolution)));
+        }
+        self.call(
+            Method::POST,
+            url,
+            Some(&body),
+            &format!("transition {key} to '{}'", transition.to.name),
+        )
+        .await?;
+        Ok(())
+    }
+
+    fn ticket(&self, issue: Issue) -> RemoteTicket {
+        let f = issue.fields;
+        let mut extra = std::collections::BTreeMap::new();
+        if let Some(field) = &self.config.correlation_field {
+            if let Some(value) = f.extra.get(field).and_then(scalar_text) {
+                extra.insert(field.clone(), value);
+            }
+        }
+        if let Some(labels) = f.labels.as_ref().filter(|l| !l.is_empty()) {
+            extra.insert("labels".into(), labels.join(","));
+        }
+        if let Some(resolution) = f.resolution.as_ref().and_then(|r| r.name.clone()) {
+            extra.insert("resolution".into(), resolution);
+        }
+        let notes = f
+            .comment
+            .map(|page| page.comments)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|c| RemoteNote {
+                body: c.body.to_text(),
+                public: c.visibility.is_none(),
+                author: c.author.as_ref().and_then(|a| {
+                    a.display_name
+                        .clone()
+                        .or_else(|| a.handle().map(str::to_owned))
+                }),
+                at: c.created.as_deref().and_then(crate::wire::parse_timestamp),
+            })
+            .collect();
+        RemoteTicket {
+            url: Some(self.browse_url(&issue.key)),
+            display_id: issue.key.clone(),
+            id: RemoteId(issue.key),
+            etag: None,
+            updated_at: f.updated.as_deref().and_then(crate::wire::parse_timestamp),
+            fields: TicketFields {
+                title: f.summary,
+                description: f.description.map(|d| d.to_text()).filter(|d| !d.is_empty()),
+                status: f.status.map(|s| s.name),
+                priority: f.priority.and_then(|p| p.name),
+                assignee: f.assignee.and_then(|a| a.handle().map(str::to_owned)),
+                extra,
+            },
+            notes,
+        }
+    }
+
+    fn project_term(&self) -> Clause {
+        Clause::Term(Term {
+            field: "project".into(),
+            op: Operator::Eq,
+            operand: Operand::Value(self.config.project_key.clone()),
+        })
+    }
+
+    /// Whether an issue found by a correlation search really carries `correlation`
+    /// (a `~` search is a text match and can find near-misses).
+    fn carries(&self, issue: &Issue, correlation: &str) -> bool {
+        let by_field = self.config.correlation_field.as_ref().is_some_and(|field| {
+            issue
+                .fields
+                .extra
+                .get(field)
+                .and_then(scalar_text)
+                .as_deref()
+                == Some(correlation)
+        });
+        let by_label = self.correlation_label(correlation).is_some_and(|label| {
+            issue
+                .fields
+                .labels
+                .as_ref()
+                .is_some_and(|labels| labels.contains(&label))
+        });
+        by_field || by_label
+    }
+}
+
+fn scalar_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// `customfield_10042` → `10042`.
+fn custom_field_number(field: &str) -> Option<&str> {
+    let number = field.strip_prefix("customfield_")?;
+    (!number.is_empty() && number.chars().all(|c| c.is_ascii_digit())).then_some(number)
+}
+
+fn decode<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, AdapterError> {
+    serde_json::from_slice(bytes).map_err(|e| AdapterError::Permanent {
+        message: format!("jira {what}: answer is not what Jira sends: {e}"),
+        status: None,
+        body: Some(
+            String::from_utf8_lossy(bytes)
+                .chars()
+                .take(deskgate_adapter::MAX_ERROR_BODY)
+                .collect(),
+        ),
+    })
+}
+
+fn transport_error(what: &str, e: &reqwest::Error) -> AdapterError {
+    // reqwest's message names the URL, which holds no credentials (they travel in headers).
+    let reason = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else {
+        "transport error"
+    };
+    let message = format!("jira {what}: {reason}: {e}");
+    if e.is_builder() {
+        AdapterError::permanent(message)
+    } else {
+        AdapterError::retriable(message)
+    }
+}
+
+/// `yyyy/MM/dd HH:mm` in the zone Jira reads JQL dates in, rounded down to the
+/// minute (JQL has no seconds), so the search window only ever grows.
+pub fn jql_minute(at: Timestamp, zone: &TimeZone) -> String {
+    at.to_zoned(zone.clone())
+        .strftime("%Y/%m/%d %H:%M")
+        .to_string()
+}
+
+#[async_trait]
+impl Adapter for JiraAdapter {
+    fn system(&self) -> &'static str {
+        "jira"
+    }
+
+    async fn create(
+        &self,
+        fields: &TicketFields,
+        correlation: &str,
+    ) -> Result<RemoteTicket, AdapterError> {
+        if fields.title.as_deref().is_none_or(|t| t.trim().is_empty()) {
+            return Err(AdapterError::permanent(
+                "jira create: a Jira issue needs a summary (title is empty)",
+            ));
+        }
+        let mut body = self.write_fields(fields);
+        body.insert("project".into(), json!({ "key": self.config.project_key }));
+        body.insert(
+            "issuetype".into(),
+            json!({ "name": self.config.issue_type }),
+        );
+        if let Some(field) = &self.config.correlation_field {
+            body.insert(field.clone(), json!(correlation));
+        }
+        if let Some(label) = self.correlation_label(correlation) {
+            body.insert("labels".into(), json!([label]));
+        }
+        let what = format!("create issue in {}", self.config.project_key);
+        let (_, bytes) = self
+            .call(
+                Method::POST,
+                self.api_url(&["issue"]),
+                Some(&json!({ "fields": body })),
+                &what,
+            )
+            .await?;
+        let created: CreatedIssue = decode(&bytes, &what)?;
+        if let Some(wanted) = &fields.status {
+            let issue = self.fetch_issue(&created.key).await?;
+            let current = issue.fields.status.as_ref().map(|s| s.name.clone());
+            self.transition_to(&created.key, current.as_deref(), wanted, fields)
+                .await?;
+        }
+        Ok(self.ticket(self.fetch_issue(&created.key).await?))
+    }
+
+    async fn find_by_correlation(
+        &self,
+        correlation: &str,
+    ) -> Result<Option<RemoteTicket>, AdapterError> {
+        let mut markers = Vec::new();
+        if let Some(number) = self
+            .config
+            .correlation_field
+            .as_deref()
+            .and_then(custom_field_number)
+        {
+            // Text fields only support `~`; quoting the id asks for it as a phrase.
+            markers.push(Clause::Term(Term {
+                field: format!("cf[{number}]"),
+                op: Operator::Contains,
+                operand: Operand::Value(format!("\"{correlation}\"")),
+            }));
+        }
+        if let Some(label) = self.correlation_label(correlation) {
+            markers.push(Clause::Term(Term {
+                field: "labels".into(),
+                op: Operator::Eq,
+                operand: Operand::Value(label),
+            }));
+        }
+        let marker = if markers.len() == 1 {
+            markers.remove(0)
+        } else {
+            Clause::Or(markers)
+        };
+        let query = Query {
+            filter: Some(Clause::And(vec![self.project_term(), marker])),
+            order_by: vec![SortKey {
+                field: "created".into(),
+                descending: false,
+            }],
+        };
+        let found = self.search(&query, 1).await?;
+        Ok(found
+            .into_iter()
+            .find(|issue| self.carries(issue, correlation))
+            .map(|issue| self.ticket(issue)))
+    }
+
+    async fn get(&self, id: &RemoteId) -> Result<RemoteTicket, AdapterError> {
+        Ok(self.ticket(self.fetch_issue(&id.0).await?))
+    }
+
+    async fn update(
+        &self,
+        id: &RemoteId,
+        fields: &TicketFields,
+    ) -> Result<RemoteTicket, AdapterError> {
+        let key = id.0.as_str();
+        let edit = self.write_fields(fields);
+        if !edit.is_empty() {
+            self.call(
+                Method::PUT,
+                self.api_url(&["issue", key]),
+                Some(&json!({ "fields": edit })),
+                &format!("edit issue {key}"),
+            )
+            .await?;
+        }
+        if let Some(wanted) = &fields.status {
+            let issue = self.fetch_issue(key).await?;
+            let current = issue.fields.status.as_ref().map(|s| s.name.clone());
+            self.transition_to(key, current.as_deref(), wanted, fields)
+                .await?;
+        }
+        Ok(self.ticket(self.fetch_issue(key).await?))
+    }
+
+    async fn add_note(&self, id: &RemoteId, note: &RemoteNote) -> Result<(), AdapterError> {
+        let key = id.0.as_str();
+        let body = NewComment {
+            body: TextBody::for_version(&note.body, self.config.api_version),
+            visibility: (!note.public).then(|| self.config.internal_comments.to_wire()),
+        };
+        self.call(
+            Method::POST,
+            self.api_url(&["issue", key, "comment"]),
+            Some(&body),
+            &format!("comment on {key}"),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn link(&self, id: &RemoteId, link: &RemoteLink) -> Result<(), AdapterError> {
+        let key = id.0.as_str();
+        // Jira requires an object URL; without one the global id (a URI by
+        // convention) stands in, so the link still opens somewhere meaningful.
+        let url = link.url.clone().unwrap_or_else(|| link.global_id.clone());
+        let body = crate::wire::RemoteLink {
+            global_id: Some(link.global_id.clone()),
+            application: Some(crate::wire::RemoteLinkApplication {
+                kind: Some("deskgate".into()),
+                name: Some("deskgate".into()),
+            }),
+            relationship: Some("mirrored by".into()),
+            object: crate::wire::RemoteLinkObject {
+                url,
+                title: link.display_id.clone(),
+                summary: Some(link.title.clone()),
+                extra: Default::default(),
+            },
+            ..Default::default()
+        };
+        self.call(
+            Method::POST,
+            self.api_url(&["issue", key, "remotelink"]),
+            Some(&body),
+            &format!("link {key} to {}", link.display_id),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn changed_since(&self, since: Timestamp) -> Result<Vec<RemoteTicket>, AdapterError> {
+        let query = Query {
+            filter: Some(Clause::And(vec![
+                self.project_term(),
+                Clause::Term(Term {
+                    field: "updated".into(),
+                    op: Operator::Ge,
+                    operand: Operand::Value(jql_minute(since, &self.config.jql_time_zone)),
+                }),
+            ])),
+            order_by: vec![SortKey {
+                field: "updated".into(),
+                descending: false,
+            }],
+        };
+        let issues = self.search(&query, self.config.max_pages).await?;
+        Ok(issues.into_iter().map(|issue| self.ticket(issue)).collect())
+    }
+}
+
+impl JiraAdapter {
+    /// Comments of an issue, oldest first (the issue GET carries them too, but
+    /// paged; this reads the comment resource directly).
+    pub async fn comments(&self, id: &RemoteId) -> Result<Vec<RemoteNote>, AdapterError> {
+        let key = id.0.as_str();
+        let page: CommentPage = self
+            .get_json(
+                self.api_url(&["issue", key, "comment"]),
+                &format!("list comments of {key}"),
+            )
+            .await?;
+        Ok(page
+            .comments
+            .into_iter()
+            .map(|c| RemoteNote {
+                body: c.body.to_text(),
+                public: c.visibility.is_none(),
+                author: c.author.and_then(|a| a.display_name),
+                at: c.created.as_deref().and_then(crate::wire::parse_timestamp),
+            })
+            .collect())
+    }
+}
+
+/// JQL quoting, re-exported for callers that build queries by hand.
+pub use jql::quote as quote_jql;

@@ -1,1 +1,23 @@
-//! deskgate adapter for clearquest (under construction)
+//! deskgate adapter for IBM Rational ClearQuest's OSLC CM 2.0 REST API.
+//!
+//! - [`oslc`]: RDF/XML records, query answers and `oslc:Error` bodies, read with a
+//!   hardened parser and written with proper escaping.
+//! - [`oslc_where`]: the `oslc.where` subset deskgate builds (and the simulator evaluates).
+//! - [`client`]: [`ClearQuestAdapter`], the [`deskgate_adapter::Adapter`] for ClearQuest.
+//! - [`poll`]: change capture by watermark with overlap and de-duplication
+//!   (ClearQuest has no webhooks).
+//!
+//! The crate speaks ClearQuest's wire format only; it knows nothing of the gateway's
+//! storage, HTTP server or mapping files.
+#![forbid(unsafe_code)]
+
+pub mod client;
+pub mod oslc;
+pub mod oslc_where;
+pub mod poll;
+
+pub use client::{
+    ClearQuestAdapter, ClearQuestConfig, ConfigError, MODIFY_ACTION, StateAction,
+    default_state_actions, parse_notes,
+};
+pub use poll::{PollOutcome, PollState, SeenVersion};

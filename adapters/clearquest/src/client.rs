@@ -1,0 +1,1112 @@
+//! [`ClearQuestAdapter`]: the gateway's outbound client for a ClearQuest OSLC CM 2.0
+//! provider.
+//!
+//! Every request carries `OSLC-Core-Version: 2.0`, asks for `application/rdf+xml`,
+//! authenticates with basic auth, goes only to the configured base URL (redirects are
+//! not followed, record URIs from answers are checked against the base) and is
+//! classified on failure as retriable or permanent.
+//!
+//! Modifications follow ClearQuest's rules: read the record (ETag), then
+//! `PUT <record>?rcm.action=<action>&oslc.properties=<changed>` with `If-Match`.
+//! A status change runs the action that leads to the wanted state (see
+//! [`StateAction`]); a 412 means someone changed the record in between: read again,
+//! re-plan, retry — a bounded number of times.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use deskgate_adapter::{
+    Adapter, AdapterError, RemoteId, RemoteLink, RemoteNote, RemoteTicket, TicketFields,
+    parse_retry_after,
+};
+use jiff::Timestamp;
+use reqwest::Method;
+use reqwest::header::{ACCEPT, CONTENT_TYPE, ETAG, HeaderMap, IF_MATCH, LOCATION, RETRY_AFTER};
+use url::Url;
+
+use crate::oslc::{self, CqRecord, Limits, RDF_XML};
+use crate::oslc_where::{Literal, Op, Where};
+use crate::poll::{PollOutcome, PollState, fnv1a};
+
+/// The action that moves a record into state `to` from one of the states in `from`
+/// (any state when `from` is empty).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StateAction {
+    pub action: String,
+    pub from: Vec<String>,
+    pub to: String,
+}
+
+impl StateAction {
+    pub fn new(action: &str, from: &[&str], to: &str) -> Self {
+        Self {
+            action: action.to_owned(),
+            from: from.iter().map(|s| (*s).to_owned()).collect(),
+            to: to.to_owned(),
+        }
+    }
+}
+
+/// The state model of ClearQuest's stock defect-tracking record type
+/// (Submitted → Assigned → Opened → Resolved → Closed, plus Postponed and Duplicate).
+/// Installations differ: the gateway passes its own table when they do.
+pub fn default_state_actions() -> Vec<StateAction> {
+    vec![
+        StateAction::new("Assign", &["Submitted", "Postponed"], "Assigned"),
+        StateAction::new("Open", &["Assigned"], "Opened"),
+        StateAction::new("Re_Open", &["Resolved", "Closed"], "Opened"),
+        StateAction::new(
+            "Postpone",
+            &["Submitted", "Assigned", "Opened"],
+            "Postponed",
+        ),
+        StateAction::new("Resolve", &["Assigned", "Opened"], "Resolved"),
+        StateAction::new("Close", &["Resolved"], "Closed"),
+        StateAction::new(
+            "Duplicate",
+            &["Submitted", "Assigned", "Opened", "Postponed"],
+            "Duplicate",
+        ),
+        StateAction::new("Unduplicate", &["Duplicate"], "Submitted"),
+    ]
+}
+
+/// The action that changes fields without changing state.
+pub const MODIFY_ACTION: &str = "Modify";
+
+/// Most actions one update runs to reach a state (Submitted → Closed takes four).
+const MAX_ACTION_HOPS: usize = 6;
+
+/// How to reach one ClearQuest database. Secrets are plain strings here and never
+/// leave through `Debug`, errors or logs.
+#[derive(Clone)]
+pub struct ClearQuestConfig {
+    /// Scheme, host, port and optional path prefix in front of `/cqweb` (`https://cq.example`).
+    pub base_url: String,
+    /// Repository (schema repository / connection) name.
+    pub repo: String,
+    /// User database name (`SAMPL`).
+    pub db: String,
+    /// Record type name (`Defect`).
+    pub record_type: String,
+    /// The record type's dbid, as in record URIs `…/record/{type_dbid}-{dbid}`.
+    pub record_type_dbid: String,
+    pub user: String,
+    pub password: String,
+    /// Field holding the gateway's incident id (`cq:deskgate_Incident`).
+    pub correlation_field: String,
+    /// Multi-line journal field notes are appended to (`cq:Notes_Log`).
+    pub notes_field: String,
+    /// Field holding the display ids of linked tickets, one per line.
+    pub link_field: String,
+    pub timeout: Duration,
+    /// How many 412 answers in a row one modification tolerates before giving up
+    /// with a retriable error.
+    pub max_conflict_retries: u32,
+    pub state_actions: Vec<StateAction>,
+    /// `oslc.pageSize` for queries.
+    pub page_size: u32,
+    /// Most query pages followed in one call.
+    pub max_pages: u32,
+    pub limits: Limits,
+}
+
+impl ClearQuestConfig {
+    /// A configuration with the stock defaults for everything but the connection.
+    pub fn new(
+        base_url: impl Into<String>,
+        repo: impl Into<String>,
+        db: impl Into<String>,
+        user: impl Into<String>,
+        password: impl Into<String>,
+    ) -> Self {
+        Self {
+            base_url: base_url.into(),
+            repo: repo.into(),
+            db: db.into(),
+            record_type: "Defect".into(),
+            record_type_dbid: "16777224".into(),
+            user: user.into(),
+            password: password.into(),
+            correlation_field: "cq:deskgate_Incident".into(),
+            notes_field: "cq:Notes_Log".into(),
+            link_field: "cq:deskgate_Links".into(),
+            timeout: Duration::from_secs(10),
+            max_conflict_retries: 3,
+            state_actions: default_state_actions(),
+            page_size: 100,
+            max_pages: 50,
+            limits: Limits::default(),
+        }
+    }
+}
+
+impl fmt::Debug for ClearQuestConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClearQuestConfig")
+            .field("base_url", &self.base_url)
+            .field("repo", &self.repo)
+            .field("db", &self.db)
+            .field("record_type", &self.record_type)
+            .field("record_type_dbid", &self.record_type_dbid)
+            .field("user", &self.user)
+            .field("password", &"<redacted>")
+            .field("correlation_field", &self.correlation_field)
+            .field("notes_field", &self.notes_field)
+            .field("link_field", &self.link_field)
+            .field("timeout", &self.timeout)
+            .field("max_conflict_retries", &self.max_conflict_retries)
+            .field("state_actions", &self.state_actions)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A configuration the adapter cannot work with.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("clearquest base_url: {0}")]
+    BaseUrl(String),
+    #[error("clearquest {key}: {reason}")]
+    Invalid { key: &'static str, reason: String },
+    #[error("clearquest: cannot build the HTTP client: {0}")]
+    Client(String),
+}
+
+/// The ClearQuest OSLC CM adapter.
+pub struct ClearQuestAdapter {
+    config: ClearQuestConfig,
+    http: reqwest::Client,
+    base: Url,
+    /// `{prefix}/cqweb/oslc/repo/{repo}/db/{db}`
+    db_path: String,
+}
+
+impl fmt::Debug for ClearQuestAdapter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClearQuestAdapter")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+fn is_segment(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        && s != "."
+        && s != ".."
+}
+
+/// A field name as the wire wants it: `Severity` → `cq:Severity`.
+fn field_name(name: &str) -> String {
+    if name.contains(':') {
+        name.to_owned()
+    } else {
+        format!("cq:{name}")
+    }
+}
+
+/// ClearQuest may answer a user reference as a URI (`…/user/alice`): keep the login.
+fn owner_login(value: &str) -> &str {
+    match value.rsplit_once("/user/") {
+        Some((_, login)) if value.contains("://") || value.starts_with('/') => login,
+        _ => value,
+    }
+}
+
+/// One PUT the adapter has decided to send.
+struct Step {
+    action: String,
+    props: BTreeMap<String, String>,
+    /// Whether the record is where it should be once this step succeeds.
+    last: bool,
+}
+
+/// An HTTP answer, read and bounded.
+struct Answer {
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn header(&self, name: reqwest::header::HeaderName) -> Option<String> {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    }
+}
+
+/// A record as last read, with its concurrency token.
+struct Current {
+    record: CqRecord,
+    etag: Option<String>,
+}
+
+impl ClearQuestAdapter {
+    pub fn new(config: ClearQuestConfig) -> Result<Self, ConfigError> {
+        let base = Url::parse(&config.base_url).map_err(|e| ConfigError::BaseUrl(e.to_string()))?;
+        if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
+            return Err(ConfigError::BaseUrl(
+                "expected an http(s) URL with a host".into(),
+            ));
+        }
+        if !base.username().is_empty() || base.password().is_some() {
+            return Err(ConfigError::BaseUrl(
+                "credentials belong in user/password, not in the URL".into(),
+            ));
+        }
+        if base.query().is_some() || base.fragment().is_some() {
+            return Err(ConfigError::BaseUrl("expected no query or fragment".into()));
+        }
+        for (key, value) in [
+            ("repo", &config.repo),
+            ("db", &config.db),
+            ("record_type", &config.record_type),
+            ("record_type_dbid", &config.record_type_dbid),
+        ] {
+            if !is_segment(value) {
+                return Err(ConfigError::Invalid {
+                    key,
+                    reason: format!("{value:?} is not a plain name (letters, digits, _ - .)"),
+                });
+            }
+        }
+        for (key, value) in [
+            ("correlation_field", &config.correlation_field),
+            ("notes_field", &config.notes_field),
+            ("link_field", &config.link_field),
+        ] {
+            oslc::check_name(&field_name(value)).map_err(|e| ConfigError::Invalid {
+                key,
+                reason: e.to_string(),
+            })?;
+        }
+        if config.page_size == 0 || config.max_pages == 0 {
+            return Err(ConfigError::Invalid {
+                key: "page_size",
+                reason: "page_size and max_pages must be at least 1".into(),
+            });
+        }
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(config.timeout)
+            // Calls go to the configured endpoint only, never via an ambient proxy.
+            .no_proxy()
+            .build()
+            .map_err(|e| ConfigError::Client(e.to_string()))?;
+        let prefix = base.path().trim_end_matches('/').to_owned();
+        let db_path = format!("{prefix}/cqweb/oslc/repo/{}/db/{}", config.repo, config.db);
+        let mut config = config;
+        config.correlation_field = field_name(&config.correlation_field);
+        config.notes_field = field_name(&config.notes_field);
+        config.link_field = field_name(&config.link_field);
+        Ok(Self {
+            config,
+            http,
+            base,
+            db_path,
+        })
+    }
+
+    pub fn config(&self) -> &ClearQuestConfig {
+        &self.config
+    }
+
+    /// The record type's creation factory.
+    pub fn creation_path(&self) -> String {
+        format!(
+            "{}/record-type/{}",
+            self.db_path, self.config.record_type_dbid
+        )
+    }
+
+    /// The record type's query capability.
+    pub fn query_path(&self) -> String {
+        format!("{}/query", self.creation_path())
+    }
+
+    fn record_prefix(&self) -> String {
+        format!("{}/record/", self.db_path)
+    }
+
+    fn absolute(&self, path: &str) -> String {
+        let mut url = self.base.clone();
+        url.set_path(path);
+        url.to_string()
+    }
+
+    /// Check that `id` names a record of this database and return its path.
+    fn record_path(&self, id: &RemoteId) -> Result<String, AdapterError> {
+        let prefix = self.record_prefix();
+        let valid = id.0.strip_prefix(&prefix).is_some_and(|rest| {
+            rest.split_once('-').is_some_and(|(t, d)| {
+                !t.is_empty()
+                    && !d.is_empty()
+                    && t.bytes().all(|b| b.is_ascii_digit())
+                    && d.bytes().all(|b| b.is_ascii_digit())
+            })
+        });
+        if valid {
+            Ok(id.0.clone())
+        } else {
+            Err(AdapterError::permanent(format!(
+                "{id} is not a record URI of ClearQuest database {}/{}",
+                self.config.repo, self.config.db
+            )))
+        }
+    }
+
+    /// Turn a URI from an answer into a path on the configured base, refusing
+    /// anything on another origin.
+    fn own_path(&self, uri: &str) -> Result<String, AdapterError> {
+        let url = self.base.join(uri).map_err(|e| {
+            AdapterError::permanent(format!("ClearQuest sent an unusable URI {uri:?}: {e}"))
+        })?;
+        if url.origin() != self.base.origin() {
+            return Err(AdapterError::permanent(format!(
+                "ClearQuest pointed to {uri:?}, outside the configured base URL"
+            )));
+        }
+        Ok(match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_owned(),
+        })
+    }
+
+    fn record_id(&self, record: &CqRecord) -> Result<RemoteId, AdapterError> {
+        let about = record.about.as_deref().ok_or_else(|| {
+            AdapterError::permanent("ClearQuest answered a record without rdf:about")
+        })?;
+        let id = RemoteId(self.own_path(about)?);
+        self.record_path(&id)?;
+        Ok(id)
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        if_match: Option<&str>,
+        body: Option<String>,
+    ) -> Result<Answer, AdapterError> {
+        let mut url = self.base.clone();
+        match path.split_once('?') {
+            Some((p, q)) => {
+                url.set_path(p);
+                url.set_query(Some(q));
+            }
+            None => url.set_path(path),
+        }
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        let what = format!("{method} {}", url.path());
+        let mut request = self
+            .http
+            .request(method, url)
+            .basic_auth(&self.config.user, Some(&self.config.password))
+            .header("OSLC-Core-Version", "2.0")
+            .header(ACCEPT, RDF_XML);
+        if let Some(etag) = if_match {
+            request = request.header(IF_MATCH, etag);
+        }
+        if let Some(body) = body {
+            request = request.header(CONTENT_TYPE, RDF_XML).body(body);
+        }
+        let mut response = request
+            .send()
+            .await
+            .map_err(|e| transport_error(&what, &e))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| transport_error(&what, &e))?
+        {
+            if body.len() + chunk.len() > self.config.limits.max_bytes {
+                return Err(AdapterError::permanent(format!(
+                    "ClearQuest answered {what} with more than {} bytes",
+                    self.config.limits.max_bytes
+                )));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let answer = Answer { headers, body };
+        if status.is_success() {
+            return Ok(answer);
+        }
+        let text = String::from_utf8_lossy(&answer.body).into_owned();
+        let detail = oslc::parse_error(&answer.body)
+            .map(|e| e.message)
+            .filter(|m| !m.is_empty());
+        let mut message = format!("ClearQuest answered {} to {what}", status.as_u16());
+        if status.is_redirection() {
+            message.push_str(" (redirects are not followed)");
+        }
+        if let Some(detail) = detail {
+            message.push_str(": ");
+            message.push_str(&detail);
+        }
+        let retry_after = answer
+            .header(RETRY_AFTER)
+            .and_then(|v| parse_retry_after(&v));
+        Err(AdapterError::from_status(
+            status.as_u16(),
+            message,
+            (!text.is_empty()).then_some(text),
+            retry_after,
+        ))
+    }
+
+    fn parse_record(&self, what: &str, body: &[u8]) -> Result<CqRecord, AdapterError> {
+        oslc::parse_record(body, self.config.limits).map_err(|e| AdapterError::Permanent {
+            message: format!("ClearQuest's answer to {what} is not a record: {e}"),
+            status: None,
+            body: Some(String::from_utf8_lossy(body).chars().take(2048).collect()),
+        })
+    }
+
+    async fn read(&self, path: &str) -> Result<Current, AdapterError> {
+        let answer = self.send(Method::GET, path, &[], None, None).await?;
+        let record = self.parse_record(&format!("GET {path}"), &answer.body)?;
+        Ok(Current {
+            record,
+            etag: answer.header(ETAG),
+        })
+    }
+
+    /// Read, plan, PUT with `If-Match`; on 412 read again and re-plan. Returns the
+    /// record once `plan` has nothing left to do.
+    async fn modify<F>(&self, id: &RemoteId, plan: F) -> Result<Current, AdapterError>
+    where
+        F: Fn(&CqRecord) -> Result<Option<Step>, AdapterError> + Send + Sync,
+    {
+        let path = self.record_path(id)?;
+        let mut current = self.read(&path).await?;
+        let mut conflicts = 0u32;
+        let max_rounds = MAX_ACTION_HOPS + self.config.max_conflict_retries as usize + 2;
+        for _ in 0..max_rounds {
+            let Some(step) = plan(&current.record)? else {
+                return Ok(current);
+            };
+            let etag = current.etag.clone().ok_or_else(|| {
+                AdapterError::permanent(format!(
+                    "ClearQuest sent no ETag for {path}; cannot modify it safely"
+                ))
+            })?;
+            let body = CqRecord {
+                about: Some(self.absolute(&path)),
+                type_name: None,
+                props: step.props.clone(),
+            };
+            let body = oslc::write_record(&body).map_err(|e| {
+                AdapterError::permanent(format!("cannot express the change as RDF/XML: {e}"))
+            })?;
+            let properties = step.props.keys().cloned().collect::<Vec<_>>().join(",");
+            let query = [
+                ("rcm.action", step.action.as_str()),
+                ("oslc.properties", properties.as_str()),
+            ];
+            match self
+                .send(Method::PUT, &path, &query, Some(&etag), Some(body))
+                .await
+            {
+                Ok(answer) => {
+                    let etag = answer.header(ETAG);
+                    current = if answer.body.is_empty() || etag.is_none() {
+                        self.read(&path).await?
+                    } else {
+                        let record = self.parse_record(&format!("PUT {path}"), &answer.body)?;
+                        Current { record, etag }
+                    };
+                    if step.last {
+                        return Ok(current);
+                    }
+                }
+                Err(e) if e.status() == Some(412) => {
+                    conflicts += 1;
+                    if conflicts > self.config.max_conflict_retries {
+                        return Err(AdapterError::Retriable {
+                            message: format!(
+                                "{path} changed under us {conflicts} times in a row (412); giving up for now"
+                            ),
+                            status: Some(412),
+                            retry_after: None,
+                            body: e.body().map(str::to_owned),
+                        });
+                    }
+                    tracing::debug!(record = %path, conflicts, "stale ETag, re-reading");
+                    current = self.read(&path).await?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(AdapterError::permanent(format!(
+            "modifying {path} did not settle after {max_rounds} rounds"
+        )))
+    }
+
+    /// The shortest chain of actions from `from` to `to` under the configured table.
+    fn action_path(&self, from: &str, to: &str) -> Result<Vec<String>, AdapterError> {
+        let mut queue = VecDeque::from([(from.to_owned(), Vec::<String>::new())]);
+        let mut visited = vec![from.to_owned()];
+        while let Some((state, path)) = queue.pop_front() {
+            if path.len() >= MAX_ACTION_HOPS {
+                continue;
+            }
+            for rule in &self.config.state_actions {
+                let applies = rule.from.is_empty() || rule.from.iter().any(|f| f == &state);
+                if !applies || visited.contains(&rule.to) {
+                    continue;
+                }
+                let mut next = path.clone();
+                next.push(rule.action.clone());
+                if rule.to == to {
+                    return Ok(next);
+                }
+                visited.push(rule.to.clone());
+                queue.push_back((rule.to.clone(), next));
+            }
+        }
+        Err(AdapterError::permanent(format!(
+            "no ClearQuest action leads from state {from:?} to {to:?} in the configured state table"
+        )))
+    }
+
+    /// The wire properties `fields` asks for (status excluded: actions change state).
+    fn desired_props(&self, fields: &TicketFields) -> BTreeMap<String, String> {
+        let mut props = BTreeMap::new();
+        for (name, value) in [
+            ("cq:Headline", &fields.title),
+            ("cq:Description", &fields.description),
+            ("cq:Priority", &fields.priority),
+            ("cq:Owner", &fields.assignee),
+        ] {
+            if let Some(value) = value {
+                props.insert(name.to_owned(), value.clone());
+            }
+        }
+        for (name, value) in &fields.extra {
+            let name = field_name(name);
+            if name != "cq:State" {
+                props.insert(name, value.clone());
+            }
+        }
+        props
+    }
+
+    fn changed(current: &CqRecord, desired: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+        desired
+            .iter()
+            .filter(|(name, value)| {
+                let now = current.get(name).map(|v| {
+                    if name.as_str() == "cq:Owner" {
+                        owner_login(v)
+                    } else {
+                        v
+                    }
+                });
+                now != Some(value.as_str())
+            })
+            .map(|(n, v)| (n.clone(), v.clone()))
+            .collect()
+    }
+
+    fn plan_update(
+        &self,
+        current: &CqRecord,
+        fields: &TicketFields,
+    ) -> Result<Option<Step>, AdapterError> {
+        let changed = Self::changed(current, &self.desired_props(fields));
+        let state = current.get("cq:State").unwrap_or_default();
+        match &fields.status {
+            Some(target) if target != state => {
+                let path = self.action_path(state, target)?;
+                let last = path.len() == 1;
+                Ok(Some(Step {
+                    action: path.into_iter().next().unwrap_or_default(),
+                    // Fields travel with the action that reaches the target, where a
+                    // schema's required fields (a resolution code, say) are checked.
+                    props: if last { changed } else { BTreeMap::new() },
+                    last,
+                }))
+            }
+            _ if changed.is_empty() => Ok(None),
+            _ => Ok(Some(Step {
+                action: MODIFY_ACTION.into(),
+                props: changed,
+                last: true,
+            })),
+        }
+    }
+
+    fn ticket(&self, current: Current) -> Result<RemoteTicket, AdapterError> {
+        let Current { record, etag } = current;
+        let id = self.record_id(&record)?;
+        let display_id = record
+            .get("cq:id")
+            .or_else(|| record.get("dcterms:identifier"))
+            .unwrap_or_default()
+            .to_owned();
+        let updated_at = record.get("dcterms:modified").and_then(|v| {
+            v.trim()
+                .parse::<Timestamp>()
+                .map_err(
+                    |e| tracing::warn!(record = %id, error = %e, "unreadable dcterms:modified"),
+                )
+                .ok()
+        });
+        let mapped = [
+            "cq:Headline",
+            "cq:Description",
+            "cq:State",
+            "cq:Priority",
+            "cq:Owner",
+            "cq:id",
+        ];
+        let extra = record
+            .props
+            .iter()
+            .filter(|(name, _)| {
+                name.starts_with("cq:")
+                    && !mapped.contains(&name.as_str())
+                    && **name != self.config.notes_field
+            })
+            .map(|(n, v)| (n.clone(), v.clone()))
+            .collect();
+        let fields = TicketFields {
+            title: record.get("cq:Headline").map(str::to_owned),
+            description: record.get("cq:Description").map(str::to_owned),
+            status: record.get("cq:State").map(str::to_owned),
+            priority: record.get("cq:Priority").map(str::to_owned),
+            assignee: record.get("cq:Owner").map(|v| owner_login(v).to_owned()),
+            extra,
+        };
+        let notes = parse_notes(record.get(&self.config.notes_field).unwrap_or_default());
+        Ok(RemoteTicket {
+            url: record.about.clone(),
+            id,
+            display_id,
+            etag,
+            updated_at,
+            fields,
+            notes,
+        })
+    }
+
+    /// Run a query and follow `oslc:nextPage` (same origin only, bounded).
+    async fn query(
+        &self,
+        filter: &Where,
+        order_by: Option<&str>,
+    ) -> Result<Vec<RemoteTicket>, AdapterError> {
+        let filter = filter.to_string();
+        let page_size = self.config.page_size.to_string();
+        let mut params = vec![
+            ("oslc.where", filter.as_str()),
+            ("oslc.select", "*"),
+            ("oslc.paging", "true"),
+            ("oslc.pageSize", page_size.as_str()),
+        ];
+        if let Some(order) = order_by {
+            params.push(("oslc.orderBy", order));
+        }
+        let mut tickets = Vec::new();
+        let mut path = self.query_path();
+        let mut first = true;
+        for _ in 0..self.config.max_pages {
+            let query: &[(&str, &str)] = if first { &params } else { &[] };
+            let answer = self.send(Method::GET, &path, query, None, None).await?;
+            let page = oslc::parse_query(&answer.body, self.config.limits).map_err(|e| {
+                AdapterError::Permanent {
+                    message: format!("ClearQuest's query answer is unreadable: {e}"),
+                    status: None,
+                    body: Some(
+                        String::from_utf8_lossy(&answer.body)
+                            .chars()
+                            .take(2048)
+                            .collect(),
+                    ),
+                }
+            })?;
+            for record in page.records {
+                tickets.push(self.ticket(Current { record, etag: None })?);
+            }
+            match page.next_page {
+                Some(next) => {
+                    let next = self.own_path(&next)?;
+                    if !next.starts_with(&self.query_path()) {
+                        return Err(AdapterError::permanent(format!(
+                            "ClearQuest's next page {next:?} is not under the query capability"
+                        )));
+                    }
+                    path = next;
+                    first = false;
+                }
+                None => return Ok(tickets),
+            }
+        }
+        Err(AdapterError::permanent(format!(
+            "query answer has more than {} pages; narrow the query or raise max_pages",
+            self.config.max_pages
+        )))
+    }
+
+    /// One change-capture round: query from the state's watermark minus `overlap`,
+    /// drop versions already reported, return what is new and the next state.
+    pub async fn poll(
+        &self,
+        state: &PollState,
+        overlap: Duration,
+    ) -> Result<PollOutcome, AdapterError> {
+        let batch = self.changed_since(state.query_from(overlap)).await?;
+        Ok(state.absorb(overlap, batch))
+    }
+}
+
+fn transport_error(what: &str, e: &reqwest::Error) -> AdapterError {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else if e.is_body() || e.is_decode() {
+        "answer broke off"
+    } else {
+        "request failed"
+    };
+    // Only the kind and our own description: the error's source chain could
+    // carry more than we want in a dead-letter record.
+    AdapterError::retriable(format!("ClearQuest {what}: {kind}"))
+}
+
+/// Marker that identifies a journal entry written by deskgate.
+fn note_marker(note: &RemoteNote) -> String {
+    let key = format!(
+        "{}\u{1f}{}\u{1f}{}\u{1f}{}",
+        note.author.as_deref().unwrap_or("deskgate"),
+        note.public,
+        note.at.map(|t| t.to_string()).unwrap_or_default(),
+        note.body
+    );
+    format!("[dg:{:016x}]", fnv1a(key.as_bytes()))
+}
+
+/// A journal entry in ClearQuest's Notes_Log style:
+/// `==== <when> by: <author> (<public|internal>) [dg:<fingerprint>] ====` then the text.
+fn note_entry(note: &RemoteNote) -> String {
+    let at = note.at.unwrap_or_else(Timestamp::now);
+    format!(
+        "==== {} by: {} ({}) {} ====\n{}\n",
+        at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        note.author.as_deref().unwrap_or("deskgate"),
+        if note.public { "public" } else { "internal" },
+        note_marker(note),
+        note.body
+    )
+}
+
+/// Split a Notes_Log into entries. Headers are `==== … ====` lines, as ClearQuest's
+/// notes package writes them (`==== State: Opened by: alice on … ====`) and as
+/// deskgate writes them. Entries whose header says neither public nor internal are
+/// internal: ClearQuest notes are the desk's working notes.
+pub fn parse_notes(log: &str) -> Vec<RemoteNote> {
+    let mut notes: Vec<RemoteNote> = Vec::new();
+    for line in log.lines() {
+        let header = line
+            .strip_prefix("==== ")
+            .and_then(|l| l.strip_suffix(" ===="));
+        match header {
+            Some(h) => {
+                let author = h
+                    .split_once("by: ")
+                    .map(|(_, rest)| rest.split([' ', '(']).next().unwrap_or_default().to_owned());
+                let at = h
+                    .get(..23)
+                    .and_then(|s| jiff::civil::DateTime::strptime("%Y-%m-%d %H:%M:%S UTC", s).ok())
+                    .and_then(|dt| dt.to_zoned(jiff::tz::TimeZone::UTC).ok())
+                    .map(|z| z.timestamp());
+                notes.push(RemoteNote {
+                    body: String::new(),
+                    public: h.contains("(public)"),
+                    author: author.filter(|a| !a.is_empty()),
+                    at,
+                });
+            }
+            None => {
+                if let Some(note) = notes.last_mut() {
+                    if !note.body.is_empty() {
+                        note.body.push('\n');
+                    }
+                    note.body.push_str(line);
+                }
+            }
+        }
+    }
+    for note in &mut notes {
+        let trimmed = note.body.trim_end_matches('\n').len();
+        note.body.truncate(trimmed);
+    }
+    notes
+}
+
+#[async_trait]
+impl Adapter for ClearQuestAdapter {
+    fn system(&self) -> &'static str {
+        "clearquest"
+    }
+
+    async fn create(
+        &self,
+        fields: &TicketFields,
+        correlation: &str,
+    ) -> Result<RemoteTicket, AdapterError> {
+        let mut record = CqRecord {
+            props: self.desired_props(fields),
+            ..CqRecord::default()
+        };
+        record.props.insert(
+            self.config.correlation_field.clone(),
+            correlation.to_owned(),
+        );
+        let body = oslc::write_record(&record).map_err(|e| {
+            AdapterError::permanent(format!("cannot express the record as RDF/XML: {e}"))
+        })?;
+        let path = self.creation_path();
+        let answer = self
+            .send(Method::POST, &path, &[], None, Some(body))
+            .await?;
+        let etag = answer.header(ETAG);
+        let current = if !answer.body.is_empty() && etag.is_some() {
+            Current {
+                record: self.parse_record(&format!("POST {path}"), &answer.body)?,
+                etag,
+            }
+        } else {
+            let location = answer.header(LOCATION).ok_or_else(|| {
+                AdapterError::permanent("ClearQuest created a record but sent no Location")
+            })?;
+            self.read(&self.own_path(&location)?).await?
+        };
+        let created = self.ticket(current)?;
+        tracing::info!(record = %created.display_id, correlation, "created ClearQuest record");
+        match &fields.status {
+            Some(status) if created.fields.status.as_ref() != Some(status) => {
+                let only_status = TicketFields {
+                    status: Some(status.clone()),
+                    ..TicketFields::default()
+                };
+                self.update(&created.id, &only_status).await
+            }
+            _ => Ok(created),
+        }
+    }
+
+    async fn find_by_correlation(
+        &self,
+        correlation: &str,
+    ) -> Result<Option<RemoteTicket>, AdapterError> {
+        let filter = Where::new().and(
+            self.config.correlation_field.clone(),
+            Op::Eq,
+            Literal::string(correlation),
+        );
+        let mut found = self.query(&filter, None).await?;
+        if found.len() > 1 {
+            tracing::warn!(
+                correlation,
+                count = found.len(),
+                "several ClearQuest records share a correlation id; using the first"
+            );
+        }
+        Ok(if found.is_empty() {
+            None
+        } else {
+            Some(found.swap_remove(0))
+        })
+    }
+
+    async fn get(&self, id: &RemoteId) -> Result<RemoteTicket, AdapterError> {
+        let path = self.record_path(id)?;
+        let current = self.read(&path).await?;
+        self.ticket(current)
+    }
+
+    async fn update(
+        &self,
+        id: &RemoteId,
+        fields: &TicketFields,
+    ) -> Result<RemoteTicket, AdapterError> {
+        let current = self
+            .modify(id, |record| self.plan_update(record, fields))
+            .await?;
+        self.ticket(current)
+    }
+
+    /// Appends the note to the notes field. A retried call finds its own entry by
+    /// the fingerprint in the header (author, visibility, time and text) and
+    /// does nothing, so a lost answer does not duplicate the note.
+    async fn add_note(&self, id: &RemoteId, note: &RemoteNote) -> Result<(), AdapterError> {
+        let marker = note_marker(note);
+        let entry = note_entry(note);
+        let field = self.config.notes_field.clone();
+        self.modify(id, |record| {
+            let log = record.get(&field).unwrap_or_default();
+            if log.contains(&marker) {
+                return Ok(None);
+            }
+            let mut next = log.to_owned();
+            if !next.is_empty() && !next.ends_with('\n') {
+                next.push('\n');
+            }
+            next.push_str(&entry);
+            Ok(Some(Step {
+                action: MODIFY_ACTION.into(),
+                props: BTreeMap::from([(field.clone(), next)]),
+                last: true,
+            }))
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Adds the linked display id to the link field (one per line) unless present.
+    async fn link(&self, id: &RemoteId, link: &RemoteLink) -> Result<(), AdapterError> {
+        let field = self.config.link_field.clone();
+        let wanted = link.display_id.trim().to_owned();
+        if wanted.is_empty() || wanted.contains(['\n', ',']) {
+            return Err(AdapterError::permanent(format!(
+                "cannot link to display id {:?}",
+                link.display_id
+            )));
+        }
+        self.modify(id, |record| {
+            let now = record.get(&field).unwrap_or_default();
+            if now.split(['\n', ',']).any(|t| t.trim() == wanted) {
+                return Ok(None);
+            }
+            let next = if now.trim().is_empty() {
+                wanted.clone()
+            } else {
+                format!("{}\n{wanted}", now.trim_end())
+            };
+            Ok(Some(Step {
+                action: MODIFY_ACTION.into(),
+                props: BTreeMap::from([(field.clone(), next)]),
+                last: true,
+            }))
+        })
+        .await
+        .map(|_| ())
+    }
+
+    async fn changed_since(&self, since: Timestamp) -> Result<Vec<RemoteTicket>, AdapterError> {
+        let filter = Where::new().and("dcterms:modified", Op::Ge, Literal::date_time(since));
+        let mut tickets = self.query(&filter, Some("+dcterms:modified")).await?;
+        // The server is asked to sort; sorting again keeps "oldest first" true
+        // whatever it did.
+        tickets.sort_by(|a, b| (a.updated_at, &a.id).cmp(&(b.updated_at, &b.id)));
+        Ok(tickets)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn adapter() -> ClearQuestAdapter {
+        ClearQuestAdapter::new(ClearQuestConfig::new(
+            "http://cq.example:8080",
+            "7.0.0",
+            "SAMPL",
+            "gw",
+            "s3cret-pw",
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn debug_never_shows_the_password() {
+        let a = adapter();
+        let shown = format!("{a:?} {:?}", a.config());
+        assert!(!shown.contains("s3cret-pw"), "{shown}");
+        assert!(shown.contains("<redacted>"));
+    }
+
+    #[test]
+    fn config_is_checked() {
+        let bad = ClearQuestConfig::new("http://u:p@cq", "r", "d", "u", "p");
+        assert!(ClearQuestAdapter::new(bad).is_err());
+        let bad = ClearQuestConfig::new("http://cq", "../x", "d", "u", "p");
+        assert!(ClearQuestAdapter::new(bad).is_err());
+        let mut bad = ClearQuestConfig::new("http://cq", "r", "d", "u", "p");
+        bad.notes_field = "x:y".into();
+        assert!(ClearQuestAdapter::new(bad).is_err());
+    }
+
+    #[test]
+    fn record_ids_are_checked_against_the_database() {
+        let a = adapter();
+        let good = RemoteId("/cqweb/oslc/repo/7.0.0/db/SAMPL/record/16777224-33554433".into());
+        assert!(a.record_path(&good).is_ok());
+        for bad in [
+            "/cqweb/oslc/repo/7.0.0/db/OTHER/record/16777224-33554433",
+            "/cqweb/oslc/repo/7.0.0/db/SAMPL/record/16777224-1/../../x",
+            "http://evil/cqweb/oslc/repo/7.0.0/db/SAMPL/record/1-2",
+        ] {
+            assert!(a.record_path(&RemoteId(bad.into())).is_err(), "{bad}");
+        }
+        assert!(a.own_path("http://evil.example/cqweb/x").is_err());
+        assert_eq!(
+            a.own_path("http://cq.example:8080/cqweb/x?a=1").unwrap(),
+            "/cqweb/x?a=1"
+        );
+    }
+
+    #[test]
+    fn action_paths_follow_the_table() {
+        let a = adapter();
+        assert_eq!(a.action_path("Assigned", "Resolved").unwrap(), ["Resolve"]);
+        assert_eq!(
+            a.action_path("Submitted", "Closed").unwrap(),
+            ["Assign", "Resolve", "Close"]
+        );
+        assert_eq!(a.action_path("Closed", "Opened").unwrap(), ["Re_Open"]);
+        let err = a.action_path("Closed", "Nowhere").unwrap_err();
+        assert!(!err.is_retriable());
+    }
+
+    #[test]
+    fn notes_log_is_split_into_entries() {
+        let note = RemoteNote {
+            body: "line 1\nline 2".into(),
+            public: true,
+            author: Some("sds".into()),
+            at: Some("2026-03-01T10:00:00Z".parse().unwrap()),
+        };
+        let log = format!(
+            "==== State: Opened by: alice on 01 March 2026 09:00:00 ====\nlooking\n{}",
+            note_entry(&note)
+        );
+        let notes = parse_notes(&log);
+        assert_eq!(notes.len(), 2);
+        assert_eq!(notes[0].author.as_deref(), Some("alice"));
+        assert!(!notes[0].public);
+        assert_eq!(notes[0].body, "looking");
+        assert_eq!(notes[1], note);
+    }
+
+    #[test]
+    fn owner_uris_become_logins() {
+        assert_eq!(
+            owner_login("http://cq/cqweb/oslc/repo/r/db/d/user/alice"),
+            "alice"
+        );
+        assert_eq!(owner_login("alice"), "alice");
+    }
+}

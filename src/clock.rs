@@ -27,9 +27,7 @@ pub struct TestClock {
 
 impl TestClock {
     pub fn at(now: Timestamp) -> Self {
-        Self {
-            now: Arc::new(Mutex::new(now)),
-        }
+        Self { now: Arc::new(Mutex::new(now)) }
     }
 
     pub fn set(&self, to: Timestamp) {

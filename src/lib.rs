@@ -1,1 +1,61 @@
-//! deskgate
+//! deskgate — a federation gateway between incident-management service desks.
+//!
+//! Local desks forward incidents to a national desk, which assigns them to
+//! suppliers; every party keeps its own ticketing tool and deskgate translates,
+//! remembers which ticket is which, and refuses anyone who is not a registered desk.
+//!
+//! Module map:
+//! - [`config`] — typed configuration, env overrides, secret references
+//! - [`model`] — the canonical incident, newtypes, the status machine, the rules
+//! - [`store`] — the [`store::Store`] trait and its sled implementation (group commit)
+//! - [`auth`] — JWT desk authentication and referrals for non-desks
+//! - [`gateway`] — the use cases every dialect shares
+//! - [`api`] — HTTP routers per dialect, errors in the caller's dialect, ops endpoints
+//! - [`startup`] — building and running the server
+//! - [`clock`] — time as a dependency
+//! - [`cli`] — the command line; [`demo`] — the guided scenario
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod demo;
+pub mod gateway;
+pub mod model;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
+
+/// `deskgate token`: a token for an HS* desk, valid for `ttl` (`15m`, `1h`, `2d`).
+pub fn cli_token(config: &std::path::Path, desk: &str, ttl: &str) -> Result<String, String> {
+    let config = config::Config::load(config, &config::ProcessEnv).map_err(|p| p.to_string())?;
+    let id: model::DeskId = desk.parse().map_err(|e: model::ModelError| e.to_string())?;
+    let desk = config.desk(&id).ok_or_else(|| {
+        let known: Vec<&str> = config.desks.keys().map(|d| d.as_str()).collect();
+        format!("no desk {id}; known desks: {}", known.join(", "))
+    })?;
+    let ttl = parse_ttl(ttl)?;
+    let now = jiff::Timestamp::now().as_second().max(0) as u64;
+    auth::mint(desk, &config.gateway.audience, ttl, now)
+}
+
+/// `15m`, `1h`, `2d`, `90s` → a duration of at least one second.
+pub fn parse_ttl(ttl: &str) -> Result<std::time::Duration, String> {
+    let t = ttl.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (n, unit) = t.split_at(split);
+    let n: u64 = n.parse().map_err(|_| format!("ttl {ttl:?}: expected a number and a unit, e.g. 15m, 1h, 2d"))?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => return Err(format!("ttl {ttl:?}: unit must be s, m, h or d")),
+    };
+    if secs == 0 {
+        return Err("ttl must be at least one second".into());
+    }
+    Ok(std::time::Duration::from_secs(secs))
+}

@@ -1,0 +1,224 @@
+//! One error type for the HTTP edge, rendered in the caller's dialect.
+//!
+//! Handlers and extractors return [`ApiError`]. Its response carries the error
+//! itself in the response extensions; the dialect layer of the ServiceNow and Jira
+//! routers ([`render_in`]) re-renders it in that dialect's shape, so an error born
+//! anywhere — an extractor, the body limit, a handler — reaches each caller in the
+//! shape its client library understands:
+//!
+//! - native: `{"error":{"code","message","field"}}`
+//! - ServiceNow: `{"error":{"message","detail"},"status":"failure"}`
+//! - Jira: `{"errorMessages":[…],"errors":{field: message}}`
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::auth::{AuthError, Referral};
+use crate::gateway::GatewayError;
+use crate::model::ModelError;
+use crate::store::StoreError;
+
+/// The wire dialects the gateway answers in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    Native,
+    ServiceNow,
+    Jira,
+}
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct ApiError {
+    #[serde(skip)]
+    pub status: StatusCode,
+    /// A stable machine-readable code, e.g. `invalid_field`, `not_found`.
+    pub code: &'static str,
+    /// What went wrong and what would have been accepted, for a person.
+    pub message: String,
+    /// The request field at fault, when there is one.
+    pub field: Option<String>,
+    /// For callers who are not registered desks: where to report instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub referral: Option<Referral>,
+    #[serde(skip)]
+    pub www_authenticate: Option<String>,
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
+}
+
+/// The native error body.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ApiError,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+            referral: None,
+            www_authenticate: None,
+            retry_after: None,
+        }
+    }
+
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    pub fn bad_request(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request", message).with_field(field)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    pub fn payload_too_large(limit: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the request body exceeds the limit of {limit} bytes"),
+        )
+    }
+
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the gateway could not complete the request; nothing was changed — try again",
+        )
+    }
+
+    fn render(&self, dialect: Dialect) -> serde_json::Value {
+        match dialect {
+            Dialect::Native => json!({ "error": self }),
+            Dialect::ServiceNow => json!({
+                "error": {
+                    "message": self.message,
+                    "detail": match (&self.field, &self.referral) {
+                        (_, Some(r)) => r.message.clone(),
+                        (Some(f), None) => format!("field: {f}"),
+                        (None, None) => String::new(),
+                    },
+                },
+                "status": "failure",
+            }),
+            Dialect::Jira => match &self.field {
+                Some(f) => json!({ "errorMessages": [], "errors": { f: self.message } }),
+                None => json!({ "errorMessages": [self.message], "errors": {} }),
+            },
+        }
+    }
+
+    fn into_dialect_response(self, dialect: Dialect) -> Response {
+        let body = self.render(dialect);
+        let mut response = (self.status, Json(body)).into_response();
+        let headers = response.headers_mut();
+        if let Some(v) = self.www_authenticate.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
+            headers.insert(header::WWW_AUTHENTICATE, v);
+        }
+        if let Some(secs) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response.extensions_mut().insert(Arc::new(self));
+        response
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        self.into_dialect_response(Dialect::Native)
+    }
+}
+
+/// Middleware for a dialect's router: re-render native error answers in `dialect`.
+pub async fn render_in(dialect: Dialect, request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    match response.extensions().get::<Arc<ApiError>>() {
+        Some(e) if dialect != Dialect::Native => ApiError::clone(e).into_dialect_response(dialect),
+        _ => response,
+    }
+}
+
+impl From<ModelError> for ApiError {
+    fn from(e: ModelError) -> Self {
+        let message = e.to_string();
+        match &e {
+            ModelError::Invalid { field, .. } => {
+                ApiError::new(StatusCode::BAD_REQUEST, "invalid_field", message).with_field(*field)
+            }
+            ModelError::PatientData { field, .. } => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "patient_data", message).with_field(*field)
+            }
+            ModelError::IllegalTransition { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "illegal_transition", message).with_field("status")
+            }
+            ModelError::Conflict(_) => ApiError::new(StatusCode::CONFLICT, "conflict", message),
+            ModelError::Forbidden(_) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", message),
+        }
+    }
+}
+
+impl From<GatewayError> for ApiError {
+    fn from(e: GatewayError) -> Self {
+        match e {
+            GatewayError::NotFound(what) => ApiError::not_found(format!("{what} not found")),
+            GatewayError::Model(m) => m.into(),
+            GatewayError::Store(StoreError::IdempotencyMismatch) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                "this Idempotency-Key was already used for a different request; use a new key for a new submission",
+            )
+            .with_field("Idempotency-Key"),
+            GatewayError::Store(StoreError::RefTaken { desk, remote_id, incident }) => ApiError::new(
+                StatusCode::CONFLICT,
+                "ref_taken",
+                format!("{desk} ticket {remote_id} already refers to {incident}"),
+            ),
+            GatewayError::Store(other) => {
+                tracing::error!(error = %other, "store failure");
+                ApiError::internal()
+            }
+        }
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::Missing => {
+                let mut err = ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthenticated",
+                    "a Bearer token is required (Authorization: Bearer <JWT>)",
+                );
+                err.www_authenticate = Some("Bearer realm=\"deskgate\"".into());
+                err
+            }
+            AuthError::Invalid(why) => {
+                let mut err =
+                    ApiError::new(StatusCode::UNAUTHORIZED, "invalid_token", format!("the token is not valid: {why}"));
+                let why = why.replace('"', "'");
+                err.www_authenticate =
+                    Some(format!("Bearer realm=\"deskgate\", error=\"invalid_token\", error_description=\"{why}\""));
+                err
+            }
+            AuthError::NotADesk { referral, .. } => {
+                let mut err = ApiError::new(StatusCode::FORBIDDEN, "not_a_registered_desk", referral.message.clone());
+                err.referral = Some(referral);
+                err
+            }
+        }
+    }
+}

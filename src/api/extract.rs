@@ -1,0 +1,110 @@
+//! Extractors that fail with [`ApiError`]: the authenticated desk, and JSON bodies
+//! whose errors name the field at fault.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use serde::de::DeserializeOwned;
+
+use super::AppState;
+use super::error::ApiError;
+use crate::auth::{AuthError, DeskPrincipal};
+use crate::gateway::RequestContext;
+
+/// The request id set by the request-id layer, for logs and the audit trail.
+pub fn request_context(parts: &Parts) -> RequestContext {
+    RequestContext { request_id: parts.headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned) }
+}
+
+impl FromRequestParts<AppState> for RequestContext {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, ApiError> {
+        Ok(request_context(parts))
+    }
+}
+
+impl FromRequestParts<AppState> for DeskPrincipal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let header = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        match state.gateway.auth.authenticate(header) {
+            Ok(principal) => Ok(principal),
+            Err(e) => {
+                if let AuthError::NotADesk { subject, issuer, referral } = &e {
+                    let ctx = request_context(parts);
+                    let reason = format!(
+                        "not a registered desk (issuer {issuer}); referred to {}",
+                        referral.desk.as_deref().unwrap_or("the caller's local service desk")
+                    );
+                    state.gateway.audit_rejection(None, Some(subject), &reason, &ctx).await;
+                    tracing::info!(%subject, %issuer, "refused a caller that is not a registered desk");
+                }
+                Err(e.into())
+            }
+        }
+    }
+}
+
+/// A JSON body. Malformed JSON, unknown fields, missing fields and wrong types are
+/// 400s that name the field; a body over the limit is a 413.
+pub struct JsonBody<T>(pub T, pub Bytes);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        if let Some(ct) = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) {
+            let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            if essence != "application/json" && !essence.ends_with("+json") {
+                return Err(ApiError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    format!("expected Content-Type: application/json, got {essence}"),
+                ));
+            }
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    "the request body is larger than this gateway accepts",
+                )
+            } else {
+                ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", "the request body could not be read")
+            }
+        })?;
+        let value = parse_json(&bytes)?;
+        Ok(JsonBody(value, bytes))
+    }
+}
+
+/// Parse JSON, turning serde's errors into field-naming API errors.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let message = inner.to_string();
+        if inner.is_syntax() || inner.is_eof() {
+            return ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                format!("the body is not valid JSON: {message}"),
+            );
+        }
+        let named = |m: &str, prefix: &str| m.strip_prefix(prefix).and_then(|r| r.split('`').next()).map(str::to_owned);
+        let field = named(&message, "unknown field `")
+            .or_else(|| named(&message, "missing field `"))
+            .map(|f| match path.as_str() {
+                "." => f,
+                p if p == f || p.ends_with(&format!(".{f}")) => p.to_owned(),
+                p => format!("{p}.{f}"),
+            })
+            .unwrap_or(path);
+        let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_field", format!("{field}: {message}")).with_field(field)
+    })
+}

@@ -1,0 +1,96 @@
+//! The HTTP edge: one router per dialect, sharing the [`Gateway`] behind them.
+//!
+//! - `/api/v1/…` — the native JSON API ([`native`])
+//! - `/healthz`, `/readyz`, `/metrics`, `/openapi.json` — operations ([`ops`])
+//!
+//! Errors are [`error::ApiError`], rendered in the caller's dialect.
+
+pub mod error;
+pub mod extract;
+pub mod native;
+pub mod ops;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::get;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+
+use crate::gateway::Gateway;
+use error::ApiError;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub gateway: Arc<Gateway>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "deskgate", description = "Federation gateway between incident-management service desks"),
+    paths(
+        native::submit, native::get_incident, native::list_incidents, native::add_note, native::patch_incident,
+        native::lookup_ref, native::audit_log, ops::healthz, ops::readyz, ops::metrics,
+    ),
+    modifiers(&SecurityAddon),
+    tags((name = "incidents"), (name = "operations"))
+)]
+pub struct ApiDoc;
+
+struct SecurityAddon;
+
+impl utoipa::Modify for SecurityAddon {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "desk_jwt",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+    }
+}
+
+/// The whole HTTP application.
+pub fn app(state: AppState) -> Router {
+    let max_body = state.gateway.config.gateway.max_body_bytes;
+    let native = Router::new()
+        .route("/api/v1/incidents", get(native::list_incidents).post(native::submit))
+        .route("/api/v1/incidents/{id}", get(native::get_incident).patch(native::patch_incident))
+        .route("/api/v1/incidents/{id}/notes", axum::routing::post(native::add_note))
+        .route("/api/v1/refs/{desk}/{*remote_id}", get(native::lookup_ref))
+        .route("/api/v1/audit", get(native::audit_log));
+    let ops = Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route("/openapi.json", get(ops::openapi));
+    Router::new()
+        .merge(native)
+        .merge(ops)
+        .fallback(|| async { ApiError::not_found("no such endpoint") })
+        .layer(middleware::from_fn(record_metrics))
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(TraceLayer::new_for_http())
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+async fn record_metrics(request: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let route =
+        request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "unmatched".into());
+    let method = request.method().to_string();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("deskgate_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!("deskgate_http_request_duration_seconds", "method" => method, "route" => route)
+        .record(start.elapsed().as_secs_f64());
+    response
+}

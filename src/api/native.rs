@@ -1,0 +1,486 @@
+//! The gateway's own JSON API, `/api/v1/…` — for desks on the `native` system and
+//! for operators.
+
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::AppState;
+use super::error::{ApiError, ErrorBody};
+use super::extract::JsonBody;
+use crate::auth::DeskPrincipal;
+use crate::gateway::{ListFilter, RequestContext};
+use crate::model::{
+    Change, DeskId, Incident, IncidentId, Kind, Level, NewIncident, Origin, Priority, Ref, Role, Status, Text,
+    TicketId, Title, Visibility,
+};
+use crate::store::{AuditEntry, CreateOutcome};
+
+/// A local desk's report.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitIncident {
+    /// One sentence, at most 160 characters. No patient data.
+    pub title: String,
+    /// No patient data.
+    pub description: String,
+    /// The service concerned, e.g. `FMK`, `NSP`.
+    pub service: String,
+    /// The desk's own ticket id; a second submission of the same ticket is a replay.
+    pub ticket_id: String,
+    /// What people at the desk call the ticket, if not `ticket_id`.
+    pub display_id: Option<String>,
+    /// Where the desk's ticket can be opened.
+    pub ticket_url: Option<String>,
+    pub priority: Option<Priority>,
+    pub urgency: Option<Level>,
+    pub impact: Option<Level>,
+}
+
+/// A change by the national desk or the assigned supplier.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchIncident {
+    pub status: Option<Status>,
+    pub priority: Option<Priority>,
+    /// A supplier desk id (national desk only).
+    pub assignee: Option<String>,
+    /// National desk only; `support_request` needs `parent`.
+    pub kind: Option<Kind>,
+    /// The incident a support request refers to (national desk only).
+    pub parent: Option<String>,
+    /// The P1/P2 incident report: a link or the text.
+    pub report: Option<String>,
+    /// The national desk approves the submitted report.
+    #[serde(default)]
+    pub approve_report: bool,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddNote {
+    pub body: String,
+    /// `public` (default) or `internal`; local desks' notes are always public.
+    pub visibility: Option<Visibility>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct NoteView {
+    pub author_desk: String,
+    pub visibility: Visibility,
+    pub body: String,
+    pub at: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ReportView {
+    pub url_or_text: String,
+    pub written_by: String,
+    pub approved_by: Option<String>,
+    pub approved_at: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct HistoryView {
+    pub at: String,
+    pub actor: String,
+    pub field: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OriginView {
+    pub desk: String,
+    pub ticket: String,
+}
+
+/// An incident as a desk party to it sees it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct IncidentView {
+    pub id: String,
+    pub kind: Kind,
+    pub title: String,
+    pub description: String,
+    pub service: String,
+    pub priority: Option<Priority>,
+    pub urgency: Option<Level>,
+    pub impact: Option<Level>,
+    pub status: Status,
+    pub origin: OriginView,
+    pub assignee: Option<String>,
+    pub refs: Vec<Ref>,
+    pub notes: Vec<NoteView>,
+    pub parent: Option<String>,
+    pub links: Vec<String>,
+    pub report: Option<ReportView>,
+    pub history: Vec<HistoryView>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub version: u64,
+}
+
+impl IncidentView {
+    pub fn new(i: &Incident, viewer: &DeskPrincipal) -> Self {
+        let actor = viewer.actor();
+        Self {
+            id: i.id.to_string(),
+            kind: i.kind,
+            title: i.title.as_str().to_owned(),
+            description: i.description.as_str().to_owned(),
+            service: i.service.to_string(),
+            priority: i.priority,
+            urgency: i.urgency,
+            impact: i.impact,
+            status: i.status,
+            origin: OriginView { desk: i.origin.desk.to_string(), ticket: i.origin.ticket.to_string() },
+            assignee: i.assignee.as_ref().map(ToString::to_string),
+            refs: i.refs.clone(),
+            notes: i
+                .notes
+                .iter()
+                .filter(|n| Incident::note_visible_to(n, &actor))
+                .map(|n| NoteView {
+                    author_desk: n.author_desk.to_string(),
+                    visibility: n.visibility,
+                    body: n.body.as_str().to_owned(),
+                    at: n.at.to_string(),
+                })
+                .collect(),
+            parent: i.parent.as_ref().map(ToString::to_string),
+            links: i.links.iter().map(ToString::to_string).collect(),
+            report: i.report.as_ref().map(|r| ReportView {
+                url_or_text: r.url_or_text.as_str().to_owned(),
+                written_by: r.written_by.to_string(),
+                approved_by: r.approved_by.as_ref().map(ToString::to_string),
+                approved_at: r.approved_at.map(|t| t.to_string()),
+            }),
+            history: i
+                .history
+                .iter()
+                .map(|h| HistoryView {
+                    at: h.at.to_string(),
+                    actor: h.actor.to_string(),
+                    field: h.field.clone(),
+                    from: h.from.clone(),
+                    to: h.to.clone(),
+                })
+                .collect(),
+            created_at: i.created_at.to_string(),
+            updated_at: i.updated_at.to_string(),
+            version: i.version,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct IncidentPage {
+    pub items: Vec<IncidentView>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RefLookup {
+    pub incident: String,
+    #[serde(rename = "ref")]
+    pub reference: Ref,
+    pub refs: Vec<Ref>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AuditPage {
+    pub items: Vec<AuditLine>,
+    pub next_cursor: Option<u64>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AuditLine {
+    pub seq: u64,
+    #[serde(flatten)]
+    pub entry: AuditEntry,
+}
+
+fn parse_incident_id(raw: &str) -> Result<IncidentId, ApiError> {
+    raw.parse().map_err(|_| {
+        ApiError::bad_request("id", format!("id: expected an incident id like INC-2026-000042, got {raw:?}"))
+    })
+}
+
+fn location(state: &AppState, id: &IncidentId) -> HeaderValue {
+    let base = state.gateway.config.gateway.public_url.as_deref().unwrap_or("").trim_end_matches('/');
+    HeaderValue::from_str(&format!("{base}/api/v1/incidents/{id}"))
+        .unwrap_or_else(|_| HeaderValue::from_static("/api/v1/incidents"))
+}
+
+/// Submit an incident (local desks).
+#[utoipa::path(
+    post, path = "/api/v1/incidents", tag = "incidents",
+    request_body = SubmitIncident,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries of this submission harmless")),
+    responses(
+        (status = 201, description = "Accepted and durable", body = IncidentView),
+        (status = 200, description = "A replay: the incident already accepted", body = IncidentView),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 422, description = "Patient data, or a reused Idempotency-Key", body = ErrorBody),
+    ),
+    security(("desk_jwt" = []))
+)]
+pub async fn submit(
+    State(state): State<AppState>,
+    who: DeskPrincipal,
+    ctx: RequestContext,
+    headers: HeaderMap,
+    JsonBody(req, raw): JsonBody<SubmitIncident>,
+) -> Result<Response, ApiError> {
+    let idempotency = match headers.get("idempotency-key") {
+        Some(v) => {
+            let key = v.to_str().ok().filter(|k| !k.is_empty() && k.len() <= 255).ok_or_else(|| {
+                ApiError::bad_request("Idempotency-Key", "Idempotency-Key: expected 1 to 255 visible ASCII characters")
+            })?;
+            Some((key.to_owned(), hex::encode(Sha256::digest(&raw))))
+        }
+        None => None,
+    };
+    let new = match parse_submission(&state, &who, req) {
+        Ok(new) => new,
+        Err(e) => {
+            if e.code == "patient_data" {
+                let reason = format!("patient data in {}", e.field.as_deref().unwrap_or("a field"));
+                state.gateway.audit_rejection(Some(&who.desk), None, &reason, &ctx).await;
+            }
+            return Err(e);
+        }
+    };
+    let outcome = state.gateway.submit(&who, new, idempotency, &ctx).await?;
+    let (status, incident) = match &outcome {
+        CreateOutcome::Created(i) => (StatusCode::CREATED, i),
+        CreateOutcome::Replayed(i) => (StatusCode::OK, i),
+    };
+    let mut response = (status, Json(IncidentView::new(incident, &who))).into_response();
+    response.headers_mut().insert(header::LOCATION, location(&state, &incident.id));
+    if matches!(outcome, CreateOutcome::Replayed(_)) {
+        response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}
+
+fn parse_submission(state: &AppState, who: &DeskPrincipal, req: SubmitIncident) -> Result<NewIncident, ApiError> {
+    let title = Title::parse(&req.title)?;
+    let description = Text::parse("description", &req.description)?;
+    let service = req.service.parse()?;
+    let ticket: TicketId = req.ticket_id.parse()?;
+    let system = state.gateway.config.desk(&who.desk).map(|d| d.system.as_str()).unwrap_or("native").to_owned();
+    Ok(NewIncident {
+        kind: Kind::Incident,
+        title,
+        description,
+        service,
+        priority: req.priority,
+        urgency: req.urgency,
+        impact: req.impact,
+        origin: Origin { desk: who.desk.clone(), ticket: ticket.clone() },
+        origin_ref: Ref {
+            desk: who.desk.clone(),
+            system,
+            display_id: req.display_id.unwrap_or_else(|| ticket.to_string()),
+            remote_id: ticket,
+            url: req.ticket_url,
+        },
+    })
+}
+
+/// One incident the desk is party to.
+#[utoipa::path(
+    get, path = "/api/v1/incidents/{id}", tag = "incidents",
+    params(("id" = String, Path, description = "Incident id, e.g. INC-2026-000042")),
+    responses((status = 200, body = IncidentView), (status = 404, body = ErrorBody)),
+    security(("desk_jwt" = []))
+)]
+pub async fn get_incident(
+    State(state): State<AppState>,
+    who: DeskPrincipal,
+    Path(id): Path<String>,
+) -> Result<Json<IncidentView>, ApiError> {
+    let id = parse_incident_id(&id)?;
+    let incident = state.gateway.get(&who, &id)?;
+    Ok(Json(IncidentView::new(&incident, &who)))
+}
+
+/// Incidents the desk is party to, oldest first.
+#[utoipa::path(
+    get, path = "/api/v1/incidents", tag = "incidents",
+    params(
+        ("status" = Option<Status>, Query), ("priority" = Option<Priority>, Query), ("service" = Option<String>, Query),
+        ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
+        ("limit" = Option<usize>, Query, description = "1 to 200, default 50"),
+    ),
+    responses((status = 200, body = IncidentPage), (status = 400, body = ErrorBody)),
+    security(("desk_jwt" = []))
+)]
+pub async fn list_incidents(
+    State(state): State<AppState>,
+    who: DeskPrincipal,
+    RawQuery(query): RawQuery,
+) -> Result<Json<IncidentPage>, ApiError> {
+    let mut filter = ListFilter { limit: 50, ..ListFilter::default() };
+    for (key, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        match key.as_ref() {
+            "status" => filter.status = Some(value.parse()?),
+            "priority" => filter.priority = Some(value.parse()?),
+            "service" => filter.service = Some(value.parse()?),
+            "cursor" => filter.after = Some(parse_incident_id(&value).map_err(|e| e.with_field("cursor"))?),
+            "limit" => {
+                filter.limit = value
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=200).contains(n))
+                    .ok_or_else(|| ApiError::bad_request("limit", "limit: expected a number from 1 to 200"))?
+            }
+            other => {
+                return Err(ApiError::bad_request(
+                    other,
+                    format!("{other}: unknown parameter; expected status, priority, service, cursor or limit"),
+                ));
+            }
+        }
+    }
+    let items = state.gateway.list(&who, &filter)?;
+    let next_cursor = (items.len() == filter.limit).then(|| items.last().map(|i| i.id.to_string())).flatten();
+    Ok(Json(IncidentPage { items: items.iter().map(|i| IncidentView::new(i, &who)).collect(), next_cursor }))
+}
+
+/// Add a note to an incident the desk is party to.
+#[utoipa::path(
+    post, path = "/api/v1/incidents/{id}/notes", tag = "incidents",
+    params(("id" = String, Path)),
+    request_body = AddNote,
+    responses((status = 201, body = IncidentView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("desk_jwt" = []))
+)]
+pub async fn add_note(
+    State(state): State<AppState>,
+    who: DeskPrincipal,
+    ctx: RequestContext,
+    Path(id): Path<String>,
+    JsonBody(req, _): JsonBody<AddNote>,
+) -> Result<(StatusCode, Json<IncidentView>), ApiError> {
+    let id = parse_incident_id(&id)?;
+    let body = Text::parse("body", &req.body)?;
+    let incident = state.gateway.add_note(&who, &id, body, req.visibility.unwrap_or(Visibility::Public), &ctx).await?;
+    Ok((StatusCode::CREATED, Json(IncidentView::new(&incident, &who))))
+}
+
+/// Change status, priority, assignment, kind or report (national desk; the assigned
+/// supplier for status, priority and report).
+#[utoipa::path(
+    patch, path = "/api/v1/incidents/{id}", tag = "incidents",
+    params(("id" = String, Path)),
+    request_body = PatchIncident,
+    responses(
+        (status = 200, body = IncidentView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, description = "Illegal status transition, or the close guard", body = ErrorBody),
+    ),
+    security(("desk_jwt" = []))
+)]
+pub async fn patch_incident(
+    State(state): State<AppState>,
+    who: DeskPrincipal,
+    ctx: RequestContext,
+    Path(id): Path<String>,
+    JsonBody(req, _): JsonBody<PatchIncident>,
+) -> Result<Json<IncidentView>, ApiError> {
+    let id = parse_incident_id(&id)?;
+    let change = Change {
+        status: req.status,
+        priority: req.priority,
+        assignee: req
+            .assignee
+            .map(|a| {
+                a.parse::<DeskId>()
+                    .map_err(|_| ApiError::bad_request("assignee", "assignee: expected a supplier desk id"))
+            })
+            .transpose()?,
+        kind: req.kind,
+        parent: req.parent.map(|p| parse_incident_id(&p).map_err(|e| e.with_field("parent"))).transpose()?,
+        report: req.report.map(|r| Text::parse("report", &r)).transpose()?,
+        approve_report: req.approve_report,
+    };
+    if change.is_empty() {
+        return Err(ApiError::bad_request(
+            "(body)",
+            "nothing to change: expected one of status, priority, assignee, kind, parent, report, approve_report",
+        ));
+    }
+    let incident = state.gateway.update(&who, &id, &change, &ctx).await?;
+    Ok(Json(IncidentView::new(&incident, &who)))
+}
+
+/// Which incident a desk's ticket is.
+#[utoipa::path(
+    get, path = "/api/v1/refs/{desk}/{remote_id}", tag = "incidents",
+    params(("desk" = String, Path), ("remote_id" = String, Path, description = "The desk's ticket id; may contain '/'")),
+    responses((status = 200, body = RefLookup), (status = 404, body = ErrorBody)),
+    security(("desk_jwt" = []))
+)]
+pub async fn lookup_ref(
+    State(state): State<AppState>,
+    who: DeskPrincipal,
+    Path((desk, remote_id)): Path<(String, String)>,
+) -> Result<Json<RefLookup>, ApiError> {
+    let desk: DeskId = desk.parse().map_err(|_| ApiError::not_found(format!("desk {desk:?} not found")))?;
+    let remote: TicketId = remote_id.parse()?;
+    let incident = state.gateway.find_ref(&who, &desk, &remote)?;
+    let reference = incident
+        .refs
+        .iter()
+        .find(|r| r.desk == desk && r.remote_id == remote)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found(format!("{desk} ticket {remote} not found")))?;
+    Ok(Json(RefLookup { incident: incident.id.to_string(), reference, refs: incident.refs.clone() }))
+}
+
+/// The audit log: submissions, changes and rejections (national desk only).
+#[utoipa::path(
+    get, path = "/api/v1/audit", tag = "operations",
+    params(("cursor" = Option<u64>, Query), ("limit" = Option<usize>, Query)),
+    responses((status = 200, body = AuditPage), (status = 403, body = ErrorBody)),
+    security(("desk_jwt" = []))
+)]
+pub async fn audit_log(
+    State(state): State<AppState>,
+    who: DeskPrincipal,
+    RawQuery(query): RawQuery,
+) -> Result<Json<AuditPage>, ApiError> {
+    if who.role != Role::National {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "the audit log is for the national desk"));
+    }
+    let mut after = None;
+    let mut limit = 100usize;
+    for (key, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        match key.as_ref() {
+            "cursor" => {
+                after = Some(value.parse().map_err(|_| ApiError::bad_request("cursor", "cursor: expected a number"))?)
+            }
+            "limit" => {
+                limit = value
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=1000).contains(n))
+                    .ok_or_else(|| ApiError::bad_request("limit", "limit: expected a number from 1 to 1000"))?
+            }
+            other => {
+                return Err(ApiError::bad_request(
+                    other,
+                    format!("{other}: unknown parameter; expected cursor or limit"),
+                ));
+            }
+        }
+    }
+    let items = state.gateway.store.audit_log(after, limit).map_err(crate::gateway::GatewayError::from)?;
+    let next_cursor = (items.len() == limit).then(|| items.last().map(|(s, _)| *s)).flatten();
+    Ok(Json(AuditPage { items: items.into_iter().map(|(seq, entry)| AuditLine { seq, entry }).collect(), next_cursor }))
+}

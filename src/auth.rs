@@ -1,0 +1,276 @@
+//! Desk authentication: a Bearer JWT in, a [`DeskPrincipal`] or a refusal out.
+//!
+//! Each desk pins one algorithm and one key (DESIGN §1). A token is matched to a desk
+//! by its `iss`, verified with that desk's key and algorithm only — a token signed
+//! with any other algorithm, `alg: none` included, is refused — and must carry the
+//! gateway's `aud`, a valid `exp`, and `nbf` if present. A *valid* token whose `sub`
+//! is not a registered desk, or whose `role` claim is not `desk`, belongs to a person
+//! or system the gateway does not take incidents from: it is refused with 403 and a
+//! referral to the caller's local service desk (process step 3).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use base64::Engine;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Config, Contact, Desk, KeyMaterial};
+use crate::model::{Actor, DeskId, Role};
+
+/// The claims deskgate reads.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Claims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub exp: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<u64>,
+    /// `desk` for service desks; anything else is a person or system that must go
+    /// through its local desk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// The caller's organisation, used to name the local desk in a referral.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<String>,
+}
+
+/// An authenticated, registered desk.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeskPrincipal {
+    pub desk: DeskId,
+    pub role: Role,
+}
+
+impl DeskPrincipal {
+    pub fn actor(&self) -> Actor {
+        Actor { desk: self.desk.clone(), role: self.role }
+    }
+}
+
+/// Where a refused caller should go instead.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Referral {
+    pub desk: Option<String>,
+    pub name: Option<String>,
+    pub contact: Option<Contact>,
+    pub message: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("a Bearer token is required")]
+    Missing,
+    #[error("the token is not valid: {0}")]
+    Invalid(String),
+    /// A valid token of someone who is not a registered desk.
+    #[error("{}", .referral.message)]
+    NotADesk { subject: String, issuer: String, referral: Referral },
+}
+
+struct Verifier {
+    desk: DeskId,
+    role: Role,
+    subject: String,
+    algorithm: Algorithm,
+    key: DecodingKey,
+}
+
+/// Verifies desk tokens against the configured desks.
+pub struct Authenticator {
+    by_issuer: HashMap<String, Vec<Verifier>>,
+    audience: String,
+    leeway: u64,
+    referral_desks: Vec<(Option<String>, Desk)>,
+}
+
+/// The decoding key for a desk's key material.
+pub fn decoding_key(algorithm: Algorithm, key: &KeyMaterial) -> Result<DecodingKey, jsonwebtoken::errors::Error> {
+    use Algorithm::*;
+    match (algorithm, key) {
+        (HS256 | HS384 | HS512, KeyMaterial::Secret(s)) => Ok(DecodingKey::from_secret(s.expose().as_bytes())),
+        (RS256 | RS384 | RS512 | PS256 | PS384 | PS512, KeyMaterial::PublicKeyPem(pem)) => {
+            DecodingKey::from_rsa_pem(pem.as_bytes())
+        }
+        (ES256 | ES384, KeyMaterial::PublicKeyPem(pem)) => DecodingKey::from_ec_pem(pem.as_bytes()),
+        (EdDSA, KeyMaterial::PublicKeyPem(pem)) => DecodingKey::from_ed_pem(pem.as_bytes()),
+        _ => Err(jsonwebtoken::errors::ErrorKind::InvalidKeyFormat.into()),
+    }
+}
+
+impl Authenticator {
+    pub fn new(config: &Config) -> Self {
+        let mut by_issuer: HashMap<String, Vec<Verifier>> = HashMap::new();
+        for desk in config.desks.values() {
+            let Some(auth) = &desk.auth else { continue };
+            // Keys were checked when the configuration was loaded.
+            let Ok(key) = decoding_key(auth.algorithm, &auth.key) else { continue };
+            by_issuer.entry(auth.issuer.clone()).or_default().push(Verifier {
+                desk: desk.id.clone(),
+                role: desk.role,
+                subject: auth.subject.clone(),
+                algorithm: auth.algorithm,
+                key,
+            });
+        }
+        let referral_desks = config
+            .desks
+            .values()
+            .filter(|d| d.role == Role::Local)
+            .map(|d| (d.auth.as_ref().map(|a| a.issuer.clone()), d.clone()))
+            .collect();
+        Self {
+            by_issuer,
+            audience: config.gateway.audience.clone(),
+            leeway: config.gateway.leeway_secs,
+            referral_desks,
+        }
+    }
+
+    /// Authenticate an `Authorization` header value.
+    pub fn authenticate(&self, authorization: Option<&str>) -> Result<DeskPrincipal, AuthError> {
+        let token = authorization
+            .and_then(|h| {
+                let (scheme, rest) = h.split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+            })
+            .filter(|t| !t.is_empty())
+            .ok_or(AuthError::Missing)?;
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|e| AuthError::Invalid(format!("unreadable header ({e}); alg \"none\" is never accepted")))?;
+        let unverified = peek_claims(token)?;
+        let candidates = self
+            .by_issuer
+            .get(&unverified.iss)
+            .ok_or_else(|| AuthError::Invalid(format!("issuer {:?} is not trusted", unverified.iss)))?;
+        // The desk whose subject the token names, else any desk of that issuer: its key
+        // decides whether the token is genuine.
+        let verifier = candidates.iter().find(|v| v.subject == unverified.sub).unwrap_or(&candidates[0]);
+        if header.alg != verifier.algorithm {
+            return Err(AuthError::Invalid(format!(
+                "algorithm {:?} is not accepted for issuer {:?}",
+                header.alg, unverified.iss
+            )));
+        }
+        let mut validation = Validation::new(verifier.algorithm);
+        validation.set_audience(&[&self.audience]);
+        validation.set_issuer(&[&unverified.iss]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.validate_nbf = true;
+        validation.leeway = self.leeway;
+        let claims = jsonwebtoken::decode::<Claims>(token, &verifier.key, &validation)
+            .map_err(|e| AuthError::Invalid(describe(&e)))?
+            .claims;
+
+        let desk = candidates.iter().find(|v| v.subject == claims.sub);
+        let role_ok = claims.role.as_deref().is_none_or(|r| r == "desk");
+        match desk {
+            Some(v) if role_ok => Ok(DeskPrincipal { desk: v.desk.clone(), role: v.role }),
+            _ => Err(AuthError::NotADesk { referral: self.referral(&claims), subject: claims.sub, issuer: claims.iss }),
+        }
+    }
+
+    /// The local desk a refused caller belongs to: by its `org` claim, else the local
+    /// desk whose identity provider issued its token.
+    fn referral(&self, claims: &Claims) -> Referral {
+        let by_org = claims.org.as_deref().and_then(|org| {
+            self.referral_desks.iter().find(|(_, d)| d.organisations.iter().any(|o| o.eq_ignore_ascii_case(org)))
+        });
+        let by_issuer = || self.referral_desks.iter().find(|(iss, _)| iss.as_deref() == Some(claims.iss.as_str()));
+        match by_org.or_else(by_issuer) {
+            Some((_, desk)) => {
+                let how = desk
+                    .contact
+                    .as_ref()
+                    .map(|c| {
+                        let parts: Vec<&str> = [c.email.as_deref(), c.phone.as_deref()].into_iter().flatten().collect();
+                        if parts.is_empty() { String::new() } else { format!(" ({})", parts.join(", ")) }
+                    })
+                    .unwrap_or_default();
+                Referral {
+                    desk: Some(desk.id.to_string()),
+                    name: Some(desk.name.clone()),
+                    contact: desk.contact.clone(),
+                    message: format!(
+                        "Only registered service desks can submit incidents here. Please report this to your local service desk: {}{how}.",
+                        desk.name
+                    ),
+                }
+            }
+            None => Referral {
+                desk: None,
+                name: None,
+                contact: None,
+                message: "Only registered service desks can submit incidents here. Please report this to your local service desk (your region's, municipality's, GP practice's or pharmacy's).".into(),
+            },
+        }
+    }
+}
+
+fn peek_claims(token: &str) -> Result<Claims, AuthError> {
+    #[derive(Deserialize)]
+    struct Peek {
+        iss: Option<String>,
+        sub: Option<String>,
+    }
+    let payload = token.split('.').nth(1).ok_or_else(|| AuthError::Invalid("not a JWT".into()))?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .map_err(|_| AuthError::Invalid("payload is not base64url".into()))?;
+    let peek: Peek =
+        serde_json::from_slice(&bytes).map_err(|_| AuthError::Invalid("payload is not JSON claims".into()))?;
+    Ok(Claims {
+        iss: peek.iss.ok_or_else(|| AuthError::Invalid("the token has no iss".into()))?,
+        sub: peek.sub.ok_or_else(|| AuthError::Invalid("the token has no sub".into()))?,
+        aud: String::new(),
+        exp: 0,
+        nbf: None,
+        iat: None,
+        role: None,
+        org: None,
+    })
+}
+
+fn describe(e: &jsonwebtoken::errors::Error) -> String {
+    use jsonwebtoken::errors::ErrorKind::*;
+    match e.kind() {
+        ExpiredSignature => "the token has expired".into(),
+        ImmatureSignature => "the token is not valid yet (nbf)".into(),
+        InvalidAudience => "the token is for another audience (aud)".into(),
+        InvalidIssuer => "the token's issuer does not match".into(),
+        InvalidSignature => "the signature does not verify".into(),
+        InvalidAlgorithm => "the token's algorithm is not the one pinned for this desk".into(),
+        MissingRequiredClaim(c) => format!("the token has no {c}"),
+        _ => "the token cannot be verified".into(),
+    }
+}
+
+/// Mint a token for an HS* desk: for the demo, tests and manual calls.
+pub fn mint(desk: &Desk, audience: &str, ttl: Duration, now_unix: u64) -> Result<String, String> {
+    let auth = desk.auth.as_ref().ok_or_else(|| format!("desk {} has no [auth] section", desk.id))?;
+    let KeyMaterial::Secret(secret) = &auth.key else {
+        return Err(format!(
+            "desk {} signs with {:?}: its tokens come from its own identity provider, the gateway holds only the public key",
+            desk.id, auth.algorithm
+        ));
+    };
+    let claims = Claims {
+        iss: auth.issuer.clone(),
+        sub: auth.subject.clone(),
+        aud: audience.to_owned(),
+        exp: now_unix + ttl.as_secs(),
+        nbf: Some(now_unix.saturating_sub(1)),
+        iat: Some(now_unix),
+        role: Some("desk".into()),
+        org: None,
+    };
+    sign(&claims, auth.algorithm, secret.expose().as_bytes())
+}
+
+/// Sign arbitrary claims with an HS* secret.
+pub fn sign(claims: &Claims, algorithm: Algorithm, secret: &[u8]) -> Result<String, String> {
+    jsonwebtoken::encode(&Header::new(algorithm), claims, &EncodingKey::from_secret(secret)).map_err(|e| e.to_string())
+}

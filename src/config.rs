@@ -1,0 +1,744 @@
+//! Typed configuration: TOML, overridable from the environment, checked as a whole.
+//!
+//! The file describes the gateway and every registered desk (DESIGN §1). Unknown
+//! keys are refused. Secrets are only ever *referenced* — `{ env = "NAME" }` or
+//! `{ file = "path" }` — and resolved at load into [`Secret`], whose `Debug` and
+//! `Display` never show the value.
+//!
+//! Environment overrides: `DESKGATE_<SECTION>__<KEY>[__<KEY>…]` replaces one value,
+//! e.g. `DESKGATE_GATEWAY__LISTEN=0.0.0.0:8443` or
+//! `DESKGATE_DESKS__REGION_H__ENDPOINT=https://…` (`_` matches `-` in names).
+//! Only variables whose first part names a section are overrides, so secret
+//! variables such as `DESKGATE_SECRET_SDS_JWT` are never mistaken for one.
+//!
+//! [`Config::load`] reports *every* problem it finds, each with its key path, so an
+//! operator fixes a file in one pass ([`ConfigProblems`]).
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::model::{DeskId, Role};
+
+/// Where environment variables come from: the process, or a map in tests and the demo.
+pub trait Env {
+    fn var(&self, name: &str) -> Option<String>;
+    fn vars(&self) -> Vec<(String, String)>;
+}
+
+/// The process environment.
+pub struct ProcessEnv;
+
+impl Env for ProcessEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+    fn vars(&self) -> Vec<(String, String)> {
+        std::env::vars().collect()
+    }
+}
+
+/// Variables from a map, falling back to the process environment.
+#[derive(Clone, Debug, Default)]
+pub struct MapEnv {
+    pub vars: HashMap<String, String>,
+    pub inherit: bool,
+}
+
+impl MapEnv {
+    pub fn new(inherit: bool) -> Self {
+        Self { vars: HashMap::new(), inherit }
+    }
+
+    pub fn with(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.vars.insert(name.to_owned(), value.into());
+        self
+    }
+}
+
+impl Env for MapEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        self.vars.get(name).cloned().or_else(|| self.inherit.then(|| std::env::var(name).ok()).flatten())
+    }
+    fn vars(&self) -> Vec<(String, String)> {
+        let mut all: Vec<_> = if self.inherit { std::env::vars().collect() } else { Vec::new() };
+        all.extend(self.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+        all
+    }
+}
+
+/// A secret value. Shown as `***` everywhere; read it with [`Secret::expose`].
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// One problem in a configuration, at a key path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    pub path: String,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+/// Everything wrong with a configuration file.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigProblems {
+    pub file: PathBuf,
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for ConfigProblems {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{}: {} problem(s)", self.file.display(), self.problems.len())?;
+        for p in &self.problems {
+            writeln!(f, "  {p}")?;
+        }
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The file as written
+// ---------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GatewayFile {
+    #[serde(default = "default_listen")]
+    listen: String,
+    #[serde(default = "default_data_dir")]
+    data_dir: PathBuf,
+    /// How desks reach the gateway, for `Location` headers and links.
+    public_url: Option<String>,
+    #[serde(default = "default_max_body")]
+    max_body_bytes: usize,
+    /// The `aud` every desk token must carry.
+    #[serde(default = "default_audience")]
+    audience: String,
+    /// Clock skew tolerated on `exp` and `nbf`, in seconds.
+    #[serde(default = "default_leeway")]
+    leeway_secs: u64,
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:8080".into()
+}
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("./data")
+}
+fn default_max_body() -> usize {
+    1024 * 1024
+}
+fn default_audience() -> String {
+    "deskgate".into()
+}
+fn default_leeway() -> u64 {
+    30
+}
+
+/// A reference to a secret: exactly one of `env` or `file`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretRef {
+    pub env: Option<String>,
+    pub file: Option<PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ContactFile {
+    name: String,
+    email: Option<String>,
+    phone: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuthFile {
+    /// The `iss` of this desk's tokens.
+    issuer: String,
+    /// The one algorithm accepted from this desk.
+    algorithm: String,
+    /// HS* shared secret.
+    secret: Option<SecretRef>,
+    /// RS*/PS*/ES*/EdDSA public key, PEM.
+    public_key: Option<SecretRef>,
+    /// The `sub` this desk's tokens carry; defaults to the desk id.
+    subject: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, tag = "kind", rename_all = "snake_case")]
+enum CredentialsFile {
+    Basic { username: String, password: SecretRef },
+    Bearer { token: SecretRef },
+    OauthPassword { client_id: String, client_secret: SecretRef, username: String, password: SecretRef },
+    OauthClientCredentials { client_id: String, client_secret: SecretRef },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeskFile {
+    name: String,
+    role: Role,
+    system: System,
+    endpoint: Option<String>,
+    #[serde(default)]
+    services: Vec<String>,
+    /// Organisations (the `org` claim) whose people this desk serves: callers from
+    /// them who are not desks are referred here.
+    #[serde(default)]
+    organisations: Vec<String>,
+    contact: Option<ContactFile>,
+    auth: Option<AuthFile>,
+    credentials: Option<CredentialsFile>,
+}
+
+// ---------------------------------------------------------------------------
+// The resolved configuration
+// ---------------------------------------------------------------------------
+
+/// The ticketing system a desk runs; adapters are found by this name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum System {
+    Servicenow,
+    Jira,
+    Clearquest,
+    /// Speaks the gateway's own JSON API.
+    Native,
+}
+
+impl System {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            System::Servicenow => "servicenow",
+            System::Jira => "jira",
+            System::Clearquest => "clearquest",
+            System::Native => "native",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct Contact {
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// The key a desk's tokens are verified with.
+#[derive(Clone, Debug)]
+pub enum KeyMaterial {
+    Secret(Secret),
+    PublicKeyPem(String),
+}
+
+#[derive(Clone, Debug)]
+pub struct DeskAuth {
+    pub issuer: String,
+    pub algorithm: jsonwebtoken::Algorithm,
+    pub key: KeyMaterial,
+    pub subject: String,
+}
+
+/// How the gateway authenticates to a desk's system.
+#[derive(Clone, Debug)]
+pub enum Credentials {
+    Basic { username: String, password: Secret },
+    Bearer { token: Secret },
+    OauthPassword { client_id: String, client_secret: Secret, username: String, password: Secret },
+    OauthClientCredentials { client_id: String, client_secret: Secret },
+}
+
+#[derive(Clone, Debug)]
+pub struct Desk {
+    pub id: DeskId,
+    pub name: String,
+    pub role: Role,
+    pub system: System,
+    pub endpoint: Option<url::Url>,
+    /// Services a supplier is assigned (`*` for all).
+    pub services: Vec<String>,
+    pub organisations: Vec<String>,
+    pub contact: Option<Contact>,
+    pub auth: Option<DeskAuth>,
+    pub credentials: Option<Credentials>,
+}
+
+impl Desk {
+    pub fn serves(&self, service: &str) -> bool {
+        self.services.iter().any(|s| s == "*" || s.eq_ignore_ascii_case(service))
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct GatewayConfig {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub public_url: Option<String>,
+    pub max_body_bytes: usize,
+    pub audience: String,
+    pub leeway_secs: u64,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub gateway: GatewayConfig,
+    pub desks: BTreeMap<DeskId, Desk>,
+}
+
+impl Config {
+    /// Load and check a configuration file, with overrides and secrets from `env`.
+    pub fn load(path: &Path, env: &dyn Env) -> Result<Config, ConfigProblems> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigProblems {
+            file: path.to_owned(),
+            problems: vec![Problem { path: "(file)".into(), message: e.to_string() }],
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Self::from_toml(&text, base, env).map_err(|problems| ConfigProblems { file: path.to_owned(), problems })
+    }
+
+    /// Parse configuration text; relative file paths are taken from `base_dir`.
+    pub fn from_toml(text: &str, base_dir: &Path, env: &dyn Env) -> Result<Config, Vec<Problem>> {
+        let mut root: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+            vec![Problem { path: "(syntax)".into(), message: e.to_string().trim().to_owned() }]
+        })?;
+        let mut problems = Vec::new();
+        apply_env_overrides(&mut root, env, &mut problems);
+
+        for key in root.keys() {
+            if key != "gateway" && key != "desks" {
+                problems
+                    .push(Problem { path: key.clone(), message: "unknown section; expected gateway or desks".into() });
+            }
+        }
+        let gateway = root.remove("gateway").unwrap_or_else(|| toml::Value::Table(toml::Table::new()));
+        let gateway: Option<GatewayFile> = typed(gateway, "gateway", &mut problems);
+        let desks_value = root.remove("desks").unwrap_or_else(|| toml::Value::Table(toml::Table::new()));
+        let mut desks = BTreeMap::new();
+        match desks_value {
+            toml::Value::Table(table) => {
+                for (id, value) in table {
+                    let path = format!("desks.{id}");
+                    let Ok(desk_id) = id.parse::<DeskId>() else {
+                        problems.push(Problem {
+                            path,
+                            message: "desk ids are lowercase letters, digits and '-', starting with a letter".into(),
+                        });
+                        continue;
+                    };
+                    if let Some(file) = typed::<DeskFile>(value, &path, &mut problems) {
+                        if let Some(desk) = resolve_desk(desk_id.clone(), file, &path, base_dir, env, &mut problems) {
+                            desks.insert(desk_id, desk);
+                        }
+                    }
+                }
+            }
+            _ => problems.push(Problem { path: "desks".into(), message: "expected a table of desks".into() }),
+        }
+
+        let gateway = gateway.and_then(|g| {
+            let listen = match g.listen.parse::<SocketAddr>() {
+                Ok(a) => Some(a),
+                Err(_) => {
+                    problems.push(Problem {
+                        path: "gateway.listen".into(),
+                        message: format!("expected an address like 127.0.0.1:8080, got {:?}", g.listen),
+                    });
+                    None
+                }
+            };
+            if g.max_body_bytes < 1024 {
+                problems
+                    .push(Problem { path: "gateway.max_body_bytes".into(), message: "expected at least 1024".into() });
+            }
+            listen.map(|listen| GatewayConfig {
+                listen,
+                data_dir: if g.data_dir.is_absolute() {
+                    g.data_dir
+                } else {
+                    base_relative(base_dir, &g.data_dir, true)
+                },
+                public_url: g.public_url,
+                max_body_bytes: g.max_body_bytes,
+                audience: g.audience,
+                leeway_secs: g.leeway_secs,
+            })
+        });
+
+        check_federation(&desks, &mut problems);
+        match gateway {
+            Some(gateway) if problems.is_empty() => Ok(Config { gateway, desks }),
+            _ => Err(problems),
+        }
+    }
+
+    pub fn desk(&self, id: &DeskId) -> Option<&Desk> {
+        self.desks.get(id)
+    }
+
+    pub fn national_desk(&self) -> Option<&Desk> {
+        self.desks.values().find(|d| d.role == Role::National)
+    }
+
+    /// The local desk that serves people of `organisation` (the `org` claim).
+    pub fn local_desk_for_organisation(&self, organisation: &str) -> Option<&Desk> {
+        self.desks
+            .values()
+            .find(|d| d.role == Role::Local && d.organisations.iter().any(|o| o.eq_ignore_ascii_case(organisation)))
+    }
+}
+
+/// The data directory is relative to where the gateway runs (so `./data` is the
+/// working directory's), other files to the configuration file.
+fn base_relative(base_dir: &Path, p: &Path, cwd: bool) -> PathBuf {
+    if p.is_absolute() || cwd { p.to_owned() } else { base_dir.join(p) }
+}
+
+fn typed<T: for<'de> Deserialize<'de>>(value: toml::Value, path: &str, problems: &mut Vec<Problem>) -> Option<T> {
+    match serde_path_to_error::deserialize::<_, T>(value) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            let inner = e.path().to_string();
+            let full = if inner == "." || inner.is_empty() { path.to_owned() } else { format!("{path}.{inner}") };
+            problems.push(Problem { path: full, message: e.into_inner().to_string() });
+            None
+        }
+    }
+}
+
+fn resolve_secret(
+    r: &SecretRef,
+    path: &str,
+    base_dir: &Path,
+    env: &dyn Env,
+    problems: &mut Vec<Problem>,
+) -> Option<Secret> {
+    match (&r.env, &r.file) {
+        (Some(name), None) => match env.var(name) {
+            Some(v) if !v.is_empty() => Some(Secret(v)),
+            _ => {
+                problems
+                    .push(Problem { path: path.into(), message: format!("environment variable {name} is not set") });
+                None
+            }
+        },
+        (None, Some(file)) => {
+            let full = base_relative(base_dir, file, false);
+            match std::fs::read_to_string(&full) {
+                Ok(v) => Some(Secret(v.trim_end_matches(['\n', '\r']).to_owned())),
+                Err(e) => {
+                    problems
+                        .push(Problem { path: path.into(), message: format!("cannot read {}: {e}", full.display()) });
+                    None
+                }
+            }
+        }
+        _ => {
+            problems.push(Problem {
+                path: path.into(),
+                message:
+                    "expected exactly one of env = \"VARIABLE\" or file = \"path\" (secrets are never written inline)"
+                        .into(),
+            });
+            None
+        }
+    }
+}
+
+fn resolve_desk(
+    id: DeskId,
+    f: DeskFile,
+    path: &str,
+    base_dir: &Path,
+    env: &dyn Env,
+    problems: &mut Vec<Problem>,
+) -> Option<Desk> {
+    let before = problems.len();
+    let endpoint = f.endpoint.as_deref().and_then(|e| match url::Url::parse(e) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => Some(u),
+        _ => {
+            problems.push(Problem {
+                path: format!("{path}.endpoint"),
+                message: format!("expected an http(s) URL, got {e:?}"),
+            });
+            None
+        }
+    });
+    if f.system != System::Native && f.endpoint.is_none() && f.role != Role::Local {
+        problems.push(Problem {
+            path: format!("{path}.endpoint"),
+            message: format!("a {} desk the gateway delivers to needs an endpoint", f.system.as_str()),
+        });
+    }
+    if f.role == Role::Supplier && f.services.is_empty() {
+        problems.push(Problem {
+            path: format!("{path}.services"),
+            message: "a supplier needs the services it is assigned, e.g. [\"FMK\"] or [\"*\"]".into(),
+        });
+    }
+    let auth = f.auth.and_then(|a| {
+        let apath = format!("{path}.auth");
+        let algorithm = match a.algorithm.parse::<jsonwebtoken::Algorithm>() {
+            Ok(alg) => alg,
+            Err(_) => {
+                problems.push(Problem {
+                    path: format!("{apath}.algorithm"),
+                    message: format!("expected one of HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA; got {:?}", a.algorithm),
+                });
+                return None;
+            }
+        };
+        let symmetric = matches!(algorithm, jsonwebtoken::Algorithm::HS256 | jsonwebtoken::Algorithm::HS384 | jsonwebtoken::Algorithm::HS512);
+        let key = match (symmetric, &a.secret, &a.public_key) {
+            (true, Some(s), None) => resolve_secret(s, &format!("{apath}.secret"), base_dir, env, problems).map(KeyMaterial::Secret),
+            (false, None, Some(k)) => resolve_secret(k, &format!("{apath}.public_key"), base_dir, env, problems)
+                .map(|pem| KeyMaterial::PublicKeyPem(pem.expose().to_owned())),
+            (true, _, _) => {
+                problems.push(Problem { path: format!("{apath}.secret"), message: format!("{algorithm:?} needs a shared secret (and no public_key)") });
+                None
+            }
+            (false, _, _) => {
+                problems.push(Problem { path: format!("{apath}.public_key"), message: format!("{algorithm:?} needs a public key PEM (and no secret)") });
+                None
+            }
+        }?;
+        if let Err(e) = crate::auth::decoding_key(algorithm, &key) {
+            problems.push(Problem { path: format!("{apath}.public_key"), message: format!("not a usable {algorithm:?} key: {e}") });
+            return None;
+        }
+        Some(DeskAuth { issuer: a.issuer, algorithm, key, subject: a.subject.unwrap_or_else(|| id.to_string()) })
+    });
+    let credentials = f.credentials.and_then(|c| {
+        let cpath = format!("{path}.credentials");
+        let mut s = |r: &SecretRef, key: &str| resolve_secret(r, &format!("{cpath}.{key}"), base_dir, env, problems);
+        Some(match c {
+            CredentialsFile::Basic { username, password } => {
+                Credentials::Basic { username, password: s(&password, "password")? }
+            }
+            CredentialsFile::Bearer { token } => Credentials::Bearer { token: s(&token, "token")? },
+            CredentialsFile::OauthPassword { client_id, client_secret, username, password } => {
+                let client_secret = s(&client_secret, "client_secret");
+                let password = s(&password, "password");
+                Credentials::OauthPassword { client_id, client_secret: client_secret?, username, password: password? }
+            }
+            CredentialsFile::OauthClientCredentials { client_id, client_secret } => {
+                Credentials::OauthClientCredentials { client_id, client_secret: s(&client_secret, "client_secret")? }
+            }
+        })
+    });
+    (problems.len() == before).then(|| Desk {
+        id,
+        name: f.name,
+        role: f.role,
+        system: f.system,
+        endpoint,
+        services: f.services,
+        organisations: f.organisations,
+        contact: f.contact.map(|c| Contact { name: c.name, email: c.email, phone: c.phone }),
+        auth,
+        credentials,
+    })
+}
+
+/// Rules about the set of desks as a whole.
+fn check_federation(desks: &BTreeMap<DeskId, Desk>, problems: &mut Vec<Problem>) {
+    let national: Vec<_> = desks.values().filter(|d| d.role == Role::National).collect();
+    if national.len() > 1 {
+        problems.push(Problem {
+            path: "desks".into(),
+            message: format!(
+                "exactly one national desk is expected, found {}",
+                national.iter().map(|d| d.id.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+        });
+    }
+    let mut subjects: HashMap<(&str, &str), &DeskId> = HashMap::new();
+    for desk in desks.values() {
+        if let Some(auth) = &desk.auth {
+            if let Some(other) = subjects.insert((auth.issuer.as_str(), auth.subject.as_str()), &desk.id) {
+                problems.push(Problem {
+                    path: format!("desks.{}.auth.subject", desk.id),
+                    message: format!(
+                        "issuer {:?} and subject {:?} are already desk {other}'s",
+                        auth.issuer, auth.subject
+                    ),
+                });
+            }
+        }
+    }
+}
+
+/// Replace values named by `DESKGATE_<SECTION>__<KEY>…` variables.
+fn apply_env_overrides(root: &mut toml::Table, env: &dyn Env, problems: &mut Vec<Problem>) {
+    let mut vars = env.vars();
+    vars.sort();
+    for (name, value) in vars {
+        let Some(rest) = name.strip_prefix("DESKGATE_") else { continue };
+        let parts: Vec<&str> = rest.split("__").collect();
+        let section = parts[0].to_ascii_lowercase();
+        if parts.len() < 2 || !matches!(section.as_str(), "gateway" | "desks") {
+            continue;
+        }
+        let mut table = &mut *root;
+        let mut path = String::new();
+        let mut ok = true;
+        for (i, raw) in parts.iter().enumerate() {
+            let key = match_key(table, raw);
+            if !path.is_empty() {
+                path.push('.');
+            }
+            path.push_str(&key);
+            if i + 1 == parts.len() {
+                table.insert(key, scalar(&value));
+            } else {
+                let entry = table.entry(key).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+                match entry {
+                    toml::Value::Table(t) => table = t,
+                    _ => {
+                        problems.push(Problem {
+                            path: path.clone(),
+                            message: format!("{name} names a key inside a value that is not a table"),
+                        });
+                        ok = false;
+                        break;
+                    }
+                }
+            }
+        }
+        if ok {
+            tracing::debug!(variable = %name, key = %path, "configuration value overridden from the environment");
+        }
+    }
+}
+
+/// The existing key `raw` names (case-insensitive, `_` matching `-`), or `raw` lower-cased.
+fn match_key(table: &toml::Table, raw: &str) -> String {
+    let norm = |s: &str| s.to_ascii_lowercase().replace('-', "_");
+    table.keys().find(|k| norm(k) == norm(raw)).cloned().unwrap_or_else(|| raw.to_ascii_lowercase().replace('_', "-"))
+}
+
+/// An override's value: a TOML number or boolean when it reads as one, else a string.
+fn scalar(value: &str) -> toml::Value {
+    if let Ok(i) = value.parse::<i64>() {
+        return toml::Value::Integer(i);
+    }
+    match value {
+        "true" => toml::Value::Boolean(true),
+        "false" => toml::Value::Boolean(false),
+        _ => toml::Value::String(value.to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+        [gateway]
+        listen = "127.0.0.1:0"
+
+        [desks.sds]
+        name = "National Service Desk"
+        role = "national"
+        system = "clearquest"
+        endpoint = "http://127.0.0.1:9/cqweb"
+        auth = { issuer = "sds", algorithm = "HS256", secret = { env = "T_SDS" } }
+
+        [desks.region-h]
+        name = "Region H"
+        role = "local"
+        system = "servicenow"
+        organisations = ["rigshospitalet"]
+        auth = { issuer = "region-h", algorithm = "HS256", secret = { env = "T_RH" } }
+    "#;
+
+    fn env() -> MapEnv {
+        MapEnv::new(false).with("T_SDS", "sds-secret").with("T_RH", "rh-secret")
+    }
+
+    #[test]
+    fn loads_a_minimal_federation() {
+        let c = Config::from_toml(MINIMAL, Path::new("."), &env()).unwrap();
+        assert_eq!(c.desks.len(), 2);
+        assert_eq!(c.national_desk().unwrap().id.as_str(), "sds");
+        assert_eq!(c.local_desk_for_organisation("Rigshospitalet").unwrap().id.as_str(), "region-h");
+        assert_eq!(c.gateway.max_body_bytes, 1024 * 1024);
+        assert_eq!(c.gateway.data_dir, PathBuf::from("./data"));
+    }
+
+    #[test]
+    fn reports_every_problem_with_its_path() {
+        let text = MINIMAL
+            .replace("listen = \"127.0.0.1:0\"", "listen = \"nowhere\"\ncolour = \"blue\"")
+            .replace("system = \"servicenow\"", "system = \"remedy\"");
+        let problems = Config::from_toml(&text, Path::new("."), &MapEnv::new(false)).unwrap_err();
+        let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        let joined = text.join("\n");
+        assert!(joined.contains("gateway.colour") || joined.contains("gateway: unknown field `colour`"), "{joined}");
+        assert!(joined.contains("desks.region-h.system"), "{joined}");
+        assert!(joined.contains("remedy"), "{joined}");
+        assert!(joined.contains("desks.sds.auth.secret: environment variable T_SDS is not set"), "{joined}");
+    }
+
+    #[test]
+    fn env_overrides_replace_values_and_secret_variables_are_not_overrides() {
+        let env = env()
+            .with("DESKGATE_GATEWAY__LISTEN", "127.0.0.1:9999")
+            .with("DESKGATE_DESKS__REGION_H__NAME", "Region Hovedstaden")
+            .with("DESKGATE_SECRET_SOMETHING", "x");
+        let c = Config::from_toml(MINIMAL, Path::new("."), &env).unwrap();
+        assert_eq!(c.gateway.listen.port(), 9999);
+        assert_eq!(c.desk(&"region-h".parse().unwrap()).unwrap().name, "Region Hovedstaden");
+    }
+
+    #[test]
+    fn secrets_are_never_inline_and_never_printed() {
+        let text = MINIMAL.replace("secret = { env = \"T_SDS\" }", "secret = \"hunter2\"");
+        let problems = Config::from_toml(&text, Path::new("."), &env()).unwrap_err();
+        assert!(problems.iter().any(|p| p.path.starts_with("desks.sds.auth")), "{problems:?}");
+        let c = Config::from_toml(MINIMAL, Path::new("."), &env()).unwrap();
+        let debug = format!("{c:?}");
+        assert!(!debug.contains("sds-secret") && !debug.contains("rh-secret"), "{debug}");
+    }
+
+    #[test]
+    fn an_rs256_desk_needs_a_public_key_not_a_secret() {
+        let text = MINIMAL.replace(
+            "algorithm = \"HS256\", secret = { env = \"T_SDS\" }",
+            "algorithm = \"RS256\", secret = { env = \"T_SDS\" }",
+        );
+        let problems = Config::from_toml(&text, Path::new("."), &env()).unwrap_err();
+        assert!(problems.iter().any(|p| p.path == "desks.sds.auth.public_key"), "{problems:?}");
+    }
+}

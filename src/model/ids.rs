@@ -1,0 +1,227 @@
+//! Identifier newtypes, parsed once at the edge.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use super::ModelError;
+
+/// A registered desk's stable slug: `region-h`, `sds`, `fmk`.
+///
+/// Lowercase ASCII letters, digits and `-`, starting with a letter, at most 64 chars.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct DeskId(String);
+
+impl DeskId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for DeskId {
+    type Err = ModelError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let ok = !s.is_empty()
+            && s.len() <= 64
+            && s.starts_with(|c: char| c.is_ascii_lowercase())
+            && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if ok {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(ModelError::invalid(
+                "desk",
+                "a desk id: lowercase letters, digits and '-', starting with a letter, at most 64 characters",
+            ))
+        }
+    }
+}
+
+impl TryFrom<String> for DeskId {
+    type Error = ModelError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl From<DeskId> for String {
+    fn from(d: DeskId) -> String {
+        d.0
+    }
+}
+
+impl fmt::Display for DeskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The gateway's own incident id, `INC-2026-000042`; never reused.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct IncidentId(String);
+
+impl IncidentId {
+    /// Build the id of the `seq`-th incident, created in `year`.
+    pub fn new(year: i16, seq: u64) -> Self {
+        Self(format!("INC-{year:04}-{seq:06}"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for IncidentId {
+    type Err = ModelError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let valid = (|| {
+            let rest = s.strip_prefix("INC-")?;
+            let (year, seq) = rest.split_once('-')?;
+            let digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+            (year.len() == 4 && digits(year) && seq.len() >= 6 && seq.len() <= 12 && digits(seq)).then_some(())
+        })();
+        match valid {
+            Some(()) => Ok(Self(s.to_owned())),
+            None => Err(ModelError::invalid("id", "an incident id like INC-2026-000042")),
+        }
+    }
+}
+
+impl TryFrom<String> for IncidentId {
+    type Error = ModelError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl From<IncidentId> for String {
+    fn from(d: IncidentId) -> String {
+        d.0
+    }
+}
+
+impl fmt::Display for IncidentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A service an incident concerns: `FMK`, `NSP`, `SOSI`. Stored upper-case.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Service(String);
+
+impl Service {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for Service {
+    type Err = ModelError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = s.trim();
+        let ok = !t.is_empty() && t.len() <= 32 && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if ok {
+            Ok(Self(t.to_ascii_uppercase()))
+        } else {
+            Err(ModelError::invalid(
+                "service",
+                "a service name such as FMK or NSP: letters, digits, '-' or '_', at most 32 characters",
+            ))
+        }
+    }
+}
+
+impl TryFrom<String> for Service {
+    type Error = ModelError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl From<Service> for String {
+    fn from(d: Service) -> String {
+        d.0
+    }
+}
+
+impl fmt::Display for Service {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A ticket id at a desk, exactly as the desk names it (`INC0010001`, `DRIFT-42`,
+/// a sys_id, a ClearQuest record URI). Non-empty, printable, at most 512 bytes.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct TicketId(String);
+
+impl TicketId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for TicketId {
+    type Err = ModelError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if !s.is_empty() && s.len() <= 512 && !s.chars().any(char::is_control) {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(ModelError::invalid("ticket_id", "the desk's own ticket id: 1 to 512 printable characters"))
+        }
+    }
+}
+
+impl TryFrom<String> for TicketId {
+    type Error = ModelError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl From<TicketId> for String {
+    fn from(d: TicketId) -> String {
+        d.0
+    }
+}
+
+impl fmt::Display for TicketId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn desk_ids_are_slugs() {
+        for ok in ["sds", "region-h", "fmk", "gp-1234"] {
+            assert!(ok.parse::<DeskId>().is_ok(), "{ok}");
+        }
+        for bad in ["", "Region-H", "1region", "region h", "sds/../x", &"a".repeat(65)] {
+            assert!(bad.parse::<DeskId>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn incident_ids_have_year_and_sequence() {
+        assert_eq!(IncidentId::new(2026, 42).as_str(), "INC-2026-000042");
+        assert!("INC-2026-000042".parse::<IncidentId>().is_ok());
+        for bad in ["INC-26-000042", "INC-2026-42", "inc-2026-000042", "INC-2026-00004x", ""] {
+            assert!(bad.parse::<IncidentId>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn services_are_upper_cased() {
+        assert_eq!("fmk".parse::<Service>().unwrap().as_str(), "FMK");
+        assert!("F M K".parse::<Service>().is_err());
+    }
+}

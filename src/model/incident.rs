@@ -1,0 +1,574 @@
+//! The incident record and the rules for changing it.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use super::patient_data;
+use super::{DeskId, IncidentId, Level, ModelError, Priority, Service, Status, TicketId};
+
+/// What kind of record this is (DESIGN §2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Incident,
+    /// A further report of a known incident; has a `parent`.
+    SupportRequest,
+    Problem,
+    Rfc,
+}
+
+/// The role a desk plays in the federation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Regions, municipalities, GP practices, pharmacies, portals: forward incidents up.
+    Local,
+    /// The national service desk: triages and assigns.
+    National,
+    /// Resolves incidents assigned to it and syncs status back.
+    Supplier,
+}
+
+/// A short, one-sentence summary: required, at most 160 characters, no patient data.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Title(String);
+
+impl Title {
+    pub const MAX_CHARS: usize = 160;
+
+    pub fn parse(s: &str) -> Result<Self, ModelError> {
+        let t = s.trim();
+        if t.is_empty() || t.chars().count() > Self::MAX_CHARS || t.contains(['\n', '\r']) {
+            return Err(ModelError::invalid("title", "one sentence of 1 to 160 characters, without line breaks"));
+        }
+        refuse_patient_data("title", t)?;
+        Ok(Self(t.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Title {
+    type Error = ModelError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+impl From<Title> for String {
+    fn from(t: Title) -> String {
+        t.0
+    }
+}
+
+/// Free text: required, at most 64 KiB, no patient data. Used for descriptions and notes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(into = "String")]
+pub struct Text(String);
+
+impl Text {
+    pub const MAX_BYTES: usize = 64 * 1024;
+
+    pub fn parse(field: &'static str, s: &str) -> Result<Self, ModelError> {
+        if s.trim().is_empty() || s.len() > Self::MAX_BYTES {
+            return Err(ModelError::invalid(field, "non-empty text of at most 64 KiB"));
+        }
+        refuse_patient_data(field, s)?;
+        Ok(Self(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Text {
+    /// Stored text was checked when it came in; reading it back does not re-check.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Text)
+    }
+}
+
+impl From<Text> for String {
+    fn from(t: Text) -> String {
+        t.0
+    }
+}
+
+fn refuse_patient_data(field: &'static str, text: &str) -> Result<(), ModelError> {
+    match patient_data::find(text) {
+        Some(kind) => Err(ModelError::PatientData { field, kind }),
+        None => Ok(()),
+    }
+}
+
+/// Where an incident was first reported: the desk and its own ticket.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Origin {
+    pub desk: DeskId,
+    pub ticket: TicketId,
+}
+
+/// A copy of the incident held by a desk (DESIGN §2 `refs`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Ref {
+    #[schema(value_type = String)]
+    pub desk: DeskId,
+    /// `servicenow`, `jira`, `clearquest` or `native`.
+    pub system: String,
+    /// What the desk's system uses to address the ticket (sys_id, issue key, record URI).
+    #[schema(value_type = String)]
+    pub remote_id: TicketId,
+    /// What people at the desk call it (`INC0010001`, `DRIFT-42`).
+    pub display_id: String,
+    pub url: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Visibility {
+    /// Seen by every desk party to the incident, the reporter included.
+    Public,
+    /// Seen by the national desk, the assigned supplier and the author.
+    Internal,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Note {
+    pub author_desk: DeskId,
+    pub visibility: Visibility,
+    pub body: Text,
+    pub at: Timestamp,
+}
+
+/// The P1/P2 incident report (process steps 12–13).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    pub url_or_text: Text,
+    pub written_by: DeskId,
+    pub approved_by: Option<DeskId>,
+    pub approved_at: Option<Timestamp>,
+}
+
+/// One recorded change of status, priority, assignee or kind.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub at: Timestamp,
+    pub actor: DeskId,
+    pub field: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+/// The canonical incident.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Incident {
+    pub id: IncidentId,
+    pub kind: Kind,
+    pub title: Title,
+    pub description: Text,
+    pub service: Service,
+    pub priority: Option<Priority>,
+    pub urgency: Option<Level>,
+    pub impact: Option<Level>,
+    pub status: Status,
+    pub origin: Origin,
+    pub assignee: Option<DeskId>,
+    pub refs: Vec<Ref>,
+    pub notes: Vec<Note>,
+    pub parent: Option<IncidentId>,
+    pub links: Vec<IncidentId>,
+    pub report: Option<Report>,
+    pub history: Vec<HistoryEntry>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// Bumped on every change; the basis of ETags and optimistic concurrency.
+    pub version: u64,
+}
+
+/// A new report from a local desk, already parsed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewIncident {
+    pub kind: Kind,
+    pub title: Title,
+    pub description: Text,
+    pub service: Service,
+    pub priority: Option<Priority>,
+    pub urgency: Option<Level>,
+    pub impact: Option<Level>,
+    pub origin: Origin,
+    /// The origin desk's copy, recorded as the first cross-reference.
+    pub origin_ref: Ref,
+}
+
+impl NewIncident {
+    /// The incident as first stored. The priority, if the reporter gave none, follows
+    /// from urgency and impact when both are known (DESIGN §5).
+    pub fn into_incident(self, id: IncidentId, now: Timestamp) -> Incident {
+        let priority = self.priority.or(match (self.impact, self.urgency) {
+            (Some(i), Some(u)) => Some(Priority::from_impact_urgency(i, u)),
+            _ => None,
+        });
+        Incident {
+            id,
+            kind: self.kind,
+            title: self.title,
+            description: self.description,
+            service: self.service,
+            priority,
+            urgency: self.urgency,
+            impact: self.impact,
+            status: Status::New,
+            origin: self.origin,
+            assignee: None,
+            refs: vec![self.origin_ref],
+            notes: Vec::new(),
+            parent: None,
+            links: Vec::new(),
+            report: None,
+            history: Vec::new(),
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        }
+    }
+}
+
+/// The desk acting, as the rules need to see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Actor {
+    pub desk: DeskId,
+    pub role: Role,
+}
+
+/// A requested change to an incident. `None` leaves a field as it is.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Change {
+    pub status: Option<Status>,
+    pub priority: Option<Priority>,
+    pub assignee: Option<DeskId>,
+    pub kind: Option<Kind>,
+    pub parent: Option<IncidentId>,
+    /// A supplier (or the national desk) submits the P1/P2 incident report.
+    pub report: Option<Text>,
+    /// The national desk approves the submitted report.
+    pub approve_report: bool,
+}
+
+impl Change {
+    pub fn is_empty(&self) -> bool {
+        *self == Change::default()
+    }
+}
+
+impl Incident {
+    /// Whether `desk` is party to this incident and may see it: the origin, the
+    /// national desk, and the assigned supplier (DESIGN §8).
+    pub fn is_visible_to(&self, actor: &Actor) -> bool {
+        actor.role == Role::National || self.origin.desk == actor.desk || self.assignee.as_ref() == Some(&actor.desk)
+    }
+
+    /// Whether a note is shown to `actor`.
+    pub fn note_visible_to(note: &Note, actor: &Actor) -> bool {
+        note.visibility == Visibility::Public || actor.role != Role::Local || note.author_desk == actor.desk
+    }
+
+    /// Apply `change` as `actor`, enforcing who may change what, the status workflow and
+    /// the P1/P2 close guard. On error nothing is changed.
+    ///
+    /// - national desk: priority, status, assignee, kind/parent, report approval;
+    /// - the assigned supplier: status, priority, report;
+    /// - local desks: nothing here (they add notes).
+    pub fn apply(&mut self, actor: &Actor, change: &Change, now: Timestamp) -> Result<bool, ModelError> {
+        self.check_permission(actor, change)?;
+        let mut next = self.clone();
+        let mut changed = false;
+        let mut record = |next: &mut Incident, field: &str, from: Option<String>, to: Option<String>| {
+            if from != to {
+                next.history.push(HistoryEntry {
+                    at: now,
+                    actor: actor.desk.clone(),
+                    field: field.to_owned(),
+                    from,
+                    to,
+                });
+                changed = true;
+            }
+        };
+        if let Some(kind) = change.kind {
+            let from = format!("{:?}", next.kind);
+            next.kind = kind;
+            record(&mut next, "kind", Some(from), Some(format!("{kind:?}")));
+        }
+        if let Some(parent) = &change.parent {
+            if parent == &next.id {
+                return Err(ModelError::invalid("parent", "another incident's id"));
+            }
+            let from = next.parent.replace(parent.clone());
+            record(&mut next, "parent", from.map(String::from), Some(parent.to_string()));
+        }
+        if next.kind == Kind::SupportRequest && next.parent.is_none() {
+            return Err(ModelError::invalid("parent", "the incident this support request refers to"));
+        }
+        if let Some(priority) = change.priority {
+            let from = next.priority.replace(priority);
+            record(&mut next, "priority", from.map(|p| p.to_string()), Some(priority.to_string()));
+        }
+        if let Some(assignee) = &change.assignee {
+            let from = next.assignee.replace(assignee.clone());
+            record(&mut next, "assignee", from.map(String::from), Some(assignee.to_string()));
+            if next.status == Status::New && change.status.is_none() {
+                next.status = Status::Assigned;
+                record(&mut next, "status", Some("new".into()), Some("assigned".into()));
+            }
+        }
+        if let Some(text) = &change.report {
+            next.report = Some(Report {
+                url_or_text: text.clone(),
+                written_by: actor.desk.clone(),
+                approved_by: None,
+                approved_at: None,
+            });
+            record(&mut next, "report", None, Some("submitted".into()));
+        }
+        if change.approve_report {
+            let Some(report) = next.report.as_mut() else {
+                return Err(ModelError::Conflict("there is no incident report to approve yet".into()));
+            };
+            if report.approved_by.is_none() {
+                report.approved_by = Some(actor.desk.clone());
+                report.approved_at = Some(now);
+                record(&mut next, "report", Some("submitted".into()), Some("approved".into()));
+            }
+        }
+        if let Some(to) = change.status {
+            let from = next.status;
+            if !from.can_become(to) {
+                return Err(ModelError::IllegalTransition { from, to });
+            }
+            if to == Status::Closed && from != Status::Closed {
+                next.close_guard()?;
+            }
+            next.status = to;
+            record(&mut next, "status", Some(from.to_string()), Some(to.to_string()));
+        }
+        if changed {
+            next.updated_at = now;
+            next.version += 1;
+            *self = next;
+        }
+        Ok(changed)
+    }
+
+    /// A P1/P2 incident closes only with an approved incident report (steps 12–15).
+    pub fn close_guard(&self) -> Result<(), ModelError> {
+        if !self.priority.is_some_and(Priority::is_major) {
+            return Ok(());
+        }
+        match &self.report {
+            Some(Report { approved_by: Some(_), .. }) => Ok(()),
+            Some(_) => Err(ModelError::Conflict(format!(
+                "{} is {}: it cannot be closed until the national desk approves its incident report",
+                self.id,
+                self.priority.map(Priority::as_str).unwrap_or_default()
+            ))),
+            None => Err(ModelError::Conflict(format!(
+                "{} is {}: it cannot be closed until an incident report is attached and approved by the national desk",
+                self.id,
+                self.priority.map(Priority::as_str).unwrap_or_default()
+            ))),
+        }
+    }
+
+    fn check_permission(&self, actor: &Actor, change: &Change) -> Result<(), ModelError> {
+        match actor.role {
+            Role::National => Ok(()),
+            Role::Supplier => {
+                if self.assignee.as_ref() != Some(&actor.desk) {
+                    return Err(ModelError::Forbidden(format!(
+                        "{} is not assigned to {}",
+                        self.id, actor.desk
+                    )));
+                }
+                let national_only = [
+                    (change.assignee.is_some(), "assignee"),
+                    (change.kind.is_some(), "kind"),
+                    (change.parent.is_some(), "parent"),
+                    (change.approve_report, "approve_report"),
+                ];
+                match national_only.iter().find(|(set, _)| *set) {
+                    Some((_, field)) => Err(ModelError::Forbidden(format!(
+                        "only the national desk may change {field}"
+                    ))),
+                    None => Ok(()),
+                }
+            }
+            Role::Local => Err(ModelError::Forbidden(
+                "local desks add notes; status, priority and assignment are set by the national desk and the assigned supplier".into(),
+            )),
+        }
+    }
+
+    /// Add a note as `actor`. Local desks may only add public notes.
+    pub fn add_note(&mut self, actor: &Actor, body: Text, visibility: Visibility, now: Timestamp) {
+        let visibility = if actor.role == Role::Local { Visibility::Public } else { visibility };
+        self.notes.push(Note { author_desk: actor.desk.clone(), visibility, body, at: now });
+        self.updated_at = now;
+        self.version += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn desk(id: &str) -> DeskId {
+        id.parse().unwrap()
+    }
+
+    fn actor(id: &str, role: Role) -> Actor {
+        Actor { desk: desk(id), role }
+    }
+
+    fn sample(priority: Option<Priority>) -> Incident {
+        NewIncident {
+            kind: Kind::Incident,
+            title: Title::parse("FMK: recepter kan ikke læses").unwrap(),
+            description: Text::parse("description", "Ingen recepter vises i FMK-klienten").unwrap(),
+            service: "FMK".parse().unwrap(),
+            priority,
+            urgency: None,
+            impact: None,
+            origin: Origin { desk: desk("region-h"), ticket: "INC0010001".parse().unwrap() },
+            origin_ref: Ref {
+                desk: desk("region-h"),
+                system: "servicenow".into(),
+                remote_id: "INC0010001".parse().unwrap(),
+                display_id: "INC0010001".into(),
+                url: None,
+            },
+        }
+        .into_incident(IncidentId::new(2026, 1), Timestamp::UNIX_EPOCH)
+    }
+
+    #[test]
+    fn title_refuses_patient_data_and_names_the_field() {
+        let err = Title::parse("Borger 010203-1234 kan ikke logge ind").unwrap_err();
+        assert_eq!(err.field(), Some("title"));
+        assert!(!err.to_string().contains("010203"), "the value must not be echoed: {err}");
+        let err = Text::parse("description", "NISS 85.07.30-033.28").unwrap_err();
+        assert_eq!(err.field(), Some("description"));
+    }
+
+    #[test]
+    fn title_length_limit() {
+        assert!(Title::parse(&"x".repeat(160)).is_ok());
+        assert!(Title::parse(&"x".repeat(161)).is_err());
+        assert!(Title::parse("  ").is_err());
+    }
+
+    #[test]
+    fn priority_follows_impact_and_urgency_when_not_given() {
+        let mut n = sample(None);
+        assert_eq!(n.priority, None);
+        n = NewIncident {
+            kind: Kind::Incident,
+            title: n.title,
+            description: n.description,
+            service: n.service,
+            priority: None,
+            urgency: Some(Level::High),
+            impact: Some(Level::Medium),
+            origin: n.origin,
+            origin_ref: n.refs[0].clone(),
+        }
+        .into_incident(n.id, n.created_at);
+        assert_eq!(n.priority, Some(Priority::P2));
+    }
+
+    #[test]
+    fn illegal_transition_names_from_and_to_and_changes_nothing() {
+        let mut inc = sample(Some(Priority::P3));
+        let before = inc.clone();
+        let err = inc
+            .apply(
+                &actor("sds", Role::National),
+                &Change { status: Some(Status::Closed), ..Change::default() },
+                Timestamp::UNIX_EPOCH,
+            )
+            .unwrap_err();
+        assert_eq!(err, ModelError::IllegalTransition { from: Status::New, to: Status::Closed });
+        assert_eq!(inc, before);
+    }
+
+    #[test]
+    fn assignment_moves_new_to_assigned_and_is_recorded() {
+        let mut inc = sample(Some(Priority::P3));
+        let changed = inc
+            .apply(
+                &actor("sds", Role::National),
+                &Change { assignee: Some(desk("fmk")), ..Change::default() },
+                Timestamp::UNIX_EPOCH,
+            )
+            .unwrap();
+        assert!(changed);
+        assert_eq!(inc.status, Status::Assigned);
+        assert_eq!(inc.version, 2);
+        assert_eq!(inc.history.len(), 2);
+    }
+
+    #[test]
+    fn suppliers_change_only_incidents_assigned_to_them_and_never_the_assignee() {
+        let mut inc = sample(Some(Priority::P3));
+        let fmk = actor("fmk", Role::Supplier);
+        let status = Change { status: Some(Status::InProgress), ..Change::default() };
+        assert!(matches!(inc.apply(&fmk, &status, Timestamp::UNIX_EPOCH), Err(ModelError::Forbidden(_))));
+        inc.apply(
+            &actor("sds", Role::National),
+            &Change { assignee: Some(desk("fmk")), ..Change::default() },
+            Timestamp::UNIX_EPOCH,
+        )
+        .unwrap();
+        assert!(inc.apply(&fmk, &status, Timestamp::UNIX_EPOCH).unwrap());
+        let reassign = Change { assignee: Some(desk("drift")), ..Change::default() };
+        assert!(matches!(inc.apply(&fmk, &reassign, Timestamp::UNIX_EPOCH), Err(ModelError::Forbidden(_))));
+        let local = actor("region-h", Role::Local);
+        assert!(matches!(inc.apply(&local, &status, Timestamp::UNIX_EPOCH), Err(ModelError::Forbidden(_))));
+    }
+
+    #[test]
+    fn major_incidents_close_only_with_an_approved_report() {
+        let sds = actor("sds", Role::National);
+        let t = Timestamp::UNIX_EPOCH;
+        for (priority, needs_report) in [(Priority::P1, true), (Priority::P2, true), (Priority::P3, false)] {
+            let mut inc = sample(Some(priority));
+            inc.apply(&sds, &Change { status: Some(Status::Resolved), ..Change::default() }, t).unwrap();
+            let close = Change { status: Some(Status::Closed), ..Change::default() };
+            let result = inc.apply(&sds, &close, t);
+            assert_eq!(result.is_err(), needs_report, "{priority}");
+            if needs_report {
+                let report = Text::parse("report", "Root cause: expired certificate").unwrap();
+                inc.apply(&sds, &Change { report: Some(report), ..Change::default() }, t).unwrap();
+                assert!(matches!(inc.apply(&sds, &close, t), Err(ModelError::Conflict(_))), "unapproved");
+                inc.apply(&sds, &Change { approve_report: true, ..Change::default() }, t).unwrap();
+                inc.apply(&sds, &close, t).unwrap();
+            }
+            assert_eq!(inc.status, Status::Closed);
+        }
+    }
+
+    #[test]
+    fn visibility_is_origin_national_and_assignee() {
+        let mut inc = sample(None);
+        assert!(inc.is_visible_to(&actor("region-h", Role::Local)));
+        assert!(inc.is_visible_to(&actor("sds", Role::National)));
+        assert!(!inc.is_visible_to(&actor("region-m", Role::Local)));
+        assert!(!inc.is_visible_to(&actor("fmk", Role::Supplier)));
+        inc.assignee = Some(desk("fmk"));
+        assert!(inc.is_visible_to(&actor("fmk", Role::Supplier)));
+        assert!(!inc.is_visible_to(&actor("drift", Role::Supplier)));
+    }
+}

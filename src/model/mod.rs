@@ -1,0 +1,53 @@
+//! The canonical incident model (DESIGN §2) and its rules.
+//!
+//! Every dialect maps to and from these types; nothing here knows a wire format.
+//! Values are parsed into newtypes at the edge ([`ids`], [`Priority`], [`Status`],
+//! [`Title`], …) so the rest of the gateway never handles raw strings, and every rule
+//! about what may change — the status state machine, who may change what, the P1/P2
+//! close guard, the patient-data ban — lives in [`incident`].
+
+pub mod ids;
+pub mod incident;
+pub mod patient_data;
+pub mod priority;
+pub mod status;
+
+pub use ids::{DeskId, IncidentId, Service, TicketId};
+pub use incident::*;
+pub use priority::{Level, Priority};
+pub use status::Status;
+
+/// A value that does not fit the model, or a change the rules do not allow.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ModelError {
+    /// A field's value is malformed: `expected` says what would have been accepted.
+    #[error("{field}: expected {expected}")]
+    Invalid { field: &'static str, expected: &'static str },
+    /// Text that contains a patient identifier. The value itself is deliberately not kept.
+    #[error("{field} contains {} — patient data must never be sent to the gateway; remove it and resubmit", .kind.describe())]
+    PatientData { field: &'static str, kind: patient_data::PatientIdentifier },
+    /// The status workflow does not allow this step.
+    #[error("status cannot change from {from} to {to}")]
+    IllegalTransition { from: Status, to: Status },
+    /// The step is allowed by the workflow but a precondition is missing.
+    #[error("{0}")]
+    Conflict(String),
+    /// The desk may not make this change.
+    #[error("{0}")]
+    Forbidden(String),
+}
+
+impl ModelError {
+    pub fn invalid(field: &'static str, expected: &'static str) -> Self {
+        Self::Invalid { field, expected }
+    }
+
+    /// The field this error is about, if it is about one.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            ModelError::Invalid { field, .. } | ModelError::PatientData { field, .. } => Some(field),
+            ModelError::IllegalTransition { .. } => Some("status"),
+            ModelError::Conflict(_) | ModelError::Forbidden(_) => None,
+        }
+    }
+}

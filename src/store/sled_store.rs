@@ -1,0 +1,310 @@
+//! The embedded default [`Store`]: sled trees on local disk.
+//!
+//! Trees: `incidents` (id → JSON incident, id order = creation order), `xref`
+//! (desk \0 remote id → incident id), `idempotency` (desk \0 key → fingerprint and
+//! incident id), `audit` (big-endian sequence → JSON entry), `meta` (counters).
+//! Each operation is one sled transaction over the trees it touches, then a group
+//! commit makes it durable before the method returns.
+
+use std::path::Path;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
+
+use super::group_commit::GroupCommit;
+use super::{AuditEntry, CreateOutcome, IdempotencyClaim, Mutation, Store, StoreError};
+use crate::model::{DeskId, Incident, IncidentId, NewIncident, TicketId};
+
+const INCIDENT_SEQ: &[u8] = b"incident_seq";
+
+pub struct SledStore {
+    db: sled::Db,
+    incidents: sled::Tree,
+    xref: sled::Tree,
+    idempotency: sled::Tree,
+    audit: sled::Tree,
+    meta: sled::Tree,
+    commit: GroupCommit,
+}
+
+#[derive(Serialize, Deserialize)]
+struct IdempotencyRecord {
+    fingerprint: String,
+    incident: IncidentId,
+}
+
+impl SledStore {
+    /// Open (or create) the store in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::Io(format!("{}: {e}", dir.display())))?;
+        let db = sled::Config::new()
+            .path(dir)
+            .mode(sled::Mode::HighThroughput)
+            .open()
+            .map_err(|e| StoreError::Io(format!("opening {}: {e}", dir.display())))?;
+        let tree = |name: &str| db.open_tree(name).map_err(io);
+        let commit = GroupCommit::start(db.clone()).map_err(|e| StoreError::Io(e.to_string()))?;
+        Ok(Self {
+            incidents: tree("incidents")?,
+            xref: tree("xref")?,
+            idempotency: tree("idempotency")?,
+            audit: tree("audit")?,
+            meta: tree("meta")?,
+            db,
+            commit,
+        })
+    }
+
+    /// Number of incidents stored.
+    pub fn incident_count(&self) -> usize {
+        self.incidents.len()
+    }
+}
+
+fn io(e: sled::Error) -> StoreError {
+    StoreError::Io(e.to_string())
+}
+
+fn xref_key(desk: &DeskId, remote_id: &TicketId) -> Vec<u8> {
+    let mut k = Vec::with_capacity(desk.as_str().len() + 1 + remote_id.as_str().len());
+    k.extend_from_slice(desk.as_str().as_bytes());
+    k.push(0);
+    k.extend_from_slice(remote_id.as_str().as_bytes());
+    k
+}
+
+fn idempotency_key(claim: &IdempotencyClaim) -> Vec<u8> {
+    let mut k = claim.desk.as_str().as_bytes().to_vec();
+    k.push(0);
+    k.extend_from_slice(claim.key.as_bytes());
+    k
+}
+
+fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    // Serialising our own plain data types cannot fail.
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
+type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
+
+fn abort<T>(e: StoreError) -> TxResult<T> {
+    Err(ConflictableTransactionError::Abort(e))
+}
+
+fn tx_get_incident(tree: &TransactionalTree, id: &str) -> TxResult<Option<Incident>> {
+    match tree.get(id.as_bytes())? {
+        Some(bytes) => match decode(&bytes) {
+            Ok(i) => Ok(Some(i)),
+            Err(e) => abort(e),
+        },
+        None => Ok(None),
+    }
+}
+
+fn tx_audit(tree: &TransactionalTree, entry: &AuditEntry) -> TxResult<()> {
+    let seq = tree.generate_id()?;
+    tree.insert(&seq.to_be_bytes(), encode(entry))?;
+    Ok(())
+}
+
+/// Index every ref of `incident` in `xref`, refusing a ref another incident holds.
+fn tx_index_refs(xref: &TransactionalTree, incident: &Incident) -> TxResult<()> {
+    for r in &incident.refs {
+        let key = xref_key(&r.desk, &r.remote_id);
+        match xref.get(&key)? {
+            Some(existing) if existing.as_ref() != incident.id.as_str().as_bytes() => {
+                let other = String::from_utf8_lossy(&existing).into_owned();
+                return match other.parse() {
+                    Ok(other) => abort(StoreError::RefTaken {
+                        desk: r.desk.clone(),
+                        remote_id: r.remote_id.clone(),
+                        incident: other,
+                    }),
+                    Err(_) => abort(StoreError::Corrupt(format!("xref entry {other:?}"))),
+                };
+            }
+            Some(_) => {}
+            None => {
+                xref.insert(key, incident.id.as_str().as_bytes())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn flatten<T>(r: Result<T, TransactionError<StoreError>>) -> Result<T, StoreError> {
+    r.map_err(|e| match e {
+        TransactionError::Abort(e) => e,
+        TransactionError::Storage(e) => io(e),
+    })
+}
+
+#[async_trait]
+impl Store for SledStore {
+    async fn create_incident(
+        &self,
+        new: NewIncident,
+        idempotency: Option<IdempotencyClaim>,
+        audit: AuditEntry,
+        now: Timestamp,
+    ) -> Result<CreateOutcome, StoreError> {
+        let origin_key = xref_key(&new.origin.desk, &new.origin.ticket);
+        let outcome = flatten((&self.incidents, &self.xref, &self.idempotency, &self.meta, &self.audit).transaction(
+            |(incidents, xref, idem, meta, audit_tree)| {
+                // A replay of the same key: same request → same incident; else refuse.
+                if let Some(claim) = &idempotency {
+                    if let Some(bytes) = idem.get(idempotency_key(claim))? {
+                        let record: IdempotencyRecord = match decode(&bytes) {
+                            Ok(r) => r,
+                            Err(e) => return abort(e),
+                        };
+                        if record.fingerprint != claim.fingerprint {
+                            return abort(StoreError::IdempotencyMismatch);
+                        }
+                        return match tx_get_incident(incidents, record.incident.as_str())? {
+                            Some(i) => Ok(CreateOutcome::Replayed(i)),
+                            None => abort(StoreError::Corrupt(format!(
+                                "idempotency key points at missing {}",
+                                record.incident
+                            ))),
+                        };
+                    }
+                }
+                // The same desk ticket forwarded again is the same incident.
+                if let Some(existing) = xref.get(&origin_key)? {
+                    let id = String::from_utf8_lossy(&existing).into_owned();
+                    return match tx_get_incident(incidents, &id)? {
+                        Some(i) => Ok(CreateOutcome::Replayed(i)),
+                        None => abort(StoreError::Corrupt(format!("xref points at missing {id}"))),
+                    };
+                }
+                let seq = match meta.get(INCIDENT_SEQ)? {
+                    Some(b) => u64::from_be_bytes(b.as_ref().try_into().unwrap_or([0; 8])) + 1,
+                    None => 1,
+                };
+                meta.insert(INCIDENT_SEQ, &seq.to_be_bytes())?;
+                let year = now.to_zoned(jiff::tz::TimeZone::UTC).year();
+                let incident = new.clone().into_incident(IncidentId::new(year, seq), now);
+                incidents.insert(incident.id.as_str().as_bytes(), encode(&incident))?;
+                tx_index_refs(xref, &incident)?;
+                if let Some(claim) = &idempotency {
+                    let record =
+                        IdempotencyRecord { fingerprint: claim.fingerprint.clone(), incident: incident.id.clone() };
+                    idem.insert(idempotency_key(claim), encode(&record))?;
+                }
+                let mut entry = audit.clone();
+                entry.incident = Some(incident.id.to_string());
+                tx_audit(audit_tree, &entry)?;
+                Ok(CreateOutcome::Created(incident))
+            },
+        ))?;
+        if matches!(outcome, CreateOutcome::Created(_)) {
+            self.commit.durable().await?;
+        }
+        Ok(outcome)
+    }
+
+    async fn update_incident(
+        &self,
+        id: &IncidentId,
+        mutate: Mutation<'_>,
+        audit: AuditEntry,
+    ) -> Result<Incident, StoreError> {
+        let (incident, changed) =
+            flatten((&self.incidents, &self.xref, &self.audit).transaction(|(incidents, xref, audit_tree)| {
+                let Some(mut incident) = tx_get_incident(incidents, id.as_str())? else {
+                    return abort(StoreError::NotFound(id.clone()));
+                };
+                let changed = match mutate(&mut incident) {
+                    Ok(changed) => changed,
+                    Err(e) => return abort(e.into()),
+                };
+                if changed {
+                    incidents.insert(id.as_str().as_bytes(), encode(&incident))?;
+                    tx_index_refs(xref, &incident)?;
+                    let mut entry = audit.clone();
+                    entry.incident = Some(id.to_string());
+                    tx_audit(audit_tree, &entry)?;
+                }
+                Ok((incident, changed))
+            }))?;
+        if changed {
+            self.commit.durable().await?;
+        }
+        Ok(incident)
+    }
+
+    fn get_incident(&self, id: &IncidentId) -> Result<Option<Incident>, StoreError> {
+        self.incidents.get(id.as_str().as_bytes()).map_err(io)?.map(|b| decode(&b)).transpose()
+    }
+
+    fn find_by_ref(&self, desk: &DeskId, remote_id: &TicketId) -> Result<Option<IncidentId>, StoreError> {
+        match self.xref.get(xref_key(desk, remote_id)).map_err(io)? {
+            Some(b) => String::from_utf8_lossy(&b)
+                .parse()
+                .map(Some)
+                .map_err(|_| StoreError::Corrupt("xref value is not an incident id".into())),
+            None => Ok(None),
+        }
+    }
+
+    fn list_incidents(
+        &self,
+        after: Option<&IncidentId>,
+        limit: usize,
+        keep: &(dyn Fn(&Incident) -> bool + Sync),
+    ) -> Result<Vec<Incident>, StoreError> {
+        let range = match after {
+            // Keys are ASCII ids; the byte after the id sorts just past it.
+            Some(id) => {
+                let mut start = id.as_str().as_bytes().to_vec();
+                start.push(0);
+                self.incidents.range(start..)
+            }
+            None => self.incidents.iter(),
+        };
+        let mut out = Vec::new();
+        for item in range {
+            let (_, bytes) = item.map_err(io)?;
+            let incident: Incident = decode(&bytes)?;
+            if keep(&incident) {
+                out.push(incident);
+                if out.len() >= limit {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn audit(&self, entry: AuditEntry) -> Result<(), StoreError> {
+        let seq = self.db.generate_id().map_err(io)?;
+        self.audit.insert(seq.to_be_bytes(), encode(&entry)).map_err(io)?;
+        self.commit.durable().await
+    }
+
+    fn audit_log(&self, after: Option<u64>, limit: usize) -> Result<Vec<(u64, AuditEntry)>, StoreError> {
+        let start = after.map_or(0, |a| a.saturating_add(1));
+        self.audit
+            .range(start.to_be_bytes()..)
+            .take(limit)
+            .map(|item| {
+                let (k, v) = item.map_err(io)?;
+                let seq =
+                    u64::from_be_bytes(k.as_ref().try_into().map_err(|_| StoreError::Corrupt("audit key".into()))?);
+                Ok((seq, decode(&v)?))
+            })
+            .collect()
+    }
+
+    fn is_ready(&self) -> bool {
+        self.commit.is_healthy() && self.meta.get(INCIDENT_SEQ).is_ok()
+    }
+}

@@ -18,8 +18,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use deskgate_adapter::{
-    Adapter, AdapterError, RemoteId, RemoteLink, RemoteNote, RemoteTicket, TicketFields,
-    parse_retry_after,
+    Adapter, AdapterError, RemoteId, RemoteLink, RemoteNote, RemoteTicket, TicketFields, parse_retry_after,
 };
 use jiff::Timestamp;
 use reqwest::Method;
@@ -41,11 +40,7 @@ pub struct StateAction {
 
 impl StateAction {
     pub fn new(action: &str, from: &[&str], to: &str) -> Self {
-        Self {
-            action: action.to_owned(),
-            from: from.iter().map(|s| (*s).to_owned()).collect(),
-            to: to.to_owned(),
-        }
+        Self { action: action.to_owned(), from: from.iter().map(|s| (*s).to_owned()).collect(), to: to.to_owned() }
     }
 }
 
@@ -57,18 +52,10 @@ pub fn default_state_actions() -> Vec<StateAction> {
         StateAction::new("Assign", &["Submitted", "Postponed"], "Assigned"),
         StateAction::new("Open", &["Assigned"], "Opened"),
         StateAction::new("Re_Open", &["Resolved", "Closed"], "Opened"),
-        StateAction::new(
-            "Postpone",
-            &["Submitted", "Assigned", "Opened"],
-            "Postponed",
-        ),
+        StateAction::new("Postpone", &["Submitted", "Assigned", "Opened"], "Postponed"),
         StateAction::new("Resolve", &["Assigned", "Opened"], "Resolved"),
         StateAction::new("Close", &["Resolved"], "Closed"),
-        StateAction::new(
-            "Duplicate",
-            &["Submitted", "Assigned", "Opened", "Postponed"],
-            "Duplicate",
-        ),
+        StateAction::new("Duplicate", &["Submitted", "Assigned", "Opened", "Postponed"], "Duplicate"),
         StateAction::new("Unduplicate", &["Duplicate"], "Submitted"),
     ]
 }
@@ -185,27 +172,20 @@ pub struct ClearQuestAdapter {
 
 impl fmt::Debug for ClearQuestAdapter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClearQuestAdapter")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
+        f.debug_struct("ClearQuestAdapter").field("config", &self.config).finish_non_exhaustive()
     }
 }
 
 fn is_segment(s: &str) -> bool {
     !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
         && s != "."
         && s != ".."
 }
 
 /// A field name as the wire wants it: `Severity` → `cq:Severity`.
 fn field_name(name: &str) -> String {
-    if name.contains(':') {
-        name.to_owned()
-    } else {
-        format!("cq:{name}")
-    }
+    if name.contains(':') { name.to_owned() } else { format!("cq:{name}") }
 }
 
 /// ClearQuest may answer a user reference as a URI (`…/user/alice`): keep the login.
@@ -232,10 +212,7 @@ struct Answer {
 
 impl Answer {
     fn header(&self, name: reqwest::header::HeaderName) -> Option<String> {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
+        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
     }
 }
 
@@ -249,14 +226,10 @@ impl ClearQuestAdapter {
     pub fn new(config: ClearQuestConfig) -> Result<Self, ConfigError> {
         let base = Url::parse(&config.base_url).map_err(|e| ConfigError::BaseUrl(e.to_string()))?;
         if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
-            return Err(ConfigError::BaseUrl(
-                "expected an http(s) URL with a host".into(),
-            ));
+            return Err(ConfigError::BaseUrl("expected an http(s) URL with a host".into()));
         }
         if !base.username().is_empty() || base.password().is_some() {
-            return Err(ConfigError::BaseUrl(
-                "credentials belong in user/password, not in the URL".into(),
-            ));
+            return Err(ConfigError::BaseUrl("credentials belong in user/password, not in the URL".into()));
         }
         if base.query().is_some() || base.fragment().is_some() {
             return Err(ConfigError::BaseUrl("expected no query or fragment".into()));
@@ -279,10 +252,7 @@ impl ClearQuestAdapter {
             ("notes_field", &config.notes_field),
             ("link_field", &config.link_field),
         ] {
-            oslc::check_name(&field_name(value)).map_err(|e| ConfigError::Invalid {
-                key,
-                reason: e.to_string(),
-            })?;
+            oslc::check_name(&field_name(value)).map_err(|e| ConfigError::Invalid { key, reason: e.to_string() })?;
         }
         if config.page_size == 0 || config.max_pages == 0 {
             return Err(ConfigError::Invalid {
@@ -303,12 +273,7 @@ impl ClearQuestAdapter {
         config.correlation_field = field_name(&config.correlation_field);
         config.notes_field = field_name(&config.notes_field);
         config.link_field = field_name(&config.link_field);
-        Ok(Self {
-            config,
-            http,
-            base,
-            db_path,
-        })
+        Ok(Self { config, http, base, db_path })
     }
 
     pub fn config(&self) -> &ClearQuestConfig {
@@ -317,10 +282,7 @@ impl ClearQuestAdapter {
 
     /// The record type's creation factory.
     pub fn creation_path(&self) -> String {
-        format!(
-            "{}/record-type/{}",
-            self.db_path, self.config.record_type_dbid
-        )
+        format!("{}/record-type/{}", self.db_path, self.config.record_type_dbid)
     }
 
     /// The record type's query capability.
@@ -362,9 +324,10 @@ impl ClearQuestAdapter {
     /// Turn a URI from an answer into a path on the configured base, refusing
     /// anything on another origin.
     fn own_path(&self, uri: &str) -> Result<String, AdapterError> {
-        let url = self.base.join(uri).map_err(|e| {
-            AdapterError::permanent(format!("ClearQuest sent an unusable URI {uri:?}: {e}"))
-        })?;
+        let url = self
+            .base
+            .join(uri)
+            .map_err(|e| AdapterError::permanent(format!("ClearQuest sent an unusable URI {uri:?}: {e}")))?;
         if url.origin() != self.base.origin() {
             return Err(AdapterError::permanent(format!(
                 "ClearQuest pointed to {uri:?}, outside the configured base URL"
@@ -377,9 +340,10 @@ impl ClearQuestAdapter {
     }
 
     fn record_id(&self, record: &CqRecord) -> Result<RemoteId, AdapterError> {
-        let about = record.about.as_deref().ok_or_else(|| {
-            AdapterError::permanent("ClearQuest answered a record without rdf:about")
-        })?;
+        let about = record
+            .about
+            .as_deref()
+            .ok_or_else(|| AdapterError::permanent("ClearQuest answered a record without rdf:about"))?;
         let id = RemoteId(self.own_path(about)?);
         self.record_path(&id)?;
         Ok(id)
@@ -417,18 +381,11 @@ impl ClearQuestAdapter {
         if let Some(body) = body {
             request = request.header(CONTENT_TYPE, RDF_XML).body(body);
         }
-        let mut response = request
-            .send()
-            .await
-            .map_err(|e| transport_error(&what, &e))?;
+        let mut response = request.send().await.map_err(|e| transport_error(&what, &e))?;
         let status = response.status();
         let headers = response.headers().clone();
         let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| transport_error(&what, &e))?
-        {
+        while let Some(chunk) = response.chunk().await.map_err(|e| transport_error(&what, &e))? {
             if body.len() + chunk.len() > self.config.limits.max_bytes {
                 return Err(AdapterError::permanent(format!(
                     "ClearQuest answered {what} with more than {} bytes",
@@ -442,9 +399,7 @@ impl ClearQuestAdapter {
             return Ok(answer);
         }
         let text = String::from_utf8_lossy(&answer.body).into_owned();
-        let detail = oslc::parse_error(&answer.body)
-            .map(|e| e.message)
-            .filter(|m| !m.is_empty());
+        let detail = oslc::parse_error(&answer.body).map(|e| e.message).filter(|m| !m.is_empty());
         let mut message = format!("ClearQuest answered {} to {what}", status.as_u16());
         if status.is_redirection() {
             message.push_str(" (redirects are not followed)");
@@ -453,15 +408,8 @@ impl ClearQuestAdapter {
             message.push_str(": ");
             message.push_str(&detail);
         }
-        let retry_after = answer
-            .header(RETRY_AFTER)
-            .and_then(|v| parse_retry_after(&v));
-        Err(AdapterError::from_status(
-            status.as_u16(),
-            message,
-            (!text.is_empty()).then_some(text),
-            retry_after,
-        ))
+        let retry_after = answer.header(RETRY_AFTER).and_then(|v| parse_retry_after(&v));
+        Err(AdapterError::from_status(status.as_u16(), message, (!text.is_empty()).then_some(text), retry_after))
     }
 
     fn parse_record(&self, what: &str, body: &[u8]) -> Result<CqRecord, AdapterError> {
@@ -475,10 +423,7 @@ impl ClearQuestAdapter {
     async fn read(&self, path: &str) -> Result<Current, AdapterError> {
         let answer = self.send(Method::GET, path, &[], None, None).await?;
         let record = self.parse_record(&format!("GET {path}"), &answer.body)?;
-        Ok(Current {
-            record,
-            etag: answer.header(ETAG),
-        })
+        Ok(Current { record, etag: answer.header(ETAG) })
     }
 
     /// Read, plan, PUT with `If-Match`; on 412 read again and re-plan. Returns the
@@ -496,27 +441,14 @@ impl ClearQuestAdapter {
                 return Ok(current);
             };
             let etag = current.etag.clone().ok_or_else(|| {
-                AdapterError::permanent(format!(
-                    "ClearQuest sent no ETag for {path}; cannot modify it safely"
-                ))
+                AdapterError::permanent(format!("ClearQuest sent no ETag for {path}; cannot modify it safely"))
             })?;
-            let body = CqRecord {
-                about: Some(self.absolute(&path)),
-                type_name: None,
-                props: step.props.clone(),
-            };
-            let body = oslc::write_record(&body).map_err(|e| {
-                AdapterError::permanent(format!("cannot express the change as RDF/XML: {e}"))
-            })?;
+            let body = CqRecord { about: Some(self.absolute(&path)), type_name: None, props: step.props.clone() };
+            let body = oslc::write_record(&body)
+                .map_err(|e| AdapterError::permanent(format!("cannot express the change as RDF/XML: {e}")))?;
             let properties = step.props.keys().cloned().collect::<Vec<_>>().join(",");
-            let query = [
-                ("rcm.action", step.action.as_str()),
-                ("oslc.properties", properties.as_str()),
-            ];
-            match self
-                .send(Method::PUT, &path, &query, Some(&etag), Some(body))
-                .await
-            {
+            let query = [("rcm.action", step.action.as_str()), ("oslc.properties", properties.as_str())];
+            match self.send(Method::PUT, &path, &query, Some(&etag), Some(body)).await {
                 Ok(answer) => {
                     let etag = answer.header(ETAG);
                     current = if answer.body.is_empty() || etag.is_none() {
@@ -547,9 +479,7 @@ impl ClearQuestAdapter {
                 Err(e) => return Err(e),
             }
         }
-        Err(AdapterError::permanent(format!(
-            "modifying {path} did not settle after {max_rounds} rounds"
-        )))
+        Err(AdapterError::permanent(format!("modifying {path} did not settle after {max_rounds} rounds")))
     }
 
     /// The shortest chain of actions from `from` to `to` under the configured table.
@@ -605,24 +535,14 @@ impl ClearQuestAdapter {
         desired
             .iter()
             .filter(|(name, value)| {
-                let now = current.get(name).map(|v| {
-                    if name.as_str() == "cq:Owner" {
-                        owner_login(v)
-                    } else {
-                        v
-                    }
-                });
+                let now = current.get(name).map(|v| if name.as_str() == "cq:Owner" { owner_login(v) } else { v });
                 now != Some(value.as_str())
             })
             .map(|(n, v)| (n.clone(), v.clone()))
             .collect()
     }
 
-    fn plan_update(
-        &self,
-        current: &CqRecord,
-        fields: &TicketFields,
-    ) -> Result<Option<Step>, AdapterError> {
+    fn plan_update(&self, current: &CqRecord, fields: &TicketFields) -> Result<Option<Step>, AdapterError> {
         let changed = Self::changed(current, &self.desired_props(fields));
         let state = current.get("cq:State").unwrap_or_default();
         match &fields.status {
@@ -638,45 +558,27 @@ impl ClearQuestAdapter {
                 }))
             }
             _ if changed.is_empty() => Ok(None),
-            _ => Ok(Some(Step {
-                action: MODIFY_ACTION.into(),
-                props: changed,
-                last: true,
-            })),
+            _ => Ok(Some(Step { action: MODIFY_ACTION.into(), props: changed, last: true })),
         }
     }
 
     fn ticket(&self, current: Current) -> Result<RemoteTicket, AdapterError> {
         let Current { record, etag } = current;
         let id = self.record_id(&record)?;
-        let display_id = record
-            .get("cq:id")
-            .or_else(|| record.get("dcterms:identifier"))
-            .unwrap_or_default()
-            .to_owned();
+        let display_id =
+            record.get("cq:id").or_else(|| record.get("dcterms:identifier")).unwrap_or_default().to_owned();
         let updated_at = record.get("dcterms:modified").and_then(|v| {
             v.trim()
                 .parse::<Timestamp>()
-                .map_err(
-                    |e| tracing::warn!(record = %id, error = %e, "unreadable dcterms:modified"),
-                )
+                .map_err(|e| tracing::warn!(record = %id, error = %e, "unreadable dcterms:modified"))
                 .ok()
         });
-        let mapped = [
-            "cq:Headline",
-            "cq:Description",
-            "cq:State",
-            "cq:Priority",
-            "cq:Owner",
-            "cq:id",
-        ];
+        let mapped = ["cq:Headline", "cq:Description", "cq:State", "cq:Priority", "cq:Owner", "cq:id"];
         let extra = record
             .props
             .iter()
             .filter(|(name, _)| {
-                name.starts_with("cq:")
-                    && !mapped.contains(&name.as_str())
-                    && **name != self.config.notes_field
+                name.starts_with("cq:") && !mapped.contains(&name.as_str()) && **name != self.config.notes_field
             })
             .map(|(n, v)| (n.clone(), v.clone()))
             .collect();
@@ -689,23 +591,11 @@ impl ClearQuestAdapter {
             extra,
         };
         let notes = parse_notes(record.get(&self.config.notes_field).unwrap_or_default());
-        Ok(RemoteTicket {
-            url: record.about.clone(),
-            id,
-            display_id,
-            etag,
-            updated_at,
-            fields,
-            notes,
-        })
+        Ok(RemoteTicket { url: record.about.clone(), id, display_id, etag, updated_at, fields, notes })
     }
 
     /// Run a query and follow `oslc:nextPage` (same origin only, bounded).
-    async fn query(
-        &self,
-        filter: &Where,
-        order_by: Option<&str>,
-    ) -> Result<Vec<RemoteTicket>, AdapterError> {
+    async fn query(&self, filter: &Where, order_by: Option<&str>) -> Result<Vec<RemoteTicket>, AdapterError> {
         let filter = filter.to_string();
         let page_size = self.config.page_size.to_string();
         let mut params = vec![
@@ -723,17 +613,10 @@ impl ClearQuestAdapter {
         for _ in 0..self.config.max_pages {
             let query: &[(&str, &str)] = if first { &params } else { &[] };
             let answer = self.send(Method::GET, &path, query, None, None).await?;
-            let page = oslc::parse_query(&answer.body, self.config.limits).map_err(|e| {
-                AdapterError::Permanent {
-                    message: format!("ClearQuest's query answer is unreadable: {e}"),
-                    status: None,
-                    body: Some(
-                        String::from_utf8_lossy(&answer.body)
-                            .chars()
-                            .take(2048)
-                            .collect(),
-                    ),
-                }
+            let page = oslc::parse_query(&answer.body, self.config.limits).map_err(|e| AdapterError::Permanent {
+                message: format!("ClearQuest's query answer is unreadable: {e}"),
+                status: None,
+                body: Some(String::from_utf8_lossy(&answer.body).chars().take(2048).collect()),
             })?;
             for record in page.records {
                 tickets.push(self.ticket(Current { record, etag: None })?);
@@ -760,11 +643,7 @@ impl ClearQuestAdapter {
 
     /// One change-capture round: query from the state's watermark minus `overlap`,
     /// drop versions already reported, return what is new and the next state.
-    pub async fn poll(
-        &self,
-        state: &PollState,
-        overlap: Duration,
-    ) -> Result<PollOutcome, AdapterError> {
+    pub async fn poll(&self, state: &PollState, overlap: Duration) -> Result<PollOutcome, AdapterError> {
         let batch = self.changed_since(state.query_from(overlap)).await?;
         Ok(state.absorb(overlap, batch))
     }
@@ -818,14 +697,11 @@ fn note_entry(note: &RemoteNote) -> String {
 pub fn parse_notes(log: &str) -> Vec<RemoteNote> {
     let mut notes: Vec<RemoteNote> = Vec::new();
     for line in log.lines() {
-        let header = line
-            .strip_prefix("==== ")
-            .and_then(|l| l.strip_suffix(" ===="));
+        let header = line.strip_prefix("==== ").and_then(|l| l.strip_suffix(" ===="));
         match header {
             Some(h) => {
-                let author = h
-                    .split_once("by: ")
-                    .map(|(_, rest)| rest.split([' ', '(']).next().unwrap_or_default().to_owned());
+                let author =
+                    h.split_once("by: ").map(|(_, rest)| rest.split([' ', '(']).next().unwrap_or_default().to_owned());
                 let at = h
                     .get(..23)
                     .and_then(|s| jiff::civil::DateTime::strptime("%Y-%m-%d %H:%M:%S UTC", s).ok())
@@ -861,61 +737,35 @@ impl Adapter for ClearQuestAdapter {
         "clearquest"
     }
 
-    async fn create(
-        &self,
-        fields: &TicketFields,
-        correlation: &str,
-    ) -> Result<RemoteTicket, AdapterError> {
-        let mut record = CqRecord {
-            props: self.desired_props(fields),
-            ..CqRecord::default()
-        };
-        record.props.insert(
-            self.config.correlation_field.clone(),
-            correlation.to_owned(),
-        );
-        let body = oslc::write_record(&record).map_err(|e| {
-            AdapterError::permanent(format!("cannot express the record as RDF/XML: {e}"))
-        })?;
+    async fn create(&self, fields: &TicketFields, correlation: &str) -> Result<RemoteTicket, AdapterError> {
+        let mut record = CqRecord { props: self.desired_props(fields), ..CqRecord::default() };
+        record.props.insert(self.config.correlation_field.clone(), correlation.to_owned());
+        let body = oslc::write_record(&record)
+            .map_err(|e| AdapterError::permanent(format!("cannot express the record as RDF/XML: {e}")))?;
         let path = self.creation_path();
-        let answer = self
-            .send(Method::POST, &path, &[], None, Some(body))
-            .await?;
+        let answer = self.send(Method::POST, &path, &[], None, Some(body)).await?;
         let etag = answer.header(ETAG);
         let current = if !answer.body.is_empty() && etag.is_some() {
-            Current {
-                record: self.parse_record(&format!("POST {path}"), &answer.body)?,
-                etag,
-            }
+            Current { record: self.parse_record(&format!("POST {path}"), &answer.body)?, etag }
         } else {
-            let location = answer.header(LOCATION).ok_or_else(|| {
-                AdapterError::permanent("ClearQuest created a record but sent no Location")
-            })?;
+            let location = answer
+                .header(LOCATION)
+                .ok_or_else(|| AdapterError::permanent("ClearQuest created a record but sent no Location"))?;
             self.read(&self.own_path(&location)?).await?
         };
         let created = self.ticket(current)?;
         tracing::info!(record = %created.display_id, correlation, "created ClearQuest record");
         match &fields.status {
             Some(status) if created.fields.status.as_ref() != Some(status) => {
-                let only_status = TicketFields {
-                    status: Some(status.clone()),
-                    ..TicketFields::default()
-                };
+                let only_status = TicketFields { status: Some(status.clone()), ..TicketFields::default() };
                 self.update(&created.id, &only_status).await
             }
             _ => Ok(created),
         }
     }
 
-    async fn find_by_correlation(
-        &self,
-        correlation: &str,
-    ) -> Result<Option<RemoteTicket>, AdapterError> {
-        let filter = Where::new().and(
-            self.config.correlation_field.clone(),
-            Op::Eq,
-            Literal::string(correlation),
-        );
+    async fn find_by_correlation(&self, correlation: &str) -> Result<Option<RemoteTicket>, AdapterError> {
+        let filter = Where::new().and(self.config.correlation_field.clone(), Op::Eq, Literal::string(correlation));
         let mut found = self.query(&filter, None).await?;
         if found.len() > 1 {
             tracing::warn!(
@@ -924,11 +774,7 @@ impl Adapter for ClearQuestAdapter {
                 "several ClearQuest records share a correlation id; using the first"
             );
         }
-        Ok(if found.is_empty() {
-            None
-        } else {
-            Some(found.swap_remove(0))
-        })
+        Ok(if found.is_empty() { None } else { Some(found.swap_remove(0)) })
     }
 
     async fn get(&self, id: &RemoteId) -> Result<RemoteTicket, AdapterError> {
@@ -937,14 +783,8 @@ impl Adapter for ClearQuestAdapter {
         self.ticket(current)
     }
 
-    async fn update(
-        &self,
-        id: &RemoteId,
-        fields: &TicketFields,
-    ) -> Result<RemoteTicket, AdapterError> {
-        let current = self
-            .modify(id, |record| self.plan_update(record, fields))
-            .await?;
+    async fn update(&self, id: &RemoteId, fields: &TicketFields) -> Result<RemoteTicket, AdapterError> {
+        let current = self.modify(id, |record| self.plan_update(record, fields)).await?;
         self.ticket(current)
     }
 
@@ -965,11 +805,7 @@ impl Adapter for ClearQuestAdapter {
                 next.push('\n');
             }
             next.push_str(&entry);
-            Ok(Some(Step {
-                action: MODIFY_ACTION.into(),
-                props: BTreeMap::from([(field.clone(), next)]),
-                last: true,
-            }))
+            Ok(Some(Step { action: MODIFY_ACTION.into(), props: BTreeMap::from([(field.clone(), next)]), last: true }))
         })
         .await
         .map(|_| ())
@@ -980,26 +816,15 @@ impl Adapter for ClearQuestAdapter {
         let field = self.config.link_field.clone();
         let wanted = link.display_id.trim().to_owned();
         if wanted.is_empty() || wanted.contains(['\n', ',']) {
-            return Err(AdapterError::permanent(format!(
-                "cannot link to display id {:?}",
-                link.display_id
-            )));
+            return Err(AdapterError::permanent(format!("cannot link to display id {:?}", link.display_id)));
         }
         self.modify(id, |record| {
             let now = record.get(&field).unwrap_or_default();
             if now.split(['\n', ',']).any(|t| t.trim() == wanted) {
                 return Ok(None);
             }
-            let next = if now.trim().is_empty() {
-                wanted.clone()
-            } else {
-                format!("{}\n{wanted}", now.trim_end())
-            };
-            Ok(Some(Step {
-                action: MODIFY_ACTION.into(),
-                props: BTreeMap::from([(field.clone(), next)]),
-                last: true,
-            }))
+            let next = if now.trim().is_empty() { wanted.clone() } else { format!("{}\n{wanted}", now.trim_end()) };
+            Ok(Some(Step { action: MODIFY_ACTION.into(), props: BTreeMap::from([(field.clone(), next)]), last: true }))
         })
         .await
         .map(|_| ())
@@ -1020,14 +845,8 @@ mod tests {
     use super::*;
 
     fn adapter() -> ClearQuestAdapter {
-        ClearQuestAdapter::new(ClearQuestConfig::new(
-            "http://cq.example:8080",
-            "7.0.0",
-            "SAMPL",
-            "gw",
-            "s3cret-pw",
-        ))
-        .unwrap()
+        ClearQuestAdapter::new(ClearQuestConfig::new("http://cq.example:8080", "7.0.0", "SAMPL", "gw", "s3cret-pw"))
+            .unwrap()
     }
 
     #[test]
@@ -1062,20 +881,14 @@ mod tests {
             assert!(a.record_path(&RemoteId(bad.into())).is_err(), "{bad}");
         }
         assert!(a.own_path("http://evil.example/cqweb/x").is_err());
-        assert_eq!(
-            a.own_path("http://cq.example:8080/cqweb/x?a=1").unwrap(),
-            "/cqweb/x?a=1"
-        );
+        assert_eq!(a.own_path("http://cq.example:8080/cqweb/x?a=1").unwrap(), "/cqweb/x?a=1");
     }
 
     #[test]
     fn action_paths_follow_the_table() {
         let a = adapter();
         assert_eq!(a.action_path("Assigned", "Resolved").unwrap(), ["Resolve"]);
-        assert_eq!(
-            a.action_path("Submitted", "Closed").unwrap(),
-            ["Assign", "Resolve", "Close"]
-        );
+        assert_eq!(a.action_path("Submitted", "Closed").unwrap(), ["Assign", "Resolve", "Close"]);
         assert_eq!(a.action_path("Closed", "Opened").unwrap(), ["Re_Open"]);
         let err = a.action_path("Closed", "Nowhere").unwrap_err();
         assert!(!err.is_retriable());
@@ -1089,10 +902,8 @@ mod tests {
             author: Some("sds".into()),
             at: Some("2026-03-01T10:00:00Z".parse().unwrap()),
         };
-        let log = format!(
-            "==== State: Opened by: alice on 01 March 2026 09:00:00 ====\nlooking\n{}",
-            note_entry(&note)
-        );
+        let log =
+            format!("==== State: Opened by: alice on 01 March 2026 09:00:00 ====\nlooking\n{}", note_entry(&note));
         let notes = parse_notes(&log);
         assert_eq!(notes.len(), 2);
         assert_eq!(notes[0].author.as_deref(), Some("alice"));
@@ -1103,10 +914,7 @@ mod tests {
 
     #[test]
     fn owner_uris_become_logins() {
-        assert_eq!(
-            owner_login("http://cq/cqweb/oslc/repo/r/db/d/user/alice"),
-            "alice"
-        );
+        assert_eq!(owner_login("http://cq/cqweb/oslc/repo/r/db/d/user/alice"), "alice");
         assert_eq!(owner_login("alice"), "alice");
     }
 }

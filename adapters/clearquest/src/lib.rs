@@ -17,7 +17,6 @@ pub mod oslc_where;
 pub mod poll;
 
 pub use client::{
-    ClearQuestAdapter, ClearQuestConfig, ConfigError, MODIFY_ACTION, StateAction,
-    default_state_actions, parse_notes,
+    ClearQuestAdapter, ClearQuestConfig, ConfigError, MODIFY_ACTION, StateAction, default_state_actions, parse_notes,
 };
 pub use poll::{PollOutcome, PollState, SeenVersion};

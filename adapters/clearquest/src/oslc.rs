@@ -52,11 +52,7 @@ impl Default for Limits {
     /// Generous for one record or a page of query results, small enough that a
     /// hostile answer cannot exhaust memory.
     fn default() -> Self {
-        Self {
-            max_bytes: 4 * 1024 * 1024,
-            max_depth: 32,
-            max_elements: 100_000,
-        }
+        Self { max_bytes: 4 * 1024 * 1024, max_depth: 32, max_elements: 100_000 }
     }
 }
 
@@ -118,17 +114,11 @@ enum Frame {
 }
 
 fn prefix_for(ns: &[u8]) -> Option<&'static str> {
-    PREFIXES
-        .iter()
-        .find(|(_, uri)| uri.as_bytes() == ns)
-        .map(|(prefix, _)| *prefix)
+    PREFIXES.iter().find(|(_, uri)| uri.as_bytes() == ns).map(|(prefix, _)| *prefix)
 }
 
 fn namespace_of(prefix: &str) -> Option<&'static str> {
-    PREFIXES
-        .iter()
-        .find(|(p, _)| *p == prefix)
-        .map(|(_, uri)| *uri)
+    PREFIXES.iter().find(|(p, _)| *p == prefix).map(|(_, uri)| *uri)
 }
 
 fn namespace_bytes(resolved: &ResolveResult<'_>) -> Option<Vec<u8>> {
@@ -154,10 +144,7 @@ fn display_name(raw: &[u8]) -> String {
 
 fn parse_graph(input: &[u8], limits: Limits) -> Result<Graph, RdfError> {
     if input.len() > limits.max_bytes {
-        return Err(RdfError::TooLarge {
-            size: input.len(),
-            limit: limits.max_bytes,
-        });
+        return Err(RdfError::TooLarge { size: input.len(), limit: limits.max_bytes });
     }
     let text = std::str::from_utf8(input).map_err(|_| RdfError::NotUtf8)?;
     let mut reader = NsReader::from_str(text);
@@ -176,9 +163,7 @@ fn parse_graph(input: &[u8], limits: Limits) -> Result<Graph, RdfError> {
     loop {
         let position = reader.buffer_position();
         let malformed = |reason: String| RdfError::Malformed { position, reason };
-        let (resolved, event) = reader
-            .read_resolved_event()
-            .map_err(|e| malformed(e.to_string()))?;
+        let (resolved, event) = reader.read_resolved_event().map_err(|e| malformed(e.to_string()))?;
         let ns = namespace_bytes(&resolved);
         let ns = ns.as_deref();
         match event {
@@ -186,9 +171,7 @@ fn parse_graph(input: &[u8], limits: Limits) -> Result<Graph, RdfError> {
             Event::Start(start) => {
                 elements += 1;
                 if elements > limits.max_elements {
-                    return Err(RdfError::TooManyElements {
-                        limit: limits.max_elements,
-                    });
+                    return Err(RdfError::TooManyElements { limit: limits.max_elements });
                 }
                 if stack.len() >= limits.max_depth {
                     return Err(RdfError::TooDeep {
@@ -212,13 +195,9 @@ fn parse_graph(input: &[u8], limits: Limits) -> Result<Graph, RdfError> {
                 for attr in start.attributes() {
                     let attr = attr.map_err(|e| malformed(e.to_string()))?;
                     let (attr_ns, attr_local) = reader.resolve_attribute(attr.key);
-                    let value = attr
-                        .unescape_value()
-                        .map_err(|e| malformed(format!("attribute value: {e}")))?
-                        .into_owned();
-                    match qualified(namespace_bytes(&attr_ns).as_deref(), attr_local.as_ref())
-                        .as_deref()
-                    {
+                    let value =
+                        attr.unescape_value().map_err(|e| malformed(format!("attribute value: {e}")))?.into_owned();
+                    match qualified(namespace_bytes(&attr_ns).as_deref(), attr_local.as_ref()).as_deref() {
                         Some("rdf:about") => about = Some(value),
                         Some("rdf:resource") => resource = Some(value),
                         Some(n) if n.starts_with("rdf:") => {}
@@ -229,50 +208,31 @@ fn parse_graph(input: &[u8], limits: Limits) -> Result<Graph, RdfError> {
 
                 let frame = match stack.last_mut() {
                     None | Some(Frame::Outside { .. }) | Some(Frame::AtomId { .. }) => {
-                        let in_entry =
-                            matches!(stack.last(), Some(Frame::Outside { atom_entry: true }));
+                        let in_entry = matches!(stack.last(), Some(Frame::Outside { atom_entry: true }));
                         if name.as_deref() == Some("rdf:RDF") {
                             Frame::Rdf
                         } else if in_entry && is_atom(ns, local.as_ref(), "id") {
-                            Frame::AtomId {
-                                text: String::new(),
-                            }
+                            Frame::AtomId { text: String::new() }
                         } else {
-                            Frame::Outside {
-                                atom_entry: is_atom(ns, local.as_ref(), "entry"),
-                            }
+                            Frame::Outside { atom_entry: is_atom(ns, local.as_ref(), "entry") }
                         }
                     }
                     Some(Frame::Rdf) => new_node(&mut graph, name, about, attr_props, true),
-                    Some(Frame::Prop {
-                        resource: prop_resource,
-                        has_child,
-                        ..
-                    }) => {
+                    Some(Frame::Prop { resource: prop_resource, has_child, .. }) => {
                         *has_child = true;
                         if prop_resource.is_none() {
                             prop_resource.clone_from(&about);
                         }
                         new_node(&mut graph, name, about, attr_props, false)
                     }
-                    Some(Frame::Node(node)) => Frame::Prop {
-                        node: *node,
-                        name,
-                        text: String::new(),
-                        resource,
-                        has_child: false,
-                    },
+                    Some(Frame::Node(node)) => {
+                        Frame::Prop { node: *node, name, text: String::new(), resource, has_child: false }
+                    }
                 };
                 stack.push(frame);
             }
             Event::End(_) => match stack.pop() {
-                Some(Frame::Prop {
-                    node,
-                    name: Some(name),
-                    text,
-                    resource,
-                    has_child,
-                }) => {
+                Some(Frame::Prop { node, name: Some(name), text, resource, has_child }) => {
                     let value = match resource {
                         Some(uri) => Some(uri),
                         None if !has_child => Some(text),
@@ -287,10 +247,7 @@ fn parse_graph(input: &[u8], limits: Limits) -> Result<Graph, RdfError> {
                 None => return Err(malformed("closing tag without an open element".into())),
             },
             Event::Text(t) => {
-                let wants_text = matches!(
-                    stack.last(),
-                    Some(Frame::Prop { .. } | Frame::AtomId { .. })
-                );
+                let wants_text = matches!(stack.last(), Some(Frame::Prop { .. } | Frame::AtomId { .. }));
                 if wants_text {
                     let value = t.unescape().map_err(|e| malformed(format!("text: {e}")))?;
                     push_text(&mut stack, &value);
@@ -315,10 +272,7 @@ fn parse_graph(input: &[u8], limits: Limits) -> Result<Graph, RdfError> {
         });
     }
     if !saw_root {
-        return Err(RdfError::Unexpected {
-            expected: "an RDF/XML document".into(),
-            found: "no element".into(),
-        });
+        return Err(RdfError::Unexpected { expected: "an RDF/XML document".into(), found: "no element".into() });
     }
     Ok(graph)
 }
@@ -338,12 +292,7 @@ fn new_node(
     top_level: bool,
 ) -> Frame {
     let type_name = name.filter(|n| n != "rdf:Description");
-    graph.descs.push(Description {
-        type_name,
-        about,
-        top_level,
-        props: attr_props,
-    });
+    graph.descs.push(Description { type_name, about, top_level, props: attr_props });
     Frame::Node(graph.descs.len() - 1)
 }
 
@@ -372,30 +321,20 @@ impl CqRecord {
     }
 
     fn from_description(d: &Description) -> Self {
-        Self {
-            about: d.about.clone(),
-            type_name: d.type_name.clone(),
-            props: d.props.iter().cloned().collect(),
-        }
+        Self { about: d.about.clone(), type_name: d.type_name.clone(), props: d.props.iter().cloned().collect() }
     }
 }
 
-const NON_RECORD_TYPES: [&str; 5] = [
-    "oslc:Error",
-    "oslc:ResponseInfo",
-    "oslc:ServiceProvider",
-    "oslc:ServiceProviderCatalog",
-    "oslc:ExtendedError",
-];
+const NON_RECORD_TYPES: [&str; 5] =
+    ["oslc:Error", "oslc:ResponseInfo", "oslc:ServiceProvider", "oslc:ServiceProviderCatalog", "oslc:ExtendedError"];
 
 fn is_record(d: &Description) -> bool {
-    let typed_as_other = d
-        .type_name
-        .as_deref()
-        .is_some_and(|t| NON_RECORD_TYPES.contains(&t));
+    let typed_as_other = d.type_name.as_deref().is_some_and(|t| NON_RECORD_TYPES.contains(&t));
     // A description holding only rdfs:member is the query result container.
     let container = !d.props.is_empty() && d.props.iter().all(|(n, _)| n == "rdfs:member");
-    !typed_as_other && !container && (d.about.is_some() || !d.props.is_empty())
+    // An untyped description without properties says nothing about a record (an
+    // empty result container, for one).
+    !typed_as_other && !container && (d.type_name.is_some() || !d.props.is_empty())
 }
 
 /// An `oslc:Error` answer.
@@ -406,16 +345,8 @@ pub struct ErrorBody {
 }
 
 fn error_in(graph: &Graph) -> Option<ErrorBody> {
-    let d = graph
-        .descs
-        .iter()
-        .find(|d| d.type_name.as_deref() == Some("oslc:Error"))?;
-    let get = |n: &str| {
-        d.props
-            .iter()
-            .find(|(k, _)| k == n)
-            .map(|(_, v)| v.trim().to_owned())
-    };
+    let d = graph.descs.iter().find(|d| d.type_name.as_deref() == Some("oslc:Error"))?;
+    let get = |n: &str| d.props.iter().find(|(k, _)| k == n).map(|(_, v)| v.trim().to_owned());
     Some(ErrorBody {
         status: get("oslc:statusCode").and_then(|s| s.parse().ok()),
         message: get("oslc:message").unwrap_or_default(),
@@ -440,9 +371,7 @@ pub fn parse_record(input: &[u8], limits: Limits) -> Result<CqRecord, RdfError> 
 
 /// Parse an `oslc:Error` body, if the answer is one.
 pub fn parse_error(input: &[u8]) -> Option<ErrorBody> {
-    parse_graph(input, Limits::default())
-        .ok()
-        .and_then(|g| error_in(&g))
+    parse_graph(input, Limits::default()).ok().and_then(|g| error_in(&g))
 }
 
 /// One page of query results.
@@ -466,11 +395,7 @@ pub fn parse_query(input: &[u8], limits: Limits) -> Result<QueryPage, RdfError> 
         });
     }
     let mut page = QueryPage::default();
-    if let Some(info) = graph
-        .descs
-        .iter()
-        .find(|d| d.type_name.as_deref() == Some("oslc:ResponseInfo"))
-    {
+    if let Some(info) = graph.descs.iter().find(|d| d.type_name.as_deref() == Some("oslc:ResponseInfo")) {
         for (name, value) in &info.props {
             match name.as_str() {
                 "oslc:totalCount" => {
@@ -501,12 +426,8 @@ pub fn parse_query(input: &[u8], limits: Limits) -> Result<QueryPage, RdfError> 
     }
 
     if members.is_empty() {
-        page.records = graph
-            .descs
-            .iter()
-            .filter(|d| d.top_level && is_record(d))
-            .map(CqRecord::from_description)
-            .collect();
+        page.records =
+            graph.descs.iter().filter(|d| d.top_level && is_record(d)).map(CqRecord::from_description).collect();
     } else {
         for member in members {
             let record = graph
@@ -514,10 +435,7 @@ pub fn parse_query(input: &[u8], limits: Limits) -> Result<QueryPage, RdfError> 
                 .iter()
                 .find(|d| d.about.as_deref() == Some(member) && is_record(d))
                 .map(CqRecord::from_description)
-                .unwrap_or_else(|| CqRecord {
-                    about: Some(member.to_owned()),
-                    ..CqRecord::default()
-                });
+                .unwrap_or_else(|| CqRecord { about: Some(member.to_owned()), ..CqRecord::default() });
             page.records.push(record);
         }
     }
@@ -528,39 +446,23 @@ pub fn parse_query(input: &[u8], limits: Limits) -> Result<QueryPage, RdfError> 
 // Writing
 
 /// Properties whose value is a URI, written as `rdf:resource`.
-const RESOURCE_PROPS: [&str; 5] = [
-    "rdf:type",
-    "rdfs:member",
-    "oslc:nextPage",
-    "oslc:serviceProvider",
-    "oslc:instanceShape",
-];
+const RESOURCE_PROPS: [&str; 5] =
+    ["rdf:type", "rdfs:member", "oslc:nextPage", "oslc:serviceProvider", "oslc:instanceShape"];
 
 fn is_name_start(c: char) -> bool {
     c.is_ascii_alphabetic() || c == '_' || (!c.is_ascii() && c.is_alphabetic())
 }
 
 fn is_name_char(c: char) -> bool {
-    is_name_start(c)
-        || c.is_ascii_digit()
-        || c == '-'
-        || c == '.'
-        || (!c.is_ascii() && c.is_alphanumeric())
+    is_name_start(c) || c.is_ascii_digit() || c == '-' || c == '.' || (!c.is_ascii() && c.is_alphanumeric())
 }
 
 /// Check a prefixed name (`cq:Headline`) and return its prefix.
 pub fn check_name(name: &str) -> Result<&str, RdfError> {
-    let fail = |reason: &str| RdfError::Write {
-        name: name.to_owned(),
-        reason: reason.to_owned(),
-    };
-    let (prefix, local) = name
-        .split_once(':')
-        .ok_or_else(|| fail("expected a prefixed name such as cq:Headline"))?;
+    let fail = |reason: &str| RdfError::Write { name: name.to_owned(), reason: reason.to_owned() };
+    let (prefix, local) = name.split_once(':').ok_or_else(|| fail("expected a prefixed name such as cq:Headline"))?;
     if namespace_of(prefix).is_none() {
-        return Err(fail(
-            "unknown prefix (known: rdf, rdfs, dcterms, oslc, oslc_cm, cq)",
-        ));
+        return Err(fail("unknown prefix (known: rdf, rdfs, dcterms, oslc, oslc_cm, cq)"));
     }
     let mut chars = local.chars();
     let valid = chars.next().is_some_and(is_name_start) && chars.all(is_name_char);
@@ -613,10 +515,7 @@ fn open_rdf(out: &mut String) {
 }
 
 fn write_description(out: &mut String, record: &CqRecord, indent: &str) -> Result<(), RdfError> {
-    let type_name = record
-        .type_name
-        .as_deref()
-        .unwrap_or("oslc_cm:ChangeRequest");
+    let type_name = record.type_name.as_deref().unwrap_or("oslc_cm:ChangeRequest");
     check_name(type_name)?;
     let _ = write!(out, "{indent}<{type_name}");
     if let Some(about) = &record.about {
@@ -700,19 +599,11 @@ pub fn write_atom_feed(query_uri: &str, records: &[CqRecord]) -> Result<String, 
         out.push_str("  <entry>\n    <id>");
         escape(&mut out, record.about.as_deref().unwrap_or_default(), false);
         out.push_str("</id>\n    <title>");
-        escape(
-            &mut out,
-            record.get("cq:Headline").unwrap_or_default(),
-            false,
-        );
+        escape(&mut out, record.get("cq:Headline").unwrap_or_default(), false);
         out.push_str("</title>\n    <content type=\"application/rdf+xml\">\n");
         let body = write_record(record)?;
         // Drop the XML declaration: it may only start a document.
-        out.push_str(
-            body.split_once("?>\n")
-                .map(|(_, rest)| rest)
-                .unwrap_or(&body),
-        );
+        out.push_str(body.split_once("?>\n").map(|(_, rest)| rest).unwrap_or(&body));
         out.push_str("    </content>\n  </entry>\n");
     }
     out.push_str("</feed>\n");
@@ -723,10 +614,7 @@ pub fn write_atom_feed(query_uri: &str, records: &[CqRecord]) -> Result<String, 
 pub fn write_error(status: u16, message: &str) -> String {
     let mut out = String::with_capacity(256 + message.len());
     open_rdf(&mut out);
-    let _ = write!(
-        out,
-        "  <oslc:Error>\n    <oslc:statusCode>{status}</oslc:statusCode>\n    <oslc:message>"
-    );
+    let _ = write!(out, "  <oslc:Error>\n    <oslc:statusCode>{status}</oslc:statusCode>\n    <oslc:message>");
     escape(&mut out, message, false);
     out.push_str("</oslc:message>\n  </oslc:Error>\n</rdf:RDF>\n");
     out
@@ -753,10 +641,7 @@ mod tests {
         let xml = write_record(&r).unwrap();
         assert_eq!(
             parse_record(xml.as_bytes(), Limits::default()).unwrap(),
-            CqRecord {
-                type_name: Some("oslc_cm:ChangeRequest".into()),
-                ..r
-            }
+            CqRecord { type_name: Some("oslc_cm:ChangeRequest".into()), ..r }
         );
     }
 
@@ -778,10 +663,7 @@ mod tests {
     #[test]
     fn doctype_is_refused() {
         let xml = r#"<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">&lol2;</rdf:RDF>"#;
-        assert_eq!(
-            parse_record(xml.as_bytes(), Limits::default()),
-            Err(RdfError::DocType)
-        );
+        assert_eq!(parse_record(xml.as_bytes(), Limits::default()), Err(RdfError::DocType));
     }
 
     #[test]
@@ -796,18 +678,9 @@ mod tests {
     #[test]
     fn depth_and_size_are_bounded() {
         let deep = format!("{}{}", "<a>".repeat(100), "</a>".repeat(100));
-        assert!(matches!(
-            parse_record(deep.as_bytes(), Limits::default()),
-            Err(RdfError::TooDeep { .. })
-        ));
-        let limits = Limits {
-            max_bytes: 10,
-            ..Limits::default()
-        };
-        assert!(matches!(
-            parse_record(b"<a>0123456789</a>", limits),
-            Err(RdfError::TooLarge { .. })
-        ));
+        assert!(matches!(parse_record(deep.as_bytes(), Limits::default()), Err(RdfError::TooDeep { .. })));
+        let limits = Limits { max_bytes: 10, ..Limits::default() };
+        assert!(matches!(parse_record(b"<a>0123456789</a>", limits), Err(RdfError::TooLarge { .. })));
     }
 
     #[test]
@@ -816,23 +689,22 @@ mod tests {
         a.about = Some("u/a".into());
         let mut b = sample();
         b.about = Some("u/b".into());
-        let xml = write_query_page(
-            "http://cq/q?oslc.where=x",
-            &[b.clone(), a.clone()],
-            2,
-            Some("http://cq/q?page=2"),
-        )
-        .unwrap();
+        let xml = write_query_page("http://cq/q?oslc.where=x", &[b.clone(), a.clone()], 2, Some("http://cq/q?page=2"))
+            .unwrap();
         let page = parse_query(xml.as_bytes(), Limits::default()).unwrap();
         assert_eq!(page.total_count, Some(2));
         assert_eq!(page.next_page.as_deref(), Some("http://cq/q?page=2"));
-        let abouts: Vec<_> = page
-            .records
-            .iter()
-            .map(|r| r.about.clone().unwrap())
-            .collect();
+        let abouts: Vec<_> = page.records.iter().map(|r| r.about.clone().unwrap()).collect();
         assert_eq!(abouts, ["u/b", "u/a"]);
         assert_eq!(page.records[0].get("cq:Headline"), a.get("cq:Headline"));
+    }
+
+    #[test]
+    fn an_empty_query_page_has_no_records() {
+        let xml = write_query_page("http://cq/q?oslc.where=x", &[], 0, None).unwrap();
+        let page = parse_query(xml.as_bytes(), Limits::default()).unwrap();
+        assert_eq!(page.records, vec![]);
+        assert_eq!(page.total_count, Some(0));
     }
 
     #[test]
@@ -850,10 +722,7 @@ mod tests {
         let xml = write_error(400, "Action \"Close\" is not <legal>");
         assert_eq!(
             parse_error(xml.as_bytes()),
-            Some(ErrorBody {
-                status: Some(400),
-                message: "Action \"Close\" is not <legal>".into()
-            })
+            Some(ErrorBody { status: Some(400), message: "Action \"Close\" is not <legal>".into() })
         );
         let err = parse_record(xml.as_bytes(), Limits::default()).unwrap_err();
         assert!(err.to_string().contains("oslc:Error"), "{err}");

@@ -70,17 +70,11 @@ pub enum Literal {
 
 impl Literal {
     pub fn string(value: impl Into<String>) -> Self {
-        Literal::String {
-            value: value.into(),
-            datatype: None,
-        }
+        Literal::String { value: value.into(), datatype: None }
     }
 
     pub fn date_time(at: Timestamp) -> Self {
-        Literal::String {
-            value: at.to_string(),
-            datatype: Some("xsd:dateTime".into()),
-        }
+        Literal::String { value: at.to_string(), datatype: Some("xsd:dateTime".into()) }
     }
 }
 
@@ -104,11 +98,7 @@ pub enum WhereError {
     #[error("oslc.where has more than {limit} terms")]
     TooManyTerms { limit: usize },
     #[error("oslc.where at offset {offset}: expected {expected}, found {found}")]
-    Syntax {
-        offset: usize,
-        expected: &'static str,
-        found: String,
-    },
+    Syntax { offset: usize, expected: &'static str, found: String },
 }
 
 impl Where {
@@ -118,20 +108,13 @@ impl Where {
 
     /// Add `property op value`.
     pub fn and(mut self, property: impl Into<String>, op: Op, value: Literal) -> Self {
-        self.terms.push(Term {
-            property: property.into(),
-            op,
-            value,
-        });
+        self.terms.push(Term { property: property.into(), op, value });
         self
     }
 
     pub fn parse(input: &str) -> Result<Self, WhereError> {
         if input.len() > MAX_WHERE_BYTES {
-            return Err(WhereError::TooLong {
-                size: input.len(),
-                limit: MAX_WHERE_BYTES,
-            });
+            return Err(WhereError::TooLong { size: input.len(), limit: MAX_WHERE_BYTES });
         }
         let mut p = Parser { s: input, pos: 0 };
         let mut terms = Vec::new();
@@ -240,20 +223,13 @@ impl Parser<'_> {
         WhereError::Syntax {
             offset: self.pos,
             expected,
-            found: if found.is_empty() {
-                "end of input".into()
-            } else {
-                format!("{found:?}")
-            },
+            found: if found.is_empty() { "end of input".into() } else { format!("{found:?}") },
         }
     }
 
     fn keyword(&mut self, kw: &'static str) -> Result<(), WhereError> {
         let rest = self.rest();
-        let boundary = rest[kw.len().min(rest.len())..]
-            .chars()
-            .next()
-            .is_some_and(char::is_whitespace);
+        let boundary = rest[kw.len().min(rest.len())..].chars().next().is_some_and(char::is_whitespace);
         if rest.starts_with(kw) && boundary {
             self.pos += kw.len();
             Ok(())
@@ -285,14 +261,8 @@ impl Parser<'_> {
     }
 
     fn op(&mut self) -> Result<Op, WhereError> {
-        for (text, op) in [
-            ("!=", Op::Ne),
-            ("<=", Op::Le),
-            (">=", Op::Ge),
-            ("=", Op::Eq),
-            ("<", Op::Lt),
-            (">", Op::Gt),
-        ] {
+        for (text, op) in [("!=", Op::Ne), ("<=", Op::Le), (">=", Op::Ge), ("=", Op::Eq), ("<", Op::Lt), (">", Op::Gt)]
+        {
             if self.rest().starts_with(text) {
                 self.pos += text.len();
                 return Ok(op);
@@ -369,11 +339,7 @@ impl Parser<'_> {
         let op = self.op()?;
         self.ws();
         let value = self.value()?;
-        Ok(Term {
-            property,
-            op,
-            value,
-        })
+        Ok(Term { property, op, value })
     }
 }
 
@@ -383,10 +349,7 @@ mod tests {
 
     #[test]
     fn parses_and_evaluates() {
-        let w = Where::parse(
-            r#"cq:Corr="INC-1" and dcterms:modified>="2026-01-01T00:00:00Z"^^xsd:dateTime"#,
-        )
-        .unwrap();
+        let w = Where::parse(r#"cq:Corr="INC-1" and dcterms:modified>="2026-01-01T00:00:00Z"^^xsd:dateTime"#).unwrap();
         assert_eq!(w.terms.len(), 2);
         let rec = |k: &str| match k {
             "cq:Corr" => Some("INC-1"),
@@ -416,10 +379,7 @@ mod tests {
         assert!(Where::parse("cq:State=\"x\" or cq:a=1").is_err());
         assert!(Where::parse("cq:State=\"x").is_err());
         let many = vec!["cq:a=1"; MAX_TERMS + 1].join(" and ");
-        assert!(matches!(
-            Where::parse(&many),
-            Err(WhereError::TooManyTerms { .. })
-        ));
+        assert!(matches!(Where::parse(&many), Err(WhereError::TooManyTerms { .. })));
     }
 
     #[test]

@@ -46,10 +46,7 @@ pub struct PollOutcome {
 impl PollState {
     /// Start polling at `at` (changes before it are not wanted).
     pub fn starting_at(at: Timestamp) -> Self {
-        Self {
-            watermark: Some(at),
-            seen: BTreeSet::new(),
-        }
+        Self { watermark: Some(at), seen: BTreeSet::new() }
     }
 
     /// The instant to query from: the watermark minus the overlap.
@@ -67,11 +64,7 @@ impl PollState {
         let mut fresh = Vec::new();
         for ticket in batch {
             let modified = ticket.updated_at.unwrap_or(floor);
-            let key = SeenVersion {
-                modified,
-                id: ticket.id.0.clone(),
-                version: version_key(&ticket),
-            };
+            let key = SeenVersion { modified, id: ticket.id.0.clone(), version: version_key(&ticket) };
             if seen.insert(key) {
                 watermark = Some(watermark.map_or(modified, |w| w.max(modified)));
                 fresh.push(ticket);
@@ -80,18 +73,12 @@ impl PollState {
         fresh.sort_by(|a, b| (a.updated_at, &a.id).cmp(&(b.updated_at, &b.id)));
         let next_floor = back(watermark.unwrap_or(Timestamp::UNIX_EPOCH), overlap);
         seen.retain(|v| v.modified >= next_floor);
-        PollOutcome {
-            fresh,
-            next: PollState { watermark, seen },
-        }
+        PollOutcome { fresh, next: PollState { watermark, seen } }
     }
 }
 
 fn back(at: Timestamp, by: Duration) -> Timestamp {
-    SignedDuration::try_from(by)
-        .ok()
-        .and_then(|d| at.checked_sub(d).ok())
-        .unwrap_or(Timestamp::MIN)
+    SignedDuration::try_from(by).ok().and_then(|d| at.checked_sub(d).ok()).unwrap_or(Timestamp::MIN)
 }
 
 /// What distinguishes two versions of a record with the same `dcterms:modified`:
@@ -126,10 +113,7 @@ mod tests {
             url: None,
             etag: None,
             updated_at: Some(at.parse().unwrap()),
-            fields: TicketFields {
-                title: Some(title.into()),
-                ..TicketFields::default()
-            },
+            fields: TicketFields { title: Some(title.into()), ..TicketFields::default() },
             notes: vec![],
         }
     }
@@ -139,19 +123,10 @@ mod tests {
     #[test]
     fn first_poll_reports_everything_oldest_first() {
         let state = PollState::default();
-        let out = state.absorb(
-            OVERLAP,
-            vec![
-                t("b", "2026-01-01T10:00:05Z", "b"),
-                t("a", "2026-01-01T10:00:00Z", "a"),
-            ],
-        );
+        let out = state.absorb(OVERLAP, vec![t("b", "2026-01-01T10:00:05Z", "b"), t("a", "2026-01-01T10:00:00Z", "a")]);
         let ids: Vec<_> = out.fresh.iter().map(|t| t.id.0.as_str()).collect();
         assert_eq!(ids, ["a", "b"]);
-        assert_eq!(
-            out.next.watermark,
-            Some("2026-01-01T10:00:05Z".parse().unwrap())
-        );
+        assert_eq!(out.next.watermark, Some("2026-01-01T10:00:05Z".parse().unwrap()));
         assert_eq!(out.next.seen.len(), 2);
     }
 
@@ -159,24 +134,14 @@ mod tests {
     fn overlap_rereads_are_dropped_but_new_versions_kept() {
         let state = PollState::default();
         let first = state.absorb(OVERLAP, vec![t("a", "2026-01-01T10:00:00Z", "a")]);
-        assert_eq!(
-            first.next.query_from(OVERLAP),
-            "2026-01-01T09:59:00Z".parse::<Timestamp>().unwrap()
-        );
+        assert_eq!(first.next.query_from(OVERLAP), "2026-01-01T09:59:00Z".parse::<Timestamp>().unwrap());
         // Same second, same content: a re-read. Same second, new content: a change.
-        let second = first.next.absorb(
-            OVERLAP,
-            vec![
-                t("a", "2026-01-01T10:00:00Z", "a"),
-                t("a", "2026-01-01T10:00:00Z", "a2"),
-            ],
-        );
+        let second =
+            first.next.absorb(OVERLAP, vec![t("a", "2026-01-01T10:00:00Z", "a"), t("a", "2026-01-01T10:00:00Z", "a2")]);
         assert_eq!(second.fresh.len(), 1);
         assert_eq!(second.fresh[0].fields.title.as_deref(), Some("a2"));
         // A late commit stamped before the watermark, inside the overlap, is caught.
-        let third = second
-            .next
-            .absorb(OVERLAP, vec![t("late", "2026-01-01T09:59:30Z", "x")]);
+        let third = second.next.absorb(OVERLAP, vec![t("late", "2026-01-01T09:59:30Z", "x")]);
         assert_eq!(third.fresh.len(), 1);
         assert_eq!(third.next.watermark, second.next.watermark);
     }
@@ -185,9 +150,7 @@ mod tests {
     fn seen_versions_older_than_the_window_are_forgotten() {
         let state = PollState::default();
         let a = state.absorb(OVERLAP, vec![t("a", "2026-01-01T10:00:00Z", "a")]);
-        let b = a
-            .next
-            .absorb(OVERLAP, vec![t("b", "2026-01-01T11:00:00Z", "b")]);
+        let b = a.next.absorb(OVERLAP, vec![t("b", "2026-01-01T11:00:00Z", "b")]);
         assert_eq!(b.next.seen.len(), 1);
         assert!(b.next.seen.iter().all(|v| v.id == "b"));
     }

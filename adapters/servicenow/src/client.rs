@@ -44,8 +44,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use deskgate_adapter::{
-    Adapter, AdapterError, RemoteId, RemoteLink, RemoteNote, RemoteTicket, TicketFields,
-    parse_retry_after,
+    Adapter, AdapterError, RemoteId, RemoteLink, RemoteNote, RemoteTicket, TicketFields, parse_retry_after,
 };
 use jiff::Timestamp;
 use reqwest::{Method, StatusCode};
@@ -62,33 +61,19 @@ pub enum Auth {
     /// HTTP Basic with a ServiceNow user.
     Basic { user: String, password: String },
     /// OAuth resource-owner password grant at `POST /oauth_token.do`.
-    OAuthPassword {
-        client_id: String,
-        client_secret: String,
-        username: String,
-        password: String,
-    },
+    OAuthPassword { client_id: String, client_secret: String, username: String, password: String },
     /// OAuth client-credentials grant at `POST /oauth_token.do`.
-    OAuthClientCredentials {
-        client_id: String,
-        client_secret: String,
-    },
+    OAuthClientCredentials { client_id: String, client_secret: String },
 }
 
 // Hand-written so secrets never reach logs through `{:?}`.
 impl fmt::Debug for Auth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Auth::Basic { user, .. } => f
-                .debug_struct("Basic")
-                .field("user", user)
-                .field("password", &"<redacted>")
-                .finish(),
-            Auth::OAuthPassword {
-                client_id,
-                username,
-                ..
-            } => f
+            Auth::Basic { user, .. } => {
+                f.debug_struct("Basic").field("user", user).field("password", &"<redacted>").finish()
+            }
+            Auth::OAuthPassword { client_id, username, .. } => f
                 .debug_struct("OAuthPassword")
                 .field("client_id", client_id)
                 .field("client_secret", &"<redacted>")
@@ -123,10 +108,8 @@ pub struct ServiceNowConfig {
 impl ServiceNowConfig {
     /// A configuration with the defaults above.
     pub fn new(base_url: &str, auth: Auth) -> Result<Self, ConfigError> {
-        let base_url = Url::parse(base_url).map_err(|e| ConfigError::BaseUrl {
-            url: base_url.to_owned(),
-            reason: e.to_string(),
-        })?;
+        let base_url = Url::parse(base_url)
+            .map_err(|e| ConfigError::BaseUrl { url: base_url.to_owned(), reason: e.to_string() })?;
         Ok(Self {
             base_url,
             table: "incident".to_owned(),
@@ -161,15 +144,8 @@ const PAGE_SIZE: usize = 100;
 const MAX_PAGES: usize = 50;
 
 /// Fields [`TicketFields`] names directly; everything else travels in `extra`.
-const NAMED_FIELDS: [&str; 7] = [
-    "sys_id",
-    "number",
-    "short_description",
-    "description",
-    "state",
-    "priority",
-    "assignment_group",
-];
+const NAMED_FIELDS: [&str; 7] =
+    ["sys_id", "number", "short_description", "description", "state", "priority", "assignment_group"];
 
 /// The outbound adapter for one ServiceNow instance.
 pub struct ServiceNowAdapter {
@@ -180,9 +156,7 @@ pub struct ServiceNowAdapter {
 
 impl fmt::Debug for ServiceNowAdapter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ServiceNowAdapter")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
+        f.debug_struct("ServiceNowAdapter").field("config", &self.config).finish_non_exhaustive()
     }
 }
 
@@ -218,15 +192,10 @@ impl ServiceNowAdapter {
             ("correlation_field", &config.correlation_field),
             ("link_field", &config.link_field),
         ] {
-            let ok = !value.is_empty()
-                && value
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+            let ok =
+                !value.is_empty() && value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
             if !ok {
-                return Err(ConfigError::Name {
-                    key,
-                    value: value.clone(),
-                });
+                return Err(ConfigError::Name { key, value: value.clone() });
             }
         }
         if config.timeout.is_zero() {
@@ -239,11 +208,7 @@ impl ServiceNowAdapter {
             .user_agent(concat!("deskgate-servicenow/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ConfigError::Http(e.to_string()))?;
-        Ok(Self {
-            config,
-            http,
-            token: tokio::sync::Mutex::new(None),
-        })
+        Ok(Self { config, http, token: tokio::sync::Mutex::new(None) })
     }
 
     pub fn config(&self) -> &ServiceNowConfig {
@@ -254,9 +219,7 @@ impl ServiceNowAdapter {
     pub fn record_url(&self, sys_id: &str) -> String {
         let mut url = self.config.base_url.clone();
         if let Ok(mut segments) = url.path_segments_mut() {
-            segments
-                .pop_if_empty()
-                .push(&format!("{}.do", self.config.table));
+            segments.pop_if_empty().push(&format!("{}.do", self.config.table));
         }
         url.query_pairs_mut().append_pair("sys_id", sys_id);
         url.to_string()
@@ -266,9 +229,7 @@ impl ServiceNowAdapter {
         let mut url = self.config.base_url.clone();
         // `new` refused URLs that cannot be a base, so the segments are always there.
         if let Ok(mut segments) = url.path_segments_mut() {
-            segments
-                .pop_if_empty()
-                .extend(["api", "now", "table", &self.config.table]);
+            segments.pop_if_empty().extend(["api", "now", "table", &self.config.table]);
             if let Some(id) = sys_id {
                 segments.push(id);
             }
@@ -296,9 +257,7 @@ impl ServiceNowAdapter {
         let mut url = self.table_url(sys_id);
         {
             let mut pairs = url.query_pairs_mut();
-            pairs
-                .append_pair("sysparm_display_value", "false")
-                .append_pair("sysparm_exclude_reference_link", "true");
+            pairs.append_pair("sysparm_display_value", "false").append_pair("sysparm_exclude_reference_link", "true");
             for (k, v) in query {
                 pairs.append_pair(k, v);
             }
@@ -306,10 +265,8 @@ impl ServiceNowAdapter {
         let what = format!("{method} {}", url.path());
         let oauth = !matches!(self.config.auth, Auth::Basic { .. });
         for attempt in 0..2 {
-            let mut request = self
-                .http
-                .request(method.clone(), url.clone())
-                .header(reqwest::header::ACCEPT, "application/json");
+            let mut request =
+                self.http.request(method.clone(), url.clone()).header(reqwest::header::ACCEPT, "application/json");
             request = match &self.config.auth {
                 Auth::Basic { user, password } => request.basic_auth(user, Some(password)),
                 _ => request.bearer_auth(self.access_token().await?),
@@ -317,10 +274,7 @@ impl ServiceNowAdapter {
             if let Some(body) = body {
                 request = request.json(body);
             }
-            let response = request
-                .send()
-                .await
-                .map_err(|e| transport_error(&what, &e))?;
+            let response = request.send().await.map_err(|e| transport_error(&what, &e))?;
             let status = response.status();
             tracing::debug!(request = %what, status = status.as_u16(), "servicenow answered");
             if status == StatusCode::UNAUTHORIZED && oauth && attempt == 0 {
@@ -331,13 +285,14 @@ impl ServiceNowAdapter {
             return read_answer(&what, response).await;
         }
         // The loop returns on its second pass; reaching here means it did not run.
-        Err(AdapterError::permanent(format!(
-            "ServiceNow {what}: no answer"
-        )))
+        Err(AdapterError::permanent(format!("ServiceNow {what}: no answer")))
     }
 
+    /// Stop using the access token; keep the refresh token to renew it with.
     async fn forget_token(&self) {
-        *self.token.lock().await = None;
+        if let Some(token) = self.token.lock().await.as_mut() {
+            token.renew_at = Instant::now();
+        }
     }
 
     async fn access_token(&self) -> Result<String, AdapterError> {
@@ -364,34 +319,19 @@ impl ServiceNowAdapter {
 
     async fn request_token(&self, grant: Grant<'_>) -> Result<CachedToken, AdapterError> {
         let (client_id, client_secret) = match &self.config.auth {
-            Auth::OAuthPassword {
-                client_id,
-                client_secret,
-                ..
-            }
-            | Auth::OAuthClientCredentials {
-                client_id,
-                client_secret,
-            } => (client_id, client_secret),
+            Auth::OAuthPassword { client_id, client_secret, .. }
+            | Auth::OAuthClientCredentials { client_id, client_secret } => (client_id, client_secret),
             Auth::Basic { .. } => {
-                return Err(AdapterError::permanent(
-                    "ServiceNow: a token was requested for Basic authentication",
-                ));
+                return Err(AdapterError::permanent("ServiceNow: a token was requested for Basic authentication"));
             }
         };
-        let mut form: Vec<(&str, &str)> =
-            vec![("client_id", client_id), ("client_secret", client_secret)];
+        let mut form: Vec<(&str, &str)> = vec![("client_id", client_id), ("client_secret", client_secret)];
         let grant_name = match (grant, &self.config.auth) {
             (Grant::Refresh(token), _) => {
                 form.push(("refresh_token", token));
                 "refresh_token"
             }
-            (
-                Grant::Configured,
-                Auth::OAuthPassword {
-                    username, password, ..
-                },
-            ) => {
+            (Grant::Configured, Auth::OAuthPassword { username, password, .. }) => {
                 form.push(("username", username));
                 form.push(("password", password));
                 "password"
@@ -417,43 +357,27 @@ impl ServiceNowAdapter {
                 .ok()
                 .and_then(|v| {
                     let error = v.get("error")?.as_str()?.to_owned();
-                    let description = v
-                        .get("error_description")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default();
+                    let description = v.get("error_description").and_then(Value::as_str).unwrap_or_default();
                     Some(format!("{error} {description}").trim().to_owned())
                 })
                 .unwrap_or_else(|| status.canonical_reason().unwrap_or("").to_owned());
             return Err(AdapterError::from_status(
                 status.as_u16(),
-                format!(
-                    "ServiceNow {what}: {} {reason}; check the OAuth client and credentials",
-                    status.as_u16()
-                ),
+                format!("ServiceNow {what}: {} {reason}; check the OAuth client and credentials", status.as_u16()),
                 Some(body),
                 retry_after,
             ));
         }
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| transport_error(&what, &e))?;
-        let value: Value = serde_json::from_slice(&body).map_err(|e| {
-            AdapterError::permanent(format!("ServiceNow {what}: answer is not JSON: {e}"))
-        })?;
+        let body = response.bytes().await.map_err(|e| transport_error(&what, &e))?;
+        let value: Value = serde_json::from_slice(&body)
+            .map_err(|e| AdapterError::permanent(format!("ServiceNow {what}: answer is not JSON: {e}")))?;
         let access = value
             .get("access_token")
             .and_then(Value::as_str)
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                AdapterError::permanent(format!("ServiceNow {what}: answer has no access_token"))
-            })?
+            .ok_or_else(|| AdapterError::permanent(format!("ServiceNow {what}: answer has no access_token")))?
             .to_owned();
-        let refresh = value
-            .get("refresh_token")
-            .and_then(Value::as_str)
-            .filter(|t| !t.is_empty())
-            .map(str::to_owned);
+        let refresh = value.get("refresh_token").and_then(Value::as_str).filter(|t| !t.is_empty()).map(str::to_owned);
         let expires_in = match value.get("expires_in") {
             Some(Value::Number(n)) => n.as_u64(),
             Some(Value::String(s)) => s.parse().ok(),
@@ -464,31 +388,20 @@ impl ServiceNowAdapter {
         let lifetime = Duration::from_secs(expires_in);
         // Renew a little early so a token never expires in flight.
         let margin = (lifetime / 10).min(Duration::from_secs(60));
-        Ok(CachedToken {
-            access,
-            refresh,
-            renew_at: Instant::now() + lifetime - margin,
-        })
+        Ok(CachedToken { access, refresh, renew_at: Instant::now() + lifetime - margin })
     }
 
     fn ticket(&self, record: Record, what: &str) -> Result<RemoteTicket, AdapterError> {
-        let unparsable =
-            |reason: String| AdapterError::permanent(format!("ServiceNow {what}: {reason}"));
+        let unparsable = |reason: String| AdapterError::permanent(format!("ServiceNow {what}: {reason}"));
         let sys_id = record.get("sys_id").cloned().unwrap_or_default();
         if !wire::is_sys_id(&sys_id) {
-            return Err(unparsable(format!(
-                "record has no valid sys_id (`{sys_id}`)"
-            )));
+            return Err(unparsable(format!("record has no valid sys_id (`{sys_id}`)")));
         }
         let updated_at = match record.get("sys_updated_on").map(String::as_str) {
             None | Some("") => None,
             Some(v) => Some(wire::parse_date(v).map_err(|e| unparsable(e.to_string()))?),
         };
-        let display_id = record
-            .get("number")
-            .filter(|n| !n.is_empty())
-            .cloned()
-            .unwrap_or_else(|| sys_id.clone());
+        let display_id = record.get("number").filter(|n| !n.is_empty()).cloned().unwrap_or_else(|| sys_id.clone());
         let take = |name: &str| record.get(name).filter(|v| !v.is_empty()).cloned();
         let fields = TicketFields {
             title: take("short_description"),
@@ -516,21 +429,18 @@ impl ServiceNowAdapter {
 
     fn one_record(&self, answer: Answer, what: &str) -> Result<RemoteTicket, AdapterError> {
         let value = result_of(answer, what)?;
-        let record = wire::record_from_json(&value)
-            .map_err(|e| AdapterError::permanent(format!("ServiceNow {what}: {e}")))?;
+        let record =
+            wire::record_from_json(&value).map_err(|e| AdapterError::permanent(format!("ServiceNow {what}: {e}")))?;
         self.ticket(record, what)
     }
 
     fn records(&self, answer: Answer, what: &str) -> Result<Vec<Record>, AdapterError> {
         let value = result_of(answer, what)?;
-        let list = value.as_array().ok_or_else(|| {
-            AdapterError::permanent(format!("ServiceNow {what}: `result` is not a list"))
-        })?;
+        let list = value
+            .as_array()
+            .ok_or_else(|| AdapterError::permanent(format!("ServiceNow {what}: `result` is not a list")))?;
         list.iter()
-            .map(|v| {
-                wire::record_from_json(v)
-                    .map_err(|e| AdapterError::permanent(format!("ServiceNow {what}: {e}")))
-            })
+            .map(|v| wire::record_from_json(v).map_err(|e| AdapterError::permanent(format!("ServiceNow {what}: {e}"))))
             .collect()
     }
 
@@ -571,15 +481,9 @@ impl ServiceNowAdapter {
         }
     }
 
-    async fn patch(
-        &self,
-        sys_id: &str,
-        body: Map<String, Value>,
-    ) -> Result<RemoteTicket, AdapterError> {
+    async fn patch(&self, sys_id: &str, body: Map<String, Value>) -> Result<RemoteTicket, AdapterError> {
         let what = format!("PATCH {} {sys_id}", self.config.table);
-        let answer = self
-            .call(Method::PATCH, Some(sys_id), &[], Some(&Value::Object(body)))
-            .await?;
+        let answer = self.call(Method::PATCH, Some(sys_id), &[], Some(&Value::Object(body))).await?;
         self.one_record(answer, &what)
     }
 }
@@ -606,29 +510,16 @@ fn transport_error(what: &str, e: &reqwest::Error) -> AdapterError {
 }
 
 fn retry_after(response: &reqwest::Response) -> Option<Duration> {
-    response
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(parse_retry_after)
+    response.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(parse_retry_after)
 }
 
 async fn read_answer(what: &str, response: reqwest::Response) -> Result<Answer, AdapterError> {
     let status = response.status();
     let retry_after = retry_after(&response);
-    let location = response
-        .headers()
-        .get(reqwest::header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let body = response
-        .bytes()
-        .await
-        .map_err(|e| transport_error(what, &e))?;
+    let location = response.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let body = response.bytes().await.map_err(|e| transport_error(what, &e))?;
     if status.is_success() {
-        return Ok(Answer {
-            body: body.to_vec(),
-        });
+        return Ok(Answer { body: body.to_vec() });
     }
     let text = String::from_utf8_lossy(&body).into_owned();
     let message = if status.is_redirection() {
@@ -643,12 +534,7 @@ async fn read_answer(what: &str, response: reqwest::Response) -> Result<Answer, 
             .unwrap_or_else(|_| status.canonical_reason().unwrap_or("").to_owned());
         format!("ServiceNow {what}: {} {reason}", status.as_u16())
     };
-    Err(AdapterError::from_status(
-        status.as_u16(),
-        message,
-        Some(text),
-        retry_after,
-    ))
+    Err(AdapterError::from_status(status.as_u16(), message, Some(text), retry_after))
 }
 
 /// The `result` member of a successful answer.
@@ -656,15 +542,9 @@ fn result_of(answer: Answer, what: &str) -> Result<Value, AdapterError> {
     let unparsable = |reason: String| AdapterError::Permanent {
         message: format!("ServiceNow {what}: answer is not `{{\"result\": …}}` JSON: {reason}"),
         status: None,
-        body: Some(
-            String::from_utf8_lossy(&answer.body)
-                .chars()
-                .take(deskgate_adapter::MAX_ERROR_BODY)
-                .collect(),
-        ),
+        body: Some(String::from_utf8_lossy(&answer.body).chars().take(deskgate_adapter::MAX_ERROR_BODY).collect()),
     };
-    let mut value: Value =
-        serde_json::from_slice(&answer.body).map_err(|e| unparsable(e.to_string()))?;
+    let mut value: Value = serde_json::from_slice(&answer.body).map_err(|e| unparsable(e.to_string()))?;
     match value.get_mut("result") {
         Some(result) => Ok(result.take()),
         None => Err(unparsable("no `result` member".to_owned())),
@@ -677,64 +557,32 @@ impl Adapter for ServiceNowAdapter {
         "servicenow"
     }
 
-    async fn create(
-        &self,
-        fields: &TicketFields,
-        correlation: &str,
-    ) -> Result<RemoteTicket, AdapterError> {
+    async fn create(&self, fields: &TicketFields, correlation: &str) -> Result<RemoteTicket, AdapterError> {
         if correlation.is_empty() {
-            return Err(AdapterError::permanent(
-                "ServiceNow create: the correlation id is empty",
-            ));
+            return Err(AdapterError::permanent("ServiceNow create: the correlation id is empty"));
         }
         let mut body = self.body(fields);
-        body.insert(
-            self.config.correlation_field.clone(),
-            Value::String(correlation.to_owned()),
-        );
-        body.insert(
-            "correlation_display".to_owned(),
-            Value::String(CORRELATION_DISPLAY.to_owned()),
-        );
+        body.insert(self.config.correlation_field.clone(), Value::String(correlation.to_owned()));
+        body.insert("correlation_display".to_owned(), Value::String(CORRELATION_DISPLAY.to_owned()));
         let what = format!("POST {}", self.config.table);
-        let answer = self
-            .call(Method::POST, None, &[], Some(&Value::Object(body)))
-            .await?;
+        let answer = self.call(Method::POST, None, &[], Some(&Value::Object(body))).await?;
         self.one_record(answer, &what)
     }
 
-    async fn find_by_correlation(
-        &self,
-        correlation: &str,
-    ) -> Result<Option<RemoteTicket>, AdapterError> {
+    async fn find_by_correlation(&self, correlation: &str) -> Result<Option<RemoteTicket>, AdapterError> {
         if correlation.is_empty() {
-            return Err(AdapterError::permanent(
-                "ServiceNow find_by_correlation: the correlation id is empty",
-            ));
+            return Err(AdapterError::permanent("ServiceNow find_by_correlation: the correlation id is empty"));
         }
         let query = EncodedQuery::all()
-            .and(
-                self.config.correlation_field.clone(),
-                Operator::Eq(correlation.to_owned()),
-            )
+            .and(self.config.correlation_field.clone(), Operator::Eq(correlation.to_owned()))
             .order_by("sys_created_on")
             .order_by("sys_id")
             .to_string();
         let what = format!("GET {} by correlation", self.config.table);
-        let answer = self
-            .call(
-                Method::GET,
-                None,
-                &[("sysparm_query", &query), ("sysparm_limit", "2")],
-                None,
-            )
-            .await?;
+        let answer = self.call(Method::GET, None, &[("sysparm_query", &query), ("sysparm_limit", "2")], None).await?;
         let mut records = self.records(answer, &what)?;
         if records.len() > 1 {
-            tracing::warn!(
-                correlation,
-                "servicenow holds several records for one correlation id; using the oldest"
-            );
+            tracing::warn!(correlation, "servicenow holds several records for one correlation id; using the oldest");
         }
         if records.is_empty() {
             return Ok(None);
@@ -750,11 +598,7 @@ impl Adapter for ServiceNowAdapter {
         self.one_record(answer, &what)
     }
 
-    async fn update(
-        &self,
-        id: &RemoteId,
-        fields: &TicketFields,
-    ) -> Result<RemoteTicket, AdapterError> {
+    async fn update(&self, id: &RemoteId, fields: &TicketFields) -> Result<RemoteTicket, AdapterError> {
         let sys_id = self.check_id(id)?;
         let body = self.body(fields);
         if body.is_empty() {
@@ -770,11 +614,7 @@ impl Adapter for ServiceNowAdapter {
                 "ServiceNow add_note: the note is empty (ServiceNow would drop it silently)",
             ));
         }
-        let field = if note.public {
-            "comments"
-        } else {
-            "work_notes"
-        };
+        let field = if note.public { "comments" } else { "work_notes" };
         let mut body = Map::new();
         body.insert(field.to_owned(), Value::String(note.body.clone()));
         self.patch(sys_id, body).await.map(|_| ())
@@ -785,17 +625,10 @@ impl Adapter for ServiceNowAdapter {
         let field = &self.config.link_field;
         let what = format!("GET {} {sys_id} links", self.config.table);
         let fields = format!("sys_id,{field}");
-        let answer = self
-            .call(
-                Method::GET,
-                Some(sys_id),
-                &[("sysparm_fields", &fields)],
-                None,
-            )
-            .await?;
+        let answer = self.call(Method::GET, Some(sys_id), &[("sysparm_fields", &fields)], None).await?;
         let value = result_of(answer, &what)?;
-        let record = wire::record_from_json(&value)
-            .map_err(|e| AdapterError::permanent(format!("ServiceNow {what}: {e}")))?;
+        let record =
+            wire::record_from_json(&value).map_err(|e| AdapterError::permanent(format!("ServiceNow {what}: {e}")))?;
         let Some(existing) = record.get(field) else {
             return Err(missing_link_field(&self.config.table, field));
         };
@@ -811,16 +644,10 @@ impl Adapter for ServiceNowAdapter {
         lines.push_str(&line);
         let mut body = Map::new();
         body.insert(field.clone(), Value::String(lines));
-        body.insert(
-            "work_notes".to_owned(),
-            Value::String(format!("Linked to {line}")),
-        );
+        body.insert("work_notes".to_owned(), Value::String(format!("Linked to {line}")));
         let updated = self.patch(sys_id, body).await?;
-        let stored = updated
-            .fields
-            .extra
-            .get(field)
-            .is_some_and(|v| v.lines().any(|l| l.trim_end().ends_with(&marker)));
+        let stored =
+            updated.fields.extra.get(field).is_some_and(|v| v.lines().any(|l| l.trim_end().ends_with(&marker)));
         if !stored {
             return Err(missing_link_field(&self.config.table, field));
         }
@@ -834,14 +661,8 @@ impl Adapter for ServiceNowAdapter {
         let mut after: Option<(String, String)> = None;
         for _ in 0..MAX_PAGES {
             let query = changed_query(&wire::format_date(since), after.as_ref()).to_string();
-            let answer = self
-                .call(
-                    Method::GET,
-                    None,
-                    &[("sysparm_query", &query), ("sysparm_limit", &page_size)],
-                    None,
-                )
-                .await?;
+            let answer =
+                self.call(Method::GET, None, &[("sysparm_query", &query), ("sysparm_limit", &page_size)], None).await?;
             let records = self.records(answer, &what)?;
             let full = records.len() == PAGE_SIZE;
             for record in records {
@@ -865,19 +686,12 @@ impl Adapter for ServiceNowAdapter {
 fn changed_query(since: &str, after: Option<&(String, String)>) -> EncodedQuery {
     let query = match after {
         None => EncodedQuery::all().and("sys_updated_on", Operator::Ge(since.to_owned())),
-        Some((updated, sys_id)) => EncodedQuery::all()
-            .and("sys_updated_on", Operator::Gt(updated.clone()))
-            .or_group(Group::new(vec![
-                crate::query::Clause {
-                    any: vec![Condition::new(
-                        "sys_updated_on",
-                        Operator::Eq(updated.clone()),
-                    )],
-                },
-                crate::query::Clause {
-                    any: vec![Condition::new("sys_id", Operator::Gt(sys_id.clone()))],
-                },
-            ])),
+        Some((updated, sys_id)) => {
+            EncodedQuery::all().and("sys_updated_on", Operator::Gt(updated.clone())).or_group(Group::new(vec![
+                crate::query::Clause { any: vec![Condition::new("sys_updated_on", Operator::Eq(updated.clone()))] },
+                crate::query::Clause { any: vec![Condition::new("sys_id", Operator::Gt(sys_id.clone()))] },
+            ]))
+        }
     };
     query.order_by("sys_updated_on").order_by("sys_id")
 }
@@ -909,29 +723,20 @@ mod tests {
     use super::*;
 
     fn adapter(auth: Auth) -> ServiceNowAdapter {
-        ServiceNowAdapter::new(
-            ServiceNowConfig::new("https://example.service-now.com/", auth).unwrap(),
-        )
-        .unwrap()
+        ServiceNowAdapter::new(ServiceNowConfig::new("https://example.service-now.com/", auth).unwrap()).unwrap()
     }
 
     #[test]
     fn debug_output_never_shows_secrets() {
         for auth in [
-            Auth::Basic {
-                user: "svc".into(),
-                password: "hunter2-basic".into(),
-            },
+            Auth::Basic { user: "svc".into(), password: "hunter2-basic".into() },
             Auth::OAuthPassword {
                 client_id: "cid".into(),
                 client_secret: "hunter2-secret".into(),
                 username: "svc".into(),
                 password: "hunter2-pw".into(),
             },
-            Auth::OAuthClientCredentials {
-                client_id: "cid".into(),
-                client_secret: "hunter2-cc".into(),
-            },
+            Auth::OAuthClientCredentials { client_id: "cid".into(), client_secret: "hunter2-cc".into() },
         ] {
             let shown = format!("{:?} {:?}", auth, adapter(auth.clone()));
             assert!(!shown.contains("hunter2"), "{shown}");
@@ -943,23 +748,16 @@ mod tests {
     fn urls_stay_under_the_base() {
         let mut config = ServiceNowConfig::new(
             "https://example.service-now.com/prefix",
-            Auth::Basic {
-                user: "u".into(),
-                password: "p".into(),
-            },
+            Auth::Basic { user: "u".into(), password: "p".into() },
         )
         .unwrap();
         config.table = "incident".into();
         let a = ServiceNowAdapter::new(config).unwrap();
         assert_eq!(
-            a.table_url(Some("46d44a5ea9fe198100bb5f2a0b7fea1b"))
-                .as_str(),
+            a.table_url(Some("46d44a5ea9fe198100bb5f2a0b7fea1b")).as_str(),
             "https://example.service-now.com/prefix/api/now/table/incident/46d44a5ea9fe198100bb5f2a0b7fea1b"
         );
-        assert_eq!(
-            a.token_url().as_str(),
-            "https://example.service-now.com/prefix/oauth_token.do"
-        );
+        assert_eq!(a.token_url().as_str(), "https://example.service-now.com/prefix/oauth_token.do");
         assert_eq!(
             a.record_url("46d44a5ea9fe198100bb5f2a0b7fea1b"),
             "https://example.service-now.com/prefix/incident.do?sys_id=46d44a5ea9fe198100bb5f2a0b7fea1b"
@@ -968,10 +766,7 @@ mod tests {
 
     #[test]
     fn bad_configuration_is_refused() {
-        let basic = || Auth::Basic {
-            user: "u".into(),
-            password: "p".into(),
-        };
+        let basic = || Auth::Basic { user: "u".into(), password: "p".into() };
         assert!(ServiceNowConfig::new("not a url", basic()).is_err());
         let mut c = ServiceNowConfig::new("ftp://x/", basic()).unwrap();
         assert!(ServiceNowAdapter::new(c.clone()).is_err());
@@ -980,32 +775,20 @@ mod tests {
         c.base_url = Url::parse("https://x/").unwrap();
         c.table = "incident/../sys_user".into();
         let e = ServiceNowAdapter::new(c).unwrap_err();
-        assert!(
-            e.to_string().starts_with("table `incident/../sys_user`"),
-            "{e}"
-        );
+        assert!(e.to_string().starts_with("table `incident/../sys_user`"), "{e}");
     }
 
     #[test]
     fn malformed_sys_ids_are_refused_before_any_call() {
-        let a = adapter(Auth::Basic {
-            user: "u".into(),
-            password: "p".into(),
-        });
+        let a = adapter(Auth::Basic { user: "u".into(), password: "p".into() });
         let e = a.check_id(&RemoteId("../sys_user".into())).unwrap_err();
         assert!(!e.is_retriable());
     }
 
     #[test]
     fn priority_is_never_sent() {
-        let a = adapter(Auth::Basic {
-            user: "u".into(),
-            password: "p".into(),
-        });
-        let mut fields = TicketFields {
-            priority: Some("1".into()),
-            ..Default::default()
-        };
+        let a = adapter(Auth::Basic { user: "u".into(), password: "p".into() });
+        let mut fields = TicketFields { priority: Some("1".into()), ..Default::default() };
         fields.extra.insert("priority".into(), "1".into());
         fields.extra.insert("impact".into(), "1".into());
         fields.extra.insert("sys_updated_on".into(), "x".into());
@@ -1015,10 +798,7 @@ mod tests {
 
     #[test]
     fn paging_continues_after_the_last_key() {
-        let q = changed_query(
-            "2026-01-01 00:00:00",
-            Some(&("2026-01-02 00:00:00".into(), "ab".into())),
-        );
+        let q = changed_query("2026-01-01 00:00:00", Some(&("2026-01-02 00:00:00".into(), "ab".into())));
         assert_eq!(
             q.to_string(),
             "sys_updated_on>2026-01-02 00:00:00^NQsys_updated_on=2026-01-02 00:00:00^sys_id>ab^ORDERBYsys_updated_on^ORDERBYsys_id"
@@ -1037,9 +817,6 @@ mod tests {
             url: Some("https://cq/x".into()),
             display_id: "SAMPL00000042".into(),
         });
-        assert_eq!(
-            line,
-            "SAMPL00000042: Two lines https://cq/x [deskgate:INC-1 ]"
-        );
+        assert_eq!(line, "SAMPL00000042: Two lines https://cq/x [deskgate:INC-1 ]");
     }
 }

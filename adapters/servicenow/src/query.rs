@@ -48,10 +48,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self {
-            max_len: 8 * 1024,
-            max_terms: 100,
-        }
+        Self { max_len: 8 * 1024, max_terms: 100 }
     }
 }
 
@@ -119,41 +116,20 @@ pub enum QueryError {
     TooManyTerms { max: usize },
     #[error("term {term} at byte {at} is empty: expected a condition such as `field=value`")]
     EmptyTerm { term: usize, at: usize },
-    #[error(
-        "term {term} (`{text}`) at byte {at}: expected a field name (lowercase letters, digits, `_` or `.`) first"
-    )]
-    MissingField {
-        term: usize,
-        at: usize,
-        text: String,
-    },
+    #[error("term {term} (`{text}`) at byte {at}: expected a field name (lowercase letters, digits, `_` or `.`) first")]
+    MissingField { term: usize, at: usize, text: String },
     #[error(
         "term {term} (`{text}`) at byte {at}: expected an operator after field `{field}` (one of =, !=, LIKE, NOT LIKE, STARTSWITH, ENDSWITH, IN, NOT IN, ISEMPTY, ISNOTEMPTY, >, >=, <, <=)"
     )]
-    MissingOperator {
-        term: usize,
-        at: usize,
-        text: String,
-        field: String,
-    },
+    MissingOperator { term: usize, at: usize, text: String, field: String },
     #[error("term {term} (`{text}`) at byte {at}: {operator} takes no value")]
-    UnexpectedValue {
-        term: usize,
-        at: usize,
-        text: String,
-        operator: &'static str,
-    },
+    UnexpectedValue { term: usize, at: usize, text: String, operator: &'static str },
     #[error("term {term} at byte {at}: `^OR` needs a condition before it in the same group")]
     DanglingOr { term: usize, at: usize },
     #[error("term {term} at byte {at}: an ordering cannot be joined with `^OR`")]
     OrderInOr { term: usize, at: usize },
     #[error("term {term} (`{text}`) at byte {at}: expected a field name after {keyword}")]
-    OrderWithoutField {
-        term: usize,
-        at: usize,
-        text: String,
-        keyword: &'static str,
-    },
+    OrderWithoutField { term: usize, at: usize, text: String, keyword: &'static str },
 }
 
 /// How a term was joined to the one before it.
@@ -173,10 +149,7 @@ impl EncodedQuery {
 
     pub fn parse_with(input: &str, limits: Limits) -> Result<Self, QueryError> {
         if input.len() > limits.max_len {
-            return Err(QueryError::TooLong {
-                len: input.len(),
-                max: limits.max_len,
-            });
+            return Err(QueryError::TooLong { len: input.len(), max: limits.max_len });
         }
         let mut query = EncodedQuery::default();
         if input.is_empty() {
@@ -188,9 +161,7 @@ impl EncodedQuery {
         for (index, (join, at, text)) in split_terms(input).into_iter().enumerate() {
             let term = index + 1;
             if term > limits.max_terms {
-                return Err(QueryError::TooManyTerms {
-                    max: limits.max_terms,
-                });
+                return Err(QueryError::TooManyTerms { max: limits.max_terms });
             }
             if join == Join::NewQuery && !group.clauses.is_empty() {
                 query.groups.push(std::mem::take(&mut group));
@@ -218,9 +189,7 @@ impl EncodedQuery {
                     None => return Err(QueryError::DanglingOr { term, at }),
                 },
                 Join::First | Join::And | Join::NewQuery => {
-                    group.clauses.push(Clause {
-                        any: vec![condition],
-                    });
+                    group.clauses.push(Clause { any: vec![condition] });
                 }
             }
         }
@@ -238,12 +207,7 @@ impl EncodedQuery {
     /// Add a condition that must hold in every group (AND). On a query without groups
     /// this starts the first group.
     pub fn and(mut self, field: impl Into<String>, op: Operator) -> Self {
-        let clause = Clause {
-            any: vec![Condition {
-                field: field.into(),
-                op,
-            }],
-        };
+        let clause = Clause { any: vec![Condition { field: field.into(), op }] };
         if self.groups.is_empty() {
             self.groups.push(Group::default());
         }
@@ -260,18 +224,12 @@ impl EncodedQuery {
     }
 
     pub fn order_by(mut self, field: impl Into<String>) -> Self {
-        self.order.push(OrderBy {
-            field: field.into(),
-            descending: false,
-        });
+        self.order.push(OrderBy { field: field.into(), descending: false });
         self
     }
 
     pub fn order_by_desc(mut self, field: impl Into<String>) -> Self {
-        self.order.push(OrderBy {
-            field: field.into(),
-            descending: true,
-        });
+        self.order.push(OrderBy { field: field.into(), descending: true });
         self
     }
 
@@ -305,18 +263,13 @@ impl Group {
     }
 
     fn matches<'a>(&self, get: &impl Fn(&str) -> Option<&'a str>) -> bool {
-        self.clauses
-            .iter()
-            .all(|c| c.any.iter().any(|cond| cond.matches(get)))
+        self.clauses.iter().all(|c| c.any.iter().any(|cond| cond.matches(get)))
     }
 }
 
 impl Condition {
     pub fn new(field: impl Into<String>, op: Operator) -> Self {
-        Self {
-            field: field.into(),
-            op,
-        }
+        Self { field: field.into(), op }
     }
 
     /// Does this one condition hold for the record?
@@ -328,15 +281,11 @@ impl Condition {
             Operator::Like(v) => contains_ignore_case(value, v),
             Operator::NotLike(v) => !contains_ignore_case(value, v),
             Operator::StartsWith(v) => {
-                value.len() >= v.len()
-                    && value.is_char_boundary(v.len())
-                    && value[..v.len()].eq_ignore_ascii_case(v)
+                value.len() >= v.len() && value.is_char_boundary(v.len()) && value[..v.len()].eq_ignore_ascii_case(v)
             }
             Operator::EndsWith(v) => {
                 let cut = value.len().wrapping_sub(v.len());
-                value.len() >= v.len()
-                    && value.is_char_boundary(cut)
-                    && value[cut..].eq_ignore_ascii_case(v)
+                value.len() >= v.len() && value.is_char_boundary(cut) && value[cut..].eq_ignore_ascii_case(v)
             }
             Operator::In(vs) => vs.iter().any(|v| v == value),
             Operator::NotIn(vs) => vs.iter().all(|v| v != value),
@@ -427,17 +376,9 @@ fn parse_order(text: &str, term: usize, at: usize) -> Result<Option<OrderBy>, Qu
         return Ok(None);
     };
     if rest.is_empty() || !rest.bytes().all(is_field_byte) {
-        return Err(QueryError::OrderWithoutField {
-            term,
-            at,
-            text: shorten(text),
-            keyword,
-        });
+        return Err(QueryError::OrderWithoutField { term, at, text: shorten(text), keyword });
     }
-    Ok(Some(OrderBy {
-        field: rest.to_owned(),
-        descending,
-    }))
+    Ok(Some(OrderBy { field: rest.to_owned(), descending }))
 }
 
 fn is_field_byte(b: u8) -> bool {
@@ -470,26 +411,14 @@ fn split_list(v: &str) -> Vec<String> {
 fn parse_condition(text: &str, term: usize, at: usize) -> Result<Condition, QueryError> {
     let field_len = text.bytes().take_while(|b| is_field_byte(*b)).count();
     if field_len == 0 {
-        return Err(QueryError::MissingField {
-            term,
-            at,
-            text: shorten(text),
-        });
+        return Err(QueryError::MissingField { term, at, text: shorten(text) });
     }
     // Field bytes are ASCII, so this split is on a char boundary.
     let (field, rest) = text.split_at(field_len);
-    for (unary, op) in [
-        ("ISNOTEMPTY", Operator::IsNotEmpty),
-        ("ISEMPTY", Operator::IsEmpty),
-    ] {
+    for (unary, op) in [("ISNOTEMPTY", Operator::IsNotEmpty), ("ISEMPTY", Operator::IsEmpty)] {
         if let Some(after) = rest.strip_prefix(unary) {
             if !after.is_empty() {
-                return Err(QueryError::UnexpectedValue {
-                    term,
-                    at,
-                    text: shorten(text),
-                    operator: unary,
-                });
+                return Err(QueryError::UnexpectedValue { term, at, text: shorten(text), operator: unary });
             }
             return Ok(Condition::new(field, op));
         }
@@ -499,12 +428,7 @@ fn parse_condition(text: &str, term: usize, at: usize) -> Result<Condition, Quer
             return Ok(Condition::new(field, make(value.to_owned())));
         }
     }
-    Err(QueryError::MissingOperator {
-        term,
-        at,
-        text: shorten(text),
-        field: field.to_owned(),
-    })
+    Err(QueryError::MissingOperator { term, at, text: shorten(text), field: field.to_owned() })
 }
 
 /// Quote at most 60 characters of a term in an error.
@@ -542,11 +466,7 @@ impl fmt::Display for Operator {
             Operator::IsEmpty => return f.write_str("ISEMPTY"),
             Operator::IsNotEmpty => return f.write_str("ISNOTEMPTY"),
             Operator::In(vs) | Operator::NotIn(vs) => {
-                f.write_str(if matches!(self, Operator::In(_)) {
-                    "IN"
-                } else {
-                    "NOT IN"
-                })?;
+                f.write_str(if matches!(self, Operator::In(_)) { "IN" } else { "NOT IN" })?;
                 return escape(f, &vs.join(","));
             }
         };
@@ -586,11 +506,7 @@ impl fmt::Display for EncodedQuery {
             if !first {
                 f.write_str("^")?;
             }
-            let keyword = if order.descending {
-                "ORDERBYDESC"
-            } else {
-                "ORDERBY"
-            };
+            let keyword = if order.descending { "ORDERBYDESC" } else { "ORDERBY" };
             write!(f, "{keyword}{}", order.field)?;
             first = false;
         }
@@ -604,16 +520,11 @@ mod tests {
     use std::collections::BTreeMap;
 
     fn rec(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     fn hit(q: &str, r: &BTreeMap<String, String>) -> bool {
-        EncodedQuery::parse(q)
-            .unwrap()
-            .matches(|f| r.get(f).map(String::as_str))
+        EncodedQuery::parse(q).unwrap().matches(|f| r.get(f).map(String::as_str))
     }
 
     #[test]
@@ -622,14 +533,8 @@ mod tests {
         assert_eq!(q.groups.len(), 1);
         assert_eq!(q.groups[0].clauses.len(), 2);
         assert_eq!(q.groups[0].clauses[1].any.len(), 2);
-        assert!(hit(
-            "active=true^priority=1^ORpriority=2",
-            &rec(&[("active", "true"), ("priority", "2")])
-        ));
-        assert!(!hit(
-            "active=true^priority=1^ORpriority=2",
-            &rec(&[("active", "false"), ("priority", "2")])
-        ));
+        assert!(hit("active=true^priority=1^ORpriority=2", &rec(&[("active", "true"), ("priority", "2")])));
+        assert!(!hit("active=true^priority=1^ORpriority=2", &rec(&[("active", "false"), ("priority", "2")])));
     }
 
     #[test]
@@ -688,17 +593,12 @@ mod tests {
     #[test]
     fn ordering_sorts_numbers_numerically_and_descending() {
         let q = EncodedQuery::parse("ORDERBYDESCpriority^ORDERBYnumber").unwrap();
-        let mut rows = vec![
+        let mut rows = [
             rec(&[("priority", "2"), ("number", "INC2")]),
             rec(&[("priority", "10"), ("number", "INC1")]),
             rec(&[("priority", "2"), ("number", "INC0")]),
         ];
-        rows.sort_by(|a, b| {
-            q.compare(
-                |f| a.get(f).map(String::as_str),
-                |f| b.get(f).map(String::as_str),
-            )
-        });
+        rows.sort_by(|a, b| q.compare(|f| a.get(f).map(String::as_str), |f| b.get(f).map(String::as_str)));
         let numbers: Vec<_> = rows.iter().map(|r| r["number"].as_str()).collect();
         assert_eq!(numbers, ["INC1", "INC0", "INC2"]);
     }
@@ -711,67 +611,34 @@ mod tests {
             "term 2 (`Priority=1`) at byte 12: expected a field name (lowercase letters, digits, `_` or `.`) first"
         );
         let e = EncodedQuery::parse("active=true^state~1").unwrap_err();
-        assert!(
-            matches!(e, QueryError::MissingOperator { term: 2, ref field, .. } if field == "state"),
-            "{e}"
-        );
-        assert!(matches!(
-            EncodedQuery::parse("^ORa=1").unwrap_err(),
-            QueryError::EmptyTerm { term: 1, at: 0 }
-        ));
-        assert!(matches!(
-            EncodedQuery::parse("a=1^^").unwrap(),
-            EncodedQuery { .. }
-        ));
-        assert!(matches!(
-            EncodedQuery::parse("a=1^").unwrap_err(),
-            QueryError::EmptyTerm { term: 2, at: 4 }
-        ));
+        assert!(matches!(e, QueryError::MissingOperator { term: 2, ref field, .. } if field == "state"), "{e}");
+        assert!(matches!(EncodedQuery::parse("^ORa=1").unwrap_err(), QueryError::EmptyTerm { term: 1, at: 0 }));
+        assert!(matches!(EncodedQuery::parse("a=1^^").unwrap(), EncodedQuery { .. }));
+        assert!(matches!(EncodedQuery::parse("a=1^").unwrap_err(), QueryError::EmptyTerm { term: 2, at: 4 }));
         assert!(matches!(
             EncodedQuery::parse("a=1^NQb=2^ORDERBY").unwrap_err(),
             QueryError::OrderWithoutField { term: 3, .. }
         ));
         assert!(matches!(
             EncodedQuery::parse("aISEMPTYx").unwrap_err(),
-            QueryError::UnexpectedValue {
-                operator: "ISEMPTY",
-                ..
-            }
+            QueryError::UnexpectedValue { operator: "ISEMPTY", .. }
         ));
-        assert!(matches!(
-            EncodedQuery::parse("a=1^NQb=2").unwrap().groups.len(),
-            2
-        ));
+        assert!(matches!(EncodedQuery::parse("a=1^NQb=2").unwrap().groups.len(), 2));
     }
 
     #[test]
     fn or_at_the_start_of_a_group_is_refused() {
-        assert!(matches!(
-            EncodedQuery::parse("a=1^NQ^ORb=2").unwrap_err(),
-            QueryError::EmptyTerm { term: 2, .. }
-        ));
-        assert!(matches!(
-            EncodedQuery::parse("ORDERBYa^ORb=2").unwrap_err(),
-            QueryError::DanglingOr { term: 2, .. }
-        ));
+        assert!(matches!(EncodedQuery::parse("a=1^NQ^ORb=2").unwrap_err(), QueryError::EmptyTerm { term: 2, .. }));
+        assert!(matches!(EncodedQuery::parse("ORDERBYa^ORb=2").unwrap_err(), QueryError::DanglingOr { term: 2, .. }));
     }
 
     #[test]
     fn limits_are_enforced() {
         let long = "a=".to_owned() + &"x".repeat(Limits::default().max_len);
-        assert!(matches!(
-            EncodedQuery::parse(&long).unwrap_err(),
-            QueryError::TooLong { .. }
-        ));
+        assert!(matches!(EncodedQuery::parse(&long).unwrap_err(), QueryError::TooLong { .. }));
         let many = vec!["a=1"; 101].join("^");
-        assert_eq!(
-            EncodedQuery::parse(&many).unwrap_err(),
-            QueryError::TooManyTerms { max: 100 }
-        );
-        let tight = Limits {
-            max_len: 10,
-            max_terms: 2,
-        };
+        assert_eq!(EncodedQuery::parse(&many).unwrap_err(), QueryError::TooManyTerms { max: 100 });
+        let tight = Limits { max_len: 10, max_terms: 2 };
         assert!(EncodedQuery::parse_with("a=1^b=2", tight).is_ok());
         assert!(EncodedQuery::parse_with("a=1^b=2^c=3", tight).is_err());
     }

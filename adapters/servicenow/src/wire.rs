@@ -45,13 +45,7 @@ pub struct ErrorBody {
 
 impl ErrorEnvelope {
     pub fn new(message: impl Into<String>, detail: Option<String>) -> Self {
-        Self {
-            error: ErrorBody {
-                message: message.into(),
-                detail,
-            },
-            status: "failure".to_owned(),
-        }
+        Self { error: ErrorBody { message: message.into(), detail }, status: "failure".to_owned() }
     }
 }
 
@@ -73,9 +67,7 @@ pub enum WireError {
     Date { value: String },
     #[error("`{value}` is not a sys_id: expected 32 lowercase hex characters")]
     SysId { value: String },
-    #[error(
-        "`{value}` is not a record number: expected a letter prefix and 7 digits, like `INC0010001`"
-    )]
+    #[error("`{value}` is not a record number: expected a letter prefix and 7 digits, like `INC0010001`")]
     Number { value: String },
     #[error("{field} `{value}` is out of range: expected 1, 2 or 3")]
     Level { field: &'static str, value: String },
@@ -91,17 +83,12 @@ pub const DATE_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 pub fn format_date(ts: Timestamp) -> String {
     // The UTC civil form of any representable Timestamp always formats; jiff's
     // strtime only fails for missing fields, which this layout never references.
-    ts.to_zoned(jiff::tz::TimeZone::UTC)
-        .datetime()
-        .strftime(DATE_FORMAT)
-        .to_string()
+    ts.to_zoned(jiff::tz::TimeZone::UTC).datetime().strftime(DATE_FORMAT).to_string()
 }
 
 /// Parse a Table API date-time (`2026-03-01 14:05:09`, UTC).
 pub fn parse_date(value: &str) -> Result<Timestamp, WireError> {
-    let err = || WireError::Date {
-        value: value.to_owned(),
-    };
+    let err = || WireError::Date { value: value.to_owned() };
     // Fixed width keeps lexical and chronological order identical, which encoded
     // queries on dates rely on; refuse the sloppier forms strptime would accept.
     let bytes = value.as_bytes();
@@ -116,10 +103,7 @@ pub fn parse_date(value: &str) -> Result<Timestamp, WireError> {
         return Err(err());
     }
     let civil = jiff::civil::DateTime::strptime(DATE_FORMAT, value).map_err(|_| err())?;
-    civil
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .map(|z| z.timestamp())
-        .map_err(|_| err())
+    civil.to_zoned(jiff::tz::TimeZone::UTC).map(|z| z.timestamp()).map_err(|_| err())
 }
 
 /// A record's `sys_id`: 32 lowercase hex characters.
@@ -134,13 +118,7 @@ impl SysId {
     }
 
     pub fn parse(value: &str) -> Result<Self, WireError> {
-        if is_sys_id(value) {
-            Ok(Self(value.to_owned()))
-        } else {
-            Err(WireError::SysId {
-                value: value.to_owned(),
-            })
-        }
+        if is_sys_id(value) { Ok(Self(value.to_owned())) } else { Err(WireError::SysId { value: value.to_owned() }) }
     }
 
     pub fn as_str(&self) -> &str {
@@ -151,11 +129,7 @@ impl SysId {
 impl TryFrom<String> for SysId {
     type Error = WireError;
     fn try_from(value: String) -> Result<Self, Self::Error> {
-        if is_sys_id(&value) {
-            Ok(Self(value))
-        } else {
-            Err(WireError::SysId { value })
-        }
+        if is_sys_id(&value) { Ok(Self(value)) } else { Err(WireError::SysId { value }) }
     }
 }
 
@@ -173,10 +147,7 @@ impl fmt::Display for SysId {
 
 /// True when `value` has the shape of a sys_id.
 pub fn is_sys_id(value: &str) -> bool {
-    value.len() == 32
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    value.len() == 32 && value.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// Digits in a record number after the prefix (`INC` + `0010001`).
@@ -189,9 +160,7 @@ pub fn format_number(prefix: &str, n: u64) -> String {
 
 /// Split a record number into prefix and counter: `INC0010001` → (`INC`, 10001).
 pub fn parse_number(value: &str) -> Result<(&str, u64), WireError> {
-    let err = || WireError::Number {
-        value: value.to_owned(),
-    };
+    let err = || WireError::Number { value: value.to_owned() };
     let split = value.find(|c: char| c.is_ascii_digit()).ok_or_else(err)?;
     let (prefix, digits) = value.split_at(split);
     if prefix.is_empty()
@@ -211,10 +180,7 @@ pub fn parse_level(field: &'static str, value: &str) -> Result<u8, WireError> {
         "1" => Ok(1),
         "2" => Ok(2),
         "3" => Ok(3),
-        _ => Err(WireError::Level {
-            field,
-            value: value.to_owned(),
-        }),
+        _ => Err(WireError::Level { field, value: value.to_owned() }),
     }
 }
 
@@ -242,13 +208,8 @@ pub fn priority_of(record: &Record) -> Result<u8, WireError> {
 /// plain strings, `{"value", "display_value", "link"}` objects (reference fields and
 /// `sysparm_display_value=all`), numbers, booleans and `null` (empty).
 pub fn record_from_json(value: &serde_json::Value) -> Result<Record, WireError> {
-    let object = value.as_object().ok_or(WireError::NotARecord {
-        found: json_kind(value),
-    })?;
-    Ok(object
-        .iter()
-        .map(|(k, v)| (k.clone(), field_value(v)))
-        .collect())
+    let object = value.as_object().ok_or(WireError::NotARecord { found: json_kind(value) })?;
+    Ok(object.iter().map(|(k, v)| (k.clone(), field_value(v))).collect())
 }
 
 fn field_value(v: &serde_json::Value) -> String {
@@ -258,11 +219,7 @@ fn field_value(v: &serde_json::Value) -> String {
         Value::Null => String::new(),
         Value::Bool(b) => b.to_string(),
         Value::Number(n) => n.to_string(),
-        Value::Object(o) => o
-            .get("value")
-            .or_else(|| o.get("display_value"))
-            .map(field_value)
-            .unwrap_or_default(),
+        Value::Object(o) => o.get("value").or_else(|| o.get("display_value")).map(field_value).unwrap_or_default(),
         Value::Array(_) => v.to_string(),
     }
 }
@@ -374,17 +331,7 @@ mod tests {
     #[test]
     fn priority_follows_the_lookup_formula() {
         // (impact, urgency, priority) — the base system's full table.
-        let table = [
-            (1, 1, 1),
-            (1, 2, 2),
-            (1, 3, 3),
-            (2, 1, 2),
-            (2, 2, 3),
-            (2, 3, 4),
-            (3, 1, 3),
-            (3, 2, 4),
-            (3, 3, 5),
-        ];
+        let table = [(1, 1, 1), (1, 2, 2), (1, 3, 3), (2, 1, 2), (2, 2, 3), (2, 3, 4), (3, 1, 3), (3, 2, 4), (3, 3, 5)];
         for (i, u, p) in table {
             assert_eq!(priority(i, u), p, "impact {i} urgency {u}");
         }
@@ -400,10 +347,7 @@ mod tests {
         r.insert("urgency".into(), "1".into());
         assert_eq!(priority_of(&r).unwrap(), 1);
         r.insert("urgency".into(), "high".into());
-        assert_eq!(
-            priority_of(&r).unwrap_err().to_string(),
-            "urgency `high` is out of range: expected 1, 2 or 3"
-        );
+        assert_eq!(priority_of(&r).unwrap_err().to_string(), "urgency `high` is out of range: expected 1, 2 or 3");
     }
 
     #[test]
@@ -433,10 +377,9 @@ mod tests {
             serde_json::to_value(&e).unwrap(),
             serde_json::json!({"error": {"message": "No Record found", "detail": "Record doesn't exist"}, "status": "failure"})
         );
-        let parsed: ErrorEnvelope = serde_json::from_str(
-            r#"{"error":{"message":"Invalid table x","detail":null},"status":"failure"}"#,
-        )
-        .unwrap();
+        let parsed: ErrorEnvelope =
+            serde_json::from_str(r#"{"error":{"message":"Invalid table x","detail":null},"status":"failure"}"#)
+                .unwrap();
         assert_eq!(parsed.to_string(), "Invalid table x");
     }
 }

@@ -19,8 +19,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use deskgate_adapter::{
-    Adapter, AdapterError, RemoteId, RemoteLink, RemoteNote, RemoteTicket, TicketFields,
-    parse_retry_after,
+    Adapter, AdapterError, RemoteId, RemoteLink, RemoteNote, RemoteTicket, TicketFields, parse_retry_after,
 };
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -32,8 +31,8 @@ use url::Url;
 
 use crate::jql::{self, Clause, Operand, Operator, Query, SortKey, Term};
 use crate::wire::{
-    ApiVersion, CommentPage, CreatedIssue, DoTransition, ErrorCollection, Issue, NamedRef,
-    NewComment, SearchRequest, SearchResults, TextBody, TransitionRef, Transitions, Visibility,
+    ApiVersion, CommentPage, CreatedIssue, DoTransition, ErrorCollection, Issue, NamedRef, NewComment, SearchRequest,
+    SearchResults, TextBody, TransitionRef, Transitions, Visibility,
 };
 
 /// How the adapter authenticates. Secrets are plain strings here (the gateway
@@ -49,15 +48,10 @@ pub enum Auth {
 impl fmt::Debug for Auth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Basic { email, .. } => f
-                .debug_struct("Basic")
-                .field("email", email)
-                .field("api_token", &"<redacted>")
-                .finish(),
-            Self::Bearer { .. } => f
-                .debug_struct("Bearer")
-                .field("token", &"<redacted>")
-                .finish(),
+            Self::Basic { email, .. } => {
+                f.debug_struct("Basic").field("email", email).field("api_token", &"<redacted>").finish()
+            }
+            Self::Bearer { .. } => f.debug_struct("Bearer").field("token", &"<redacted>").finish(),
         }
     }
 }
@@ -87,14 +81,8 @@ pub enum InternalCommentVisibility {
 impl InternalCommentVisibility {
     fn to_wire(&self) -> Visibility {
         match self {
-            Self::Role(role) => Visibility {
-                kind: "role".into(),
-                value: role.clone(),
-            },
-            Self::Group(group) => Visibility {
-                kind: "group".into(),
-                value: group.clone(),
-            },
+            Self::Role(role) => Visibility { kind: "role".into(), value: role.clone() },
+            Self::Group(group) => Visibility { kind: "group".into(), value: group.clone() },
         }
     }
 }
@@ -150,12 +138,7 @@ impl JiraConfig {
     /// in `customfield_10042`, internal notes restricted to the `Administrators`
     /// role, users by `accountId` on v3 and by `name` on v2, JQL dates in UTC,
     /// 30 s timeout, 100 issues per page, at most 20 pages per poll.
-    pub fn new(
-        base_url: Url,
-        api_version: ApiVersion,
-        auth: Auth,
-        project_key: impl Into<String>,
-    ) -> Self {
+    pub fn new(base_url: Url, api_version: ApiVersion, auth: Auth, project_key: impl Into<String>) -> Self {
         Self {
             base_url,
             api_version,
@@ -182,9 +165,7 @@ impl JiraConfig {
 pub enum ConfigError {
     #[error("jira base_url {0:?} must be an http or https URL without query or fragment")]
     BaseUrl(String),
-    #[error(
-        "jira needs a correlation_field or a correlation_label_prefix to find issues it created"
-    )]
+    #[error("jira needs a correlation_field or a correlation_label_prefix to find issues it created")]
     NoCorrelation,
     #[error("jira correlation_field {0:?} must look like customfield_10042")]
     CorrelationField(String),
@@ -218,9 +199,7 @@ pub struct JiraAdapter {
 
 impl fmt::Debug for JiraAdapter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JiraAdapter")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
+        f.debug_struct("JiraAdapter").field("config", &self.config).finish_non_exhaustive()
     }
 }
 
@@ -234,12 +213,7 @@ impl JiraAdapter {
         {
             return Err(ConfigError::BaseUrl(base.to_string()));
         }
-        if config.project_key.is_empty()
-            || !config
-                .project_key
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_')
-        {
+        if config.project_key.is_empty() || !config.project_key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return Err(ConfigError::ProjectKey(config.project_key.clone()));
         }
         if config.issue_type.trim().is_empty() {
@@ -277,9 +251,7 @@ impl JiraAdapter {
     fn api_url(&self, segments: &[&str]) -> Url {
         let mut url = self.config.base_url.clone();
         if let Ok(mut path) = url.path_segments_mut() {
-            path.pop_if_empty()
-                .extend(["rest", "api", self.config.api_version.as_str()])
-                .extend(segments);
+            path.pop_if_empty().extend(["rest", "api", self.config.api_version.as_str()]).extend(segments);
         }
         url
     }
@@ -301,10 +273,7 @@ impl JiraAdapter {
         body: Option<&(impl Serialize + Sync)>,
         what: &str,
     ) -> Result<(StatusCode, Vec<u8>), AdapterError> {
-        let mut request = self
-            .http
-            .request(method, url)
-            .header(reqwest::header::ACCEPT, "application/json");
+        let mut request = self.http.request(method, url).header(reqwest::header::ACCEPT, "application/json");
         request = match &self.config.auth {
             Auth::Basic { email, api_token } => request.basic_auth(email, Some(api_token)),
             Auth::Bearer { token } => request.bearer_auth(token),
@@ -312,26 +281,16 @@ impl JiraAdapter {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| transport_error(what, &e))?;
+        let response = request.send().await.map_err(|e| transport_error(what, &e))?;
         let status = response.status();
         let retry_after = response
             .headers()
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(parse_retry_after);
-        let location = response
-            .headers()
-            .get(reqwest::header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| transport_error(what, &e))?
-            .to_vec();
+        let location =
+            response.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let bytes = response.bytes().await.map_err(|e| transport_error(what, &e))?.to_vec();
         if status.is_success() {
             return Ok((status, bytes));
         }
@@ -351,17 +310,8 @@ impl JiraAdapter {
             message.push_str(": ");
             message.push_str(detail.trim());
         }
-        tracing::debug!(
-            status = status.as_u16(),
-            what,
-            "jira answered with an error"
-        );
-        Err(AdapterError::from_status(
-            status.as_u16(),
-            message,
-            Some(text),
-            retry_after,
-        ))
+        tracing::debug!(status = status.as_u16(), what, "jira answered with an error");
+        Err(AdapterError::from_status(status.as_u16(), message, Some(text), retry_after))
     }
 
     async fn get_json<T: DeserializeOwned>(&self, url: Url, what: &str) -> Result<T, AdapterError> {
@@ -370,8 +320,7 @@ impl JiraAdapter {
     }
 
     async fn fetch_issue(&self, key: &str) -> Result<Issue, AdapterError> {
-        self.get_json(self.api_url(&["issue", key]), &format!("get issue {key}"))
-            .await
+        self.get_json(self.api_url(&["issue", key]), &format!("get issue {key}")).await
     }
 
     /// Search with JQL, following pages up to `max_pages`.
@@ -387,14 +336,7 @@ impl JiraAdapter {
                 max_results: Some(self.config.page_size),
                 fields: fields.clone(),
             };
-            let (_, bytes) = self
-                .call(
-                    Method::POST,
-                    self.api_url(&["search"]),
-                    Some(&request),
-                    "search",
-                )
-                .await?;
+            let (_, bytes) = self.call(Method::POST, self.api_url(&["search"]), Some(&request), "search").await?;
             let page: SearchResults = decode(&bytes, "search")?;
             let got = page.issues.len() as u64;
             issues.extend(page.issues);
@@ -427,11 +369,7 @@ impl JiraAdapter {
             out.insert("priority".into(), json!(NamedRef::by_name(priority)));
         }
         if let Some(assignee) = &fields.assignee {
-            let value = if assignee.is_empty() {
-                Value::Null
-            } else {
-                self.user_value(assignee)
-            };
+            let value = if assignee.is_empty() { Value::Null } else { self.user_value(assignee) };
             out.insert("assignee".into(), value);
         }
         for (name, value) in &fields.extra {
@@ -443,10 +381,7 @@ impl JiraAdapter {
     }
 
     fn correlation_label(&self, correlation: &str) -> Option<String> {
-        self.config
-            .correlation_label_prefix
-            .as_ref()
-            .map(|prefix| format!("{prefix}{correlation}"))
+        self.config.correlation_label_prefix.as_ref().map(|prefix| format!("{prefix}{correlation}"))
     }
 
     /// Bring the issue to `wanted` with one transition, or say why not.
@@ -461,46 +396,21 @@ impl JiraAdapter {
             return Ok(());
         }
         let url = self.api_url(&["issue", key, "transitions"]);
-        let available: Transitions = self
-            .get_json(url.clone(), &format!("list transitions of {key}"))
-            .await?;
-        let Some(transition) = available
-            .transitions
-            .iter()
-            .find(|t| t.to.name.eq_ignore_ascii_case(wanted))
-        else {
-            let targets: Vec<String> = available
-                .transitions
-                .iter()
-                .map(|t| format!("'{}'", t.to.name))
-                .collect();
-            let targets = if targets.is_empty() {
-                "none".to_owned()
-            } else {
-                targets.join(", ")
-            };
+        let available: Transitions = self.get_json(url.clone(), &format!("list transitions of {key}")).await?;
+        let Some(transition) = available.transitions.iter().find(|t| t.to.name.eq_ignore_ascii_case(wanted)) else {
+            let targets: Vec<String> = available.transitions.iter().map(|t| format!("'{}'", t.to.name)).collect();
+            let targets = if targets.is_empty() { "none".to_owned() } else { targets.join(", ") };
             return Err(AdapterError::permanent(format!(
                 "jira {key}: the workflow has no transition from '{}' to '{wanted}'; available targets: {targets}",
                 current.unwrap_or("?"),
             )));
         };
-        let mut body = DoTransition {
-            transition: TransitionRef {
-                id: transition.id.clone(),
-            },
-            ..DoTransition::default()
-        };
+        let mut body =
+            DoTransition { transition: TransitionRef { id: transition.id.clone() }, ..DoTransition::default() };
         if let Some(resolution) = fields.extra.get("resolution") {
-            body.fields
-                .insert("resolution".into(), json!(NamedRef::by_name(resolution)));
+            body.fields.insert("resolution".into(), json!(NamedRef::by_name(resolution)));
         }
-        self.call(
-            Method::POST,
-            url,
-            Some(&body),
-            &format!("transition {key} to '{}'", transition.to.name),
-        )
-        .await?;
+        self.call(Method::POST, url, Some(&body), &format!("transition {key} to '{}'", transition.to.name)).await?;
         Ok(())
     }
 
@@ -526,11 +436,10 @@ impl JiraAdapter {
             .map(|c| RemoteNote {
                 body: c.body.to_text(),
                 public: c.visibility.is_none(),
-                author: c.author.as_ref().and_then(|a| {
-                    a.display_name
-                        .clone()
-                        .or_else(|| a.handle().map(str::to_owned))
-                }),
+                author: c
+                    .author
+                    .as_ref()
+                    .and_then(|a| a.display_name.clone().or_else(|| a.handle().map(str::to_owned))),
                 at: c.created.as_deref().and_then(crate::wire::parse_timestamp),
             })
             .collect();
@@ -563,22 +472,13 @@ impl JiraAdapter {
     /// Whether an issue found by a correlation search really carries `correlation`
     /// (a `~` search is a text match and can find near-misses).
     fn carries(&self, issue: &Issue, correlation: &str) -> bool {
-        let by_field = self.config.correlation_field.as_ref().is_some_and(|field| {
-            issue
-                .fields
-                .extra
-                .get(field)
-                .and_then(scalar_text)
-                .as_deref()
-                == Some(correlation)
-        });
-        let by_label = self.correlation_label(correlation).is_some_and(|label| {
-            issue
-                .fields
-                .labels
-                .as_ref()
-                .is_some_and(|labels| labels.contains(&label))
-        });
+        let by_field =
+            self.config.correlation_field.as_ref().is_some_and(|field| {
+                issue.fields.extra.get(field).and_then(scalar_text).as_deref() == Some(correlation)
+            });
+        let by_label = self
+            .correlation_label(correlation)
+            .is_some_and(|label| issue.fields.labels.as_ref().is_some_and(|labels| labels.contains(&label)));
         by_field || by_label
     }
 }
@@ -588,6 +488,26 @@ fn scalar_text(value: &Value) -> Option<String> {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
         _ => None,
+    }
+}
+
+/// The issue key or numeric id in `id`, checked before it becomes a path segment:
+/// a key is `PROJECT-123`, an id is digits. Anything else (`..`, `a/b`) is refused
+/// rather than escaped, because `..` would climb out of `/rest/api/{v}/issue/`.
+fn issue_ref(id: &RemoteId) -> Result<&str, AdapterError> {
+    let s = id.0.as_str();
+    let is_id = !s.is_empty() && s.len() <= 20 && s.chars().all(|c| c.is_ascii_digit());
+    let is_key = s.len() <= 255
+        && s.rsplit_once('-').is_some_and(|(project, number)| {
+            project.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+                && project.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && !number.is_empty()
+                && number.chars().all(|c| c.is_ascii_digit())
+        });
+    if is_id || is_key {
+        Ok(s)
+    } else {
+        Err(AdapterError::permanent(format!("jira: {s:?} is not an issue key (PROJECT-123) or issue id")))
     }
 }
 
@@ -601,12 +521,7 @@ fn decode<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, AdapterErr
     serde_json::from_slice(bytes).map_err(|e| AdapterError::Permanent {
         message: format!("jira {what}: answer is not what Jira sends: {e}"),
         status: None,
-        body: Some(
-            String::from_utf8_lossy(bytes)
-                .chars()
-                .take(deskgate_adapter::MAX_ERROR_BODY)
-                .collect(),
-        ),
+        body: Some(String::from_utf8_lossy(bytes).chars().take(deskgate_adapter::MAX_ERROR_BODY).collect()),
     })
 }
 
@@ -620,19 +535,13 @@ fn transport_error(what: &str, e: &reqwest::Error) -> AdapterError {
         "transport error"
     };
     let message = format!("jira {what}: {reason}: {e}");
-    if e.is_builder() {
-        AdapterError::permanent(message)
-    } else {
-        AdapterError::retriable(message)
-    }
+    if e.is_builder() { AdapterError::permanent(message) } else { AdapterError::retriable(message) }
 }
 
 /// `yyyy/MM/dd HH:mm` in the zone Jira reads JQL dates in, rounded down to the
 /// minute (JQL has no seconds), so the search window only ever grows.
 pub fn jql_minute(at: Timestamp, zone: &TimeZone) -> String {
-    at.to_zoned(zone.clone())
-        .strftime("%Y/%m/%d %H:%M")
-        .to_string()
+    at.to_zoned(zone.clone()).strftime("%Y/%m/%d %H:%M").to_string()
 }
 
 #[async_trait]
@@ -641,22 +550,13 @@ impl Adapter for JiraAdapter {
         "jira"
     }
 
-    async fn create(
-        &self,
-        fields: &TicketFields,
-        correlation: &str,
-    ) -> Result<RemoteTicket, AdapterError> {
+    async fn create(&self, fields: &TicketFields, correlation: &str) -> Result<RemoteTicket, AdapterError> {
         if fields.title.as_deref().is_none_or(|t| t.trim().is_empty()) {
-            return Err(AdapterError::permanent(
-                "jira create: a Jira issue needs a summary (title is empty)",
-            ));
+            return Err(AdapterError::permanent("jira create: a Jira issue needs a summary (title is empty)"));
         }
         let mut body = self.write_fields(fields);
         body.insert("project".into(), json!({ "key": self.config.project_key }));
-        body.insert(
-            "issuetype".into(),
-            json!({ "name": self.config.issue_type }),
-        );
+        body.insert("issuetype".into(), json!({ "name": self.config.issue_type }));
         if let Some(field) = &self.config.correlation_field {
             body.insert(field.clone(), json!(correlation));
         }
@@ -664,35 +564,20 @@ impl Adapter for JiraAdapter {
             body.insert("labels".into(), json!([label]));
         }
         let what = format!("create issue in {}", self.config.project_key);
-        let (_, bytes) = self
-            .call(
-                Method::POST,
-                self.api_url(&["issue"]),
-                Some(&json!({ "fields": body })),
-                &what,
-            )
-            .await?;
+        let (_, bytes) =
+            self.call(Method::POST, self.api_url(&["issue"]), Some(&json!({ "fields": body })), &what).await?;
         let created: CreatedIssue = decode(&bytes, &what)?;
         if let Some(wanted) = &fields.status {
             let issue = self.fetch_issue(&created.key).await?;
             let current = issue.fields.status.as_ref().map(|s| s.name.clone());
-            self.transition_to(&created.key, current.as_deref(), wanted, fields)
-                .await?;
+            self.transition_to(&created.key, current.as_deref(), wanted, fields).await?;
         }
         Ok(self.ticket(self.fetch_issue(&created.key).await?))
     }
 
-    async fn find_by_correlation(
-        &self,
-        correlation: &str,
-    ) -> Result<Option<RemoteTicket>, AdapterError> {
+    async fn find_by_correlation(&self, correlation: &str) -> Result<Option<RemoteTicket>, AdapterError> {
         let mut markers = Vec::new();
-        if let Some(number) = self
-            .config
-            .correlation_field
-            .as_deref()
-            .and_then(custom_field_number)
-        {
+        if let Some(number) = self.config.correlation_field.as_deref().and_then(custom_field_number) {
             // Text fields only support `~`; quoting the id asks for it as a phrase.
             markers.push(Clause::Term(Term {
                 field: format!("cf[{number}]"),
@@ -707,35 +592,21 @@ impl Adapter for JiraAdapter {
                 operand: Operand::Value(label),
             }));
         }
-        let marker = if markers.len() == 1 {
-            markers.remove(0)
-        } else {
-            Clause::Or(markers)
-        };
+        let marker = if markers.len() == 1 { markers.remove(0) } else { Clause::Or(markers) };
         let query = Query {
             filter: Some(Clause::And(vec![self.project_term(), marker])),
-            order_by: vec![SortKey {
-                field: "created".into(),
-                descending: false,
-            }],
+            order_by: vec![SortKey { field: "created".into(), descending: false }],
         };
         let found = self.search(&query, 1).await?;
-        Ok(found
-            .into_iter()
-            .find(|issue| self.carries(issue, correlation))
-            .map(|issue| self.ticket(issue)))
+        Ok(found.into_iter().find(|issue| self.carries(issue, correlation)).map(|issue| self.ticket(issue)))
     }
 
     async fn get(&self, id: &RemoteId) -> Result<RemoteTicket, AdapterError> {
-        Ok(self.ticket(self.fetch_issue(&id.0).await?))
+        Ok(self.ticket(self.fetch_issue(issue_ref(id)?).await?))
     }
 
-    async fn update(
-        &self,
-        id: &RemoteId,
-        fields: &TicketFields,
-    ) -> Result<RemoteTicket, AdapterError> {
-        let key = id.0.as_str();
+    async fn update(&self, id: &RemoteId, fields: &TicketFields) -> Result<RemoteTicket, AdapterError> {
+        let key = issue_ref(id)?;
         let edit = self.write_fields(fields);
         if !edit.is_empty() {
             self.call(
@@ -749,30 +620,24 @@ impl Adapter for JiraAdapter {
         if let Some(wanted) = &fields.status {
             let issue = self.fetch_issue(key).await?;
             let current = issue.fields.status.as_ref().map(|s| s.name.clone());
-            self.transition_to(key, current.as_deref(), wanted, fields)
-                .await?;
+            self.transition_to(key, current.as_deref(), wanted, fields).await?;
         }
         Ok(self.ticket(self.fetch_issue(key).await?))
     }
 
     async fn add_note(&self, id: &RemoteId, note: &RemoteNote) -> Result<(), AdapterError> {
-        let key = id.0.as_str();
+        let key = issue_ref(id)?;
         let body = NewComment {
             body: TextBody::for_version(&note.body, self.config.api_version),
             visibility: (!note.public).then(|| self.config.internal_comments.to_wire()),
         };
-        self.call(
-            Method::POST,
-            self.api_url(&["issue", key, "comment"]),
-            Some(&body),
-            &format!("comment on {key}"),
-        )
-        .await?;
+        self.call(Method::POST, self.api_url(&["issue", key, "comment"]), Some(&body), &format!("comment on {key}"))
+            .await?;
         Ok(())
     }
 
     async fn link(&self, id: &RemoteId, link: &RemoteLink) -> Result<(), AdapterError> {
-        let key = id.0.as_str();
+        let key = issue_ref(id)?;
         // Jira requires an object URL; without one the global id (a URI by
         // convention) stands in, so the link still opens somewhere meaningful.
         let url = link.url.clone().unwrap_or_else(|| link.global_id.clone());
@@ -811,10 +676,7 @@ impl Adapter for JiraAdapter {
                     operand: Operand::Value(jql_minute(since, &self.config.jql_time_zone)),
                 }),
             ])),
-            order_by: vec![SortKey {
-                field: "updated".into(),
-                descending: false,
-            }],
+            order_by: vec![SortKey { field: "updated".into(), descending: false }],
         };
         let issues = self.search(&query, self.config.max_pages).await?;
         Ok(issues.into_iter().map(|issue| self.ticket(issue)).collect())
@@ -825,13 +687,9 @@ impl JiraAdapter {
     /// Comments of an issue, oldest first (the issue GET carries them too, but
     /// paged; this reads the comment resource directly).
     pub async fn comments(&self, id: &RemoteId) -> Result<Vec<RemoteNote>, AdapterError> {
-        let key = id.0.as_str();
-        let page: CommentPage = self
-            .get_json(
-                self.api_url(&["issue", key, "comment"]),
-                &format!("list comments of {key}"),
-            )
-            .await?;
+        let key = issue_ref(id)?;
+        let page: CommentPage =
+            self.get_json(self.api_url(&["issue", key, "comment"]), &format!("list comments of {key}")).await?;
         Ok(page
             .comments
             .into_iter()
@@ -847,3 +705,39 @@ impl JiraAdapter {
 
 /// JQL quoting, re-exported for callers that build queries by hand.
 pub use jql::quote as quote_jql;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn adapter(base: &str) -> JiraAdapter {
+        let config =
+            JiraConfig::new(Url::parse(base).unwrap(), ApiVersion::V3, Auth::Bearer { token: "t".into() }, "DRIFT");
+        JiraAdapter::new(config).unwrap()
+    }
+
+    #[test]
+    fn urls_stay_under_the_base_url() {
+        let a = adapter("https://jira.example.dk/jira/");
+        assert_eq!(
+            a.api_url(&["issue", "DRIFT-1", "transitions"]).as_str(),
+            "https://jira.example.dk/jira/rest/api/3/issue/DRIFT-1/transitions"
+        );
+        for hostile in ["..", ".", "../../admin", "a/b", "x?y#z", "%2e%2e", "", "DRIFT-", "-1", "1A-2"] {
+            let err = issue_ref(&RemoteId(hostile.into())).unwrap_err();
+            assert!(!err.is_retriable(), "{hostile}");
+        }
+        for fine in ["DRIFT-1", "drift-12", "A_B2-7", "10042"] {
+            assert_eq!(issue_ref(&RemoteId(fine.into())).unwrap(), fine);
+        }
+        assert_eq!(adapter("https://jira.example.dk").browse_url("DRIFT-7"), "https://jira.example.dk/browse/DRIFT-7");
+    }
+
+    #[test]
+    fn jql_dates_are_minutes_in_the_configured_zone() {
+        let at: Timestamp = "2024-03-31T01:30:59Z".parse().unwrap();
+        assert_eq!(jql_minute(at, &TimeZone::UTC), "2024/03/31 01:30");
+        let cph = TimeZone::get("Europe/Copenhagen").unwrap();
+        assert_eq!(jql_minute(at, &cph), "2024/03/31 03:30");
+    }
+}

@@ -157,31 +157,16 @@ impl Default for JiraSimConfig {
         );
         Self {
             projects: vec!["DRIFT".to_owned()],
-            issue_types: ["Incident", "Task", "Bug", "Problem", "Change"]
-                .map(str::to_owned)
-                .to_vec(),
+            issue_types: ["Incident", "Task", "Bug", "Problem", "Change"].map(str::to_owned).to_vec(),
             email: api_user.email.clone(),
             api_token: "jira-api-token".to_owned(),
             bearer_token: "jira-personal-access-token".to_owned(),
             api_user,
-            operator: SimUser::new(
-                "5b10ac8d82e05b22cc7d4ef5",
-                "mette.drift",
-                "Mette Hansen",
-                "mette@drift.example.dk",
-            ),
+            operator: SimUser::new("5b10ac8d82e05b22cc7d4ef5", "mette.drift", "Mette Hansen", "mette@drift.example.dk"),
             webhook: None,
-            custom_fields: vec![(
-                "customfield_10042".to_owned(),
-                "deskgate incident".to_owned(),
-            )],
-            roles: ["Administrators", "Developers", "Users", "Service Desk Team"]
-                .map(str::to_owned)
-                .to_vec(),
-            groups: vec![
-                "jira-administrators".to_owned(),
-                "jira-software-users".to_owned(),
-            ],
+            custom_fields: vec![("customfield_10042".to_owned(), "deskgate incident".to_owned())],
+            roles: ["Administrators", "Developers", "Users", "Service Desk Team"].map(str::to_owned).to_vec(),
+            groups: vec!["jira-administrators".to_owned(), "jira-software-users".to_owned()],
             initial_status: "Open".to_owned(),
             deployment_type: "Server".to_owned(),
         }
@@ -205,10 +190,7 @@ impl std::error::Error for SimError {}
 
 impl SimError {
     fn bad(errors: ErrorCollection) -> Self {
-        Self {
-            status: 400,
-            errors,
-        }
+        Self { status: 400, errors }
     }
 
     fn bad_message(message: impl Into<String>) -> Self {
@@ -216,10 +198,7 @@ impl SimError {
     }
 
     fn not_found(message: impl Into<String>) -> Self {
-        Self {
-            status: 404,
-            errors: ErrorCollection::message(message),
-        }
+        Self { status: 404, errors: ErrorCollection::message(message) }
     }
 
     fn no_issue() -> Self {
@@ -244,61 +223,17 @@ pub struct StatusDef {
 }
 
 pub const STATUSES: &[StatusDef] = &[
-    StatusDef {
-        id: "1",
-        name: "Open",
-        category: "new",
-    },
-    StatusDef {
-        id: "10000",
-        name: "To Do",
-        category: "new",
-    },
-    StatusDef {
-        id: "3",
-        name: "In Progress",
-        category: "indeterminate",
-    },
-    StatusDef {
-        id: "4",
-        name: "Reopened",
-        category: "new",
-    },
-    StatusDef {
-        id: "10002",
-        name: "Waiting for customer",
-        category: "indeterminate",
-    },
-    StatusDef {
-        id: "10003",
-        name: "Pending",
-        category: "indeterminate",
-    },
-    StatusDef {
-        id: "10004",
-        name: "Pending Release",
-        category: "indeterminate",
-    },
-    StatusDef {
-        id: "5",
-        name: "Resolved",
-        category: "done",
-    },
-    StatusDef {
-        id: "10001",
-        name: "Done",
-        category: "done",
-    },
-    StatusDef {
-        id: "6",
-        name: "Closed",
-        category: "done",
-    },
-    StatusDef {
-        id: "10005",
-        name: "Won't Do",
-        category: "done",
-    },
+    StatusDef { id: "1", name: "Open", category: "new" },
+    StatusDef { id: "10000", name: "To Do", category: "new" },
+    StatusDef { id: "3", name: "In Progress", category: "indeterminate" },
+    StatusDef { id: "4", name: "Reopened", category: "new" },
+    StatusDef { id: "10002", name: "Waiting for customer", category: "indeterminate" },
+    StatusDef { id: "10003", name: "Pending", category: "indeterminate" },
+    StatusDef { id: "10004", name: "Pending Release", category: "indeterminate" },
+    StatusDef { id: "5", name: "Resolved", category: "done" },
+    StatusDef { id: "10001", name: "Done", category: "done" },
+    StatusDef { id: "6", name: "Closed", category: "done" },
+    StatusDef { id: "10005", name: "Won't Do", category: "done" },
 ];
 
 /// One workflow transition: its id, name, the statuses it is available from, its target.
@@ -318,94 +253,31 @@ pub const WORKFLOW: &[TransitionDef] = &[
     TransitionDef {
         id: "11",
         name: "Start Progress",
-        from: &[
-            "Open",
-            "To Do",
-            "Reopened",
-            "Waiting for customer",
-            "Pending",
-            "Pending Release",
-        ],
+        from: &["Open", "To Do", "Reopened", "Waiting for customer", "Pending", "Pending Release"],
         to: "In Progress",
     },
-    TransitionDef {
-        id: "21",
-        name: "Stop Progress",
-        from: &["In Progress"],
-        to: "Open",
-    },
-    TransitionDef {
-        id: "31",
-        name: "Wait for customer",
-        from: WORKING,
-        to: "Waiting for customer",
-    },
-    TransitionDef {
-        id: "41",
-        name: "Pend",
-        from: WORKING,
-        to: "Pending",
-    },
-    TransitionDef {
-        id: "51",
-        name: "Await release",
-        from: &["In Progress", "Pending"],
-        to: "Pending Release",
-    },
+    TransitionDef { id: "21", name: "Stop Progress", from: &["In Progress"], to: "Open" },
+    TransitionDef { id: "31", name: "Wait for customer", from: WORKING, to: "Waiting for customer" },
+    TransitionDef { id: "41", name: "Pend", from: WORKING, to: "Pending" },
+    TransitionDef { id: "51", name: "Await release", from: &["In Progress", "Pending"], to: "Pending Release" },
     TransitionDef {
         id: "61",
         name: "Resolve Issue",
-        from: &[
-            "Open",
-            "To Do",
-            "Reopened",
-            "In Progress",
-            "Waiting for customer",
-            "Pending",
-            "Pending Release",
-        ],
+        from: &["Open", "To Do", "Reopened", "In Progress", "Waiting for customer", "Pending", "Pending Release"],
         to: "Resolved",
     },
-    TransitionDef {
-        id: "71",
-        name: "Done",
-        from: &["In Progress", "To Do"],
-        to: "Done",
-    },
-    TransitionDef {
-        id: "81",
-        name: "Close Issue",
-        from: &["Resolved", "Done"],
-        to: "Closed",
-    },
-    TransitionDef {
-        id: "91",
-        name: "Reopen Issue",
-        from: &["Resolved", "Done", "Closed", "Won't Do"],
-        to: "Reopened",
-    },
+    TransitionDef { id: "71", name: "Done", from: &["In Progress", "To Do"], to: "Done" },
+    TransitionDef { id: "81", name: "Close Issue", from: &["Resolved", "Done"], to: "Closed" },
+    TransitionDef { id: "91", name: "Reopen Issue", from: &["Resolved", "Done", "Closed", "Won't Do"], to: "Reopened" },
     TransitionDef {
         id: "101",
         name: "Won't Do",
-        from: &[
-            "Open",
-            "To Do",
-            "Reopened",
-            "In Progress",
-            "Waiting for customer",
-            "Pending",
-        ],
+        from: &["Open", "To Do", "Reopened", "In Progress", "Waiting for customer", "Pending"],
         to: "Won't Do",
     },
 ];
 
-const PRIORITIES: &[(&str, &str)] = &[
-    ("1", "Highest"),
-    ("2", "High"),
-    ("3", "Medium"),
-    ("4", "Low"),
-    ("5", "Lowest"),
-];
+const PRIORITIES: &[(&str, &str)] = &[("1", "Highest"), ("2", "High"), ("3", "Medium"), ("4", "Low"), ("5", "Lowest")];
 
 const LINK_TYPES: &[(&str, &str, &str, &str)] = &[
     ("10000", "Blocks", "is blocked by", "blocks"),
@@ -525,9 +397,7 @@ impl Shared {
     }
 
     fn now(&self, inner: &Inner) -> Timestamp {
-        Timestamp::now()
-            .checked_add(inner.clock_offset)
-            .unwrap_or_else(|_| Timestamp::now())
+        Timestamp::now().checked_add(inner.clock_offset).unwrap_or_else(|_| Timestamp::now())
     }
 
     fn user_by_handle(&self, handle: &str) -> Option<&SimUser> {
@@ -588,11 +458,8 @@ impl Shared {
 
     fn priority_json(&self, name: &str) -> Value {
         let base = self.base_url();
-        let (id, name) = PRIORITIES
-            .iter()
-            .find(|(_, n)| n.eq_ignore_ascii_case(name))
-            .copied()
-            .unwrap_or(("3", "Medium"));
+        let (id, name) =
+            PRIORITIES.iter().find(|(_, n)| n.eq_ignore_ascii_case(name)).copied().unwrap_or(("3", "Medium"));
         json!({
             "self": format!("{base}/rest/api/2/priority/{id}"),
             "iconUrl": format!("{base}/images/icons/priorities/{}.svg", name.to_lowercase()),
@@ -623,11 +490,7 @@ impl Shared {
     }
 
     fn custom_name(&self, id: &str) -> Option<&str> {
-        self.config
-            .custom_fields
-            .iter()
-            .find(|(fid, _)| fid == id)
-            .map(|(_, name)| name.as_str())
+        self.config.custom_fields.iter().find(|(fid, _)| fid == id).map(|(_, name)| name.as_str())
     }
 
     /// The issue in a version's shape, keeping only `only` fields when given.
@@ -639,20 +502,12 @@ impl Shared {
             (Some(d), ApiVersion::V2) => json!(d),
             (Some(d), ApiVersion::V3) => json!(adf::from_text(d)),
         };
-        let comments: Vec<Value> = issue
-            .comments
-            .iter()
-            .map(|c| self.comment_json(issue, c, version))
-            .collect();
+        let comments: Vec<Value> = issue.comments.iter().map(|c| self.comment_json(issue, c, version)).collect();
         let issue_links: Vec<Value> = issue
             .issue_links
             .iter()
             .map(|(kind, outward)| {
-                let (id, name, inward, out) = LINK_TYPES
-                    .iter()
-                    .find(|t| t.1 == kind)
-                    .copied()
-                    .unwrap_or(LINK_TYPES[3]);
+                let (id, name, inward, out) = LINK_TYPES.iter().find(|t| t.1 == kind).copied().unwrap_or(LINK_TYPES[3]);
                 json!({
                     "type": {"id": id, "name": name, "inward": inward, "outward": out},
                     "outwardIssue": {"key": outward, "self": format!("{base}/rest/api/{v}/issue/{outward}")},
@@ -695,10 +550,7 @@ impl Shared {
         });
         if let Some(map) = fields.as_object_mut() {
             for (id, _) in &self.config.custom_fields {
-                map.insert(
-                    id.clone(),
-                    issue.custom.get(id).cloned().unwrap_or(Value::Null),
-                );
+                map.insert(id.clone(), issue.custom.get(id).cloned().unwrap_or(Value::Null));
             }
             if let Some(only) = only {
                 let all = only.iter().any(|f| f == "*all" || f == "*navigable");
@@ -733,12 +585,13 @@ impl Shared {
         }
     }
 
+    /// Queue an issue webhook; `(event, type_name)` is e.g.
+    /// `("jira:issue_updated", "issue_generic")`.
     fn issue_event(
         &self,
         inner: &mut Inner,
         key: &str,
-        event: &str,
-        type_name: &str,
+        (event, type_name): (&str, &str),
         actor: &SimUser,
         items: Vec<Value>,
         comment: Option<Value>,
@@ -780,23 +633,15 @@ impl Shared {
     ) -> Result<Vec<Value>, SimError> {
         let mut errors = ErrorCollection::default();
         let mut items = Vec::new();
-        let mut item = |field: &str,
-                        fieldtype: &str,
-                        field_id: &str,
-                        from: Value,
-                        from_s: Value,
-                        to: Value,
-                        to_s: Value| {
-            items.push(json!({
-                "field": field, "fieldtype": fieldtype, "fieldId": field_id,
-                "from": from, "fromString": from_s, "to": to, "toString": to_s,
-            }));
-        };
-        let not_on_screen = |name: &str| {
-            format!(
-                "Field '{name}' cannot be set. It is not on the appropriate screen, or unknown."
-            )
-        };
+        let mut item =
+            |field: &str, fieldtype: &str, field_id: &str, from: Value, from_s: Value, to: Value, to_s: Value| {
+                items.push(json!({
+                    "field": field, "fieldtype": fieldtype, "fieldId": field_id,
+                    "from": from, "fromString": from_s, "to": to, "toString": to_s,
+                }));
+            };
+        let not_on_screen =
+            |name: &str| format!("Field '{name}' cannot be set. It is not on the appropriate screen, or unknown.");
         for (name, value) in fields {
             match name.as_str() {
                 "project" | "issuetype" if creating => {}
@@ -816,20 +661,21 @@ impl Shared {
                         }
                     }
                     _ => {
-                        errors.errors.insert(
-                            "summary".into(),
-                            "You must specify a summary of the issue.".into(),
-                        );
+                        errors.errors.insert("summary".into(), "You must specify a summary of the issue.".into());
                     }
                 },
                 "description" => {
                     let text = match (value, version) {
                         (Value::Null, _) => Ok(None),
                         (Value::String(s), ApiVersion::V2) => Ok(Some(s.clone())),
-                        (Value::Object(_), ApiVersion::V3) => serde_json::from_value::<adf::Node>(value.clone())
-                            .map(|n| Some(adf::to_text(&n)))
-                            .map_err(|_| "Operation value must be an Atlassian Document (see the Atlassian Document Format)"),
-                        (_, ApiVersion::V3) => Err("Operation value must be an Atlassian Document (see the Atlassian Document Format)"),
+                        (Value::Object(_), ApiVersion::V3) => {
+                            serde_json::from_value::<adf::Node>(value.clone()).map(|n| Some(adf::to_text(&n))).map_err(
+                                |_| "Operation value must be an Atlassian Document (see the Atlassian Document Format)",
+                            )
+                        }
+                        (_, ApiVersion::V3) => {
+                            Err("Operation value must be an Atlassian Document (see the Atlassian Document Format)")
+                        }
                         (_, ApiVersion::V2) => Err("Operation value must be a string"),
                     };
                     match text {
@@ -860,21 +706,16 @@ impl Shared {
                         .map(|n| ("name", n))
                         .or_else(|| value.get("id").and_then(Value::as_str).map(|i| ("id", i)));
                     let found = wanted.and_then(|(by, v)| {
-                        PRIORITIES.iter().find(|(id, name)| {
-                            if by == "id" {
-                                *id == v
-                            } else {
-                                name.eq_ignore_ascii_case(v)
-                            }
-                        })
+                        PRIORITIES.iter().find(
+                            |(id, name)| {
+                                if by == "id" { *id == v } else { name.eq_ignore_ascii_case(v) }
+                            },
+                        )
                     });
                     match found {
                         Some((id, name)) => {
                             if issue.priority != *name {
-                                let from_id = PRIORITIES
-                                    .iter()
-                                    .find(|(_, n)| *n == issue.priority)
-                                    .map(|p| p.0);
+                                let from_id = PRIORITIES.iter().find(|(_, n)| *n == issue.priority).map(|p| p.0);
                                 item(
                                     "priority",
                                     "jira",
@@ -888,10 +729,7 @@ impl Shared {
                             }
                         }
                         None => {
-                            errors.errors.insert(
-                                "priority".into(),
-                                "The priority selected is invalid.".into(),
-                            );
+                            errors.errors.insert("priority".into(), "The priority selected is invalid.".into());
                         }
                     }
                 }
@@ -902,12 +740,7 @@ impl Shared {
                         ["accountId", "name", "id"]
                             .iter()
                             .find_map(|k| value.get(*k).and_then(Value::as_str))
-                            .map(|h| {
-                                Some(
-                                    self.user_by_handle(h)
-                                        .map_or(h.to_owned(), |u| u.account_id.clone()),
-                                )
-                            })
+                            .map(|h| Some(self.user_by_handle(h).map_or(h.to_owned(), |u| u.account_id.clone())))
                             .ok_or(())
                     };
                     match handle {
@@ -915,8 +748,7 @@ impl Shared {
                             if issue.assignee != handle {
                                 let name = |h: &Option<String>| {
                                     h.as_deref().map(|h| {
-                                        self.user_by_handle(h)
-                                            .map_or(h.to_owned(), |u| u.display_name.clone())
+                                        self.user_by_handle(h).map_or(h.to_owned(), |u| u.display_name.clone())
                                     })
                                 };
                                 item(
@@ -932,19 +764,13 @@ impl Shared {
                             }
                         }
                         Err(()) => {
-                            errors.errors.insert(
-                                "assignee".into(),
-                                "expected 'accountId' or 'name' property".into(),
-                            );
+                            errors.errors.insert("assignee".into(), "expected 'accountId' or 'name' property".into());
                         }
                     }
                 }
                 "labels" => match serde_json::from_value::<Vec<String>>(value.clone()) {
                     Ok(labels) => {
-                        if let Some(bad) = labels
-                            .iter()
-                            .find(|l| l.contains(char::is_whitespace) || l.is_empty())
-                        {
+                        if let Some(bad) = labels.iter().find(|l| l.contains(char::is_whitespace) || l.is_empty()) {
                             errors.errors.insert(
                                 "labels".into(),
                                 format!("The label '{bad}' contains spaces which is invalid."),
@@ -963,9 +789,7 @@ impl Shared {
                         }
                     }
                     Err(_) => {
-                        errors
-                            .errors
-                            .insert("labels".into(), "data was not an array".into());
+                        errors.errors.insert("labels".into(), "data was not an array".into());
                     }
                 },
                 custom if self.custom_name(custom).is_some() => {
@@ -1004,63 +828,35 @@ impl Shared {
         }
     }
 
-    fn create(
-        &self,
-        actor: &SimUser,
-        version: ApiVersion,
-        body: &Value,
-    ) -> Result<Value, SimError> {
+    fn create(&self, actor: &SimUser, version: ApiVersion, body: &Value) -> Result<Value, SimError> {
         let fields = body
             .get("fields")
             .and_then(Value::as_object)
-            .ok_or_else(|| {
-                SimError::bad(ErrorCollection::field("project", "project is required"))
-            })?;
+            .ok_or_else(|| SimError::bad(ErrorCollection::field("project", "project is required")))?;
         let mut errors = ErrorCollection::default();
         let project = fields.get("project").and_then(|p| {
-            p.get("key")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-                .or_else(|| {
-                    p.get("id").and_then(Value::as_str).and_then(|id| {
-                        let n: usize = id.parse().ok()?;
-                        self.config.projects.get(n.checked_sub(10000)?).cloned()
-                    })
+            p.get("key").and_then(Value::as_str).map(str::to_owned).or_else(|| {
+                p.get("id").and_then(Value::as_str).and_then(|id| {
+                    let n: usize = id.parse().ok()?;
+                    self.config.projects.get(n.checked_sub(10000)?).cloned()
                 })
+            })
         });
         let project = match project {
-            Some(p)
-                if self
-                    .config
-                    .projects
-                    .iter()
-                    .any(|k| k.eq_ignore_ascii_case(&p)) =>
-            {
-                Some(p.to_uppercase())
-            }
+            Some(p) if self.config.projects.iter().any(|k| k.eq_ignore_ascii_case(&p)) => Some(p.to_uppercase()),
             Some(_) => {
-                errors
-                    .errors
-                    .insert("project".into(), "valid project is required".into());
+                errors.errors.insert("project".into(), "valid project is required".into());
                 None
             }
             None => {
-                errors
-                    .errors
-                    .insert("project".into(), "project is required".into());
+                errors.errors.insert("project".into(), "project is required".into());
                 None
             }
         };
         let issue_type = fields
             .get("issuetype")
             .and_then(|t| t.get("name").and_then(Value::as_str))
-            .and_then(|n| {
-                self.config
-                    .issue_types
-                    .iter()
-                    .find(|t| t.eq_ignore_ascii_case(n))
-                    .cloned()
-            });
+            .and_then(|n| self.config.issue_types.iter().find(|t| t.eq_ignore_ascii_case(n)).cloned());
         if issue_type.is_none() {
             let message = if fields.contains_key("issuetype") {
                 "valid issue type is required"
@@ -1070,10 +866,7 @@ impl Shared {
             errors.errors.insert("issuetype".into(), message.into());
         }
         if !fields.contains_key("summary") {
-            errors.errors.insert(
-                "summary".into(),
-                "You must specify a summary of the issue.".into(),
-            );
+            errors.errors.insert("summary".into(), "You must specify a summary of the issue.".into());
         }
         let mut inner = self.lock();
         let now = self.now(&inner);
@@ -1115,15 +908,7 @@ impl Shared {
         let key = issue.key.clone();
         let id = issue.id;
         inner.issues.push(issue);
-        self.issue_event(
-            &mut inner,
-            &key,
-            webhook::ISSUE_CREATED,
-            "issue_created",
-            actor,
-            Vec::new(),
-            None,
-        );
+        self.issue_event(&mut inner, &key, (webhook::ISSUE_CREATED, "issue_created"), actor, Vec::new(), None);
         Ok(json!({
             "id": id.to_string(),
             "key": key,
@@ -1131,30 +916,17 @@ impl Shared {
         }))
     }
 
-    fn edit(
-        &self,
-        actor: &SimUser,
-        version: ApiVersion,
-        key: &str,
-        body: &Value,
-    ) -> Result<(), SimError> {
+    fn edit(&self, actor: &SimUser, version: ApiVersion, key: &str, body: &Value) -> Result<(), SimError> {
         let mut inner = self.lock();
         let now = self.now(&inner);
         let issue = Self::find(&mut inner, key)?;
         let mut draft = issue.clone();
-        let mut fields = body
-            .get("fields")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default();
+        let mut fields = body.get("fields").and_then(Value::as_object).cloned().unwrap_or_default();
         let mut comment = None;
         if let Some(update) = body.get("update").and_then(Value::as_object) {
             for (name, ops) in update {
                 let Some(ops) = ops.as_array() else {
-                    return Err(SimError::bad(ErrorCollection::field(
-                        name,
-                        "Operation value must be an array",
-                    )));
+                    return Err(SimError::bad(ErrorCollection::field(name, "Operation value must be an array")));
                 };
                 for op in ops {
                     match (name.as_str(), op.as_object().and_then(|o| o.iter().next())) {
@@ -1167,17 +939,12 @@ impl Shared {
                             match verb.as_str() {
                                 "add" if !labels.contains(&label) => labels.push(label),
                                 "remove" => labels.retain(|l| *l != label),
-                                "set" => {
-                                    labels =
-                                        serde_json::from_value(value.clone()).unwrap_or_default()
-                                }
+                                "set" => labels = serde_json::from_value(value.clone()).unwrap_or_default(),
                                 _ => {}
                             }
                             fields.insert("labels".into(), json!(labels));
                         }
-                        ("comment", Some((verb, value))) if verb == "add" => {
-                            comment = Some(value.clone())
-                        }
+                        ("comment", Some((verb, value))) if verb == "add" => comment = Some(value.clone()),
                         (_, Some((verb, value))) if verb == "set" => {
                             fields.insert(name.clone(), value.clone());
                         }
@@ -1200,18 +967,14 @@ impl Shared {
             )));
         }
         if let Some(t) = fields.remove("issuetype") {
-            match t.get("name").and_then(Value::as_str).and_then(|n| {
-                self.config
-                    .issue_types
-                    .iter()
-                    .find(|x| x.eq_ignore_ascii_case(n))
-            }) {
+            match t
+                .get("name")
+                .and_then(Value::as_str)
+                .and_then(|n| self.config.issue_types.iter().find(|x| x.eq_ignore_ascii_case(n)))
+            {
                 Some(t) => draft.issue_type = t.clone(),
                 None => {
-                    return Err(SimError::bad(ErrorCollection::field(
-                        "issuetype",
-                        "valid issue type is required",
-                    )));
+                    return Err(SimError::bad(ErrorCollection::field("issuetype", "valid issue type is required")));
                 }
             }
         }
@@ -1223,15 +986,7 @@ impl Shared {
         *issue = draft;
         let key = issue.key.clone();
         if changed {
-            self.issue_event(
-                &mut inner,
-                &key,
-                webhook::ISSUE_UPDATED,
-                "issue_generic",
-                actor,
-                items,
-                None,
-            );
+            self.issue_event(&mut inner, &key, (webhook::ISSUE_UPDATED, "issue_generic"), actor, items, None);
         }
         drop(inner);
         if let Some(comment) = comment {
@@ -1267,32 +1022,19 @@ impl Shared {
         json!({ "expand": "transitions", "transitions": transitions })
     }
 
-    fn transition(
-        &self,
-        actor: &SimUser,
-        version: ApiVersion,
-        key: &str,
-        body: &Value,
-    ) -> Result<(), SimError> {
+    fn transition(&self, actor: &SimUser, version: ApiVersion, key: &str, body: &Value) -> Result<(), SimError> {
         let id = body
             .get("transition")
             .and_then(|t| t.get("id"))
-            .and_then(|id| {
-                id.as_str()
-                    .map(str::to_owned)
-                    .or_else(|| id.as_u64().map(|n| n.to_string()))
-            })
+            .and_then(|id| id.as_str().map(str::to_owned).or_else(|| id.as_u64().map(|n| n.to_string())))
             .ok_or_else(|| SimError::bad_message("Missing 'transition' identifier"))?;
         let mut inner = self.lock();
         let now = self.now(&inner);
         let issue = Self::find(&mut inner, key)?;
-        let Some(t) = WORKFLOW
-            .iter()
-            .find(|t| t.id == id && t.from.iter().any(|f| f.eq_ignore_ascii_case(&issue.status)))
+        let Some(t) =
+            WORKFLOW.iter().find(|t| t.id == id && t.from.iter().any(|f| f.eq_ignore_ascii_case(&issue.status)))
         else {
-            return Err(SimError::bad_message(format!(
-                "Transition id '{id}' is not valid for this issue."
-            )));
+            return Err(SimError::bad_message(format!("Transition id '{id}' is not valid for this issue.")));
         };
         let target = status_def(t.to).copied().unwrap_or(STATUSES[0]);
         let mut resolution = match (target.category, target.name) {
@@ -1309,9 +1051,7 @@ impl Shared {
                     other => {
                         return Err(SimError::bad(ErrorCollection::field(
                             other,
-                            format!(
-                                "Field '{other}' cannot be set. It is not on the appropriate screen, or unknown."
-                            ),
+                            format!("Field '{other}' cannot be set. It is not on the appropriate screen, or unknown."),
                         )));
                     }
                 }
@@ -1332,15 +1072,7 @@ impl Shared {
         issue.resolution = resolution;
         issue.updated = now;
         let key = issue.key.clone();
-        self.issue_event(
-            &mut inner,
-            &key,
-            webhook::ISSUE_UPDATED,
-            "issue_generic",
-            actor,
-            items,
-            None,
-        );
+        self.issue_event(&mut inner, &key, (webhook::ISSUE_UPDATED, "issue_generic"), actor, items, None);
         drop(inner);
         if let Some(comment) = body.pointer("/update/comment/0/add") {
             self.add_comment(actor, version, &key, comment)?;
@@ -1348,24 +1080,13 @@ impl Shared {
         Ok(())
     }
 
-    fn add_comment(
-        &self,
-        actor: &SimUser,
-        version: ApiVersion,
-        key: &str,
-        body: &Value,
-    ) -> Result<Value, SimError> {
+    fn add_comment(&self, actor: &SimUser, version: ApiVersion, key: &str, body: &Value) -> Result<Value, SimError> {
         let text = match (body.get("body"), version) {
             (Some(Value::String(s)), ApiVersion::V2) => s.clone(),
             (Some(node @ Value::Object(_)), ApiVersion::V3) => {
-                serde_json::from_value::<adf::Node>(node.clone())
-                    .map(|n| adf::to_text(&n))
-                    .map_err(|_| {
-                        SimError::bad(ErrorCollection::field(
-                            "comment",
-                            "Comment body is not a valid Atlassian Document",
-                        ))
-                    })?
+                serde_json::from_value::<adf::Node>(node.clone()).map(|n| adf::to_text(&n)).map_err(|_| {
+                    SimError::bad(ErrorCollection::field("comment", "Comment body is not a valid Atlassian Document"))
+                })?
             }
             (Some(Value::String(_)), ApiVersion::V3) => {
                 return Err(SimError::bad(ErrorCollection::field(
@@ -1376,37 +1097,22 @@ impl Shared {
             _ => String::new(),
         };
         if text.trim().is_empty() {
-            return Err(SimError::bad(ErrorCollection::field(
-                "comment",
-                "Comment body can not be empty!",
-            )));
+            return Err(SimError::bad(ErrorCollection::field("comment", "Comment body can not be empty!")));
         }
         let visibility = match body.get("visibility") {
             None | Some(Value::Null) => None,
             Some(v) => {
-                let v: Visibility = serde_json::from_value(v.clone()).map_err(|_| {
-                    SimError::bad(ErrorCollection::field("commentLevel", "Invalid visibility"))
-                })?;
+                let v: Visibility = serde_json::from_value(v.clone())
+                    .map_err(|_| SimError::bad(ErrorCollection::field("commentLevel", "Invalid visibility")))?;
                 let known = match v.kind.as_str() {
-                    "role" => self
-                        .config
-                        .roles
-                        .iter()
-                        .any(|r| r.eq_ignore_ascii_case(&v.value)),
-                    "group" => self
-                        .config
-                        .groups
-                        .iter()
-                        .any(|g| g.eq_ignore_ascii_case(&v.value)),
+                    "role" => self.config.roles.iter().any(|r| r.eq_ignore_ascii_case(&v.value)),
+                    "group" => self.config.groups.iter().any(|g| g.eq_ignore_ascii_case(&v.value)),
                     _ => false,
                 };
                 if !known {
                     return Err(SimError::bad(ErrorCollection::field(
                         "commentLevel",
-                        format!(
-                            "You are currently not a member of the project role: {}.",
-                            v.value
-                        ),
+                        format!("You are currently not a member of the project role: {}.", v.value),
                     )));
                 }
                 Some(v)
@@ -1417,13 +1123,8 @@ impl Shared {
         inner.next_comment_id += 1;
         let comment_id = 10_000 + inner.next_comment_id;
         let issue = Self::find(&mut inner, key)?;
-        let comment = JiraComment {
-            id: comment_id,
-            author: actor.account_id.clone(),
-            body: text,
-            visibility,
-            created: now,
-        };
+        let comment =
+            JiraComment { id: comment_id, author: actor.account_id.clone(), body: text, visibility, created: now };
         issue.comments.push(comment.clone());
         issue.updated = now;
         let snapshot = issue.clone();
@@ -1433,8 +1134,7 @@ impl Shared {
             self.issue_event(
                 &mut inner,
                 &snapshot.key,
-                webhook::ISSUE_UPDATED,
-                "issue_commented",
+                (webhook::ISSUE_UPDATED, "issue_commented"),
                 actor,
                 Vec::new(),
                 Some(v2.clone()),
@@ -1459,22 +1159,10 @@ impl Shared {
         Ok(answer)
     }
 
-    fn remote_link(
-        &self,
-        version: ApiVersion,
-        key: &str,
-        body: &Value,
-    ) -> Result<(StatusCode, Value), SimError> {
+    fn remote_link(&self, version: ApiVersion, key: &str, body: &Value) -> Result<(StatusCode, Value), SimError> {
         let mut errors = ErrorCollection::default();
-        for (field, message) in [
-            ("url", "'url' is required."),
-            ("title", "'title' is required."),
-        ] {
-            if body
-                .pointer(&format!("/object/{field}"))
-                .and_then(Value::as_str)
-                .is_none_or(str::is_empty)
-            {
+        for (field, message) in [("url", "'url' is required."), ("title", "'title' is required.")] {
+            if body.pointer(&format!("/object/{field}")).and_then(Value::as_str).is_none_or(str::is_empty) {
                 errors.errors.insert(field.into(), message.into());
             }
         }
@@ -1487,28 +1175,16 @@ impl Shared {
         let fresh_id = 10_000 + inner.next_link_id;
         let issue = Self::find(&mut inner, key)?;
         let global_id = body.get("globalId").and_then(Value::as_str);
-        let existing = global_id.and_then(|g| {
-            issue
-                .remote_links
-                .iter()
-                .position(|l| l.get("globalId").and_then(Value::as_str) == Some(g))
-        });
+        let existing = global_id
+            .and_then(|g| issue.remote_links.iter().position(|l| l.get("globalId").and_then(Value::as_str) == Some(g)));
         let (status, id, index) = match existing {
-            Some(i) => (
-                StatusCode::OK,
-                issue.remote_links[i]["id"].as_u64().unwrap_or(fresh_id),
-                i,
-            ),
+            Some(i) => (StatusCode::OK, issue.remote_links[i]["id"].as_u64().unwrap_or(fresh_id), i),
             None => {
                 issue.remote_links.push(Value::Null);
                 (StatusCode::CREATED, fresh_id, issue.remote_links.len() - 1)
             }
         };
-        let self_url = format!(
-            "{base}/rest/api/{}/issue/{}/remotelink/{id}",
-            version.as_str(),
-            issue.key
-        );
+        let self_url = format!("{base}/rest/api/{}/issue/{}/remotelink/{id}", version.as_str(), issue.key);
         let mut stored = body.clone();
         if let Some(o) = stored.as_object_mut() {
             o.insert("id".into(), json!(id));
@@ -1519,25 +1195,12 @@ impl Shared {
     }
 
     fn issue_link(&self, body: &Value) -> Result<(), SimError> {
-        let kind = body
-            .pointer("/type/name")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let kind = body.pointer("/type/name").and_then(Value::as_str).unwrap_or_default();
         let Some(link_type) = LINK_TYPES.iter().find(|t| t.1.eq_ignore_ascii_case(kind)) else {
-            return Err(SimError::not_found(format!(
-                "No issue link type with name '{kind}' found."
-            )));
+            return Err(SimError::not_found(format!("No issue link type with name '{kind}' found.")));
         };
-        let inward = body
-            .pointer("/inwardIssue/key")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
-        let outward = body
-            .pointer("/outwardIssue/key")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
+        let inward = body.pointer("/inwardIssue/key").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let outward = body.pointer("/outwardIssue/key").and_then(Value::as_str).unwrap_or_default().to_owned();
         let mut inner = self.lock();
         let outward_key = Self::find(&mut inner, &outward)?.key.clone();
         let issue = Self::find(&mut inner, &inward)?;
@@ -1602,16 +1265,12 @@ impl Shared {
             "created" | "createddate" => Some(FieldValue::Time(issue.created)),
             "updated" | "updateddate" => Some(FieldValue::Time(issue.updated)),
             _ => match custom_id {
-                Some(id) if self.custom_name(&id).is_some() => {
-                    issue.custom.get(&id).map(|v| match v {
-                        Value::String(s) => FieldValue::text(s.clone()),
-                        other => FieldValue::text(other.to_string()),
-                    })
-                }
+                Some(id) if self.custom_name(&id).is_some() => issue.custom.get(&id).map(|v| match v {
+                    Value::String(s) => FieldValue::text(s.clone()),
+                    other => FieldValue::text(other.to_string()),
+                }),
                 _ => {
-                    return Err(format!(
-                        "Field '{field}' does not exist or you do not have permission to view it."
-                    ));
+                    return Err(format!("Field '{field}' does not exist or you do not have permission to view it."));
                 }
             },
         })
@@ -1627,10 +1286,7 @@ impl Shared {
     ) -> Result<Value, SimError> {
         let query = Query::parse(jql).map_err(|e| SimError::bad_message(e.to_string()))?;
         let inner = self.lock();
-        let ctx = EvalContext {
-            now: self.now(&inner),
-            time_zone: jiff::tz::TimeZone::UTC,
-        };
+        let ctx = EvalContext { now: self.now(&inner), time_zone: jiff::tz::TimeZone::UTC };
         // Unknown fields are refused up front, as Jira does, even when no issue exists.
         let probe = inner.issues.first().cloned().unwrap_or_else(|| JiraIssue {
             id: 0,
@@ -1652,29 +1308,15 @@ impl Shared {
             remote_links: Vec::new(),
             issue_links: Vec::new(),
         });
-        let unknown: Vec<String> = query
-            .fields()
-            .into_iter()
-            .filter_map(|f| self.jql_value(&probe, f).err())
-            .collect();
+        let unknown: Vec<String> = query.fields().into_iter().filter_map(|f| self.jql_value(&probe, f).err()).collect();
         if !unknown.is_empty() {
-            return Err(SimError::bad(ErrorCollection {
-                error_messages: unknown,
-                errors: BTreeMap::new(),
-            }));
+            return Err(SimError::bad(ErrorCollection { error_messages: unknown, errors: BTreeMap::new() }));
         }
-        fn getter<'a>(
-            shared: &'a Shared,
-            issue: &'a JiraIssue,
-        ) -> impl Fn(&str) -> Option<FieldValue> + 'a {
+        fn getter<'a>(shared: &'a Shared, issue: &'a JiraIssue) -> impl Fn(&str) -> Option<FieldValue> + 'a {
             move |f: &str| shared.jql_value(issue, f).ok().flatten()
         }
         let get = |issue| getter(self, issue);
-        let mut hits: Vec<&JiraIssue> = inner
-            .issues
-            .iter()
-            .filter(|i| query.matches_with(&ctx, get(i)))
-            .collect();
+        let mut hits: Vec<&JiraIssue> = inner.issues.iter().filter(|i| query.matches_with(&ctx, get(i))).collect();
         if query.order_by.is_empty() {
             hits.sort_by(|a, b| b.created.cmp(&a.created).then(b.id.cmp(&a.id)));
         } else {
@@ -1717,11 +1359,7 @@ fn parse_body(bytes: &Bytes) -> Result<Value, SimError> {
 }
 
 async fn require_auth(State(shared): State<AppState>, request: Request, next: Next) -> Response {
-    let header = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
+    let header = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let config = &shared.config;
     let ok = if let Some(basic) = header.strip_prefix("Basic ") {
         base64::engine::general_purpose::STANDARD
@@ -1745,41 +1383,31 @@ async fn require_auth(State(shared): State<AppState>, request: Request, next: Ne
             )),
         )
             .into_response();
-        response.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            header::HeaderValue::from_static("Basic realm=\"protected-area\""),
-        );
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Basic realm=\"protected-area\""));
         response
     }
 }
 
 async fn record_writes(State(shared): State<AppState>, request: Request, next: Next) -> Response {
-    if matches!(
-        *request.method(),
-        Method::GET | Method::HEAD | Method::OPTIONS
-    ) {
+    if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return next.run(request).await;
     }
     let (parts, body) = request.into_parts();
-    let bytes = axum::body::to_bytes(body, 10 * 1024 * 1024)
-        .await
-        .unwrap_or_default();
-    let recorded = serde_json::from_slice(&bytes)
-        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+    let bytes = axum::body::to_bytes(body, 10 * 1024 * 1024).await.unwrap_or_default();
+    let recorded =
+        serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
     shared.lock().requests.push(RecordedRequest {
         method: parts.method.to_string(),
         path: parts.uri.path().to_owned(),
         query: parts.uri.query().map(str::to_owned),
         body: recorded,
     });
-    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
-        .await
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await
 }
 
-async fn server_info(
-    State(s): State<AppState>,
-    Path(v): Path<String>,
-) -> Result<Json<Value>, SimError> {
+async fn server_info(State(s): State<AppState>, Path(v): Path<String>) -> Result<Json<Value>, SimError> {
     version(&v)?;
     let now = format_timestamp(s.now(&s.lock()));
     Ok(Json(json!({
@@ -1802,10 +1430,7 @@ async fn myself(State(s): State<AppState>, Path(v): Path<String>) -> Result<Json
     Ok(Json(me))
 }
 
-async fn priorities(
-    State(s): State<AppState>,
-    Path(v): Path<String>,
-) -> Result<Json<Value>, SimError> {
+async fn priorities(State(s): State<AppState>, Path(v): Path<String>) -> Result<Json<Value>, SimError> {
     version(&v)?;
     let colors = ["#d04437", "#f15C75", "#f79232", "#707070", "#999999"];
     Ok(Json(Value::Array(
@@ -1867,11 +1492,7 @@ async fn fields(State(s): State<AppState>, Path(v): Path<String>) -> Result<Json
     Ok(Json(Value::Array(out)))
 }
 
-async fn create_issue(
-    State(s): State<AppState>,
-    Path(v): Path<String>,
-    body: Bytes,
-) -> Result<Response, SimError> {
+async fn create_issue(State(s): State<AppState>, Path(v): Path<String>, body: Bytes) -> Result<Response, SimError> {
     let version = version(&v)?;
     let created = s.create(&s.config.api_user, version, &parse_body(&body)?)?;
     Ok((StatusCode::CREATED, Json(created)).into_response())
@@ -1883,12 +1504,7 @@ struct FieldsParam {
 }
 
 fn split_fields(fields: Option<String>) -> Option<Vec<String>> {
-    fields.map(|f| {
-        f.split(',')
-            .map(|x| x.trim().to_owned())
-            .filter(|x| !x.is_empty())
-            .collect()
-    })
+    fields.map(|f| f.split(',').map(|x| x.trim().to_owned()).filter(|x| !x.is_empty()).collect())
 }
 
 async fn get_issue(
@@ -1900,11 +1516,7 @@ async fn get_issue(
     let mut inner = s.lock();
     let issue = Shared::find(&mut inner, &key)?.clone();
     drop(inner);
-    Ok(Json(s.issue_json(
-        &issue,
-        version,
-        split_fields(params.fields).as_deref(),
-    )))
+    Ok(Json(s.issue_json(&issue, version, split_fields(params.fields).as_deref())))
 }
 
 async fn edit_issue(
@@ -1942,11 +1554,7 @@ async fn get_comments(
 ) -> Result<Json<Value>, SimError> {
     let version = version(&v)?;
     let issue = Shared::find(&mut s.lock(), &key)?.clone();
-    let comments: Vec<Value> = issue
-        .comments
-        .iter()
-        .map(|c| s.comment_json(&issue, c, version))
-        .collect();
+    let comments: Vec<Value> = issue.comments.iter().map(|c| s.comment_json(&issue, c, version)).collect();
     Ok(Json(json!({
         "startAt": 0,
         "maxResults": 5000,
@@ -2019,16 +1627,10 @@ async fn search_get(
     .map(Json)
 }
 
-async fn search_post(
-    State(s): State<AppState>,
-    Path(v): Path<String>,
-    body: Bytes,
-) -> Result<Json<Value>, SimError> {
+async fn search_post(State(s): State<AppState>, Path(v): Path<String>, body: Bytes) -> Result<Json<Value>, SimError> {
     let version = version(&v)?;
     let body = parse_body(&body)?;
-    let fields = body
-        .get("fields")
-        .and_then(|f| serde_json::from_value::<Vec<String>>(f.clone()).ok());
+    let fields = body.get("fields").and_then(|f| serde_json::from_value::<Vec<String>>(f.clone()).ok());
     s.search(
         version,
         body.get("jql").and_then(Value::as_str).unwrap_or_default(),
@@ -2052,10 +1654,7 @@ async fn deliver_webhooks(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<V
     while let Some(payload) = rx.recv().await {
         delivery_number += 1;
         let body = serde_json::to_vec(&payload).unwrap_or_default();
-        let signature = target
-            .secret
-            .as_ref()
-            .map(|secret| webhook::sign(secret.as_bytes(), &body));
+        let signature = target.secret.as_ref().map(|secret| webhook::sign(secret.as_bytes(), &body));
         let (status, error) = match &client {
             Ok(client) => {
                 let mut request = client
@@ -2073,12 +1672,7 @@ async fn deliver_webhooks(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<V
             }
             Err(e) => (None, Some(e.to_string())),
         };
-        shared.lock().deliveries.push(Delivery {
-            payload,
-            signature,
-            status,
-            error,
-        });
+        shared.lock().deliveries.push(Delivery { payload, signature, status, error });
         shared.hooks_done.fetch_add(1, AtomicOrdering::SeqCst);
         shared.hooks_notify.notify_waiters();
     }
@@ -2116,48 +1710,25 @@ impl JiraSim {
             .route("/rest/api/{v}/field", get(fields))
             .route("/rest/api/{v}/issue", post(create_issue))
             .route("/rest/api/{v}/issue/{key}", get(get_issue).put(edit_issue))
-            .route(
-                "/rest/api/{v}/issue/{key}/transitions",
-                get(get_transitions).post(do_transition),
-            )
-            .route(
-                "/rest/api/{v}/issue/{key}/comment",
-                get(get_comments).post(post_comment),
-            )
-            .route(
-                "/rest/api/{v}/issue/{key}/remotelink",
-                get(get_remote_links).post(post_remote_link),
-            )
+            .route("/rest/api/{v}/issue/{key}/transitions", get(get_transitions).post(do_transition))
+            .route("/rest/api/{v}/issue/{key}/comment", get(get_comments).post(post_comment))
+            .route("/rest/api/{v}/issue/{key}/remotelink", get(get_remote_links).post(post_remote_link))
             .route("/rest/api/{v}/issueLink", post(post_issue_link))
             .route("/rest/api/{v}/search", get(search_get).post(search_post))
-            .layer(axum::middleware::from_fn_with_state(
-                shared.clone(),
-                record_writes,
-            ))
-            .layer(axum::middleware::from_fn_with_state(
-                shared.clone(),
-                require_auth,
-            ));
+            .layer(axum::middleware::from_fn_with_state(shared.clone(), record_writes))
+            .layer(axum::middleware::from_fn_with_state(shared.clone(), require_auth));
         let router = Router::new()
             .merge(api)
             .with_state(shared.clone())
             .merge(faults::control_routes().with_state(faults.clone()))
-            .layer(axum::middleware::from_fn_with_state(
-                faults.clone(),
-                faults::apply,
-            ));
+            .layer(axum::middleware::from_fn_with_state(faults.clone(), faults::apply));
         let app = router.clone();
         let server = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
                 tracing::warn!(error = %e, "jira simulator stopped");
             }
         });
-        Ok(JiraSim {
-            shared,
-            faults,
-            router,
-            server,
-        })
+        Ok(JiraSim { shared, faults, router, server })
     }
 
     /// `http://127.0.0.1:<port>`, without a trailing slash.
@@ -2246,31 +1817,18 @@ impl JiraSim {
         };
         let config = &self.shared.config;
         if let Some(project) = config.projects.first() {
-            fields
-                .entry("project")
-                .or_insert_with(|| json!({ "key": project }));
+            fields.entry("project").or_insert_with(|| json!({ "key": project }));
         }
         if let Some(kind) = config.issue_types.first() {
-            fields
-                .entry("issuetype")
-                .or_insert_with(|| json!({ "name": kind }));
+            fields.entry("issuetype").or_insert_with(|| json!({ "name": kind }));
         }
-        let created = self.shared.create(
-            &config.operator,
-            ApiVersion::V2,
-            &json!({ "fields": fields }),
-        )?;
+        let created = self.shared.create(&config.operator, ApiVersion::V2, &json!({ "fields": fields }))?;
         Ok(created["key"].as_str().unwrap_or_default().to_owned())
     }
 
     /// Edit fields as the operator (v2 `fields` object); the REST rules apply.
     pub fn edit_as_user(&self, key: &str, fields: Value) -> Result<(), SimError> {
-        self.shared.edit(
-            &self.shared.config.operator,
-            ApiVersion::V2,
-            key,
-            &json!({ "fields": fields }),
-        )
+        self.shared.edit(&self.shared.config.operator, ApiVersion::V2, key, &json!({ "fields": fields }))
     }
 
     /// Move the issue to `target_status` as the operator, through the workflow.
@@ -2279,14 +1837,9 @@ impl JiraSim {
         let transition = WORKFLOW
             .iter()
             .find(|t| {
-                t.to.eq_ignore_ascii_case(target_status)
-                    && t.from.iter().any(|f| f.eq_ignore_ascii_case(&status))
+                t.to.eq_ignore_ascii_case(target_status) && t.from.iter().any(|f| f.eq_ignore_ascii_case(&status))
             })
-            .ok_or_else(|| {
-                SimError::bad_message(format!(
-                    "No transition from '{status}' to '{target_status}'"
-                ))
-            })?;
+            .ok_or_else(|| SimError::bad_message(format!("No transition from '{status}' to '{target_status}'")))?;
         self.shared.transition(
             &self.shared.config.operator,
             ApiVersion::V2,
@@ -2297,22 +1850,13 @@ impl JiraSim {
 
     /// Add a public comment as the operator; returns the comment id.
     pub fn comment_as_user(&self, key: &str, text: &str) -> Result<String, SimError> {
-        let answer = self.shared.add_comment(
-            &self.shared.config.operator,
-            ApiVersion::V2,
-            key,
-            &json!({ "body": text }),
-        )?;
+        let answer =
+            self.shared.add_comment(&self.shared.config.operator, ApiVersion::V2, key, &json!({ "body": text }))?;
         Ok(answer["id"].as_str().unwrap_or_default().to_owned())
     }
 
     /// Add a comment restricted to a project role as the operator.
-    pub fn internal_comment_as_user(
-        &self,
-        key: &str,
-        text: &str,
-        role: &str,
-    ) -> Result<String, SimError> {
+    pub fn internal_comment_as_user(&self, key: &str, text: &str, role: &str) -> Result<String, SimError> {
         let answer = self.shared.add_comment(
             &self.shared.config.operator,
             ApiVersion::V2,
@@ -2330,8 +1874,5 @@ impl JiraSim {
 
 /// Headers a webhook receiver gets, for tests that inspect them.
 pub fn signature_of(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get(webhook::SIGNATURE_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
+    headers.get(webhook::SIGNATURE_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned)
 }

@@ -59,7 +59,8 @@
 //! ```
 //!
 //! `record` holds every field as a string (`comments` and `work_notes` empty);
-//! `changed_fields` is sorted and names journal fields written; `journal` is the
+//! `changed_fields` is sorted, names the fields the write changed (journal fields
+//! included, the `sys_updated_*`/`sys_mod_count` bookkeeping not); `journal` is the
 //! latest entry the change added, if any. `sys_updated_by` tells who made the change
 //! (the REST user, or [`ServiceNowSimConfig::operator`]), which is how a receiver
 //! recognises its own writes.

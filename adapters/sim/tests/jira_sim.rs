@@ -1,0 +1,296 @@
+//! The Jira simulator speaks Jira: status codes, error shapes, workflow rules.
+
+use deskgate_sim::jira::{JiraSim, JiraSimConfig};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+struct Client {
+    http: reqwest::Client,
+    base: String,
+    email: String,
+    token: String,
+}
+
+impl Client {
+    fn new(sim: &JiraSim) -> Self {
+        Self {
+            http: reqwest::Client::builder().no_proxy().build().unwrap(),
+            base: sim.base_url(),
+            email: sim.config().email.clone(),
+            token: sim.config().api_token.clone(),
+        }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut request =
+            self.http.request(method, format!("{}{path}", self.base)).basic_auth(&self.email, Some(&self.token));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(reqwest::Method::PUT, path, Some(body)).await
+    }
+}
+
+async fn sim() -> (JiraSim, Client) {
+    let sim = JiraSim::spawn(JiraSimConfig::default()).await.unwrap();
+    let client = Client::new(&sim);
+    (sim, client)
+}
+
+async fn create(client: &Client, summary: &str) -> Value {
+    let (status, body) = client
+        .post(
+            "/rest/api/2/issue",
+            json!({"fields": {"project": {"key": "DRIFT"}, "issuetype": {"name": "Incident"}, "summary": summary}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body
+}
+
+#[tokio::test]
+async fn server_info_and_metadata_answer_like_jira() {
+    let (sim, client) = sim().await;
+    // serverInfo is anonymous, as in Jira; clients read versionNumbers and deploymentType.
+    let info: Value =
+        reqwest::get(format!("{}/rest/api/2/serverInfo", sim.base_url())).await.unwrap().json().await.unwrap();
+    assert_eq!(info["versionNumbers"], json!([9, 12, 2]));
+    assert_eq!(info["deploymentType"], "Server");
+    assert_eq!(info["baseUrl"], sim.base_url());
+
+    let (status, me) = client.get("/rest/api/3/myself").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me["emailAddress"], sim.config().email);
+    let (_, priorities) = client.get("/rest/api/2/priority").await;
+    let names: Vec<_> = priorities.as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Highest", "High", "Medium", "Low", "Lowest"]);
+    let (_, fields) = client.get("/rest/api/2/field").await;
+    let custom = fields.as_array().unwrap().iter().find(|f| f["id"] == "customfield_10042").unwrap();
+    assert_eq!(custom["clauseNames"][0], "cf[10042]");
+    assert_eq!(client.get("/rest/api/4/myself").await.0, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn bad_credentials_get_401() {
+    let (sim, client) = sim().await;
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let url = format!("{}/rest/api/2/myself", sim.base_url());
+    for request in
+        [http.get(&url), http.get(&url).basic_auth(&client.email, Some("wrong")), http.get(&url).bearer_auth("wrong")]
+    {
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        let body: Value = response.json().await.unwrap();
+        assert!(body["errorMessages"][0].as_str().unwrap().contains("not authenticated"));
+    }
+    let ok = http.get(&url).bearer_auth(&sim.config().bearer_token).send().await.unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn create_answers_id_key_self_and_validates_fields() {
+    let (sim, client) = sim().await;
+    let created = create(&client, "first").await;
+    assert_eq!(created["id"], "10000");
+    assert_eq!(created["key"], "DRIFT-1");
+    assert_eq!(created["self"], format!("{}/rest/api/2/issue/10000", sim.base_url()));
+    assert_eq!(create(&client, "second").await["key"], "DRIFT-2");
+
+    let (status, body) =
+        client.post("/rest/api/2/issue", json!({"fields": {"project": {"key": "NOPE"}, "foo": 1}})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["errors"]["project"], "valid project is required");
+    assert_eq!(body["errors"]["issuetype"], "issue type is required");
+    assert_eq!(body["errors"]["summary"], "You must specify a summary of the issue.");
+    assert_eq!(body["errors"]["foo"], "Field 'foo' cannot be set. It is not on the appropriate screen, or unknown.");
+    assert!(body["errorMessages"].as_array().unwrap().is_empty());
+
+    // v3 wants ADF for descriptions.
+    let (status, body) = client
+        .post(
+            "/rest/api/3/issue",
+            json!({"fields": {"project": {"key": "DRIFT"}, "issuetype": {"name": "Task"}, "summary": "s", "description": "plain"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["errors"]["description"].as_str().unwrap().contains("Atlassian Document"));
+    assert_eq!(sim.count(), 2);
+}
+
+#[tokio::test]
+async fn get_and_put_issue() {
+    let (sim, client) = sim().await;
+    create(&client, "first").await;
+    let (status, issue) = client.get("/rest/api/2/issue/DRIFT-1").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(issue["fields"]["status"]["name"], "Open");
+    assert_eq!(issue["fields"]["status"]["statusCategory"]["key"], "new");
+    assert_eq!(issue["fields"]["priority"]["name"], "Medium");
+    let created = issue["fields"]["created"].as_str().unwrap();
+    assert!(created.ends_with("+0000") && created.len() == 28, "{created}");
+    assert_eq!(client.get("/rest/api/2/issue/10000").await.1["key"], "DRIFT-1");
+    let (_, only) = client.get("/rest/api/2/issue/DRIFT-1?fields=summary").await;
+    assert_eq!(only["fields"].as_object().unwrap().len(), 1);
+
+    let (status, _) = client
+        .put(
+            "/rest/api/2/issue/DRIFT-1",
+            json!({"fields": {"priority": {"name": "High"}}, "update": {"labels": [{"add": "fmk"}]}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let issue = sim.issue("DRIFT-1").unwrap();
+    assert_eq!((issue.priority.as_str(), issue.labels.clone()), ("High", vec!["fmk".to_owned()]));
+
+    let (status, body) =
+        client.put("/rest/api/2/issue/DRIFT-1", json!({"fields": {"status": {"name": "Closed"}}})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["errors"]["status"].as_str().unwrap().contains("cannot be set"));
+
+    let (status, body) = client.get("/rest/api/2/issue/DRIFT-99").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["errorMessages"][0], "Issue does not exist or you do not have permission to see it.");
+}
+
+#[tokio::test]
+async fn transitions_follow_the_workflow() {
+    let (sim, client) = sim().await;
+    create(&client, "first").await;
+    let (_, available) = client.get("/rest/api/2/issue/DRIFT-1/transitions").await;
+    let targets: Vec<_> =
+        available["transitions"].as_array().unwrap().iter().map(|t| t["to"]["name"].as_str().unwrap()).collect();
+    assert_eq!(targets, ["In Progress", "Waiting for customer", "Pending", "Resolved", "Won't Do"]);
+
+    // Close Issue (81) is not available from Open.
+    let (status, body) =
+        client.post("/rest/api/2/issue/DRIFT-1/transitions", json!({"transition": {"id": "81"}})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["errorMessages"][0], "Transition id '81' is not valid for this issue.");
+
+    for id in ["11", "61", "81"] {
+        let (status, body) =
+            client.post("/rest/api/2/issue/DRIFT-1/transitions", json!({"transition": {"id": id}})).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{id}: {body}");
+    }
+    let issue = sim.issue("DRIFT-1").unwrap();
+    assert_eq!((issue.status.as_str(), issue.resolution.as_deref()), ("Closed", Some("Done")));
+    sim.transition_as_user("DRIFT-1", "Reopened").unwrap();
+    assert_eq!(sim.issue("DRIFT-1").unwrap().resolution, None);
+    assert!(sim.transition_as_user("DRIFT-1", "Closed").is_err());
+}
+
+#[tokio::test]
+async fn comments_and_remote_links() {
+    let (sim, client) = sim().await;
+    create(&client, "first").await;
+    let (status, comment) = client
+        .post(
+            "/rest/api/3/issue/DRIFT-1/comment",
+            json!({"body": {"type": "doc", "version": 1, "content": [
+            {"type": "paragraph", "content": [{"type": "text", "text": "hello"}]}]}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(comment["body"]["type"], "doc");
+    let (status, body) = client
+        .post(
+            "/rest/api/2/issue/DRIFT-1/comment",
+            json!({"body": "x", "visibility": {"type": "role", "value": "Nobody"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (_, page) = client.get("/rest/api/2/issue/DRIFT-1/comment").await;
+    assert_eq!(page["total"], 1);
+    assert_eq!(page["comments"][0]["body"], "hello");
+
+    let link = json!({"globalId": "g-1", "object": {"url": "https://x/1", "title": "X-1"}});
+    let (status, first) = client.post("/rest/api/2/issue/DRIFT-1/remotelink", link.clone()).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, again) = client.post("/rest/api/2/issue/DRIFT-1/remotelink", link).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(first["id"], again["id"]);
+    let (_, links) = client.get("/rest/api/2/issue/DRIFT-1/remotelink").await;
+    assert_eq!(links.as_array().unwrap().len(), 1);
+    let (status, body) = client.post("/rest/api/2/issue/DRIFT-1/remotelink", json!({"object": {}})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["errors"]["url"].is_string());
+    assert_eq!(sim.remote_links("DRIFT-1").len(), 1);
+
+    create(&client, "problem").await;
+    let (status, _) = client
+        .post(
+            "/rest/api/2/issueLink",
+            json!({"type": {"name": "Relates"}, "inwardIssue": {"key": "DRIFT-1"}, "outwardIssue": {"key": "DRIFT-2"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _) = client
+        .post(
+            "/rest/api/2/issueLink",
+            json!({"type": {"name": "Nope"}, "inwardIssue": {"key": "DRIFT-1"}, "outwardIssue": {"key": "DRIFT-2"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn search_pages_and_refuses_bad_jql() {
+    let (sim, client) = sim().await;
+    for i in 0..5 {
+        create(&client, &format!("issue {i}")).await;
+    }
+    sim.set_priority_as_user("DRIFT-3", "Highest").unwrap();
+    let (status, page) = client
+        .post(
+            "/rest/api/2/search",
+            json!({"jql": "project = DRIFT ORDER BY key ASC", "startAt": 1, "maxResults": 2, "fields": ["summary"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (page["total"].as_u64(), page["startAt"].as_u64(), page["maxResults"].as_u64()),
+        (Some(5), Some(1), Some(2))
+    );
+    let keys: Vec<_> = page["issues"].as_array().unwrap().iter().map(|i| i["key"].as_str().unwrap()).collect();
+    assert_eq!(keys, ["DRIFT-2", "DRIFT-3"]);
+
+    let (_, hits) = client.get("/rest/api/2/search?jql=priority%20%3D%20Highest").await;
+    assert_eq!(hits["total"], 1);
+    assert_eq!(hits["issues"][0]["key"], "DRIFT-3");
+
+    let (status, body) = client.get("/rest/api/2/search?jql=project%20%3D").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["errorMessages"][0].as_str().unwrap().starts_with("Error in the JQL Query"));
+    let (status, body) = client.post("/rest/api/2/search", json!({"jql": "nosuchfield = 1"})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["errorMessages"][0],
+        "Field 'nosuchfield' does not exist or you do not have permission to view it."
+    );
+}
+
+#[tokio::test]
+async fn faults_apply_to_jira_routes() {
+    let (sim, client) = sim().await;
+    let (status, _) = client.post("/_sim/faults", json!([{"kind": "rate_limited", "retry_after_secs": 3}])).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let response = client.http.get(format!("{}/rest/api/2/myself", sim.base_url())).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(response.headers()["retry-after"], "3");
+    assert_eq!(client.get("/rest/api/2/myself").await.0, StatusCode::OK);
+}

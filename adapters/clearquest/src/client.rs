@@ -764,6 +764,8 @@ impl Adapter for ClearQuestAdapter {
         }
     }
 
+    /// Queries `<correlation_field>="<id>"`. Query answers carry no ETag: the
+    /// returned ticket's `etag` is `None` (modifications read the record first anyway).
     async fn find_by_correlation(&self, correlation: &str) -> Result<Option<RemoteTicket>, AdapterError> {
         let filter = Where::new().and(self.config.correlation_field.clone(), Op::Eq, Literal::string(correlation));
         let mut found = self.query(&filter, None).await?;

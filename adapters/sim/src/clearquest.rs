@@ -739,10 +739,9 @@ async fn query(
         })
         .collect();
     let query_uri = format!("{base}{uri}");
-    let atom = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("application/atom+xml") && !a.contains(RDF_XML));
+    // Atom only when asked for and RDF/XML is not also acceptable (RDF/XML is the default).
+    let accept: Vec<&str> = headers.get_all(header::ACCEPT).iter().filter_map(|v| v.to_str().ok()).collect();
+    let atom = accept.iter().any(|a| a.contains("application/atom+xml")) && !accept.iter().any(|a| a.contains(RDF_XML));
     let written = if atom {
         oslc::write_atom_feed(&query_uri, &records).map(|xml| {
             with_oslc_headers((StatusCode::OK, [(header::CONTENT_TYPE, "application/atom+xml")], xml).into_response())

@@ -68,7 +68,7 @@ pub enum AuthError {
     Invalid(String),
     /// A valid token of someone who is not a registered desk.
     #[error("{}", .referral.message)]
-    NotADesk { subject: String, issuer: String, referral: Referral },
+    NotADesk { subject: String, issuer: String, referral: Box<Referral> },
 }
 
 struct Verifier {
@@ -169,7 +169,11 @@ impl Authenticator {
         let role_ok = claims.role.as_deref().is_none_or(|r| r == "desk");
         match desk {
             Some(v) if role_ok => Ok(DeskPrincipal { desk: v.desk.clone(), role: v.role }),
-            _ => Err(AuthError::NotADesk { referral: self.referral(&claims), subject: claims.sub, issuer: claims.iss }),
+            _ => Err(AuthError::NotADesk {
+                referral: Box::new(self.referral(&claims)),
+                subject: claims.sub,
+                issuer: claims.iss,
+            }),
         }
     }
 

@@ -12,6 +12,7 @@
 //! - [`gateway`] — the use cases every dialect shares
 //! - [`api`] — HTTP routers per dialect, errors in the caller's dialect, ops endpoints
 //! - [`startup`] — building and running the server
+//! - [`escalation`] — P1/P2 contact rules by local time, holidays and DST
 //! - [`clock`] — time as a dependency
 //! - [`cli`] — the command line; [`demo`] — the guided scenario
 #![forbid(unsafe_code)]
@@ -22,6 +23,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod demo;
+pub mod escalation;
 pub mod gateway;
 pub mod model;
 pub mod startup;

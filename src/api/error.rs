@@ -45,7 +45,7 @@ pub struct ApiError {
     pub field: Option<String>,
     /// For callers who are not registered desks: where to report instead.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub referral: Option<Referral>,
+    pub referral: Option<Box<Referral>>,
     #[serde(skip)]
     pub www_authenticate: Option<String>,
     #[serde(skip)]

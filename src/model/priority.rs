@@ -25,6 +25,11 @@ impl Priority {
         matches!(self, Priority::P1 | Priority::P2)
     }
 
+    /// Position in [`Priority::ALL`], for per-priority tables.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Priority::P1 => "P1",

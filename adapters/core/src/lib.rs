@@ -124,11 +124,7 @@ pub enum AdapterError {
     /// Retrying the same request cannot succeed: 400/401/403/404/409/422, a workflow
     /// that has no transition to the wanted status, an answer we cannot parse.
     #[error("{message}")]
-    Permanent {
-        message: String,
-        status: Option<u16>,
-        body: Option<String>,
-    },
+    Permanent { message: String, status: Option<u16>, body: Option<String> },
 }
 
 /// Longest remote answer body kept in an error, in bytes.
@@ -136,20 +132,11 @@ pub const MAX_ERROR_BODY: usize = 2048;
 
 impl AdapterError {
     pub fn retriable(message: impl Into<String>) -> Self {
-        Self::Retriable {
-            message: message.into(),
-            status: None,
-            retry_after: None,
-            body: None,
-        }
+        Self::Retriable { message: message.into(), status: None, retry_after: None, body: None }
     }
 
     pub fn permanent(message: impl Into<String>) -> Self {
-        Self::Permanent {
-            message: message.into(),
-            status: None,
-            body: None,
-        }
+        Self::Permanent { message: message.into(), status: None, body: None }
     }
 
     /// Classify an HTTP answer the usual way: 408, 412, 425, 429 and 5xx are worth
@@ -163,18 +150,9 @@ impl AdapterError {
         let body = body.map(truncate_body);
         let message = message.into();
         if matches!(status, 408 | 412 | 425 | 429) || status >= 500 {
-            Self::Retriable {
-                message,
-                status: Some(status),
-                retry_after,
-                body,
-            }
+            Self::Retriable { message, status: Some(status), retry_after, body }
         } else {
-            Self::Permanent {
-                message,
-                status: Some(status),
-                body,
-            }
+            Self::Permanent { message, status: Some(status), body }
         }
     }
 
@@ -233,17 +211,10 @@ pub trait Adapter: Send + Sync {
     /// Create a ticket. `correlation` is the gateway's incident id; the adapter stores
     /// it where `find_by_correlation` can find it again (correlation field, label,
     /// custom field), so a retried create after a lost answer does not duplicate.
-    async fn create(
-        &self,
-        fields: &TicketFields,
-        correlation: &str,
-    ) -> Result<RemoteTicket, AdapterError>;
+    async fn create(&self, fields: &TicketFields, correlation: &str) -> Result<RemoteTicket, AdapterError>;
 
     /// Find the ticket an earlier `create` made for this correlation id, if any.
-    async fn find_by_correlation(
-        &self,
-        correlation: &str,
-    ) -> Result<Option<RemoteTicket>, AdapterError>;
+    async fn find_by_correlation(&self, correlation: &str) -> Result<Option<RemoteTicket>, AdapterError>;
 
     async fn get(&self, id: &RemoteId) -> Result<RemoteTicket, AdapterError>;
 
@@ -251,11 +222,7 @@ pub trait Adapter: Send + Sync {
     /// needs for a status change (Jira transition by target status, ClearQuest action,
     /// ServiceNow close fields) and fails permanently when the workflow allows no way
     /// from the current status to the wanted one.
-    async fn update(
-        &self,
-        id: &RemoteId,
-        fields: &TicketFields,
-    ) -> Result<RemoteTicket, AdapterError>;
+    async fn update(&self, id: &RemoteId, fields: &TicketFields) -> Result<RemoteTicket, AdapterError>;
 
     async fn add_note(&self, id: &RemoteId, note: &RemoteNote) -> Result<(), AdapterError>;
 
@@ -273,16 +240,10 @@ mod tests {
     #[test]
     fn statuses_are_classified_for_retry() {
         for retriable in [408, 412, 425, 429, 500, 502, 503, 504] {
-            assert!(
-                AdapterError::from_status(retriable, "x", None, None).is_retriable(),
-                "{retriable}"
-            );
+            assert!(AdapterError::from_status(retriable, "x", None, None).is_retriable(), "{retriable}");
         }
         for permanent in [400, 401, 403, 404, 409, 422] {
-            assert!(
-                !AdapterError::from_status(permanent, "x", None, None).is_retriable(),
-                "{permanent}"
-            );
+            assert!(!AdapterError::from_status(permanent, "x", None, None).is_retriable(), "{permanent}");
         }
     }
 

@@ -32,21 +32,11 @@ pub struct Node {
 
 impl Node {
     fn new(kind: &str) -> Self {
-        Self {
-            kind: kind.to_owned(),
-            version: None,
-            text: None,
-            content: None,
-            attrs: None,
-            marks: None,
-        }
+        Self { kind: kind.to_owned(), version: None, text: None, content: None, attrs: None, marks: None }
     }
 
     fn text_node(text: &str) -> Self {
-        Self {
-            text: Some(text.to_owned()),
-            ..Self::new("text")
-        }
+        Self { text: Some(text.to_owned()), ..Self::new("text") }
     }
 
     fn children(&self) -> &[Node] {
@@ -73,28 +63,17 @@ pub fn from_text(text: &str) -> Node {
                     inline.push(Node::text_node(line));
                 }
             }
-            Node {
-                content: Some(inline),
-                ..Node::new("paragraph")
-            }
+            Node { content: Some(inline), ..Node::new("paragraph") }
         })
         .collect();
-    Node {
-        version: Some(1),
-        content: Some(paragraphs),
-        ..Node::new("doc")
-    }
+    Node { version: Some(1), content: Some(paragraphs), ..Node::new("doc") }
 }
 
 /// The text of an ADF node. For a `doc`, its blocks are joined by blank lines, the
 /// inverse of [`from_text`]; unknown nodes degrade to their text.
 pub fn to_text(node: &Node) -> String {
     if node.kind == "doc" {
-        node.children()
-            .iter()
-            .map(block_text)
-            .collect::<Vec<_>>()
-            .join("\n\n")
+        node.children().iter().map(block_text).collect::<Vec<_>>().join("\n\n")
     } else {
         block_text(node)
     }
@@ -111,11 +90,7 @@ fn block_text(node: &Node) -> String {
     }
     match &node.content {
         // Lists, quotes, panels, tables: one line per child block.
-        Some(children) if !children.is_empty() => children
-            .iter()
-            .map(block_text)
-            .collect::<Vec<_>>()
-            .join("\n"),
+        Some(children) if !children.is_empty() => children.iter().map(block_text).collect::<Vec<_>>().join("\n"),
         _ => leaf_text(node),
     }
 }
@@ -138,11 +113,7 @@ fn leaf_text(node: &Node) -> String {
     match node.kind.as_str() {
         "hardBreak" => "\n".to_owned(),
         "mention" => node.attr("text").unwrap_or_default().to_owned(),
-        "emoji" => node
-            .attr("text")
-            .or_else(|| node.attr("shortName"))
-            .unwrap_or_default()
-            .to_owned(),
+        "emoji" => node.attr("text").or_else(|| node.attr("shortName")).unwrap_or_default().to_owned(),
         "inlineCard" | "blockCard" | "embedCard" => node.attr("url").unwrap_or_default().to_owned(),
         "date" => node.attr("timestamp").unwrap_or_default().to_owned(),
         "status" => node.attr("text").unwrap_or_default().to_owned(),
@@ -192,9 +163,6 @@ mod tests {
                 {"type": "inlineCard", "attrs": {"url": "https://example.org/x"}}]}]}
         ]}))
         .unwrap();
-        assert_eq!(
-            to_text(&doc),
-            "Title\n\none\n@Ann two\n\n\n\nhttps://example.org/x"
-        );
+        assert_eq!(to_text(&doc), "Title\n\none\n@Ann two\n\n\n\nhttps://example.org/x");
     }
 }

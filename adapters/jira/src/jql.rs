@@ -148,18 +148,11 @@ impl Query {
         if input.len() > MAX_QUERY_BYTES {
             return Err(JqlError {
                 position: MAX_QUERY_BYTES,
-                kind: JqlErrorKind::TooLong {
-                    len: input.len(),
-                    max: MAX_QUERY_BYTES,
-                },
+                kind: JqlErrorKind::TooLong { len: input.len(), max: MAX_QUERY_BYTES },
             });
         }
         let tokens = lex(input)?;
-        let mut parser = Parser {
-            tokens,
-            pos: 0,
-            end: input.len(),
-        };
+        let mut parser = Parser { tokens, pos: 0, end: input.len() };
         parser.query()
     }
 
@@ -170,11 +163,7 @@ impl Query {
     }
 
     /// [`Query::matches`] with an explicit clock and time zone for date values.
-    pub fn matches_with(
-        &self,
-        ctx: &EvalContext,
-        get: impl Fn(&str) -> Option<FieldValue>,
-    ) -> bool {
+    pub fn matches_with(&self, ctx: &EvalContext, get: impl Fn(&str) -> Option<FieldValue>) -> bool {
         match &self.filter {
             None => true,
             Some(clause) => clause.matches(ctx, &get),
@@ -183,11 +172,7 @@ impl Query {
 
     /// Order two issues by the query's `ORDER BY` keys (equal when there are none).
     /// Missing values sort after present ones in ascending order.
-    pub fn compare(
-        &self,
-        a: impl Fn(&str) -> Option<FieldValue>,
-        b: impl Fn(&str) -> Option<FieldValue>,
-    ) -> Ordering {
+    pub fn compare(&self, a: impl Fn(&str) -> Option<FieldValue>, b: impl Fn(&str) -> Option<FieldValue>) -> Ordering {
         for key in &self.order_by {
             let ordering = match (a(&key.field), b(&key.field)) {
                 (Some(x), Some(y)) => compare_values(&x, &y),
@@ -195,11 +180,7 @@ impl Query {
                 (None, Some(_)) => Ordering::Greater,
                 (None, None) => Ordering::Equal,
             };
-            let ordering = if key.descending {
-                ordering.reverse()
-            } else {
-                ordering
-            };
+            let ordering = if key.descending { ordering.reverse() } else { ordering };
             if ordering != Ordering::Equal {
                 return ordering;
             }
@@ -262,10 +243,7 @@ pub struct EvalContext {
 
 impl Default for EvalContext {
     fn default() -> Self {
-        Self {
-            now: Timestamp::now(),
-            time_zone: TimeZone::UTC,
-        }
+        Self { now: Timestamp::now(), time_zone: TimeZone::UTC }
     }
 }
 
@@ -284,14 +262,9 @@ pub fn parse_date(value: &str, ctx: &EvalContext) -> Option<Timestamp> {
     let civil = if let Ok(dt) = DateTime::strptime("%Y-%m-%d %H:%M", &normalized) {
         dt
     } else {
-        Date::strptime("%Y-%m-%d", &normalized)
-            .ok()?
-            .to_datetime(jiff::civil::Time::midnight())
+        Date::strptime("%Y-%m-%d", &normalized).ok()?.to_datetime(jiff::civil::Time::midnight())
     };
-    ctx.time_zone
-        .to_ambiguous_timestamp(civil)
-        .compatible()
-        .ok()
+    ctx.time_zone.to_ambiguous_timestamp(civil).compatible().ok()
 }
 
 fn parse_relative(value: &str) -> Option<jiff::SignedDuration> {
@@ -309,9 +282,7 @@ fn parse_relative(value: &str) -> Option<jiff::SignedDuration> {
         'w' => 7 * 86_400,
         _ => return None,
     };
-    Some(jiff::SignedDuration::from_secs(
-        sign.checked_mul(amount)?.checked_mul(seconds)?,
-    ))
+    Some(jiff::SignedDuration::from_secs(sign.checked_mul(amount)?.checked_mul(seconds)?))
 }
 
 // ---------------------------------------------------------------------------
@@ -352,9 +323,7 @@ impl Term {
             (Operator::Eq, Operand::Value(lit)) => equals(ctx, &value, lit),
             (Operator::NotEq, Operand::Value(lit)) => !equals(ctx, &value, lit),
             (Operator::In, Operand::List(list)) => list.iter().any(|lit| equals(ctx, &value, lit)),
-            (Operator::NotIn, Operand::List(list)) => {
-                !list.iter().any(|lit| equals(ctx, &value, lit))
-            }
+            (Operator::NotIn, Operand::List(list)) => !list.iter().any(|lit| equals(ctx, &value, lit)),
             (Operator::Contains, Operand::Value(lit)) => contains(&value, lit),
             (Operator::NotContains, Operand::Value(lit)) => !contains(&value, lit),
             (Operator::Gt, Operand::Value(lit)) => ordered(ctx, &value, lit, Ordering::is_gt),
@@ -370,9 +339,7 @@ impl Term {
 fn equals(ctx: &EvalContext, value: &FieldValue, lit: &str) -> bool {
     match value {
         FieldValue::Text(s) => compare_text(s, lit) == Ordering::Equal,
-        FieldValue::List(items) => items
-            .iter()
-            .any(|s| compare_text(s, lit) == Ordering::Equal),
+        FieldValue::List(items) => items.iter().any(|s| compare_text(s, lit) == Ordering::Equal),
         FieldValue::Time(t) => parse_date(lit, ctx).is_some_and(|d| d == *t),
     }
 }
@@ -431,11 +398,7 @@ fn compare_text(a: &str, b: &str) -> Ordering {
 
 fn split_key(key: &str) -> Option<(&str, u64)> {
     let (project, number) = key.rsplit_once('-')?;
-    if project.is_empty()
-        || !project
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_')
-    {
+    if project.is_empty() || !project.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         return None;
     }
     Some((project, number.parse().ok()?))
@@ -461,11 +424,7 @@ struct Token {
 }
 
 fn is_word_char(c: char) -> bool {
-    !c.is_whitespace()
-        && !matches!(
-            c,
-            '(' | ')' | ',' | '=' | '!' | '~' | '<' | '>' | '"' | '\''
-        )
+    !c.is_whitespace() && !matches!(c, '(' | ')' | ',' | '=' | '!' | '~' | '<' | '>' | '"' | '\'')
 }
 
 fn lex(input: &str) -> Result<Vec<Token>, JqlError> {
@@ -491,11 +450,7 @@ fn lex(input: &str) -> Result<Vec<Token>, JqlError> {
             }
             '=' | '~' => {
                 chars.next();
-                let op = if c == '=' {
-                    Operator::Eq
-                } else {
-                    Operator::Contains
-                };
+                let op = if c == '=' { Operator::Eq } else { Operator::Contains };
                 tokens.push(simple(Tok::Op(op)));
             }
             '!' | '<' | '>' => {
@@ -518,10 +473,7 @@ fn lex(input: &str) -> Result<Vec<Token>, JqlError> {
                     None => {
                         return Err(JqlError {
                             position: at,
-                            kind: JqlErrorKind::Unexpected {
-                                expected: "'!=' or '!~'".into(),
-                                found: "'!'".into(),
-                            },
+                            kind: JqlErrorKind::Unexpected { expected: "'!=' or '!~'".into(), found: "'!'".into() },
                         });
                     }
                 };
@@ -548,10 +500,7 @@ fn lex(input: &str) -> Result<Vec<Token>, JqlError> {
                     }
                 }
                 if !closed {
-                    return Err(JqlError {
-                        position: at,
-                        kind: JqlErrorKind::UnterminatedString,
-                    });
+                    return Err(JqlError { position: at, kind: JqlErrorKind::UnterminatedString });
                 }
                 tokens.push(simple(Tok::Str(value)));
             }
@@ -571,9 +520,7 @@ fn lex(input: &str) -> Result<Vec<Token>, JqlError> {
     Ok(tokens)
 }
 
-const KEYWORDS: &[&str] = &[
-    "AND", "OR", "NOT", "IN", "IS", "EMPTY", "NULL", "ORDER", "BY", "ASC", "DESC",
-];
+const KEYWORDS: &[&str] = &["AND", "OR", "NOT", "IN", "IS", "EMPTY", "NULL", "ORDER", "BY", "ASC", "DESC"];
 
 fn is_keyword(word: &str) -> bool {
     KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(word))
@@ -627,21 +574,11 @@ impl Parser {
             Some(Tok::Comma) => "','".to_owned(),
             Some(Tok::Op(op)) => format!("'{}'", op.as_str()),
         };
-        JqlError {
-            position: self.at(),
-            kind: JqlErrorKind::Unexpected {
-                expected: expected.to_owned(),
-                found,
-            },
-        }
+        JqlError { position: self.at(), kind: JqlErrorKind::Unexpected { expected: expected.to_owned(), found } }
     }
 
     fn query(&mut self) -> Result<Query, JqlError> {
-        let filter = if self.peek().is_none() || self.peek_keyword("ORDER") {
-            None
-        } else {
-            Some(self.or(0)?)
-        };
+        let filter = if self.peek().is_none() || self.peek_keyword("ORDER") { None } else { Some(self.or(0)?) };
         let mut order_by = Vec::new();
         if self.eat_keyword("ORDER") {
             if !self.eat_keyword("BY") {
@@ -664,11 +601,7 @@ impl Parser {
             }
         }
         if self.peek().is_some() {
-            let expected = if order_by.is_empty() {
-                "AND, OR or ORDER BY"
-            } else {
-                "',' or the end of the query"
-            };
+            let expected = if order_by.is_empty() { "AND, OR or ORDER BY" } else { "',' or the end of the query" };
             return Err(self.error(expected));
         }
         Ok(Query { filter, order_by })
@@ -676,10 +609,7 @@ impl Parser {
 
     fn check_depth(&self, depth: usize) -> Result<(), JqlError> {
         if depth > MAX_DEPTH {
-            Err(JqlError {
-                position: self.at(),
-                kind: JqlErrorKind::TooDeep { max: MAX_DEPTH },
-            })
+            Err(JqlError { position: self.at(), kind: JqlErrorKind::TooDeep { max: MAX_DEPTH } })
         } else {
             Ok(())
         }
@@ -690,11 +620,7 @@ impl Parser {
         while self.eat_keyword("OR") {
             clauses.push(self.and(depth)?);
         }
-        Ok(if clauses.len() == 1 {
-            clauses.remove(0)
-        } else {
-            Clause::Or(clauses)
-        })
+        Ok(if clauses.len() == 1 { clauses.remove(0) } else { Clause::Or(clauses) })
     }
 
     fn and(&mut self, depth: usize) -> Result<Clause, JqlError> {
@@ -702,11 +628,7 @@ impl Parser {
         while self.eat_keyword("AND") {
             clauses.push(self.not(depth)?);
         }
-        Ok(if clauses.len() == 1 {
-            clauses.remove(0)
-        } else {
-            Clause::And(clauses)
-        })
+        Ok(if clauses.len() == 1 { clauses.remove(0) } else { Clause::And(clauses) })
     }
 
     fn not(&mut self, depth: usize) -> Result<Clause, JqlError> {
@@ -764,11 +686,7 @@ impl Parser {
             }
             Some(Tok::Word(w)) if w.eq_ignore_ascii_case("IS") => {
                 self.pos += 1;
-                if self.eat_keyword("NOT") {
-                    Operator::IsNot
-                } else {
-                    Operator::Is
-                }
+                if self.eat_keyword("NOT") { Operator::IsNot } else { Operator::Is }
             }
             _ => return Err(self.error(OPERATORS)),
         };
@@ -854,11 +772,7 @@ pub fn quote(s: &str) -> String {
 
 fn write_field(f: &mut fmt::Formatter<'_>, field: &str) -> fmt::Result {
     let bare = !field.is_empty() && field.chars().all(is_word_char) && !is_keyword(field);
-    if bare {
-        f.write_str(field)
-    } else {
-        f.write_str(&quote(field))
-    }
+    if bare { f.write_str(field) } else { f.write_str(&quote(field)) }
 }
 
 impl fmt::Display for Query {
@@ -887,11 +801,7 @@ impl fmt::Display for Clause {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::And(cs) | Self::Or(cs) => {
-                let joiner = if matches!(self, Self::And(_)) {
-                    " AND "
-                } else {
-                    " OR "
-                };
+                let joiner = if matches!(self, Self::And(_)) { " AND " } else { " OR " };
                 for (i, c) in cs.iter().enumerate() {
                     if i > 0 {
                         f.write_str(joiner)?;
@@ -943,11 +853,7 @@ mod tests {
     use super::*;
 
     fn term(field: &str, op: Operator, value: &str) -> Clause {
-        Clause::Term(Term {
-            field: field.into(),
-            op,
-            operand: Operand::Value(value.into()),
-        })
+        Clause::Term(Term { field: field.into(), op, operand: Operand::Value(value.into()) })
     }
 
     #[test]
@@ -960,10 +866,7 @@ mod tests {
             q.filter.unwrap(),
             Clause::And(vec![
                 term("project", Operator::Eq, "DRIFT"),
-                Clause::Or(vec![
-                    term("status", Operator::Eq, "In Progress"),
-                    term("status", Operator::Eq, "Open"),
-                ]),
+                Clause::Or(vec![term("status", Operator::Eq, "In Progress"), term("status", Operator::Eq, "Open"),]),
                 Clause::Not(Box::new(Clause::Term(Term {
                     field: "priority".into(),
                     op: Operator::In,
@@ -974,30 +877,18 @@ mod tests {
         assert_eq!(
             q.order_by,
             vec![
-                SortKey {
-                    field: "updated".into(),
-                    descending: true
-                },
-                SortKey {
-                    field: "key".into(),
-                    descending: false
-                },
+                SortKey { field: "updated".into(), descending: true },
+                SortKey { field: "key".into(), descending: false },
             ]
         );
     }
 
     #[test]
     fn parses_custom_field_references_and_phrases() {
-        let q =
-            Query::parse(r#"cf[10042] ~ "\"INC-2026-000042\"" AND "Story Points" >= 3"#).unwrap();
+        let q = Query::parse(r#"cf[10042] ~ "\"INC-2026-000042\"" AND "Story Points" >= 3"#).unwrap();
         assert_eq!(q.fields(), vec!["cf[10042]", "Story Points"]);
-        let Some(Clause::And(terms)) = &q.filter else {
-            panic!("{q:?}")
-        };
-        assert_eq!(
-            terms[0],
-            term("cf[10042]", Operator::Contains, "\"INC-2026-000042\"")
-        );
+        let Some(Clause::And(terms)) = &q.filter else { panic!("{q:?}") };
+        assert_eq!(terms[0], term("cf[10042]", Operator::Contains, "\"INC-2026-000042\""));
     }
 
     #[test]
@@ -1014,11 +905,7 @@ mod tests {
         let e = Query::parse("status = \"open").unwrap_err();
         assert_eq!((e.position, e.kind), (9, JqlErrorKind::UnterminatedString));
         let e = Query::parse("a = b c = d").unwrap_err();
-        assert!(
-            e.to_string()
-                .contains("expected AND, OR or ORDER BY, found 'c'"),
-            "{e}"
-        );
+        assert!(e.to_string().contains("expected AND, OR or ORDER BY, found 'c'"), "{e}");
         let e = Query::parse("(a = b").unwrap_err();
         assert!(e.to_string().contains("expected ')'"), "{e}");
         assert!(Query::parse("a in b").is_err());
@@ -1028,27 +915,14 @@ mod tests {
 
     #[test]
     fn refuses_deep_and_long_input() {
-        let deep = format!(
-            "{}a = b{}",
-            "(".repeat(MAX_DEPTH + 1),
-            ")".repeat(MAX_DEPTH + 1)
-        );
-        assert_eq!(
-            Query::parse(&deep).unwrap_err().kind,
-            JqlErrorKind::TooDeep { max: MAX_DEPTH }
-        );
+        let deep = format!("{}a = b{}", "(".repeat(MAX_DEPTH + 1), ")".repeat(MAX_DEPTH + 1));
+        assert_eq!(Query::parse(&deep).unwrap_err().kind, JqlErrorKind::TooDeep { max: MAX_DEPTH });
         let ok = format!("{}a = b{}", "(".repeat(MAX_DEPTH), ")".repeat(MAX_DEPTH));
         assert!(Query::parse(&ok).is_ok());
         let nots = format!("{}a = b", "NOT ".repeat(MAX_DEPTH + 1));
-        assert!(matches!(
-            Query::parse(&nots).unwrap_err().kind,
-            JqlErrorKind::TooDeep { .. }
-        ));
+        assert!(matches!(Query::parse(&nots).unwrap_err().kind, JqlErrorKind::TooDeep { .. }));
         let long = "a = b AND ".repeat(MAX_QUERY_BYTES / 10 + 1);
-        assert!(matches!(
-            Query::parse(&long).unwrap_err().kind,
-            JqlErrorKind::TooLong { .. }
-        ));
+        assert!(matches!(Query::parse(&long).unwrap_err().kind, JqlErrorKind::TooLong { .. }));
     }
 
     fn issue(field: &str) -> Option<FieldValue> {
@@ -1105,10 +979,7 @@ mod tests {
 
     #[test]
     fn relative_dates_count_from_now() {
-        let ctx = EvalContext {
-            now: "2024-01-16T10:30:00Z".parse().unwrap(),
-            time_zone: TimeZone::UTC,
-        };
+        let ctx = EvalContext { now: "2024-01-16T10:30:00Z".parse().unwrap(), time_zone: TimeZone::UTC };
         let q = Query::parse("updated >= -1d").unwrap();
         assert!(q.matches_with(&ctx, issue));
         let q = Query::parse("updated >= -23h").unwrap();
@@ -1129,24 +1000,13 @@ mod tests {
             "key" => Some(FieldValue::text("D-10")),
             _ => None,
         };
-        assert_eq!(
-            q.compare(a, b),
-            Ordering::Greater,
-            "same time, D-10 first when DESC"
-        );
-        assert_eq!(
-            q.compare(|_| None, a),
-            Ordering::Greater,
-            "missing sorts last"
-        );
+        assert_eq!(q.compare(a, b), Ordering::Greater, "same time, D-10 first when DESC");
+        assert_eq!(q.compare(|_| None, a), Ordering::Greater, "missing sorts last");
     }
 
     #[test]
     fn prints_canonical_jql() {
-        let q = Query::parse(
-            "a=1 and (b = 2 or c in (x,'y z')) and not (d is empty and e ~ f) order by g",
-        )
-        .unwrap();
+        let q = Query::parse("a=1 and (b = 2 or c in (x,'y z')) and not (d is empty and e ~ f) order by g").unwrap();
         assert_eq!(
             q.to_string(),
             r#"a = "1" AND (b = "2" OR c IN ("x", "y z")) AND NOT (d IS EMPTY AND e ~ "f") ORDER BY g ASC"#

@@ -34,11 +34,7 @@ pub struct WebhookEvent {
     pub timestamp: i64,
     pub webhook_event: String,
     /// `issue_created`, `issue_generic`, `issue_commented`, … (issue events only).
-    #[serde(
-        rename = "issue_event_type_name",
-        skip_serializing_if = "Option::is_none",
-        default
-    )]
+    #[serde(rename = "issue_event_type_name", skip_serializing_if = "Option::is_none", default)]
     pub issue_event_type_name: Option<String>,
     /// Who made the change (absent on comment events, where `comment.author` says).
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -54,9 +50,11 @@ pub struct WebhookEvent {
 impl WebhookEvent {
     /// The change of one field in this event's changelog, if it changed.
     pub fn change(&self, field: &str) -> Option<&ChangeItem> {
-        self.changelog.as_ref()?.items.iter().find(|item| {
-            item.field.eq_ignore_ascii_case(field) || item.field_id.as_deref() == Some(field)
-        })
+        self.changelog
+            .as_ref()?
+            .items
+            .iter()
+            .find(|item| item.field.eq_ignore_ascii_case(field) || item.field_id.as_deref() == Some(field))
     }
 }
 
@@ -128,8 +126,7 @@ pub fn verify(secret: &[u8], body: &[u8], header: Option<&str>) -> Result<(), Si
     let digest = hex::decode(digest).map_err(|_| SignatureError::Malformed)?;
     let mut mac = mac(secret);
     mac.update(body);
-    mac.verify_slice(&digest)
-        .map_err(|_| SignatureError::Mismatch)
+    mac.verify_slice(&digest).map_err(|_| SignatureError::Mismatch)
 }
 
 #[cfg(test)]
@@ -140,20 +137,10 @@ mod tests {
     fn signature_matches_a_known_vector() {
         // RFC 4231 test case 2.
         let sig = sign(b"Jefe", b"what do ya want for nothing?");
+        assert_eq!(sig, "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+        assert_eq!(verify(b"Jefe", b"what do ya want for nothing?", Some(&sig)), Ok(()));
         assert_eq!(
-            sig,
-            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
-        assert_eq!(
-            verify(b"Jefe", b"what do ya want for nothing?", Some(&sig)),
-            Ok(())
-        );
-        assert_eq!(
-            verify(
-                b"Jefe",
-                b"what do ya want for nothing?",
-                Some(&sig.to_uppercase())
-            ),
+            verify(b"Jefe", b"what do ya want for nothing?", Some(&sig.to_uppercase())),
             Ok(()),
             "method and hex are case-insensitive"
         );
@@ -163,23 +150,11 @@ mod tests {
     fn bad_signatures_are_told_apart() {
         let body = br#"{"webhookEvent":"jira:issue_updated"}"#;
         let sig = sign(b"s3cret", body);
-        assert_eq!(
-            verify(b"s3cret", b"{}", Some(&sig)),
-            Err(SignatureError::Mismatch)
-        );
-        assert_eq!(
-            verify(b"other", body, Some(&sig)),
-            Err(SignatureError::Mismatch)
-        );
+        assert_eq!(verify(b"s3cret", b"{}", Some(&sig)), Err(SignatureError::Mismatch));
+        assert_eq!(verify(b"other", body, Some(&sig)), Err(SignatureError::Mismatch));
         assert_eq!(verify(b"s3cret", body, None), Err(SignatureError::Missing));
-        assert_eq!(
-            verify(b"s3cret", body, Some("abc")),
-            Err(SignatureError::Malformed)
-        );
-        assert_eq!(
-            verify(b"s3cret", body, Some("sha256=zz")),
-            Err(SignatureError::Malformed)
-        );
+        assert_eq!(verify(b"s3cret", body, Some("abc")), Err(SignatureError::Malformed));
+        assert_eq!(verify(b"s3cret", body, Some("sha256=zz")), Err(SignatureError::Malformed));
         assert_eq!(
             verify(b"s3cret", body, Some(&sig.replace("sha256", "sha1"))),
             Err(SignatureError::UnsupportedAlgorithm)

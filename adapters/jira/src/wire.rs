@@ -26,19 +26,13 @@ pub struct ErrorCollection {
 
 impl ErrorCollection {
     pub fn message(message: impl Into<String>) -> Self {
-        Self {
-            error_messages: vec![message.into()],
-            errors: BTreeMap::new(),
-        }
+        Self { error_messages: vec![message.into()], errors: BTreeMap::new() }
     }
 
     pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
         let mut errors = BTreeMap::new();
         errors.insert(field.into(), message.into());
-        Self {
-            error_messages: Vec::new(),
-            errors,
-        }
+        Self { error_messages: Vec::new(), errors }
     }
 
     /// One line for an error report: messages first, then `field: message` pairs.
@@ -116,10 +110,7 @@ pub struct NamedRef {
 
 impl NamedRef {
     pub fn by_name(name: impl Into<String>) -> Self {
-        Self {
-            name: Some(name.into()),
-            ..Self::default()
-        }
+        Self { name: Some(name.into()), ..Self::default() }
     }
 }
 
@@ -512,11 +503,7 @@ mod tests {
         let text = format_timestamp(at);
         assert_eq!(text, "2024-01-15T10:30:05.123+0000");
         assert_eq!(parse_timestamp(&text), Some(at));
-        assert_eq!(
-            parse_timestamp("2024-01-15T11:30:05.123+0100"),
-            Some(at),
-            "offsets are honoured"
-        );
+        assert_eq!(parse_timestamp("2024-01-15T11:30:05.123+0100"), Some(at), "offsets are honoured");
         assert_eq!(parse_timestamp("yesterday"), None);
     }
 
@@ -545,9 +532,6 @@ mod tests {
             r#"{"errorMessages":["No way"],"errors":{"summary":"You must specify a summary of the issue."}}"#,
         )
         .unwrap();
-        assert_eq!(
-            e.summary(),
-            "No way; summary: You must specify a summary of the issue."
-        );
+        assert_eq!(e.summary(), "No way; summary: You must specify a summary of the issue.");
     }
 }

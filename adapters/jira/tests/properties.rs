@@ -37,35 +37,11 @@ fn term() -> impl Strategy<Value = Clause> {
         Just(Operator::Le),
     ];
     prop_oneof![
-        (field(), single, value()).prop_map(|(field, op, v)| Term {
-            field,
-            op,
-            operand: Operand::Value(v),
-        }),
-        (
-            field(),
-            prop_oneof![Just(Operator::In), Just(Operator::NotIn)],
-            prop::collection::vec(value(), 1..4)
-        )
-            .prop_map(|(field, op, list)| Term {
-                field,
-                op,
-                operand: Operand::List(list),
-            }),
-        (
-            field(),
-            prop_oneof![
-                Just(Operator::Is),
-                Just(Operator::IsNot),
-                Just(Operator::Eq),
-                Just(Operator::NotEq)
-            ]
-        )
-            .prop_map(|(field, op)| Term {
-                field,
-                op,
-                operand: Operand::Empty,
-            }),
+        (field(), single, value()).prop_map(|(field, op, v)| Term { field, op, operand: Operand::Value(v) }),
+        (field(), prop_oneof![Just(Operator::In), Just(Operator::NotIn)], prop::collection::vec(value(), 1..4))
+            .prop_map(|(field, op, list)| Term { field, op, operand: Operand::List(list) }),
+        (field(), prop_oneof![Just(Operator::Is), Just(Operator::IsNot), Just(Operator::Eq), Just(Operator::NotEq)])
+            .prop_map(|(field, op)| Term { field, op, operand: Operand::Empty }),
     ]
     .prop_map(Clause::Term)
 }

@@ -144,19 +144,14 @@ pub fn control_routes() -> axum::Router<Faults> {
     axum::Router::new()
         .route(
             "/_sim/faults",
-            post(
-                |State(f): State<Faults>, axum::Json(list): axum::Json<Vec<Fault>>| async move {
-                    f.push(list);
-                    StatusCode::NO_CONTENT
-                },
-            )
+            post(|State(f): State<Faults>, axum::Json(list): axum::Json<Vec<Fault>>| async move {
+                f.push(list);
+                StatusCode::NO_CONTENT
+            })
             .delete(|State(f): State<Faults>| async move {
                 f.clear();
                 StatusCode::NO_CONTENT
             }),
         )
-        .route(
-            "/_sim/served",
-            get(|State(f): State<Faults>| async move { axum::Json(f.served_all()) }),
-        )
+        .route("/_sim/served", get(|State(f): State<Faults>| async move { axum::Json(f.served_all()) }))
 }

@@ -142,18 +142,11 @@ pub struct SimError {
 
 impl SimError {
     fn new(status: u16, message: &str, detail: Option<String>) -> Self {
-        Self {
-            status,
-            envelope: ErrorEnvelope::new(message, detail),
-        }
+        Self { status, envelope: ErrorEnvelope::new(message, detail) }
     }
 
     fn not_found() -> Self {
-        Self::new(
-            404,
-            "No Record found",
-            Some("Record doesn't exist or ACL restricts the record retrieval".to_owned()),
-        )
+        Self::new(404, "No Record found", Some("Record doesn't exist or ACL restricts the record retrieval".to_owned()))
     }
 }
 
@@ -366,10 +359,7 @@ impl Shared {
     fn insert(&self, user: &str, body: &Map<String, Value>) -> Result<Record, SimError> {
         let mut inner = self.lock();
         let now = Self::now(&inner);
-        let mut record: Record = BASE_FIELDS
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
+        let mut record: Record = BASE_FIELDS.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         for field in &self.config.custom_fields {
             record.insert(field.clone(), String::new());
         }
@@ -407,19 +397,10 @@ impl Shared {
         Ok(record)
     }
 
-    fn update(
-        &self,
-        user: &str,
-        sys_id: &str,
-        body: &Map<String, Value>,
-    ) -> Result<Record, SimError> {
+    fn update(&self, user: &str, sys_id: &str, body: &Map<String, Value>) -> Result<Record, SimError> {
         let mut inner = self.lock();
         let now = Self::now(&inner);
-        let index = inner
-            .records
-            .iter()
-            .position(|r| r["sys_id"] == sys_id)
-            .ok_or_else(SimError::not_found)?;
+        let index = inner.records.iter().position(|r| r["sys_id"] == sys_id).ok_or_else(SimError::not_found)?;
         let before = inner.records[index].clone();
         let mut record = before.clone();
         let journal = self.apply(&mut record, body, user, &now, false)?;
@@ -427,10 +408,7 @@ impl Shared {
         if changed.is_empty() {
             return Ok(before);
         }
-        let count = record
-            .get("sys_mod_count")
-            .and_then(|c| c.parse::<u64>().ok())
-            .unwrap_or(0);
+        let count = record.get("sys_mod_count").and_then(|c| c.parse::<u64>().ok()).unwrap_or(0);
         record.insert("sys_mod_count".to_owned(), (count + 1).to_string());
         record.insert("sys_updated_on".to_owned(), now);
         record.insert("sys_updated_by".to_owned(), user.to_owned());
@@ -443,11 +421,7 @@ impl Shared {
 
     fn delete(&self, sys_id: &str) -> Result<(), SimError> {
         let mut inner = self.lock();
-        let index = inner
-            .records
-            .iter()
-            .position(|r| r["sys_id"] == sys_id)
-            .ok_or_else(SimError::not_found)?;
+        let index = inner.records.iter().position(|r| r["sys_id"] == sys_id).ok_or_else(SimError::not_found)?;
         let record = inner.records.remove(index);
         drop(inner);
         self.push("delete", &record, Vec::new(), None);
@@ -517,10 +491,7 @@ impl Shared {
                 }
                 _ if old_state == wire::state::RESOLVED => {
                     // Reopened: the resolution no longer holds.
-                    let n = record
-                        .get("reopen_count")
-                        .and_then(|c| c.parse::<u64>().ok())
-                        .unwrap_or(0);
+                    let n = record.get("reopen_count").and_then(|c| c.parse::<u64>().ok()).unwrap_or(0);
                     record.insert("reopen_count".to_owned(), (n + 1).to_string());
                     record.insert("resolved_at".to_owned(), String::new());
                     record.insert("resolved_by".to_owned(), String::new());
@@ -535,10 +506,7 @@ impl Shared {
             if !CLOSE_CODES.contains(&code) {
                 missing.push("Resolution code");
             }
-            if record
-                .get("close_notes")
-                .is_none_or(|n| n.trim().is_empty())
-            {
+            if record.get("close_notes").is_none_or(|n| n.trim().is_empty()) {
                 missing.push("Resolution notes");
             }
             if !missing.is_empty() {
@@ -555,13 +523,7 @@ impl Shared {
         Ok(journal)
     }
 
-    fn push(
-        &self,
-        operation: &str,
-        record: &Record,
-        changed: Vec<String>,
-        journal: Option<&JournalEntry>,
-    ) {
+    fn push(&self, operation: &str, record: &Record, changed: Vec<String>, journal: Option<&JournalEntry>) {
         let Some(tx) = &self.push_tx else { return };
         let payload = json!({
             "table": TABLE,
@@ -586,31 +548,21 @@ impl Shared {
     fn authenticate(&self, headers: &HeaderMap) -> Option<String> {
         let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
         if let Some(encoded) = value.strip_prefix("Basic ") {
-            let decoded = base64::engine::general_purpose::STANDARD
-                .decode(encoded.trim())
-                .ok()?;
+            let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
             let decoded = String::from_utf8(decoded).ok()?;
             let (user, password) = decoded.split_once(':')?;
-            return (user == self.config.user && password == self.config.password)
-                .then(|| user.to_owned());
+            return (user == self.config.user && password == self.config.password).then(|| user.to_owned());
         }
         let token = value.strip_prefix("Bearer ")?.trim();
         let inner = self.lock();
         let now = Timestamp::now() + inner.clock_offset;
-        inner
-            .tokens
-            .get(token)
-            .filter(|t| t.expires_at > now)
-            .map(|t| t.user.clone())
+        inner.tokens.get(token).filter(|t| t.expires_at > now).map(|t| t.user.clone())
     }
 }
 
 fn changed_fields(before: &Record, after: &Record, journal: &[JournalEntry]) -> Vec<String> {
-    let mut changed: BTreeSet<String> = after
-        .iter()
-        .filter(|(k, v)| before.get(*k) != Some(*v))
-        .map(|(k, _)| k.clone())
-        .collect();
+    let mut changed: BTreeSet<String> =
+        after.iter().filter(|(k, v)| before.get(*k) != Some(*v)).map(|(k, _)| k.clone()).collect();
     changed.extend(journal.iter().map(|j| j.element.clone()));
     changed.into_iter().collect()
 }
@@ -619,48 +571,31 @@ fn changed_fields(before: &Record, after: &Record, journal: &[JournalEntry]) -> 
 #[derive(Clone)]
 struct User(String);
 
-async fn require_auth(
-    State(shared): State<Arc<Shared>>,
-    mut request: Request,
-    next: Next,
-) -> Response {
+async fn require_auth(State(shared): State<Arc<Shared>>, mut request: Request, next: Next) -> Response {
     match shared.authenticate(request.headers()) {
         Some(user) => {
             request.extensions_mut().insert(User(user));
             next.run(request).await
         }
-        None => SimError::new(
-            401,
-            "User Not Authenticated",
-            Some("Required to provide Auth information".to_owned()),
-        )
-        .into_response(),
+        None => SimError::new(401, "User Not Authenticated", Some("Required to provide Auth information".to_owned()))
+            .into_response(),
     }
 }
 
 /// Keep the body of every write the instance receives, for snapshots.
-async fn record_writes(
-    State(shared): State<Arc<Shared>>,
-    request: Request,
-    next: Next,
-) -> Response {
+async fn record_writes(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
     if request.method() == Method::GET {
         return next.run(request).await;
     }
     let (parts, body) = request.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, 16 * 1024 * 1024).await else {
-        return SimError::new(
-            400,
-            "Exception while reading request",
-            Some("Rejected large REST payload".to_owned()),
-        )
-        .into_response();
+        return SimError::new(400, "Exception while reading request", Some("Rejected large REST payload".to_owned()))
+            .into_response();
     };
     let recorded_body = if bytes.is_empty() {
         Value::Null
     } else {
-        serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
     };
     shared.lock().requests.push(RecordedRequest {
         method: parts.method.to_string(),
@@ -668,16 +603,11 @@ async fn record_writes(
         query: parts.uri.query().map(str::to_owned),
         body: recorded_body,
     });
-    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
-        .await
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await
 }
 
 fn check_table(table: &str) -> Result<(), SimError> {
-    if table == TABLE {
-        Ok(())
-    } else {
-        Err(SimError::new(400, &format!("Invalid table {table}"), None))
-    }
+    if table == TABLE { Ok(()) } else { Err(SimError::new(400, &format!("Invalid table {table}"), None)) }
 }
 
 fn parse_body(bytes: &Bytes) -> Result<Map<String, Value>, SimError> {
@@ -717,20 +647,12 @@ impl Render<'_> {
             Some("all") => DisplayMode::All,
             _ => DisplayMode::Value,
         };
-        let links = params
-            .get("sysparm_exclude_reference_link")
-            .is_none_or(|v| v != "true");
+        let links = params.get("sysparm_exclude_reference_link").is_none_or(|v| v != "true");
         let fields = params
             .get("sysparm_fields")
             .filter(|f| !f.trim().is_empty())
             .map(|f| f.split(',').map(|s| s.trim().to_owned()).collect());
-        Render {
-            mode,
-            links,
-            fields,
-            base: base_of(headers),
-            journal,
-        }
+        Render { mode, links, fields, base: base_of(headers), journal }
     }
 
     fn record(&self, record: &Record) -> Value {
@@ -752,9 +674,7 @@ impl Render<'_> {
         let display = if JOURNAL_FIELDS.contains(&name) {
             self.rendered_journal(&record["sys_id"], name)
         } else {
-            choice_label(name, value)
-                .map(str::to_owned)
-                .unwrap_or_else(|| value.to_owned())
+            choice_label(name, value).map(str::to_owned).unwrap_or_else(|| value.to_owned())
         };
         let link = REFERENCES
             .iter()
@@ -774,30 +694,18 @@ impl Render<'_> {
     }
 
     fn rendered_journal(&self, sys_id: &str, element: &str) -> String {
-        let label = if element == "comments" {
-            "Additional comments"
-        } else {
-            "Work notes"
-        };
+        let label = if element == "comments" { "Additional comments" } else { "Work notes" };
         self.journal
             .iter()
             .rev()
             .filter(|j| j.element_id == sys_id && j.element == element)
-            .map(|j| {
-                format!(
-                    "{} - {} ({label})\n{}\n\n",
-                    j.sys_created_on, j.sys_created_by, j.value
-                )
-            })
+            .map(|j| format!("{} - {} ({label})\n{}\n\n", j.sys_created_on, j.sys_created_by, j.value))
             .collect()
     }
 }
 
 fn base_of(headers: &HeaderMap) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
     format!("http://{host}")
 }
 
@@ -809,43 +717,18 @@ async fn list(
     headers: HeaderMap,
 ) -> Result<Response, SimError> {
     check_table(&table)?;
-    let query = EncodedQuery::parse(
-        params
-            .get("sysparm_query")
-            .map(String::as_str)
-            .unwrap_or(""),
-    )
-    .map_err(|e| SimError::new(400, "Invalid query", Some(e.to_string())))?;
-    let limit = params
-        .get("sysparm_limit")
-        .and_then(|l| l.parse::<usize>().ok())
-        .filter(|l| *l > 0)
-        .unwrap_or(10_000);
-    let offset = params
-        .get("sysparm_offset")
-        .and_then(|o| o.parse::<usize>().ok())
-        .unwrap_or(0);
+    let query = EncodedQuery::parse(params.get("sysparm_query").map(String::as_str).unwrap_or(""))
+        .map_err(|e| SimError::new(400, "Invalid query", Some(e.to_string())))?;
+    let limit = params.get("sysparm_limit").and_then(|l| l.parse::<usize>().ok()).filter(|l| *l > 0).unwrap_or(10_000);
+    let offset = params.get("sysparm_offset").and_then(|o| o.parse::<usize>().ok()).unwrap_or(0);
     let inner = shared.lock();
-    let mut matching: Vec<&Record> = inner
-        .records
-        .iter()
-        .filter(|r| query.matches(|f| r.get(f).map(String::as_str)))
-        .collect();
+    let mut matching: Vec<&Record> =
+        inner.records.iter().filter(|r| query.matches(|f| r.get(f).map(String::as_str))).collect();
     // A stable sort keeps insertion order among equal keys, like a table scan.
-    matching.sort_by(|a, b| {
-        query.compare(
-            |f| a.get(f).map(String::as_str),
-            |f| b.get(f).map(String::as_str),
-        )
-    });
+    matching.sort_by(|a, b| query.compare(|f| a.get(f).map(String::as_str), |f| b.get(f).map(String::as_str)));
     let total = matching.len();
     let render = Render::from_params(&params, &headers, &inner.journal);
-    let page: Vec<Value> = matching
-        .iter()
-        .skip(offset)
-        .take(limit)
-        .map(|r| render.record(r))
-        .collect();
+    let page: Vec<Value> = matching.iter().skip(offset).take(limit).map(|r| render.record(r)).collect();
     let link = link_header(&render.base, &uri, &params, offset, limit, total);
     drop(inner);
     let mut response = Json(json!({ "result": page })).into_response();
@@ -879,11 +762,7 @@ fn link_header(
             .unwrap_or_default();
         format!("<{url}>;rel=\"{rel}\"")
     };
-    let last = if total == 0 {
-        0
-    } else {
-        (total - 1) / limit * limit
-    };
+    let last = if total == 0 { 0 } else { (total - 1) / limit * limit };
     let mut links = vec![at("first", 0)];
     if offset > 0 {
         links.push(at("prev", offset.saturating_sub(limit)));
@@ -926,11 +805,7 @@ async fn read(
 ) -> Result<Response, SimError> {
     check_table(&table)?;
     let inner = shared.lock();
-    let record = inner
-        .records
-        .iter()
-        .find(|r| r["sys_id"] == sys_id)
-        .ok_or_else(SimError::not_found)?;
+    let record = inner.records.iter().find(|r| r["sys_id"] == sys_id).ok_or_else(SimError::not_found)?;
     let render = Render::from_params(&params, &headers, &inner.journal);
     Ok(Json(json!({ "result": render.record(record) })).into_response())
 }
@@ -960,22 +835,14 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn oauth_token(
-    State(shared): State<Arc<Shared>>,
-    Form(form): Form<HashMap<String, String>>,
-) -> Response {
+async fn oauth_token(State(shared): State<Arc<Shared>>, Form(form): Form<HashMap<String, String>>) -> Response {
     let denied = || {
-        (
-            StatusCode::UNAUTHORIZED,
-            Json(json!({"error_description": "access_denied", "error": "server_error"})),
-        )
+        (StatusCode::UNAUTHORIZED, Json(json!({"error_description": "access_denied", "error": "server_error"})))
             .into_response()
     };
     let config = &shared.config;
     let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
-    if field("client_id") != config.oauth_client_id
-        || field("client_secret") != config.oauth_client_secret
-    {
+    if field("client_id") != config.oauth_client_id || field("client_secret") != config.oauth_client_secret {
         return denied();
     }
     let (user, refresh) = match field("grant_type") {
@@ -1004,15 +871,8 @@ async fn oauth_token(
     let access = random_token();
     let lifetime = config.token_lifetime_secs;
     let mut inner = shared.lock();
-    let expires_at =
-        Timestamp::now() + inner.clock_offset + SignedDuration::from_secs(lifetime as i64);
-    inner.tokens.insert(
-        access.clone(),
-        Token {
-            user: user.clone(),
-            expires_at,
-        },
-    );
+    let expires_at = Timestamp::now() + inner.clock_offset + SignedDuration::from_secs(lifetime as i64);
+    inner.tokens.insert(access.clone(), Token { user: user.clone(), expires_at });
     let mut answer = json!({
         "access_token": access,
         "scope": "useraccount",
@@ -1027,11 +887,7 @@ async fn oauth_token(
 }
 
 fn random_token() -> String {
-    format!(
-        "{}{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
-    )
+    format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple())
 }
 
 async fn deliver_pushes(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Value>) {
@@ -1054,16 +910,8 @@ async fn deliver_pushes(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Val
             .send()
             .await;
         let push = match result {
-            Ok(r) => Push {
-                payload,
-                status: Some(r.status().as_u16()),
-                error: None,
-            },
-            Err(e) => Push {
-                payload,
-                status: None,
-                error: Some(e.to_string()),
-            },
+            Ok(r) => Push { payload, status: Some(r.status().as_u16()), error: None },
+            Err(e) => Push { payload, status: None, error: Some(e.to_string()) },
         };
         shared.lock().pushes.push(push);
         shared.pushes_done.fetch_add(1, AtomicOrdering::SeqCst);
@@ -1072,10 +920,7 @@ async fn deliver_pushes(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Val
 }
 
 fn pairs_to_body(fields: &[(&str, &str)]) -> Map<String, Value> {
-    fields
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), Value::String((*v).to_owned())))
-        .collect()
+    fields.iter().map(|(k, v)| ((*k).to_owned(), Value::String((*v).to_owned()))).collect()
 }
 
 impl ServiceNowSim {
@@ -1102,27 +947,15 @@ impl ServiceNowSim {
         let faults = Faults::new();
         let table = Router::new()
             .route("/api/now/table/{table}", get(list).post(create))
-            .route(
-                "/api/now/table/{table}/{sys_id}",
-                get(read).patch(modify).put(modify).delete(remove),
-            )
-            .layer(axum::middleware::from_fn_with_state(
-                shared.clone(),
-                record_writes,
-            ))
-            .layer(axum::middleware::from_fn_with_state(
-                shared.clone(),
-                require_auth,
-            ));
+            .route("/api/now/table/{table}/{sys_id}", get(read).patch(modify).put(modify).delete(remove))
+            .layer(axum::middleware::from_fn_with_state(shared.clone(), record_writes))
+            .layer(axum::middleware::from_fn_with_state(shared.clone(), require_auth));
         let router = Router::new()
             .merge(table)
             .route("/oauth_token.do", post(oauth_token))
             .with_state(shared.clone())
             .merge(faults::control_routes().with_state(faults.clone()))
-            .layer(axum::middleware::from_fn_with_state(
-                faults.clone(),
-                faults::apply,
-            ));
+            .layer(axum::middleware::from_fn_with_state(faults.clone(), faults::apply));
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
         let app = router.clone();
@@ -1131,13 +964,7 @@ impl ServiceNowSim {
                 tracing::warn!(error = %e, "servicenow simulator stopped");
             }
         });
-        Ok(ServiceNowSim {
-            shared,
-            faults,
-            router,
-            addr,
-            server,
-        })
+        Ok(ServiceNowSim { shared, faults, router, addr, server })
     }
 
     /// `http://127.0.0.1:<port>`, without a trailing slash.
@@ -1164,33 +991,17 @@ impl ServiceNowSim {
     }
 
     pub fn record(&self, sys_id: &str) -> Option<Record> {
-        self.shared
-            .lock()
-            .records
-            .iter()
-            .find(|r| r["sys_id"] == sys_id)
-            .cloned()
+        self.shared.lock().records.iter().find(|r| r["sys_id"] == sys_id).cloned()
     }
 
     /// The record with this `number` (`INC0010001`).
     pub fn record_by_number(&self, number: &str) -> Option<Record> {
-        self.shared
-            .lock()
-            .records
-            .iter()
-            .find(|r| r["number"] == number)
-            .cloned()
+        self.shared.lock().records.iter().find(|r| r["number"] == number).cloned()
     }
 
     /// The journal of one record, oldest first.
     pub fn journal(&self, sys_id: &str) -> Vec<JournalEntry> {
-        self.shared
-            .lock()
-            .journal
-            .iter()
-            .filter(|j| j.element_id == sys_id)
-            .cloned()
-            .collect()
+        self.shared.lock().journal.iter().filter(|j| j.element_id == sys_id).cloned().collect()
     }
 
     pub fn count(&self) -> usize {
@@ -1239,27 +1050,16 @@ impl ServiceNowSim {
 
     /// Create a record as [`ServiceNowSimConfig::operator`] working in the tool.
     pub fn create_as_user(&self, fields: &[(&str, &str)]) -> Result<Record, SimError> {
-        self.shared
-            .insert(&self.shared.config.operator, &pairs_to_body(fields))
+        self.shared.insert(&self.shared.config.operator, &pairs_to_body(fields))
     }
 
     /// Change fields as the operator; the same rules as the REST API apply.
-    pub fn update_as_user(
-        &self,
-        sys_id: &str,
-        fields: &[(&str, &str)],
-    ) -> Result<Record, SimError> {
-        self.shared
-            .update(&self.shared.config.operator, sys_id, &pairs_to_body(fields))
+    pub fn update_as_user(&self, sys_id: &str, fields: &[(&str, &str)]) -> Result<Record, SimError> {
+        self.shared.update(&self.shared.config.operator, sys_id, &pairs_to_body(fields))
     }
 
     /// Add an additional comment (`public`) or a work note as the operator.
-    pub fn comment_as_user(
-        &self,
-        sys_id: &str,
-        text: &str,
-        public: bool,
-    ) -> Result<Record, SimError> {
+    pub fn comment_as_user(&self, sys_id: &str, text: &str, public: bool) -> Result<Record, SimError> {
         let field = if public { "comments" } else { "work_notes" };
         self.update_as_user(sys_id, &[(field, text)])
     }

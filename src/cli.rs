@@ -40,4 +40,34 @@ pub enum Command {
     },
     /// Play an NSP scenario end to end on a throw-away data directory and show what happened.
     Demo,
+    /// Who is contacted for a P1/P2 of a service at an instant, and why.
+    Who {
+        /// The service, e.g. NSP or FMK.
+        #[arg(long)]
+        service: String,
+        /// P1, P2, P3 or P4.
+        #[arg(long)]
+        priority: String,
+        /// RFC 3339 instant, e.g. 2026-11-29T02:00:00+01:00; default now.
+        #[arg(long)]
+        at: Option<String>,
+        /// The escalation ruleset; default: gateway.contacts of the configuration.
+        #[arg(long)]
+        contacts: Option<PathBuf>,
+        #[arg(long, env = "DESKGATE_CONFIG", default_value = "deploy/gateway.toml")]
+        config: PathBuf,
+    },
+    /// Start ServiceNow, Jira and ClearQuest simulators for manual use; print their
+    /// URLs and credentials; run until Ctrl-C.
+    Sim {
+        /// Port for the ServiceNow simulator (default: a free one).
+        #[arg(long)]
+        servicenow_port: Option<u16>,
+        /// Port for the Jira simulator (default: a free one).
+        #[arg(long)]
+        jira_port: Option<u16>,
+        /// Port for the ClearQuest simulator (default: a free one).
+        #[arg(long)]
+        clearquest_port: Option<u16>,
+    },
 }

@@ -147,6 +147,22 @@ struct GatewayFile {
     /// Clock skew tolerated on `exp` and `nbf`, in seconds.
     #[serde(default = "default_leeway")]
     leeway_secs: u64,
+    /// Serve HTTPS instead of HTTP.
+    tls: Option<TlsFile>,
+    /// The escalation ruleset (`contacts.toml`), relative to this file.
+    contacts: Option<PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TlsFile {
+    /// PEM certificate chain, server certificate first.
+    cert: PathBuf,
+    /// PEM private key of the certificate: a secret reference.
+    key: SecretRef,
+    /// PEM CA certificate(s): when set, clients are asked for a certificate
+    /// chaining to one of them.
+    client_ca: Option<PathBuf>,
 }
 
 fn default_listen() -> String {
@@ -221,6 +237,9 @@ struct DeskFile {
     contact: Option<ContactFile>,
     auth: Option<AuthFile>,
     credentials: Option<CredentialsFile>,
+    /// When set, this desk's requests must come over TLS with the client
+    /// certificate of this SHA-256 fingerprint, besides carrying its JWT.
+    client_cert_sha256: Option<String>,
 }
 
 // ---------------------------------------------------------------------------
@@ -293,6 +312,8 @@ pub struct Desk {
     pub contact: Option<Contact>,
     pub auth: Option<DeskAuth>,
     pub credentials: Option<Credentials>,
+    /// SHA-256 of the client certificate this desk must present (mutual TLS).
+    pub client_cert_sha256: Option<[u8; 32]>,
 }
 
 impl Desk {
@@ -309,6 +330,10 @@ pub struct GatewayConfig {
     pub max_body_bytes: usize,
     pub audience: String,
     pub leeway_secs: u64,
+    /// HTTPS, when configured; plain HTTP otherwise.
+    pub tls: Option<crate::tls::TlsSettings>,
+    /// The escalation ruleset file, resolved against the configuration's directory.
+    pub contacts: Option<PathBuf>,
 }
 
 #[derive(Clone, Debug)]
@@ -382,7 +407,10 @@ impl Config {
                 problems
                     .push(Problem { path: "gateway.max_body_bytes".into(), message: "expected at least 1024".into() });
             }
-            listen.map(|listen| GatewayConfig {
+            let before = problems.len();
+            let tls = g.tls.and_then(|t| resolve_tls(t, base_dir, env, &mut problems));
+            let tls_ok = problems.len() == before;
+            listen.filter(|_| tls_ok).map(|listen| GatewayConfig {
                 listen,
                 data_dir: if g.data_dir.is_absolute() {
                     g.data_dir
@@ -393,9 +421,22 @@ impl Config {
                 max_body_bytes: g.max_body_bytes,
                 audience: g.audience,
                 leeway_secs: g.leeway_secs,
+                tls,
+                contacts: g.contacts.map(|c| base_relative(base_dir, &c, false)),
             })
         });
 
+        let client_certs_requested = gateway
+            .as_ref()
+            .is_some_and(|g| g.tls.as_ref().is_some_and(crate::tls::TlsSettings::requests_client_certificates));
+        for desk in desks.values().filter(|d| d.client_cert_sha256.is_some()) {
+            if gateway.is_some() && !client_certs_requested {
+                problems.push(Problem {
+                    path: format!("desks.{}.client_cert_sha256", desk.id),
+                    message: "a pinned client certificate needs [gateway.tls] with client_ca".into(),
+                });
+            }
+        }
         check_federation(&desks, &mut problems);
         match gateway {
             Some(gateway) if problems.is_empty() => Ok(Config { gateway, desks }),
@@ -471,6 +512,28 @@ fn resolve_secret(
                     "expected exactly one of env = \"VARIABLE\" or file = \"path\" (secrets are never written inline)"
                         .into(),
             });
+            None
+        }
+    }
+}
+
+/// `[gateway.tls]`: read and check certificate, key and client CA now, so that a
+/// broken file is a configuration problem and not a failure on the first request.
+fn resolve_tls(
+    t: TlsFile,
+    base_dir: &Path,
+    env: &dyn Env,
+    problems: &mut Vec<Problem>,
+) -> Option<crate::tls::TlsSettings> {
+    let key = resolve_secret(&t.key, "gateway.tls.key", base_dir, env, problems)?;
+    let cert = base_relative(base_dir, &t.cert, false);
+    let client_ca = t.client_ca.map(|c| base_relative(base_dir, &c, false));
+    match crate::tls::TlsSettings::load(&cert, &key, client_ca.as_deref()) {
+        Ok(settings) => Some(settings),
+        Err(found) => {
+            problems.extend(
+                found.into_iter().map(|p| Problem { path: format!("gateway.tls.{}", p.key), message: p.message }),
+            );
             None
         }
     }
@@ -557,6 +620,11 @@ fn resolve_desk(
             }
         })
     });
+    let client_cert_sha256 = f.client_cert_sha256.as_deref().and_then(|text| {
+        crate::tls::parse_fingerprint(text)
+            .map_err(|message| problems.push(Problem { path: format!("{path}.client_cert_sha256"), message }))
+            .ok()
+    });
     (problems.len() == before).then(|| Desk {
         id,
         name: f.name,
@@ -568,6 +636,7 @@ fn resolve_desk(
         contact: f.contact.map(|c| Contact { name: c.name, email: c.email, phone: c.phone }),
         auth,
         credentials,
+        client_cert_sha256,
     })
 }
 

@@ -12,15 +12,17 @@
 //! - [`gateway`] — the use cases every dialect shares
 //! - [`api`] — HTTP routers per dialect, errors in the caller's dialect, ops endpoints
 //! - [`startup`] — building and running the server
+//! - [`tls`] — HTTPS on the inbound side, client certificates for mutual TLS
 //! - [`escalation`] — P1/P2 contact rules by local time, holidays and DST
 //! - [`clock`] — time as a dependency
-//! - [`cli`] — the command line; [`demo`] — the guided scenario
+//! - [`cli`] — the command line; [`commands`] — `who` and `sim`; [`demo`] — the guided scenario
 #![forbid(unsafe_code)]
 
 pub mod api;
 pub mod auth;
 pub mod cli;
 pub mod clock;
+pub mod commands;
 pub mod config;
 pub mod demo;
 pub mod escalation;
@@ -29,6 +31,7 @@ pub mod model;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod tls;
 
 /// `deskgate token`: a token for an HS* desk, valid for `ttl` (`15m`, `1h`, `2d`).
 pub fn cli_token(config: &std::path::Path, desk: &str, ttl: &str) -> Result<String, String> {

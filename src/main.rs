@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use deskgate::cli::{Cli, Command};
+use deskgate::clock::SystemClock;
 use deskgate::config::{Config, ProcessEnv};
 
 #[tokio::main]
@@ -37,14 +38,60 @@ async fn main() -> ExitCode {
         }
         Command::CheckConfig { file } => match Config::load(&file, &ProcessEnv) {
             Ok(c) => {
-                println!("{}: ok — {} desks", file.display(), c.desks.len());
-                ExitCode::SUCCESS
+                let clock: std::sync::Arc<dyn deskgate::clock::Clock> = std::sync::Arc::new(SystemClock);
+                match deskgate::startup::load_escalation(&c, clock) {
+                    Ok(engine) => {
+                        let contacts = engine
+                            .map(|e| format!(", contacts {} (ruleset {})", e.ruleset().file(), e.ruleset().version()))
+                            .unwrap_or_default();
+                        println!("{}: ok — {} desks{contacts}", file.display(), c.desks.len());
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => {
+                        eprintln!("{}: {e}", file.display());
+                        ExitCode::FAILURE
+                    }
+                }
             }
             Err(problems) => {
                 eprint!("{problems}");
                 ExitCode::FAILURE
             }
         },
+        Command::Who { service, priority, at, contacts, config } => {
+            let contacts = match contacts.map_or_else(|| deskgate::commands::contacts_from_config(&config), Ok) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("deskgate who: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match deskgate::commands::who(&contacts, &service, &priority, at.as_deref()) {
+                Ok(text) => {
+                    print!("{text}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("deskgate who: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Sim { servicenow_port, jira_port, clearquest_port } => {
+            deskgate::telemetry::init(false, "warn");
+            let ports = deskgate::commands::SimPorts {
+                servicenow: servicenow_port,
+                jira: jira_port,
+                clearquest: clearquest_port,
+            };
+            match deskgate::commands::sim(ports, deskgate::startup::shutdown_signal(), std::io::stdout()).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("deskgate sim: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Token { desk, ttl, config } => match deskgate::cli_token(&config, &desk, &ttl) {
             Ok(token) => {
                 println!("{token}");

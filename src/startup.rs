@@ -8,6 +8,7 @@ use tokio::net::TcpListener;
 use crate::api::{self, AppState};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
+use crate::escalation::{Engine, LoadError, Ruleset};
 use crate::gateway::Gateway;
 use crate::store::{SledStore, Store, StoreError};
 
@@ -30,10 +31,12 @@ impl Application {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StartupError> {
         api::ops::prometheus();
+        // Before binding: a ruleset with gaps must stop start-up, not the first P1.
+        let escalation = load_escalation(&config, clock.clone())?;
         let listener =
             TcpListener::bind(config.gateway.listen).await.map_err(|e| StartupError::Bind(config.gateway.listen, e))?;
         let gateway = Arc::new(Gateway::new(Arc::new(config), store, clock));
-        Ok(Self { listener, state: AppState { gateway } })
+        Ok(Self { listener, state: AppState { gateway, escalation } })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -44,14 +47,40 @@ impl Application {
         self.state.gateway.clone()
     }
 
+    /// The escalation engine, when `gateway.contacts` names a ruleset.
+    pub fn escalation(&self) -> Option<Arc<Engine>> {
+        self.state.escalation.clone()
+    }
+
+    /// `https` when `[gateway.tls]` is configured, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.state.gateway.config.gateway.tls.is_some() { "https" } else { "http" }
+    }
+
     /// Serve until `shutdown` completes; in-flight requests finish first.
     pub async fn run_until(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let tls = self.state.gateway.config.gateway.tls.clone();
         let app = api::app(self.state);
-        axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await
+        match tls {
+            Some(tls) => crate::tls::serve(self.listener, app, &tls, shutdown).await,
+            None => axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await,
+        }
     }
+}
+
+/// Load the escalation ruleset named by `gateway.contacts`, swept from the clock's
+/// now; its warnings (overlaps, unused rules) are logged. `None` without the key.
+pub fn load_escalation(config: &Config, clock: Arc<dyn Clock>) -> Result<Option<Arc<Engine>>, StartupError> {
+    let Some(path) = &config.gateway.contacts else { return Ok(None) };
+    let ruleset = Ruleset::load(path, clock.now()).map_err(|e| StartupError::Contacts(Box::new(e)))?;
+    for warning in ruleset.warnings() {
+        tracing::warn!(file = %ruleset.file(), %warning, "escalation ruleset");
+    }
+    tracing::info!(file = %ruleset.file(), version = %ruleset.version(), "escalation contacts loaded");
+    Ok(Some(Arc::new(Engine::new(Arc::new(ruleset), clock))))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +89,9 @@ pub enum StartupError {
     Store(#[from] StoreError),
     #[error("cannot listen on {0}: {1}")]
     Bind(SocketAddr, std::io::Error),
+    /// The loader's message names the file and, for gaps, an example local time.
+    #[error("gateway.contacts: {0}")]
+    Contacts(Box<LoadError>),
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

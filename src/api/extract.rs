@@ -11,6 +11,7 @@ use super::AppState;
 use super::error::ApiError;
 use crate::auth::{AuthError, DeskPrincipal};
 use crate::gateway::RequestContext;
+use crate::tls::ClientCertificate;
 
 /// The request id set by the request-id layer, for logs and the audit trail.
 pub fn request_context(parts: &Parts) -> RequestContext {
@@ -30,7 +31,10 @@ impl FromRequestParts<AppState> for DeskPrincipal {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let header = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
         match state.gateway.auth.authenticate(header) {
-            Ok(principal) => Ok(principal),
+            Ok(principal) => {
+                require_pinned_certificate(parts, state, &principal).await?;
+                Ok(principal)
+            }
             Err(e) => {
                 if let AuthError::NotADesk { subject, issuer, referral } = &e {
                     let ctx = request_context(parts);
@@ -45,6 +49,33 @@ impl FromRequestParts<AppState> for DeskPrincipal {
             }
         }
     }
+}
+
+/// A desk whose configuration pins a client certificate (`client_cert_sha256`) is
+/// refused unless this connection presented exactly that certificate: its token
+/// alone is not enough (mutual TLS). Desks without a pin are not affected.
+async fn require_pinned_certificate(parts: &Parts, state: &AppState, who: &DeskPrincipal) -> Result<(), ApiError> {
+    let Some(pinned) = state.gateway.config.desk(&who.desk).and_then(|d| d.client_cert_sha256) else {
+        return Ok(());
+    };
+    let presented = parts.extensions.get::<ClientCertificate>();
+    if presented.is_some_and(|c| c.sha256 == pinned) {
+        return Ok(());
+    }
+    let reason = match presented {
+        None => "no client certificate presented",
+        Some(_) => "a client certificate other than the one configured for this desk",
+    };
+    let ctx = request_context(parts);
+    state.gateway.audit_rejection(Some(&who.desk), None, &format!("mutual TLS: {reason}"), &ctx).await;
+    tracing::info!(desk = %who.desk, reason, "refused a desk token without the desk's client certificate");
+    let mut err = ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "client_certificate_required",
+        format!("desk {} must connect with its registered client certificate (mutual TLS): {reason}", who.desk),
+    );
+    err.www_authenticate = Some("Bearer realm=\"deskgate\"".into());
+    Err(err)
 }
 
 /// A JSON body. Malformed JSON, unknown fields, missing fields and wrong types are

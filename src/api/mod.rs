@@ -1,11 +1,12 @@
 //! The HTTP edge: one router per dialect, sharing the [`Gateway`] behind them.
 //!
-//! - `/api/v1/…` — the native JSON API ([`native`])
+//! - `/api/v1/…` — the native JSON API ([`native`]); `/api/v1/escalations/…` ([`escalations`])
 //! - `/healthz`, `/readyz`, `/metrics`, `/openapi.json` — operations ([`ops`])
 //!
 //! Errors are [`error::ApiError`], rendered in the caller's dialect.
 
 pub mod error;
+pub mod escalations;
 pub mod extract;
 pub mod native;
 pub mod ops;
@@ -22,12 +23,15 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 
+use crate::escalation::Engine;
 use crate::gateway::Gateway;
 use error::ApiError;
 
 #[derive(Clone)]
 pub struct AppState {
     pub gateway: Arc<Gateway>,
+    /// Who is contacted for a P1/P2, when `gateway.contacts` is configured.
+    pub escalation: Option<Arc<Engine>>,
 }
 
 #[derive(OpenApi)]
@@ -35,10 +39,10 @@ pub struct AppState {
     info(title = "deskgate", description = "Federation gateway between incident-management service desks"),
     paths(
         native::submit, native::get_incident, native::list_incidents, native::add_note, native::patch_incident,
-        native::lookup_ref, native::audit_log, ops::healthz, ops::readyz, ops::metrics,
+        native::lookup_ref, native::audit_log, escalations::contact, ops::healthz, ops::readyz, ops::metrics,
     ),
     modifiers(&SecurityAddon),
-    tags((name = "incidents"), (name = "operations"))
+    tags((name = "incidents"), (name = "escalations"), (name = "operations"))
 )]
 pub struct ApiDoc;
 
@@ -63,7 +67,8 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/incidents/{id}", get(native::get_incident).patch(native::patch_incident))
         .route("/api/v1/incidents/{id}/notes", axum::routing::post(native::add_note))
         .route("/api/v1/refs/{desk}/{*remote_id}", get(native::lookup_ref))
-        .route("/api/v1/audit", get(native::audit_log));
+        .route("/api/v1/audit", get(native::audit_log))
+        .route("/api/v1/escalations/contact", get(escalations::contact));
     let ops = Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

@@ -143,9 +143,23 @@ impl TestGateway {
 
     async fn start_in(data: tempfile::TempDir, max_body: usize) -> Self {
         let text = config_text(&data.path().join("store"), max_body);
-        let config = Config::from_toml(&text, Path::new("."), &env()).expect("test config");
+        Self::launch(data, &text, max_body, reqwest::Client::new()).await
+    }
+
+    /// A gateway on the standard test federation as changed by `edit` (see
+    /// [`with_gateway_keys`], [`with_desk_keys`]), talked to with `client`.
+    /// `restart` brings such a gateway back with the standard configuration.
+    pub async fn start_edited(edit: impl FnOnce(String) -> String, client: reqwest::Client) -> Self {
+        let data = tempfile::tempdir().unwrap();
+        let text = edit(config_text(&data.path().join("store"), 1024 * 1024));
+        Self::launch(data, &text, 1024 * 1024, client).await
+    }
+
+    async fn launch(data: tempfile::TempDir, text: &str, max_body: usize, client: reqwest::Client) -> Self {
+        let config = Config::from_toml(text, Path::new("."), &env()).expect("test config");
         let app = Application::build(config).await.expect("gateway starts");
-        let base = format!("http://{}", app.local_addr());
+        // `https` when the configuration has [gateway.tls].
+        let base = format!("{}://{}", app.scheme(), app.local_addr());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             app.run_until(async {
@@ -154,7 +168,7 @@ impl TestGateway {
             .await
             .unwrap();
         });
-        Self { base, data, client: reqwest::Client::new(), max_body, stop: Some(stop), task: Some(task) }
+        Self { base, data, client, max_body, stop: Some(stop), task: Some(task) }
     }
 
     /// Stop the gateway (the store closes) and start a new one on the same data.
@@ -238,6 +252,24 @@ impl Drop for TestGateway {
             let _ = stop.send(());
         }
     }
+}
+
+/// `text` with `keys` (TOML lines) added to its `[gateway]` table.
+pub fn with_gateway_keys(text: &str, keys: &str) -> String {
+    assert!(text.contains("[gateway]\n"), "no [gateway] table to extend");
+    text.replacen("[gateway]\n", &format!("[gateway]\n{keys}\n"), 1)
+}
+
+/// `text` with `keys` (TOML lines) added to the table of desk `desk`.
+pub fn with_desk_keys(text: &str, desk: &str, keys: &str) -> String {
+    let header = format!("[desks.{desk}]\n");
+    assert!(text.contains(&header), "no desk {desk} to extend");
+    text.replacen(&header, &format!("{header}{keys}\n"), 1)
+}
+
+/// The shipped escalation ruleset, by absolute path.
+pub fn shipped_contacts() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/contacts.toml")
 }
 
 pub fn incident(ticket: &str) -> Value {

@@ -1,0 +1,150 @@
+//! `/api/v1/escalations/…`: who is contacted for a P1/P2 of service S at instant T
+//! (DESIGN §6), answered from the ruleset loaded at start (`gateway.contacts`).
+//!
+//! Read-only: it asks the escalation engine and touches no incident.
+
+use axum::Json;
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use jiff::Timestamp;
+use serde::Serialize;
+
+use super::AppState;
+use super::error::{ApiError, ErrorBody};
+use crate::auth::DeskPrincipal;
+use crate::escalation::{Contact, Decision};
+use crate::model::{Priority, Service};
+
+/// A person or role to call.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ContactView {
+    pub id: String,
+    pub name: String,
+    pub role: String,
+    pub email: String,
+    pub phone: Option<String>,
+}
+
+impl From<&Contact> for ContactView {
+    fn from(c: &Contact) -> Self {
+        Self {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            role: c.role.clone(),
+            email: c.email.clone(),
+            phone: c.phone.clone(),
+        }
+    }
+}
+
+/// Who would be contacted, by which rule, and why.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ContactAnswer {
+    pub service: String,
+    pub priority: Priority,
+    /// The instant asked about, UTC.
+    pub at: String,
+    /// The same instant on the ruleset's wall clock, with offset and zone.
+    pub local_time: String,
+    /// The IANA zone the rules are evaluated in.
+    pub zone: String,
+    /// Id of the rule that matched, or `default`.
+    pub rule: String,
+    /// Hash of the ruleset that decided.
+    pub ruleset_version: String,
+    /// Who is contacted first.
+    pub contact: ContactView,
+    /// Who follows, in order, when nobody acknowledges in time.
+    pub chain: Vec<ContactView>,
+    /// How long each contact has to acknowledge, in seconds.
+    pub ack_timeout_secs: i64,
+    /// The holiday the local date falls on, if any.
+    pub holiday: Option<String>,
+    /// One sentence saying why.
+    pub reason: String,
+}
+
+impl From<&Decision> for ContactAnswer {
+    fn from(d: &Decision) -> Self {
+        Self {
+            service: d.service.clone(),
+            priority: d.priority,
+            at: d.at.to_string(),
+            local_time: d.local.to_string(),
+            zone: d.local.time_zone().iana_name().unwrap_or("").to_owned(),
+            rule: d.rule.clone(),
+            ruleset_version: d.ruleset_version.clone(),
+            contact: (&d.contact).into(),
+            chain: d.chain.iter().map(ContactView::from).collect(),
+            ack_timeout_secs: d.ack_timeout.as_secs(),
+            holiday: d.holiday.clone(),
+            reason: d.reason.clone(),
+        }
+    }
+}
+
+/// Parse `at`: an RFC 3339 instant with an offset (`2026-11-29T02:00:00+01:00`).
+pub fn parse_instant(text: &str) -> Result<Timestamp, String> {
+    let parse = |t: &str| t.parse::<Timestamp>();
+    // An unencoded '+' in a query string arrives as a space; read it as meant.
+    parse(text.trim())
+        .or_else(|e| if text.contains(' ') { parse(&text.trim().replace(' ', "+")) } else { Err(e) })
+        .map_err(|_| {
+            format!("expected an RFC 3339 instant with an offset, e.g. 2026-11-29T02:00:00+01:00, got {text:?}")
+        })
+}
+
+/// Who is contacted for an incident of `service` and `priority` at `at` (default now).
+#[utoipa::path(
+    get, path = "/api/v1/escalations/contact", tag = "escalations",
+    params(
+        ("service" = String, Query, description = "The service, e.g. FMK or NSP"),
+        ("priority" = Priority, Query, description = "P1 to P4; P3/P4 go to the default"),
+        ("at" = Option<String>, Query, description = "RFC 3339 instant, e.g. 2026-11-29T02:00:00+01:00; default now"),
+    ),
+    responses(
+        (status = 200, body = ContactAnswer),
+        (status = 400, description = "A missing or malformed parameter, named in `field`", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 503, description = "No escalation ruleset is configured", body = ErrorBody),
+    ),
+    security(("desk_jwt" = []))
+)]
+pub async fn contact(
+    State(state): State<AppState>,
+    _who: DeskPrincipal,
+    RawQuery(query): RawQuery,
+) -> Result<Json<ContactAnswer>, ApiError> {
+    let mut service: Option<Service> = None;
+    let mut priority: Option<Priority> = None;
+    let mut at: Option<Timestamp> = None;
+    for (key, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        match key.as_ref() {
+            "service" => service = Some(value.parse()?),
+            "priority" => {
+                priority = Some(value.parse().map_err(|_| {
+                    ApiError::bad_request("priority", format!("priority: expected P1, P2, P3 or P4, got {value:?}"))
+                })?)
+            }
+            "at" => at = Some(parse_instant(&value).map_err(|m| ApiError::bad_request("at", format!("at: {m}")))?),
+            other => {
+                return Err(ApiError::bad_request(
+                    other,
+                    format!("{other}: unknown parameter; expected service, priority or at"),
+                ));
+            }
+        }
+    }
+    let service = service.ok_or_else(|| ApiError::bad_request("service", "service: required, e.g. FMK or NSP"))?;
+    let priority = priority.ok_or_else(|| ApiError::bad_request("priority", "priority: required, one of P1 to P4"))?;
+    let engine = state.escalation.as_ref().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "escalation_not_configured",
+            "this gateway has no escalation ruleset (gateway.contacts is not set)",
+        )
+    })?;
+    let at = at.unwrap_or_else(|| engine.now());
+    let decision = engine.decide(service.as_str(), priority, at);
+    Ok(Json(ContactAnswer::from(&decision)))
+}

@@ -1,0 +1,185 @@
+//! What the `who` and `sim` commands do, kept out of `main` so they can be tested.
+//!
+//! `who` answers "who is contacted for service S, priority P at instant T" for a
+//! person at a terminal, from the same ruleset and engine as
+//! `GET /api/v1/escalations/contact`. `sim` starts the three desk-system simulators
+//! for trying the gateway by hand.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use deskgate_sim::clearquest::{ClearQuestSim, ClearQuestSimConfig};
+use deskgate_sim::jira::{JiraSim, JiraSimConfig};
+use deskgate_sim::servicenow::{ServiceNowSim, ServiceNowSimConfig};
+use jiff::Timestamp;
+
+use crate::escalation::{Decision, Ruleset};
+use crate::model::{Priority, Service};
+
+/// Where `who` finds the ruleset when `--contacts` is not given: `gateway.contacts`
+/// of the configuration file (relative to it). Only that key is read, so the
+/// configuration's secrets need not be set to ask who is on call.
+pub fn contacts_from_config(config: &Path) -> Result<PathBuf, String> {
+    let text = std::fs::read_to_string(config).map_err(|e| format!("{}: {e}", config.display()))?;
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| format!("{}: {}", config.display(), e))?;
+    let contacts = table.get("gateway").and_then(|g| g.get("contacts")).and_then(|c| c.as_str()).ok_or_else(|| {
+        format!("{}: gateway.contacts is not set; name the ruleset with --contacts", config.display())
+    })?;
+    let contacts = Path::new(contacts);
+    Ok(if contacts.is_absolute() {
+        contacts.to_owned()
+    } else {
+        config.parent().unwrap_or(Path::new(".")).join(contacts)
+    })
+}
+
+/// `deskgate who`: load the ruleset (swept from now, like the gateway does) and
+/// decide for `service`, `priority` at `at` (default now).
+pub fn who(contacts: &Path, service: &str, priority: &str, at: Option<&str>) -> Result<String, String> {
+    let service: Service = service.parse().map_err(|e: crate::model::ModelError| format!("--service: {e}"))?;
+    let priority: Priority =
+        priority.parse().map_err(|_| format!("--priority: expected P1, P2, P3 or P4, got {priority:?}"))?;
+    let at = match at {
+        Some(text) => crate::api::escalations::parse_instant(text).map_err(|e| format!("--at: {e}"))?,
+        None => Timestamp::now(),
+    };
+    let ruleset = Ruleset::load(contacts, Timestamp::now()).map_err(|e| e.to_string())?;
+    Ok(describe(&ruleset.decide(service.as_str(), priority, at), ruleset.file()))
+}
+
+/// A decision as a person reads it: whom to call, how, and why.
+pub fn describe(d: &Decision, file: &str) -> String {
+    let mut out = String::new();
+    let local = d.local.strftime("%a %Y-%m-%d %H:%M:%S %Z");
+    let zone = d.local.time_zone().iana_name().unwrap_or("local time");
+    let _ = writeln!(out, "{} {} at {local} ({zone})", d.service, d.priority);
+    if let Some(h) = &d.holiday {
+        let _ = writeln!(out, "holiday: {h}");
+    }
+    let _ = writeln!(out, "contact: {} — {}", d.contact.name, d.contact.role);
+    if let Some(phone) = &d.contact.phone {
+        let _ = writeln!(out, "  phone:  {phone}");
+    }
+    let _ = writeln!(out, "  e-mail: {}", d.contact.email);
+    let _ = writeln!(out, "rule:    {} (ruleset {}, {file})", d.rule, d.ruleset_version);
+    let _ = writeln!(out, "why:     {}", d.reason);
+    let minutes = d.ack_timeout.as_secs() / 60;
+    if d.chain.is_empty() {
+        let _ = writeln!(out, "acknowledge within {minutes} min");
+    } else {
+        let next: Vec<String> = d
+            .chain
+            .iter()
+            .map(|c| match &c.phone {
+                Some(p) => format!("{} ({p})", c.name),
+                None => format!("{} ({})", c.name, c.email),
+            })
+            .collect();
+        let _ = writeln!(out, "acknowledge within {minutes} min, else: {}", next.join(", then "));
+    }
+    out
+}
+
+/// Ports for `deskgate sim`; `None` picks a free one.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SimPorts {
+    pub servicenow: Option<u16>,
+    pub jira: Option<u16>,
+    pub clearquest: Option<u16>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("cannot start the {0} simulator: {1}")]
+    Start(&'static str, std::io::Error),
+    #[error("cannot listen on 127.0.0.1:{1} for the {0} simulator: {2}")]
+    Bind(&'static str, u16, std::io::Error),
+}
+
+/// Serve `router` on a fixed loopback port as well; returns that port's base URL.
+/// The simulator keeps its own listener too: both share one state, so links the
+/// simulator writes with its own address still resolve.
+async fn also_on(name: &'static str, port: u16, router: axum::Router) -> Result<String, SimError> {
+    let listener =
+        tokio::net::TcpListener::bind(("127.0.0.1", port)).await.map_err(|e| SimError::Bind(name, port, e))?;
+    let addr = listener.local_addr().map_err(|e| SimError::Bind(name, port, e))?;
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            tracing::warn!(simulator = name, error = %e, "simulator listener stopped");
+        }
+    });
+    Ok(format!("http://{addr}"))
+}
+
+/// `deskgate sim`: start ServiceNow, Jira and ClearQuest simulators, print how to
+/// reach them, and run until `shutdown` completes.
+pub async fn sim(
+    ports: SimPorts,
+    shutdown: impl std::future::Future<Output = ()>,
+    mut out: impl std::io::Write,
+) -> Result<(), SimError> {
+    let servicenow =
+        ServiceNowSim::spawn(ServiceNowSimConfig::default()).await.map_err(|e| SimError::Start("servicenow", e))?;
+    let jira = JiraSim::spawn(JiraSimConfig::default()).await.map_err(|e| SimError::Start("jira", e))?;
+    let clearquest =
+        ClearQuestSim::spawn(ClearQuestSimConfig::default()).await.map_err(|e| SimError::Start("clearquest", e))?;
+
+    let sn_url = match ports.servicenow {
+        Some(p) => also_on("servicenow", p, servicenow.router()).await?,
+        None => servicenow.base_url(),
+    };
+    let jira_url = match ports.jira {
+        Some(p) => also_on("jira", p, jira.router()).await?,
+        None => jira.base_url(),
+    };
+    let cq_url = match ports.clearquest {
+        Some(p) => also_on("clearquest", p, clearquest.router()).await?,
+        None => clearquest.base_url().to_owned(),
+    };
+
+    // Simulator credentials are fixed test values, not secrets: print them so a
+    // person can point a client (or the gateway's configuration) at them.
+    let sn = servicenow.config();
+    let ji = jira.config();
+    let cq = clearquest.config();
+    let lines = [
+        "deskgate simulators (Ctrl-C to stop)".to_owned(),
+        format!("servicenow  {sn_url}  table API {sn_url}/api/now/table/incident"),
+        format!("            basic {} / {}", sn.user, sn.password),
+        format!(
+            "            oauth client {} / {} (POST {sn_url}/oauth_token.do)",
+            sn.oauth_client_id, sn.oauth_client_secret
+        ),
+        format!("jira        {jira_url}  REST {jira_url}/rest/api/2, projects {}", ji.projects.join(", ")),
+        format!("            basic {} / {}", ji.email, ji.api_token),
+        format!("            bearer {}", ji.bearer_token),
+        format!(
+            "clearquest  {cq_url}  OSLC {cq_url}/cqweb/oslc/repo/{}/db/{}/services, record type {}",
+            cq.repo, cq.db, cq.record_type
+        ),
+        format!("            basic {} / {}, header OSLC-Core-Version: 2.0", cq.user, cq.password),
+        "faults      POST <base>/_sim/faults on any of them".to_owned(),
+    ];
+    for line in lines {
+        // Nobody reading stdout is no reason to stop serving.
+        let _ = writeln!(out, "{line}");
+    }
+    let _ = out.flush();
+    shutdown.await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contacts_path_is_taken_from_the_configuration_relative_to_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("gateway.toml");
+        std::fs::write(&config, "[gateway]\ncontacts = \"contacts.toml\"\n").unwrap();
+        assert_eq!(contacts_from_config(&config).unwrap(), dir.path().join("contacts.toml"));
+        std::fs::write(&config, "[gateway]\n").unwrap();
+        assert!(contacts_from_config(&config).unwrap_err().contains("gateway.contacts is not set"));
+    }
+}

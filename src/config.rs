@@ -240,6 +240,61 @@ struct DeskFile {
     /// When set, this desk's requests must come over TLS with the client
     /// certificate of this SHA-256 fingerprint, besides carrying its JWT.
     client_cert_sha256: Option<String>,
+    /// Options for the system the desk runs (only the one matching `system`).
+    servicenow: Option<ServiceNowOptions>,
+    jira: Option<JiraOptions>,
+    clearquest: Option<ClearQuestOptions>,
+}
+
+/// How deskgate talks to a ServiceNow instance.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceNowOptions {
+    /// The table incidents live in (default `incident`).
+    pub table: Option<String>,
+    /// The field holding deskgate's incident id (default `correlation_id`).
+    pub correlation_field: Option<String>,
+    /// A text field for links to other desks' tickets (default `u_deskgate_links`).
+    pub link_field: Option<String>,
+    pub timeout_secs: Option<u64>,
+}
+
+/// How deskgate talks to a Jira instance.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JiraOptions {
+    /// The project incidents are created in, e.g. `DRIFT`.
+    pub project: String,
+    /// REST API version, 2 (default) or 3.
+    #[serde(default = "default_jira_api")]
+    pub api_version: u8,
+    /// Issue type for new issues (default `Incident`).
+    pub issue_type: Option<String>,
+    /// Custom field holding deskgate's incident id, e.g. `customfield_10042`.
+    pub correlation_field: Option<String>,
+    /// Webhook secret for the `X-Hub-Signature` HMAC of `/webhooks/jira/{desk}`.
+    pub webhook_secret: Option<SecretRef>,
+    pub timeout_secs: Option<u64>,
+}
+
+fn default_jira_api() -> u8 {
+    2
+}
+
+/// How deskgate talks to a ClearQuest OSLC server.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClearQuestOptions {
+    pub repo: String,
+    pub db: String,
+    /// Record type (default `Defect`) and its type dbid (default `16777224`).
+    pub record_type: Option<String>,
+    pub record_type_dbid: Option<String>,
+    /// The field holding deskgate's incident id (default `cq:deskgate_Incident`).
+    pub correlation_field: Option<String>,
+    pub timeout_secs: Option<u64>,
+    /// How often to poll for changes, in seconds (default 30).
+    pub poll_secs: Option<u64>,
 }
 
 // ---------------------------------------------------------------------------
@@ -314,6 +369,11 @@ pub struct Desk {
     pub credentials: Option<Credentials>,
     /// SHA-256 of the client certificate this desk must present (mutual TLS).
     pub client_cert_sha256: Option<[u8; 32]>,
+    pub servicenow: Option<ServiceNowOptions>,
+    pub jira: Option<JiraOptions>,
+    /// Resolved from `jira.webhook_secret`.
+    pub jira_webhook_secret: Option<Secret>,
+    pub clearquest: Option<ClearQuestOptions>,
 }
 
 impl Desk {
@@ -625,7 +685,46 @@ fn resolve_desk(
             .map_err(|message| problems.push(Problem { path: format!("{path}.client_cert_sha256"), message }))
             .ok()
     });
+    let mismatched = [
+        ("servicenow", f.servicenow.is_some(), System::Servicenow),
+        ("jira", f.jira.is_some(), System::Jira),
+        ("clearquest", f.clearquest.is_some(), System::Clearquest),
+    ];
+    for (key, present, system) in mismatched {
+        if present && f.system != system {
+            problems.push(Problem {
+                path: format!("{path}.{key}"),
+                message: format!("options for {key}, but this desk's system is {}", f.system.as_str()),
+            });
+        }
+    }
+    if f.system == System::Jira && f.endpoint.is_some() && f.jira.is_none() {
+        problems.push(Problem {
+            path: format!("{path}.jira"),
+            message: "a Jira desk deskgate calls needs jira = { project = \"KEY\" }".into(),
+        });
+    }
+    if f.system == System::Clearquest && f.endpoint.is_some() && f.clearquest.is_none() {
+        problems.push(Problem {
+            path: format!("{path}.clearquest"),
+            message: "a ClearQuest desk deskgate calls needs clearquest = { repo = \"…\", db = \"…\" }".into(),
+        });
+    }
+    if let Some(j) = &f.jira {
+        if !matches!(j.api_version, 2 | 3) {
+            problems.push(Problem { path: format!("{path}.jira.api_version"), message: "expected 2 or 3".into() });
+        }
+    }
+    let jira_webhook_secret = f
+        .jira
+        .as_ref()
+        .and_then(|j| j.webhook_secret.as_ref())
+        .and_then(|r| resolve_secret(r, &format!("{path}.jira.webhook_secret"), base_dir, env, problems));
     (problems.len() == before).then(|| Desk {
+        servicenow: f.servicenow,
+        jira: f.jira,
+        jira_webhook_secret,
+        clearquest: f.clearquest,
         id,
         name: f.name,
         role: f.role,
@@ -742,6 +841,7 @@ mod tests {
         role = "national"
         system = "clearquest"
         endpoint = "http://127.0.0.1:9/cqweb"
+        clearquest = { repo = "7.0.0", db = "SDS" }
         auth = { issuer = "sds", algorithm = "HS256", secret = { env = "T_SDS" } }
 
         [desks.region-h]

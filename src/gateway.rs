@@ -11,11 +11,14 @@ use jiff::Timestamp;
 use crate::auth::{Authenticator, DeskPrincipal};
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::mapping::Mappings;
+use crate::model::{Actor, Role};
 use crate::model::{
     Change, DeskId, Incident, IncidentId, ModelError, NewIncident, Priority, Service, Status, Text, TicketId,
     Visibility,
 };
-use crate::store::{AuditEntry, AuditKind, CreateOutcome, IdempotencyClaim, Store, StoreError};
+use crate::store::{AuditEntry, AuditKind, CreateOutcome, Effects, IdempotencyClaim, Store, StoreError};
+use crate::sync::plan::Planner;
 
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
@@ -36,6 +39,21 @@ impl From<StoreError> for GatewayError {
             other => GatewayError::Store(other),
         }
     }
+}
+
+/// What became of a change reported by a remote desk.
+#[derive(Debug)]
+pub enum RemoteOutcome {
+    Applied(Box<Incident>),
+    /// Nothing to do: the values were already there, or deskgate's own writes echoed.
+    NothingNew {
+        echoes: Vec<String>,
+    },
+    /// The desk's ticket is not one deskgate knows.
+    UnknownTicket,
+    /// The change breaks a rule (e.g. closing a P1 without an approved report): not
+    /// applied; recorded in the audit log and as an internal note on the incident.
+    Parked(String),
 }
 
 /// Filters for listing incidents.
@@ -59,12 +77,30 @@ pub struct Gateway {
     pub store: Arc<dyn Store>,
     pub auth: Authenticator,
     pub clock: Arc<dyn Clock>,
+    /// Woken whenever a change put deliveries in the outbox.
+    pub outbox_changed: Arc<tokio::sync::Notify>,
+    /// How each desk's vocabulary maps to the canonical model.
+    pub mappings: Arc<Mappings>,
 }
 
 impl Gateway {
+    /// A gateway without mappings (nothing is translated or delivered); see
+    /// [`Gateway::with_mappings`].
     pub fn new(config: Arc<Config>, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
         let auth = Authenticator::new(&config);
-        Self { config, store, auth, clock }
+        Self {
+            config,
+            store,
+            auth,
+            clock,
+            outbox_changed: Arc::new(tokio::sync::Notify::new()),
+            mappings: Arc::new(Mappings::default()),
+        }
+    }
+
+    pub fn with_mappings(mut self, mappings: Arc<Mappings>) -> Self {
+        self.mappings = mappings;
+        self
     }
 
     fn now(&self) -> Timestamp {
@@ -128,7 +164,12 @@ impl Gateway {
             format!("submitted {} ticket {}", who.desk, new.origin.ticket),
             ctx,
         );
-        let outcome = self.store.create_incident(new, claim, entry, self.now()).await?;
+        let planner = Planner::new(&self.config);
+        let plan = |i: &Incident| planner.created(i);
+        let outcome = self.store.create_incident(new, claim, entry, self.now(), &plan).await?;
+        if matches!(outcome, CreateOutcome::Created(_)) {
+            self.outbox_changed.notify_one();
+        }
         match &outcome {
             CreateOutcome::Created(i) => {
                 metrics::counter!("deskgate_incidents_accepted_total", "desk" => who.desk.to_string()).increment(1);
@@ -176,10 +217,13 @@ impl Gateway {
             if !i.is_visible_to(&actor) {
                 return Err(ModelError::Invalid { field: "id", expected: "an incident this desk is party to" });
             }
+            let before = i.clone();
             i.add_note(&actor, body.clone(), visibility, now);
-            Ok(true)
+            Ok(Effects { changed: true, deliveries: Planner::new(&self.config).changed(&before, i, &actor.desk) })
         };
-        self.store.update_incident(id, &mutate, entry).await.map_err(|e| hide_invisible(e, id))
+        let updated = self.store.update_incident(id, &mutate, entry).await.map_err(|e| hide_invisible(e, id))?;
+        self.outbox_changed.notify_one();
+        Ok(updated)
     }
 
     pub async fn update(
@@ -208,9 +252,97 @@ impl Gateway {
             if !i.is_visible_to(&actor) {
                 return Err(ModelError::Invalid { field: "id", expected: "an incident this desk is party to" });
             }
-            i.apply(&actor, change, now)
+            let before = i.clone();
+            let changed = i.apply(&actor, change, now)?;
+            let deliveries =
+                if changed { Planner::new(&self.config).changed(&before, i, &actor.desk) } else { Vec::new() };
+            Ok(Effects { changed, deliveries })
         };
-        self.store.update_incident(id, &mutate, entry).await.map_err(|e| hide_invisible(e, id))
+        let updated = self.store.update_incident(id, &mutate, entry).await.map_err(|e| hide_invisible(e, id))?;
+        self.outbox_changed.notify_one();
+        Ok(updated)
+    }
+
+    /// Apply a change a remote desk reported (webhook, push, poll), as that desk.
+    pub async fn apply_remote(
+        &self,
+        desk: &DeskId,
+        remote_id: &TicketId,
+        update: &crate::sync::inbound::RemoteUpdate,
+        ctx: &RequestContext,
+    ) -> Result<RemoteOutcome, GatewayError> {
+        let Some(id) = self.store.find_by_ref(desk, remote_id)? else {
+            return Ok(RemoteOutcome::UnknownTicket);
+        };
+        let desk_config = self.config.desk(desk).ok_or_else(|| GatewayError::NotFound(desk.to_string()))?;
+        let mapping = self
+            .mappings
+            .desk(desk)
+            .ok_or_else(|| ModelError::Conflict(format!("no mapping is configured for {desk}")))?;
+        let actor = Actor { desk: desk.clone(), role: desk_config.role };
+        let now = self.now();
+        let echoes = std::sync::Mutex::new(Vec::new());
+        let applied = std::sync::atomic::AtomicBool::new(false);
+        let entry = self.entry(AuditKind::Updated, Some(desk), format!("change from {desk} ticket {remote_id}"), ctx);
+        let mutate = |i: &mut Incident| {
+            let reading = crate::sync::inbound::read(&self.config, mapping, i, desk, update)
+                .map_err(|e| ModelError::Conflict(format!("{desk}: {e}")))?;
+            *echoes.lock().unwrap_or_else(|e| e.into_inner()) = reading.echoes.clone();
+            if reading.is_empty() {
+                return Ok(Effects::unchanged());
+            }
+            let before = i.clone();
+            let mut changed = false;
+            for (text, public) in &reading.notes {
+                let visibility = if *public { Visibility::Public } else { Visibility::Internal };
+                i.add_note(&actor, text.clone(), visibility, now);
+                changed = true;
+            }
+            if !reading.change.is_empty() {
+                changed |= i.apply(&actor, &reading.change, now)?;
+            }
+            let deliveries = if changed { Planner::new(&self.config).changed(&before, i, desk) } else { Vec::new() };
+            applied.store(changed, std::sync::atomic::Ordering::SeqCst);
+            Ok(Effects { changed, deliveries })
+        };
+        match self.store.update_incident(&id, &mutate, entry).await {
+            Ok(incident) => {
+                self.outbox_changed.notify_one();
+                let echoes = echoes.into_inner().unwrap_or_else(|e| e.into_inner());
+                if applied.into_inner() {
+                    Ok(RemoteOutcome::Applied(Box::new(incident)))
+                } else {
+                    Ok(RemoteOutcome::NothingNew { echoes })
+                }
+            }
+            Err(StoreError::Model(
+                rule @ (ModelError::Conflict(_) | ModelError::IllegalTransition { .. } | ModelError::Forbidden(_)),
+            )) => {
+                let reason = format!("not applied: a change from {desk} ticket {remote_id}: {rule}");
+                tracing::warn!(incident = %id, %reason, "remote change parked");
+                metrics::counter!("deskgate_remote_changes_parked_total", "desk" => desk.to_string()).increment(1);
+                self.audit_rejection(Some(desk), None, &reason, ctx).await;
+                let note =
+                    Text::parse("note", &format!("deskgate {reason}. The national desk decides how to proceed."))
+                        .map_err(GatewayError::Model)?;
+                let national = self.config.national_desk().map(|d| Actor { desk: d.id.clone(), role: Role::National });
+                if let Some(national) = national {
+                    let entry = self.entry(AuditKind::Updated, Some(desk), "parked change noted", ctx);
+                    let add = |i: &mut Incident| {
+                        let before = i.clone();
+                        i.add_note(&national, note.clone(), Visibility::Internal, now);
+                        Ok(Effects {
+                            changed: true,
+                            deliveries: Planner::new(&self.config).changed(&before, i, &national.desk),
+                        })
+                    };
+                    self.store.update_incident(&id, &add, entry).await?;
+                    self.outbox_changed.notify_one();
+                }
+                Ok(RemoteOutcome::Parked(reason))
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Which incident a desk's ticket is, if the caller may see it.

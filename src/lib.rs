@@ -27,9 +27,11 @@ pub mod config;
 pub mod demo;
 pub mod escalation;
 pub mod gateway;
+pub mod mapping;
 pub mod model;
 pub mod startup;
 pub mod store;
+pub mod sync;
 pub mod telemetry;
 pub mod tls;
 

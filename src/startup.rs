@@ -10,12 +10,16 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::escalation::{Engine, LoadError, Ruleset};
 use crate::gateway::Gateway;
+use crate::mapping::{Mappings, SystemKind};
 use crate::store::{SledStore, Store, StoreError};
+use crate::sync::deliver::Dispatcher;
+use crate::sync::registry::Adapters;
 
 /// A gateway listening on its socket, not yet serving.
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    dispatcher: Arc<Dispatcher>,
 }
 
 impl Application {
@@ -35,8 +39,41 @@ impl Application {
         let escalation = load_escalation(&config, clock.clone())?;
         let listener =
             TcpListener::bind(config.gateway.listen).await.map_err(|e| StartupError::Bind(config.gateway.listen, e))?;
-        let gateway = Arc::new(Gateway::new(Arc::new(config), store, clock));
-        Ok(Self { listener, state: AppState { gateway, escalation } })
+        let config = Arc::new(config);
+        let mappings = Arc::new(load_mappings(&config)?);
+        let adapters = Arc::new(Adapters::from_config(&config).map_err(StartupError::Adapters)?);
+        Self::assemble(listener, config, store, clock, escalation, mappings, adapters)
+    }
+
+    /// Build with the given adapters (tests and the demo point desks at simulators).
+    pub async fn build_with_adapters(
+        config: Config,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        adapters: Adapters,
+    ) -> Result<Self, StartupError> {
+        api::ops::prometheus();
+        let escalation = load_escalation(&config, clock.clone())?;
+        let listener =
+            TcpListener::bind(config.gateway.listen).await.map_err(|e| StartupError::Bind(config.gateway.listen, e))?;
+        let config = Arc::new(config);
+        let mappings = Arc::new(load_mappings(&config)?);
+        Self::assemble(listener, config, store, clock, escalation, mappings, Arc::new(adapters))
+    }
+
+    fn assemble(
+        listener: TcpListener,
+        config: Arc<Config>,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        escalation: Option<Arc<Engine>>,
+        mappings: Arc<Mappings>,
+        adapters: Arc<Adapters>,
+    ) -> Result<Self, StartupError> {
+        let gateway = Gateway::new(config.clone(), store.clone(), clock.clone()).with_mappings(mappings.clone());
+        let dispatcher =
+            Arc::new(Dispatcher::new(config, store, adapters, mappings, clock, gateway.outbox_changed.clone()));
+        Ok(Self { listener, state: AppState { gateway: Arc::new(gateway), escalation }, dispatcher })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -64,10 +101,17 @@ impl Application {
     ) -> std::io::Result<()> {
         let tls = self.state.gateway.config.gateway.tls.clone();
         let app = api::app(self.state);
-        match tls {
+        // Delivery stops after the server: accepted changes keep flowing out while the
+        // last requests finish, and whatever is left waits durably in the outbox.
+        let (stop_delivery, delivery_stopped) = tokio::sync::watch::channel(false);
+        let delivery = tokio::spawn(self.dispatcher.clone().run(delivery_stopped));
+        let served = match tls {
             Some(tls) => crate::tls::serve(self.listener, app, &tls, shutdown).await,
             None => axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await,
-        }
+        };
+        let _ = stop_delivery.send(true);
+        let _ = delivery.await;
+        served
     }
 }
 
@@ -92,6 +136,10 @@ pub enum StartupError {
     /// The loader's message names the file and, for gaps, an example local time.
     #[error("gateway.contacts: {0}")]
     Contacts(Box<LoadError>),
+    #[error("mappings: {0}")]
+    Mappings(String),
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Adapters(Vec<crate::config::Problem>),
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
@@ -112,4 +160,22 @@ pub async fn shutdown_signal() {
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
     tracing::info!("shutting down: finishing in-flight requests");
+}
+
+/// The shipped mapping files, compiled in.
+const MAPPING_SOURCES: [(&str, &str); 3] = [
+    ("mappings/servicenow.toml", include_str!("../mappings/servicenow.toml")),
+    ("mappings/jira.toml", include_str!("../mappings/jira.toml")),
+    ("mappings/clearquest.toml", include_str!("../mappings/clearquest.toml")),
+];
+
+/// The mappings of every desk that speaks a mapped system, validated: a status or
+/// priority that cannot be reached both ways stops start-up with file and key.
+pub fn load_mappings(config: &Config) -> Result<Mappings, StartupError> {
+    let desks: Vec<_> = config
+        .desks
+        .values()
+        .filter_map(|d| d.system.as_str().parse::<SystemKind>().ok().map(|s| (d.id.clone(), s)))
+        .collect();
+    Mappings::from_sources(MAPPING_SOURCES, &desks).map_err(|p| StartupError::Mappings(p.to_string()))
 }

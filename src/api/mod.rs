@@ -10,6 +10,8 @@ pub mod escalations;
 pub mod extract;
 pub mod native;
 pub mod ops;
+pub mod sync;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -39,10 +41,10 @@ pub struct AppState {
     info(title = "deskgate", description = "Federation gateway between incident-management service desks"),
     paths(
         native::submit, native::get_incident, native::list_incidents, native::add_note, native::patch_incident,
-        native::lookup_ref, native::audit_log, escalations::contact, ops::healthz, ops::readyz, ops::metrics,
+        native::lookup_ref, native::audit_log, escalations::contact, sync::outbox, sync::dead_letters, sync::replay, ops::healthz, ops::readyz, ops::metrics,
     ),
     modifiers(&SecurityAddon),
-    tags((name = "incidents"), (name = "escalations"), (name = "operations"))
+    tags((name = "incidents"), (name = "escalations"), (name = "delivery"), (name = "operations"))
 )]
 pub struct ApiDoc;
 
@@ -68,7 +70,12 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/incidents/{id}/notes", axum::routing::post(native::add_note))
         .route("/api/v1/refs/{desk}/{*remote_id}", get(native::lookup_ref))
         .route("/api/v1/audit", get(native::audit_log))
-        .route("/api/v1/escalations/contact", get(escalations::contact));
+        .route("/api/v1/escalations/contact", get(escalations::contact))
+        .route("/api/v1/outbox", get(sync::outbox))
+        .route("/api/v1/dead-letters", get(sync::dead_letters))
+        .route("/api/v1/dead-letters/{seq}/replay", axum::routing::post(sync::replay))
+        .route("/webhooks/jira/{desk}", axum::routing::post(webhooks::jira))
+        .route("/webhooks/servicenow/{desk}", axum::routing::post(webhooks::servicenow));
     let ops = Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

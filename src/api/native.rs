@@ -289,6 +289,7 @@ fn parse_submission(state: &AppState, who: &DeskPrincipal, req: SubmitIncident) 
             display_id: req.display_id.unwrap_or_else(|| ticket.to_string()),
             remote_id: ticket,
             url: req.ticket_url,
+            written: Default::default(),
         },
     })
 }

@@ -125,6 +125,23 @@ pub struct Ref {
     /// What people at the desk call it (`INC0010001`, `DRIFT-42`).
     pub display_id: String,
     pub url: Option<String>,
+    /// What deskgate last wrote to this copy: a change that comes back from the desk
+    /// with these values is deskgate's own echo and is not propagated again.
+    #[serde(default, skip_serializing_if = "Written::is_empty")]
+    pub written: Written,
+}
+
+/// The values deskgate last wrote to a desk's copy (echo suppression, DESIGN §8).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Written {
+    pub status: Option<Status>,
+    pub priority: Option<Priority>,
+}
+
+impl Written {
+    pub fn is_empty(&self) -> bool {
+        self.status.is_none() && self.priority.is_none()
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -269,6 +286,11 @@ impl Incident {
     /// national desk, and the assigned supplier (DESIGN §8).
     pub fn is_visible_to(&self, actor: &Actor) -> bool {
         actor.role == Role::National || self.origin.desk == actor.desk || self.assignee.as_ref() == Some(&actor.desk)
+    }
+
+    /// The cross-reference to `desk`'s copy, if it has one.
+    pub fn ref_for(&self, desk: &DeskId) -> Option<&Ref> {
+        self.refs.iter().find(|r| &r.desk == desk)
     }
 
     /// Whether a note is shown to `actor`.
@@ -449,6 +471,7 @@ mod tests {
                 remote_id: "INC0010001".parse().unwrap(),
                 display_id: "INC0010001".into(),
                 url: None,
+                written: Default::default(),
             },
         }
         .into_incident(IncidentId::new(2026, 1), Timestamp::UNIX_EPOCH)

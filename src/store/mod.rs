@@ -14,6 +14,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{DeskId, Incident, IncidentId, ModelError, NewIncident, TicketId};
+use crate::sync::outbox::{DeadLetter, Delivery, OutboxItem};
 
 pub use sled_store::SledStore;
 
@@ -72,6 +73,8 @@ pub struct AuditEntry {
 pub enum StoreError {
     #[error("incident {0} not found")]
     NotFound(IncidentId),
+    #[error("dead letter {0} not found")]
+    NoDeadLetter(u64),
     #[error("this Idempotency-Key was used before for a different request")]
     IdempotencyMismatch,
     #[error("{desk} ticket {remote_id} already refers to {incident}")]
@@ -84,27 +87,47 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+/// What a mutation did: whether the incident changed, and what remote desks must be
+/// told about it. The deliveries enter the outbox in the same transaction.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Effects {
+    pub changed: bool,
+    pub deliveries: Vec<Delivery>,
+}
+
+impl Effects {
+    pub fn unchanged() -> Self {
+        Self::default()
+    }
+}
+
 /// A change applied inside the store's transaction: gets the current incident and
-/// returns whether it changed anything. It may run more than once under contention,
-/// so it must be a pure function of its input.
-pub type Mutation<'a> = &'a (dyn Fn(&mut Incident) -> Result<bool, ModelError> + Send + Sync);
+/// says what it did. It may run more than once under contention, so it must be a
+/// pure function of its input.
+pub type Mutation<'a> = &'a (dyn Fn(&mut Incident) -> Result<Effects, ModelError> + Send + Sync);
+
+/// The deliveries a newly created incident causes.
+pub type Planner<'a> = &'a (dyn Fn(&Incident) -> Vec<Delivery> + Send + Sync);
 
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
-    /// Store a new incident with its origin cross-reference and audit entry, in one
-    /// transaction. A replay — same idempotency key and fingerprint, or a ticket of the
-    /// same desk already known — returns the existing incident and stores nothing.
+    /// Store a new incident with its origin cross-reference, audit entry and the
+    /// deliveries `plan` names, in one transaction. A replay — same idempotency key and
+    /// fingerprint, or a ticket of the same desk already known — returns the existing
+    /// incident and stores nothing.
     async fn create_incident(
         &self,
         new: NewIncident,
         idempotency: Option<IdempotencyClaim>,
         audit: AuditEntry,
         now: Timestamp,
+        plan: Planner<'_>,
     ) -> Result<CreateOutcome, StoreError>;
 
-    /// Apply `mutate` to the incident and store the result with the audit entry, in
-    /// one transaction; cross-references the mutation adds are indexed in the same
-    /// transaction. An unchanged incident is not written and gets no audit entry.
+    /// Apply `mutate` to the incident and store the result with the audit entry and
+    /// the deliveries it planned, in one transaction; cross-references the mutation
+    /// adds are indexed in the same transaction. An unchanged incident is not written
+    /// and gets no audit entry.
     async fn update_incident(
         &self,
         id: &IncidentId,
@@ -133,4 +156,29 @@ pub trait Store: Send + Sync + 'static {
 
     /// Whether the store can take writes (for `/readyz`).
     fn is_ready(&self) -> bool;
+
+    // --- the outbox -------------------------------------------------------------
+
+    /// Waiting deliveries in `seq` order (at most `limit`).
+    fn outbox(&self, limit: usize) -> Result<Vec<OutboxItem>, StoreError>;
+
+    /// A delivery succeeded: remove it, and apply `mutate` (e.g. record the new remote
+    /// ticket as a cross-reference) in the same transaction.
+    async fn complete_delivery(
+        &self,
+        seq: u64,
+        incident: &IncidentId,
+        mutate: Option<Mutation<'_>>,
+    ) -> Result<(), StoreError>;
+
+    /// A delivery failed and will be tried again at `item.not_before`.
+    async fn reschedule_delivery(&self, item: &OutboxItem) -> Result<(), StoreError>;
+
+    /// A delivery failed for good: move it to the dead letters.
+    async fn dead_letter(&self, letter: DeadLetter) -> Result<(), StoreError>;
+
+    fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, StoreError>;
+
+    /// Put a dead letter back in the outbox, in its original place in its lane, due now.
+    async fn replay_dead_letter(&self, seq: u64, now: Timestamp) -> Result<OutboxItem, StoreError>;
 }

@@ -15,8 +15,9 @@ use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 
 use super::group_commit::GroupCommit;
-use super::{AuditEntry, CreateOutcome, IdempotencyClaim, Mutation, Store, StoreError};
+use super::{AuditEntry, CreateOutcome, IdempotencyClaim, Mutation, Planner, Store, StoreError};
 use crate::model::{DeskId, Incident, IncidentId, NewIncident, TicketId};
+use crate::sync::outbox::{DeadLetter, Delivery, OutboxItem};
 
 const INCIDENT_SEQ: &[u8] = b"incident_seq";
 
@@ -27,6 +28,8 @@ pub struct SledStore {
     idempotency: sled::Tree,
     audit: sled::Tree,
     meta: sled::Tree,
+    outbox: sled::Tree,
+    dead: sled::Tree,
     commit: GroupCommit,
 }
 
@@ -53,6 +56,8 @@ impl SledStore {
             idempotency: tree("idempotency")?,
             audit: tree("audit")?,
             meta: tree("meta")?,
+            outbox: tree("outbox")?,
+            dead: tree("dead_letters")?,
             db,
             commit,
         })
@@ -114,6 +119,30 @@ fn tx_audit(tree: &TransactionalTree, entry: &AuditEntry) -> TxResult<()> {
     Ok(())
 }
 
+/// Queue `deliveries` for `incident` in the outbox, each with a fresh sequence number.
+fn tx_enqueue(
+    outbox: &TransactionalTree,
+    incident: &Incident,
+    deliveries: &[Delivery],
+    now: Timestamp,
+) -> TxResult<()> {
+    for d in deliveries {
+        let seq = outbox.generate_id()?;
+        let item = OutboxItem {
+            seq,
+            incident: incident.id.clone(),
+            desk: d.desk.clone(),
+            action: d.action.clone(),
+            created_at: now,
+            attempts: 0,
+            not_before: now,
+            last_error: None,
+        };
+        outbox.insert(&seq.to_be_bytes(), encode(&item))?;
+    }
+    Ok(())
+}
+
 /// Index every ref of `incident` in `xref`, refusing a ref another incident holds.
 fn tx_index_refs(xref: &TransactionalTree, incident: &Incident) -> TxResult<()> {
     for r in &incident.refs {
@@ -154,57 +183,57 @@ impl Store for SledStore {
         idempotency: Option<IdempotencyClaim>,
         audit: AuditEntry,
         now: Timestamp,
+        plan: Planner<'_>,
     ) -> Result<CreateOutcome, StoreError> {
         let origin_key = xref_key(&new.origin.desk, &new.origin.ticket);
-        let outcome = flatten((&self.incidents, &self.xref, &self.idempotency, &self.meta, &self.audit).transaction(
-            |(incidents, xref, idem, meta, audit_tree)| {
-                // A replay of the same key: same request → same incident; else refuse.
-                if let Some(claim) = &idempotency {
-                    if let Some(bytes) = idem.get(idempotency_key(claim))? {
-                        let record: IdempotencyRecord = match decode(&bytes) {
-                            Ok(r) => r,
-                            Err(e) => return abort(e),
-                        };
-                        if record.fingerprint != claim.fingerprint {
-                            return abort(StoreError::IdempotencyMismatch);
-                        }
-                        return match tx_get_incident(incidents, record.incident.as_str())? {
-                            Some(i) => Ok(CreateOutcome::Replayed(i)),
-                            None => abort(StoreError::Corrupt(format!(
-                                "idempotency key points at missing {}",
-                                record.incident
-                            ))),
-                        };
+        let trees = (&self.incidents, &self.xref, &self.idempotency, &self.meta, &self.audit, &self.outbox);
+        let outcome = flatten(trees.transaction(|(incidents, xref, idem, meta, audit_tree, outbox)| {
+            // A replay of the same key: same request → same incident; else refuse.
+            if let Some(claim) = &idempotency {
+                if let Some(bytes) = idem.get(idempotency_key(claim))? {
+                    let record: IdempotencyRecord = match decode(&bytes) {
+                        Ok(r) => r,
+                        Err(e) => return abort(e),
+                    };
+                    if record.fingerprint != claim.fingerprint {
+                        return abort(StoreError::IdempotencyMismatch);
                     }
-                }
-                // The same desk ticket forwarded again is the same incident.
-                if let Some(existing) = xref.get(&origin_key)? {
-                    let id = String::from_utf8_lossy(&existing).into_owned();
-                    return match tx_get_incident(incidents, &id)? {
+                    return match tx_get_incident(incidents, record.incident.as_str())? {
                         Some(i) => Ok(CreateOutcome::Replayed(i)),
-                        None => abort(StoreError::Corrupt(format!("xref points at missing {id}"))),
+                        None => {
+                            abort(StoreError::Corrupt(format!("idempotency key points at missing {}", record.incident)))
+                        }
                     };
                 }
-                let seq = match meta.get(INCIDENT_SEQ)? {
-                    Some(b) => u64::from_be_bytes(b.as_ref().try_into().unwrap_or([0; 8])) + 1,
-                    None => 1,
+            }
+            // The same desk ticket forwarded again is the same incident.
+            if let Some(existing) = xref.get(&origin_key)? {
+                let id = String::from_utf8_lossy(&existing).into_owned();
+                return match tx_get_incident(incidents, &id)? {
+                    Some(i) => Ok(CreateOutcome::Replayed(i)),
+                    None => abort(StoreError::Corrupt(format!("xref points at missing {id}"))),
                 };
-                meta.insert(INCIDENT_SEQ, &seq.to_be_bytes())?;
-                let year = now.to_zoned(jiff::tz::TimeZone::UTC).year();
-                let incident = new.clone().into_incident(IncidentId::new(year, seq), now);
-                incidents.insert(incident.id.as_str().as_bytes(), encode(&incident))?;
-                tx_index_refs(xref, &incident)?;
-                if let Some(claim) = &idempotency {
-                    let record =
-                        IdempotencyRecord { fingerprint: claim.fingerprint.clone(), incident: incident.id.clone() };
-                    idem.insert(idempotency_key(claim), encode(&record))?;
-                }
-                let mut entry = audit.clone();
-                entry.incident = Some(incident.id.to_string());
-                tx_audit(audit_tree, &entry)?;
-                Ok(CreateOutcome::Created(incident))
-            },
-        ))?;
+            }
+            let seq = match meta.get(INCIDENT_SEQ)? {
+                Some(b) => u64::from_be_bytes(b.as_ref().try_into().unwrap_or([0; 8])) + 1,
+                None => 1,
+            };
+            meta.insert(INCIDENT_SEQ, &seq.to_be_bytes())?;
+            let year = now.to_zoned(jiff::tz::TimeZone::UTC).year();
+            let incident = new.clone().into_incident(IncidentId::new(year, seq), now);
+            incidents.insert(incident.id.as_str().as_bytes(), encode(&incident))?;
+            tx_index_refs(xref, &incident)?;
+            tx_enqueue(outbox, &incident, &plan(&incident), now)?;
+            if let Some(claim) = &idempotency {
+                let record =
+                    IdempotencyRecord { fingerprint: claim.fingerprint.clone(), incident: incident.id.clone() };
+                idem.insert(idempotency_key(claim), encode(&record))?;
+            }
+            let mut entry = audit.clone();
+            entry.incident = Some(incident.id.to_string());
+            tx_audit(audit_tree, &entry)?;
+            Ok(CreateOutcome::Created(incident))
+        }))?;
         if matches!(outcome, CreateOutcome::Created(_)) {
             self.commit.durable().await?;
         }
@@ -217,24 +246,27 @@ impl Store for SledStore {
         mutate: Mutation<'_>,
         audit: AuditEntry,
     ) -> Result<Incident, StoreError> {
-        let (incident, changed) =
-            flatten((&self.incidents, &self.xref, &self.audit).transaction(|(incidents, xref, audit_tree)| {
+        let (incident, changed) = flatten((&self.incidents, &self.xref, &self.audit, &self.outbox).transaction(
+            |(incidents, xref, audit_tree, outbox)| {
                 let Some(mut incident) = tx_get_incident(incidents, id.as_str())? else {
                     return abort(StoreError::NotFound(id.clone()));
                 };
-                let changed = match mutate(&mut incident) {
-                    Ok(changed) => changed,
+                let effects = match mutate(&mut incident) {
+                    Ok(effects) => effects,
                     Err(e) => return abort(e.into()),
                 };
+                let changed = effects.changed;
                 if changed {
                     incidents.insert(id.as_str().as_bytes(), encode(&incident))?;
                     tx_index_refs(xref, &incident)?;
+                    tx_enqueue(outbox, &incident, &effects.deliveries, audit.at)?;
                     let mut entry = audit.clone();
                     entry.incident = Some(id.to_string());
                     tx_audit(audit_tree, &entry)?;
                 }
                 Ok((incident, changed))
-            }))?;
+            },
+        ))?;
         if changed {
             self.commit.durable().await?;
         }
@@ -306,5 +338,77 @@ impl Store for SledStore {
 
     fn is_ready(&self) -> bool {
         self.commit.is_healthy() && self.meta.get(INCIDENT_SEQ).is_ok()
+    }
+
+    fn outbox(&self, limit: usize) -> Result<Vec<OutboxItem>, StoreError> {
+        self.outbox.iter().take(limit).map(|item| decode(&item.map_err(io)?.1)).collect()
+    }
+
+    async fn complete_delivery(
+        &self,
+        seq: u64,
+        incident: &IncidentId,
+        mutate: Option<Mutation<'_>>,
+    ) -> Result<(), StoreError> {
+        flatten((&self.outbox, &self.incidents, &self.xref).transaction(|(outbox, incidents, xref)| {
+            outbox.remove(&seq.to_be_bytes())?;
+            if let Some(mutate) = mutate {
+                let Some(mut current) = tx_get_incident(incidents, incident.as_str())? else {
+                    return abort(StoreError::NotFound(incident.clone()));
+                };
+                let effects = match mutate(&mut current) {
+                    Ok(e) => e,
+                    Err(e) => return abort(e.into()),
+                };
+                if effects.changed {
+                    incidents.insert(incident.as_str().as_bytes(), encode(&current))?;
+                    tx_index_refs(xref, &current)?;
+                    tx_enqueue(outbox, &current, &effects.deliveries, current.updated_at)?;
+                }
+            }
+            Ok(())
+        }))?;
+        self.commit.durable().await
+    }
+
+    async fn reschedule_delivery(&self, item: &OutboxItem) -> Result<(), StoreError> {
+        // Only if it is still there: a concurrent replay or completion wins.
+        let key = item.seq.to_be_bytes();
+        if self.outbox.contains_key(key).map_err(io)? {
+            self.outbox.insert(key, encode(item)).map_err(io)?;
+        }
+        self.commit.durable().await
+    }
+
+    async fn dead_letter(&self, letter: DeadLetter) -> Result<(), StoreError> {
+        let key = letter.item.seq.to_be_bytes();
+        flatten((&self.outbox, &self.dead).transaction(|(outbox, dead)| {
+            outbox.remove(&key)?;
+            dead.insert(&key, encode(&letter))?;
+            Ok(())
+        }))?;
+        self.commit.durable().await
+    }
+
+    fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, StoreError> {
+        self.dead.iter().take(limit).map(|item| decode(&item.map_err(io)?.1)).collect()
+    }
+
+    async fn replay_dead_letter(&self, seq: u64, now: Timestamp) -> Result<OutboxItem, StoreError> {
+        let key = seq.to_be_bytes();
+        let item = flatten((&self.outbox, &self.dead).transaction(|(outbox, dead)| {
+            let Some(bytes) = dead.remove(&key)? else {
+                return abort(StoreError::NoDeadLetter(seq));
+            };
+            let letter: DeadLetter = match decode(&bytes) {
+                Ok(l) => l,
+                Err(e) => return abort(e),
+            };
+            let item = OutboxItem { attempts: 0, not_before: now, last_error: None, ..letter.item };
+            outbox.insert(&key, encode(&item))?;
+            Ok(item)
+        }))?;
+        self.commit.durable().await?;
+        Ok(item)
     }
 }

@@ -1,0 +1,419 @@
+//! Delivery workers: take due deliveries from the outbox and carry them out.
+//!
+//! Lanes — (incident, desk) pairs — are independent: each delivers its items strictly
+//! in outbox order, one at a time; different lanes run in parallel up to a limit. A
+//! lane whose head is dead-lettered is held until the dead letter is replayed, so a
+//! later change never overtakes an earlier one at the same desk.
+//!
+//! Retry is a property of the error: the adapter says retriable or permanent.
+//! Retriable failures back off exponentially with jitter, never sooner than the
+//! remote's `Retry-After`; permanent ones and exhausted retries become dead letters
+//! carrying the remote's answer. A delivery that waits for another lane (a link to a
+//! ticket not created yet) is rescheduled without counting as an attempt.
+//!
+//! Every delivery is idempotent at the remote: a create looks up the incident's
+//! correlation id first, statuses and priorities are set (not toggled), links carry
+//! a global id, notes carry a marker the adapters can find again.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use deskgate_adapter::{AdapterError, RemoteId, RemoteLink, RemoteNote};
+use jiff::{SignedDuration, Timestamp};
+use rand::Rng;
+use tokio::sync::{Notify, Semaphore, watch};
+
+use super::outbox::{Action, DeadLetter, OutboxItem};
+use super::registry::Adapters;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::mapping::{Mappings, StatusOutbound};
+use crate::model::{DeskId, Incident, IncidentId, ModelError, Ref, Visibility, Written};
+use crate::store::{Effects, Store};
+
+/// How often and how long to retry.
+#[derive(Clone, Debug)]
+pub struct RetryPolicy {
+    /// The first retry waits about this long; each further one twice as long.
+    pub base: Duration,
+    pub max_delay: Duration,
+    /// After this many failed attempts the delivery becomes a dead letter.
+    pub max_attempts: u32,
+    /// How long a delivery that waits for another lane sleeps before looking again.
+    pub waiting: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            base: Duration::from_secs(2),
+            max_delay: Duration::from_secs(300),
+            max_attempts: 12,
+            waiting: Duration::from_secs(1),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait before attempt `attempts + 1`: exponential, with jitter in the upper
+    /// half so synchronized failures spread out, and never below `Retry-After`.
+    pub fn delay(&self, attempts: u32, retry_after: Option<Duration>) -> Duration {
+        let exp = self.base.saturating_mul(1u32 << attempts.min(20)).min(self.max_delay);
+        let jittered = exp.mul_f64(rand::thread_rng().gen_range(0.5..=1.0));
+        retry_after.map_or(jittered, |r| jittered.max(r))
+    }
+}
+
+type Completion = Box<dyn Fn(&mut Incident) -> Result<Effects, ModelError> + Send + Sync>;
+
+enum Failure {
+    Remote(AdapterError),
+    /// Another lane must finish first; not an attempt.
+    Waiting(String),
+    /// Something on our side makes the delivery impossible (no adapter, no incident).
+    Impossible(String),
+}
+
+impl From<AdapterError> for Failure {
+    fn from(e: AdapterError) -> Self {
+        Failure::Remote(e)
+    }
+}
+
+pub struct Dispatcher {
+    pub config: Arc<Config>,
+    pub store: Arc<dyn Store>,
+    pub adapters: Arc<Adapters>,
+    pub mappings: Arc<Mappings>,
+    pub clock: Arc<dyn Clock>,
+    pub wake: Arc<Notify>,
+    pub policy: RetryPolicy,
+    pub concurrency: usize,
+    in_flight: Mutex<HashSet<(IncidentId, DeskId)>>,
+}
+
+impl Dispatcher {
+    pub fn new(
+        config: Arc<Config>,
+        store: Arc<dyn Store>,
+        adapters: Arc<Adapters>,
+        mappings: Arc<Mappings>,
+        clock: Arc<dyn Clock>,
+        wake: Arc<Notify>,
+    ) -> Self {
+        Self {
+            config,
+            store,
+            adapters,
+            mappings,
+            clock,
+            wake,
+            policy: RetryPolicy::default(),
+            concurrency: 16,
+            in_flight: Mutex::new(HashSet::new()),
+        }
+    }
+
+    fn lanes(&self) -> std::sync::MutexGuard<'_, HashSet<(IncidentId, DeskId)>> {
+        self.in_flight.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Deliver until `shutdown` turns true; the deliveries under way finish first.
+    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        let permits = Arc::new(Semaphore::new(self.concurrency.max(1)));
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            let next_due = match self.dispatch_due(&permits).await {
+                Ok(next) => next,
+                Err(e) => {
+                    tracing::error!(error = %e, "reading the outbox failed");
+                    Some(self.clock.now() + SignedDuration::from_secs(1))
+                }
+            };
+            let sleep = next_due
+                .map(|t| t.duration_since(self.clock.now()).try_into().unwrap_or(Duration::ZERO))
+                .unwrap_or(Duration::from_secs(5))
+                .min(Duration::from_secs(5));
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(sleep) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+        // Let the deliveries under way finish: take every permit.
+        let _ = permits.acquire_many(self.concurrency.max(1) as u32).await;
+    }
+
+    /// Start every due lane head; returns when the next not-yet-due item is due.
+    async fn dispatch_due(
+        self: &Arc<Self>,
+        permits: &Arc<Semaphore>,
+    ) -> Result<Option<Timestamp>, crate::store::StoreError> {
+        let items = self.store.outbox(100_000)?;
+        let held: HashSet<(IncidentId, DeskId)> =
+            self.store.dead_letters(100_000)?.into_iter().map(|d| d.item.lane()).collect();
+        let now = self.clock.now();
+        let mut heads = HashSet::new();
+        let mut next_due: Option<Timestamp> = None;
+        for item in items {
+            let lane = item.lane();
+            if !heads.insert(lane.clone()) || held.contains(&lane) || self.lanes().contains(&lane) {
+                continue;
+            }
+            if item.not_before > now {
+                next_due = Some(next_due.map_or(item.not_before, |n| n.min(item.not_before)));
+                continue;
+            }
+            let Ok(permit) = permits.clone().acquire_owned().await else { break };
+            self.lanes().insert(lane.clone());
+            let me = self.clone();
+            tokio::spawn(async move {
+                me.deliver(item).await;
+                me.lanes().remove(&lane);
+                drop(permit);
+                me.wake.notify_one();
+            });
+        }
+        Ok(next_due)
+    }
+
+    /// Deliver every due lane head once and wait for them (tests, tools).
+    pub async fn run_once(self: &Arc<Self>) -> usize {
+        let items = self.store.outbox(100_000).unwrap_or_default();
+        let held: HashSet<_> =
+            self.store.dead_letters(100_000).unwrap_or_default().into_iter().map(|d| d.item.lane()).collect();
+        let now = self.clock.now();
+        let mut heads = HashSet::new();
+        let mut due = Vec::new();
+        for item in items {
+            if heads.insert(item.lane()) && !held.contains(&item.lane()) && item.not_before <= now {
+                due.push(item);
+            }
+        }
+        let n = due.len();
+        let tasks: Vec<_> = due
+            .into_iter()
+            .map(|item| {
+                let me = self.clone();
+                tokio::spawn(async move { me.deliver(item).await })
+            })
+            .collect();
+        for t in tasks {
+            let _ = t.await;
+        }
+        n
+    }
+
+    /// Carry out one delivery and record the outcome.
+    pub async fn deliver(&self, item: OutboxItem) {
+        let span = tracing::info_span!("deliver", incident = %item.incident, desk = %item.desk, seq = item.seq);
+        let _guard = span.enter();
+        let desk_label = item.desk.to_string();
+        let outcome = self.attempt(&item).await;
+        let now = self.clock.now();
+        let recorded = match outcome {
+            Ok(completion) => {
+                metrics::counter!("deskgate_deliveries_total", "desk" => desk_label, "outcome" => "delivered")
+                    .increment(1);
+                tracing::info!(action = %item.action.describe(), "delivered");
+                self.store.complete_delivery(item.seq, &item.incident, completion.as_deref()).await
+            }
+            Err(Failure::Waiting(why)) => {
+                tracing::debug!(%why, "waiting");
+                let next = OutboxItem { not_before: now + self.policy.waiting, last_error: Some(why), ..item };
+                self.store.reschedule_delivery(&next).await
+            }
+            Err(Failure::Remote(e)) if e.is_retriable() && item.attempts + 1 < self.policy.max_attempts => {
+                let delay = self.policy.delay(item.attempts, e.retry_after());
+                metrics::counter!("deskgate_delivery_retries_total", "desk" => desk_label).increment(1);
+                tracing::warn!(error = %e, attempt = item.attempts + 1, retry_in_ms = delay.as_millis() as u64, "delivery failed; will retry");
+                let next = OutboxItem {
+                    attempts: item.attempts + 1,
+                    not_before: now + delay,
+                    last_error: Some(e.to_string()),
+                    ..item
+                };
+                self.store.reschedule_delivery(&next).await
+            }
+            Err(Failure::Remote(e)) => {
+                let error = if e.is_retriable() {
+                    format!("gave up after {} attempts: {e}", item.attempts + 1)
+                } else {
+                    format!("refused by {}: {e}", item.desk)
+                };
+                metrics::counter!("deskgate_dead_letters_total", "desk" => desk_label).increment(1);
+                tracing::error!(%error, "delivery dead-lettered");
+                let letter = DeadLetter {
+                    remote_status: e.status(),
+                    remote_body: e.body().map(str::to_owned),
+                    item: OutboxItem { attempts: item.attempts + 1, last_error: Some(error.clone()), ..item },
+                    failed_at: now,
+                    error,
+                };
+                self.store.dead_letter(letter).await
+            }
+            Err(Failure::Impossible(error)) => {
+                metrics::counter!("deskgate_dead_letters_total", "desk" => desk_label).increment(1);
+                tracing::error!(%error, "delivery impossible; dead-lettered");
+                let letter = DeadLetter {
+                    item: OutboxItem { last_error: Some(error.clone()), ..item },
+                    failed_at: now,
+                    error,
+                    remote_status: None,
+                    remote_body: None,
+                };
+                self.store.dead_letter(letter).await
+            }
+        };
+        if let Err(e) = recorded {
+            // The item stays in the outbox as it was and is tried again.
+            tracing::error!(error = %e, "recording a delivery outcome failed");
+        }
+    }
+
+    async fn attempt(&self, item: &OutboxItem) -> Result<Option<Completion>, Failure> {
+        let incident = self
+            .store
+            .get_incident(&item.incident)
+            .map_err(|e| Failure::Waiting(format!("store: {e}")))?
+            .ok_or_else(|| Failure::Impossible(format!("{} no longer exists", item.incident)))?;
+        let adapter = self
+            .adapters
+            .get(&item.desk)
+            .ok_or_else(|| Failure::Impossible(format!("no adapter is configured for {}", item.desk)))?;
+        let mapping = self
+            .mappings
+            .desk(&item.desk)
+            .ok_or_else(|| Failure::Impossible(format!("no mapping is configured for {}", item.desk)))?;
+        let as_origin = incident.origin.desk == item.desk;
+        let my_ref = || {
+            incident
+                .ref_for(&item.desk)
+                .map(|r| RemoteId(r.remote_id.to_string()))
+                .ok_or_else(|| Failure::Waiting(format!("{} has no ticket for {} yet", item.desk, incident.id)))
+        };
+        match &item.action {
+            Action::Create => {
+                if incident.ref_for(&item.desk).is_some() {
+                    return Ok(None);
+                }
+                let correlation = incident.id.as_str();
+                let ticket = match adapter.find_by_correlation(correlation).await? {
+                    Some(existing) => existing,
+                    None => adapter.create(&mapping.create_fields(&incident, as_origin), correlation).await?,
+                };
+                let system = self.config.desk(&item.desk).map(|d| d.system.as_str()).unwrap_or("native");
+                let remote_id = ticket
+                    .id
+                    .0
+                    .parse()
+                    .map_err(|_| Failure::Impossible(format!("{} answered an unusable ticket id", item.desk)))?;
+                let new_ref = Ref {
+                    desk: item.desk.clone(),
+                    system: system.to_owned(),
+                    remote_id,
+                    display_id: ticket.display_id,
+                    url: ticket.url,
+                    written: Default::default(),
+                };
+                Ok(Some(Box::new(move |i: &mut Incident| {
+                    if i.ref_for(&new_ref.desk).is_some() {
+                        return Ok(Effects::unchanged());
+                    }
+                    i.refs.push(new_ref.clone());
+                    i.version += 1;
+                    Ok(Effects { changed: true, deliveries: Vec::new() })
+                })))
+            }
+            Action::Status { status, resolution } => {
+                let id = my_ref()?;
+                let outbound = mapping.status_fields(*status, resolution.as_deref(), as_origin);
+                if let Some(fields) = outbound.fields() {
+                    adapter.update(&id, fields).await?;
+                }
+                if let Some(body) = outbound.note() {
+                    // Marked like every note deskgate writes, so it is not read back as news.
+                    let body = format!("{body}\n\n— via deskgate [{}]", incident.id);
+                    adapter.add_note(&id, &RemoteNote { body, public: true, author: None, at: None }).await?;
+                }
+                match outbound {
+                    StatusOutbound::Note(_) => Ok(None),
+                    _ => {
+                        let status = *status;
+                        Ok(Some(remember(&item.desk, move |w| w.status = Some(status))))
+                    }
+                }
+            }
+            Action::Priority { priority } => {
+                let id = my_ref()?;
+                adapter.update(&id, &mapping.priority_fields(*priority)).await?;
+                let priority = *priority;
+                Ok(Some(remember(&item.desk, move |w| w.priority = Some(priority))))
+            }
+            Action::Note { index } => {
+                let id = my_ref()?;
+                let note = incident
+                    .notes
+                    .get(*index)
+                    .ok_or_else(|| Failure::Impossible(format!("{} has no note #{}", incident.id, index + 1)))?;
+                let author = self.config.desk(&note.author_desk).map_or(note.author_desk.as_str(), |d| d.name.as_str());
+                let body = format!("{}\n\n— {author} via deskgate [{}#{}]", note.body.as_str(), incident.id, index + 1);
+                let remote = RemoteNote {
+                    body,
+                    public: note.visibility == Visibility::Public,
+                    author: Some(note.author_desk.to_string()),
+                    at: Some(note.at),
+                };
+                adapter.add_note(&id, &remote).await?;
+                Ok(None)
+            }
+            Action::Link { with } => {
+                let id = my_ref()?;
+                let other = incident
+                    .ref_for(with)
+                    .ok_or_else(|| Failure::Waiting(format!("{with} has no ticket for {} yet", incident.id)))?;
+                let name = self.config.desk(with).map_or(with.as_str(), |d| d.name.as_str());
+                let link = RemoteLink {
+                    global_id: format!("deskgate:{}:{}", incident.id, with),
+                    title: format!("{name}: {} ({})", other.display_id, incident.id),
+                    url: other.url.clone(),
+                    display_id: other.display_id.clone(),
+                };
+                adapter.link(&id, &link).await?;
+                Ok(None)
+            }
+        }
+    }
+}
+
+/// A completion that records on `desk`'s ref what was written there (echo suppression).
+fn remember(desk: &DeskId, set: impl Fn(&mut Written) + Send + Sync + 'static) -> Completion {
+    let desk = desk.clone();
+    Box::new(move |i: &mut Incident| {
+        let Some(r) = i.refs.iter_mut().find(|r| r.desk == desk) else { return Ok(Effects::unchanged()) };
+        let before = r.written.clone();
+        set(&mut r.written);
+        Ok(Effects { changed: r.written != before, deliveries: Vec::new() })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_is_capped_and_honours_retry_after() {
+        let p =
+            RetryPolicy { base: Duration::from_secs(2), max_delay: Duration::from_secs(60), ..RetryPolicy::default() };
+        for attempts in 0..10 {
+            let d = p.delay(attempts, None);
+            let full = (Duration::from_secs(2) * 2u32.pow(attempts)).min(Duration::from_secs(60));
+            assert!(d >= full / 2 && d <= full, "attempt {attempts}: {d:?} not in [{:?}, {full:?}]", full / 2);
+        }
+        assert!(p.delay(0, Some(Duration::from_secs(30))) >= Duration::from_secs(30));
+        assert!(p.delay(30, None) <= Duration::from_secs(60), "no overflow on many attempts");
+    }
+}

@@ -1,0 +1,91 @@
+//! What the outbox holds: deliveries to remote desks, planned in the same transaction
+//! as the change that caused them, and the dead letters of those that failed for good.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{DeskId, IncidentId, Priority, Status};
+
+/// What a remote desk must be told. The content is read from the incident when the
+/// delivery runs; the action carries only the intent, so a delivery retried an hour
+/// later still sends the incident as it was meant.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Action {
+    /// Give the desk its own copy of the incident (national desk, assigned supplier).
+    Create,
+    /// Set the status. `resolution` travels with `resolved`.
+    Status {
+        status: Status,
+        resolution: Option<String>,
+    },
+    Priority {
+        priority: Priority,
+    },
+    /// Add the incident's note number `index`.
+    Note {
+        index: usize,
+    },
+    /// Record in this desk's ticket the ticket another desk holds (`with`).
+    Link {
+        #[schema(value_type = String)]
+        with: DeskId,
+    },
+}
+
+impl Action {
+    pub fn describe(&self) -> String {
+        match self {
+            Action::Create => "create ticket".into(),
+            Action::Status { status, .. } => format!("status → {status}"),
+            Action::Priority { priority } => format!("priority → {priority}"),
+            Action::Note { index } => format!("note #{}", index + 1),
+            Action::Link { with } => format!("link to {with}'s ticket"),
+        }
+    }
+}
+
+/// A planned delivery, before it has a place in the outbox.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    pub desk: DeskId,
+    pub action: Action,
+}
+
+/// A delivery waiting in the outbox. Deliveries to one desk about one incident (a
+/// *lane*) go out in `seq` order; lanes are independent of each other.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct OutboxItem {
+    pub seq: u64,
+    #[schema(value_type = String)]
+    pub incident: IncidentId,
+    #[schema(value_type = String)]
+    pub desk: DeskId,
+    pub action: Action,
+    #[schema(value_type = String)]
+    pub created_at: Timestamp,
+    pub attempts: u32,
+    /// Not before this instant (backoff, `Retry-After`).
+    #[schema(value_type = String)]
+    pub not_before: Timestamp,
+    pub last_error: Option<String>,
+}
+
+impl OutboxItem {
+    pub fn lane(&self) -> (IncidentId, DeskId) {
+        (self.incident.clone(), self.desk.clone())
+    }
+}
+
+/// A delivery that failed permanently or ran out of retries, with the remote's answer.
+/// Its lane is held until the dead letter is replayed, so later changes do not
+/// overtake it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DeadLetter {
+    pub item: OutboxItem,
+    #[schema(value_type = String)]
+    pub failed_at: Timestamp,
+    pub error: String,
+    pub remote_status: Option<u16>,
+    pub remote_body: Option<String>,
+}

@@ -1,0 +1,289 @@
+//! Who must hear about a change: a pure function of the configuration and the
+//! incident before and after.
+//!
+//! The parties to an incident are its origin desk, the national desk and the assigned
+//! supplier (DESIGN §8). A change made by one party is delivered to the others — never
+//! back to the desk it came from, which is the first half of echo suppression — and
+//! only to desks deskgate calls (`native` desks read the API instead).
+
+use std::collections::BTreeSet;
+
+use crate::config::{Config, System};
+use crate::model::{DeskId, Incident, Role, Status, Visibility};
+
+use super::outbox::{Action, Delivery};
+
+pub struct Planner<'a> {
+    config: &'a Config,
+}
+
+impl<'a> Planner<'a> {
+    pub fn new(config: &'a Config) -> Self {
+        Self { config }
+    }
+
+    /// Whether deskgate delivers to this desk (it has a system to call and an endpoint).
+    pub fn delivers_to(&self, desk: &DeskId) -> bool {
+        self.config.desk(desk).is_some_and(|d| d.system != System::Native && d.endpoint.is_some())
+    }
+
+    fn is_local(&self, desk: &DeskId) -> bool {
+        self.config.desk(desk).is_some_and(|d| d.role == Role::Local)
+    }
+
+    fn national(&self) -> Option<DeskId> {
+        self.config.national_desk().map(|d| d.id.clone())
+    }
+
+    /// A new incident reaches the national desk (step 3).
+    pub fn created(&self, incident: &Incident) -> Vec<Delivery> {
+        match self.national() {
+            Some(n) if n != incident.origin.desk && self.delivers_to(&n) => {
+                vec![Delivery { desk: n, action: Action::Create }]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The parties to `incident` other than `actor` that deskgate delivers to.
+    fn others(&self, incident: &Incident, actor: &DeskId) -> BTreeSet<DeskId> {
+        let mut parties = BTreeSet::new();
+        parties.insert(incident.origin.desk.clone());
+        parties.extend(self.national());
+        parties.extend(incident.assignee.clone());
+        parties.remove(actor);
+        parties.retain(|d| self.delivers_to(d));
+        parties
+    }
+
+    /// What the other parties must be told after `actor` changed `before` into `after`.
+    pub fn changed(&self, before: &Incident, after: &Incident, actor: &DeskId) -> Vec<Delivery> {
+        let mut out = Vec::new();
+        let others = self.others(after, actor);
+        // A desk that gets its copy now receives the current state with it.
+        let mut fresh = BTreeSet::new();
+
+        if after.assignee != before.assignee {
+            if let Some(supplier) = after.assignee.as_ref().filter(|s| self.delivers_to(s)) {
+                if supplier != actor && after.ref_for(supplier).is_none() {
+                    out.push(Delivery { desk: supplier.clone(), action: Action::Create });
+                    fresh.insert(supplier.clone());
+                }
+                // Step 5b: the national ticket's id in the supplier's ticket and back.
+                if let Some(national) = self.national().filter(|n| self.delivers_to(n)) {
+                    out.push(Delivery { desk: supplier.clone(), action: Action::Link { with: national.clone() } });
+                    out.push(Delivery { desk: national, action: Action::Link { with: supplier.clone() } });
+                }
+            }
+        }
+
+        let send_to = |out: &mut Vec<Delivery>, action: Action, filter: &dyn Fn(&DeskId) -> bool| {
+            for desk in others.iter().filter(|d| !fresh.contains(*d) && filter(d)) {
+                out.push(Delivery { desk: desk.clone(), action: action.clone() });
+            }
+        };
+
+        if after.priority != before.priority {
+            if let Some(priority) = after.priority {
+                send_to(&mut out, Action::Priority { priority }, &|_| true);
+            }
+        }
+        if after.status != before.status {
+            let resolution = (after.status == Status::Resolved).then(|| resolution_text(after, actor)).flatten();
+            send_to(&mut out, Action::Status { status: after.status, resolution }, &|_| true);
+        }
+        for index in before.notes.len()..after.notes.len() {
+            let note = &after.notes[index];
+            let internal = note.visibility == Visibility::Internal;
+            send_to(&mut out, Action::Note { index }, &|d| d != &note.author_desk && !(internal && self.is_local(d)));
+        }
+        out
+    }
+}
+
+/// The resolution notes: the newest public note by the desk that resolved it.
+fn resolution_text(incident: &Incident, resolver: &DeskId) -> Option<String> {
+    incident
+        .notes
+        .iter()
+        .rev()
+        .find(|n| &n.author_desk == resolver && n.visibility == Visibility::Public)
+        .map(|n| n.body.as_str().to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use jiff::Timestamp;
+
+    use super::*;
+    use crate::config::MapEnv;
+    use crate::model::{Actor, Change, IncidentId, Kind, NewIncident, Origin, Priority, Ref, Text, Title};
+
+    const CONFIG: &str = r#"
+        [gateway]
+        listen = "127.0.0.1:0"
+        [desks.region-h]
+        name = "Region H"
+        role = "local"
+        system = "servicenow"
+        endpoint = "http://127.0.0.1:1"
+        [desks.portal]
+        name = "Portal"
+        role = "local"
+        system = "native"
+        [desks.sds]
+        name = "SDS"
+        role = "national"
+        system = "clearquest"
+        endpoint = "http://127.0.0.1:2"
+        clearquest = { repo = "7.0.0", db = "SDS" }
+        [desks.fmk]
+        name = "FMK"
+        role = "supplier"
+        system = "clearquest"
+        endpoint = "http://127.0.0.1:3"
+        clearquest = { repo = "7.0.0", db = "FMK" }
+        services = ["FMK"]
+        [desks.drift]
+        name = "Drift"
+        role = "supplier"
+        system = "jira"
+        endpoint = "http://127.0.0.1:4"
+        jira = { project = "DRIFT" }
+        services = ["*"]
+    "#;
+
+    fn config() -> Config {
+        Config::from_toml(CONFIG, Path::new("."), &MapEnv::new(false)).unwrap()
+    }
+
+    fn desk(s: &str) -> DeskId {
+        s.parse().unwrap()
+    }
+
+    fn incident(origin: &str) -> Incident {
+        NewIncident {
+            kind: Kind::Incident,
+            title: Title::parse("FMK down").unwrap(),
+            description: Text::parse("description", "nothing works").unwrap(),
+            service: "FMK".parse().unwrap(),
+            priority: Some(Priority::P3),
+            urgency: None,
+            impact: None,
+            origin: Origin { desk: desk(origin), ticket: "T-1".parse().unwrap() },
+            origin_ref: Ref {
+                desk: desk(origin),
+                system: "servicenow".into(),
+                remote_id: "T-1".parse().unwrap(),
+                display_id: "T-1".into(),
+                url: None,
+                written: Default::default(),
+            },
+        }
+        .into_incident(IncidentId::new(2026, 1), Timestamp::UNIX_EPOCH)
+    }
+
+    fn apply(i: &Incident, actor: (&str, Role), change: Change) -> Incident {
+        let mut after = i.clone();
+        after.apply(&Actor { desk: desk(actor.0), role: actor.1 }, &change, Timestamp::UNIX_EPOCH).unwrap();
+        after
+    }
+
+    #[test]
+    fn a_new_incident_goes_to_the_national_desk_only() {
+        let c = config();
+        let p = Planner::new(&c);
+        assert_eq!(p.created(&incident("region-h")), vec![Delivery { desk: desk("sds"), action: Action::Create }]);
+        assert_eq!(p.created(&incident("portal")).len(), 1);
+    }
+
+    #[test]
+    fn assignment_creates_the_supplier_copy_and_links_both_ways_without_echo() {
+        let c = config();
+        let p = Planner::new(&c);
+        let before = incident("region-h");
+        let after = apply(
+            &before,
+            ("sds", Role::National),
+            Change { assignee: Some(desk("fmk")), priority: Some(Priority::P2), ..Change::default() },
+        );
+        let plan = p.changed(&before, &after, &desk("sds"));
+        assert_eq!(
+            plan,
+            vec![
+                Delivery { desk: desk("fmk"), action: Action::Create },
+                Delivery { desk: desk("fmk"), action: Action::Link { with: desk("sds") } },
+                Delivery { desk: desk("sds"), action: Action::Link { with: desk("fmk") } },
+                Delivery { desk: desk("region-h"), action: Action::Priority { priority: Priority::P2 } },
+                Delivery {
+                    desk: desk("region-h"),
+                    action: Action::Status { status: Status::Assigned, resolution: None }
+                },
+            ],
+            "the national desk made the change: nothing goes back to it but the link; the supplier's copy carries the current state"
+        );
+    }
+
+    #[test]
+    fn a_supplier_resolution_flows_to_the_national_desk_and_the_origin_with_the_notes() {
+        let c = config();
+        let p = Planner::new(&c);
+        let assigned = apply(
+            &incident("region-h"),
+            ("sds", Role::National),
+            Change { assignee: Some(desk("fmk")), ..Change::default() },
+        );
+        let mut noted = assigned.clone();
+        noted.add_note(
+            &Actor { desk: desk("fmk"), role: Role::Supplier },
+            Text::parse("body", "Certificate renewed").unwrap(),
+            Visibility::Public,
+            Timestamp::UNIX_EPOCH,
+        );
+        let resolved =
+            apply(&noted, ("fmk", Role::Supplier), Change { status: Some(Status::Resolved), ..Change::default() });
+        let plan = p.changed(&assigned, &resolved, &desk("fmk"));
+        let status = Action::Status { status: Status::Resolved, resolution: Some("Certificate renewed".into()) };
+        assert!(plan.contains(&Delivery { desk: desk("sds"), action: status.clone() }), "{plan:?}");
+        assert!(plan.contains(&Delivery { desk: desk("region-h"), action: status }), "{plan:?}");
+        assert!(plan.contains(&Delivery { desk: desk("region-h"), action: Action::Note { index: 0 } }));
+        assert!(plan.iter().all(|d| d.desk != desk("fmk")), "no echo to the supplier: {plan:?}");
+    }
+
+    #[test]
+    fn internal_notes_never_reach_local_desks_and_native_desks_get_nothing() {
+        let c = config();
+        let p = Planner::new(&c);
+        let before = incident("portal");
+        let mut after = before.clone();
+        after.add_note(
+            &Actor { desk: desk("sds"), role: Role::National },
+            Text::parse("body", "internal").unwrap(),
+            Visibility::Internal,
+            Timestamp::UNIX_EPOCH,
+        );
+        assert!(p.changed(&before, &after, &desk("sds")).is_empty());
+        let before = incident("region-h");
+        let mut after = before.clone();
+        after.add_note(
+            &Actor { desk: desk("sds"), role: Role::National },
+            Text::parse("body", "internal").unwrap(),
+            Visibility::Internal,
+            Timestamp::UNIX_EPOCH,
+        );
+        assert!(p.changed(&before, &after, &desk("sds")).is_empty());
+        let mut public = before.clone();
+        public.add_note(
+            &Actor { desk: desk("sds"), role: Role::National },
+            Text::parse("body", "we are on it").unwrap(),
+            Visibility::Public,
+            Timestamp::UNIX_EPOCH,
+        );
+        assert_eq!(
+            p.changed(&before, &public, &desk("sds")),
+            vec![Delivery { desk: desk("region-h"), action: Action::Note { index: 0 } }]
+        );
+    }
+}

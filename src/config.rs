@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::model::{DeskId, Role};
+use crate::ratelimit::{RateLimit, RateLimitOverrides};
 
 /// Where environment variables come from: the process, or a map in tests and the demo.
 pub trait Env {
@@ -151,6 +152,32 @@ struct GatewayFile {
     tls: Option<TlsFile>,
     /// The escalation ruleset (`contacts.toml`), relative to this file.
     contacts: Option<PathBuf>,
+    /// Default rate limits of every desk (`[gateway.rate_limit]`).
+    #[serde(default)]
+    rate_limit: RateLimitOverrides,
+    /// How deliveries to remote desks are retried.
+    #[serde(default)]
+    delivery: Delivery,
+}
+
+/// Delivery to remote desks: retries and parallelism (`[gateway.delivery]`).
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Delivery {
+    /// The first retry waits about this long (ms); each further one twice as long.
+    pub retry_base_ms: u64,
+    /// The longest wait between retries (ms).
+    pub retry_max_ms: u64,
+    /// Failed attempts before a delivery becomes a dead letter.
+    pub max_attempts: u32,
+    /// Lanes (incident × desk) delivered in parallel.
+    pub concurrency: usize,
+}
+
+impl Default for Delivery {
+    fn default() -> Self {
+        Self { retry_base_ms: 2_000, retry_max_ms: 300_000, max_attempts: 12, concurrency: 16 }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -240,6 +267,9 @@ struct DeskFile {
     /// When set, this desk's requests must come over TLS with the client
     /// certificate of this SHA-256 fingerprint, besides carrying its JWT.
     client_cert_sha256: Option<String>,
+    /// This desk's rate limits, where they differ from `[gateway.rate_limit]`.
+    #[serde(default)]
+    rate_limit: RateLimitOverrides,
     /// Options for the system the desk runs (only the one matching `system`).
     servicenow: Option<ServiceNowOptions>,
     jira: Option<JiraOptions>,
@@ -374,6 +404,8 @@ pub struct Desk {
     /// Resolved from `jira.webhook_secret`.
     pub jira_webhook_secret: Option<Secret>,
     pub clearquest: Option<ClearQuestOptions>,
+    /// Overrides of `gateway.rate_limit` for this desk.
+    pub rate_limit: RateLimitOverrides,
 }
 
 impl Desk {
@@ -394,6 +426,9 @@ pub struct GatewayConfig {
     pub tls: Option<crate::tls::TlsSettings>,
     /// The escalation ruleset file, resolved against the configuration's directory.
     pub contacts: Option<PathBuf>,
+    /// Rate limits of every desk that does not override them.
+    pub rate_limit: RateLimit,
+    pub delivery: Delivery,
 }
 
 #[derive(Clone, Debug)]
@@ -463,6 +498,13 @@ impl Config {
                     None
                 }
             };
+            if g.delivery.max_attempts == 0 || g.delivery.concurrency == 0 {
+                problems.push(Problem {
+                    path: "gateway.delivery".into(),
+                    message: "max_attempts and concurrency must be at least 1".into(),
+                });
+            }
+            g.rate_limit.check("gateway.rate_limit", &mut problems);
             if g.max_body_bytes < 1024 {
                 problems
                     .push(Problem { path: "gateway.max_body_bytes".into(), message: "expected at least 1024".into() });
@@ -483,6 +525,8 @@ impl Config {
                 leeway_secs: g.leeway_secs,
                 tls,
                 contacts: g.contacts.map(|c| base_relative(base_dir, &c, false)),
+                rate_limit: RateLimit::default().with(&g.rate_limit),
+                delivery: g.delivery,
             })
         });
 
@@ -715,6 +759,7 @@ fn resolve_desk(
             problems.push(Problem { path: format!("{path}.jira.api_version"), message: "expected 2 or 3".into() });
         }
     }
+    f.rate_limit.check(&format!("{path}.rate_limit"), problems);
     let jira_webhook_secret = f
         .jira
         .as_ref()
@@ -736,6 +781,7 @@ fn resolve_desk(
         auth,
         credentials,
         client_cert_sha256,
+        rate_limit: f.rate_limit,
     })
 }
 

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 
@@ -11,8 +12,9 @@ use crate::config::Config;
 use crate::escalation::{Engine, LoadError, Ruleset};
 use crate::gateway::Gateway;
 use crate::mapping::{Mappings, SystemKind};
+use crate::ratelimit::RateLimits;
 use crate::store::{SledStore, Store, StoreError};
-use crate::sync::deliver::Dispatcher;
+use crate::sync::deliver::{Dispatcher, RetryPolicy};
 use crate::sync::registry::Adapters;
 
 /// A gateway listening on its socket, not yet serving.
@@ -71,9 +73,18 @@ impl Application {
         adapters: Arc<Adapters>,
     ) -> Result<Self, StartupError> {
         let gateway = Gateway::new(config.clone(), store.clone(), clock.clone()).with_mappings(mappings.clone());
-        let dispatcher =
-            Arc::new(Dispatcher::new(config, store, adapters, mappings, clock, gateway.outbox_changed.clone()));
-        Ok(Self { listener, state: AppState { gateway: Arc::new(gateway), escalation }, dispatcher })
+        let delivery = config.gateway.delivery.clone();
+        let mut dispatcher = Dispatcher::new(config, store, adapters, mappings, clock, gateway.outbox_changed.clone());
+        dispatcher.policy = RetryPolicy {
+            base: Duration::from_millis(delivery.retry_base_ms),
+            max_delay: Duration::from_millis(delivery.retry_max_ms.max(delivery.retry_base_ms)),
+            max_attempts: delivery.max_attempts,
+            waiting: Duration::from_millis(delivery.retry_base_ms.clamp(20, 1_000)),
+        };
+        dispatcher.concurrency = delivery.concurrency;
+        let dispatcher = Arc::new(dispatcher);
+        let rate_limits = Arc::new(RateLimits::from_config(&gateway.config));
+        Ok(Self { listener, state: AppState { gateway: Arc::new(gateway), escalation, rate_limits }, dispatcher })
     }
 
     pub fn local_addr(&self) -> SocketAddr {

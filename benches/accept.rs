@@ -116,6 +116,8 @@ fn main() {
             [gateway]
             listen = "127.0.0.1:0"
             data_dir = "{}"
+            # The accept path is measured, not the rate limiter's refusals.
+            rate_limit = {{ inbound_per_minute = 100000000, inbound_burst = 1000000 }}
             [desks.region-h]
             name = "Region H"
             role = "local"

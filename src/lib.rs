@@ -15,6 +15,7 @@
 //! - [`tls`] — HTTPS on the inbound side, client certificates for mutual TLS
 //! - [`escalation`] — P1/P2 contact rules by local time, holidays and DST
 //! - [`clock`] — time as a dependency
+//! - [`ratelimit`] — per-desk inbound and outbound rate limits
 //! - [`cli`] — the command line; [`commands`] — `who` and `sim`; [`demo`] — the guided scenario
 #![forbid(unsafe_code)]
 
@@ -29,6 +30,7 @@ pub mod escalation;
 pub mod gateway;
 pub mod mapping;
 pub mod model;
+pub mod ratelimit;
 pub mod startup;
 pub mod store;
 pub mod sync;

@@ -33,6 +33,7 @@ impl FromRequestParts<AppState> for DeskPrincipal {
         match state.gateway.auth.authenticate(header) {
             Ok(principal) => {
                 require_pinned_certificate(parts, state, &principal).await?;
+                within_rate_limit(state, &principal)?;
                 Ok(principal)
             }
             Err(e) => {
@@ -75,6 +76,23 @@ async fn require_pinned_certificate(parts: &Parts, state: &AppState, who: &DeskP
         format!("desk {} must connect with its registered client certificate (mutual TLS): {reason}", who.desk),
     );
     err.www_authenticate = Some("Bearer realm=\"deskgate\"".into());
+    Err(err)
+}
+
+/// A desk over its inbound rate limit gets 429 with `Retry-After`; the dialect
+/// layers re-render it like any other error.
+fn within_rate_limit(state: &AppState, who: &DeskPrincipal) -> Result<(), ApiError> {
+    let Err(wait) = state.rate_limits.check(&who.desk) else { return Ok(()) };
+    let secs = crate::ratelimit::retry_after_secs(wait);
+    metrics::counter!("deskgate_rate_limited_total", "desk" => who.desk.to_string(), "direction" => "inbound")
+        .increment(1);
+    tracing::info!(desk = %who.desk, retry_after = secs, "inbound rate limit reached");
+    let mut err = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        format!("desk {} has sent more requests than its rate limit allows; try again in {secs} s", who.desk),
+    );
+    err.retry_after = Some(secs);
     Err(err)
 }
 

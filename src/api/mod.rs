@@ -27,6 +27,7 @@ use utoipa::OpenApi;
 
 use crate::escalation::Engine;
 use crate::gateway::Gateway;
+use crate::ratelimit::RateLimits;
 use error::ApiError;
 
 #[derive(Clone)]
@@ -34,6 +35,8 @@ pub struct AppState {
     pub gateway: Arc<Gateway>,
     /// Who is contacted for a P1/P2, when `gateway.contacts` is configured.
     pub escalation: Option<Arc<Engine>>,
+    /// Inbound rate limits per desk, checked right after authentication.
+    pub rate_limits: Arc<RateLimits>,
 }
 
 #[derive(OpenApi)]

@@ -30,6 +30,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::mapping::{Mappings, StatusOutbound};
 use crate::model::{DeskId, Incident, IncidentId, ModelError, Ref, Visibility, Written};
+use crate::ratelimit::RateLimits;
 use crate::store::{Effects, Store};
 
 /// How often and how long to retry.
@@ -90,6 +91,8 @@ pub struct Dispatcher {
     pub wake: Arc<Notify>,
     pub policy: RetryPolicy,
     pub concurrency: usize,
+    /// Outbound rate limits per remote desk: every delivery waits its turn.
+    pub rate_limits: Arc<RateLimits>,
     in_flight: Mutex<HashSet<(IncidentId, DeskId)>>,
 }
 
@@ -103,6 +106,7 @@ impl Dispatcher {
         wake: Arc<Notify>,
     ) -> Self {
         Self {
+            rate_limits: Arc::new(RateLimits::from_config(&config)),
             config,
             store,
             adapters,
@@ -288,6 +292,7 @@ impl Dispatcher {
             .mappings
             .desk(&item.desk)
             .ok_or_else(|| Failure::Impossible(format!("no mapping is configured for {}", item.desk)))?;
+        self.rate_limits.until_ready(&item.desk).await;
         let as_origin = incident.origin.desk == item.desk;
         let my_ref = || {
             incident

@@ -1,6 +1,7 @@
 //! The HTTP edge: one router per dialect, sharing the [`Gateway`] behind them.
 //!
 //! - `/api/v1/…` — the native JSON API ([`native`]); `/api/v1/escalations/…` ([`escalations`])
+//! - `/api/now/table/incident…` — ServiceNow's Table API, for ServiceNow desks ([`servicenow`])
 //! - `/healthz`, `/readyz`, `/metrics`, `/openapi.json` — operations ([`ops`])
 //!
 //! Errors are [`error::ApiError`], rendered in the caller's dialect.
@@ -10,6 +11,7 @@ pub mod escalations;
 pub mod extract;
 pub mod native;
 pub mod ops;
+pub mod servicenow;
 pub mod sync;
 pub mod webhooks;
 
@@ -84,8 +86,11 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(ops::openapi));
+    let servicenow =
+        servicenow::router().layer(middleware::from_fn(|r, n| error::render_in(error::Dialect::ServiceNow, r, n)));
     Router::new()
         .merge(native)
+        .merge(servicenow)
         .merge(ops)
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .layer(middleware::from_fn(record_metrics))

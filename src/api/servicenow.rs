@@ -1,0 +1,949 @@
+//! deskgate as a ServiceNow instance: the Table API for `incident`, for desks whose
+//! own tool is ServiceNow (`system = "servicenow"`).
+//!
+//! - `GET  /api/now/table/incident` — incidents the desk is party to, filtered and
+//!   ordered by `sysparm_query`, paged by `sysparm_limit`/`sysparm_offset`
+//!   (`X-Total-Count`, `Link`), shaped by `sysparm_fields`,
+//!   `sysparm_display_value=true|false|all` and `sysparm_exclude_reference_link`.
+//! - `POST /api/now/table/incident` — a submission, as the native API's.
+//! - `GET|PATCH|PUT /api/now/table/incident/{sys_id}` — one incident; a change goes
+//!   through the desk's mapping to the gateway's `update` and `add_note`.
+//!
+//! Every value is a string, dates are `YYYY-MM-DD HH:MM:SS` UTC, answers are
+//! `{"result": …}` and errors ServiceNow's `{"error":{"message","detail"},"status":"failure"}`
+//! (the `render_in` layer). Status and priority are read and written in the desk's
+//! vocabulary (`mappings/servicenow.toml` with the desk's overrides).
+//!
+//! Identities need no storage of their own: an incident's `sys_id` is derived from
+//! its id ([`sys_id_of`]: a hash prefix followed by the id's year and sequence in hex,
+//! so it can be decoded and checked), and its `number` is `INC` and the sequence.
+//!
+//! The desk's ticket id (its cross-reference) is the record's `correlation_id` when
+//! the POST gives one — what a ServiceNow instance forwarding its own record sends —
+//! and otherwise a freshly minted sys_id-shaped id, returned in `correlation_id`.
+//! A second POST with the same `correlation_id` is a replay and answers the incident
+//! already accepted (201, `idempotent-replayed: true`), as does `Idempotency-Key`.
+
+use std::collections::BTreeMap;
+
+use axum::Router;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use deskgate_adapter::TicketFields;
+use deskgate_servicenow::wire::{self, Record};
+use deskgate_servicenow::{EncodedQuery, SysId};
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+use super::AppState;
+use super::error::ApiError;
+use super::extract::JsonBody;
+use crate::auth::DeskPrincipal;
+use crate::config::System;
+use crate::gateway::{GatewayError, ListFilter, RequestContext};
+use crate::mapping::DeskMapping;
+use crate::model::{
+    Change, DeskId, Incident, IncidentId, Kind, Level, ModelError, NewIncident, Origin, Priority, Ref, Status, Text,
+    TicketId, Title, Visibility,
+};
+use crate::store::CreateOutcome;
+
+/// The routes; the caller adds the ServiceNow error-rendering layer.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/now/table/incident", get(list).post(create))
+        .route("/api/now/table/incident/{sys_id}", get(get_one).patch(update).put(update))
+}
+
+/// The most records one list answer carries (ServiceNow's own default cap).
+const MAX_LIMIT: usize = 10_000;
+
+/// The fields of the incident view, in answer order.
+const FIELDS: &[&str] = &[
+    "sys_id",
+    "number",
+    "short_description",
+    "description",
+    "state",
+    "hold_reason",
+    "impact",
+    "urgency",
+    "priority",
+    "business_service",
+    "assignment_group",
+    "correlation_id",
+    "correlation_display",
+    "u_deskgate_incident",
+    "u_reported_by",
+    "parent_incident",
+    "active",
+    "close_code",
+    "close_notes",
+    "comments",
+    "work_notes",
+    "opened_at",
+    "sys_created_on",
+    "sys_updated_on",
+    "sys_mod_count",
+];
+
+/// Fields a request body may carry but that deskgate computes (ServiceNow ignores
+/// writes to read-only and calculated fields the same way).
+const READ_ONLY: &[&str] = &[
+    "sys_id",
+    "number",
+    "priority",
+    "active",
+    "u_deskgate_incident",
+    "u_reported_by",
+    "parent_incident",
+    "opened_at",
+    "sys_created_on",
+    "sys_updated_on",
+    "sys_mod_count",
+];
+
+/// Fields a POST may set.
+const CREATE_FIELDS: &[&str] = &[
+    "short_description",
+    "description",
+    "business_service",
+    "impact",
+    "urgency",
+    "state",
+    "hold_reason",
+    "close_code",
+    "close_notes",
+    "correlation_id",
+    "correlation_display",
+    "work_notes",
+    "comments",
+];
+
+/// Fields a PATCH or PUT may set (the first three only to the value they have).
+const UPDATE_FIELDS: &[&str] = &[
+    "short_description",
+    "description",
+    "business_service",
+    "correlation_id",
+    "correlation_display",
+    "impact",
+    "urgency",
+    "state",
+    "hold_reason",
+    "close_code",
+    "close_notes",
+    "assignment_group",
+    "work_notes",
+    "comments",
+];
+
+/// Fields that reference another record: with links, they carry one.
+const REFERENCE_FIELDS: &[&str] = &["parent_incident"];
+
+// ---------------------------------------------------------------------------
+// identities
+
+/// The year and sequence of an incident id (`INC-2026-000042` → 2026, 42).
+fn id_parts(id: &IncidentId) -> Option<(i16, u64)> {
+    let rest = id.as_str().strip_prefix("INC-")?;
+    let (year, seq) = rest.split_once('-')?;
+    Some((year.parse().ok()?, seq.parse().ok()?))
+}
+
+/// The stable `sys_id` of an incident: 16 hex digits of a SHA-256 of the id, then
+/// the year (4 hex digits) and the sequence (12 hex digits), so that a sys_id can
+/// be decoded without a lookup table and a made-up one is recognised.
+pub fn sys_id_of(id: &IncidentId) -> String {
+    let (year, seq) = id_parts(id).unwrap_or((0, 0));
+    let digest = Sha256::digest(format!("deskgate/servicenow/incident/{id}").as_bytes());
+    format!("{}{:04x}{:012x}", hex::encode(&digest[..8]), year, seq)
+}
+
+/// The incident a sys_id names, if it is one [`sys_id_of`] made.
+pub fn incident_of_sys_id(sys_id: &str) -> Option<IncidentId> {
+    if !wire::is_sys_id(sys_id) {
+        return None;
+    }
+    let year = u16::from_str_radix(&sys_id[16..20], 16).ok()?;
+    let seq = u64::from_str_radix(&sys_id[20..32], 16).ok()?;
+    if year > 9999 || seq > 999_999_999_999 {
+        return None;
+    }
+    let id = IncidentId::new(i16::try_from(year).ok()?, seq);
+    (sys_id_of(&id) == sys_id).then_some(id)
+}
+
+/// The record number: `INC` and the incident's sequence (`INC0000042`).
+pub fn number_of(id: &IncidentId) -> String {
+    wire::format_number("INC", id_parts(id).map(|(_, seq)| seq).unwrap_or(0))
+}
+
+// ---------------------------------------------------------------------------
+// the calling desk
+
+/// A ServiceNow desk and its vocabulary.
+struct SnDesk<'a> {
+    who: DeskPrincipal,
+    mapping: &'a DeskMapping,
+}
+
+impl<'a> SnDesk<'a> {
+    fn of(state: &'a AppState, who: DeskPrincipal) -> Result<Self, ApiError> {
+        let system = state.gateway.config.desk(&who.desk).map(|d| d.system);
+        let mapping = state.gateway.mappings.desk(&who.desk).filter(|_| system == Some(System::Servicenow));
+        match mapping {
+            Some(mapping) => Ok(Self { who, mapping }),
+            None => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "wrong_dialect",
+                format!(
+                    "desk {} is configured as a {} desk; the ServiceNow Table API is for desks with system = \"servicenow\" (use /api/v1 or the desk's own dialect)",
+                    who.desk,
+                    system.map(System::as_str).unwrap_or("unknown")
+                ),
+            )),
+        }
+    }
+}
+
+/// Where links in answers point: `public_url` when configured, else the address the
+/// caller used.
+fn base_url(state: &AppState, headers: &HeaderMap) -> String {
+    if let Some(url) = &state.gateway.config.gateway.public_url {
+        return url.trim_end_matches('/').to_owned();
+    }
+    let scheme = if state.gateway.config.gateway.tls.is_some() { "https" } else { "http" };
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    format!("{scheme}://{host}")
+}
+
+// ---------------------------------------------------------------------------
+// errors in ServiceNow's vocabulary
+
+/// Canonical field names and what the Table API calls them.
+const FIELD_NAMES: &[(&str, &str)] = &[
+    ("title", "short_description"),
+    ("service", "business_service"),
+    ("ticket_id", "correlation_id"),
+    ("status", "state"),
+    ("priority", "impact"),
+    ("assignee", "assignment_group"),
+];
+
+/// The same error, naming the ServiceNow field instead of the canonical one.
+fn in_sn_terms(mut e: ApiError) -> ApiError {
+    if let Some(field) = e.field.clone() {
+        if let Some((canonical, sn)) = FIELD_NAMES.iter().find(|(c, _)| *c == field) {
+            e.field = Some((*sn).to_owned());
+            if let Some(rest) = e.message.strip_prefix(canonical) {
+                e.message = format!("{sn}{rest}");
+            }
+        }
+    }
+    e
+}
+
+/// A model error about `field` (a note's text), named as `sn_field`.
+fn note_error(e: ModelError, sn_field: &str) -> ApiError {
+    let mut err = ApiError::from(e);
+    if let Some(f) = err.field.take() {
+        if let Some(rest) = err.message.strip_prefix(f.as_str()) {
+            err.message = format!("{sn_field}{rest}");
+        }
+    }
+    err.with_field(sn_field)
+}
+
+fn gateway_error(e: GatewayError, mapping: &DeskMapping) -> ApiError {
+    match e {
+        GatewayError::Model(ModelError::IllegalTransition { from, to }) => ApiError::new(
+            StatusCode::CONFLICT,
+            "illegal_transition",
+            format!(
+                "state cannot change from {} to {} (the workflow does not allow {from} → {to})",
+                mapping.remote_status_name(from),
+                mapping.remote_status_name(to)
+            ),
+        )
+        .with_field("state"),
+        GatewayError::NotFound(_) => no_record(),
+        other => in_sn_terms(other.into()),
+    }
+}
+
+fn no_record() -> ApiError {
+    ApiError::not_found("No Record found: the record does not exist or this desk is not party to it")
+}
+
+fn bad(field: &str, message: impl Into<String>) -> ApiError {
+    let message = message.into();
+    ApiError::bad_request(field.to_owned(), format!("{field}: {message}"))
+}
+
+// ---------------------------------------------------------------------------
+// the incident as a ServiceNow record
+
+/// One field: its internal value, its display value and, for references, a link.
+#[derive(Clone, Debug)]
+struct FieldValue {
+    value: String,
+    display: String,
+    link: Option<String>,
+}
+
+impl FieldValue {
+    fn plain(value: impl Into<String>) -> Self {
+        let value = value.into();
+        Self { display: value.clone(), value, link: None }
+    }
+
+    fn labelled(value: impl Into<String>, display: impl Into<String>) -> Self {
+        Self { value: value.into(), display: display.into(), link: None }
+    }
+}
+
+/// An incident as the calling desk sees it through the Table API.
+struct View {
+    fields: BTreeMap<&'static str, FieldValue>,
+}
+
+impl View {
+    fn new(state: &AppState, desk: &SnDesk<'_>, i: &Incident, base: &str) -> Self {
+        let config = &state.gateway.config;
+        let desk_name = |d: &DeskId| config.desk(d).map(|d| d.name.clone()).unwrap_or_else(|| d.to_string());
+        let mapping = desk.mapping;
+        let status = mapping.status_fields(i.status, None, false);
+        let status = status.fields().cloned().unwrap_or_default();
+        let state_value = status.status.clone().unwrap_or_default();
+        let extra = |k: &str| status.extra.get(k).cloned().unwrap_or_default();
+        let (impact, urgency) = levels(i, mapping);
+        let priority = wire::priority(impact, urgency);
+        let own = i.ref_for(&desk.who.desk);
+        let actor = desk.who.actor();
+        let journal = |visibility: Visibility, label: &str| {
+            i.notes
+                .iter()
+                .rev()
+                .filter(|n| n.visibility == visibility && Incident::note_visible_to(n, &actor))
+                .map(|n| {
+                    format!(
+                        "{} - {} ({label})\n{}\n\n",
+                        wire::format_date(n.at),
+                        desk_name(&n.author_desk),
+                        n.body.as_str()
+                    )
+                })
+                .collect::<String>()
+        };
+        let hold_reason = extra("hold_reason");
+        let mut fields = BTreeMap::new();
+        let mut put = |name: &'static str, v: FieldValue| {
+            fields.insert(name, v);
+        };
+        put("sys_id", FieldValue::plain(sys_id_of(&i.id)));
+        put("number", FieldValue::plain(number_of(&i.id)));
+        put("short_description", FieldValue::plain(i.title.as_str()));
+        put("description", FieldValue::plain(i.description.as_str()));
+        put("state", FieldValue::labelled(&state_value, wire::state::label(&state_value).unwrap_or(&state_value)));
+        put("hold_reason", FieldValue::labelled(&hold_reason, hold_reason_label(&hold_reason)));
+        put("impact", FieldValue::labelled(impact.to_string(), level_label(impact)));
+        put("urgency", FieldValue::labelled(urgency.to_string(), level_label(urgency)));
+        put("priority", FieldValue::labelled(priority.to_string(), priority_label(priority)));
+        put("business_service", FieldValue::plain(i.service.as_str()));
+        put(
+            "assignment_group",
+            match &i.assignee {
+                Some(a) => FieldValue::labelled(a.as_str(), desk_name(a)),
+                None => FieldValue::plain(""),
+            },
+        );
+        put("correlation_id", FieldValue::plain(own.map(|r| r.remote_id.to_string()).unwrap_or_default()));
+        put("correlation_display", FieldValue::plain(own.map(|r| r.display_id.clone()).unwrap_or_default()));
+        put("u_deskgate_incident", FieldValue::plain(i.id.as_str()));
+        put("u_reported_by", FieldValue::labelled(i.origin.desk.as_str(), desk_name(&i.origin.desk)));
+        put(
+            "parent_incident",
+            match &i.parent {
+                Some(p) => {
+                    let sys_id = sys_id_of(p);
+                    FieldValue {
+                        link: Some(format!("{base}/api/now/table/incident/{sys_id}")),
+                        value: sys_id,
+                        display: number_of(p),
+                    }
+                }
+                None => FieldValue::plain(""),
+            },
+        );
+        put("active", FieldValue::plain(if i.status.is_terminal() { "false" } else { "true" }));
+        put("close_code", FieldValue::plain(extra("close_code")));
+        put("close_notes", FieldValue::plain(extra("close_notes")));
+        put("comments", FieldValue::labelled("", journal(Visibility::Public, "Additional comments")));
+        put("work_notes", FieldValue::labelled("", journal(Visibility::Internal, "Work notes")));
+        put("opened_at", FieldValue::plain(wire::format_date(i.created_at)));
+        put("sys_created_on", FieldValue::plain(wire::format_date(i.created_at)));
+        put("sys_updated_on", FieldValue::plain(wire::format_date(i.updated_at)));
+        put("sys_mod_count", FieldValue::plain(i.version.saturating_sub(1).to_string()));
+        Self { fields }
+    }
+
+    fn value(&self, field: &str) -> Option<&str> {
+        self.fields.get(field).map(|f| f.value.as_str())
+    }
+
+    fn render(&self, how: &Rendering) -> Value {
+        let mut out = Map::new();
+        let names: Vec<&str> = match &how.fields {
+            Some(fields) => fields.iter().map(String::as_str).collect(),
+            None => FIELDS.to_vec(),
+        };
+        for name in names {
+            if let Some(f) = self.fields.get(name) {
+                out.insert(name.to_owned(), how.field(name, f));
+            }
+        }
+        Value::Object(out)
+    }
+}
+
+/// ServiceNow impact and urgency (1..3) for the incident: its own when they give its
+/// priority, else those the desk's mapping writes for that priority, else Low.
+fn levels(i: &Incident, mapping: &DeskMapping) -> (u8, u8) {
+    let own = match (i.impact, i.urgency) {
+        (Some(im), Some(ur)) => Some((im, ur)),
+        _ => None,
+    };
+    match i.priority {
+        Some(p) => {
+            if let Some((im, ur)) = own.filter(|(im, ur)| Priority::from_impact_urgency(*im, *ur) == p) {
+                return (im.rank(), ur.rank());
+            }
+            let fields = mapping.priority_fields(p);
+            let level = |k: &str| fields.extra.get(k).and_then(|v| wire::parse_level("impact", v).ok());
+            match (level("impact"), level("urgency")) {
+                (Some(im), Some(ur)) => (im, ur),
+                _ => default_levels(p),
+            }
+        }
+        None => (i.impact.map(Level::rank).unwrap_or(3), i.urgency.map(Level::rank).unwrap_or(3)),
+    }
+}
+
+fn default_levels(p: Priority) -> (u8, u8) {
+    match p {
+        Priority::P1 => (1, 1),
+        Priority::P2 => (1, 2),
+        Priority::P3 => (2, 2),
+        Priority::P4 => (3, 3),
+    }
+}
+
+fn level_label(level: u8) -> &'static str {
+    match level {
+        1 => "1 - High",
+        2 => "2 - Medium",
+        _ => "3 - Low",
+    }
+}
+
+fn priority_label(priority: u8) -> &'static str {
+    match priority {
+        1 => "1 - Critical",
+        2 => "2 - High",
+        3 => "3 - Moderate",
+        4 => "4 - Low",
+        _ => "5 - Planning",
+    }
+}
+
+fn hold_reason_label(value: &str) -> String {
+    match value {
+        "1" => "Awaiting Caller",
+        "3" => "Awaiting Problem",
+        "4" => "Awaiting Vendor",
+        "5" => "Awaiting Change",
+        other => other,
+    }
+    .to_owned()
+}
+
+// ---------------------------------------------------------------------------
+// query parameters
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum DisplayMode {
+    Value,
+    Display,
+    All,
+}
+
+/// How records are rendered: `sysparm_display_value`, `sysparm_exclude_reference_link`,
+/// `sysparm_fields`.
+struct Rendering {
+    mode: DisplayMode,
+    links: bool,
+    fields: Option<Vec<String>>,
+}
+
+impl Rendering {
+    fn field(&self, name: &str, f: &FieldValue) -> Value {
+        let link = f.link.as_ref().filter(|_| self.links && REFERENCE_FIELDS.contains(&name) && !f.value.is_empty());
+        match (self.mode, link) {
+            (DisplayMode::Value, None) => Value::String(f.value.clone()),
+            (DisplayMode::Value, Some(link)) => json!({"link": link, "value": f.value}),
+            (DisplayMode::Display, None) => Value::String(f.display.clone()),
+            (DisplayMode::Display, Some(link)) => json!({"link": link, "display_value": f.display}),
+            (DisplayMode::All, None) => json!({"display_value": f.display, "value": f.value}),
+            (DisplayMode::All, Some(link)) => json!({"display_value": f.display, "link": link, "value": f.value}),
+        }
+    }
+}
+
+/// The parameters of a Table API call.
+struct Params {
+    rendering: Rendering,
+    query: EncodedQuery,
+    limit: usize,
+    offset: usize,
+    pagination_header: bool,
+    /// Every parameter as given, for the `Link` header.
+    given: Vec<(String, String)>,
+}
+
+/// Parameters deskgate accepts and ignores: ServiceNow's UI and clients send them.
+const IGNORED_PARAMS: &[&str] = &[
+    "sysparm_view",
+    "sysparm_no_count",
+    "sysparm_query_no_domain",
+    "sysparm_query_category",
+    "sysparm_input_display_value",
+];
+
+impl Params {
+    fn parse(raw: Option<&str>) -> Result<Self, ApiError> {
+        let given: Vec<(String, String)> =
+            url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()).into_owned().collect();
+        let mut params = Params {
+            rendering: Rendering { mode: DisplayMode::Value, links: true, fields: None },
+            query: EncodedQuery::all(),
+            limit: MAX_LIMIT,
+            offset: 0,
+            pagination_header: true,
+            given: given.clone(),
+        };
+        for (key, value) in &given {
+            match key.as_str() {
+                "sysparm_query" => {
+                    let query = EncodedQuery::parse(value)
+                        .map_err(|e| bad("sysparm_query", format!("invalid encoded query: {e}")))?;
+                    check_query_fields(&query)?;
+                    params.query = query;
+                }
+                "sysparm_limit" => {
+                    params.limit = value
+                        .parse()
+                        .ok()
+                        .filter(|n| (1..=MAX_LIMIT).contains(n))
+                        .ok_or_else(|| bad("sysparm_limit", format!("expected a number from 1 to {MAX_LIMIT}")))?;
+                }
+                "sysparm_offset" => {
+                    params.offset =
+                        value.parse().map_err(|_| bad("sysparm_offset", "expected a number of records to skip"))?;
+                }
+                "sysparm_fields" => {
+                    let fields: Vec<String> =
+                        value.split(',').map(str::trim).filter(|f| !f.is_empty()).map(str::to_owned).collect();
+                    if let Some(unknown) = fields.iter().find(|f| !FIELDS.contains(&f.as_str())) {
+                        return Err(bad(
+                            "sysparm_fields",
+                            format!("unknown field `{unknown}`; the incident has {}", FIELDS.join(", ")),
+                        ));
+                    }
+                    params.rendering.fields = (!fields.is_empty()).then_some(fields);
+                }
+                "sysparm_display_value" => {
+                    params.rendering.mode = match value.as_str() {
+                        "false" | "" => DisplayMode::Value,
+                        "true" => DisplayMode::Display,
+                        "all" => DisplayMode::All,
+                        _ => return Err(bad("sysparm_display_value", "expected true, false or all")),
+                    }
+                }
+                "sysparm_exclude_reference_link" => {
+                    params.rendering.links = !parse_bool("sysparm_exclude_reference_link", value)?;
+                }
+                "sysparm_suppress_pagination_header" => {
+                    params.pagination_header = !parse_bool("sysparm_suppress_pagination_header", value)?;
+                }
+                other if IGNORED_PARAMS.contains(&other) => {}
+                other => {
+                    return Err(bad(
+                        other,
+                        "unknown parameter; expected sysparm_query, sysparm_limit, sysparm_offset, sysparm_fields, sysparm_display_value, sysparm_exclude_reference_link or sysparm_suppress_pagination_header",
+                    ));
+                }
+            }
+        }
+        Ok(params)
+    }
+}
+
+fn parse_bool(name: &str, value: &str) -> Result<bool, ApiError> {
+    match value {
+        "true" => Ok(true),
+        "false" | "" => Ok(false),
+        _ => Err(bad(name, "expected true or false")),
+    }
+}
+
+/// Refuse conditions and orderings on fields the incident does not have: ServiceNow
+/// would silently match everything, which for a gateway hides a mistake.
+fn check_query_fields(query: &EncodedQuery) -> Result<(), ApiError> {
+    for group in &query.groups {
+        for clause in &group.clauses {
+            for condition in &clause.any {
+                if !FIELDS.contains(&condition.field.as_str()) {
+                    return Err(bad(
+                        "sysparm_query",
+                        format!("unknown field `{}` in term `{condition}`", condition.field),
+                    ));
+                }
+            }
+        }
+    }
+    for order in &query.order {
+        if !FIELDS.contains(&order.field.as_str()) {
+            let keyword = if order.descending { "ORDERBYDESC" } else { "ORDERBY" };
+            return Err(bad(
+                "sysparm_query",
+                format!("unknown field `{}` in term `{keyword}{}`", order.field, order.field),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn link_header(base: &str, params: &Params, total: usize) -> String {
+    let (limit, offset) = (params.limit, params.offset);
+    let at = |rel: &str, offset: usize| {
+        let mut url = format!("{base}/api/now/table/incident?");
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in params.given.iter().filter(|(k, _)| k != "sysparm_offset" && k != "sysparm_limit") {
+            query.append_pair(k, v);
+        }
+        query.append_pair("sysparm_limit", &limit.to_string());
+        query.append_pair("sysparm_offset", &offset.to_string());
+        url.push_str(&query.finish());
+        format!("<{url}>;rel=\"{rel}\"")
+    };
+    let last = if total == 0 { 0 } else { (total - 1) / limit * limit };
+    let mut links = vec![at("first", 0)];
+    if offset > 0 {
+        links.push(at("prev", offset.saturating_sub(limit)));
+    }
+    if offset + limit < total {
+        links.push(at("next", offset + limit));
+    }
+    links.push(at("last", last));
+    links.join(",")
+}
+
+fn result(status: StatusCode, body: Value) -> Response {
+    (status, axum::Json(json!({ "result": body }))).into_response()
+}
+
+// ---------------------------------------------------------------------------
+// handlers
+
+/// `GET /api/now/table/incident`
+async fn list(
+    State(state): State<AppState>,
+    who: DeskPrincipal,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let desk = SnDesk::of(&state, who)?;
+    let params = Params::parse(raw.as_deref())?;
+    let base = base_url(&state, &headers);
+    let filter = ListFilter { limit: usize::MAX, ..ListFilter::default() };
+    let incidents = state.gateway.list(&desk.who, &filter).map_err(|e| gateway_error(e, desk.mapping))?;
+    let mut views: Vec<View> = incidents
+        .iter()
+        .map(|i| View::new(&state, &desk, i, &base))
+        .filter(|v| params.query.matches(|f| v.value(f)))
+        .collect();
+    // Stable: incidents equal on every sort key stay in id (creation) order.
+    views.sort_by(|a, b| params.query.compare(|f| a.value(f), |f| b.value(f)));
+    let total = views.len();
+    let page: Vec<Value> =
+        views.iter().skip(params.offset).take(params.limit).map(|v| v.render(&params.rendering)).collect();
+    let mut response = result(StatusCode::OK, Value::Array(page));
+    let h = response.headers_mut();
+    h.insert("x-total-count", HeaderValue::from(total));
+    if params.pagination_header {
+        if let Ok(v) = HeaderValue::from_str(&link_header(&base, &params, total)) {
+            h.insert(header::LINK, v);
+        }
+    }
+    Ok(response)
+}
+
+/// `GET /api/now/table/incident/{sys_id}`
+async fn get_one(
+    State(state): State<AppState>,
+    who: DeskPrincipal,
+    headers: HeaderMap,
+    Path(sys_id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let desk = SnDesk::of(&state, who)?;
+    let params = Params::parse(raw.as_deref())?;
+    let id = incident_of_sys_id(&sys_id).ok_or_else(no_record)?;
+    let incident = state.gateway.get(&desk.who, &id).map_err(|e| gateway_error(e, desk.mapping))?;
+    let view = View::new(&state, &desk, &incident, &base_url(&state, &headers));
+    Ok(result(StatusCode::OK, view.render(&params.rendering)))
+}
+
+/// The body of a POST, PATCH or PUT as a record, every value a string.
+fn read_record(body: &Value, allowed: &[&str]) -> Result<Record, ApiError> {
+    let record = wire::record_from_json(body).map_err(|e| bad("(body)", format!("expected a record: {e}")))?;
+    if let Some(unknown) = record.keys().find(|k| !allowed.contains(&k.as_str()) && !READ_ONLY.contains(&k.as_str())) {
+        return Err(bad(unknown, format!("unknown field; the incident accepts {}", allowed.join(", "))));
+    }
+    Ok(record)
+}
+
+fn text<'r>(record: &'r Record, field: &str) -> Option<&'r str> {
+    record.get(field).map(String::as_str).filter(|v| !v.trim().is_empty())
+}
+
+fn level(record: &Record, field: &'static str) -> Result<Option<u8>, ApiError> {
+    text(record, field)
+        .map(|v| wire::parse_level(field, v).map_err(|e| ApiError::bad_request(field, e.to_string())))
+        .transpose()
+}
+
+/// The notes a record carries: `work_notes` (internal) and `comments` (public).
+fn notes(record: &Record) -> Result<Vec<(Text, Visibility)>, ApiError> {
+    let mut out = Vec::new();
+    for (field, visibility) in [("work_notes", Visibility::Internal), ("comments", Visibility::Public)] {
+        if let Some(body) = text(record, field) {
+            out.push((Text::parse("note", body).map_err(|e| note_error(e, field))?, visibility));
+        }
+    }
+    Ok(out)
+}
+
+/// The canonical status a record's `state` (with `hold_reason`) names, in the desk's mapping.
+fn read_state(
+    mapping: &DeskMapping,
+    state: Option<&str>,
+    hold_reason: Option<&str>,
+    assignee: Option<&str>,
+) -> Result<Option<Status>, ApiError> {
+    let mut fields = TicketFields {
+        status: state.map(str::to_owned),
+        assignee: assignee.map(str::to_owned),
+        ..TicketFields::default()
+    };
+    if let Some(h) = hold_reason {
+        fields.extra.insert("hold_reason".into(), h.to_owned());
+    }
+    mapping.inbound_status(&fields).map_err(|e| ApiError::bad_request("state", format!("state: {e}")))
+}
+
+/// `POST /api/now/table/incident`
+async fn create(
+    State(state): State<AppState>,
+    who: DeskPrincipal,
+    ctx: RequestContext,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    JsonBody(body, bytes): JsonBody<Value>,
+) -> Result<Response, ApiError> {
+    let desk = SnDesk::of(&state, who)?;
+    let params = Params::parse(raw.as_deref())?;
+    let record = read_record(&body, CREATE_FIELDS)?;
+    let new = match parse_submission(&state, &desk, &record) {
+        Ok(new) => new,
+        Err(e) => {
+            if e.code == "patient_data" {
+                let reason = format!("patient data in {}", e.field.as_deref().unwrap_or("a field"));
+                state.gateway.audit_rejection(Some(&desk.who.desk), None, &reason, &ctx).await;
+            }
+            return Err(e);
+        }
+    };
+    let notes = notes(&record)?;
+    let idempotency = idempotency(&headers, &bytes)?;
+    let outcome =
+        state.gateway.submit(&desk.who, new, idempotency, &ctx).await.map_err(|e| gateway_error(e, desk.mapping))?;
+    let (mut incident, replayed) = match outcome {
+        CreateOutcome::Created(i) => (i, false),
+        CreateOutcome::Replayed(i) => (i, true),
+    };
+    if !replayed {
+        for (body, visibility) in notes {
+            incident = state
+                .gateway
+                .add_note(&desk.who, &incident.id, body, visibility, &ctx)
+                .await
+                .map_err(|e| gateway_error(e, desk.mapping))?;
+        }
+    }
+    let base = base_url(&state, &headers);
+    let view = View::new(&state, &desk, &incident, &base);
+    // ServiceNow answers every insert with 201; clients such as pysnc require it.
+    let mut response = result(StatusCode::CREATED, view.render(&params.rendering));
+    let location = format!("{base}/api/now/table/incident/{}", sys_id_of(&incident.id));
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, v);
+    }
+    if replayed {
+        response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}
+
+fn idempotency(headers: &HeaderMap, body: &[u8]) -> Result<Option<(String, String)>, ApiError> {
+    match headers.get("idempotency-key") {
+        Some(v) => {
+            let key = v.to_str().ok().filter(|k| !k.is_empty() && k.len() <= 255).ok_or_else(|| {
+                ApiError::bad_request("Idempotency-Key", "Idempotency-Key: expected 1 to 255 visible ASCII characters")
+            })?;
+            Ok(Some((key.to_owned(), hex::encode(Sha256::digest(body)))))
+        }
+        None => Ok(None),
+    }
+}
+
+fn parse_submission(state: &AppState, desk: &SnDesk<'_>, record: &Record) -> Result<NewIncident, ApiError> {
+    let title = text(record, "short_description")
+        .ok_or_else(|| bad("short_description", "required: one sentence saying what is wrong"))?;
+    let title = Title::parse(title).map_err(|e| in_sn_terms(e.into()))?;
+    // ServiceNow makes the description optional; the canonical incident does not.
+    let description = text(record, "description").unwrap_or(title.as_str());
+    let description = Text::parse("description", description).map_err(|e| in_sn_terms(e.into()))?;
+    let service = text(record, "business_service")
+        .ok_or_else(|| bad("business_service", "required: the service concerned, e.g. FMK or NSP"))?;
+    let service = service.parse().map_err(|e: ModelError| in_sn_terms(e.into()))?;
+    let (impact, urgency) = (level(record, "impact")?, level(record, "urgency")?);
+    // Either level alone: the other is the base system's default, 3 (Low).
+    let (impact, urgency) = match (impact, urgency) {
+        (None, None) => (None, None),
+        (i, u) => (Level::from_rank(i.unwrap_or(3)), Level::from_rank(u.unwrap_or(3))),
+    };
+    // The state of the desk's own record is checked against its mapping; nationally
+    // every incident starts `new` (a local desk's ticket state is its own).
+    read_state(desk.mapping, text(record, "state"), text(record, "hold_reason"), None)?;
+    let ticket: TicketId = match text(record, "correlation_id") {
+        Some(t) => t.parse().map_err(|e: ModelError| in_sn_terms(e.into()))?,
+        None => SysId::generate().as_str().parse().map_err(|e: ModelError| in_sn_terms(e.into()))?,
+    };
+    let system = state.gateway.config.desk(&desk.who.desk).map(|d| d.system.as_str()).unwrap_or("servicenow");
+    Ok(NewIncident {
+        kind: Kind::Incident,
+        title,
+        description,
+        service,
+        priority: None,
+        urgency,
+        impact,
+        origin: Origin { desk: desk.who.desk.clone(), ticket: ticket.clone() },
+        origin_ref: Ref {
+            desk: desk.who.desk.clone(),
+            system: system.to_owned(),
+            display_id: text(record, "correlation_display").map(str::to_owned).unwrap_or_else(|| ticket.to_string()),
+            remote_id: ticket,
+            url: None,
+            written: Default::default(),
+        },
+    })
+}
+
+/// `PATCH|PUT /api/now/table/incident/{sys_id}`
+async fn update(
+    State(state): State<AppState>,
+    who: DeskPrincipal,
+    ctx: RequestContext,
+    headers: HeaderMap,
+    Path(sys_id): Path<String>,
+    RawQuery(raw): RawQuery,
+    JsonBody(body, _): JsonBody<Value>,
+) -> Result<Response, ApiError> {
+    let desk = SnDesk::of(&state, who)?;
+    let params = Params::parse(raw.as_deref())?;
+    let id = incident_of_sys_id(&sys_id).ok_or_else(no_record)?;
+    let current = state.gateway.get(&desk.who, &id).map_err(|e| gateway_error(e, desk.mapping))?;
+    let base = base_url(&state, &headers);
+    let before = View::new(&state, &desk, &current, &base);
+    let record = read_record(&body, UPDATE_FIELDS)?;
+    let change = read_change(&desk, &current, &before, &record)?;
+    let notes = notes(&record)?;
+    let mut incident = current;
+    if !change.is_empty() {
+        incident =
+            state.gateway.update(&desk.who, &id, &change, &ctx).await.map_err(|e| gateway_error(e, desk.mapping))?;
+    }
+    for (body, visibility) in notes {
+        incident = state
+            .gateway
+            .add_note(&desk.who, &id, body, visibility, &ctx)
+            .await
+            .map_err(|e| gateway_error(e, desk.mapping))?;
+    }
+    let view = View::new(&state, &desk, &incident, &base);
+    Ok(result(StatusCode::OK, view.render(&params.rendering)))
+}
+
+/// The canonical change a PATCH or PUT asks for. Fields given with the value they
+/// already have change nothing (so a whole record sent back is harmless).
+fn read_change(desk: &SnDesk<'_>, current: &Incident, view: &View, record: &Record) -> Result<Change, ApiError> {
+    for field in ["short_description", "description", "business_service", "correlation_id", "correlation_display"] {
+        if let Some(v) = record.get(field) {
+            if Some(v.as_str()) != view.value(field) {
+                return Err(bad(field, "is set when the incident is submitted and cannot be changed through deskgate"));
+            }
+        }
+    }
+    let mut change = Change::default();
+    let given = |f: &str| record.get(f).map(String::as_str);
+    if given("state").is_some() || given("hold_reason").is_some() {
+        let state_value = given("state").or(view.value("state"));
+        // A new state without a hold reason has none; the same state keeps its own.
+        let hold_reason = given("hold_reason").or_else(|| {
+            if given("state").is_none_or(|s| Some(s) == view.value("state")) { view.value("hold_reason") } else { None }
+        });
+        let assignee = given("assignment_group").or(view.value("assignment_group"));
+        if let Some(status) = read_state(desk.mapping, state_value, hold_reason, assignee)? {
+            if status != current.status {
+                change.status = Some(status);
+            }
+        }
+    }
+    if given("impact").is_some() || given("urgency").is_some() {
+        let impact = level(record, "impact")?.map(|v| v.to_string()).or(view.value("impact").map(str::to_owned));
+        let urgency = level(record, "urgency")?.map(|v| v.to_string()).or(view.value("urgency").map(str::to_owned));
+        let mut fields = TicketFields::default();
+        fields.extra.insert("impact".into(), impact.unwrap_or_else(|| "3".into()));
+        fields.extra.insert("urgency".into(), urgency.unwrap_or_else(|| "3".into()));
+        let priority = desk
+            .mapping
+            .inbound_priority(&fields)
+            .map_err(|e| ApiError::bad_request("impact", format!("impact: {e}")))?;
+        if let Some(p) = priority.filter(|p| Some(*p) != current.priority) {
+            change.priority = Some(p);
+        }
+    }
+    if let Some(group) = given("assignment_group") {
+        if Some(group) != view.value("assignment_group") {
+            let desk_id: DeskId =
+                group.parse().map_err(|_| bad("assignment_group", "expected the desk id of a supplier, e.g. fmk"))?;
+            change.assignee = Some(desk_id);
+        }
+    }
+    Ok(change)
+}

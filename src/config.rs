@@ -323,8 +323,8 @@ pub struct ClearQuestOptions {
     /// The field holding deskgate's incident id (default `cq:deskgate_Incident`).
     pub correlation_field: Option<String>,
     pub timeout_secs: Option<u64>,
-    /// How often to poll for changes, in seconds (default 30).
-    pub poll_secs: Option<u64>,
+    /// How often to poll for changes, in milliseconds (default 30000).
+    pub poll_ms: Option<u64>,
 }
 
 // ---------------------------------------------------------------------------

@@ -18,7 +18,7 @@ use crate::model::{
     Visibility,
 };
 use crate::store::{AuditEntry, AuditKind, CreateOutcome, Effects, IdempotencyClaim, Store, StoreError};
-use crate::sync::plan::Planner;
+use crate::sync::plan::{Planner, Via};
 
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
@@ -219,7 +219,7 @@ impl Gateway {
             }
             let before = i.clone();
             i.add_note(&actor, body.clone(), visibility, now);
-            Ok(Effects { changed: true, deliveries: Planner::new(&self.config).changed(&before, i, &actor.desk) })
+            Ok(Effects { changed: true, deliveries: Planner::new(&self.config).changed(&before, i, &actor.desk, Via::Api) })
         };
         let updated = self.store.update_incident(id, &mutate, entry).await.map_err(|e| hide_invisible(e, id))?;
         self.outbox_changed.notify_one();
@@ -255,7 +255,7 @@ impl Gateway {
             let before = i.clone();
             let changed = i.apply(&actor, change, now)?;
             let deliveries =
-                if changed { Planner::new(&self.config).changed(&before, i, &actor.desk) } else { Vec::new() };
+                if changed { Planner::new(&self.config).changed(&before, i, &actor.desk, Via::Api) } else { Vec::new() };
             Ok(Effects { changed, deliveries })
         };
         let updated = self.store.update_incident(id, &mutate, entry).await.map_err(|e| hide_invisible(e, id))?;
@@ -301,7 +301,7 @@ impl Gateway {
             if !reading.change.is_empty() {
                 changed |= i.apply(&actor, &reading.change, now)?;
             }
-            let deliveries = if changed { Planner::new(&self.config).changed(&before, i, desk) } else { Vec::new() };
+            let deliveries = if changed { Planner::new(&self.config).changed(&before, i, desk, Via::Remote) } else { Vec::new() };
             applied.store(changed, std::sync::atomic::Ordering::SeqCst);
             Ok(Effects { changed, deliveries })
         };
@@ -333,7 +333,7 @@ impl Gateway {
                         i.add_note(&national, note.clone(), Visibility::Internal, now);
                         Ok(Effects {
                             changed: true,
-                            deliveries: Planner::new(&self.config).changed(&before, i, &national.desk),
+                            deliveries: Planner::new(&self.config).changed(&before, i, &national.desk, Via::Api),
                         })
                     };
                     self.store.update_incident(&id, &add, entry).await?;

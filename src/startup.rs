@@ -15,6 +15,7 @@ use crate::mapping::{Mappings, SystemKind};
 use crate::ratelimit::RateLimits;
 use crate::store::{SledStore, Store, StoreError};
 use crate::sync::deliver::{Dispatcher, RetryPolicy};
+use crate::sync::poll::Poller;
 use crate::sync::registry::Adapters;
 
 /// A gateway listening on its socket, not yet serving.
@@ -22,6 +23,7 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     dispatcher: Arc<Dispatcher>,
+    poller: Arc<Poller>,
 }
 
 impl Application {
@@ -74,7 +76,8 @@ impl Application {
     ) -> Result<Self, StartupError> {
         let gateway = Gateway::new(config.clone(), store.clone(), clock.clone()).with_mappings(mappings.clone());
         let delivery = config.gateway.delivery.clone();
-        let mut dispatcher = Dispatcher::new(config, store, adapters, mappings, clock, gateway.outbox_changed.clone());
+        let mut dispatcher =
+            Dispatcher::new(config, store, adapters.clone(), mappings, clock, gateway.outbox_changed.clone());
         dispatcher.policy = RetryPolicy {
             base: Duration::from_millis(delivery.retry_base_ms),
             max_delay: Duration::from_millis(delivery.retry_max_ms.max(delivery.retry_base_ms)),
@@ -84,7 +87,9 @@ impl Application {
         dispatcher.concurrency = delivery.concurrency;
         let dispatcher = Arc::new(dispatcher);
         let rate_limits = Arc::new(RateLimits::from_config(&gateway.config));
-        Ok(Self { listener, state: AppState { gateway: Arc::new(gateway), escalation, rate_limits }, dispatcher })
+        let gateway = Arc::new(gateway);
+        let poller = Arc::new(Poller::new(gateway.clone(), adapters));
+        Ok(Self { listener, state: AppState { gateway, escalation, rate_limits }, dispatcher, poller })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -115,12 +120,14 @@ impl Application {
         // Delivery stops after the server: accepted changes keep flowing out while the
         // last requests finish, and whatever is left waits durably in the outbox.
         let (stop_delivery, delivery_stopped) = tokio::sync::watch::channel(false);
+        let polling = tokio::spawn(self.poller.clone().run(delivery_stopped.clone()));
         let delivery = tokio::spawn(self.dispatcher.clone().run(delivery_stopped));
         let served = match tls {
             Some(tls) => crate::tls::serve(self.listener, app, &tls, shutdown).await,
             None => axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await,
         };
         let _ = stop_delivery.send(true);
+        let _ = polling.await;
         let _ = delivery.await;
         served
     }

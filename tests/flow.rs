@@ -34,6 +34,10 @@ fn token(issuer: &str, desk: &str, secret: &str) -> String {
 
 impl Federation {
     async fn start(max_attempts: u32) -> Self {
+        Self::start_polling(max_attempts, 100).await
+    }
+
+    async fn start_polling(max_attempts: u32, poll_ms: u64) -> Self {
         let region_h = ServiceNowSim::spawn(ServiceNowSimConfig::default()).await.unwrap();
         let sds = ClearQuestSim::spawn(ClearQuestSimConfig { db: "SDS".into(), ..Default::default() }).await.unwrap();
         let fmk = ClearQuestSim::spawn(ClearQuestSimConfig { db: "FMK".into(), ..Default::default() }).await.unwrap();
@@ -61,7 +65,7 @@ system = "clearquest"
 endpoint = "{sds}"
 auth = {{ issuer = "idp.sds", algorithm = "HS256", secret = {{ env = "T_SDS" }} }}
 credentials = {{ kind = "basic", username = "deskgate", password = {{ env = "T_CQ_PASSWORD" }} }}
-clearquest = {{ repo = "7.0.0", db = "SDS" }}
+clearquest = {{ repo = "7.0.0", db = "SDS", poll_ms = {poll_ms} }}
 
 [desks.fmk]
 name = "FMK supplier"
@@ -71,7 +75,7 @@ endpoint = "{fmk}"
 services = ["FMK"]
 auth = {{ issuer = "idp.fmk", algorithm = "HS256", secret = {{ env = "T_FMK" }} }}
 credentials = {{ kind = "basic", username = "deskgate", password = {{ env = "T_CQ_PASSWORD" }} }}
-clearquest = {{ repo = "7.0.0", db = "FMK" }}
+clearquest = {{ repo = "7.0.0", db = "FMK", poll_ms = {poll_ms} }}
 
 [desks.drift]
 name = "Operations supplier"
@@ -280,7 +284,8 @@ impl Federation {
 
 #[tokio::test]
 async fn a_supplier_that_fails_then_recovers_gets_the_incident_once() {
-    let mut f = Federation::start(8).await;
+    // Polling off (hourly): the injected faults are for the deliveries.
+    let mut f = Federation::start_polling(8, 3_600_000).await;
     f.sds.faults().push([Fault::ServerError, Fault::RateLimited { retry_after_secs: 1 }, Fault::Unavailable]);
     let (id, _) = f.report("NSP: lookups time out", "NSP").await;
     f.drained().await;
@@ -302,7 +307,7 @@ async fn a_supplier_that_fails_then_recovers_gets_the_incident_once() {
 
 #[tokio::test]
 async fn exhausted_retries_become_a_dead_letter_that_holds_its_lane_until_replayed() {
-    let mut f = Federation::start(2).await;
+    let mut f = Federation::start_polling(2, 3_600_000).await;
     f.sds.faults().push([Fault::ServerError, Fault::ServerError]);
     let (id, _) = f.report("SOSI: token service unavailable", "SOSI").await;
     let dead = f.dead_letters().await;
@@ -332,5 +337,46 @@ async fn exhausted_retries_become_a_dead_letter_that_holds_its_lane_until_replay
     assert_eq!(f.sds.count(), 1);
     assert!(f.dead_letters_now().await.is_empty());
     assert!(ref_of(&f.incident(&id).await, "sds").is_some());
+    f.stop().await;
+}
+
+#[tokio::test]
+async fn triage_in_the_national_clearquest_is_picked_up_and_assigns_the_supplier_by_service() {
+    let mut f = Federation::start(5).await;
+    let (id, sys_id) = f.report("FMK: medication list empty", "FMK").await;
+    f.drained().await;
+    let national = f.sds.records().remove(0).display_id;
+
+    // The national desk works in ClearQuest: P1, assigned, and a note for the reporter.
+    f.sds.action_as_user(&national, "Assign", [("cq:Priority", "1-Critical")]).unwrap();
+    f.sds.add_note_as_user(&national, "sds.agent", "Escalated to the FMK Incident Manager").unwrap();
+    let mut incident = Value::Null;
+    for _ in 0..200 {
+        incident = f.incident(&id).await;
+        if incident["assignee"] == "fmk" && incident["notes"].as_array().is_some_and(|n| !n.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(incident["priority"], "P1", "{incident:#}");
+    assert_eq!(incident["status"], "assigned");
+    assert_eq!(incident["assignee"], "fmk", "FMK incidents go to the FMK supplier");
+    f.drained().await;
+    assert_eq!(f.fmk.count(), 1);
+    assert_eq!(f.fmk.records()[0].fields.get("cq:Priority").map(String::as_str), Some("1-Critical"));
+    // The reporter sees the new priority in ServiceNow; the national desk's ClearQuest
+    // note is internal: it reaches the supplier, not the reporter.
+    let origin = f.region_h.record(&sys_id).unwrap();
+    assert_eq!((origin["impact"].as_str(), origin["urgency"].as_str()), ("1", "1"));
+    assert!(!f.region_h.journal(&sys_id).iter().any(|j| j.value.contains("Escalated to the FMK Incident Manager")));
+    let supplier_notes = f.fmk.records()[0].fields.get("cq:Notes_Log").cloned().unwrap_or_default();
+    assert!(supplier_notes.contains("Escalated to the FMK Incident Manager"), "{supplier_notes}");
+
+    // Polling again finds nothing new: no second note, no second record.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    f.drained().await;
+    let notes = f.incident(&id).await["notes"].as_array().unwrap().len();
+    assert_eq!(notes, 1, "the polled journal is not re-added");
+    assert_eq!(f.fmk.count(), 1);
     f.stop().await;
 }

@@ -181,4 +181,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Put a dead letter back in the outbox, in its original place in its lane, due now.
     async fn replay_dead_letter(&self, seq: u64, now: Timestamp) -> Result<OutboxItem, StoreError>;
+
+    // --- cursors ------------------------------------------------------------------
+
+    /// A named position kept across restarts (e.g. a poll watermark).
+    fn cursor(&self, name: &str) -> Result<Option<String>, StoreError>;
+
+    async fn set_cursor(&self, name: &str, value: &str) -> Result<(), StoreError>;
 }

@@ -394,6 +394,17 @@ impl Store for SledStore {
         self.dead.iter().take(limit).map(|item| decode(&item.map_err(io)?.1)).collect()
     }
 
+    fn cursor(&self, name: &str) -> Result<Option<String>, StoreError> {
+        let key = format!("cursor/{name}");
+        Ok(self.meta.get(key.as_bytes()).map_err(io)?.map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    async fn set_cursor(&self, name: &str, value: &str) -> Result<(), StoreError> {
+        let key = format!("cursor/{name}");
+        self.meta.insert(key.as_bytes(), value.as_bytes()).map_err(io)?;
+        self.commit.durable().await
+    }
+
     async fn replay_dead_letter(&self, seq: u64, now: Timestamp) -> Result<OutboxItem, StoreError> {
         let key = seq.to_be_bytes();
         let item = flatten((&self.outbox, &self.dead).transaction(|(outbox, dead)| {

@@ -316,13 +316,15 @@ impl Dispatcher {
                     .0
                     .parse()
                     .map_err(|_| Failure::Impossible(format!("{} answered an unusable ticket id", item.desk)))?;
+                // The copy starts with the incident's status and priority: a poll that
+                // reads them back is reading deskgate's own write.
                 let new_ref = Ref {
                     desk: item.desk.clone(),
                     system: system.to_owned(),
                     remote_id,
                     display_id: ticket.display_id,
                     url: ticket.url,
-                    written: Default::default(),
+                    written: Written { status: Some(incident.status), priority: incident.priority },
                 };
                 Ok(Some(Box::new(move |i: &mut Incident| {
                     if i.ref_for(&new_ref.desk).is_some() {

@@ -79,6 +79,11 @@ pub fn read(
             reading.echoes.push("note".into());
             continue;
         }
+        // A polled desk reports its whole journal every time: a note already on the
+        // incident is not news.
+        if incident.notes.iter().any(|n| n.body.as_str().trim() == note.body.trim()) {
+            continue;
+        }
         // Patient data typed into a remote tool is refused here too: the note is
         // dropped (and the caller is told), never stored.
         if let Ok(text) = Text::parse("note", &note.body) {

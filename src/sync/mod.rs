@@ -10,3 +10,4 @@ pub mod inbound;
 pub mod outbox;
 pub mod plan;
 pub mod registry;
+pub mod poll;

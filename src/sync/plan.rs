@@ -2,9 +2,12 @@
 //! incident before and after.
 //!
 //! The parties to an incident are its origin desk, the national desk and the assigned
-//! supplier (DESIGN §8). A change made by one party is delivered to the others — never
-//! back to the desk it came from, which is the first half of echo suppression — and
-//! only to desks deskgate calls (`native` desks read the API instead).
+//! supplier (DESIGN §8). A change is delivered to every party's copy that does not
+//! have it yet: a change a desk's own tool reported ([`Via::Remote`]) is never sent
+//! back there — the first half of echo suppression — while a change a desk made
+//! through the API ([`Via::Api`]) is mirrored into that desk's own tool too, so its
+//! copy never falls behind. Only desks deskgate calls are delivered to (`native` desks
+//! read the API instead).
 
 use std::collections::BTreeSet;
 
@@ -12,6 +15,15 @@ use crate::config::{Config, System};
 use crate::model::{DeskId, Incident, Role, Status, Visibility};
 
 use super::outbox::{Action, Delivery};
+
+/// Where a change came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Via {
+    /// A desk called deskgate's API.
+    Api,
+    /// The desk's own tool reported it (webhook, push, poll).
+    Remote,
+}
 
 pub struct Planner<'a> {
     config: &'a Config,
@@ -45,28 +57,34 @@ impl<'a> Planner<'a> {
         }
     }
 
-    /// The parties to `incident` other than `actor` that deskgate delivers to.
-    fn others(&self, incident: &Incident, actor: &DeskId) -> BTreeSet<DeskId> {
+    /// The parties to `incident` whose copies must hear of `actor`'s change.
+    fn others(&self, incident: &Incident, actor: &DeskId, via: Via) -> BTreeSet<DeskId> {
         let mut parties = BTreeSet::new();
         parties.insert(incident.origin.desk.clone());
         parties.extend(self.national());
         parties.extend(incident.assignee.clone());
-        parties.remove(actor);
+        if via == Via::Remote {
+            parties.remove(actor);
+        }
         parties.retain(|d| self.delivers_to(d));
         parties
     }
 
-    /// What the other parties must be told after `actor` changed `before` into `after`.
-    pub fn changed(&self, before: &Incident, after: &Incident, actor: &DeskId) -> Vec<Delivery> {
+    /// What the parties' copies must be told after `actor` changed `before` into `after`.
+    pub fn changed(&self, before: &Incident, after: &Incident, actor: &DeskId, via: Via) -> Vec<Delivery> {
         let mut out = Vec::new();
-        let others = self.others(after, actor);
+        let others = self.others(after, actor, via);
         // A desk that gets its copy now receives the current state with it.
         let mut fresh = BTreeSet::new();
 
         if after.assignee != before.assignee {
             if let Some(supplier) = after.assignee.as_ref().filter(|s| self.delivers_to(s)) {
-                if supplier != actor && after.ref_for(supplier).is_none() {
+                if after.ref_for(supplier).is_none() {
                     out.push(Delivery { desk: supplier.clone(), action: Action::Create });
+                    // The new copy gets the journal so far, after the ticket exists.
+                    for index in 0..after.notes.len() {
+                        out.push(Delivery { desk: supplier.clone(), action: Action::Note { index } });
+                    }
                     fresh.insert(supplier.clone());
                 }
                 // Step 5b: the national ticket's id in the supplier's ticket and back.
@@ -95,7 +113,8 @@ impl<'a> Planner<'a> {
         for index in before.notes.len()..after.notes.len() {
             let note = &after.notes[index];
             let internal = note.visibility == Visibility::Internal;
-            send_to(&mut out, Action::Note { index }, &|d| d != &note.author_desk && !(internal && self.is_local(d)));
+            let came_from = |d: &DeskId| d == &note.author_desk && via == Via::Remote;
+            send_to(&mut out, Action::Note { index }, &|d| !came_from(d) && !(internal && self.is_local(d)));
         }
         out
     }
@@ -209,7 +228,7 @@ mod tests {
             ("sds", Role::National),
             Change { assignee: Some(desk("fmk")), priority: Some(Priority::P2), ..Change::default() },
         );
-        let plan = p.changed(&before, &after, &desk("sds"));
+        let plan = p.changed(&before, &after, &desk("sds"), Via::Remote);
         assert_eq!(
             plan,
             vec![
@@ -244,12 +263,26 @@ mod tests {
         );
         let resolved =
             apply(&noted, ("fmk", Role::Supplier), Change { status: Some(Status::Resolved), ..Change::default() });
-        let plan = p.changed(&assigned, &resolved, &desk("fmk"));
+        let plan = p.changed(&assigned, &resolved, &desk("fmk"), Via::Remote);
         let status = Action::Status { status: Status::Resolved, resolution: Some("Certificate renewed".into()) };
         assert!(plan.contains(&Delivery { desk: desk("sds"), action: status.clone() }), "{plan:?}");
         assert!(plan.contains(&Delivery { desk: desk("region-h"), action: status }), "{plan:?}");
         assert!(plan.contains(&Delivery { desk: desk("region-h"), action: Action::Note { index: 0 } }));
         assert!(plan.iter().all(|d| d.desk != desk("fmk")), "no echo to the supplier: {plan:?}");
+    }
+
+    #[test]
+    fn a_change_made_through_the_api_is_mirrored_into_the_desks_own_tool() {
+        let c = config();
+        let p = Planner::new(&c);
+        let before = incident("region-h");
+        let after = apply(&before, ("sds", Role::National), Change { priority: Some(Priority::P1), ..Change::default() });
+        let plan = p.changed(&before, &after, &desk("sds"), Via::Api);
+        let priority = Action::Priority { priority: Priority::P1 };
+        assert!(plan.contains(&Delivery { desk: desk("sds"), action: priority.clone() }), "{plan:?}");
+        assert!(plan.contains(&Delivery { desk: desk("region-h"), action: priority }), "{plan:?}");
+        let remote = p.changed(&before, &after, &desk("sds"), Via::Remote);
+        assert!(remote.iter().all(|d| d.desk != desk("sds")), "{remote:?}");
     }
 
     #[test]
@@ -264,7 +297,7 @@ mod tests {
             Visibility::Internal,
             Timestamp::UNIX_EPOCH,
         );
-        assert!(p.changed(&before, &after, &desk("sds")).is_empty());
+        assert!(p.changed(&before, &after, &desk("sds"), Via::Remote).is_empty());
         let before = incident("region-h");
         let mut after = before.clone();
         after.add_note(
@@ -273,7 +306,7 @@ mod tests {
             Visibility::Internal,
             Timestamp::UNIX_EPOCH,
         );
-        assert!(p.changed(&before, &after, &desk("sds")).is_empty());
+        assert!(p.changed(&before, &after, &desk("sds"), Via::Remote).is_empty());
         let mut public = before.clone();
         public.add_note(
             &Actor { desk: desk("sds"), role: Role::National },
@@ -282,7 +315,7 @@ mod tests {
             Timestamp::UNIX_EPOCH,
         );
         assert_eq!(
-            p.changed(&before, &public, &desk("sds")),
+            p.changed(&before, &public, &desk("sds"), Via::Remote),
             vec![Delivery { desk: desk("region-h"), action: Action::Note { index: 0 } }]
         );
     }

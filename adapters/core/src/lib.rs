@@ -37,7 +37,7 @@ impl fmt::Display for RemoteId {
 ///
 /// `None` means "leave unchanged" on update and "not set" on create. The gateway's
 /// mapping layer fills this; the adapter only places the values on the wire.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct TicketFields {
     /// One-line summary: ServiceNow `short_description`, Jira `summary`, ClearQuest `Headline`.
     pub title: Option<String>,

@@ -2,6 +2,7 @@
 //!
 //! - `/api/v1/…` — the native JSON API ([`native`]); `/api/v1/escalations/…` ([`escalations`])
 //! - `/api/now/table/incident…` — ServiceNow's Table API, for ServiceNow desks ([`servicenow`])
+//! - `/rest/api/{2,3}/…` — Jira REST, for Jira desks ([`jira`])
 //! - `/healthz`, `/readyz`, `/metrics`, `/openapi.json` — operations ([`ops`])
 //!
 //! Errors are [`error::ApiError`], rendered in the caller's dialect.
@@ -9,6 +10,7 @@
 pub mod error;
 pub mod escalations;
 pub mod extract;
+pub mod jira;
 pub mod native;
 pub mod ops;
 pub mod servicenow;
@@ -88,9 +90,11 @@ pub fn app(state: AppState) -> Router {
         .route("/openapi.json", get(ops::openapi));
     let servicenow =
         servicenow::router().layer(middleware::from_fn(|r, n| error::render_in(error::Dialect::ServiceNow, r, n)));
+    let jira = jira::router().layer(middleware::from_fn(|r, n| error::render_in(error::Dialect::Jira, r, n)));
     Router::new()
         .merge(native)
         .merge(servicenow)
+        .merge(jira)
         .merge(ops)
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .layer(middleware::from_fn(record_metrics))

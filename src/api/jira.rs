@@ -1,0 +1,1111 @@
+//! deskgate as a Jira server: REST v2 (plain text) and v3 (ADF bodies) for desks
+//! whose own tool is Jira (`system = "jira"`).
+//!
+//! Under `/rest/api/{2|3|latest}/`: `serverInfo`, `myself`, `field`, `priority`,
+//! `project[/{key}]`, `POST issue` (a submission, as the native API's),
+//! `GET|PUT issue/{key}`, `GET|POST issue/{key}/transitions`,
+//! `GET|POST issue/{key}/comment`, `POST issue/{key}/remotelink` and
+//! `GET|POST search` (JQL). Errors are Jira's `{"errorMessages":[…],"errors":{…}}`
+//! (the `render_in` layer).
+//!
+//! Incidents appear as issues of one project, `DG`: the key is `DG-` and the
+//! incident's sequence (`INC-2026-000042` is `DG-42`, issue id `42`), so keys need no
+//! storage of their own. Status and priority names come from the desk's mapping
+//! (`mappings/jira.toml` with its overrides). The transitions offered are the
+//! canonical workflow's allowed next statuses, named as the desk names them; doing
+//! one is the gateway's `update`, so the model decides who may (a local desk adds
+//! comments; the national desk and the assigned supplier move the status).
+//!
+//! The desk's ticket id is `customfield_10100` ("Desk ticket") when the create
+//! gives one — a second create with the same value is a replay — else a minted id.
+//! `customfield_10101` ("deskgate incident") carries deskgate's incident id.
+//! The service is the issue's first component.
+
+use axum::Router;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use deskgate_adapter::TicketFields;
+use deskgate_jira::jql::{self, FieldValue};
+use deskgate_jira::wire::{self as jira_wire, ApiVersion, TextBody};
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+use super::AppState;
+use super::error::ApiError;
+use super::extract::{JsonBody, parse_json};
+use crate::auth::DeskPrincipal;
+use crate::config::System;
+use crate::gateway::{GatewayError, ListFilter, RequestContext};
+use crate::mapping::DeskMapping;
+use crate::model::{
+    Change, DeskId, Incident, IncidentId, Kind, ModelError, NewIncident, Note, Origin, Priority, Ref, Status, Text,
+    TicketId, Title, Visibility,
+};
+use crate::store::CreateOutcome;
+
+/// The routes; the caller adds the Jira error-rendering layer.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/rest/api/{v}/serverInfo", get(server_info))
+        .route("/rest/api/{v}/myself", get(myself))
+        .route("/rest/api/{v}/field", get(fields))
+        .route("/rest/api/{v}/priority", get(priorities))
+        .route("/rest/api/{v}/project", get(projects))
+        .route("/rest/api/{v}/project/{key}", get(project))
+        .route("/rest/api/{v}/issue", post(create))
+        .route("/rest/api/{v}/issue/{key}", get(get_issue).put(edit_issue))
+        .route("/rest/api/{v}/issue/{key}/transitions", get(transitions).post(do_transition))
+        .route("/rest/api/{v}/issue/{key}/comment", get(comments).post(add_comment))
+        .route("/rest/api/{v}/issue/{key}/remotelink", post(add_remote_link))
+        .route("/rest/api/{v}/search", get(search_get).post(search_post))
+}
+
+/// The one project incidents appear in.
+pub const PROJECT_KEY: &str = "DG";
+const PROJECT_ID: &str = "10000";
+const PROJECT_NAME: &str = "deskgate incidents";
+/// The desk's own ticket id.
+const TICKET_FIELD: &str = "customfield_10100";
+/// deskgate's incident id.
+const INCIDENT_FIELD: &str = "customfield_10101";
+/// The earliest year an incident id is looked for in (ids carry their year).
+const EARLIEST_YEAR: i16 = 2000;
+const MAX_RESULTS: u64 = 1000;
+
+/// The issue key of an incident: `DG-` and its sequence.
+pub fn key_of(id: &IncidentId) -> String {
+    format!("{PROJECT_KEY}-{}", seq_of(id))
+}
+
+fn seq_of(id: &IncidentId) -> u64 {
+    id.as_str().rsplit('-').next().and_then(|s| s.parse().ok()).unwrap_or(0)
+}
+
+/// The sequence a key (`DG-42`, case-insensitive) or issue id (`42`) names.
+fn parse_key(key: &str) -> Option<u64> {
+    let number = match key.split_once('-') {
+        Some((project, n)) if project.eq_ignore_ascii_case(PROJECT_KEY) => n,
+        Some(_) => return None,
+        None => key,
+    };
+    number.parse().ok().filter(|n| *n > 0 && *n <= 999_999_999_999)
+}
+
+// ---------------------------------------------------------------------------
+// the calling desk
+
+struct JiraDesk<'a> {
+    who: DeskPrincipal,
+    mapping: &'a DeskMapping,
+    version: ApiVersion,
+    base: String,
+}
+
+fn version(v: &str) -> Result<ApiVersion, ApiError> {
+    match v {
+        "2" | "latest" => Ok(ApiVersion::V2),
+        "3" => Ok(ApiVersion::V3),
+        _ => Err(ApiError::not_found(format!("REST API version {v} is not served; use 2, 3 or latest"))),
+    }
+}
+
+impl<'a> JiraDesk<'a> {
+    fn of(state: &'a AppState, who: DeskPrincipal, v: &str, headers: &HeaderMap) -> Result<Self, ApiError> {
+        let version = version(v)?;
+        let system = state.gateway.config.desk(&who.desk).map(|d| d.system);
+        let Some(mapping) = state.gateway.mappings.desk(&who.desk).filter(|_| system == Some(System::Jira)) else {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "wrong_dialect",
+                format!(
+                    "desk {} is configured as a {} desk; the Jira REST API is for desks with system = \"jira\" (use /api/v1 or the desk's own dialect)",
+                    who.desk,
+                    system.map(System::as_str).unwrap_or("unknown")
+                ),
+            ));
+        };
+        Ok(Self { who, mapping, version, base: base_url(state, headers) })
+    }
+
+    fn api(&self) -> String {
+        format!("{}/rest/api/{}", self.base, self.version.as_str())
+    }
+
+    fn text(&self, text: &str) -> Value {
+        serde_json::to_value(TextBody::for_version(text, self.version)).unwrap_or(Value::Null)
+    }
+}
+
+fn base_url(state: &AppState, headers: &HeaderMap) -> String {
+    if let Some(url) = &state.gateway.config.gateway.public_url {
+        return url.trim_end_matches('/').to_owned();
+    }
+    let scheme = if state.gateway.config.gateway.tls.is_some() { "https" } else { "http" };
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    format!("{scheme}://{host}")
+}
+
+/// The incident an issue key names, if the desk is party to it.
+fn find_issue(state: &AppState, desk: &JiraDesk<'_>, key: &str) -> Result<Incident, ApiError> {
+    let seq = parse_key(key).ok_or_else(no_issue)?;
+    let this_year = state.gateway.clock.now().to_zoned(jiff::tz::TimeZone::UTC).year();
+    // Ids carry the year they were made in and sequences are never reused, so at most
+    // one year holds this sequence: look from the newest year back.
+    for year in (EARLIEST_YEAR..=this_year.saturating_add(1)).rev() {
+        match state.gateway.get(&desk.who, &IncidentId::new(year, seq)) {
+            Ok(incident) => return Ok(incident),
+            Err(GatewayError::NotFound(_)) => continue,
+            Err(e) => return Err(gateway_error(e, desk.mapping)),
+        }
+    }
+    Err(no_issue())
+}
+
+// ---------------------------------------------------------------------------
+// errors in Jira's vocabulary
+
+fn no_issue() -> ApiError {
+    ApiError::not_found("Issue Does Not Exist")
+}
+
+const FIELD_NAMES: &[(&str, &str)] = &[
+    ("title", "summary"),
+    ("service", "components"),
+    ("ticket_id", TICKET_FIELD),
+    ("assignee", "assignee"),
+    ("priority", "priority"),
+    ("status", "status"),
+];
+
+fn in_jira_terms(mut e: ApiError) -> ApiError {
+    if let Some(field) = e.field.clone() {
+        if let Some((canonical, jira)) = FIELD_NAMES.iter().find(|(c, _)| *c == field) {
+            e.field = Some((*jira).to_owned());
+            if let Some(rest) = e.message.strip_prefix(canonical) {
+                e.message = format!("{jira}{rest}");
+            }
+        }
+    }
+    e
+}
+
+fn illegal(mapping: &DeskMapping, from: Status, to: Status) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "illegal_transition",
+        format!(
+            "The issue cannot move from '{}' to '{}': the workflow does not allow {from} → {to}",
+            mapping.remote_status_name(from),
+            mapping.remote_status_name(to)
+        ),
+    )
+}
+
+fn gateway_error(e: GatewayError, mapping: &DeskMapping) -> ApiError {
+    match e {
+        GatewayError::Model(ModelError::IllegalTransition { from, to }) => illegal(mapping, from, to),
+        GatewayError::NotFound(_) => no_issue(),
+        other => in_jira_terms(other.into()),
+    }
+}
+
+fn field_error(field: &str, message: impl Into<String>) -> ApiError {
+    ApiError::bad_request(field.to_owned(), message)
+}
+
+// ---------------------------------------------------------------------------
+// the incident as a Jira issue
+
+fn user(state: &AppState, desk: &JiraDesk<'_>, id: &DeskId) -> Value {
+    let config = state.gateway.config.desk(id);
+    json!({
+        "self": format!("{}/user?username={id}", desk.api()),
+        "name": id.as_str(),
+        "key": id.as_str(),
+        "displayName": config.map(|d| d.name.clone()).unwrap_or_else(|| id.to_string()),
+        "emailAddress": config.and_then(|d| d.contact.as_ref()).and_then(|c| c.email.clone()),
+        "active": true,
+        "timeZone": "UTC",
+    })
+}
+
+fn status_name(mapping: &DeskMapping, status: Status) -> String {
+    mapping
+        .status_fields(status, None, false)
+        .fields()
+        .and_then(|f| f.status.clone())
+        .unwrap_or_else(|| status.to_string())
+}
+
+fn status_ref(desk: &JiraDesk<'_>, status: Status) -> Value {
+    let name = status_name(desk.mapping, status);
+    // One id per remote name: statuses the desk names alike are one Jira status.
+    let index = Status::ALL.iter().position(|s| status_name(desk.mapping, *s) == name).unwrap_or(0);
+    let id = (index + 1).to_string();
+    let category = match status {
+        Status::New | Status::Assigned => json!({"id": 2, "key": "new", "name": "To Do", "colorName": "blue-gray"}),
+        Status::Resolved | Status::Closed | Status::Cancelled => {
+            json!({"id": 3, "key": "done", "name": "Done", "colorName": "green"})
+        }
+        _ => json!({"id": 4, "key": "indeterminate", "name": "In Progress", "colorName": "yellow"}),
+    };
+    json!({"self": format!("{}/status/{id}", desk.api()), "id": id, "name": name, "statusCategory": category})
+}
+
+fn priority_id(p: Priority) -> String {
+    (p.index() + 1).to_string()
+}
+
+fn priority_name(mapping: &DeskMapping, p: Priority) -> String {
+    mapping.priority_fields(p).priority.unwrap_or_else(|| p.to_string())
+}
+
+fn priority_ref(desk: &JiraDesk<'_>, p: Priority) -> Value {
+    let id = priority_id(p);
+    json!({"self": format!("{}/priority/{id}", desk.api()), "id": id, "name": priority_name(desk.mapping, p)})
+}
+
+fn project_json(desk: &JiraDesk<'_>) -> Value {
+    json!({
+        "self": format!("{}/project/{PROJECT_ID}", desk.api()),
+        "id": PROJECT_ID,
+        "key": PROJECT_KEY,
+        "name": PROJECT_NAME,
+        "projectTypeKey": "service_desk",
+    })
+}
+
+fn comment_json(state: &AppState, desk: &JiraDesk<'_>, i: &Incident, index: usize, note: &Note) -> Value {
+    let id = comment_id(index);
+    let at = jira_wire::format_timestamp(note.at);
+    let mut c = json!({
+        "self": format!("{}/issue/{}/comment/{id}", desk.api(), seq_of(&i.id)),
+        "id": id,
+        "author": user(state, desk, &note.author_desk),
+        "updateAuthor": user(state, desk, &note.author_desk),
+        "body": desk.text(note.body.as_str()),
+        "created": at,
+        "updated": at,
+        "jsdPublic": note.visibility == Visibility::Public,
+    });
+    if note.visibility == Visibility::Internal {
+        c["visibility"] = json!({"type": "role", "value": "Internal"});
+    }
+    c
+}
+
+fn comment_id(index: usize) -> String {
+    (10_000 + index + 1).to_string()
+}
+
+fn visible_comments(state: &AppState, desk: &JiraDesk<'_>, i: &Incident) -> Vec<Value> {
+    let actor = desk.who.actor();
+    i.notes
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| Incident::note_visible_to(n, &actor))
+        .map(|(index, n)| comment_json(state, desk, i, index, n))
+        .collect()
+}
+
+fn comment_page(comments: Vec<Value>) -> Value {
+    let total = comments.len();
+    json!({"startAt": 0, "maxResults": total, "total": total, "comments": comments})
+}
+
+/// An incident as the calling desk sees it through Jira REST.
+fn issue_json(state: &AppState, desk: &JiraDesk<'_>, i: &Incident) -> Value {
+    let seq = seq_of(&i.id);
+    let status = desk.mapping.status_fields(i.status, None, false);
+    let resolution = status.fields().and_then(|f| f.extra.get("resolution").cloned());
+    let own = i.ref_for(&desk.who.desk);
+    let mut fields = Map::new();
+    let mut put = |k: &str, v: Value| {
+        fields.insert(k.to_owned(), v);
+    };
+    put("summary", json!(i.title.as_str()));
+    put("description", desk.text(i.description.as_str()));
+    put("status", status_ref(desk, i.status));
+    put("priority", i.priority.map(|p| priority_ref(desk, p)).unwrap_or(Value::Null));
+    put("assignee", i.assignee.as_ref().map(|a| user(state, desk, a)).unwrap_or(Value::Null));
+    put("reporter", user(state, desk, &i.origin.desk));
+    put("creator", user(state, desk, &i.origin.desk));
+    put("project", project_json(desk));
+    put("issuetype", json!({"id": "10001", "name": "Incident", "subtask": false}));
+    put("components", json!([{"name": i.service.as_str()}]));
+    put("labels", json!([]));
+    put("resolution", resolution.map(|r| json!({"name": r})).unwrap_or(Value::Null));
+    put("created", json!(jira_wire::format_timestamp(i.created_at)));
+    put("updated", json!(jira_wire::format_timestamp(i.updated_at)));
+    put("comment", comment_page(visible_comments(state, desk, i)));
+    put(TICKET_FIELD, own.map(|r| json!(r.remote_id.as_str())).unwrap_or(Value::Null));
+    put(INCIDENT_FIELD, json!(i.id.as_str()));
+    json!({
+        "expand": "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations",
+        "id": seq.to_string(),
+        "self": format!("{}/issue/{seq}", desk.api()),
+        "key": key_of(&i.id),
+        "fields": Value::Object(fields),
+    })
+}
+
+/// Keep only the requested fields (`*all`, `*navigable` or none: every field).
+fn select_fields(mut issue: Value, wanted: &[String]) -> Value {
+    let all = wanted.is_empty() || wanted.iter().any(|f| f == "*all" || f == "*navigable");
+    if !all {
+        if let Some(fields) = issue.get_mut("fields").and_then(Value::as_object_mut) {
+            fields.retain(|k, _| wanted.iter().any(|w| w == k));
+        }
+    }
+    issue
+}
+
+// ---------------------------------------------------------------------------
+// metadata
+
+async fn server_info(
+    State(state): State<AppState>,
+    who: DeskPrincipal,
+    headers: HeaderMap,
+    Path(v): Path<String>,
+) -> Result<Response, ApiError> {
+    let desk = JiraDesk::of(&state, who, &v, &headers)?;
+    Ok(axum::Json(json!({
+        "baseUrl": desk.base,
+        "version": "9.12.0",
+        "versionNumbers": [9, 12, 0],
+        "deploymentType": "Server",
+        "buildNumber": 912000,
+        "serverTime": jira_wire::format_timestamp(state.gateway.clock.now()),
+        "serverTitle": "deskgate",
+    }))
+    .into_response())
+}
+
+async fn myself(
+    State(state): State<AppState>,
+    who: DeskPrincipal,
+    headers: HeaderMap,
+    Path(v): Path<String>,
+) -> Result<Response, ApiError> {
+    let desk = JiraDesk::of(&state, who, &v, &headers)?;
+    Ok(axum::Json(user(&state, &desk, &desk.who.desk)).into_response())
+}
+
+fn field(id: &str, name: &str, custom: bool, clause_names: &[&str], kind: &str) -> Value {
+    json!({
+        "id": id, "name": name, "custom": custom, "orderable": true, "navigable": true, "searchable": true,
+        "clauseNames": clause_names, "schema": {"type": kind, "system": id},
+    })
+}
+
+async fn fields(
+    State(state): State<AppState>,
+    who: DeskPrincipal,
+    headers: HeaderMap,
+    Path(v): Path<String>,
+) -> Result<Response, ApiError> {
+    JiraDesk::of(&state, who, &v, &headers)?;
+    Ok(axum::Json(json!([
+        field("issuekey", "Key", false, &["id", "issue", "issuekey", "key"], "string"),
+        field("summary", "Summary", false, &["summary"], "string"),
+        field("description", "Description", false, &["description"], "string"),
+        field("status", "Status", false, &["status"], "status"),
+        field("priority", "Priority", false, &["priority"], "priority"),
+        field("assignee", "Assignee", false, &["assignee"], "user"),
+        field("reporter", "Reporter", false, &["reporter"], "user"),
+        field("project", "Project", false, &["project"], "project"),
+        field("issuetype", "Issue Type", false, &["issuetype", "type"], "issuetype"),
+        field("components", "Component/s", false, &["component"], "array"),
+        field("labels", "Labels", false, &["labels"], "array"),
+        field("resolution", "Resolution", false, &["resolution"], "resolution"),
+        field("created", "Created", false, &["created", "createdDate"], "datetime"),
+        field("updated", "Updated", false, &["updated", "updatedDate"], "datetime"),
+        field("comment", "Comment", false, &["comment"], "comments-page"),
+        field(TICKET_FIELD, "Desk ticket", true, &["cf[10100]", "Desk ticket"], "string"),
+        field(INCIDENT_FIELD, "deskgate incident", true, &["cf[10101]", "deskgate incident"], "string"),
+    ]))
+    .into_response())
+}
+
+async fn priorities(
+    State(state): State<AppState>,
+    who: DeskPrincipal,
+    headers: HeaderMap,
+    Path(v): Path<String>,
+) -> Result<Response, ApiError> {
+    let desk = JiraDesk::of(&state, who, &v, &headers)?;
+    let list: Vec<Value> = Priority::ALL.iter().map(|p| priority_ref(&desk, *p)).collect();
+    Ok(axum::Json(Value::Array(list)).into_response())
+}
+
+async fn projects(
+    State(state): State<AppState>,
+    who: DeskPrincipal,
+    headers: HeaderMap,
+    Path(v): Path<String>,
+) -> Result<Response, ApiError> {
+    let desk = JiraDesk::of(&state, who, &v, &headers)?;
+    Ok(axum::Json(json!([project_json(&desk)])).into_response())
+}
+
+async fn project(
+    State(state): State<AppState>,
+    who: DeskPrincipal,
+    headers: HeaderMap,
+    Path((v, key)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let desk = JiraDesk::of(&state, who, &v, &headers)?;
+    if !(key.eq_ignore_ascii_case(PROJECT_KEY) || key == PROJECT_ID) {
+        return Err(ApiError::not_found(format!("No project could be found with key '{key}'.")));
+    }
+    Ok(axum::Json(project_json(&desk)).into_response())
+}
+
+// ---------------------------------------------------------------------------
+// create, read, edit
+
+/// A request body: `{"fields": {…}, "update": {…}}`.
+struct IssueBody {
+    fields: Map<String, Value>,
+    update: Map<String, Value>,
+}
+
+fn issue_body(body: &Value) -> Result<IssueBody, ApiError> {
+    let object = body.as_object().ok_or_else(|| ApiError::bad_request("(body)", "expected a JSON object"))?;
+    let part = |name: &str| -> Result<Map<String, Value>, ApiError> {
+        match object.get(name) {
+            None | Some(Value::Null) => Ok(Map::new()),
+            Some(Value::Object(m)) => Ok(m.clone()),
+            Some(_) => Err(field_error(name, format!("{name}: expected an object"))),
+        }
+    };
+    Ok(IssueBody { fields: part("fields")?, update: part("update")? })
+}
+
+/// Text of a v2 string or a v3 ADF document.
+fn text_of(field: &str, value: &Value) -> Result<Option<String>, ApiError> {
+    if value.is_null() {
+        return Ok(None);
+    }
+    let body: TextBody = serde_json::from_value(value.clone())
+        .map_err(|_| field_error(field, format!("{field}: expected text (v2) or an ADF document (v3)")))?;
+    Ok(Some(body.to_text()).filter(|t| !t.trim().is_empty()))
+}
+
+fn name_of(value: &Value) -> Option<&str> {
+    match value {
+        Value::String(s) => Some(s),
+        Value::Object(o) => o.get("name").or_else(|| o.get("key")).or_else(|| o.get("id")).and_then(Value::as_str),
+        _ => None,
+    }
+}
+
+/// The canonical priority a `{"name"}` or `{"id"}` names, through the desk's mapping.
+fn read_priority(mapping: &DeskMapping, value: &Value) -> Result<Priority, ApiError> {
+    let expected = || {
+        let names: Vec<String> = Priority::ALL.iter().map(|p| priority_name(mapping, *p)).collect();
+        field_error("priority", format!("priority: expected one of {}", names.join(", ")))
+    };
+    if let Some(id) = value.get("id").and_then(Value::as_str) {
+        return Priority::ALL.into_iter().find(|p| priority_id(*p) == id).ok_or_else(expected);
+    }
+    let name = name_of(value).ok_or_else(expected)?;
+    let fields = TicketFields { priority: Some(name.to_owned()), ..TicketFields::default() };
+    mapping.inbound_priority(&fields).ok().flatten().ok_or_else(expected)
+}
+
+/// Comments an `update` adds: `{"comment": [{"add": {"body": …}}]}`.
+fn added_comments(update: &Map<String, Value>) -> Result<Vec<Text>, ApiError> {
+    let mut out = Vec::new();
+    for (name, ops) in update {
+        if name != "comment" {
+            return Err(field_error(
+                name,
+                format!("Field '{name}' cannot be set. It is not on the appropriate screen, or unknown."),
+            ));
+        }
+        for op in ops.as_array().into_iter().flatten() {
+            let body = op.get("add").and_then(|a| a.get("body")).unwrap_or(&Value::Null);
+            if let Some(text) = text_of("comment", body)? {
+                out.push(Text::parse("comment", &text).map_err(|e| in_jira_terms(e.into()))?);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Fields deskgate accepts on create and ignores (the issue type is always Incident).
+const IGNORED_ON_CREATE: &[&str] = &["issuetype", "labels", "reporter", "environment", "duedate"];
+
+fn parse_create(state: &AppState, desk: &JiraDesk<'_>, body: &IssueBody) -> Result<NewIncident, ApiError> {
+    let f = &body.fields;
+    for name in f.keys() {
+        let known =
+            matches!(name.as_str(), "project" | "summary" | "description" | "components" | "priority" | TICKET_FIELD)
+                || IGNORED_ON_CREATE.contains(&name.as_str());
+        if !known {
+            return Err(field_error(
+                name,
+                format!("Field '{name}' cannot be set. It is not on the appropriate screen, or unknown."),
+            ));
+        }
+    }
+    let project = f.get("project").and_then(name_of);
+    if !project.is_some_and(|p| p.eq_ignore_ascii_case(PROJECT_KEY) || p == PROJECT_ID) {
+        return Err(field_error(
+            "project",
+            format!("project: valid project is required (the project is {PROJECT_KEY})"),
+        ));
+    }
+    let summary = f
+        .get("summary")
+        .and_then(Value::as_str)
+        .ok_or_else(|| field_error("summary", "summary: You must specify a summary of the issue."))?;
+    let title = Title::parse(summary).map_err(|e| in_jira_terms(e.into()))?;
+    let description = match f.get("description") {
+        Some(v) => text_of("description", v)?,
+        None => None,
+    };
+    let description = Text::parse("description", description.as_deref().unwrap_or(title.as_str()))
+        .map_err(|e| in_jira_terms(e.into()))?;
+    let service =
+        f.get("components").and_then(Value::as_array).and_then(|c| c.first()).and_then(name_of).ok_or_else(|| {
+            field_error("components", "components: the service concerned, e.g. [{\"name\": \"FMK\"}]")
+        })?;
+    let service = service.parse().map_err(|e: ModelError| in_jira_terms(e.into()))?;
+    let priority = f.get("priority").filter(|v| !v.is_null()).map(|v| read_priority(desk.mapping, v)).transpose()?;
+    let ticket: TicketId = match f.get(TICKET_FIELD).and_then(Value::as_str) {
+        Some(t) => t.parse().map_err(|e: ModelError| in_jira_terms(e.into()))?,
+        None => uuid::Uuid::new_v4().simple().to_string().parse().map_err(|e: ModelError| in_jira_terms(e.into()))?,
+    };
+    let system = state.gateway.config.desk(&desk.who.desk).map(|d| d.system.as_str()).unwrap_or("jira");
+    Ok(NewIncident {
+        kind: Kind::Incident,
+        title,
+        description,
+        service,
+        priority,
+        urgency: None,
+        impact: None,
+        origin: Origin { desk: desk.who.desk.clone(), ticket: ticket.clone() },
+        origin_ref: Ref {
+            desk: desk.who.desk.clone(),
+            system: system.to_owned(),
+            display_id: ticket.to_string(),
+            remote_id: ticket,
+            url: None,
+            written: Default::default(),
+        },
+    })
+}
+
+/// `POST /rest/api/{v}/issue`
+async fn create(
+    State(state): State<AppState>,
+    who: DeskPrincipal,
+    ctx: RequestContext,
+    headers: HeaderMap,
+    Path(v): Path<String>,
+    JsonBody(body, bytes): JsonBody<Value>,
+) -> Result<Response, ApiError> {
+    let desk = JiraDesk::of(&state, who, &v, &headers)?;
+    let body = issue_body(&body)?;
+    let new = match parse_create(&state, &desk, &body) {
+        Ok(new) => new,
+        Err(e) => {
+            if e.code == "patient_data" {
+                let reason = format!("patient data in {}", e.field.as_deref().unwrap_or("a field"));
+                state.gateway.audit_rejection(Some(&desk.who.desk), None, &reason, &ctx).await;
+            }
+            return Err(e);
+        }
+    };
+    let comments = added_comments(&body.update)?;
+    let idempotency = match headers.get("idempotency-key") {
+        Some(v) => {
+            let key = v.to_str().ok().filter(|k| !k.is_empty() && k.len() <= 255).ok_or_else(|| {
+                ApiError::bad_request("Idempotency-Key", "Idempotency-Key: expected 1 to 255 visible ASCII characters")
+            })?;
+            Some((key.to_owned(), hex::encode(Sha256::digest(&bytes))))
+        }
+        None => None,
+    };
+    let outcome =
+        state.gateway.submit(&desk.who, new, idempotency, &ctx).await.map_err(|e| gateway_error(e, desk.mapping))?;
+    let (incident, replayed) = match outcome {
+        CreateOutcome::Created(i) => (i, false),
+        CreateOutcome::Replayed(i) => (i, true),
+    };
+    if !replayed {
+        for text in comments {
+            state
+                .gateway
+                .add_note(&desk.who, &incident.id, text, Visibility::Public, &ctx)
+                .await
+                .map_err(|e| gateway_error(e, desk.mapping))?;
+        }
+    }
+    let seq = seq_of(&incident.id);
+    let created =
+        json!({"id": seq.to_string(), "key": key_of(&incident.id), "self": format!("{}/issue/{seq}", desk.api())});
+    let mut response = (StatusCode::CREATED, axum::Json(created)).into_response();
+    if replayed {
+        response.headers_mut().insert("idempotent-replayed", axum::http::HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}
+
+/// `GET /rest/api/{v}/issue/{key}`
+async fn get_issue(
+    State(state): State<AppState>,
+    who: DeskPrincipal,
+    headers: HeaderMap,
+    Path((v, key)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let desk = JiraDesk::of(&state, who, &v, &headers)?;
+    let incident = find_issue(&state, &desk, &key)?;
+    let wanted: Vec<String> = url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+        .filter(|(k, _)| k == "fields")
+        .flat_map(|(_, v)| v.split(',').map(|s| s.trim().to_owned()).collect::<Vec<_>>())
+        .filter(|s| !s.is_empty())
+        .collect();
+    Ok(axum::Json(select_fields(issue_json(&state, &desk, &incident), &wanted)).into_response())
+}
+
+/// `PUT /rest/api/{v}/issue/{key}`: priority, assignee (national desk) and comments;
+/// summary, description and components only to the values they have.
+async fn edit_issue(
+    State(state): State<AppState>,
+    who: DeskPrincipal,
+    ctx: RequestContext,
+    headers: HeaderMap,
+    Path((v, key)): Path<(String, String)>,
+    JsonBody(body, _): JsonBody<Value>,
+) -> Result<Response, ApiError> {
+    let desk = JiraDesk::of(&state, who, &v, &headers)?;
+    let incident = find_issue(&state, &desk, &key)?;
+    let body = issue_body(&body)?;
+    let mut change = Change::default();
+    for (name, value) in &body.fields {
+        match name.as_str() {
+            "summary" | "description" => {
+                let same = text_of(name, value)?.as_deref()
+                    == Some(if name == "summary" { incident.title.as_str() } else { incident.description.as_str() });
+                if !same {
+                    return Err(field_error(
+                        name,
+                        format!("{name}: set when the incident is submitted; it cannot be changed through deskgate"),
+                    ));
+                }
+            }
+            "priority" => {
+                let p = read_priority(desk.mapping, value)?;
+                if Some(p) != incident.priority {
+                    change.priority = Some(p);
+                }
+            }
+            "assignee" => {
+                let name = name_of(value)
+                    .ok_or_else(|| field_error("assignee", "assignee: expected {\"name\": <supplier desk id>}"))?;
+                let assignee: DeskId =
+                    name.parse().map_err(|_| field_error("assignee", "assignee: expected a supplier desk id"))?;
+                if Some(&assignee) != incident.assignee.as_ref() {
+                    change.assignee = Some(assignee);
+                }
+            }
+            other => {
+                return Err(field_error(
+                    other,
+                    format!("Field '{other}' cannot be set. It is not on the appropriate screen, or unknown."),
+                ));
+            }
+        }
+    }
+    let comments = added_comments(&body.update)?;
+    if !change.is_empty() {
+        state
+            .gateway
+            .update(&desk.who, &incident.id, &change, &ctx)
+            .await
+            .map_err(|e| gateway_error(e, desk.mapping))?;
+    }
+    for text in comments {
+        state
+            .gateway
+            .add_note(&desk.who, &incident.id, text, Visibility::Public, &ctx)
+            .await
+            .map_err(|e| gateway_error(e, desk.mapping))?;
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+// ---------------------------------------------------------------------------
+// transitions
+
+/// A transition's id: stable per canonical target status (`11`, `21`, …).
+fn transition_id(status: Status) -> String {
+    (11 + 10 * status as usize).to_string()
+}
+
+/// The statuses `from` may move to, one per name the desk gives them.
+fn offered(mapping: &DeskMapping, from: Status) -> Vec<Status> {
+    let current = status_name(mapping, from);
+    let mut names: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    for to in Status::ALL {
+        let name = status_name(mapping, to);
+        if to == from || !from.can_become(to) || name.eq_ignore_ascii_case(&current) || names.contains(&name) {
+            continue;
+        }
+        names.push(name);
+        out.push(to);
+    }
+    out
+}
+
+async fn transitions(
+    State(state): State<AppState>,
+    who: DeskPrincipal,
+    headers: HeaderMap,
+    Path((v, key)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let desk = JiraDesk::of(&state, who, &v, &headers)?;
+    let incident = find_issue(&state, &desk, &key)?;
+    let params: Vec<(String, String)> =
+        url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()).into_owned().collect();
+    let only = params.iter().find(|(k, _)| k == "transitionId").map(|(_, v)| v.clone());
+    let with_fields = params.iter().any(|(k, v)| k == "expand" && v.contains("transitions.fields"));
+    let list: Vec<Value> = offered(desk.mapping, incident.status)
+        .into_iter()
+        .filter(|to| only.as_ref().is_none_or(|id| *id == transition_id(*to)))
+        .map(|to| {
+            let mut t = json!({
+                "id": transition_id(to),
+                "name": desk.mapping.remote_status_name(to),
+                "to": status_ref(&desk, to),
+                "hasScreen": false, "isGlobal": false, "isInitial": false, "isConditional": false,
+            });
+            if with_fields {
+                t["fields"] = json!({});
+            }
+            t
+        })
+        .collect();
+    Ok(axum::Json(json!({"expand": "transitions", "transitions": list})).into_response())
+}
+
+async fn do_transition(
+    State(state): State<AppState>,
+    who: DeskPrincipal,
+    ctx: RequestContext,
+    headers: HeaderMap,
+    Path((v, key)): Path<(String, String)>,
+    JsonBody(body, _): JsonBody<Value>,
+) -> Result<Response, ApiError> {
+    let desk = JiraDesk::of(&state, who, &v, &headers)?;
+    let incident = find_issue(&state, &desk, &key)?;
+    let id = match body.get("transition").and_then(|t| t.get("id")) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => return Err(field_error("transition", "transition: expected {\"transition\": {\"id\": …}}")),
+    };
+    let Some(to) = Status::ALL.into_iter().find(|s| transition_id(*s) == id) else {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_transition",
+            format!("Transition id '{id}' is not valid for this issue."),
+        ));
+    };
+    let update = body.get("update").and_then(Value::as_object).cloned().unwrap_or_default();
+    let comments = added_comments(&update)?;
+    // Fields set on the transition screen (a resolution) follow from the target status.
+    let change = Change { status: Some(to), ..Change::default() };
+    if to != incident.status {
+        state
+            .gateway
+            .update(&desk.who, &incident.id, &change, &ctx)
+            .await
+            .map_err(|e| gateway_error(e, desk.mapping))?;
+    }
+    for text in comments {
+        state
+            .gateway
+            .add_note(&desk.who, &incident.id, text, Visibility::Public, &ctx)
+            .await
+            .map_err(|e| gateway_error(e, desk.mapping))?;
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+// ---------------------------------------------------------------------------
+// comments and remote links
+
+async fn comments(
+    State(state): State<AppState>,
+    who: DeskPrincipal,
+    headers: HeaderMap,
+    Path((v, key)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let desk = JiraDesk::of(&state, who, &v, &headers)?;
+    let incident = find_issue(&state, &desk, &key)?;
+    Ok(axum::Json(comment_page(visible_comments(&state, &desk, &incident))).into_response())
+}
+
+/// Whether a new comment is internal: it has a `visibility`, or Jira Service
+/// Management's `sd.public.comment` property says so.
+fn is_internal(body: &Value) -> bool {
+    let restricted = body.get("visibility").is_some_and(|v| !v.is_null());
+    let jsm = body.get("properties").and_then(Value::as_array).into_iter().flatten().any(|p| {
+        p.get("key").and_then(Value::as_str) == Some("sd.public.comment")
+            && p.get("value").and_then(|v| v.get("internal")).and_then(Value::as_bool) == Some(true)
+    });
+    restricted || jsm
+}
+
+async fn add_comment(
+    State(state): State<AppState>,
+    who: DeskPrincipal,
+    ctx: RequestContext,
+    headers: HeaderMap,
+    Path((v, key)): Path<(String, String)>,
+    JsonBody(body, _): JsonBody<Value>,
+) -> Result<Response, ApiError> {
+    let desk = JiraDesk::of(&state, who, &v, &headers)?;
+    let incident = find_issue(&state, &desk, &key)?;
+    let text = text_of("body", body.get("body").unwrap_or(&Value::Null))?
+        .ok_or_else(|| field_error("body", "body: Comment body can not be empty!"))?;
+    let text = Text::parse("body", &text).map_err(ApiError::from)?;
+    let visibility = if is_internal(&body) { Visibility::Internal } else { Visibility::Public };
+    let updated = state
+        .gateway
+        .add_note(&desk.who, &incident.id, text, visibility, &ctx)
+        .await
+        .map_err(|e| gateway_error(e, desk.mapping))?;
+    let index = updated.notes.len().saturating_sub(1);
+    let note = updated.notes.get(index).ok_or_else(ApiError::internal)?;
+    Ok((StatusCode::CREATED, axum::Json(comment_json(&state, &desk, &updated, index, note))).into_response())
+}
+
+/// The marker a remote link's note ends with: the same `globalId` is the same link.
+fn link_marker(global_id: &str) -> String {
+    format!("[globalId {global_id}]")
+}
+
+fn link_id(global_id: &str) -> u64 {
+    let digest = Sha256::digest(global_id.as_bytes());
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&digest[..8]);
+    // Positive and within JSON's exact integer range.
+    u64::from_be_bytes(bytes) >> 11
+}
+
+/// `POST /rest/api/{v}/issue/{key}/remotelink`: recorded as a public note; a
+/// `globalId` already recorded on the issue is the same link (200, nothing added).
+async fn add_remote_link(
+    State(state): State<AppState>,
+    who: DeskPrincipal,
+    ctx: RequestContext,
+    headers: HeaderMap,
+    Path((v, key)): Path<(String, String)>,
+    JsonBody(body, _): JsonBody<Value>,
+) -> Result<Response, ApiError> {
+    let desk = JiraDesk::of(&state, who, &v, &headers)?;
+    let incident = find_issue(&state, &desk, &key)?;
+    let link: jira_wire::RemoteLink = parse_json(body.to_string().as_bytes())?;
+    if link.object.url.trim().is_empty() {
+        return Err(field_error("object.url", "object.url: the link's URL is required"));
+    }
+    let title = if link.object.title.trim().is_empty() { link.object.url.clone() } else { link.object.title.clone() };
+    let global_id = link.global_id.clone().unwrap_or_else(|| link.object.url.clone());
+    let marker = link_marker(&global_id);
+    let id = link_id(&global_id);
+    let self_url = format!("{}/issue/{}/remotelink/{id}", desk.api(), key_of(&incident.id));
+    let answer = json!({"id": id, "self": self_url});
+    if link.global_id.is_some() && incident.notes.iter().any(|n| n.body.as_str().ends_with(&marker)) {
+        return Ok((StatusCode::OK, axum::Json(answer)).into_response());
+    }
+    let relationship = link.relationship.as_deref().unwrap_or("links to");
+    let text = format!("Remote link ({relationship}): {title} {} {marker}", link.object.url);
+    let text = Text::parse("object.title", &text).map_err(ApiError::from)?;
+    state
+        .gateway
+        .add_note(&desk.who, &incident.id, text, Visibility::Public, &ctx)
+        .await
+        .map_err(|e| gateway_error(e, desk.mapping))?;
+    Ok((StatusCode::CREATED, axum::Json(answer)).into_response())
+}
+
+// ---------------------------------------------------------------------------
+// search
+
+struct Search {
+    jql: String,
+    start_at: u64,
+    max_results: u64,
+    fields: Vec<String>,
+}
+
+fn number(name: &str, value: &str) -> Result<u64, ApiError> {
+    value.trim().parse().map_err(|_| field_error(name, format!("{name}: expected a whole number")))
+}
+
+async fn search_get(
+    State(state): State<AppState>,
+    who: DeskPrincipal,
+    headers: HeaderMap,
+    Path(v): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let desk = JiraDesk::of(&state, who, &v, &headers)?;
+    let mut search = Search { jql: String::new(), start_at: 0, max_results: 50, fields: Vec::new() };
+    for (key, value) in url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+        match key.as_ref() {
+            "jql" => search.jql = value.into_owned(),
+            "startAt" => search.start_at = number("startAt", &value)?,
+            "maxResults" => search.max_results = number("maxResults", &value)?,
+            "fields" => search.fields.extend(value.split(',').map(|f| f.trim().to_owned()).filter(|f| !f.is_empty())),
+            "validateQuery" | "expand" | "properties" | "fieldsByKeys" => {}
+            other => return Err(field_error(other, format!("{other}: unknown parameter"))),
+        }
+    }
+    run_search(&state, &desk, search)
+}
+
+async fn search_post(
+    State(state): State<AppState>,
+    who: DeskPrincipal,
+    headers: HeaderMap,
+    Path(v): Path<String>,
+    JsonBody(body, _): JsonBody<Value>,
+) -> Result<Response, ApiError> {
+    let desk = JiraDesk::of(&state, who, &v, &headers)?;
+    let object = body.as_object().ok_or_else(|| ApiError::bad_request("(body)", "expected a JSON object"))?;
+    let mut search = Search { jql: String::new(), start_at: 0, max_results: 50, fields: Vec::new() };
+    for (key, value) in object {
+        match key.as_str() {
+            "jql" => search.jql = value.as_str().unwrap_or_default().to_owned(),
+            "startAt" => {
+                search.start_at =
+                    value.as_u64().ok_or_else(|| field_error("startAt", "startAt: expected a whole number"))?
+            }
+            "maxResults" => {
+                search.max_results =
+                    value.as_u64().ok_or_else(|| field_error("maxResults", "maxResults: expected a whole number"))?
+            }
+            "fields" => {
+                search.fields =
+                    value.as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_owned).collect()
+            }
+            "validateQuery" | "expand" | "properties" | "fieldsByKeys" => {}
+            other => return Err(field_error(other, format!("Unrecognized field \"{other}\""))),
+        }
+    }
+    run_search(&state, &desk, search)
+}
+
+/// JQL names deskgate's issues answer to, and the canonical field each reads.
+fn jql_field(name: &str) -> Option<&'static str> {
+    let lower = name.to_ascii_lowercase();
+    Some(match lower.as_str() {
+        "project" => "project",
+        "key" | "issuekey" | "issue" | "id" => "key",
+        "summary" => "summary",
+        "description" => "description",
+        "text" => "text",
+        "status" => "status",
+        "statuscategory" => "statusCategory",
+        "priority" => "priority",
+        "assignee" => "assignee",
+        "reporter" | "creator" => "reporter",
+        "created" | "createddate" => "created",
+        "updated" | "updateddate" => "updated",
+        "component" | "components" => "component",
+        "labels" => "labels",
+        "resolution" => "resolution",
+        "issuetype" | "type" => "issuetype",
+        "cf[10100]" | "desk ticket" | "customfield_10100" => TICKET_FIELD,
+        "cf[10101]" | "deskgate incident" | "customfield_10101" => INCIDENT_FIELD,
+        _ => return None,
+    })
+}
+
+fn jql_value(issue: &Value, field: &str) -> Option<FieldValue> {
+    let f = &issue["fields"];
+    let text = |v: &Value| v.as_str().map(FieldValue::text);
+    let name = |v: &Value| v.get("name").and_then(Value::as_str).map(FieldValue::text);
+    match jql_field(field)? {
+        "project" => Some(FieldValue::text(PROJECT_KEY)),
+        "key" => text(&issue["key"]),
+        "summary" => text(&f["summary"]),
+        "description" => f["description"].as_str().map(FieldValue::text).or_else(|| {
+            serde_json::from_value::<TextBody>(f["description"].clone()).ok().map(|t| FieldValue::text(t.to_text()))
+        }),
+        "text" => {
+            let d =
+                serde_json::from_value::<TextBody>(f["description"].clone()).map(|t| t.to_text()).unwrap_or_default();
+            Some(FieldValue::text(format!("{} {d}", f["summary"].as_str().unwrap_or_default())))
+        }
+        "status" => name(&f["status"]),
+        "statusCategory" => name(&f["status"]["statusCategory"]),
+        "priority" => name(&f["priority"]),
+        "assignee" => text(&f["assignee"]["name"]),
+        "reporter" => text(&f["reporter"]["name"]),
+        "created" => f["created"].as_str().and_then(jira_wire::parse_timestamp).map(FieldValue::Time),
+        "updated" => f["updated"].as_str().and_then(jira_wire::parse_timestamp).map(FieldValue::Time),
+        "component" => Some(FieldValue::List(
+            f["components"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|c| c["name"].as_str())
+                .map(str::to_owned)
+                .collect(),
+        )),
+        "labels" => Some(FieldValue::List(Vec::new())),
+        "resolution" => name(&f["resolution"]),
+        "issuetype" => name(&f["issuetype"]),
+        other => text(&f[other]),
+    }
+}
+
+fn run_search(state: &AppState, desk: &JiraDesk<'_>, search: Search) -> Result<Response, ApiError> {
+    let query = jql::Query::parse(&search.jql)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_jql", e.to_string()))?;
+    if let Some(unknown) = query.fields().into_iter().find(|f| jql_field(f).is_none()) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_jql",
+            format!("Field '{unknown}' does not exist or you do not have permission to view it."),
+        ));
+    }
+    let max_results = search.max_results.min(MAX_RESULTS);
+    let filter = ListFilter { limit: usize::MAX, ..ListFilter::default() };
+    let incidents = state.gateway.list(&desk.who, &filter).map_err(|e| gateway_error(e, desk.mapping))?;
+    let ctx = jql::EvalContext { now: state.gateway.clock.now(), time_zone: jiff::tz::TimeZone::UTC };
+    let mut issues: Vec<Value> = incidents
+        .iter()
+        .map(|i| issue_json(state, desk, i))
+        .filter(|issue| query.matches_with(&ctx, |f| jql_value(issue, f)))
+        .collect();
+    issues.sort_by(|a, b| query.compare(|f| jql_value(a, f), |f| jql_value(b, f)));
+    let total = issues.len();
+    let page: Vec<Value> = issues
+        .into_iter()
+        .skip(usize::try_from(search.start_at).unwrap_or(usize::MAX))
+        .take(usize::try_from(max_results).unwrap_or(usize::MAX))
+        .map(|issue| select_fields(issue, &search.fields))
+        .collect();
+    Ok(axum::Json(json!({
+        "expand": "schema,names",
+        "startAt": search.start_at,
+        "maxResults": max_results,
+        "total": total,
+        "issues": page,
+    }))
+    .into_response())
+}

@@ -1,0 +1,115 @@
+"""Drive deskgate's ServiceNow Table API with the unmodified pysnc client.
+
+Environment: DESKGATE_URL (https://…), DESKGATE_CA (PEM of the CA that signed the
+gateway's certificate), DESKGATE_LOCAL_TOKEN (a ServiceNow local desk's JWT),
+DESKGATE_NATIONAL_TOKEN (the national desk's JWT; it speaks ServiceNow too).
+Prints one JSON object with what the client saw; exits non-zero on any surprise.
+"""
+
+import json
+import os
+import sys
+
+import requests
+from pysnc import ServiceNowClient
+
+
+class Bearer(requests.auth.AuthBase):
+    """deskgate authenticates desks with a JWT Bearer token; pysnc takes any
+    requests auth object, so the library itself is used as it ships."""
+
+    def __init__(self, token):
+        self.token = token
+
+    def __call__(self, request):
+        request.headers["Authorization"] = f"Bearer {self.token}"
+        return request
+
+
+def client(token):
+    return ServiceNowClient(os.environ["DESKGATE_URL"], Bearer(token), verify=os.environ["DESKGATE_CA"])
+
+
+def check(condition, what):
+    if not condition:
+        print(f"unexpected: {what}", file=sys.stderr)
+        sys.exit(1)
+
+
+local = client(os.environ["DESKGATE_LOCAL_TOKEN"])
+national = client(os.environ["DESKGATE_NATIONAL_TOKEN"])
+
+# insert
+gr = local.GlideRecord("incident")
+gr.initialize()
+gr.short_description = "FMK: prescriptions cannot be read (pysnc)"
+gr.description = "Since 01:40 no prescriptions are shown in the FMK client."
+gr.business_service = "FMK"
+gr.impact = "1"
+gr.urgency = "2"
+gr.correlation_id = "PYSNC-0001"
+gr.comments = "Reported by ward 4"
+sys_id = gr.insert()
+check(sys_id is not None, "insert returned no sys_id")
+sys_id = str(sys_id)
+
+# get
+fetched = local.GlideRecord("incident")
+check(fetched.get(sys_id), f"get({sys_id}) found nothing")
+number = fetched.get_value("number")
+check(number.startswith("INC"), f"number {number}")
+check(fetched.get_display_value("state") == "New", f"state display {fetched.get_display_value('state')}")
+check(fetched.get_value("priority") == "2", f"priority {fetched.get_value('priority')}")
+
+# a second incident, so that the query has something to leave out
+other = local.GlideRecord("incident")
+other.initialize()
+other.short_description = "NSP: slow login (pysnc)"
+other.business_service = "NSP"
+other.impact = "3"
+other.urgency = "3"
+other.correlation_id = "PYSNC-0002"
+check(other.insert() is not None, "second insert")
+
+# query
+query = local.GlideRecord("incident")
+query.add_query("business_service", "FMK")
+query.add_query("short_description", "LIKE", "pysnc")
+query.add_query("priority", "IN", "1,2")
+query.order_by("number")
+query.query()
+found = [r.get_value("sys_id") for r in query]
+check(found == [sys_id], f"query found {found}")
+check(query.get_row_count() == 1, f"row count {query.get_row_count()}")
+
+everything = local.GlideRecord("incident")
+everything.add_query("short_description", "LIKE", "pysnc")
+everything.order_by_desc("number")
+everything.query()
+listed = [r.get_value("correlation_id") for r in everything]
+check(listed == ["PYSNC-0002", "PYSNC-0001"], f"ordered listing {listed}")
+
+# update: the local desk adds a work note
+mine = local.GlideRecord("incident")
+check(mine.get(sys_id), "get before update")
+mine.work_notes = "Ward 5 affected as well"
+check(mine.update() is not None, "local update")
+
+# update: the national desk moves the state and raises the priority
+theirs = national.GlideRecord("incident")
+check(theirs.get(sys_id), "national get")
+theirs.state = "2"
+theirs.impact = "1"
+theirs.urgency = "1"
+check(theirs.update() is not None, "national update")
+after = national.GlideRecord("incident")
+check(after.get(sys_id), "get after update")
+
+print(json.dumps({
+    "sys_id": sys_id,
+    "number": number,
+    "incident": fetched.get_value("u_deskgate_incident"),
+    "state": after.get_value("state"),
+    "priority": after.get_value("priority"),
+    "queried": found,
+}))

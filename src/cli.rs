@@ -57,6 +57,31 @@ pub enum Command {
         #[arg(long, env = "DESKGATE_CONFIG", default_value = "deploy/gateway.toml")]
         config: PathBuf,
     },
+    /// Copy the whole store to a file (JSON lines), with the gateway stopped.
+    Backup {
+        /// The file to write (replaced if it exists, only once the copy is complete).
+        #[arg(long)]
+        out: PathBuf,
+        /// The data directory; default: gateway.data_dir of the configuration.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        #[arg(long, env = "DESKGATE_CONFIG", default_value = "deploy/gateway.toml")]
+        config: PathBuf,
+    },
+    /// Load a backup into an empty store, with the gateway stopped.
+    Restore {
+        /// The backup file written by `deskgate backup`.
+        #[arg(long = "in", value_name = "FILE")]
+        input: PathBuf,
+        /// Replace the contents of a store that is not empty.
+        #[arg(long)]
+        force: bool,
+        /// The data directory; default: gateway.data_dir of the configuration.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        #[arg(long, env = "DESKGATE_CONFIG", default_value = "deploy/gateway.toml")]
+        config: PathBuf,
+    },
     /// Start ServiceNow, Jira and ClearQuest simulators for manual use; print their
     /// URLs and credentials; run until Ctrl-C.
     Sim {

@@ -1,4 +1,5 @@
-//! What the `who` and `sim` commands do, kept out of `main` so they can be tested.
+//! What the `who`, `sim`, `backup` and `restore` commands do, kept out of `main` so
+//! they can be tested.
 //!
 //! `who` answers "who is contacted for service S, priority P at instant T" for a
 //! person at a terminal, from the same ruleset and engine as
@@ -78,6 +79,62 @@ pub fn describe(d: &Decision, file: &str) -> String {
         let _ = writeln!(out, "acknowledge within {minutes} min, else: {}", next.join(", then "));
     }
     out
+}
+
+/// Where `backup` and `restore` find the store when `--data-dir` is not given:
+/// `gateway.data_dir` of the configuration (or `DESKGATE_GATEWAY__DATA_DIR`), relative
+/// to the working directory like the gateway takes it. Only that key is read, so the
+/// configuration's secrets need not be set.
+pub fn data_dir_from_config(config: &Path) -> Result<PathBuf, String> {
+    if let Some(dir) = std::env::var_os("DESKGATE_GATEWAY__DATA_DIR") {
+        return Ok(PathBuf::from(dir));
+    }
+    let text = std::fs::read_to_string(config).map_err(|e| format!("{}: {e}", config.display()))?;
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| format!("{}: {}", config.display(), e))?;
+    match table.get("gateway").and_then(|g| g.get("data_dir")) {
+        None => Ok(PathBuf::from("./data")),
+        Some(toml::Value::String(dir)) => Ok(PathBuf::from(dir)),
+        Some(_) => Err(format!("{}: gateway.data_dir: expected a path", config.display())),
+    }
+}
+
+/// `deskgate backup`: copy the store in `data_dir` to `out`. The store is opened
+/// here, which its lock refuses while a gateway runs on it — so nothing writes
+/// during the copy and it is of one point in time. The file appears only complete
+/// (written beside it, then renamed).
+pub fn backup(data_dir: &Path, out: &Path) -> Result<crate::store::backup::BackupSummary, String> {
+    use crate::store::Store as _;
+    if !data_dir.is_dir() {
+        return Err(format!("{}: no such data directory", data_dir.display()));
+    }
+    let store = crate::store::SledStore::open(data_dir).map_err(|e| e.to_string())?;
+    let partial = out.with_file_name(format!(
+        ".{}.partial",
+        out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "backup".into())
+    ));
+    let file = std::fs::File::create(&partial).map_err(|e| format!("{}: {e}", partial.display()))?;
+    let mut writer = std::io::BufWriter::new(file);
+    let summary = match store.export(&mut writer) {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            return Err(e.to_string());
+        }
+    };
+    let file = writer.into_inner().map_err(|e| format!("{}: {e}", partial.display()))?;
+    file.sync_all().map_err(|e| format!("{}: {e}", partial.display()))?;
+    std::fs::rename(&partial, out).map_err(|e| format!("{}: {e}", out.display()))?;
+    Ok(summary)
+}
+
+/// `deskgate restore`: load the backup `input` into the store in `data_dir` (created
+/// if missing). Refuses a store that is not empty unless `force`, and a gateway
+/// running on it (the store's lock).
+pub fn restore(input: &Path, data_dir: &Path, force: bool) -> Result<crate::store::backup::BackupSummary, String> {
+    use crate::store::Store as _;
+    let file = std::fs::File::open(input).map_err(|e| format!("{}: {e}", input.display()))?;
+    let store = crate::store::SledStore::open(data_dir).map_err(|e| e.to_string())?;
+    store.import(&mut std::io::BufReader::new(file), force).map_err(|e| format!("{}: {e}", input.display()))
 }
 
 /// Ports for `deskgate sim`; `None` picks a free one.

@@ -92,6 +92,44 @@ async fn main() -> ExitCode {
                 }
             }
         }
+        Command::Backup { out, data_dir, config } => {
+            let dir = match data_dir.map_or_else(|| deskgate::commands::data_dir_from_config(&config), Ok) {
+                Ok(d) => d,
+                Err(e) => {
+                    eprintln!("deskgate backup: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match deskgate::commands::backup(&dir, &out) {
+                Ok(summary) => {
+                    println!("{} → {}: {summary}", dir.display(), out.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("deskgate backup: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Restore { input, force, data_dir, config } => {
+            let dir = match data_dir.map_or_else(|| deskgate::commands::data_dir_from_config(&config), Ok) {
+                Ok(d) => d,
+                Err(e) => {
+                    eprintln!("deskgate restore: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match deskgate::commands::restore(&input, &dir, force) {
+                Ok(summary) => {
+                    println!("{} → {}: {summary}", input.display(), dir.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("deskgate restore: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Token { desk, ttl, config } => match deskgate::cli_token(&config, &desk, &ttl) {
             Ok(token) => {
                 println!("{token}");

@@ -6,6 +6,7 @@
 //! is this trait's contract, so handlers answer as soon as a write returns.
 //! [`SledStore`] is the embedded default; nothing outside this module names sled.
 
+pub mod backup;
 mod group_commit;
 mod sled_store;
 
@@ -85,6 +86,11 @@ pub enum StoreError {
     Io(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// Another process holds the store (sled takes an exclusive lock on open).
+    #[error("the data directory {0} is in use by another process — is the gateway running on it? Stop it first")]
+    Locked(String),
+    #[error("restore refused: {0}")]
+    Restore(String),
 }
 
 /// What a mutation did: whether the incident changed, and what remote desks must be
@@ -156,6 +162,19 @@ pub trait Store: Send + Sync + 'static {
 
     /// Whether the store can take writes (for `/readyz`).
     fn is_ready(&self) -> bool;
+
+    // --- backup -----------------------------------------------------------------
+
+    /// Write every key of the store to `out` in the [`backup`] format. The copy is
+    /// of one point in time only while nothing writes meanwhile: `deskgate backup`
+    /// opens the store itself, which the store's lock allows only with the gateway
+    /// stopped.
+    fn export(&self, out: &mut dyn std::io::Write) -> Result<backup::BackupSummary, StoreError>;
+
+    /// Load a backup written by [`Store::export`]. Every line is checked before
+    /// anything is written; a store that is not empty is refused unless `force`,
+    /// which empties it first. Durable when it returns.
+    fn import(&self, input: &mut dyn std::io::BufRead, force: bool) -> Result<backup::BackupSummary, StoreError>;
 
     // --- the outbox -------------------------------------------------------------
 

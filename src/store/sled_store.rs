@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 
+use super::backup::{self, BackupSummary};
 use super::group_commit::GroupCommit;
 use super::{AuditEntry, CreateOutcome, IdempotencyClaim, Mutation, Planner, Store, StoreError};
 use crate::model::{DeskId, Incident, IncidentId, NewIncident, TicketId};
@@ -43,11 +44,13 @@ impl SledStore {
     /// Open (or create) the store in `dir`.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Io(format!("{}: {e}", dir.display())))?;
-        let db = sled::Config::new()
-            .path(dir)
-            .mode(sled::Mode::HighThroughput)
-            .open()
-            .map_err(|e| StoreError::Io(format!("opening {}: {e}", dir.display())))?;
+        let db = sled::Config::new().path(dir).mode(sled::Mode::HighThroughput).open().map_err(|e| match e {
+            // sled reports its exclusive lock as a plain I/O error.
+            sled::Error::Io(ref io) if io.to_string().contains("could not acquire lock") => {
+                StoreError::Locked(dir.display().to_string())
+            }
+            e => StoreError::Io(format!("opening {}: {e}", dir.display())),
+        })?;
         let tree = |name: &str| db.open_tree(name).map_err(io);
         let commit = GroupCommit::start(db.clone()).map_err(|e| StoreError::Io(e.to_string()))?;
         Ok(Self {
@@ -338,6 +341,59 @@ impl Store for SledStore {
 
     fn is_ready(&self) -> bool {
         self.commit.is_healthy() && self.meta.get(INCIDENT_SEQ).is_ok()
+    }
+
+    fn export(&self, out: &mut dyn std::io::Write) -> Result<BackupSummary, StoreError> {
+        let mut writer = backup::Writer::start(out)?;
+        // Every tree, not only those named above, so nothing is left behind.
+        let mut names = self.db.tree_names();
+        names.sort();
+        for name in names {
+            let tree = self.db.open_tree(&name).map_err(io)?;
+            let name = String::from_utf8_lossy(&name).into_owned();
+            for item in tree.iter() {
+                let (k, v) = item.map_err(io)?;
+                writer.record(&name, &k, &v)?;
+            }
+        }
+        // Taking an id moves the generator on, which is harmless; ids are never reused.
+        let next_id = self.db.generate_id().map_err(io)?;
+        writer.finish(next_id)
+    }
+
+    fn import(&self, input: &mut dyn std::io::BufRead, force: bool) -> Result<BackupSummary, StoreError> {
+        let backup = backup::read(input)?;
+        let trees = self.db.tree_names();
+        let mut occupied = Vec::new();
+        for name in &trees {
+            let tree = self.db.open_tree(name).map_err(io)?;
+            if !tree.is_empty() {
+                occupied.push(format!("{} ({} keys)", String::from_utf8_lossy(name), tree.len()));
+            }
+        }
+        if !occupied.is_empty() {
+            if !force {
+                return Err(StoreError::Restore(format!(
+                    "the store is not empty: {}; restore into an empty data directory, or pass --force to replace its contents",
+                    occupied.join(", ")
+                )));
+            }
+            for name in &trees {
+                self.db.open_tree(name).map_err(io)?.clear().map_err(io)?;
+            }
+        }
+        let mut batches: std::collections::BTreeMap<&str, sled::Batch> = std::collections::BTreeMap::new();
+        for r in &backup.records {
+            batches.entry(r.tree.as_str()).or_default().insert(r.key.as_slice(), r.value.as_slice());
+        }
+        for (name, batch) in batches {
+            self.db.open_tree(name).map_err(io)?.apply_batch(batch).map_err(io)?;
+        }
+        // Sequence numbers (audit, outbox, dead letters) come from the id generator:
+        // move it past every restored one so new keys never overwrite them.
+        while self.db.generate_id().map_err(io)? < backup.next_id {}
+        self.db.flush().map_err(io)?;
+        Ok(backup.summary())
     }
 
     fn outbox(&self, limit: usize) -> Result<Vec<OutboxItem>, StoreError> {

@@ -116,22 +116,54 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let tls = self.state.gateway.config.gateway.tls.clone();
+        let store = self.state.gateway.store.clone();
         let app = api::app(self.state);
+        // Requests in flight get SHUTDOWN_GRACE to finish once shutdown begins.
+        let (begun, begin) = tokio::sync::oneshot::channel::<()>();
+        let shutdown = async move {
+            shutdown.await;
+            let _ = begun.send(());
+        };
+        let grace_over = async move {
+            match begin.await {
+                Ok(()) => tokio::time::sleep(SHUTDOWN_GRACE).await,
+                Err(_) => std::future::pending().await,
+            }
+        };
         // Delivery stops after the server: accepted changes keep flowing out while the
         // last requests finish, and whatever is left waits durably in the outbox.
         let (stop_delivery, delivery_stopped) = tokio::sync::watch::channel(false);
         let polling = tokio::spawn(self.poller.clone().run(delivery_stopped.clone()));
         let delivery = tokio::spawn(self.dispatcher.clone().run(delivery_stopped));
-        let served = match tls {
-            Some(tls) => crate::tls::serve(self.listener, app, &tls, shutdown).await,
-            None => axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await,
+        let serve = async {
+            match tls {
+                Some(tls) => crate::tls::serve(self.listener, app, &tls, shutdown).await,
+                None => axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await,
+            }
+        };
+        let served = tokio::select! {
+            served = serve => served,
+            () = grace_over => {
+                tracing::warn!(grace_secs = SHUTDOWN_GRACE.as_secs(), "requests still open after the grace period are cut off");
+                Ok(())
+            }
         };
         let _ = stop_delivery.send(true);
         let _ = polling.await;
         let _ = delivery.await;
+        // Every write was durable before it was answered; this last flush covers
+        // anything the store keeps outside its group commit.
+        match store.flush().await {
+            Ok(()) => tracing::info!("stopped: in-flight requests and deliveries finished, store flushed"),
+            Err(e) => tracing::error!(error = %e, "flushing the store at shutdown failed"),
+        }
         served
     }
 }
+
+/// How long requests in flight may take to finish once shutdown begins (below the
+/// 30 s systemd and Kubernetes give a service between SIGTERM and SIGKILL).
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(25);
 
 /// Load the escalation ruleset named by `gateway.contacts`, swept from the clock's
 /// now; its warnings (overlaps, unused rules) are logged. `None` without the key.

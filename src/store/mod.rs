@@ -176,6 +176,10 @@ pub trait Store: Send + Sync + 'static {
     /// which empties it first. Durable when it returns.
     fn import(&self, input: &mut dyn std::io::BufRead, force: bool) -> Result<backup::BackupSummary, StoreError>;
 
+    /// Make everything written so far durable (at shutdown; every write method is
+    /// durable on its own already).
+    async fn flush(&self) -> Result<(), StoreError>;
+
     // --- the outbox -------------------------------------------------------------
 
     /// Waiting deliveries in `seq` order (at most `limit`).

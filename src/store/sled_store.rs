@@ -361,6 +361,10 @@ impl Store for SledStore {
         writer.finish(next_id)
     }
 
+    async fn flush(&self) -> Result<(), StoreError> {
+        self.commit.durable().await
+    }
+
     fn import(&self, input: &mut dyn std::io::BufRead, force: bool) -> Result<BackupSummary, StoreError> {
         let backup = backup::read(input)?;
         let trees = self.db.tree_names();

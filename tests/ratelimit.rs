@@ -71,3 +71,18 @@ fn zero_limits_are_configuration_problems_with_their_key_paths() {
     assert!(joined.contains("gateway.rate_limit.inbound_burst: expected at least 1"), "{joined}");
     assert!(joined.contains("desks.fmk.rate_limit"), "{joined}");
 }
+
+#[tokio::test]
+async fn a_servicenow_desk_over_its_limit_gets_the_429_in_servicenow_shape() {
+    let gw = TestGateway::start_edited(tight, reqwest::Client::new()).await;
+    let list = || gw.client.get(gw.url("/api/now/table/incident")).bearer_auth(gw.token("region-h")).send();
+    for n in 0..3 {
+        assert_eq!(list().await.unwrap().status(), StatusCode::OK, "request {n} is within the burst");
+    }
+    let refused = list().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.headers().contains_key("retry-after"));
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["status"], "failure", "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("rate limit"), "{body}");
+}

@@ -158,6 +158,72 @@ struct GatewayFile {
     /// How deliveries to remote desks are retried.
     #[serde(default)]
     delivery: Delivery,
+    /// The mail server escalation and stakeholder mails go through (`[gateway.smtp]`).
+    smtp: Option<SmtpFile>,
+    /// Running escalations: stakeholders and the timeout check (`[gateway.escalation]`).
+    #[serde(default)]
+    escalation: EscalationSettings,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SmtpFile {
+    host: String,
+    port: Option<u16>,
+    /// The sender, e.g. `deskgate <deskgate@sds.example>`.
+    from: String,
+    username: Option<String>,
+    password: Option<SecretRef>,
+    /// `starttls` (default), `tls` (implicit TLS, port 465) or `none` (plain text;
+    /// for a relay on the same host only).
+    #[serde(default = "default_smtp_tls")]
+    tls: String,
+    #[serde(default = "default_smtp_timeout")]
+    timeout_secs: u64,
+}
+
+fn default_smtp_tls() -> String {
+    "starttls".into()
+}
+fn default_smtp_timeout() -> u64 {
+    10
+}
+
+/// How the gateway talks to its mail server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SmtpTls {
+    StartTls,
+    Tls,
+    None,
+}
+
+/// `[gateway.smtp]`, resolved: the password is a [`Secret`].
+#[derive(Clone, Debug)]
+pub struct Smtp {
+    pub host: String,
+    pub port: u16,
+    pub from: String,
+    /// User name and password, when the server wants a login.
+    pub login: Option<(String, Secret)>,
+    pub tls: SmtpTls,
+    pub timeout_secs: u64,
+}
+
+/// `[gateway.escalation]`: what happens around an escalation besides the contacts
+/// the ruleset names.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct EscalationSettings {
+    /// Addresses that get the automatic mail about every P1/P2 (process step 5b).
+    pub stakeholders: Vec<String>,
+    /// How often unacknowledged escalations are checked against their deadline (ms).
+    pub check_ms: u64,
+}
+
+impl Default for EscalationSettings {
+    fn default() -> Self {
+        Self { stakeholders: Vec::new(), check_ms: 10_000 }
+    }
 }
 
 /// Delivery to remote desks: retries and parallelism (`[gateway.delivery]`).
@@ -429,6 +495,9 @@ pub struct GatewayConfig {
     /// Rate limits of every desk that does not override them.
     pub rate_limit: RateLimit,
     pub delivery: Delivery,
+    /// The mail server, when escalation mails are sent.
+    pub smtp: Option<Smtp>,
+    pub escalation: EscalationSettings,
 }
 
 #[derive(Clone, Debug)]
@@ -511,6 +580,27 @@ impl Config {
             }
             let before = problems.len();
             let tls = g.tls.and_then(|t| resolve_tls(t, base_dir, env, &mut problems));
+            let smtp = g.smtp.and_then(|m| resolve_smtp(m, base_dir, env, &mut problems));
+            if !g.escalation.stakeholders.is_empty() && smtp.is_none() && problems.len() == before {
+                problems.push(Problem {
+                    path: "gateway.escalation.stakeholders".into(),
+                    message: "stakeholder mails need [gateway.smtp]".into(),
+                });
+            }
+            for (n, address) in g.escalation.stakeholders.iter().enumerate() {
+                if !address.contains('@') {
+                    problems.push(Problem {
+                        path: format!("gateway.escalation.stakeholders[{n}]"),
+                        message: format!("expected an e-mail address, got {address:?}"),
+                    });
+                }
+            }
+            if g.escalation.check_ms == 0 {
+                problems.push(Problem {
+                    path: "gateway.escalation.check_ms".into(),
+                    message: "expected at least 1".into(),
+                });
+            }
             let tls_ok = problems.len() == before;
             listen.filter(|_| tls_ok).map(|listen| GatewayConfig {
                 listen,
@@ -527,6 +617,8 @@ impl Config {
                 contacts: g.contacts.map(|c| base_relative(base_dir, &c, false)),
                 rate_limit: RateLimit::default().with(&g.rate_limit),
                 delivery: g.delivery,
+                smtp,
+                escalation: g.escalation,
             })
         });
 
@@ -619,6 +711,61 @@ fn resolve_secret(
             None
         }
     }
+}
+
+/// `[gateway.smtp]`: the TLS mode and the login (user name and password together).
+fn resolve_smtp(m: SmtpFile, base_dir: &Path, env: &dyn Env, problems: &mut Vec<Problem>) -> Option<Smtp> {
+    let before = problems.len();
+    let tls = match m.tls.as_str() {
+        "starttls" => SmtpTls::StartTls,
+        "tls" => SmtpTls::Tls,
+        "none" => SmtpTls::None,
+        other => {
+            problems.push(Problem {
+                path: "gateway.smtp.tls".into(),
+                message: format!("expected starttls, tls or none, got {other:?}"),
+            });
+            SmtpTls::StartTls
+        }
+    };
+    if m.host.trim().is_empty() {
+        problems.push(Problem { path: "gateway.smtp.host".into(), message: "expected a host name".into() });
+    }
+    if !m.from.contains('@') {
+        problems.push(Problem {
+            path: "gateway.smtp.from".into(),
+            message: format!("expected a sender address like deskgate <deskgate@sds.example>, got {:?}", m.from),
+        });
+    }
+    let login = match (m.username, m.password) {
+        (Some(user), Some(password)) => {
+            resolve_secret(&password, "gateway.smtp.password", base_dir, env, problems).map(|p| (user, p))
+        }
+        (None, None) => None,
+        (Some(_), None) => {
+            problems
+                .push(Problem { path: "gateway.smtp.password".into(), message: "a username needs a password".into() });
+            None
+        }
+        (None, Some(_)) => {
+            problems
+                .push(Problem { path: "gateway.smtp.username".into(), message: "a password needs a username".into() });
+            None
+        }
+    };
+    let port = m.port.unwrap_or(match tls {
+        SmtpTls::StartTls => 587,
+        SmtpTls::Tls => 465,
+        SmtpTls::None => 25,
+    });
+    (problems.len() == before).then_some(Smtp {
+        host: m.host,
+        port,
+        from: m.from,
+        login,
+        tls,
+        timeout_secs: m.timeout_secs,
+    })
 }
 
 /// `[gateway.tls]`: read and check certificate, key and client CA now, so that a
@@ -828,7 +975,7 @@ fn apply_env_overrides(root: &mut toml::Table, env: &dyn Env, problems: &mut Vec
         let mut path = String::new();
         let mut ok = true;
         for (i, raw) in parts.iter().enumerate() {
-            let key = match_key(table, raw);
+            let key = match_key(table, raw, i == 1 && section == "desks");
             if !path.is_empty() {
                 path.push('.');
             }
@@ -856,10 +1003,14 @@ fn apply_env_overrides(root: &mut toml::Table, env: &dyn Env, problems: &mut Vec
     }
 }
 
-/// The existing key `raw` names (case-insensitive, `_` matching `-`), or `raw` lower-cased.
-fn match_key(table: &toml::Table, raw: &str) -> String {
+/// The existing key `raw` names (case-insensitive, `_` matching `-`), or a new key:
+/// a desk id when it sits directly under `desks` (ids use `-`), else a setting (`_`).
+fn match_key(table: &toml::Table, raw: &str, under_desks: bool) -> String {
     let norm = |s: &str| s.to_ascii_lowercase().replace('-', "_");
-    table.keys().find(|k| norm(k) == norm(raw)).cloned().unwrap_or_else(|| raw.to_ascii_lowercase().replace('_', "-"))
+    table.keys().find(|k| norm(k) == norm(raw)).cloned().unwrap_or_else(|| {
+        let key = raw.to_ascii_lowercase();
+        if under_desks { key.replace('_', "-") } else { key }
+    })
 }
 
 /// An override's value: a TOML number or boolean when it reads as one, else a string.

@@ -11,6 +11,7 @@ use jiff::Timestamp;
 use crate::auth::{Authenticator, DeskPrincipal};
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::escalation::{EscalationHook, should_escalate};
 use crate::mapping::Mappings;
 use crate::model::{Actor, Role};
 use crate::model::{
@@ -81,6 +82,9 @@ pub struct Gateway {
     pub outbox_changed: Arc<tokio::sync::Notify>,
     /// How each desk's vocabulary maps to the canonical model.
     pub mappings: Arc<Mappings>,
+    /// Opens escalations for new and upgraded P1/P2 incidents and defers P3/P4
+    /// reports outside staffed hours; none without `gateway.contacts`.
+    pub escalation: Option<Arc<dyn EscalationHook>>,
 }
 
 impl Gateway {
@@ -95,7 +99,40 @@ impl Gateway {
             clock,
             outbox_changed: Arc::new(tokio::sync::Notify::new()),
             mappings: Arc::new(Mappings::default()),
+            escalation: None,
         }
+    }
+
+    pub fn with_escalation(mut self, hook: Arc<dyn EscalationHook>) -> Self {
+        self.escalation = Some(hook);
+        self
+    }
+
+    /// Inside a change's transaction: when the change makes `i` a P1/P2 or upgrades
+    /// it into P1/P2 ([`should_escalate`]), open an escalation decided at `now` and
+    /// queue its notifications (the contact, the stakeholder mail) with the change.
+    fn escalate(&self, previous: Option<Priority>, i: &mut Incident, now: Timestamp, effects: &mut Effects) {
+        let (Some(hook), Some(priority)) = (&self.escalation, i.priority) else { return };
+        if !should_escalate(previous, priority) {
+            return;
+        }
+        if let Some(e) = hook.escalate(&crate::notify::escalation_id(i), i, previous, now) {
+            // Urgent now: whatever deferral a P3/P4 report had no longer applies.
+            i.deferred_until = None;
+            effects.deliveries.extend(crate::notify::opened(&self.config, &e));
+            effects.escalations.push(e);
+        }
+    }
+
+    /// Inside a submission's transaction: a P3/P4 report arriving outside staffed
+    /// hours is marked to be taken up at the next working start; a P1/P2 escalates.
+    fn on_created(&self, i: &mut Incident, now: Timestamp, effects: &mut Effects) {
+        if let (Some(hook), Some(priority)) = (&self.escalation, i.priority) {
+            if !priority.is_major() {
+                i.deferred_until = hook.defer_until(priority, now);
+            }
+        }
+        self.escalate(None, i, now, effects);
     }
 
     pub fn with_mappings(mut self, mappings: Arc<Mappings>) -> Self {
@@ -165,8 +202,13 @@ impl Gateway {
             ctx,
         );
         let planner = Planner::new(&self.config);
-        let plan = |i: &Incident| planner.created(i);
-        let outcome = self.store.create_incident(new, claim, entry, self.now(), &plan).await?;
+        let now = self.now();
+        let plan = |i: &mut Incident| {
+            let mut effects = Effects { changed: true, deliveries: planner.created(i), ..Effects::default() };
+            self.on_created(i, now, &mut effects);
+            effects
+        };
+        let outcome = self.store.create_incident(new, claim, entry, now, &plan).await?;
         if matches!(outcome, CreateOutcome::Created(_)) {
             self.outbox_changed.notify_one();
         }
@@ -219,7 +261,11 @@ impl Gateway {
             }
             let before = i.clone();
             i.add_note(&actor, body.clone(), visibility, now);
-            Ok(Effects { changed: true, deliveries: Planner::new(&self.config).changed(&before, i, &actor.desk, Via::Api) })
+            Ok(Effects {
+                changed: true,
+                deliveries: Planner::new(&self.config).changed(&before, i, &actor.desk, Via::Api),
+                ..Effects::default()
+            })
         };
         let updated = self.store.update_incident(id, &mutate, entry).await.map_err(|e| hide_invisible(e, id))?;
         self.outbox_changed.notify_one();
@@ -256,7 +302,11 @@ impl Gateway {
             let changed = i.apply(&actor, change, now)?;
             let deliveries =
                 if changed { Planner::new(&self.config).changed(&before, i, &actor.desk, Via::Api) } else { Vec::new() };
-            Ok(Effects { changed, deliveries })
+            let mut effects = Effects { changed, deliveries, ..Effects::default() };
+            if changed {
+                self.escalate(before.priority, i, now, &mut effects);
+            }
+            Ok(effects)
         };
         let updated = self.store.update_incident(id, &mutate, entry).await.map_err(|e| hide_invisible(e, id))?;
         self.outbox_changed.notify_one();
@@ -303,7 +353,11 @@ impl Gateway {
             }
             let deliveries = if changed { Planner::new(&self.config).changed(&before, i, desk, Via::Remote) } else { Vec::new() };
             applied.store(changed, std::sync::atomic::Ordering::SeqCst);
-            Ok(Effects { changed, deliveries })
+            let mut effects = Effects { changed, deliveries, ..Effects::default() };
+            if changed {
+                self.escalate(before.priority, i, now, &mut effects);
+            }
+            Ok(effects)
         };
         match self.store.update_incident(&id, &mutate, entry).await {
             Ok(incident) => {
@@ -334,6 +388,7 @@ impl Gateway {
                         Ok(Effects {
                             changed: true,
                             deliveries: Planner::new(&self.config).changed(&before, i, &national.desk, Via::Api),
+                            ..Effects::default()
                         })
                     };
                     self.store.update_incident(&id, &add, entry).await?;

@@ -14,6 +14,7 @@
 //! - [`startup`] — building and running the server
 //! - [`tls`] — HTTPS on the inbound side, client certificates for mutual TLS
 //! - [`escalation`] — P1/P2 contact rules by local time, holidays and DST
+//! - [`notify`] — escalations in operation: notifications (webhook, SMTP), timeouts
 //! - [`clock`] — time as a dependency
 //! - [`ratelimit`] — per-desk inbound and outbound rate limits
 //! - [`cli`] — the command line; [`commands`] — `who` and `sim`; [`demo`] — the guided scenario
@@ -30,6 +31,7 @@ pub mod escalation;
 pub mod gateway;
 pub mod mapping;
 pub mod model;
+pub mod notify;
 pub mod ratelimit;
 pub mod startup;
 pub mod store;

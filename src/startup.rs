@@ -12,6 +12,7 @@ use crate::config::Config;
 use crate::escalation::{Engine, LoadError, Ruleset};
 use crate::gateway::Gateway;
 use crate::mapping::{Mappings, SystemKind};
+use crate::notify::{Notifier, Watch};
 use crate::ratelimit::RateLimits;
 use crate::store::{SledStore, Store, StoreError};
 use crate::sync::deliver::{Dispatcher, RetryPolicy};
@@ -24,6 +25,7 @@ pub struct Application {
     state: AppState,
     dispatcher: Arc<Dispatcher>,
     poller: Arc<Poller>,
+    watch: Arc<Watch>,
 }
 
 impl Application {
@@ -74,7 +76,19 @@ impl Application {
         mappings: Arc<Mappings>,
         adapters: Arc<Adapters>,
     ) -> Result<Self, StartupError> {
-        let gateway = Gateway::new(config.clone(), store.clone(), clock.clone()).with_mappings(mappings.clone());
+        if let Some(problem) = Notifier::problem(&config) {
+            return Err(StartupError::Smtp(problem));
+        }
+        let mut gateway = Gateway::new(config.clone(), store.clone(), clock.clone()).with_mappings(mappings.clone());
+        if let Some(engine) = &escalation {
+            gateway = gateway.with_escalation(engine.clone());
+        }
+        let watch = Arc::new(Watch {
+            store: store.clone(),
+            clock: clock.clone(),
+            wake: gateway.outbox_changed.clone(),
+            every: Duration::from_millis(config.gateway.escalation.check_ms),
+        });
         let delivery = config.gateway.delivery.clone();
         let mut dispatcher =
             Dispatcher::new(config, store, adapters.clone(), mappings, clock, gateway.outbox_changed.clone());
@@ -89,7 +103,7 @@ impl Application {
         let rate_limits = Arc::new(RateLimits::from_config(&gateway.config));
         let gateway = Arc::new(gateway);
         let poller = Arc::new(Poller::new(gateway.clone(), adapters));
-        Ok(Self { listener, state: AppState { gateway, escalation, rate_limits }, dispatcher, poller })
+        Ok(Self { listener, state: AppState { gateway, escalation, rate_limits }, dispatcher, poller, watch })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -103,6 +117,12 @@ impl Application {
     /// The escalation engine, when `gateway.contacts` names a ruleset.
     pub fn escalation(&self) -> Option<Arc<Engine>> {
         self.state.escalation.clone()
+    }
+
+    /// The task that re-escalates unacknowledged escalations; tests run its
+    /// [`Watch::step`] after moving their clock.
+    pub fn escalation_watch(&self) -> Arc<Watch> {
+        self.watch.clone()
     }
 
     /// `https` when `[gateway.tls]` is configured, else `http`.
@@ -134,6 +154,7 @@ impl Application {
         // last requests finish, and whatever is left waits durably in the outbox.
         let (stop_delivery, delivery_stopped) = tokio::sync::watch::channel(false);
         let polling = tokio::spawn(self.poller.clone().run(delivery_stopped.clone()));
+        let watching = tokio::spawn(self.watch.clone().run(delivery_stopped.clone()));
         let delivery = tokio::spawn(self.dispatcher.clone().run(delivery_stopped));
         let serve = async {
             match tls {
@@ -150,6 +171,7 @@ impl Application {
         };
         let _ = stop_delivery.send(true);
         let _ = polling.await;
+        let _ = watching.await;
         let _ = delivery.await;
         // Every write was durable before it was answered; this last flush covers
         // anything the store keeps outside its group commit.
@@ -188,6 +210,8 @@ pub enum StartupError {
     Contacts(Box<LoadError>),
     #[error("mappings: {0}")]
     Mappings(String),
+    #[error("{0}")]
+    Smtp(String),
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Adapters(Vec<crate::config::Problem>),
 }

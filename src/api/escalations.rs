@@ -1,10 +1,12 @@
 //! `/api/v1/escalations/…`: who is contacted for a P1/P2 of service S at instant T
 //! (DESIGN §6), answered from the ruleset loaded at start (`gateway.contacts`).
 //!
-//! Read-only: it asks the escalation engine and touches no incident.
+//! `contact` is read-only: it asks the escalation engine and touches no incident.
+//! The escalations opened for incidents are listed, read and acknowledged here too
+//! (`GET /api/v1/escalations`, `GET …/{id}`, `POST …/{id}/ack`).
 
 use axum::Json;
-use axum::extract::{RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use jiff::Timestamp;
 use serde::Serialize;
@@ -12,7 +14,8 @@ use serde::Serialize;
 use super::AppState;
 use super::error::{ApiError, ErrorBody};
 use crate::auth::DeskPrincipal;
-use crate::escalation::{Contact, Decision};
+use crate::escalation::{Contact, Decision, Escalation};
+use crate::gateway::RequestContext;
 use crate::model::{Priority, Service};
 
 /// A person or role to call.
@@ -147,4 +150,146 @@ pub async fn contact(
     let at = at.unwrap_or_else(|| engine.now());
     let decision = engine.decide(service.as_str(), priority, at);
     Ok(Json(ContactAnswer::from(&decision)))
+}
+
+/// One contact notified.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AttemptView {
+    /// 1 for the first contact, then the chain in order.
+    pub attempt: usize,
+    pub contact: ContactView,
+    pub notified_at: String,
+    pub notified_local: String,
+    pub deadline: String,
+    pub deadline_local: String,
+}
+
+/// An escalation: the decision that opened it (rule, ruleset version, reason, local
+/// time), every contact notified since, and where it stands.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct EscalationView {
+    pub id: String,
+    pub incident: String,
+    pub service: String,
+    pub priority: Priority,
+    /// `pending`, `re_escalated`, `acknowledged` or `exhausted` (the chain ended
+    /// unacknowledged).
+    pub state: String,
+    pub rule: String,
+    pub ruleset_version: String,
+    pub reason: String,
+    /// When the escalation was decided, UTC and on the ruleset's wall clock.
+    pub decided_at: String,
+    pub local_time: String,
+    pub zone: String,
+    /// The contact notified last.
+    pub contact: ContactView,
+    pub chain: Vec<ContactView>,
+    pub attempts: Vec<AttemptView>,
+    /// When the current contact's time to acknowledge runs out; absent once settled.
+    pub deadline: Option<String>,
+    pub deadline_local: Option<String>,
+    /// The desk that acknowledged, and when.
+    pub acknowledged_by: Option<String>,
+    pub acknowledged_at: Option<String>,
+    pub acknowledged_local: Option<String>,
+    pub exhausted_at: Option<String>,
+    pub ack_url: String,
+}
+
+impl EscalationView {
+    pub fn new(e: &Escalation, ack_url: String) -> Self {
+        let local = |t: Timestamp| crate::notify::local(e, t);
+        Self {
+            id: e.id.clone(),
+            incident: e.incident_id.clone(),
+            service: e.service.clone(),
+            priority: e.priority,
+            state: serde_json::to_value(e.state).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+            rule: e.decision.rule.clone(),
+            ruleset_version: e.decision.ruleset_version.clone(),
+            reason: e.decision.reason.clone(),
+            decided_at: e.decision.at.to_string(),
+            local_time: e.decision.local.to_string(),
+            zone: e.decision.local.time_zone().iana_name().unwrap_or("").to_owned(),
+            contact: e.current_contact().into(),
+            chain: e.decision.chain.iter().map(ContactView::from).collect(),
+            attempts: e
+                .attempts
+                .iter()
+                .enumerate()
+                .map(|(n, a)| AttemptView {
+                    attempt: n + 1,
+                    contact: (&a.contact).into(),
+                    notified_at: a.notified_at.to_string(),
+                    notified_local: local(a.notified_at),
+                    deadline: a.deadline.to_string(),
+                    deadline_local: local(a.deadline),
+                })
+                .collect(),
+            deadline: e.deadline.map(|t| t.to_string()),
+            deadline_local: e.deadline.map(local),
+            acknowledged_by: e.acknowledged.as_ref().map(|a| a.by.clone()),
+            acknowledged_at: e.acknowledged.as_ref().map(|a| a.at.to_string()),
+            acknowledged_local: e.acknowledged.as_ref().map(|a| local(a.at)),
+            exhausted_at: e.exhausted_at.map(|t| t.to_string()),
+            ack_url,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct EscalationList {
+    pub items: Vec<EscalationView>,
+}
+
+fn view(state: &AppState, e: &Escalation) -> EscalationView {
+    EscalationView::new(e, crate::notify::ack_url(&state.gateway.config, &e.id))
+}
+
+/// Escalations of the incidents this desk is party to (all, for the national desk).
+#[utoipa::path(
+    get, path = "/api/v1/escalations", tag = "escalations",
+    responses((status = 200, body = EscalationList), (status = 401, body = ErrorBody)),
+    security(("desk_jwt" = []))
+)]
+pub async fn list(State(state): State<AppState>, who: DeskPrincipal) -> Result<Json<EscalationList>, ApiError> {
+    let items = state.gateway.escalations(&who, 10_000)?;
+    Ok(Json(EscalationList { items: items.iter().map(|e| view(&state, e)).collect() }))
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/escalations/{id}", tag = "escalations",
+    params(("id" = String, Path, description = "Escalation id, e.g. ESC-2026-000042-0001")),
+    responses((status = 200, body = EscalationView), (status = 404, body = ErrorBody)),
+    security(("desk_jwt" = []))
+)]
+pub async fn get_one(
+    State(state): State<AppState>,
+    who: DeskPrincipal,
+    Path(id): Path<String>,
+) -> Result<Json<EscalationView>, ApiError> {
+    let e = state.gateway.escalation(&who, &id)?;
+    Ok(Json(view(&state, &e)))
+}
+
+/// Take the escalation: the chain stops, and the acknowledging desk is recorded.
+#[utoipa::path(
+    post, path = "/api/v1/escalations/{id}/ack", tag = "escalations",
+    params(("id" = String, Path, description = "Escalation id")),
+    responses(
+        (status = 200, description = "Acknowledged", body = EscalationView),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "Already acknowledged; the message names by whom and when", body = ErrorBody),
+    ),
+    security(("desk_jwt" = []))
+)]
+pub async fn ack(
+    State(state): State<AppState>,
+    who: DeskPrincipal,
+    ctx: RequestContext,
+    Path(id): Path<String>,
+) -> Result<Json<EscalationView>, ApiError> {
+    let e = state.gateway.acknowledge(&who, &id, &ctx).await?;
+    Ok(Json(view(&state, &e)))
 }

@@ -48,7 +48,7 @@ pub struct AppState {
     info(title = "deskgate", description = "Federation gateway between incident-management service desks"),
     paths(
         native::submit, native::get_incident, native::list_incidents, native::add_note, native::patch_incident,
-        native::lookup_ref, native::audit_log, escalations::contact, sync::outbox, sync::dead_letters, sync::replay, ops::healthz, ops::readyz, ops::metrics,
+        native::lookup_ref, native::audit_log, escalations::contact, escalations::list, escalations::get_one, escalations::ack, sync::outbox, sync::dead_letters, sync::replay, ops::healthz, ops::readyz, ops::metrics,
     ),
     modifiers(&SecurityAddon),
     tags((name = "incidents"), (name = "escalations"), (name = "delivery"), (name = "operations"))
@@ -78,6 +78,9 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/refs/{desk}/{*remote_id}", get(native::lookup_ref))
         .route("/api/v1/audit", get(native::audit_log))
         .route("/api/v1/escalations/contact", get(escalations::contact))
+        .route("/api/v1/escalations", get(escalations::list))
+        .route("/api/v1/escalations/{id}", get(escalations::get_one))
+        .route("/api/v1/escalations/{id}/ack", axum::routing::post(escalations::ack))
         .route("/api/v1/outbox", get(sync::outbox))
         .route("/api/v1/dead-letters", get(sync::dead_letters))
         .route("/api/v1/dead-letters/{seq}/replay", axum::routing::post(sync::replay))

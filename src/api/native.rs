@@ -121,6 +121,10 @@ pub struct IncidentView {
     pub created_at: String,
     pub updated_at: String,
     pub version: u64,
+    /// A P3/P4 report that arrived outside the national desk's staffed hours: when it
+    /// is taken up (RFC 3339, UTC). Absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deferred_until: Option<String>,
 }
 
 impl IncidentView {
@@ -172,6 +176,7 @@ impl IncidentView {
             created_at: i.created_at.to_string(),
             updated_at: i.updated_at.to_string(),
             version: i.version,
+            deferred_until: i.deferred_until.map(|t| t.to_string()),
         }
     }
 }

@@ -12,18 +12,22 @@
 //! * [`sweep`] — the load-time proof that every instant has exactly one contact.
 //! * [`engine`] — decisions, staffing and deferral, with an injectable clock.
 //! * [`record`] — the escalation record and its state transitions.
+//! * [`hook`] — [`EscalationHook`], what the incident flow calls when a change
+//!   calls for an escalation (the engine is the real one).
 //!
 //! Loading: `Ruleset::load(path, clock.now())` refuses a ruleset with gaps (and any
 //! malformed one); log `ruleset.warnings()`; then `Engine::new(Arc::new(ruleset), clock)`.
 
 pub mod calendar;
 pub mod engine;
+pub mod hook;
 pub mod record;
 pub mod rules;
 pub mod schedule;
 pub mod sweep;
 
 pub use engine::{DEFAULT_RULE, Decision, Engine};
+pub use hook::EscalationHook;
 pub use record::{Acknowledgement, Attempt, Escalation, EscalationState, TimeoutOutcome, TransitionError};
 pub use rules::{Channel, Contact, LoadError, Problem, Ruleset};
 pub use sweep::{Finding, FindingKind};

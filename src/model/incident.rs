@@ -204,6 +204,11 @@ pub struct Incident {
     pub updated_at: Timestamp,
     /// Bumped on every change; the basis of ETags and optimistic concurrency.
     pub version: u64,
+    /// A P3/P4 report that arrived outside the national desk's staffed hours is
+    /// taken up at this instant (the next working day 08:00); it is kept and
+    /// forwarded as usual meanwhile, never dropped (DESIGN §6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deferred_until: Option<Timestamp>,
 }
 
 /// A new report from a local desk, already parsed.
@@ -250,6 +255,7 @@ impl NewIncident {
             created_at: now,
             updated_at: now,
             version: 1,
+            deferred_until: None,
         }
     }
 }

@@ -14,6 +14,7 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::escalation::Escalation;
 use crate::model::{DeskId, Incident, IncidentId, ModelError, NewIncident, TicketId};
 use crate::sync::outbox::{DeadLetter, Delivery, OutboxItem};
 
@@ -76,6 +77,8 @@ pub enum StoreError {
     NotFound(IncidentId),
     #[error("dead letter {0} not found")]
     NoDeadLetter(u64),
+    #[error("escalation {0} not found")]
+    NoEscalation(String),
     #[error("this Idempotency-Key was used before for a different request")]
     IdempotencyMismatch,
     #[error("{desk} ticket {remote_id} already refers to {incident}")]
@@ -94,11 +97,16 @@ pub enum StoreError {
 }
 
 /// What a mutation did: whether the incident changed, and what remote desks must be
-/// told about it. The deliveries enter the outbox in the same transaction.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// told about it. The deliveries enter the outbox in the same transaction, and so
+/// do the escalations the change opened (a new or upgraded P1/P2): an accepted
+/// change never lacks the escalation it called for.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Effects {
     pub changed: bool,
     pub deliveries: Vec<Delivery>,
+    /// Escalation records to store, keyed by their id (their notifications are
+    /// among `deliveries`).
+    pub escalations: Vec<Escalation>,
 }
 
 impl Effects {
@@ -112,8 +120,15 @@ impl Effects {
 /// pure function of its input.
 pub type Mutation<'a> = &'a (dyn Fn(&mut Incident) -> Result<Effects, ModelError> + Send + Sync);
 
-/// The deliveries a newly created incident causes.
-pub type Planner<'a> = &'a (dyn Fn(&Incident) -> Vec<Delivery> + Send + Sync);
+/// What a newly created incident causes: its deliveries and escalations. It may
+/// also mark the incident before it is first stored (a deferred report); `changed`
+/// is not read. Like a [`Mutation`], it may run more than once.
+pub type Planner<'a> = &'a (dyn Fn(&mut Incident) -> Effects + Send + Sync);
+
+/// A change to a stored escalation (an acknowledgement, a timeout): returns the
+/// deliveries it causes (the next contact's notifications), queued in the same
+/// transaction. It may run more than once under contention.
+pub type EscalationChange<'a> = &'a (dyn Fn(&mut Escalation) -> Result<Vec<Delivery>, ModelError> + Send + Sync);
 
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -204,6 +219,30 @@ pub trait Store: Send + Sync + 'static {
 
     /// Put a dead letter back in the outbox, in its original place in its lane, due now.
     async fn replay_dead_letter(&self, seq: u64, now: Timestamp) -> Result<OutboxItem, StoreError>;
+
+    // --- escalations ----------------------------------------------------------------
+    //
+    // Opened through [`Effects::escalations`] with the change that called for them;
+    // afterwards changed only through [`Store::update_escalation`].
+
+    fn escalation(&self, id: &str) -> Result<Option<Escalation>, StoreError>;
+
+    /// Escalations in id order (incident, then the change that opened it), at most
+    /// `limit` of those `keep` accepts.
+    fn escalations(
+        &self,
+        limit: usize,
+        keep: &(dyn Fn(&Escalation) -> bool + Sync),
+    ) -> Result<Vec<Escalation>, StoreError>;
+
+    /// Apply `change` to the escalation and store it with the deliveries it returns,
+    /// in one transaction; durable when it returns.
+    async fn update_escalation(
+        &self,
+        id: &str,
+        now: Timestamp,
+        change: EscalationChange<'_>,
+    ) -> Result<Escalation, StoreError>;
 
     // --- cursors ------------------------------------------------------------------
 

@@ -2,7 +2,8 @@
 //!
 //! Trees: `incidents` (id → JSON incident, id order = creation order), `xref`
 //! (desk \0 remote id → incident id), `idempotency` (desk \0 key → fingerprint and
-//! incident id), `audit` (big-endian sequence → JSON entry), `meta` (counters).
+//! incident id), `audit` (big-endian sequence → JSON entry), `meta` (counters),
+//! `escalations` (escalation id → JSON record).
 //! Each operation is one sled transaction over the trees it touches, then a group
 //! commit makes it durable before the method returns.
 
@@ -16,7 +17,8 @@ use sled::transaction::{ConflictableTransactionError, TransactionError, Transact
 
 use super::backup::{self, BackupSummary};
 use super::group_commit::GroupCommit;
-use super::{AuditEntry, CreateOutcome, IdempotencyClaim, Mutation, Planner, Store, StoreError};
+use super::{AuditEntry, CreateOutcome, EscalationChange, IdempotencyClaim, Mutation, Planner, Store, StoreError};
+use crate::escalation::Escalation;
 use crate::model::{DeskId, Incident, IncidentId, NewIncident, TicketId};
 use crate::sync::outbox::{DeadLetter, Delivery, OutboxItem};
 
@@ -31,6 +33,7 @@ pub struct SledStore {
     meta: sled::Tree,
     outbox: sled::Tree,
     dead: sled::Tree,
+    escalations: sled::Tree,
     commit: GroupCommit,
 }
 
@@ -61,6 +64,7 @@ impl SledStore {
             meta: tree("meta")?,
             outbox: tree("outbox")?,
             dead: tree("dead_letters")?,
+            escalations: tree("escalations")?,
             db,
             commit,
         })
@@ -146,6 +150,14 @@ fn tx_enqueue(
     Ok(())
 }
 
+/// Store escalation records opened by a change.
+fn tx_escalations(tree: &TransactionalTree, escalations: &[Escalation]) -> TxResult<()> {
+    for e in escalations {
+        tree.insert(e.id.as_bytes(), encode(e))?;
+    }
+    Ok(())
+}
+
 /// Index every ref of `incident` in `xref`, refusing a ref another incident holds.
 fn tx_index_refs(xref: &TransactionalTree, incident: &Incident) -> TxResult<()> {
     for r in &incident.refs {
@@ -189,8 +201,9 @@ impl Store for SledStore {
         plan: Planner<'_>,
     ) -> Result<CreateOutcome, StoreError> {
         let origin_key = xref_key(&new.origin.desk, &new.origin.ticket);
-        let trees = (&self.incidents, &self.xref, &self.idempotency, &self.meta, &self.audit, &self.outbox);
-        let outcome = flatten(trees.transaction(|(incidents, xref, idem, meta, audit_tree, outbox)| {
+        let trees =
+            (&self.incidents, &self.xref, &self.idempotency, &self.meta, &self.audit, &self.outbox, &self.escalations);
+        let outcome = flatten(trees.transaction(|(incidents, xref, idem, meta, audit_tree, outbox, escalations)| {
             // A replay of the same key: same request → same incident; else refuse.
             if let Some(claim) = &idempotency {
                 if let Some(bytes) = idem.get(idempotency_key(claim))? {
@@ -223,10 +236,12 @@ impl Store for SledStore {
             };
             meta.insert(INCIDENT_SEQ, &seq.to_be_bytes())?;
             let year = now.to_zoned(jiff::tz::TimeZone::UTC).year();
-            let incident = new.clone().into_incident(IncidentId::new(year, seq), now);
+            let mut incident = new.clone().into_incident(IncidentId::new(year, seq), now);
+            let effects = plan(&mut incident);
             incidents.insert(incident.id.as_str().as_bytes(), encode(&incident))?;
             tx_index_refs(xref, &incident)?;
-            tx_enqueue(outbox, &incident, &plan(&incident), now)?;
+            tx_enqueue(outbox, &incident, &effects.deliveries, now)?;
+            tx_escalations(escalations, &effects.escalations)?;
             if let Some(claim) = &idempotency {
                 let record =
                     IdempotencyRecord { fingerprint: claim.fingerprint.clone(), incident: incident.id.clone() };
@@ -249,27 +264,27 @@ impl Store for SledStore {
         mutate: Mutation<'_>,
         audit: AuditEntry,
     ) -> Result<Incident, StoreError> {
-        let (incident, changed) = flatten((&self.incidents, &self.xref, &self.audit, &self.outbox).transaction(
-            |(incidents, xref, audit_tree, outbox)| {
-                let Some(mut incident) = tx_get_incident(incidents, id.as_str())? else {
-                    return abort(StoreError::NotFound(id.clone()));
-                };
-                let effects = match mutate(&mut incident) {
-                    Ok(effects) => effects,
-                    Err(e) => return abort(e.into()),
-                };
-                let changed = effects.changed;
-                if changed {
-                    incidents.insert(id.as_str().as_bytes(), encode(&incident))?;
-                    tx_index_refs(xref, &incident)?;
-                    tx_enqueue(outbox, &incident, &effects.deliveries, audit.at)?;
-                    let mut entry = audit.clone();
-                    entry.incident = Some(id.to_string());
-                    tx_audit(audit_tree, &entry)?;
-                }
-                Ok((incident, changed))
-            },
-        ))?;
+        let trees = (&self.incidents, &self.xref, &self.audit, &self.outbox, &self.escalations);
+        let (incident, changed) = flatten(trees.transaction(|(incidents, xref, audit_tree, outbox, escalations)| {
+            let Some(mut incident) = tx_get_incident(incidents, id.as_str())? else {
+                return abort(StoreError::NotFound(id.clone()));
+            };
+            let effects = match mutate(&mut incident) {
+                Ok(effects) => effects,
+                Err(e) => return abort(e.into()),
+            };
+            let changed = effects.changed;
+            if changed {
+                incidents.insert(id.as_str().as_bytes(), encode(&incident))?;
+                tx_index_refs(xref, &incident)?;
+                tx_enqueue(outbox, &incident, &effects.deliveries, audit.at)?;
+                tx_escalations(escalations, &effects.escalations)?;
+                let mut entry = audit.clone();
+                entry.incident = Some(id.to_string());
+                tx_audit(audit_tree, &entry)?;
+            }
+            Ok((incident, changed))
+        }))?;
         if changed {
             self.commit.durable().await?;
         }
@@ -452,6 +467,65 @@ impl Store for SledStore {
 
     fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, StoreError> {
         self.dead.iter().take(limit).map(|item| decode(&item.map_err(io)?.1)).collect()
+    }
+
+    fn escalation(&self, id: &str) -> Result<Option<Escalation>, StoreError> {
+        self.escalations.get(id.as_bytes()).map_err(io)?.map(|b| decode(&b)).transpose()
+    }
+
+    fn escalations(
+        &self,
+        limit: usize,
+        keep: &(dyn Fn(&Escalation) -> bool + Sync),
+    ) -> Result<Vec<Escalation>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.escalations.iter() {
+            let (_, bytes) = item.map_err(io)?;
+            let escalation: Escalation = decode(&bytes)?;
+            if keep(&escalation) {
+                out.push(escalation);
+                if out.len() >= limit {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn update_escalation(
+        &self,
+        id: &str,
+        now: Timestamp,
+        change: EscalationChange<'_>,
+    ) -> Result<Escalation, StoreError> {
+        let escalation = flatten((&self.escalations, &self.incidents, &self.outbox).transaction(
+            |(escalations, incidents, outbox)| {
+                let mut escalation: Escalation = match escalations.get(id.as_bytes())? {
+                    Some(bytes) => match decode(&bytes) {
+                        Ok(e) => e,
+                        Err(e) => return abort(e),
+                    },
+                    None => return abort(StoreError::NoEscalation(id.to_owned())),
+                };
+                let deliveries = match change(&mut escalation) {
+                    Ok(d) => d,
+                    Err(e) => return abort(e.into()),
+                };
+                escalations.insert(id.as_bytes(), encode(&escalation))?;
+                if !deliveries.is_empty() {
+                    let Some(incident) = tx_get_incident(incidents, &escalation.incident_id)? else {
+                        return abort(StoreError::Corrupt(format!(
+                            "escalation {id} refers to a missing incident {}",
+                            escalation.incident_id
+                        )));
+                    };
+                    tx_enqueue(outbox, &incident, &deliveries, now)?;
+                }
+                Ok(escalation)
+            },
+        ))?;
+        self.commit.durable().await?;
+        Ok(escalation)
     }
 
     fn cursor(&self, name: &str) -> Result<Option<String>, StoreError> {

@@ -93,6 +93,8 @@ pub struct Dispatcher {
     pub concurrency: usize,
     /// Outbound rate limits per remote desk: every delivery waits its turn.
     pub rate_limits: Arc<RateLimits>,
+    /// Carries out escalation notifications ([`Action::Notify`], [`Action::Stakeholders`]).
+    pub notifier: Arc<crate::notify::Notifier>,
     in_flight: Mutex<HashSet<(IncidentId, DeskId)>>,
 }
 
@@ -107,6 +109,7 @@ impl Dispatcher {
     ) -> Self {
         Self {
             rate_limits: Arc::new(RateLimits::from_config(&config)),
+            notifier: Arc::new(crate::notify::Notifier::new(&config)),
             config,
             store,
             adapters,
@@ -279,6 +282,9 @@ impl Dispatcher {
     }
 
     async fn attempt(&self, item: &OutboxItem) -> Result<Option<Completion>, Failure> {
+        if let Action::Notify { escalation, .. } | Action::Stakeholders { escalation } = &item.action {
+            return self.notify(item, escalation).await.map(|()| None);
+        }
         let incident = self
             .store
             .get_incident(&item.incident)
@@ -332,7 +338,7 @@ impl Dispatcher {
                     }
                     i.refs.push(new_ref.clone());
                     i.version += 1;
-                    Ok(Effects { changed: true, deliveries: Vec::new() })
+                    Ok(Effects { changed: true, ..Effects::default() })
                 })))
             }
             Action::Status { status, resolution } => {
@@ -392,7 +398,26 @@ impl Dispatcher {
                 adapter.link(&id, &link).await?;
                 Ok(None)
             }
+            // Carried out by `notify` before any adapter is looked up.
+            Action::Notify { .. } | Action::Stakeholders { .. } => Ok(None),
         }
+    }
+}
+
+impl Dispatcher {
+    /// An escalation notification: to a contact's channel or the stakeholders.
+    async fn notify(&self, item: &OutboxItem, escalation: &str) -> Result<(), Failure> {
+        let record = self
+            .store
+            .escalation(escalation)
+            .map_err(|e| Failure::Waiting(format!("store: {e}")))?
+            .ok_or_else(|| Failure::Impossible(format!("escalation {escalation} no longer exists")))?;
+        let incident = self
+            .store
+            .get_incident(&item.incident)
+            .map_err(|e| Failure::Waiting(format!("store: {e}")))?
+            .ok_or_else(|| Failure::Impossible(format!("{} no longer exists", item.incident)))?;
+        self.notifier.deliver(&item.action, &record, &incident).await.map_err(Failure::Remote)
     }
 }
 
@@ -403,7 +428,7 @@ fn remember(desk: &DeskId, set: impl Fn(&mut Written) + Send + Sync + 'static) -
         let Some(r) = i.refs.iter_mut().find(|r| r.desk == desk) else { return Ok(Effects::unchanged()) };
         let before = r.written.clone();
         set(&mut r.written);
-        Ok(Effects { changed: r.written != before, deliveries: Vec::new() })
+        Ok(Effects { changed: r.written != before, ..Effects::default() })
     })
 }
 

@@ -31,6 +31,19 @@ pub enum Action {
         #[schema(value_type = String)]
         with: DeskId,
     },
+    /// Notify the contact of an escalation's attempt `attempt` (1 = the first
+    /// contact) through that contact's channel number `channel` (e-mail or webhook).
+    /// The lane is a pseudo-desk per contact and channel (`notify-…`), so a contact
+    /// that cannot be reached never holds up the next one in the chain.
+    Notify {
+        escalation: String,
+        attempt: usize,
+        channel: usize,
+    },
+    /// The automatic mail about a P1/P2 to the configured stakeholders (step 5b).
+    Stakeholders {
+        escalation: String,
+    },
 }
 
 impl Action {
@@ -41,6 +54,10 @@ impl Action {
             Action::Priority { priority } => format!("priority → {priority}"),
             Action::Note { index } => format!("note #{}", index + 1),
             Action::Link { with } => format!("link to {with}'s ticket"),
+            Action::Notify { escalation, attempt, channel } => {
+                format!("notify {escalation} attempt {attempt} channel {}", channel + 1)
+            }
+            Action::Stakeholders { escalation } => format!("stakeholder mail for {escalation}"),
         }
     }
 }

@@ -1,0 +1,486 @@
+//! Escalations in operation: who is notified, how, and what happens when nobody answers.
+//!
+//! The rules engine ([`crate::escalation`]) decides and keeps the record; this module
+//! wraps storage and delivery around it:
+//!
+//! * [`notifications`] and [`stakeholder_mail`] plan the outbox deliveries of an
+//!   escalation attempt — one per channel of the contact, each in its own lane, so a
+//!   contact that cannot be reached never holds up the next one in the chain.
+//! * [`Notifier`] carries one out: a JSON POST to a webhook, or a mail over SMTP
+//!   (`[gateway.smtp]`). Failures are [`AdapterError`]s, so the outbox retries and
+//!   dead-letters them like any delivery. SMS and phone channels are for people:
+//!   they are shown in the escalation, not sent.
+//! * [`Watch`] moves unacknowledged escalations past their deadline to the next
+//!   contact of the chain ([`Escalation::on_timeout`]), on the injectable clock.
+//!
+//! Nothing here opens escalations: the gateway does, in the same transaction as the
+//! change that called for them (see [`crate::escalation::EscalationHook`]).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use deskgate_adapter::AdapterError;
+use jiff::Timestamp;
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::{Body, Mailbox};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use serde_json::json;
+use tokio::sync::{Notify, watch};
+
+use crate::clock::Clock;
+use crate::config::{Config, SmtpTls};
+use crate::escalation::{Channel, Contact, Escalation, TimeoutOutcome};
+use crate::model::{DeskId, Incident, ModelError};
+use crate::store::{Store, StoreError};
+use crate::sync::outbox::{Action, Delivery};
+
+/// The id of the escalation a change to `incident` opens: the incident's number and
+/// the version the change produced, so each change opens at most one and a
+/// transaction that runs twice opens the same one (`ESC-2026-000042-0003`).
+pub fn escalation_id(incident: &Incident) -> String {
+    let number = incident.id.as_str().trim_start_matches("INC-");
+    format!("ESC-{number}-{:04}", incident.version)
+}
+
+/// The channels deskgate itself delivers to, with their index in the contact's
+/// list; a contact without channels is mailed at its address.
+fn deliverable(contact: &Contact) -> Vec<(usize, Channel)> {
+    if contact.channels.is_empty() {
+        return if contact.email.is_empty() {
+            Vec::new()
+        } else {
+            vec![(0, Channel::Email { address: contact.email.clone() })]
+        };
+    }
+    contact
+        .channels
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| matches!(c, Channel::Email { .. } | Channel::Webhook { .. }))
+        .map(|(i, c)| (i, c.clone()))
+        .collect()
+}
+
+/// The outbox lane of a contact's channel: a pseudo-desk `notify-<contact>-<n>`.
+fn lane(contact: &str, channel: usize) -> DeskId {
+    let mut slug: String = contact
+        .chars()
+        .map(|c| c.to_ascii_lowercase())
+        .map(|c| if c.is_ascii_lowercase() || c.is_ascii_digit() { c } else { '-' })
+        .collect();
+    slug.truncate(48);
+    format!("notify-{slug}-{channel}").parse().unwrap_or_else(|_| stakeholder_lane())
+}
+
+fn stakeholder_lane() -> DeskId {
+    // A constant that satisfies the desk-id rules.
+    "notify-stakeholders".parse().unwrap_or_else(|_| unreachable!("a valid desk id"))
+}
+
+/// The deliveries that notify the contact of `escalation`'s attempt `attempt` (1-based).
+pub fn notifications(escalation: &Escalation, attempt: usize) -> Vec<Delivery> {
+    let Some(contact) = attempt.checked_sub(1).and_then(|i| escalation.attempts.get(i)).map(|a| &a.contact) else {
+        return Vec::new();
+    };
+    deliverable(contact)
+        .into_iter()
+        .map(|(channel, _)| Delivery {
+            desk: lane(&contact.id, channel),
+            action: Action::Notify { escalation: escalation.id.clone(), attempt, channel },
+        })
+        .collect()
+}
+
+/// The automatic stakeholder mail about a P1/P2, when stakeholders are configured.
+pub fn stakeholder_mail(config: &Config, escalation: &Escalation) -> Option<Delivery> {
+    (!config.gateway.escalation.stakeholders.is_empty()).then(|| Delivery {
+        desk: stakeholder_lane(),
+        action: Action::Stakeholders { escalation: escalation.id.clone() },
+    })
+}
+
+/// Everything a newly opened escalation sends: the first contact, the stakeholders.
+pub fn opened(config: &Config, escalation: &Escalation) -> Vec<Delivery> {
+    let mut out = notifications(escalation, 1);
+    out.extend(stakeholder_mail(config, escalation));
+    out
+}
+
+/// Where a contact acknowledges: `{public_url}/api/v1/escalations/{id}/ack`
+/// (without `public_url`, the listen address).
+pub fn ack_url(config: &Config, escalation: &str) -> String {
+    let g = &config.gateway;
+    let base = g.public_url.clone().unwrap_or_else(|| {
+        let scheme = if g.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", g.listen)
+    });
+    format!("{}/api/v1/escalations/{escalation}/ack", base.trim_end_matches('/'))
+}
+
+type Smtp = AsyncSmtpTransport<Tokio1Executor>;
+
+/// Sends escalation notifications by webhook and mail.
+pub struct Notifier {
+    http: reqwest::Client,
+    /// The transport and the sender, or why there is none.
+    smtp: Result<(Smtp, Mailbox), String>,
+    stakeholders: Vec<String>,
+    config: Arc<Config>,
+}
+
+impl Notifier {
+    /// Built from `[gateway.smtp]`, `[gateway.escalation]` and `gateway.public_url`.
+    /// A mail server that cannot be set up is reported by [`Notifier::problem`].
+    pub fn new(config: &Arc<Config>) -> Self {
+        let g = &config.gateway;
+        let smtp = match &g.smtp {
+            None => Err("no mail server is configured ([gateway.smtp])".to_owned()),
+            Some(m) => {
+                let builder = match m.tls {
+                    SmtpTls::StartTls => Smtp::starttls_relay(&m.host),
+                    SmtpTls::Tls => Smtp::relay(&m.host),
+                    SmtpTls::None => Ok(Smtp::builder_dangerous(&m.host)),
+                };
+                let from = m.from.parse::<Mailbox>().map_err(|e| format!("gateway.smtp.from: {e}"));
+                match (builder, from) {
+                    (Ok(b), Ok(from)) => {
+                        let mut b = b.port(m.port).timeout(Some(Duration::from_secs(m.timeout_secs.max(1))));
+                        if let Some((user, password)) = &m.login {
+                            b = b.credentials(Credentials::new(user.clone(), password.expose().to_owned()));
+                        }
+                        Ok((b.build(), from))
+                    }
+                    (Err(e), _) => Err(format!("gateway.smtp.host: {e}")),
+                    (_, Err(e)) => Err(e),
+                }
+            }
+        };
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .user_agent(concat!("deskgate/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .unwrap_or_default();
+        Self { http, smtp, stakeholders: g.escalation.stakeholders.clone(), config: config.clone() }
+    }
+
+    /// A configured mail server that cannot be used (for start-up to refuse).
+    pub fn problem(config: &Arc<Config>) -> Option<String> {
+        config.gateway.smtp.as_ref()?;
+        Notifier::new(config).smtp.err()
+    }
+
+    fn ack_url(&self, escalation: &str) -> String {
+        ack_url(&self.config, escalation)
+    }
+
+    /// Carry out a [`Action::Notify`] or [`Action::Stakeholders`] delivery.
+    pub async fn deliver(&self, action: &Action, e: &Escalation, incident: &Incident) -> Result<(), AdapterError> {
+        match action {
+            Action::Notify { attempt, channel, .. } => {
+                let contact = attempt
+                    .checked_sub(1)
+                    .and_then(|i| e.attempts.get(i))
+                    .map(|a| &a.contact)
+                    .ok_or_else(|| AdapterError::permanent(format!("{} has no attempt {attempt}", e.id)))?;
+                let target = deliverable(contact).into_iter().find(|(i, _)| i == channel).map(|(_, c)| c);
+                match target {
+                    Some(Channel::Webhook { url }) => self.webhook(&url, e, *attempt, *channel, incident).await,
+                    Some(Channel::Email { address }) => {
+                        let (subject, body) = self.contact_mail(e, *attempt, incident);
+                        let id = format!("<{}.{attempt}.{channel}@deskgate>", e.id);
+                        self.mail(&[address], &subject, body, id).await
+                    }
+                    _ => Err(AdapterError::permanent(format!(
+                        "{} has no e-mail or webhook channel #{}",
+                        contact.id,
+                        channel + 1
+                    ))),
+                }
+            }
+            Action::Stakeholders { .. } => {
+                let (subject, body) = self.stakeholder_text(e, incident);
+                self.mail(&self.stakeholders, &subject, body, format!("<{}.stakeholders@deskgate>", e.id)).await
+            }
+            other => Err(AdapterError::permanent(format!("not a notification: {}", other.describe()))),
+        }
+    }
+
+    async fn webhook(
+        &self,
+        url: &str,
+        e: &Escalation,
+        attempt: usize,
+        channel: usize,
+        incident: &Incident,
+    ) -> Result<(), AdapterError> {
+        let a = e.attempts.get(attempt.saturating_sub(1));
+        let zone = e.decision.local.time_zone().clone();
+        let body = json!({
+            "type": "escalation",
+            "escalation": e.id,
+            "attempt": attempt,
+            "incident": {
+                "id": incident.id.as_str(),
+                "title": incident.title.as_str(),
+                "service": incident.service.as_str(),
+                "priority": e.priority,
+            },
+            "contact": a.map(|a| json!({"id": a.contact.id, "name": a.contact.name, "role": a.contact.role})),
+            "rule": e.decision.rule,
+            "ruleset_version": e.decision.ruleset_version,
+            "reason": e.decision.reason,
+            "decided_at": e.decision.at.to_string(),
+            "local_time": e.decision.local.to_string(),
+            "notified_local_time": a.map(|a| a.notified_at.to_zoned(zone.clone()).to_string()),
+            "deadline_local_time": a.map(|a| a.deadline.to_zoned(zone.clone()).to_string()),
+            "ack_url": self.ack_url(&e.id),
+        });
+        let res = self
+            .http
+            .post(url)
+            .header("Idempotency-Key", format!("{}.{attempt}.{channel}", e.id))
+            .json(&body)
+            .send()
+            .await
+            .map_err(|err| AdapterError::retriable(format!("webhook {}: {}", host_of(url), err.without_url())))?;
+        let status = res.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let retry_after = res
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let text = res.text().await.ok();
+        Err(AdapterError::from_status(
+            status.as_u16(),
+            format!("webhook {} answered {status}", host_of(url)),
+            text,
+            retry_after,
+        ))
+    }
+
+    async fn mail(&self, to: &[String], subject: &str, body: String, message_id: String) -> Result<(), AdapterError> {
+        let (transport, from) = self.smtp.as_ref().map_err(|why| AdapterError::permanent(why.clone()))?;
+        let mut builder = Message::builder().from(from.clone()).subject(subject).message_id(Some(message_id));
+        for address in to {
+            let mailbox =
+                address.parse::<Mailbox>().map_err(|e| AdapterError::permanent(format!("address {address:?}: {e}")))?;
+            builder = builder.to(mailbox);
+        }
+        // Quoted-printable: readable as plain text, safe through any relay.
+        let body = Body::new_with_encoding(body, ContentTransferEncoding::QuotedPrintable)
+            .map_err(|_| AdapterError::permanent("the mail body cannot be encoded"))?;
+        let message =
+            builder.header(ContentType::TEXT_PLAIN).body(body).map_err(|e| AdapterError::permanent(e.to_string()))?;
+        match transport.send(message).await {
+            Ok(_) => Ok(()),
+            // lettre's messages name the server's answer, never the login.
+            Err(e) if e.is_permanent() => Err(AdapterError::permanent(format!("mail server refused: {e}"))),
+            Err(e) => Err(AdapterError::retriable(format!("mail server: {e}"))),
+        }
+    }
+
+    fn contact_mail(&self, e: &Escalation, attempt: usize, incident: &Incident) -> (String, String) {
+        let zone = e.decision.local.time_zone().clone();
+        let a = e.attempts.get(attempt.saturating_sub(1));
+        let who = a.map_or("", |a| a.contact.name.as_str());
+        let subject = format!(
+            "[deskgate] {} {} escalation: {} {}",
+            e.priority,
+            incident.service.as_str(),
+            incident.id.as_str(),
+            incident.title.as_str()
+        );
+        let mut body = format!(
+            "{who}: you are contacted for a {} incident.\n\n\
+             Incident:   {}\nTitle:      {}\nService:    {}\nPriority:   {}\n\n\
+             Why you:    {}\nRule:       {} (ruleset {})\nDecided at: {}\n",
+            e.priority,
+            incident.id.as_str(),
+            incident.title.as_str(),
+            incident.service.as_str(),
+            e.priority,
+            e.decision.reason,
+            e.decision.rule,
+            e.decision.ruleset_version,
+            e.decision.local.strftime("%a %Y-%m-%d %H:%M %Z"),
+        );
+        if let Some(a) = a {
+            if attempt > 1 {
+                body.push_str(&format!(
+                    "\nNobody acknowledged in time before you: this is attempt {attempt} of the chain.\n"
+                ));
+            }
+            body.push_str(&format!(
+                "\nPlease acknowledge before {}:\n  POST {}\n",
+                a.deadline.to_zoned(zone).strftime("%a %Y-%m-%d %H:%M %Z"),
+                self.ack_url(&e.id)
+            ));
+        }
+        body.push_str(&format!("\nEscalation {}\n", e.id));
+        (subject, body)
+    }
+
+    fn stakeholder_text(&self, e: &Escalation, incident: &Incident) -> (String, String) {
+        let subject = format!(
+            "[deskgate] {} incident {}: {} ({})",
+            e.priority,
+            incident.id.as_str(),
+            incident.title.as_str(),
+            incident.service.as_str()
+        );
+        let body = format!(
+            "A {} incident has been registered or upgraded.\n\n\
+             Incident:   {}\nTitle:      {}\nService:    {}\nPriority:   {}\nAt:         {}\n\
+             Contacted:  {} ({})\n\nEscalation {}\n",
+            e.priority,
+            incident.id.as_str(),
+            incident.title.as_str(),
+            incident.service.as_str(),
+            e.priority,
+            e.decision.local.strftime("%a %Y-%m-%d %H:%M %Z"),
+            e.decision.contact.name,
+            e.decision.contact.role,
+            e.id,
+        );
+        (subject, body)
+    }
+}
+
+/// A webhook URL as shown in errors: its host only (paths may carry tokens).
+fn host_of(url: &str) -> String {
+    url::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_else(|| "(invalid URL)".into())
+}
+
+/// Moves unacknowledged escalations on when their deadline passes.
+pub struct Watch {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    /// Woken when notifications were queued.
+    pub wake: Arc<Notify>,
+    pub every: Duration,
+}
+
+impl Watch {
+    /// One pass at the clock's now: every waiting escalation past its deadline moves
+    /// to the next contact (whose notifications are queued) or becomes exhausted.
+    /// Returns the escalations moved.
+    pub async fn step(&self) -> Result<Vec<Escalation>, StoreError> {
+        let now = self.clock.now();
+        let due =
+            self.store.escalations(usize::MAX, &|e| e.state.is_waiting() && e.deadline.is_some_and(|d| d <= now))?;
+        let mut moved = Vec::new();
+        for e in due {
+            let change = |e: &mut Escalation| -> Result<Vec<Delivery>, ModelError> {
+                Ok(match e.on_timeout(now) {
+                    TimeoutOutcome::ReEscalated { attempt, .. } => notifications(e, attempt),
+                    _ => Vec::new(),
+                })
+            };
+            let after = self.store.update_escalation(&e.id, now, &change).await?;
+            if after.attempts.len() != e.attempts.len() || after.state != e.state {
+                let outcome = if after.state.is_waiting() { "re_escalated" } else { "exhausted" };
+                metrics::counter!("deskgate_escalations_total", "outcome" => outcome).increment(1);
+                tracing::warn!(
+                    escalation = %after.id, incident = %after.incident_id, contact = %after.current_contact().id,
+                    outcome, "escalation not acknowledged in time"
+                );
+                moved.push(after);
+            }
+        }
+        if !moved.is_empty() {
+            self.wake.notify_one();
+        }
+        Ok(moved)
+    }
+
+    /// Check every `self.every` until `shutdown` turns true.
+    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            if let Err(e) = self.step().await {
+                tracing::error!(error = %e, "checking escalation deadlines failed");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(self.every) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+}
+
+/// The deadline of `e` on its ruleset's wall clock, for views.
+pub fn local(e: &Escalation, at: Timestamp) -> String {
+    at.to_zoned(e.decision.local.time_zone().clone()).to_string()
+}
+
+/// The escalation use cases behind `/api/v1/escalations`: listing, reading and
+/// acknowledging, with the same visibility as incidents (a desk sees the
+/// escalations of incidents it is party to; the national desk sees all).
+impl crate::gateway::Gateway {
+    fn escalation_visible(&self, who: &crate::auth::DeskPrincipal, e: &Escalation) -> bool {
+        let Ok(id) = e.incident_id.parse::<crate::model::IncidentId>() else { return false };
+        matches!(self.store.get_incident(&id), Ok(Some(i)) if i.is_visible_to(&who.actor()))
+    }
+
+    /// Escalations the desk may see, oldest incident first.
+    pub fn escalations(
+        &self,
+        who: &crate::auth::DeskPrincipal,
+        limit: usize,
+    ) -> Result<Vec<Escalation>, crate::gateway::GatewayError> {
+        Ok(self.store.escalations(limit, &|e| self.escalation_visible(who, e))?)
+    }
+
+    pub fn escalation(
+        &self,
+        who: &crate::auth::DeskPrincipal,
+        id: &str,
+    ) -> Result<Escalation, crate::gateway::GatewayError> {
+        match self.store.escalation(id)? {
+            Some(e) if self.escalation_visible(who, &e) => Ok(e),
+            _ => Err(crate::gateway::GatewayError::NotFound(format!("escalation {id}"))),
+        }
+    }
+
+    /// Record that `who` took the escalation: the chain stops. A second
+    /// acknowledgement is a conflict naming the first.
+    pub async fn acknowledge(
+        &self,
+        who: &crate::auth::DeskPrincipal,
+        id: &str,
+        ctx: &crate::gateway::RequestContext,
+    ) -> Result<Escalation, crate::gateway::GatewayError> {
+        self.escalation(who, id)?;
+        let now = self.clock.now();
+        let by = who.desk.to_string();
+        let change = |e: &mut Escalation| -> Result<Vec<Delivery>, ModelError> {
+            e.acknowledge(&by, now).map_err(|err| ModelError::Conflict(err.to_string()))?;
+            Ok(Vec::new())
+        };
+        let e = self.store.update_escalation(id, now, &change).await.map_err(|e| match e {
+            StoreError::NoEscalation(id) => crate::gateway::GatewayError::NotFound(format!("escalation {id}")),
+            other => other.into(),
+        })?;
+        metrics::counter!("deskgate_escalations_total", "outcome" => "acknowledged").increment(1);
+        tracing::info!(escalation = %e.id, incident = %e.incident_id, by = %who.desk, "escalation acknowledged");
+        let entry = crate::store::AuditEntry {
+            at: now,
+            kind: crate::store::AuditKind::Updated,
+            desk: Some(by.clone()),
+            subject: None,
+            incident: Some(e.incident_id.clone()),
+            reason: format!("escalation {} acknowledged", e.id),
+            request_id: ctx.request_id.clone(),
+        };
+        if let Err(err) = self.store.audit(entry).await {
+            tracing::error!(error = %err, "could not record an acknowledgement in the audit log");
+        }
+        Ok(e)
+    }
+}

@@ -1,0 +1,535 @@
+//! P1/P2 escalation as a running feature: a new or upgraded P1/P2 opens an
+//! escalation with its proof (rule, ruleset version, contact, local time), the
+//! contact is notified by mail (a real SMTP conversation with a sink run here) and
+//! webhook, stakeholders get their mail, an unacknowledged escalation moves down
+//! the chain on the test clock, an acknowledgement stops it, and P3/P4 reports
+//! outside staffed hours are deferred to the next working day — never dropped.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Json;
+use deskgate::clock::TestClock;
+use deskgate::config::Config;
+use deskgate::notify::Watch;
+use deskgate::startup::Application;
+use deskgate::store::SledStore;
+use jiff::{SignedDuration, Timestamp, Zoned};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+/// A wall-clock time in Copenhagen.
+fn local(s: &str) -> Timestamp {
+    format!("{s}[Europe/Copenhagen]").parse::<Zoned>().unwrap().timestamp()
+}
+
+// ---------------------------------------------------------------------------
+// A minimal SMTP server: enough of RFC 5321 for one client, every message kept.
+
+#[derive(Clone, Debug)]
+struct Mail {
+    to: Vec<String>,
+    /// Headers unfolded; the body with quoted-printable decoded.
+    subject: String,
+    body: String,
+}
+
+#[derive(Clone, Default)]
+struct SmtpSink {
+    mails: Arc<Mutex<Vec<Mail>>>,
+}
+
+impl SmtpSink {
+    async fn spawn() -> (Self, u16) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let sink = SmtpSink::default();
+        let mails = sink.mails.clone();
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                tokio::spawn(session(socket, mails.clone()));
+            }
+        });
+        (sink, port)
+    }
+
+    fn mails(&self) -> Vec<Mail> {
+        self.mails.lock().unwrap().clone()
+    }
+
+    /// The mails to `address` once there are at least `n` (bounded wait).
+    async fn wait_for(&self, address: &str, n: usize) -> Vec<Mail> {
+        for _ in 0..400 {
+            let found: Vec<Mail> = self.mails().into_iter().filter(|m| m.to.iter().any(|t| t == address)).collect();
+            if found.len() >= n {
+                return found;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("no {n} mail(s) to {address}; received: {:#?}", self.mails());
+    }
+}
+
+async fn session(socket: tokio::net::TcpStream, mails: Arc<Mutex<Vec<Mail>>>) {
+    let (read, mut write) = socket.into_split();
+    let mut lines = BufReader::new(read).lines();
+    let mut to = Vec::new();
+    write.write_all(b"220 sink.test ESMTP\r\n").await.unwrap();
+    while let Ok(Some(line)) = lines.next_line().await {
+        let upper = line.to_ascii_uppercase();
+        let reply: &[u8] = if upper.starts_with("EHLO") {
+            b"250-sink.test\r\n250 8BITMIME\r\n"
+        } else if upper.starts_with("HELO") || upper.starts_with("MAIL FROM:") || upper == "RSET" || upper == "NOOP" {
+            b"250 OK\r\n"
+        } else if upper.starts_with("RCPT TO:") {
+            let address = line[8..].trim().trim_start_matches('<').split('>').next().unwrap_or("").to_owned();
+            to.push(address);
+            b"250 OK\r\n"
+        } else if upper == "DATA" {
+            write.write_all(b"354 go ahead\r\n").await.unwrap();
+            let mut data = Vec::new();
+            while let Ok(Some(l)) = lines.next_line().await {
+                if l == "." {
+                    break;
+                }
+                data.push(l.strip_prefix('.').map(str::to_owned).filter(|_| l.starts_with("..")).unwrap_or(l));
+            }
+            mails.lock().unwrap().push(parse_mail(std::mem::take(&mut to), &data));
+            b"250 OK queued\r\n"
+        } else if upper == "QUIT" {
+            write.write_all(b"221 bye\r\n").await.unwrap();
+            break;
+        } else {
+            b"502 not implemented\r\n"
+        };
+        write.write_all(reply).await.unwrap();
+    }
+}
+
+fn parse_mail(to: Vec<String>, data: &[String]) -> Mail {
+    let split = data.iter().position(String::is_empty).unwrap_or(data.len());
+    let mut headers: Vec<String> = Vec::new();
+    for line in &data[..split] {
+        if line.starts_with([' ', '\t']) {
+            if let Some(last) = headers.last_mut() {
+                // Unfolding removes the line break only, not the blank.
+                last.push_str(line);
+                continue;
+            }
+        }
+        headers.push(line.clone());
+    }
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find_map(|h| {
+                h.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim().to_owned())
+            })
+            .unwrap_or_default()
+    };
+    let raw = data[(split + 1).min(data.len())..].join("\n");
+    let body = if header("Content-Transfer-Encoding").eq_ignore_ascii_case("quoted-printable") {
+        decode_qp(&raw)
+    } else {
+        raw
+    };
+    Mail { to, subject: header("Subject"), body }
+}
+
+fn decode_qp(text: &str) -> String {
+    let joined = text.replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'=' && i + 2 < bytes.len() + 1 {
+            if let Ok(b) =
+                u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..(i + 3).min(bytes.len())]).unwrap_or(""), 16)
+            {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+// ---------------------------------------------------------------------------
+// A webhook receiver.
+
+#[derive(Clone, Default)]
+struct Hooks {
+    calls: Arc<Mutex<Vec<Value>>>,
+}
+
+impl Hooks {
+    async fn spawn() -> (Self, String) {
+        let hooks = Hooks::default();
+        let calls = hooks.calls.clone();
+        let app = axum::Router::new().route(
+            "/hooks/escalation",
+            axum::routing::post(move |Json(body): Json<Value>| {
+                let calls = calls.clone();
+                async move {
+                    calls.lock().unwrap().push(body);
+                    StatusCode::NO_CONTENT
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hooks/escalation", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (hooks, url)
+    }
+
+    async fn wait_for(&self, n: usize) -> Vec<Value> {
+        for _ in 0..400 {
+            let calls = self.calls.lock().unwrap().clone();
+            if calls.len() >= n {
+                return calls;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("fewer than {n} webhook calls: {:#?}", self.calls.lock().unwrap());
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The gateway on a test clock.
+
+struct Harness {
+    base: String,
+    client: reqwest::Client,
+    clock: TestClock,
+    watch: Option<Arc<Watch>>,
+    smtp: SmtpSink,
+    smtp_port: u16,
+    hooks: Hooks,
+    dir: tempfile::TempDir,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// The shipped ruleset with the national desk's webhook pointed at `hook`, and a
+/// webhook for the FMK Incident Manager too.
+fn contacts(dir: &Path, hook: &str) -> PathBuf {
+    let shipped = std::fs::read_to_string(common::shipped_contacts()).unwrap();
+    let national = r#"{ kind = "webhook", url = "https://sds.example/hooks/escalation" }"#;
+    let fmk = r#"  { kind = "email", address = "fmk-incident-manager@fmk.example" },"#;
+    assert!(shipped.contains(national) && shipped.contains(fmk));
+    let edited = shipped
+        .replace(national, &format!(r#"{{ kind = "webhook", url = "{hook}" }}"#))
+        .replace(fmk, &format!("{fmk}\n  {{ kind = \"webhook\", url = \"{hook}\" }},"));
+    let path = dir.join("contacts.toml");
+    std::fs::write(&path, edited).unwrap();
+    path
+}
+
+impl Harness {
+    async fn start(at: Timestamp) -> Self {
+        let (smtp, port) = SmtpSink::spawn().await;
+        let (hooks, hook_url) = Hooks::spawn().await;
+        let dir = tempfile::tempdir().unwrap();
+        let contacts = contacts(dir.path(), &hook_url);
+        let clock = TestClock::at(at);
+        let mut h = Harness {
+            base: String::new(),
+            client: reqwest::Client::new(),
+            clock,
+            watch: None,
+            smtp,
+            smtp_port: port,
+            hooks,
+            dir,
+            stop: None,
+            task: None,
+        };
+        h.launch(&contacts).await;
+        h
+    }
+
+    async fn launch(&mut self, contacts: &Path) {
+        let smtp_port = self.smtp_port;
+        let text = common::with_gateway_keys(
+            &common::config_text(&self.dir.path().join("store"), 1024 * 1024),
+            &format!(
+                r#"contacts = "{}"
+smtp = {{ host = "127.0.0.1", port = {smtp_port}, from = "deskgate <deskgate@sds.example>", tls = "none" }}
+escalation = {{ stakeholders = ["nsp-stakeholders@sds.example"], check_ms = 3600000 }}
+delivery = {{ retry_base_ms = 20, retry_max_ms = 100, max_attempts = 3, concurrency = 4 }}"#,
+                contacts.display()
+            ),
+        );
+        let config = Config::from_toml(&text, Path::new("."), &common::env()).expect("test config");
+        let store = SledStore::open(&config.gateway.data_dir).unwrap();
+        let app = Application::build_with(config, Arc::new(store), Arc::new(self.clock.clone())).await.unwrap();
+        self.base = format!("http://{}", app.local_addr());
+        self.watch = Some(app.escalation_watch());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        self.stop = Some(stop);
+        self.task = Some(tokio::spawn(async move {
+            app.run_until(async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap()
+        }));
+    }
+
+    async fn restart(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.task.take() {
+            t.await.unwrap();
+        }
+        // The old watch holds the store: drop it before the store is opened again.
+        self.watch = None;
+        let contacts = self.dir.path().join("contacts.toml");
+        self.launch(&contacts).await;
+    }
+
+    fn watch(&self) -> &Watch {
+        self.watch.as_deref().expect("running")
+    }
+
+    fn token(&self, desk: &str) -> String {
+        let secret = format!("{desk}-test-secret");
+        let issuer = match desk {
+            "region-h" => "idp.regionh",
+            "sds" => "idp.sds",
+            "fmk" => "idp.fmk",
+            "drift" => "idp.drift",
+            other => panic!("{other}"),
+        };
+        common::hs256(&common::claims(issuer, desk), &secret)
+    }
+
+    async fn call(&self, desk: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut req = self.client.request(method, format!("{}{path}", self.base)).bearer_auth(self.token(desk));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn report(&self, ticket: &str, title: &str, service: &str, priority: &str) -> Value {
+        let body = json!({
+            "title": title, "description": "Reported by phone", "service": service,
+            "ticket_id": ticket, "priority": priority,
+        });
+        let (status, incident) = self.call("region-h", reqwest::Method::POST, "/api/v1/incidents", Some(body)).await;
+        assert_eq!(status, StatusCode::CREATED, "{incident}");
+        incident
+    }
+
+    async fn patch(&self, desk: &str, id: &str, body: Value) -> Value {
+        let (status, v) = self.call(desk, reqwest::Method::PATCH, &format!("/api/v1/incidents/{id}"), Some(body)).await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+        v
+    }
+
+    async fn escalations(&self) -> Vec<Value> {
+        let (status, list) = self.call("sds", reqwest::Method::GET, "/api/v1/escalations", None).await;
+        assert_eq!(status, StatusCode::OK, "{list}");
+        list["items"].as_array().unwrap().clone()
+    }
+
+    async fn escalations_of(&self, incident: &str) -> Vec<Value> {
+        self.escalations().await.into_iter().filter(|e| e["incident"] == incident).collect()
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
+const SUNDAY_2AM: &str = "2026-11-29T02:00";
+
+#[tokio::test]
+async fn a_p2_fmk_report_at_sunday_night_escalates_to_the_fmk_incident_manager_by_mail_and_webhook() {
+    let h = Harness::start(local(SUNDAY_2AM)).await;
+    let incident = h.report("SN-1", "FMK: prescriptions cannot be read", "FMK", "P2").await;
+    let id = incident["id"].as_str().unwrap();
+    assert!(incident.get("deferred_until").is_none(), "a P2 is never deferred: {incident}");
+
+    let found = h.escalations_of(id).await;
+    assert_eq!(found.len(), 1, "{found:#?}");
+    let e = &found[0];
+    assert_eq!(e["state"], "pending");
+    assert_eq!(e["contact"]["id"], "fmk-incident-manager");
+    assert_eq!(e["rule"], "fmk-always");
+    assert!(e["ruleset_version"].as_str().is_some_and(|v| !v.is_empty()), "{e}");
+    assert_eq!(e["priority"], "P2");
+    assert!(e["local_time"].as_str().unwrap().starts_with("2026-11-29T02:00:00+01:00"), "{e}");
+    assert!(e["reason"].as_str().unwrap().contains("Sun 2026-11-29 02:00:00 CET"), "{e}");
+    assert!(e["deadline_local"].as_str().unwrap().starts_with("2026-11-29T02:15:00+01:00"), "{e}");
+    let esc_id = e["id"].as_str().unwrap();
+    let ack_url = format!("http://gateway.test/api/v1/escalations/{esc_id}/ack");
+    assert_eq!(e["ack_url"], ack_url.as_str());
+    let (status, one) = h.call("sds", reqwest::Method::GET, &format!("/api/v1/escalations/{esc_id}"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(one["id"], esc_id);
+
+    // The mail really went through SMTP.
+    let mail = h.smtp.wait_for("fmk-incident-manager@fmk.example", 1).await.remove(0);
+    assert!(mail.subject.contains("P2 FMK escalation"), "{mail:?}");
+    assert!(mail.subject.contains(id) && mail.subject.contains("prescriptions cannot be read"), "{mail:?}");
+    assert!(mail.body.contains("rule `fmk-always` matched"), "{}", mail.body);
+    assert!(mail.body.contains("FMK Incident Manager"), "{}", mail.body);
+    assert!(mail.body.contains(&ack_url), "{}", mail.body);
+    assert!(mail.body.contains("Sun 2026-11-29 02:15 CET"), "the deadline in local time: {}", mail.body);
+
+    // The webhook got the JSON.
+    let call = h.hooks.wait_for(1).await.remove(0);
+    assert_eq!(call["incident"]["id"], id);
+    assert_eq!(call["incident"]["title"], "FMK: prescriptions cannot be read");
+    assert_eq!(call["incident"]["service"], "FMK");
+    assert_eq!(call["incident"]["priority"], "P2");
+    assert_eq!(call["rule"], "fmk-always");
+    assert_eq!(call["contact"]["id"], "fmk-incident-manager");
+    assert!(call["reason"].as_str().unwrap().contains("fmk-always"), "{call}");
+    assert!(call["local_time"].as_str().unwrap().starts_with("2026-11-29T02:00:00+01:00"), "{call}");
+    assert_eq!(call["ack_url"], ack_url.as_str());
+
+    // Stakeholders are told about every P1/P2 (step 5b).
+    let stake = h.smtp.wait_for("nsp-stakeholders@sds.example", 1).await.remove(0);
+    assert!(stake.subject.contains("P2 incident") && stake.subject.contains(id), "{stake:?}");
+    assert!(stake.body.contains("FMK Incident Manager"), "{}", stake.body);
+}
+
+#[tokio::test]
+async fn a_non_fmk_p1_at_sunday_night_goes_to_the_nsp_system_owner() {
+    let h = Harness::start(local(SUNDAY_2AM)).await;
+    let incident = h.report("SN-2", "NSP: lookups time out", "NSP", "P1").await;
+    let found = h.escalations_of(incident["id"].as_str().unwrap()).await;
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0]["contact"]["id"], "nsp-system-owner");
+    assert_eq!(found[0]["contact"]["name"], "NSP System Owner");
+    assert_eq!(found[0]["rule"], "nsp-weekend");
+    let chain: Vec<&str> = found[0]["chain"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(chain, ["nsp-incident-manager", "national-service-desk"]);
+    let mail = h.smtp.wait_for("nsp-system-owner@nsp.example", 1).await.remove(0);
+    assert!(mail.subject.contains("P1 NSP escalation"), "{mail:?}");
+}
+
+#[tokio::test]
+async fn a_supplier_upgrading_p3_to_p1_escalates_and_a_downgrade_to_p2_does_not() {
+    // Tuesday 10:00: staffed hours, so the P3 is not deferred either.
+    let h = Harness::start(local("2026-12-01T10:00")).await;
+    let incident = h.report("SN-3", "NSP: slow lookups", "NSP", "P3").await;
+    let id = incident["id"].as_str().unwrap();
+    assert!(incident.get("deferred_until").is_none(), "{incident}");
+    assert!(h.escalations_of(id).await.is_empty(), "a P3 does not escalate");
+
+    h.patch("sds", id, json!({"assignee": "drift"})).await;
+    assert!(h.escalations_of(id).await.is_empty());
+    h.clock.advance(SignedDuration::from_mins(20));
+    h.patch("drift", id, json!({"priority": "P1"})).await;
+    let found = h.escalations_of(id).await;
+    assert_eq!(found.len(), 1, "the upgrade escalates: {found:#?}");
+    assert_eq!(found[0]["contact"]["id"], "nsp-incident-manager");
+    assert_eq!(found[0]["rule"], "nsp-working-hours");
+    assert!(found[0]["local_time"].as_str().unwrap().starts_with("2026-12-01T10:20:00+01:00"), "{}", found[0]);
+
+    h.patch("drift", id, json!({"priority": "P2"})).await;
+    assert_eq!(h.escalations_of(id).await.len(), 1, "P1 → P2 is not an upgrade");
+    h.patch("sds", id, json!({"priority": "P1"})).await;
+    assert_eq!(h.escalations_of(id).await.len(), 2, "P2 → P1 is an upgrade to P1");
+}
+
+#[tokio::test]
+async fn without_an_acknowledgement_the_next_contact_is_notified_and_an_acknowledgement_stops_the_chain() {
+    let h = Harness::start(local(SUNDAY_2AM)).await;
+    let taken = h.report("SN-4", "FMK: medication list empty", "FMK", "P2").await;
+    let left = h.report("SN-5", "FMK: renewals fail", "FMK", "P2").await;
+    let taken_id = h.escalations_of(taken["id"].as_str().unwrap()).await[0]["id"].as_str().unwrap().to_owned();
+    let left_id = h.escalations_of(left["id"].as_str().unwrap()).await[0]["id"].as_str().unwrap().to_owned();
+    h.smtp.wait_for("fmk-incident-manager@fmk.example", 2).await;
+
+    // Not yet due: nothing moves.
+    h.clock.advance(SignedDuration::from_mins(14));
+    assert!(h.watch().step().await.unwrap().is_empty());
+
+    // 15 minutes without an answer: the national service desk is next in the chain.
+    h.clock.advance(SignedDuration::from_mins(2));
+    let moved = h.watch().step().await.unwrap();
+    assert_eq!(moved.len(), 2, "{moved:#?}");
+    let (_, e) = h.call("sds", reqwest::Method::GET, &format!("/api/v1/escalations/{taken_id}"), None).await;
+    assert_eq!(e["state"], "re_escalated");
+    assert_eq!(e["contact"]["id"], "national-service-desk");
+    let attempts = e["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 2);
+    assert_eq!(attempts[1]["attempt"], 2);
+    assert!(attempts[1]["notified_local"].as_str().unwrap().starts_with("2026-11-29T02:16:00+01:00"), "{e}");
+    let mails = h.smtp.wait_for("servicedesk@sds.example", 2).await;
+    assert!(mails.iter().all(|m| m.body.contains("attempt 2")), "{mails:#?}");
+    let calls = h.hooks.wait_for(4).await; // two first contacts, two second
+    assert!(calls.iter().any(|c| c["escalation"] == taken_id.as_str() && c["attempt"] == 2), "{calls:#?}");
+
+    // The national desk takes one.
+    let (status, acked) =
+        h.call("sds", reqwest::Method::POST, &format!("/api/v1/escalations/{taken_id}/ack"), None).await;
+    assert_eq!(status, StatusCode::OK, "{acked}");
+    assert_eq!(acked["state"], "acknowledged");
+    assert_eq!(acked["acknowledged_by"], "sds");
+    assert!(acked["acknowledged_local"].as_str().unwrap().starts_with("2026-11-29T02:16:00+01:00"), "{acked}");
+    let (status, again) =
+        h.call("region-h", reqwest::Method::POST, &format!("/api/v1/escalations/{taken_id}/ack"), None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{again}");
+    assert!(again["error"]["message"].as_str().unwrap().contains("already acknowledged by sds"), "{again}");
+
+    // Another 15 minutes: the acknowledged one stays put; the other has no one left.
+    h.clock.advance(SignedDuration::from_mins(16));
+    let moved = h.watch().step().await.unwrap();
+    assert_eq!(moved.len(), 1, "{moved:#?}");
+    assert_eq!(moved[0].id, left_id);
+    let list = h.escalations().await;
+    let state = |id: &str| list.iter().find(|e| e["id"] == id).unwrap().clone();
+    assert_eq!(state(&taken_id)["state"], "acknowledged");
+    assert_eq!(state(&taken_id)["attempts"].as_array().unwrap().len(), 2);
+    let exhausted = state(&left_id);
+    assert_eq!(exhausted["state"], "exhausted", "{exhausted}");
+    assert!(exhausted["exhausted_at"].is_string() && exhausted["deadline"].is_null(), "{exhausted}");
+    assert_eq!(h.smtp.wait_for("servicedesk@sds.example", 2).await.len(), 2, "nobody after the end of the chain");
+
+    // Only a desk party to the incident sees (and may acknowledge) its escalation.
+    let (status, _) = h.call("drift", reqwest::Method::GET, &format!("/api/v1/escalations/{left_id}"), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_p3_on_friday_evening_is_deferred_to_monday_morning_and_kept_across_a_restart() {
+    let mut h = Harness::start(local("2026-11-27T17:00")).await;
+    let incident = h.report("SN-6", "SOSI: a certificate expires next week", "SOSI", "P3").await;
+    let id = incident["id"].as_str().unwrap().to_owned();
+    // Monday 30 November, 08:00 CET.
+    assert_eq!(incident["deferred_until"], "2026-11-30T07:00:00Z", "{incident}");
+    assert!(h.escalations_of(&id).await.is_empty(), "a P3 is not escalated");
+    let (_, list) = h.call("sds", reqwest::Method::GET, "/api/v1/incidents?priority=P3", None).await;
+    assert_eq!(list["items"][0]["deferred_until"], "2026-11-30T07:00:00Z", "{list}");
+
+    h.restart().await;
+    let (status, after) = h.call("sds", reqwest::Method::GET, &format!("/api/v1/incidents/{id}"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(after["deferred_until"], "2026-11-30T07:00:00Z", "{after}");
+    assert_eq!(after["title"], "SOSI: a certificate expires next week");
+
+    // A P3 inside staffed hours is taken up at once.
+    h.clock.set(local("2026-11-30T09:00"));
+    let now = h.report("SN-7", "SOSI: slow token issuing", "SOSI", "P3").await;
+    assert!(now.get("deferred_until").is_none(), "{now}");
+}

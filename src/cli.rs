@@ -57,6 +57,25 @@ pub enum Command {
         #[arg(long, env = "DESKGATE_CONFIG", default_value = "deploy/gateway.toml")]
         config: PathBuf,
     },
+    /// List the escalations of the running gateway (state, contacts, rule, ruleset
+    /// version, local times), as the national desk.
+    Escalations {
+        /// The gateway's base URL; default: gateway.public_url, else gateway.listen.
+        #[arg(long)]
+        url: Option<String>,
+        #[arg(long, env = "DESKGATE_CONFIG", default_value = "deploy/gateway.toml")]
+        config: PathBuf,
+    },
+    /// Acknowledge an escalation as the national desk: its chain stops.
+    Ack {
+        /// The escalation id, e.g. ESC-2026-000042-0001.
+        id: String,
+        /// The gateway's base URL; default: gateway.public_url, else gateway.listen.
+        #[arg(long)]
+        url: Option<String>,
+        #[arg(long, env = "DESKGATE_CONFIG", default_value = "deploy/gateway.toml")]
+        config: PathBuf,
+    },
     /// Copy the whole store to a file (JSON lines), with the gateway stopped.
     Backup {
         /// The file to write (replaced if it exists, only once the copy is complete).

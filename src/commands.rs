@@ -226,6 +226,66 @@ pub async fn sim(
     Ok(())
 }
 
+/// `deskgate escalations` (list) and `deskgate ack ID`: call the running gateway's
+/// API as the national desk, with a five-minute token minted from the configuration
+/// like `deskgate token` (so the national desk must authenticate with a shared
+/// secret). Prints one line per escalation, or the acknowledged one.
+pub async fn escalations(config: &Path, url: Option<&str>, ack: Option<&str>) -> Result<String, String> {
+    let loaded = crate::config::Config::load(config, &crate::config::ProcessEnv).map_err(|p| p.to_string())?;
+    let national = loaded.national_desk().ok_or("the configuration has no national desk")?;
+    let now = Timestamp::now().as_second().max(0) as u64;
+    let token = crate::auth::mint(national, &loaded.gateway.audience, std::time::Duration::from_secs(300), now)?;
+    let base = url.map(str::to_owned).or_else(|| loaded.gateway.public_url.clone()).unwrap_or_else(|| {
+        let scheme = if loaded.gateway.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", loaded.gateway.listen)
+    });
+    let base = base.trim_end_matches('/');
+    let client = reqwest::Client::new();
+    let request = match ack {
+        Some(id) => client.post(format!("{base}/api/v1/escalations/{id}/ack")),
+        None => client.get(format!("{base}/api/v1/escalations")),
+    };
+    let res = request.bearer_auth(token).send().await.map_err(|e| format!("{base}: {}", e.without_url()))?;
+    let status = res.status();
+    let body: serde_json::Value = res.json().await.map_err(|e| format!("{base}: an answer that is not JSON: {e}"))?;
+    if !status.is_success() {
+        let message = body["error"]["message"].as_str().unwrap_or("no message");
+        return Err(format!("{status}: {message}"));
+    }
+    let items = match ack {
+        Some(_) => vec![body],
+        None => body["items"].as_array().cloned().unwrap_or_default(),
+    };
+    let mut out = String::new();
+    if items.is_empty() {
+        out.push_str("no escalations\n");
+    }
+    for e in &items {
+        let s = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_owned();
+        let _ = writeln!(
+            out,
+            "{}  {}  {} {}  {}\n  contact: {} ({}), attempt {}\n  rule:    {} (ruleset {})\n  decided: {}\n  due:     {}{}",
+            s(&e["id"]),
+            s(&e["incident"]),
+            s(&e["priority"]),
+            s(&e["service"]),
+            s(&e["state"]),
+            s(&e["contact"]["name"]),
+            s(&e["contact"]["id"]),
+            e["attempts"].as_array().map_or(0, Vec::len),
+            s(&e["rule"]),
+            s(&e["ruleset_version"]),
+            s(&e["local_time"]),
+            s(&e["deadline_local"]),
+            match e["acknowledged_by"].as_str() {
+                Some(by) => format!("\n  acknowledged by {by} at {}", s(&e["acknowledged_local"])),
+                None => String::new(),
+            },
+        );
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

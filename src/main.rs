@@ -58,6 +58,30 @@ async fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Escalations { url, config } => {
+            match deskgate::commands::escalations(&config, url.as_deref(), None).await {
+                Ok(text) => {
+                    print!("{text}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("deskgate escalations: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Ack { id, url, config } => {
+            match deskgate::commands::escalations(&config, url.as_deref(), Some(&id)).await {
+                Ok(text) => {
+                    print!("{text}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("deskgate ack: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Who { service, priority, at, contacts, config } => {
             let contacts = match contacts.map_or_else(|| deskgate::commands::contacts_from_config(&config), Ok) {
                 Ok(c) => c,

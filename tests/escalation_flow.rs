@@ -533,3 +533,33 @@ async fn a_p3_on_friday_evening_is_deferred_to_monday_morning_and_kept_across_a_
     let now = h.report("SN-7", "SOSI: slow token issuing", "SOSI", "P3").await;
     assert!(now.get("deferred_until").is_none(), "{now}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_lists_and_acknowledges_escalations_as_the_national_desk() {
+    let h = Harness::start(local(SUNDAY_2AM)).await;
+    let incident = h.report("SN-8", "NSP: lookups time out", "NSP", "P1").await;
+    let esc = h.escalations_of(incident["id"].as_str().unwrap()).await[0]["id"].as_str().unwrap().to_owned();
+    let config = h.dir.path().join("cli.toml");
+    std::fs::write(&config, common::config_text(&h.dir.path().join("cli-store"), 1024 * 1024)).unwrap();
+    let run = |args: Vec<String>| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_deskgate"));
+        c.args(args).args(["--url", &h.base, "--config", config.to_str().unwrap()]);
+        for (k, v) in &common::env().vars {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    };
+    let out = tokio::task::block_in_place(|| run(vec!["escalations".into()]));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains(&esc) && text.contains("pending"), "{text}");
+    assert!(text.contains("NSP System Owner") && text.contains("nsp-weekend"), "{text}");
+
+    let out = tokio::task::block_in_place(|| run(vec!["ack".into(), esc.clone()]));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("acknowledged by sds"), "{text}");
+    let out = tokio::task::block_in_place(|| run(vec!["ack".into(), esc.clone()]));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already acknowledged"), "{:?}", out);
+}

@@ -39,7 +39,12 @@ pub enum Command {
         config: PathBuf,
     },
     /// Play an NSP scenario end to end on a throw-away data directory and show what happened.
-    Demo,
+    Demo {
+        /// When the scenario starts: RFC 3339 (2026-11-29T02:00:00+01:00) or Copenhagen
+        /// local time (2026-11-29T02:00). Default: now.
+        #[arg(long)]
+        at: Option<String>,
+    },
     /// Who is contacted for a P1/P2 of a service at an instant, and why.
     Who {
         /// The service, e.g. NSP or FMK.

@@ -19,6 +19,26 @@ impl Clock for SystemClock {
     }
 }
 
+/// The wall clock, shifted so that it started at a chosen instant: time passes
+/// normally, but "now" reads as if the process had started at `start`. The demo uses
+/// it to play a scenario at any local time (`deskgate demo --at …`).
+#[derive(Clone, Copy, Debug)]
+pub struct ShiftedClock {
+    offset: SignedDuration,
+}
+
+impl ShiftedClock {
+    pub fn starting_at(start: Timestamp) -> Self {
+        Self { offset: start.duration_since(Timestamp::now()) }
+    }
+}
+
+impl Clock for ShiftedClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::now().saturating_add(self.offset).unwrap_or_else(|_| Timestamp::now())
+    }
+}
+
 /// A clock that stands still until told to move. Clones share the same time.
 #[derive(Clone, Debug)]
 pub struct TestClock {
@@ -49,6 +69,14 @@ impl Clock for TestClock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_shifted_clock_reads_from_its_start() {
+        let start: Timestamp = "2026-11-29T01:00:00Z".parse().unwrap();
+        let clock = ShiftedClock::starting_at(start);
+        let read = clock.now();
+        assert!(read >= start && read.duration_since(start) < SignedDuration::from_mins(1), "{read}");
+    }
 
     #[test]
     fn test_clock_moves_only_when_told() {

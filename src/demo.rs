@@ -1,21 +1,36 @@
-//! `deskgate demo`: the gateway on a throw-away data directory, desks talking to it
-//! over real HTTP with real tokens, and a readable account of what happened.
+//! `deskgate demo`: the NSP scenario end to end — the gateway plus simulators of the
+//! desks' own tools, real HTTP on loopback, real tokens, and a readable account of
+//! what each desk saw.
 //!
-//! It runs the shipped NSP configuration (`deploy/gateway.toml`, embedded) with
-//! freshly generated secrets, so what the demo shows is what that file configures.
+//! It runs the shipped configuration (`deploy/gateway.toml` and `deploy/contacts.toml`,
+//! embedded) on a throw-away data directory, with freshly generated secrets, the
+//! desks' endpoints pointed at in-process simulators: Region Hovedstaden on
+//! ServiceNow, Region Midtjylland on Jira, the national desk and the FMK supplier on
+//! ClearQuest, the operations supplier on Jira. `--at` sets the local time the
+//! scenario starts at (it matters for who is called at night).
 
 use std::collections::BTreeSet;
+use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
+use deskgate_sim::clearquest::{ClearQuestSim, ClearQuestSimConfig};
+use deskgate_sim::jira::{JiraSim, JiraSimConfig, SimUser};
+use deskgate_sim::servicenow::{ServiceNowSim, ServiceNowSimConfig};
+use jiff::Timestamp;
 use rand::Rng;
+use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::auth::{self, Claims};
+use crate::clock::ShiftedClock;
 use crate::config::{Config, MapEnv};
 use crate::startup::Application;
+use crate::store::SledStore;
 
 const SHIPPED_CONFIG: &str = include_str!("../deploy/gateway.toml");
+const SHIPPED_CONTACTS: &str = include_str!("../deploy/contacts.toml");
 
 /// Every secret variable the configuration references, with a random value.
 fn generated_secrets(config_text: &str) -> Result<MapEnv, String> {
@@ -37,10 +52,60 @@ fn generated_secrets(config_text: &str) -> Result<MapEnv, String> {
     let mut rng = rand::thread_rng();
     let mut env = MapEnv::new(false);
     for name in names {
-        let bytes: [u8; 32] = rng.r#gen();
+        let bytes: [u8; 24] = rng.r#gen();
         env = env.with(&name, hex::encode(bytes));
     }
     Ok(env)
+}
+
+/// The desks' own tools.
+struct Tools {
+    region_h: ServiceNowSim,
+    region_m: JiraSim,
+    sds: ClearQuestSim,
+    fmk: ClearQuestSim,
+    drift: JiraSim,
+}
+
+impl Tools {
+    async fn start(env: &MapEnv) -> Result<Self, String> {
+        let secret = |name: &str| env.vars.get(name).cloned().unwrap_or_default();
+        let io = |e: std::io::Error| e.to_string();
+        let region_h = ServiceNowSim::spawn(ServiceNowSimConfig {
+            user: "deskgate".into(),
+            password: secret("DESKGATE_SECRET_REGION_H_PASSWORD"),
+            ..ServiceNowSimConfig::default()
+        })
+        .await
+        .map_err(io)?;
+        let region_m = JiraSim::spawn(JiraSimConfig {
+            projects: vec!["RMSD".into()],
+            bearer_token: secret("DESKGATE_SECRET_REGION_M_TOKEN"),
+            operator: SimUser::new("rm-7781", "anne.rm", "Anne Kjær", "anne@rm.example"),
+            ..JiraSimConfig::default()
+        })
+        .await
+        .map_err(io)?;
+        let cq = |db: &str, password: String| ClearQuestSimConfig {
+            db: db.into(),
+            user: "deskgate".into(),
+            password,
+            ..ClearQuestSimConfig::default()
+        };
+        let sds = ClearQuestSim::spawn(cq("SDS", secret("DESKGATE_SECRET_SDS_PASSWORD"))).await.map_err(io)?;
+        let fmk = ClearQuestSim::spawn(cq("FMK", secret("DESKGATE_SECRET_FMK_PASSWORD"))).await.map_err(io)?;
+        let drift_api = SimUser::new("557058:deskgate", "deskgate", "deskgate", "deskgate@drift.example");
+        let drift = JiraSim::spawn(JiraSimConfig {
+            projects: vec!["DRIFT".into()],
+            email: drift_api.email.clone(),
+            api_user: drift_api,
+            api_token: secret("DESKGATE_SECRET_DRIFT_TOKEN"),
+            ..JiraSimConfig::default()
+        })
+        .await
+        .map_err(io)?;
+        Ok(Self { region_h, region_m, sds, fmk, drift })
+    }
 }
 
 struct Demo {
@@ -48,43 +113,16 @@ struct Demo {
     client: reqwest::Client,
     config: Config,
     env: MapEnv,
+    tools: Tools,
     step: usize,
 }
 
-impl Demo {
-    fn token(&self, desk: &str) -> Result<String, String> {
-        let desk = self
-            .config
-            .desk(&desk.parse().map_err(|e: crate::model::ModelError| e.to_string())?)
-            .ok_or("no such desk")?;
-        auth::mint(desk, &self.config.gateway.audience, Duration::from_secs(600), now())
-    }
-
-    fn step(&mut self, title: &str) {
-        self.step += 1;
-        println!("\n{}. {title}", self.step);
-    }
-
-    async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        token: &str,
-        body: Option<Value>,
-    ) -> Result<(u16, Value), String> {
-        let mut req = self.client.request(method, format!("{}{path}", self.base)).bearer_auth(token);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let res = req.send().await.map_err(|e| e.to_string())?;
-        let status = res.status().as_u16();
-        let body = res.json().await.unwrap_or(Value::Null);
-        Ok((status, body))
-    }
+fn now_unix() -> u64 {
+    jiff::Timestamp::now().as_second().max(0) as u64
 }
 
-fn now() -> u64 {
-    jiff::Timestamp::now().as_second().max(0) as u64
+fn s(v: &Value) -> &str {
+    v.as_str().unwrap_or("-")
 }
 
 fn show(status: u16, expect: u16, what: &str) -> Result<(), String> {
@@ -93,189 +131,327 @@ fn show(status: u16, expect: u16, what: &str) -> Result<(), String> {
     if status == expect { Ok(()) } else { Err(format!("expected {expect}, got {status}: {what}")) }
 }
 
-pub async fn run() -> Result<(), String> {
-    let data = std::env::temp_dir().join(format!("deskgate-demo-{}-{}", std::process::id(), now()));
-    let result = play(&data).await;
+/// Wait (bounded) until `check` holds; the demo's deliveries and polls are asynchronous.
+async fn eventually<F, Fut>(what: &str, mut check: F) -> Result<(), String>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    // Gently: the demo's desks are subject to the gateway's rate limits like any other.
+    for _ in 0..100 {
+        if check().await {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    Err(format!("timed out waiting for {what}"))
+}
+
+impl Demo {
+    fn token(&self, desk: &str) -> Result<String, String> {
+        let id = desk.parse().map_err(|e: crate::model::ModelError| e.to_string())?;
+        let desk = self.config.desk(&id).ok_or("no such desk")?;
+        auth::mint(desk, &self.config.gateway.audience, Duration::from_secs(900), now_unix())
+    }
+
+    fn step(&mut self, title: &str) {
+        self.step += 1;
+        println!("\n{}. {title}", self.step);
+    }
+
+    async fn call(&self, desk: &str, method: Method, path: &str, body: Option<Value>) -> Result<(u16, Value), String> {
+        self.call_with(&self.token(desk)?, method, path, body).await
+    }
+
+    async fn call_with(&self, token: &str, method: Method, path: &str, body: Option<Value>) -> Result<(u16, Value), String> {
+        let mut req = self.client.request(method, format!("{}{path}", self.base)).bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.map_err(|e| e.to_string())?;
+        let status = res.status().as_u16();
+        Ok((status, res.json().await.unwrap_or(Value::Null)))
+    }
+
+    async fn incident(&self, id: &str) -> Result<Value, String> {
+        Ok(self.call("sds", Method::GET, &format!("/api/v1/incidents/{id}"), None).await?.1)
+    }
+
+    async fn drained(&self) -> Result<(), String> {
+        eventually("the outbox to drain", || async {
+            self.call("sds", Method::GET, "/api/v1/outbox", None)
+                .await
+                .is_ok_and(|(_, o)| o["items"].as_array().is_some_and(Vec::is_empty))
+        })
+        .await
+    }
+}
+
+/// Play the scenario starting at `at` (default: now).
+pub async fn run(at: Option<&str>) -> Result<(), String> {
+    let start = match at {
+        Some(a) => parse_instant(a)?,
+        None => Timestamp::now(),
+    };
+    let data = std::env::temp_dir().join(format!("deskgate-demo-{}-{}", std::process::id(), now_unix()));
+    std::fs::create_dir_all(&data).map_err(|e| e.to_string())?;
+    let result = play(&data, start).await;
     let _ = std::fs::remove_dir_all(&data);
     result
 }
 
-async fn play(data: &Path) -> Result<(), String> {
-    let env = generated_secrets(SHIPPED_CONFIG)?
-        .with("DESKGATE_GATEWAY__LISTEN", "127.0.0.1:0")
-        .with("DESKGATE_GATEWAY__DATA_DIR", data.display().to_string());
+/// RFC 3339 with an offset (`2026-11-29T02:00:00+01:00`), or a civil time taken as
+/// Copenhagen local time (`2026-11-29T02:00`).
+fn parse_instant(text: &str) -> Result<Timestamp, String> {
+    if let Ok(t) = text.parse::<Timestamp>() {
+        return Ok(t);
+    }
+    let civil: jiff::civil::DateTime =
+        text.parse().map_err(|_| format!("--at {text:?}: expected e.g. 2026-11-29T02:00:00+01:00 or 2026-11-29T02:00"))?;
+    civil
+        .in_tz("Europe/Copenhagen")
+        .map(|z| z.timestamp())
+        .map_err(|e| format!("--at {text:?}: {e}"))
+}
+
+async fn play(data: &Path, start: Timestamp) -> Result<(), String> {
+    let mut env = generated_secrets(SHIPPED_CONFIG)?;
+    let tools = Tools::start(&env).await?;
+    let contacts = data.join("contacts.toml");
+    std::fs::write(&contacts, SHIPPED_CONTACTS).map_err(|e| e.to_string())?;
+    let overrides = [
+        ("DESKGATE_GATEWAY__LISTEN", "127.0.0.1:0".to_owned()),
+        ("DESKGATE_GATEWAY__DATA_DIR", data.join("store").display().to_string()),
+        ("DESKGATE_GATEWAY__CONTACTS", contacts.display().to_string()),
+        ("DESKGATE_GATEWAY__DELIVERY__RETRY_BASE_MS", "50".into()),
+        ("DESKGATE_DESKS__REGION_H__ENDPOINT", tools.region_h.base_url()),
+        ("DESKGATE_DESKS__REGION_M__ENDPOINT", tools.region_m.base_url()),
+        ("DESKGATE_DESKS__SDS__ENDPOINT", tools.sds.base_url().to_owned()),
+        ("DESKGATE_DESKS__SDS__CLEARQUEST__POLL_MS", "200".into()),
+        ("DESKGATE_DESKS__FMK__ENDPOINT", tools.fmk.base_url().to_owned()),
+        ("DESKGATE_DESKS__FMK__CLEARQUEST__POLL_MS", "200".into()),
+        ("DESKGATE_DESKS__DRIFT__ENDPOINT", tools.drift.base_url()),
+    ];
+    for (k, v) in overrides {
+        env = env.with(k, v);
+    }
     let config = Config::from_toml(SHIPPED_CONFIG, &PathBuf::from("deploy"), &env)
         .map_err(|p| p.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))?;
-    let app = Application::build(config.clone()).await.map_err(|e| e.to_string())?;
+    let store = SledStore::open(&config.gateway.data_dir).map_err(|e| e.to_string())?;
+    let app = Application::build_with(config.clone(), Arc::new(store), Arc::new(ShiftedClock::starting_at(start)))
+        .await
+        .map_err(|e| e.to_string())?;
     let base = format!("http://{}", app.local_addr());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async {
         let _ = stopped.await;
     }));
 
-    println!("deskgate demo — the NSP federation from deploy/gateway.toml");
-    println!("gateway at {base}, data in {}", data.display());
+    let local = start.in_tz("Europe/Copenhagen").map(|z| z.strftime("%A %Y-%m-%d %H:%M %Z").to_string()).unwrap_or_default();
+    println!("deskgate demo — the NSP federation of deploy/gateway.toml, starting {local}");
+    println!("gateway at {base}; each desk's own tool is a simulator on loopback:");
     for desk in config.desks.values() {
+        let endpoint = desk.endpoint.as_ref().map(|u| u.to_string()).unwrap_or_else(|| "(reads the API)".into());
         println!(
-            "   {:<9} {:<9} {:<11} {}",
+            "   {:<9} {:<9} {:<11} {:<46} {endpoint}",
             desk.id.as_str(),
             format!("{:?}", desk.role).to_lowercase(),
             desk.system.as_str(),
             desk.name
         );
     }
-
-    let mut demo = Demo { base, client: reqwest::Client::new(), config, env, step: 0 };
-    let outcome = scenario(&mut demo).await;
+    let mut demo = Demo { base, client: reqwest::Client::new(), config, env, tools, step: 0 };
+    let outcome = scenario(&mut demo, start).await;
     let _ = stop.send(());
     let _ = server.await;
     outcome
 }
 
-async fn scenario(d: &mut Demo) -> Result<(), String> {
-    use reqwest::Method;
-    let region_h = d.token("region-h")?;
-    let region_m = d.token("region-m")?;
-    let portal = d.token("portal")?;
-    let sds = d.token("sds")?;
-
-    d.step("Region Hovedstaden reports an FMK outage from its ServiceNow ticket INC0010042");
-    let report = json!({
-        "title": "FMK: prescriptions cannot be read at Rigshospitalet",
-        "description": "Since 01:40 the FMK client shows no prescriptions; pharmacies are calling.",
-        "service": "FMK", "ticket_id": "INC0010042", "urgency": "high", "impact": "medium",
-    });
-    let (status, created) = d.call(Method::POST, "/api/v1/incidents", &region_h, Some(report.clone())).await?;
-    show(
-        status,
-        201,
-        &format!(
-            "accepted as {} (priority {} from urgency high × impact medium), durable before the answer",
-            created["id"], created["priority"]
-        ),
-    )?;
-    let id = created["id"].as_str().unwrap_or_default().to_owned();
-
-    d.step("The desk's retry of the same ticket is recognised, not stored twice");
-    let (status, again) = d.call(Method::POST, "/api/v1/incidents", &region_h, Some(report)).await?;
-    show(status, 200, &format!("replay answered with the same incident {}", again["id"]))?;
-
-    d.step("The municipal portal reports an NSP problem");
-    let (status, other) = d
+async fn scenario(d: &mut Demo, start: Timestamp) -> Result<(), String> {
+    // 1. Region H takes the call and forwards it.
+    d.step("Region Hovedstaden's service desk takes a call and opens a ticket in its ServiceNow");
+    let record = d
+        .tools
+        .region_h
+        .create_as_user(&[
+            ("short_description", "FMK: prescriptions cannot be read at Rigshospitalet"),
+            ("description", "Since 01:40 the FMK client shows no prescriptions; pharmacies are calling."),
+            ("impact", "1"),
+            ("urgency", "2"),
+        ])
+        .map_err(|e| format!("{e:?}"))?;
+    let (sys_id, number) = (record["sys_id"].clone(), record["number"].clone());
+    println!("   ServiceNow {number} (sys_id {sys_id}), impact 1 × urgency 2");
+    let (status, inc) = d
         .call(
+            "region-h",
             Method::POST,
             "/api/v1/incidents",
-            &portal,
             Some(json!({
-                "title": "NSP: slow lookups in the vaccination register",
-                "description": "Lookups take 20-30 seconds in three municipalities since this morning.",
-                "service": "NSP", "ticket_id": "PORTAL-7781", "urgency": "medium", "impact": "low",
+                "title": "FMK: prescriptions cannot be read at Rigshospitalet",
+                "description": "Since 01:40 the FMK client shows no prescriptions; pharmacies are calling.",
+                "service": "FMK", "ticket_id": sys_id, "display_id": number, "impact": "high", "urgency": "medium",
             })),
         )
         .await?;
-    show(status, 201, &format!("accepted as {} ({})", other["id"], other["priority"]))?;
+    show(status, 201, &format!("forwarded to deskgate: {} ({}), durable before the answer", s(&inc["id"]), s(&inc["priority"])))?;
+    let id = s(&inc["id"]).to_owned();
+    d.drained().await?;
+    let national = d.tools.sds.records().first().map(|r| r.display_id.clone()).ok_or("nothing reached the national desk")?;
+    println!("   ✔ the national desk's ClearQuest has {national} ({} record)", d.tools.sds.count());
 
-    d.step(
-        "A clinician at Rigshospitalet tries to report directly, with a valid token from Region H's identity provider",
+    // 2. Who is called for a P2 FMK incident at this hour.
+    d.step("P2 on FMK: who does the national desk call at this hour?");
+    let at = d.tools.sds.records().first().map(|r| r.created).unwrap_or(start);
+    let _ = at;
+    let (status, who) = d
+        .call("sds", Method::GET, &format!("/api/v1/escalations/contact?service=FMK&priority=P2&at={}", urlencode(&start.to_string())), None)
+        .await?;
+    if status == 200 {
+        println!("   → {} ({}), rule `{}`", s(&who["contact"]["name"]), s(&who["local_time"]), s(&who["rule"]));
+        println!("     {}", s(&who["reason"]));
+        let (_, nsp) = d
+            .call("sds", Method::GET, &format!("/api/v1/escalations/contact?service=NSP&priority=P2&at={}", urlencode(&start.to_string())), None)
+            .await?;
+        println!("   (the same at this hour for an NSP incident: {})", s(&nsp["contact"]["name"]));
+    } else {
+        println!("   escalation contacts not configured ({status})");
+    }
+
+    // 3. The same outage reported by Region Midtjylland becomes a support request.
+    d.step("Region Midtjylland reports the same outage from its Jira");
+    let key = d
+        .tools
+        .region_m
+        .create_as_user(json!({
+            "project": {"key": "RMSD"}, "issuetype": {"name": "Incident"},
+            "summary": "FMK: no prescriptions in the GP system", "description": "Several GP practices in Aarhus report it.",
+        }))
+        .map_err(|e| format!("{e:?}"))?;
+    let (status, second) = d
+        .call(
+            "region-m",
+            Method::POST,
+            "/api/v1/incidents",
+            Some(json!({
+                "title": "FMK: no prescriptions in the GP system", "description": "Several GP practices in Aarhus report it.",
+                "service": "FMK", "ticket_id": key, "urgency": "high", "impact": "medium",
+            })),
+        )
+        .await?;
+    show(status, 201, &format!("Jira {key} forwarded: {}", s(&second["id"])))?;
+    let second_id = s(&second["id"]).to_owned();
+    let (status, _) = d
+        .call("sds", Method::PATCH, &format!("/api/v1/incidents/{second_id}"), Some(json!({"kind": "support_request", "parent": id})))
+        .await?;
+    show(status, 200, &format!("the national desk registers {second_id} as a support request of {id}"))?;
+    d.drained().await?;
+    let comments = d.tools.region_m.comments(&key);
+    if let Some(c) = comments.iter().find(|c| c.body.contains("further report")) {
+        println!("   ✔ Region Midtjylland's Jira {key} got: “{}”", c.body.lines().next().unwrap_or_default());
+    }
+
+    // 4. Triage in ClearQuest: assigned to the FMK supplier.
+    d.step("The national desk assigns it in ClearQuest; deskgate assigns the FMK supplier by service");
+    d.tools.sds.action_as_user(&national, "Assign", [("cq:Priority", "2-Major")])?;
+    eventually("the assignment to be picked up", || async { d.incident(&id).await.is_ok_and(|i| i["assignee"] == "fmk") }).await?;
+    d.drained().await?;
+    let supplier = d.tools.fmk.records().first().map(|r| r.display_id.clone()).ok_or("nothing reached the FMK supplier")?;
+    println!("   ✔ polled from ClearQuest {national}: {id} is assigned to fmk");
+    println!("   ✔ the FMK supplier's ClearQuest has {supplier}; {national} ↔ {supplier} linked both ways");
+    println!("   ✔ the operations supplier's Jira has {} issues: a support request never reaches a supplier", d.tools.drift.count());
+
+    // 5. The supplier resolves in its own ClearQuest.
+    d.step("The FMK supplier works and resolves it in its ClearQuest");
+    d.tools.fmk.action_as_user(&supplier, "Open", Vec::<(&str, String)>::new())?;
+    d.tools.fmk.add_note_as_user(&supplier, "fmk.oncall", "Root cause: expired certificate on the FMK gateway. Renewed at 03:10; prescriptions load again.")?;
+    d.tools.fmk.action_as_user(&supplier, "Resolve", Vec::<(&str, String)>::new())?;
+    if let Err(e) = eventually("the resolution to be picked up", || async { d.incident(&id).await.is_ok_and(|i| i["status"] == "resolved") }).await {
+        eprintln!("{:#}", d.incident(&id).await?);
+        eprintln!("{:?}", d.tools.fmk.records());
+        return Err(e);
+    }
+    d.drained().await?;
+    let origin = d.tools.region_h.record(&sys_id).ok_or("the origin record is gone")?;
+    println!("   ✔ national ClearQuest {national}: {}", d.tools.sds.record(&national).map(|r| r.state).unwrap_or_default());
+    println!("   ✔ Region H's ServiceNow {number}: state {} (Resolved), close notes “{}”", origin["state"], origin["close_notes"].lines().next().unwrap_or_default());
+
+    // 6. The close guard.
+    d.step("The national desk tries to close the P2 before the incident report is approved");
+    let (status, refused) = d.call("sds", Method::PATCH, &format!("/api/v1/incidents/{id}"), Some(json!({"status": "closed"}))).await?;
+    show(status, 409, s(&refused["error"]["message"]))?;
+    let (status, _) = d
+        .call("fmk", Method::PATCH, &format!("/api/v1/incidents/{id}"), Some(json!({"report": "https://docs.fmk.example/incident-reports/fmk-certificate"})))
+        .await?;
+    show(status, 200, "the FMK supplier attaches its incident report")?;
+    let (status, _) = d.call("sds", Method::PATCH, &format!("/api/v1/incidents/{id}"), Some(json!({"approve_report": true}))).await?;
+    show(status, 200, "the FMK/NSP Incident Manager approves it")?;
+    let (status, closed) = d.call("sds", Method::PATCH, &format!("/api/v1/incidents/{id}"), Some(json!({"status": "closed"}))).await?;
+    show(status, 200, &format!("{id} is {}", s(&closed["status"])))?;
+    d.drained().await?;
+    let origin = d.tools.region_h.record(&sys_id).ok_or("the origin record is gone")?;
+    let told = d.tools.region_h.journal(&sys_id).iter().any(|j| j.value.contains("Closed nationally"));
+    println!(
+        "   ✔ Region H's {number} stays {} — the origin closes its own ticket; it was told: {}",
+        origin["state"],
+        if told { "“Closed nationally …”" } else { "(no note)" }
     );
+
+    // 7. Refusals.
+    d.step("Refusals");
     let issuer_secret = d.env.vars.get("DESKGATE_SECRET_REGION_H_JWT").cloned().unwrap_or_default();
-    let issuer = d
-        .config
-        .desk(&"region-h".parse().map_err(|_| "desk id")?)
-        .and_then(|desk| desk.auth.as_ref())
-        .map(|a| a.issuer.clone())
-        .unwrap_or_default();
+    let issuer = d.config.desks.values().find(|x| x.id.as_str() == "region-h").and_then(|x| x.auth.as_ref()).map(|a| a.issuer.clone()).unwrap_or_default();
     let clinician = Claims {
         iss: issuer,
         sub: "jens.hansen@rigshospitalet".into(),
         aud: d.config.gateway.audience.clone(),
-        exp: now() + 600,
+        exp: now_unix() + 600,
         nbf: None,
-        iat: Some(now()),
+        iat: Some(now_unix()),
         role: Some("clinician".into()),
         org: Some("rigshospitalet".into()),
     };
     let token = auth::sign(&clinician, jsonwebtoken::Algorithm::HS256, issuer_secret.as_bytes())?;
     let (status, refused) = d
-        .call(
-            Method::POST,
-            "/api/v1/incidents",
-            &token,
-            Some(json!({"title": "FMK down", "description": "x", "service": "FMK", "ticket_id": "none"})),
-        )
+        .call_with(&token, Method::POST, "/api/v1/incidents", Some(json!({"title": "FMK down", "description": "x", "service": "FMK", "ticket_id": "none"})))
         .await?;
-    show(status, 403, "refused: not a registered desk")?;
-    println!("     “{}”", refused["error"]["message"].as_str().unwrap_or_default());
-
-    d.step("Region Midtjylland's report contains a CPR number");
+    show(status, 403, "a clinician with a valid Region H token is not a desk")?;
+    println!("     “{}”", s(&refused["error"]["message"]));
     let (status, rejected) = d
         .call(
+            "region-m",
             Method::POST,
             "/api/v1/incidents",
-            &region_m,
-            Some(json!({
-                "title": "Citizen 010203-1234 cannot see her prescriptions",
-                "description": "Reported by phone.", "service": "FMK", "ticket_id": "RM-4410",
-            })),
+            Some(json!({"title": "Citizen 010203-1234 cannot see her prescriptions", "description": "By phone.", "service": "FMK", "ticket_id": "RMSD-99"})),
         )
         .await?;
-    show(
-        status,
-        422,
-        &format!("refused, field {}: nothing stored, the number not echoed or logged", rejected["error"]["field"]),
-    )?;
+    show(status, 422, &format!("patient data in {}: refused, not stored, not echoed", s(&rejected["error"]["field"])))?;
+    let (status, _) = d.call("region-m", Method::GET, &format!("/api/v1/incidents/{id}"), None).await?;
+    show(status, 404, &format!("Region Midtjylland cannot see {id}: it is not party to it"))?;
 
-    d.step("Region Midtjylland tries to read Region Hovedstaden's incident");
-    let (status, _) = d.call(Method::GET, &format!("/api/v1/incidents/{id}"), &region_m, None).await?;
-    show(status, 404, "not party to it: as if it did not exist")?;
-
-    d.step("The national service desk triages: P2, assigned to the FMK supplier");
-    let (status, triaged) = d
-        .call(
-            Method::PATCH,
-            &format!("/api/v1/incidents/{id}"),
-            &sds,
-            Some(json!({"priority": "P2", "assignee": "fmk"})),
-        )
-        .await?;
-    show(status, 200, &format!("{id} is now {} and {}", triaged["priority"], triaged["status"]))?;
-
-    d.step("Closing straight away is not allowed");
-    let (status, refused) =
-        d.call(Method::PATCH, &format!("/api/v1/incidents/{id}"), &sds, Some(json!({"status": "closed"}))).await?;
-    show(status, 409, refused["error"]["message"].as_str().unwrap_or_default())?;
-
-    d.step("What the national desk sees");
-    let (_, list) = d.call(Method::GET, "/api/v1/incidents", &sds, None).await?;
-    for i in list["items"].as_array().into_iter().flatten() {
-        let refs: Vec<String> = i["refs"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|r| format!("{}:{}", r["desk"].as_str().unwrap_or(""), r["display_id"].as_str().unwrap_or("")))
-            .collect();
-        println!(
-            "   {} {:<2} {:<4} {:<9} {:<12} {}  [{}]",
-            i["id"].as_str().unwrap_or(""),
-            i["priority"].as_str().unwrap_or("-"),
-            i["service"].as_str().unwrap_or(""),
-            i["assignee"].as_str().unwrap_or("-"),
-            i["status"].as_str().unwrap_or(""),
-            i["title"].as_str().unwrap_or(""),
-            refs.join(", ")
-        );
+    // 8. The timeline.
+    d.step("Timeline and cross-references");
+    for incident_id in [&id, &second_id] {
+        let i = d.incident(incident_id).await?;
+        println!("   {} [{} {} {}] {}", incident_id, s(&i["kind"]), s(&i["priority"]), s(&i["status"]), s(&i["title"]));
+        for r in i["refs"].as_array().into_iter().flatten() {
+            println!("     ↔ {:<9} {:<11} {}", s(&r["desk"]), s(&r["system"]), s(&r["display_id"]));
+        }
+        for h in i["history"].as_array().into_iter().flatten() {
+            let at = h["at"].as_str().and_then(|t| t.parse::<Timestamp>().ok());
+            let local = at.and_then(|t| t.in_tz("Europe/Copenhagen").ok()).map(|z| z.strftime("%H:%M:%S").to_string()).unwrap_or_default();
+            println!("     {local} {:<9} {:<9} {} → {}", s(&h["actor"]), s(&h["field"]), s(&h["from"]), s(&h["to"]));
+        }
     }
-
-    d.step("The audit log");
-    let (_, audit) = d.call(Method::GET, "/api/v1/audit", &sds, None).await?;
-    for e in audit["items"].as_array().into_iter().flatten() {
-        println!(
-            "   {:<9} {:<9} {}",
-            e["kind"].as_str().unwrap_or(""),
-            e["desk"].as_str().or(e["subject"].as_str()).unwrap_or(""),
-            e["reason"].as_str().unwrap_or("")
-        );
-    }
+    let (_, audit) = d.call("sds", Method::GET, "/api/v1/audit", None).await?;
+    let rejected = audit["items"].as_array().map(|a| a.iter().filter(|e| e["kind"] == "rejected").count()).unwrap_or(0);
+    println!("   audit log: {} entries, {rejected} rejections", audit["items"].as_array().map_or(0, Vec::len));
+    let (_, dead) = d.call("sds", Method::GET, "/api/v1/dead-letters", None).await?;
+    println!("   dead letters: {}", dead["items"].as_array().map_or(0, Vec::len));
     println!("\ndone.");
     Ok(())
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }

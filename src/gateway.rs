@@ -13,7 +13,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::escalation::{EscalationHook, should_escalate};
 use crate::mapping::Mappings;
-use crate::model::{Actor, Role};
+use crate::model::{Actor, Role, Written};
 use crate::model::{
     Change, DeskId, Incident, IncidentId, ModelError, NewIncident, Priority, Service, Status, Text, TicketId,
     Visibility,
@@ -288,9 +288,23 @@ impl Gateway {
                 )?;
             tracing::debug!(supplier = %desk.id, "assigning");
         }
+        // A report marked as a further report of a known incident: its reporter is told
+        // which incident it joined (a public note from the national desk).
+        let mut joined_note = None;
         if let Some(parent) = &change.parent {
-            if self.store.get_incident(parent)?.is_none() {
+            let Some(parent_incident) = self.store.get_incident(parent)? else {
                 return Err(ModelError::Invalid { field: "parent", expected: "the id of an existing incident" }.into());
+            };
+            if change.kind == Some(crate::model::Kind::SupportRequest) {
+                let national = parent_incident.ref_for(&who.desk).map(|r| format!(" (national ticket {})", r.display_id));
+                joined_note = Some(Text::parse(
+                    "note",
+                    &format!(
+                        "Registered as a further report of {parent}{}: {}. The incident is handled there; this ticket is a support request referring to it.",
+                        national.unwrap_or_default(),
+                        parent_incident.title.as_str()
+                    ),
+                )?);
             }
         }
         let entry = self.entry(AuditKind::Updated, Some(&who.desk), describe_change(change), ctx);
@@ -299,7 +313,12 @@ impl Gateway {
                 return Err(ModelError::Invalid { field: "id", expected: "an incident this desk is party to" });
             }
             let before = i.clone();
-            let changed = i.apply(&actor, change, now)?;
+            let was_support_request = i.kind == crate::model::Kind::SupportRequest;
+            let mut changed = i.apply(&actor, change, now)?;
+            if let Some(note) = joined_note.as_ref().filter(|_| !was_support_request) {
+                i.add_note(&actor, note.clone(), Visibility::Public, now);
+                changed = true;
+            }
             let deliveries =
                 if changed { Planner::new(&self.config).changed(&before, i, &actor.desk, Via::Api) } else { Vec::new() };
             let mut effects = Effects { changed, deliveries, ..Effects::default() };
@@ -334,15 +353,33 @@ impl Gateway {
         let echoes = std::sync::Mutex::new(Vec::new());
         let applied = std::sync::atomic::AtomicBool::new(false);
         let entry = self.entry(AuditKind::Updated, Some(desk), format!("change from {desk} ticket {remote_id}"), ctx);
+        // What deskgate is writing to this desk's copy right now: a webhook about such a
+        // write may come before its answer does.
+        let writing: Vec<_> = self
+            .store
+            .outbox(usize::MAX)?
+            .into_iter()
+            .filter(|item| item.incident == id && &item.desk == desk)
+            .map(|item| item.action)
+            .collect();
         let mutate = |i: &mut Incident| {
-            let reading = crate::sync::inbound::read(&self.config, mapping, i, desk, update)
+            let reading = crate::sync::inbound::read_with_outbox(&self.config, mapping, i, desk, update, &writing)
                 .map_err(|e| ModelError::Conflict(format!("{desk}: {e}")))?;
             *echoes.lock().unwrap_or_else(|e| e.into_inner()) = reading.echoes.clone();
-            if reading.is_empty() {
-                return Ok(Effects::unchanged());
-            }
             let before = i.clone();
+            // Remember what the desk's copy holds now; it is not news when read again.
             let mut changed = false;
+            if let Some(r) = i.refs.iter_mut().find(|r| &r.desk == desk) {
+                let known = Written {
+                    status: reading.reported.status.or(r.written.status),
+                    priority: reading.reported.priority.or(r.written.priority),
+                };
+                changed |= r.written != known;
+                r.written = known;
+            }
+            if reading.is_empty() {
+                return Ok(Effects { changed, ..Effects::unchanged() });
+            }
             for (text, public) in &reading.notes {
                 let visibility = if *public { Visibility::Public } else { Visibility::Internal };
                 i.add_note(&actor, text.clone(), visibility, now);
@@ -380,7 +417,14 @@ impl Gateway {
                     Text::parse("note", &format!("deskgate {reason}. The national desk decides how to proceed."))
                         .map_err(GatewayError::Model)?;
                 let national = self.config.national_desk().map(|d| Actor { desk: d.id.clone(), role: Role::National });
-                if let Some(national) = national {
+                // The desk's tool keeps reporting the refused value with every later
+                // event (including the one about this very note): say it once.
+                let noted = self
+                    .store
+                    .get_incident(&id)?
+                    .and_then(|i| i.notes.last().cloned())
+                    .is_some_and(|n| n.visibility == Visibility::Internal && n.body == note);
+                if let Some(national) = national.filter(|_| !noted) {
                     let entry = self.entry(AuditKind::Updated, Some(desk), "parked change noted", ctx);
                     let add = |i: &mut Incident| {
                         let before = i.clone();

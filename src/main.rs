@@ -164,9 +164,9 @@ async fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Command::Demo => {
+        Command::Demo { at } => {
             deskgate::telemetry::init(false, "warn");
-            match deskgate::demo::run().await {
+            match deskgate::demo::run(at.as_deref()).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("demo failed: {e}");

@@ -17,6 +17,17 @@ pub enum Kind {
     Rfc,
 }
 
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Incident => "incident",
+            Kind::SupportRequest => "support_request",
+            Kind::Problem => "problem",
+            Kind::Rfc => "rfc",
+        }
+    }
+}
+
 /// The role a desk plays in the federation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -327,9 +338,9 @@ impl Incident {
             }
         };
         if let Some(kind) = change.kind {
-            let from = format!("{:?}", next.kind);
+            let from = next.kind.as_str().to_owned();
             next.kind = kind;
-            record(&mut next, "kind", Some(from), Some(format!("{kind:?}")));
+            record(&mut next, "kind", Some(from), Some(kind.as_str().to_owned()));
         }
         if let Some(parent) = &change.parent {
             if parent == &next.id {

@@ -4,14 +4,20 @@
 //! status workflow, the close guard) apply exactly as for the native API.
 //!
 //! Echo suppression (DESIGN §8): a value the remote reports that deskgate itself
-//! wrote there last ([`Written`]) is not a change, and a journal entry carrying
-//! deskgate's marker is deskgate's own note coming back.
+//! wrote there last ([`Written`]) is not a change, nor is one deskgate is writing
+//! there right now — a webhook about a write can arrive before the answer to that
+//! write, i.e. before [`Written`] records it, so the desk's deliveries still in the
+//! outbox count as written ([`read_with_outbox`]). What the desk itself reported is
+//! remembered the same way, so a poll re-reading a record that was edited elsewhere
+//! does not replay its old values. A journal entry carrying deskgate's marker is
+//! deskgate's own note coming back.
 
 use deskgate_adapter::{RemoteNote, TicketFields};
 
 use crate::config::Config;
 use crate::mapping::{DeskMapping, MappingError};
-use crate::model::{Change, DeskId, Incident, Role, Status, Text};
+use crate::model::{Change, DeskId, Incident, Priority, Role, Status, Text, Written};
+use crate::sync::outbox::Action;
 
 /// The marker deskgate puts under every note it writes to a remote desk.
 pub const NOTE_MARKER: &str = " via deskgate [";
@@ -32,6 +38,9 @@ pub struct Reading {
     pub notes: Vec<(Text, bool)>,
     /// Parts that were deskgate's own writes coming back.
     pub echoes: Vec<String>,
+    /// What the desk's copy holds now, as it reported: remembered on the ref so a
+    /// later report of the same values (a poll after an unrelated edit) is no news.
+    pub reported: Written,
 }
 
 impl Reading {
@@ -48,19 +57,37 @@ pub fn read(
     desk: &DeskId,
     update: &RemoteUpdate,
 ) -> Result<Reading, MappingError> {
+    read_with_outbox(config, mapping, incident, desk, update, &[])
+}
+
+/// [`read`], with `outbox`: the actions for `desk` about this incident that are
+/// queued or under way. A status or priority one of them writes is an echo too.
+pub fn read_with_outbox(
+    config: &Config,
+    mapping: &DeskMapping,
+    incident: &Incident,
+    desk: &DeskId,
+    update: &RemoteUpdate,
+    outbox: &[Action],
+) -> Result<Reading, MappingError> {
     let written = incident.ref_for(desk).map(|r| r.written.clone()).unwrap_or_default();
+    let writing_status = |s: Status| outbox.iter().any(|a| matches!(a, Action::Status { status, .. } if *status == s));
+    let writing_priority = |p: Priority| outbox.iter().any(|a| matches!(a, Action::Priority { priority } if *priority == p));
     let role = config.desk(desk).map(|d| d.role);
     let mut reading = Reading::default();
 
-    if let Some(status) = mapping.inbound_status(&update.fields)? {
-        if written.status == Some(status) {
+    let status = mapping.inbound_status(&update.fields)?;
+    let priority = mapping.inbound_priority(&update.fields)?;
+    reading.reported = Written { status, priority };
+    if let Some(status) = status {
+        if written.status == Some(status) || writing_status(status) {
             reading.echoes.push(format!("status {status}"));
         } else if status != incident.status {
             reading.change.status = Some(status);
         }
     }
-    if let Some(priority) = mapping.inbound_priority(&update.fields)? {
-        if written.priority == Some(priority) {
+    if let Some(priority) = priority {
+        if written.priority == Some(priority) || writing_priority(priority) {
             reading.echoes.push(format!("priority {priority}"));
         } else if Some(priority) != incident.priority {
             reading.change.priority = Some(priority);

@@ -12,7 +12,7 @@
 use std::collections::BTreeSet;
 
 use crate::config::{Config, System};
-use crate::model::{DeskId, Incident, Role, Status, Visibility};
+use crate::model::{DeskId, Incident, Kind, Role, Status, Visibility};
 
 use super::outbox::{Action, Delivery};
 
@@ -77,7 +77,10 @@ impl<'a> Planner<'a> {
         // A desk that gets its copy now receives the current state with it.
         let mut fresh = BTreeSet::new();
 
-        if after.assignee != before.assignee {
+        // A support request is a further report of a known incident: the supplier works
+        // the parent, so no second ticket reaches it (step 3).
+        let supplier_copy = after.kind != Kind::SupportRequest;
+        if after.assignee != before.assignee && supplier_copy {
             if let Some(supplier) = after.assignee.as_ref().filter(|s| self.delivers_to(s)) {
                 if after.ref_for(supplier).is_none() {
                     out.push(Delivery { desk: supplier.clone(), action: Action::Create });
@@ -113,20 +116,22 @@ impl<'a> Planner<'a> {
         for index in before.notes.len()..after.notes.len() {
             let note = &after.notes[index];
             let internal = note.visibility == Visibility::Internal;
-            let came_from = |d: &DeskId| d == &note.author_desk && via == Via::Remote;
-            send_to(&mut out, Action::Note { index }, &|d| !came_from(d) && !(internal && self.is_local(d)));
+            // Not back to the tool it came from; internal notes never to a local desk.
+            let skip = |d: &DeskId| (d == &note.author_desk && via == Via::Remote) || (internal && self.is_local(d));
+            send_to(&mut out, Action::Note { index }, &|d| !skip(d));
         }
         out
     }
 }
 
-/// The resolution notes: the newest public note by the desk that resolved it.
+/// The resolution notes: the newest public note by the desk that resolved it, else —
+/// for a supplier, whose own tool's journal is where it documents the solution
+/// (process step 10) — its newest note of any kind.
 fn resolution_text(incident: &Incident, resolver: &DeskId) -> Option<String> {
-    incident
-        .notes
-        .iter()
-        .rev()
-        .find(|n| &n.author_desk == resolver && n.visibility == Visibility::Public)
+    let by_resolver = || incident.notes.iter().rev().filter(|n| &n.author_desk == resolver);
+    by_resolver()
+        .find(|n| n.visibility == Visibility::Public)
+        .or_else(|| by_resolver().find(|n| incident.assignee.as_ref() == Some(resolver) && n.visibility == Visibility::Internal))
         .map(|n| n.body.as_str().to_owned())
 }
 
@@ -283,6 +288,19 @@ mod tests {
         assert!(plan.contains(&Delivery { desk: desk("region-h"), action: priority }), "{plan:?}");
         let remote = p.changed(&before, &after, &desk("sds"), Via::Remote);
         assert!(remote.iter().all(|d| d.desk != desk("sds")), "{remote:?}");
+    }
+
+    #[test]
+    fn a_support_request_never_reaches_a_supplier() {
+        let c = config();
+        let p = Planner::new(&c);
+        let mut before = incident("region-h");
+        before.kind = Kind::SupportRequest;
+        before.parent = Some(IncidentId::new(2026, 99));
+        let mut after = before.clone();
+        after.assignee = Some(desk("fmk"));
+        let plan = p.changed(&before, &after, &desk("sds"), Via::Api);
+        assert!(plan.iter().all(|d| d.desk != desk("fmk")), "{plan:?}");
     }
 
     #[test]

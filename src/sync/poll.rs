@@ -38,11 +38,14 @@ pub struct PollReport {
     pub parked: usize,
 }
 
+/// Per desk: (ticket, modified) → content fingerprint of what was already applied.
+type Seen = HashMap<DeskId, HashMap<(String, Timestamp), u64>>;
+
 pub struct Poller {
     gateway: Arc<Gateway>,
     adapters: Arc<Adapters>,
-    /// Per desk: (ticket, modified) → content fingerprint, pruned below the overlap.
-    seen: Mutex<HashMap<DeskId, HashMap<(String, Timestamp), u64>>>,
+    /// Pruned below the overlap after every poll.
+    seen: Mutex<Seen>,
 }
 
 fn fingerprint(t: &RemoteTicket) -> u64 {
@@ -83,13 +86,15 @@ impl Poller {
             .cursor(&cursor)
             .map_err(|e| e.to_string())?
             .and_then(|w| w.parse::<Timestamp>().ok())
-            .unwrap_or(now - FIRST_LOOK_BACK);
+            // Remote modification times are the remote's wall clock, whatever clock the
+            // gateway was given: the first look-back starts from the earlier of the two.
+            .unwrap_or(now.min(Timestamp::now()) - FIRST_LOOK_BACK);
         let tickets = adapter.changed_since(watermark - OVERLAP).await.map_err(|e| e.to_string())?;
         let mut report = PollReport { seen: tickets.len(), ..PollReport::default() };
         let mut newest = watermark;
         let ctx = RequestContext { request_id: Some(format!("poll-{desk}-{}", now.as_millisecond())) };
         for ticket in tickets {
-            let modified = ticket.updated_at.unwrap_or(now);
+            let modified = ticket.updated_at.unwrap_or(watermark);
             newest = newest.max(modified);
             let print = fingerprint(&ticket);
             let key = (ticket.id.0.clone(), modified);
@@ -116,7 +121,7 @@ impl Poller {
         Ok(report)
     }
 
-    fn seen_map<T>(&self, f: impl FnOnce(&mut HashMap<DeskId, HashMap<(String, Timestamp), u64>>) -> T) -> T {
+    fn seen_map<T>(&self, f: impl FnOnce(&mut Seen) -> T) -> T {
         f(&mut self.seen.lock().unwrap_or_else(|e| e.into_inner()))
     }
 

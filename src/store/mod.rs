@@ -200,6 +200,11 @@ pub trait Store: Send + Sync + 'static {
     /// Waiting deliveries in `seq` order (at most `limit`).
     fn outbox(&self, limit: usize) -> Result<Vec<OutboxItem>, StoreError>;
 
+    /// One waiting delivery as it stands now; `None` once completed or dead-lettered.
+    fn outbox_item(&self, seq: u64) -> Result<Option<OutboxItem>, StoreError> {
+        Ok(self.outbox(usize::MAX)?.into_iter().find(|i| i.seq == seq))
+    }
+
     /// A delivery succeeded: remove it, and apply `mutate` (e.g. record the new remote
     /// ticket as a cross-reference) in the same transaction.
     async fn complete_delivery(

@@ -419,6 +419,10 @@ impl Store for SledStore {
         self.outbox.iter().take(limit).map(|item| decode(&item.map_err(io)?.1)).collect()
     }
 
+    fn outbox_item(&self, seq: u64) -> Result<Option<OutboxItem>, StoreError> {
+        self.outbox.get(seq.to_be_bytes()).map_err(io)?.map(|b| decode(&b)).transpose()
+    }
+
     async fn complete_delivery(
         &self,
         seq: u64,

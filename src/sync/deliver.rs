@@ -178,7 +178,14 @@ impl Dispatcher {
             self.lanes().insert(lane.clone());
             let me = self.clone();
             tokio::spawn(async move {
-                me.deliver(item).await;
+                // The snapshot may be stale: this lane's previous delivery — of this very
+                // item — may have completed or rescheduled it since it was read. Holding
+                // the lane, deliver the item as it stands now, if it is still due.
+                match me.store.outbox_item(item.seq) {
+                    Ok(Some(current)) if current.not_before <= me.clock.now() => me.deliver(current).await,
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e, seq = item.seq, "reading an outbox item failed"),
+                }
                 me.lanes().remove(&lane);
                 drop(permit);
                 me.wake.notify_one();

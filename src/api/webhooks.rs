@@ -64,6 +64,9 @@ async fn apply(
 struct JiraEvent {
     #[serde(rename = "webhookEvent")]
     webhook_event: String,
+    /// `issue_commented` for the `jira:issue_updated` that accompanies a comment.
+    #[serde(default)]
+    issue_event_type_name: Option<String>,
     issue: Option<deskgate_jira::wire::Issue>,
     comment: Option<deskgate_jira::wire::Comment>,
 }
@@ -101,6 +104,11 @@ pub async fn jira(
                 at: None,
             });
         }
+    } else if event.issue_event_type_name.as_deref() == Some("issue_commented") {
+        // The issue as it stands, not a change to it: the comment itself arrives as
+        // `comment_created`. Reading its fields would re-report every value the issue
+        // holds — one deskgate refused (a parked change) would be refused again for
+        // each comment, including deskgate's own note about it.
     } else {
         let f = issue.fields;
         update.fields = TicketFields {

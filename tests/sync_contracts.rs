@@ -1,0 +1,769 @@
+//! The synchronisation contracts of DESIGN §8 against the simulators: order per
+//! incident, one stuck incident not blocking another, no echo (Jira webhooks and
+//! ServiceNow pushes of deskgate's own writes), authenticated change capture, and
+//! the P1/P2 close guard for changes made in a remote desk's own tool.
+//!
+//! The simulators' webhooks reach the gateway through a relay in this process, which
+//! records every answer the gateway gave and can hold deliveries back (the gateway's
+//! address is only known once the simulators it calls are running).
+
+mod common;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode as AxumStatus, Uri};
+use deskgate::config::Config;
+use deskgate::startup::Application;
+use deskgate_sim::Fault;
+use deskgate_sim::clearquest::{ClearQuestSim, ClearQuestSimConfig};
+use deskgate_sim::jira::{JiraSim, JiraSimConfig, JiraWebhookTarget};
+use deskgate_sim::servicenow::{ServiceNowSim, ServiceNowSimConfig, WebhookTarget};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tokio::sync::watch;
+
+const JIRA_HOOK_SECRET: &str = "drift-webhook-secret";
+
+// --- the relay --------------------------------------------------------------------
+
+/// One webhook the relay passed on, with the gateway's answer.
+#[derive(Clone, Debug)]
+struct Relayed {
+    path: String,
+    request: Value,
+    status: u16,
+    answer: Value,
+}
+
+#[derive(Clone)]
+struct RelayState {
+    target: Arc<OnceLock<String>>,
+    log: Arc<Mutex<Vec<Relayed>>>,
+    open: watch::Receiver<bool>,
+    client: reqwest::Client,
+}
+
+struct Relay {
+    url: String,
+    state: RelayState,
+    gate: watch::Sender<bool>,
+}
+
+impl Relay {
+    async fn spawn() -> Relay {
+        let (gate, open) = watch::channel(true);
+        let state = RelayState {
+            target: Arc::default(),
+            log: Arc::default(),
+            open,
+            client: reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap(),
+        };
+        let app = axum::Router::new().fallback(relay).with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Relay { url, state, gate }
+    }
+
+    /// Hold webhooks back until [`Relay::release`].
+    fn hold(&self) {
+        self.gate.send_replace(false);
+    }
+
+    fn release(&self) {
+        self.gate.send_replace(true);
+    }
+
+    fn log(&self) -> Vec<Relayed> {
+        self.state.log.lock().unwrap().clone()
+    }
+}
+
+async fn relay(State(s): State<RelayState>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> AxumStatus {
+    let mut open = s.open.clone();
+    let _ = open.wait_for(|o| *o).await;
+    let Some(target) = s.target.get() else { return AxumStatus::SERVICE_UNAVAILABLE };
+    let mut req = s.client.request(method, format!("{target}{uri}")).body(body.clone());
+    for (name, value) in &headers {
+        if name != "host" && name != "content-length" {
+            req = req.header(name, value);
+        }
+    }
+    let Ok(res) = req.send().await else { return AxumStatus::BAD_GATEWAY };
+    let status = res.status().as_u16();
+    let answer = res.json().await.unwrap_or(Value::Null);
+    let request = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    s.log.lock().unwrap().push(Relayed { path: uri.path().to_owned(), request, status, answer });
+    AxumStatus::from_u16(status).unwrap_or(AxumStatus::BAD_GATEWAY)
+}
+
+// --- the federation ---------------------------------------------------------------
+
+struct Federation {
+    gateway: String,
+    client: reqwest::Client,
+    relay: Relay,
+    region_h: ServiceNowSim,
+    sds: ClearQuestSim,
+    drift: JiraSim,
+    _data: tempfile::TempDir,
+}
+
+fn token(desk: &str) -> String {
+    let (issuer, secret) = match desk {
+        "region-h" => ("idp.regionh", "region-h-test-secret"),
+        "sds" => ("idp.sds", "sds-test-secret"),
+        "fmk" => ("idp.fmk", "fmk-test-secret"),
+        "drift" => ("idp.drift", "drift-test-secret"),
+        other => panic!("{other}"),
+    };
+    common::hs256(&common::claims(issuer, desk), secret)
+}
+
+impl Federation {
+    async fn start() -> Self {
+        Self::start_with(true).await
+    }
+
+    /// `jira_webhooks`: whether the supplier's Jira calls the gateway back.
+    async fn start_with(jira_webhooks: bool) -> Self {
+        let relay = Relay::spawn().await;
+        let region_h = ServiceNowSim::spawn(ServiceNowSimConfig {
+            webhook: Some(WebhookTarget {
+                url: format!("{}/webhooks/servicenow/region-h", relay.url),
+                authorization: format!("Bearer {}", token("region-h")),
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let sds = ClearQuestSim::spawn(ClearQuestSimConfig { db: "SDS".into(), ..Default::default() }).await.unwrap();
+        let drift = JiraSim::spawn(JiraSimConfig {
+            webhook: jira_webhooks.then(|| JiraWebhookTarget {
+                url: format!("{}/webhooks/jira/drift", relay.url),
+                secret: Some(JIRA_HOOK_SECRET.into()),
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let data = tempfile::tempdir().unwrap();
+        let text = format!(
+            r#"
+[gateway]
+listen = "127.0.0.1:0"
+data_dir = "{data}"
+delivery = {{ retry_base_ms = 20, retry_max_ms = 200, max_attempts = 50, concurrency = 8 }}
+rate_limit = {{ inbound_per_minute = 600000, inbound_burst = 10000, outbound_per_minute = 600000, outbound_burst = 10000 }}
+
+[desks.region-h]
+name = "Region Hovedstaden Service Desk"
+role = "local"
+system = "servicenow"
+endpoint = "{sn}"
+auth = {{ issuer = "idp.regionh", algorithm = "HS256", secret = {{ env = "T_REGION_H" }} }}
+credentials = {{ kind = "basic", username = "deskgate.integration", password = {{ env = "T_SN_PASSWORD" }} }}
+
+[desks.sds]
+name = "National Service Desk"
+role = "national"
+system = "clearquest"
+endpoint = "{sds}"
+auth = {{ issuer = "idp.sds", algorithm = "HS256", secret = {{ env = "T_SDS" }} }}
+credentials = {{ kind = "basic", username = "deskgate", password = {{ env = "T_CQ_PASSWORD" }} }}
+clearquest = {{ repo = "7.0.0", db = "SDS" }}
+
+[desks.fmk]
+name = "FMK supplier"
+role = "supplier"
+system = "native"
+services = ["FMK"]
+auth = {{ issuer = "idp.fmk", algorithm = "HS256", secret = {{ env = "T_FMK" }} }}
+
+[desks.drift]
+name = "Operations supplier"
+role = "supplier"
+system = "jira"
+endpoint = "{jira}"
+services = ["*"]
+auth = {{ issuer = "idp.drift", algorithm = "HS256", secret = {{ env = "T_DRIFT" }} }}
+credentials = {{ kind = "bearer", token = {{ env = "T_JIRA_TOKEN" }} }}
+jira = {{ project = "DRIFT", correlation_field = "customfield_10042", webhook_secret = {{ env = "T_JIRA_HOOK" }} }}
+"#,
+            data = data.path().display(),
+            sn = region_h.base_url(),
+            sds = sds.base_url(),
+            jira = drift.base_url(),
+        );
+        let env = common::env()
+            .with("T_SN_PASSWORD", "integration-password")
+            .with("T_CQ_PASSWORD", "deskgate-secret")
+            .with("T_JIRA_TOKEN", "jira-personal-access-token")
+            .with("T_JIRA_HOOK", JIRA_HOOK_SECRET);
+        let config = Config::from_toml(&text, Path::new("."), &env).expect("config");
+        let app = Application::build(config).await.expect("gateway starts");
+        let gateway = format!("http://{}", app.local_addr());
+        tokio::spawn(async move { app.run_until(std::future::pending()).await.unwrap() });
+        relay.state.target.set(gateway.clone()).unwrap();
+        Federation { gateway, client: reqwest::Client::new(), relay, region_h, sds, drift, _data: data }
+    }
+
+    async fn call(&self, desk: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut req = self.client.request(method, format!("{}{path}", self.gateway)).bearer_auth(token(desk));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn patch(&self, desk: &str, id: &str, body: Value) -> (StatusCode, Value) {
+        self.call(desk, reqwest::Method::PATCH, &format!("/api/v1/incidents/{id}"), Some(body)).await
+    }
+
+    async fn note(&self, desk: &str, id: &str, body: &str) -> StatusCode {
+        let note = json!({"body": body, "visibility": "public"});
+        self.call(desk, reqwest::Method::POST, &format!("/api/v1/incidents/{id}/notes"), Some(note)).await.0
+    }
+
+    async fn incident(&self, id: &str) -> Value {
+        self.call("sds", reqwest::Method::GET, &format!("/api/v1/incidents/{id}"), None).await.1
+    }
+
+    /// Region H creates a ticket in ServiceNow and forwards it: (incident id, sys_id).
+    async fn report(&self, title: &str) -> (String, String) {
+        let record = self
+            .region_h
+            .create_as_user(&[("short_description", title), ("description", "Reported by phone"), ("impact", "2")])
+            .unwrap();
+        let sys_id = record["sys_id"].clone();
+        let (status, incident) = self
+            .call(
+                "region-h",
+                reqwest::Method::POST,
+                "/api/v1/incidents",
+                Some(json!({
+                    "title": title, "description": "Reported by phone", "service": "NSP",
+                    "ticket_id": sys_id, "display_id": record["number"], "urgency": "medium", "impact": "medium",
+                })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{incident}");
+        (incident["id"].as_str().unwrap().to_owned(), sys_id)
+    }
+
+    /// Report, triage as `priority` and assign to the operations supplier; settled.
+    async fn assigned_to_drift(&self, title: &str, priority: &str) -> (String, String, String) {
+        let (id, sys_id) = self.report(title).await;
+        let (status, body) = self.patch("sds", &id, json!({"priority": priority, "assignee": "drift"})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        self.settled().await;
+        let incident = self.incident(&id).await;
+        let key = ref_of(&incident, "drift").expect("a Jira issue")["remote_id"].as_str().unwrap().to_owned();
+        (id, sys_id, key)
+    }
+
+    async fn outbox(&self) -> Vec<Value> {
+        let (_, outbox) = self.call("sds", reqwest::Method::GET, "/api/v1/outbox", None).await;
+        outbox["items"].as_array().cloned().unwrap_or_else(|| vec![Value::Null])
+    }
+
+    async fn dead_letters(&self) -> Vec<Value> {
+        let (_, dead) = self.call("sds", reqwest::Method::GET, "/api/v1/dead-letters", None).await;
+        dead["items"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Wait (bounded) until the outbox is empty and every webhook has been answered,
+    /// twice in a row: an answered webhook may have planned new deliveries.
+    async fn settled(&self) {
+        let mut quiet = 0;
+        for _ in 0..800 {
+            self.drift.webhooks_settled().await;
+            self.region_h.pushes_settled().await;
+            if self.outbox().await.is_empty() {
+                quiet += 1;
+                if quiet == 2 {
+                    return;
+                }
+            } else {
+                quiet = 0;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("the outbox did not drain: {:#?}", self.outbox().await);
+    }
+
+    async fn audit(&self) -> Vec<Value> {
+        let (_, page) = self.call("sds", reqwest::Method::GET, "/api/v1/audit?limit=1000", None).await;
+        page["items"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// The gateway's answers to webhooks on `path` about `ticket`, in order.
+    fn answers(&self, path: &str, ticket: &str) -> Vec<Relayed> {
+        self.relay
+            .log()
+            .into_iter()
+            .filter(|r| r.path == path && (r.request["issue"]["key"] == ticket || r.request["sys_id"] == ticket))
+            .collect()
+    }
+}
+
+fn ref_of<'a>(incident: &'a Value, desk: &str) -> Option<&'a Value> {
+    incident["refs"].as_array()?.iter().find(|r| r["desk"] == desk)
+}
+
+/// Bounded wait for `cond`, polled every 10 ms.
+async fn wait_until<F: AsyncFnMut() -> bool>(mut cond: F) -> bool {
+    for _ in 0..1_000 {
+        if cond().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    false
+}
+
+// --- order per incident -------------------------------------------------------------
+
+/// What a write to the origin's ServiceNow record said, in canonical terms.
+fn servicenow_event(body: &Value) -> Option<String> {
+    let s = |k: &str| body.get(k).and_then(Value::as_str);
+    if let (Some(impact), Some(urgency)) = (s("impact"), s("urgency")) {
+        let p = match (impact, urgency) {
+            ("1", "1") => "P1",
+            ("1", "2") => "P2",
+            ("2", "2") => "P3",
+            ("3", "3") => "P4",
+            other => panic!("unexpected impact/urgency {other:?}"),
+        };
+        return Some(format!("priority {p}"));
+    }
+    if let Some(state) = s("state") {
+        let status = match (state, s("hold_reason")) {
+            ("2", _) => "in_progress",
+            ("3", Some("1")) => "awaiting_info",
+            ("3", Some("4")) => "on_hold",
+            ("3", Some("5")) => "pending_release",
+            other => panic!("unexpected state/hold_reason {other:?}"),
+        };
+        return Some(format!("status {status}"));
+    }
+    s("comments").and_then(|c| c.split_once(" #")).map(|(_, rest)| format!("note {}", rest.split(' ').next().unwrap()))
+}
+
+const SUPPLIER_STATUSES: [&str; 6] =
+    ["on_hold", "in_progress", "awaiting_info", "in_progress", "pending_release", "in_progress"];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn updates_to_one_incident_reach_every_desk_in_the_order_they_were_accepted() {
+    // Delivery order only: the supplier's Jira does not call back here (echoes of
+    // older writes are the subject of their own test below).
+    let f = Federation::start_with(false).await;
+    let (id, sys_id, key) = f.assigned_to_drift("NSP: lookups time out", "P3").await;
+    let (status, body) = f.patch("drift", &id, json!({"status": "in_progress"})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    f.settled().await;
+    let history_before = f.incident(&id).await["history"].as_array().unwrap().len();
+    let sn_before = f.region_h.requests().len();
+    let cq_before = f.sds.received().len();
+
+    // The national desk and the supplier change the incident at the same time: the
+    // national desk re-prioritises and comments, the supplier moves the status
+    // through the waiting states (always via in progress, as Jira's workflow
+    // requires) and changes the priority too.
+    let national = async {
+        for (n, p) in ["P1", "P4", "P2", "P3", "P1", "P4", "P2", "P3"].iter().enumerate() {
+            let (status, body) = f.patch("sds", &id, json!({"priority": p})).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            assert_eq!(f.note("sds", &id, &format!("National update {n} #n{n} end")).await, StatusCode::CREATED);
+        }
+    };
+    let supplier = async {
+        for (n, s) in SUPPLIER_STATUSES.iter().enumerate() {
+            let (status, body) = f.patch("drift", &id, json!({"status": s})).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            let p = if n % 2 == 0 { "P2" } else { "P4" };
+            let (status, body) = f.patch("drift", &id, json!({"priority": p})).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+        }
+    };
+    tokio::join!(national, supplier);
+    f.settled().await;
+    assert!(f.dead_letters().await.is_empty(), "{:#?}", f.dead_letters().await);
+
+    // Accepted order: the incident's history (status, priority) and its notes.
+    let incident = f.incident(&id).await;
+    let history = &incident["history"].as_array().unwrap()[history_before..];
+    let accepted = |field: &str, actor: Option<&str>| -> Vec<String> {
+        history
+            .iter()
+            .filter(|h| h["field"] == field && actor.is_none_or(|a| h["actor"] == a))
+            .map(|h| format!("{field} {}", h["to"].as_str().unwrap()))
+            .collect()
+    };
+    let notes: Vec<String> = incident["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n["body"].as_str().unwrap().split_once(" #").map(|(_, r)| r.split(' ').next().unwrap()))
+        .map(|n| format!("note {n}"))
+        .collect();
+    // The supplier's statuses, exactly as it set them: none of deskgate's own writes
+    // to its Jira came back as a change of its own.
+    let supplier_statuses: Vec<String> = SUPPLIER_STATUSES.iter().map(|s| format!("status {s}")).collect();
+    assert_eq!(accepted("status", Some("drift")), supplier_statuses, "{history:#?}");
+    assert!(accepted("priority", None).len() >= 4, "{history:#?}");
+
+    // The origin (ServiceNow) was told everything, each kind in accepted order.
+    let sn: Vec<String> = f.region_h.requests()[sn_before..]
+        .iter()
+        .filter(|r| r.method == "PATCH" && r.path.ends_with(&sys_id))
+        .filter_map(|r| servicenow_event(&r.body))
+        .collect();
+    for kind in ["priority", "status", "note"] {
+        let seen: Vec<_> = sn.iter().filter(|e| e.starts_with(kind)).cloned().collect();
+        let expected = if kind == "note" { notes.clone() } else { accepted(kind, None) };
+        assert_eq!(seen, expected, "{kind} changes at the origin's ServiceNow, in order");
+    }
+
+    // The national desk's ClearQuest heard the supplier's priorities in order.
+    let cq_priorities: Vec<String> = f.sds.received()[cq_before..]
+        .iter()
+        .filter(|r| r.method == "PUT")
+        .filter_map(|r| {
+            let v = r.body.split("<cq:Priority>").nth(1)?.split('<').next()?;
+            Some(format!("priority P{}", &v[..1]))
+        })
+        .collect();
+    let supplier_priorities = accepted("priority", Some("drift"));
+    let mut rest = cq_priorities.iter();
+    for p in &supplier_priorities {
+        assert!(rest.any(|c| c == p), "{supplier_priorities:?} is not in order in ClearQuest's {cq_priorities:?}");
+    }
+
+    // The supplier's Jira issue ends where the incident ended.
+    let issue = f.drift.issue(&key).unwrap();
+    assert_eq!(issue.status, "In Progress");
+    let final_priority = incident["priority"].as_str().unwrap();
+    let jira_priority = match final_priority {
+        "P1" => "Highest",
+        "P2" => "High",
+        "P3" => "Medium",
+        _ => "Low",
+    };
+    assert_eq!(issue.priority, jira_priority);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_desk_answer_for_one_incident_does_not_hold_back_another() {
+    let f = Federation::start().await;
+    let (slow_id, slow_sys_id) = f.report("SOSI: token service slow").await;
+    let (fast_id, fast_sys_id) = f.report("FMK: prescriptions missing").await;
+    f.settled().await;
+
+    // Region H's ServiceNow answers slowly for the first incident's record only.
+    f.region_h.faults().only_on_paths_containing(slow_sys_id.clone());
+    f.region_h.faults().push([Fault::Slow { millis: 3_000 }]);
+    assert_eq!(f.note("sds", &slow_id, "We are looking into the token service").await, StatusCode::CREATED);
+    let slow_pending = async || f.outbox().await.iter().any(|i| i["incident"] == slow_id.as_str());
+    assert!(slow_pending().await, "the slow incident's note waits in the outbox");
+    // Its delivery is under way (the fault was taken) before the other change is made.
+    assert!(wait_until(async || f.region_h.faults().pending() == 0).await);
+    assert_eq!(f.note("sds", &fast_id, "A fix is being deployed").await, StatusCode::CREATED);
+
+    let journal_has = |sys_id: &str, text: &str| f.region_h.journal(sys_id).iter().any(|j| j.value.contains(text));
+    assert!(
+        wait_until(async || journal_has(&fast_sys_id, "A fix is being deployed")).await,
+        "the other incident's note was not delivered"
+    );
+    // By state: when the other incident's note arrived, this one's was still pending.
+    assert!(!journal_has(&slow_sys_id, "looking into the token service"));
+    assert!(slow_pending().await, "the slow delivery is still in the outbox");
+
+    // And it does arrive, once.
+    f.region_h.faults().clear();
+    f.settled().await;
+    let delivered =
+        f.region_h.journal(&slow_sys_id).iter().filter(|j| j.value.contains("looking into the token service")).count();
+    assert_eq!(delivered, 1);
+}
+
+// --- no echo ------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jira_echoes_of_deskgate_writes_are_not_news_but_a_person_s_change_flows_to_the_national_desk() {
+    let f = Federation::start().await;
+    let (id, _, key) = f.assigned_to_drift("NSP: lookups time out", "P3").await;
+    let national = ref_of(&f.incident(&id).await, "sds").unwrap()["display_id"].as_str().unwrap().to_owned();
+    let hook = "/webhooks/jira/drift";
+
+    // The national desk puts the incident on hold; deskgate moves the Jira issue, and
+    // Jira's webhook about that move is held back while the incident moves on.
+    let cq_mark = f.sds.received().len();
+    f.relay.hold();
+    let (status, body) = f.patch("sds", &id, json!({"status": "on_hold"})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let written = async || {
+        let i = f.incident(&id).await;
+        ref_of(&i, "drift").is_some_and(|r| r["written"]["status"] == "on_hold")
+    };
+    assert!(wait_until(written).await, "the status was not delivered to Jira");
+    assert_eq!(f.drift.issue(&key).unwrap().status, "Pending");
+    // The next status waits on a slow Jira, so the last value written there stays on_hold.
+    f.drift.faults().only_on_paths_containing("/transitions");
+    f.drift.faults().push([Fault::Slow { millis: 1_500 }, Fault::Slow { millis: 1_500 }]);
+    let (status, body) = f.patch("sds", &id, json!({"status": "in_progress"})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // Now the echo arrives: deskgate's own "Pending" is recognised, not applied.
+    f.relay.release();
+    f.settled().await;
+    let answers = f.answers(hook, &key);
+    let status_echoes: Vec<_> = answers
+        .iter()
+        .filter(|r| r.request["issue"]["fields"]["status"]["name"] == "Pending")
+        .map(|r| r.answer.clone())
+        .collect();
+    assert!(!status_echoes.is_empty(), "Jira sent no webhook for the move: {answers:#?}");
+    for answer in &status_echoes {
+        assert_eq!(answer["outcome"], "nothing_new", "{answer}");
+    }
+    let incident = f.incident(&id).await;
+    assert_eq!(incident["status"], "in_progress", "the echo did not set the status back");
+    assert!(
+        incident["history"].as_array().unwrap().iter().all(|h| h["actor"] != "drift"),
+        "no change is attributed to the supplier: {:#}",
+        incident["history"]
+    );
+    assert!(f.outbox().await.is_empty());
+    assert_eq!(f.drift.issue(&key).unwrap().status, "In Progress");
+    // The national desk's ClearQuest got its own two changes (Postponed, then Opened
+    // by way of Assigned) and nothing more: the echo was not passed on as the supplier's.
+    let actions: Vec<String> = f.sds.received()[cq_mark..]
+        .iter()
+        .filter_map(|r| r.target.split("rcm.action=").nth(1)?.split('&').next().map(str::to_owned))
+        .filter(|a| a != "Modify")
+        .collect();
+    assert_eq!(actions, ["Postpone", "Assign", "Open"]);
+    assert!(answers.iter().all(|r| r.answer["outcome"] != "applied"), "{answers:#?}");
+
+    // A person in Jira moves the issue: applied as the supplier's change and delivered
+    // to the national desk's ClearQuest.
+    let before = f.relay.log().len();
+    f.drift.transition_as_user(&key, "Waiting for customer").unwrap();
+    f.settled().await;
+    let answers: Vec<_> = f.relay.log()[before..].to_vec();
+    assert!(answers.iter().any(|r| r.answer["outcome"] == "applied"), "{answers:#?}");
+    let incident = f.incident(&id).await;
+    assert_eq!(incident["status"], "awaiting_info");
+    let last = incident["history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!((last["actor"].as_str(), last["to"].as_str()), (Some("drift"), Some("awaiting_info")));
+    let record = f.sds.record(&national).unwrap();
+    assert_eq!(record.state, "Postponed");
+    assert_eq!(record.get("HoldReason"), Some("Awaiting information"));
+    assert!(f.dead_letters().await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn servicenow_pushes_of_deskgate_writes_are_not_news_but_a_person_s_comment_flows_to_the_national_desk() {
+    let f = Federation::start().await;
+    let (id, sys_id) = f.report("SOSI: token service unavailable").await;
+    f.settled().await;
+    let national = ref_of(&f.incident(&id).await, "sds").unwrap()["display_id"].as_str().unwrap().to_owned();
+    let hook = "/webhooks/servicenow/region-h";
+
+    // The national desk comments and re-prioritises; deskgate writes both to Region H's
+    // ServiceNow, whose business rule pushes each write back.
+    let pushes_before = f.answers(hook, &sys_id).len();
+    assert_eq!(f.note("sds", &id, "Token service restarted; please retry").await, StatusCode::CREATED);
+    let (status, body) = f.patch("sds", &id, json!({"priority": "P2"})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    f.settled().await;
+    let echoes = f.answers(hook, &sys_id)[pushes_before..].to_vec();
+    assert!(echoes.len() >= 2, "ServiceNow pushed deskgate's writes back: {echoes:#?}");
+    for echo in &echoes {
+        assert_eq!(echo.status, 200, "{echo:?}");
+        assert_eq!(echo.answer["outcome"], "nothing_new", "{echo:#?}");
+    }
+    let incident = f.incident(&id).await;
+    assert_eq!(incident["notes"].as_array().unwrap().len(), 1, "the note did not come back as a new one");
+    assert!(f.outbox().await.is_empty());
+    let notes_log = f.sds.record(&national).unwrap().get("Notes_Log").unwrap_or_default().to_owned();
+    assert_eq!(notes_log.matches("Token service restarted").count(), 1, "{notes_log}");
+
+    // A person at Region H comments in ServiceNow: a note by Region H, delivered to
+    // the national desk.
+    let before = f.answers(hook, &sys_id).len();
+    f.region_h.comment_as_user(&sys_id, "Still failing at Herlev since 09:10", true).unwrap();
+    f.settled().await;
+    let answers = f.answers(hook, &sys_id)[before..].to_vec();
+    assert_eq!(answers.len(), 1, "{answers:#?}");
+    assert_eq!(answers[0].answer["outcome"], "applied", "{answers:#?}");
+    let incident = f.incident(&id).await;
+    let notes = incident["notes"].as_array().unwrap();
+    assert_eq!(notes.len(), 2);
+    assert_eq!(notes[1]["author_desk"], "region-h");
+    let notes_log = f.sds.record(&national).unwrap().get("Notes_Log").unwrap_or_default().to_owned();
+    assert!(notes_log.contains("Still failing at Herlev"), "{notes_log}");
+    // That delivery's own push-back is an echo again.
+    assert!(f.answers(hook, &sys_id).iter().all(|r| {
+        r.answer["outcome"] != "applied"
+            || r.request["journal"]["value"]
+                .as_str()
+                .is_some_and(|v| v.contains("Still failing at Herlev") && !v.contains("via deskgate"))
+    }));
+}
+
+// --- authenticated change capture ---------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_badly_signed_jira_webhook_is_refused_and_a_push_with_another_desk_s_token_is_forbidden() {
+    let f = Federation::start().await;
+    let (id, sys_id, key) = f.assigned_to_drift("NSP: lookups time out", "P3").await;
+    let before = f.incident(&id).await;
+    let audit_before = f.audit().await.len();
+
+    let event = json!({
+        "webhookEvent": "jira:issue_updated",
+        "issue": {"id": "10000", "key": key, "fields": {"status": {"name": "Resolved"}, "priority": {"name": "Highest"}}},
+    });
+    let body = serde_json::to_vec(&event).unwrap();
+    let forged = deskgate_jira::webhook::sign(b"not-the-secret", &body);
+    let good = deskgate_jira::webhook::sign(JIRA_HOOK_SECRET.as_bytes(), &body);
+    for signature in [Some(forged.as_str()), None] {
+        let mut req = f
+            .client
+            .post(format!("{}/webhooks/jira/drift", f.gateway))
+            .header("content-type", "application/json")
+            .body(body.clone());
+        if let Some(s) = signature {
+            req = req.header(deskgate_jira::webhook::SIGNATURE_HEADER, s);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "signature {signature:?}");
+    }
+    // A body changed after signing fails too.
+    let tampered = String::from_utf8(body.clone()).unwrap().replace("Highest", "Lowest");
+    let res = f
+        .client
+        .post(format!("{}/webhooks/jira/drift", f.gateway))
+        .header("content-type", "application/json")
+        .header(deskgate_jira::webhook::SIGNATURE_HEADER, good.as_str())
+        .body(tampered)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+
+    // A ServiceNow push for Region H's record, authenticated as another desk.
+    let push = json!({
+        "table": "incident", "operation": "update", "sys_id": sys_id, "changed_fields": ["comments"],
+        "record": {"sys_id": sys_id, "state": "2"},
+        "journal": {"element": "comments", "value": "Injected", "sys_created_on": "2026-03-01 10:00:00", "sys_created_by": "x"},
+    });
+    for desk in ["sds", "drift"] {
+        let res = f
+            .client
+            .post(format!("{}/webhooks/servicenow/region-h", f.gateway))
+            .bearer_auth(token(desk))
+            .json(&push)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "pushed as {desk}");
+    }
+    let res = f.client.post(format!("{}/webhooks/servicenow/region-h", f.gateway)).json(&push).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "pushed without a token");
+
+    // Nothing changed, nothing was planned; the refusals were audited.
+    let after = f.incident(&id).await;
+    assert_eq!(after, before);
+    assert!(f.outbox().await.is_empty());
+    let audit = f.audit().await;
+    let refused = audit[audit_before..]
+        .iter()
+        .filter(|e| e["kind"] == "rejected" && e["reason"].as_str().unwrap_or("").contains("Jira webhook"))
+        .count();
+    assert_eq!(refused, 3, "{:#?}", &audit[audit_before..]);
+    // The correctly signed original is accepted (the signature check is what refused).
+    let res = f
+        .client
+        .post(format!("{}/webhooks/jira/drift", f.gateway))
+        .header("content-type", "application/json")
+        .header(deskgate_jira::webhook::SIGNATURE_HEADER, good.as_str())
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+// --- the close guard for remote changes ---------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_p1_closed_in_jira_without_an_approved_report_is_parked_with_a_note_and_an_audit_entry() {
+    let f = Federation::start().await;
+    let (id, _, key) = f.assigned_to_drift("FMK: no prescriptions anywhere", "P1").await;
+    let hook = "/webhooks/jira/drift";
+
+    // The supplier resolves in Jira (allowed), then closes (not without an approved report).
+    f.drift.transition_as_user(&key, "In Progress").unwrap();
+    f.drift.transition_as_user(&key, "Resolved").unwrap();
+    f.settled().await;
+    assert_eq!(f.incident(&id).await["status"], "resolved");
+    let audit_before = f.audit().await.len();
+    let before = f.relay.log().len();
+    f.drift.transition_as_user(&key, "Closed").unwrap();
+    f.settled().await;
+
+    let answers: Vec<_> = f.relay.log()[before..].iter().filter(|r| r.path == hook).cloned().collect();
+    let parked: Vec<_> = answers.iter().filter(|r| r.answer["outcome"] == "parked").collect();
+    assert_eq!(parked.len(), 1, "{answers:#?}");
+    let reason = parked[0].answer["reason"].as_str().unwrap().to_owned();
+    assert!(reason.contains("report"), "{reason}");
+
+    let incident = f.incident(&id).await;
+    assert_eq!(incident["status"], "resolved", "not closed");
+    let notes = incident["notes"].as_array().unwrap();
+    let note = notes.last().expect("a note on the incident");
+    assert_eq!(note["visibility"], "internal");
+    assert!(note["body"].as_str().unwrap().contains("report"), "{note}");
+    let audit = f.audit().await;
+    let entries: Vec<_> = audit[audit_before..].iter().filter(|e| e["kind"] == "rejected").collect();
+    assert_eq!(entries.len(), 1, "{:#?}", &audit[audit_before..]);
+    assert_eq!(entries[0]["desk"], "drift");
+    assert!(entries[0]["reason"].as_str().unwrap().contains(&key), "{:#}", entries[0]);
+    // The internal note reaches no local desk.
+    let origin_journal = f.region_h.journal(incident["origin"]["ticket"].as_str().unwrap());
+    assert!(origin_journal.iter().all(|j| !j.value.contains("not applied")), "{origin_journal:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "known gap: an echo of an older write, arriving after a newer write was answered, is read as a change"]
+async fn a_late_jira_echo_of_an_older_write_is_not_applied() {
+    let f = Federation::start().await;
+    let (id, _, key) = f.assigned_to_drift("NSP: lookups time out", "P3").await;
+    let written = async |p: &str| {
+        let i = f.incident(&id).await;
+        ref_of(&i, "drift").is_some_and(|r| r["written"]["priority"] == p)
+    };
+    // Two priorities written to Jira while its webhooks are held back.
+    f.relay.hold();
+    assert_eq!(f.patch("sds", &id, json!({"priority": "P1"})).await.0, StatusCode::OK);
+    assert!(wait_until(async || written("P1").await).await);
+    assert_eq!(f.patch("sds", &id, json!({"priority": "P2"})).await.0, StatusCode::OK);
+    assert!(wait_until(async || written("P2").await).await);
+    f.relay.release();
+    f.settled().await;
+    let incident = f.incident(&id).await;
+    assert_eq!(incident["priority"], "P2", "{:#}", incident["history"]);
+    assert_eq!(f.drift.issue(&key).unwrap().priority, "High");
+    assert!(f.answers("/webhooks/jira/drift", &key).iter().all(|r| r.answer["outcome"] != "applied"));
+}

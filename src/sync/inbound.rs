@@ -71,8 +71,20 @@ pub fn read_with_outbox(
     outbox: &[Action],
 ) -> Result<Reading, MappingError> {
     let written = incident.ref_for(desk).map(|r| r.written.clone()).unwrap_or_default();
-    let writing_status = |s: Status| outbox.iter().any(|a| matches!(a, Action::Status { status, .. } if *status == s));
-    let writing_priority = |p: Priority| outbox.iter().any(|a| matches!(a, Action::Priority { priority } if *priority == p));
+    // Compared in the desk's own vocabulary: several canonical statuses may share one
+    // remote status (assigned and new are both Jira's "Open").
+    let same_remote = |s: Status| {
+        mapping.status_fields(s, None, false).fields().is_some_and(|f| {
+            f.status.is_some()
+                && f.status == update.fields.status
+                && f.extra.iter().all(|(k, v)| update.fields.extra.get(k) == Some(v))
+        })
+    };
+    let writing_status = |s: Status| {
+        outbox.iter().any(|a| matches!(a, Action::Status { status, .. } if *status == s || same_remote(*status)))
+    };
+    let writing_priority =
+        |p: Priority| outbox.iter().any(|a| matches!(a, Action::Priority { priority } if *priority == p));
     let role = config.desk(desk).map(|d| d.role);
     let mut reading = Reading::default();
 
@@ -80,7 +92,7 @@ pub fn read_with_outbox(
     let priority = mapping.inbound_priority(&update.fields)?;
     reading.reported = Written { status, priority };
     if let Some(status) = status {
-        if written.status == Some(status) || writing_status(status) {
+        if written.status.is_some_and(|w| w == status || same_remote(w)) || writing_status(status) {
             reading.echoes.push(format!("status {status}"));
         } else if status != incident.status {
             reading.change.status = Some(status);

@@ -18,6 +18,7 @@ use std::time::Duration;
 use deskgate_sim::clearquest::{ClearQuestSim, ClearQuestSimConfig};
 use deskgate_sim::jira::{JiraSim, JiraSimConfig, SimUser};
 use deskgate_sim::servicenow::{ServiceNowSim, ServiceNowSimConfig};
+use deskgate_sim::smtp::SmtpSim;
 use jiff::Timestamp;
 use rand::Rng;
 use reqwest::Method;
@@ -65,6 +66,8 @@ struct Tools {
     sds: ClearQuestSim,
     fmk: ClearQuestSim,
     drift: JiraSim,
+    /// The mail server notifications go through.
+    mail: SmtpSim,
 }
 
 impl Tools {
@@ -104,7 +107,8 @@ impl Tools {
         })
         .await
         .map_err(io)?;
-        Ok(Self { region_h, region_m, sds, fmk, drift })
+        let mail = SmtpSim::spawn().await.map_err(io)?;
+        Ok(Self { region_h, region_m, sds, fmk, drift, mail })
     }
 }
 
@@ -163,7 +167,13 @@ impl Demo {
         self.call_with(&self.token(desk)?, method, path, body).await
     }
 
-    async fn call_with(&self, token: &str, method: Method, path: &str, body: Option<Value>) -> Result<(u16, Value), String> {
+    async fn call_with(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<(u16, Value), String> {
         let mut req = self.client.request(method, format!("{}{path}", self.base)).bearer_auth(token);
         if let Some(b) = body {
             req = req.json(&b);
@@ -206,12 +216,10 @@ fn parse_instant(text: &str) -> Result<Timestamp, String> {
     if let Ok(t) = text.parse::<Timestamp>() {
         return Ok(t);
     }
-    let civil: jiff::civil::DateTime =
-        text.parse().map_err(|_| format!("--at {text:?}: expected e.g. 2026-11-29T02:00:00+01:00 or 2026-11-29T02:00"))?;
-    civil
-        .in_tz("Europe/Copenhagen")
-        .map(|z| z.timestamp())
-        .map_err(|e| format!("--at {text:?}: {e}"))
+    let civil: jiff::civil::DateTime = text
+        .parse()
+        .map_err(|_| format!("--at {text:?}: expected e.g. 2026-11-29T02:00:00+01:00 or 2026-11-29T02:00"))?;
+    civil.in_tz("Europe/Copenhagen").map(|z| z.timestamp()).map_err(|e| format!("--at {text:?}: {e}"))
 }
 
 async fn play(data: &Path, start: Timestamp) -> Result<(), String> {
@@ -231,6 +239,10 @@ async fn play(data: &Path, start: Timestamp) -> Result<(), String> {
         ("DESKGATE_DESKS__FMK__ENDPOINT", tools.fmk.base_url().to_owned()),
         ("DESKGATE_DESKS__FMK__CLEARQUEST__POLL_MS", "200".into()),
         ("DESKGATE_DESKS__DRIFT__ENDPOINT", tools.drift.base_url()),
+        ("DESKGATE_GATEWAY__SMTP__HOST", "127.0.0.1".into()),
+        ("DESKGATE_GATEWAY__SMTP__PORT", tools.mail.port().to_string()),
+        ("DESKGATE_GATEWAY__SMTP__FROM", "deskgate <deskgate@sds.example>".into()),
+        ("DESKGATE_GATEWAY__SMTP__TLS", "none".into()),
     ];
     for (k, v) in overrides {
         env = env.with(k, v);
@@ -247,7 +259,8 @@ async fn play(data: &Path, start: Timestamp) -> Result<(), String> {
         let _ = stopped.await;
     }));
 
-    let local = start.in_tz("Europe/Copenhagen").map(|z| z.strftime("%A %Y-%m-%d %H:%M %Z").to_string()).unwrap_or_default();
+    let local =
+        start.in_tz("Europe/Copenhagen").map(|z| z.strftime("%A %Y-%m-%d %H:%M %Z").to_string()).unwrap_or_default();
     println!("deskgate demo — the NSP federation of deploy/gateway.toml, starting {local}");
     println!("gateway at {base}; each desk's own tool is a simulator on loopback:");
     for desk in config.desks.values() {
@@ -294,24 +307,53 @@ async fn scenario(d: &mut Demo, start: Timestamp) -> Result<(), String> {
             })),
         )
         .await?;
-    show(status, 201, &format!("forwarded to deskgate: {} ({}), durable before the answer", s(&inc["id"]), s(&inc["priority"])))?;
+    show(
+        status,
+        201,
+        &format!("forwarded to deskgate: {} ({}), durable before the answer", s(&inc["id"]), s(&inc["priority"])),
+    )?;
     let id = s(&inc["id"]).to_owned();
     d.drained().await?;
-    let national = d.tools.sds.records().first().map(|r| r.display_id.clone()).ok_or("nothing reached the national desk")?;
+    let national =
+        d.tools.sds.records().first().map(|r| r.display_id.clone()).ok_or("nothing reached the national desk")?;
     println!("   ✔ the national desk's ClearQuest has {national} ({} record)", d.tools.sds.count());
 
     // 2. Who is called for a P2 FMK incident at this hour.
-    d.step("P2 on FMK: who does the national desk call at this hour?");
-    let at = d.tools.sds.records().first().map(|r| r.created).unwrap_or(start);
-    let _ = at;
+    d.step("P2 on FMK: deskgate escalates to the right person for this hour");
+    let (_, escalations) = d.call("sds", Method::GET, "/api/v1/escalations", None).await?;
+    if let Some(e) = escalations["items"].as_array().and_then(|a| a.first()) {
+        println!(
+            "   ✔ {} opened at {}: {} via rule `{}` (ruleset {})",
+            s(&e["id"]),
+            s(&e["local_time"]),
+            s(&e["contact"]["name"]),
+            s(&e["rule"]),
+            s(&e["ruleset_version"])
+        );
+        if let Some(email) = e["contact"]["email"].as_str() {
+            match d.tools.mail.wait_for(email, 1).await {
+                Ok(mails) => println!("   ✔ mail to {email}: “{}”", mails[0].subject),
+                Err(e) => println!("   ✘ {e}"),
+            }
+        }
+    }
     let (status, who) = d
-        .call("sds", Method::GET, &format!("/api/v1/escalations/contact?service=FMK&priority=P2&at={}", urlencode(&start.to_string())), None)
+        .call(
+            "sds",
+            Method::GET,
+            &format!("/api/v1/escalations/contact?service=FMK&priority=P2&at={}", urlencode(&start.to_string())),
+            None,
+        )
         .await?;
     if status == 200 {
-        println!("   → {} ({}), rule `{}`", s(&who["contact"]["name"]), s(&who["local_time"]), s(&who["rule"]));
         println!("     {}", s(&who["reason"]));
         let (_, nsp) = d
-            .call("sds", Method::GET, &format!("/api/v1/escalations/contact?service=NSP&priority=P2&at={}", urlencode(&start.to_string())), None)
+            .call(
+                "sds",
+                Method::GET,
+                &format!("/api/v1/escalations/contact?service=NSP&priority=P2&at={}", urlencode(&start.to_string())),
+                None,
+            )
             .await?;
         println!("   (the same at this hour for an NSP incident: {})", s(&nsp["contact"]["name"]));
     } else {
@@ -342,7 +384,12 @@ async fn scenario(d: &mut Demo, start: Timestamp) -> Result<(), String> {
     show(status, 201, &format!("Jira {key} forwarded: {}", s(&second["id"])))?;
     let second_id = s(&second["id"]).to_owned();
     let (status, _) = d
-        .call("sds", Method::PATCH, &format!("/api/v1/incidents/{second_id}"), Some(json!({"kind": "support_request", "parent": id})))
+        .call(
+            "sds",
+            Method::PATCH,
+            &format!("/api/v1/incidents/{second_id}"),
+            Some(json!({"kind": "support_request", "parent": id})),
+        )
         .await?;
     show(status, 200, &format!("the national desk registers {second_id} as a support request of {id}"))?;
     d.drained().await?;
@@ -354,39 +401,69 @@ async fn scenario(d: &mut Demo, start: Timestamp) -> Result<(), String> {
     // 4. Triage in ClearQuest: assigned to the FMK supplier.
     d.step("The national desk assigns it in ClearQuest; deskgate assigns the FMK supplier by service");
     d.tools.sds.action_as_user(&national, "Assign", [("cq:Priority", "2-Major")])?;
-    eventually("the assignment to be picked up", || async { d.incident(&id).await.is_ok_and(|i| i["assignee"] == "fmk") }).await?;
+    eventually("the assignment to be picked up", || async {
+        d.incident(&id).await.is_ok_and(|i| i["assignee"] == "fmk")
+    })
+    .await?;
     d.drained().await?;
-    let supplier = d.tools.fmk.records().first().map(|r| r.display_id.clone()).ok_or("nothing reached the FMK supplier")?;
+    let supplier =
+        d.tools.fmk.records().first().map(|r| r.display_id.clone()).ok_or("nothing reached the FMK supplier")?;
     println!("   ✔ polled from ClearQuest {national}: {id} is assigned to fmk");
     println!("   ✔ the FMK supplier's ClearQuest has {supplier}; {national} ↔ {supplier} linked both ways");
-    println!("   ✔ the operations supplier's Jira has {} issues: a support request never reaches a supplier", d.tools.drift.count());
+    println!(
+        "   ✔ the operations supplier's Jira has {} issues: a support request never reaches a supplier",
+        d.tools.drift.count()
+    );
 
     // 5. The supplier resolves in its own ClearQuest.
     d.step("The FMK supplier works and resolves it in its ClearQuest");
     d.tools.fmk.action_as_user(&supplier, "Open", Vec::<(&str, String)>::new())?;
-    d.tools.fmk.add_note_as_user(&supplier, "fmk.oncall", "Root cause: expired certificate on the FMK gateway. Renewed at 03:10; prescriptions load again.")?;
+    d.tools.fmk.add_note_as_user(
+        &supplier,
+        "fmk.oncall",
+        "Root cause: expired certificate on the FMK gateway. Renewed at 03:10; prescriptions load again.",
+    )?;
     d.tools.fmk.action_as_user(&supplier, "Resolve", Vec::<(&str, String)>::new())?;
-    if let Err(e) = eventually("the resolution to be picked up", || async { d.incident(&id).await.is_ok_and(|i| i["status"] == "resolved") }).await {
+    if let Err(e) = eventually("the resolution to be picked up", || async {
+        d.incident(&id).await.is_ok_and(|i| i["status"] == "resolved")
+    })
+    .await
+    {
         eprintln!("{:#}", d.incident(&id).await?);
         eprintln!("{:?}", d.tools.fmk.records());
         return Err(e);
     }
     d.drained().await?;
     let origin = d.tools.region_h.record(&sys_id).ok_or("the origin record is gone")?;
-    println!("   ✔ national ClearQuest {national}: {}", d.tools.sds.record(&national).map(|r| r.state).unwrap_or_default());
-    println!("   ✔ Region H's ServiceNow {number}: state {} (Resolved), close notes “{}”", origin["state"], origin["close_notes"].lines().next().unwrap_or_default());
+    println!(
+        "   ✔ national ClearQuest {national}: {}",
+        d.tools.sds.record(&national).map(|r| r.state).unwrap_or_default()
+    );
+    println!(
+        "   ✔ Region H's ServiceNow {number}: state {} (Resolved), close notes “{}”",
+        origin["state"],
+        origin["close_notes"].lines().next().unwrap_or_default()
+    );
 
     // 6. The close guard.
     d.step("The national desk tries to close the P2 before the incident report is approved");
-    let (status, refused) = d.call("sds", Method::PATCH, &format!("/api/v1/incidents/{id}"), Some(json!({"status": "closed"}))).await?;
+    let (status, refused) =
+        d.call("sds", Method::PATCH, &format!("/api/v1/incidents/{id}"), Some(json!({"status": "closed"}))).await?;
     show(status, 409, s(&refused["error"]["message"]))?;
     let (status, _) = d
-        .call("fmk", Method::PATCH, &format!("/api/v1/incidents/{id}"), Some(json!({"report": "https://docs.fmk.example/incident-reports/fmk-certificate"})))
+        .call(
+            "fmk",
+            Method::PATCH,
+            &format!("/api/v1/incidents/{id}"),
+            Some(json!({"report": "https://docs.fmk.example/incident-reports/fmk-certificate"})),
+        )
         .await?;
     show(status, 200, "the FMK supplier attaches its incident report")?;
-    let (status, _) = d.call("sds", Method::PATCH, &format!("/api/v1/incidents/{id}"), Some(json!({"approve_report": true}))).await?;
+    let (status, _) =
+        d.call("sds", Method::PATCH, &format!("/api/v1/incidents/{id}"), Some(json!({"approve_report": true}))).await?;
     show(status, 200, "the FMK/NSP Incident Manager approves it")?;
-    let (status, closed) = d.call("sds", Method::PATCH, &format!("/api/v1/incidents/{id}"), Some(json!({"status": "closed"}))).await?;
+    let (status, closed) =
+        d.call("sds", Method::PATCH, &format!("/api/v1/incidents/{id}"), Some(json!({"status": "closed"}))).await?;
     show(status, 200, &format!("{id} is {}", s(&closed["status"])))?;
     d.drained().await?;
     let origin = d.tools.region_h.record(&sys_id).ok_or("the origin record is gone")?;
@@ -400,7 +477,14 @@ async fn scenario(d: &mut Demo, start: Timestamp) -> Result<(), String> {
     // 7. Refusals.
     d.step("Refusals");
     let issuer_secret = d.env.vars.get("DESKGATE_SECRET_REGION_H_JWT").cloned().unwrap_or_default();
-    let issuer = d.config.desks.values().find(|x| x.id.as_str() == "region-h").and_then(|x| x.auth.as_ref()).map(|a| a.issuer.clone()).unwrap_or_default();
+    let issuer = d
+        .config
+        .desks
+        .values()
+        .find(|x| x.id.as_str() == "region-h")
+        .and_then(|x| x.auth.as_ref())
+        .map(|a| a.issuer.clone())
+        .unwrap_or_default();
     let clinician = Claims {
         iss: issuer,
         sub: "jens.hansen@rigshospitalet".into(),
@@ -413,7 +497,12 @@ async fn scenario(d: &mut Demo, start: Timestamp) -> Result<(), String> {
     };
     let token = auth::sign(&clinician, jsonwebtoken::Algorithm::HS256, issuer_secret.as_bytes())?;
     let (status, refused) = d
-        .call_with(&token, Method::POST, "/api/v1/incidents", Some(json!({"title": "FMK down", "description": "x", "service": "FMK", "ticket_id": "none"})))
+        .call_with(
+            &token,
+            Method::POST,
+            "/api/v1/incidents",
+            Some(json!({"title": "FMK down", "description": "x", "service": "FMK", "ticket_id": "none"})),
+        )
         .await?;
     show(status, 403, "a clinician with a valid Region H token is not a desk")?;
     println!("     “{}”", s(&refused["error"]["message"]));
@@ -439,7 +528,10 @@ async fn scenario(d: &mut Demo, start: Timestamp) -> Result<(), String> {
         }
         for h in i["history"].as_array().into_iter().flatten() {
             let at = h["at"].as_str().and_then(|t| t.parse::<Timestamp>().ok());
-            let local = at.and_then(|t| t.in_tz("Europe/Copenhagen").ok()).map(|z| z.strftime("%H:%M:%S").to_string()).unwrap_or_default();
+            let local = at
+                .and_then(|t| t.in_tz("Europe/Copenhagen").ok())
+                .map(|z| z.strftime("%H:%M:%S").to_string())
+                .unwrap_or_default();
             println!("     {local} {:<9} {:<9} {} → {}", s(&h["actor"]), s(&h["field"]), s(&h["from"]), s(&h["to"]));
         }
     }

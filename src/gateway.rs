@@ -296,7 +296,8 @@ impl Gateway {
                 return Err(ModelError::Invalid { field: "parent", expected: "the id of an existing incident" }.into());
             };
             if change.kind == Some(crate::model::Kind::SupportRequest) {
-                let national = parent_incident.ref_for(&who.desk).map(|r| format!(" (national ticket {})", r.display_id));
+                let national =
+                    parent_incident.ref_for(&who.desk).map(|r| format!(" (national ticket {})", r.display_id));
                 joined_note = Some(Text::parse(
                     "note",
                     &format!(
@@ -319,8 +320,11 @@ impl Gateway {
                 i.add_note(&actor, note.clone(), Visibility::Public, now);
                 changed = true;
             }
-            let deliveries =
-                if changed { Planner::new(&self.config).changed(&before, i, &actor.desk, Via::Api) } else { Vec::new() };
+            let deliveries = if changed {
+                Planner::new(&self.config).changed(&before, i, &actor.desk, Via::Api)
+            } else {
+                Vec::new()
+            };
             let mut effects = Effects { changed, deliveries, ..Effects::default() };
             if changed {
                 self.escalate(before.priority, i, now, &mut effects);
@@ -388,7 +392,8 @@ impl Gateway {
             if !reading.change.is_empty() {
                 changed |= i.apply(&actor, &reading.change, now)?;
             }
-            let deliveries = if changed { Planner::new(&self.config).changed(&before, i, desk, Via::Remote) } else { Vec::new() };
+            let deliveries =
+                if changed { Planner::new(&self.config).changed(&before, i, desk, Via::Remote) } else { Vec::new() };
             applied.store(changed, std::sync::atomic::Ordering::SeqCst);
             let mut effects = Effects { changed, deliveries, ..Effects::default() };
             if changed {

@@ -17,148 +17,14 @@ use deskgate::config::Config;
 use deskgate::notify::Watch;
 use deskgate::startup::Application;
 use deskgate::store::SledStore;
+use deskgate_sim::smtp::SmtpSim;
 use jiff::{SignedDuration, Timestamp, Zoned};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 /// A wall-clock time in Copenhagen.
 fn local(s: &str) -> Timestamp {
     format!("{s}[Europe/Copenhagen]").parse::<Zoned>().unwrap().timestamp()
-}
-
-// ---------------------------------------------------------------------------
-// A minimal SMTP server: enough of RFC 5321 for one client, every message kept.
-
-#[derive(Clone, Debug)]
-struct Mail {
-    to: Vec<String>,
-    /// Headers unfolded; the body with quoted-printable decoded.
-    subject: String,
-    body: String,
-}
-
-#[derive(Clone, Default)]
-struct SmtpSink {
-    mails: Arc<Mutex<Vec<Mail>>>,
-}
-
-impl SmtpSink {
-    async fn spawn() -> (Self, u16) {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let sink = SmtpSink::default();
-        let mails = sink.mails.clone();
-        tokio::spawn(async move {
-            while let Ok((socket, _)) = listener.accept().await {
-                tokio::spawn(session(socket, mails.clone()));
-            }
-        });
-        (sink, port)
-    }
-
-    fn mails(&self) -> Vec<Mail> {
-        self.mails.lock().unwrap().clone()
-    }
-
-    /// The mails to `address` once there are at least `n` (bounded wait).
-    async fn wait_for(&self, address: &str, n: usize) -> Vec<Mail> {
-        for _ in 0..400 {
-            let found: Vec<Mail> = self.mails().into_iter().filter(|m| m.to.iter().any(|t| t == address)).collect();
-            if found.len() >= n {
-                return found;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!("no {n} mail(s) to {address}; received: {:#?}", self.mails());
-    }
-}
-
-async fn session(socket: tokio::net::TcpStream, mails: Arc<Mutex<Vec<Mail>>>) {
-    let (read, mut write) = socket.into_split();
-    let mut lines = BufReader::new(read).lines();
-    let mut to = Vec::new();
-    write.write_all(b"220 sink.test ESMTP\r\n").await.unwrap();
-    while let Ok(Some(line)) = lines.next_line().await {
-        let upper = line.to_ascii_uppercase();
-        let reply: &[u8] = if upper.starts_with("EHLO") {
-            b"250-sink.test\r\n250 8BITMIME\r\n"
-        } else if upper.starts_with("HELO") || upper.starts_with("MAIL FROM:") || upper == "RSET" || upper == "NOOP" {
-            b"250 OK\r\n"
-        } else if upper.starts_with("RCPT TO:") {
-            let address = line[8..].trim().trim_start_matches('<').split('>').next().unwrap_or("").to_owned();
-            to.push(address);
-            b"250 OK\r\n"
-        } else if upper == "DATA" {
-            write.write_all(b"354 go ahead\r\n").await.unwrap();
-            let mut data = Vec::new();
-            while let Ok(Some(l)) = lines.next_line().await {
-                if l == "." {
-                    break;
-                }
-                data.push(l.strip_prefix('.').map(str::to_owned).filter(|_| l.starts_with("..")).unwrap_or(l));
-            }
-            mails.lock().unwrap().push(parse_mail(std::mem::take(&mut to), &data));
-            b"250 OK queued\r\n"
-        } else if upper == "QUIT" {
-            write.write_all(b"221 bye\r\n").await.unwrap();
-            break;
-        } else {
-            b"502 not implemented\r\n"
-        };
-        write.write_all(reply).await.unwrap();
-    }
-}
-
-fn parse_mail(to: Vec<String>, data: &[String]) -> Mail {
-    let split = data.iter().position(String::is_empty).unwrap_or(data.len());
-    let mut headers: Vec<String> = Vec::new();
-    for line in &data[..split] {
-        if line.starts_with([' ', '\t']) {
-            if let Some(last) = headers.last_mut() {
-                // Unfolding removes the line break only, not the blank.
-                last.push_str(line);
-                continue;
-            }
-        }
-        headers.push(line.clone());
-    }
-    let header = |name: &str| {
-        headers
-            .iter()
-            .find_map(|h| {
-                h.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim().to_owned())
-            })
-            .unwrap_or_default()
-    };
-    let raw = data[(split + 1).min(data.len())..].join("\n");
-    let body = if header("Content-Transfer-Encoding").eq_ignore_ascii_case("quoted-printable") {
-        decode_qp(&raw)
-    } else {
-        raw
-    };
-    Mail { to, subject: header("Subject"), body }
-}
-
-fn decode_qp(text: &str) -> String {
-    let joined = text.replace("=\n", "");
-    let bytes = joined.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'=' && i + 2 < bytes.len() + 1 {
-            if let Ok(b) =
-                u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..(i + 3).min(bytes.len())]).unwrap_or(""), 16)
-            {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 // ---------------------------------------------------------------------------
@@ -209,7 +75,7 @@ struct Harness {
     client: reqwest::Client,
     clock: TestClock,
     watch: Option<Arc<Watch>>,
-    smtp: SmtpSink,
+    smtp: SmtpSim,
     smtp_port: u16,
     hooks: Hooks,
     dir: tempfile::TempDir,
@@ -234,7 +100,8 @@ fn contacts(dir: &Path, hook: &str) -> PathBuf {
 
 impl Harness {
     async fn start(at: Timestamp) -> Self {
-        let (smtp, port) = SmtpSink::spawn().await;
+        let smtp = SmtpSim::spawn().await.unwrap();
+        let port = smtp.port();
         let (hooks, hook_url) = Hooks::spawn().await;
         let dir = tempfile::tempdir().unwrap();
         let contacts = contacts(dir.path(), &hook_url);
@@ -385,7 +252,7 @@ async fn a_p2_fmk_report_at_sunday_night_escalates_to_the_fmk_incident_manager_b
     assert_eq!(one["id"], esc_id);
 
     // The mail really went through SMTP.
-    let mail = h.smtp.wait_for("fmk-incident-manager@fmk.example", 1).await.remove(0);
+    let mail = h.smtp.wait_for("fmk-incident-manager@fmk.example", 1).await.unwrap().remove(0);
     assert!(mail.subject.contains("P2 FMK escalation"), "{mail:?}");
     assert!(mail.subject.contains(id) && mail.subject.contains("prescriptions cannot be read"), "{mail:?}");
     assert!(mail.body.contains("rule `fmk-always` matched"), "{}", mail.body);
@@ -406,7 +273,7 @@ async fn a_p2_fmk_report_at_sunday_night_escalates_to_the_fmk_incident_manager_b
     assert_eq!(call["ack_url"], ack_url.as_str());
 
     // Stakeholders are told about every P1/P2 (step 5b).
-    let stake = h.smtp.wait_for("nsp-stakeholders@sds.example", 1).await.remove(0);
+    let stake = h.smtp.wait_for("nsp-stakeholders@sds.example", 1).await.unwrap().remove(0);
     assert!(stake.subject.contains("P2 incident") && stake.subject.contains(id), "{stake:?}");
     assert!(stake.body.contains("FMK Incident Manager"), "{}", stake.body);
 }
@@ -422,7 +289,7 @@ async fn a_non_fmk_p1_at_sunday_night_goes_to_the_nsp_system_owner() {
     assert_eq!(found[0]["rule"], "nsp-weekend");
     let chain: Vec<&str> = found[0]["chain"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
     assert_eq!(chain, ["nsp-incident-manager", "national-service-desk"]);
-    let mail = h.smtp.wait_for("nsp-system-owner@nsp.example", 1).await.remove(0);
+    let mail = h.smtp.wait_for("nsp-system-owner@nsp.example", 1).await.unwrap().remove(0);
     assert!(mail.subject.contains("P1 NSP escalation"), "{mail:?}");
 }
 
@@ -458,7 +325,7 @@ async fn without_an_acknowledgement_the_next_contact_is_notified_and_an_acknowle
     let left = h.report("SN-5", "FMK: renewals fail", "FMK", "P2").await;
     let taken_id = h.escalations_of(taken["id"].as_str().unwrap()).await[0]["id"].as_str().unwrap().to_owned();
     let left_id = h.escalations_of(left["id"].as_str().unwrap()).await[0]["id"].as_str().unwrap().to_owned();
-    h.smtp.wait_for("fmk-incident-manager@fmk.example", 2).await;
+    h.smtp.wait_for("fmk-incident-manager@fmk.example", 2).await.unwrap();
 
     // Not yet due: nothing moves.
     h.clock.advance(SignedDuration::from_mins(14));
@@ -475,7 +342,7 @@ async fn without_an_acknowledgement_the_next_contact_is_notified_and_an_acknowle
     assert_eq!(attempts.len(), 2);
     assert_eq!(attempts[1]["attempt"], 2);
     assert!(attempts[1]["notified_local"].as_str().unwrap().starts_with("2026-11-29T02:16:00+01:00"), "{e}");
-    let mails = h.smtp.wait_for("servicedesk@sds.example", 2).await;
+    let mails = h.smtp.wait_for("servicedesk@sds.example", 2).await.unwrap();
     assert!(mails.iter().all(|m| m.body.contains("attempt 2")), "{mails:#?}");
     let calls = h.hooks.wait_for(4).await; // two first contacts, two second
     assert!(calls.iter().any(|c| c["escalation"] == taken_id.as_str() && c["attempt"] == 2), "{calls:#?}");
@@ -504,7 +371,11 @@ async fn without_an_acknowledgement_the_next_contact_is_notified_and_an_acknowle
     let exhausted = state(&left_id);
     assert_eq!(exhausted["state"], "exhausted", "{exhausted}");
     assert!(exhausted["exhausted_at"].is_string() && exhausted["deadline"].is_null(), "{exhausted}");
-    assert_eq!(h.smtp.wait_for("servicedesk@sds.example", 2).await.len(), 2, "nobody after the end of the chain");
+    assert_eq!(
+        h.smtp.wait_for("servicedesk@sds.example", 2).await.unwrap().len(),
+        2,
+        "nobody after the end of the chain"
+    );
 
     // Only a desk party to the incident sees (and may acknowledge) its escalation.
     let (status, _) = h.call("drift", reqwest::Method::GET, &format!("/api/v1/escalations/{left_id}"), None).await;

@@ -9,5 +9,5 @@ pub mod deliver;
 pub mod inbound;
 pub mod outbox;
 pub mod plan;
-pub mod registry;
 pub mod poll;
+pub mod registry;

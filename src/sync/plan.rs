@@ -131,7 +131,9 @@ fn resolution_text(incident: &Incident, resolver: &DeskId) -> Option<String> {
     let by_resolver = || incident.notes.iter().rev().filter(|n| &n.author_desk == resolver);
     by_resolver()
         .find(|n| n.visibility == Visibility::Public)
-        .or_else(|| by_resolver().find(|n| incident.assignee.as_ref() == Some(resolver) && n.visibility == Visibility::Internal))
+        .or_else(|| {
+            by_resolver().find(|n| incident.assignee.as_ref() == Some(resolver) && n.visibility == Visibility::Internal)
+        })
         .map(|n| n.body.as_str().to_owned())
 }
 
@@ -281,7 +283,8 @@ mod tests {
         let c = config();
         let p = Planner::new(&c);
         let before = incident("region-h");
-        let after = apply(&before, ("sds", Role::National), Change { priority: Some(Priority::P1), ..Change::default() });
+        let after =
+            apply(&before, ("sds", Role::National), Change { priority: Some(Priority::P1), ..Change::default() });
         let plan = p.changed(&before, &after, &desk("sds"), Via::Api);
         let priority = Action::Priority { priority: Priority::P1 };
         assert!(plan.contains(&Delivery { desk: desk("sds"), action: priority.clone() }), "{plan:?}");

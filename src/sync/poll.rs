@@ -109,7 +109,9 @@ impl Poller {
                 Ok(RemoteOutcome::Applied(_)) => report.applied += 1,
                 Ok(RemoteOutcome::Parked(_)) => report.parked += 1,
                 Ok(_) => {}
-                Err(e) => tracing::warn!(%desk, ticket = %remote_id, error = %e, "a polled change could not be applied"),
+                Err(e) => {
+                    tracing::warn!(%desk, ticket = %remote_id, error = %e, "a polled change could not be applied")
+                }
             }
         }
         // Forget what the next poll's overlap can no longer return.

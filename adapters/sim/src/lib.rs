@@ -10,6 +10,7 @@
 pub mod clearquest;
 pub mod jira;
 pub mod servicenow;
+pub mod smtp;
 
 pub mod faults;
 

@@ -160,6 +160,11 @@ impl Dispatcher {
         permits: &Arc<Semaphore>,
     ) -> Result<Option<Timestamp>, crate::store::StoreError> {
         let items = self.store.outbox(100_000)?;
+        // An item can be visible before the group commit that makes its change durable
+        // has flushed. Delivering it then, and crashing, would tell a remote desk about
+        // a change (even an incident id) the restarted gateway never had. Everything
+        // read above is durable once this returns.
+        self.store.flush().await?;
         let held: HashSet<(IncidentId, DeskId)> =
             self.store.dead_letters(100_000)?.into_iter().map(|d| d.item.lane()).collect();
         let now = self.clock.now();
@@ -192,33 +197,6 @@ impl Dispatcher {
             });
         }
         Ok(next_due)
-    }
-
-    /// Deliver every due lane head once and wait for them (tests, tools).
-    pub async fn run_once(self: &Arc<Self>) -> usize {
-        let items = self.store.outbox(100_000).unwrap_or_default();
-        let held: HashSet<_> =
-            self.store.dead_letters(100_000).unwrap_or_default().into_iter().map(|d| d.item.lane()).collect();
-        let now = self.clock.now();
-        let mut heads = HashSet::new();
-        let mut due = Vec::new();
-        for item in items {
-            if heads.insert(item.lane()) && !held.contains(&item.lane()) && item.not_before <= now {
-                due.push(item);
-            }
-        }
-        let n = due.len();
-        let tasks: Vec<_> = due
-            .into_iter()
-            .map(|item| {
-                let me = self.clone();
-                tokio::spawn(async move { me.deliver(item).await })
-            })
-            .collect();
-        for t in tasks {
-            let _ = t.await;
-        }
-        n
     }
 
     /// Carry out one delivery and record the outcome.

@@ -308,6 +308,8 @@ impl Gateway {
                 )?);
             }
         }
+        // Linking an RFC/problem: the reporter is told what the incident waits for (step 11).
+        let release_note = change.rfc.as_ref().map(release_note).transpose()?;
         let entry = self.entry(AuditKind::Updated, Some(&who.desk), describe_change(change), ctx);
         let mutate = |i: &mut Incident| {
             if !i.is_visible_to(&actor) {
@@ -317,6 +319,10 @@ impl Gateway {
             let was_support_request = i.kind == crate::model::Kind::SupportRequest;
             let mut changed = i.apply(&actor, change, now)?;
             if let Some(note) = joined_note.as_ref().filter(|_| !was_support_request) {
+                i.add_note(&actor, note.clone(), Visibility::Public, now);
+                changed = true;
+            }
+            if let Some(note) = release_note.as_ref().filter(|_| i.external_links.len() > before.external_links.len()) {
                 i.add_note(&actor, note.clone(), Visibility::Public, now);
                 changed = true;
             }
@@ -488,7 +494,23 @@ fn describe_change(c: &Change) -> String {
     if c.approve_report {
         parts.push("report approved".into());
     }
+    if let Some(link) = &c.rfc {
+        parts.push(format!("{} {} linked", link.kind.label(), link.key));
+    }
     parts.join(", ")
+}
+
+/// The public note that tells the parties, the reporter first, what the incident waits for.
+fn release_note(link: &crate::model::ReleaseLink) -> Result<Text, ModelError> {
+    let url = link.url.as_deref().map(|u| format!(" ({u})")).unwrap_or_default();
+    Text::parse(
+        "note",
+        &format!(
+            "Awaiting release of {}{url}: the incident cannot be solved until this {} in SDS-Jira is released. It is pending release meanwhile.",
+            link.key,
+            link.kind.label()
+        ),
+    )
 }
 
 /// A bounded label for the rejection metric (the reason text itself is free-form).

@@ -225,7 +225,7 @@ fn native_json_decoders_answer_with_a_field_or_malformed_json() {
 
 #[test]
 fn native_decoders_name_top_level_type_errors() {
-    for body in [&b"5"[..], b"[]", b"\"x\"", b"null", b"true"] {
+    for body in [&b"5"[..], b"[]", b"\"x\"", b"null", b"true", b"{\"\":null}"] {
         let e = parse_json::<SubmitIncident>(body).unwrap_err();
         check_decoder_error(&e, body);
     }

@@ -147,6 +147,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let named = |m: &str, prefix: &str| m.strip_prefix(prefix).and_then(|r| r.split('`').next()).map(str::to_owned);
         let field = named(&message, "unknown field `")
             .or_else(|| named(&message, "missing field `"))
+            // An empty key is named as the JSON it is, so the error still names a field.
+            .map(|f| if f.is_empty() { "\"\"".to_owned() } else { f })
             .map(|f| match path.as_str() {
                 "." => f,
                 p if p == f || p.ends_with(&format!(".{f}")) => p.to_owned(),

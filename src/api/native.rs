@@ -14,8 +14,8 @@ use super::extract::JsonBody;
 use crate::auth::DeskPrincipal;
 use crate::gateway::{ListFilter, RequestContext};
 use crate::model::{
-    Change, DeskId, Incident, IncidentId, Kind, Level, NewIncident, Origin, Priority, Ref, Role, Status, Text,
-    TicketId, Title, Visibility,
+    Change, DeskId, ExternalLink, Incident, IncidentId, Kind, Level, LinkKind, NewIncident, Origin, Priority, Ref,
+    ReleaseLink, Role, Status, Text, TicketId, Title, Visibility,
 };
 use crate::store::{AuditEntry, CreateOutcome};
 
@@ -57,6 +57,20 @@ pub struct PatchIncident {
     /// The national desk approves the submitted report.
     #[serde(default)]
     pub approve_report: bool,
+    /// Link an RFC or problem in SDS-Jira (national desk or the assigned supplier):
+    /// the incident becomes `pending_release` and the reporter is told.
+    pub rfc: Option<LinkRfc>,
+}
+
+/// An RFC or problem in SDS-Jira the incident waits on (process step 11).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkRfc {
+    /// The SDS-Jira issue key, e.g. `SDSJIRA-123`.
+    pub key: String,
+    pub url: Option<String>,
+    /// `rfc` (default) or `problem`.
+    pub kind: Option<LinkKind>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -116,6 +130,8 @@ pub struct IncidentView {
     pub notes: Vec<NoteView>,
     pub parent: Option<String>,
     pub links: Vec<String>,
+    /// RFCs and problems in SDS-Jira the incident waits on.
+    pub external_links: Vec<ExternalLink>,
     pub report: Option<ReportView>,
     pub history: Vec<HistoryView>,
     pub created_at: String,
@@ -156,6 +172,7 @@ impl IncidentView {
                 .collect(),
             parent: i.parent.as_ref().map(ToString::to_string),
             links: i.links.iter().map(ToString::to_string).collect(),
+            external_links: i.external_links.clone(),
             report: i.report.as_ref().map(|r| ReportView {
                 url_or_text: r.url_or_text.as_str().to_owned(),
                 written_by: r.written_by.to_string(),
@@ -414,11 +431,15 @@ pub async fn patch_incident(
         parent: req.parent.map(|p| parse_incident_id(&p).map_err(|e| e.with_field("parent"))).transpose()?,
         report: req.report.map(|r| Text::parse("report", &r)).transpose()?,
         approve_report: req.approve_report,
+        rfc: req
+            .rfc
+            .map(|r| ReleaseLink::parse(r.kind.unwrap_or(LinkKind::Rfc), &r.key, r.url.as_deref()))
+            .transpose()?,
     };
     if change.is_empty() {
         return Err(ApiError::bad_request(
             "(body)",
-            "nothing to change: expected one of status, priority, assignee, kind, parent, report, approve_report",
+            "nothing to change: expected one of status, priority, assignee, kind, parent, report, approve_report, rfc",
         ));
     }
     let incident = state.gateway.update(&who, &id, &change, &ctx).await?;

@@ -181,6 +181,80 @@ pub struct Report {
     pub approved_at: Option<Timestamp>,
 }
 
+/// What an SDS-Jira record linked to an incident is (process step 11).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkKind {
+    Rfc,
+    Problem,
+}
+
+impl LinkKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkKind::Rfc => "rfc",
+            LinkKind::Problem => "problem",
+        }
+    }
+
+    /// How people call it: `RFC`, `problem`.
+    pub fn label(self) -> &'static str {
+        match self {
+            LinkKind::Rfc => "RFC",
+            LinkKind::Problem => "problem",
+        }
+    }
+}
+
+/// A requested link to an RFC or problem in SDS-Jira, already parsed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReleaseLink {
+    pub kind: LinkKind,
+    /// The SDS-Jira issue key, e.g. `SDSJIRA-123`.
+    pub key: String,
+    pub url: Option<String>,
+}
+
+impl ReleaseLink {
+    /// `key` must be a Jira issue key (`PROJECT-123`); `url`, when given, http(s).
+    pub fn parse(kind: LinkKind, key: &str, url: Option<&str>) -> Result<Self, ModelError> {
+        let key = key.trim();
+        let valid_key = key.split_once('-').is_some_and(|(project, number)| {
+            project.len() <= 32
+                && project.starts_with(|c: char| c.is_ascii_uppercase())
+                && project.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+                && !number.is_empty()
+                && number.len() <= 12
+                && number.chars().all(|c| c.is_ascii_digit())
+        });
+        if !valid_key {
+            return Err(ModelError::invalid("rfc.key", "a Jira issue key like SDSJIRA-123"));
+        }
+        let url = url.map(str::trim).filter(|u| !u.is_empty());
+        if url.is_some_and(|u| {
+            !(u.starts_with("https://") || u.starts_with("http://"))
+                || u.len() > 2048
+                || u.contains(char::is_whitespace)
+        }) {
+            return Err(ModelError::invalid("rfc.url", "an http(s) URL of at most 2048 characters"));
+        }
+        Ok(Self { kind, key: key.to_owned(), url: url.map(str::to_owned) })
+    }
+}
+
+/// An RFC or problem in SDS-Jira the incident waits on; linked by the national desk
+/// or the assigned supplier (process step 11).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ExternalLink {
+    pub kind: LinkKind,
+    pub key: String,
+    pub url: Option<String>,
+    #[schema(value_type = String)]
+    pub linked_by: DeskId,
+    #[schema(value_type = String)]
+    pub at: Timestamp,
+}
+
 /// One recorded change of status, priority, assignee or kind.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryEntry {
@@ -209,6 +283,9 @@ pub struct Incident {
     pub notes: Vec<Note>,
     pub parent: Option<IncidentId>,
     pub links: Vec<IncidentId>,
+    /// RFCs and problems in SDS-Jira this incident waits on (step 11).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub external_links: Vec<ExternalLink>,
     pub report: Option<Report>,
     pub history: Vec<HistoryEntry>,
     pub created_at: Timestamp,
@@ -261,6 +338,7 @@ impl NewIncident {
             notes: Vec::new(),
             parent: None,
             links: Vec::new(),
+            external_links: Vec::new(),
             report: None,
             history: Vec::new(),
             created_at: now,
@@ -290,6 +368,9 @@ pub struct Change {
     pub report: Option<Text>,
     /// The national desk approves the submitted report.
     pub approve_report: bool,
+    /// An RFC/problem in SDS-Jira the incident now waits on: linked, and the incident
+    /// becomes `pending_release` unless `status` says otherwise (step 11).
+    pub rfc: Option<ReleaseLink>,
 }
 
 impl Change {
@@ -381,6 +462,26 @@ impl Incident {
                 report.approved_by = Some(actor.desk.clone());
                 report.approved_at = Some(now);
                 record(&mut next, "report", Some("submitted".into()), Some("approved".into()));
+            }
+        }
+        if let Some(link) = &change.rfc {
+            if !next.external_links.iter().any(|l| l.key == link.key) {
+                next.external_links.push(ExternalLink {
+                    kind: link.kind,
+                    key: link.key.clone(),
+                    url: link.url.clone(),
+                    linked_by: actor.desk.clone(),
+                    at: now,
+                });
+                record(&mut next, link.kind.as_str(), None, Some(link.key.clone()));
+            }
+            if change.status.is_none() && next.status != Status::PendingRelease {
+                let from = next.status;
+                if !from.can_become(Status::PendingRelease) {
+                    return Err(ModelError::IllegalTransition { from, to: Status::PendingRelease });
+                }
+                next.status = Status::PendingRelease;
+                record(&mut next, "status", Some(from.to_string()), Some(Status::PendingRelease.to_string()));
             }
         }
         if let Some(to) = change.status {
@@ -598,6 +699,31 @@ mod tests {
             }
             assert_eq!(inc.status, Status::Closed);
         }
+    }
+
+    #[test]
+    fn linking_an_rfc_records_it_and_makes_open_work_pending_release() {
+        assert!(ReleaseLink::parse(LinkKind::Rfc, "sdsjira-1", None).is_err());
+        assert!(ReleaseLink::parse(LinkKind::Rfc, "SDSJIRA-", None).is_err());
+        assert!(ReleaseLink::parse(LinkKind::Rfc, "SDSJIRA-1", Some("ftp://x")).is_err());
+        let link = ReleaseLink::parse(LinkKind::Problem, " SDSJIRA-7 ", None).unwrap();
+        assert_eq!(link.key, "SDSJIRA-7");
+        let t = Timestamp::UNIX_EPOCH;
+        let mut inc = sample(Some(Priority::P3));
+        inc.apply(&actor("sds", Role::National), &Change { assignee: Some(desk("drift")), ..Change::default() }, t)
+            .unwrap();
+        let change = Change { rfc: Some(link), ..Change::default() };
+        assert!(matches!(inc.apply(&actor("region-h", Role::Local), &change, t), Err(ModelError::Forbidden(_))));
+        assert!(inc.apply(&actor("drift", Role::Supplier), &change, t).unwrap());
+        assert_eq!(inc.status, Status::PendingRelease);
+        assert_eq!(inc.external_links.len(), 1);
+        assert_eq!(inc.external_links[0].linked_by, desk("drift"));
+        assert!(inc.history.iter().any(|h| h.field == "problem" && h.to.as_deref() == Some("SDSJIRA-7")));
+        assert!(!inc.apply(&actor("drift", Role::Supplier), &change, t).unwrap(), "the same link again is no change");
+        let mut done = sample(Some(Priority::P3));
+        done.status = Status::Cancelled;
+        let err = done.apply(&actor("sds", Role::National), &change, t).unwrap_err();
+        assert_eq!(err, ModelError::IllegalTransition { from: Status::Cancelled, to: Status::PendingRelease });
     }
 
     #[test]

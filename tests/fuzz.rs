@@ -665,7 +665,7 @@ fn mangled_token(genuine: &str, m: &Mangle) -> String {
                 s.push('.');
             }
             if *n == 1 {
-                s.push_str("x"); // never the genuine signature
+                s.push('x'); // never the genuine signature
             }
             s
         }

@@ -132,6 +132,7 @@ fn tx_enqueue(
     incident: &Incident,
     deliveries: &[Delivery],
     now: Timestamp,
+    request_id: Option<&str>,
 ) -> TxResult<()> {
     for d in deliveries {
         let seq = outbox.generate_id()?;
@@ -144,6 +145,7 @@ fn tx_enqueue(
             attempts: 0,
             not_before: now,
             last_error: None,
+            request_id: request_id.map(str::to_owned),
         };
         outbox.insert(&seq.to_be_bytes(), encode(&item))?;
     }
@@ -240,7 +242,7 @@ impl Store for SledStore {
             let effects = plan(&mut incident);
             incidents.insert(incident.id.as_str().as_bytes(), encode(&incident))?;
             tx_index_refs(xref, &incident)?;
-            tx_enqueue(outbox, &incident, &effects.deliveries, now)?;
+            tx_enqueue(outbox, &incident, &effects.deliveries, now, audit.request_id.as_deref())?;
             tx_escalations(escalations, &effects.escalations)?;
             if let Some(claim) = &idempotency {
                 let record =
@@ -277,7 +279,7 @@ impl Store for SledStore {
             if changed {
                 incidents.insert(id.as_str().as_bytes(), encode(&incident))?;
                 tx_index_refs(xref, &incident)?;
-                tx_enqueue(outbox, &incident, &effects.deliveries, audit.at)?;
+                tx_enqueue(outbox, &incident, &effects.deliveries, audit.at, audit.request_id.as_deref())?;
                 tx_escalations(escalations, &effects.escalations)?;
                 let mut entry = audit.clone();
                 entry.incident = Some(id.to_string());
@@ -442,7 +444,7 @@ impl Store for SledStore {
                 if effects.changed {
                     incidents.insert(incident.as_str().as_bytes(), encode(&current))?;
                     tx_index_refs(xref, &current)?;
-                    tx_enqueue(outbox, &current, &effects.deliveries, current.updated_at)?;
+                    tx_enqueue(outbox, &current, &effects.deliveries, current.updated_at, None)?;
                 }
             }
             Ok(())
@@ -523,7 +525,7 @@ impl Store for SledStore {
                             escalation.incident_id
                         )));
                     };
-                    tx_enqueue(outbox, &incident, &deliveries, now)?;
+                    tx_enqueue(outbox, &incident, &deliveries, now, None)?;
                 }
                 Ok(escalation)
             },

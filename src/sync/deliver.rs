@@ -204,7 +204,7 @@ impl Dispatcher {
         let span = tracing::info_span!("deliver", incident = %item.incident, desk = %item.desk, seq = item.seq);
         let _guard = span.enter();
         let desk_label = item.desk.to_string();
-        let outcome = self.attempt(&item).await;
+        let outcome = deskgate_adapter::with_request_id(item.correlation(), self.attempt(&item)).await;
         let now = self.clock.now();
         let recorded = match outcome {
             Ok(completion) => {

@@ -86,9 +86,19 @@ pub struct OutboxItem {
     #[schema(value_type = String)]
     pub not_before: Timestamp,
     pub last_error: Option<String>,
+    /// The `x-request-id` of the desk request that caused this delivery, when there
+    /// was one; sent to the remote desk as `X-Request-Id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 impl OutboxItem {
+    /// The request id the remote desk sees for this delivery: the originating
+    /// request's, else `deliver-<seq>`.
+    pub fn correlation(&self) -> String {
+        self.request_id.clone().unwrap_or_else(|| format!("deliver-{}", self.seq))
+    }
+
     pub fn lane(&self) -> (IncidentId, DeskId) {
         (self.incident.clone(), self.desk.clone())
     }

@@ -369,9 +369,7 @@ impl ClearQuestAdapter {
             url.query_pairs_mut().extend_pairs(query);
         }
         let what = format!("{method} {}", url.path());
-        let mut request = self
-            .http
-            .request(method, url)
+        let mut request = deskgate_adapter::tag_request(self.http.request(method, url))
             .basic_auth(&self.config.user, Some(&self.config.password))
             .header("OSLC-Core-Version", "2.0")
             .header(ACCEPT, RDF_XML);

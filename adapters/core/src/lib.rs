@@ -198,6 +198,33 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
     value.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 
+/// The header carrying the request id on every call to a remote desk.
+pub const REQUEST_ID_HEADER: &str = "X-Request-Id";
+
+tokio::task_local! {
+    static REQUEST_ID: String;
+}
+
+/// Run `f` with `id` as the request id of every remote call it makes: the dispatcher
+/// sets it per delivery, so a remote desk's logs can be matched to deskgate's.
+pub async fn with_request_id<F: std::future::Future>(id: String, f: F) -> F::Output {
+    REQUEST_ID.scope(id, f).await
+}
+
+/// The request id of the delivery under way, if any.
+pub fn request_id() -> Option<String> {
+    REQUEST_ID.try_with(Clone::clone).ok()
+}
+
+/// Add `X-Request-Id` to an outbound request when a delivery is under way. Every
+/// adapter's request builder calls this.
+pub fn tag_request(request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    match request_id() {
+        Some(id) => request.header(REQUEST_ID_HEADER, id),
+        None => request,
+    }
+}
+
 /// One remote desk, spoken to in its own dialect.
 ///
 /// Implementations must be idempotent where the remote allows it: `create` is only
@@ -236,6 +263,21 @@ pub trait Adapter: Send + Sync {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_request_id_is_set_only_within_its_scope() {
+        assert_eq!(request_id(), None);
+        let seen = with_request_id("deliver-7".into(), async { request_id() }).await;
+        assert_eq!(seen.as_deref(), Some("deliver-7"));
+        let tagged = with_request_id("r-1".into(), async {
+            tag_request(reqwest::Client::new().get("http://desk.test/")).build().unwrap()
+        })
+        .await;
+        assert_eq!(tagged.headers()[REQUEST_ID_HEADER], "r-1");
+        let untagged = tag_request(reqwest::Client::new().get("http://desk.test/")).build().unwrap();
+        assert!(untagged.headers().get(REQUEST_ID_HEADER).is_none());
+        assert_eq!(request_id(), None);
+    }
 
     #[test]
     fn statuses_are_classified_for_retry() {

@@ -265,8 +265,9 @@ impl ServiceNowAdapter {
         let what = format!("{method} {}", url.path());
         let oauth = !matches!(self.config.auth, Auth::Basic { .. });
         for attempt in 0..2 {
-            let mut request =
-                self.http.request(method.clone(), url.clone()).header(reqwest::header::ACCEPT, "application/json");
+            let mut request = deskgate_adapter::tag_request(
+                self.http.request(method.clone(), url.clone()).header(reqwest::header::ACCEPT, "application/json"),
+            );
             request = match &self.config.auth {
                 Auth::Basic { user, password } => request.basic_auth(user, Some(password)),
                 _ => request.bearer_auth(self.access_token().await?),
@@ -340,9 +341,7 @@ impl ServiceNowAdapter {
         };
         form.push(("grant_type", grant_name));
         let what = format!("POST /oauth_token.do (grant_type={grant_name})");
-        let response = self
-            .http
-            .post(self.token_url())
+        let response = deskgate_adapter::tag_request(self.http.post(self.token_url()))
             .header(reqwest::header::ACCEPT, "application/json")
             .form(&form)
             .send()

@@ -23,6 +23,7 @@ use deskgate_adapter::{AdapterError, RemoteId, RemoteLink, RemoteNote};
 use jiff::{SignedDuration, Timestamp};
 use rand::Rng;
 use tokio::sync::{Notify, Semaphore, watch};
+use tracing::Instrument;
 
 use super::outbox::{Action, DeadLetter, OutboxItem};
 use super::registry::Adapters;
@@ -202,7 +203,12 @@ impl Dispatcher {
     /// Carry out one delivery and record the outcome.
     pub async fn deliver(&self, item: OutboxItem) {
         let span = tracing::info_span!("deliver", incident = %item.incident, desk = %item.desk, seq = item.seq);
-        let _guard = span.enter();
+        // Instrumented, not entered: a guard held across `.await` would lend this span
+        // to whatever else runs on the thread meanwhile.
+        self.deliver_in_span(item).instrument(span).await
+    }
+
+    async fn deliver_in_span(&self, item: OutboxItem) {
         let desk_label = item.desk.to_string();
         let outcome = deskgate_adapter::with_request_id(item.correlation(), self.attempt(&item)).await;
         let now = self.clock.now();

@@ -371,6 +371,22 @@ pub struct JiraOptions {
     /// Webhook secret for the `X-Hub-Signature` HMAC of `/webhooks/jira/{desk}`.
     pub webhook_secret: Option<SecretRef>,
     pub timeout_secs: Option<u64>,
+    /// Incidents a supplier detects itself (steps 18a/b): the field holding the
+    /// service of an issue created in its Jira, e.g. `customfield_10050` (a text or
+    /// select field). Without it, or when empty, the desk's first named service.
+    pub service_field: Option<String>,
+    /// The label that marks an issue created in the supplier's Jira as affecting users
+    /// (default `affects-users`): only then is a ClearQuest record created for the
+    /// national desk. Other issues are handled in Jira only.
+    pub affects_users_label: Option<String>,
+}
+
+impl JiraOptions {
+    pub const DEFAULT_AFFECTS_USERS_LABEL: &str = "affects-users";
+
+    pub fn affects_users_label(&self) -> &str {
+        self.affects_users_label.as_deref().unwrap_or(Self::DEFAULT_AFFECTS_USERS_LABEL)
+    }
 }
 
 fn default_jira_api() -> u8 {

@@ -455,6 +455,73 @@ impl Gateway {
         }
     }
 
+    /// An incident a supplier detected itself and created in its own tool (steps
+    /// 18a/b): stored with the supplier as origin and assignee. Only when it affects
+    /// users does the national desk get a record in its tool (created and linked both
+    /// ways, as for an assignment); otherwise it is handled in the supplier's tool
+    /// only, and the national desk sees it through the API and the audit log. A second
+    /// report of the same ticket is a replay.
+    pub async fn supplier_detected(
+        &self,
+        supplier: &DeskId,
+        new: NewIncident,
+        affects_users: bool,
+        ctx: &RequestContext,
+    ) -> Result<CreateOutcome, GatewayError> {
+        if self.config.desk(supplier).is_none_or(|d| d.role != Role::Supplier) {
+            return Err(ModelError::Forbidden(format!("{supplier} is not a supplier desk")).into());
+        }
+        let ticket = new.origin.ticket.clone();
+        let reason = if affects_users {
+            format!("detected by {supplier} in {ticket}; affects users: a record is created for the national desk")
+        } else {
+            format!(
+                "detected by {supplier} in {ticket}; does not affect users: handled in {supplier}'s tool only, visible to the national desk through the API"
+            )
+        };
+        let entry = self.entry(AuditKind::Submitted, Some(supplier), reason, ctx);
+        let planner = Planner::new(&self.config);
+        let now = self.now();
+        let plan = |i: &mut Incident| {
+            i.assignee = Some(supplier.clone());
+            i.status = Status::Assigned;
+            i.supplier_only = !affects_users;
+            for (field, from, to) in
+                [("assignee", None, supplier.to_string()), ("status", Some("new"), "assigned".into())]
+            {
+                i.history.push(crate::model::HistoryEntry {
+                    at: now,
+                    actor: supplier.clone(),
+                    field: field.into(),
+                    from: from.map(str::to_owned),
+                    to: Some(to),
+                });
+            }
+            let mut effects = Effects { changed: true, ..Effects::default() };
+            if affects_users {
+                effects.deliveries = planner.created(i);
+                if let Some(national) = effects.deliveries.first().map(|d| d.desk.clone()) {
+                    use crate::sync::outbox::{Action, Delivery};
+                    if planner.delivers_to(supplier) {
+                        let with = national.clone();
+                        effects.deliveries.push(Delivery { desk: supplier.clone(), action: Action::Link { with } });
+                    }
+                    let with = supplier.clone();
+                    effects.deliveries.push(Delivery { desk: national, action: Action::Link { with } });
+                }
+                self.on_created(i, now, &mut effects);
+            }
+            effects
+        };
+        let outcome = self.store.create_incident(new, None, entry, now, &plan).await?;
+        if let CreateOutcome::Created(i) = &outcome {
+            self.outbox_changed.notify_one();
+            metrics::counter!("deskgate_incidents_accepted_total", "desk" => supplier.to_string()).increment(1);
+            tracing::info!(incident = %i.id, desk = %supplier, affects_users, "supplier-detected incident accepted");
+        }
+        Ok(outcome)
+    }
+
     /// Which incident a desk's ticket is, if the caller may see it.
     pub fn find_ref(&self, who: &DeskPrincipal, desk: &DeskId, remote_id: &TicketId) -> Result<Incident, GatewayError> {
         let not_found = || GatewayError::NotFound(format!("{desk} ticket {remote_id}"));

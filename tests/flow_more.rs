@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use deskgate::config::Config;
 use deskgate::startup::Application;
+use deskgate_jira::wire::ApiVersion;
 use deskgate_sim::clearquest::{ClearQuestSim, ClearQuestSimConfig};
 use deskgate_sim::jira::{JiraSim, JiraSimConfig};
 use deskgate_sim::servicenow::{ServiceNowSim, ServiceNowSimConfig};
@@ -34,7 +35,9 @@ impl Federation {
     async fn start() -> Self {
         let region_h = ServiceNowSim::spawn(ServiceNowSimConfig::default()).await.unwrap();
         let sds = ClearQuestSim::spawn(ClearQuestSimConfig { db: "SDS".into(), ..Default::default() }).await.unwrap();
-        let drift = JiraSim::spawn(JiraSimConfig::default()).await.unwrap();
+        let mut jira = JiraSimConfig::default();
+        jira.custom_fields.push(("customfield_10050".to_owned(), "NSP service".to_owned()));
+        let drift = JiraSim::spawn(jira).await.unwrap();
         let data = tempfile::tempdir().unwrap();
         let text = format!(
             r#"
@@ -68,7 +71,7 @@ endpoint = "{jira}"
 services = ["NSP", "*"]
 auth = {{ issuer = "idp.drift", algorithm = "HS256", secret = {{ env = "T_DRIFT" }} }}
 credentials = {{ kind = "bearer", token = {{ env = "T_JIRA_TOKEN" }} }}
-jira = {{ project = "DRIFT", correlation_field = "customfield_10042" }}
+jira = {{ project = "DRIFT", correlation_field = "customfield_10042", service_field = "customfield_10050", affects_users_label = "brugerpåvirkende" }}
 "#,
             data = data.path().display(),
             sn = region_h.base_url(),
@@ -169,6 +172,31 @@ jira = {{ project = "DRIFT", correlation_field = "customfield_10042" }}
         dead["items"].as_array().cloned().unwrap_or_default()
     }
 
+    /// The operations supplier's own staff create an issue in Jira; Jira tells deskgate.
+    async fn detected_in_jira(&self, summary: &str, labels: &[&str]) -> (String, Value) {
+        let key = self
+            .drift
+            .create_as_user(json!({
+                "summary": summary,
+                "description": "Seen in our monitoring",
+                "labels": labels,
+                "customfield_10050": "SOSI",
+            }))
+            .unwrap();
+        let issue = self.drift.issue_json(&key, ApiVersion::V2).unwrap();
+        let event =
+            json!({"webhookEvent": "jira:issue_created", "issue_event_type_name": "issue_created", "issue": issue});
+        let res = self.client.post(format!("{}/webhooks/jira/drift", self.gateway)).json(&event).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let answer: Value = res.json().await.unwrap();
+        (key, answer)
+    }
+
+    async fn audit(&self) -> Vec<Value> {
+        let (_, audit) = self.call("sds", reqwest::Method::GET, "/api/v1/audit?limit=1000", None).await;
+        audit["items"].as_array().cloned().unwrap_or_default()
+    }
+
     async fn stop(&mut self) {
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
@@ -249,6 +277,92 @@ async fn linking_an_rfc_makes_the_incident_pending_release_everywhere_and_tells_
     assert_eq!(notes, 1);
     let told = f.region_h.journal(&sys_id).iter().filter(|j| j.value.contains("SDSJIRA-123")).count();
     assert_eq!(told, 1);
+    assert!(f.dead_letters().await.is_empty());
+    f.stop().await;
+}
+
+#[tokio::test]
+async fn an_incident_a_supplier_detects_that_affects_users_gets_one_linked_national_record() {
+    let mut f = Federation::start().await;
+    let (key, answer) = f.detected_in_jira("SOSI STS rejects renewals", &["monitoring", "brugerpåvirkende"]).await;
+    assert_eq!(answer["outcome"], "created", "{answer}");
+    assert_eq!(answer["affects_users"], true);
+    let id = answer["incident"].as_str().unwrap().to_owned();
+    f.drained().await;
+
+    // The supplier is origin and assignee; the service comes from the issue's field.
+    let (status, incident) = f.incident("sds", &id).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(incident["origin"]["desk"], "drift");
+    assert_eq!(incident["origin"]["ticket"], key.as_str());
+    assert_eq!(incident["assignee"], "drift");
+    assert_eq!(incident["kind"], "incident");
+    assert_eq!(incident["service"], "SOSI");
+    assert_eq!(incident["status"], "assigned");
+
+    // One ClearQuest record for the national desk, linked to the Jira issue both ways.
+    assert_eq!(f.sds.count(), 1);
+    let record = f.sds.records().remove(0);
+    assert_eq!(record.get("cq:Headline"), Some("SOSI STS rejects renewals"));
+    assert!(record.get("cq:deskgate_Links").is_some_and(|l| l.contains(&key)), "{record:?}");
+    assert_eq!(ref_of(&incident, "sds").unwrap()["display_id"], record.display_id.as_str());
+    let links = f.drift.remote_links(&key);
+    assert!(links.iter().any(|l| l.to_string().contains(&record.display_id)), "{links:?}");
+    assert_eq!(f.drift.count(), 1, "deskgate creates no second issue in the supplier's Jira");
+
+    // Jira sending the event again is a replay: no second incident, no second record.
+    let issue = f.drift.issue_json(&key, ApiVersion::V2).unwrap();
+    let event = json!({"webhookEvent": "jira:issue_created", "issue": issue});
+    let again: Value = f
+        .client
+        .post(format!("{}/webhooks/jira/drift", f.gateway))
+        .json(&event)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["outcome"], "nothing_new", "{again}");
+    f.drained().await;
+    assert_eq!(f.sds.count(), 1);
+    let (_, page) = f.call("sds", reqwest::Method::GET, "/api/v1/incidents", None).await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    assert!(f.dead_letters().await.is_empty());
+    f.stop().await;
+}
+
+#[tokio::test]
+async fn an_incident_a_supplier_detects_that_does_not_affect_users_stays_in_jira_and_is_visible_nationally() {
+    let mut f = Federation::start().await;
+    let (key, answer) = f.detected_in_jira("Disk usage high on batch node", &["monitoring"]).await;
+    assert_eq!(answer["outcome"], "created", "{answer}");
+    assert_eq!(answer["affects_users"], false);
+    let id = answer["incident"].as_str().unwrap().to_owned();
+    f.drained().await;
+    assert_eq!(f.sds.count(), 0, "no ClearQuest record for an incident that does not affect users");
+
+    // The national desk sees it through the API, and the audit log says why it has no record.
+    let (status, incident) = f.incident("sds", &id).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!((incident["origin"]["desk"].as_str(), incident["assignee"].as_str()), (Some("drift"), Some("drift")));
+    assert!(ref_of(&incident, "sds").is_none());
+    let (_, page) = f.call("sds", reqwest::Method::GET, "/api/v1/incidents", None).await;
+    assert!(page["items"].as_array().unwrap().iter().any(|i| i["id"] == id.as_str()));
+    let audit = f.audit().await;
+    assert!(
+        audit.iter().any(|e| e["incident"] == id.as_str()
+            && e["reason"].as_str().is_some_and(|r| r.contains(&key) && r.contains("does not affect users"))),
+        "{audit:#?}"
+    );
+
+    // The supplier works it in Jira: its changes reach no national record, and nothing waits for one.
+    let (status, body) = f.patch("drift", &id, json!({"status": "in_progress"})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    f.drained().await;
+    assert_eq!(f.sds.count(), 0);
+    assert_eq!(f.drift.issue(&key).unwrap().status, "In Progress");
+    assert_eq!(f.drift.count(), 1);
     assert!(f.dead_letters().await.is_empty());
     f.stop().await;
 }

@@ -4,6 +4,12 @@
 //!
 //! - `POST /webhooks/jira/{desk}` — `jira:issue_created|updated`, `comment_created`.
 //!   When the desk has `jira.webhook_secret`, the `X-Hub-Signature` HMAC must verify.
+//!   A `jira:issue_created` from a supplier's Jira for an issue deskgate does not know
+//!   is an incident the supplier detected (steps 18a/b): stored with the supplier as
+//!   origin and assignee. Only an issue labelled `jira.affects_users_label` (default
+//!   `affects-users`) gets a ClearQuest record at the national desk, linked both ways;
+//!   any other is handled in Jira only — the national desk sees it through the API
+//!   and the audit log says why it has no record.
 //! - `POST /webhooks/servicenow/{desk}` — the business rule's push
 //!   (`{operation, sys_id, number, changed_fields, record, journal}`), authenticated
 //!   with the desk's own Bearer token.
@@ -22,9 +28,10 @@ use super::AppState;
 use super::error::ApiError;
 use super::extract::parse_json;
 use crate::auth::DeskPrincipal;
-use crate::config::System;
+use crate::config::{JiraOptions, System};
 use crate::gateway::{RemoteOutcome, RequestContext};
-use crate::model::{DeskId, TicketId};
+use crate::model::{DeskId, Kind, NewIncident, Origin, Ref, Role, Service, Status, Text, TicketId, Title, Written};
+use crate::store::CreateOutcome;
 use crate::sync::inbound::RemoteUpdate;
 
 fn desk_of(state: &AppState, desk: &str, system: System) -> Result<DeskId, ApiError> {
@@ -92,6 +99,11 @@ pub async fn jira(
     let Some(issue) = event.issue else {
         return Err(ApiError::bad_request("issue", "issue: expected the issue the event is about"));
     };
+    if event.webhook_event == deskgate_jira::webhook::ISSUE_CREATED {
+        if let Some(answer) = supplier_detected(&state, &desk, &issue, &ctx).await? {
+            return Ok(answer);
+        }
+    }
     let mut update = RemoteUpdate::default();
     if event.webhook_event == "comment_created" {
         // Jira sends both `jira:issue_updated` (issue_commented) and `comment_created`
@@ -120,6 +132,90 @@ pub async fn jira(
         };
     }
     apply(&state, &desk, &issue.key, update, &ctx).await
+}
+
+/// An issue a supplier created in its own Jira that deskgate does not know (steps
+/// 18a/b) becomes an incident with the supplier as origin and assignee; `None` when
+/// the issue is not that (known, deskgate's own, or not from a supplier).
+async fn supplier_detected(
+    state: &AppState,
+    desk: &DeskId,
+    issue: &deskgate_jira::wire::Issue,
+    ctx: &RequestContext,
+) -> Result<Option<(StatusCode, Json<Value>)>, ApiError> {
+    let Some(config) = state.gateway.config.desk(desk).filter(|d| d.role == Role::Supplier) else {
+        return Ok(None);
+    };
+    let jira = config.jira.as_ref();
+    let f = &issue.fields;
+    // deskgate's own issues carry the incident id from the moment they are created.
+    let own = jira
+        .and_then(|j| j.correlation_field.as_ref())
+        .and_then(|field| f.extra.get(field))
+        .is_some_and(|v| field_text(v).is_some());
+    let ticket: TicketId = issue.key.parse()?;
+    if own || state.gateway.store.find_by_ref(desk, &ticket).map_err(crate::gateway::GatewayError::from)?.is_some() {
+        return Ok(None);
+    }
+    let summary = f.summary.as_deref().unwrap_or_default().trim();
+    let title = Title::parse(&summary.chars().take(Title::MAX_CHARS).collect::<String>())?;
+    let description = f.description.as_ref().map(|d| d.to_text()).filter(|d| !d.trim().is_empty());
+    let description = Text::parse("description", description.as_deref().unwrap_or(title.as_str()))?;
+    let named = jira.and_then(|j| j.service_field.as_ref()).and_then(|field| f.extra.get(field)).and_then(field_text);
+    let Some(service) = named.or_else(|| config.services.iter().find(|s| s.as_str() != "*").cloned()) else {
+        return Err(ApiError::bad_request(
+            "service",
+            format!(
+                "{desk}: the issue names no service and the desk has no named service (jira.service_field, services)"
+            ),
+        ));
+    };
+    let service: Service = service.parse()?;
+    let priority = f.priority.as_ref().and_then(|p| p.name.clone()).and_then(|name| {
+        let fields = TicketFields { priority: Some(name), ..TicketFields::default() };
+        state.gateway.mappings.desk(desk).and_then(|m| m.inbound_priority(&fields).ok().flatten())
+    });
+    let label = jira.map_or(JiraOptions::DEFAULT_AFFECTS_USERS_LABEL, JiraOptions::affects_users_label);
+    let affects_users = f.labels.as_ref().is_some_and(|labels| labels.iter().any(|l| l == label));
+    let url = config.endpoint.as_ref().map(|e| format!("{}/browse/{}", e.as_str().trim_end_matches('/'), issue.key));
+    let new = NewIncident {
+        kind: Kind::Incident,
+        title,
+        description,
+        service,
+        priority,
+        urgency: None,
+        impact: None,
+        origin: Origin { desk: desk.clone(), ticket: ticket.clone() },
+        origin_ref: Ref {
+            desk: desk.clone(),
+            system: System::Jira.as_str().to_owned(),
+            remote_id: ticket,
+            display_id: issue.key.clone(),
+            url,
+            // What the issue holds now: reading it back is no news.
+            written: Written { status: Some(Status::Assigned), priority },
+        },
+    };
+    let outcome = state.gateway.supplier_detected(desk, new, affects_users, ctx).await?;
+    let (outcome, incident) = match outcome {
+        CreateOutcome::Created(i) => ("created", i),
+        CreateOutcome::Replayed(i) => ("nothing_new", i),
+    };
+    metrics::counter!("deskgate_remote_changes_total", "desk" => desk.to_string(), "outcome" => outcome).increment(1);
+    let body = json!({ "outcome": outcome, "incident": incident.id.to_string(), "affects_users": affects_users });
+    Ok(Some((StatusCode::OK, Json(body))))
+}
+
+/// A custom field's value as text: a string, a number, or a select option's `value`.
+fn field_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.trim().to_owned()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Object(o) => o.get("value").and_then(Value::as_str).map(|s| s.trim().to_owned()),
+        _ => None,
+    }
+    .filter(|s| !s.is_empty())
 }
 
 #[derive(Deserialize)]

@@ -297,6 +297,11 @@ pub struct Incident {
     /// forwarded as usual meanwhile, never dropped (DESIGN §6).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deferred_until: Option<Timestamp>,
+    /// Detected by the supplier in its own tool and not affecting users (step 18b):
+    /// handled there only. The national desk sees it through the API; nothing is
+    /// delivered to its tool.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub supplier_only: bool,
 }
 
 /// A new report from a local desk, already parsed.
@@ -345,6 +350,7 @@ impl NewIncident {
             updated_at: now,
             version: 1,
             deferred_until: None,
+            supplier_only: false,
         }
     }
 }

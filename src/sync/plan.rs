@@ -63,6 +63,10 @@ impl<'a> Planner<'a> {
         parties.insert(incident.origin.desk.clone());
         parties.extend(self.national());
         parties.extend(incident.assignee.clone());
+        if incident.supplier_only {
+            // Handled in the supplier's tool only: the national desk has no copy.
+            parties.retain(|d| Some(d) != self.national().as_ref());
+        }
         if via == Via::Remote {
             parties.remove(actor);
         }

@@ -368,6 +368,9 @@ pub struct JiraOptions {
     pub issue_type: Option<String>,
     /// Custom field holding deskgate's incident id, e.g. `customfield_10042`.
     pub correlation_field: Option<String>,
+    /// Text custom field a link also writes the linked ticket's display id into, e.g.
+    /// `customfield_10043`: on a supplier's issue, the national desk's ClearQuest id.
+    pub link_field: Option<String>,
     /// Webhook secret for the `X-Hub-Signature` HMAC of `/webhooks/jira/{desk}`.
     pub webhook_secret: Option<SecretRef>,
     pub timeout_secs: Option<u64>,
@@ -920,6 +923,15 @@ fn resolve_desk(
     if let Some(j) = &f.jira {
         if !matches!(j.api_version, 2 | 3) {
             problems.push(Problem { path: format!("{path}.jira.api_version"), message: "expected 2 or 3".into() });
+        }
+        if let Some(field) = &j.link_field {
+            let digits = field.strip_prefix("customfield_").unwrap_or("");
+            if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
+                problems.push(Problem {
+                    path: format!("{path}.jira.link_field"),
+                    message: format!("expected a custom field id like customfield_10043, got {field:?}"),
+                });
+            }
         }
     }
     f.rate_limit.check(&format!("{path}.rate_limit"), problems);

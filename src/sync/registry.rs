@@ -107,6 +107,7 @@ fn jira(desk: &Desk, endpoint: &url::Url) -> Result<Arc<dyn Adapter>, String> {
     if let Some(f) = &options.correlation_field {
         config.correlation_field = Some(f.clone());
     }
+    config.link_field = options.link_field.clone();
     config.timeout = timeout(options.timeout_secs, 30);
     Ok(Arc::new(JiraAdapter::new(config).map_err(|e| e.to_string())?))
 }

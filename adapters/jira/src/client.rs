@@ -103,6 +103,9 @@ pub struct JiraConfig {
     /// Label prefix marking the gateway incident id (`deskgate-` gives
     /// `deskgate-INC-2026-000042`). Labels cannot hold spaces; incident ids do not.
     pub correlation_label_prefix: Option<String>,
+    /// Text custom field a link also writes the linked ticket's display id into
+    /// (`customfield_10043`: the national ClearQuest id on a supplier's issue).
+    pub link_field: Option<String>,
     pub internal_comments: InternalCommentVisibility,
     pub user_ref: UserRef,
     /// Time zone Jira reads JQL dates in: the integration user's profile zone.
@@ -125,6 +128,7 @@ impl fmt::Debug for JiraConfig {
             .field("issue_type", &self.issue_type)
             .field("correlation_field", &self.correlation_field)
             .field("correlation_label_prefix", &self.correlation_label_prefix)
+            .field("link_field", &self.link_field)
             .field("internal_comments", &self.internal_comments)
             .field("user_ref", &self.user_ref)
             .field("jql_time_zone", &self.jql_time_zone.iana_name())
@@ -147,6 +151,7 @@ impl JiraConfig {
             issue_type: "Incident".into(),
             correlation_field: Some("customfield_10042".into()),
             correlation_label_prefix: None,
+            link_field: None,
             internal_comments: InternalCommentVisibility::Role("Administrators".into()),
             user_ref: match api_version {
                 ApiVersion::V2 => UserRef::Name,
@@ -169,6 +174,8 @@ pub enum ConfigError {
     NoCorrelation,
     #[error("jira correlation_field {0:?} must look like customfield_10042")]
     CorrelationField(String),
+    #[error("jira link_field {0:?} must look like customfield_10043")]
+    LinkField(String),
     #[error("jira project_key {0:?} must be letters, digits or underscores")]
     ProjectKey(String),
     #[error("jira {0} must not be empty")]
@@ -225,6 +232,11 @@ impl JiraAdapter {
         if let Some(field) = &config.correlation_field {
             if custom_field_number(field).is_none() {
                 return Err(ConfigError::CorrelationField(field.clone()));
+            }
+        }
+        if let Some(field) = &config.link_field {
+            if custom_field_number(field).is_none() {
+                return Err(ConfigError::LinkField(field.clone()));
             }
         }
         if config.page_size == 0 || config.max_pages == 0 {
@@ -664,6 +676,20 @@ impl Adapter for JiraAdapter {
             &format!("link {key} to {}", link.display_id),
         )
         .await?;
+        // The linked ticket's id in a field of its own, where Jira users search and
+        // report on it; written only when it differs, so a retry changes nothing.
+        if let Some(field) = &self.config.link_field {
+            let issue = self.fetch_issue(key).await?;
+            if issue.fields.extra.get(field).and_then(scalar_text).as_deref() != Some(link.display_id.as_str()) {
+                self.call(
+                    Method::PUT,
+                    self.api_url(&["issue", key]),
+                    Some(&json!({ "fields": { field.as_str(): link.display_id } })),
+                    &format!("set {field} of {key} to {}", link.display_id),
+                )
+                .await?;
+            }
+        }
         Ok(())
     }
 

@@ -259,6 +259,48 @@ async fn remote_links_are_idempotent_on_global_id() {
 }
 
 #[tokio::test]
+async fn a_link_also_writes_the_linked_id_into_the_link_field_once() {
+    let mut sim_config = JiraSimConfig::default();
+    sim_config.custom_fields.push(("customfield_10043".into(), "ClearQuest id".into()));
+    let sim = JiraSim::spawn(sim_config).await.unwrap();
+    let mut config = config_for(&sim, ApiVersion::V2);
+    config.link_field = Some("customfield_10043".into());
+    let adapter = JiraAdapter::new(config).unwrap();
+    adapter.create(&incident("FMK down"), "INC-1").await.unwrap();
+    let link = RemoteLink {
+        global_id: "deskgate:INC-2026-000042:sds".into(),
+        title: "FMK down".into(),
+        url: None,
+        display_id: "SAMPL00000042".into(),
+    };
+    adapter.link(&key("DRIFT-1"), &link).await.unwrap();
+    let issue = sim.issue("DRIFT-1").unwrap();
+    assert_eq!(issue.custom.get("customfield_10043"), Some(&serde_json::json!("SAMPL00000042")), "{issue:?}");
+    assert_eq!(issue.remote_links.len(), 1);
+
+    // Again (a retried delivery): the field is not written a second time.
+    let edits = |sim: &JiraSim| sim.requests().iter().filter(|r| r.method == "PUT").count();
+    assert_eq!(edits(&sim), 1);
+    adapter.link(&key("DRIFT-1"), &link).await.unwrap();
+    assert_eq!(edits(&sim), 1, "{:?}", sim.requests());
+    assert_eq!(sim.issue("DRIFT-1").unwrap().remote_links.len(), 1);
+
+    // A field the instance does not know is the operator's mistake: permanent, named.
+    let sim = JiraSim::spawn(JiraSimConfig::default()).await.unwrap();
+    let mut config = config_for(&sim, ApiVersion::V2);
+    config.link_field = Some("customfield_10043".into());
+    let adapter = JiraAdapter::new(config).unwrap();
+    adapter.create(&incident("FMK down"), "INC-1").await.unwrap();
+    let err = adapter.link(&key("DRIFT-1"), &link).await.unwrap_err();
+    assert!(!err.is_retriable(), "{err}");
+    assert!(err.to_string().contains("customfield_10043"), "{err}");
+
+    let mut config = config_for(&sim, ApiVersion::V2);
+    config.link_field = Some("ClearQuest id".into());
+    assert!(JiraAdapter::new(config).is_err());
+}
+
+#[tokio::test]
 async fn changed_since_searches_by_minute_oldest_first() {
     let (sim, adapter) = setup(ApiVersion::V2).await;
     adapter.create(&incident("first"), "INC-1").await.unwrap();

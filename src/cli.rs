@@ -81,6 +81,35 @@ pub enum Command {
         #[arg(long, env = "DESKGATE_CONFIG", default_value = "deploy/gateway.toml")]
         config: PathBuf,
     },
+    /// List the running gateway's outbox (deliveries waiting to go out), as the
+    /// national desk: one line per delivery.
+    Outbox {
+        /// The gateway's base URL; default: gateway.public_url, else gateway.listen.
+        #[arg(long)]
+        url: Option<String>,
+        #[arg(long, env = "DESKGATE_CONFIG", default_value = "deploy/gateway.toml")]
+        config: PathBuf,
+    },
+    /// List the running gateway's dead letters (deliveries that failed for good, with
+    /// the remote's status), as the national desk.
+    DeadLetters {
+        /// The gateway's base URL; default: gateway.public_url, else gateway.listen.
+        #[arg(long)]
+        url: Option<String>,
+        #[arg(long, env = "DESKGATE_CONFIG", default_value = "deploy/gateway.toml")]
+        config: PathBuf,
+    },
+    /// Put a dead letter back in the outbox, in its place in its lane, as the
+    /// national desk.
+    Replay {
+        /// The dead letter's sequence number, as `deskgate dead-letters` shows it.
+        seq: u64,
+        /// The gateway's base URL; default: gateway.public_url, else gateway.listen.
+        #[arg(long)]
+        url: Option<String>,
+        #[arg(long, env = "DESKGATE_CONFIG", default_value = "deploy/gateway.toml")]
+        config: PathBuf,
+    },
     /// Copy the whole store to a file (JSON lines), with the gateway stopped.
     Backup {
         /// The file to write (replaced if it exists, only once the copy is complete).

@@ -286,6 +286,110 @@ pub async fn escalations(config: &Path, url: Option<&str>, ack: Option<&str>) ->
     Ok(out)
 }
 
+/// What `deskgate outbox`, `dead-letters` and `replay SEQ` ask the running gateway.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutboxQuery {
+    /// `GET /api/v1/outbox`.
+    Outbox,
+    /// `GET /api/v1/dead-letters`.
+    DeadLetters,
+    /// `POST /api/v1/dead-letters/{seq}/replay`.
+    Replay(u64),
+}
+
+/// `deskgate outbox`, `deskgate dead-letters` and `deskgate replay SEQ`: call the
+/// running gateway's delivery API as the national desk (a five-minute token, like
+/// `escalations`). One line per item: sequence number, incident, desk, action,
+/// attempts, then when it is next tried and its last error (outbox) or when it
+/// failed, the remote status and the error (dead letters).
+pub async fn outbox(config: &Path, url: Option<&str>, query: OutboxQuery) -> Result<String, String> {
+    use crate::sync::outbox::{DeadLetter, OutboxItem};
+    let loaded = crate::config::Config::load(config, &crate::config::ProcessEnv).map_err(|p| p.to_string())?;
+    let national = loaded.national_desk().ok_or("the configuration has no national desk")?;
+    let now = Timestamp::now().as_second().max(0) as u64;
+    let token = crate::auth::mint(national, &loaded.gateway.audience, std::time::Duration::from_secs(300), now)?;
+    let base = url.map(str::to_owned).or_else(|| loaded.gateway.public_url.clone()).unwrap_or_else(|| {
+        let scheme = if loaded.gateway.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", loaded.gateway.listen)
+    });
+    let base = base.trim_end_matches('/');
+    let client = reqwest::Client::new();
+    let request = match query {
+        OutboxQuery::Outbox => client.get(format!("{base}/api/v1/outbox")),
+        OutboxQuery::DeadLetters => client.get(format!("{base}/api/v1/dead-letters")),
+        OutboxQuery::Replay(seq) => client.post(format!("{base}/api/v1/dead-letters/{seq}/replay")),
+    };
+    let res = request.bearer_auth(token).send().await.map_err(|e| format!("{base}: {}", e.without_url()))?;
+    let status = res.status();
+    let body: serde_json::Value = res.json().await.map_err(|e| format!("{base}: an answer that is not JSON: {e}"))?;
+    if !status.is_success() {
+        let message = body["error"]["message"].as_str().unwrap_or("no message");
+        return Err(format!("{status}: {message}"));
+    }
+    let unexpected = |e: serde_json::Error| format!("{base}: an answer of unexpected shape: {e}");
+    let mut out = String::new();
+    match query {
+        OutboxQuery::Outbox => {
+            let items: Vec<OutboxItem> = serde_json::from_value(body["items"].clone()).map_err(unexpected)?;
+            if items.is_empty() {
+                out.push_str("the outbox is empty\n");
+            }
+            for item in &items {
+                let _ = writeln!(out, "{}", outbox_line(item));
+            }
+        }
+        OutboxQuery::DeadLetters => {
+            let items: Vec<DeadLetter> = serde_json::from_value(body["items"].clone()).map_err(unexpected)?;
+            if items.is_empty() {
+                out.push_str("no dead letters\n");
+            }
+            for dead in &items {
+                let remote = dead.remote_status.map_or_else(|| "-".to_owned(), |s| s.to_string());
+                let _ = writeln!(
+                    out,
+                    "{}  {}  {}  {}  attempts {}  failed {}  remote {remote}  {}",
+                    dead.item.seq,
+                    dead.item.incident,
+                    dead.item.desk,
+                    dead.item.action.describe(),
+                    dead.item.attempts,
+                    dead.failed_at,
+                    one_line(&dead.error),
+                );
+            }
+        }
+        OutboxQuery::Replay(seq) => {
+            let item: OutboxItem = serde_json::from_value(body).map_err(unexpected)?;
+            let _ = writeln!(out, "dead letter {seq} is back in the outbox\n{}", outbox_line(&item));
+        }
+    }
+    Ok(out)
+}
+
+/// One outbox item on one line: seq, incident, desk, action, attempts, next attempt
+/// and the last error if any.
+fn outbox_line(item: &crate::sync::outbox::OutboxItem) -> String {
+    let mut line = format!(
+        "{}  {}  {}  {}  attempts {}  next {}",
+        item.seq,
+        item.incident,
+        item.desk,
+        item.action.describe(),
+        item.attempts,
+        item.not_before
+    );
+    if let Some(e) = &item.last_error {
+        line.push_str("  last error: ");
+        line.push_str(&one_line(e));
+    }
+    line
+}
+
+/// An error message with its line breaks folded, so each item stays on one line.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

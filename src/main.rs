@@ -82,6 +82,15 @@ async fn main() -> ExitCode {
                 }
             }
         }
+        Command::Outbox { url, config } => {
+            outbox_command("outbox", &config, url.as_deref(), deskgate::commands::OutboxQuery::Outbox).await
+        }
+        Command::DeadLetters { url, config } => {
+            outbox_command("dead-letters", &config, url.as_deref(), deskgate::commands::OutboxQuery::DeadLetters).await
+        }
+        Command::Replay { seq, url, config } => {
+            outbox_command("replay", &config, url.as_deref(), deskgate::commands::OutboxQuery::Replay(seq)).await
+        }
         Command::Who { service, priority, at, contacts, config } => {
             let contacts = match contacts.map_or_else(|| deskgate::commands::contacts_from_config(&config), Ok) {
                 Ok(c) => c,
@@ -173,6 +182,25 @@ async fn main() -> ExitCode {
                     ExitCode::FAILURE
                 }
             }
+        }
+    }
+}
+
+/// `deskgate outbox`, `dead-letters` and `replay`: print the answer, or the error.
+async fn outbox_command(
+    name: &str,
+    config: &std::path::Path,
+    url: Option<&str>,
+    query: deskgate::commands::OutboxQuery,
+) -> ExitCode {
+    match deskgate::commands::outbox(config, url, query).await {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("deskgate {name}: {e}");
+            ExitCode::FAILURE
         }
     }
 }

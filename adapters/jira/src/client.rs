@@ -285,8 +285,8 @@ impl JiraAdapter {
         body: Option<&(impl Serialize + Sync)>,
         what: &str,
     ) -> Result<(StatusCode, Vec<u8>), AdapterError> {
-        let mut request =
-            deskgate_adapter::tag_request(self.http.request(method, url)).header(reqwest::header::ACCEPT, "application/json");
+        let mut request = deskgate_adapter::tag_request(self.http.request(method, url))
+            .header(reqwest::header::ACCEPT, "application/json");
         request = match &self.config.auth {
             Auth::Basic { email, api_token } => request.basic_auth(email, Some(api_token)),
             Auth::Bearer { token } => request.bearer_auth(token),

@@ -1,0 +1,311 @@
+//! Flow benchmark: incidents forwarded by a local desk through the gateway to the
+//! national desk's ClearQuest, then assigned by the national desk to a supplier's
+//! ClearQuest, all against the simulators on loopback.
+//!
+//! Phase 1 submits every incident (`POST /api/v1/incidents`) and measures how many
+//! reach the national desk per second and the delivery lag: from the 2xx to the
+//! record appearing at the national ClearQuest. Phase 2 assigns every incident to the
+//! supplier (`PATCH … {"assignee"}`) and measures the same to the supplier's
+//! ClearQuest. The simulators' records are polled every `BENCH_POLL_MS` for the
+//! incident id each carries (ClearQuest timestamps have whole seconds only), so a lag
+//! is known to within one poll. Rate limits are set out of the way: this measures
+//! delivery, not throttling. Each phase ends when its outbox is empty, bounded by
+//! `BENCH_TIMEOUT_SECS`.
+//!
+//! `cargo bench --bench flow` (env: BENCH_INCIDENTS=300, BENCH_CONCURRENCY=16,
+//! BENCH_DELIVERY_CONCURRENCY=16, BENCH_POLL_MS=2, BENCH_TIMEOUT_SECS=120).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use deskgate::auth::{Claims, sign};
+use deskgate::config::{Config, MapEnv};
+use deskgate::startup::Application;
+use deskgate_sim::clearquest::{ClearQuestSim, ClearQuestSimConfig};
+use serde_json::{Value, json};
+
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn token(issuer: &str, desk: &str, secret: &str) -> String {
+    let now = jiff::Timestamp::now().as_second() as u64;
+    let claims = Claims {
+        iss: issuer.into(),
+        sub: desk.into(),
+        aud: "deskgate".into(),
+        exp: now + 3600,
+        nbf: None,
+        iat: Some(now),
+        role: Some("desk".into()),
+        org: None,
+    };
+    sign(&claims, jsonwebtoken::Algorithm::HS256, secret.as_bytes()).unwrap()
+}
+
+/// What one phase measured.
+struct Phase {
+    /// From the first request to the last record seen at the desk.
+    elapsed: Duration,
+    /// Requests per second the gateway answered 2xx to.
+    accepted_per_sec: f64,
+    lags: Vec<Duration>,
+}
+
+impl Phase {
+    fn pct(&self, p: f64) -> Duration {
+        let mut l = self.lags.clone();
+        l.sort();
+        l[((l.len() as f64 - 1.0) * p).round() as usize]
+    }
+}
+
+/// Send `requests` (built by `request` from the incident number) with `concurrency`
+/// clients; returns when each was answered 2xx, by the incident id the answer names
+/// (or `ids[n]` for requests that do not create one), and the time all took.
+async fn send_all(
+    requests: usize,
+    concurrency: usize,
+    request: Arc<dyn Fn(usize) -> reqwest::RequestBuilder + Send + Sync>,
+    ids: Arc<Vec<String>>,
+) -> (HashMap<String, Instant>, Duration) {
+    let next = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (next, request, ids) = (next.clone(), request.clone(), ids.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut answered = Vec::new();
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed) as usize;
+                if n >= requests {
+                    return answered;
+                }
+                let res = request(n).send().await.expect("request");
+                let status = res.status();
+                let at = Instant::now();
+                let body: Value = res.json().await.unwrap_or(Value::Null);
+                assert!(status.is_success(), "{status}: {body}");
+                let id = ids.get(n).cloned().or_else(|| body["id"].as_str().map(str::to_owned)).expect("an id");
+                answered.push((id, at));
+            }
+        }));
+    }
+    let mut out = HashMap::new();
+    for t in tasks {
+        out.extend(t.await.unwrap());
+    }
+    (out, start.elapsed())
+}
+
+/// Poll `sim` until every incident in `answered` has a record there (or the
+/// deadline); returns when each was first seen.
+async fn seen_at(
+    sim: &ClearQuestSim,
+    expected: usize,
+    poll: Duration,
+    deadline: Instant,
+) -> Result<HashMap<String, Instant>, String> {
+    let mut seen = HashMap::new();
+    loop {
+        let now = Instant::now();
+        for record in sim.records() {
+            if let Some(id) = record.fields.get("cq:deskgate_Incident") {
+                seen.entry(id.clone()).or_insert(now);
+            }
+        }
+        if seen.len() >= expected {
+            return Ok(seen);
+        }
+        if now > deadline {
+            return Err(format!("{} of {expected} records after the deadline", seen.len()));
+        }
+        tokio::time::sleep(poll).await;
+    }
+}
+
+fn lags(answered: &HashMap<String, Instant>, seen: &HashMap<String, Instant>) -> Vec<Duration> {
+    // A record can appear before the client has read its 2xx: that lag is zero.
+    answered.iter().map(|(id, at)| seen[id].saturating_duration_since(*at)).collect()
+}
+
+async fn drained(client: &reqwest::Client, base: &str, national: &str, deadline: Instant) -> Result<(), String> {
+    loop {
+        let page: Value = client
+            .get(format!("{base}/api/v1/outbox"))
+            .bearer_auth(national)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
+        let waiting = page["items"].as_array().map_or(0, Vec::len);
+        if waiting == 0 {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(format!("{waiting} deliveries still in the outbox after the deadline"));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn row(name: &str, n: usize, p: &Phase) {
+    println!(
+        "{name:<36} {:>8.1} {:>10.1} {:>9.1} {:>9.1} {:>9.1}",
+        n as f64 / p.elapsed.as_secs_f64(),
+        p.accepted_per_sec,
+        p.pct(0.50).as_secs_f64() * 1e3,
+        p.pct(0.99).as_secs_f64() * 1e3,
+        p.lags.iter().max().copied().unwrap_or_default().as_secs_f64() * 1e3,
+    );
+}
+
+fn main() {
+    let incidents = env_or("BENCH_INCIDENTS", 300) as usize;
+    let concurrency = env_or("BENCH_CONCURRENCY", 16) as usize;
+    let delivery_concurrency = env_or("BENCH_DELIVERY_CONCURRENCY", 16);
+    let poll = Duration::from_millis(env_or("BENCH_POLL_MS", 2));
+    let timeout = Duration::from_secs(env_or("BENCH_TIMEOUT_SECS", 120));
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let result = rt.block_on(async {
+        let sds = ClearQuestSim::spawn(ClearQuestSimConfig { db: "SDS".into(), ..Default::default() }).await.unwrap();
+        let fmk = ClearQuestSim::spawn(ClearQuestSimConfig { db: "FMK".into(), ..Default::default() }).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!(
+            r#"
+[gateway]
+listen = "127.0.0.1:0"
+data_dir = "{data}"
+delivery = {{ retry_base_ms = 50, retry_max_ms = 1000, max_attempts = 20, concurrency = {delivery_concurrency} }}
+
+# Delivery is measured, not throttling.
+[gateway.rate_limit]
+inbound_per_minute = 100000000
+inbound_burst = 1000000
+outbound_per_minute = 100000000
+outbound_burst = 1000000
+
+[desks.region-h]
+name = "Region Hovedstaden Service Desk"
+role = "local"
+system = "native"
+auth = {{ issuer = "bench.regionh", algorithm = "HS256", secret = {{ env = "B_REGION_H" }} }}
+
+[desks.sds]
+name = "National Service Desk"
+role = "national"
+system = "clearquest"
+endpoint = "{sds}"
+auth = {{ issuer = "bench.sds", algorithm = "HS256", secret = {{ env = "B_SDS" }} }}
+credentials = {{ kind = "basic", username = "deskgate", password = {{ env = "B_CQ_PASSWORD" }} }}
+clearquest = {{ repo = "7.0.0", db = "SDS", poll_ms = 3600000 }}
+
+[desks.fmk]
+name = "FMK supplier"
+role = "supplier"
+system = "clearquest"
+endpoint = "{fmk}"
+services = ["FMK"]
+auth = {{ issuer = "bench.fmk", algorithm = "HS256", secret = {{ env = "B_FMK" }} }}
+credentials = {{ kind = "basic", username = "deskgate", password = {{ env = "B_CQ_PASSWORD" }} }}
+clearquest = {{ repo = "7.0.0", db = "FMK", poll_ms = 3600000 }}
+"#,
+            data = dir.path().join("gateway").display(),
+            sds = sds.base_url(),
+            fmk = fmk.base_url(),
+        );
+        let env = MapEnv::new(false)
+            .with("B_REGION_H", "bench-region-h")
+            .with("B_SDS", "bench-sds")
+            .with("B_FMK", "bench-fmk")
+            .with("B_CQ_PASSWORD", "deskgate-secret");
+        let config = Config::from_toml(&text, std::path::Path::new("."), &env).expect("benchmark configuration");
+        let app = Application::build(config).await.expect("gateway starts");
+        let base = format!("http://{}", app.local_addr());
+        let server = tokio::spawn(app.run_until(std::future::pending()));
+        let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build().unwrap();
+        let local = token("bench.regionh", "region-h", "bench-region-h");
+        let national = token("bench.sds", "sds", "bench-sds");
+
+        println!(
+            "NSP flow against the simulators: {incidents} incidents, {concurrency} concurrent clients, \
+             {delivery_concurrency} delivery lanes in parallel, records polled every {} ms",
+            poll.as_millis()
+        );
+
+        // Phase 1: a local desk forwards; the national desk's ClearQuest gets a record.
+        let submit = {
+            let (client, url, local) = (client.clone(), format!("{base}/api/v1/incidents"), local.clone());
+            Arc::new(move |n: usize| {
+                client.post(&url).bearer_auth(&local).json(&json!({
+                    "title": format!("FMK: prescriptions cannot be read ({n})"),
+                    "description": "Since 01:40 no prescriptions are shown in the FMK client; pharmacies are calling.",
+                    "service": "FMK", "ticket_id": format!("RH-{n}"), "urgency": "medium", "impact": "medium",
+                }))
+            }) as Arc<dyn Fn(usize) -> reqwest::RequestBuilder + Send + Sync>
+        };
+        let start = Instant::now();
+        let deadline = start + timeout;
+        let ((answered, sending), seen) = tokio::join!(
+            send_all(incidents, concurrency, submit, Arc::new(Vec::new())),
+            seen_at(&sds, incidents, poll, deadline)
+        );
+        let seen = seen?;
+        let last = seen.values().max().copied().unwrap_or(start);
+        let forwarded = Phase {
+            elapsed: last - start,
+            accepted_per_sec: incidents as f64 / sending.as_secs_f64(),
+            lags: lags(&answered, &seen),
+        };
+        drained(&client, &base, &national, deadline).await?;
+
+        // Phase 2: the national desk assigns each to the supplier, who gets a record.
+        let mut ids: Vec<String> = answered.keys().cloned().collect();
+        ids.sort();
+        let ids = Arc::new(ids);
+        let assign = {
+            let (client, base, national, ids) = (client.clone(), base.clone(), national.clone(), ids.clone());
+            Arc::new(move |n: usize| {
+                client
+                    .patch(format!("{base}/api/v1/incidents/{}", ids[n]))
+                    .bearer_auth(&national)
+                    .json(&json!({"assignee": "fmk"}))
+            }) as Arc<dyn Fn(usize) -> reqwest::RequestBuilder + Send + Sync>
+        };
+        let start = Instant::now();
+        let deadline = start + timeout;
+        let ((answered, sending), seen) =
+            tokio::join!(send_all(incidents, concurrency, assign, ids), seen_at(&fmk, incidents, poll, deadline));
+        let seen = seen?;
+        let last = seen.values().max().copied().unwrap_or(start);
+        let assigned = Phase {
+            elapsed: last - start,
+            accepted_per_sec: incidents as f64 / sending.as_secs_f64(),
+            lags: lags(&answered, &seen),
+        };
+        drained(&client, &base, &national, deadline).await?;
+        let links = sds.records().iter().filter(|r| r.fields.contains_key("cq:deskgate_Links")).count();
+
+        println!("{:<36} {:>8} {:>10} {:>9} {:>9} {:>9}", "phase", "deliv/s", "2xx/s", "p50 ms", "p99 ms", "max ms");
+        row("local → national ClearQuest", incidents, &forwarded);
+        row("national → supplier ClearQuest", incidents, &assigned);
+        println!(
+            "records: national {}, supplier {}, national records linked to the supplier {links}",
+            sds.count(),
+            fmk.count()
+        );
+        server.abort();
+        if sds.count() != incidents || fmk.count() != incidents {
+            return Err(format!("expected {incidents} records at each desk"));
+        }
+        Ok::<(), String>(())
+    });
+    if let Err(e) = result {
+        eprintln!("flow benchmark failed: {e}");
+        std::process::exit(1);
+    }
+}

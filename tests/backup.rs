@@ -83,6 +83,17 @@ async fn backup_of_a_stopped_gateway_restores_everything_into_a_fresh_store() {
         .unwrap();
     assert_eq!(note.status(), StatusCode::CREATED);
     assert_eq!(gw.submit("pharmacy", &incident("APO-17")).await.status(), StatusCode::CREATED);
+    // Let delivery settle before the snapshot: the second report's delivery to the
+    // unreachable national desk becomes a dead letter too; only the note, held behind
+    // the first dead letter, stays in the outbox. Otherwise it could move between the
+    // snapshot and the shutdown.
+    for _ in 0..400 {
+        let dead: Value = gw.get("sds", "/api/v1/dead-letters").await.json().await.unwrap();
+        if dead["items"].as_array().is_some_and(|i| i.len() >= 2) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
     let before = visible_state(&gw).await;
     assert_eq!(before["incidents"].as_array().unwrap().len(), 2);
     assert!(!before["outbox"].as_array().unwrap().is_empty(), "a delivery waits behind the dead letter: {before:#}");

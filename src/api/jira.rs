@@ -726,17 +726,26 @@ async fn edit_issue(
         }
     }
     let comments = added_comments(&body.update)?;
+    apply_edit(&state, &desk, &incident.id, &change, comments, &ctx).await
+}
+
+/// Apply an edit or transition: the field change (when there is one), then the
+/// comments that came with it, each through the gateway's rules. 204 like Jira.
+async fn apply_edit(
+    state: &AppState,
+    desk: &JiraDesk<'_>,
+    id: &IncidentId,
+    change: &Change,
+    comments: Vec<Text>,
+    ctx: &RequestContext,
+) -> Result<Response, ApiError> {
     if !change.is_empty() {
-        state
-            .gateway
-            .update(&desk.who, &incident.id, &change, &ctx)
-            .await
-            .map_err(|e| gateway_error(e, desk.mapping))?;
+        state.gateway.update(&desk.who, id, change, ctx).await.map_err(|e| gateway_error(e, desk.mapping))?;
     }
     for text in comments {
         state
             .gateway
-            .add_note(&desk.who, &incident.id, text, Visibility::Public, &ctx)
+            .add_note(&desk.who, id, text, Visibility::Public, ctx)
             .await
             .map_err(|e| gateway_error(e, desk.mapping))?;
     }
@@ -824,22 +833,9 @@ async fn do_transition(
     let update = body.get("update").and_then(Value::as_object).cloned().unwrap_or_default();
     let comments = added_comments(&update)?;
     // Fields set on the transition screen (a resolution) follow from the target status.
-    let change = Change { status: Some(to), ..Change::default() };
-    if to != incident.status {
-        state
-            .gateway
-            .update(&desk.who, &incident.id, &change, &ctx)
-            .await
-            .map_err(|e| gateway_error(e, desk.mapping))?;
-    }
-    for text in comments {
-        state
-            .gateway
-            .add_note(&desk.who, &incident.id, text, Visibility::Public, &ctx)
-            .await
-            .map_err(|e| gateway_error(e, desk.mapping))?;
-    }
-    Ok(StatusCode::NO_CONTENT.into_response())
+    let change =
+        if to != incident.status { Change { status: Some(to), ..Change::default() } } else { Change::default() };
+    apply_edit(&state, &desk, &incident.id, &change, comments, &ctx).await
 }
 
 // ---------------------------------------------------------------------------

@@ -22,6 +22,9 @@ struct Shared {
     wake: Mutex<()>,
     wake_cv: Condvar,
     healthy: AtomicBool,
+    /// Tests hold the flusher to see who waits for durability.
+    #[cfg(test)]
+    held: AtomicBool,
 }
 
 pub(super) struct GroupCommit {
@@ -38,6 +41,8 @@ impl GroupCommit {
             wake: Mutex::new(()),
             wake_cv: Condvar::new(),
             healthy: AtomicBool::new(true),
+            #[cfg(test)]
+            held: AtomicBool::new(false),
         });
         let (tx, rx) = watch::channel(0u64);
         let thread = std::thread::Builder::new().name("deskgate-flusher".into()).spawn({
@@ -59,6 +64,14 @@ impl GroupCommit {
             .await
             .map(|_| ())
             .map_err(|_| StoreError::Io("the store's flusher has stopped".into()))
+    }
+
+    /// Hold (or release) the flusher: while held, nothing becomes durable.
+    #[cfg(test)]
+    pub(super) fn hold(&self, held: bool) {
+        self.shared.held.store(held, Ordering::SeqCst);
+        let _guard = self.shared.wake.lock().unwrap_or_else(|e| e.into_inner());
+        self.shared.wake_cv.notify_one();
     }
 
     pub(super) fn is_healthy(&self) -> bool {
@@ -88,6 +101,10 @@ fn flusher(db: sled::Db, shared: Arc<Shared>, flushed: watch::Sender<u64>) {
                 guard =
                     shared.wake_cv.wait_timeout(guard, Duration::from_millis(500)).unwrap_or_else(|e| e.into_inner()).0;
             }
+        }
+        #[cfg(test)]
+        while shared.held.load(Ordering::SeqCst) && !shared.stop.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(5));
         }
         // Every ticket up to `target` belongs to a write that finished before now.
         let target = shared.issued.load(Ordering::SeqCst);

@@ -380,7 +380,7 @@ impl Watch {
                     _ => Vec::new(),
                 })
             };
-            let after = self.store.update_escalation(&e.id, now, &change).await?;
+            let after = self.store.update_escalation(&e.id, now, &change, None).await?;
             if after.attempts.len() != e.attempts.len() || after.state != e.state {
                 let outcome = if after.state.is_waiting() { "re_escalated" } else { "exhausted" };
                 metrics::counter!("deskgate_escalations_total", "outcome" => outcome).increment(1);
@@ -463,24 +463,21 @@ impl crate::gateway::Gateway {
             e.acknowledge(&by, now).map_err(|err| ModelError::Conflict(err.to_string()))?;
             Ok(Vec::new())
         };
-        let e = self.store.update_escalation(id, now, &change).await.map_err(|e| match e {
-            StoreError::NoEscalation(id) => crate::gateway::GatewayError::NotFound(format!("escalation {id}")),
-            other => other.into(),
-        })?;
-        metrics::counter!("deskgate_escalations_total", "outcome" => "acknowledged").increment(1);
-        tracing::info!(escalation = %e.id, incident = %e.incident_id, by = %who.desk, "escalation acknowledged");
         let entry = crate::store::AuditEntry {
             at: now,
             kind: crate::store::AuditKind::Updated,
             desk: Some(by.clone()),
             subject: None,
-            incident: Some(e.incident_id.clone()),
-            reason: format!("escalation {} acknowledged", e.id),
+            incident: None,
+            reason: format!("escalation {id} acknowledged"),
             request_id: ctx.request_id.clone(),
         };
-        if let Err(err) = self.store.audit(entry).await {
-            tracing::error!(error = %err, "could not record an acknowledgement in the audit log");
-        }
+        let e = self.store.update_escalation(id, now, &change, Some(entry)).await.map_err(|e| match e {
+            StoreError::NoEscalation(id) => crate::gateway::GatewayError::NotFound(format!("escalation {id}")),
+            other => other.into(),
+        })?;
+        metrics::counter!("deskgate_escalations_total", "outcome" => "acknowledged").increment(1);
+        tracing::info!(escalation = %e.id, incident = %e.incident_id, by = %who.desk, "escalation acknowledged");
         Ok(e)
     }
 }

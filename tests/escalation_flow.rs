@@ -358,6 +358,16 @@ async fn without_an_acknowledgement_the_next_contact_is_notified_and_an_acknowle
         h.call("region-h", reqwest::Method::POST, &format!("/api/v1/escalations/{taken_id}/ack"), None).await;
     assert_eq!(status, StatusCode::CONFLICT, "{again}");
     assert!(again["error"]["message"].as_str().unwrap().contains("already acknowledged by sds"), "{again}");
+    // The acknowledgement is audited with it, once; the refused second one not at all.
+    let (_, audit) = h.call("sds", reqwest::Method::GET, "/api/v1/audit?limit=500", None).await;
+    let acks: Vec<_> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["reason"] == format!("escalation {taken_id} acknowledged"))
+        .collect();
+    assert_eq!(acks.len(), 1, "{audit}");
+    assert_eq!((acks[0]["desk"].as_str(), acks[0]["incident"].is_string()), (Some("sds"), true), "{audit}");
 
     // Another 15 minutes: the acknowledged one stays put; the other has no one left.
     h.clock.advance(SignedDuration::from_mins(16));

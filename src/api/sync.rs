@@ -65,23 +65,21 @@ pub async fn replay(
     }
     let seq: u64 = seq.parse().map_err(|_| ApiError::bad_request("seq", "seq: expected a dead letter's number"))?;
     let gateway = &state.gateway;
-    let item = match gateway.store.replay_dead_letter(seq, gateway.clock.now()).await {
-        Ok(item) => item,
-        Err(StoreError::NoDeadLetter(_)) => return Err(ApiError::not_found(format!("dead letter {seq} not found"))),
-        Err(e) => return Err(store_error(e)),
-    };
-    let entry = AuditEntry {
-        at: gateway.clock.now(),
+    let now = gateway.clock.now();
+    let audit = |item: &OutboxItem| AuditEntry {
+        at: now,
         kind: AuditKind::Updated,
         desk: Some(who.desk.to_string()),
         subject: None,
         incident: Some(item.incident.to_string()),
         reason: format!("replayed dead letter {seq} ({} to {})", item.action.describe(), item.desk),
-        request_id: ctx.request_id,
+        request_id: ctx.request_id.clone(),
     };
-    if let Err(e) = gateway.store.audit(entry).await {
-        tracing::error!(error = %e, "could not audit a replay");
-    }
+    let item = match gateway.store.replay_dead_letter(seq, now, &audit).await {
+        Ok(item) => item,
+        Err(StoreError::NoDeadLetter(_)) => return Err(ApiError::not_found(format!("dead letter {seq} not found"))),
+        Err(e) => return Err(store_error(e)),
+    };
     gateway.outbox_changed.notify_one();
     Ok((StatusCode::ACCEPTED, Json(item)))
 }

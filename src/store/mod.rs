@@ -130,6 +130,9 @@ pub type Planner<'a> = &'a (dyn Fn(&mut Incident) -> Effects + Send + Sync);
 /// transaction. It may run more than once under contention.
 pub type EscalationChange<'a> = &'a (dyn Fn(&mut Escalation) -> Result<Vec<Delivery>, ModelError> + Send + Sync);
 
+/// The audit entry a dead-letter replay records, made from the item as replayed.
+pub type ReplayAudit<'a> = &'a (dyn Fn(&OutboxItem) -> AuditEntry + Send + Sync);
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Store a new incident with its origin cross-reference, audit entry and the
@@ -222,8 +225,14 @@ pub trait Store: Send + Sync + 'static {
 
     fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, StoreError>;
 
-    /// Put a dead letter back in the outbox, in its original place in its lane, due now.
-    async fn replay_dead_letter(&self, seq: u64, now: Timestamp) -> Result<OutboxItem, StoreError>;
+    /// Put a dead letter back in the outbox, in its original place in its lane, due now,
+    /// with the audit entry `audit` makes of it, in one transaction.
+    async fn replay_dead_letter(
+        &self,
+        seq: u64,
+        now: Timestamp,
+        audit: ReplayAudit<'_>,
+    ) -> Result<OutboxItem, StoreError>;
 
     // --- escalations ----------------------------------------------------------------
     //
@@ -240,13 +249,15 @@ pub trait Store: Send + Sync + 'static {
         keep: &(dyn Fn(&Escalation) -> bool + Sync),
     ) -> Result<Vec<Escalation>, StoreError>;
 
-    /// Apply `change` to the escalation and store it with the deliveries it returns,
-    /// in one transaction; durable when it returns.
+    /// Apply `change` to the escalation and store it with the deliveries it returns and
+    /// the audit entry, if any (its `incident` set to the escalation's), in one
+    /// transaction; durable when it returns.
     async fn update_escalation(
         &self,
         id: &str,
         now: Timestamp,
         change: EscalationChange<'_>,
+        audit: Option<AuditEntry>,
     ) -> Result<Escalation, StoreError>;
 
     // --- cursors ------------------------------------------------------------------

@@ -920,6 +920,19 @@ fn resolve_desk(
             message: "a ClearQuest desk deskgate calls needs clearquest = { repo = \"…\", db = \"…\" }".into(),
         });
     }
+    // The adapter builds `{endpoint}/cqweb/oslc/…`: an endpoint that already ends in
+    // `/cqweb` would send every call to `/cqweb/cqweb/oslc/…`.
+    if let Some(e) = endpoint.as_ref().filter(|_| f.system == System::Clearquest) {
+        if e.path().trim_end_matches('/').ends_with("/cqweb") {
+            let base = e.as_str().trim_end_matches('/').trim_end_matches("/cqweb");
+            problems.push(Problem {
+                path: format!("{path}.endpoint"),
+                message: format!(
+                    "give the ClearQuest server's base URL without /cqweb (deskgate adds /cqweb/oslc/…): {base}"
+                ),
+            });
+        }
+    }
     if let Some(j) = &f.jira {
         if !matches!(j.api_version, 2 | 3) {
             problems.push(Problem { path: format!("{path}.jira.api_version"), message: "expected 2 or 3".into() });
@@ -1065,7 +1078,7 @@ mod tests {
         name = "National Service Desk"
         role = "national"
         system = "clearquest"
-        endpoint = "http://127.0.0.1:9/cqweb"
+        endpoint = "http://127.0.0.1:9"
         clearquest = { repo = "7.0.0", db = "SDS" }
         auth = { issuer = "sds", algorithm = "HS256", secret = { env = "T_SDS" } }
 
@@ -1103,6 +1116,22 @@ mod tests {
         assert!(joined.contains("desks.region-h.system"), "{joined}");
         assert!(joined.contains("remedy"), "{joined}");
         assert!(joined.contains("desks.sds.auth.secret: environment variable T_SDS is not set"), "{joined}");
+    }
+
+    #[test]
+    fn a_clearquest_endpoint_that_ends_in_cqweb_is_refused_with_the_base_url_to_use() {
+        for endpoint in
+            ["https://cq.sds.example/cqweb", "https://cq.sds.example/cqweb/", "http://10.0.0.1:8080/x/cqweb"]
+        {
+            let text = MINIMAL.replace("endpoint = \"http://127.0.0.1:9\"", &format!("endpoint = \"{endpoint}\""));
+            let problems = Config::from_toml(&text, Path::new("."), &env()).unwrap_err();
+            let p = problems.iter().find(|p| p.path == "desks.sds.endpoint").expect("the endpoint is named");
+            let base = endpoint.trim_end_matches('/').trim_end_matches("/cqweb");
+            assert!(p.message.contains("without /cqweb") && p.message.ends_with(base), "{p}");
+        }
+        // A path prefix in front of /cqweb is fine: that is where the server lives.
+        let text = MINIMAL.replace("endpoint = \"http://127.0.0.1:9\"", "endpoint = \"https://cq.example/tools\"");
+        Config::from_toml(&text, Path::new("."), &env()).unwrap();
     }
 
     #[test]

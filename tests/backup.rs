@@ -32,12 +32,12 @@ fn text(bytes: &[u8]) -> String {
 fn unreachable_national(t: String) -> String {
     let t = t.replacen(
         "role = \"national\"\nsystem = \"native\"",
-        "role = \"national\"\nsystem = \"clearquest\"\nendpoint = \"http://127.0.0.1:9/cqweb\"\n\
+        "role = \"national\"\nsystem = \"clearquest\"\nendpoint = \"http://127.0.0.1:9\"\n\
          clearquest = { repo = \"7.0.0\", db = \"SDS\" }\n\
          credentials = { kind = \"basic\", username = \"deskgate\", password = { env = \"T_SDS\" } }",
         1,
     );
-    assert!(t.contains("127.0.0.1:9/cqweb"), "the national desk was edited");
+    assert!(t.contains("endpoint = \"http://127.0.0.1:9\""), "the national desk was edited");
     with_gateway_keys(&t, "delivery = { retry_base_ms = 60000, retry_max_ms = 60000, max_attempts = 1 }")
 }
 

@@ -125,6 +125,12 @@ impl Application {
         self.watch.clone()
     }
 
+    /// The ClearQuest poller; tests run its [`Poller::poll`] when they turned the
+    /// polling interval off.
+    pub fn poller(&self) -> Arc<Poller> {
+        self.poller.clone()
+    }
+
     /// `https` when `[gateway.tls]` is configured, else `http`.
     pub fn scheme(&self) -> &'static str {
         if self.state.gateway.config.gateway.tls.is_some() { "https" } else { "http" }

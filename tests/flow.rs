@@ -24,6 +24,9 @@ struct Federation {
     fmk: ClearQuestSim,
     drift: JiraSim,
     _data: tempfile::TempDir,
+    /// The gateway's configuration, to start it again on the same store.
+    config: Config,
+    poller: Option<std::sync::Arc<deskgate::sync::poll::Poller>>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
 }
@@ -98,8 +101,9 @@ jira = {{ project = "DRIFT", correlation_field = "customfield_10042" }}
             .with("T_CQ_PASSWORD", "deskgate-secret")
             .with("T_JIRA_TOKEN", "jira-personal-access-token");
         let config = Config::from_toml(&text, Path::new("."), &env).expect("flow config");
-        let app = Application::build(config).await.expect("gateway starts");
+        let app = Application::build(config.clone()).await.expect("gateway starts");
         let gateway = format!("http://{}", app.local_addr());
+        let poller = Some(app.poller());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             app.run_until(async {
@@ -117,6 +121,8 @@ jira = {{ project = "DRIFT", correlation_field = "customfield_10042" }}
             fmk,
             drift,
             _data: data,
+            config,
+            poller,
             stop: Some(stop),
             server: Some(server),
         }
@@ -199,6 +205,7 @@ jira = {{ project = "DRIFT", correlation_field = "customfield_10042" }}
     }
 
     async fn stop(&mut self) {
+        self.poller = None;
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
@@ -379,4 +386,36 @@ async fn triage_in_the_national_clearquest_is_picked_up_and_assigns_the_supplier
     assert_eq!(notes, 1, "the polled journal is not re-added");
     assert_eq!(f.fmk.count(), 1);
     f.stop().await;
+}
+
+#[tokio::test]
+async fn a_restart_does_not_read_a_polled_change_as_new_again() {
+    // Polling by hand (hourly otherwise), so each poll is this test's.
+    let mut f = Federation::start_polling(5, 3_600_000).await;
+    let (id, _) = f.report("FMK: medication list empty", "FMK").await;
+    f.drained().await;
+    let national = f.sds.records().remove(0).display_id;
+    f.sds.action_as_user(&national, "Assign", [("cq:Priority", "2-Major")]).unwrap();
+    f.sds.add_note_as_user(&national, "sds.agent", "Looking into it with FMK").unwrap();
+    let sds: deskgate::model::DeskId = "sds".parse().unwrap();
+    let first = f.poller.as_ref().unwrap().poll(&sds).await.unwrap();
+    assert_eq!(first.applied, 1, "{first:?}");
+    assert_eq!(f.incident(&id).await["priority"], "P2");
+    // The assignment links the supplier's record into the national one: a version of
+    // deskgate's own making, read (and known as an echo) by the next poll.
+    f.drained().await;
+    let echo = f.poller.as_ref().unwrap().poll(&sds).await.unwrap();
+    assert_eq!((echo.applied, echo.parked), (0, 0), "{echo:?}");
+
+    // Stopped and started again on the same store: the next poll re-reads the record
+    // (it is inside the overlap) and knows it for what was already applied.
+    f.stop().await;
+    let again = Application::build(f.config.clone()).await.expect("gateway starts again");
+    let after_restart = again.poller().poll(&sds).await.unwrap();
+    assert!(after_restart.seen >= 1, "the overlap re-reads the record: {after_restart:?}");
+    assert_eq!(after_restart.repeats, after_restart.seen, "{after_restart:?}");
+    assert_eq!((after_restart.applied, after_restart.parked), (0, 0));
+    let audit = again.gateway().store.audit_log(None, 1000).unwrap();
+    let from_sds = audit.iter().filter(|(_, e)| e.reason.starts_with("change from sds ticket")).count();
+    assert_eq!(from_sds, 1, "one change from the national desk, applied once: {audit:#?}");
 }

@@ -27,7 +27,7 @@ use url::Url;
 
 use crate::oslc::{self, CqRecord, Limits, RDF_XML};
 use crate::oslc_where::{Literal, Op, Where};
-use crate::poll::{PollOutcome, PollState, fnv1a};
+use deskgate_adapter::poll::{PollOutcome, PollState, fnv1a};
 
 /// The action that moves a record into state `to` from one of the states in `from`
 /// (any state when `from` is empty).

@@ -4,8 +4,8 @@
 //!   hardened parser and written with proper escaping.
 //! - [`oslc_where`]: the `oslc.where` subset deskgate builds (and the simulator evaluates).
 //! - [`client`]: [`ClearQuestAdapter`], the [`deskgate_adapter::Adapter`] for ClearQuest.
-//! - [`poll`]: change capture by watermark with overlap and de-duplication
-//!   (ClearQuest has no webhooks).
+//! - change capture (ClearQuest has no webhooks): [`ClearQuestAdapter::poll`] with the
+//!   watermark, overlap and de-duplication of [`deskgate_adapter::poll`].
 //!
 //! The crate speaks ClearQuest's wire format only; it knows nothing of the gateway's
 //! storage, HTTP server or mapping files.
@@ -14,9 +14,8 @@
 pub mod client;
 pub mod oslc;
 pub mod oslc_where;
-pub mod poll;
 
 pub use client::{
     ClearQuestAdapter, ClearQuestConfig, ConfigError, MODIFY_ACTION, StateAction, default_state_actions, parse_notes,
 };
-pub use poll::{PollOutcome, PollState, SeenVersion};
+pub use deskgate_adapter::poll::{PollOutcome, PollState, SeenVersion};

@@ -10,6 +10,8 @@
 //! ([`AdapterError::is_retriable`]); the gateway's outbox decides what to do with it.
 #![forbid(unsafe_code)]
 
+pub mod poll;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;

@@ -1,19 +1,21 @@
-//! Change capture for ClearQuest, which has no webhooks: query by `dcterms:modified`
-//! from a watermark, with an overlap window, and drop what was already reported.
+//! Change capture for desks that cannot push (ClearQuest has no webhooks): query by
+//! modification time from a watermark, with an overlap window, and drop what was
+//! already reported.
 //!
-//! Why the overlap: ClearQuest stamps `dcterms:modified` with second precision and
+//! Why the overlap: a remote stamps its modification time with second precision and
 //! commits are not ordered by their stamps, so a record can appear with a stamp
 //! slightly before a watermark that was already passed. Re-reading the last
 //! `overlap` before the watermark catches it; remembering the versions reported in
-//! that window (record, `dcterms:modified`, ETag — or a fingerprint of the fields when
+//! that window (record, modification time, ETag — or a fingerprint of the fields when
 //! the query answer carries no ETag) keeps the re-read from reporting them twice.
 //!
-//! Pure logic: the state is plain data the gateway stores between polls.
+//! Pure logic: the state is plain data the gateway stores after every change it
+//! handles, so a restart neither misses nor repeats one.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use deskgate_adapter::RemoteTicket;
+use crate::RemoteTicket;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
@@ -28,7 +30,7 @@ pub struct SeenVersion {
 /// Where polling stands: persist it after each successful poll.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PollState {
-    /// Newest `dcterms:modified` reported so far; `None` before the first poll.
+    /// Newest modification time reported so far; `None` before the first poll.
     pub watermark: Option<Timestamp>,
     /// Versions reported within the overlap window before the watermark.
     pub seen: BTreeSet<SeenVersion>,
@@ -55,25 +57,46 @@ impl PollState {
         back(watermark, overlap)
     }
 
-    /// Fold one poll's answer into the state. `batch` is what the remote returned
-    /// for "modified at or after [`query_from`](Self::query_from)", in any order.
-    pub fn absorb(&self, overlap: Duration, batch: Vec<RemoteTicket>) -> PollOutcome {
+    /// The changes in `batch` not reported before, oldest first, each with its
+    /// modification time (the query floor when the remote gave none). `batch` is what
+    /// the remote returned for "modified at or after [`query_from`](Self::query_from)",
+    /// in any order; the state is not changed ([`mark`](Self::mark) does that).
+    pub fn fresh(&self, overlap: Duration, batch: Vec<RemoteTicket>) -> Vec<RemoteTicket> {
         let floor = self.query_from(overlap);
-        let mut seen = self.seen.clone();
-        let mut watermark = self.watermark;
-        let mut fresh = Vec::new();
-        for ticket in batch {
-            let modified = ticket.updated_at.unwrap_or(floor);
-            let key = SeenVersion { modified, id: ticket.id.0.clone(), version: version_key(&ticket) };
-            if seen.insert(key) {
-                watermark = Some(watermark.map_or(modified, |w| w.max(modified)));
-                fresh.push(ticket);
-            }
-        }
+        let mut in_batch = BTreeSet::new();
+        let mut fresh: Vec<RemoteTicket> = batch
+            .into_iter()
+            .filter_map(|mut ticket| {
+                let modified = *ticket.updated_at.get_or_insert(floor);
+                let key = SeenVersion { modified, id: ticket.id.0.clone(), version: version_key(&ticket) };
+                (!self.seen.contains(&key) && in_batch.insert(key)).then_some(ticket)
+            })
+            .collect();
         fresh.sort_by(|a, b| (a.updated_at, &a.id).cmp(&(b.updated_at, &b.id)));
-        let next_floor = back(watermark.unwrap_or(Timestamp::UNIX_EPOCH), overlap);
-        seen.retain(|v| v.modified >= next_floor);
-        PollOutcome { fresh, next: PollState { watermark, seen } }
+        fresh
+    }
+
+    /// Record that `ticket` (one of [`fresh`](Self::fresh)'s, in its order) was
+    /// handled: its version is seen, the watermark moves up to it, and versions the
+    /// next query can no longer return are forgotten.
+    pub fn mark(&mut self, ticket: &RemoteTicket, overlap: Duration) {
+        let modified = ticket.updated_at.unwrap_or_else(|| self.query_from(overlap));
+        self.seen.insert(SeenVersion { modified, id: ticket.id.0.clone(), version: version_key(ticket) });
+        let watermark = self.watermark.map_or(modified, |w| w.max(modified));
+        self.watermark = Some(watermark);
+        let floor = back(watermark, overlap);
+        self.seen.retain(|v| v.modified >= floor);
+    }
+
+    /// Fold one poll's answer into the state at once: [`fresh`](Self::fresh), each
+    /// [`mark`](Self::mark)ed.
+    pub fn absorb(&self, overlap: Duration, batch: Vec<RemoteTicket>) -> PollOutcome {
+        let fresh = self.fresh(overlap, batch);
+        let mut next = self.clone();
+        for ticket in &fresh {
+            next.mark(ticket, overlap);
+        }
+        PollOutcome { fresh, next }
     }
 }
 
@@ -92,7 +115,7 @@ pub fn version_key(ticket: &RemoteTicket) -> String {
 }
 
 /// FNV-1a, 64 bit: a stable fingerprint (not a security boundary).
-pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
+pub fn fnv1a(bytes: &[u8]) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for b in bytes {
         hash ^= u64::from(*b);
@@ -104,7 +127,7 @@ pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use deskgate_adapter::{RemoteId, TicketFields};
+    use crate::{RemoteId, TicketFields};
 
     fn t(id: &str, at: &str, title: &str) -> RemoteTicket {
         RemoteTicket {

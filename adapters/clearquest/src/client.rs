@@ -17,16 +17,15 @@ use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use deskgate_adapter::{
-    Adapter, AdapterError, RemoteId, RemoteLink, RemoteNote, RemoteTicket, TicketFields, parse_retry_after,
-};
+use deskgate_adapter::{Adapter, AdapterError, RemoteId, RemoteLink, RemoteNote, RemoteTicket, TicketFields};
 use jiff::Timestamp;
 use reqwest::Method;
-use reqwest::header::{ACCEPT, CONTENT_TYPE, ETAG, HeaderMap, IF_MATCH, LOCATION, RETRY_AFTER};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, ETAG, IF_MATCH, LOCATION};
 use url::Url;
 
 use crate::oslc::{self, CqRecord, Limits, RDF_XML};
 use crate::oslc_where::{Literal, Op, Where};
+use deskgate_adapter::http::{self, Answer};
 use deskgate_adapter::poll::{PollOutcome, PollState, fnv1a};
 
 /// The action that moves a record into state `to` from one of the states in `from`
@@ -205,17 +204,6 @@ struct Step {
 }
 
 /// An HTTP answer, read and bounded.
-struct Answer {
-    headers: HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Answer {
-    fn header(&self, name: reqwest::header::HeaderName) -> Option<String> {
-        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
-    }
-}
-
 /// A record as last read, with its concurrency token.
 struct Current {
     record: CqRecord,
@@ -369,7 +357,9 @@ impl ClearQuestAdapter {
             url.query_pairs_mut().extend_pairs(query);
         }
         let what = format!("{method} {}", url.path());
-        let mut request = deskgate_adapter::tag_request(self.http.request(method, url))
+        let mut request = self
+            .http
+            .request(method, url)
             .basic_auth(&self.config.user, Some(&self.config.password))
             .header("OSLC-Core-Version", "2.0")
             .header(ACCEPT, RDF_XML);
@@ -379,35 +369,16 @@ impl ClearQuestAdapter {
         if let Some(body) = body {
             request = request.header(CONTENT_TYPE, RDF_XML).body(body);
         }
-        let mut response = request.send().await.map_err(|e| transport_error(&what, &e))?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| transport_error(&what, &e))? {
-            if body.len() + chunk.len() > self.config.limits.max_bytes {
-                return Err(AdapterError::permanent(format!(
-                    "ClearQuest answered {what} with more than {} bytes",
-                    self.config.limits.max_bytes
-                )));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        let answer = Answer { headers, body };
-        if status.is_success() {
+        let answer = http::send("ClearQuest", &what, request, self.config.limits.max_bytes).await?;
+        if answer.status.is_success() {
             return Ok(answer);
         }
-        let text = String::from_utf8_lossy(&answer.body).into_owned();
-        let detail = oslc::parse_error(&answer.body).map(|e| e.message).filter(|m| !m.is_empty());
-        let mut message = format!("ClearQuest answered {} to {what}", status.as_u16());
-        if status.is_redirection() {
-            message.push_str(" (redirects are not followed)");
-        }
-        if let Some(detail) = detail {
+        let mut message = format!("ClearQuest answered {} to {what}", answer.status.as_u16());
+        if let Some(detail) = oslc::parse_error(&answer.body).map(|e| e.message).filter(|m| !m.is_empty()) {
             message.push_str(": ");
             message.push_str(&detail);
         }
-        let retry_after = answer.header(RETRY_AFTER).and_then(|v| parse_retry_after(&v));
-        Err(AdapterError::from_status(status.as_u16(), message, (!text.is_empty()).then_some(text), retry_after))
+        Err(answer.error(message))
     }
 
     fn parse_record(&self, what: &str, body: &[u8]) -> Result<CqRecord, AdapterError> {
@@ -421,7 +392,7 @@ impl ClearQuestAdapter {
     async fn read(&self, path: &str) -> Result<Current, AdapterError> {
         let answer = self.send(Method::GET, path, &[], None, None).await?;
         let record = self.parse_record(&format!("GET {path}"), &answer.body)?;
-        Ok(Current { record, etag: answer.header(ETAG) })
+        Ok(Current { record, etag: answer.header(ETAG).map(str::to_owned) })
     }
 
     /// Read, plan, PUT with `If-Match`; on 412 read again and re-plan. Returns the
@@ -448,7 +419,7 @@ impl ClearQuestAdapter {
             let query = [("rcm.action", step.action.as_str()), ("oslc.properties", properties.as_str())];
             match self.send(Method::PUT, &path, &query, Some(&etag), Some(body)).await {
                 Ok(answer) => {
-                    let etag = answer.header(ETAG);
+                    let etag = answer.header(ETAG).map(str::to_owned);
                     current = if answer.body.is_empty() || etag.is_none() {
                         self.read(&path).await?
                     } else {
@@ -647,21 +618,6 @@ impl ClearQuestAdapter {
     }
 }
 
-fn transport_error(what: &str, e: &reqwest::Error) -> AdapterError {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "could not connect"
-    } else if e.is_body() || e.is_decode() {
-        "answer broke off"
-    } else {
-        "request failed"
-    };
-    // Only the kind and our own description: the error's source chain could
-    // carry more than we want in a dead-letter record.
-    AdapterError::retriable(format!("ClearQuest {what}: {kind}"))
-}
-
 /// Marker that identifies a journal entry written by deskgate.
 fn note_marker(note: &RemoteNote) -> String {
     let key = format!(
@@ -742,14 +698,14 @@ impl Adapter for ClearQuestAdapter {
             .map_err(|e| AdapterError::permanent(format!("cannot express the record as RDF/XML: {e}")))?;
         let path = self.creation_path();
         let answer = self.send(Method::POST, &path, &[], None, Some(body)).await?;
-        let etag = answer.header(ETAG);
+        let etag = answer.header(ETAG).map(str::to_owned);
         let current = if !answer.body.is_empty() && etag.is_some() {
             Current { record: self.parse_record(&format!("POST {path}"), &answer.body)?, etag }
         } else {
             let location = answer
                 .header(LOCATION)
                 .ok_or_else(|| AdapterError::permanent("ClearQuest created a record but sent no Location"))?;
-            self.read(&self.own_path(&location)?).await?
+            self.read(&self.own_path(location)?).await?
         };
         let created = self.ticket(current)?;
         tracing::info!(record = %created.display_id, correlation, "created ClearQuest record");

@@ -10,6 +10,7 @@
 //! ([`AdapterError::is_retriable`]); the gateway's outbox decides what to do with it.
 #![forbid(unsafe_code)]
 
+pub mod http;
 pub mod poll;
 
 use std::collections::BTreeMap;

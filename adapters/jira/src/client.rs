@@ -18,9 +18,7 @@ use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use deskgate_adapter::{
-    Adapter, AdapterError, RemoteId, RemoteLink, RemoteNote, RemoteTicket, TicketFields, parse_retry_after,
-};
+use deskgate_adapter::{Adapter, AdapterError, RemoteId, RemoteLink, RemoteNote, RemoteTicket, TicketFields, http};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use reqwest::{Method, StatusCode};
@@ -285,8 +283,7 @@ impl JiraAdapter {
         body: Option<&(impl Serialize + Sync)>,
         what: &str,
     ) -> Result<(StatusCode, Vec<u8>), AdapterError> {
-        let mut request = deskgate_adapter::tag_request(self.http.request(method, url))
-            .header(reqwest::header::ACCEPT, "application/json");
+        let mut request = self.http.request(method, url).header(reqwest::header::ACCEPT, "application/json");
         request = match &self.config.auth {
             Auth::Basic { email, api_token } => request.basic_auth(email, Some(api_token)),
             Auth::Bearer { token } => request.bearer_auth(token),
@@ -294,37 +291,21 @@ impl JiraAdapter {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request.send().await.map_err(|e| transport_error(what, &e))?;
-        let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(parse_retry_after);
-        let location =
-            response.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let bytes = response.bytes().await.map_err(|e| transport_error(what, &e))?.to_vec();
-        if status.is_success() {
-            return Ok((status, bytes));
+        let answer = http::send("jira", what, request, http::DEFAULT_MAX_ANSWER_BYTES).await?;
+        if answer.status.is_success() {
+            return Ok((answer.status, answer.body));
         }
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        let detail = match serde_json::from_slice::<ErrorCollection>(&bytes) {
+        let detail = match serde_json::from_slice::<ErrorCollection>(&answer.body) {
             Ok(errors) if !errors.summary().is_empty() => errors.summary(),
-            _ => text.chars().take(200).collect::<String>(),
+            _ => answer.text().chars().take(200).collect::<String>(),
         };
-        let mut message = format!("jira {what}: HTTP {}", status.as_u16());
-        if status.is_redirection() {
-            message.push_str(&format!(
-                " (redirect to {} not followed; check base_url)",
-                location.as_deref().unwrap_or("?")
-            ));
-        }
+        let mut message = format!("jira {what}: HTTP {}", answer.status.as_u16());
         if !detail.trim().is_empty() {
             message.push_str(": ");
             message.push_str(detail.trim());
         }
-        tracing::debug!(status = status.as_u16(), what, "jira answered with an error");
-        Err(AdapterError::from_status(status.as_u16(), message, Some(text), retry_after))
+        tracing::debug!(status = answer.status.as_u16(), what, "jira answered with an error");
+        Err(answer.error(message))
     }
 
     async fn get_json<T: DeserializeOwned>(&self, url: Url, what: &str) -> Result<T, AdapterError> {
@@ -536,19 +517,6 @@ fn decode<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, AdapterErr
         status: None,
         body: Some(String::from_utf8_lossy(bytes).chars().take(deskgate_adapter::MAX_ERROR_BODY).collect()),
     })
-}
-
-fn transport_error(what: &str, e: &reqwest::Error) -> AdapterError {
-    // reqwest's message names the URL, which holds no credentials (they travel in headers).
-    let reason = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "could not connect"
-    } else {
-        "transport error"
-    };
-    let message = format!("jira {what}: {reason}: {e}");
-    if e.is_builder() { AdapterError::permanent(message) } else { AdapterError::retriable(message) }
 }
 
 /// `yyyy/MM/dd HH:mm` in the zone Jira reads JQL dates in, rounded down to the

@@ -43,9 +43,8 @@ use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use deskgate_adapter::{
-    Adapter, AdapterError, RemoteId, RemoteLink, RemoteNote, RemoteTicket, TicketFields, parse_retry_after,
-};
+use deskgate_adapter::http::{self, Answer};
+use deskgate_adapter::{Adapter, AdapterError, RemoteId, RemoteLink, RemoteNote, RemoteTicket, TicketFields};
 use jiff::Timestamp;
 use reqwest::{Method, StatusCode};
 use serde_json::{Map, Value};
@@ -168,10 +167,6 @@ struct CachedToken {
 }
 
 /// A successful answer.
-struct Answer {
-    body: Vec<u8>,
-}
-
 impl ServiceNowAdapter {
     pub fn new(config: ServiceNowConfig) -> Result<Self, ConfigError> {
         let url = &config.base_url;
@@ -265,9 +260,8 @@ impl ServiceNowAdapter {
         let what = format!("{method} {}", url.path());
         let oauth = !matches!(self.config.auth, Auth::Basic { .. });
         for attempt in 0..2 {
-            let mut request = deskgate_adapter::tag_request(
-                self.http.request(method.clone(), url.clone()).header(reqwest::header::ACCEPT, "application/json"),
-            );
+            let mut request =
+                self.http.request(method.clone(), url.clone()).header(reqwest::header::ACCEPT, "application/json");
             request = match &self.config.auth {
                 Auth::Basic { user, password } => request.basic_auth(user, Some(password)),
                 _ => request.bearer_auth(self.access_token().await?),
@@ -275,15 +269,20 @@ impl ServiceNowAdapter {
             if let Some(body) = body {
                 request = request.json(body);
             }
-            let response = request.send().await.map_err(|e| transport_error(&what, &e))?;
-            let status = response.status();
-            tracing::debug!(request = %what, status = status.as_u16(), "servicenow answered");
-            if status == StatusCode::UNAUTHORIZED && oauth && attempt == 0 {
+            let answer = http::send("ServiceNow", &what, request, http::DEFAULT_MAX_ANSWER_BYTES).await?;
+            tracing::debug!(request = %what, status = answer.status.as_u16(), "servicenow answered");
+            if answer.status == StatusCode::UNAUTHORIZED && oauth && attempt == 0 {
                 // The token may have been revoked or expired early: renew once.
                 self.forget_token().await;
                 continue;
             }
-            return read_answer(&what, response).await;
+            if answer.status.is_success() {
+                return Ok(answer);
+            }
+            let reason = serde_json::from_slice::<ErrorEnvelope>(&answer.body)
+                .map(|e| e.to_string())
+                .unwrap_or_else(|_| answer.status.canonical_reason().unwrap_or("").to_owned());
+            return Err(answer.error(format!("ServiceNow {what}: {} {reason}", answer.status.as_u16())));
         }
         // The loop returns on its second pass; reaching here means it did not run.
         Err(AdapterError::permanent(format!("ServiceNow {what}: no answer")))
@@ -341,33 +340,24 @@ impl ServiceNowAdapter {
         };
         form.push(("grant_type", grant_name));
         let what = format!("POST /oauth_token.do (grant_type={grant_name})");
-        let response = deskgate_adapter::tag_request(self.http.post(self.token_url()))
-            .header(reqwest::header::ACCEPT, "application/json")
-            .form(&form)
-            .send()
-            .await
-            .map_err(|e| transport_error(&what, &e))?;
-        let status = response.status();
-        if !status.is_success() {
-            let retry_after = retry_after(&response);
-            let body = response.text().await.unwrap_or_default();
+        let request = self.http.post(self.token_url()).header(reqwest::header::ACCEPT, "application/json").form(&form);
+        let answer = http::send("ServiceNow", &what, request, http::DEFAULT_MAX_ANSWER_BYTES).await?;
+        if !answer.status.is_success() {
             // OAuth errors are `{"error", "error_description"}`; neither carries secrets.
-            let reason = serde_json::from_str::<Value>(&body)
+            let reason = serde_json::from_slice::<Value>(&answer.body)
                 .ok()
                 .and_then(|v| {
                     let error = v.get("error")?.as_str()?.to_owned();
                     let description = v.get("error_description").and_then(Value::as_str).unwrap_or_default();
                     Some(format!("{error} {description}").trim().to_owned())
                 })
-                .unwrap_or_else(|| status.canonical_reason().unwrap_or("").to_owned());
-            return Err(AdapterError::from_status(
-                status.as_u16(),
-                format!("ServiceNow {what}: {} {reason}; check the OAuth client and credentials", status.as_u16()),
-                Some(body),
-                retry_after,
-            ));
+                .unwrap_or_else(|| answer.status.canonical_reason().unwrap_or("").to_owned());
+            let status = answer.status.as_u16();
+            return Err(
+                answer.error(format!("ServiceNow {what}: {status} {reason}; check the OAuth client and credentials"))
+            );
         }
-        let body = response.bytes().await.map_err(|e| transport_error(&what, &e))?;
+        let body = answer.body;
         let value: Value = serde_json::from_slice(&body)
             .map_err(|e| AdapterError::permanent(format!("ServiceNow {what}: answer is not JSON: {e}")))?;
         let access = value
@@ -492,48 +482,6 @@ enum Grant<'a> {
     /// The grant the configuration names (password or client credentials).
     Configured,
     Refresh(&'a str),
-}
-
-fn transport_error(what: &str, e: &reqwest::Error) -> AdapterError {
-    // reqwest's messages name the URL, never headers, so no credential leaks here.
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "could not connect"
-    } else if e.is_builder() {
-        return AdapterError::permanent(format!("ServiceNow {what}: cannot build request: {e}"));
-    } else {
-        "failed in transport"
-    };
-    AdapterError::retriable(format!("ServiceNow {what}: {kind}: {e}"))
-}
-
-fn retry_after(response: &reqwest::Response) -> Option<Duration> {
-    response.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(parse_retry_after)
-}
-
-async fn read_answer(what: &str, response: reqwest::Response) -> Result<Answer, AdapterError> {
-    let status = response.status();
-    let retry_after = retry_after(&response);
-    let location = response.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let body = response.bytes().await.map_err(|e| transport_error(what, &e))?;
-    if status.is_success() {
-        return Ok(Answer { body: body.to_vec() });
-    }
-    let text = String::from_utf8_lossy(&body).into_owned();
-    let message = if status.is_redirection() {
-        format!(
-            "ServiceNow {what}: {} redirect to {}; redirects are not followed (check base_url)",
-            status.as_u16(),
-            location.as_deref().unwrap_or("nowhere")
-        )
-    } else {
-        let reason = serde_json::from_slice::<ErrorEnvelope>(&body)
-            .map(|e| e.to_string())
-            .unwrap_or_else(|_| status.canonical_reason().unwrap_or("").to_owned());
-        format!("ServiceNow {what}: {} {reason}", status.as_u16())
-    };
-    Err(AdapterError::from_status(status.as_u16(), message, Some(text), retry_after))
 }
 
 /// The `result` member of a successful answer.

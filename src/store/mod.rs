@@ -7,6 +7,8 @@
 //! [`SledStore`] is the embedded default; nothing outside this module names sled.
 
 pub mod backup;
+#[cfg(test)]
+pub(crate) mod conformance;
 mod group_commit;
 mod sled_store;
 

@@ -585,6 +585,12 @@ mod tests {
     use super::*;
     use crate::model::{Kind, Origin, Ref, Service, Text, Title, Written};
     use crate::store::{AuditKind, Effects};
+
+    /// Everything every store must do, on sled.
+    mod conformance {
+        use super::*;
+        crate::store::conformance::store_conformance!(|dir| Arc::new(SledStore::open(dir).expect("sled opens")));
+    }
     use crate::sync::outbox::{Action, DeadLetter, Delivery};
 
     fn report(ticket: &str) -> NewIncident {

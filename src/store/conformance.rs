@@ -1,0 +1,446 @@
+//! The store conformance suite: what every [`Store`] must do, whatever engine is
+//! behind it. A backend runs it with [`store_conformance!`], giving a function that
+//! opens its store for a test directory — sled in the directory, a database named
+//! after it — and opens the *same* store again when called again after the previous
+//! handle was dropped, so the suite also checks what survives a restart.
+//!
+//! The cases are written against the trait only: nothing here names an engine.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use jiff::{SignedDuration, Timestamp};
+
+use super::{AuditEntry, AuditKind, CreateOutcome, Effects, IdempotencyClaim, Store, StoreError};
+use crate::escalation::engine::Decision;
+use crate::escalation::rules::Contact;
+use crate::escalation::{Escalation, Priority};
+use crate::model::{
+    DeskId, Incident, IncidentId, Kind, ModelError, NewIncident, Origin, Ref, Service, Status, Text, TicketId, Title,
+    Written,
+};
+use crate::sync::outbox::{Action, DeadLetter, Delivery, OutboxItem};
+
+/// Opens a backend's store for a test directory (again, after a restart).
+pub type Open = fn(&Path) -> Arc<dyn Store>;
+
+/// Runs every case of the suite as a test of its own, against the backend `$open`
+/// (an [`Open`]).
+macro_rules! store_conformance {
+    ($open:expr) => {
+        $crate::store::conformance::store_conformance!(@cases $open;
+            created_incidents_are_found_by_id_and_by_every_ref,
+            a_replay_by_key_or_by_ticket_stores_nothing_twice,
+            a_refused_change_writes_nothing,
+            an_unchanged_incident_is_not_written_or_audited,
+            incidents_list_in_id_order_from_a_cursor,
+            outbox_items_keep_their_order_per_lane,
+            deliveries_complete_reschedule_and_dead_letter,
+            escalations_open_and_change_with_what_they_cause,
+            the_audit_log_pages_in_order,
+            cursors_keep_their_last_value,
+            everything_written_survives_a_restart_and_ids_are_never_reused,
+            a_backup_restores_into_an_empty_store_and_only_there,
+        );
+    };
+    (@cases $open:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                let dir = tempfile::tempdir().expect("a temporary directory");
+                $crate::store::conformance::$case($open, dir.path()).await;
+            }
+        )*
+    };
+}
+pub(crate) use store_conformance;
+
+fn desk(id: &str) -> DeskId {
+    id.parse().expect("a desk id")
+}
+
+fn ticket(id: &str) -> TicketId {
+    id.parse().expect("a ticket id")
+}
+
+fn report(from: &str, remote: &str) -> NewIncident {
+    NewIncident {
+        kind: Kind::Incident,
+        title: Title::parse("Receptserver svarer ikke").expect("a title"),
+        description: Text::parse("description", "Ingen recepter siden 08:00").expect("a description"),
+        service: "FMK".parse::<Service>().expect("a service"),
+        priority: None,
+        urgency: None,
+        impact: None,
+        origin: Origin { desk: desk(from), ticket: ticket(remote) },
+        origin_ref: ref_of(from, remote),
+    }
+}
+
+fn ref_of(at: &str, remote: &str) -> Ref {
+    Ref {
+        desk: desk(at),
+        system: "native".into(),
+        remote_id: ticket(remote),
+        display_id: remote.into(),
+        url: None,
+        written: Written::default(),
+    }
+}
+
+fn entry(reason: &str) -> AuditEntry {
+    AuditEntry {
+        at: Timestamp::UNIX_EPOCH,
+        kind: AuditKind::Updated,
+        desk: Some("region-h".into()),
+        subject: None,
+        incident: None,
+        reason: reason.into(),
+        request_id: None,
+    }
+}
+
+fn to(at: &str, action: Action) -> Delivery {
+    Delivery { desk: desk(at), action }
+}
+
+fn now() -> Timestamp {
+    "2026-11-24T09:00:00Z".parse().expect("an instant")
+}
+
+/// A new incident from `region-h`, planning `deliveries`.
+async fn create(store: &dyn Store, remote: &str, deliveries: Vec<Delivery>) -> Incident {
+    let plan = move |_: &mut Incident| Effects { changed: true, deliveries: deliveries.clone(), ..Effects::default() };
+    match store.create_incident(report("region-h", remote), None, entry("submitted"), now(), &plan).await {
+        Ok(CreateOutcome::Created(i)) => i,
+        other => panic!("expected a new incident, got {other:?}"),
+    }
+}
+
+/// A change that adds a note (so the incident changed) and plans `deliveries`.
+async fn note(store: &dyn Store, id: &IncidentId, deliveries: Vec<Delivery>) -> Incident {
+    let mutate = move |i: &mut Incident| {
+        let actor = crate::model::Actor { desk: desk("sds"), role: crate::model::Role::National };
+        let body = Text::parse("note", "Vi kigger på det")?;
+        i.add_note(&actor, body, crate::model::Visibility::Public, now());
+        Ok(Effects { changed: true, deliveries: deliveries.clone(), ..Effects::default() })
+    };
+    store.update_incident(id, &mutate, entry("note added")).await.expect("the note is stored")
+}
+
+fn outbox(store: &dyn Store) -> Vec<OutboxItem> {
+    store.outbox(10_000).expect("the outbox reads")
+}
+
+fn audit_reasons(store: &dyn Store) -> Vec<String> {
+    store.audit_log(None, 10_000).expect("the audit log reads").into_iter().map(|(_, e)| e.reason).collect()
+}
+
+fn escalation(id: &str, incident: &IncidentId) -> Escalation {
+    let contact = Contact {
+        id: "nsp-im".into(),
+        name: "NSP Incident Manager".into(),
+        role: "incident manager".into(),
+        email: "im@nsp.example".into(),
+        phone: None,
+        channels: Vec::new(),
+    };
+    let decision = Decision {
+        rule: "working-hours".into(),
+        ruleset_version: "test".into(),
+        service: "FMK".into(),
+        priority: Priority::P1,
+        contact,
+        chain: Vec::new(),
+        ack_timeout: SignedDuration::from_mins(15),
+        at: now(),
+        local: now().to_zoned(jiff::tz::TimeZone::UTC),
+        holiday: None,
+        reason: "working hours".into(),
+    };
+    Escalation::open(id, incident.as_str(), decision)
+}
+
+pub async fn created_incidents_are_found_by_id_and_by_every_ref(open: Open, dir: &Path) {
+    let store = open(dir);
+    let i = create(&*store, "t-1", vec![to("sds", Action::Create)]).await;
+    assert_eq!(i.status, Status::New);
+    assert_eq!(store.get_incident(&i.id).unwrap().as_ref(), Some(&i));
+    assert_eq!(store.find_by_ref(&desk("region-h"), &ticket("t-1")).unwrap(), Some(i.id.clone()));
+    assert_eq!(store.find_by_ref(&desk("sds"), &ticket("SDS-1")).unwrap(), None);
+    // A delivery that gave the national desk its copy records the copy's ref with it.
+    let item = outbox(&*store).remove(0);
+    let add_ref = |i: &mut Incident| {
+        i.refs.push(ref_of("sds", "SDS-1"));
+        Ok(Effects { changed: true, ..Effects::default() })
+    };
+    store.complete_delivery(item.seq, &i.id, Some(&add_ref)).await.unwrap();
+    assert_eq!(store.find_by_ref(&desk("sds"), &ticket("SDS-1")).unwrap(), Some(i.id.clone()));
+    assert!(outbox(&*store).is_empty());
+    assert_eq!(store.get_incident(&"INC-2026-999999".parse().unwrap()).unwrap(), None);
+}
+
+pub async fn a_replay_by_key_or_by_ticket_stores_nothing_twice(open: Open, dir: &Path) {
+    let store = open(dir);
+    let claim = |fingerprint: &str| {
+        Some(IdempotencyClaim { desk: desk("region-h"), key: "k-1".into(), fingerprint: fingerprint.into() })
+    };
+    let plan = |_: &mut Incident| Effects { deliveries: vec![to("sds", Action::Create)], ..Effects::default() };
+    let first = store.create_incident(report("region-h", "t-1"), claim("f"), entry("submitted"), now(), &plan);
+    let CreateOutcome::Created(first) = first.await.unwrap() else { panic!("the first submission creates") };
+    let again = store.create_incident(report("region-h", "t-1"), claim("f"), entry("submitted"), now(), &plan);
+    assert_eq!(again.await.unwrap(), CreateOutcome::Replayed(first.clone()));
+    let other = store.create_incident(report("region-h", "t-2"), claim("g"), entry("submitted"), now(), &plan);
+    assert!(matches!(other.await, Err(StoreError::IdempotencyMismatch)));
+    let same_ticket = store.create_incident(report("region-h", "t-1"), None, entry("submitted"), now(), &plan);
+    assert_eq!(same_ticket.await.unwrap(), CreateOutcome::Replayed(first.clone()));
+    assert_eq!(audit_reasons(&*store), ["submitted"]);
+    assert_eq!(outbox(&*store).len(), 1);
+    // Another desk's ticket of the same name is another incident.
+    let elsewhere = store.create_incident(report("region-m", "t-1"), None, entry("submitted"), now(), &plan);
+    assert!(matches!(elsewhere.await.unwrap(), CreateOutcome::Created(i) if i.id != first.id));
+}
+
+pub async fn a_refused_change_writes_nothing(open: Open, dir: &Path) {
+    let store = open(dir);
+    let i = create(&*store, "t-1", Vec::new()).await;
+    let refuse = |i: &mut Incident| {
+        i.status = Status::Closed;
+        i.refs.push(ref_of("drift", "DRIFT-1"));
+        Err(ModelError::Conflict("not now".into()))
+    };
+    let refused = store.update_incident(&i.id, &refuse, entry("refused")).await;
+    assert!(matches!(refused, Err(StoreError::Model(ModelError::Conflict(_)))), "{refused:?}");
+    assert_eq!(store.get_incident(&i.id).unwrap(), Some(i.clone()));
+    assert_eq!(store.find_by_ref(&desk("drift"), &ticket("DRIFT-1")).unwrap(), None);
+    assert_eq!(audit_reasons(&*store), ["submitted"]);
+    assert!(outbox(&*store).is_empty());
+    let missing = store.update_incident(&"INC-2026-999999".parse().unwrap(), &refuse, entry("x")).await;
+    assert!(matches!(missing, Err(StoreError::NotFound(_))));
+}
+
+pub async fn an_unchanged_incident_is_not_written_or_audited(open: Open, dir: &Path) {
+    let store = open(dir);
+    let i = create(&*store, "t-1", Vec::new()).await;
+    let nothing = |_: &mut Incident| Ok(Effects::unchanged());
+    let after = store.update_incident(&i.id, &nothing, entry("looked")).await.unwrap();
+    assert_eq!(after, i);
+    assert_eq!(audit_reasons(&*store), ["submitted"]);
+}
+
+pub async fn incidents_list_in_id_order_from_a_cursor(open: Open, dir: &Path) {
+    let store = open(dir);
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        ids.push(create(&*store, &format!("t-{n}"), Vec::new()).await.id);
+    }
+    let all = |_: &Incident| true;
+    let listed: Vec<_> = store.list_incidents(None, 100, &all).unwrap().into_iter().map(|i| i.id).collect();
+    assert_eq!(listed, ids);
+    let page: Vec<_> = store.list_incidents(Some(&ids[1]), 2, &all).unwrap().into_iter().map(|i| i.id).collect();
+    assert_eq!(page, ids[2..4]);
+    let odd = |i: &Incident| i.origin.ticket.as_str().ends_with(['1', '3']);
+    let kept: Vec<_> = store.list_incidents(None, 100, &odd).unwrap().into_iter().map(|i| i.id).collect();
+    assert_eq!(kept, [ids[1].clone(), ids[3].clone()]);
+}
+
+pub async fn outbox_items_keep_their_order_per_lane(open: Open, dir: &Path) {
+    let store = open(dir);
+    let a = create(&*store, "t-a", vec![to("sds", Action::Create)]).await;
+    let b = create(&*store, "t-b", vec![to("sds", Action::Create)]).await;
+    note(&*store, &a.id, vec![to("sds", Action::Note { index: 0 }), to("region-h", Action::Note { index: 0 })]).await;
+    note(&*store, &b.id, vec![to("sds", Action::Note { index: 0 })]).await;
+    note(&*store, &a.id, vec![to("sds", Action::Note { index: 1 })]).await;
+    let items = outbox(&*store);
+    assert!(items.windows(2).all(|w| w[0].seq < w[1].seq), "in sequence order: {items:#?}");
+    let lane = |incident: &IncidentId, at: &str| -> Vec<Action> {
+        items.iter().filter(|i| &i.incident == incident && i.desk.as_str() == at).map(|i| i.action.clone()).collect()
+    };
+    assert_eq!(lane(&a.id, "sds"), [Action::Create, Action::Note { index: 0 }, Action::Note { index: 1 }]);
+    assert_eq!(lane(&b.id, "sds"), [Action::Create, Action::Note { index: 0 }]);
+    assert_eq!(lane(&a.id, "region-h"), [Action::Note { index: 0 }]);
+    let first = &items[0];
+    assert_eq!(store.outbox_item(first.seq).unwrap().as_ref(), Some(first));
+    assert_eq!(store.outbox(2).unwrap().len(), 2, "the limit holds");
+}
+
+pub async fn deliveries_complete_reschedule_and_dead_letter(open: Open, dir: &Path) {
+    let store = open(dir);
+    let i = create(&*store, "t-1", vec![to("sds", Action::Create), to("drift", Action::Create)]).await;
+    let [first, second] = <[OutboxItem; 2]>::try_from(outbox(&*store)).expect("two deliveries");
+    let later = OutboxItem {
+        attempts: 1,
+        not_before: now() + SignedDuration::from_secs(30),
+        last_error: Some("503".into()),
+        ..first.clone()
+    };
+    store.reschedule_delivery(&later).await.unwrap();
+    assert_eq!(store.outbox_item(first.seq).unwrap(), Some(later.clone()));
+    let letter = DeadLetter {
+        item: second.clone(),
+        failed_at: now(),
+        error: "400: no such project".into(),
+        remote_status: Some(400),
+        remote_body: Some("{\"errorMessages\":[\"no such project\"]}".into()),
+    };
+    store.dead_letter(letter.clone()).await.unwrap();
+    assert_eq!(store.outbox_item(second.seq).unwrap(), None);
+    assert_eq!(store.dead_letters(10).unwrap(), [letter]);
+    let audit = |item: &OutboxItem| AuditEntry { incident: Some(item.incident.to_string()), ..entry("replayed") };
+    let replayed = store.replay_dead_letter(second.seq, now(), &audit).await.unwrap();
+    assert_eq!((replayed.seq, replayed.attempts, replayed.not_before), (second.seq, 0, now()));
+    assert!(store.dead_letters(10).unwrap().is_empty());
+    assert_eq!(audit_reasons(&*store).last().map(String::as_str), Some("replayed"));
+    let again = store.replay_dead_letter(second.seq, now(), &audit).await;
+    assert!(matches!(again, Err(StoreError::NoDeadLetter(_))));
+    store.complete_delivery(first.seq, &i.id, None).await.unwrap();
+    assert_eq!(outbox(&*store).iter().map(|i| i.seq).collect::<Vec<_>>(), [second.seq]);
+}
+
+pub async fn escalations_open_and_change_with_what_they_cause(open: Open, dir: &Path) {
+    let store = open(dir);
+    let plan = |i: &mut Incident| Effects {
+        changed: true,
+        deliveries: vec![to("sds", Action::Create)],
+        escalations: vec![escalation(&format!("{}/1", i.id), &i.id)],
+    };
+    let created = store.create_incident(report("region-h", "t-1"), None, entry("submitted"), now(), &plan).await;
+    let i = created.unwrap().incident().clone();
+    let id = format!("{}/1", i.id);
+    let opened = store.escalation(&id).unwrap().expect("opened with the incident");
+    assert!(opened.state.is_waiting());
+    let any = |_: &Escalation| true;
+    assert_eq!(store.escalations(10, &any).unwrap().len(), 1);
+    // A refused change leaves it as it was, with nothing queued or audited.
+    let refuse = |_: &mut Escalation| Err(ModelError::Conflict("no".into()));
+    assert!(store.update_escalation(&id, now(), &refuse, Some(entry("refused"))).await.is_err());
+    assert_eq!(store.escalation(&id).unwrap(), Some(opened));
+    assert_eq!(outbox(&*store).len(), 1);
+    let ack = |e: &mut Escalation| {
+        e.acknowledge("sds", now()).map_err(|err| ModelError::Conflict(err.to_string()))?;
+        Ok(vec![to("sds", Action::Note { index: 0 })])
+    };
+    let acked = store.update_escalation(&id, now(), &ack, Some(entry("acknowledged"))).await.unwrap();
+    assert_eq!(acked.acknowledged.as_ref().map(|a| a.by.as_str()), Some("sds"));
+    assert_eq!(store.escalation(&id).unwrap(), Some(acked));
+    assert_eq!(outbox(&*store).len(), 2, "what the change caused is queued with it");
+    let log = store.audit_log(None, 100).unwrap();
+    let (_, last) = log.last().unwrap();
+    assert_eq!((last.reason.as_str(), last.incident.as_deref()), ("acknowledged", Some(i.id.as_str())));
+    let none = store.update_escalation("INC-2026-999999/1", now(), &ack, None).await;
+    assert!(matches!(none, Err(StoreError::NoEscalation(_))));
+}
+
+pub async fn the_audit_log_pages_in_order(open: Open, dir: &Path) {
+    let store = open(dir);
+    for n in 0..7 {
+        store.audit(entry(&format!("entry {n}"))).await.unwrap();
+    }
+    let first = store.audit_log(None, 3).unwrap();
+    let reasons = |page: &[(u64, AuditEntry)]| page.iter().map(|(_, e)| e.reason.clone()).collect::<Vec<_>>();
+    assert_eq!(reasons(&first), ["entry 0", "entry 1", "entry 2"]);
+    let next = store.audit_log(Some(first[2].0), 3).unwrap();
+    assert_eq!(reasons(&next), ["entry 3", "entry 4", "entry 5"]);
+    let rest = store.audit_log(Some(next[2].0), 3).unwrap();
+    assert_eq!(reasons(&rest), ["entry 6"]);
+}
+
+pub async fn cursors_keep_their_last_value(open: Open, dir: &Path) {
+    let store = open(dir);
+    assert_eq!(store.cursor("poll/sds").unwrap(), None);
+    store.set_cursor("poll/sds", "one").await.unwrap();
+    store.set_cursor("poll/sds", "two").await.unwrap();
+    store.set_cursor("poll/fmk", "other").await.unwrap();
+    assert_eq!(store.cursor("poll/sds").unwrap().as_deref(), Some("two"));
+    assert_eq!(store.cursor("poll/fmk").unwrap().as_deref(), Some("other"));
+}
+
+pub async fn everything_written_survives_a_restart_and_ids_are_never_reused(open: Open, dir: &Path) {
+    let (i, items, audit, letters) = {
+        let store = open(dir);
+        let i = create(&*store, "t-1", vec![to("sds", Action::Create), to("drift", Action::Create)]).await;
+        note(&*store, &i.id, vec![to("sds", Action::Note { index: 0 })]).await;
+        let last = outbox(&*store).pop().expect("queued");
+        store
+            .dead_letter(DeadLetter {
+                item: last,
+                failed_at: now(),
+                error: "x".into(),
+                remote_status: None,
+                remote_body: None,
+            })
+            .await
+            .unwrap();
+        store.set_cursor("poll/sds", "watermark").await.unwrap();
+        let i = store.get_incident(&i.id).unwrap().expect("stored");
+        (i, outbox(&*store), store.audit_log(None, 100).unwrap(), store.dead_letters(10).unwrap())
+    };
+    let store = open(dir);
+    assert!(store.is_ready());
+    assert_eq!(store.get_incident(&i.id).unwrap(), Some(i.clone()));
+    assert_eq!(store.find_by_ref(&desk("region-h"), &ticket("t-1")).unwrap(), Some(i.id.clone()));
+    assert_eq!(outbox(&*store), items);
+    assert_eq!(store.dead_letters(10).unwrap(), letters);
+    assert_eq!(store.audit_log(None, 100).unwrap(), audit);
+    assert_eq!(store.cursor("poll/sds").unwrap().as_deref(), Some("watermark"));
+    // New writes take new numbers.
+    let next = create(&*store, "t-2", vec![to("sds", Action::Create)]).await;
+    assert!(next.id.as_str() > i.id.as_str(), "{} after {}", next.id, i.id);
+    let newest = outbox(&*store).pop().expect("queued");
+    assert!(items.iter().chain(letters.iter().map(|l| &l.item)).all(|old| old.seq < newest.seq));
+    let log = store.audit_log(None, 100).unwrap();
+    assert!(log.last().unwrap().0 > audit.last().unwrap().0);
+}
+
+pub async fn a_backup_restores_into_an_empty_store_and_only_there(open: Open, dir: &Path) {
+    let (from, into) = (dir.join("from"), dir.join("into"));
+    let source = open(&from);
+    let plan = |i: &mut Incident| Effects {
+        changed: true,
+        deliveries: vec![to("sds", Action::Create), to("drift", Action::Create)],
+        escalations: vec![escalation(&format!("{}/1", i.id), &i.id)],
+    };
+    let created = source.create_incident(report("region-h", "t-1"), None, entry("submitted"), now(), &plan).await;
+    let i = created.unwrap().incident().clone();
+    let last = outbox(&*source).pop().expect("queued");
+    source
+        .dead_letter(DeadLetter {
+            item: last,
+            failed_at: now(),
+            error: "x".into(),
+            remote_status: None,
+            remote_body: None,
+        })
+        .await
+        .unwrap();
+    source.set_cursor("poll/sds", "watermark").await.unwrap();
+    let mut backup = Vec::new();
+    source.export(&mut backup).unwrap();
+
+    let target = open(&into);
+    target.import(&mut backup.as_slice(), false).unwrap();
+    assert_eq!(target.get_incident(&i.id).unwrap(), source.get_incident(&i.id).unwrap());
+    assert_eq!(target.find_by_ref(&desk("region-h"), &ticket("t-1")).unwrap(), Some(i.id.clone()));
+    assert_eq!(outbox(&*target), outbox(&*source));
+    assert_eq!(target.dead_letters(10).unwrap(), source.dead_letters(10).unwrap());
+    assert_eq!(target.audit_log(None, 100).unwrap(), source.audit_log(None, 100).unwrap());
+    let id = format!("{}/1", i.id);
+    assert_eq!(target.escalation(&id).unwrap(), source.escalation(&id).unwrap());
+    assert_eq!(target.cursor("poll/sds").unwrap().as_deref(), Some("watermark"));
+    // New numbers in the restored store never reuse a restored one.
+    let restored: Vec<u64> = outbox(&*target)
+        .iter()
+        .chain(target.dead_letters(10).unwrap().iter().map(|l| &l.item))
+        .map(|i| i.seq)
+        .collect();
+    let next = create(&*target, "t-2", vec![to("sds", Action::Create)]).await;
+    assert!(next.id.as_str() > i.id.as_str());
+    let new_item = outbox(&*target).into_iter().find(|item| item.incident == next.id).expect("queued");
+    assert!(restored.iter().all(|&seq| seq < new_item.seq), "{} after {restored:?}", new_item.seq);
+    // A store that holds something is not overwritten by accident.
+    let refused = target.import(&mut backup.as_slice(), false);
+    assert!(matches!(refused, Err(StoreError::Restore(_))), "{refused:?}");
+    target.import(&mut backup.as_slice(), true).unwrap();
+    assert_eq!(target.get_incident(&next.id).unwrap(), None, "--force replaces the contents");
+    assert_eq!(target.get_incident(&i.id).unwrap(), source.get_incident(&i.id).unwrap());
+}

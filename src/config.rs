@@ -303,6 +303,8 @@ struct AuthFile {
     public_key: Option<SecretRef>,
     /// The `sub` this desk's tokens carry; defaults to the desk id.
     subject: Option<String>,
+    /// The longest lifetime (`exp` − `iat`) a token of this desk may have.
+    max_lifetime_secs: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -458,7 +460,12 @@ pub struct DeskAuth {
     pub algorithm: jsonwebtoken::Algorithm,
     pub key: KeyMaterial,
     pub subject: String,
+    /// Tokens living longer than this (`exp` − `iat`, or `exp` − now) are refused.
+    pub max_lifetime_secs: u64,
 }
+
+/// `auth.max_lifetime_secs` when not given: a day.
+pub const DEFAULT_MAX_TOKEN_LIFETIME_SECS: u64 = 86_400;
 
 /// How the gateway authenticates to a desk's system.
 #[derive(Clone, Debug)]
@@ -870,7 +877,18 @@ fn resolve_desk(
             problems.push(Problem { path: format!("{apath}.public_key"), message: format!("not a usable {algorithm:?} key: {e}") });
             return None;
         }
-        Some(DeskAuth { issuer: a.issuer, algorithm, key, subject: a.subject.unwrap_or_else(|| id.to_string()) })
+        let max_lifetime_secs = a.max_lifetime_secs.unwrap_or(DEFAULT_MAX_TOKEN_LIFETIME_SECS);
+        if max_lifetime_secs == 0 {
+            problems.push(Problem { path: format!("{apath}.max_lifetime_secs"), message: "expected at least 1 (seconds)".into() });
+            return None;
+        }
+        Some(DeskAuth {
+            issuer: a.issuer,
+            algorithm,
+            key,
+            subject: a.subject.unwrap_or_else(|| id.to_string()),
+            max_lifetime_secs,
+        })
     });
     let credentials = f.credentials.and_then(|c| {
         let cpath = format!("{path}.credentials");

@@ -477,6 +477,8 @@ impl crate::gateway::Gateway {
             incident: Some(e.incident_id.clone()),
             reason: format!("escalation {} acknowledged", e.id),
             request_id: ctx.request_id.clone(),
+            request_id_source: ctx.audited_source(),
+            request_id_hint: ctx.request_id_hint.clone(),
         };
         if let Err(err) = self.store.audit(entry).await {
             tracing::error!(error = %err, "could not record an acknowledgement in the audit log");

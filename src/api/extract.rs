@@ -2,20 +2,36 @@
 //! whose errors name the field at fault.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 
 use super::AppState;
 use super::error::ApiError;
+use super::request_id::RequestId;
 use crate::auth::{AuthError, DeskPrincipal};
 use crate::gateway::RequestContext;
+use crate::server::BodyDeadline;
 use crate::tls::ClientCertificate;
 
-/// The request id set by the request-id layer, for logs and the audit trail.
+/// The request id chosen by the request-id layer and the caller's address, for logs,
+/// the audit trail and the per-address limit on audited rejections.
 pub fn request_context(parts: &Parts) -> RequestContext {
-    RequestContext { request_id: parts.headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned) }
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    let chosen = match parts.extensions.get::<RequestId>() {
+        Some(id) => id.clone(),
+        // Outside the layer (a router driven directly): the same rules apply.
+        None => RequestId::choose(parts.headers.get(super::request_id::HEADER).map(|v| v.as_bytes())),
+    };
+    RequestContext {
+        request_id: Some(chosen.id),
+        request_id_source: chosen.source,
+        request_id_hint: chosen.hint,
+        peer,
+    }
 }
 
 impl FromRequestParts<AppState> for RequestContext {
@@ -114,8 +130,15 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
                 ));
             }
         }
+        let deadline = req.extensions().get::<BodyDeadline>().cloned();
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            if deadline.is_some_and(|d| d.expired()) {
+                ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "body_timeout",
+                    "the request body did not arrive in time (gateway.http.body_timeout_secs); nothing was changed",
+                )
+            } else if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "payload_too_large",

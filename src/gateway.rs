@@ -312,6 +312,7 @@ impl Gateway {
             if !i.is_visible_to(&actor) {
                 return Err(ModelError::Invalid { field: "id", expected: "an incident this desk is party to" });
             }
+            i.ensure_room_for_notes(1, self.config.gateway.limits.notes_per_incident)?;
             let before = i.clone();
             i.add_note(&actor, body.clone(), visibility, now);
             Ok(Effects {
@@ -443,6 +444,7 @@ impl Gateway {
             if reading.is_empty() {
                 return Ok(Effects { changed, ..Effects::unchanged() });
             }
+            i.ensure_room_for_notes(reading.notes.len(), self.config.gateway.limits.notes_per_incident)?;
             for (text, public) in &reading.notes {
                 let visibility = if *public { Visibility::Public } else { Visibility::Internal };
                 i.add_note(&actor, text.clone(), visibility, now);
@@ -471,7 +473,10 @@ impl Gateway {
                 }
             }
             Err(StoreError::Model(
-                rule @ (ModelError::Conflict(_) | ModelError::IllegalTransition { .. } | ModelError::Forbidden(_)),
+                rule @ (ModelError::Conflict(_)
+                | ModelError::IllegalTransition { .. }
+                | ModelError::Forbidden(_)
+                | ModelError::Full { .. }),
             )) => {
                 let reason = format!("not applied: a change from {desk} ticket {remote_id}: {rule}");
                 tracing::warn!(incident = %id, %reason, "remote change parked");

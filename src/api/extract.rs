@@ -99,6 +99,10 @@ async fn require_pinned_certificate(parts: &Parts, state: &AppState, who: &DeskP
 /// layers re-render it like any other error.
 fn within_rate_limit(state: &AppState, who: &DeskPrincipal) -> Result<(), ApiError> {
     let Err(wait) = state.rate_limits.check(&who.desk) else { return Ok(()) };
+    Err(rate_limited(who, wait))
+}
+
+fn rate_limited(who: &DeskPrincipal, wait: std::time::Duration) -> ApiError {
     let secs = crate::ratelimit::retry_after_secs(wait);
     metrics::counter!("deskgate_rate_limited_total", "desk" => who.desk.to_string(), "direction" => "inbound")
         .increment(1);
@@ -109,7 +113,47 @@ fn within_rate_limit(state: &AppState, who: &DeskPrincipal) -> Result<(), ApiErr
         format!("desk {} has sent more requests than its rate limit allows; try again in {secs} s", who.desk),
     );
     err.retry_after = Some(secs);
-    Err(err)
+    err
+}
+
+/// A write that adds `n` notes (comments, work notes) to `incident` (`None`: one
+/// being created) in one request: at most `gateway.limits.comments_per_request`,
+/// room for them on the incident, and one inbound rate-limit cell per note on top of
+/// the request's own, so one request cannot add work for many. Refused whole, in
+/// the caller's dialect, naming `field` (or `notes`) and the limit.
+pub fn admit_notes(
+    state: &AppState,
+    who: &DeskPrincipal,
+    incident: Option<&crate::model::Incident>,
+    n: usize,
+    field: &str,
+) -> Result<(), ApiError> {
+    let limits = &state.gateway.config.gateway.limits;
+    if n == 0 {
+        return Ok(());
+    }
+    if n > limits.comments_per_request {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "too_many_comments",
+            format!("{field}: {n} comments in one request; at most {} are accepted per request", limits.comments_per_request),
+        )
+        .with_field(field));
+    }
+    if let Some(i) = incident {
+        i.ensure_room_for_notes(n, limits.notes_per_incident).map_err(ApiError::from)?;
+    }
+    let cells = u32::try_from(n).unwrap_or(u32::MAX);
+    match state.rate_limits.check_n(&who.desk, cells) {
+        Ok(()) => Ok(()),
+        Err(Some(wait)) => Err(rate_limited(who, wait)),
+        Err(None) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "too_many_comments",
+            format!("{field}: {n} comments in one request are more than desk {}'s rate limit allows at once", who.desk),
+        )
+        .with_field(field)),
+    }
 }
 
 /// A JSON body. Malformed JSON, unknown fields, missing fields and wrong types are

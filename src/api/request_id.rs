@@ -2,7 +2,7 @@
 //! one that is not.
 //!
 //! A caller's `X-Request-Id` is used as sent only when it is 1–128 visible ASCII
-//! characters and does not start with the gateway's own prefix (`gw-`); anything
+//! characters, none of them markup or quoting (`<>"'`&\`), and does not start with the gateway's own prefix (`gw-`); anything
 //! else is replaced by a generated `gw-<uuid>`, and the caller's value survives only
 //! as a short sanitised hint ([`HINT_LEN`] characters) for logs and the audit log.
 //! The id used is put back into the request (for handlers and deliveries) and
@@ -54,9 +54,13 @@ pub fn generate() -> String {
     format!("{GATEWAY_PREFIX}{}", uuid::Uuid::new_v4())
 }
 
+/// Visible ASCII that could open markup or a quoted string where the id is shown
+/// (a log viewer, an HTML audit page); refused in ids.
+const MARKUP: &[u8] = b"<>\"'`\\&";
+
 fn acceptable(bytes: &[u8]) -> bool {
     (1..=MAX_LEN).contains(&bytes.len())
-        && bytes.iter().all(|b| (0x21..=0x7e).contains(b))
+        && bytes.iter().all(|b| (0x21..=0x7e).contains(b) && !MARKUP.contains(b))
         && !bytes.get(..GATEWAY_PREFIX.len()).is_some_and(|p| p.eq_ignore_ascii_case(GATEWAY_PREFIX.as_bytes()))
 }
 
@@ -97,6 +101,8 @@ mod tests {
         let id = RequestId::choose(Some(b"req-submit-1"));
         assert_eq!(id, RequestId { id: "req-submit-1".into(), source: RequestIdSource::Client, hint: None });
         assert_eq!(RequestId::choose(Some(&[b'a'; MAX_LEN])).source, RequestIdSource::Client);
+        let trace = b"Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+        assert_eq!(RequestId::choose(Some(trace)).source, RequestIdSource::Client);
     }
 
     #[test]

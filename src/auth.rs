@@ -325,16 +325,7 @@ mod tests {
     use super::*;
 
     fn claims(iat: Option<u64>, exp: u64) -> Claims {
-        Claims {
-            iss: "i".into(),
-            sub: "s".into(),
-            aud: "a".into(),
-            exp,
-            nbf: None,
-            iat,
-            role: None,
-            org: None,
-        }
+        Claims { iss: "i".into(), sub: "s".into(), aud: "a".into(), exp, nbf: None, iat, role: None, org: None }
     }
 
     #[test]

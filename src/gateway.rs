@@ -18,10 +18,10 @@ use crate::model::{
     Change, DeskId, Incident, IncidentId, ModelError, NewIncident, Priority, Service, Status, Text, TicketId,
     Visibility,
 };
+use crate::rejections::{MAX_REASON, MAX_SUBJECT, RejectionLimiter, Verdict, bounded};
 use crate::store::{
     AuditEntry, AuditKind, CreateOutcome, Effects, IdempotencyClaim, RequestIdSource, Store, StoreError,
 };
-use crate::rejections::{MAX_REASON, MAX_SUBJECT, RejectionLimiter, Verdict, bounded};
 use crate::sync::plan::{Planner, Via};
 
 #[derive(Debug, thiserror::Error)]

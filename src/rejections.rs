@@ -157,6 +157,9 @@ mod tests {
     fn text_is_bounded_on_a_character_boundary() {
         assert_eq!(bounded("æøå", 2), "æø…");
         assert_eq!(bounded("abc", 3), "abc");
-        assert_eq!(summary(45, ip(1), Duration::from_secs(60)).split(" (").next().unwrap(), "45 further rejections from 127.0.0.1 in the last 60 s");
+        assert_eq!(
+            summary(45, ip(1), Duration::from_secs(60)).split(" (").next().unwrap(),
+            "45 further rejections from 127.0.0.1 in the last 60 s"
+        );
     }
 }

@@ -86,13 +86,8 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let connection = Connection {
-            app: app.clone(),
-            builder: builder.clone(),
-            remote,
-            settings,
-            stopped: stopped.clone(),
-        };
+        let connection =
+            Connection { app: app.clone(), builder: builder.clone(), remote, settings, stopped: stopped.clone() };
         let tls = tls.clone();
         let alive = alive.clone();
         tokio::spawn(async move {

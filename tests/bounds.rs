@@ -69,7 +69,13 @@ async fn a_flood_of_rejected_requests_with_huge_ids_grows_the_audit_log_by_a_bou
     let refused = flood(500, |_| {
         let (client, base, token, id) = (client.clone(), base.clone(), token.clone(), big_id.clone());
         async move {
-            client.get(format!("{base}/api/v1/incidents")).bearer_auth(token).header("x-request-id", id).send().await.unwrap()
+            client
+                .get(format!("{base}/api/v1/incidents"))
+                .bearer_auth(token)
+                .header("x-request-id", id)
+                .send()
+                .await
+                .unwrap()
         }
     })
     .await;
@@ -143,7 +149,8 @@ async fn rejections_beyond_the_limit_are_counted_and_summarised_once_per_window(
 async fn request_ids_are_used_only_when_well_formed_and_audited_with_who_chose_them() {
     let gw = TestGateway::start().await;
     let submit = |ticket: &'static str, id: Option<String>| {
-        let mut r = gw.client.post(gw.url("/api/v1/incidents")).bearer_auth(gw.token("region-h")).json(&incident(ticket));
+        let mut r =
+            gw.client.post(gw.url("/api/v1/incidents")).bearer_auth(gw.token("region-h")).json(&incident(ticket));
         if let Some(id) = id {
             r = r.header("x-request-id", id);
         }
@@ -167,8 +174,12 @@ async fn request_ids_are_used_only_when_well_formed_and_audited_with_who_chose_t
     let entry = |id: &str| audit.iter().find(|e| e["request_id"] == id).unwrap_or_else(|| panic!("{id}: {audit:#?}"));
     assert_eq!(entry("req-42.a:b")["request_id_source"], "client");
     assert!(entry("req-42.a:b").get("request_id_hint").is_none());
-    let hints: Vec<Value> =
-        used.iter().map(|id| entry(id)).inspect(|e| assert_eq!(e["request_id_source"], "gateway")).map(|e| e["request_id_hint"].clone()).collect();
+    let hints: Vec<Value> = used
+        .iter()
+        .map(|id| entry(id))
+        .inspect(|e| assert_eq!(e["request_id_source"], "gateway"))
+        .map(|e| e["request_id_hint"].clone())
+        .collect();
     assert_eq!(hints[0], "_img_src_x_onerror_alert_1__");
     assert_eq!(hints[1], "x".repeat(32));
     assert_eq!(hints[2], "gw-00000000-0000-4000-8000-00000");
@@ -218,7 +229,8 @@ async fn made_up_methods_and_paths_do_not_grow_metrics() {
 // notes
 
 async fn jira_call(gw: &TestGateway, method: Method, path: &str, body: Value) -> (StatusCode, Value) {
-    let res = gw.client.request(method, gw.url(path)).bearer_auth(gw.token("region-m")).json(&body).send().await.unwrap();
+    let res =
+        gw.client.request(method, gw.url(path)).bearer_auth(gw.token("region-m")).json(&body).send().await.unwrap();
     let status = res.status();
     let text = res.text().await.unwrap();
     (status, if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap() })
@@ -296,8 +308,11 @@ async fn jira_comments_per_request_are_capped_in_every_route_that_adds_them() {
 
 #[tokio::test]
 async fn notes_per_incident_are_capped_naming_notes_and_the_limit() {
-    let gw = TestGateway::start_edited(|t| with_gateway_keys(&t, "limits = { notes_per_incident = 3 }"), reqwest::Client::new())
-        .await;
+    let gw = TestGateway::start_edited(
+        |t| with_gateway_keys(&t, "limits = { notes_per_incident = 3 }"),
+        reqwest::Client::new(),
+    )
+    .await;
     let created: Value = gw.submit("region-h", &incident("INC0080001")).await.json().await.unwrap();
     let id = created["id"].as_str().unwrap();
     let note = |n: usize| {

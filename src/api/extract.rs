@@ -26,12 +26,7 @@ pub fn request_context(parts: &Parts) -> RequestContext {
         // Outside the layer (a router driven directly): the same rules apply.
         None => RequestId::choose(parts.headers.get(super::request_id::HEADER).map(|v| v.as_bytes())),
     };
-    RequestContext {
-        request_id: Some(chosen.id),
-        request_id_source: chosen.source,
-        request_id_hint: chosen.hint,
-        peer,
-    }
+    RequestContext { request_id: Some(chosen.id), request_id_source: chosen.source, request_id_hint: chosen.hint, peer }
 }
 
 impl FromRequestParts<AppState> for RequestContext {
@@ -60,6 +55,7 @@ impl FromRequestParts<AppState> for DeskPrincipal {
                         referral.desk.as_deref().unwrap_or("the caller's local service desk")
                     );
                     state.gateway.audit_rejection(None, Some(subject), &reason, &ctx).await;
+                    let subject = crate::rejections::bounded(subject, crate::rejections::MAX_SUBJECT);
                     tracing::info!(%subject, %issuer, "refused a caller that is not a registered desk");
                 }
                 Err(e.into())
@@ -136,7 +132,10 @@ pub fn admit_notes(
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "too_many_comments",
-            format!("{field}: {n} comments in one request; at most {} are accepted per request", limits.comments_per_request),
+            format!(
+                "{field}: {n} comments in one request; at most {} are accepted per request",
+                limits.comments_per_request
+            ),
         )
         .with_field(field));
     }

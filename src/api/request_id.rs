@@ -2,7 +2,8 @@
 //! one that is not.
 //!
 //! A caller's `X-Request-Id` is used as sent only when it is 1–128 visible ASCII
-//! characters, none of them markup or quoting (`<>"'`&\`), and does not start with the gateway's own prefix (`gw-`); anything
+//! characters, none of them markup or quoting (`<` `>` `"` `'` `&` `\` and the
+//! backtick), and does not start with the gateway's own prefix (`gw-`); anything
 //! else is replaced by a generated `gw-<uuid>`, and the caller's value survives only
 //! as a short sanitised hint ([`HINT_LEN`] characters) for logs and the audit log.
 //! The id used is put back into the request (for handlers and deliveries) and

@@ -92,7 +92,8 @@ impl Poller {
         let tickets = adapter.changed_since(watermark - OVERLAP).await.map_err(|e| e.to_string())?;
         let mut report = PollReport { seen: tickets.len(), ..PollReport::default() };
         let mut newest = watermark;
-        let ctx = RequestContext { request_id: Some(format!("poll-{desk}-{}", now.as_millisecond())), ..Default::default() };
+        let ctx =
+            RequestContext { request_id: Some(format!("poll-{desk}-{}", now.as_millisecond())), ..Default::default() };
         for ticket in tickets {
             let modified = ticket.updated_at.unwrap_or(watermark);
             newest = newest.max(modified);

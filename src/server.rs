@@ -4,7 +4,8 @@
 //! - at most `max_connections` served at once; beyond it the gateway stops
 //!   accepting, so further connections wait in the listen queue;
 //! - a request's headers (and, over TLS, the handshake) must arrive within
-//!   `header_read_timeout_secs`, else the connection is closed;
+//!   `header_read_timeout_secs`, else the connection is closed (HTTP/1; hyper has
+//!   no such timer for HTTP/2, whose connections the idle timeout bounds);
 //! - a connection with no request in flight for `idle_timeout_secs` is closed
 //!   (HTTP/1 and HTTP/2). Hyper also runs the header timeout while an HTTP/1
 //!   connection waits for its next request, so an idle HTTP/1 connection is closed

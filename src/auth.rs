@@ -3,7 +3,8 @@
 //! Each desk pins one algorithm and one key (DESIGN §1). A token is matched to a desk
 //! by its `iss`, verified with that desk's key and algorithm only — a token signed
 //! with any other algorithm, `alg: none` included, is refused — and must carry the
-//! gateway's `aud`, a valid `exp`, and `nbf` if present. A *valid* token whose `sub`
+//! gateway's `aud`, a valid `exp`, and `nbf` if present, and may live no longer than
+//! the desk's `auth.max_lifetime_secs` (default a day). A *valid* token whose `sub`
 //! is not a registered desk, or whose `role` claim is not `desk`, belongs to a person
 //! or system the gateway does not take incidents from: it is refused with 403 and a
 //! referral to the caller's local service desk (process step 3).
@@ -77,6 +78,7 @@ struct Verifier {
     subject: String,
     algorithm: Algorithm,
     key: DecodingKey,
+    max_lifetime_secs: u64,
 }
 
 /// Verifies desk tokens against the configured desks.
@@ -114,6 +116,7 @@ impl Authenticator {
                 subject: auth.subject.clone(),
                 algorithm: auth.algorithm,
                 key,
+                max_lifetime_secs: auth.max_lifetime_secs,
             });
         }
         let referral_desks = config
@@ -164,6 +167,9 @@ impl Authenticator {
         let claims = jsonwebtoken::decode::<Claims>(token, &verifier.key, &validation)
             .map_err(|e| AuthError::Invalid(describe(&e)))?
             .claims;
+        if let Some(v) = candidates.iter().find(|v| v.subject == claims.sub) {
+            within_lifetime(&claims, v.max_lifetime_secs, self.leeway, unix_now())?;
+        }
 
         let desk = candidates.iter().find(|v| v.subject == claims.sub);
         let role_ok = claims.role.as_deref().is_none_or(|r| r == "desk");
@@ -214,6 +220,32 @@ impl Authenticator {
     }
 }
 
+/// A token may not outlive its desk's `auth.max_lifetime_secs`: a stolen long-lived
+/// token would otherwise stay usable for as long as its issuer wrote. Both the
+/// declared lifetime (`exp` − `iat`) and what remains of it (`exp` − now) count, so a
+/// future `iat` does not stretch it.
+fn within_lifetime(claims: &Claims, max: u64, leeway: u64, now: u64) -> Result<(), AuthError> {
+    if let Some(iat) = claims.iat {
+        let lifetime = claims.exp.saturating_sub(iat);
+        if lifetime > max {
+            return Err(AuthError::Invalid(format!(
+                "the token's lifetime (exp − iat) of {lifetime} s exceeds this desk's maximum of {max} s"
+            )));
+        }
+    }
+    let remaining = claims.exp.saturating_sub(now);
+    if remaining > max.saturating_add(leeway) {
+        return Err(AuthError::Invalid(format!(
+            "the token expires in {remaining} s, beyond this desk's maximum token lifetime of {max} s"
+        )));
+    }
+    Ok(())
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
 fn peek_claims(token: &str) -> Result<Claims, AuthError> {
     #[derive(Deserialize)]
     struct Peek {
@@ -261,6 +293,15 @@ pub fn mint(desk: &Desk, audience: &str, ttl: Duration, now_unix: u64) -> Result
             desk.id, auth.algorithm
         ));
     };
+    if ttl.as_secs() > auth.max_lifetime_secs {
+        return Err(format!(
+            "a token of {} s would outlive desk {}'s maximum token lifetime (desks.{}.auth.max_lifetime_secs = {} s)",
+            ttl.as_secs(),
+            desk.id,
+            desk.id,
+            auth.max_lifetime_secs
+        ));
+    }
     let claims = Claims {
         iss: auth.issuer.clone(),
         sub: auth.subject.clone(),
@@ -277,4 +318,29 @@ pub fn mint(desk: &Desk, audience: &str, ttl: Duration, now_unix: u64) -> Result
 /// Sign arbitrary claims with an HS* secret.
 pub fn sign(claims: &Claims, algorithm: Algorithm, secret: &[u8]) -> Result<String, String> {
     jsonwebtoken::encode(&Header::new(algorithm), claims, &EncodingKey::from_secret(secret)).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(iat: Option<u64>, exp: u64) -> Claims {
+        Claims { iss: "i".into(), sub: "s".into(), aud: "a".into(), exp, nbf: None, iat, role: None, org: None }
+    }
+
+    #[test]
+    fn a_token_may_not_outlive_the_desk_maximum() {
+        let now = 1_800_000_000;
+        let day = 86_400;
+        assert!(within_lifetime(&claims(Some(now), now + day), day, 60, now).is_ok());
+        assert!(within_lifetime(&claims(None, now + day), day, 60, now).is_ok());
+        let long = within_lifetime(&claims(Some(now), now + day + 1), day, 60, now).unwrap_err();
+        assert!(long.to_string().contains("exp − iat"), "{long}");
+        // Year 9999 without iat: measured from now.
+        let far = within_lifetime(&claims(None, 253_402_300_799), day, 60, now).unwrap_err();
+        assert!(far.to_string().contains("maximum token lifetime"), "{far}");
+        // A future iat does not stretch the lifetime.
+        let future_iat = now + 10 * day;
+        assert!(within_lifetime(&claims(Some(future_iat), future_iat + day), day, 60, now).is_err());
+    }
 }

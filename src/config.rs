@@ -163,6 +163,12 @@ struct GatewayFile {
     /// Running escalations: stakeholders and the timeout check (`[gateway.escalation]`).
     #[serde(default)]
     escalation: EscalationSettings,
+    /// Caps on what requests and incidents may add (`[gateway.limits]`).
+    #[serde(default)]
+    limits: Limits,
+    /// Timeouts and the connection cap of the server (`[gateway.http]`).
+    #[serde(default)]
+    http: HttpSettings,
 }
 
 #[derive(Debug, Deserialize)]
@@ -246,6 +252,89 @@ impl Default for Delivery {
     }
 }
 
+/// How much one request, one incident or one caller may add (`[gateway.limits]`).
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Comments or notes one request may add (Jira `update.comment`, ServiceNow
+    /// `comments` + `work_notes`, …); more is refused whole.
+    pub comments_per_request: usize,
+    /// Notes one incident may hold; the note that would exceed it is refused.
+    pub notes_per_incident: usize,
+    /// Attachments one incident may hold. Reserved: deskgate takes no attachments yet.
+    pub attachments_per_incident: usize,
+    /// Rejections audited one by one per source address and window; beyond it they
+    /// are counted and summarised in one entry when the window ends.
+    pub rejections_audited_per_window: u32,
+    /// The window of `rejections_audited_per_window`, in seconds.
+    pub rejection_window_secs: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            comments_per_request: 10,
+            notes_per_incident: 1_000,
+            attachments_per_incident: 100,
+            rejections_audited_per_window: 20,
+            rejection_window_secs: 60,
+        }
+    }
+}
+
+impl Limits {
+    fn check(&self, problems: &mut Vec<Problem>) {
+        let keys = [
+            ("comments_per_request", self.comments_per_request as u64),
+            ("notes_per_incident", self.notes_per_incident as u64),
+            ("attachments_per_incident", self.attachments_per_incident as u64),
+            ("rejections_audited_per_window", u64::from(self.rejections_audited_per_window)),
+            ("rejection_window_secs", self.rejection_window_secs),
+        ];
+        for (key, value) in keys {
+            if value == 0 {
+                problems.push(Problem { path: format!("gateway.limits.{key}"), message: "expected at least 1".into() });
+            }
+        }
+    }
+}
+
+/// Connection handling of the HTTP(S) server (`[gateway.http]`).
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpSettings {
+    /// A connection must deliver a request's headers within this many seconds.
+    pub header_read_timeout_secs: u64,
+    /// A kept-alive connection with no request in flight is closed after this long.
+    pub idle_timeout_secs: u64,
+    /// A request's body must arrive within this many seconds (408 otherwise).
+    pub body_timeout_secs: u64,
+    /// Connections served at once; further ones wait to be accepted.
+    pub max_connections: usize,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self { header_read_timeout_secs: 10, idle_timeout_secs: 60, body_timeout_secs: 30, max_connections: 1_024 }
+    }
+}
+
+impl HttpSettings {
+    fn check(&self, problems: &mut Vec<Problem>) {
+        let keys = [
+            ("header_read_timeout_secs", self.header_read_timeout_secs),
+            ("idle_timeout_secs", self.idle_timeout_secs),
+            ("body_timeout_secs", self.body_timeout_secs),
+            ("max_connections", self.max_connections as u64),
+        ];
+        for (key, value) in keys {
+            if value == 0 {
+                problems.push(Problem { path: format!("gateway.http.{key}"), message: "expected at least 1".into() });
+            }
+        }
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TlsFile {
@@ -303,6 +392,8 @@ struct AuthFile {
     public_key: Option<SecretRef>,
     /// The `sub` this desk's tokens carry; defaults to the desk id.
     subject: Option<String>,
+    /// The longest lifetime (`exp` − `iat`) a token of this desk may have.
+    max_lifetime_secs: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -458,7 +549,12 @@ pub struct DeskAuth {
     pub algorithm: jsonwebtoken::Algorithm,
     pub key: KeyMaterial,
     pub subject: String,
+    /// Tokens living longer than this (`exp` − `iat`, or `exp` − now) are refused.
+    pub max_lifetime_secs: u64,
 }
+
+/// `auth.max_lifetime_secs` when not given: a day.
+pub const DEFAULT_MAX_TOKEN_LIFETIME_SECS: u64 = 86_400;
 
 /// How the gateway authenticates to a desk's system.
 #[derive(Clone, Debug)]
@@ -517,6 +613,8 @@ pub struct GatewayConfig {
     /// The mail server, when escalation mails are sent.
     pub smtp: Option<Smtp>,
     pub escalation: EscalationSettings,
+    pub limits: Limits,
+    pub http: HttpSettings,
 }
 
 #[derive(Clone, Debug)]
@@ -593,6 +691,8 @@ impl Config {
                 });
             }
             g.rate_limit.check("gateway.rate_limit", &mut problems);
+            g.limits.check(&mut problems);
+            g.http.check(&mut problems);
             if g.max_body_bytes < 1024 {
                 problems
                     .push(Problem { path: "gateway.max_body_bytes".into(), message: "expected at least 1024".into() });
@@ -638,6 +738,8 @@ impl Config {
                 delivery: g.delivery,
                 smtp,
                 escalation: g.escalation,
+                limits: g.limits,
+                http: g.http,
             })
         });
 
@@ -870,7 +972,18 @@ fn resolve_desk(
             problems.push(Problem { path: format!("{apath}.public_key"), message: format!("not a usable {algorithm:?} key: {e}") });
             return None;
         }
-        Some(DeskAuth { issuer: a.issuer, algorithm, key, subject: a.subject.unwrap_or_else(|| id.to_string()) })
+        let max_lifetime_secs = a.max_lifetime_secs.unwrap_or(DEFAULT_MAX_TOKEN_LIFETIME_SECS);
+        if max_lifetime_secs == 0 {
+            problems.push(Problem { path: format!("{apath}.max_lifetime_secs"), message: "expected at least 1 (seconds)".into() });
+            return None;
+        }
+        Some(DeskAuth {
+            issuer: a.issuer,
+            algorithm,
+            key,
+            subject: a.subject.unwrap_or_else(|| id.to_string()),
+            max_lifetime_secs,
+        })
     });
     let credentials = f.credentials.and_then(|c| {
         let cpath = format!("{path}.credentials");

@@ -18,7 +18,10 @@ use crate::model::{
     Change, DeskId, Incident, IncidentId, ModelError, NewIncident, Priority, Service, Status, Text, TicketId,
     Visibility,
 };
-use crate::store::{AuditEntry, AuditKind, CreateOutcome, Effects, IdempotencyClaim, Store, StoreError};
+use crate::rejections::{MAX_REASON, MAX_SUBJECT, RejectionLimiter, Verdict, bounded};
+use crate::store::{
+    AuditEntry, AuditKind, CreateOutcome, Effects, IdempotencyClaim, RequestIdSource, Store, StoreError,
+};
 use crate::sync::plan::{Planner, Via};
 
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +74,20 @@ pub struct ListFilter {
 #[derive(Clone, Debug, Default)]
 pub struct RequestContext {
     pub request_id: Option<String>,
+    /// Who chose `request_id`.
+    pub request_id_source: RequestIdSource,
+    /// The start of an `X-Request-Id` that was not accepted (sanitised, bounded).
+    pub request_id_hint: Option<String>,
+    /// The address the request came from, when served over a socket: rejections
+    /// are rate-limited per address.
+    pub peer: Option<std::net::IpAddr>,
+}
+
+impl RequestContext {
+    /// `request_id_source` as an audit entry records it: only with an id.
+    pub fn audited_source(&self) -> Option<RequestIdSource> {
+        self.request_id.as_ref().map(|_| self.request_id_source)
+    }
 }
 
 pub struct Gateway {
@@ -85,6 +102,8 @@ pub struct Gateway {
     /// Opens escalations for new and upgraded P1/P2 incidents and defers P3/P4
     /// reports outside staffed hours; none without `gateway.contacts`.
     pub escalation: Option<Arc<dyn EscalationHook>>,
+    /// How many rejections per source address are audited one by one.
+    pub rejections: RejectionLimiter,
 }
 
 impl Gateway {
@@ -93,13 +112,17 @@ impl Gateway {
     pub fn new(config: Arc<Config>, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
         let auth = Authenticator::new(&config);
         Self {
-            config,
             store,
             auth,
             clock,
             outbox_changed: Arc::new(tokio::sync::Notify::new()),
             mappings: Arc::new(Mappings::default()),
             escalation: None,
+            rejections: RejectionLimiter::new(
+                config.gateway.limits.rejections_audited_per_window,
+                std::time::Duration::from_secs(config.gateway.limits.rejection_window_secs),
+            ),
+            config,
         }
     }
 
@@ -159,11 +182,15 @@ impl Gateway {
             incident: None,
             reason: reason.into(),
             request_id: ctx.request_id.clone(),
+            request_id_source: ctx.audited_source(),
+            request_id_hint: ctx.request_id_hint.clone(),
         }
     }
 
     /// Record that a request was turned away (best effort: a failing audit write must
-    /// not turn a 4xx into a 5xx, but it is logged).
+    /// not turn a 4xx into a 5xx, but it is logged). What the caller controls is
+    /// truncated, and beyond a number per source address and window rejections are
+    /// only counted, then summarised in one entry (see [`crate::rejections`]).
     pub async fn audit_rejection(
         &self,
         desk: Option<&DeskId>,
@@ -171,9 +198,35 @@ impl Gateway {
         reason: &str,
         ctx: &RequestContext,
     ) {
-        let mut entry = self.entry(AuditKind::Rejected, desk, reason, ctx);
-        entry.subject = subject.map(str::to_owned);
         metrics::counter!("deskgate_rejections_total", "reason" => reason_label(reason)).increment(1);
+        match self.rejections.admit(ctx.peer) {
+            Verdict::Audit => {}
+            Verdict::Count => return,
+            Verdict::Summarise { address, count, window_end } => {
+                let (store, clock, window) = (self.store.clone(), self.clock.clone(), self.rejections.window());
+                tokio::spawn(async move {
+                    tokio::time::sleep_until(window_end).await;
+                    let n = count.load(std::sync::atomic::Ordering::SeqCst);
+                    let entry = AuditEntry {
+                        at: clock.now(),
+                        kind: AuditKind::Rejected,
+                        desk: None,
+                        subject: None,
+                        incident: None,
+                        reason: crate::rejections::summary(n, address, window),
+                        request_id: None,
+                        request_id_source: None,
+                        request_id_hint: None,
+                    };
+                    if let Err(e) = store.audit(entry).await {
+                        tracing::error!(error = %e, further = n, "could not record a summary of rejections in the audit log");
+                    }
+                });
+                return;
+            }
+        }
+        let mut entry = self.entry(AuditKind::Rejected, desk, bounded(reason, MAX_REASON), ctx);
+        entry.subject = subject.map(|s| bounded(s, MAX_SUBJECT));
         if let Err(e) = self.store.audit(entry).await {
             tracing::error!(error = %e, "could not record a rejection in the audit log");
         }
@@ -259,6 +312,7 @@ impl Gateway {
             if !i.is_visible_to(&actor) {
                 return Err(ModelError::Invalid { field: "id", expected: "an incident this desk is party to" });
             }
+            i.ensure_room_for_notes(1, self.config.gateway.limits.notes_per_incident)?;
             let before = i.clone();
             i.add_note(&actor, body.clone(), visibility, now);
             Ok(Effects {
@@ -390,6 +444,7 @@ impl Gateway {
             if reading.is_empty() {
                 return Ok(Effects { changed, ..Effects::unchanged() });
             }
+            i.ensure_room_for_notes(reading.notes.len(), self.config.gateway.limits.notes_per_incident)?;
             for (text, public) in &reading.notes {
                 let visibility = if *public { Visibility::Public } else { Visibility::Internal };
                 i.add_note(&actor, text.clone(), visibility, now);
@@ -418,7 +473,10 @@ impl Gateway {
                 }
             }
             Err(StoreError::Model(
-                rule @ (ModelError::Conflict(_) | ModelError::IllegalTransition { .. } | ModelError::Forbidden(_)),
+                rule @ (ModelError::Conflict(_)
+                | ModelError::IllegalTransition { .. }
+                | ModelError::Forbidden(_)
+                | ModelError::Full { .. }),
             )) => {
                 let reason = format!("not applied: a change from {desk} ticket {remote_id}: {rule}");
                 tracing::warn!(incident = %id, %reason, "remote change parked");

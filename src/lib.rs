@@ -33,6 +33,8 @@ pub mod mapping;
 pub mod model;
 pub mod notify;
 pub mod ratelimit;
+pub mod rejections;
+pub mod server;
 pub mod startup;
 pub mod store;
 pub mod sync;

@@ -471,6 +471,8 @@ impl crate::gateway::Gateway {
             incident: None,
             reason: format!("escalation {id} acknowledged"),
             request_id: ctx.request_id.clone(),
+            request_id_source: ctx.audited_source(),
+            request_id_hint: ctx.request_id_hint.clone(),
         };
         let e = self.store.update_escalation(id, now, &change, Some(entry)).await.map_err(|e| match e {
             StoreError::NoEscalation(id) => crate::gateway::GatewayError::NotFound(format!("escalation {id}")),

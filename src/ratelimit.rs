@@ -144,6 +144,18 @@ impl<C: Clock> RateLimits<C> {
         take(&self.clock, self.inbound.get(desk))
     }
 
+    /// Take `n` inbound cells of `desk` at once (a write that adds several notes), or
+    /// say how long until they would be allowed; `Err(None)` when `n` exceeds the
+    /// desk's burst, so no wait would ever allow it.
+    pub fn check_n(&self, desk: &DeskId, n: u32) -> Result<(), Option<Duration>> {
+        let (Some(limiter), Some(n)) = (self.inbound.get(desk), NonZeroU32::new(n)) else { return Ok(()) };
+        match limiter.check_n(n) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(not_until)) => Err(Some(not_until.wait_time_from(self.clock.now()))),
+            Err(_) => Err(None),
+        }
+    }
+
     /// Take one outbound delivery to `desk`, or say how long until one would be allowed.
     pub fn check_outbound(&self, desk: &DeskId) -> Result<(), Duration> {
         take(&self.clock, self.outbound.get(desk))
@@ -208,6 +220,18 @@ mod tests {
         clock.advance(Duration::from_millis(1));
         assert_eq!(l.check(&desk("a")), Ok(()));
         assert_eq!(l.check(&desk("unknown")), Ok(()), "desks outside the configuration are not limited here");
+    }
+
+    #[test]
+    fn a_write_takes_a_cell_per_note_it_adds() {
+        let clock = FakeRelativeClock::default();
+        let l = limits(clock.clone());
+        assert_eq!(l.check_n(&desk("a"), 2), Ok(()));
+        assert_eq!(l.check_n(&desk("a"), 2), Err(Some(Duration::from_secs(1))), "one cell left of three");
+        assert_eq!(l.check(&desk("a")), Ok(()));
+        assert_eq!(l.check_n(&desk("a"), 4), Err(None), "more than the burst is never allowed");
+        assert_eq!(l.check_n(&desk("a"), 0), Ok(()));
+        assert_eq!(l.check_n(&desk("unknown"), 100), Ok(()));
     }
 
     #[test]

@@ -142,6 +142,7 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let tls = self.state.gateway.config.gateway.tls.clone();
+        let http = self.state.gateway.config.gateway.http.clone();
         let store = self.state.gateway.store.clone();
         let app = api::app(self.state);
         // Requests in flight get SHUTDOWN_GRACE to finish once shutdown begins.
@@ -164,8 +165,8 @@ impl Application {
         let delivery = tokio::spawn(self.dispatcher.clone().run(delivery_stopped));
         let serve = async {
             match tls {
-                Some(tls) => crate::tls::serve(self.listener, app, &tls, shutdown).await,
-                None => axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await,
+                Some(tls) => crate::tls::serve(self.listener, app, &tls, &http, shutdown).await,
+                None => crate::server::serve(self.listener, app, &http, None, shutdown).await,
             }
         };
         let served = tokio::select! {

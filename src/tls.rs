@@ -16,13 +16,8 @@ use std::fmt;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
-use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use rustls::RootCertStore;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
@@ -32,13 +27,8 @@ use rustls::sign::CertifiedKey;
 use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
-use tower::Service;
 
 use crate::config::Secret;
-
-/// A client that opens a connection and never finishes the handshake must not
-/// hold a task forever.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The inbound TLS configuration, ready to serve. `Debug` names the files only:
 /// the private key is never shown.
@@ -215,63 +205,17 @@ pub fn parse_fingerprint(text: &str) -> Result<[u8; 32], String> {
 
 /// Serve `app` over TLS on `listener` until `shutdown` completes; connections in
 /// flight finish first. The peer certificate, if any, is put into each request's
-/// extensions as a [`ClientCertificate`].
+/// extensions as a [`ClientCertificate`]. Connections are bounded as
+/// [`crate::server`] describes; the handshake must finish within the header timeout.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     tls: &TlsSettings,
+    http: &crate::config::HttpSettings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let acceptor = TlsAcceptor::from(tls.server_config());
-    let graceful = GracefulShutdown::new();
-    let builder = auto::Builder::new(TokioExecutor::new());
-    let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        let (tcp, remote) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(conn) => conn,
-                Err(e) => {
-                    // Out of file descriptors and the like: back off instead of spinning.
-                    tracing::warn!(error = %e, "accepting a connection failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
-        let acceptor = acceptor.clone();
-        let app = app.clone();
-        let builder = builder.clone();
-        let watcher = graceful.watcher();
-        tokio::spawn(async move {
-            let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                Ok(Ok(stream)) => stream,
-                Ok(Err(e)) => {
-                    tracing::debug!(%remote, error = %e, "TLS handshake refused");
-                    return;
-                }
-                Err(_) => {
-                    tracing::debug!(%remote, "TLS handshake timed out");
-                    return;
-                }
-            };
-            let peer = stream.get_ref().1.peer_certificates().and_then(|c| c.first()).map(ClientCertificate::of);
-            let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
-                if let Some(peer) = &peer {
-                    request.extensions_mut().insert(peer.clone());
-                }
-                let mut app = app.clone();
-                async move { app.call(request).await }
-            });
-            let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
-            if let Err(e) = watcher.watch(connection).await {
-                tracing::debug!(%remote, error = %e, "connection ended with an error");
-            }
-        });
-    }
-    drop(listener);
-    graceful.shutdown().await;
-    Ok(())
+    crate::server::serve(listener, app, http, Some(acceptor), shutdown).await
 }
 
 #[cfg(test)]

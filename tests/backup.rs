@@ -192,6 +192,8 @@ fn audit_entry(reason: &str) -> deskgate::store::AuditEntry {
         incident: None,
         reason: reason.into(),
         request_id: None,
+        request_id_source: None,
+        request_id_hint: None,
     }
 }
 

@@ -166,6 +166,9 @@ impl From<ModelError> for ApiError {
             }
             ModelError::Conflict(_) => ApiError::new(StatusCode::CONFLICT, "conflict", message),
             ModelError::Forbidden(_) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", message),
+            ModelError::Full { field, .. } => {
+                ApiError::new(StatusCode::CONFLICT, "limit_reached", message).with_field(*field)
+            }
         }
     }
 }

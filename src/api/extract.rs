@@ -2,20 +2,31 @@
 //! whose errors name the field at fault.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 
 use super::AppState;
 use super::error::ApiError;
+use super::request_id::RequestId;
 use crate::auth::{AuthError, DeskPrincipal};
 use crate::gateway::RequestContext;
+use crate::server::BodyDeadline;
 use crate::tls::ClientCertificate;
 
-/// The request id set by the request-id layer, for logs and the audit trail.
+/// The request id chosen by the request-id layer and the caller's address, for logs,
+/// the audit trail and the per-address limit on audited rejections.
 pub fn request_context(parts: &Parts) -> RequestContext {
-    RequestContext { request_id: parts.headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned) }
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    let chosen = match parts.extensions.get::<RequestId>() {
+        Some(id) => id.clone(),
+        // Outside the layer (a router driven directly): the same rules apply.
+        None => RequestId::choose(parts.headers.get(super::request_id::HEADER).map(|v| v.as_bytes())),
+    };
+    RequestContext { request_id: Some(chosen.id), request_id_source: chosen.source, request_id_hint: chosen.hint, peer }
 }
 
 impl FromRequestParts<AppState> for RequestContext {
@@ -44,6 +55,7 @@ impl FromRequestParts<AppState> for DeskPrincipal {
                         referral.desk.as_deref().unwrap_or("the caller's local service desk")
                     );
                     state.gateway.audit_rejection(None, Some(subject), &reason, &ctx).await;
+                    let subject = crate::rejections::bounded(subject, crate::rejections::MAX_SUBJECT);
                     tracing::info!(%subject, %issuer, "refused a caller that is not a registered desk");
                 }
                 Err(e.into())
@@ -83,6 +95,10 @@ async fn require_pinned_certificate(parts: &Parts, state: &AppState, who: &DeskP
 /// layers re-render it like any other error.
 fn within_rate_limit(state: &AppState, who: &DeskPrincipal) -> Result<(), ApiError> {
     let Err(wait) = state.rate_limits.check(&who.desk) else { return Ok(()) };
+    Err(rate_limited(who, wait))
+}
+
+fn rate_limited(who: &DeskPrincipal, wait: std::time::Duration) -> ApiError {
     let secs = crate::ratelimit::retry_after_secs(wait);
     metrics::counter!("deskgate_rate_limited_total", "desk" => who.desk.to_string(), "direction" => "inbound")
         .increment(1);
@@ -93,7 +109,50 @@ fn within_rate_limit(state: &AppState, who: &DeskPrincipal) -> Result<(), ApiErr
         format!("desk {} has sent more requests than its rate limit allows; try again in {secs} s", who.desk),
     );
     err.retry_after = Some(secs);
-    Err(err)
+    err
+}
+
+/// A write that adds `n` notes (comments, work notes) to `incident` (`None`: one
+/// being created) in one request: at most `gateway.limits.comments_per_request`,
+/// room for them on the incident, and one inbound rate-limit cell per note on top of
+/// the request's own, so one request cannot add work for many. Refused whole, in
+/// the caller's dialect, naming `field` (or `notes`) and the limit.
+pub fn admit_notes(
+    state: &AppState,
+    who: &DeskPrincipal,
+    incident: Option<&crate::model::Incident>,
+    n: usize,
+    field: &str,
+) -> Result<(), ApiError> {
+    let limits = &state.gateway.config.gateway.limits;
+    if n == 0 {
+        return Ok(());
+    }
+    if n > limits.comments_per_request {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "too_many_comments",
+            format!(
+                "{field}: {n} comments in one request; at most {} are accepted per request",
+                limits.comments_per_request
+            ),
+        )
+        .with_field(field));
+    }
+    if let Some(i) = incident {
+        i.ensure_room_for_notes(n, limits.notes_per_incident).map_err(ApiError::from)?;
+    }
+    let cells = u32::try_from(n).unwrap_or(u32::MAX);
+    match state.rate_limits.check_n(&who.desk, cells) {
+        Ok(()) => Ok(()),
+        Err(Some(wait)) => Err(rate_limited(who, wait)),
+        Err(None) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "too_many_comments",
+            format!("{field}: {n} comments in one request are more than desk {}'s rate limit allows at once", who.desk),
+        )
+        .with_field(field)),
+    }
 }
 
 /// A JSON body. Malformed JSON, unknown fields, missing fields and wrong types are
@@ -114,8 +173,15 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
                 ));
             }
         }
+        let deadline = req.extensions().get::<BodyDeadline>().cloned();
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            if deadline.is_some_and(|d| d.expired()) {
+                ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "body_timeout",
+                    "the request body did not arrive in time (gateway.http.body_timeout_secs); nothing was changed",
+                )
+            } else if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "payload_too_large",

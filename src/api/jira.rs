@@ -34,7 +34,7 @@ use sha2::{Digest, Sha256};
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::{JsonBody, parse_json};
+use super::extract::{JsonBody, admit_notes, parse_json};
 use crate::auth::DeskPrincipal;
 use crate::config::System;
 use crate::gateway::{GatewayError, ListFilter, RequestContext};
@@ -624,6 +624,7 @@ async fn create(
         }
     };
     let comments = added_comments(&body.update)?;
+    admit_notes(&state, &desk.who, None, comments.len(), "update.comment")?;
     let idempotency = match headers.get("idempotency-key") {
         Some(v) => {
             let key = v.to_str().ok().filter(|k| !k.is_empty() && k.len() <= 255).ok_or_else(|| {
@@ -726,6 +727,7 @@ async fn edit_issue(
         }
     }
     let comments = added_comments(&body.update)?;
+    admit_notes(&state, &desk.who, Some(&incident), comments.len(), "update.comment")?;
     apply_edit(&state, &desk, &incident.id, &change, comments, &ctx).await
 }
 
@@ -832,6 +834,7 @@ async fn do_transition(
     };
     let update = body.get("update").and_then(Value::as_object).cloned().unwrap_or_default();
     let comments = added_comments(&update)?;
+    admit_notes(&state, &desk.who, Some(&incident), comments.len(), "update.comment")?;
     // Fields set on the transition screen (a resolution) follow from the target status.
     let change =
         if to != incident.status { Change { status: Some(to), ..Change::default() } } else { Change::default() };
@@ -877,6 +880,7 @@ async fn add_comment(
         .ok_or_else(|| field_error("body", "body: Comment body can not be empty!"))?;
     let text = Text::parse("body", &text).map_err(ApiError::from)?;
     let visibility = if is_internal(&body) { Visibility::Internal } else { Visibility::Public };
+    admit_notes(&state, &desk.who, Some(&incident), 1, "body")?;
     let updated = state
         .gateway
         .add_note(&desk.who, &incident.id, text, visibility, &ctx)
@@ -928,6 +932,7 @@ async fn add_remote_link(
     let relationship = link.relationship.as_deref().unwrap_or("links to");
     let text = format!("Remote link ({relationship}): {title} {} {marker}", link.object.url);
     let text = Text::parse("object.title", &text).map_err(ApiError::from)?;
+    admit_notes(&state, &desk.who, Some(&incident), 1, "object")?;
     state
         .gateway
         .add_note(&desk.who, &incident.id, text, Visibility::Public, &ctx)

@@ -13,6 +13,7 @@ pub mod extract;
 pub mod jira;
 pub mod native;
 pub mod ops;
+pub mod request_id;
 pub mod servicenow;
 pub mod sync;
 pub mod webhooks;
@@ -25,7 +26,6 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::get;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 
@@ -102,22 +102,52 @@ pub fn app(state: AppState) -> Router {
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .layer(middleware::from_fn(record_metrics))
         .layer(DefaultBodyLimit::max(max_body))
-        .layer(TraceLayer::new_for_http())
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(middleware::from_fn(request_id::assign))
         .with_state(state)
+}
+
+/// The log span of a request: its id, who chose it, and the hint of a replaced one.
+fn request_span(request: &Request) -> tracing::Span {
+    let id = request.extensions().get::<request_id::RequestId>();
+    tracing::debug_span!(
+        "request",
+        method = %request.method(),
+        uri = %request.uri().path(),
+        request_id = id.map(|i| i.id.as_str()),
+        request_id_source = id.map(|i| if i.source == crate::store::RequestIdSource::Client { "client" } else { "gateway" }),
+        request_id_hint = id.and_then(|i| i.hint.as_deref()),
+    )
 }
 
 async fn record_metrics(request: Request, next: Next) -> Response {
     let start = Instant::now();
     let route =
         request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "unmatched".into());
-    let method = request.method().to_string();
+    let method = method_label(request.method());
     let response = next.run(request).await;
     let status = response.status().as_u16().to_string();
-    metrics::counter!("deskgate_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
+    metrics::counter!("deskgate_http_requests_total", "method" => method, "route" => route.clone(), "status" => status)
         .increment(1);
     metrics::histogram!("deskgate_http_request_duration_seconds", "method" => method, "route" => route)
         .record(start.elapsed().as_secs_f64());
     response
+}
+
+/// A metric label for a request method: the standard methods by name, anything a
+/// caller made up as `other`, so made-up methods cannot add series to `/metrics`.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    const STANDARD: [(Method, &str); 9] = [
+        (Method::GET, "GET"),
+        (Method::POST, "POST"),
+        (Method::PUT, "PUT"),
+        (Method::PATCH, "PATCH"),
+        (Method::DELETE, "DELETE"),
+        (Method::HEAD, "HEAD"),
+        (Method::OPTIONS, "OPTIONS"),
+        (Method::CONNECT, "CONNECT"),
+        (Method::TRACE, "TRACE"),
+    ];
+    STANDARD.iter().find(|(m, _)| m == method).map_or("other", |(_, label)| label)
 }

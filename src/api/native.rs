@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use super::AppState;
 use super::error::{ApiError, ErrorBody};
-use super::extract::JsonBody;
+use super::extract::{JsonBody, admit_notes};
 use crate::auth::DeskPrincipal;
 use crate::gateway::{ListFilter, RequestContext};
 use crate::model::{
@@ -393,6 +393,9 @@ pub async fn add_note(
 ) -> Result<(StatusCode, Json<IncidentView>), ApiError> {
     let id = parse_incident_id(&id)?;
     let body = Text::parse("body", &req.body)?;
+    if let Ok(current) = state.gateway.get(&who, &id) {
+        admit_notes(&state, &who, Some(&current), 1, "body")?;
+    }
     let incident = state.gateway.add_note(&who, &id, body, req.visibility.unwrap_or(Visibility::Public), &ctx).await?;
     Ok((StatusCode::CREATED, Json(IncidentView::new(&incident, &who))))
 }

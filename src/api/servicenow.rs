@@ -39,7 +39,7 @@ use sha2::{Digest, Sha256};
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::JsonBody;
+use super::extract::{JsonBody, admit_notes};
 use crate::auth::DeskPrincipal;
 use crate::config::System;
 use crate::gateway::{GatewayError, ListFilter, RequestContext};
@@ -778,6 +778,7 @@ async fn create(
         }
     };
     let notes = notes(&record)?;
+    admit_notes(&state, &desk.who, None, notes.len(), "comments")?;
     let idempotency = idempotency(&headers, &bytes)?;
     let outcome =
         state.gateway.submit(&desk.who, new, idempotency, &ctx).await.map_err(|e| gateway_error(e, desk.mapping))?;
@@ -883,6 +884,7 @@ async fn update(
     let record = read_record(&body, UPDATE_FIELDS)?;
     let change = read_change(&desk, &current, &before, &record)?;
     let notes = notes(&record)?;
+    admit_notes(&state, &desk.who, Some(&current), notes.len(), "comments")?;
     let mut incident = current;
     if !change.is_empty() {
         incident =

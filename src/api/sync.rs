@@ -73,6 +73,8 @@ pub async fn replay(
         subject: None,
         incident: Some(item.incident.to_string()),
         reason: format!("replayed dead letter {seq} ({} to {})", item.action.describe(), item.desk),
+        request_id_source: ctx.audited_source(),
+        request_id_hint: ctx.request_id_hint.clone(),
         request_id: ctx.request_id.clone(),
     };
     let item = match gateway.store.replay_dead_letter(seq, now, &audit).await {

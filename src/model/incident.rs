@@ -558,6 +558,15 @@ impl Incident {
         }
     }
 
+    /// Whether `adding` more notes fit under `max` notes per incident: the note that
+    /// would exceed it is refused, so one incident cannot grow without bound.
+    pub fn ensure_room_for_notes(&self, adding: usize, max: usize) -> Result<(), ModelError> {
+        if self.notes.len().saturating_add(adding) > max {
+            return Err(ModelError::Full { field: "notes", limit: max });
+        }
+        Ok(())
+    }
+
     /// Add a note as `actor`. Local desks may only add public notes.
     pub fn add_note(&mut self, actor: &Actor, body: Text, visibility: Visibility, now: Timestamp) {
         let visibility = if actor.role == Role::Local { Visibility::Public } else { visibility };
@@ -577,6 +586,20 @@ mod tests {
 
     fn actor(id: &str, role: Role) -> Actor {
         Actor { desk: desk(id), role }
+    }
+
+    #[test]
+    fn notes_beyond_the_cap_are_refused() {
+        let mut i = sample(None);
+        let national = actor("sds", Role::National);
+        for _ in 0..3 {
+            i.ensure_room_for_notes(1, 3).unwrap();
+            i.add_note(&national, Text::parse("body", "checked").unwrap(), Visibility::Public, Timestamp::UNIX_EPOCH);
+        }
+        let full = i.ensure_room_for_notes(1, 3).unwrap_err();
+        assert_eq!(full, ModelError::Full { field: "notes", limit: 3 });
+        assert!(full.to_string().starts_with("notes: "), "{full}");
+        assert!(sample(None).ensure_room_for_notes(4, 3).is_err(), "several at once count together");
     }
 
     fn sample(priority: Option<Priority>) -> Incident {

@@ -35,6 +35,9 @@ pub enum ModelError {
     /// The desk may not make this change.
     #[error("{0}")]
     Forbidden(String),
+    /// The incident already holds as many of `field` as it may.
+    #[error("{field}: this incident already holds {limit} {field}, the most it may hold; nothing was added")]
+    Full { field: &'static str, limit: usize },
 }
 
 impl ModelError {
@@ -45,7 +48,9 @@ impl ModelError {
     /// The field this error is about, if it is about one.
     pub fn field(&self) -> Option<&'static str> {
         match self {
-            ModelError::Invalid { field, .. } | ModelError::PatientData { field, .. } => Some(field),
+            ModelError::Invalid { field, .. }
+            | ModelError::PatientData { field, .. }
+            | ModelError::Full { field, .. } => Some(field),
             ModelError::IllegalTransition { .. } => Some("status"),
             ModelError::Conflict(_) | ModelError::Forbidden(_) => None,
         }

@@ -97,6 +97,8 @@ fn entry(reason: &str) -> AuditEntry {
         incident: None,
         reason: reason.into(),
         request_id: None,
+        request_id_source: None,
+        request_id_hint: None,
     }
 }
 

@@ -625,6 +625,8 @@ mod tests {
             incident: None,
             reason: reason.into(),
             request_id: None,
+            request_id_source: None,
+            request_id_hint: None,
         }
     }
 

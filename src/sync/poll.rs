@@ -88,7 +88,8 @@ impl Poller {
         let mut report = PollReport { seen: tickets.len(), ..PollReport::default() };
         let fresh = state.fresh(OVERLAP, tickets);
         report.repeats = report.seen - fresh.len();
-        let ctx = RequestContext { request_id: Some(format!("poll-{desk}-{}", now.as_millisecond())) };
+        let ctx =
+            RequestContext { request_id: Some(format!("poll-{desk}-{}", now.as_millisecond())), ..Default::default() };
         for ticket in fresh {
             if let Ok(remote_id) = ticket.id.0.parse() {
                 let update = RemoteUpdate { fields: ticket.fields.clone(), notes: ticket.notes.clone() };

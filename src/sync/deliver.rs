@@ -14,6 +14,11 @@
 //! Every delivery is idempotent at the remote: a create looks up the incident's
 //! correlation id first, statuses and priorities are set (not toggled), links carry
 //! a global id, notes carry a marker the adapters can find again.
+//!
+//! Who may be told is checked again when a delivery runs, not only when it was
+//! planned: a delivery to a desk that is no longer party to the incident (reassigned
+//! away while its tool was down), or of a note the desk may not see, is dropped —
+//! completed without calling the remote — and the audit log says why.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -25,14 +30,15 @@ use rand::Rng;
 use tokio::sync::{Notify, Semaphore, watch};
 use tracing::Instrument;
 
-use super::outbox::{Action, DeadLetter, OutboxItem};
+use super::outbox::{Action, DeadLetter, OutboxItem, Unassigned};
+use super::plan::Planner;
 use super::registry::Adapters;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::mapping::{Mappings, StatusOutbound};
-use crate::model::{DeskId, Incident, IncidentId, ModelError, Ref, Visibility, Written};
+use crate::model::{Actor, DeskId, Incident, IncidentId, ModelError, Ref, Visibility, Written};
 use crate::ratelimit::RateLimits;
-use crate::store::{Effects, Store};
+use crate::store::{AuditEntry, AuditKind, Effects, Store};
 
 /// How often and how long to retry.
 #[derive(Clone, Debug)]
@@ -75,6 +81,8 @@ enum Failure {
     Waiting(String),
     /// Something on our side makes the delivery impossible (no adapter, no incident).
     Impossible(String),
+    /// The desk may no longer be told this: completed without calling the remote.
+    Dropped(String),
 }
 
 impl From<AdapterError> for Failure {
@@ -253,6 +261,12 @@ impl Dispatcher {
                 };
                 self.store.dead_letter(letter).await
             }
+            Err(Failure::Dropped(why)) => {
+                metrics::counter!("deskgate_deliveries_total", "desk" => desk_label, "outcome" => "dropped")
+                    .increment(1);
+                tracing::info!(action = %item.action.describe(), %why, "delivery dropped");
+                self.drop_delivery(&item, &why).await
+            }
             Err(Failure::Impossible(error)) => {
                 metrics::counter!("deskgate_dead_letters_total", "desk" => desk_label).increment(1);
                 tracing::error!(%error, "delivery impossible; dead-lettered");
@@ -281,6 +295,11 @@ impl Dispatcher {
             .get_incident(&item.incident)
             .map_err(|e| Failure::Waiting(format!("store: {e}")))?
             .ok_or_else(|| Failure::Impossible(format!("{} no longer exists", item.incident)))?;
+        // Planned when the desk was a party; it may not be one any more.
+        let planner = Planner::new(&self.config);
+        if !matches!(item.action, Action::Unassigned { .. }) && !planner.is_party(&incident, &item.desk) {
+            return Err(Failure::Dropped(not_party(&incident, &item.desk)));
+        }
         let adapter = self
             .adapters
             .get(&item.desk)
@@ -363,6 +382,15 @@ impl Dispatcher {
                     .notes
                     .get(*index)
                     .ok_or_else(|| Failure::Impossible(format!("{} has no note #{}", incident.id, index + 1)))?;
+                let role = self.config.desk(&item.desk).map(|d| d.role);
+                let reader = role.map(|role| Actor { desk: item.desk.clone(), role });
+                if !reader.is_some_and(|reader| Incident::note_visible_to(note, &reader)) {
+                    return Err(Failure::Dropped(format!(
+                        "note #{} is internal and {} may not see internal notes",
+                        index + 1,
+                        item.desk
+                    )));
+                }
                 let author = self.config.desk(&note.author_desk).map_or(note.author_desk.as_str(), |d| d.name.as_str());
                 let body = format!("{}\n\n— {author} via deskgate [{}#{}]", note.body.as_str(), incident.id, index + 1);
                 let remote = RemoteNote {
@@ -375,6 +403,9 @@ impl Dispatcher {
                 Ok(None)
             }
             Action::Link { with } => {
+                if !planner.is_party(&incident, with) {
+                    return Err(Failure::Dropped(format!("no link to its copy: {}", not_party(&incident, with))));
+                }
                 let id = my_ref()?;
                 let other = incident
                     .ref_for(with)
@@ -387,6 +418,28 @@ impl Dispatcher {
                     display_id: other.display_id.clone(),
                 };
                 adapter.link(&id, &link).await?;
+                Ok(None)
+            }
+            Action::Unassigned { why } => {
+                if planner.is_party(&incident, &item.desk) {
+                    return Err(Failure::Dropped(format!("{} is a party to {} again", item.desk, incident.id)));
+                }
+                let Some(copy) = incident.ref_for(&item.desk) else {
+                    return Err(Failure::Dropped(format!("{} has no copy of {} to tell", item.desk, incident.id)));
+                };
+                // Only the id: the desk may no longer see anything else of the incident.
+                let what = match why {
+                    Unassigned::Reassigned => "was reassigned by the national desk",
+                    Unassigned::SupportRequest => {
+                        "was registered by the national desk as a further report of another incident"
+                    }
+                };
+                let body = format!(
+                    "{} {what}; this copy is no longer kept in step.\n\n— via deskgate [{}]",
+                    incident.id, incident.id
+                );
+                let id = RemoteId(copy.remote_id.to_string());
+                adapter.add_note(&id, &RemoteNote { body, public: true, author: None, at: None }).await?;
                 Ok(None)
             }
             // Carried out by `notify` before any adapter is looked up.
@@ -410,6 +463,37 @@ impl Dispatcher {
             .ok_or_else(|| Failure::Impossible(format!("{} no longer exists", item.incident)))?;
         self.notifier.deliver(&item.action, &record, &incident).await.map_err(Failure::Remote)
     }
+}
+
+impl Dispatcher {
+    /// A delivery the desk may no longer receive: completed without calling the
+    /// remote, and the audit log says why.
+    async fn drop_delivery(&self, item: &OutboxItem, why: &str) -> Result<(), crate::store::StoreError> {
+        let entry = AuditEntry {
+            at: self.clock.now(),
+            kind: AuditKind::Rejected,
+            desk: Some(item.desk.to_string()),
+            subject: None,
+            incident: Some(item.incident.to_string()),
+            reason: format!("delivery dropped ({} to {}): {why}", item.action.describe(), item.desk),
+            request_id: Some(item.correlation()),
+        };
+        self.store.audit(entry).await?;
+        self.store.complete_delivery(item.seq, &item.incident, None).await
+    }
+}
+
+/// Why `desk` is not party to `incident`, for the audit log.
+fn not_party(incident: &Incident, desk: &DeskId) -> String {
+    if incident.assignee.as_ref() == Some(desk) {
+        let parent = incident.parent.as_ref().map(|p| format!(" {p}")).unwrap_or_default();
+        return format!("{} is a support request; its supplier works the parent incident{parent}", incident.id);
+    }
+    if incident.supplier_only && incident.assignee.is_some() {
+        return format!("{} is handled in its supplier's tool only", incident.id);
+    }
+    let assigned = incident.assignee.as_ref().map_or_else(|| "no supplier".to_owned(), ToString::to_string);
+    format!("{desk} is no longer party to {} (assigned to {assigned})", incident.id)
 }
 
 /// A completion that records on `desk`'s ref what was written there (echo suppression).

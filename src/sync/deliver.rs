@@ -19,9 +19,13 @@
 //! planned: a delivery to a desk that is no longer party to the incident (reassigned
 //! away while its tool was down), or of a note the desk may not see, is dropped —
 //! completed without calling the remote — and the audit log says why.
+//!
+//! At shutdown no delivery starts any more; those under way get [`STOP_GRACE`] and
+//! are then abandoned where they are. An abandoned delivery stays in the outbox and
+//! runs after the restart (at-least-once, idempotent at the remote).
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use deskgate_adapter::{AdapterError, RemoteId, RemoteLink, RemoteNote};
@@ -39,6 +43,9 @@ use crate::mapping::{Mappings, StatusOutbound};
 use crate::model::{Actor, DeskId, Incident, IncidentId, ModelError, Ref, Visibility, Written};
 use crate::ratelimit::RateLimits;
 use crate::store::{AuditEntry, AuditKind, Effects, Store};
+
+/// How long deliveries under way at shutdown may take before they are abandoned.
+pub const STOP_GRACE: Duration = Duration::from_secs(10);
 
 /// How often and how long to retry.
 #[derive(Clone, Debug)]
@@ -83,6 +90,8 @@ enum Failure {
     Impossible(String),
     /// The desk may no longer be told this: completed without calling the remote.
     Dropped(String),
+    /// Shutdown began before the remote was called: the item stays as it is.
+    Stopping,
 }
 
 impl From<AdapterError> for Failure {
@@ -104,7 +113,13 @@ pub struct Dispatcher {
     pub rate_limits: Arc<RateLimits>,
     /// Carries out escalation notifications ([`Action::Notify`], [`Action::Stakeholders`]).
     pub notifier: Arc<crate::notify::Notifier>,
+    /// How long deliveries under way at shutdown may take ([`STOP_GRACE`]).
+    pub stop_grace: Duration,
     in_flight: Mutex<HashSet<(IncidentId, DeskId)>>,
+    /// The shutdown signal [`Dispatcher::run`] was given.
+    shutdown: OnceLock<watch::Receiver<bool>>,
+    /// Turns true when the deliveries still under way are given up.
+    abandon: watch::Sender<bool>,
 }
 
 impl Dispatcher {
@@ -127,22 +142,44 @@ impl Dispatcher {
             wake,
             policy: RetryPolicy::default(),
             concurrency: 16,
+            stop_grace: STOP_GRACE,
             in_flight: Mutex::new(HashSet::new()),
+            shutdown: OnceLock::new(),
+            abandon: watch::channel(false).0,
         }
+    }
+
+    /// Whether shutdown has begun: nothing new is sent to a remote after that.
+    fn stopping(&self) -> bool {
+        self.shutdown.get().is_some_and(|s| *s.borrow())
     }
 
     fn lanes(&self) -> std::sync::MutexGuard<'_, HashSet<(IncidentId, DeskId)>> {
         self.in_flight.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Deliver until `shutdown` turns true; the deliveries under way finish first.
+    /// Deliver until `shutdown` turns true. From then on no delivery starts; those
+    /// under way get `stop_grace` to finish and are then abandoned (they stay in the
+    /// outbox for the next start).
     pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        let _ = self.shutdown.set(shutdown.clone());
         let permits = Arc::new(Semaphore::new(self.concurrency.max(1)));
         loop {
             if *shutdown.borrow() {
                 break;
             }
-            let next_due = match self.dispatch_due(&permits).await {
+            // Reading the outbox waits for a flush and for free lanes: the signal must
+            // not wait behind either.
+            let dispatched = tokio::select! {
+                dispatched = self.dispatch_due(&permits) => dispatched,
+                changed = shutdown.changed() => {
+                    if changed.is_err() {
+                        break;
+                    }
+                    continue;
+                }
+            };
+            let next_due = match dispatched {
                 Ok(next) => next,
                 Err(e) => {
                     tracing::error!(error = %e, "reading the outbox failed");
@@ -156,11 +193,29 @@ impl Dispatcher {
             tokio::select! {
                 _ = self.wake.notified() => {}
                 _ = tokio::time::sleep(sleep) => {}
-                _ = shutdown.changed() => {}
+                changed = shutdown.changed() => {
+                    if changed.is_err() {
+                        break;
+                    }
+                }
             }
         }
-        // Let the deliveries under way finish: take every permit.
-        let _ = permits.acquire_many(self.concurrency.max(1) as u32).await;
+        // The deliveries under way may finish within the grace (every permit back
+        // means none is left); then they are given up where they are.
+        let all = self.concurrency.max(1) as u32;
+        let under_way = self.lanes().len();
+        if under_way > 0 {
+            tracing::info!(under_way, grace_ms = self.stop_grace.as_millis() as u64, "stopping delivery");
+        }
+        if tokio::time::timeout(self.stop_grace, permits.acquire_many(all)).await.is_err() {
+            tracing::warn!(
+                abandoned = self.lanes().len(),
+                "deliveries still under way at shutdown abandoned; they stay in the outbox and run after the restart"
+            );
+            self.abandon.send_replace(true);
+            // Each abandoned delivery drops its work at once and hands its permit back.
+            let _ = tokio::time::timeout(Duration::from_secs(1), permits.acquire_many(all)).await;
+        }
     }
 
     /// Start every due lane head; returns when the next not-yet-due item is due.
@@ -189,16 +244,30 @@ impl Dispatcher {
                 continue;
             }
             let Ok(permit) = permits.clone().acquire_owned().await else { break };
+            if self.stopping() {
+                break;
+            }
             self.lanes().insert(lane.clone());
             let me = self.clone();
+            let mut abandon = self.abandon.subscribe();
             tokio::spawn(async move {
                 // The snapshot may be stale: this lane's previous delivery — of this very
                 // item — may have completed or rescheduled it since it was read. Holding
                 // the lane, deliver the item as it stands now, if it is still due.
-                match me.store.outbox_item(item.seq) {
-                    Ok(Some(current)) if current.not_before <= me.clock.now() => me.deliver(current).await,
-                    Ok(_) => {}
-                    Err(e) => tracing::error!(error = %e, seq = item.seq, "reading an outbox item failed"),
+                let deliver = async {
+                    match me.store.outbox_item(item.seq) {
+                        Ok(Some(current)) if current.not_before <= me.clock.now() && !me.stopping() => {
+                            me.deliver(current).await
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::error!(error = %e, seq = item.seq, "reading an outbox item failed"),
+                    }
+                };
+                tokio::select! {
+                    () = deliver => {}
+                    _ = abandon.wait_for(|a| *a) => {
+                        tracing::warn!(seq = item.seq, incident = %item.incident, desk = %item.desk, "delivery abandoned at shutdown");
+                    }
                 }
                 me.lanes().remove(&lane);
                 drop(permit);
@@ -261,6 +330,10 @@ impl Dispatcher {
                 };
                 self.store.dead_letter(letter).await
             }
+            Err(Failure::Stopping) => {
+                tracing::info!("shutdown began before the remote was called; the delivery stays in the outbox");
+                Ok(())
+            }
             Err(Failure::Dropped(why)) => {
                 metrics::counter!("deskgate_deliveries_total", "desk" => desk_label, "outcome" => "dropped")
                     .increment(1);
@@ -309,6 +382,9 @@ impl Dispatcher {
             .desk(&item.desk)
             .ok_or_else(|| Failure::Impossible(format!("no mapping is configured for {}", item.desk)))?;
         self.rate_limits.until_ready(&item.desk).await;
+        if self.stopping() {
+            return Err(Failure::Stopping);
+        }
         let as_origin = incident.origin.desk == item.desk;
         let my_ref = || {
             incident

@@ -585,7 +585,103 @@ fn remember(desk: &DeskId, set: impl Fn(&mut Written) + Send + Sync + 'static) -
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
+    use deskgate_sim::servicenow::{ServiceNowSim, ServiceNowSimConfig};
+
     use super::*;
+    use crate::config::MapEnv;
+    use crate::model::{Kind, NewIncident, Origin, Priority, Role, Text, Title};
+    use crate::store::SledStore;
+    use crate::sync::outbox::Delivery;
+
+    /// Deliveries planned by hand (as a faulty plan would) are checked again when
+    /// they run: an internal note never reaches a local desk's tool.
+    #[tokio::test]
+    async fn a_note_the_desk_may_not_see_is_dropped_and_audited_never_delivered() {
+        let sim = ServiceNowSim::spawn(ServiceNowSimConfig::default()).await.unwrap();
+        let text = format!(
+            r#"
+            [gateway]
+            listen = "127.0.0.1:0"
+            [desks.region-h]
+            name = "Region H"
+            role = "local"
+            system = "servicenow"
+            endpoint = "{}"
+            credentials = {{ kind = "basic", username = "deskgate.integration", password = {{ env = "T_SN" }} }}
+            [desks.sds]
+            name = "SDS"
+            role = "national"
+            system = "native"
+            "#,
+            sim.base_url()
+        );
+        let env = MapEnv::new(false).with("T_SN", "integration-password");
+        let config = Arc::new(Config::from_toml(&text, Path::new("."), &env).unwrap());
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).unwrap());
+        let mappings = Arc::new(crate::startup::load_mappings(&config).unwrap());
+        let adapters = Arc::new(Adapters::from_config(&config).unwrap());
+        let clock: Arc<dyn Clock> = Arc::new(crate::clock::SystemClock);
+        let dispatcher =
+            Dispatcher::new(config.clone(), store.clone(), adapters, mappings, clock, Arc::new(Notify::new()));
+
+        let record = sim.create_as_user(&[("short_description", "FMK down")]).unwrap();
+        let sys_id = record["sys_id"].clone();
+        let region_h: DeskId = "region-h".parse().unwrap();
+        let new = NewIncident {
+            kind: Kind::Incident,
+            title: Title::parse("FMK down").unwrap(),
+            description: Text::parse("description", "nothing works").unwrap(),
+            service: "FMK".parse().unwrap(),
+            priority: Some(Priority::P3),
+            urgency: None,
+            impact: None,
+            origin: Origin { desk: region_h.clone(), ticket: sys_id.parse().unwrap() },
+            origin_ref: Ref {
+                desk: region_h.clone(),
+                system: "servicenow".into(),
+                remote_id: sys_id.parse().unwrap(),
+                display_id: record["number"].clone(),
+                url: None,
+                written: Written::default(),
+            },
+        };
+        let national = Actor { desk: "sds".parse().unwrap(), role: Role::National };
+        let plan = |i: &mut Incident| {
+            for (body, visibility) in
+                [("Caller is the CIO", Visibility::Internal), ("We are on it", Visibility::Public)]
+            {
+                i.add_note(&national, Text::parse("body", body).unwrap(), visibility, Timestamp::now());
+            }
+            let deliveries = (0..2).map(|index| Delivery { desk: region_h.clone(), action: Action::Note { index } });
+            Effects { changed: true, deliveries: deliveries.collect(), ..Effects::default() }
+        };
+        let entry = AuditEntry {
+            at: Timestamp::now(),
+            kind: AuditKind::Submitted,
+            desk: Some("region-h".into()),
+            subject: None,
+            incident: None,
+            reason: "submitted".into(),
+            request_id: None,
+        };
+        store.create_incident(new, None, entry, Timestamp::now(), &plan).await.unwrap();
+
+        for item in store.outbox(10).unwrap() {
+            dispatcher.deliver(item).await;
+        }
+        assert!(store.outbox(10).unwrap().is_empty(), "both completed");
+        let journal: Vec<_> = sim.journal(&sys_id).into_iter().map(|j| j.value).collect();
+        assert!(journal.iter().any(|v| v.contains("We are on it")), "{journal:?}");
+        assert!(journal.iter().all(|v| !v.contains("CIO")), "the internal note reached the local desk: {journal:?}");
+        let audit = store.audit_log(None, 100).unwrap();
+        let dropped: Vec<_> = audit.iter().filter(|(_, e)| e.reason.starts_with("delivery dropped")).collect();
+        assert_eq!(dropped.len(), 1, "{audit:?}");
+        assert!(dropped[0].1.reason.contains("note #1 is internal"), "{:?}", dropped[0]);
+        assert!(!dropped[0].1.reason.contains("CIO"), "no note text in the audit log");
+    }
 
     #[test]
     fn backoff_grows_is_capped_and_honours_retry_after() {

@@ -78,7 +78,7 @@ impl Action {
                 format!("notify {escalation} attempt {attempt} channel {}", channel + 1)
             }
             Action::Stakeholders { escalation } => format!("stakeholder mail for {escalation}"),
-            Action::Unassigned { .. } => "no longer party: last note".into(),
+            Action::Unassigned { .. } => "note that the copy is no longer kept in step".into(),
         }
     }
 }

@@ -407,6 +407,9 @@ impl Gateway {
         let Some(id) = self.store.find_by_ref(desk, remote_id)? else {
             return Ok(RemoteOutcome::UnknownTicket);
         };
+        if let Some(outcome) = self.refuse_non_party(desk, remote_id, &id, ctx).await? {
+            return Ok(outcome);
+        }
         let desk_config = self.config.desk(desk).ok_or_else(|| GatewayError::NotFound(desk.to_string()))?;
         let mapping = self
             .mappings
@@ -511,6 +514,26 @@ impl Gateway {
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// A report from a desk's tool about a copy that is no longer kept in step (the
+    /// desk was reassigned away, or the incident became a support request): nothing
+    /// changes, the report is audited and answered as for an unknown ticket.
+    async fn refuse_non_party(
+        &self,
+        desk: &DeskId,
+        remote_id: &TicketId,
+        id: &IncidentId,
+        ctx: &RequestContext,
+    ) -> Result<Option<RemoteOutcome>, GatewayError> {
+        let Some(incident) = self.store.get_incident(id)? else { return Ok(None) };
+        if Planner::new(&self.config).is_party(&incident, desk) {
+            return Ok(None);
+        }
+        let reason = format!("a change from {desk} ticket {remote_id} ignored: {desk} is no longer party to {id}");
+        tracing::info!(incident = %id, %reason, "remote change from a desk that is not a party");
+        self.audit_rejection(Some(desk), None, &reason, ctx).await;
+        Ok(Some(RemoteOutcome::UnknownTicket))
     }
 
     /// An incident a supplier detected itself and created in its own tool (steps

@@ -1,10 +1,11 @@
 //! Building and running the gateway from a configuration.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
+use tokio::time::Instant;
 
 use crate::api::{self, AppState};
 use crate::clock::{Clock, SystemClock};
@@ -15,7 +16,7 @@ use crate::mapping::{Mappings, SystemKind};
 use crate::notify::{Notifier, Watch};
 use crate::ratelimit::RateLimits;
 use crate::store::{SledStore, Store, StoreError};
-use crate::sync::deliver::{Dispatcher, RetryPolicy};
+use crate::sync::deliver::{Dispatcher, RetryPolicy, STOP_GRACE};
 use crate::sync::poll::Poller;
 use crate::sync::registry::Adapters;
 
@@ -136,7 +137,10 @@ impl Application {
         if self.state.gateway.config.gateway.tls.is_some() { "https" } else { "http" }
     }
 
-    /// Serve until `shutdown` completes; in-flight requests finish first.
+    /// Serve until `shutdown` completes. From that moment no delivery starts and
+    /// polling stops; requests in flight get [`SHUTDOWN_GRACE`] and deliveries under
+    /// way [`STOP_GRACE`] (at the same time), then the store is flushed: all within
+    /// [`SHUTDOWN_BUDGET`], however the remote desks behave.
     pub async fn run_until(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
@@ -145,24 +149,33 @@ impl Application {
         let http = self.state.gateway.config.gateway.http.clone();
         let store = self.state.gateway.store.clone();
         let app = api::app(self.state);
-        // Requests in flight get SHUTDOWN_GRACE to finish once shutdown begins.
-        let (begun, begin) = tokio::sync::oneshot::channel::<()>();
-        let shutdown = async move {
-            shutdown.await;
-            let _ = begun.send(());
-        };
-        let grace_over = async move {
-            match begin.await {
-                Ok(()) => tokio::time::sleep(SHUTDOWN_GRACE).await,
-                Err(_) => std::future::pending().await,
+        // Delivery, polling and the escalation watch stop at the signal, not after the
+        // last request: what the last requests accept waits durably in the outbox, and
+        // nothing reaches out to a remote desk once the process has been told to go.
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let stop = Arc::new(stop);
+        let signalled = Arc::new(OnceLock::<Instant>::new());
+        let shutdown = {
+            let (stop, signalled) = (stop.clone(), signalled.clone());
+            async move {
+                shutdown.await;
+                let _ = signalled.set(Instant::now());
+                stop.send_replace(true);
             }
         };
-        // Delivery stops after the server: accepted changes keep flowing out while the
-        // last requests finish, and whatever is left waits durably in the outbox.
-        let (stop_delivery, delivery_stopped) = tokio::sync::watch::channel(false);
-        let polling = tokio::spawn(self.poller.clone().run(delivery_stopped.clone()));
-        let watching = tokio::spawn(self.watch.clone().run(delivery_stopped.clone()));
-        let delivery = tokio::spawn(self.dispatcher.clone().run(delivery_stopped));
+        // Requests in flight get SHUTDOWN_GRACE to finish once shutdown begins.
+        let grace_over = {
+            let mut stopped = stopped.clone();
+            async move {
+                if stopped.wait_for(|s| *s).await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+                tokio::time::sleep(SHUTDOWN_GRACE).await
+            }
+        };
+        let polling = tokio::spawn(self.poller.clone().run(stopped.clone()));
+        let watching = tokio::spawn(self.watch.clone().run(stopped.clone()));
+        let delivery = tokio::spawn(self.dispatcher.clone().run(stopped));
         let serve = async {
             match tls {
                 Some(tls) => crate::tls::serve(self.listener, app, &tls, &http, shutdown).await,
@@ -176,23 +189,50 @@ impl Application {
                 Ok(())
             }
         };
-        let _ = stop_delivery.send(true);
-        let _ = polling.await;
-        let _ = watching.await;
-        let _ = delivery.await;
+        // The server may also have stopped on its own (an error): stop the rest too.
+        let began = *signalled.get_or_init(Instant::now);
+        stop.send_replace(true);
+        let background = [polling, watching, delivery];
+        let aborts: Vec<_> = background.iter().map(tokio::task::JoinHandle::abort_handle).collect();
+        let joined = async {
+            for task in background {
+                let _ = task.await;
+            }
+        };
+        // Delivery gives up on its own after STOP_GRACE; this is the backstop.
+        if tokio::time::timeout_at(began + (SHUTDOWN_BUDGET - FLUSH_GRACE), joined).await.is_err() {
+            tracing::warn!("delivery or polling still running at the shutdown deadline; stopped");
+            aborts.iter().for_each(tokio::task::AbortHandle::abort);
+        }
         // Every write was durable before it was answered; this last flush covers
         // anything the store keeps outside its group commit.
-        match store.flush().await {
-            Ok(()) => tracing::info!("stopped: in-flight requests and deliveries finished, store flushed"),
-            Err(e) => tracing::error!(error = %e, "flushing the store at shutdown failed"),
+        match tokio::time::timeout(FLUSH_GRACE, store.flush()).await {
+            Ok(Ok(())) => tracing::info!("stopped: store flushed"),
+            Ok(Err(e)) => tracing::error!(error = %e, "flushing the store at shutdown failed"),
+            Err(_) => tracing::error!(
+                grace_secs = FLUSH_GRACE.as_secs(),
+                "flushing the store at shutdown did not finish in time; every answered write was already durable"
+            ),
         }
         served
     }
 }
 
-/// How long requests in flight may take to finish once shutdown begins (below the
-/// 30 s systemd and Kubernetes give a service between SIGTERM and SIGKILL).
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(25);
+/// The whole shutdown, from the signal to the exit: below the 30 s systemd and
+/// Kubernetes give a service between SIGTERM and SIGKILL.
+pub const SHUTDOWN_BUDGET: Duration = Duration::from_secs(25);
+
+/// How long requests in flight may take to finish once shutdown begins.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+
+/// How long the final store flush may take (the rest of [`SHUTDOWN_BUDGET`]).
+pub const FLUSH_GRACE: Duration = Duration::from_secs(3);
+
+// Requests and deliveries end before the flush's share of the budget begins.
+const _: () = assert!(
+    SHUTDOWN_GRACE.as_secs() + FLUSH_GRACE.as_secs() < SHUTDOWN_BUDGET.as_secs()
+        && STOP_GRACE.as_secs() + FLUSH_GRACE.as_secs() < SHUTDOWN_BUDGET.as_secs()
+);
 
 /// Load the escalation ruleset named by `gateway.contacts`, swept from the clock's
 /// now; its warnings (overlaps, unused rules) are logged. `None` without the key.
@@ -240,7 +280,7 @@ pub async fn shutdown_signal() {
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-    tracing::info!("shutting down: finishing in-flight requests");
+    tracing::info!("shutting down: no new deliveries; finishing in-flight requests");
 }
 
 /// The shipped mapping files, compiled in.

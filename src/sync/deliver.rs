@@ -14,9 +14,18 @@
 //! Every delivery is idempotent at the remote: a create looks up the incident's
 //! correlation id first, statuses and priorities are set (not toggled), links carry
 //! a global id, notes carry a marker the adapters can find again.
+//!
+//! Who may be told is checked again when a delivery runs, not only when it was
+//! planned: a delivery to a desk that is no longer party to the incident (reassigned
+//! away while its tool was down), or of a note the desk may not see, is dropped —
+//! completed without calling the remote — and the audit log says why.
+//!
+//! At shutdown no delivery starts any more; those under way get [`STOP_GRACE`] and
+//! are then abandoned where they are. An abandoned delivery stays in the outbox and
+//! runs after the restart (at-least-once, idempotent at the remote).
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use deskgate_adapter::{AdapterError, RemoteId, RemoteLink, RemoteNote};
@@ -25,14 +34,18 @@ use rand::Rng;
 use tokio::sync::{Notify, Semaphore, watch};
 use tracing::Instrument;
 
-use super::outbox::{Action, DeadLetter, OutboxItem};
+use super::outbox::{Action, DeadLetter, OutboxItem, Unassigned};
+use super::plan::Planner;
 use super::registry::Adapters;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::mapping::{Mappings, StatusOutbound};
-use crate::model::{DeskId, Incident, IncidentId, ModelError, Ref, Visibility, Written};
+use crate::model::{Actor, DeskId, Incident, IncidentId, ModelError, Ref, Visibility, Written};
 use crate::ratelimit::RateLimits;
-use crate::store::{Effects, Store};
+use crate::store::{AuditEntry, AuditKind, Effects, Store};
+
+/// How long deliveries under way at shutdown may take before they are abandoned.
+pub const STOP_GRACE: Duration = Duration::from_secs(10);
 
 /// How often and how long to retry.
 #[derive(Clone, Debug)]
@@ -75,6 +88,10 @@ enum Failure {
     Waiting(String),
     /// Something on our side makes the delivery impossible (no adapter, no incident).
     Impossible(String),
+    /// The desk may no longer be told this: completed without calling the remote.
+    Dropped(String),
+    /// Shutdown began before the remote was called: the item stays as it is.
+    Stopping,
 }
 
 impl From<AdapterError> for Failure {
@@ -96,7 +113,13 @@ pub struct Dispatcher {
     pub rate_limits: Arc<RateLimits>,
     /// Carries out escalation notifications ([`Action::Notify`], [`Action::Stakeholders`]).
     pub notifier: Arc<crate::notify::Notifier>,
+    /// How long deliveries under way at shutdown may take ([`STOP_GRACE`]).
+    pub stop_grace: Duration,
     in_flight: Mutex<HashSet<(IncidentId, DeskId)>>,
+    /// The shutdown signal [`Dispatcher::run`] was given.
+    shutdown: OnceLock<watch::Receiver<bool>>,
+    /// Turns true when the deliveries still under way are given up.
+    abandon: watch::Sender<bool>,
 }
 
 impl Dispatcher {
@@ -119,22 +142,44 @@ impl Dispatcher {
             wake,
             policy: RetryPolicy::default(),
             concurrency: 16,
+            stop_grace: STOP_GRACE,
             in_flight: Mutex::new(HashSet::new()),
+            shutdown: OnceLock::new(),
+            abandon: watch::channel(false).0,
         }
+    }
+
+    /// Whether shutdown has begun: nothing new is sent to a remote after that.
+    fn stopping(&self) -> bool {
+        self.shutdown.get().is_some_and(|s| *s.borrow())
     }
 
     fn lanes(&self) -> std::sync::MutexGuard<'_, HashSet<(IncidentId, DeskId)>> {
         self.in_flight.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Deliver until `shutdown` turns true; the deliveries under way finish first.
+    /// Deliver until `shutdown` turns true. From then on no delivery starts; those
+    /// under way get `stop_grace` to finish and are then abandoned (they stay in the
+    /// outbox for the next start).
     pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        let _ = self.shutdown.set(shutdown.clone());
         let permits = Arc::new(Semaphore::new(self.concurrency.max(1)));
         loop {
             if *shutdown.borrow() {
                 break;
             }
-            let next_due = match self.dispatch_due(&permits).await {
+            // Reading the outbox waits for a flush and for free lanes: the signal must
+            // not wait behind either.
+            let dispatched = tokio::select! {
+                dispatched = self.dispatch_due(&permits) => dispatched,
+                changed = shutdown.changed() => {
+                    if changed.is_err() {
+                        break;
+                    }
+                    continue;
+                }
+            };
+            let next_due = match dispatched {
                 Ok(next) => next,
                 Err(e) => {
                     tracing::error!(error = %e, "reading the outbox failed");
@@ -148,11 +193,29 @@ impl Dispatcher {
             tokio::select! {
                 _ = self.wake.notified() => {}
                 _ = tokio::time::sleep(sleep) => {}
-                _ = shutdown.changed() => {}
+                changed = shutdown.changed() => {
+                    if changed.is_err() {
+                        break;
+                    }
+                }
             }
         }
-        // Let the deliveries under way finish: take every permit.
-        let _ = permits.acquire_many(self.concurrency.max(1) as u32).await;
+        // The deliveries under way may finish within the grace (every permit back
+        // means none is left); then they are given up where they are.
+        let all = self.concurrency.max(1) as u32;
+        let under_way = self.lanes().len();
+        if under_way > 0 {
+            tracing::info!(under_way, grace_ms = self.stop_grace.as_millis() as u64, "stopping delivery");
+        }
+        if tokio::time::timeout(self.stop_grace, permits.acquire_many(all)).await.is_err() {
+            tracing::warn!(
+                abandoned = self.lanes().len(),
+                "deliveries still under way at shutdown abandoned; they stay in the outbox and run after the restart"
+            );
+            self.abandon.send_replace(true);
+            // Each abandoned delivery drops its work at once and hands its permit back.
+            let _ = tokio::time::timeout(Duration::from_secs(1), permits.acquire_many(all)).await;
+        }
     }
 
     /// Start every due lane head; returns when the next not-yet-due item is due.
@@ -181,16 +244,30 @@ impl Dispatcher {
                 continue;
             }
             let Ok(permit) = permits.clone().acquire_owned().await else { break };
+            if self.stopping() {
+                break;
+            }
             self.lanes().insert(lane.clone());
             let me = self.clone();
+            let mut abandon = self.abandon.subscribe();
             tokio::spawn(async move {
                 // The snapshot may be stale: this lane's previous delivery — of this very
                 // item — may have completed or rescheduled it since it was read. Holding
                 // the lane, deliver the item as it stands now, if it is still due.
-                match me.store.outbox_item(item.seq) {
-                    Ok(Some(current)) if current.not_before <= me.clock.now() => me.deliver(current).await,
-                    Ok(_) => {}
-                    Err(e) => tracing::error!(error = %e, seq = item.seq, "reading an outbox item failed"),
+                let deliver = async {
+                    match me.store.outbox_item(item.seq) {
+                        Ok(Some(current)) if current.not_before <= me.clock.now() && !me.stopping() => {
+                            me.deliver(current).await
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::error!(error = %e, seq = item.seq, "reading an outbox item failed"),
+                    }
+                };
+                tokio::select! {
+                    () = deliver => {}
+                    _ = abandon.wait_for(|a| *a) => {
+                        tracing::warn!(seq = item.seq, incident = %item.incident, desk = %item.desk, "delivery abandoned at shutdown");
+                    }
                 }
                 me.lanes().remove(&lane);
                 drop(permit);
@@ -253,6 +330,16 @@ impl Dispatcher {
                 };
                 self.store.dead_letter(letter).await
             }
+            Err(Failure::Stopping) => {
+                tracing::info!("shutdown began before the remote was called; the delivery stays in the outbox");
+                Ok(())
+            }
+            Err(Failure::Dropped(why)) => {
+                metrics::counter!("deskgate_deliveries_total", "desk" => desk_label, "outcome" => "dropped")
+                    .increment(1);
+                tracing::info!(action = %item.action.describe(), %why, "delivery dropped");
+                self.drop_delivery(&item, &why).await
+            }
             Err(Failure::Impossible(error)) => {
                 metrics::counter!("deskgate_dead_letters_total", "desk" => desk_label).increment(1);
                 tracing::error!(%error, "delivery impossible; dead-lettered");
@@ -281,6 +368,11 @@ impl Dispatcher {
             .get_incident(&item.incident)
             .map_err(|e| Failure::Waiting(format!("store: {e}")))?
             .ok_or_else(|| Failure::Impossible(format!("{} no longer exists", item.incident)))?;
+        // Planned when the desk was a party; it may not be one any more.
+        let planner = Planner::new(&self.config);
+        if !matches!(item.action, Action::Unassigned { .. }) && !planner.is_party(&incident, &item.desk) {
+            return Err(Failure::Dropped(not_party(&incident, &item.desk)));
+        }
         let adapter = self
             .adapters
             .get(&item.desk)
@@ -290,6 +382,9 @@ impl Dispatcher {
             .desk(&item.desk)
             .ok_or_else(|| Failure::Impossible(format!("no mapping is configured for {}", item.desk)))?;
         self.rate_limits.until_ready(&item.desk).await;
+        if self.stopping() {
+            return Err(Failure::Stopping);
+        }
         let as_origin = incident.origin.desk == item.desk;
         let my_ref = || {
             incident
@@ -363,6 +458,15 @@ impl Dispatcher {
                     .notes
                     .get(*index)
                     .ok_or_else(|| Failure::Impossible(format!("{} has no note #{}", incident.id, index + 1)))?;
+                let role = self.config.desk(&item.desk).map(|d| d.role);
+                let reader = role.map(|role| Actor { desk: item.desk.clone(), role });
+                if !reader.is_some_and(|reader| Incident::note_visible_to(note, &reader)) {
+                    return Err(Failure::Dropped(format!(
+                        "note #{} is internal and {} may not see internal notes",
+                        index + 1,
+                        item.desk
+                    )));
+                }
                 let author = self.config.desk(&note.author_desk).map_or(note.author_desk.as_str(), |d| d.name.as_str());
                 let body = format!("{}\n\n— {author} via deskgate [{}#{}]", note.body.as_str(), incident.id, index + 1);
                 let remote = RemoteNote {
@@ -375,6 +479,9 @@ impl Dispatcher {
                 Ok(None)
             }
             Action::Link { with } => {
+                if !planner.is_party(&incident, with) {
+                    return Err(Failure::Dropped(format!("no link to its copy: {}", not_party(&incident, with))));
+                }
                 let id = my_ref()?;
                 let other = incident
                     .ref_for(with)
@@ -387,6 +494,28 @@ impl Dispatcher {
                     display_id: other.display_id.clone(),
                 };
                 adapter.link(&id, &link).await?;
+                Ok(None)
+            }
+            Action::Unassigned { why } => {
+                if planner.is_party(&incident, &item.desk) {
+                    return Err(Failure::Dropped(format!("{} is a party to {} again", item.desk, incident.id)));
+                }
+                let Some(copy) = incident.ref_for(&item.desk) else {
+                    return Err(Failure::Dropped(format!("{} has no copy of {} to tell", item.desk, incident.id)));
+                };
+                // Only the id: the desk may no longer see anything else of the incident.
+                let what = match why {
+                    Unassigned::Reassigned => "was reassigned by the national desk",
+                    Unassigned::SupportRequest => {
+                        "was registered by the national desk as a further report of another incident"
+                    }
+                };
+                let body = format!(
+                    "{} {what}; this copy is no longer kept in step.\n\n— via deskgate [{}]",
+                    incident.id, incident.id
+                );
+                let id = RemoteId(copy.remote_id.to_string());
+                adapter.add_note(&id, &RemoteNote { body, public: true, author: None, at: None }).await?;
                 Ok(None)
             }
             // Carried out by `notify` before any adapter is looked up.
@@ -412,6 +541,37 @@ impl Dispatcher {
     }
 }
 
+impl Dispatcher {
+    /// A delivery the desk may no longer receive: completed without calling the
+    /// remote, and the audit log says why.
+    async fn drop_delivery(&self, item: &OutboxItem, why: &str) -> Result<(), crate::store::StoreError> {
+        let entry = AuditEntry {
+            at: self.clock.now(),
+            kind: AuditKind::Rejected,
+            desk: Some(item.desk.to_string()),
+            subject: None,
+            incident: Some(item.incident.to_string()),
+            reason: format!("delivery dropped ({} to {}): {why}", item.action.describe(), item.desk),
+            request_id: Some(item.correlation()),
+        };
+        self.store.audit(entry).await?;
+        self.store.complete_delivery(item.seq, &item.incident, None).await
+    }
+}
+
+/// Why `desk` is not party to `incident`, for the audit log.
+fn not_party(incident: &Incident, desk: &DeskId) -> String {
+    if incident.assignee.as_ref() == Some(desk) {
+        let parent = incident.parent.as_ref().map(|p| format!(" {p}")).unwrap_or_default();
+        return format!("{} is a support request; its supplier works the parent incident{parent}", incident.id);
+    }
+    if incident.supplier_only && incident.assignee.is_some() {
+        return format!("{} is handled in its supplier's tool only", incident.id);
+    }
+    let assigned = incident.assignee.as_ref().map_or_else(|| "no supplier".to_owned(), ToString::to_string);
+    format!("{desk} is no longer party to {} (assigned to {assigned})", incident.id)
+}
+
 /// A completion that records on `desk`'s ref what was written there (echo suppression).
 fn remember(desk: &DeskId, set: impl Fn(&mut Written) + Send + Sync + 'static) -> Completion {
     let desk = desk.clone();
@@ -425,7 +585,103 @@ fn remember(desk: &DeskId, set: impl Fn(&mut Written) + Send + Sync + 'static) -
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
+    use deskgate_sim::servicenow::{ServiceNowSim, ServiceNowSimConfig};
+
     use super::*;
+    use crate::config::MapEnv;
+    use crate::model::{Kind, NewIncident, Origin, Priority, Role, Text, Title};
+    use crate::store::SledStore;
+    use crate::sync::outbox::Delivery;
+
+    /// Deliveries planned by hand (as a faulty plan would) are checked again when
+    /// they run: an internal note never reaches a local desk's tool.
+    #[tokio::test]
+    async fn a_note_the_desk_may_not_see_is_dropped_and_audited_never_delivered() {
+        let sim = ServiceNowSim::spawn(ServiceNowSimConfig::default()).await.unwrap();
+        let text = format!(
+            r#"
+            [gateway]
+            listen = "127.0.0.1:0"
+            [desks.region-h]
+            name = "Region H"
+            role = "local"
+            system = "servicenow"
+            endpoint = "{}"
+            credentials = {{ kind = "basic", username = "deskgate.integration", password = {{ env = "T_SN" }} }}
+            [desks.sds]
+            name = "SDS"
+            role = "national"
+            system = "native"
+            "#,
+            sim.base_url()
+        );
+        let env = MapEnv::new(false).with("T_SN", "integration-password");
+        let config = Arc::new(Config::from_toml(&text, Path::new("."), &env).unwrap());
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).unwrap());
+        let mappings = Arc::new(crate::startup::load_mappings(&config).unwrap());
+        let adapters = Arc::new(Adapters::from_config(&config).unwrap());
+        let clock: Arc<dyn Clock> = Arc::new(crate::clock::SystemClock);
+        let dispatcher =
+            Dispatcher::new(config.clone(), store.clone(), adapters, mappings, clock, Arc::new(Notify::new()));
+
+        let record = sim.create_as_user(&[("short_description", "FMK down")]).unwrap();
+        let sys_id = record["sys_id"].clone();
+        let region_h: DeskId = "region-h".parse().unwrap();
+        let new = NewIncident {
+            kind: Kind::Incident,
+            title: Title::parse("FMK down").unwrap(),
+            description: Text::parse("description", "nothing works").unwrap(),
+            service: "FMK".parse().unwrap(),
+            priority: Some(Priority::P3),
+            urgency: None,
+            impact: None,
+            origin: Origin { desk: region_h.clone(), ticket: sys_id.parse().unwrap() },
+            origin_ref: Ref {
+                desk: region_h.clone(),
+                system: "servicenow".into(),
+                remote_id: sys_id.parse().unwrap(),
+                display_id: record["number"].clone(),
+                url: None,
+                written: Written::default(),
+            },
+        };
+        let national = Actor { desk: "sds".parse().unwrap(), role: Role::National };
+        let plan = |i: &mut Incident| {
+            for (body, visibility) in
+                [("Caller is the CIO", Visibility::Internal), ("We are on it", Visibility::Public)]
+            {
+                i.add_note(&national, Text::parse("body", body).unwrap(), visibility, Timestamp::now());
+            }
+            let deliveries = (0..2).map(|index| Delivery { desk: region_h.clone(), action: Action::Note { index } });
+            Effects { changed: true, deliveries: deliveries.collect(), ..Effects::default() }
+        };
+        let entry = AuditEntry {
+            at: Timestamp::now(),
+            kind: AuditKind::Submitted,
+            desk: Some("region-h".into()),
+            subject: None,
+            incident: None,
+            reason: "submitted".into(),
+            request_id: None,
+        };
+        store.create_incident(new, None, entry, Timestamp::now(), &plan).await.unwrap();
+
+        for item in store.outbox(10).unwrap() {
+            dispatcher.deliver(item).await;
+        }
+        assert!(store.outbox(10).unwrap().is_empty(), "both completed");
+        let journal: Vec<_> = sim.journal(&sys_id).into_iter().map(|j| j.value).collect();
+        assert!(journal.iter().any(|v| v.contains("We are on it")), "{journal:?}");
+        assert!(journal.iter().all(|v| !v.contains("CIO")), "the internal note reached the local desk: {journal:?}");
+        let audit = store.audit_log(None, 100).unwrap();
+        let dropped: Vec<_> = audit.iter().filter(|(_, e)| e.reason.starts_with("delivery dropped")).collect();
+        assert_eq!(dropped.len(), 1, "{audit:?}");
+        assert!(dropped[0].1.reason.contains("note #1 is internal"), "{:?}", dropped[0]);
+        assert!(!dropped[0].1.reason.contains("CIO"), "no note text in the audit log");
+    }
 
     #[test]
     fn backoff_grows_is_capped_and_honours_retry_after() {

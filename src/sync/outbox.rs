@@ -44,6 +44,26 @@ pub enum Action {
     Stakeholders {
         escalation: String,
     },
+    /// Tell a supplier that is no longer party to the incident that its copy is no
+    /// longer kept in step. The note names only the incident id: the supplier may no
+    /// longer see anything else. Nothing is sent when the desk has no copy, or is a
+    /// party again by the time the delivery runs.
+    Unassigned {
+        #[serde(default)]
+        why: Unassigned,
+    },
+}
+
+/// Why a supplier stopped being party to an incident.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Unassigned {
+    /// The national desk assigned the incident to another supplier (or to none).
+    #[default]
+    Reassigned,
+    /// The incident became a further report of another incident, which the supplier
+    /// works instead.
+    SupportRequest,
 }
 
 impl Action {
@@ -58,6 +78,7 @@ impl Action {
                 format!("notify {escalation} attempt {attempt} channel {}", channel + 1)
             }
             Action::Stakeholders { escalation } => format!("stakeholder mail for {escalation}"),
+            Action::Unassigned { .. } => "note that the copy is no longer kept in step".into(),
         }
     }
 }

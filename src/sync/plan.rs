@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 use crate::config::{Config, System};
 use crate::model::{DeskId, Incident, Kind, Role, Status, Visibility};
 
-use super::outbox::{Action, Delivery};
+use super::outbox::{Action, Delivery, Unassigned};
 
 /// Where a change came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,16 +57,29 @@ impl<'a> Planner<'a> {
         }
     }
 
+    /// Whether `desk`'s copy of `incident` is kept in step: the origin, the national
+    /// desk (unless the incident is handled in the supplier's tool only) and the
+    /// assigned supplier — unless the incident is a support request, whose supplier
+    /// works the parent instead. Checked when a change is planned, again when its
+    /// delivery runs (the incident may have been reassigned meanwhile), and for every
+    /// change a desk's tool reports.
+    pub fn is_party(&self, incident: &Incident, desk: &DeskId) -> bool {
+        if &incident.origin.desk == desk {
+            return true;
+        }
+        if self.national().as_ref() == Some(desk) {
+            return !incident.supplier_only;
+        }
+        incident.assignee.as_ref() == Some(desk) && incident.kind != Kind::SupportRequest
+    }
+
     /// The parties to `incident` whose copies must hear of `actor`'s change.
     fn others(&self, incident: &Incident, actor: &DeskId, via: Via) -> BTreeSet<DeskId> {
         let mut parties = BTreeSet::new();
         parties.insert(incident.origin.desk.clone());
         parties.extend(self.national());
         parties.extend(incident.assignee.clone());
-        if incident.supplier_only {
-            // Handled in the supplier's tool only: the national desk has no copy.
-            parties.retain(|d| Some(d) != self.national().as_ref());
-        }
+        parties.retain(|d| self.is_party(incident, d));
         if via == Via::Remote {
             parties.remove(actor);
         }
@@ -78,6 +91,17 @@ impl<'a> Planner<'a> {
     pub fn changed(&self, before: &Incident, after: &Incident, actor: &DeskId, via: Via) -> Vec<Delivery> {
         let mut out = Vec::new();
         let others = self.others(after, actor, via);
+        // A supplier that stops being a party hears that once, and nothing after.
+        if let Some(old) = before.assignee.as_ref().filter(|d| self.delivers_to(d)) {
+            if self.is_party(before, old) && !self.is_party(after, old) {
+                let why = if after.assignee.as_ref() == Some(old) {
+                    Unassigned::SupportRequest
+                } else {
+                    Unassigned::Reassigned
+                };
+                out.push(Delivery { desk: old.clone(), action: Action::Unassigned { why } });
+            }
+        }
         // A desk that gets its copy now receives the current state with it.
         let mut fresh = BTreeSet::new();
 
@@ -343,5 +367,59 @@ mod tests {
             p.changed(&before, &public, &desk("sds"), Via::Remote),
             vec![Delivery { desk: desk("region-h"), action: Action::Note { index: 0 } }]
         );
+    }
+
+    #[test]
+    fn a_reassigned_supplier_is_told_once_and_hears_nothing_after() {
+        let c = config();
+        let p = Planner::new(&c);
+        let national = ("sds", Role::National);
+        let at_drift =
+            apply(&incident("region-h"), national, Change { assignee: Some(desk("drift")), ..Change::default() });
+        let at_fmk = apply(&at_drift, national, Change { assignee: Some(desk("fmk")), ..Change::default() });
+        assert!(p.is_party(&at_drift, &desk("drift")) && !p.is_party(&at_fmk, &desk("drift")));
+        let plan = p.changed(&at_drift, &at_fmk, &desk("sds"), Via::Api);
+        let to_drift: Vec<_> = plan.iter().filter(|d| d.desk == desk("drift")).collect();
+        assert_eq!(
+            to_drift,
+            [&Delivery { desk: desk("drift"), action: Action::Unassigned { why: Unassigned::Reassigned } }],
+            "{plan:?}"
+        );
+        let mut noted = at_fmk.clone();
+        noted.add_note(
+            &Actor { desk: desk("sds"), role: Role::National },
+            Text::parse("body", "internal").unwrap(),
+            Visibility::Internal,
+            Timestamp::UNIX_EPOCH,
+        );
+        let later = apply(&noted, national, Change { priority: Some(Priority::P1), ..Change::default() });
+        let plan = p.changed(&at_fmk, &later, &desk("sds"), Via::Api);
+        assert!(plan.iter().all(|d| d.desk != desk("drift")), "{plan:?}");
+        assert!(plan.contains(&Delivery { desk: desk("fmk"), action: Action::Note { index: 0 } }), "{plan:?}");
+    }
+
+    #[test]
+    fn a_supplier_whose_incident_becomes_a_support_request_is_told_and_no_longer_a_party() {
+        let c = config();
+        let p = Planner::new(&c);
+        let assigned = apply(
+            &incident("region-h"),
+            ("sds", Role::National),
+            Change { assignee: Some(desk("fmk")), ..Change::default() },
+        );
+        let mut request = assigned.clone();
+        request.kind = Kind::SupportRequest;
+        request.parent = Some(IncidentId::new(2026, 99));
+        assert!(!p.is_party(&request, &desk("fmk")));
+        assert!(p.is_party(&request, &desk("region-h")) && p.is_party(&request, &desk("sds")));
+        let plan = p.changed(&assigned, &request, &desk("sds"), Via::Api);
+        assert_eq!(
+            plan,
+            vec![Delivery { desk: desk("fmk"), action: Action::Unassigned { why: Unassigned::SupportRequest } }]
+        );
+        let mut working = request.clone();
+        working.status = Status::InProgress;
+        let plan = p.changed(&request, &working, &desk("sds"), Via::Api);
+        assert!(plan.iter().all(|d| d.desk != desk("fmk")), "{plan:?}");
     }
 }

@@ -129,7 +129,14 @@ impl Poller {
                         if *shutdown.borrow() {
                             return;
                         }
-                        match me.poll(&desk).await {
+                        // Shutdown does not wait for a poll of a desk that hangs: what it
+                        // applied is stored, the rest is read again after the restart (the
+                        // watermark only moves once a poll is done).
+                        let polled = tokio::select! {
+                            polled = me.poll(&desk) => polled,
+                            _ = shutdown.changed() => return,
+                        };
+                        match polled {
                             Ok(r) if r.applied + r.parked > 0 => tracing::info!(%desk, ?r, "polled changes"),
                             Ok(_) => {}
                             Err(e) => tracing::warn!(%desk, error = %e, "polling failed; trying again next round"),

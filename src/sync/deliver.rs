@@ -553,6 +553,8 @@ impl Dispatcher {
             incident: Some(item.incident.to_string()),
             reason: format!("delivery dropped ({} to {}): {why}", item.action.describe(), item.desk),
             request_id: Some(item.correlation()),
+            request_id_source: None,
+            request_id_hint: None,
         };
         self.store.audit(entry).await?;
         self.store.complete_delivery(item.seq, &item.incident, None).await
@@ -666,6 +668,8 @@ mod tests {
             incident: None,
             reason: "submitted".into(),
             request_id: None,
+            request_id_source: None,
+            request_id_hint: None,
         };
         store.create_incident(new, None, entry, Timestamp::now(), &plan).await.unwrap();
 

@@ -41,7 +41,7 @@ use crate::gateway::{GatewayError, ListFilter, RequestContext};
 use crate::mapping::DeskMapping;
 use crate::model::{
     Change, DeskId, Incident, IncidentId, Kind, ModelError, NewIncident, Note, Origin, Priority, Ref, Status, Text,
-    TicketId, Title, Visibility,
+    TicketId, Title, Visibility, parse_display_id, parse_url, patient_data,
 };
 use crate::store::CreateOutcome;
 
@@ -537,21 +537,36 @@ fn added_comments(update: &Map<String, Value>) -> Result<Vec<Text>, ApiError> {
     Ok(out)
 }
 
+/// Every string in `value` (an ADF document's text and attributes, a select's name,
+/// a list's items) read by the patient-data detector, as the value of `field`.
+fn refuse_patient_data_in(field: &'static str, value: &Value) -> Result<(), ApiError> {
+    match value {
+        Value::String(s) => patient_data::check(field, s).map_err(|e| in_jira_terms(e.into())),
+        Value::Array(items) => items.iter().try_for_each(|v| refuse_patient_data_in(field, v)),
+        Value::Object(map) => map.values().try_for_each(|v| refuse_patient_data_in(field, v)),
+        Value::Number(n) => patient_data::check(field, &n.to_string()).map_err(|e| in_jira_terms(e.into())),
+        Value::Null | Value::Bool(_) => Ok(()),
+    }
+}
+
 /// Fields deskgate accepts on create and ignores (the issue type is always Incident).
 const IGNORED_ON_CREATE: &[&str] = &["issuetype", "labels", "reporter", "environment", "duedate"];
 
 fn parse_create(state: &AppState, desk: &JiraDesk<'_>, body: &IssueBody) -> Result<NewIncident, ApiError> {
     let f = &body.fields;
-    for name in f.keys() {
-        let known =
-            matches!(name.as_str(), "project" | "summary" | "description" | "components" | "priority" | TICKET_FIELD)
-                || IGNORED_ON_CREATE.contains(&name.as_str());
-        if !known {
+    for (name, value) in f {
+        let known = ["project", "summary", "description", "components", "priority", TICKET_FIELD]
+            .iter()
+            .chain(IGNORED_ON_CREATE)
+            .find(|known| **known == name.as_str());
+        let Some(known) = known else {
             return Err(field_error(
                 name,
                 format!("Field '{name}' cannot be set. It is not on the appropriate screen, or unknown."),
             ));
-        }
+        };
+        // Ignored fields too: nothing a desk sends may carry a patient identifier.
+        refuse_patient_data_in(known, value)?;
     }
     let project = f.get("project").and_then(name_of);
     if !project.is_some_and(|p| p.eq_ignore_ascii_case(PROJECT_KEY) || p == PROJECT_ID) {
@@ -581,6 +596,8 @@ fn parse_create(state: &AppState, desk: &JiraDesk<'_>, body: &IssueBody) -> Resu
         Some(t) => t.parse().map_err(|e: ModelError| in_jira_terms(e.into()))?,
         None => uuid::Uuid::new_v4().simple().to_string().parse().map_err(|e: ModelError| in_jira_terms(e.into()))?,
     };
+    // The desk ticket is what other parties see this issue called.
+    let display_id = parse_display_id("ticket_id", ticket.as_str()).map_err(|e| in_jira_terms(e.into()))?;
     let system = state.gateway.config.desk(&desk.who.desk).map(|d| d.system.as_str()).unwrap_or("jira");
     Ok(NewIncident {
         kind: Kind::Incident,
@@ -594,7 +611,7 @@ fn parse_create(state: &AppState, desk: &JiraDesk<'_>, body: &IssueBody) -> Resu
         origin_ref: Ref {
             desk: desk.who.desk.clone(),
             system: system.to_owned(),
-            display_id: ticket.to_string(),
+            display_id,
             remote_id: ticket,
             url: None,
             written: Default::default(),
@@ -915,6 +932,14 @@ async fn add_remote_link(
     let link: jira_wire::RemoteLink = parse_json(body.to_string().as_bytes())?;
     if link.object.url.trim().is_empty() {
         return Err(field_error("object.url", "object.url: the link's URL is required"));
+    }
+    parse_url("object.url", &link.object.url).map_err(ApiError::from)?;
+    patient_data::check("object.title", &link.object.title).map_err(ApiError::from)?;
+    if let Some(global_id) = &link.global_id {
+        patient_data::check("globalId", global_id).map_err(ApiError::from)?;
+    }
+    if let Some(relationship) = &link.relationship {
+        patient_data::check("relationship", relationship).map_err(ApiError::from)?;
     }
     let title = if link.object.title.trim().is_empty() { link.object.url.clone() } else { link.object.title.clone() };
     let global_id = link.global_id.clone().unwrap_or_else(|| link.object.url.clone());

@@ -15,7 +15,7 @@ use crate::auth::DeskPrincipal;
 use crate::gateway::{ListFilter, RequestContext};
 use crate::model::{
     Change, DeskId, ExternalLink, Incident, IncidentId, Kind, Level, LinkKind, NewIncident, Origin, Priority, Ref,
-    ReleaseLink, Role, Status, Text, TicketId, Title, Visibility,
+    ReleaseLink, Role, Status, Text, TicketId, Title, Visibility, parse_display_id, parse_url,
 };
 use crate::store::{AuditEntry, CreateOutcome};
 
@@ -295,6 +295,13 @@ fn parse_submission(state: &AppState, who: &DeskPrincipal, req: SubmitIncident) 
     let description = Text::parse("description", &req.description)?;
     let service = req.service.parse()?;
     let ticket: TicketId = req.ticket_id.parse()?;
+    // Shown to every party: without its own display id the ticket id is shown, so it
+    // must then read as one.
+    let display_id = match req.display_id.as_deref() {
+        Some(d) => parse_display_id("display_id", d)?,
+        None => parse_display_id("ticket_id", ticket.as_str())?,
+    };
+    let ticket_url = req.ticket_url.as_deref().map(|u| parse_url("ticket_url", u)).transpose()?;
     let system = state.gateway.config.desk(&who.desk).map(|d| d.system.as_str()).unwrap_or("native").to_owned();
     Ok(NewIncident {
         kind: Kind::Incident,
@@ -308,9 +315,9 @@ fn parse_submission(state: &AppState, who: &DeskPrincipal, req: SubmitIncident) 
         origin_ref: Ref {
             desk: who.desk.clone(),
             system,
-            display_id: req.display_id.unwrap_or_else(|| ticket.to_string()),
+            display_id,
             remote_id: ticket,
-            url: req.ticket_url,
+            url: ticket_url,
             written: Default::default(),
         },
     })

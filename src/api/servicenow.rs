@@ -46,7 +46,7 @@ use crate::gateway::{GatewayError, ListFilter, RequestContext};
 use crate::mapping::DeskMapping;
 use crate::model::{
     Change, DeskId, Incident, IncidentId, Kind, Level, ModelError, NewIncident, Origin, Priority, Ref, Status, Text,
-    TicketId, Title, Visibility,
+    TicketId, Title, Visibility, parse_display_id, patient_data,
 };
 use crate::store::CreateOutcome;
 
@@ -708,12 +708,33 @@ async fn get_one(
 }
 
 /// The body of a POST, PATCH or PUT as a record, every value a string.
-fn read_record(body: &Value, allowed: &[&str]) -> Result<Record, ApiError> {
+fn read_record(body: &Value, allowed: &[&'static str]) -> Result<Record, ApiError> {
     let record = wire::record_from_json(body).map_err(|e| bad("(body)", format!("expected a record: {e}")))?;
-    if let Some(unknown) = record.keys().find(|k| !allowed.contains(&k.as_str()) && !READ_ONLY.contains(&k.as_str())) {
-        return Err(bad(unknown, format!("unknown field; the incident accepts {}", allowed.join(", "))));
+    for (key, value) in &record {
+        let Some(field) = allowed.iter().chain(READ_ONLY).find(|f| **f == key.as_str()) else {
+            return Err(bad(key, format!("unknown field; the incident accepts {}", allowed.join(", "))));
+        };
+        check_value(field, value)?;
     }
     Ok(record)
+}
+
+/// Every value a record carries, whatever deskgate does with it: no patient data,
+/// no control characters (tab and line breaks only in free text), no bidi overrides.
+fn check_value(field: &'static str, value: &str) -> Result<(), ApiError> {
+    let free_text = matches!(field, "description" | "close_notes" | "work_notes" | "comments");
+    let hostile = |c: char| {
+        (c.is_control() && !(free_text && matches!(c, '\t' | '\n' | '\r'))) || patient_data::is_bidi_control(c)
+    };
+    if value.chars().any(hostile) {
+        let expected = if free_text {
+            "text without control characters (other than tab and line breaks) or bidirectional overrides"
+        } else {
+            "one line of printable text, without control characters or bidirectional overrides"
+        };
+        return Err(bad(field, format!("expected {expected}")));
+    }
+    patient_data::check(field, value).map_err(ApiError::from)
 }
 
 fn text<'r>(record: &'r Record, field: &str) -> Option<&'r str> {
@@ -766,9 +787,9 @@ async fn create(
 ) -> Result<Response, ApiError> {
     let desk = SnDesk::of(&state, who)?;
     let params = Params::parse(raw.as_deref())?;
-    let record = read_record(&body, CREATE_FIELDS)?;
-    let new = match parse_submission(&state, &desk, &record) {
-        Ok(new) => new,
+    let parsed = read_record(&body, CREATE_FIELDS).and_then(|r| Ok((parse_submission(&state, &desk, &r)?, r)));
+    let (new, record) = match parsed {
+        Ok(parsed) => parsed,
         Err(e) => {
             if e.code == "patient_data" {
                 let reason = format!("patient data in {}", e.field.as_deref().unwrap_or("a field"));
@@ -843,6 +864,11 @@ fn parse_submission(state: &AppState, desk: &SnDesk<'_>, record: &Record) -> Res
         Some(t) => t.parse().map_err(|e: ModelError| in_sn_terms(e.into()))?,
         None => SysId::generate().as_str().parse().map_err(|e: ModelError| in_sn_terms(e.into()))?,
     };
+    // Shown to every party: without a display value the correlation id is shown.
+    let display_id = match text(record, "correlation_display") {
+        Some(d) => parse_display_id("correlation_display", d)?,
+        None => parse_display_id("ticket_id", ticket.as_str()).map_err(|e| in_sn_terms(e.into()))?,
+    };
     let system = state.gateway.config.desk(&desk.who.desk).map(|d| d.system.as_str()).unwrap_or("servicenow");
     Ok(NewIncident {
         kind: Kind::Incident,
@@ -856,7 +882,7 @@ fn parse_submission(state: &AppState, desk: &SnDesk<'_>, record: &Record) -> Res
         origin_ref: Ref {
             desk: desk.who.desk.clone(),
             system: system.to_owned(),
-            display_id: text(record, "correlation_display").map(str::to_owned).unwrap_or_else(|| ticket.to_string()),
+            display_id,
             remote_id: ticket,
             url: None,
             written: Default::default(),

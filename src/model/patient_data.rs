@@ -47,6 +47,15 @@ impl PatientIdentifier {
     }
 }
 
+/// Refuse `text` as the value of `field` if it carries a patient identifier; the
+/// error names the field and the kind, never the value.
+pub fn check(field: &'static str, text: &str) -> Result<(), super::ModelError> {
+    match find(text) {
+        Some(kind) => Err(super::ModelError::PatientData { field, kind }),
+        None => Ok(()),
+    }
+}
+
 /// The first patient identifier in `text`, if any.
 pub fn find(text: &str) -> Option<PatientIdentifier> {
     let normal = normalise(text);

@@ -16,7 +16,7 @@ use deskgate_adapter::{RemoteNote, TicketFields};
 
 use crate::config::Config;
 use crate::mapping::{DeskMapping, MappingError};
-use crate::model::{Change, DeskId, Incident, Priority, Role, Status, Text, Written};
+use crate::model::{Change, DeskId, Incident, ModelError, Priority, Role, Status, Text, Written, patient_data};
 use crate::sync::outbox::Action;
 
 /// The marker deskgate puts under every note it writes to a remote desk.
@@ -48,6 +48,45 @@ impl Reading {
         self.change.is_empty() && self.notes.is_empty()
     }
 }
+
+/// `update` without the fields and notes that carry a patient identifier, and one
+/// [`ModelError::PatientData`] for each of those (it names the field, never the
+/// value). Every value a desk reports is read, whether or not deskgate uses it.
+pub fn without_patient_data(update: &RemoteUpdate) -> (RemoteUpdate, Vec<ModelError>) {
+    let mut refused = Vec::new();
+    let mut keep = |field: &'static str, value: &Option<String>| match value {
+        Some(v) => match patient_data::check(field, v) {
+            Ok(()) => Some(v.clone()),
+            Err(e) => {
+                refused.push(e);
+                None
+            }
+        },
+        None => None,
+    };
+    let f = &update.fields;
+    let mut fields = TicketFields {
+        title: keep("title", &f.title),
+        description: keep("description", &f.description),
+        status: keep("status", &f.status),
+        priority: keep("priority", &f.priority),
+        assignee: keep("assignee", &f.assignee),
+        extra: Default::default(),
+    };
+    for (name, value) in &f.extra {
+        // Field names are the desk's own; the known ones are named, the rest by kind.
+        let field = EXTRA_FIELDS.iter().find(|known| **known == name.as_str()).copied().unwrap_or("a custom field");
+        if let Some(v) = keep(field, &Some(value.clone())) {
+            fields.extra.insert(name.clone(), v);
+        }
+    }
+    let notes = update.notes.iter().filter(|n| keep("note", &Some(n.body.clone())).is_some()).cloned().collect();
+    (RemoteUpdate { fields, notes }, refused)
+}
+
+/// The extra fields the inbound paths read, by name (ServiceNow's push, Jira's
+/// configured fields are `a custom field`).
+const EXTRA_FIELDS: &[&str] = &["hold_reason", "impact", "urgency", "close_code", "close_notes", "severity"];
 
 /// Read `update` from `desk` against the incident as it stands.
 pub fn read(

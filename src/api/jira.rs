@@ -41,7 +41,7 @@ use crate::gateway::{GatewayError, ListFilter, RequestContext};
 use crate::mapping::DeskMapping;
 use crate::model::{
     Change, DeskId, Incident, IncidentId, Kind, ModelError, NewIncident, Note, Origin, Priority, Ref, Status, Text,
-    TicketId, Title, Visibility, parse_display_id, parse_url, patient_data,
+    TicketId, Title, Visibility, parse_url, patient_data,
 };
 use crate::store::CreateOutcome;
 
@@ -549,24 +549,22 @@ fn refuse_patient_data_in(field: &'static str, value: &Value) -> Result<(), ApiE
     }
 }
 
+/// Fields deskgate reads on create.
+const KNOWN_ON_CREATE: &[&str] = &["project", "summary", "description", "components", "priority", TICKET_FIELD];
+
 /// Fields deskgate accepts on create and ignores (the issue type is always Incident).
 const IGNORED_ON_CREATE: &[&str] = &["issuetype", "labels", "reporter", "environment", "duedate"];
 
 fn parse_create(state: &AppState, desk: &JiraDesk<'_>, body: &IssueBody) -> Result<NewIncident, ApiError> {
     let f = &body.fields;
-    for (name, value) in f {
-        let known = ["project", "summary", "description", "components", "priority", TICKET_FIELD]
-            .iter()
-            .chain(IGNORED_ON_CREATE)
-            .find(|known| **known == name.as_str());
-        let Some(known) = known else {
+    for name in f.keys() {
+        let known = KNOWN_ON_CREATE.contains(&name.as_str()) || IGNORED_ON_CREATE.contains(&name.as_str());
+        if !known {
             return Err(field_error(
                 name,
                 format!("Field '{name}' cannot be set. It is not on the appropriate screen, or unknown."),
             ));
-        };
-        // Ignored fields too: nothing a desk sends may carry a patient identifier.
-        refuse_patient_data_in(known, value)?;
+        }
     }
     let project = f.get("project").and_then(name_of);
     if !project.is_some_and(|p| p.eq_ignore_ascii_case(PROJECT_KEY) || p == PROJECT_ID) {
@@ -596,8 +594,13 @@ fn parse_create(state: &AppState, desk: &JiraDesk<'_>, body: &IssueBody) -> Resu
         Some(t) => t.parse().map_err(|e: ModelError| in_jira_terms(e.into()))?,
         None => uuid::Uuid::new_v4().simple().to_string().parse().map_err(|e: ModelError| in_jira_terms(e.into()))?,
     };
-    // The desk ticket is what other parties see this issue called.
-    let display_id = parse_display_id("ticket_id", ticket.as_str()).map_err(|e| in_jira_terms(e.into()))?;
+    // Ignored fields too: nothing a desk sends may carry a patient identifier.
+    for (name, value) in f {
+        let known = KNOWN_ON_CREATE.iter().chain(IGNORED_ON_CREATE).find(|known| **known == name.as_str());
+        if let Some(known) = known {
+            refuse_patient_data_in(known, value)?;
+        }
+    }
     let system = state.gateway.config.desk(&desk.who.desk).map(|d| d.system.as_str()).unwrap_or("jira");
     Ok(NewIncident {
         kind: Kind::Incident,
@@ -611,7 +614,7 @@ fn parse_create(state: &AppState, desk: &JiraDesk<'_>, body: &IssueBody) -> Resu
         origin_ref: Ref {
             desk: desk.who.desk.clone(),
             system: system.to_owned(),
-            display_id,
+            display_id: ticket.to_string(),
             remote_id: ticket,
             url: None,
             written: Default::default(),

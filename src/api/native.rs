@@ -295,11 +295,11 @@ fn parse_submission(state: &AppState, who: &DeskPrincipal, req: SubmitIncident) 
     let description = Text::parse("description", &req.description)?;
     let service = req.service.parse()?;
     let ticket: TicketId = req.ticket_id.parse()?;
-    // Shown to every party: without its own display id the ticket id is shown, so it
-    // must then read as one.
+    // Shown to every party; without one the ticket id is shown (its own rules keep
+    // markup and invisible characters out).
     let display_id = match req.display_id.as_deref() {
         Some(d) => parse_display_id("display_id", d)?,
-        None => parse_display_id("ticket_id", ticket.as_str())?,
+        None => ticket.to_string(),
     };
     let ticket_url = req.ticket_url.as_deref().map(|u| parse_url("ticket_url", u)).transpose()?;
     let system = state.gateway.config.desk(&who.desk).map(|d| d.system.as_str()).unwrap_or("native").to_owned();

@@ -710,11 +710,14 @@ async fn get_one(
 /// The body of a POST, PATCH or PUT as a record, every value a string.
 fn read_record(body: &Value, allowed: &[&'static str]) -> Result<Record, ApiError> {
     let record = wire::record_from_json(body).map_err(|e| bad("(body)", format!("expected a record: {e}")))?;
-    for (key, value) in &record {
-        let Some(field) = allowed.iter().chain(READ_ONLY).find(|f| **f == key.as_str()) else {
-            return Err(bad(key, format!("unknown field; the incident accepts {}", allowed.join(", "))));
-        };
-        check_value(field, value)?;
+    if let Some(unknown) = record.keys().find(|k| !allowed.contains(&k.as_str()) && !READ_ONLY.contains(&k.as_str())) {
+        return Err(bad(unknown, format!("unknown field; the incident accepts {}", allowed.join(", "))));
+    }
+    // In the order the fields are documented, so the first named is the one people look at.
+    for field in allowed.iter().chain(READ_ONLY) {
+        if let Some(value) = record.get(*field) {
+            check_value(field, value)?;
+        }
     }
     Ok(record)
 }
@@ -864,10 +867,10 @@ fn parse_submission(state: &AppState, desk: &SnDesk<'_>, record: &Record) -> Res
         Some(t) => t.parse().map_err(|e: ModelError| in_sn_terms(e.into()))?,
         None => SysId::generate().as_str().parse().map_err(|e: ModelError| in_sn_terms(e.into()))?,
     };
-    // Shown to every party: without a display value the correlation id is shown.
+    // Shown to every party; without a display value the correlation id is shown.
     let display_id = match text(record, "correlation_display") {
         Some(d) => parse_display_id("correlation_display", d)?,
-        None => parse_display_id("ticket_id", ticket.as_str()).map_err(|e| in_sn_terms(e.into()))?,
+        None => ticket.to_string(),
     };
     let system = state.gateway.config.desk(&desk.who.desk).map(|d| d.system.as_str()).unwrap_or("servicenow");
     Ok(NewIncident {

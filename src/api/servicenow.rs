@@ -725,6 +725,7 @@ fn read_record(body: &Value, allowed: &[&'static str]) -> Result<Record, ApiErro
 /// Every value a record carries, whatever deskgate does with it: no patient data,
 /// no control characters (tab and line breaks only in free text), no bidi overrides.
 fn check_value(field: &'static str, value: &str) -> Result<(), ApiError> {
+    patient_data::check(field, value)?;
     let free_text = matches!(field, "description" | "close_notes" | "work_notes" | "comments");
     let hostile = |c: char| {
         (c.is_control() && !(free_text && matches!(c, '\t' | '\n' | '\r'))) || patient_data::is_bidi_control(c)
@@ -737,7 +738,7 @@ fn check_value(field: &'static str, value: &str) -> Result<(), ApiError> {
         };
         return Err(bad(field, format!("expected {expected}")));
     }
-    patient_data::check(field, value).map_err(ApiError::from)
+    Ok(())
 }
 
 fn text<'r>(record: &'r Record, field: &str) -> Option<&'r str> {

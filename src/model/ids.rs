@@ -123,9 +123,9 @@ impl FromStr for Service {
     type Err = ModelError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let t = s.trim();
+        super::patient_data::check("service", t)?;
         let ok = !t.is_empty() && t.len() <= 32 && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if ok {
-            super::patient_data::check("service", t)?;
             Ok(Self(t.to_ascii_uppercase()))
         } else {
             Err(ModelError::invalid(
@@ -179,6 +179,7 @@ impl TicketId {
 impl FromStr for TicketId {
     type Err = ModelError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        super::patient_data::check("ticket_id", s)?;
         // Record URIs need `/?&=%`, but markup and quotes have no place in any id.
         let printable = |c: char| {
             !c.is_control() && !super::patient_data::is_format(c) && !matches!(c, '<' | '>' | '"' | '\'' | '`')
@@ -189,7 +190,6 @@ impl FromStr for TicketId {
                 "the desk's own ticket id: 1 to 512 printable characters, without markup or quotes",
             ));
         }
-        super::patient_data::check("ticket_id", s)?;
         Ok(Self(s.to_owned()))
     }
 }

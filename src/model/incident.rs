@@ -50,6 +50,8 @@ impl Title {
 
     pub fn parse(s: &str) -> Result<Self, ModelError> {
         let t = s.trim();
+        // Patient data first: whatever else is wrong, that is what the desk must hear.
+        refuse_patient_data("title", t)?;
         if t.contains(['\n', '\r']) || !visible(t) || t.chars().count() > Self::MAX_CHARS {
             return Err(ModelError::invalid("title", "one sentence of 1 to 160 characters, without line breaks"));
         }
@@ -59,7 +61,6 @@ impl Title {
                 "one line of printable text, without control characters or bidirectional overrides",
             ));
         }
-        refuse_patient_data("title", t)?;
         Ok(Self(t.to_owned()))
     }
 
@@ -90,6 +91,7 @@ impl Text {
     pub const MAX_BYTES: usize = 64 * 1024;
 
     pub fn parse(field: &'static str, s: &str) -> Result<Self, ModelError> {
+        refuse_patient_data(field, s)?;
         if !visible(s) || s.len() > Self::MAX_BYTES {
             return Err(ModelError::invalid(field, "non-empty text of at most 64 KiB"));
         }
@@ -101,7 +103,6 @@ impl Text {
                 "text without control characters (other than tab and line breaks) or bidirectional overrides",
             ));
         }
-        refuse_patient_data(field, s)?;
         Ok(Self(s.to_owned()))
     }
 
@@ -138,6 +139,7 @@ fn visible(s: &str) -> bool {
 /// party, so nothing that could be markup, a control character or invisible.
 pub fn parse_display_id(field: &'static str, s: &str) -> Result<String, ModelError> {
     let t = s.trim();
+    refuse_patient_data(field, t)?;
     let ok = !t.is_empty()
         && t.chars().count() <= 64
         && t.chars().all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | '/' | '#'));
@@ -147,7 +149,6 @@ pub fn parse_display_id(field: &'static str, s: &str) -> Result<String, ModelErr
             "a ticket number like INC0010001 or DRIFT-42: 1 to 64 letters, digits and - _ . : / #",
         ));
     }
-    refuse_patient_data(field, t)?;
     Ok(t.to_owned())
 }
 
@@ -155,6 +156,7 @@ pub fn parse_display_id(field: &'static str, s: &str) -> Result<String, ModelErr
 /// most 2048 characters, no patient data (queries and paths are read too).
 pub fn parse_url(field: &'static str, s: &str) -> Result<String, ModelError> {
     let t = s.trim();
+    refuse_patient_data(field, t)?;
     let invalid = || ModelError::invalid(field, "an absolute http(s) URL of at most 2048 characters");
     if t.len() > 2048 || t.chars().any(|c| c.is_whitespace() || c.is_control() || patient_data::is_format(c)) {
         return Err(invalid());
@@ -163,7 +165,6 @@ pub fn parse_url(field: &'static str, s: &str) -> Result<String, ModelError> {
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
         return Err(invalid());
     }
-    refuse_patient_data(field, t)?;
     Ok(t.to_owned())
 }
 
@@ -270,6 +271,7 @@ impl ReleaseLink {
     /// `key` must be a Jira issue key (`PROJECT-123`); `url`, when given, http(s).
     pub fn parse(kind: LinkKind, key: &str, url: Option<&str>) -> Result<Self, ModelError> {
         let key = key.trim();
+        refuse_patient_data("rfc.key", key)?;
         let valid_key = key.split_once('-').is_some_and(|(project, number)| {
             project.len() <= 32
                 && project.starts_with(|c: char| c.is_ascii_uppercase())
@@ -281,7 +283,6 @@ impl ReleaseLink {
         if !valid_key {
             return Err(ModelError::invalid("rfc.key", "a Jira issue key like SDSJIRA-123"));
         }
-        refuse_patient_data("rfc.key", key)?;
         let url = url.map(str::trim).filter(|u| !u.is_empty()).map(|u| parse_url("rfc.url", u)).transpose()?;
         Ok(Self { kind, key: key.to_owned(), url })
     }

@@ -185,3 +185,32 @@ pub fn supplier_for(config: &Config, service: &str) -> Option<DeskId> {
         .or_else(|| suppliers.iter().find(|d| d.services.iter().any(|s| s == "*")))
         .map(|d| d.id.clone())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_and_notes_with_patient_data_are_taken_out_and_named() {
+        let note = |body: &str| RemoteNote { body: body.into(), public: true, author: None, at: None };
+        let mut fields = TicketFields {
+            title: Some("FMK nede".into()),
+            description: Some("cpr=0102031047".into()),
+            status: Some("Resolved".into()),
+            ..TicketFields::default()
+        };
+        fields.extra.insert("close_notes".into(), "NISS 85.07.30-033.28".into());
+        fields.extra.insert("customfield_10050".into(), "@0102031047".into());
+        fields.extra.insert("impact".into(), "2".into());
+        let update = RemoteUpdate { fields, notes: vec![note("ring 0102031047, tak"), note("logget ind igen")] };
+        let (clean, refused) = without_patient_data(&update);
+        assert_eq!(clean.fields.title.as_deref(), Some("FMK nede"));
+        assert_eq!(clean.fields.status.as_deref(), Some("Resolved"));
+        assert_eq!(clean.fields.description, None);
+        assert_eq!(clean.fields.extra.keys().collect::<Vec<_>>(), ["impact"]);
+        assert_eq!(clean.notes, vec![note("logget ind igen")]);
+        let named: Vec<_> = refused.iter().filter_map(ModelError::field).collect();
+        assert_eq!(named, ["description", "close_notes", "a custom field", "note"]);
+        assert!(refused.iter().all(|e| !e.to_string().contains("0102031047")));
+    }
+}

@@ -301,7 +301,8 @@ fn parse_submission(state: &AppState, who: &DeskPrincipal, req: SubmitIncident) 
         Some(d) => parse_display_id("display_id", d)?,
         None => ticket.to_string(),
     };
-    let ticket_url = req.ticket_url.as_deref().map(|u| parse_url("ticket_url", u)).transpose()?;
+    let ticket_url =
+        req.ticket_url.as_deref().filter(|u| !u.trim().is_empty()).map(|u| parse_url("ticket_url", u)).transpose()?;
     let system = state.gateway.config.desk(&who.desk).map(|d| d.system.as_str()).unwrap_or("native").to_owned();
     Ok(NewIncident {
         kind: Kind::Incident,

@@ -10,7 +10,8 @@
 //! outbox count as written ([`read_with_outbox`]). What the desk itself reported is
 //! remembered the same way, so a poll re-reading a record that was edited elsewhere
 //! does not replay its old values. A journal entry carrying deskgate's marker is
-//! deskgate's own note coming back.
+//! deskgate's own note coming back. A field or note with a patient identifier is
+//! taken out of the report before it is read ([`without_patient_data`]).
 
 use deskgate_adapter::{RemoteNote, TicketFields};
 
@@ -162,8 +163,9 @@ pub fn read_with_outbox(
         if incident.notes.iter().any(|n| n.body.as_str().trim() == note.body.trim()) {
             continue;
         }
-        // Patient data typed into a remote tool is refused here too: the note is
-        // dropped (and the caller is told), never stored.
+        // Patient data was taken out before ([`without_patient_data`], parked for the
+        // national desk); a note that is otherwise not text (control characters, bidi
+        // overrides) is dropped, never stored.
         if let Ok(text) = Text::parse("note", &note.body) {
             reading.notes.push((text, note.public));
         }

@@ -222,6 +222,25 @@ async fn native_api_refuses_patient_data_in_every_field() {
         let a = call(&gw, Method::POST, "pharmacy", &format!("{path}/notes"), &json!({"body": w.text})).await;
         assert_refused(&a, Dialect::Native, "body", w, &format!("note #{n}"));
     }
+    // A header value is visible ASCII: the writings that can be one.
+    let headers: Vec<Writing> =
+        writings(4).into_iter().filter(|w| w.text.is_ascii() && !w.text.contains(['\t', '\n'])).collect();
+    assert!(headers.len() >= 5, "{}", headers.len());
+    for (n, w) in headers.iter().enumerate() {
+        let response = gw
+            .client
+            .post(gw.url("/api/v1/incidents"))
+            .bearer_auth(gw.token("pharmacy"))
+            .header("idempotency-key", &w.text)
+            .json(&set(base.clone(), "ticket_id", json!(format!("PH-KEY-{n}"))))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        let a = Answer { status, body: serde_json::from_str(&text).unwrap_or(Value::Null), text };
+        assert_refused(&a, Dialect::Native, "Idempotency-Key", w, &format!("Idempotency-Key #{n}"));
+    }
     assert_eq!(stored(&gw).await, before, "nothing was stored");
     assert!(gw.audit().await.iter().any(|e| e["reason"] == "patient data in ticket_url"), "submissions are audited");
 }

@@ -649,6 +649,8 @@ async fn create(
             let key = v.to_str().ok().filter(|k| !k.is_empty() && k.len() <= 255).ok_or_else(|| {
                 ApiError::bad_request("Idempotency-Key", "Idempotency-Key: expected 1 to 255 visible ASCII characters")
             })?;
+            // Stored with the incident's idempotency record.
+            crate::model::patient_data::check("Idempotency-Key", key)?;
             Some((key.to_owned(), hex::encode(Sha256::digest(&bytes))))
         }
         None => None,

@@ -410,6 +410,9 @@ impl Gateway {
         if let Some(outcome) = self.refuse_non_party(desk, remote_id, &id, ctx).await? {
             return Ok(outcome);
         }
+        // Fields with a patient identifier are never applied; the rest of the report is.
+        let (clean, refused) = crate::sync::inbound::without_patient_data(update);
+        let update = &clean;
         let desk_config = self.config.desk(desk).ok_or_else(|| GatewayError::NotFound(desk.to_string()))?;
         let mapping = self
             .mappings
@@ -465,55 +468,77 @@ impl Gateway {
             }
             Ok(effects)
         };
-        match self.store.update_incident(&id, &mutate, entry).await {
+        let outcome = match self.store.update_incident(&id, &mutate, entry).await {
             Ok(incident) => {
                 self.outbox_changed.notify_one();
                 let echoes = echoes.into_inner().unwrap_or_else(|e| e.into_inner());
                 if applied.into_inner() {
-                    Ok(RemoteOutcome::Applied(Box::new(incident)))
+                    RemoteOutcome::Applied(Box::new(incident))
                 } else {
-                    Ok(RemoteOutcome::NothingNew { echoes })
+                    RemoteOutcome::NothingNew { echoes }
                 }
             }
             Err(StoreError::Model(
                 rule @ (ModelError::Conflict(_)
                 | ModelError::IllegalTransition { .. }
                 | ModelError::Forbidden(_)
-                | ModelError::Full { .. }),
-            )) => {
-                let reason = format!("not applied: a change from {desk} ticket {remote_id}: {rule}");
-                tracing::warn!(incident = %id, %reason, "remote change parked");
-                metrics::counter!("deskgate_remote_changes_parked_total", "desk" => desk.to_string()).increment(1);
-                self.audit_rejection(Some(desk), None, &reason, ctx).await;
-                let note =
-                    Text::parse("note", &format!("deskgate {reason}. The national desk decides how to proceed."))
-                        .map_err(GatewayError::Model)?;
-                let national = self.config.national_desk().map(|d| Actor { desk: d.id.clone(), role: Role::National });
-                // The desk's tool keeps reporting the refused value with every later
-                // event (including the one about this very note): say it once.
-                let noted = self
-                    .store
-                    .get_incident(&id)?
-                    .and_then(|i| i.notes.last().cloned())
-                    .is_some_and(|n| n.visibility == Visibility::Internal && n.body == note);
-                if let Some(national) = national.filter(|_| !noted) {
-                    let entry = self.entry(AuditKind::Updated, Some(desk), "parked change noted", ctx);
-                    let add = |i: &mut Incident| {
-                        let before = i.clone();
-                        i.add_note(&national, note.clone(), Visibility::Internal, now);
-                        Ok(Effects {
-                            changed: true,
-                            deliveries: Planner::new(&self.config).changed(&before, i, &national.desk, Via::Api),
-                            ..Effects::default()
-                        })
-                    };
-                    self.store.update_incident(&id, &add, entry).await?;
-                    self.outbox_changed.notify_one();
-                }
-                Ok(RemoteOutcome::Parked(reason))
-            }
-            Err(e) => Err(e.into()),
+                | ModelError::Full { .. }
+                | ModelError::PatientData { .. }),
+            )) => RemoteOutcome::Parked(self.park(&id, desk, remote_id, &rule.to_string(), now, ctx).await?),
+            Err(e) => return Err(e.into()),
+        };
+        if refused.is_empty() {
+            return Ok(outcome);
         }
+        let refused = refused.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+        let reason = self.park(&id, desk, remote_id, &refused, now, ctx).await?;
+        Ok(match outcome {
+            RemoteOutcome::Applied(incident) => RemoteOutcome::Applied(incident),
+            _ => RemoteOutcome::Parked(reason),
+        })
+    }
+
+    /// A remote desk's change (or part of one) that is not applied: audited, and noted
+    /// internally on the incident for the national desk, once. The reason it returns
+    /// names the fields and the rule, never a refused value.
+    async fn park(
+        &self,
+        id: &IncidentId,
+        desk: &DeskId,
+        remote_id: &TicketId,
+        rule: &str,
+        now: Timestamp,
+        ctx: &RequestContext,
+    ) -> Result<String, GatewayError> {
+        let reason = format!("not applied: a change from {desk} ticket {remote_id}: {rule}");
+        tracing::warn!(incident = %id, %reason, "remote change parked");
+        metrics::counter!("deskgate_remote_changes_parked_total", "desk" => desk.to_string()).increment(1);
+        self.audit_rejection(Some(desk), None, &reason, ctx).await;
+        let note = Text::parse("note", &format!("deskgate {reason}. The national desk decides how to proceed."))
+            .map_err(GatewayError::Model)?;
+        let national = self.config.national_desk().map(|d| Actor { desk: d.id.clone(), role: Role::National });
+        // The desk's tool keeps reporting the refused value with every later
+        // event (including the one about this very note): say it once.
+        let noted = self
+            .store
+            .get_incident(id)?
+            .and_then(|i| i.notes.last().cloned())
+            .is_some_and(|n| n.visibility == Visibility::Internal && n.body == note);
+        if let Some(national) = national.filter(|_| !noted) {
+            let entry = self.entry(AuditKind::Updated, Some(desk), "parked change noted", ctx);
+            let add = |i: &mut Incident| {
+                let before = i.clone();
+                i.add_note(&national, note.clone(), Visibility::Internal, now);
+                Ok(Effects {
+                    changed: true,
+                    deliveries: Planner::new(&self.config).changed(&before, i, &national.desk, Via::Api),
+                    ..Effects::default()
+                })
+            };
+            self.store.update_incident(id, &add, entry).await?;
+            self.outbox_changed.notify_one();
+        }
+        Ok(reason)
     }
 
     /// A report from a desk's tool about a copy that is no longer kept in step (the

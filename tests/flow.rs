@@ -419,3 +419,39 @@ async fn a_restart_does_not_read_a_polled_change_as_new_again() {
     let from_sds = audit.iter().filter(|(_, e)| e.reason.starts_with("change from sds ticket")).count();
     assert_eq!(from_sds, 1, "one change from the national desk, applied once: {audit:#?}");
 }
+
+#[tokio::test]
+async fn a_polled_clearquest_note_with_patient_data_is_not_applied_but_the_triage_is() {
+    let mut f = Federation::start(5).await;
+    let (id, sys_id) = f.report("FMK: medication list empty", "FMK").await;
+    f.drained().await;
+    let national = f.sds.records().remove(0).display_id;
+
+    // A note typed into ClearQuest with a CPR number, and a triage in the same record.
+    f.sds.add_note_as_user(&national, "sds.agent", "Borger 010203\u{2013}1047 ringer igen").unwrap();
+    f.sds.action_as_user(&national, "Assign", [("cq:Priority", "1-Critical")]).unwrap();
+    let mut incident = Value::Null;
+    for _ in 0..200 {
+        incident = f.incident(&id).await;
+        if incident["assignee"] == "fmk" && incident["notes"].as_array().is_some_and(|n| !n.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(incident["assignee"], "fmk", "the rest of the report is applied: {incident:#}");
+    assert_eq!(incident["priority"], "P1");
+    let notes = incident["notes"].as_array().unwrap();
+    assert!(notes.iter().all(|n| !n["body"].as_str().unwrap().contains("ringer igen")), "{notes:?}");
+    assert!(
+        notes.iter().any(|n| n["visibility"] == "internal"
+            && n["body"].as_str().unwrap().contains("note contains a Danish CPR number")),
+        "the national desk is told: {notes:?}"
+    );
+    assert!(!incident.to_string().contains("010203"));
+    f.drained().await;
+    // Neither the supplier nor the reporter hears the number.
+    let supplier_notes = f.fmk.records()[0].fields.get("cq:Notes_Log").cloned().unwrap_or_default();
+    assert!(!supplier_notes.contains("010203"), "{supplier_notes}");
+    assert!(!f.region_h.journal(&sys_id).iter().any(|j| j.value.contains("010203")));
+    f.stop().await;
+}

@@ -41,7 +41,7 @@ use crate::gateway::{GatewayError, ListFilter, RequestContext};
 use crate::mapping::DeskMapping;
 use crate::model::{
     Change, DeskId, Incident, IncidentId, Kind, ModelError, NewIncident, Note, Origin, Priority, Ref, Status, Text,
-    TicketId, Title, Visibility,
+    TicketId, Title, Visibility, parse_url, patient_data,
 };
 use crate::store::CreateOutcome;
 
@@ -537,15 +537,28 @@ fn added_comments(update: &Map<String, Value>) -> Result<Vec<Text>, ApiError> {
     Ok(out)
 }
 
+/// Every string in `value` (an ADF document's text and attributes, a select's name,
+/// a list's items) read by the patient-data detector, as the value of `field`.
+fn refuse_patient_data_in(field: &'static str, value: &Value) -> Result<(), ApiError> {
+    match value {
+        Value::String(s) => patient_data::check(field, s).map_err(|e| in_jira_terms(e.into())),
+        Value::Array(items) => items.iter().try_for_each(|v| refuse_patient_data_in(field, v)),
+        Value::Object(map) => map.values().try_for_each(|v| refuse_patient_data_in(field, v)),
+        Value::Number(n) => patient_data::check(field, &n.to_string()).map_err(|e| in_jira_terms(e.into())),
+        Value::Null | Value::Bool(_) => Ok(()),
+    }
+}
+
+/// Fields deskgate reads on create.
+const KNOWN_ON_CREATE: &[&str] = &["project", "summary", "description", "components", "priority", TICKET_FIELD];
+
 /// Fields deskgate accepts on create and ignores (the issue type is always Incident).
 const IGNORED_ON_CREATE: &[&str] = &["issuetype", "labels", "reporter", "environment", "duedate"];
 
 fn parse_create(state: &AppState, desk: &JiraDesk<'_>, body: &IssueBody) -> Result<NewIncident, ApiError> {
     let f = &body.fields;
     for name in f.keys() {
-        let known =
-            matches!(name.as_str(), "project" | "summary" | "description" | "components" | "priority" | TICKET_FIELD)
-                || IGNORED_ON_CREATE.contains(&name.as_str());
+        let known = KNOWN_ON_CREATE.contains(&name.as_str()) || IGNORED_ON_CREATE.contains(&name.as_str());
         if !known {
             return Err(field_error(
                 name,
@@ -581,6 +594,13 @@ fn parse_create(state: &AppState, desk: &JiraDesk<'_>, body: &IssueBody) -> Resu
         Some(t) => t.parse().map_err(|e: ModelError| in_jira_terms(e.into()))?,
         None => uuid::Uuid::new_v4().simple().to_string().parse().map_err(|e: ModelError| in_jira_terms(e.into()))?,
     };
+    // Ignored fields too: nothing a desk sends may carry a patient identifier.
+    for (name, value) in f {
+        let known = KNOWN_ON_CREATE.iter().chain(IGNORED_ON_CREATE).find(|known| **known == name.as_str());
+        if let Some(known) = known {
+            refuse_patient_data_in(known, value)?;
+        }
+    }
     let system = state.gateway.config.desk(&desk.who.desk).map(|d| d.system.as_str()).unwrap_or("jira");
     Ok(NewIncident {
         kind: Kind::Incident,
@@ -630,6 +650,8 @@ async fn create(
             let key = v.to_str().ok().filter(|k| !k.is_empty() && k.len() <= 255).ok_or_else(|| {
                 ApiError::bad_request("Idempotency-Key", "Idempotency-Key: expected 1 to 255 visible ASCII characters")
             })?;
+            // Stored with the incident's idempotency record.
+            crate::model::patient_data::check("Idempotency-Key", key)?;
             Some((key.to_owned(), hex::encode(Sha256::digest(&bytes))))
         }
         None => None,
@@ -919,6 +941,14 @@ async fn add_remote_link(
     let link: jira_wire::RemoteLink = parse_json(body.to_string().as_bytes())?;
     if link.object.url.trim().is_empty() {
         return Err(field_error("object.url", "object.url: the link's URL is required"));
+    }
+    parse_url("object.url", &link.object.url).map_err(ApiError::from)?;
+    patient_data::check("object.title", &link.object.title).map_err(ApiError::from)?;
+    if let Some(global_id) = &link.global_id {
+        patient_data::check("globalId", global_id).map_err(ApiError::from)?;
+    }
+    if let Some(relationship) = &link.relationship {
+        patient_data::check("relationship", relationship).map_err(ApiError::from)?;
     }
     let title = if link.object.title.trim().is_empty() { link.object.url.clone() } else { link.object.title.clone() };
     let global_id = link.global_id.clone().unwrap_or_else(|| link.object.url.clone());

@@ -15,7 +15,7 @@ use crate::auth::DeskPrincipal;
 use crate::gateway::{ListFilter, RequestContext};
 use crate::model::{
     Change, DeskId, ExternalLink, Incident, IncidentId, Kind, Level, LinkKind, NewIncident, Origin, Priority, Ref,
-    ReleaseLink, Role, Status, Text, TicketId, Title, Visibility,
+    ReleaseLink, Role, Status, Text, TicketId, Title, Visibility, parse_display_id, parse_url,
 };
 use crate::store::{AuditEntry, CreateOutcome};
 
@@ -263,6 +263,8 @@ pub async fn submit(
             let key = v.to_str().ok().filter(|k| !k.is_empty() && k.len() <= 255).ok_or_else(|| {
                 ApiError::bad_request("Idempotency-Key", "Idempotency-Key: expected 1 to 255 visible ASCII characters")
             })?;
+            // Stored with the incident's idempotency record.
+            crate::model::patient_data::check("Idempotency-Key", key)?;
             Some((key.to_owned(), hex::encode(Sha256::digest(&raw))))
         }
         None => None,
@@ -295,6 +297,14 @@ fn parse_submission(state: &AppState, who: &DeskPrincipal, req: SubmitIncident) 
     let description = Text::parse("description", &req.description)?;
     let service = req.service.parse()?;
     let ticket: TicketId = req.ticket_id.parse()?;
+    // Shown to every party; without one the ticket id is shown (its own rules keep
+    // markup and invisible characters out).
+    let display_id = match req.display_id.as_deref() {
+        Some(d) => parse_display_id("display_id", d)?,
+        None => ticket.to_string(),
+    };
+    let ticket_url =
+        req.ticket_url.as_deref().filter(|u| !u.trim().is_empty()).map(|u| parse_url("ticket_url", u)).transpose()?;
     let system = state.gateway.config.desk(&who.desk).map(|d| d.system.as_str()).unwrap_or("native").to_owned();
     Ok(NewIncident {
         kind: Kind::Incident,
@@ -308,9 +318,9 @@ fn parse_submission(state: &AppState, who: &DeskPrincipal, req: SubmitIncident) 
         origin_ref: Ref {
             desk: who.desk.clone(),
             system,
-            display_id: req.display_id.unwrap_or_else(|| ticket.to_string()),
+            display_id,
             remote_id: ticket,
-            url: req.ticket_url,
+            url: ticket_url,
             written: Default::default(),
         },
     })

@@ -46,7 +46,7 @@ use crate::gateway::{GatewayError, ListFilter, RequestContext};
 use crate::mapping::DeskMapping;
 use crate::model::{
     Change, DeskId, Incident, IncidentId, Kind, Level, ModelError, NewIncident, Origin, Priority, Ref, Status, Text,
-    TicketId, Title, Visibility,
+    TicketId, Title, Visibility, parse_display_id, patient_data,
 };
 use crate::store::CreateOutcome;
 
@@ -708,12 +708,37 @@ async fn get_one(
 }
 
 /// The body of a POST, PATCH or PUT as a record, every value a string.
-fn read_record(body: &Value, allowed: &[&str]) -> Result<Record, ApiError> {
+fn read_record(body: &Value, allowed: &[&'static str]) -> Result<Record, ApiError> {
     let record = wire::record_from_json(body).map_err(|e| bad("(body)", format!("expected a record: {e}")))?;
     if let Some(unknown) = record.keys().find(|k| !allowed.contains(&k.as_str()) && !READ_ONLY.contains(&k.as_str())) {
         return Err(bad(unknown, format!("unknown field; the incident accepts {}", allowed.join(", "))));
     }
+    // In the order the fields are documented, so the first named is the one people look at.
+    for field in allowed.iter().chain(READ_ONLY) {
+        if let Some(value) = record.get(*field) {
+            check_value(field, value)?;
+        }
+    }
     Ok(record)
+}
+
+/// Every value a record carries, whatever deskgate does with it: no patient data,
+/// no control characters (tab and line breaks only in free text), no bidi overrides.
+fn check_value(field: &'static str, value: &str) -> Result<(), ApiError> {
+    patient_data::check(field, value)?;
+    let free_text = matches!(field, "description" | "close_notes" | "work_notes" | "comments");
+    let hostile = |c: char| {
+        (c.is_control() && !(free_text && matches!(c, '\t' | '\n' | '\r'))) || patient_data::is_bidi_control(c)
+    };
+    if value.chars().any(hostile) {
+        let expected = if free_text {
+            "text without control characters (other than tab and line breaks) or bidirectional overrides"
+        } else {
+            "one line of printable text, without control characters or bidirectional overrides"
+        };
+        return Err(bad(field, format!("expected {expected}")));
+    }
+    Ok(())
 }
 
 fn text<'r>(record: &'r Record, field: &str) -> Option<&'r str> {
@@ -766,9 +791,9 @@ async fn create(
 ) -> Result<Response, ApiError> {
     let desk = SnDesk::of(&state, who)?;
     let params = Params::parse(raw.as_deref())?;
-    let record = read_record(&body, CREATE_FIELDS)?;
-    let new = match parse_submission(&state, &desk, &record) {
-        Ok(new) => new,
+    let parsed = read_record(&body, CREATE_FIELDS).and_then(|r| Ok((parse_submission(&state, &desk, &r)?, r)));
+    let (new, record) = match parsed {
+        Ok(parsed) => parsed,
         Err(e) => {
             if e.code == "patient_data" {
                 let reason = format!("patient data in {}", e.field.as_deref().unwrap_or("a field"));
@@ -815,6 +840,8 @@ fn idempotency(headers: &HeaderMap, body: &[u8]) -> Result<Option<(String, Strin
             let key = v.to_str().ok().filter(|k| !k.is_empty() && k.len() <= 255).ok_or_else(|| {
                 ApiError::bad_request("Idempotency-Key", "Idempotency-Key: expected 1 to 255 visible ASCII characters")
             })?;
+            // Stored with the incident's idempotency record.
+            crate::model::patient_data::check("Idempotency-Key", key)?;
             Ok(Some((key.to_owned(), hex::encode(Sha256::digest(body)))))
         }
         None => Ok(None),
@@ -844,6 +871,11 @@ fn parse_submission(state: &AppState, desk: &SnDesk<'_>, record: &Record) -> Res
         Some(t) => t.parse().map_err(|e: ModelError| in_sn_terms(e.into()))?,
         None => SysId::generate().as_str().parse().map_err(|e: ModelError| in_sn_terms(e.into()))?,
     };
+    // Shown to every party; without a display value the correlation id is shown.
+    let display_id = match text(record, "correlation_display") {
+        Some(d) => parse_display_id("correlation_display", d)?,
+        None => ticket.to_string(),
+    };
     let system = state.gateway.config.desk(&desk.who.desk).map(|d| d.system.as_str()).unwrap_or("servicenow");
     Ok(NewIncident {
         kind: Kind::Incident,
@@ -857,7 +889,7 @@ fn parse_submission(state: &AppState, desk: &SnDesk<'_>, record: &Record) -> Res
         origin_ref: Ref {
             desk: desk.who.desk.clone(),
             system: system.to_owned(),
-            display_id: text(record, "correlation_display").map(str::to_owned).unwrap_or_else(|| ticket.to_string()),
+            display_id,
             remote_id: ticket,
             url: None,
             written: Default::default(),

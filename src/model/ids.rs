@@ -123,6 +123,7 @@ impl FromStr for Service {
     type Err = ModelError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let t = s.trim();
+        super::patient_data::check("service", t)?;
         let ok = !t.is_empty() && t.len() <= 32 && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if ok {
             Ok(Self(t.to_ascii_uppercase()))
@@ -155,10 +156,19 @@ impl fmt::Display for Service {
 }
 
 /// A ticket id at a desk, exactly as the desk names it (`INC0010001`, `DRIFT-42`,
-/// a sys_id, a ClearQuest record URI). Non-empty, printable, at most 512 bytes.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+/// a sys_id, a ClearQuest record URI). Non-empty, printable (no control, format or
+/// bidi characters, no markup or quotes), at most 512 bytes, no patient data.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(into = "String")]
 pub struct TicketId(String);
+
+impl<'de> Deserialize<'de> for TicketId {
+    /// Stored ids were checked when they came in; reading them back does not re-check,
+    /// so a stricter rule never makes a stored incident unreadable.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(TicketId)
+    }
+}
 
 impl TicketId {
     pub fn as_str(&self) -> &str {
@@ -169,11 +179,18 @@ impl TicketId {
 impl FromStr for TicketId {
     type Err = ModelError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if !s.is_empty() && s.len() <= 512 && !s.chars().any(char::is_control) {
-            Ok(Self(s.to_owned()))
-        } else {
-            Err(ModelError::invalid("ticket_id", "the desk's own ticket id: 1 to 512 printable characters"))
+        super::patient_data::check("ticket_id", s)?;
+        // Record URIs need `/?&=%`, but markup and quotes have no place in any id.
+        let printable = |c: char| {
+            !c.is_control() && !super::patient_data::is_format(c) && !matches!(c, '<' | '>' | '"' | '\'' | '`')
+        };
+        if s.trim().is_empty() || s.len() > 512 || !s.chars().all(printable) {
+            return Err(ModelError::invalid(
+                "ticket_id",
+                "the desk's own ticket id: 1 to 512 printable characters, without markup or quotes",
+            ));
         }
+        Ok(Self(s.to_owned()))
     }
 }
 
@@ -217,6 +234,21 @@ mod tests {
         for bad in ["INC-26-000042", "INC-2026-42", "inc-2026-000042", "INC-2026-00004x", ""] {
             assert!(bad.parse::<IncidentId>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn ticket_ids_refuse_patient_data_markup_and_invisible_characters() {
+        for ok in ["INC0010001", "9d385017c611228701d22104cc95c371", "/cqweb/oslc/repo/x/record/16777224-33554474"] {
+            assert!(ok.parse::<TicketId>().is_ok(), "{ok}");
+        }
+        for bad in ["<script>", "a\u{202e}b", "a\u{200b}", " ", "x\u{0}"] {
+            assert_eq!(bad.parse::<TicketId>().unwrap_err().field(), Some("ticket_id"), "{bad:?}");
+        }
+        let err = "CPR-0102031047".parse::<TicketId>().unwrap_err();
+        assert!(matches!(err, ModelError::PatientData { field: "ticket_id", .. }));
+        // Stored ids are read back as they were stored.
+        let stored: TicketId = serde_json::from_str("\"old 0102031047\"").unwrap();
+        assert_eq!(stored.as_str(), "old 0102031047");
     }
 
     #[test]

@@ -50,10 +50,17 @@ impl Title {
 
     pub fn parse(s: &str) -> Result<Self, ModelError> {
         let t = s.trim();
-        if t.is_empty() || t.chars().count() > Self::MAX_CHARS || t.contains(['\n', '\r']) {
+        // Patient data first: whatever else is wrong, that is what the desk must hear.
+        refuse_patient_data("title", t)?;
+        if t.contains(['\n', '\r']) || !visible(t) || t.chars().count() > Self::MAX_CHARS {
             return Err(ModelError::invalid("title", "one sentence of 1 to 160 characters, without line breaks"));
         }
-        refuse_patient_data("title", t)?;
+        if t.chars().any(|c| c.is_control() || patient_data::is_bidi_control(c)) {
+            return Err(ModelError::invalid(
+                "title",
+                "one line of printable text, without control characters or bidirectional overrides",
+            ));
+        }
         Ok(Self(t.to_owned()))
     }
 
@@ -84,10 +91,18 @@ impl Text {
     pub const MAX_BYTES: usize = 64 * 1024;
 
     pub fn parse(field: &'static str, s: &str) -> Result<Self, ModelError> {
-        if s.trim().is_empty() || s.len() > Self::MAX_BYTES {
+        refuse_patient_data(field, s)?;
+        if !visible(s) || s.len() > Self::MAX_BYTES {
             return Err(ModelError::invalid(field, "non-empty text of at most 64 KiB"));
         }
-        refuse_patient_data(field, s)?;
+        // Refused rather than stripped: what the sender wrote is what every party
+        // sees, and a bidi override makes text read differently from what it says.
+        if s.chars().any(|c| (c.is_control() && !matches!(c, '\t' | '\n' | '\r')) || patient_data::is_bidi_control(c)) {
+            return Err(ModelError::invalid(
+                field,
+                "text without control characters (other than tab and line breaks) or bidirectional overrides",
+            ));
+        }
         Ok(Self(s.to_owned()))
     }
 
@@ -110,10 +125,47 @@ impl From<Text> for String {
 }
 
 fn refuse_patient_data(field: &'static str, text: &str) -> Result<(), ModelError> {
-    match patient_data::find(text) {
-        Some(kind) => Err(ModelError::PatientData { field, kind }),
-        None => Ok(()),
+    patient_data::check(field, text)
+}
+
+/// Whether `s` shows anything: not empty once whitespace and invisible format
+/// characters (zero-width spaces, joiners, BOM) are left out.
+fn visible(s: &str) -> bool {
+    s.chars().any(|c| !c.is_whitespace() && !patient_data::is_format(c))
+}
+
+/// What people at a desk call a ticket (`INC0010001`, `DRIFT-42`, `SAMPL00000042`):
+/// 1 to 64 letters, digits and `-_.:/#`, no patient data. It is shown to every
+/// party, so nothing that could be markup, a control character or invisible.
+pub fn parse_display_id(field: &'static str, s: &str) -> Result<String, ModelError> {
+    let t = s.trim();
+    refuse_patient_data(field, t)?;
+    let ok = !t.is_empty()
+        && t.chars().count() <= 64
+        && t.chars().all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | '/' | '#'));
+    if !ok {
+        return Err(ModelError::invalid(
+            field,
+            "a ticket number like INC0010001 or DRIFT-42: 1 to 64 letters, digits and - _ . : / #",
+        ));
     }
+    Ok(t.to_owned())
+}
+
+/// A link to a ticket or record: an absolute `http` or `https` URL with a host, at
+/// most 2048 characters, no patient data (queries and paths are read too).
+pub fn parse_url(field: &'static str, s: &str) -> Result<String, ModelError> {
+    let t = s.trim();
+    refuse_patient_data(field, t)?;
+    let invalid = || ModelError::invalid(field, "an absolute http(s) URL of at most 2048 characters");
+    if t.len() > 2048 || t.chars().any(|c| c.is_whitespace() || c.is_control() || patient_data::is_format(c)) {
+        return Err(invalid());
+    }
+    let url = url::Url::parse(t).map_err(|_| invalid())?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
+        return Err(invalid());
+    }
+    Ok(t.to_owned())
 }
 
 /// Where an incident was first reported: the desk and its own ticket.
@@ -219,6 +271,7 @@ impl ReleaseLink {
     /// `key` must be a Jira issue key (`PROJECT-123`); `url`, when given, http(s).
     pub fn parse(kind: LinkKind, key: &str, url: Option<&str>) -> Result<Self, ModelError> {
         let key = key.trim();
+        refuse_patient_data("rfc.key", key)?;
         let valid_key = key.split_once('-').is_some_and(|(project, number)| {
             project.len() <= 32
                 && project.starts_with(|c: char| c.is_ascii_uppercase())
@@ -230,15 +283,8 @@ impl ReleaseLink {
         if !valid_key {
             return Err(ModelError::invalid("rfc.key", "a Jira issue key like SDSJIRA-123"));
         }
-        let url = url.map(str::trim).filter(|u| !u.is_empty());
-        if url.is_some_and(|u| {
-            !(u.starts_with("https://") || u.starts_with("http://"))
-                || u.len() > 2048
-                || u.contains(char::is_whitespace)
-        }) {
-            return Err(ModelError::invalid("rfc.url", "an http(s) URL of at most 2048 characters"));
-        }
-        Ok(Self { kind, key: key.to_owned(), url: url.map(str::to_owned) })
+        let url = url.map(str::trim).filter(|u| !u.is_empty()).map(|u| parse_url("rfc.url", u)).transpose()?;
+        Ok(Self { kind, key: key.to_owned(), url })
     }
 }
 
@@ -631,6 +677,54 @@ mod tests {
         assert!(!err.to_string().contains("010203"), "the value must not be echoed: {err}");
         let err = Text::parse("description", "NISS 85.07.30-033.28").unwrap_err();
         assert_eq!(err.field(), Some("description"));
+    }
+
+    #[test]
+    fn hostile_characters_are_refused_in_titles_and_text() {
+        for title in
+            ["FMK \u{202e}nede", "FMK\u{0}nede", "FMK\u{7}", "\u{200b}\u{2060}\u{feff}", "FMK\u{2066}x\u{2069}"]
+        {
+            let err = Title::parse(title).unwrap_err();
+            assert_eq!(err.field(), Some("title"), "{title:?}");
+        }
+        assert!(Text::parse("description", "line one\n\tline two\r\n").is_ok(), "tab and line breaks are text");
+        for text in ["a\u{0}b", "a\u{1b}[31mred", "abc \u{202e}fed", "\u{200b}\u{200b}"] {
+            let err = Text::parse("description", text).unwrap_err();
+            assert_eq!(err.field(), Some("description"), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn display_ids_and_urls_are_limited_to_what_desks_use() {
+        for ok in ["INC0010001", "DRIFT-42", "SAMPL00000042", "cq:SAMPL00000042", "RITM0012345#2", "a.b_c/d"] {
+            assert_eq!(parse_display_id("display_id", ok).as_deref(), Ok(ok), "{ok}");
+        }
+        for bad in ["<script>", "INC 1", "", "x\u{202e}", &"A".repeat(65), "a\"b", "DRIFT-42\u{200b}"] {
+            assert_eq!(parse_display_id("display_id", bad).unwrap_err().field(), Some("display_id"), "{bad:?}");
+        }
+        assert!(matches!(
+            parse_display_id("display_id", "CPR-0102031047"),
+            Err(ModelError::PatientData { field: "display_id", .. })
+        ));
+        for ok in ["https://desk.example/ticket/1", "http://10.0.0.1:8080/x?y=1"] {
+            assert!(parse_url("ticket_url", ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "javascript:alert(1)",
+            "JAVASCRIPT:alert(1)",
+            "data:text/html,x",
+            "//desk.example/x",
+            "/x",
+            "ftp://x/y",
+            "https://",
+            "https://a b/",
+        ] {
+            assert_eq!(parse_url("ticket_url", bad).unwrap_err().field(), Some("ticket_url"), "{bad:?}");
+        }
+        assert!(matches!(
+            parse_url("rfc.url", "https://jira.example/browse/X?cpr=010203-1047"),
+            Err(ModelError::PatientData { field: "rfc.url", .. })
+        ));
     }
 
     #[test]

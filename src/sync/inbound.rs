@@ -10,13 +10,14 @@
 //! outbox count as written ([`read_with_outbox`]). What the desk itself reported is
 //! remembered the same way, so a poll re-reading a record that was edited elsewhere
 //! does not replay its old values. A journal entry carrying deskgate's marker is
-//! deskgate's own note coming back.
+//! deskgate's own note coming back. A field or note with a patient identifier is
+//! taken out of the report before it is read ([`without_patient_data`]).
 
 use deskgate_adapter::{RemoteNote, TicketFields};
 
 use crate::config::Config;
 use crate::mapping::{DeskMapping, MappingError};
-use crate::model::{Change, DeskId, Incident, Priority, Role, Status, Text, Written};
+use crate::model::{Change, DeskId, Incident, ModelError, Priority, Role, Status, Text, Written, patient_data};
 use crate::sync::outbox::Action;
 
 /// The marker deskgate puts under every note it writes to a remote desk.
@@ -48,6 +49,45 @@ impl Reading {
         self.change.is_empty() && self.notes.is_empty()
     }
 }
+
+/// `update` without the fields and notes that carry a patient identifier, and one
+/// [`ModelError::PatientData`] for each of those (it names the field, never the
+/// value). Every value a desk reports is read, whether or not deskgate uses it.
+pub fn without_patient_data(update: &RemoteUpdate) -> (RemoteUpdate, Vec<ModelError>) {
+    let mut refused = Vec::new();
+    let mut keep = |field: &'static str, value: &Option<String>| match value {
+        Some(v) => match patient_data::check(field, v) {
+            Ok(()) => Some(v.clone()),
+            Err(e) => {
+                refused.push(e);
+                None
+            }
+        },
+        None => None,
+    };
+    let f = &update.fields;
+    let mut fields = TicketFields {
+        title: keep("title", &f.title),
+        description: keep("description", &f.description),
+        status: keep("status", &f.status),
+        priority: keep("priority", &f.priority),
+        assignee: keep("assignee", &f.assignee),
+        extra: Default::default(),
+    };
+    for (name, value) in &f.extra {
+        // Field names are the desk's own; the known ones are named, the rest by kind.
+        let field = EXTRA_FIELDS.iter().find(|known| **known == name.as_str()).copied().unwrap_or("a custom field");
+        if let Some(v) = keep(field, &Some(value.clone())) {
+            fields.extra.insert(name.clone(), v);
+        }
+    }
+    let notes = update.notes.iter().filter(|n| keep("note", &Some(n.body.clone())).is_some()).cloned().collect();
+    (RemoteUpdate { fields, notes }, refused)
+}
+
+/// The extra fields the inbound paths read, by name (ServiceNow's push, Jira's
+/// configured fields are `a custom field`).
+const EXTRA_FIELDS: &[&str] = &["hold_reason", "impact", "urgency", "close_code", "close_notes", "severity"];
 
 /// Read `update` from `desk` against the incident as it stands.
 pub fn read(
@@ -123,8 +163,9 @@ pub fn read_with_outbox(
         if incident.notes.iter().any(|n| n.body.as_str().trim() == note.body.trim()) {
             continue;
         }
-        // Patient data typed into a remote tool is refused here too: the note is
-        // dropped (and the caller is told), never stored.
+        // Patient data was taken out before ([`without_patient_data`], parked for the
+        // national desk); a note that is otherwise not text (control characters, bidi
+        // overrides) is dropped, never stored.
         if let Ok(text) = Text::parse("note", &note.body) {
             reading.notes.push((text, note.public));
         }
@@ -145,4 +186,33 @@ pub fn supplier_for(config: &Config, service: &str) -> Option<DeskId> {
         .find(|d| d.services.iter().any(|s| s.eq_ignore_ascii_case(service)))
         .or_else(|| suppliers.iter().find(|d| d.services.iter().any(|s| s == "*")))
         .map(|d| d.id.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_and_notes_with_patient_data_are_taken_out_and_named() {
+        let note = |body: &str| RemoteNote { body: body.into(), public: true, author: None, at: None };
+        let mut fields = TicketFields {
+            title: Some("FMK nede".into()),
+            description: Some("cpr=0102031047".into()),
+            status: Some("Resolved".into()),
+            ..TicketFields::default()
+        };
+        fields.extra.insert("close_notes".into(), "NISS 85.07.30-033.28".into());
+        fields.extra.insert("customfield_10050".into(), "@0102031047".into());
+        fields.extra.insert("impact".into(), "2".into());
+        let update = RemoteUpdate { fields, notes: vec![note("ring 0102031047, tak"), note("logget ind igen")] };
+        let (clean, refused) = without_patient_data(&update);
+        assert_eq!(clean.fields.title.as_deref(), Some("FMK nede"));
+        assert_eq!(clean.fields.status.as_deref(), Some("Resolved"));
+        assert_eq!(clean.fields.description, None);
+        assert_eq!(clean.fields.extra.keys().collect::<Vec<_>>(), ["impact"]);
+        assert_eq!(clean.notes, vec![note("logget ind igen")]);
+        let named: Vec<_> = refused.iter().filter_map(ModelError::field).collect();
+        assert_eq!(named, ["description", "close_notes", "a custom field", "note"]);
+        assert!(refused.iter().all(|e| !e.to_string().contains("0102031047")));
+    }
 }

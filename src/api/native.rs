@@ -312,6 +312,7 @@ fn parse_submission(state: &AppState, who: &DeskPrincipal, req: SubmitIncident) 
             remote_id: ticket,
             url: req.ticket_url,
             written: Default::default(),
+            seen: Default::default(),
         },
     })
 }

@@ -1012,8 +1012,9 @@ fn check_jira_webhooks(f: &DeskFile, path: &str, problems: &mut Vec<Problem>) {
     if verify == WebhookVerify::Reread && (f.endpoint.is_none() || f.credentials.is_none()) {
         problems.push(Problem {
             path: format!("{path}.jira.webhook_verify"),
-            message: "\"reread\" reads issues back through the desk's API: expected the desk's endpoint and credentials"
-                .into(),
+            message:
+                "\"reread\" reads issues back through the desk's API: expected the desk's endpoint and credentials"
+                    .into(),
         });
     }
 }

@@ -205,7 +205,10 @@ jira = {{ project = "DRIFT", correlation_field = "customfield_10042", service_fi
             .client
             .post(format!("{}/webhooks/jira/drift", self.gateway))
             .header("content-type", "application/json")
-            .header(deskgate_jira::webhook::SIGNATURE_HEADER, deskgate_jira::webhook::sign(JIRA_HOOK_SECRET.as_bytes(), &body))
+            .header(
+                deskgate_jira::webhook::SIGNATURE_HEADER,
+                deskgate_jira::webhook::sign(JIRA_HOOK_SECRET.as_bytes(), &body),
+            )
             .body(body)
             .send()
             .await

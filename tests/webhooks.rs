@@ -78,9 +78,9 @@ fn env() -> deskgate::config::MapEnv {
     common::env().with("T_JIRA_TOKEN", "jira-personal-access-token").with("T_JIRA_HOOK", HOOK_SECRET)
 }
 
-const SIGNED: &str =
-    r#"jira = { project = "DRIFT", correlation_field = "customfield_10042", webhook_secret = { env = "T_JIRA_HOOK" } }"#;
-const REREAD: &str = r#"jira = { project = "DRIFT", correlation_field = "customfield_10042", webhook_verify = "reread" }"#;
+const SIGNED: &str = r#"jira = { project = "DRIFT", correlation_field = "customfield_10042", webhook_secret = { env = "T_JIRA_HOOK" } }"#;
+const REREAD: &str =
+    r#"jira = { project = "DRIFT", correlation_field = "customfield_10042", webhook_verify = "reread" }"#;
 
 impl Federation {
     async fn start() -> Self {
@@ -140,15 +140,23 @@ impl Federation {
             "title": "NSP: lookups time out", "description": "Reported by phone", "service": "NSP",
             "ticket_id": sys_id, "display_id": "INC0010001", "urgency": "medium", "impact": "medium",
         });
-        let (status, incident) = self.call("region-h", reqwest::Method::POST, "/api/v1/incidents", Some(submission)).await;
+        let (status, incident) =
+            self.call("region-h", reqwest::Method::POST, "/api/v1/incidents", Some(submission)).await;
         assert_eq!(status, StatusCode::CREATED, "{incident}");
         let id = incident["id"].as_str().unwrap().to_owned();
-        let (status, body) =
-            self.call("sds", reqwest::Method::PATCH, &format!("/api/v1/incidents/{id}"), Some(json!({"priority": priority, "assignee": "drift"}))).await;
+        let (status, body) = self
+            .call(
+                "sds",
+                reqwest::Method::PATCH,
+                &format!("/api/v1/incidents/{id}"),
+                Some(json!({"priority": priority, "assignee": "drift"})),
+            )
+            .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         self.settled().await;
         let incident = self.incident(&id).await;
-        let key = ref_of(&incident, "drift").expect("the Jira issue is linked")["remote_id"].as_str().unwrap().to_owned();
+        let key =
+            ref_of(&incident, "drift").expect("the Jira issue is linked")["remote_id"].as_str().unwrap().to_owned();
         (id, sys_id, key)
     }
 
@@ -220,7 +228,12 @@ fn ref_of<'a>(incident: &'a Value, desk: &str) -> Option<&'a Value> {
 }
 
 fn notes_with(incident: &Value, text: &str) -> usize {
-    incident["notes"].as_array().unwrap().iter().filter(|n| n["body"].as_str().is_some_and(|b| b.contains(text))).count()
+    incident["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["body"].as_str().is_some_and(|b| b.contains(text)))
+        .count()
 }
 
 fn received() -> Value {
@@ -286,9 +299,9 @@ async fn known_and_unknown_issue_keys_get_the_same_answer_and_only_the_known_one
 fn check_config_refuses_a_jira_desk_without_a_webhook_secret_unless_it_rereads() {
     let data = tempfile::tempdir().unwrap();
     let without = r#"jira = { project = "DRIFT" }"#;
-    let problems = Config::from_toml(&config_text(data.path(), "http://127.0.0.1:9", without, ""), Path::new("."), &env())
-        .err()
-        .expect("refused");
+    let problems =
+        Config::from_toml(&config_text(data.path(), "http://127.0.0.1:9", without, ""), Path::new("."), &env())
+            .expect_err("refused");
     let problem = problems.iter().find(|p| p.path == "desks.drift.jira.webhook_secret").expect("names the key");
     assert!(problem.message.contains("webhook_verify = \"reread\""), "{}", problem.message);
 
@@ -299,10 +312,10 @@ fn check_config_refuses_a_jira_desk_without_a_webhook_secret_unless_it_rereads()
     // Reading back needs the desk's API.
     let text = config_text(data.path(), "http://127.0.0.1:9", REREAD, "")
         .replace("credentials = { kind = \"bearer\", token = { env = \"T_JIRA_TOKEN\" } }\n", "");
-    let problems = Config::from_toml(&text, Path::new("."), &env()).err().expect("refused");
+    let problems = Config::from_toml(&text, Path::new("."), &env()).expect_err("refused");
     assert!(problems.iter().any(|p| p.path == "desks.drift.jira.webhook_verify"), "{problems:?}");
     let bad = config_text(data.path(), "http://127.0.0.1:9", &REREAD.replace("reread", "trust"), "");
-    let problems = Config::from_toml(&bad, Path::new("."), &env()).err().expect("refused");
+    let problems = Config::from_toml(&bad, Path::new("."), &env()).expect_err("refused");
     assert!(problems.iter().any(|p| p.path.starts_with("desks.drift.jira")), "{problems:?}");
 }
 
@@ -531,4 +544,51 @@ async fn a_reread_desk_applies_only_what_its_jira_says_not_what_the_webhook_says
     let settled = f.incident(&id).await;
     assert_eq!(f.post_hook(body, &[]).await.0, StatusCode::OK);
     assert_eq!(f.incident(&id).await, settled);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jira_desk_without_a_webhook_secret_takes_webhooks_only_with_its_own_token() {
+    // Region M (Jira, no endpoint, no webhook secret) as the tests' federation has it.
+    let gw = common::TestGateway::start().await;
+    let submission = json!({
+        "title": "Aarhus: lookups time out", "description": "Reported by phone", "service": "NSP",
+        "ticket_id": "RMSD-7", "display_id": "RMSD-7", "urgency": "medium", "impact": "medium",
+    });
+    let res = gw
+        .client
+        .post(gw.url("/api/v1/incidents"))
+        .bearer_auth(gw.token("region-m"))
+        .json(&submission)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let id = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let event = json!({
+        "timestamp": jiff::Timestamp::now().as_millisecond(),
+        "webhookEvent": "comment_created",
+        "comment": {"id": "10001", "body": "Written by nobody in particular", "created": "2026-03-01T10:00:00.000+0000"},
+        "issue": {"id": "1", "key": "RMSD-7", "fields": {"summary": "Aarhus: lookups time out"}},
+    });
+    let hook = gw.url("/webhooks/jira/region-m");
+    let notes = async || {
+        let res = gw
+            .client
+            .get(gw.url(&format!("/api/v1/incidents/{id}")))
+            .bearer_auth(gw.token("sds"))
+            .send()
+            .await
+            .unwrap();
+        res.json::<Value>().await.unwrap()["notes"].as_array().unwrap().len()
+    };
+
+    let res = gw.client.post(&hook).json(&event).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert!(is_jira_error(&res.json().await.unwrap()));
+    assert_eq!(notes().await, 0, "an unauthenticated comment is not stored");
+
+    let res = gw.client.post(&hook).bearer_auth(gw.token("region-m")).json(&event).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.json::<Value>().await.unwrap(), received());
+    assert_eq!(notes().await, 1);
 }

@@ -97,8 +97,7 @@ fn body_of(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
 fn within_rate_limit(state: &AppState, desk: &DeskId) -> Result<(), ApiError> {
     let Err(wait) = state.rate_limits.check(desk) else { return Ok(()) };
     let secs = crate::ratelimit::retry_after_secs(wait);
-    metrics::counter!("deskgate_rate_limited_total", "desk" => desk.to_string(), "direction" => "inbound")
-        .increment(1);
+    metrics::counter!("deskgate_rate_limited_total", "desk" => desk.to_string(), "direction" => "inbound").increment(1);
     tracing::info!(%desk, retry_after = secs, "webhook rate limit reached");
     let mut err = ApiError::new(
         StatusCode::TOO_MANY_REQUESTS,
@@ -197,10 +196,9 @@ async fn authenticate_jira(
             },
             None => "signed, but no jira.webhook_secret is configured for this desk".into(),
         },
-        (None, None) => format!(
-            "neither an {} signature nor the desk's Bearer token",
-            deskgate_jira::webhook::SIGNATURE_HEADER
-        ),
+        (None, None) => {
+            format!("neither an {} signature nor the desk's Bearer token", deskgate_jira::webhook::SIGNATURE_HEADER)
+        }
     };
     let reason = format!("Jira webhook for {desk} refused: {refused}");
     state.gateway.audit_rejection(Some(desk), None, &reason, ctx).await;
@@ -256,10 +254,10 @@ pub async fn jira(
     let Some(issue) = event.issue else {
         return Err(ApiError::bad_request("issue", "issue: expected the issue the event is about"));
     };
-    if event.webhook_event == deskgate_jira::webhook::ISSUE_CREATED {
-        if supplier_detected(&state, &desk, &issue, &ctx).await? {
-            return Ok(received());
-        }
+    if event.webhook_event == deskgate_jira::webhook::ISSUE_CREATED
+        && supplier_detected(&state, &desk, &issue, &ctx).await?
+    {
+        return Ok(received());
     }
     let mut update = RemoteUpdate::default();
     let mut version = RemoteVersion { delivery, ..RemoteVersion::default() };
@@ -345,10 +343,17 @@ async fn jira_hint(
         .collect();
     let f = read.fields;
     let update = RemoteUpdate {
-        fields: TicketFields { title: f.title, status: f.status, priority: f.priority, assignee: f.assignee, ..TicketFields::default() },
+        fields: TicketFields {
+            title: f.title,
+            status: f.status,
+            priority: f.priority,
+            assignee: f.assignee,
+            ..TicketFields::default()
+        },
         notes,
     };
-    let version = RemoteVersion { delivery, updated_ms: read.updated_at.map(|t| t.as_millisecond()), ..RemoteVersion::default() };
+    let version =
+        RemoteVersion { delivery, updated_ms: read.updated_at.map(|t| t.as_millisecond()), ..RemoteVersion::default() };
     apply(state, desk, ticket.as_str(), update, &version, ctx).await
 }
 
@@ -463,12 +468,14 @@ fn servicenow_version(record: &serde_json::Map<String, Value>) -> Result<RemoteV
         .transpose()?;
     let updated_ms = text("sys_updated_on")
         .map(|t| {
-            format!("{}Z", t.replacen(' ', "T", 1)).parse::<jiff::Timestamp>().map(|t| t.as_millisecond()).map_err(|_| {
-                ApiError::bad_request(
-                    "record.sys_updated_on",
-                    "record.sys_updated_on: expected a time like 2026-03-01 10:00:00 (UTC)",
-                )
-            })
+            format!("{}Z", t.replacen(' ', "T", 1)).parse::<jiff::Timestamp>().map(|t| t.as_millisecond()).map_err(
+                |_| {
+                    ApiError::bad_request(
+                        "record.sys_updated_on",
+                        "record.sys_updated_on: expected a time like 2026-03-01 10:00:00 (UTC)",
+                    )
+                },
+            )
         })
         .transpose()?;
     Ok(RemoteVersion { mod_count, updated_ms, ..RemoteVersion::default() })

@@ -440,6 +440,11 @@ async fn webhooks_are_rate_limited_per_desk_with_retry_after_in_the_sender_s_dia
     }
     assert_eq!(&statuses[..3], [StatusCode::UNAUTHORIZED; 3]);
     assert_eq!(&statuses[3..], [StatusCode::TOO_MANY_REQUESTS; 2]);
+    // Nor does a token that is not the desk's get around it.
+    for bearer in ["Bearer not-a-token".to_owned(), format!("Bearer {}", token("region-h"))] {
+        let (status, _, _) = f.post_hook(b"{}".to_vec(), &[("authorization", bearer.as_str())]).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{bearer}");
+    }
 
     let push = json!({"sys_id": "a1b2c3d4e5f60718293a4b5c6d7e8f90", "record": {}});
     let mut limited = None;

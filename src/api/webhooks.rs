@@ -27,8 +27,9 @@
 //!
 //! Replays change nothing. Jira Cloud sends `X-Atlassian-Webhook-Identifier` with
 //! every delivery: unique within the site and unchanged when Jira retries it (the
-//! id the failed-webhooks API reports), so a delivery whose identifier deskgate has
-//! taken for the ticket is a replay. The header is not signed, so freshness is read
+//! id its failed-webhooks API reports; header name and semantics checked against
+//! the Jira Cloud REST API reference and the jira.js webhook-header reference), so a
+//! delivery whose identifier deskgate has taken for the ticket is a replay. The header is not signed, so freshness is read
 //! from the signed body as well: an issue event applies only when the issue's
 //! `fields.updated` (else the event's `timestamp`, ms) is newer than the newest
 //! deskgate applied; a comment event only when the comment's `created` is newer than
@@ -188,10 +189,7 @@ async fn authenticate_jira(
         (Some(Err(e)), _) => return Err(e),
         (None, Some(signature)) => match config.and_then(|d| d.jira_webhook_secret.as_ref()) {
             Some(secret) => match deskgate_jira::webhook::verify(secret.expose().as_bytes(), body, Some(signature)) {
-                Ok(()) => {
-                    within_rate_limit(state, desk)?;
-                    return Ok(Trust::Desk);
-                }
+                Ok(()) => return Ok(Trust::Desk),
                 Err(e) => format!("{e}"),
             },
             None => "signed, but no jira.webhook_secret is configured for this desk".into(),
@@ -240,8 +238,9 @@ pub async fn jira(
     let desk = desk_of(&state, &desk, System::Jira)?;
     // A token is the desk's own proof (checked, with its rate limit, like any request's).
     let who = headers.contains_key(header::AUTHORIZATION).then_some(who);
-    if who.is_none() {
-        // Before anything costs: the signature, the audit of a refusal, a read-back.
+    // The desk's own token took a cell already; anything else takes one here, before
+    // anything costs: the signature, the audit of a refusal, a read-back.
+    if !matches!(&who, Some(Ok(p)) if p.desk == desk) {
         within_rate_limit(&state, &desk)?;
     }
     let body = body_of(body)?;

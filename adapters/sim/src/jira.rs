@@ -46,7 +46,10 @@
 //! [`JiraSimConfig::operator`] for the operator API. Issues in payloads use the v2
 //! shape. With a secret, each delivery carries `X-Hub-Signature: sha256=<hex>` over
 //! the raw body ([`deskgate_jira::webhook::sign`]), and every delivery carries
-//! `X-Atlassian-Webhook-Identifier`.
+//! `X-Atlassian-Webhook-Identifier`, unique to the delivery (the simulator does not
+//! retry). Every change gets a later `updated` than the one before (to the
+//! millisecond), and `comment_created` carries the issue's `updated` too, so a
+//! receiver can tell a replayed event from a newer one.
 //!
 //! # Operator API
 //!

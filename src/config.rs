@@ -991,7 +991,6 @@ fn resolve_desk(
     })
 }
 
-/// Rules about the set of desks as a whole.
 /// A Jira desk deskgate calls sends its changes as webhooks, which must be
 /// authenticated: a secret for their signature, or `webhook_verify = "reread"`
 /// (which needs the desk's endpoint to read back from).
@@ -1019,6 +1018,7 @@ fn check_jira_webhooks(f: &DeskFile, path: &str, problems: &mut Vec<Problem>) {
     }
 }
 
+/// Rules about the set of desks as a whole.
 fn check_federation(desks: &BTreeMap<DeskId, Desk>, problems: &mut Vec<Problem>) {
     let national: Vec<_> = desks.values().filter(|d| d.role == Role::National).collect();
     if national.len() > 1 {

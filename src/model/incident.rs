@@ -147,7 +147,7 @@ pub struct Ref {
 }
 
 /// What deskgate has taken in from a desk's reports about one of its tickets, so a
-/// replayed or out-of-date report changes nothing (bounded: two versions and the
+/// replayed or out-of-date report changes nothing (bounded: three watermarks and the
 /// last [`Seen::MAX_DELIVERIES`] delivery ids).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Seen {

@@ -464,6 +464,11 @@ pub struct JiraOptions {
     pub link_field: Option<String>,
     /// Webhook secret for the `X-Hub-Signature` HMAC of `/webhooks/jira/{desk}`.
     pub webhook_secret: Option<SecretRef>,
+    /// How the desk's webhooks are trusted (default `signature`: the HMAC, or the
+    /// desk's own token). `reread`: a webhook is only a hint naming an issue, which
+    /// deskgate reads back through the desk's API before applying anything.
+    #[serde(default)]
+    pub webhook_verify: WebhookVerify,
     pub timeout_secs: Option<u64>,
     /// Incidents a supplier detects itself (steps 18a/b): the field holding the
     /// service of an issue created in its Jira, e.g. `customfield_10050` (a text or
@@ -481,6 +486,18 @@ impl JiraOptions {
     pub fn affects_users_label(&self) -> &str {
         self.affects_users_label.as_deref().unwrap_or(Self::DEFAULT_AFFECTS_USERS_LABEL)
     }
+}
+
+/// How a Jira desk's webhooks are trusted (`jira.webhook_verify`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookVerify {
+    /// The body must carry a valid `X-Hub-Signature`, or the request the desk's token.
+    #[default]
+    Signature,
+    /// The payload is a hint: only its issue key is taken, and the issue (with its
+    /// comments) is read back through the desk's API.
+    Reread,
 }
 
 fn default_jira_api() -> u8 {
@@ -942,6 +959,7 @@ fn resolve_desk(
             message: "a supplier needs the services it is assigned, e.g. [\"FMK\"] or [\"*\"]".into(),
         });
     }
+    check_jira_webhooks(&f, path, problems);
     let auth = f.auth.and_then(|a| {
         let apath = format!("{path}.auth");
         let algorithm = match a.algorithm.parse::<jsonwebtoken::Algorithm>() {
@@ -1084,6 +1102,33 @@ fn resolve_desk(
         client_cert_sha256,
         rate_limit: f.rate_limit,
     })
+}
+
+/// A Jira desk deskgate calls sends its changes as webhooks, which must be
+/// authenticated: a secret for their signature, or `webhook_verify = "reread"`
+/// (which needs the desk's endpoint to read back from).
+fn check_jira_webhooks(f: &DeskFile, path: &str, problems: &mut Vec<Problem>) {
+    if f.system != System::Jira {
+        return;
+    }
+    let verify = f.jira.as_ref().map(|j| j.webhook_verify).unwrap_or_default();
+    let secret = f.jira.as_ref().is_some_and(|j| j.webhook_secret.is_some());
+    if verify == WebhookVerify::Signature && f.endpoint.is_some() && !secret {
+        problems.push(Problem {
+            path: format!("{path}.jira.webhook_secret"),
+            message: "a Jira desk's webhooks must be authenticated: expected webhook_secret = { env = \"…\" } \
+                      (the secret of the desk's webhook), or webhook_verify = \"reread\""
+                .into(),
+        });
+    }
+    if verify == WebhookVerify::Reread && (f.endpoint.is_none() || f.credentials.is_none()) {
+        problems.push(Problem {
+            path: format!("{path}.jira.webhook_verify"),
+            message:
+                "\"reread\" reads issues back through the desk's API: expected the desk's endpoint and credentials"
+                    .into(),
+        });
+    }
 }
 
 /// Rules about the set of desks as a whole.

@@ -55,6 +55,9 @@ pub enum RemoteOutcome {
     },
     /// The desk's ticket is not one deskgate knows.
     UnknownTicket,
+    /// A delivery already taken, or a version of the ticket no newer than the newest
+    /// applied (a replayed webhook): nothing changed; audited as a replay.
+    Replayed(String),
     /// The change breaks a rule (e.g. closing a P1 without an approved report): not
     /// applied; recorded in the audit log and as an internal note on the incident.
     Parked(String),
@@ -402,6 +405,7 @@ impl Gateway {
         desk: &DeskId,
         remote_id: &TicketId,
         update: &crate::sync::inbound::RemoteUpdate,
+        version: &crate::model::RemoteVersion,
         ctx: &RequestContext,
     ) -> Result<RemoteOutcome, GatewayError> {
         let Some(id) = self.store.find_by_ref(desk, remote_id)? else {
@@ -422,6 +426,7 @@ impl Gateway {
         let now = self.now();
         let echoes = std::sync::Mutex::new(Vec::new());
         let applied = std::sync::atomic::AtomicBool::new(false);
+        let replay = std::sync::Mutex::new(None::<String>);
         let entry = self.entry(AuditKind::Updated, Some(desk), format!("change from {desk} ticket {remote_id}"), ctx);
         // What deskgate is writing to this desk's copy right now: a webhook about such a
         // write may come before its answer does.
@@ -433,6 +438,14 @@ impl Gateway {
             .map(|item| item.action)
             .collect();
         let mutate = |i: &mut Incident| {
+            // Checked and recorded in the change's own transaction: two copies of one
+            // delivery cannot both pass.
+            let replayed = i.refs.iter().find(|r| &r.desk == desk).and_then(|r| r.seen.replay(version));
+            let is_replay = replayed.is_some();
+            *replay.lock().unwrap_or_else(|e| e.into_inner()) = replayed;
+            if is_replay {
+                return Ok(Effects::unchanged());
+            }
             let reading = crate::sync::inbound::read_with_outbox(&self.config, mapping, i, desk, update, &writing)
                 .map_err(|e| ModelError::Conflict(format!("{desk}: {e}")))?;
             *echoes.lock().unwrap_or_else(|e| e.into_inner()) = reading.echoes.clone();
@@ -446,6 +459,7 @@ impl Gateway {
                 };
                 changed |= r.written != known;
                 r.written = known;
+                changed |= r.seen.record(version);
             }
             if reading.is_empty() {
                 return Ok(Effects { changed, ..Effects::unchanged() });
@@ -472,6 +486,14 @@ impl Gateway {
             Ok(incident) => {
                 self.outbox_changed.notify_one();
                 let echoes = echoes.into_inner().unwrap_or_else(|e| e.into_inner());
+                if let Some(why) = replay.into_inner().unwrap_or_else(|e| e.into_inner()) {
+                    let reason = format!("replay: a report from {desk} ticket {remote_id} was not applied: {why}");
+                    tracing::info!(incident = %id, %reason, "remote report replayed");
+                    metrics::counter!("deskgate_remote_changes_replayed_total", "desk" => desk.to_string())
+                        .increment(1);
+                    self.audit_rejection(Some(desk), None, &reason, ctx).await;
+                    return Ok(RemoteOutcome::Replayed(reason));
+                }
                 if applied.into_inner() {
                     RemoteOutcome::Applied(Box::new(incident))
                 } else {

@@ -103,8 +103,10 @@ impl Application {
         let dispatcher = Arc::new(dispatcher);
         let rate_limits = Arc::new(RateLimits::from_config(&gateway.config));
         let gateway = Arc::new(gateway);
-        let poller = Arc::new(Poller::new(gateway.clone(), adapters));
-        Ok(Self { listener, state: AppState { gateway, escalation, rate_limits }, dispatcher, poller, watch })
+        // Webhooks of a desk with `webhook_verify = "reread"` read the issue back through it.
+        let state = AppState { gateway: gateway.clone(), escalation, rate_limits, adapters: adapters.clone() };
+        let poller = Arc::new(Poller::new(gateway, adapters));
+        Ok(Self { listener, state, dispatcher, poller, watch })
     }
 
     pub fn local_addr(&self) -> SocketAddr {

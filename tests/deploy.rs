@@ -230,3 +230,33 @@ fn the_systemd_unit_is_sandboxed_and_hands_every_secret_over_as_a_credential() {
     text = text.replace("/run/credentials/deskgate.service/", &format!("{}/", dir.path().display()));
     Config::from_toml(&text, Path::new("/etc/deskgate"), &MapEnv::new(false)).unwrap_or_else(|p| panic!("{p:?}"));
 }
+
+#[test]
+fn every_shipped_jira_desk_authenticates_its_webhooks_with_a_secret() {
+    let configs = [
+        ("gateway.toml", read("gateway.toml")),
+        ("compose/gateway.toml", read("compose/gateway.toml")),
+        ("k8s/configmap.yaml", str_of(&yaml("k8s/configmap.yaml")["data"]["gateway.toml"]).to_owned()),
+        ("systemd/gateway.toml", read("systemd/gateway.toml")),
+    ];
+    for (name, text) in configs {
+        let table: toml::Table = text.parse().unwrap();
+        let mut jira_desks = 0;
+        for (desk, d) in table["desks"].as_table().unwrap() {
+            if d["system"].as_str() != Some("jira") {
+                continue;
+            }
+            jira_desks += 1;
+            let secret = d.get("jira").and_then(|j| j.get("webhook_secret"));
+            assert!(secret.is_some(), "{name}: desk {desk} takes webhooks without a webhook_secret");
+        }
+        assert!(jira_desks > 0, "{name} has Jira desks");
+    }
+    // The shipped file passes check-config with every secret it references set.
+    let text = read("gateway.toml");
+    let config = Config::from_toml(&text, &deploy(""), &env_with(&env_refs(&text))).unwrap_or_else(|p| panic!("{p:?}"));
+    for id in ["region-m", "drift"] {
+        let desk = config.desks.values().find(|d| d.id.as_str() == id).unwrap();
+        assert!(desk.jira_webhook_secret.is_some(), "{id}");
+    }
+}

@@ -88,7 +88,7 @@ endpoint = "{jira}"
 services = ["*"]
 auth = {{ issuer = "idp.drift", algorithm = "HS256", secret = {{ env = "T_DRIFT" }} }}
 credentials = {{ kind = "bearer", token = {{ env = "T_JIRA_TOKEN" }} }}
-jira = {{ project = "DRIFT", correlation_field = "customfield_10042" }}
+jira = {{ project = "DRIFT", correlation_field = "customfield_10042", webhook_secret = {{ env = "T_JIRA_HOOK" }} }}
 "#,
             data = data.path().display(),
             sn = region_h.base_url(),
@@ -99,7 +99,8 @@ jira = {{ project = "DRIFT", correlation_field = "customfield_10042" }}
         let env = common::env()
             .with("T_SN_PASSWORD", "integration-password")
             .with("T_CQ_PASSWORD", "deskgate-secret")
-            .with("T_JIRA_TOKEN", "jira-personal-access-token");
+            .with("T_JIRA_TOKEN", "jira-personal-access-token")
+            .with("T_JIRA_HOOK", "drift-webhook-test-secret");
         let config = Config::from_toml(&text, Path::new("."), &env).expect("flow config");
         let app = Application::build(config.clone()).await.expect("gateway starts");
         let gateway = format!("http://{}", app.local_addr());

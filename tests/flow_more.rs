@@ -27,6 +27,8 @@ struct Federation {
     server: Option<tokio::task::JoinHandle<()>>,
 }
 
+const JIRA_HOOK_SECRET: &str = "drift-webhook-test-secret";
+
 fn token(issuer: &str, desk: &str, secret: &str) -> String {
     common::hs256(&common::claims(issuer, desk), secret)
 }
@@ -71,7 +73,7 @@ endpoint = "{jira}"
 services = ["NSP", "*"]
 auth = {{ issuer = "idp.drift", algorithm = "HS256", secret = {{ env = "T_DRIFT" }} }}
 credentials = {{ kind = "bearer", token = {{ env = "T_JIRA_TOKEN" }} }}
-jira = {{ project = "DRIFT", correlation_field = "customfield_10042", service_field = "customfield_10050", affects_users_label = "brugerpåvirkende" }}
+jira = {{ project = "DRIFT", correlation_field = "customfield_10042", service_field = "customfield_10050", affects_users_label = "brugerpåvirkende", webhook_secret = {{ env = "T_JIRA_HOOK" }} }}
 "#,
             data = data.path().display(),
             sn = region_h.base_url(),
@@ -81,7 +83,8 @@ jira = {{ project = "DRIFT", correlation_field = "customfield_10042", service_fi
         let env = common::env()
             .with("T_SN_PASSWORD", "integration-password")
             .with("T_CQ_PASSWORD", "deskgate-secret")
-            .with("T_JIRA_TOKEN", "jira-personal-access-token");
+            .with("T_JIRA_TOKEN", "jira-personal-access-token")
+            .with("T_JIRA_HOOK", JIRA_HOOK_SECRET);
         let config = Config::from_toml(&text, Path::new("."), &env).expect("flow config");
         let app = Application::build(config).await.expect("gateway starts");
         let gateway = format!("http://{}", app.local_addr());
@@ -172,8 +175,9 @@ jira = {{ project = "DRIFT", correlation_field = "customfield_10042", service_fi
         dead["items"].as_array().cloned().unwrap_or_default()
     }
 
-    /// The operations supplier's own staff create an issue in Jira; Jira tells deskgate.
-    async fn detected_in_jira(&self, summary: &str, labels: &[&str]) -> (String, Value) {
+    /// The operations supplier's own staff create an issue in Jira; Jira tells deskgate:
+    /// (issue key, incident id).
+    async fn detected_in_jira(&self, summary: &str, labels: &[&str]) -> (String, String) {
         let key = self
             .drift
             .create_as_user(json!({
@@ -186,10 +190,31 @@ jira = {{ project = "DRIFT", correlation_field = "customfield_10042", service_fi
         let issue = self.drift.issue_json(&key, ApiVersion::V2).unwrap();
         let event =
             json!({"webhookEvent": "jira:issue_created", "issue_event_type_name": "issue_created", "issue": issue});
-        let res = self.client.post(format!("{}/webhooks/jira/drift", self.gateway)).json(&event).send().await.unwrap();
+        let answer = self.webhook(&event).await;
+        assert_eq!(answer["outcome"], "received", "{answer}");
+        // The answer says nothing of what became of it: the incident is found by its ref.
+        let (status, found) = self.call("sds", reqwest::Method::GET, &format!("/api/v1/refs/drift/{key}"), None).await;
+        assert_eq!(status, StatusCode::OK, "{found}");
+        (key, found["incident"].as_str().unwrap().to_owned())
+    }
+
+    /// A webhook from the supplier's Jira, signed with the desk's secret.
+    async fn webhook(&self, event: &Value) -> Value {
+        let body = serde_json::to_vec(event).unwrap();
+        let res = self
+            .client
+            .post(format!("{}/webhooks/jira/drift", self.gateway))
+            .header("content-type", "application/json")
+            .header(
+                deskgate_jira::webhook::SIGNATURE_HEADER,
+                deskgate_jira::webhook::sign(JIRA_HOOK_SECRET.as_bytes(), &body),
+            )
+            .body(body)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), StatusCode::OK);
-        let answer: Value = res.json().await.unwrap();
-        (key, answer)
+        res.json().await.unwrap()
     }
 
     async fn audit(&self) -> Vec<Value> {
@@ -284,10 +309,7 @@ async fn linking_an_rfc_makes_the_incident_pending_release_everywhere_and_tells_
 #[tokio::test]
 async fn an_incident_a_supplier_detects_that_affects_users_gets_one_linked_national_record() {
     let mut f = Federation::start().await;
-    let (key, answer) = f.detected_in_jira("SOSI STS rejects renewals", &["monitoring", "brugerpåvirkende"]).await;
-    assert_eq!(answer["outcome"], "created", "{answer}");
-    assert_eq!(answer["affects_users"], true);
-    let id = answer["incident"].as_str().unwrap().to_owned();
+    let (key, id) = f.detected_in_jira("SOSI STS rejects renewals", &["monitoring", "brugerpåvirkende"]).await;
     f.drained().await;
 
     // The supplier is origin and assignee; the service comes from the issue's field.
@@ -313,17 +335,8 @@ async fn an_incident_a_supplier_detects_that_affects_users_gets_one_linked_natio
     // Jira sending the event again is a replay: no second incident, no second record.
     let issue = f.drift.issue_json(&key, ApiVersion::V2).unwrap();
     let event = json!({"webhookEvent": "jira:issue_created", "issue": issue});
-    let again: Value = f
-        .client
-        .post(format!("{}/webhooks/jira/drift", f.gateway))
-        .json(&event)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(again["outcome"], "nothing_new", "{again}");
+    let again = f.webhook(&event).await;
+    assert_eq!(again["outcome"], "received", "{again}");
     f.drained().await;
     assert_eq!(f.sds.count(), 1);
     let (_, page) = f.call("sds", reqwest::Method::GET, "/api/v1/incidents", None).await;
@@ -335,10 +348,7 @@ async fn an_incident_a_supplier_detects_that_affects_users_gets_one_linked_natio
 #[tokio::test]
 async fn an_incident_a_supplier_detects_that_does_not_affect_users_stays_in_jira_and_is_visible_nationally() {
     let mut f = Federation::start().await;
-    let (key, answer) = f.detected_in_jira("Disk usage high on batch node", &["monitoring"]).await;
-    assert_eq!(answer["outcome"], "created", "{answer}");
-    assert_eq!(answer["affects_users"], false);
-    let id = answer["incident"].as_str().unwrap().to_owned();
+    let (key, id) = f.detected_in_jira("Disk usage high on batch node", &["monitoring"]).await;
     f.drained().await;
     assert_eq!(f.sds.count(), 0, "no ClearQuest record for an incident that does not affect users");
 

@@ -14,7 +14,7 @@ fn jira_federation(text: String) -> String {
 system = "jira"
 endpoint = "http://127.0.0.1:9"
 credentials = { kind = "bearer", token = { env = "T_DRIFT" } }
-jira = { project = "DRIFT" }
+jira = { project = "DRIFT", webhook_verify = "reread" }
 services = ["*"]"#;
     let text = text.replacen("role = \"supplier\"\nsystem = \"native\"\nservices = [\"*\"]", supplier, 1);
     assert!(text.contains(supplier), "drift is a Jira desk");

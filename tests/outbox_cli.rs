@@ -16,10 +16,11 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 /// Secrets the configuration names, besides the desks' token secrets.
-const CREDENTIALS: [(&str, &str); 3] = [
+const CREDENTIALS: [(&str, &str); 4] = [
     ("T_SN_PASSWORD", "integration-password"),
     ("T_CQ_PASSWORD", "deskgate-secret"),
     ("T_JIRA_TOKEN", "jira-personal-access-token"),
+    ("T_JIRA_HOOK", "drift-webhook-test-secret"),
 ];
 
 struct Federation {
@@ -76,7 +77,7 @@ endpoint = "{jira}"
 services = ["*"]
 auth = {{ issuer = "idp.drift", algorithm = "HS256", secret = {{ env = "T_DRIFT" }} }}
 credentials = {{ kind = "bearer", token = {{ env = "T_JIRA_TOKEN" }} }}
-jira = {{ project = "DRIFT", correlation_field = "customfield_10042", link_field = "customfield_10043" }}
+jira = {{ project = "DRIFT", correlation_field = "customfield_10042", link_field = "customfield_10043", webhook_secret = {{ env = "T_JIRA_HOOK" }} }}
 "#,
             data = dir.path().join("store").display(),
             sn = region_h.base_url(),

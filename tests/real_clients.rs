@@ -120,7 +120,7 @@ credentials = { kind = "basic", username = "deskgate", password = { env = "T_SDS
 system = "jira"
 endpoint = "http://127.0.0.1:9"
 credentials = { kind = "bearer", token = { env = "T_DRIFT" } }
-jira = { project = "DRIFT" }
+jira = { project = "DRIFT", webhook_verify = "reread" }
 services = ["*"]"#;
     let text = text
         .replacen("role = \"national\"\nsystem = \"native\"", national, 1)

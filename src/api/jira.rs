@@ -618,6 +618,7 @@ fn parse_create(state: &AppState, desk: &JiraDesk<'_>, body: &IssueBody) -> Resu
             remote_id: ticket,
             url: None,
             written: Default::default(),
+            seen: Default::default(),
         },
     })
 }

@@ -3,6 +3,8 @@
 //! - `/api/v1/…` — the native JSON API ([`native`]); `/api/v1/escalations/…` ([`escalations`])
 //! - `/api/now/table/incident…` — ServiceNow's Table API, for ServiceNow desks ([`servicenow`])
 //! - `/rest/api/{2,3}/…` — Jira REST, for Jira desks ([`jira`])
+//! - `/webhooks/{jira,servicenow}/{desk}` — change capture ([`webhooks`]), errors in
+//!   the sending tool's dialect
 //! - `/healthz`, `/readyz`, `/metrics`, `/openapi.json` — operations ([`ops`])
 //!
 //! Errors are [`error::ApiError`], rendered in the caller's dialect.
@@ -41,6 +43,8 @@ pub struct AppState {
     pub escalation: Option<Arc<Engine>>,
     /// Inbound rate limits per desk, checked right after authentication.
     pub rate_limits: Arc<RateLimits>,
+    /// The desks' adapters: a webhook that is only a hint is read back through them.
+    pub adapters: Arc<crate::sync::registry::Adapters>,
 }
 
 #[derive(OpenApi)]
@@ -83,9 +87,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/escalations/{id}/ack", axum::routing::post(escalations::ack))
         .route("/api/v1/outbox", get(sync::outbox))
         .route("/api/v1/dead-letters", get(sync::dead_letters))
-        .route("/api/v1/dead-letters/{seq}/replay", axum::routing::post(sync::replay))
-        .route("/webhooks/jira/{desk}", axum::routing::post(webhooks::jira))
-        .route("/webhooks/servicenow/{desk}", axum::routing::post(webhooks::servicenow));
+        .route("/api/v1/dead-letters/{seq}/replay", axum::routing::post(sync::replay));
     let ops = Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
@@ -94,10 +96,19 @@ pub fn app(state: AppState) -> Router {
     let servicenow =
         servicenow::router().layer(middleware::from_fn(|r, n| error::render_in(error::Dialect::ServiceNow, r, n)));
     let jira = jira::router().layer(middleware::from_fn(|r, n| error::render_in(error::Dialect::Jira, r, n)));
+    // Webhooks answer in the dialect of the tool that sends them, errors included.
+    let jira_hooks = Router::new()
+        .route("/webhooks/jira/{desk}", axum::routing::post(webhooks::jira))
+        .layer(middleware::from_fn(|r, n| error::render_in(error::Dialect::Jira, r, n)));
+    let servicenow_hooks = Router::new()
+        .route("/webhooks/servicenow/{desk}", axum::routing::post(webhooks::servicenow))
+        .layer(middleware::from_fn(|r, n| error::render_in(error::Dialect::ServiceNow, r, n)));
     Router::new()
         .merge(native)
         .merge(servicenow)
         .merge(jira)
+        .merge(jira_hooks)
+        .merge(servicenow_hooks)
         .merge(ops)
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .layer(middleware::from_fn(record_metrics))

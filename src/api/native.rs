@@ -322,6 +322,7 @@ fn parse_submission(state: &AppState, who: &DeskPrincipal, req: SubmitIncident) 
             remote_id: ticket,
             url: ticket_url,
             written: Default::default(),
+            seen: Default::default(),
         },
     })
 }

@@ -893,6 +893,7 @@ fn parse_submission(state: &AppState, desk: &SnDesk<'_>, record: &Record) -> Res
             remote_id: ticket,
             url: None,
             written: Default::default(),
+            seen: Default::default(),
         },
     })
 }

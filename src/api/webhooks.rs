@@ -3,24 +3,49 @@
 //! vocabulary and applied as a change *by that desk* ([`Gateway::apply_remote`]).
 //!
 //! - `POST /webhooks/jira/{desk}` — `jira:issue_created|updated`, `comment_created`.
-//!   When the desk has `jira.webhook_secret`, the `X-Hub-Signature` HMAC must verify.
+//!   Always authenticated: the `X-Hub-Signature` HMAC with the desk's
+//!   `jira.webhook_secret`, or the desk's own Bearer token. A desk with
+//!   `jira.webhook_verify = "reread"` instead takes a webhook as a hint: only the issue
+//!   key is read from it, and the issue and its comments are read back through the
+//!   desk's API (its adapter) before anything is applied.
 //!   A `jira:issue_created` from a supplier's Jira for an issue deskgate does not know
 //!   is an incident the supplier detected (steps 18a/b): stored with the supplier as
 //!   origin and assignee. Only an issue labelled `jira.affects_users_label` (default
 //!   `affects-users`) gets a ClearQuest record at the national desk, linked both ways;
 //!   any other is handled in Jira only — the national desk sees it through the API
-//!   and the audit log says why it has no record.
+//!   and the audit log says why it has no record. (Not for a `reread` desk: a hint
+//!   names an issue, it does not make one.)
 //! - `POST /webhooks/servicenow/{desk}` — the business rule's push
 //!   (`{operation, sys_id, number, changed_fields, record, journal}`), authenticated
 //!   with the desk's own Bearer token.
 //!
+//! Both are rate-limited per desk (the desk's inbound limit), answer every error in
+//! the sender's dialect, and answer every authenticated, well-formed event the same
+//! way — 200 `{"outcome":"received"}` — whether or not the ticket is known, so the
+//! answer tells nobody which tickets exist; what became of it goes to the log, the
+//! `deskgate_remote_changes_total` metric and the audit log.
+//!
+//! Replays change nothing. Jira Cloud sends `X-Atlassian-Webhook-Identifier` with
+//! every delivery: unique within the site and unchanged when Jira retries it (the
+//! id its failed-webhooks API reports; header name and semantics checked against
+//! the Jira Cloud REST API reference and the jira.js webhook-header reference), so a
+//! delivery whose identifier deskgate has taken for the ticket is a replay. The header is not signed, so freshness is read
+//! from the signed body as well: an issue event applies only when the issue's
+//! `fields.updated` (else the event's `timestamp`, ms) is newer than the newest
+//! deskgate applied; a comment event only when the comment's `created` is newer than
+//! the newest comment taken. A ServiceNow push applies only when its
+//! `record.sys_mod_count` (else `sys_updated_on`) is newer. What was taken is kept
+//! on the ticket's ref ([`Seen`], bounded) in the change's own transaction.
+//!
 //! [`Gateway::apply_remote`]: crate::gateway::Gateway::apply_remote
+//! [`Seen`]: crate::model::Seen
 
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
-use deskgate_adapter::{RemoteNote, TicketFields};
+use axum::http::{HeaderMap, StatusCode, header};
+use deskgate_adapter::{RemoteId, RemoteNote, TicketFields};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -28,11 +53,23 @@ use super::AppState;
 use super::error::ApiError;
 use super::extract::parse_json;
 use crate::auth::DeskPrincipal;
-use crate::config::{JiraOptions, System};
-use crate::gateway::{RemoteOutcome, RequestContext};
-use crate::model::{DeskId, Kind, NewIncident, Origin, Ref, Role, Service, Status, Text, TicketId, Title, Written};
+use crate::config::{JiraOptions, System, WebhookVerify};
+use crate::gateway::{GatewayError, RemoteOutcome, RequestContext};
+use crate::model::{
+    DeskId, Kind, NewIncident, Origin, Ref, RemoteVersion, Role, Service, Status, Text, TicketId, Title, Written,
+};
 use crate::store::CreateOutcome;
 use crate::sync::inbound::RemoteUpdate;
+
+/// Longest delivery identifier kept (Jira's are UUIDs).
+const MAX_DELIVERY_ID: usize = 128;
+
+type Received = (StatusCode, Json<Value>);
+
+/// The one answer to an authenticated, well-formed event.
+fn received() -> Received {
+    (StatusCode::OK, Json(json!({ "outcome": "received" })))
+}
 
 fn desk_of(state: &AppState, desk: &str, system: System) -> Result<DeskId, ApiError> {
     let id: DeskId = desk.parse().map_err(|_| ApiError::not_found(format!("no desk {desk:?}")))?;
@@ -42,40 +79,151 @@ fn desk_of(state: &AppState, desk: &str, system: System) -> Result<DeskId, ApiEr
     }
 }
 
+/// The body, or the 413/400 the sender's dialect layer renders.
+fn body_of(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "the request body is larger than this gateway accepts",
+            )
+        } else {
+            ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", "the request body could not be read")
+        }
+    })
+}
+
+/// The desk's inbound rate limit, for requests that do not come with its token.
+fn within_rate_limit(state: &AppState, desk: &DeskId) -> Result<(), ApiError> {
+    let Err(wait) = state.rate_limits.check(desk) else { return Ok(()) };
+    let secs = crate::ratelimit::retry_after_secs(wait);
+    metrics::counter!("deskgate_rate_limited_total", "desk" => desk.to_string(), "direction" => "inbound").increment(1);
+    tracing::info!(%desk, retry_after = secs, "webhook rate limit reached");
+    let mut err = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        format!("more webhooks for desk {desk} than its rate limit allows; try again in {secs} s"),
+    );
+    err.retry_after = Some(secs);
+    Err(err)
+}
+
 async fn apply(
     state: &AppState,
     desk: &DeskId,
     remote_id: &str,
     update: RemoteUpdate,
+    version: &RemoteVersion,
     ctx: &RequestContext,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<Received, ApiError> {
     let remote_id: TicketId = remote_id.parse()?;
-    let outcome = state.gateway.apply_remote(desk, &remote_id, &update, ctx).await?;
-    metrics::counter!("deskgate_remote_changes_total", "desk" => desk.to_string(), "outcome" => match &outcome {
+    let outcome = state.gateway.apply_remote(desk, &remote_id, &update, version, ctx).await?;
+    let label = match &outcome {
         RemoteOutcome::Applied(_) => "applied",
         RemoteOutcome::NothingNew { .. } => "nothing_new",
         RemoteOutcome::UnknownTicket => "unknown_ticket",
         RemoteOutcome::Parked(_) => "parked",
-    })
-    .increment(1);
-    let body = match outcome {
-        RemoteOutcome::Applied(i) => json!({ "outcome": "applied", "incident": i.id.to_string() }),
-        RemoteOutcome::NothingNew { echoes } => json!({ "outcome": "nothing_new", "echoes": echoes }),
-        RemoteOutcome::UnknownTicket => json!({ "outcome": "unknown_ticket" }),
-        RemoteOutcome::Parked(reason) => json!({ "outcome": "parked", "reason": reason }),
+        RemoteOutcome::Replayed(_) => "replayed",
     };
-    Ok((StatusCode::OK, Json(body)))
+    metrics::counter!("deskgate_remote_changes_total", "desk" => desk.to_string(), "outcome" => label).increment(1);
+    tracing::info!(%desk, ticket = %remote_id, outcome = label, "remote report received");
+    Ok(received())
 }
 
 #[derive(Deserialize)]
 struct JiraEvent {
     #[serde(rename = "webhookEvent")]
     webhook_event: String,
+    /// Milliseconds since the epoch.
+    #[serde(default)]
+    timestamp: Option<i64>,
     /// `issue_commented` for the `jira:issue_updated` that accompanies a comment.
     #[serde(default)]
     issue_event_type_name: Option<String>,
     issue: Option<deskgate_jira::wire::Issue>,
     comment: Option<deskgate_jira::wire::Comment>,
+}
+
+/// All a `reread` desk takes from a webhook.
+#[derive(Deserialize)]
+struct JiraHint {
+    #[serde(rename = "webhookEvent")]
+    webhook_event: String,
+    #[serde(default)]
+    issue_event_type_name: Option<String>,
+    issue: Option<IssueKey>,
+}
+
+#[derive(Deserialize)]
+struct IssueKey {
+    key: String,
+}
+
+/// How a Jira webhook was authenticated.
+enum Trust {
+    /// Signed with the desk's secret, or sent with the desk's token: the body is the desk's word.
+    Desk,
+    /// A `reread` desk's webhook: only a hint.
+    Hint,
+}
+
+/// Whether this request is the desk's, or refused as a 401 (audited).
+async fn authenticate_jira(
+    state: &AppState,
+    desk: &DeskId,
+    who: Option<Result<DeskPrincipal, ApiError>>,
+    headers: &HeaderMap,
+    body: &[u8],
+    ctx: &RequestContext,
+) -> Result<Trust, ApiError> {
+    let config = state.gateway.config.desk(desk);
+    if config.and_then(|d| d.jira.as_ref()).is_some_and(|j| j.webhook_verify == WebhookVerify::Reread) {
+        return Ok(Trust::Hint);
+    }
+    let signature = headers.get(deskgate_jira::webhook::SIGNATURE_HEADER).map(|v| v.to_str().unwrap_or(""));
+    let refused = match (who, signature) {
+        (Some(Ok(p)), _) if &p.desk == desk => return Ok(Trust::Desk),
+        (Some(Ok(p)), _) => format!("a token of {} cannot report changes for {desk}", p.desk),
+        // An invalid token, a missing client certificate, the rate limit: as for any request.
+        (Some(Err(e)), _) => return Err(e),
+        (None, Some(signature)) => match config.and_then(|d| d.jira_webhook_secret.as_ref()) {
+            Some(secret) => match deskgate_jira::webhook::verify(secret.expose().as_bytes(), body, Some(signature)) {
+                Ok(()) => return Ok(Trust::Desk),
+                Err(e) => format!("{e}"),
+            },
+            None => "signed, but no jira.webhook_secret is configured for this desk".into(),
+        },
+        (None, None) => {
+            format!("neither an {} signature nor the desk's Bearer token", deskgate_jira::webhook::SIGNATURE_HEADER)
+        }
+    };
+    let reason = format!("Jira webhook for {desk} refused: {refused}");
+    state.gateway.audit_rejection(Some(desk), None, &reason, ctx).await;
+    let mut err = ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", reason);
+    err.www_authenticate = Some("Bearer realm=\"deskgate\"".into());
+    Err(err)
+}
+
+/// The delivery's own identifier, when it has one.
+fn delivery_id(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let name = deskgate_jira::webhook::IDENTIFIER_HEADER;
+    let Some(value) = headers.get(name) else { return Ok(None) };
+    match value.to_str().map(str::trim) {
+        Ok(id) if !id.is_empty() && id.len() <= MAX_DELIVERY_ID => Ok(Some(id.to_owned())),
+        _ => Err(ApiError::bad_request(
+            name,
+            format!("{name}: expected the delivery's identifier, 1 to {MAX_DELIVERY_ID} visible ASCII characters"),
+        )),
+    }
+}
+
+/// A Jira timestamp in ms, or a 400 naming `field`.
+fn jira_ms(text: Option<&str>, field: &str) -> Result<Option<i64>, ApiError> {
+    let Some(text) = text else { return Ok(None) };
+    deskgate_jira::wire::parse_timestamp(text).map(|t| Some(t.as_millisecond())).ok_or_else(|| {
+        ApiError::bad_request(field, format!("{field}: expected a Jira timestamp like 2024-01-15T10:30:00.000+0000"))
+    })
 }
 
 /// A Jira webhook.
@@ -84,31 +232,39 @@ pub async fn jira(
     ctx: RequestContext,
     Path(desk): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+    who: Result<DeskPrincipal, ApiError>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Received, ApiError> {
     let desk = desk_of(&state, &desk, System::Jira)?;
-    if let Some(secret) = state.gateway.config.desk(&desk).and_then(|d| d.jira_webhook_secret.as_ref()) {
-        let signature = headers.get(deskgate_jira::webhook::SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
-        if let Err(e) = deskgate_jira::webhook::verify(secret.expose().as_bytes(), &body, signature) {
-            let reason = format!("Jira webhook for {desk} refused: {e}");
-            state.gateway.audit_rejection(Some(&desk), None, &reason, &ctx).await;
-            return Err(ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", reason));
-        }
+    // A token is the desk's own proof (checked, with its rate limit, like any request's).
+    let who = headers.contains_key(header::AUTHORIZATION).then_some(who);
+    // The desk's own token took a cell already; anything else takes one here, before
+    // anything costs: the signature, the audit of a refusal, a read-back.
+    if !matches!(&who, Some(Ok(p)) if p.desk == desk) {
+        within_rate_limit(&state, &desk)?;
+    }
+    let body = body_of(body)?;
+    let trust = authenticate_jira(&state, &desk, who, &headers, &body, &ctx).await?;
+    let delivery = delivery_id(&headers)?;
+    if let Trust::Hint = trust {
+        return jira_hint(&state, &desk, &body, delivery, &ctx).await;
     }
     let event: JiraEvent = parse_json(&body)?;
     let Some(issue) = event.issue else {
         return Err(ApiError::bad_request("issue", "issue: expected the issue the event is about"));
     };
-    if event.webhook_event == deskgate_jira::webhook::ISSUE_CREATED {
-        if let Some(answer) = supplier_detected(&state, &desk, &issue, &ctx).await? {
-            return Ok(answer);
-        }
+    if event.webhook_event == deskgate_jira::webhook::ISSUE_CREATED
+        && supplier_detected(&state, &desk, &issue, &ctx).await?
+    {
+        return Ok(received());
     }
     let mut update = RemoteUpdate::default();
+    let mut version = RemoteVersion { delivery, ..RemoteVersion::default() };
     if event.webhook_event == "comment_created" {
         // Jira sends both `jira:issue_updated` (issue_commented) and `comment_created`
         // for one comment: only the latter carries it here.
         if let Some(c) = event.comment {
+            version.comment_ms = jira_ms(c.created.as_deref(), "comment.created")?.or(event.timestamp);
             update.notes.push(RemoteNote {
                 body: c.body.to_text(),
                 public: c.visibility.is_none(),
@@ -123,6 +279,7 @@ pub async fn jira(
         // each comment, including deskgate's own note about it.
     } else {
         let f = issue.fields;
+        version.updated_ms = jira_ms(f.updated.as_deref(), "issue.fields.updated")?.or(event.timestamp);
         update.fields = TicketFields {
             title: f.summary,
             status: f.status.map(|s| s.name),
@@ -131,20 +288,85 @@ pub async fn jira(
             ..TicketFields::default()
         };
     }
-    apply(&state, &desk, &issue.key, update, &ctx).await
+    apply(&state, &desk, &issue.key, update, &version, &ctx).await
+}
+
+/// A `reread` desk's webhook: the issue it names is read back through the desk's API,
+/// and only what that read says is applied — its fields, and the comments made since
+/// the newest version deskgate applied.
+async fn jira_hint(
+    state: &AppState,
+    desk: &DeskId,
+    body: &[u8],
+    delivery: Option<String>,
+    ctx: &RequestContext,
+) -> Result<Received, ApiError> {
+    let hint: JiraHint = parse_json(body)?;
+    let Some(issue) = hint.issue else {
+        return Err(ApiError::bad_request("issue", "issue: expected the issue the event is about"));
+    };
+    let ticket: TicketId = issue.key.parse()?;
+    let gateway = &state.gateway;
+    let known = gateway.store.find_by_ref(desk, &ticket).map_err(GatewayError::from)?;
+    let Some(id) = known.filter(|_| hint.issue_event_type_name.as_deref() != Some("issue_commented")) else {
+        // Unknown, or the issue_updated twin of a comment_created that follows.
+        tracing::info!(%desk, %ticket, event = %hint.webhook_event, "webhook hint not read back");
+        metrics::counter!("deskgate_remote_changes_total", "desk" => desk.to_string(), "outcome" => "hint_ignored")
+            .increment(1);
+        return Ok(received());
+    };
+    let Some(adapter) = state.adapters.get(desk) else {
+        tracing::error!(%desk, "a reread desk has no adapter to read back through");
+        return Err(ApiError::internal());
+    };
+    let read = adapter.get(&RemoteId(ticket.to_string())).await.map_err(|e| {
+        tracing::warn!(%desk, %ticket, error = %e, "could not read back the issue a webhook named");
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "read_back_failed",
+            "the issue could not be read back from the desk's Jira; nothing was changed — try again",
+        )
+    })?;
+    let incident = gateway.store.get_incident(&id).map_err(GatewayError::from)?;
+    let watermark = incident.as_ref().map(|i| {
+        i.refs
+            .iter()
+            .find(|r| &r.desk == desk)
+            .and_then(|r| r.seen.updated_ms)
+            .unwrap_or_else(|| i.created_at.as_millisecond())
+    });
+    let notes = read
+        .notes
+        .into_iter()
+        .filter(|n| n.at.is_some_and(|at| watermark.is_some_and(|w| at.as_millisecond() > w)))
+        .collect();
+    let f = read.fields;
+    let update = RemoteUpdate {
+        fields: TicketFields {
+            title: f.title,
+            status: f.status,
+            priority: f.priority,
+            assignee: f.assignee,
+            ..TicketFields::default()
+        },
+        notes,
+    };
+    let version =
+        RemoteVersion { delivery, updated_ms: read.updated_at.map(|t| t.as_millisecond()), ..RemoteVersion::default() };
+    apply(state, desk, ticket.as_str(), update, &version, ctx).await
 }
 
 /// An issue a supplier created in its own Jira that deskgate does not know (steps
-/// 18a/b) becomes an incident with the supplier as origin and assignee; `None` when
+/// 18a/b) becomes an incident with the supplier as origin and assignee; `false` when
 /// the issue is not that (known, deskgate's own, or not from a supplier).
 async fn supplier_detected(
     state: &AppState,
     desk: &DeskId,
     issue: &deskgate_jira::wire::Issue,
     ctx: &RequestContext,
-) -> Result<Option<(StatusCode, Json<Value>)>, ApiError> {
+) -> Result<bool, ApiError> {
     let Some(config) = state.gateway.config.desk(desk).filter(|d| d.role == Role::Supplier) else {
-        return Ok(None);
+        return Ok(false);
     };
     let jira = config.jira.as_ref();
     let f = &issue.fields;
@@ -154,8 +376,8 @@ async fn supplier_detected(
         .and_then(|field| f.extra.get(field))
         .is_some_and(|v| field_text(v).is_some());
     let ticket: TicketId = issue.key.parse()?;
-    if own || state.gateway.store.find_by_ref(desk, &ticket).map_err(crate::gateway::GatewayError::from)?.is_some() {
-        return Ok(None);
+    if own || state.gateway.store.find_by_ref(desk, &ticket).map_err(GatewayError::from)?.is_some() {
+        return Ok(false);
     }
     let summary = f.summary.as_deref().unwrap_or_default().trim();
     let title = Title::parse(&summary.chars().take(Title::MAX_CHARS).collect::<String>())?;
@@ -195,6 +417,7 @@ async fn supplier_detected(
             url,
             // What the issue holds now: reading it back is no news.
             written: Written { status: Some(Status::Assigned), priority },
+            seen: Default::default(),
         },
     };
     let outcome = state.gateway.supplier_detected(desk, new, affects_users, ctx).await?;
@@ -203,8 +426,8 @@ async fn supplier_detected(
         CreateOutcome::Replayed(i) => ("nothing_new", i),
     };
     metrics::counter!("deskgate_remote_changes_total", "desk" => desk.to_string(), "outcome" => outcome).increment(1);
-    let body = json!({ "outcome": outcome, "incident": incident.id.to_string(), "affects_users": affects_users });
-    Ok(Some((StatusCode::OK, Json(body))))
+    tracing::info!(%desk, incident = %incident.id, outcome, affects_users, "supplier-detected issue received");
+    Ok(true)
 }
 
 /// A custom field's value as text: a string, a number, or a select option's `value`.
@@ -232,14 +455,39 @@ struct ServiceNowJournal {
     value: String,
 }
 
+/// The record's version: `sys_mod_count` and `sys_updated_on` (UTC, `YYYY-MM-DD hh:mm:ss`).
+fn servicenow_version(record: &serde_json::Map<String, Value>) -> Result<RemoteVersion, ApiError> {
+    let text = |k: &str| record.get(k).and_then(Value::as_str).map(str::trim).filter(|v| !v.is_empty());
+    let mod_count = text("sys_mod_count")
+        .map(|c| {
+            c.parse::<u64>().map_err(|_| {
+                ApiError::bad_request("record.sys_mod_count", "record.sys_mod_count: expected a whole number")
+            })
+        })
+        .transpose()?;
+    let updated_ms = text("sys_updated_on")
+        .map(|t| {
+            format!("{}Z", t.replacen(' ', "T", 1)).parse::<jiff::Timestamp>().map(|t| t.as_millisecond()).map_err(
+                |_| {
+                    ApiError::bad_request(
+                        "record.sys_updated_on",
+                        "record.sys_updated_on: expected a time like 2026-03-01 10:00:00 (UTC)",
+                    )
+                },
+            )
+        })
+        .transpose()?;
+    Ok(RemoteVersion { mod_count, updated_ms, ..RemoteVersion::default() })
+}
+
 /// A ServiceNow business rule's push.
 pub async fn servicenow(
     State(state): State<AppState>,
     who: DeskPrincipal,
     ctx: RequestContext,
     Path(desk): Path<String>,
-    body: Bytes,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Received, ApiError> {
     let desk = desk_of(&state, &desk, System::Servicenow)?;
     if who.desk != desk {
         return Err(ApiError::new(
@@ -248,7 +496,9 @@ pub async fn servicenow(
             format!("{} cannot push changes for {desk}", who.desk),
         ));
     }
+    let body = body_of(body)?;
     let push: ServiceNowPush = parse_json(&body)?;
+    let version = servicenow_version(&push.record)?;
     let text = |k: &str| push.record.get(k).and_then(Value::as_str).filter(|v| !v.is_empty()).map(str::to_owned);
     let mut fields = TicketFields {
         title: text("short_description"),
@@ -267,5 +517,5 @@ pub async fn servicenow(
         .map(|j| RemoteNote { public: j.element == "comments", body: j.value, author: None, at: None })
         .into_iter()
         .collect();
-    apply(&state, &desk, &push.sys_id, RemoteUpdate { fields, notes }, &ctx).await
+    apply(&state, &desk, &push.sys_id, RemoteUpdate { fields, notes }, &version, &ctx).await
 }

@@ -192,6 +192,95 @@ pub struct Ref {
     /// with these values is deskgate's own echo and is not propagated again.
     #[serde(default, skip_serializing_if = "Written::is_empty")]
     pub written: Written,
+    /// The newest version of this copy whose report deskgate applied, and the latest
+    /// deliveries it took: an older or repeated report (a replayed webhook) is no news.
+    #[serde(default, skip_serializing_if = "Seen::is_empty")]
+    pub seen: Seen,
+}
+
+/// What deskgate has taken in from a desk's reports about one of its tickets, so a
+/// replayed or out-of-date report changes nothing (bounded: three watermarks and the
+/// last [`Seen::MAX_DELIVERIES`] delivery ids).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Seen {
+    /// The remote's modification time of the newest report applied, in ms since the
+    /// epoch (Jira `updated` or the event's `timestamp`, ServiceNow `sys_updated_on`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_ms: Option<i64>,
+    /// ServiceNow `sys_mod_count` of the newest report applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mod_count: Option<u64>,
+    /// Creation time of the newest comment taken from a comment event, in ms (comment
+    /// events carry the comment's time, not the issue's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment_ms: Option<i64>,
+    /// Identifiers of the latest deliveries (Jira `X-Atlassian-Webhook-Identifier`), oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deliveries: Vec<String>,
+}
+
+/// How a report identifies itself and the version of the ticket it describes; every
+/// part optional (a poll or a bare payload carries none).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RemoteVersion {
+    pub delivery: Option<String>,
+    pub updated_ms: Option<i64>,
+    pub mod_count: Option<u64>,
+    pub comment_ms: Option<i64>,
+}
+
+impl Seen {
+    /// Delivery ids kept per ref: enough for a remote's retries, which come within
+    /// hours and few at a time.
+    pub const MAX_DELIVERIES: usize = 32;
+
+    pub fn is_empty(&self) -> bool {
+        self.updated_ms.is_none() && self.mod_count.is_none() && self.comment_ms.is_none() && self.deliveries.is_empty()
+    }
+
+    /// Why a report of `v` is a replay, or `None` when it is news: a delivery already
+    /// taken, or a version no newer than the newest applied. A modification count
+    /// decides when both sides have one (it is exact); otherwise the time does.
+    pub fn replay(&self, v: &RemoteVersion) -> Option<String> {
+        if let Some(d) = v.delivery.as_ref().filter(|d| self.deliveries.contains(d)) {
+            return Some(format!("delivery {d} was already taken"));
+        }
+        match (v.mod_count, self.mod_count) {
+            (Some(new), Some(known)) if new <= known => {
+                return Some(format!("modification count {new} is not newer than {known}"));
+            }
+            (Some(_), Some(_)) => return None,
+            _ => {}
+        }
+        let at = |ms: i64| Timestamp::from_millisecond(ms).map_or_else(|_| ms.to_string(), |t| t.to_string());
+        if let (Some(new), Some(known)) = (v.comment_ms, self.comment_ms) {
+            if new <= known {
+                return Some(format!("a comment of {} is not newer than {} already taken", at(new), at(known)));
+            }
+        }
+        match (v.updated_ms, self.updated_ms) {
+            (Some(new), Some(known)) if new <= known => {
+                Some(format!("the ticket's version of {} is not newer than {} already applied", at(new), at(known)))
+            }
+            _ => None,
+        }
+    }
+
+    /// Remember `v` as taken; true when anything changed.
+    pub fn record(&mut self, v: &RemoteVersion) -> bool {
+        let before = self.clone();
+        if let Some(d) = &v.delivery {
+            if !self.deliveries.contains(d) {
+                self.deliveries.push(d.clone());
+            }
+            let excess = self.deliveries.len().saturating_sub(Self::MAX_DELIVERIES);
+            self.deliveries.drain(..excess);
+        }
+        self.updated_ms = self.updated_ms.max(v.updated_ms);
+        self.mod_count = self.mod_count.max(v.mod_count);
+        self.comment_ms = self.comment_ms.max(v.comment_ms);
+        *self != before
+    }
 }
 
 /// The values deskgate last wrote to a desk's copy (echo suppression, DESIGN §8).
@@ -665,6 +754,7 @@ mod tests {
                 display_id: "INC0010001".into(),
                 url: None,
                 written: Default::default(),
+                seen: Default::default(),
             },
         }
         .into_incident(IncidentId::new(2026, 1), Timestamp::UNIX_EPOCH)
@@ -859,5 +949,60 @@ mod tests {
         inc.assignee = Some(desk("fmk"));
         assert!(inc.is_visible_to(&actor("fmk", Role::Supplier)));
         assert!(!inc.is_visible_to(&actor("drift", Role::Supplier)));
+    }
+
+    fn version(delivery: Option<&str>, updated_ms: Option<i64>, mod_count: Option<u64>) -> RemoteVersion {
+        RemoteVersion { delivery: delivery.map(str::to_owned), updated_ms, mod_count, comment_ms: None }
+    }
+
+    #[test]
+    fn a_report_no_newer_than_the_newest_applied_is_a_replay() {
+        let mut seen = Seen::default();
+        assert_eq!(seen.replay(&version(Some("d1"), Some(1_000), None)), None);
+        assert!(seen.record(&version(Some("d1"), Some(1_000), None)));
+        assert!(seen.replay(&version(Some("d1"), Some(2_000), None)).is_some(), "same delivery");
+        assert!(seen.replay(&version(Some("d2"), Some(1_000), None)).is_some(), "same version");
+        assert!(seen.replay(&version(Some("d2"), Some(999), None)).is_some(), "older version");
+        assert_eq!(seen.replay(&version(Some("d2"), Some(1_001), None)), None);
+        assert_eq!(seen.replay(&version(None, None, None)), None, "nothing to compare");
+    }
+
+    #[test]
+    fn a_modification_count_decides_over_the_time_when_both_sides_have_one() {
+        let mut seen = Seen::default();
+        seen.record(&version(None, Some(5_000), Some(3)));
+        // ServiceNow's time has whole seconds: two writes in one second differ only by count.
+        assert_eq!(seen.replay(&version(None, Some(5_000), Some(4))), None);
+        assert!(seen.replay(&version(None, Some(9_000), Some(3))).is_some());
+    }
+
+    #[test]
+    fn comments_are_ordered_by_their_own_time_not_the_issues() {
+        let mut seen = Seen::default();
+        seen.record(&version(None, Some(9_000), None));
+        let comment = |ms| RemoteVersion { comment_ms: Some(ms), ..RemoteVersion::default() };
+        assert_eq!(seen.replay(&comment(5_000)), None, "a comment event carries no issue version");
+        seen.record(&comment(5_000));
+        assert!(seen.replay(&comment(5_000)).is_some());
+        assert_eq!(seen.replay(&comment(5_001)), None);
+    }
+
+    #[test]
+    fn delivery_ids_are_bounded_and_the_oldest_go_first() {
+        let mut seen = Seen::default();
+        for n in 0..(Seen::MAX_DELIVERIES + 5) {
+            seen.record(&version(Some(&format!("d{n}")), None, None));
+        }
+        assert_eq!(seen.deliveries.len(), Seen::MAX_DELIVERIES);
+        assert_eq!(seen.deliveries[0], "d5");
+        let newest = format!("d{}", Seen::MAX_DELIVERIES + 4);
+        assert!(!seen.record(&version(Some(&newest), None, None)), "an id already kept changes nothing");
+    }
+
+    #[test]
+    fn a_ref_stored_before_seen_existed_still_reads() {
+        let stored = r#"{"desk":"drift","system":"jira","remote_id":"DRIFT-1","display_id":"DRIFT-1","url":null}"#;
+        let r: Ref = serde_json::from_str(stored).unwrap();
+        assert!(r.seen.is_empty());
     }
 }

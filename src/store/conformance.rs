@@ -85,6 +85,7 @@ fn ref_of(at: &str, remote: &str) -> Ref {
         display_id: remote.into(),
         url: None,
         written: Written::default(),
+        seen: Default::default(),
     }
 }
 

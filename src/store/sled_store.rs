@@ -612,6 +612,7 @@ mod tests {
                 display_id: ticket.to_string(),
                 url: None,
                 written: Written::default(),
+                seen: Default::default(),
             },
         }
     }

@@ -417,6 +417,7 @@ impl Dispatcher {
                     display_id: ticket.display_id,
                     url: ticket.url,
                     written: Written { status: Some(incident.status), priority: incident.priority },
+                    seen: Default::default(),
                 };
                 Ok(Some(Box::new(move |i: &mut Incident| {
                     if i.ref_for(&new_ref.desk).is_some() {

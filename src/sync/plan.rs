@@ -205,12 +205,12 @@ mod tests {
         role = "supplier"
         system = "jira"
         endpoint = "http://127.0.0.1:4"
-        jira = { project = "DRIFT" }
+        jira = { project = "DRIFT", webhook_secret = { env = "T_HOOK" } }
         services = ["*"]
     "#;
 
     fn config() -> Config {
-        Config::from_toml(CONFIG, Path::new("."), &MapEnv::new(false)).unwrap()
+        Config::from_toml(CONFIG, Path::new("."), &MapEnv::new(false).with("T_HOOK", "hook-secret")).unwrap()
     }
 
     fn desk(s: &str) -> DeskId {
@@ -234,6 +234,7 @@ mod tests {
                 display_id: "T-1".into(),
                 url: None,
                 written: Default::default(),
+                seen: Default::default(),
             },
         }
         .into_incident(IncidentId::new(2026, 1), Timestamp::UNIX_EPOCH)

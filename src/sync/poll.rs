@@ -93,7 +93,7 @@ impl Poller {
         for ticket in fresh {
             if let Ok(remote_id) = ticket.id.0.parse() {
                 let update = RemoteUpdate { fields: ticket.fields.clone(), notes: ticket.notes.clone() };
-                match self.gateway.apply_remote(desk, &remote_id, &update, &ctx).await {
+                match self.gateway.apply_remote(desk, &remote_id, &update, &Default::default(), &ctx).await {
                     Ok(RemoteOutcome::Applied(_)) => report.applied += 1,
                     Ok(RemoteOutcome::Parked(_)) => report.parked += 1,
                     Ok(_) => {}

@@ -46,7 +46,10 @@
 //! [`JiraSimConfig::operator`] for the operator API. Issues in payloads use the v2
 //! shape. With a secret, each delivery carries `X-Hub-Signature: sha256=<hex>` over
 //! the raw body ([`deskgate_jira::webhook::sign`]), and every delivery carries
-//! `X-Atlassian-Webhook-Identifier`.
+//! `X-Atlassian-Webhook-Identifier`, unique to the delivery (the simulator does not
+//! retry). Every change gets a later `updated` than the one before (to the
+//! millisecond), and `comment_created` carries the issue's `updated` too, so a
+//! receiver can tell a replayed event from a newer one.
 //!
 //! # Operator API
 //!
@@ -56,7 +59,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -342,6 +345,8 @@ pub struct RecordedRequest {
 pub struct Delivery {
     pub payload: Value,
     pub signature: Option<String>,
+    /// The `X-Atlassian-Webhook-Identifier` it carried.
+    pub identifier: String,
     pub status: Option<u16>,
     pub error: Option<String>,
 }
@@ -367,6 +372,9 @@ struct Shared {
     hooks_queued: AtomicU64,
     hooks_done: AtomicU64,
     hooks_notify: Notify,
+    /// The last instant handed out, in ms: every change gets a later `updated` than
+    /// the one before, as in Jira, so receivers can order them.
+    last_ms: AtomicI64,
 }
 
 /// A running simulated Jira on `127.0.0.1`. Dropping it stops the server.
@@ -397,7 +405,13 @@ impl Shared {
     }
 
     fn now(&self, inner: &Inner) -> Timestamp {
-        Timestamp::now().checked_add(inner.clock_offset).unwrap_or_else(|_| Timestamp::now())
+        let wall = Timestamp::now().checked_add(inner.clock_offset).unwrap_or_else(|_| Timestamp::now());
+        let wall_ms = wall.as_millisecond();
+        let previous = self
+            .last_ms
+            .fetch_update(AtomicOrdering::SeqCst, AtomicOrdering::SeqCst, |last| Some(wall_ms.max(last + 1)))
+            .unwrap_or(wall_ms);
+        Timestamp::from_millisecond(wall_ms.max(previous + 1)).unwrap_or(wall)
     }
 
     fn user_by_handle(&self, handle: &str) -> Option<&SimUser> {
@@ -1152,6 +1166,7 @@ impl Shared {
                         "status": self.status_json(&snapshot.status),
                         "priority": self.priority_json(&snapshot.priority),
                         "issuetype": {"name": snapshot.issue_type, "subtask": false},
+                        "updated": format_timestamp(snapshot.updated),
                     }
                 },
             }));
@@ -1650,9 +1665,12 @@ async fn deliver_webhooks(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<V
     let Some(target) = shared.config.webhook.clone() else {
         return;
     };
+    // Unique within the site and across restarts, as Jira's are.
+    let site = uuid::Uuid::new_v4();
     let mut delivery_number = 0u64;
     while let Some(payload) = rx.recv().await {
         delivery_number += 1;
+        let identifier = format!("{site}-{delivery_number}");
         let body = serde_json::to_vec(&payload).unwrap_or_default();
         let signature = target.secret.as_ref().map(|secret| webhook::sign(secret.as_bytes(), &body));
         let (status, error) = match &client {
@@ -1660,7 +1678,7 @@ async fn deliver_webhooks(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<V
                 let mut request = client
                     .post(&target.url)
                     .header(header::CONTENT_TYPE, "application/json")
-                    .header(webhook::IDENTIFIER_HEADER, delivery_number.to_string())
+                    .header(webhook::IDENTIFIER_HEADER, identifier.as_str())
                     .header("X-Atlassian-Webhook-Flow", "Primary");
                 if let Some(signature) = &signature {
                     request = request.header(webhook::SIGNATURE_HEADER, signature);
@@ -1672,7 +1690,7 @@ async fn deliver_webhooks(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<V
             }
             Err(e) => (None, Some(e.to_string())),
         };
-        shared.lock().deliveries.push(Delivery { payload, signature, status, error });
+        shared.lock().deliveries.push(Delivery { payload, signature, identifier, status, error });
         shared.hooks_done.fetch_add(1, AtomicOrdering::SeqCst);
         shared.hooks_notify.notify_waiters();
     }
@@ -1698,6 +1716,7 @@ impl JiraSim {
             hooks_queued: AtomicU64::new(0),
             hooks_done: AtomicU64::new(0),
             hooks_notify: Notify::new(),
+            last_ms: AtomicI64::new(0),
         });
         if let Some(rx) = hook_rx {
             tokio::spawn(deliver_webhooks(shared.clone(), rx));

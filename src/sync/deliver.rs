@@ -649,6 +649,7 @@ mod tests {
                 display_id: record["number"].clone(),
                 url: None,
                 written: Written::default(),
+                seen: Default::default(),
             },
         };
         let national = Actor { desk: "sds".parse().unwrap(), role: Role::National };

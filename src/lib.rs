@@ -19,6 +19,7 @@
 //! - [`ratelimit`] — per-desk inbound and outbound rate limits
 //! - [`cli`] — the command line; [`commands`] — `who` and `sim`; [`demo`] — the guided scenario
 #![forbid(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod api;
 pub mod auth;

@@ -1,4 +1,6 @@
 //! The `deskgate` binary: parse the command line and hand over to the library.
+#![forbid(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 use std::process::ExitCode;
 

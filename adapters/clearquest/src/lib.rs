@@ -10,6 +10,7 @@
 //! The crate speaks ClearQuest's wire format only; it knows nothing of the gateway's
 //! storage, HTTP server or mapping files.
 #![forbid(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod client;
 pub mod oslc;

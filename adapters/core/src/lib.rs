@@ -9,6 +9,7 @@
 //! Every failure is an [`AdapterError`] that says whether trying again can help
 //! ([`AdapterError::is_retriable`]); the gateway's outbox decides what to do with it.
 #![forbid(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod http;
 pub mod poll;

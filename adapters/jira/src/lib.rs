@@ -11,6 +11,7 @@
 //! it receives field values already in the Jira installation's vocabulary (status
 //! and priority names) and returns typed results.
 #![forbid(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod adf;
 pub mod client;

@@ -9,6 +9,7 @@
 //!
 //! This crate knows nothing of the gateway's storage, HTTP server or mapping files.
 #![forbid(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod client;
 pub mod query;

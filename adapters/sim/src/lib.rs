@@ -6,6 +6,7 @@
 //! disagree with them. Faults are injected through [`faults::Faults`], shared by all
 //! three: programmatically in tests, or over HTTP at `POST /_sim/faults`.
 #![forbid(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod clearquest;
 pub mod jira;

@@ -3,6 +3,7 @@
 //! sleeping.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
@@ -10,6 +11,8 @@ use jiff::{SignedDuration, Timestamp};
 #[derive(Default)]
 pub(crate) struct SimClock {
     offset: Mutex<SignedDuration>,
+    /// The last instant [`SimClock::tick`] handed out, in ms.
+    last_ms: AtomicI64,
 }
 
 impl SimClock {
@@ -17,6 +20,18 @@ impl SimClock {
     pub(crate) fn now(&self) -> Timestamp {
         let offset = *super::lock(&self.offset);
         Timestamp::now().checked_add(offset).unwrap_or_else(|_| Timestamp::now())
+    }
+
+    /// [`SimClock::now`] to the millisecond, but always later than the instant
+    /// handed out before, so that successive changes can be ordered by time.
+    pub(crate) fn tick(&self) -> Timestamp {
+        let wall = self.now();
+        let wall_ms = wall.as_millisecond();
+        let previous = self
+            .last_ms
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| Some(wall_ms.max(last + 1)))
+            .unwrap_or(wall_ms);
+        Timestamp::from_millisecond(wall_ms.max(previous + 1)).unwrap_or(wall)
     }
 
     /// [`SimClock::now`] truncated to the second, for products that keep no finer stamps.

@@ -23,6 +23,10 @@ impl Bound {
         Ok(Bound { listener, addr })
     }
 
+    pub(crate) fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
     /// Serve `router` until the returned server is dropped. `name` goes into the log
     /// line should the server fail.
     pub(crate) fn serve(self, name: &'static str, router: Router) -> SimServer {

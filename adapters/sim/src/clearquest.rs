@@ -32,12 +32,14 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use base64::Engine as _;
 use deskgate_clearquest::oslc::{self, CqRecord, Limits, NS_CQ, RDF_XML};
 use deskgate_clearquest::oslc_where::Where;
 use jiff::Timestamp;
-use tokio::task::JoinHandle;
 
+use crate::core::clock::SimClock;
+use crate::core::http::{authorization, basic_pair};
+use crate::core::record::Log;
+use crate::core::server::{Bound, SimServer};
 use crate::faults::{self, Faults};
 
 /// What the simulated ClearQuest serves and whom it lets in.
@@ -134,20 +136,24 @@ pub struct ReceivedBody {
 #[derive(Default)]
 struct Db {
     records: BTreeMap<u64, SimRecord>,
-    received: Vec<ReceivedBody>,
 }
 
 #[derive(Clone)]
 struct Shared {
     config: Arc<ClearQuestSimConfig>,
     db: Arc<Mutex<Db>>,
+    received: Log<ReceivedBody>,
+    clock: Arc<SimClock>,
 }
 
 impl Shared {
     fn lock(&self) -> std::sync::MutexGuard<'_, Db> {
-        // A panic while holding the lock can only be a bug in this module; the
-        // data stays usable for the test that hit it.
-        self.db.lock().unwrap_or_else(|e| e.into_inner())
+        crate::core::lock(&self.db)
+    }
+
+    /// ClearQuest records carry second-precision stamps.
+    fn now(&self) -> Timestamp {
+        self.clock.now_seconds()
     }
 
     fn db_path(&self) -> String {
@@ -164,7 +170,7 @@ impl Shared {
 
     fn new_record(&self, db: &mut Db, submitter: &str, fields: BTreeMap<String, String>) -> SimRecord {
         let dbid = db.records.keys().next_back().map_or(FIRST_DBID, |last| last + 1);
-        let now = now();
+        let now = self.now();
         let record = SimRecord {
             dbid,
             display_id: format!("{}{:08}", self.config.db, dbid - FIRST_DBID + 1),
@@ -201,11 +207,6 @@ impl Shared {
     }
 }
 
-/// ClearQuest records carry second-precision stamps.
-fn now() -> Timestamp {
-    Timestamp::from_second(Timestamp::now().as_second()).unwrap_or(Timestamp::UNIX_EPOCH)
-}
-
 fn cq_name(name: &str) -> String {
     if name.contains(':') { name.to_owned() } else { format!("cq:{name}") }
 }
@@ -230,29 +231,18 @@ pub struct ClearQuestSim {
     base_url: String,
     shared: Shared,
     faults: Faults,
-    server: JoinHandle<()>,
-}
-
-impl Drop for ClearQuestSim {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
+    _server: SimServer,
 }
 
 impl ClearQuestSim {
     /// Bind `127.0.0.1:0` and serve.
     pub async fn spawn(config: ClearQuestSimConfig) -> std::io::Result<Self> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let shared = Shared { config: Arc::new(config), db: Arc::default() };
+        let bound = Bound::loopback().await?;
+        let shared =
+            Shared { config: Arc::new(config), db: Arc::default(), received: Log::default(), clock: Arc::default() };
         let faults = Faults::new();
-        let app = build_router(shared.clone(), faults.clone());
-        let server = tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
-                tracing::error!(error = %e, "clearquest simulator stopped");
-            }
-        });
-        Ok(Self { base_url: format!("http://{addr}"), shared, faults, server })
+        let server = bound.serve("clearquest", build_router(shared.clone(), faults.clone()));
+        Ok(Self { base_url: server.base_url(), shared, faults, _server: server })
     }
 
     pub fn base_url(&self) -> &str {
@@ -291,7 +281,7 @@ impl ClearQuestSim {
 
     /// Bodies of the write requests received, oldest first.
     pub fn received(&self) -> Vec<ReceivedBody> {
-        self.shared.lock().received.clone()
+        self.shared.received.all()
     }
 
     /// Submit a record as a person in the ClearQuest client. Returns the display id.
@@ -331,7 +321,7 @@ impl ClearQuestSim {
         record.state = state;
         record.fields.extend(fields_from(fields));
         record.version += 1;
-        record.modified = now();
+        record.modified = self.shared.now();
         Ok(())
     }
 
@@ -345,7 +335,7 @@ impl ClearQuestSim {
         log.push_str(&format!(
             "==== State: {} by: {user} on {} ====\n{text}\n",
             record.state,
-            now().strftime("%d %B %Y %H:%M:%S")
+            self.shared.now().strftime("%d %B %Y %H:%M:%S")
         ));
         self.modify_as_user(display_id, [("Notes_Log", log)])
     }
@@ -360,8 +350,7 @@ fn build_router(shared: Shared, faults: Faults) -> Router {
         .fallback(|| async { oslc_error(StatusCode::NOT_FOUND, "No such resource.") })
         .layer(middleware::from_fn_with_state(shared.clone(), gate))
         .with_state(shared);
-    api.merge(faults::control_routes().with_state(faults.clone()))
-        .layer(middleware::from_fn_with_state(faults, faults::apply))
+    faults::wrap(api, &faults)
 }
 
 fn with_oslc_headers(mut response: Response) -> Response {
@@ -389,16 +378,9 @@ fn internal(e: impl std::fmt::Display) -> Response {
 
 /// Basic auth and the OSLC version header, for every OSLC route.
 async fn gate(State(shared): State<Shared>, request: Request, next: Next) -> Response {
-    let authorized = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic "))
-        .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64.trim()).ok())
-        .and_then(|raw| String::from_utf8(raw).ok())
-        .is_some_and(|pair| {
-            pair.split_once(':').is_some_and(|(u, p)| u == shared.config.user && p == shared.config.password)
-        });
+    let authorized = authorization(request.headers()).and_then(basic_pair).is_some_and(|pair| {
+        pair.split_once(':').is_some_and(|(u, p)| u == shared.config.user && p == shared.config.password)
+    });
     if !authorized {
         let mut response = oslc_error(StatusCode::UNAUTHORIZED, "Authentication required.");
         response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"ClearQuest\""));
@@ -415,14 +397,33 @@ async fn gate(State(shared): State<Shared>, request: Request, next: Next) -> Res
 }
 
 fn base_of(headers: &HeaderMap) -> String {
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("127.0.0.1");
-    format!("http://{host}")
+    crate::core::http::base_of(headers, "127.0.0.1")
 }
 
 /// The 404 answer when the path names another repository or database.
 fn wrong_db(shared: &Shared, repo: &str, db: &str) -> Option<Response> {
     (repo != shared.config.repo || db != shared.config.db)
         .then(|| oslc_error(StatusCode::NOT_FOUND, &format!("No user database {db} in repository {repo}.")))
+}
+
+/// The 404 answer when the path names another repository, database or record type.
+fn wrong_record_type(shared: &Shared, repo: &str, db: &str, rtype: &str) -> Option<Response> {
+    wrong_db(shared, repo, db).or_else(|| {
+        (rtype != shared.config.record_type_dbid)
+            .then(|| oslc_error(StatusCode::NOT_FOUND, &format!("No record type {rtype}.")))
+    })
+}
+
+fn no_record(rid: &str) -> Response {
+    oslc_error(StatusCode::NOT_FOUND, &format!("No record {rid}."))
+}
+
+/// The record as RDF/XML with its ETag.
+fn record_answer(shared: &Shared, base: &str, record: &SimRecord) -> Response {
+    match oslc::write_record(&shared.present(base, record)) {
+        Ok(xml) => rdf(StatusCode::OK, Some(record.etag()), xml),
+        Err(e) => internal(e),
+    }
 }
 
 async fn service_provider(
@@ -503,8 +504,8 @@ fn writable(record: &CqRecord, names: Option<&[String]>) -> Result<BTreeMap<Stri
     Ok(out)
 }
 
-fn remember(db: &mut Db, method: &str, target: String, body: &Bytes) {
-    db.received.push(ReceivedBody {
+fn remember(shared: &Shared, method: &str, target: String, body: &Bytes) {
+    shared.received.push(ReceivedBody {
         method: method.to_owned(),
         target,
         body: String::from_utf8_lossy(body).into_owned(),
@@ -519,11 +520,8 @@ async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Some(r) = wrong_db(&shared, &repo, &db) {
+    if let Some(r) = wrong_record_type(&shared, &repo, &db, &rtype) {
         return r;
-    }
-    if rtype != shared.config.record_type_dbid {
-        return oslc_error(StatusCode::NOT_FOUND, &format!("No record type {rtype}."));
     }
     if let Some(action) = params.get("rcm.action").filter(|a| *a != "Submit") {
         return oslc_error(
@@ -547,7 +545,7 @@ async fn create(
     }
     let base = base_of(&headers);
     let mut guard = shared.lock();
-    remember(&mut guard, "POST", uri.to_string(), &body);
+    remember(&shared, "POST", uri.to_string(), &body);
     let record = shared.new_record(&mut guard, &shared.config.user.clone(), fields);
     drop(guard);
     let presented = shared.present(&base, &record);
@@ -579,12 +577,9 @@ async fn get_record(
     }
     let record = parse_rid(&shared, &rid).and_then(|dbid| shared.lock().records.get(&dbid).cloned());
     let Some(record) = record else {
-        return oslc_error(StatusCode::NOT_FOUND, &format!("No record {rid}."));
+        return no_record(&rid);
     };
-    match oslc::write_record(&shared.present(&base_of(&headers), &record)) {
-        Ok(xml) => rdf(StatusCode::OK, Some(record.etag()), xml),
-        Err(e) => internal(e),
-    }
+    record_answer(&shared, &base_of(&headers), &record)
 }
 
 async fn put_record(
@@ -599,12 +594,12 @@ async fn put_record(
         return r;
     }
     let Some(dbid) = parse_rid(&shared, &rid) else {
-        return oslc_error(StatusCode::NOT_FOUND, &format!("No record {rid}."));
+        return no_record(&rid);
     };
     let base = base_of(&headers);
     let mut guard = shared.lock();
     let Some(current) = guard.records.get(&dbid).cloned() else {
-        return oslc_error(StatusCode::NOT_FOUND, &format!("No record {rid}."));
+        return no_record(&rid);
     };
     let Some(if_match) = headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()) else {
         return oslc_error(
@@ -634,9 +629,9 @@ async fn put_record(
         Ok(c) => c,
         Err(e) => return oslc_error(StatusCode::BAD_REQUEST, &e),
     };
-    remember(&mut guard, "PUT", uri.to_string(), &body);
+    remember(&shared, "PUT", uri.to_string(), &body);
     let Some(record) = guard.records.get_mut(&dbid) else {
-        return oslc_error(StatusCode::NOT_FOUND, &format!("No record {rid}."));
+        return no_record(&rid);
     };
     if listed.is_none() {
         // Without oslc.properties a PUT replaces the record: fields it leaves out are cleared.
@@ -651,13 +646,10 @@ async fn put_record(
     }
     record.state = state;
     record.version += 1;
-    record.modified = now();
+    record.modified = shared.now();
     let record = record.clone();
     drop(guard);
-    match oslc::write_record(&shared.present(&base, &record)) {
-        Ok(xml) => rdf(StatusCode::OK, Some(record.etag()), xml),
-        Err(e) => internal(e),
-    }
+    record_answer(&shared, &base, &record)
 }
 
 async fn query(
@@ -667,11 +659,8 @@ async fn query(
     uri: axum::http::Uri,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(r) = wrong_db(&shared, &repo, &db) {
+    if let Some(r) = wrong_record_type(&shared, &repo, &db, &rtype) {
         return r;
-    }
-    if rtype != shared.config.record_type_dbid {
-        return oslc_error(StatusCode::NOT_FOUND, &format!("No record type {rtype}."));
     }
     let filter = match params.get("oslc.where").map(|w| Where::parse(w)) {
         None => None,

@@ -4,15 +4,19 @@
 //! the real product does — status codes, error bodies, workflow rules, ETags, 429s —
 //! so the gateway's adapters and inbound APIs are tested against something that can
 //! disagree with them. Faults are injected through [`faults::Faults`], shared by all
-//! three: programmatically in tests, or over HTTP at `POST /_sim/faults`.
+//! three: programmatically in tests, or over HTTP at `POST /_sim/faults`. The plumbing
+//! the three share (server, faults, recorder, clock, pushes) lives in `core`; each
+//! product module keeps only its dialect.
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
+mod core;
 
 pub mod clearquest;
 pub mod jira;
 pub mod servicenow;
 pub mod smtp;
 
-pub mod faults;
+pub use self::core::faults;
 
 pub use faults::{Fault, Faults};

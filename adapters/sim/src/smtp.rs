@@ -2,10 +2,11 @@
 //! gateway's notifications, for tests and the demo. Every message is kept with its
 //! recipients, subject and body (quoted-printable decoded).
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+use crate::core::record::Log;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Mail {
@@ -19,7 +20,7 @@ pub struct Mail {
 /// The running mail server. Cheap to clone.
 #[derive(Clone)]
 pub struct SmtpSim {
-    mails: Arc<Mutex<Vec<Mail>>>,
+    mails: Log<Mail>,
     port: u16,
 }
 
@@ -28,7 +29,7 @@ impl SmtpSim {
     pub async fn spawn() -> std::io::Result<Self> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let port = listener.local_addr()?.port();
-        let mails: Arc<Mutex<Vec<Mail>>> = Arc::default();
+        let mails: Log<Mail> = Log::default();
         let kept = mails.clone();
         tokio::spawn(async move {
             while let Ok((socket, _)) = listener.accept().await {
@@ -43,7 +44,7 @@ impl SmtpSim {
     }
 
     pub fn mails(&self) -> Vec<Mail> {
-        self.mails.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.mails.all()
     }
 
     /// The mails to `address` once there are at least `n` (waits up to ten seconds).
@@ -59,7 +60,7 @@ impl SmtpSim {
     }
 }
 
-async fn session(socket: tokio::net::TcpStream, mails: Arc<Mutex<Vec<Mail>>>) {
+async fn session(socket: tokio::net::TcpStream, mails: Log<Mail>) {
     let (read, mut write) = socket.into_split();
     let mut lines = BufReader::new(read).lines();
     let mut to = Vec::new();
@@ -88,7 +89,7 @@ async fn session(socket: tokio::net::TcpStream, mails: Arc<Mutex<Vec<Mail>>>) {
                 // Dot-stuffing: a line starting with ".." carries one dot.
                 data.push(if l.starts_with("..") { l[1..].to_owned() } else { l });
             }
-            mails.lock().unwrap_or_else(|e| e.into_inner()).push(parse_mail(std::mem::take(&mut to), &data));
+            mails.push(parse_mail(std::mem::take(&mut to), &data));
             b"250 OK queued\r\n"
         } else if upper == "QUIT" {
             let _ = write.write_all(b"221 bye\r\n").await;

@@ -155,3 +155,11 @@ pub fn control_routes() -> axum::Router<Faults> {
         )
         .route("/_sim/served", get(|State(f): State<Faults>| async move { axum::Json(f.served_all()) }))
 }
+
+/// A simulator's routes with the control routes added and every request passing
+/// through [`apply`] first.
+pub(crate) fn wrap(routes: axum::Router, faults: &Faults) -> axum::Router {
+    routes
+        .merge(control_routes().with_state(faults.clone()))
+        .layer(axum::middleware::from_fn_with_state(faults.clone(), apply))
+}

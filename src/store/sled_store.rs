@@ -49,13 +49,7 @@ impl SledStore {
     /// Open (or create) the store in `dir`.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Io(format!("{}: {e}", dir.display())))?;
-        let db = sled::Config::new().path(dir).mode(sled::Mode::HighThroughput).open().map_err(|e| match e {
-            // sled reports its exclusive lock as a plain I/O error.
-            sled::Error::Io(ref io) if io.to_string().contains("could not acquire lock") => {
-                StoreError::Locked(dir.display().to_string())
-            }
-            e => StoreError::Io(format!("opening {}: {e}", dir.display())),
-        })?;
+        let db = open_db(dir)?;
         let tree = |name: &str| db.open_tree(name).map_err(io);
         let commit = GroupCommit::start(db.clone()).map_err(|e| StoreError::Io(e.to_string()))?;
         Ok(Self {
@@ -75,6 +69,28 @@ impl SledStore {
     /// Number of incidents stored.
     pub fn incident_count(&self) -> usize {
         self.incidents.len()
+    }
+}
+
+/// How long opening waits for a lock that a store just dropped in this process may
+/// still hold: sled lets go of its files from a background thread. Another process
+/// holding the store is still refused, once this has passed.
+const LOCK_RELEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+fn open_db(dir: &Path) -> Result<sled::Db, StoreError> {
+    let started = std::time::Instant::now();
+    loop {
+        match sled::Config::new().path(dir).mode(sled::Mode::HighThroughput).open() {
+            Ok(db) => return Ok(db),
+            // sled reports its exclusive lock as a plain I/O error.
+            Err(sled::Error::Io(ref e)) if e.to_string().contains("could not acquire lock") => {
+                if started.elapsed() >= LOCK_RELEASE_WAIT {
+                    return Err(StoreError::Locked(dir.display().to_string()));
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => return Err(StoreError::Io(format!("opening {}: {e}", dir.display()))),
+        }
     }
 }
 

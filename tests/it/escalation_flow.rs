@@ -5,7 +5,7 @@
 //! the chain on the test clock, an acknowledgement stops it, and P3/P4 reports
 //! outside staffed hours are deferred to the next working day — never dropped.
 
-mod common;
+use crate::kit;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -86,7 +86,7 @@ struct Harness {
 /// The shipped ruleset with the national desk's webhook pointed at `hook`, and a
 /// webhook for the FMK Incident Manager too.
 fn contacts(dir: &Path, hook: &str) -> PathBuf {
-    let shipped = std::fs::read_to_string(common::shipped_contacts()).unwrap();
+    let shipped = std::fs::read_to_string(kit::shipped_contacts()).unwrap();
     let national = r#"{ kind = "webhook", url = "https://sds.example/hooks/escalation" }"#;
     let fmk = r#"  { kind = "email", address = "fmk-incident-manager@fmk.example" },"#;
     assert!(shipped.contains(national) && shipped.contains(fmk));
@@ -124,8 +124,8 @@ impl Harness {
 
     async fn launch(&mut self, contacts: &Path) {
         let smtp_port = self.smtp_port;
-        let text = common::with_gateway_keys(
-            &common::config_text(&self.dir.path().join("store"), 1024 * 1024),
+        let text = kit::with_gateway_keys(
+            &kit::config_text(&self.dir.path().join("store"), 1024 * 1024),
             &format!(
                 r#"contacts = "{}"
 smtp = {{ host = "127.0.0.1", port = {smtp_port}, from = "deskgate <deskgate@sds.example>", tls = "none" }}
@@ -134,7 +134,7 @@ delivery = {{ retry_base_ms = 20, retry_max_ms = 100, max_attempts = 3, concurre
                 contacts.display()
             ),
         );
-        let config = Config::from_toml(&text, Path::new("."), &common::env()).expect("test config");
+        let config = Config::from_toml(&text, Path::new("."), &kit::env()).expect("test config");
         let store = SledStore::open(&config.gateway.data_dir).unwrap();
         let app = Application::build_with(config, Arc::new(store), Arc::new(self.clock.clone())).await.unwrap();
         self.base = format!("http://{}", app.local_addr());
@@ -176,7 +176,7 @@ delivery = {{ retry_base_ms = 20, retry_max_ms = 100, max_attempts = 3, concurre
             "drift" => "idp.drift",
             other => panic!("{other}"),
         };
-        common::hs256(&common::claims(issuer, desk), &secret)
+        kit::hs256(&kit::claims(issuer, desk), &secret)
     }
 
     async fn call(&self, desk: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
@@ -421,11 +421,11 @@ async fn the_cli_lists_and_acknowledges_escalations_as_the_national_desk() {
     let incident = h.report("SN-8", "NSP: lookups time out", "NSP", "P1").await;
     let esc = h.escalations_of(incident["id"].as_str().unwrap()).await[0]["id"].as_str().unwrap().to_owned();
     let config = h.dir.path().join("cli.toml");
-    std::fs::write(&config, common::config_text(&h.dir.path().join("cli-store"), 1024 * 1024)).unwrap();
+    std::fs::write(&config, kit::config_text(&h.dir.path().join("cli-store"), 1024 * 1024)).unwrap();
     let run = |args: Vec<String>| {
         let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_deskgate"));
         c.args(args).args(["--url", &h.base, "--config", config.to_str().unwrap()]);
-        for (k, v) in &common::env().vars {
+        for (k, v) in &kit::env().vars {
             c.env(k, v);
         }
         c.output().unwrap()

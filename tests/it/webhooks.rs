@@ -3,7 +3,7 @@
 //! `reread` desk), rate-limited, answered the same for known and unknown tickets,
 //! replays change nothing, and every error comes in the sender's dialect.
 
-mod common;
+use crate::kit;
 
 use std::path::Path;
 use std::time::Duration;
@@ -33,7 +33,7 @@ fn token(desk: &str) -> String {
         "drift" => ("idp.drift", "drift-test-secret"),
         other => panic!("{other}"),
     };
-    common::hs256(&common::claims(issuer, desk), secret)
+    kit::hs256(&kit::claims(issuer, desk), secret)
 }
 
 /// A Jira supplier (`drift`) behind a simulator, a ServiceNow local desk (`region-h`,
@@ -75,7 +75,7 @@ credentials = {{ kind = "bearer", token = {{ env = "T_JIRA_TOKEN" }} }}
 }
 
 fn env() -> deskgate::config::MapEnv {
-    common::env().with("T_JIRA_TOKEN", "jira-personal-access-token").with("T_JIRA_HOOK", HOOK_SECRET)
+    kit::env().with("T_JIRA_TOKEN", "jira-personal-access-token").with("T_JIRA_HOOK", HOOK_SECRET)
 }
 
 const SIGNED: &str = r#"jira = { project = "DRIFT", correlation_field = "customfield_10042", webhook_secret = { env = "T_JIRA_HOOK" } }"#;
@@ -554,7 +554,7 @@ async fn a_reread_desk_applies_only_what_its_jira_says_not_what_the_webhook_says
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_jira_desk_without_a_webhook_secret_takes_webhooks_only_with_its_own_token() {
     // Region M (Jira, no endpoint, no webhook secret) as the tests' federation has it.
-    let gw = common::TestGateway::start().await;
+    let gw = kit::TestGateway::start().await;
     let submission = json!({
         "title": "Aarhus: lookups time out", "description": "Reported by phone", "service": "NSP",
         "ticket_id": "RMSD-7", "display_id": "RMSD-7", "urgency": "medium", "impact": "medium",

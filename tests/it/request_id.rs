@@ -1,7 +1,7 @@
 //! Every call a delivery makes to a remote desk carries `X-Request-Id`: the id of the
 //! desk request that caused the delivery.
 
-mod common;
+use crate::kit;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -83,7 +83,7 @@ jira = {{ project = "DRIFT", correlation_field = "customfield_10042", webhook_se
 "#,
         data = data.path().display(),
     );
-    let env = common::env()
+    let env = kit::env()
         .with("T_SN_PASSWORD", "integration-password")
         .with("T_CQ_PASSWORD", "deskgate-secret")
         .with("T_JIRA_TOKEN", "jira-personal-access-token")
@@ -100,8 +100,8 @@ jira = {{ project = "DRIFT", correlation_field = "customfield_10042", webhook_se
         .unwrap()
     });
     let client = reqwest::Client::new();
-    let region_h = common::hs256(&common::claims("idp.regionh", "region-h"), "region-h-test-secret");
-    let sds = common::hs256(&common::claims("idp.sds", "sds"), "sds-test-secret");
+    let region_h = kit::hs256(&kit::claims("idp.regionh", "region-h"), "region-h-test-secret");
+    let sds = kit::hs256(&kit::claims("idp.sds", "sds"), "sds-test-secret");
 
     let submitted = client
         .post(format!("{gateway}/api/v1/incidents"))

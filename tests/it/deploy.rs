@@ -3,8 +3,6 @@
 //! listens on, every secret the configurations reference is provided, the data
 //! directory is the volume, and the configurations load.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 

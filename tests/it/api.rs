@@ -1,9 +1,9 @@
 //! The native API against a real gateway: durability, idempotency, and every
 //! rejection path of the foundation.
 
-mod common;
+use crate::kit;
 
-use common::*;
+use kit::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

@@ -5,13 +5,13 @@
 //! `tests/clients/requirements.txt` (pinned versions), once per requirements file.
 //! This needs `python3` and PyPI; without them the tests fail and say so.
 
-mod common;
+use crate::kit;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Mutex;
 
-use common::*;
+use kit::*;
 use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair};
 use serde_json::Value;
 use sha2::{Digest, Sha256};

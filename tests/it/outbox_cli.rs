@@ -1,7 +1,7 @@
 //! `deskgate outbox`, `dead-letters` and `replay` against a running gateway, and the
 //! Jira supplier's link field, over the NSP flow against the simulators.
 
-mod common;
+use crate::kit;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -86,7 +86,7 @@ jira = {{ project = "DRIFT", correlation_field = "customfield_10042", link_field
         );
         let config_file = dir.path().join("gateway.toml");
         std::fs::write(&config_file, &text).unwrap();
-        let mut env = common::env();
+        let mut env = kit::env();
         for (k, v) in CREDENTIALS {
             env = env.with(k, v);
         }
@@ -121,7 +121,7 @@ jira = {{ project = "DRIFT", correlation_field = "customfield_10042", link_field
             "drift" => ("idp.drift", "drift-test-secret"),
             other => panic!("{other}"),
         };
-        common::hs256(&common::claims(issuer, desk), secret)
+        kit::hs256(&kit::claims(issuer, desk), secret)
     }
 
     async fn call(&self, desk: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
@@ -165,7 +165,7 @@ jira = {{ project = "DRIFT", correlation_field = "customfield_10042", link_field
                 c.env_remove(k);
             }
         }
-        for (k, v) in &common::env().vars {
+        for (k, v) in &kit::env().vars {
             c.env(k, v);
         }
         for (k, v) in CREDENTIALS {

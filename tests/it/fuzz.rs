@@ -6,7 +6,7 @@
 //! Each target runs `DESKGATE_FUZZ_CASES` cases (default 64): the default keeps the
 //! file to a few seconds; CI runs a longer pass with a larger value.
 
-mod common;
+use crate::kit;
 
 use std::sync::OnceLock;
 
@@ -245,7 +245,7 @@ struct Target {
 #[test]
 fn dialect_bodies_never_get_a_server_error() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let gw = rt.block_on(common::TestGateway::start());
+    let gw = rt.block_on(kit::TestGateway::start());
     let sn_seed = json!({"short_description": "FMK down", "description": "fails", "business_service": "FMK",
                          "impact": "2", "urgency": "2", "number": "INC0010001",
                          "sys_id": "a1b2c3d4e5f60718293a4b5c6d7e8f90", "comments": "seen"});
@@ -595,8 +595,8 @@ fn authenticator() -> &'static Authenticator {
     static AUTH: OnceLock<Authenticator> = OnceLock::new();
     AUTH.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let text = common::config_text(&dir.path().join("store"), 1024 * 1024);
-        let config = Config::from_toml(&text, std::path::Path::new("."), &common::env()).unwrap();
+        let text = kit::config_text(&dir.path().join("store"), 1024 * 1024);
+        let config = Config::from_toml(&text, std::path::Path::new("."), &kit::env()).unwrap();
         Authenticator::new(&config)
     })
 }
@@ -700,9 +700,9 @@ fn arbitrary_authorization_headers_are_refused() {
 #[test]
 fn mangled_desk_tokens_are_refused() {
     let gw_token = |desk: &str| match desk {
-        "region-h" => common::hs256(&common::claims("idp.regionh", "region-h"), "region-h-test-secret"),
-        "pharmacy" => common::rs256(&common::claims("idp.pharmacy", "pharmacy")),
-        _ => common::es256(&common::claims("idp.gp", "gp")),
+        "region-h" => kit::hs256(&kit::claims("idp.regionh", "region-h"), "region-h-test-secret"),
+        "pharmacy" => kit::rs256(&kit::claims("idp.pharmacy", "pharmacy")),
+        _ => kit::es256(&kit::claims("idp.gp", "gp")),
     };
     let genuine: Vec<String> = ["region-h", "pharmacy", "gp"].into_iter().map(gw_token).collect();
     // The genuine tokens are accepted: the mangling is what is refused.

@@ -3,12 +3,12 @@
 //! incident (and the rate-limit cost of adding them), connections and their
 //! timeouts, and the lifetime of desk tokens.
 
-mod common;
+use crate::kit;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::*;
+use kit::*;
 use deskgate::config::Config;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};

@@ -10,7 +10,7 @@
 //! the correlation field, with the title it was submitted with — and nothing that was
 //! refused exists anywhere.
 
-mod common;
+use crate::kit;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -283,7 +283,7 @@ async fn killed_mid_submission_and_mid_delivery_every_accepted_incident_reaches_
     let client = reqwest::Client::new();
     let desk = Arc::new(Desk {
         client: client.clone(),
-        token: common::hs256(&common::claims("idp.regionh", "region-h"), "region-h-test-secret"),
+        token: kit::hs256(&kit::claims("idp.regionh", "region-h"), "region-h-test-secret"),
         submissions: Mutex::new(Vec::new()),
     });
     let log = |round: usize| -> PathBuf { dir.path().join(format!("deskgate-{round}.log")) };
@@ -353,7 +353,7 @@ async fn killed_mid_submission_and_mid_delivery_every_accepted_incident_reaches_
     let subs = desk.submissions.lock().await.clone();
     assert!(subs.iter().all(|s| s.outcome != Outcome::Unknown), "some submissions never got an answer");
     let accepted = desk.accepted_ids().await;
-    let sds_token = common::hs256(&common::claims("idp.sds", "sds"), "sds-test-secret");
+    let sds_token = kit::hs256(&kit::claims("idp.sds", "sds"), "sds-test-secret");
     let outbox = async || -> Vec<Value> {
         let res = client.get(format!("{}/api/v1/outbox", gw.base)).bearer_auth(&sds_token).send().await;
         let page: Value = match res {

@@ -1,6 +1,6 @@
 //! The binary's commands: `check-config` and `token`.
 
-mod common;
+use crate::kit;
 
 use std::process::Command;
 
@@ -88,24 +88,24 @@ system = "remedy"
 fn token_mints_a_token_the_gateway_accepts_and_refuses_asymmetric_desks() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("gateway.toml");
-    std::fs::write(&file, common::config_text(&dir.path().join("data"), 1 << 20)).unwrap();
+    std::fs::write(&file, kit::config_text(&dir.path().join("data"), 1 << 20)).unwrap();
     let mut cmd = deskgate();
     cmd.args(["token", "--desk", "region-h", "--ttl", "15m", "--config", file.to_str().unwrap()]);
-    for (k, v) in common::env().vars {
+    for (k, v) in kit::env().vars {
         cmd.env(k, v);
     }
     let out = cmd.output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
 
-    let config = Config::load(&file, &common::env()).unwrap();
+    let config = Config::load(&file, &kit::env()).unwrap();
     let auth = Authenticator::new(&config);
     let who = auth.authenticate(Some(&format!("Bearer {token}"))).unwrap();
     assert_eq!(who.desk.as_str(), "region-h");
 
     let mut cmd = deskgate();
     cmd.args(["token", "--desk", "pharmacy", "--config", file.to_str().unwrap()]);
-    for (k, v) in common::env().vars {
+    for (k, v) in kit::env().vars {
         cmd.env(k, v);
     }
     let out = cmd.output().unwrap();

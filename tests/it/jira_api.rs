@@ -3,9 +3,9 @@
 //! speaks Jira too (so it can transition issues assigned to it) and `region-n` is a
 //! second Jira local desk.
 
-mod common;
+use crate::kit;
 
-use common::*;
+use kit::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 

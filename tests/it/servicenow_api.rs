@@ -2,9 +2,9 @@
 //! gateway. The national desk speaks ServiceNow here too, so that changes can be
 //! made through the dialect; `region-s` is a second ServiceNow local desk.
 
-mod common;
+use crate::kit;
 
-use common::*;
+use kit::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 

@@ -7,7 +7,7 @@
 //! records every answer the gateway gave and can hold deliveries back (the gateway's
 //! address is only known once the simulators it calls are running).
 
-mod common;
+use crate::kit;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -123,7 +123,7 @@ fn token(desk: &str) -> String {
         "drift" => ("idp.drift", "drift-test-secret"),
         other => panic!("{other}"),
     };
-    common::hs256(&common::claims(issuer, desk), secret)
+    kit::hs256(&kit::claims(issuer, desk), secret)
 }
 
 impl Federation {
@@ -201,7 +201,7 @@ jira = {{ project = "DRIFT", correlation_field = "customfield_10042", webhook_se
             sds = sds.base_url(),
             jira = drift.base_url(),
         );
-        let env = common::env()
+        let env = kit::env()
             .with("T_SN_PASSWORD", "integration-password")
             .with("T_CQ_PASSWORD", "deskgate-secret")
             .with("T_JIRA_TOKEN", "jira-personal-access-token")

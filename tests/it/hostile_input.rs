@@ -3,9 +3,9 @@
 //! in the caller's dialect, naming the field and saying what was expected, and
 //! nothing is stored; ordinary text with tabs and line breaks still passes.
 
-mod common;
+use crate::kit;
 
-use common::*;
+use kit::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 

@@ -2,7 +2,7 @@
 //! national desk's ClearQuest, is assigned to a supplier, and every change flows
 //! back to whoever needs it, in their own tool, once.
 
-mod common;
+use crate::kit;
 
 use std::path::Path;
 use std::time::Duration;
@@ -32,7 +32,7 @@ struct Federation {
 }
 
 fn token(issuer: &str, desk: &str, secret: &str) -> String {
-    common::hs256(&common::claims(issuer, desk), secret)
+    kit::hs256(&kit::claims(issuer, desk), secret)
 }
 
 impl Federation {
@@ -96,7 +96,7 @@ jira = {{ project = "DRIFT", correlation_field = "customfield_10042", webhook_se
             fmk = fmk.base_url(),
             jira = drift.base_url(),
         );
-        let env = common::env()
+        let env = kit::env()
             .with("T_SN_PASSWORD", "integration-password")
             .with("T_CQ_PASSWORD", "deskgate-secret")
             .with("T_JIRA_TOKEN", "jira-personal-access-token")

@@ -9,9 +9,9 @@
 //! push, a Jira webhook) are not applied where they carry one; the national desk is
 //! told instead.
 
-mod common;
+use crate::kit;
 
-use common::*;
+use kit::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use reqwest::{Method, StatusCode};

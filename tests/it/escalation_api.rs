@@ -1,12 +1,12 @@
 //! "Who is contacted for service S, priority P at instant T" (DESIGN §6), by API
 //! and by `deskgate who`, from the shipped ruleset loaded at start.
 
-mod common;
+use crate::kit;
 
 use std::path::Path;
 use std::process::Command;
 
-use common::*;
+use kit::*;
 use deskgate::config::Config;
 use deskgate::startup::Application;
 use reqwest::StatusCode;

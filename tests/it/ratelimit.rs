@@ -1,9 +1,9 @@
 //! Inbound rate limits per desk against a real gateway: a burst beyond the limit is
 //! a 429 with `Retry-After` and the JSON error; other desks keep their allowance.
 
-mod common;
+use crate::kit;
 
-use common::*;
+use kit::*;
 use reqwest::StatusCode;
 use serde_json::Value;
 

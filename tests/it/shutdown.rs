@@ -4,7 +4,7 @@
 //! is gone within the 30 s a supervisor gives it, however the remote desks behave;
 //! what it could not deliver is delivered after the restart.
 
-mod common;
+use crate::kit;
 
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use deskgate_sim::clearquest::{ClearQuestSim, ClearQuestSimConfig};
 use deskgate_sim::servicenow::{ServiceNowSim, ServiceNowSimConfig};
 
-use common::*;
+use kit::*;
 use reqwest::StatusCode;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

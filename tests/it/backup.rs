@@ -2,13 +2,13 @@
 //! gateway: everything comes back, a corrupt line is refused by number, a running
 //! gateway's store is refused with a readable message.
 
-mod common;
+use crate::kit;
 
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use common::*;
+use kit::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

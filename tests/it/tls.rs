@@ -1,10 +1,10 @@
 //! HTTPS and mutual TLS on the inbound side, with certificates made at test time.
 
-mod common;
+use crate::kit;
 
 use std::path::{Path, PathBuf};
 
-use common::*;
+use kit::*;
 use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair};
 use reqwest::StatusCode;
 use serde_json::Value;

@@ -3,7 +3,7 @@
 //! the remotes' 401 answers — and its logs, error bodies, dead letters, outbox,
 //! audit log, metrics and `check-config` output are searched for every secret.
 
-mod common;
+use crate::kit;
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -142,7 +142,7 @@ async fn no_secret_appears_in_logs_errors_dead_letters_metrics_or_check_config()
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     let base = base.expect("the gateway started");
-    let token = |iss: &str, desk: &str, s: &str| common::hs256(&common::claims(iss, desk), s);
+    let token = |iss: &str, desk: &str, s: &str| kit::hs256(&kit::claims(iss, desk), s);
     let region_h = token("idp.regionh", "region-h", secret("S_REGION_H_JWT"));
     let sds = token("idp.sds", "sds", secret("S_SDS_JWT"));
 

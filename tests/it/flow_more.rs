@@ -2,7 +2,7 @@
 //! an RFC/problem in SDS-Jira (step 11), and incidents a supplier detects in its own
 //! Jira (steps 18a/b).
 
-mod common;
+use crate::kit;
 
 use std::path::Path;
 use std::time::Duration;
@@ -30,7 +30,7 @@ struct Federation {
 const JIRA_HOOK_SECRET: &str = "drift-webhook-test-secret";
 
 fn token(issuer: &str, desk: &str, secret: &str) -> String {
-    common::hs256(&common::claims(issuer, desk), secret)
+    kit::hs256(&kit::claims(issuer, desk), secret)
 }
 
 impl Federation {
@@ -80,7 +80,7 @@ jira = {{ project = "DRIFT", correlation_field = "customfield_10042", service_fi
             sds = sds.base_url(),
             jira = drift.base_url(),
         );
-        let env = common::env()
+        let env = kit::env()
             .with("T_SN_PASSWORD", "integration-password")
             .with("T_CQ_PASSWORD", "deskgate-secret")
             .with("T_JIRA_TOKEN", "jira-personal-access-token")

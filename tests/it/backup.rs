@@ -5,7 +5,7 @@
 use crate::kit;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
 
 use kit::*;
@@ -13,13 +13,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 fn deskgate(args: &[&str]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_deskgate"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("DESKGATE_") {
-            c.env_remove(k);
-        }
-    }
-    c.args(args).output().unwrap()
+    kit::binary::command().args(args).output().unwrap()
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -29,16 +23,15 @@ fn text(bytes: &[u8]) -> String {
 /// The national desk on a ClearQuest nobody answers, and a single attempt per
 /// delivery: the first delivery to it becomes a dead letter, which holds its lane,
 /// so later ones wait in the outbox.
-fn unreachable_national(t: String) -> String {
-    let t = t.replacen(
-        "role = \"national\"\nsystem = \"native\"",
-        "role = \"national\"\nsystem = \"clearquest\"\nendpoint = \"http://127.0.0.1:9\"\n\
-         clearquest = { repo = \"7.0.0\", db = \"SDS\" }\n\
-         credentials = { kind = \"basic\", username = \"deskgate\", password = { env = \"T_SDS\" } }",
-        1,
+fn unreachable_national(c: &mut GatewayConfig) {
+    c.desk(
+        "sds",
+        Desk::known("sds", "National Service Desk", "national", "clearquest")
+            .endpoint("http://127.0.0.1:9")
+            .set("clearquest", serde_json::json!({ "repo": "7.0.0", "db": "SDS" }))
+            .basic_credentials("deskgate", "T_SDS"),
     );
-    assert!(t.contains("endpoint = \"http://127.0.0.1:9\""), "the national desk was edited");
-    with_gateway_keys(&t, "delivery = { retry_base_ms = 60000, retry_max_ms = 60000, max_attempts = 1 }")
+    c.gateway_toml("delivery = { retry_base_ms = 60000, retry_max_ms = 60000, max_attempts = 1 }");
 }
 
 /// Everything an operator can see of the store, through the API.

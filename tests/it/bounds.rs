@@ -8,8 +8,8 @@ use crate::kit;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use kit::*;
 use deskgate::config::Config;
+use kit::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -47,12 +47,9 @@ where
     out
 }
 
-fn with_jira_webhook_secret(text: String, secret_file: &Path) -> String {
-    with_desk_keys(
-        &text,
-        "region-m",
-        &format!("jira = {{ project = \"DG\", webhook_secret = {{ file = \"{}\" }} }}", secret_file.display()),
-    )
+fn with_jira_webhook_secret(c: &mut GatewayConfig, secret_file: &Path) {
+    let secret = serde_json::json!({ "file": secret_file.display().to_string() });
+    c.desk_key("region-m", "jira", serde_json::json!({ "project": "DG", "webhook_secret": secret }));
 }
 
 #[tokio::test]
@@ -60,7 +57,7 @@ async fn a_flood_of_rejected_requests_with_huge_ids_grows_the_audit_log_by_a_bou
     let dir = tempfile::tempdir().unwrap();
     let secret = dir.path().join("hook.secret");
     std::fs::write(&secret, "jira-webhook-secret").unwrap();
-    let gw = TestGateway::start_edited(|t| with_jira_webhook_secret(t, &secret), reqwest::Client::new()).await;
+    let gw = TestGateway::start_edited(|c| with_jira_webhook_secret(c, &secret), reqwest::Client::new()).await;
     let (before, before_bytes) = audit_stats(&gw).await;
 
     let big_id = "i".repeat(BIG_ID_LEN);
@@ -117,7 +114,9 @@ async fn a_flood_of_rejected_requests_with_huge_ids_grows_the_audit_log_by_a_bou
 #[tokio::test]
 async fn rejections_beyond_the_limit_are_counted_and_summarised_once_per_window() {
     let gw = TestGateway::start_edited(
-        |t| with_gateway_keys(&t, "limits = { rejections_audited_per_window = 5, rejection_window_secs = 1 }"),
+        |c| {
+            c.gateway_toml("limits = { rejections_audited_per_window = 5, rejection_window_secs = 1 }");
+        },
         reqwest::Client::new(),
     )
     .await;
@@ -309,7 +308,9 @@ async fn jira_comments_per_request_are_capped_in_every_route_that_adds_them() {
 #[tokio::test]
 async fn notes_per_incident_are_capped_naming_notes_and_the_limit() {
     let gw = TestGateway::start_edited(
-        |t| with_gateway_keys(&t, "limits = { notes_per_incident = 3 }"),
+        |c| {
+            c.gateway_toml("limits = { notes_per_incident = 3 }");
+        },
         reqwest::Client::new(),
     )
     .await;
@@ -363,7 +364,9 @@ async fn notes_per_incident_are_capped_naming_notes_and_the_limit() {
 #[tokio::test]
 async fn a_write_costs_a_rate_limit_cell_per_note_it_adds() {
     let gw = TestGateway::start_edited(
-        |t| with_gateway_keys(&t, "rate_limit = { inbound_per_minute = 1, inbound_burst = 4 }"),
+        |c| {
+            c.gateway_toml("rate_limit = { inbound_per_minute = 1, inbound_burst = 4 }");
+        },
         reqwest::Client::new(),
     )
     .await;
@@ -385,7 +388,13 @@ async fn a_write_costs_a_rate_limit_cell_per_note_it_adds() {
 
 async fn gateway_with_http(keys: &str) -> TestGateway {
     let keys = format!("http = {{ {keys} }}");
-    TestGateway::start_edited(|t| with_gateway_keys(&t, &keys), reqwest::Client::new()).await
+    TestGateway::start_edited(
+        |c| {
+            c.gateway_toml(&keys);
+        },
+        reqwest::Client::new(),
+    )
+    .await
 }
 
 fn addr(gw: &TestGateway) -> String {
@@ -470,7 +479,13 @@ async fn over_tls_a_connection_that_never_handshakes_is_closed_after_the_header_
         dir.path().join("server.pem").display(),
         dir.path().join("server.key").display()
     );
-    let gw = TestGateway::start_edited(|t| with_gateway_keys(&t, &keys), reqwest::Client::new()).await;
+    let gw = TestGateway::start_edited(
+        |c| {
+            c.gateway_toml(&keys);
+        },
+        reqwest::Client::new(),
+    )
+    .await;
     assert!(gw.base.starts_with("https://"));
     let mut stream = TcpStream::connect(addr(&gw)).await.unwrap();
     stream.write_all(&[0x16, 0x03, 0x01]).await.unwrap();
@@ -483,7 +498,7 @@ async fn over_tls_a_connection_that_never_handshakes_is_closed_after_the_header_
 
 #[tokio::test]
 async fn tokens_living_longer_than_the_desk_maximum_are_refused() {
-    let gw = TestGateway::start_edited(|t| fmk_max_lifetime(&t, "604800"), reqwest::Client::new()).await;
+    let gw = TestGateway::start_edited(|c| fmk_max_lifetime(c, 604800), reqwest::Client::new()).await;
     let call = |token: String| gw.client.get(gw.url("/api/v1/incidents")).bearer_auth(token).send();
 
     let mut forever = claims("idp.regionh", "region-h");
@@ -508,21 +523,19 @@ async fn tokens_living_longer_than_the_desk_maximum_are_refused() {
     assert_eq!(call(hs256(&fmk, "fmk-test-secret")).await.unwrap().status(), StatusCode::OK);
 }
 
-/// `text` with desk fmk's `auth.max_lifetime_secs` set to `value`.
-fn fmk_max_lifetime(text: &str, value: &str) -> String {
-    let auth = r#"auth = { issuer = "idp.fmk", algorithm = "HS256", secret = { env = "T_FMK" } }"#;
-    assert!(text.contains(auth), "fmk's auth line");
-    text.replacen(auth, &auth.replace(" } }", &format!(" }}, max_lifetime_secs = {value} }}")), 1)
+/// Desk fmk's `auth.max_lifetime_secs` set to `value`.
+fn fmk_max_lifetime(c: &mut GatewayConfig, value: u64) {
+    c.desk_subkey("fmk", "auth", "max_lifetime_secs", value);
 }
 
-fn load(text: &str) -> Result<Config, Vec<deskgate::config::Problem>> {
-    Config::from_toml(text, Path::new("."), &env())
+fn load(c: &GatewayConfig) -> Result<Config, Vec<deskgate::config::Problem>> {
+    c.load(&env())
 }
 
 #[test]
 fn minted_tokens_stay_within_the_maximum_and_bad_limits_are_named_by_key() {
     let data = tempfile::tempdir().unwrap();
-    let config = load(&config_text(data.path(), 1024 * 1024)).unwrap();
+    let config = load(&GatewayConfig::standard(data.path(), 1024 * 1024)).unwrap();
     let desk = config.desks.values().find(|d| d.id.as_str() == "region-h").unwrap();
     let now = now();
     assert!(deskgate::auth::mint(desk, AUDIENCE, Duration::from_secs(86_400), now).is_ok());
@@ -537,9 +550,13 @@ fn minted_tokens_stay_within_the_maximum_and_bad_limits_are_named_by_key() {
         ("http = { header_read_timeout_secs = 0 }", "gateway.http.header_read_timeout_secs"),
     ];
     for (keys, path) in cases {
-        let problems = load(&with_gateway_keys(&config_text(data.path(), 1024 * 1024), keys)).unwrap_err();
+        let mut c = GatewayConfig::standard(data.path(), 1024 * 1024);
+        c.gateway_toml(keys);
+        let problems = load(&c).unwrap_err();
         assert!(problems.iter().any(|p| p.path.starts_with(path)), "{keys}: {problems:?}");
     }
-    let problems = load(&fmk_max_lifetime(&config_text(data.path(), 1024 * 1024), "0")).unwrap_err();
+    let mut c = GatewayConfig::standard(data.path(), 1024 * 1024);
+    fmk_max_lifetime(&mut c, 0);
+    let problems = load(&c).unwrap_err();
     assert!(problems.iter().any(|p| p.path == "desks.fmk.auth.max_lifetime_secs"), "{problems:?}");
 }

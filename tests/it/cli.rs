@@ -8,15 +8,7 @@ use deskgate::auth::Authenticator;
 use deskgate::config::{Config, MapEnv};
 
 fn deskgate() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_deskgate"));
-    c.current_dir(env!("CARGO_MANIFEST_DIR"));
-    // Start from a clean slate: no DESKGATE_ variables from the caller.
-    for (k, _) in std::env::vars() {
-        if k.starts_with("DESKGATE_") {
-            c.env_remove(k);
-        }
-    }
-    c
+    kit::binary::command()
 }
 
 /// Every `env = "…"` the shipped configuration references.

@@ -14,13 +14,13 @@ use crate::kit;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
 use deskgate_sim::Fault;
 use deskgate_sim::clearquest::{ClearQuestSim, ClearQuestSimConfig};
 use deskgate_sim::servicenow::{ServiceNowSim, ServiceNowSimConfig};
+use kit::RunningBinary;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
@@ -62,75 +62,10 @@ clearquest = {{ repo = "7.0.0", db = "SDS" }}
     )
 }
 
-/// The gateway binary, running. Killed (SIGKILL) when dropped, so a failing test
-/// leaves no process behind.
-struct Running {
-    child: Child,
-    base: String,
-}
-
-impl Running {
-    /// Start `deskgate serve` and wait until it answers `/readyz` (bounded).
-    async fn start(config: &Path, log: &Path, client: &reqwest::Client) -> Running {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_deskgate"));
-        for (k, _) in std::env::vars() {
-            if k.starts_with("DESKGATE_") {
-                cmd.env_remove(k);
-            }
-        }
-        for (k, v) in SECRETS {
-            cmd.env(k, v);
-        }
-        let stderr = std::fs::File::create(log).unwrap();
-        let child = cmd
-            .args(["serve", "--json-logs", "--config"])
-            .arg(config)
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(stderr)
-            .spawn()
-            .expect("the deskgate binary starts");
-        let mut running = Running { child, base: String::new() };
-        for _ in 0..400 {
-            if let Some(status) = running.child.try_wait().unwrap() {
-                panic!("deskgate exited with {status}:\n{}", std::fs::read_to_string(log).unwrap_or_default());
-            }
-            if running.base.is_empty() {
-                if let Some(addr) = listening_addr(log) {
-                    running.base = format!("http://{addr}");
-                }
-            }
-            if !running.base.is_empty() {
-                let ready = client.get(format!("{}/readyz", running.base)).send().await;
-                if ready.is_ok_and(|r| r.status() == StatusCode::OK) {
-                    return running;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!("deskgate did not become ready:\n{}", std::fs::read_to_string(log).unwrap_or_default());
-    }
-
-    /// SIGKILL: no shutdown, no flush, nothing finishes.
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-/// The address from the "deskgate listening" log line (JSON logs).
-fn listening_addr(log: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(log).ok()?;
-    text.lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .find_map(|l| (l["message"] == "deskgate listening").then(|| l["addr"].as_str().map(str::to_owned)).flatten())
+/// Start `deskgate serve` and wait until it answers `/readyz` (bounded).
+async fn start(config: &Path, log: &Path, client: &reqwest::Client) -> RunningBinary {
+    let env = SECRETS.into_iter().chain([("RUST_LOG", "info")]);
+    RunningBinary::serve(config, log, env).await.ready(client).await
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -296,7 +231,7 @@ async fn killed_mid_submission_and_mid_delivery_every_accepted_incident_reaches_
     let mut killed_with_unanswered = 0;
     let mut killed_with_undelivered = 0;
     for round in 0..ROUNDS {
-        let mut gw = Running::start(&config, &log(round), &client).await;
+        let mut gw = start(&config, &log(round), &client).await;
         slow_answers(&cq, 30);
         if round % 3 == 2 {
             let before = cq.count();
@@ -309,14 +244,14 @@ async fn killed_mid_submission_and_mid_delivery_every_accepted_incident_reaches_
             continue;
         }
         // What the last kill left unanswered is forwarded again first.
-        let mut retries = forward_all(&desk, &gw.base, desk.unknown().await);
+        let mut retries = forward_all(&desk, &gw.base(), desk.unknown().await);
         while retries.join_next().await.is_some() {}
 
         let mut batch = Vec::new();
         for n in 0..BATCH {
             batch.push(desk.new_ticket(&sn, round * 100 + n, n % 8 == 7).await);
         }
-        let mut inflight = forward_all(&desk, &gw.base, batch.clone());
+        let mut inflight = forward_all(&desk, &gw.base(), batch.clone());
         if round % 3 == 0 {
             let answered = wait_until(async || desk.answered(&batch).await >= BATCH / 3, 1_000).await;
             assert!(answered, "round {round}: submissions were not answered");
@@ -341,13 +276,13 @@ async fn killed_mid_submission_and_mid_delivery_every_accepted_incident_reaches_
 
     // Last start: the desk gets an answer for everything, and the gateway drains.
     cq.faults().clear();
-    let gw = Running::start(&config, &log(ROUNDS), &client).await;
+    let gw = start(&config, &log(ROUNDS), &client).await;
     for _ in 0..20 {
         let unknown = desk.unknown().await;
         if unknown.is_empty() {
             break;
         }
-        let mut set = forward_all(&desk, &gw.base, unknown);
+        let mut set = forward_all(&desk, &gw.base(), unknown);
         while set.join_next().await.is_some() {}
     }
     let subs = desk.submissions.lock().await.clone();
@@ -355,7 +290,7 @@ async fn killed_mid_submission_and_mid_delivery_every_accepted_incident_reaches_
     let accepted = desk.accepted_ids().await;
     let sds_token = kit::hs256(&kit::claims("idp.sds", "sds"), "sds-test-secret");
     let outbox = async || -> Vec<Value> {
-        let res = client.get(format!("{}/api/v1/outbox", gw.base)).bearer_auth(&sds_token).send().await;
+        let res = client.get(format!("{}/api/v1/outbox", gw.base())).bearer_auth(&sds_token).send().await;
         let page: Value = match res {
             Ok(r) => r.json().await.unwrap_or(Value::Null),
             Err(_) => return vec![Value::Null],
@@ -390,7 +325,7 @@ async fn killed_mid_submission_and_mid_delivery_every_accepted_incident_reaches_
                 assert!(s.patient_data, "{} was refused with {status}", s.ticket);
                 assert_eq!(*status, 422);
                 let res = client
-                    .get(format!("{}/api/v1/refs/region-h/{}", gw.base, s.ticket))
+                    .get(format!("{}/api/v1/refs/region-h/{}", gw.base(), s.ticket))
                     .bearer_auth(&sds_token)
                     .send()
                     .await
@@ -406,7 +341,7 @@ async fn killed_mid_submission_and_mid_delivery_every_accepted_incident_reaches_
 
     // The gateway knows each national record as the incident's cross-reference.
     let dead: Value = client
-        .get(format!("{}/api/v1/dead-letters", gw.base))
+        .get(format!("{}/api/v1/dead-letters", gw.base()))
         .bearer_auth(&sds_token)
         .send()
         .await

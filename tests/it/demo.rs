@@ -1,11 +1,9 @@
 //! The README's first command keeps working: `deskgate demo` plays the whole NSP
 //! scenario against the simulators and ends cleanly.
 
-use std::process::Command;
-
 #[test]
 fn the_demo_plays_the_nsp_scenario_to_the_end() {
-    let out = Command::new(env!("CARGO_BIN_EXE_deskgate"))
+    let out = crate::kit::binary::command()
         .args(["demo", "--at", "2026-11-29T02:00"])
         .env_remove("RUST_LOG")
         .output()

@@ -3,12 +3,10 @@
 
 use crate::kit;
 
-use std::path::Path;
 use std::process::Command;
 
-use kit::*;
-use deskgate::config::Config;
 use deskgate::startup::Application;
+use kit::*;
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -18,8 +16,13 @@ const SUNDAY_NIGHT: &str = "2026-11-29T02:00:00+01:00";
 const TUESDAY_MORNING: &str = "2026-12-01T10:00:00+01:00";
 
 async fn gateway() -> TestGateway {
-    let contacts = format!("contacts = \"{}\"", shipped_contacts().display());
-    TestGateway::start_edited(|t| with_gateway_keys(&t, &contacts), reqwest::Client::new()).await
+    TestGateway::start_edited(
+        |c| {
+            c.gateway("contacts", shipped_contacts().display().to_string());
+        },
+        reqwest::Client::new(),
+    )
+    .await
 }
 
 async fn ask(gw: &TestGateway, query: &[(&str, &str)]) -> (StatusCode, Value) {
@@ -129,11 +132,9 @@ async fn a_ruleset_with_gaps_refuses_start_up_with_the_loaders_message() {
     assert!(shipped.contains(from));
     let gappy = dir.path().join("contacts.toml");
     std::fs::write(&gappy, shipped.replace(from, r#"windows = [{ from = "sat 00:00", to = "mon 08:00" }]"#)).unwrap();
-    let text = with_gateway_keys(
-        &config_text(&dir.path().join("store"), 1024 * 1024),
-        &format!("contacts = \"{}\"", gappy.display()),
-    );
-    let config = Config::from_toml(&text, Path::new("."), &env()).unwrap();
+    let mut config = GatewayConfig::standard(&dir.path().join("store"), 1024 * 1024);
+    config.gateway("contacts", gappy.display().to_string());
+    let config = config.load(&env()).unwrap();
     let err = match Application::build(config).await {
         Ok(_) => panic!("a ruleset with gaps must refuse start-up"),
         Err(e) => e.to_string(),
@@ -145,14 +146,7 @@ async fn a_ruleset_with_gaps_refuses_start_up_with_the_loaders_message() {
 }
 
 fn deskgate() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_deskgate"));
-    c.current_dir(env!("CARGO_MANIFEST_DIR"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("DESKGATE_") {
-            c.env_remove(k);
-        }
-    }
-    c
+    kit::binary::command()
 }
 
 fn who(args: &[&str]) -> (bool, String, String) {

@@ -13,7 +13,6 @@ use std::time::Duration;
 
 use axum::Json;
 use deskgate::clock::TestClock;
-use deskgate::config::Config;
 use deskgate::notify::Watch;
 use deskgate::startup::Application;
 use deskgate::store::SledStore;
@@ -124,17 +123,15 @@ impl Harness {
 
     async fn launch(&mut self, contacts: &Path) {
         let smtp_port = self.smtp_port;
-        let text = kit::with_gateway_keys(
-            &kit::config_text(&self.dir.path().join("store"), 1024 * 1024),
-            &format!(
-                r#"contacts = "{}"
+        let mut config = kit::GatewayConfig::standard(&self.dir.path().join("store"), 1024 * 1024);
+        config.gateway_toml(&format!(
+            r#"contacts = "{}"
 smtp = {{ host = "127.0.0.1", port = {smtp_port}, from = "deskgate <deskgate@sds.example>", tls = "none" }}
 escalation = {{ stakeholders = ["nsp-stakeholders@sds.example"], check_ms = 3600000 }}
 delivery = {{ retry_base_ms = 20, retry_max_ms = 100, max_attempts = 3, concurrency = 4 }}"#,
-                contacts.display()
-            ),
-        );
-        let config = Config::from_toml(&text, Path::new("."), &kit::env()).expect("test config");
+            contacts.display()
+        ));
+        let config = config.load(&kit::env()).expect("test config");
         let store = SledStore::open(&config.gateway.data_dir).unwrap();
         let app = Application::build_with(config, Arc::new(store), Arc::new(self.clock.clone())).await.unwrap();
         self.base = format!("http://{}", app.local_addr());
@@ -423,7 +420,7 @@ async fn the_cli_lists_and_acknowledges_escalations_as_the_national_desk() {
     let config = h.dir.path().join("cli.toml");
     std::fs::write(&config, kit::config_text(&h.dir.path().join("cli-store"), 1024 * 1024)).unwrap();
     let run = |args: Vec<String>| {
-        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_deskgate"));
+        let mut c = kit::binary::command();
         c.args(args).args(["--url", &h.base, "--config", config.to_str().unwrap()]);
         for (k, v) in &kit::env().vars {
             c.env(k, v);

@@ -4,226 +4,34 @@
 
 use crate::kit;
 
-use std::path::Path;
 use std::time::Duration;
 
-use deskgate::config::{Config, MapEnv};
 use deskgate::startup::Application;
 use deskgate_sim::Fault;
-use deskgate_sim::clearquest::{ClearQuestSim, ClearQuestSimConfig};
-use deskgate_sim::jira::{JiraSim, JiraSimConfig};
-use deskgate_sim::servicenow::{ServiceNowSim, ServiceNowSimConfig};
+use kit::{Federation, ref_of};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-struct Federation {
-    gateway: String,
-    client: reqwest::Client,
-    region_h: ServiceNowSim,
-    sds: ClearQuestSim,
-    fmk: ClearQuestSim,
-    drift: JiraSim,
-    _data: tempfile::TempDir,
-    /// The gateway's configuration, to start it again on the same store.
-    config: Config,
-    poller: Option<std::sync::Arc<deskgate::sync::poll::Poller>>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    server: Option<tokio::task::JoinHandle<()>>,
+/// The flow's federation: `max_attempts` per delivery, ClearQuest polled every `poll_ms`.
+async fn federation(max_attempts: u64, poll_ms: u64) -> Federation {
+    Federation::builder().max_attempts(max_attempts).poll_ms(Some(poll_ms)).start().await
 }
 
-fn token(issuer: &str, desk: &str, secret: &str) -> String {
-    kit::hs256(&kit::claims(issuer, desk), secret)
-}
-
-impl Federation {
-    async fn start(max_attempts: u32) -> Self {
-        Self::start_polling(max_attempts, 100).await
-    }
-
-    async fn start_polling(max_attempts: u32, poll_ms: u64) -> Self {
-        let region_h = ServiceNowSim::spawn(ServiceNowSimConfig::default()).await.unwrap();
-        let sds = ClearQuestSim::spawn(ClearQuestSimConfig { db: "SDS".into(), ..Default::default() }).await.unwrap();
-        let fmk = ClearQuestSim::spawn(ClearQuestSimConfig { db: "FMK".into(), ..Default::default() }).await.unwrap();
-        let drift = JiraSim::spawn(JiraSimConfig::default()).await.unwrap();
-        let data = tempfile::tempdir().unwrap();
-        let text = format!(
-            r#"
-[gateway]
-listen = "127.0.0.1:0"
-data_dir = "{data}"
-delivery = {{ retry_base_ms = 20, retry_max_ms = 200, max_attempts = {max_attempts}, concurrency = 8 }}
-
-[desks.region-h]
-name = "Region Hovedstaden Service Desk"
-role = "local"
-system = "servicenow"
-endpoint = "{sn}"
-auth = {{ issuer = "idp.regionh", algorithm = "HS256", secret = {{ env = "T_REGION_H" }} }}
-credentials = {{ kind = "basic", username = "deskgate.integration", password = {{ env = "T_SN_PASSWORD" }} }}
-
-[desks.sds]
-name = "National Service Desk"
-role = "national"
-system = "clearquest"
-endpoint = "{sds}"
-auth = {{ issuer = "idp.sds", algorithm = "HS256", secret = {{ env = "T_SDS" }} }}
-credentials = {{ kind = "basic", username = "deskgate", password = {{ env = "T_CQ_PASSWORD" }} }}
-clearquest = {{ repo = "7.0.0", db = "SDS", poll_ms = {poll_ms} }}
-
-[desks.fmk]
-name = "FMK supplier"
-role = "supplier"
-system = "clearquest"
-endpoint = "{fmk}"
-services = ["FMK"]
-auth = {{ issuer = "idp.fmk", algorithm = "HS256", secret = {{ env = "T_FMK" }} }}
-credentials = {{ kind = "basic", username = "deskgate", password = {{ env = "T_CQ_PASSWORD" }} }}
-clearquest = {{ repo = "7.0.0", db = "FMK", poll_ms = {poll_ms} }}
-
-[desks.drift]
-name = "Operations supplier"
-role = "supplier"
-system = "jira"
-endpoint = "{jira}"
-services = ["*"]
-auth = {{ issuer = "idp.drift", algorithm = "HS256", secret = {{ env = "T_DRIFT" }} }}
-credentials = {{ kind = "bearer", token = {{ env = "T_JIRA_TOKEN" }} }}
-jira = {{ project = "DRIFT", correlation_field = "customfield_10042", webhook_secret = {{ env = "T_JIRA_HOOK" }} }}
-"#,
-            data = data.path().display(),
-            sn = region_h.base_url(),
-            sds = sds.base_url(),
-            fmk = fmk.base_url(),
-            jira = drift.base_url(),
-        );
-        let env = kit::env()
-            .with("T_SN_PASSWORD", "integration-password")
-            .with("T_CQ_PASSWORD", "deskgate-secret")
-            .with("T_JIRA_TOKEN", "jira-personal-access-token")
-            .with("T_JIRA_HOOK", "drift-webhook-test-secret");
-        let config = Config::from_toml(&text, Path::new("."), &env).expect("flow config");
-        let app = Application::build(config.clone()).await.expect("gateway starts");
-        let gateway = format!("http://{}", app.local_addr());
-        let poller = Some(app.poller());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(async move {
-            app.run_until(async {
-                let _ = stopped.await;
-            })
-            .await
-            .unwrap()
-        });
-        let _ = MapEnv::new(false);
-        Federation {
-            gateway,
-            client: reqwest::Client::new(),
-            region_h,
-            sds,
-            fmk,
-            drift,
-            _data: data,
-            config,
-            poller,
-            stop: Some(stop),
-            server: Some(server),
-        }
-    }
-
-    fn token(&self, desk: &str) -> String {
-        match desk {
-            "region-h" => token("idp.regionh", "region-h", "region-h-test-secret"),
-            "sds" => token("idp.sds", "sds", "sds-test-secret"),
-            "fmk" => token("idp.fmk", "fmk", "fmk-test-secret"),
-            "drift" => token("idp.drift", "drift", "drift-test-secret"),
-            other => panic!("{other}"),
-        }
-    }
-
-    async fn call(&self, desk: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req = self.client.request(method, format!("{}{path}", self.gateway)).bearer_auth(self.token(desk));
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let res = req.send().await.unwrap();
-        let status = res.status();
-        (status, res.json().await.unwrap_or(Value::Null))
-    }
-
-    /// Region H's operator creates a ticket in ServiceNow and forwards it.
-    async fn report(&self, title: &str, service: &str) -> (String, String) {
-        let record = self
-            .region_h
-            .create_as_user(&[
-                ("short_description", title),
-                ("description", "Reported by phone"),
-                ("impact", "1"),
-                ("urgency", "2"),
-            ])
-            .unwrap();
-        let sys_id = record["sys_id"].clone();
-        let (status, incident) = self
-            .call(
-                "region-h",
-                reqwest::Method::POST,
-                "/api/v1/incidents",
-                Some(json!({
-                    "title": title, "description": "Reported by phone", "service": service,
-                    "ticket_id": sys_id, "display_id": record["number"], "urgency": "medium", "impact": "high",
-                })),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{incident}");
-        (incident["id"].as_str().unwrap().to_owned(), sys_id)
-    }
-
-    async fn incident(&self, id: &str) -> Value {
-        self.call("sds", reqwest::Method::GET, &format!("/api/v1/incidents/{id}"), None).await.1
-    }
-
-    /// Wait until the outbox is empty (bounded; fails the test if it never drains).
-    async fn drained(&self) {
-        for _ in 0..400 {
-            let (_, outbox) = self.call("sds", reqwest::Method::GET, "/api/v1/outbox", None).await;
-            if outbox["items"].as_array().is_some_and(Vec::is_empty) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        let (_, outbox) = self.call("sds", reqwest::Method::GET, "/api/v1/outbox", None).await;
-        panic!("the outbox did not drain: {outbox:#}");
-    }
-
-    async fn dead_letters(&self) -> Vec<Value> {
-        for _ in 0..400 {
-            let (_, dead) = self.call("sds", reqwest::Method::GET, "/api/v1/dead-letters", None).await;
-            let items = dead["items"].as_array().cloned().unwrap_or_default();
-            if !items.is_empty() {
-                return items;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        Vec::new()
-    }
-
-    async fn stop(&mut self) {
-        self.poller = None;
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(h) = self.server.take() {
-            let _ = h.await;
-        }
-    }
-}
-
-fn ref_of<'a>(incident: &'a Value, desk: &str) -> Option<&'a Value> {
-    incident["refs"].as_array()?.iter().find(|r| r["desk"] == desk)
+/// Region H's operator creates a ticket in ServiceNow and forwards it.
+async fn report(f: &Federation, title: &str, service: &str) -> (String, String) {
+    let fields =
+        [("short_description", title), ("description", "Reported by phone"), ("impact", "1"), ("urgency", "2")];
+    let body = json!({
+        "title": title, "description": "Reported by phone", "service": service,
+        "urgency": "medium", "impact": "high",
+    });
+    f.report_ticket(&fields, body).await
 }
 
 #[tokio::test]
 async fn a_reported_incident_reaches_the_national_desk_is_assigned_and_its_resolution_flows_back() {
-    let mut f = Federation::start(5).await;
-    let (id, sys_id) = f.report("FMK: prescriptions cannot be read", "FMK").await;
+    let mut f = federation(5, 100).await;
+    let (id, sys_id) = report(&f, "FMK: prescriptions cannot be read", "FMK").await;
 
     // Forwarded to the national desk's ClearQuest, cross-referenced.
     f.drained().await;
@@ -279,23 +87,16 @@ async fn a_reported_incident_reaches_the_national_desk_is_assigned_and_its_resol
 
     // Nothing was created twice anywhere.
     assert_eq!((f.sds.count(), f.fmk.count(), f.region_h.count()), (1, 1, 1));
-    assert!(f.dead_letters_now().await.is_empty());
+    assert!(f.dead_letters().await.is_empty());
     f.stop().await;
-}
-
-impl Federation {
-    async fn dead_letters_now(&self) -> Vec<Value> {
-        let (_, dead) = self.call("sds", reqwest::Method::GET, "/api/v1/dead-letters", None).await;
-        dead["items"].as_array().cloned().unwrap_or_default()
-    }
 }
 
 #[tokio::test]
 async fn a_supplier_that_fails_then_recovers_gets_the_incident_once() {
     // Polling off (hourly): the injected faults are for the deliveries.
-    let mut f = Federation::start_polling(8, 3_600_000).await;
+    let mut f = federation(8, 3_600_000).await;
     f.sds.faults().push([Fault::ServerError, Fault::RateLimited { retry_after_secs: 1 }, Fault::Unavailable]);
-    let (id, _) = f.report("NSP: lookups time out", "NSP").await;
+    let (id, _) = report(&f, "NSP: lookups time out", "NSP").await;
     f.drained().await;
     assert_eq!(f.sds.count(), 1, "created once despite three failures");
     assert_eq!(f.sds.faults().pending(), 0);
@@ -309,16 +110,16 @@ async fn a_supplier_that_fails_then_recovers_gets_the_incident_once() {
     assert_eq!(status, StatusCode::OK);
     f.drained().await;
     assert_eq!(f.drift.count(), 1);
-    assert!(f.dead_letters_now().await.is_empty());
+    assert!(f.dead_letters().await.is_empty());
     f.stop().await;
 }
 
 #[tokio::test]
 async fn exhausted_retries_become_a_dead_letter_that_holds_its_lane_until_replayed() {
-    let mut f = Federation::start_polling(2, 3_600_000).await;
+    let mut f = federation(2, 3_600_000).await;
     f.sds.faults().push([Fault::ServerError, Fault::ServerError]);
-    let (id, _) = f.report("SOSI: token service unavailable", "SOSI").await;
-    let dead = f.dead_letters().await;
+    let (id, _) = report(&f, "SOSI: token service unavailable", "SOSI").await;
+    let dead = f.dead_letters_eventually().await;
     assert_eq!(dead.len(), 1, "{dead:?}");
     assert_eq!(dead[0]["remote_status"], 500);
     assert!(dead[0]["error"].as_str().unwrap().contains("gave up after 2 attempts"));
@@ -343,15 +144,15 @@ async fn exhausted_retries_become_a_dead_letter_that_holds_its_lane_until_replay
     assert_eq!(status, StatusCode::ACCEPTED);
     f.drained().await;
     assert_eq!(f.sds.count(), 1);
-    assert!(f.dead_letters_now().await.is_empty());
+    assert!(f.dead_letters().await.is_empty());
     assert!(ref_of(&f.incident(&id).await, "sds").is_some());
     f.stop().await;
 }
 
 #[tokio::test]
 async fn triage_in_the_national_clearquest_is_picked_up_and_assigns_the_supplier_by_service() {
-    let mut f = Federation::start(5).await;
-    let (id, sys_id) = f.report("FMK: medication list empty", "FMK").await;
+    let mut f = federation(5, 100).await;
+    let (id, sys_id) = report(&f, "FMK: medication list empty", "FMK").await;
     f.drained().await;
     let national = f.sds.records().remove(0).display_id;
 
@@ -392,8 +193,8 @@ async fn triage_in_the_national_clearquest_is_picked_up_and_assigns_the_supplier
 #[tokio::test]
 async fn a_restart_does_not_read_a_polled_change_as_new_again() {
     // Polling by hand (hourly otherwise), so each poll is this test's.
-    let mut f = Federation::start_polling(5, 3_600_000).await;
-    let (id, _) = f.report("FMK: medication list empty", "FMK").await;
+    let mut f = federation(5, 3_600_000).await;
+    let (id, _) = report(&f, "FMK: medication list empty", "FMK").await;
     f.drained().await;
     let national = f.sds.records().remove(0).display_id;
     f.sds.action_as_user(&national, "Assign", [("cq:Priority", "2-Major")]).unwrap();
@@ -423,8 +224,8 @@ async fn a_restart_does_not_read_a_polled_change_as_new_again() {
 
 #[tokio::test]
 async fn a_polled_clearquest_note_with_patient_data_is_not_applied_but_the_triage_is() {
-    let mut f = Federation::start(5).await;
-    let (id, sys_id) = f.report("FMK: medication list empty", "FMK").await;
+    let mut f = federation(5, 100).await;
+    let (id, sys_id) = report(&f, "FMK: medication list empty", "FMK").await;
     f.drained().await;
     let national = f.sds.records().remove(0).display_id;
 

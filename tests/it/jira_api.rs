@@ -9,22 +9,22 @@ use kit::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-fn jira_federation(text: String) -> String {
-    let supplier = r#"role = "supplier"
-system = "jira"
-endpoint = "http://127.0.0.1:9"
-credentials = { kind = "bearer", token = { env = "T_DRIFT" } }
-jira = { project = "DRIFT", webhook_verify = "reread" }
-services = ["*"]"#;
-    let text = text.replacen("role = \"supplier\"\nsystem = \"native\"\nservices = [\"*\"]", supplier, 1);
-    assert!(text.contains(supplier), "drift is a Jira desk");
-    text + r#"
-[desks.region-n]
-name = "Region Nordjylland Service Desk"
-role = "local"
-system = "jira"
-auth = { issuer = "idp.rn", algorithm = "HS256", secret = { env = "T_REGION_M" } }
-"#
+fn jira_federation(c: &mut GatewayConfig) {
+    c.desk("drift", jira_drift());
+    c.desk(
+        "region-n",
+        Desk::new("Region Nordjylland Service Desk", "local", "jira")
+            .set("auth", json!({ "issuer": "idp.rn", "algorithm": "HS256", "secret": { "env": "T_REGION_M" } })),
+    );
+}
+
+/// The operations supplier on a Jira nobody answers, its webhooks read back.
+pub fn jira_drift() -> Desk {
+    Desk::known("drift", "Operations supplier", "supplier", "jira")
+        .endpoint("http://127.0.0.1:9")
+        .bearer_credentials("T_DRIFT")
+        .set("jira", json!({ "project": "DRIFT", "webhook_verify": "reread" }))
+        .services(&["*"])
 }
 
 async fn gateway() -> TestGateway {

@@ -173,8 +173,9 @@ fn assert_refused(a: &Answer, dialect: Dialect, field: &str, w: &Writing, what: 
 
 /// The test federation with room for a sweep of hundreds of requests per desk.
 async fn gateway() -> TestGateway {
-    let roomy =
-        |t: String| with_gateway_keys(&t, "rate_limit = { inbound_per_minute = 100000, inbound_burst = 100000 }");
+    let roomy = |c: &mut GatewayConfig| {
+        c.gateway_toml("rate_limit = { inbound_per_minute = 100000, inbound_burst = 100000 }");
+    };
     TestGateway::start_edited(roomy, reqwest::Client::new()).await
 }
 

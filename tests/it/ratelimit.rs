@@ -9,9 +9,9 @@ use serde_json::Value;
 
 /// One request a minute after a burst of three, for every desk; region-m overrides
 /// the burst to one.
-fn tight(text: String) -> String {
-    let text = with_gateway_keys(&text, "rate_limit = { inbound_per_minute = 1, inbound_burst = 3 }");
-    with_desk_keys(&text, "region-m", "rate_limit = { inbound_burst = 1 }")
+fn tight(c: &mut GatewayConfig) {
+    c.gateway_toml("rate_limit = { inbound_per_minute = 1, inbound_burst = 3 }");
+    c.desk_toml("region-m", "rate_limit = { inbound_burst = 1 }");
 }
 
 #[tokio::test]
@@ -44,7 +44,9 @@ async fn a_burst_beyond_the_limit_gets_429_with_retry_after_and_other_desks_are_
 #[tokio::test]
 async fn requests_that_fail_authentication_take_nothing_from_the_desk() {
     let gw = TestGateway::start_edited(
-        |t| with_gateway_keys(&t, "rate_limit = { inbound_per_minute = 1, inbound_burst = 1 }"),
+        |c| {
+            c.gateway_toml("rate_limit = { inbound_per_minute = 1, inbound_burst = 1 }");
+        },
         reqwest::Client::new(),
     )
     .await;
@@ -62,10 +64,10 @@ async fn requests_that_fail_authentication_take_nothing_from_the_desk() {
 #[test]
 fn zero_limits_are_configuration_problems_with_their_key_paths() {
     let dir = tempfile::tempdir().unwrap();
-    let text = config_text(&dir.path().join("store"), 1024 * 1024);
-    let text = with_gateway_keys(&text, "rate_limit = { inbound_burst = 0 }");
-    let text = with_desk_keys(&text, "fmk", "rate_limit = { outbound_per_minute = 0, colour = 1 }");
-    let problems = deskgate::config::Config::from_toml(&text, std::path::Path::new("."), &env()).unwrap_err();
+    let mut config = GatewayConfig::standard(&dir.path().join("store"), 1024 * 1024);
+    config.gateway_toml("rate_limit = { inbound_burst = 0 }");
+    config.desk_toml("fmk", "rate_limit = { outbound_per_minute = 0, colour = 1 }");
+    let problems = config.load(&env()).unwrap_err();
     let joined: Vec<String> = problems.iter().map(ToString::to_string).collect();
     let joined = joined.join("\n");
     assert!(joined.contains("gateway.rate_limit.inbound_burst: expected at least 1"), "{joined}");

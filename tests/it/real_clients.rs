@@ -111,24 +111,12 @@ impl Pki {
 
 /// The test federation over HTTPS, with the national desk on ServiceNow and the
 /// operations supplier on Jira (their endpoints are never reached here).
-fn federation(text: String, pki: &Pki) -> String {
-    let national = r#"role = "national"
-system = "servicenow"
-endpoint = "http://127.0.0.1:9"
-credentials = { kind = "basic", username = "deskgate", password = { env = "T_SDS" } }"#;
-    let supplier = r#"role = "supplier"
-system = "jira"
-endpoint = "http://127.0.0.1:9"
-credentials = { kind = "bearer", token = { env = "T_DRIFT" } }
-jira = { project = "DRIFT", webhook_verify = "reread" }
-services = ["*"]"#;
-    let text = text
-        .replacen("role = \"national\"\nsystem = \"native\"", national, 1)
-        .replacen("role = \"supplier\"\nsystem = \"native\"\nservices = [\"*\"]", supplier, 1)
-        // Links in answers point where the clients connect.
-        .replacen("public_url = \"http://gateway.test\"\n", "", 1);
-    assert!(text.contains(national) && text.contains(supplier), "the federation was edited");
-    with_gateway_keys(&text, &pki.tls_keys())
+fn federation(c: &mut GatewayConfig, pki: &Pki) {
+    c.desk("sds", crate::servicenow_api::servicenow_national());
+    c.desk("drift", crate::jira_api::jira_drift());
+    // Links in answers point where the clients connect.
+    c.without_gateway("public_url");
+    c.gateway_toml(&pki.tls_keys());
 }
 
 /// Run `script` with the venv's Python; its last line of output, as JSON.
@@ -168,7 +156,7 @@ fn note_bodies(incident: &Value) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pysnc_inserts_gets_queries_and_updates_through_the_table_api() {
     let pki = Pki::new();
-    let gw = TestGateway::start_edited(|t| federation(t, &pki), pki.client()).await;
+    let gw = TestGateway::start_edited(|c| federation(c, &pki), pki.client()).await;
     assert!(gw.base.starts_with("https://"), "{}", gw.base);
     let tokens = [("DESKGATE_LOCAL_TOKEN", gw.token("region-h")), ("DESKGATE_NATIONAL_TOKEN", gw.token("sds"))];
     let seen = run("servicenow_pysnc.py", &gw, &pki, &tokens).await;
@@ -188,7 +176,7 @@ async fn pysnc_inserts_gets_queries_and_updates_through_the_table_api() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_jira_package_creates_comments_searches_and_transitions() {
     let pki = Pki::new();
-    let gw = TestGateway::start_edited(|t| federation(t, &pki), pki.client()).await;
+    let gw = TestGateway::start_edited(|c| federation(c, &pki), pki.client()).await;
     let tokens = [
         ("DESKGATE_LOCAL_TOKEN", gw.token("region-m")),
         ("DESKGATE_SUPPLIER_TOKEN", gw.token("drift")),

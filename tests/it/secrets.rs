@@ -6,7 +6,6 @@
 use crate::kit;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use base64::Engine;
@@ -70,34 +69,6 @@ jira = {{ project = "DRIFT", correlation_field = "customfield_10042", webhook_se
     )
 }
 
-fn deskgate() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_deskgate"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("DESKGATE_") {
-            cmd.env_remove(k);
-        }
-    }
-    for (k, v) in SECRETS {
-        cmd.env(k, v);
-    }
-    cmd
-}
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn listening(log: &Path) -> Option<String> {
-    std::fs::read_to_string(log).ok()?.lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).find_map(|l| {
-        (l["message"] == "deskgate listening").then(|| l["addr"].as_str().map(|a| format!("http://{a}"))).flatten()
-    })
-}
-
 #[tokio::test]
 async fn no_secret_appears_in_logs_errors_dead_letters_metrics_or_check_config() {
     let sn = ServiceNowSim::spawn(ServiceNowSimConfig {
@@ -122,26 +93,10 @@ async fn no_secret_appears_in_logs_errors_dead_letters_metrics_or_check_config()
     std::fs::write(&config_file, config(&dir.path().join("data"), &sn.base_url(), cq.base_url(), &jira.base_url()))
         .unwrap();
     let log = dir.path().join("gateway.log");
-    let child = deskgate()
-        .args(["serve", "--json-logs", "--config"])
-        .arg(&config_file)
-        .env("RUST_LOG", "debug")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let _running = Killed(child);
+    let running =
+        kit::RunningBinary::serve(&config_file, &log, SECRETS.iter().copied().chain([("RUST_LOG", "debug")])).await;
     let client = reqwest::Client::new();
-    let mut base = None;
-    for _ in 0..400 {
-        base = listening(&log);
-        if base.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    let base = base.expect("the gateway started");
+    let base = running.base();
     let token = |iss: &str, desk: &str, s: &str| kit::hs256(&kit::claims(iss, desk), s);
     let region_h = token("idp.regionh", "region-h", secret("S_REGION_H_JWT"));
     let sds = token("idp.sds", "sds", secret("S_SDS_JWT"));
@@ -209,13 +164,15 @@ async fn no_secret_appears_in_logs_errors_dead_letters_metrics_or_check_config()
     }
 
     // check-config, good and broken.
-    let good = deskgate().args(["check-config"]).arg(&config_file).output().unwrap();
+    let good =
+        kit::binary::command().envs(SECRETS.iter().copied()).args(["check-config"]).arg(&config_file).output().unwrap();
     assert!(good.status.success(), "{}", String::from_utf8_lossy(&good.stderr));
     let broken_file = dir.path().join("broken.toml");
     let broken =
         std::fs::read_to_string(&config_file).unwrap().replace("[desks.drift]", "[desks.drift]\ncolour = \"red\"");
     std::fs::write(&broken_file, broken).unwrap();
-    let bad = deskgate().args(["check-config"]).arg(&broken_file).output().unwrap();
+    let bad =
+        kit::binary::command().envs(SECRETS.iter().copied()).args(["check-config"]).arg(&broken_file).output().unwrap();
     assert!(!bad.status.success());
     for out in [good, bad] {
         collected.push(String::from_utf8_lossy(&out.stdout).into_owned());

@@ -10,21 +10,21 @@ use serde_json::{Value, json};
 
 const TABLE: &str = "/api/now/table/incident";
 
-fn servicenow_federation(text: String) -> String {
-    // Non-local ServiceNow desks need an endpoint and credentials; nothing listens there.
-    let national = r#"role = "national"
-system = "servicenow"
-endpoint = "http://127.0.0.1:9"
-credentials = { kind = "basic", username = "deskgate", password = { env = "T_SDS" } }"#;
-    let text = text.replacen("role = \"national\"\nsystem = \"native\"", national, 1);
-    assert!(text.contains(national), "sds is a ServiceNow desk");
-    text + r#"
-[desks.region-s]
-name = "Region Syddanmark Service Desk"
-role = "local"
-system = "servicenow"
-auth = { issuer = "idp.rsd", algorithm = "HS256", secret = { env = "T_REGION_H" } }
-"#
+fn servicenow_federation(c: &mut GatewayConfig) {
+    c.desk("sds", servicenow_national());
+    c.desk(
+        "region-s",
+        Desk::new("Region Syddanmark Service Desk", "local", "servicenow")
+            .set("auth", json!({ "issuer": "idp.rsd", "algorithm": "HS256", "secret": { "env": "T_REGION_H" } })),
+    );
+}
+
+/// The national desk on a ServiceNow nobody answers (non-local ServiceNow desks need
+/// an endpoint and credentials).
+pub fn servicenow_national() -> Desk {
+    Desk::known("sds", "National Service Desk", "national", "servicenow")
+        .endpoint("http://127.0.0.1:9")
+        .basic_credentials("deskgate", "T_SDS")
 }
 
 async fn gateway() -> TestGateway {
@@ -482,7 +482,10 @@ async fn authentication_visibility_and_dialect_are_enforced() {
 #[tokio::test]
 async fn oversized_bodies_are_413_in_servicenow_shape() {
     let gw = TestGateway::start_edited(
-        |t| servicenow_federation(t.replace("max_body_bytes = 1048576", "max_body_bytes = 1024")),
+        |c| {
+            servicenow_federation(c);
+            c.gateway("max_body_bytes", 1024);
+        },
         reqwest::Client::new(),
     )
     .await;

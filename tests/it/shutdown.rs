@@ -7,7 +7,7 @@
 use crate::kit;
 
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ExitStatus};
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -25,68 +25,18 @@ use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-struct Running {
-    child: Child,
-    addr: String,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn start(config: &Path, log: &Path) -> Running {
+async fn start(config: &Path, log: &Path) -> RunningBinary {
     start_with(config, log, &[]).await
 }
 
 /// Start the binary with `extra` environment variables besides the test secrets.
-async fn start_with(config: &Path, log: &Path, extra: &[(&str, &str)]) -> Running {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_deskgate"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("DESKGATE_") {
-            cmd.env_remove(k);
-        }
-    }
-    for (k, v) in &env().vars {
-        cmd.env(k, v);
-    }
-    for (k, v) in extra {
-        cmd.env(k, v);
-    }
-    let child = cmd
-        .args(["serve", "--json-logs", "--config", config.to_str().unwrap()])
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(log).unwrap())
-        .spawn()
-        .unwrap();
-    let mut running = Running { child, addr: String::new() };
-    for _ in 0..400 {
-        if let Some(addr) = listening_addr(log) {
-            running.addr = addr;
-            return running;
-        }
-        assert!(running.child.try_wait().unwrap().is_none(), "the gateway exited: {}", read(log));
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("the gateway never said where it listens: {}", read(log));
+async fn start_with(config: &Path, log: &Path, extra: &[(&str, &str)]) -> RunningBinary {
+    let extra = extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned()));
+    RunningBinary::serve(config, log, env().vars.into_iter().chain(extra)).await
 }
 
 fn read(log: &Path) -> String {
     std::fs::read_to_string(log).unwrap_or_default()
-}
-
-fn listening_addr(log: &Path) -> Option<String> {
-    read(log).lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).find_map(|l| {
-        let fields = if l["fields"].is_object() { &l["fields"] } else { &l };
-        (fields["message"] == "deskgate listening").then(|| fields["addr"].as_str().map(str::to_owned)).flatten()
-    })
-}
-
-fn sigterm(child: &Child) {
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    assert!(status.success());
 }
 
 #[tokio::test]
@@ -113,7 +63,7 @@ async fn a_request_in_flight_when_sigterm_arrives_completes_and_its_incident_sur
     // Let the gateway take the connection and start reading the request.
     tokio::time::sleep(Duration::from_millis(300)).await;
 
-    sigterm(&gw.child);
+    gw.sigterm();
     // Shutdown has begun once new connections are refused.
     let mut refused = false;
     for _ in 0..400 {
@@ -353,7 +303,7 @@ async fn sigterm_while_every_remote_fails_or_hangs_starts_no_delivery_and_exits_
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     let signalled = Instant::now();
-    sigterm(&gw.child);
+    gw.sigterm();
     // 28 s: the gateway's own bound is 25 s, the supervisor's 30 s.
     let Some(status) = exited_within(&mut gw.child, Duration::from_secs(28)).await else {
         panic!("the gateway was still running 28 s after SIGTERM: {}", read(&log));

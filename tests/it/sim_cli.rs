@@ -6,9 +6,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 fn deskgate() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_deskgate"));
-    c.current_dir(env!("CARGO_MANIFEST_DIR"));
-    c
+    crate::kit::binary::command()
 }
 
 #[test]

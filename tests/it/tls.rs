@@ -113,7 +113,13 @@ fn client_trusting(ca_pem: &str, identity: Option<&Issued>) -> reqwest::Client {
 #[tokio::test]
 async fn https_serves_the_api_and_a_desk_submits_over_it() {
     let pki = Pki::new();
-    let gw = TestGateway::start_edited(|t| with_gateway_keys(&t, &pki.tls_keys(false)), pki.client(None)).await;
+    let gw = TestGateway::start_edited(
+        |c| {
+            c.gateway_toml(&pki.tls_keys(false));
+        },
+        pki.client(None),
+    )
+    .await;
     assert!(gw.base.starts_with("https://127.0.0.1:"), "{}", gw.base);
     let health = gw.client.get(gw.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status(), StatusCode::OK);
@@ -128,7 +134,13 @@ async fn https_serves_the_api_and_a_desk_submits_over_it() {
 #[tokio::test]
 async fn a_client_trusting_another_ca_refuses_the_gateway() {
     let pki = Pki::new();
-    let gw = TestGateway::start_edited(|t| with_gateway_keys(&t, &pki.tls_keys(false)), pki.client(None)).await;
+    let gw = TestGateway::start_edited(
+        |c| {
+            c.gateway_toml(&pki.tls_keys(false));
+        },
+        pki.client(None),
+    )
+    .await;
     let stranger = Ca::new("some other CA");
     let refused = client_trusting(&stranger.cert, None).get(gw.url("/healthz")).send().await;
     let err = refused.expect_err("a certificate from an unknown CA must not be accepted");
@@ -138,7 +150,13 @@ async fn a_client_trusting_another_ca_refuses_the_gateway() {
 #[tokio::test]
 async fn a_client_certificate_from_an_unknown_ca_fails_the_handshake() {
     let pki = Pki::new();
-    let gw = TestGateway::start_edited(|t| with_gateway_keys(&t, &pki.tls_keys(true)), pki.client(None)).await;
+    let gw = TestGateway::start_edited(
+        |c| {
+            c.gateway_toml(&pki.tls_keys(true));
+        },
+        pki.client(None),
+    )
+    .await;
     let forged = Ca::new("not the desks' CA").client("region-h");
     let refused = pki.client(Some(&forged)).get(gw.url("/healthz")).send().await;
     assert!(refused.is_err(), "a client certificate that does not chain to client_ca was accepted");
@@ -153,7 +171,9 @@ async fn a_desk_pinned_to_its_certificate_needs_it_besides_its_token() {
     let region_h = pki.ca.client("region-h");
     let region_m = pki.ca.client("region-m");
     let pin = format!("client_cert_sha256 = \"{}\"", region_h.sha256);
-    let edit = |t: String| with_desk_keys(&with_gateway_keys(&t, &pki.tls_keys(true)), "region-h", &pin);
+    let edit = |c: &mut GatewayConfig| {
+        c.gateway_toml(&pki.tls_keys(true)).desk_toml("region-h", &pin);
+    };
     let gw = TestGateway::start_edited(edit, pki.client(None)).await;
     let submit = |client: reqwest::Client, ticket: &'static str| {
         let gw = &gw;
@@ -195,7 +215,9 @@ async fn a_desk_pinned_to_its_certificate_needs_it_besides_its_token() {
 async fn desks_without_a_pin_are_unaffected_by_mutual_tls() {
     let pki = Pki::new();
     let pin = format!("client_cert_sha256 = \"{}\"", pki.ca.client("region-h").sha256);
-    let edit = |t: String| with_desk_keys(&with_gateway_keys(&t, &pki.tls_keys(true)), "region-h", &pin);
+    let edit = |c: &mut GatewayConfig| {
+        c.gateway_toml(&pki.tls_keys(true)).desk_toml("region-h", &pin);
+    };
     let gw = TestGateway::start_edited(edit, pki.client(None)).await;
     let created = gw.submit("region-m", &incident("RM-1")).await;
     assert_eq!(created.status(), StatusCode::CREATED);
@@ -261,20 +283,14 @@ fn a_pinned_desk_needs_client_certificates_to_be_requested() {
     let pki = Pki::new();
     let dir = tempfile::tempdir().unwrap();
     let pin = format!("client_cert_sha256 = \"{}\"", "ab".repeat(32));
-    let text = with_desk_keys(
-        &with_gateway_keys(&config_text(&dir.path().join("store"), 1024 * 1024), &pki.tls_keys(false)),
-        "region-h",
-        &pin,
-    );
-    let problems = deskgate::config::Config::from_toml(&text, Path::new("."), &env()).unwrap_err();
+    let mut config = GatewayConfig::standard(&dir.path().join("store"), 1024 * 1024);
+    config.gateway_toml(&pki.tls_keys(false)).desk_toml("region-h", &pin);
+    let problems = config.load(&env()).unwrap_err();
     assert!(problems.iter().any(|p| p.path == "desks.region-h.client_cert_sha256"), "{problems:?}");
 
-    let text = with_desk_keys(
-        &config_text(&dir.path().join("store"), 1024 * 1024),
-        "region-h",
-        "client_cert_sha256 = \"12:34\"",
-    );
-    let problems = deskgate::config::Config::from_toml(&text, Path::new("."), &env()).unwrap_err();
+    let mut config = GatewayConfig::standard(&dir.path().join("store"), 1024 * 1024);
+    config.desk_key("region-h", "client_cert_sha256", "12:34");
+    let problems = config.load(&env()).unwrap_err();
     assert!(
         problems.iter().any(|p| p.path == "desks.region-h.client_cert_sha256" && p.message.contains("64 hex")),
         "{problems:?}"
@@ -303,7 +319,7 @@ auth = { issuer = "idp.sds", algorithm = "HS256", secret = { env = "T_SDS_CHECK"
 "#,
     )
     .unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_deskgate"))
+    let out = kit::binary::command()
         .args(["check-config", config.to_str().unwrap()])
         .env("T_SDS_CHECK", "x")
         .output()

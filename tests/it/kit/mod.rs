@@ -1,18 +1,29 @@
-//! Test harness: a real gateway on 127.0.0.1:0 with a sled store in a temp dir.
+//! The shared set-up of the integration tests: a real gateway on 127.0.0.1:0 with a
+//! sled store in a temp dir ([`TestGateway`]), the federation against the simulators
+//! ([`Federation`]), the configuration as TOML values ([`GatewayConfig`]), every desk's
+//! token from one table ([`tokens`]), bounded waiting ([`eventually`]).
 #![allow(dead_code)]
+
+pub mod binary;
+pub mod config;
+pub mod federation;
+pub mod tokens;
+pub mod wait;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use deskgate::auth::{Claims, sign};
-use deskgate::config::{Config, MapEnv};
+use deskgate::config::MapEnv;
 use deskgate::startup::Application;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub const AUDIENCE: &str = "deskgate";
+pub use binary::RunningBinary;
+pub use config::{Desk, GatewayConfig};
+pub use federation::{Federation, Fmk, ref_of};
+pub use tokens::{AUDIENCE, claims, es256, hs256, now, rs256};
+pub use wait::{eventually, wait_until};
 
 pub fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
@@ -20,107 +31,12 @@ pub fn fixture(name: &str) -> PathBuf {
 
 /// The federation the tests run: the NSP desks plus an RS256 and an ES256 desk.
 pub fn config_text(data_dir: &Path, max_body: usize) -> String {
-    format!(
-        r#"
-[gateway]
-listen = "127.0.0.1:0"
-data_dir = "{data}"
-public_url = "http://gateway.test"
-max_body_bytes = {max_body}
-
-[desks.region-h]
-name = "Region Hovedstaden Service Desk"
-role = "local"
-system = "servicenow"
-organisations = ["rigshospitalet"]
-contact = {{ name = "Region Hovedstaden Service Desk", email = "servicedesk@regionh.example", phone = "+45 38 66 50 00" }}
-auth = {{ issuer = "idp.regionh", algorithm = "HS256", secret = {{ env = "T_REGION_H" }} }}
-
-[desks.region-m]
-name = "Region Midtjylland IT Service Desk"
-role = "local"
-system = "jira"
-organisations = ["aarhus-universitetshospital"]
-contact = {{ name = "Region Midtjylland IT Service Desk", email = "itservicedesk@rm.example" }}
-auth = {{ issuer = "idp.rm", algorithm = "HS256", secret = {{ env = "T_REGION_M" }} }}
-
-[desks.pharmacy]
-name = "Pharmacy chain desk"
-role = "local"
-system = "native"
-auth = {{ issuer = "idp.pharmacy", algorithm = "RS256", public_key = {{ file = "{rsa}" }} }}
-
-[desks.gp]
-name = "GP practices desk"
-role = "local"
-system = "native"
-auth = {{ issuer = "idp.gp", algorithm = "ES256", public_key = {{ file = "{ec}" }} }}
-
-[desks.sds]
-name = "National Service Desk"
-role = "national"
-system = "native"
-auth = {{ issuer = "idp.sds", algorithm = "HS256", secret = {{ env = "T_SDS" }} }}
-
-[desks.fmk]
-name = "FMK supplier"
-role = "supplier"
-system = "native"
-services = ["FMK"]
-auth = {{ issuer = "idp.fmk", algorithm = "HS256", secret = {{ env = "T_FMK" }} }}
-
-[desks.drift]
-name = "Operations supplier"
-role = "supplier"
-system = "native"
-services = ["*"]
-auth = {{ issuer = "idp.drift", algorithm = "HS256", secret = {{ env = "T_DRIFT" }} }}
-"#,
-        data = data_dir.display(),
-        rsa = fixture("keys/pharmacy-rs256.pub.pem").display(),
-        ec = fixture("keys/gp-es256.pub.pem").display(),
-    )
+    GatewayConfig::standard(data_dir, max_body).render()
 }
 
+/// The environment the desks' secrets are read from.
 pub fn env() -> MapEnv {
-    MapEnv::new(false)
-        .with("T_REGION_H", "region-h-test-secret")
-        .with("T_REGION_M", "region-m-test-secret")
-        .with("T_SDS", "sds-test-secret")
-        .with("T_FMK", "fmk-test-secret")
-        .with("T_DRIFT", "drift-test-secret")
-}
-
-pub fn now() -> u64 {
-    jiff::Timestamp::now().as_second() as u64
-}
-
-/// Claims of a desk token, valid for an hour.
-pub fn claims(issuer: &str, subject: &str) -> Claims {
-    Claims {
-        iss: issuer.into(),
-        sub: subject.into(),
-        aud: AUDIENCE.into(),
-        exp: now() + 3600,
-        nbf: Some(now() - 5),
-        iat: Some(now()),
-        role: Some("desk".into()),
-        org: None,
-    }
-}
-
-pub fn hs256(claims: &Claims, secret: &str) -> String {
-    sign(claims, Algorithm::HS256, secret.as_bytes()).unwrap()
-}
-
-pub fn rs256(claims: &Claims) -> String {
-    let pem = std::fs::read(fixture("keys/pharmacy-rs256.key.pem")).unwrap();
-    jsonwebtoken::encode(&Header::new(Algorithm::RS256), claims, &EncodingKey::from_rsa_pem(&pem).unwrap()).unwrap()
-}
-
-pub fn es256(claims: &Claims) -> String {
-    let pem = std::fs::read(fixture("keys/gp-es256.key.pem")).unwrap();
-    jsonwebtoken::encode(&Header::new(Algorithm::ES256), claims, &EncodingKey::from_ec_pem(&pem).unwrap()).unwrap()
+    tokens::env()
 }
 
 pub struct TestGateway {
@@ -142,21 +58,21 @@ impl TestGateway {
     }
 
     async fn start_in(data: tempfile::TempDir, max_body: usize) -> Self {
-        let text = config_text(&data.path().join("store"), max_body);
-        Self::launch(data, &text, max_body, reqwest::Client::new()).await
+        let config = GatewayConfig::standard(&data.path().join("store"), max_body);
+        Self::launch(data, &config, max_body, reqwest::Client::new()).await
     }
 
-    /// A gateway on the standard test federation as changed by `edit` (see
-    /// [`with_gateway_keys`], [`with_desk_keys`]), talked to with `client`.
-    /// `restart` brings such a gateway back with the standard configuration.
-    pub async fn start_edited(edit: impl FnOnce(String) -> String, client: reqwest::Client) -> Self {
+    /// A gateway on the standard test federation as changed by `edit`, talked to with
+    /// `client`. `restart` brings such a gateway back with the standard configuration.
+    pub async fn start_edited(edit: impl FnOnce(&mut GatewayConfig), client: reqwest::Client) -> Self {
         let data = tempfile::tempdir().unwrap();
-        let text = edit(config_text(&data.path().join("store"), 1024 * 1024));
-        Self::launch(data, &text, 1024 * 1024, client).await
+        let mut config = GatewayConfig::standard(&data.path().join("store"), 1024 * 1024);
+        edit(&mut config);
+        Self::launch(data, &config, 1024 * 1024, client).await
     }
 
-    async fn launch(data: tempfile::TempDir, text: &str, max_body: usize, client: reqwest::Client) -> Self {
-        let config = Config::from_toml(text, Path::new("."), &env()).expect("test config");
+    async fn launch(data: tempfile::TempDir, config: &GatewayConfig, max_body: usize, client: reqwest::Client) -> Self {
+        let config = config.load(&env()).expect("test config");
         let app = Application::build(config).await.expect("gateway starts");
         // `https` when the configuration has [gateway.tls].
         let base = format!("{}://{}", app.scheme(), app.local_addr());
@@ -192,16 +108,7 @@ impl TestGateway {
     }
 
     pub fn token(&self, desk: &str) -> String {
-        match desk {
-            "region-h" => hs256(&claims("idp.regionh", "region-h"), "region-h-test-secret"),
-            "region-m" => hs256(&claims("idp.rm", "region-m"), "region-m-test-secret"),
-            "sds" => hs256(&claims("idp.sds", "sds"), "sds-test-secret"),
-            "fmk" => hs256(&claims("idp.fmk", "fmk"), "fmk-test-secret"),
-            "drift" => hs256(&claims("idp.drift", "drift"), "drift-test-secret"),
-            "pharmacy" => rs256(&claims("idp.pharmacy", "pharmacy")),
-            "gp" => es256(&claims("idp.gp", "gp")),
-            other => panic!("no test desk {other}"),
-        }
+        tokens::token(desk)
     }
 
     pub async fn submit(&self, desk: &str, body: &Value) -> reqwest::Response {
@@ -252,19 +159,6 @@ impl Drop for TestGateway {
             let _ = stop.send(());
         }
     }
-}
-
-/// `text` with `keys` (TOML lines) added to its `[gateway]` table.
-pub fn with_gateway_keys(text: &str, keys: &str) -> String {
-    assert!(text.contains("[gateway]\n"), "no [gateway] table to extend");
-    text.replacen("[gateway]\n", &format!("[gateway]\n{keys}\n"), 1)
-}
-
-/// `text` with `keys` (TOML lines) added to the table of desk `desk`.
-pub fn with_desk_keys(text: &str, desk: &str, keys: &str) -> String {
-    let header = format!("[desks.{desk}]\n");
-    assert!(text.contains(&header), "no desk {desk} to extend");
-    text.replacen(&header, &format!("{header}{keys}\n"), 1)
 }
 
 /// The shipped escalation ruleset, by absolute path.

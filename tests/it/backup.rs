@@ -49,14 +49,15 @@ async fn visible_state(gw: &TestGateway) -> Value {
 }
 
 async fn eventually_dead_lettered(gw: &TestGateway) {
-    for _ in 0..400 {
-        let dead: Value = gw.get("sds", "/api/v1/dead-letters").await.json().await.unwrap();
-        if dead["items"].as_array().is_some_and(|i| !i.is_empty()) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("the delivery to the unreachable national desk never became a dead letter");
+    eventually(
+        Duration::from_secs(10),
+        "the delivery to the unreachable national desk becomes a dead letter",
+        async || {
+            let dead: Value = gw.get("sds", "/api/v1/dead-letters").await.json().await.unwrap();
+            dead["items"].as_array().is_some_and(|i| !i.is_empty()).then_some(())
+        },
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -80,13 +81,11 @@ async fn backup_of_a_stopped_gateway_restores_everything_into_a_fresh_store() {
     // unreachable national desk becomes a dead letter too; only the note, held behind
     // the first dead letter, stays in the outbox. Otherwise it could move between the
     // snapshot and the shutdown.
-    for _ in 0..400 {
+    let _ = poll_until(Duration::from_secs(10), async || {
         let dead: Value = gw.get("sds", "/api/v1/dead-letters").await.json().await.unwrap();
-        if dead["items"].as_array().is_some_and(|i| i.len() >= 2) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+        dead["items"].as_array().is_some_and(|i| i.len() >= 2).then_some(())
+    })
+    .await;
     let before = visible_state(&gw).await;
     assert_eq!(before["incidents"].as_array().unwrap().len(), 2);
     assert!(!before["outbox"].as_array().unwrap().is_empty(), "a delivery waits behind the dead letter: {before:#}");

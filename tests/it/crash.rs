@@ -33,33 +33,12 @@ const SECRETS: [(&str, &str); 4] = [
 ];
 
 fn config_text(data: &Path, sn: &str, cq: &str) -> String {
-    format!(
-        r#"
-[gateway]
-listen = "127.0.0.1:0"
-data_dir = "{data}"
-delivery = {{ retry_base_ms = 20, retry_max_ms = 200, max_attempts = 1000, concurrency = 8 }}
-rate_limit = {{ inbound_per_minute = 600000, inbound_burst = 10000, outbound_per_minute = 600000, outbound_burst = 10000 }}
-
-[desks.region-h]
-name = "Region Hovedstaden Service Desk"
-role = "local"
-system = "servicenow"
-endpoint = "{sn}"
-auth = {{ issuer = "idp.regionh", algorithm = "HS256", secret = {{ env = "T_REGION_H" }} }}
-credentials = {{ kind = "basic", username = "deskgate.integration", password = {{ env = "T_SN_PASSWORD" }} }}
-
-[desks.sds]
-name = "National Service Desk"
-role = "national"
-system = "clearquest"
-endpoint = "{cq}"
-auth = {{ issuer = "idp.sds", algorithm = "HS256", secret = {{ env = "T_SDS" }} }}
-credentials = {{ kind = "basic", username = "deskgate", password = {{ env = "T_CQ_PASSWORD" }} }}
-clearquest = {{ repo = "7.0.0", db = "SDS" }}
-"#,
-        data = data.display(),
-    )
+    let mut c = kit::GatewayConfig::new(data);
+    c.gateway("delivery", json!({ "retry_base_ms": 20, "retry_max_ms": 200, "max_attempts": 1000, "concurrency": 8 }));
+    c.open_rate_limits();
+    c.desk("region-h", kit::Desk::region_h_on_servicenow(sn));
+    c.desk("sds", kit::Desk::sds_on_clearquest(cq, json!({ "repo": "7.0.0", "db": "SDS" })));
+    c.render()
 }
 
 /// Start `deskgate serve` and wait until it answers `/readyz` (bounded).

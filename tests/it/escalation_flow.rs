@@ -55,14 +55,12 @@ impl Hooks {
     }
 
     async fn wait_for(&self, n: usize) -> Vec<Value> {
-        for _ in 0..400 {
+        let calls = kit::wait::poll_until(Duration::from_secs(10), async || {
             let calls = self.calls.lock().unwrap().clone();
-            if calls.len() >= n {
-                return calls;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!("fewer than {n} webhook calls: {:#?}", self.calls.lock().unwrap());
+            (calls.len() >= n).then_some(calls)
+        })
+        .await;
+        calls.unwrap_or_else(|| panic!("fewer than {n} webhook calls: {:#?}", self.calls.lock().unwrap()))
     }
 }
 

@@ -10,7 +10,7 @@ use deskgate::startup::Application;
 use deskgate_sim::Fault;
 use kit::{Federation, ref_of};
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// The flow's federation: `max_attempts` per delivery, ClearQuest polled every `poll_ms`.
 async fn federation(max_attempts: u64, poll_ms: u64) -> Federation {
@@ -159,14 +159,11 @@ async fn triage_in_the_national_clearquest_is_picked_up_and_assigns_the_supplier
     // The national desk works in ClearQuest: P1, assigned, and a note for the reporter.
     f.sds.action_as_user(&national, "Assign", [("cq:Priority", "1-Critical")]).unwrap();
     f.sds.add_note_as_user(&national, "sds.agent", "Escalated to the FMK Incident Manager").unwrap();
-    let mut incident = Value::Null;
-    for _ in 0..200 {
-        incident = f.incident(&id).await;
-        if incident["assignee"] == "fmk" && incident["notes"].as_array().is_some_and(|n| !n.is_empty()) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let incident = f
+        .incident_once(&id, Duration::from_secs(5), |i| {
+            i["assignee"] == "fmk" && i["notes"].as_array().is_some_and(|n| !n.is_empty())
+        })
+        .await;
     assert_eq!(incident["priority"], "P1", "{incident:#}");
     assert_eq!(incident["status"], "assigned");
     assert_eq!(incident["assignee"], "fmk", "FMK incidents go to the FMK supplier");
@@ -232,14 +229,11 @@ async fn a_polled_clearquest_note_with_patient_data_is_not_applied_but_the_triag
     // A note typed into ClearQuest with a CPR number, and a triage in the same record.
     f.sds.add_note_as_user(&national, "sds.agent", "Borger 010203\u{2013}1047 ringer igen").unwrap();
     f.sds.action_as_user(&national, "Assign", [("cq:Priority", "1-Critical")]).unwrap();
-    let mut incident = Value::Null;
-    for _ in 0..200 {
-        incident = f.incident(&id).await;
-        if incident["assignee"] == "fmk" && incident["notes"].as_array().is_some_and(|n| !n.is_empty()) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let incident = f
+        .incident_once(&id, Duration::from_secs(5), |i| {
+            i["assignee"] == "fmk" && i["notes"].as_array().is_some_and(|n| !n.is_empty())
+        })
+        .await;
     assert_eq!(incident["assignee"], "fmk", "the rest of the report is applied: {incident:#}");
     assert_eq!(incident["priority"], "P1");
     let notes = incident["notes"].as_array().unwrap();

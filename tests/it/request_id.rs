@@ -3,14 +3,12 @@
 
 use crate::kit;
 
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::Request;
 use axum::http::StatusCode;
-use deskgate::config::Config;
 use deskgate::startup::Application;
 use serde_json::json;
 
@@ -40,55 +38,21 @@ async fn deliveries_carry_the_originating_request_id_to_every_system() {
     let (cq, cq_seen) = receiver().await;
     let (jira, jira_seen) = receiver().await;
     let data = tempfile::tempdir().unwrap();
-    let text = format!(
-        r#"
-[gateway]
-listen = "127.0.0.1:0"
-data_dir = "{data}"
-delivery = {{ retry_base_ms = 20, retry_max_ms = 100, max_attempts = 2, concurrency = 4 }}
-
-[desks.region-h]
-name = "Region Hovedstaden Service Desk"
-role = "local"
-system = "native"
-auth = {{ issuer = "idp.regionh", algorithm = "HS256", secret = {{ env = "T_REGION_H" }} }}
-
-[desks.fmk]
-name = "FMK supplier"
-role = "supplier"
-system = "servicenow"
-endpoint = "{sn}"
-services = ["FMK"]
-auth = {{ issuer = "idp.fmk", algorithm = "HS256", secret = {{ env = "T_FMK" }} }}
-credentials = {{ kind = "basic", username = "deskgate.integration", password = {{ env = "T_SN_PASSWORD" }} }}
-
-[desks.sds]
-name = "National Service Desk"
-role = "national"
-system = "clearquest"
-endpoint = "{cq}"
-auth = {{ issuer = "idp.sds", algorithm = "HS256", secret = {{ env = "T_SDS" }} }}
-credentials = {{ kind = "basic", username = "deskgate", password = {{ env = "T_CQ_PASSWORD" }} }}
-clearquest = {{ repo = "7.0.0", db = "SDS", poll_ms = 60000 }}
-
-[desks.drift]
-name = "Operations supplier"
-role = "supplier"
-system = "jira"
-endpoint = "{jira}"
-services = ["*"]
-auth = {{ issuer = "idp.drift", algorithm = "HS256", secret = {{ env = "T_DRIFT" }} }}
-credentials = {{ kind = "bearer", token = {{ env = "T_JIRA_TOKEN" }} }}
-jira = {{ project = "DRIFT", correlation_field = "customfield_10042", webhook_secret = {{ env = "T_JIRA_HOOK" }} }}
-"#,
-        data = data.path().display(),
+    let mut c = kit::GatewayConfig::new(data.path());
+    c.gateway("delivery", json!({ "retry_base_ms": 20, "retry_max_ms": 100, "max_attempts": 2, "concurrency": 4 }));
+    c.desk("region-h", kit::Desk::known("region-h", "Region Hovedstaden Service Desk", "local", "native"));
+    c.desk(
+        "fmk",
+        kit::Desk::known("fmk", "FMK supplier", "supplier", "servicenow")
+            .endpoint(&sn)
+            .services(&["FMK"])
+            .basic_credentials("deskgate.integration", "T_SN_PASSWORD"),
     );
-    let env = kit::env()
-        .with("T_SN_PASSWORD", "integration-password")
-        .with("T_CQ_PASSWORD", "deskgate-secret")
-        .with("T_JIRA_TOKEN", "jira-personal-access-token")
-        .with("T_JIRA_HOOK", "drift-webhook-test-secret");
-    let config = Config::from_toml(&text, Path::new("."), &env).expect("config");
+    c.desk("sds", kit::Desk::sds_on_clearquest(&cq, json!({ "repo": "7.0.0", "db": "SDS", "poll_ms": 60000 })));
+    let jira_table = json!({ "project": "DRIFT", "correlation_field": "customfield_10042", "webhook_secret": { "env": "T_JIRA_HOOK" } });
+    c.desk("drift", kit::Desk::drift_on_jira(&jira, jira_table));
+    let env = kit::tokens::federation_env().with("T_JIRA_HOOK", "drift-webhook-test-secret");
+    let config = c.load(&env).expect("config");
     let app = Application::build(config).await.expect("gateway starts");
     let gateway = format!("http://{}", app.local_addr());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -100,8 +64,8 @@ jira = {{ project = "DRIFT", correlation_field = "customfield_10042", webhook_se
         .unwrap()
     });
     let client = reqwest::Client::new();
-    let region_h = kit::hs256(&kit::claims("idp.regionh", "region-h"), "region-h-test-secret");
-    let sds = kit::hs256(&kit::claims("idp.sds", "sds"), "sds-test-secret");
+    let region_h = kit::tokens::token("region-h");
+    let sds = kit::tokens::token("sds");
 
     let submitted = client
         .post(format!("{gateway}/api/v1/incidents"))

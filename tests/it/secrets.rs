@@ -30,43 +30,32 @@ fn secret(name: &str) -> &'static str {
     SECRETS.iter().find(|(k, _)| *k == name).map(|(_, v)| *v).unwrap()
 }
 
+/// Region H on ServiceNow, the national desk on ClearQuest, the operations supplier
+/// on Jira, every secret under its own `S_` name.
 fn config(data: &Path, sn: &str, cq: &str, jira: &str) -> String {
-    format!(
-        r#"
-[gateway]
-listen = "127.0.0.1:0"
-data_dir = "{data}"
-delivery = {{ retry_base_ms = 20, retry_max_ms = 100, max_attempts = 2, concurrency = 4 }}
-
-[desks.region-h]
-name = "Region Hovedstaden Service Desk"
-role = "local"
-system = "servicenow"
-endpoint = "{sn}"
-auth = {{ issuer = "idp.regionh", algorithm = "HS256", secret = {{ env = "S_REGION_H_JWT" }} }}
-credentials = {{ kind = "basic", username = "deskgate.integration", password = {{ env = "S_SN_PASSWORD" }} }}
-
-[desks.sds]
-name = "National Service Desk"
-role = "national"
-system = "clearquest"
-endpoint = "{cq}"
-auth = {{ issuer = "idp.sds", algorithm = "HS256", secret = {{ env = "S_SDS_JWT" }} }}
-credentials = {{ kind = "basic", username = "deskgate", password = {{ env = "S_CQ_PASSWORD" }} }}
-clearquest = {{ repo = "7.0.0", db = "SDS", poll_ms = 100 }}
-
-[desks.drift]
-name = "Operations supplier"
-role = "supplier"
-system = "jira"
-endpoint = "{jira}"
-services = ["*"]
-auth = {{ issuer = "idp.drift", algorithm = "HS256", secret = {{ env = "S_DRIFT_JWT" }} }}
-credentials = {{ kind = "bearer", token = {{ env = "S_JIRA_TOKEN" }} }}
-jira = {{ project = "DRIFT", correlation_field = "customfield_10042", webhook_secret = {{ env = "S_JIRA_WEBHOOK" }} }}
-"#,
-        data = data.display()
-    )
+    let auth = |issuer: &str, env: &str| json!({ "issuer": issuer, "algorithm": "HS256", "secret": { "env": env } });
+    let mut c = kit::GatewayConfig::new(data);
+    c.gateway("delivery", json!({ "retry_base_ms": 20, "retry_max_ms": 100, "max_attempts": 2, "concurrency": 4 }));
+    c.desk(
+        "region-h",
+        kit::Desk::region_h_on_servicenow(sn)
+            .set("auth", auth("idp.regionh", "S_REGION_H_JWT"))
+            .basic_credentials("deskgate.integration", "S_SN_PASSWORD"),
+    );
+    c.desk(
+        "sds",
+        kit::Desk::sds_on_clearquest(cq, json!({ "repo": "7.0.0", "db": "SDS", "poll_ms": 100 }))
+            .set("auth", auth("idp.sds", "S_SDS_JWT"))
+            .basic_credentials("deskgate", "S_CQ_PASSWORD"),
+    );
+    let jira_table = json!({ "project": "DRIFT", "correlation_field": "customfield_10042", "webhook_secret": { "env": "S_JIRA_WEBHOOK" } });
+    c.desk(
+        "drift",
+        kit::Desk::drift_on_jira(jira, jira_table)
+            .set("auth", auth("idp.drift", "S_DRIFT_JWT"))
+            .bearer_credentials("S_JIRA_TOKEN"),
+    );
+    c.render()
 }
 
 #[tokio::test]
@@ -118,7 +107,7 @@ async fn no_secret_appears_in_logs_errors_dead_letters_metrics_or_check_config()
     assert_eq!(res.status(), StatusCode::OK);
 
     let mut dead = Value::Null;
-    for _ in 0..400 {
+    let _ = kit::wait::poll_until(Duration::from_secs(10), async || {
         dead = client
             .get(format!("{base}/api/v1/dead-letters"))
             .bearer_auth(&sds)
@@ -128,11 +117,9 @@ async fn no_secret_appears_in_logs_errors_dead_letters_metrics_or_check_config()
             .json()
             .await
             .unwrap();
-        if dead["items"].as_array().is_some_and(|a| a.len() >= 2) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+        dead["items"].as_array().is_some_and(|a| a.len() >= 2).then_some(())
+    })
+    .await;
     let letters = dead["items"].as_array().cloned().unwrap_or_default();
     assert!(letters.len() >= 2, "both deliveries failed on their credentials: {dead:#}");
     assert!(letters.iter().all(|l| l["remote_status"] == 401), "{dead:#}");

@@ -65,14 +65,10 @@ async fn a_request_in_flight_when_sigterm_arrives_completes_and_its_incident_sur
 
     gw.sigterm();
     // Shutdown has begun once new connections are refused.
-    let mut refused = false;
-    for _ in 0..400 {
-        if TcpStream::connect(&gw.addr).await.is_err() {
-            refused = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let refused =
+        poll_until(Duration::from_secs(10), async || TcpStream::connect(&gw.addr).await.is_err().then_some(()))
+            .await
+            .is_some();
     assert!(refused, "the gateway kept accepting connections after SIGTERM");
     assert!(gw.child.try_wait().unwrap().is_none(), "the gateway exited with a request in flight");
 
@@ -193,33 +189,14 @@ async fn remote_handler(
 }
 
 fn delivering_config(data: &Path, servicenow: &str, clearquest: &str) -> String {
-    format!(
-        r#"
-[gateway]
-listen = "127.0.0.1:0"
-data_dir = "{data}"
-delivery = {{ retry_base_ms = 20, retry_max_ms = 100, max_attempts = 100000, concurrency = 8 }}
-rate_limit = {{ inbound_per_minute = 600000, inbound_burst = 10000, outbound_per_minute = 600000, outbound_burst = 10000 }}
-
-[desks.region-h]
-name = "Region Hovedstaden Service Desk"
-role = "local"
-system = "servicenow"
-endpoint = "{servicenow}"
-auth = {{ issuer = "idp.regionh", algorithm = "HS256", secret = {{ env = "T_REGION_H" }} }}
-credentials = {{ kind = "basic", username = "deskgate.integration", password = {{ env = "T_SN_PASSWORD" }} }}
-
-[desks.sds]
-name = "National Service Desk"
-role = "national"
-system = "clearquest"
-endpoint = "{clearquest}"
-auth = {{ issuer = "idp.sds", algorithm = "HS256", secret = {{ env = "T_SDS" }} }}
-credentials = {{ kind = "basic", username = "deskgate", password = {{ env = "T_CQ_PASSWORD" }} }}
-clearquest = {{ repo = "7.0.0", db = "SDS", poll_ms = 3600000 }}
-"#,
-        data = data.display(),
-    )
+    let mut c = GatewayConfig::new(data);
+    let delivery =
+        serde_json::json!({ "retry_base_ms": 20, "retry_max_ms": 100, "max_attempts": 100000, "concurrency": 8 });
+    c.gateway("delivery", delivery).open_rate_limits();
+    c.desk("region-h", Desk::region_h_on_servicenow(servicenow));
+    let clearquest_table = serde_json::json!({ "repo": "7.0.0", "db": "SDS", "poll_ms": 3600000 });
+    c.desk("sds", Desk::sds_on_clearquest(clearquest, clearquest_table));
+    c.render()
 }
 
 const REMOTE_SECRETS: [(&str, &str); 2] =
@@ -283,12 +260,10 @@ async fn sigterm_while_every_remote_fails_or_hangs_starts_no_delivery_and_exits_
             .unwrap();
         assert_eq!(res.status(), StatusCode::CREATED);
     }
-    for _ in 0..400 {
-        if origin.received() >= 4 && national.received() >= 40 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let _ = poll_until(Duration::from_secs(10), async || {
+        (origin.received() >= 4 && national.received() >= 40).then_some(())
+    })
+    .await;
     assert!(origin.received() >= 4 && national.received() >= 40, "deliveries were under way and failing");
 
     // A client keeps a request open across the signal, so the server's grace runs out.
@@ -324,7 +299,7 @@ async fn sigterm_while_every_remote_fails_or_hangs_starts_no_delivery_and_exits_
     let again = dir.path().join("again.log");
     let gw = start_with(&config, &again, &REMOTE_SECRETS).await;
     let mut left = Value::Null;
-    for _ in 0..1200 {
+    let _ = poll_until(Duration::from_secs(30), async || {
         let outbox: Value = client
             .get(format!("http://{}/api/v1/outbox", gw.addr))
             .bearer_auth(&sds_token)
@@ -335,11 +310,9 @@ async fn sigterm_while_every_remote_fails_or_hangs_starts_no_delivery_and_exits_
             .await
             .unwrap();
         left = outbox["items"].clone();
-        if left.as_array().is_some_and(Vec::is_empty) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+        left.as_array().is_some_and(Vec::is_empty).then_some(())
+    })
+    .await;
     assert_eq!(left, serde_json::json!([]), "the outbox drained after the restart: {}", read(&again));
     assert_eq!(sds.count(), ids.len(), "every incident reached the national desk once");
     for sys_id in &sys_ids[..4] {

@@ -8,11 +8,11 @@ use crate::kit;
 use std::path::Path;
 use std::time::Duration;
 
-use deskgate::config::Config;
 use deskgate::startup::Application;
 use deskgate_jira::webhook::{IDENTIFIER_HEADER, SIGNATURE_HEADER, sign};
 use deskgate_jira::wire::ApiVersion;
 use deskgate_sim::jira::{JiraSim, JiraSimConfig};
+use kit::{Desk, GatewayConfig};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -27,51 +27,27 @@ struct Federation {
 }
 
 fn token(desk: &str) -> String {
-    let (issuer, secret) = match desk {
-        "region-h" => ("idp.regionh", "region-h-test-secret"),
-        "sds" => ("idp.sds", "sds-test-secret"),
-        "drift" => ("idp.drift", "drift-test-secret"),
-        other => panic!("{other}"),
-    };
-    kit::hs256(&kit::claims(issuer, desk), secret)
+    kit::tokens::token(desk)
 }
 
 /// A Jira supplier (`drift`) behind a simulator, a ServiceNow local desk (`region-h`,
-/// reporting through the API and pushing changes) and a native national desk.
-fn config_text(data: &Path, jira: &str, drift_options: &str, region_h_options: &str) -> String {
-    format!(
-        r#"
-[gateway]
-listen = "127.0.0.1:0"
-data_dir = "{data}"
-max_body_bytes = {MAX_BODY}
-delivery = {{ retry_base_ms = 20, retry_max_ms = 200, max_attempts = 50 }}
-
-[desks.region-h]
-name = "Region Hovedstaden Service Desk"
-role = "local"
-system = "servicenow"
-auth = {{ issuer = "idp.regionh", algorithm = "HS256", secret = {{ env = "T_REGION_H" }} }}
-{region_h_options}
-
-[desks.sds]
-name = "National Service Desk"
-role = "national"
-system = "native"
-auth = {{ issuer = "idp.sds", algorithm = "HS256", secret = {{ env = "T_SDS" }} }}
-
-[desks.drift]
-name = "Operations supplier"
-role = "supplier"
-system = "jira"
-endpoint = "{jira}"
-services = ["*"]
-auth = {{ issuer = "idp.drift", algorithm = "HS256", secret = {{ env = "T_DRIFT" }} }}
-credentials = {{ kind = "bearer", token = {{ env = "T_JIRA_TOKEN" }} }}
-{drift_options}
-"#,
-        data = data.display(),
-    )
+/// reporting through the API and pushing changes) and a native national desk; the
+/// options are TOML keys for those desks' tables.
+fn config(data: &Path, jira: &str, drift_options: &str, region_h_options: &str) -> GatewayConfig {
+    let mut c = GatewayConfig::new(data);
+    c.gateway("max_body_bytes", MAX_BODY);
+    c.gateway("delivery", json!({ "retry_base_ms": 20, "retry_max_ms": 200, "max_attempts": 50 }));
+    c.desk("region-h", Desk::known("region-h", "Region Hovedstaden Service Desk", "local", "servicenow"));
+    c.desk("sds", Desk::known("sds", "National Service Desk", "national", "native"));
+    c.desk(
+        "drift",
+        Desk::known("drift", "Operations supplier", "supplier", "jira")
+            .endpoint(jira)
+            .services(&["*"])
+            .bearer_credentials("T_JIRA_TOKEN"),
+    );
+    c.desk_toml("region-h", region_h_options).desk_toml("drift", drift_options);
+    c
 }
 
 fn env() -> deskgate::config::MapEnv {
@@ -90,8 +66,8 @@ impl Federation {
     async fn start_with(drift_options: &str, region_h_options: &str) -> Self {
         let drift = JiraSim::spawn(JiraSimConfig::default()).await.unwrap();
         let data = tempfile::tempdir().unwrap();
-        let text = config_text(data.path(), &drift.base_url(), drift_options, region_h_options);
-        let config = Config::from_toml(&text, Path::new("."), &env()).expect("config");
+        let config = config(data.path(), &drift.base_url(), drift_options, region_h_options);
+        let config = config.load(&env()).expect("config");
         let app = Application::build(config).await.expect("gateway starts");
         let gateway = format!("http://{}", app.local_addr());
         tokio::spawn(async move { app.run_until(std::future::pending()).await.unwrap() });
@@ -123,13 +99,11 @@ impl Federation {
     }
 
     async fn settled(&self) {
-        for _ in 0..500 {
-            if self.outbox().await.is_empty() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
+        let drained =
+            kit::wait::poll_until(Duration::from_secs(5), async || self.outbox().await.is_empty().then_some(())).await;
+        if drained.is_none() {
+            panic!("the outbox did not drain: {:#?}", self.outbox().await);
         }
-        panic!("the outbox did not drain: {:#?}", self.outbox().await);
     }
 
     /// Region H reports (its ServiceNow record `sys_id`); the national desk assigns
@@ -299,23 +273,23 @@ async fn known_and_unknown_issue_keys_get_the_same_answer_and_only_the_known_one
 fn check_config_refuses_a_jira_desk_without_a_webhook_secret_unless_it_rereads() {
     let data = tempfile::tempdir().unwrap();
     let without = r#"jira = { project = "DRIFT" }"#;
-    let problems =
-        Config::from_toml(&config_text(data.path(), "http://127.0.0.1:9", without, ""), Path::new("."), &env())
-            .expect_err("refused");
+    let problems = config(data.path(), "http://127.0.0.1:9", without, "").load(&env()).expect_err("refused");
     let problem = problems.iter().find(|p| p.path == "desks.drift.jira.webhook_secret").expect("names the key");
     assert!(problem.message.contains("webhook_verify = \"reread\""), "{}", problem.message);
 
     for options in [SIGNED, REREAD] {
-        let text = config_text(data.path(), "http://127.0.0.1:9", options, "");
-        Config::from_toml(&text, Path::new("."), &env()).unwrap_or_else(|p| panic!("{options}: {p:?}"));
+        config(data.path(), "http://127.0.0.1:9", options, "")
+            .load(&env())
+            .unwrap_or_else(|p| panic!("{options}: {p:?}"));
     }
     // Reading back needs the desk's API.
-    let text = config_text(data.path(), "http://127.0.0.1:9", REREAD, "")
-        .replace("credentials = { kind = \"bearer\", token = { env = \"T_JIRA_TOKEN\" } }\n", "");
-    let problems = Config::from_toml(&text, Path::new("."), &env()).expect_err("refused");
+    let mut without_api = config(data.path(), "http://127.0.0.1:9", REREAD, "");
+    without_api.without_desk_key("drift", "credentials");
+    let problems = without_api.load(&env()).expect_err("refused");
     assert!(problems.iter().any(|p| p.path == "desks.drift.jira.webhook_verify"), "{problems:?}");
-    let bad = config_text(data.path(), "http://127.0.0.1:9", &REREAD.replace("reread", "trust"), "");
-    let problems = Config::from_toml(&bad, Path::new("."), &env()).expect_err("refused");
+    let mut bad = config(data.path(), "http://127.0.0.1:9", REREAD, "");
+    bad.desk_subkey("drift", "jira", "webhook_verify", "trust");
+    let problems = bad.load(&env()).expect_err("refused");
     assert!(problems.iter().any(|p| p.path.starts_with("desks.drift.jira")), "{problems:?}");
 }
 

@@ -38,6 +38,33 @@ impl Desk {
         Desk::new(name, role, system).set("auth", tokens::auth(id))
     }
 
+    /// Region H on the ServiceNow at `endpoint`, the gateway signing in as its
+    /// integration user.
+    pub fn region_h_on_servicenow(endpoint: &str) -> Self {
+        Desk::known("region-h", "Region Hovedstaden Service Desk", "local", "servicenow")
+            .endpoint(endpoint)
+            .basic_credentials("deskgate.integration", "T_SN_PASSWORD")
+    }
+
+    /// The national desk on the ClearQuest at `endpoint`; `clearquest` is its
+    /// `clearquest` table (`repo`, `db`, `poll_ms`).
+    pub fn sds_on_clearquest(endpoint: &str, clearquest: serde_json::Value) -> Self {
+        Desk::known("sds", "National Service Desk", "national", "clearquest")
+            .endpoint(endpoint)
+            .basic_credentials("deskgate", "T_CQ_PASSWORD")
+            .set("clearquest", clearquest)
+    }
+
+    /// The operations supplier (every service) on the Jira at `endpoint`; `jira` is
+    /// its `jira` table.
+    pub fn drift_on_jira(endpoint: &str, jira: serde_json::Value) -> Self {
+        Desk::known("drift", "Operations supplier", "supplier", "jira")
+            .endpoint(endpoint)
+            .services(&["*"])
+            .bearer_credentials("T_JIRA_TOKEN")
+            .set("jira", jira)
+    }
+
     /// `key = v`, replacing what was there.
     pub fn set(mut self, key: &str, v: impl Serialize) -> Self {
         self.0.insert(key.into(), value(v));
@@ -116,6 +143,17 @@ impl GatewayConfig {
         c.desk("fmk", Desk::known("fmk", "FMK supplier", "supplier", "native").services(&["FMK"]));
         c.desk("drift", Desk::known("drift", "Operations supplier", "supplier", "native").services(&["*"]));
         c
+    }
+
+    /// Rate limits far beyond what a test sends.
+    pub fn open_rate_limits(&mut self) -> &mut Self {
+        self.gateway(
+            "rate_limit",
+            serde_json::json!({
+                "inbound_per_minute": 600000, "inbound_burst": 10000,
+                "outbound_per_minute": 600000, "outbound_burst": 10000,
+            }),
+        )
     }
 
     /// `[gateway] key = v`.

@@ -25,7 +25,7 @@ use tokio::task::JoinHandle;
 use super::binary;
 use super::config::{Desk, GatewayConfig};
 use super::tokens;
-use super::wait::{eventually, poll_until};
+use super::wait::poll_until;
 
 /// The secret the operations supplier's Jira signs its webhooks with, by default.
 pub const JIRA_HOOK_SECRET: &str = "drift-webhook-test-secret";
@@ -134,6 +134,8 @@ pub struct FederationBuilder {
     poll_ms: Option<u64>,
     open_rate_limits: bool,
     fmk: Fmk,
+    region_h_native: bool,
+    drift: bool,
     drift_services: Vec<String>,
     drift_jira: Value,
     jira_sim: JiraSimConfig,
@@ -150,6 +152,8 @@ impl FederationBuilder {
             poll_ms: Some(100),
             open_rate_limits: false,
             fmk: Fmk::ClearQuest,
+            region_h_native: false,
+            drift: true,
             drift_services: vec!["*".into()],
             drift_jira: json!({ "project": "DRIFT", "correlation_field": "customfield_10042" }),
             jira_sim: JiraSimConfig::default(),
@@ -189,6 +193,18 @@ impl FederationBuilder {
 
     pub fn fmk(mut self, fmk: Fmk) -> Self {
         self.fmk = fmk;
+        self
+    }
+
+    /// Region H on the native API instead of its ServiceNow (nothing is delivered to it).
+    pub fn region_h_native(mut self) -> Self {
+        self.region_h_native = true;
+        self
+    }
+
+    /// No operations supplier.
+    pub fn without_drift(mut self) -> Self {
+        self.drift = false;
         self
     }
 
@@ -261,31 +277,18 @@ impl FederationBuilder {
         let mut c = GatewayConfig::new(&dir.path().join("store"));
         c.gateway("delivery", &self.delivery);
         if self.open_rate_limits {
-            c.gateway(
-                "rate_limit",
-                json!({
-                    "inbound_per_minute": 600000, "inbound_burst": 10000,
-                    "outbound_per_minute": 600000, "outbound_burst": 10000,
-                }),
-            );
+            c.open_rate_limits();
         }
         let clearquest = |db: &str| match self.poll_ms {
             Some(ms) => json!({ "repo": "7.0.0", "db": db, "poll_ms": ms }),
             None => json!({ "repo": "7.0.0", "db": db }),
         };
-        c.desk(
-            "region-h",
-            Desk::known("region-h", "Region Hovedstaden Service Desk", "local", "servicenow")
-                .endpoint(&region_h.base_url())
-                .basic_credentials("deskgate.integration", "T_SN_PASSWORD"),
-        );
-        c.desk(
-            "sds",
-            Desk::known("sds", "National Service Desk", "national", "clearquest")
-                .endpoint(sds.base_url())
-                .basic_credentials("deskgate", "T_CQ_PASSWORD")
-                .set("clearquest", clearquest("SDS")),
-        );
+        if self.region_h_native {
+            c.desk("region-h", Desk::known("region-h", "Region Hovedstaden Service Desk", "local", "native"));
+        } else {
+            c.desk("region-h", Desk::region_h_on_servicenow(&region_h.base_url()));
+        }
+        c.desk("sds", Desk::sds_on_clearquest(sds.base_url(), clearquest("SDS")));
         match self.fmk {
             Fmk::ClearQuest => c.desk(
                 "fmk",
@@ -300,14 +303,9 @@ impl FederationBuilder {
         };
         let mut jira = self.drift_jira;
         jira["webhook_secret"] = json!({ "env": "T_JIRA_HOOK" });
-        c.desk(
-            "drift",
-            Desk::known("drift", "Operations supplier", "supplier", "jira")
-                .endpoint(&drift.base_url())
-                .set("services", &self.drift_services)
-                .bearer_credentials("T_JIRA_TOKEN")
-                .set("jira", jira),
-        );
+        if self.drift {
+            c.desk("drift", Desk::drift_on_jira(&drift.base_url(), jira).set("services", &self.drift_services));
+        }
         for edit in self.edits {
             edit(&mut c);
         }
@@ -546,13 +544,16 @@ impl Federation {
         )
     }
 
-    /// Wait (bounded) until `probe` of the incident holds; the incident then.
-    pub async fn incident_when(&self, id: &str, what: &str, probe: impl Fn(&Value) -> bool) -> Value {
-        eventually(Duration::from_secs(10), what, || async {
-            let incident = self.incident(id).await;
-            probe(&incident).then_some(incident)
+    /// The incident once `cond` holds of it, or as last read when it did not within
+    /// `within` (for the test to assert on).
+    pub async fn incident_once(&self, id: &str, within: Duration, cond: impl Fn(&Value) -> bool) -> Value {
+        let mut last = Value::Null;
+        let found = poll_until(within, async || {
+            last = self.incident(id).await;
+            cond(&last).then(|| last.clone())
         })
-        .await
+        .await;
+        found.unwrap_or(last)
     }
 
     /// The gateway's answers to webhooks on `path` about `ticket`, in order.

@@ -2,7 +2,8 @@
 //! sled store in a temp dir ([`TestGateway`]), the federation against the simulators
 //! ([`Federation`]), the configuration as TOML values ([`GatewayConfig`]), every desk's
 //! token from one table ([`tokens`]), bounded waiting ([`eventually`]).
-#![allow(dead_code)]
+// The tests and the benches each use part of the kit.
+#![allow(dead_code, unused_imports)]
 
 pub mod binary;
 pub mod config;
@@ -23,7 +24,7 @@ pub use binary::RunningBinary;
 pub use config::{Desk, GatewayConfig};
 pub use federation::{Federation, Fmk, ref_of};
 pub use tokens::{AUDIENCE, claims, es256, hs256, now, rs256};
-pub use wait::{eventually, wait_until};
+pub use wait::{eventually, poll_until, wait_until};
 
 pub fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)

@@ -156,6 +156,19 @@ impl GatewayConfig {
         )
     }
 
+    /// One local desk, Region H, on the native API (for measuring the accept path).
+    pub fn one_local_desk(data_dir: &Path) -> Self {
+        let mut c = GatewayConfig::new(data_dir);
+        c.desk("region-h", Desk::known("region-h", "Region H", "local", "native"));
+        c
+    }
+
+    /// Inbound rate limits out of the way: the accept path is measured, not the rate
+    /// limiter's refusals.
+    pub fn unthrottled_inbound(&mut self) -> &mut Self {
+        self.gateway("rate_limit", serde_json::json!({ "inbound_per_minute": 100000000, "inbound_burst": 1000000 }))
+    }
+
     /// `[gateway] key = v`.
     pub fn gateway(&mut self, key: &str, v: impl Serialize) -> &mut Self {
         self.table_mut("gateway").insert(key.into(), value(v));

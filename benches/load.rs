@@ -160,16 +160,21 @@ fn spawn_gateway(dir: &Path) -> (Child, String, String) {
     let mut text = kit::GatewayConfig::one_local_desk(&dir.join("gateway"));
     text.gateway("listen", format!("127.0.0.1:{port}")).unthrottled_inbound();
     std::fs::write(&config, text.render()).unwrap();
-    let child = kit::binary::command()
+    let child = serve_quietly(&config);
+    (child, format!("http://127.0.0.1:{port}"), kit::tokens::token("region-h"))
+}
+
+/// `deskgate serve --config CONFIG`, its output discarded.
+fn serve_quietly(config: &Path) -> Child {
+    kit::binary::command()
         .args(["serve", "--config"])
-        .arg(&config)
+        .arg(config)
         .envs(kit::env().vars)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .expect("starting deskgate serve");
-    (child, format!("http://127.0.0.1:{port}"), kit::tokens::token("region-h"))
+        .expect("starting deskgate serve")
 }
 
 /// Poll `/readyz` until it answers 200; the time it took.
@@ -494,15 +499,7 @@ async fn startup(refs: u64, per_incident: u64) {
     on_port.gateway("listen", format!("127.0.0.1:{port}"));
     std::fs::write(&config_path, on_port.render()).unwrap();
     let started = Instant::now();
-    let child = kit::binary::command()
-        .args(["serve", "--config"])
-        .arg(&config_path)
-        .envs(kit::env().vars)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("starting deskgate serve");
+    let child = serve_quietly(&config_path);
     let ready = until_ready(&format!("http://127.0.0.1:{port}"), started).await;
     let server = Server { name: "deskgate serve", child, url: String::new(), token: None };
     let rss = server.peak_rss_kib();

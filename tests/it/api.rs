@@ -239,14 +239,8 @@ async fn desks_see_only_incidents_they_are_party_to() {
     assert_eq!(gw.get("region-m", "/api/v1/refs/region-h/INC0050001").await.status(), StatusCode::NOT_FOUND);
     let listed: Value = gw.get("region-m", "/api/v1/incidents").await.json().await.unwrap();
     assert!(listed["items"].as_array().unwrap().is_empty());
-    let note = gw
-        .client
-        .post(gw.url(&format!("{path}/notes")))
-        .bearer_auth(gw.token("region-m"))
-        .json(&json!({"body": "we see this too"}))
-        .send()
-        .await
-        .unwrap();
+    let note =
+        gw.send("region-m", reqwest::Method::POST, &format!("{path}/notes"), &json!({"body": "we see this too"})).await;
     assert_eq!(note.status(), StatusCode::NOT_FOUND);
 
     // Once assigned, the supplier sees it; the other supplier still does not.

@@ -68,13 +68,13 @@ async fn backup_of_a_stopped_gateway_restores_everything_into_a_fresh_store() {
     let id = first["id"].as_str().unwrap().to_owned();
     eventually_dead_lettered(&gw).await;
     let note = gw
-        .client
-        .post(gw.url(&format!("/api/v1/incidents/{id}/notes")))
-        .bearer_auth(gw.token("region-h"))
-        .json(&json!({ "body": "Still failing at 02:10; pharmacies are calling." }))
-        .send()
-        .await
-        .unwrap();
+        .send(
+            "region-h",
+            reqwest::Method::POST,
+            &format!("/api/v1/incidents/{id}/notes"),
+            &json!({ "body": "Still failing at 02:10; pharmacies are calling." }),
+        )
+        .await;
     assert_eq!(note.status(), StatusCode::CREATED);
     assert_eq!(gw.submit("pharmacy", &incident("APO-17")).await.status(), StatusCode::CREATED);
     // Let delivery settle before the snapshot: the second report's delivery to the

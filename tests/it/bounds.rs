@@ -113,11 +113,8 @@ async fn a_flood_of_rejected_requests_with_huge_ids_grows_the_audit_log_by_a_bou
 
 #[tokio::test]
 async fn rejections_beyond_the_limit_are_counted_and_summarised_once_per_window() {
-    let gw = TestGateway::start_edited(
-        |c| {
-            c.gateway_toml("limits = { rejections_audited_per_window = 5, rejection_window_secs = 1 }");
-        },
-        reqwest::Client::new(),
+    let gw = TestGateway::start_with_gateway_keys(
+        "limits = { rejections_audited_per_window = 5, rejection_window_secs = 1 }",
     )
     .await;
     let token = non_desk_token(8);
@@ -307,13 +304,7 @@ async fn jira_comments_per_request_are_capped_in_every_route_that_adds_them() {
 
 #[tokio::test]
 async fn notes_per_incident_are_capped_naming_notes_and_the_limit() {
-    let gw = TestGateway::start_edited(
-        |c| {
-            c.gateway_toml("limits = { notes_per_incident = 3 }");
-        },
-        reqwest::Client::new(),
-    )
-    .await;
+    let gw = TestGateway::start_with_gateway_keys("limits = { notes_per_incident = 3 }").await;
     let created: Value = gw.submit("region-h", &incident("INC0080001")).await.json().await.unwrap();
     let id = created["id"].as_str().unwrap();
     let note = |n: usize| {
@@ -334,16 +325,7 @@ async fn notes_per_incident_are_capped_naming_notes_and_the_limit() {
     assert_eq!(notes_of(&gw, id).await, 3);
 
     // ServiceNow: comments and work notes in one PATCH are refused whole, in its shape.
-    let found: Value = gw
-        .client
-        .get(gw.url("/api/now/table/incident"))
-        .bearer_auth(gw.token("region-h"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let found: Value = gw.get("region-h", "/api/now/table/incident").await.json().await.unwrap();
     let sys_id = found["result"][0]["sys_id"].as_str().unwrap_or_else(|| panic!("{found}"));
     {
         let res = gw
@@ -363,13 +345,7 @@ async fn notes_per_incident_are_capped_naming_notes_and_the_limit() {
 
 #[tokio::test]
 async fn a_write_costs_a_rate_limit_cell_per_note_it_adds() {
-    let gw = TestGateway::start_edited(
-        |c| {
-            c.gateway_toml("rate_limit = { inbound_per_minute = 1, inbound_burst = 4 }");
-        },
-        reqwest::Client::new(),
-    )
-    .await;
+    let gw = TestGateway::start_with_gateway_keys("rate_limit = { inbound_per_minute = 1, inbound_burst = 4 }").await;
     // region-m: one cell for the create.
     let (status, created) = jira_call(&gw, Method::POST, "/rest/api/2/issue", jira_issue("RM-9")).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
@@ -388,13 +364,7 @@ async fn a_write_costs_a_rate_limit_cell_per_note_it_adds() {
 
 async fn gateway_with_http(keys: &str) -> TestGateway {
     let keys = format!("http = {{ {keys} }}");
-    TestGateway::start_edited(
-        |c| {
-            c.gateway_toml(&keys);
-        },
-        reqwest::Client::new(),
-    )
-    .await
+    TestGateway::start_with_gateway_keys(&keys).await
 }
 
 fn addr(gw: &TestGateway) -> String {
@@ -479,13 +449,7 @@ async fn over_tls_a_connection_that_never_handshakes_is_closed_after_the_header_
         dir.path().join("server.pem").display(),
         dir.path().join("server.key").display()
     );
-    let gw = TestGateway::start_edited(
-        |c| {
-            c.gateway_toml(&keys);
-        },
-        reqwest::Client::new(),
-    )
-    .await;
+    let gw = TestGateway::start_with_gateway_keys(&keys).await;
     assert!(gw.base.starts_with("https://"));
     let mut stream = TcpStream::connect(addr(&gw)).await.unwrap();
     stream.write_all(&[0x16, 0x03, 0x01]).await.unwrap();

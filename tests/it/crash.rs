@@ -319,15 +319,7 @@ async fn killed_mid_submission_and_mid_delivery_every_accepted_incident_reaches_
     assert_eq!(cq.count(), accepted.len());
 
     // The gateway knows each national record as the incident's cross-reference.
-    let dead: Value = client
-        .get(format!("{}/api/v1/dead-letters", gw.base()))
-        .bearer_auth(&sds_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let dead = kit::get_json(&client, &format!("{}/api/v1/dead-letters", gw.base()), &sds_token).await;
     assert_eq!(dead["items"].as_array().map(Vec::len), Some(0), "{dead:#}");
     drop(gw);
 }

@@ -126,15 +126,7 @@ async fn exhausted_retries_become_a_dead_letter_that_holds_its_lane_until_replay
     assert_eq!(f.sds.count(), 0);
 
     // A later change to the same incident waits behind the dead letter.
-    let (status, _) = f
-        .call(
-            "sds",
-            reqwest::Method::POST,
-            &format!("/api/v1/incidents/{id}/notes"),
-            Some(json!({"body": "Looking into it", "visibility": "public"})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(f.note("sds", &id, "Looking into it").await, StatusCode::CREATED);
 
     // Only the national desk replays.
     let seq = dead[0]["item"]["seq"].as_u64().unwrap();

@@ -255,28 +255,10 @@ fn dialect_bodies_never_get_a_server_error() {
                            "update": {"comment": [{"add": {"body": "x"}}]}});
     // Something to change: one incident in each dialect.
     let (sys_id, key, native_id) = rt.block_on(async {
-        let sn: Value = gw
-            .client
-            .post(gw.url("/api/now/table/incident"))
-            .bearer_auth(gw.token("region-h"))
-            .json(&sn_seed)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let jira: Value = gw
-            .client
-            .post(gw.url("/rest/api/2/issue"))
-            .bearer_auth(gw.token("region-m"))
-            .json(&jira_seed)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let sn: Value =
+            gw.send("region-h", reqwest::Method::POST, "/api/now/table/incident", &sn_seed).await.json().await.unwrap();
+        let jira: Value =
+            gw.send("region-m", reqwest::Method::POST, "/rest/api/2/issue", &jira_seed).await.json().await.unwrap();
         let native: Value = gw.submit("region-h", &submit_seed()).await.json().await.unwrap();
         (
             sn["result"]["sys_id"].as_str().unwrap_or("none").to_owned(),

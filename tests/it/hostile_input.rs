@@ -9,19 +9,6 @@ use kit::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-struct Answer {
-    status: StatusCode,
-    body: Value,
-    text: String,
-}
-
-async fn call(gw: &TestGateway, method: Method, desk: &str, path: &str, body: &Value) -> Answer {
-    let response = gw.client.request(method, gw.url(path)).bearer_auth(gw.token(desk)).json(body).send().await.unwrap();
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    Answer { status, body: serde_json::from_str(&text).unwrap_or(Value::Null), text }
-}
-
 fn with(mut body: Value, field: &str, value: &str) -> Value {
     body[field] = json!(value);
     body

@@ -55,15 +55,7 @@ async fn the_cli_lists_a_dead_letter_and_the_delivery_waiting_behind_it_and_repl
     assert_eq!(f.sds.count(), 0);
 
     // A later change to the incident waits in the outbox behind the dead letter.
-    let (status, _) = f
-        .call(
-            "sds",
-            reqwest::Method::POST,
-            &format!("/api/v1/incidents/{id}/notes"),
-            Some(json!({"body": "Looking into it", "visibility": "public"})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(f.note("sds", &id, "Looking into it").await, StatusCode::CREATED);
 
     let (ok, out, err) = f.cli(&["dead-letters"]).await;
     assert!(ok, "{err}");

@@ -101,20 +101,6 @@ fn writings(seed: u64) -> Vec<Writing> {
     out
 }
 
-struct Answer {
-    status: StatusCode,
-    body: Value,
-    text: String,
-}
-
-async fn call(gw: &TestGateway, method: Method, desk: &str, path: &str, body: &Value) -> Answer {
-    let response = gw.client.request(method, gw.url(path)).bearer_auth(gw.token(desk)).json(body).send().await.unwrap();
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Answer { status, body, text }
-}
-
 /// A JSON object with `path` (dots for nesting, `[0]` for the first element) set to `value`.
 fn set(mut body: Value, path: &str, value: Value) -> Value {
     let mut at = &mut body;

@@ -43,13 +43,7 @@ async fn a_burst_beyond_the_limit_gets_429_with_retry_after_and_other_desks_are_
 
 #[tokio::test]
 async fn requests_that_fail_authentication_take_nothing_from_the_desk() {
-    let gw = TestGateway::start_edited(
-        |c| {
-            c.gateway_toml("rate_limit = { inbound_per_minute = 1, inbound_burst = 1 }");
-        },
-        reqwest::Client::new(),
-    )
-    .await;
+    let gw = TestGateway::start_with_gateway_keys("rate_limit = { inbound_per_minute = 1, inbound_burst = 1 }").await;
     for _ in 0..5 {
         let res = gw.client.get(gw.url("/api/v1/incidents")).bearer_auth("not-a-token").send().await.unwrap();
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED);

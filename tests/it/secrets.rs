@@ -33,27 +33,24 @@ fn secret(name: &str) -> &'static str {
 /// Region H on ServiceNow, the national desk on ClearQuest, the operations supplier
 /// on Jira, every secret under its own `S_` name.
 fn config(data: &Path, sn: &str, cq: &str, jira: &str) -> String {
-    let auth = |issuer: &str, env: &str| json!({ "issuer": issuer, "algorithm": "HS256", "secret": { "env": env } });
     let mut c = kit::GatewayConfig::new(data);
     c.gateway("delivery", json!({ "retry_base_ms": 20, "retry_max_ms": 100, "max_attempts": 2, "concurrency": 4 }));
     c.desk(
         "region-h",
         kit::Desk::region_h_on_servicenow(sn)
-            .set("auth", auth("idp.regionh", "S_REGION_H_JWT"))
+            .hs256("idp.regionh", "S_REGION_H_JWT")
             .basic_credentials("deskgate.integration", "S_SN_PASSWORD"),
     );
     c.desk(
         "sds",
         kit::Desk::sds_on_clearquest(cq, json!({ "repo": "7.0.0", "db": "SDS", "poll_ms": 100 }))
-            .set("auth", auth("idp.sds", "S_SDS_JWT"))
+            .hs256("idp.sds", "S_SDS_JWT")
             .basic_credentials("deskgate", "S_CQ_PASSWORD"),
     );
     let jira_table = json!({ "project": "DRIFT", "correlation_field": "customfield_10042", "webhook_secret": { "env": "S_JIRA_WEBHOOK" } });
     c.desk(
         "drift",
-        kit::Desk::drift_on_jira(jira, jira_table)
-            .set("auth", auth("idp.drift", "S_DRIFT_JWT"))
-            .bearer_credentials("S_JIRA_TOKEN"),
+        kit::Desk::drift_on_jira(jira, jira_table).hs256("idp.drift", "S_DRIFT_JWT").bearer_credentials("S_JIRA_TOKEN"),
     );
     c.render()
 }
@@ -108,15 +105,7 @@ async fn no_secret_appears_in_logs_errors_dead_letters_metrics_or_check_config()
 
     let mut dead = Value::Null;
     let _ = kit::wait::poll_until(Duration::from_secs(10), async || {
-        dead = client
-            .get(format!("{base}/api/v1/dead-letters"))
-            .bearer_auth(&sds)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        dead = kit::get_json(&client, &format!("{base}/api/v1/dead-letters"), &sds).await;
         dead["items"].as_array().is_some_and(|a| a.len() >= 2).then_some(())
     })
     .await;

@@ -300,15 +300,7 @@ async fn sigterm_while_every_remote_fails_or_hangs_starts_no_delivery_and_exits_
     let gw = start_with(&config, &again, &REMOTE_SECRETS).await;
     let mut left = Value::Null;
     let _ = poll_until(Duration::from_secs(30), async || {
-        let outbox: Value = client
-            .get(format!("http://{}/api/v1/outbox", gw.addr))
-            .bearer_auth(&sds_token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let outbox = get_json(&client, &format!("http://{}/api/v1/outbox", gw.addr), &sds_token).await;
         left = outbox["items"].clone();
         left.as_array().is_some_and(Vec::is_empty).then_some(())
     })

@@ -110,16 +110,22 @@ fn client_trusting(ca_pem: &str, identity: Option<&Issued>) -> reqwest::Client {
     builder.build().unwrap()
 }
 
-#[tokio::test]
-async fn https_serves_the_api_and_a_desk_submits_over_it() {
-    let pki = Pki::new();
-    let gw = TestGateway::start_edited(
+/// The test federation over HTTPS with `pki`'s server certificate, client
+/// certificates requested when `mtls`; talked to by a client trusting `pki`'s CA.
+async fn https(pki: &Pki, mtls: bool) -> TestGateway {
+    TestGateway::start_edited(
         |c| {
-            c.gateway_toml(&pki.tls_keys(false));
+            c.gateway_toml(&pki.tls_keys(mtls));
         },
         pki.client(None),
     )
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn https_serves_the_api_and_a_desk_submits_over_it() {
+    let pki = Pki::new();
+    let gw = https(&pki, false).await;
     assert!(gw.base.starts_with("https://127.0.0.1:"), "{}", gw.base);
     let health = gw.client.get(gw.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status(), StatusCode::OK);
@@ -134,13 +140,7 @@ async fn https_serves_the_api_and_a_desk_submits_over_it() {
 #[tokio::test]
 async fn a_client_trusting_another_ca_refuses_the_gateway() {
     let pki = Pki::new();
-    let gw = TestGateway::start_edited(
-        |c| {
-            c.gateway_toml(&pki.tls_keys(false));
-        },
-        pki.client(None),
-    )
-    .await;
+    let gw = https(&pki, false).await;
     let stranger = Ca::new("some other CA");
     let refused = client_trusting(&stranger.cert, None).get(gw.url("/healthz")).send().await;
     let err = refused.expect_err("a certificate from an unknown CA must not be accepted");
@@ -150,13 +150,7 @@ async fn a_client_trusting_another_ca_refuses_the_gateway() {
 #[tokio::test]
 async fn a_client_certificate_from_an_unknown_ca_fails_the_handshake() {
     let pki = Pki::new();
-    let gw = TestGateway::start_edited(
-        |c| {
-            c.gateway_toml(&pki.tls_keys(true));
-        },
-        pki.client(None),
-    )
-    .await;
+    let gw = https(&pki, true).await;
     let forged = Ca::new("not the desks' CA").client("region-h");
     let refused = pki.client(Some(&forged)).get(gw.url("/healthz")).send().await;
     assert!(refused.is_err(), "a client certificate that does not chain to client_ca was accepted");

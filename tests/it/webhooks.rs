@@ -533,14 +533,7 @@ async fn a_jira_desk_without_a_webhook_secret_takes_webhooks_only_with_its_own_t
         "title": "Aarhus: lookups time out", "description": "Reported by phone", "service": "NSP",
         "ticket_id": "RMSD-7", "display_id": "RMSD-7", "urgency": "medium", "impact": "medium",
     });
-    let res = gw
-        .client
-        .post(gw.url("/api/v1/incidents"))
-        .bearer_auth(gw.token("region-m"))
-        .json(&submission)
-        .send()
-        .await
-        .unwrap();
+    let res = gw.send("region-m", reqwest::Method::POST, "/api/v1/incidents", &submission).await;
     assert_eq!(res.status(), StatusCode::CREATED);
     let id = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
     let event = json!({

@@ -65,6 +65,12 @@ impl Desk {
             .set("jira", jira)
     }
 
+    /// Tokens signed HS256 by `issuer` with the secret in environment variable `env`
+    /// (for desks outside the token table).
+    pub fn hs256(self, issuer: &str, env: &str) -> Self {
+        self.set("auth", serde_json::json!({ "issuer": issuer, "algorithm": "HS256", "secret": { "env": env } }))
+    }
+
     /// `key = v`, replacing what was there.
     pub fn set(mut self, key: &str, v: impl Serialize) -> Self {
         self.0.insert(key.into(), value(v));

@@ -72,6 +72,17 @@ impl TestGateway {
         Self::launch(data, &config, 1024 * 1024, client).await
     }
 
+    /// The standard federation with `lines` (TOML keys) set in `[gateway]`.
+    pub async fn start_with_gateway_keys(lines: &str) -> Self {
+        Self::start_edited(
+            |c| {
+                c.gateway_toml(lines);
+            },
+            reqwest::Client::new(),
+        )
+        .await
+    }
+
     async fn launch(data: tempfile::TempDir, config: &GatewayConfig, max_body: usize, client: reqwest::Client) -> Self {
         let config = config.load(&env()).expect("test config");
         let app = Application::build(config).await.expect("gateway starts");
@@ -114,6 +125,11 @@ impl TestGateway {
 
     pub async fn submit(&self, desk: &str, body: &Value) -> reqwest::Response {
         self.client.post(self.url("/api/v1/incidents")).bearer_auth(self.token(desk)).json(body).send().await.unwrap()
+    }
+
+    /// `desk` sends `body` with `method` to `path`.
+    pub async fn send(&self, desk: &str, method: reqwest::Method, path: &str, body: &Value) -> reqwest::Response {
+        self.client.request(method, self.url(path)).bearer_auth(self.token(desk)).json(body).send().await.unwrap()
     }
 
     pub async fn get(&self, desk: &str, path: &str) -> reqwest::Response {
@@ -160,6 +176,48 @@ impl Drop for TestGateway {
             let _ = stop.send(());
         }
     }
+}
+
+/// An answer of the gateway: status, JSON body (`Null` when none) and the text.
+pub struct Answer {
+    pub status: reqwest::StatusCode,
+    pub body: Value,
+    pub text: String,
+}
+
+/// `desk` sends `body` with `method` to `path`.
+pub async fn call(gw: &TestGateway, method: reqwest::Method, desk: &str, path: &str, body: &Value) -> Answer {
+    let response = gw.client.request(method, gw.url(path)).bearer_auth(gw.token(desk)).json(body).send().await.unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    Answer { status, body: serde_json::from_str(&text).unwrap_or(Value::Null), text }
+}
+
+/// An answer in a dialect: status, headers, and the body as JSON (`Null` when empty,
+/// the text as a JSON string when it is not JSON).
+pub struct Reply {
+    pub status: reqwest::StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+/// `desk` calls `path` with `method`, and `body` when given.
+pub async fn request(gw: &TestGateway, method: reqwest::Method, desk: &str, path: &str, body: Option<Value>) -> Reply {
+    let mut request = gw.client.request(method, gw.url(path)).bearer_auth(gw.token(desk));
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let text = response.text().await.unwrap();
+    let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+    Reply { status, headers, body }
+}
+
+/// `GET url` with `token`, its JSON answer.
+pub async fn get_json(client: &reqwest::Client, url: &str, token: &str) -> Value {
+    client.get(url).bearer_auth(token).send().await.unwrap().json().await.unwrap()
 }
 
 /// The shipped escalation ruleset, by absolute path.

@@ -53,6 +53,17 @@ pub const DESKS: &[DeskIdentity] = &[
         issuer: "idp.gp",
         key: Key::Es256 { private: "keys/gp-es256.key.pem", public: "keys/gp-es256.pub.pem" },
     },
+    // Desks some tests add to the standard federation, sharing a secret variable.
+    DeskIdentity {
+        desk: "region-n",
+        issuer: "idp.rn",
+        key: Key::Hs256 { env: "T_REGION_M", secret: "region-m-test-secret" },
+    },
+    DeskIdentity {
+        desk: "region-s",
+        issuer: "idp.rsd",
+        key: Key::Hs256 { env: "T_REGION_H", secret: "region-h-test-secret" },
+    },
     DeskIdentity { desk: "sds", issuer: "idp.sds", key: Key::Hs256 { env: "T_SDS", secret: "sds-test-secret" } },
     DeskIdentity { desk: "fmk", issuer: "idp.fmk", key: Key::Hs256 { env: "T_FMK", secret: "fmk-test-secret" } },
     DeskIdentity {

@@ -115,6 +115,9 @@ async fn relay(State(s): State<RelayState>, method: Method, uri: Uri, headers: H
 
 // --- the builder ------------------------------------------------------------------
 
+/// A change to the configuration a test asks for.
+type ConfigEdit = Box<dyn FnOnce(&mut GatewayConfig)>;
+
 /// How the FMK supplier takes part.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fmk {
@@ -142,7 +145,7 @@ pub struct FederationBuilder {
     jira_webhooks: bool,
     jira_hook_secret: String,
     servicenow_pushes: bool,
-    edits: Vec<Box<dyn FnOnce(&mut GatewayConfig)>>,
+    edits: Vec<ConfigEdit>,
 }
 
 impl FederationBuilder {

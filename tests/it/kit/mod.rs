@@ -1,7 +1,8 @@
 //! The shared set-up of the integration tests: a real gateway on 127.0.0.1:0 with a
 //! sled store in a temp dir ([`TestGateway`]), the federation against the simulators
 //! ([`Federation`]), the configuration as TOML values ([`GatewayConfig`]), every desk's
-//! token from one table ([`tokens`]), bounded waiting ([`eventually`]).
+//! token from one table ([`tokens`]), bounded waiting ([`eventually`]), and the real
+//! binary ([`RunningBinary`]).
 // The tests and the benches each use part of the kit.
 #![allow(dead_code, unused_imports)]
 

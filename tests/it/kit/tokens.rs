@@ -104,7 +104,7 @@ pub fn env() -> MapEnv {
 
 /// [`env`] plus the credentials at the simulators.
 pub fn federation_env() -> MapEnv {
-    CREDENTIALS.iter().fold(env(), |env, (k, v)| env.with(*k, *v))
+    CREDENTIALS.iter().fold(env(), |env, &(k, v)| env.with(k, v))
 }
 
 pub fn now() -> u64 {

@@ -14,10 +14,12 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
-use deskgate::auth::{Claims, sign};
-use deskgate::config::{Config, MapEnv};
 use deskgate::startup::Application;
 use serde_json::json;
+
+// The integration tests' kit: configurations and desk tokens.
+#[path = "../tests/it/kit/mod.rs"]
+mod kit;
 
 fn env_or(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -111,38 +113,13 @@ fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(async {
         let dir = tempfile::tempdir().unwrap();
-        let text = format!(
-            r#"
-            [gateway]
-            listen = "127.0.0.1:0"
-            data_dir = "{}"
-            # The accept path is measured, not the rate limiter's refusals.
-            rate_limit = {{ inbound_per_minute = 100000000, inbound_burst = 1000000 }}
-            [desks.region-h]
-            name = "Region H"
-            role = "local"
-            system = "native"
-            auth = {{ issuer = "bench", algorithm = "HS256", secret = {{ env = "BENCH_SECRET" }} }}
-            "#,
-            dir.path().join("gateway").display()
-        );
-        let env = MapEnv::new(false).with("BENCH_SECRET", "bench-secret");
-        let config = Config::from_toml(&text, std::path::Path::new("."), &env).unwrap();
+        let mut config = kit::GatewayConfig::one_local_desk(&dir.path().join("gateway"));
+        config.unthrottled_inbound();
+        let config = config.load(&kit::env()).unwrap();
         let app = Application::build(config).await.unwrap();
         let url = format!("http://{}/api/v1/incidents", app.local_addr());
         let server = tokio::spawn(app.run_until(std::future::pending()));
-        let now = jiff::Timestamp::now().as_second() as u64;
-        let claims = Claims {
-            iss: "bench".into(),
-            sub: "region-h".into(),
-            aud: "deskgate".into(),
-            exp: now + 3600,
-            nbf: None,
-            iat: Some(now),
-            role: Some("desk".into()),
-            org: None,
-        };
-        let token = sign(&claims, jsonwebtoken::Algorithm::HS256, b"bench-secret").unwrap();
+        let token = kit::tokens::token("region-h");
         let (bare_url, bare) = bare_baseline(&dir.path().join("bare")).await;
 
         println!("accept path vs bare axum + sled insert: {requests} requests, {concurrency} concurrent clients, loopback HTTP");

@@ -20,29 +20,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use deskgate::auth::{Claims, sign};
-use deskgate::config::{Config, MapEnv};
-use deskgate::startup::Application;
-use deskgate_sim::clearquest::{ClearQuestSim, ClearQuestSimConfig};
+use deskgate_sim::clearquest::ClearQuestSim;
+use kit::Federation;
 use serde_json::{Value, json};
+
+// The integration tests' kit: the federation against the simulators.
+#[path = "../tests/it/kit/mod.rs"]
+mod kit;
 
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn token(issuer: &str, desk: &str, secret: &str) -> String {
-    let now = jiff::Timestamp::now().as_second() as u64;
-    let claims = Claims {
-        iss: issuer.into(),
-        sub: desk.into(),
-        aud: "deskgate".into(),
-        exp: now + 3600,
-        nbf: None,
-        iat: Some(now),
-        role: Some("desk".into()),
-        org: None,
-    };
-    sign(&claims, jsonwebtoken::Algorithm::HS256, secret.as_bytes()).unwrap()
 }
 
 /// What one phase measured.
@@ -172,64 +159,30 @@ fn main() {
     let timeout = Duration::from_secs(env_or("BENCH_TIMEOUT_SECS", 120));
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let result = rt.block_on(async {
-        let sds = ClearQuestSim::spawn(ClearQuestSimConfig { db: "SDS".into(), ..Default::default() }).await.unwrap();
-        let fmk = ClearQuestSim::spawn(ClearQuestSimConfig { db: "FMK".into(), ..Default::default() }).await.unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let text = format!(
-            r#"
-[gateway]
-listen = "127.0.0.1:0"
-data_dir = "{data}"
-delivery = {{ retry_base_ms = 50, retry_max_ms = 1000, max_attempts = 20, concurrency = {delivery_concurrency} }}
-
-# Delivery is measured, not throttling.
-[gateway.rate_limit]
-inbound_per_minute = 100000000
-inbound_burst = 1000000
-outbound_per_minute = 100000000
-outbound_burst = 1000000
-
-[desks.region-h]
-name = "Region Hovedstaden Service Desk"
-role = "local"
-system = "native"
-auth = {{ issuer = "bench.regionh", algorithm = "HS256", secret = {{ env = "B_REGION_H" }} }}
-
-[desks.sds]
-name = "National Service Desk"
-role = "national"
-system = "clearquest"
-endpoint = "{sds}"
-auth = {{ issuer = "bench.sds", algorithm = "HS256", secret = {{ env = "B_SDS" }} }}
-credentials = {{ kind = "basic", username = "deskgate", password = {{ env = "B_CQ_PASSWORD" }} }}
-clearquest = {{ repo = "7.0.0", db = "SDS", poll_ms = 3600000 }}
-
-[desks.fmk]
-name = "FMK supplier"
-role = "supplier"
-system = "clearquest"
-endpoint = "{fmk}"
-services = ["FMK"]
-auth = {{ issuer = "bench.fmk", algorithm = "HS256", secret = {{ env = "B_FMK" }} }}
-credentials = {{ kind = "basic", username = "deskgate", password = {{ env = "B_CQ_PASSWORD" }} }}
-clearquest = {{ repo = "7.0.0", db = "FMK", poll_ms = 3600000 }}
-"#,
-            data = dir.path().join("gateway").display(),
-            sds = sds.base_url(),
-            fmk = fmk.base_url(),
-        );
-        let env = MapEnv::new(false)
-            .with("B_REGION_H", "bench-region-h")
-            .with("B_SDS", "bench-sds")
-            .with("B_FMK", "bench-fmk")
-            .with("B_CQ_PASSWORD", "deskgate-secret");
-        let config = Config::from_toml(&text, std::path::Path::new("."), &env).expect("benchmark configuration");
-        let app = Application::build(config).await.expect("gateway starts");
-        let base = format!("http://{}", app.local_addr());
-        let server = tokio::spawn(app.run_until(std::future::pending()));
+        let f = Federation::builder()
+            .region_h_native()
+            .without_drift()
+            .delivery("retry_base_ms", 50)
+            .delivery("retry_max_ms", 1000)
+            .max_attempts(20)
+            .delivery("concurrency", delivery_concurrency)
+            .no_polling()
+            // Delivery is measured, not throttling.
+            .configure(|c| {
+                c.gateway(
+                    "rate_limit",
+                    json!({
+                        "inbound_per_minute": 100000000, "inbound_burst": 1000000,
+                        "outbound_per_minute": 100000000, "outbound_burst": 1000000,
+                    }),
+                );
+            })
+            .start()
+            .await;
+        let (base, sds, fmk) = (f.gateway.clone(), &f.sds, &f.fmk);
         let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build().unwrap();
-        let local = token("bench.regionh", "region-h", "bench-region-h");
-        let national = token("bench.sds", "sds", "bench-sds");
+        let local = kit::tokens::token("region-h");
+        let national = kit::tokens::token("sds");
 
         println!(
             "NSP flow against the simulators: {incidents} incidents, {concurrency} concurrent clients, \
@@ -252,7 +205,7 @@ clearquest = {{ repo = "7.0.0", db = "FMK", poll_ms = 3600000 }}
         let deadline = start + timeout;
         let ((answered, sending), seen) = tokio::join!(
             send_all(incidents, concurrency, submit, Arc::new(Vec::new())),
-            seen_at(&sds, incidents, poll, deadline)
+            seen_at(sds, incidents, poll, deadline)
         );
         let seen = seen?;
         let last = seen.values().max().copied().unwrap_or(start);
@@ -279,7 +232,7 @@ clearquest = {{ repo = "7.0.0", db = "FMK", poll_ms = 3600000 }}
         let start = Instant::now();
         let deadline = start + timeout;
         let ((answered, sending), seen) =
-            tokio::join!(send_all(incidents, concurrency, assign, ids), seen_at(&fmk, incidents, poll, deadline));
+            tokio::join!(send_all(incidents, concurrency, assign, ids), seen_at(fmk, incidents, poll, deadline));
         let seen = seen?;
         let last = seen.values().max().copied().unwrap_or(start);
         let assigned = Phase {
@@ -298,7 +251,6 @@ clearquest = {{ repo = "7.0.0", db = "FMK", poll_ms = 3600000 }}
             sds.count(),
             fmk.count()
         );
-        server.abort();
         if sds.count() != incidents || fmk.count() != incidents {
             return Err(format!("expected {incidents} records at each desk"));
         }

@@ -32,14 +32,15 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
-use deskgate::auth::{Claims, sign};
-use deskgate::config::{Config, MapEnv};
 use deskgate::startup::Application;
 use serde_json::{Value, json};
 
+// The integration tests' kit: configurations, desk tokens and the binary's command.
+#[path = "../tests/it/kit/mod.rs"]
+mod kit;
+
 /// Set in a child process started by this benchmark: serve a baseline and wait.
 const ROLE: &str = "DESKGATE_LOAD_BASELINE";
-const SECRET: &str = "bench-secret";
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -156,35 +157,24 @@ fn free_port() -> u16 {
 fn spawn_gateway(dir: &Path) -> (Child, String, String) {
     let port = free_port();
     let config = dir.join("gateway.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-[gateway]
-listen = "127.0.0.1:{port}"
-data_dir = "{}"
-# The accept path is measured, not the rate limiter's refusals.
-rate_limit = {{ inbound_per_minute = 100000000, inbound_burst = 1000000 }}
-[desks.region-h]
-name = "Region H"
-role = "local"
-system = "native"
-auth = {{ issuer = "bench", algorithm = "HS256", secret = {{ env = "BENCH_SECRET" }} }}
-"#,
-            dir.join("gateway").display()
-        ),
-    )
-    .unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_deskgate"))
+    let mut text = kit::GatewayConfig::one_local_desk(&dir.join("gateway"));
+    text.gateway("listen", format!("127.0.0.1:{port}")).unthrottled_inbound();
+    std::fs::write(&config, text.render()).unwrap();
+    let child = serve_quietly(&config);
+    (child, format!("http://127.0.0.1:{port}"), kit::tokens::token("region-h"))
+}
+
+/// `deskgate serve --config CONFIG`, its output discarded.
+fn serve_quietly(config: &Path) -> Child {
+    kit::binary::command()
         .args(["serve", "--config"])
-        .arg(&config)
-        .env("BENCH_SECRET", SECRET)
+        .arg(config)
+        .envs(kit::env().vars)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .expect("starting deskgate serve");
-    (child, format!("http://127.0.0.1:{port}"), desk_token())
+        .expect("starting deskgate serve")
 }
 
 /// Poll `/readyz` until it answers 200; the time it took.
@@ -428,23 +418,8 @@ async fn load(rates: &[f64], opts: &Opts) {
 async fn startup(refs: u64, per_incident: u64) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("gateway");
-    let text = format!(
-        r#"
-        [gateway]
-        listen = "127.0.0.1:0"
-        data_dir = "{}"
-        [desks.region-h]
-        name = "Region H"
-        role = "local"
-        system = "native"
-        auth = {{ issuer = "bench", algorithm = "HS256", secret = {{ env = "BENCH_SECRET" }} }}
-        "#,
-        data.display()
-    );
-    let config = || {
-        let env = MapEnv::new(false).with("BENCH_SECRET", SECRET);
-        Config::from_toml(&text, Path::new("."), &env).unwrap()
-    };
+    let text = kit::GatewayConfig::one_local_desk(&data);
+    let config = || text.load(&kit::env()).unwrap();
 
     // One real incident, submitted through the gateway, as the template.
     let (template, audit) = {
@@ -455,7 +430,7 @@ async fn startup(refs: u64, per_incident: u64) {
         let server = tokio::spawn(app.run_until(async {
             let _ = stopped.await;
         }));
-        let token = desk_token();
+        let token = kit::tokens::token("region-h");
         let client = reqwest::Client::new();
         assert!(send(&client, &url, Some(&token)).await, "template incident refused");
         let _ = stop.send(());
@@ -520,17 +495,11 @@ async fn startup(refs: u64, per_incident: u64) {
     // The real binary: spawn until /readyz answers 200.
     let config_path = dir.path().join("gateway.toml");
     let port = free_port();
-    std::fs::write(&config_path, text.replace("127.0.0.1:0", &format!("127.0.0.1:{port}"))).unwrap();
+    let mut on_port = text.clone();
+    on_port.gateway("listen", format!("127.0.0.1:{port}"));
+    std::fs::write(&config_path, on_port.render()).unwrap();
     let started = Instant::now();
-    let child = Command::new(env!("CARGO_BIN_EXE_deskgate"))
-        .args(["serve", "--config"])
-        .arg(&config_path)
-        .env("BENCH_SECRET", SECRET)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("starting deskgate serve");
+    let child = serve_quietly(&config_path);
     let ready = until_ready(&format!("http://127.0.0.1:{port}"), started).await;
     let server = Server { name: "deskgate serve", child, url: String::new(), token: None };
     let rss = server.peak_rss_kib();
@@ -555,22 +524,6 @@ async fn startup(refs: u64, per_incident: u64) {
     );
     drop(store);
     drop(app);
-}
-
-/// A token for the desk `region-h`, valid for an hour.
-fn desk_token() -> String {
-    let now = jiff::Timestamp::now().as_second() as u64;
-    let claims = Claims {
-        iss: "bench".into(),
-        sub: "region-h".into(),
-        aud: "deskgate".into(),
-        exp: now + 3600,
-        nbf: None,
-        iat: Some(now),
-        role: Some("desk".into()),
-        org: None,
-    };
-    sign(&claims, jsonwebtoken::Algorithm::HS256, SECRET.as_bytes()).unwrap()
 }
 
 fn dir_size(dir: &Path) -> u64 {

@@ -1,0 +1,33 @@
+//! The README's first command keeps working: `deskgate demo` plays the whole NSP
+//! scenario against the simulators and ends cleanly.
+
+#[test]
+fn the_demo_plays_the_nsp_scenario_to_the_end() {
+    let out = crate::kit::binary::command()
+        .args(["demo", "--at", "2026-11-29T02:00"])
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("the binary runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "demo failed:\n{stdout}\n{stderr}");
+    for expected in [
+        "the national desk's ClearQuest has SDS00000001",
+        "FMK Incident Manager via rule `fmk-always`",
+        "mail to fmk-incident-manager@fmk.example",
+        "(the same at this hour for an NSP incident: NSP System Owner)",
+        "registers INC-2026-000002 as a support request of INC-2026-000001",
+        "is assigned to fmk",
+        "the operations supplier's Jira has 0 issues",
+        "state 6 (Resolved)",
+        "409 INC-2026-000001 is P2",
+        "it was told: “Closed nationally",
+        "403 a clinician",
+        "422 patient data in title",
+        "dead letters: 0",
+        "done.",
+    ] {
+        assert!(stdout.contains(expected), "missing {expected:?} in:\n{stdout}");
+    }
+    assert!(!stdout.contains('✘'), "a step did not go as expected:\n{stdout}");
+}

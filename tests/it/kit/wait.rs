@@ -1,0 +1,40 @@
+//! Waiting for something the gateway does in the background, bounded, instead of
+//! hand-written polling loops.
+
+use std::time::{Duration, Instant};
+
+/// How often a condition is looked at again.
+pub const PROBE_EVERY: Duration = Duration::from_millis(25);
+
+/// `probe` until it gives `Some`, for at most `within`; `None` when it never did.
+pub async fn poll_until<T>(within: Duration, probe: impl AsyncFnMut() -> Option<T>) -> Option<T> {
+    poll_every(within, PROBE_EVERY, probe).await
+}
+
+/// `probe` until it gives `Some`, for at most `within`; fails the test naming `what`
+/// otherwise.
+pub async fn eventually<T>(within: Duration, what: &str, probe: impl AsyncFnMut() -> Option<T>) -> T {
+    match poll_until(within, probe).await {
+        Some(v) => v,
+        None => panic!("not within {within:?}: {what}"),
+    }
+}
+
+/// Whether `cond` came true within ten seconds, looked at every 10 ms (for
+/// conditions the test then asserts on itself).
+pub async fn wait_until(mut cond: impl AsyncFnMut() -> bool) -> bool {
+    poll_every(Duration::from_secs(10), Duration::from_millis(10), async || cond().await.then_some(())).await.is_some()
+}
+
+async fn poll_every<T>(within: Duration, every: Duration, mut probe: impl AsyncFnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(v) = probe().await {
+            return Some(v);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(every).await;
+    }
+}

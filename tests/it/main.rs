@@ -1,0 +1,33 @@
+//! The integration tests: one binary (the gateway links once), one module per area.
+//! `kit` is the shared set-up: the federation, its configuration, desk tokens, waiting,
+//! and the real binary.
+
+mod kit;
+
+mod api;
+mod backup;
+mod bounds;
+mod cli;
+mod crash;
+mod demo;
+mod deploy;
+mod escalation_api;
+mod escalation_flow;
+mod flow;
+mod flow_more;
+mod fuzz;
+mod hostile_input;
+mod jira_api;
+mod outbox_cli;
+mod patient_data;
+mod ratelimit;
+mod real_clients;
+mod request_id;
+mod secrets;
+mod servicenow_api;
+mod shutdown;
+mod sim_cli;
+mod sync_contracts;
+mod tls;
+mod visibility;
+mod webhooks;

@@ -1,0 +1,555 @@
+//! deskgate as a ServiceNow instance: the Table API for `incident`, against a real
+//! gateway. The national desk speaks ServiceNow here too, so that changes can be
+//! made through the dialect; `region-s` is a second ServiceNow local desk.
+
+use crate::kit;
+
+use kit::*;
+use kit::{Reply as Answer, request as call};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+const TABLE: &str = "/api/now/table/incident";
+
+fn servicenow_federation(c: &mut GatewayConfig) {
+    c.desk("sds", servicenow_national());
+    c.desk("region-s", Desk::known("region-s", "Region Syddanmark Service Desk", "local", "servicenow"));
+}
+
+/// The national desk on a ServiceNow nobody answers (non-local ServiceNow desks need
+/// an endpoint and credentials).
+pub fn servicenow_national() -> Desk {
+    Desk::known("sds", "National Service Desk", "national", "servicenow")
+        .endpoint("http://127.0.0.1:9")
+        .basic_credentials("deskgate", "T_SDS")
+}
+
+async fn gateway() -> TestGateway {
+    TestGateway::start_edited(servicenow_federation, reqwest::Client::new()).await
+}
+
+fn record(title: &str, impact: &str, urgency: &str, ticket: &str) -> Value {
+    json!({
+        "short_description": title,
+        "description": format!("{title}: reported by Region Hovedstaden"),
+        "business_service": "FMK",
+        "impact": impact,
+        "urgency": urgency,
+        "correlation_id": ticket,
+    })
+}
+
+/// Create an incident as `desk`; its ServiceNow record.
+async fn create(gw: &TestGateway, desk: &str, body: Value) -> Value {
+    let a = call(gw, Method::POST, desk, TABLE, Some(body)).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    a.body["result"].clone()
+}
+
+fn assert_servicenow_error(a: &Answer, status: StatusCode) {
+    assert_eq!(a.status, status, "{}", a.body);
+    assert_eq!(a.body["status"], "failure", "{}", a.body);
+    assert!(a.body["error"]["message"].is_string(), "{}", a.body);
+    assert!(a.body["error"].get("detail").is_some(), "{}", a.body);
+}
+
+fn is_date(v: &Value) -> bool {
+    let s = v.as_str().unwrap_or("");
+    deskgate_servicenow::wire::parse_date(s).is_ok()
+}
+
+/// The native view of an incident, as the national desk sees it.
+async fn native(gw: &TestGateway, id: &str) -> Value {
+    gw.get("sds", &format!("/api/v1/incidents/{id}")).await.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_post_submits_and_answers_a_servicenow_record() {
+    let gw = gateway().await;
+    let mut body = record("FMK: prescriptions cannot be read", "1", "2", "a1b2c3d4e5f60718293a4b5c6d7e8f90");
+    body["work_notes"] = json!("Seen at three wards since 01:40");
+    body["correlation_display"] = json!("INC0012345");
+    let a = call(&gw, Method::POST, "region-h", TABLE, Some(body)).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let r = &a.body["result"];
+    for (field, value) in r.as_object().unwrap() {
+        assert!(value.is_string(), "{field} is {value}");
+    }
+    let sys_id = r["sys_id"].as_str().unwrap();
+    assert!(deskgate_servicenow::wire::is_sys_id(sys_id), "{sys_id}");
+    assert_eq!(r["number"], "INC0000001");
+    assert_eq!(r["state"], "1");
+    assert_eq!(r["impact"], "1");
+    assert_eq!(r["urgency"], "2");
+    assert_eq!(r["priority"], "2");
+    assert_eq!(r["business_service"], "FMK");
+    assert_eq!(r["correlation_id"], "a1b2c3d4e5f60718293a4b5c6d7e8f90");
+    assert_eq!(r["correlation_display"], "INC0012345");
+    assert_eq!(r["active"], "true");
+    assert!(is_date(&r["sys_created_on"]) && is_date(&r["sys_updated_on"]), "{r}");
+    assert_eq!(
+        a.headers[reqwest::header::LOCATION].to_str().unwrap(),
+        format!("http://gateway.test/api/now/table/incident/{sys_id}")
+    );
+
+    let id = r["u_deskgate_incident"].as_str().unwrap();
+    let incident = native(&gw, id).await;
+    assert_eq!(incident["title"], "FMK: prescriptions cannot be read");
+    assert_eq!(incident["priority"], "P2");
+    assert_eq!(incident["origin"], json!({"desk": "region-h", "ticket": "a1b2c3d4e5f60718293a4b5c6d7e8f90"}));
+    assert_eq!(incident["refs"][0]["display_id"], "INC0012345");
+    assert_eq!(incident["notes"].as_array().unwrap().len(), 1);
+    assert_eq!(incident["notes"][0]["body"], "Seen at three wards since 01:40");
+}
+
+#[tokio::test]
+async fn the_same_correlation_id_again_is_a_replay_and_without_one_a_ticket_id_is_minted() {
+    let gw = gateway().await;
+    let body = record("NSP: login fails", "2", "2", "ticket-1");
+    let first = create(&gw, "region-h", body.clone()).await;
+    let again = call(&gw, Method::POST, "region-h", TABLE, Some(body)).await;
+    assert_eq!(again.status, StatusCode::CREATED);
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    assert_eq!(again.body["result"]["sys_id"], first["sys_id"]);
+    assert_eq!(gw.all_incidents().await.len(), 1);
+
+    let mut minted = record("NSP: slow", "3", "3", "x");
+    minted.as_object_mut().unwrap().remove("correlation_id");
+    let r = create(&gw, "region-h", minted).await;
+    let ticket = r["correlation_id"].as_str().unwrap();
+    assert!(deskgate_servicenow::wire::is_sys_id(ticket), "{ticket}");
+    assert_ne!(r["sys_id"], first["sys_id"]);
+    let looked_up: Value = gw.get("region-h", &format!("/api/v1/refs/region-h/{ticket}")).await.json().await.unwrap();
+    assert_eq!(looked_up["incident"], r["u_deskgate_incident"]);
+}
+
+#[tokio::test]
+async fn one_level_alone_defaults_the_other_to_low_and_no_levels_leave_priority_to_triage() {
+    let gw = gateway().await;
+    let mut body = record("FMK: one level", "1", "1", "t-1");
+    body.as_object_mut().unwrap().remove("urgency");
+    let r = create(&gw, "region-h", body).await;
+    assert_eq!(
+        (r["impact"].as_str(), r["urgency"].as_str(), r["priority"].as_str()),
+        (Some("1"), Some("3"), Some("3"))
+    );
+    let mut body = record("FMK: no levels", "1", "1", "t-2");
+    body.as_object_mut().unwrap().remove("urgency");
+    body.as_object_mut().unwrap().remove("impact");
+    let r = create(&gw, "region-h", body).await;
+    let incident = native(&gw, r["u_deskgate_incident"].as_str().unwrap()).await;
+    assert_eq!(incident["priority"], Value::Null);
+}
+
+#[tokio::test]
+async fn display_value_modes_and_reference_links() {
+    let gw = gateway().await;
+    let parent = create(&gw, "region-h", record("FMK down", "1", "1", "p-1")).await;
+    let child = create(&gw, "region-h", record("FMK down again", "2", "2", "c-1")).await;
+    let child_id = child["u_deskgate_incident"].as_str().unwrap();
+    let patched = gw
+        .patch(
+            "sds",
+            child_id,
+            &json!({"kind": "support_request", "parent": parent["u_deskgate_incident"], "status": "awaiting_info"}),
+        )
+        .await;
+    assert_eq!(patched.status(), StatusCode::OK);
+    let path = format!("{TABLE}/{}", child["sys_id"].as_str().unwrap());
+    let link = format!("http://gateway.test/api/now/table/incident/{}", parent["sys_id"].as_str().unwrap());
+
+    let cases: &[(&str, Value, Value, Value)] = &[
+        ("", json!("3"), json!("1"), json!({"link": link, "value": parent["sys_id"]})),
+        ("?sysparm_display_value=false", json!("3"), json!("1"), json!({"link": link, "value": parent["sys_id"]})),
+        (
+            "?sysparm_display_value=true",
+            json!("On Hold"),
+            json!("Awaiting Caller"),
+            json!({"link": link, "display_value": "INC0000001"}),
+        ),
+        (
+            "?sysparm_display_value=all",
+            json!({"display_value": "On Hold", "value": "3"}),
+            json!({"display_value": "Awaiting Caller", "value": "1"}),
+            json!({"display_value": "INC0000001", "link": link, "value": parent["sys_id"]}),
+        ),
+        ("?sysparm_exclude_reference_link=true", json!("3"), json!("1"), parent["sys_id"].clone()),
+        (
+            "?sysparm_display_value=all&sysparm_exclude_reference_link=true",
+            json!({"display_value": "On Hold", "value": "3"}),
+            json!({"display_value": "Awaiting Caller", "value": "1"}),
+            json!({"display_value": "INC0000001", "value": parent["sys_id"]}),
+        ),
+    ];
+    for (query, state, hold_reason, parent_field) in cases {
+        let a = call(&gw, Method::GET, "region-h", &format!("{path}{query}"), None).await;
+        assert_eq!(a.status, StatusCode::OK, "{query}: {}", a.body);
+        let r = &a.body["result"];
+        assert_eq!(&r["state"], state, "{query}");
+        assert_eq!(&r["hold_reason"], hold_reason, "{query}");
+        assert_eq!(&r["parent_incident"], parent_field, "{query}");
+    }
+}
+
+#[tokio::test]
+async fn journal_fields_show_the_notes_the_desk_may_see_as_display_values() {
+    let gw = gateway().await;
+    let mut body = record("FMK: journal", "2", "2", "j-1");
+    body["comments"] = json!("Public remark from the region");
+    let r = create(&gw, "region-h", body).await;
+    let path = format!("{TABLE}/{}", r["sys_id"].as_str().unwrap());
+    let a = call(&gw, Method::PATCH, "sds", &path, Some(json!({"work_notes": "Internal triage note"}))).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+
+    let region = call(&gw, Method::GET, "region-h", &format!("{path}?sysparm_display_value=true"), None).await;
+    let comments = region.body["result"]["comments"].as_str().unwrap();
+    assert!(comments.contains("(Additional comments)\nPublic remark from the region"), "{comments}");
+    assert_eq!(region.body["result"]["work_notes"], "", "a local desk does not see internal notes");
+    let national = call(&gw, Method::GET, "sds", &format!("{path}?sysparm_display_value=true"), None).await;
+    assert!(national.body["result"]["work_notes"].as_str().unwrap().contains("Internal triage note"));
+    let values = call(&gw, Method::GET, "sds", &path, None).await;
+    assert_eq!(values.body["result"]["comments"], "", "journal fields have no value of their own");
+}
+
+/// Three incidents with distinct fields, for the query table.
+async fn three(gw: &TestGateway) -> Vec<Value> {
+    let mut out = Vec::new();
+    for (title, impact, urgency, service) in [
+        ("Printer queue stuck", "3", "3", "NSP"),
+        ("FMK prescriptions missing", "1", "1", "FMK"),
+        ("SOSI token expired", "2", "2", "SOSI"),
+    ] {
+        let mut body = record(title, impact, urgency, &format!("q-{title}"));
+        body["business_service"] = json!(service);
+        out.push(create(gw, "region-h", body).await);
+    }
+    out
+}
+
+fn numbers(a: &Answer) -> Vec<String> {
+    a.body["result"].as_array().unwrap().iter().map(|r| r["number"].as_str().unwrap().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn encoded_queries_filter_and_order_the_desks_incidents() {
+    let gw = gateway().await;
+    three(&gw).await;
+    create(&gw, "region-s", record("Someone else's printer", "3", "3", "other")).await;
+    let cases: &[(&str, &[&str])] = &[
+        ("", &["INC0000001", "INC0000002", "INC0000003"]),
+        ("business_service=FMK", &["INC0000002"]),
+        ("business_service!=FMK", &["INC0000001", "INC0000003"]),
+        ("short_descriptionLIKEprescription", &["INC0000002"]),
+        ("short_descriptionLIKEPRINTER", &["INC0000001"]),
+        ("short_descriptionSTARTSWITHsosi", &["INC0000003"]),
+        ("priorityIN1,3", &["INC0000002", "INC0000003"]),
+        ("priority=5^business_service=NSP", &["INC0000001"]),
+        ("priority=5^business_service=FMK", &[]),
+        ("business_service=FMK^ORbusiness_service=SOSI", &["INC0000002", "INC0000003"]),
+        ("state=1^ORDERBYpriority", &["INC0000002", "INC0000003", "INC0000001"]),
+        ("ORDERBYDESCnumber", &["INC0000003", "INC0000002", "INC0000001"]),
+        ("ORDERBYDESCimpact^ORDERBYnumber", &["INC0000001", "INC0000003", "INC0000002"]),
+        ("assignment_groupISEMPTY^numberIN", &[]),
+        ("u_reported_by=region-h^short_descriptionLIKEprinter", &["INC0000001"]),
+    ];
+    for (query, want) in cases {
+        let path = format!("{TABLE}?sysparm_query={}", urlencode(query));
+        let a = call(&gw, Method::GET, "region-h", &path, None).await;
+        assert_eq!(a.status, StatusCode::OK, "{query}: {}", a.body);
+        assert_eq!(numbers(&a), *want, "{query}");
+        assert_eq!(a.headers["x-total-count"].to_str().unwrap(), want.len().to_string(), "{query}");
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+#[tokio::test]
+async fn paging_sets_total_count_and_link_header_and_fields_select() {
+    let gw = gateway().await;
+    three(&gw).await;
+    let a =
+        call(&gw, Method::GET, "region-h", &format!("{TABLE}?sysparm_limit=2&sysparm_fields=number,state"), None).await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(numbers(&a), ["INC0000001", "INC0000002"]);
+    assert_eq!(a.body["result"][0], json!({"number": "INC0000001", "state": "1"}));
+    assert_eq!(a.headers["x-total-count"], "3");
+    let link = a.headers[reqwest::header::LINK].to_str().unwrap();
+    assert!(link.contains("sysparm_offset=0>;rel=\"first\""), "{link}");
+    assert!(link.contains("sysparm_offset=2>;rel=\"next\""), "{link}");
+    assert!(link.contains("sysparm_offset=2>;rel=\"last\""), "{link}");
+    assert!(!link.contains("rel=\"prev\""), "{link}");
+    assert!(link.contains("sysparm_fields=number%2Cstate"), "the other parameters are kept: {link}");
+
+    let b = call(&gw, Method::GET, "region-h", &format!("{TABLE}?sysparm_limit=2&sysparm_offset=2"), None).await;
+    assert_eq!(numbers(&b), ["INC0000003"]);
+    let link = b.headers[reqwest::header::LINK].to_str().unwrap();
+    assert!(link.contains("sysparm_offset=0>;rel=\"prev\""), "{link}");
+    assert!(!link.contains("rel=\"next\""), "{link}");
+
+    let suppressed =
+        call(&gw, Method::GET, "region-h", &format!("{TABLE}?sysparm_suppress_pagination_header=true"), None).await;
+    assert!(suppressed.headers.get(reqwest::header::LINK).is_none());
+    assert_eq!(suppressed.headers["x-total-count"], "3");
+}
+
+#[tokio::test]
+async fn bad_requests_get_servicenow_shaped_errors_naming_the_problem() {
+    let gw = gateway().await;
+    let r = create(&gw, "region-h", record("FMK: errors", "2", "2", "e-1")).await;
+    let path = format!("{TABLE}/{}", r["sys_id"].as_str().unwrap());
+    let cases: &[(Method, &str, Option<Value>, StatusCode, &str)] = &[
+        (
+            Method::GET,
+            "/api/now/table/incident?sysparm_query=state~1",
+            None,
+            StatusCode::BAD_REQUEST,
+            "term 1 (`state~1`)",
+        ),
+        (
+            Method::GET,
+            "/api/now/table/incident?sysparm_query=state=1^Priority=1",
+            None,
+            StatusCode::BAD_REQUEST,
+            "term 2",
+        ),
+        (
+            Method::GET,
+            "/api/now/table/incident?sysparm_query=caller_id=abc",
+            None,
+            StatusCode::BAD_REQUEST,
+            "unknown field `caller_id`",
+        ),
+        (
+            Method::GET,
+            "/api/now/table/incident?sysparm_query=ORDERBYfoo",
+            None,
+            StatusCode::BAD_REQUEST,
+            "`ORDERBYfoo`",
+        ),
+        (
+            Method::GET,
+            "/api/now/table/incident?sysparm_fields=number,bogus",
+            None,
+            StatusCode::BAD_REQUEST,
+            "unknown field `bogus`",
+        ),
+        (Method::GET, "/api/now/table/incident?sysparm_limit=0", None, StatusCode::BAD_REQUEST, "sysparm_limit"),
+        (
+            Method::GET,
+            "/api/now/table/incident?sysparm_display_value=maybe",
+            None,
+            StatusCode::BAD_REQUEST,
+            "sysparm_display_value",
+        ),
+        (Method::GET, "/api/now/table/incident?sysparm_bogus=1", None, StatusCode::BAD_REQUEST, "sysparm_bogus"),
+        (
+            Method::GET,
+            "/api/now/table/incident/0123456789abcdef0123456789abcdef",
+            None,
+            StatusCode::NOT_FOUND,
+            "No Record found",
+        ),
+        (Method::GET, "/api/now/table/incident/not-a-sys-id", None, StatusCode::NOT_FOUND, "No Record found"),
+        (
+            Method::POST,
+            TABLE,
+            Some(json!({"short_description": "x", "business_service": "FMK", "caller_id": "u"})),
+            StatusCode::BAD_REQUEST,
+            "caller_id",
+        ),
+        (
+            Method::POST,
+            TABLE,
+            Some(json!({"description": "no title", "business_service": "FMK"})),
+            StatusCode::BAD_REQUEST,
+            "short_description",
+        ),
+        (
+            Method::POST,
+            TABLE,
+            Some(json!({"short_description": "no service"})),
+            StatusCode::BAD_REQUEST,
+            "business_service",
+        ),
+        (
+            Method::POST,
+            TABLE,
+            Some(json!({"short_description": "x", "business_service": "FMK", "impact": "4"})),
+            StatusCode::BAD_REQUEST,
+            "impact",
+        ),
+        (
+            Method::POST,
+            TABLE,
+            Some(json!({"short_description": "x", "business_service": "FMK", "state": "42"})),
+            StatusCode::BAD_REQUEST,
+            "state",
+        ),
+        (Method::POST, TABLE, Some(json!(["not", "a", "record"])), StatusCode::BAD_REQUEST, "record"),
+        (
+            Method::PATCH,
+            &path,
+            Some(json!({"short_description": "renamed"})),
+            StatusCode::BAD_REQUEST,
+            "short_description",
+        ),
+        (Method::PATCH, &path, Some(json!({"urgency": "high"})), StatusCode::BAD_REQUEST, "urgency"),
+    ];
+    for (method, path, body, status, says) in cases {
+        let a = call(&gw, method.clone(), "region-h", path, body.clone()).await;
+        assert_servicenow_error(&a, *status);
+        let text = a.body["error"].to_string();
+        assert!(text.contains(says), "{method} {path}: {text} should mention {says}");
+    }
+    let unchanged = gw.all_incidents().await;
+    assert_eq!(unchanged.len(), 1, "bad input changes nothing");
+    assert_eq!(unchanged[0]["title"], "FMK: errors");
+}
+
+#[tokio::test]
+async fn patient_data_in_short_description_is_422_naming_the_field_and_not_echoed() {
+    let gw = gateway().await;
+    let body = record("Borger 010203-1234 kan ikke se recepter", "2", "2", "pd-1");
+    let a = call(&gw, Method::POST, "region-h", TABLE, Some(body)).await;
+    assert_servicenow_error(&a, StatusCode::UNPROCESSABLE_ENTITY);
+    let text = a.body.to_string();
+    assert!(text.contains("short_description"), "{text}");
+    assert_eq!(a.body["error"]["detail"], "field: short_description");
+    assert!(!text.contains("010203"), "the identifier is not echoed: {text}");
+    let mut body = record("Recepter mangler", "2", "2", "pd-2");
+    body["comments"] = json!("CPR 010203-1234");
+    let a = call(&gw, Method::POST, "region-h", TABLE, Some(body)).await;
+    assert_servicenow_error(&a, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(a.body["error"]["detail"], "field: comments");
+    assert!(gw.all_incidents().await.is_empty());
+}
+
+#[tokio::test]
+async fn authentication_visibility_and_dialect_are_enforced() {
+    let gw = gateway().await;
+    let r = create(&gw, "region-h", record("FMK: mine", "2", "2", "v-1")).await;
+    let path = format!("{TABLE}/{}", r["sys_id"].as_str().unwrap());
+
+    let anonymous = gw.client.get(gw.url(TABLE)).send().await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    assert!(anonymous.headers().contains_key(reqwest::header::WWW_AUTHENTICATE));
+    let body: Value = anonymous.json().await.unwrap();
+    assert_eq!(body["status"], "failure", "{body}");
+
+    let other = call(&gw, Method::GET, "region-s", &path, None).await;
+    assert_servicenow_error(&other, StatusCode::NOT_FOUND);
+    let other = call(&gw, Method::PATCH, "region-s", &path, Some(json!({"comments": "hello"}))).await;
+    assert_servicenow_error(&other, StatusCode::NOT_FOUND);
+    let listed = call(&gw, Method::GET, "region-s", TABLE, None).await;
+    assert_eq!(listed.body["result"], json!([]));
+
+    let native = call(&gw, Method::GET, "fmk", TABLE, None).await;
+    assert_servicenow_error(&native, StatusCode::FORBIDDEN);
+    assert!(native.body["error"]["message"].as_str().unwrap().contains("servicenow"), "{}", native.body);
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_413_in_servicenow_shape() {
+    let gw = TestGateway::start_edited(
+        |c| {
+            servicenow_federation(c);
+            c.gateway("max_body_bytes", 1024);
+        },
+        reqwest::Client::new(),
+    )
+    .await;
+    let mut body = record("FMK: large", "2", "2", "big-1");
+    body["description"] = json!("x".repeat(2048));
+    let a = call(&gw, Method::POST, "region-h", TABLE, Some(body)).await;
+    assert_servicenow_error(&a, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn a_local_desk_adds_notes_but_does_not_change_the_national_status() {
+    let gw = gateway().await;
+    let r = create(&gw, "region-h", record("FMK: local update", "2", "2", "l-1")).await;
+    let id = r["u_deskgate_incident"].as_str().unwrap().to_owned();
+    let path = format!("{TABLE}/{}", r["sys_id"].as_str().unwrap());
+
+    let a = call(&gw, Method::PATCH, "region-h", &path, Some(json!({"comments": "More wards affected"}))).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert_eq!(a.body["result"]["sys_id"], r["sys_id"]);
+    let incident = native(&gw, &id).await;
+    assert_eq!(incident["notes"][0]["body"], "More wards affected");
+    assert_eq!(incident["notes"][0]["visibility"], "public");
+
+    let refused =
+        call(&gw, Method::PATCH, "region-h", &path, Some(json!({"state": "2", "comments": "and start"}))).await;
+    assert_servicenow_error(&refused, StatusCode::FORBIDDEN);
+    let incident = native(&gw, &id).await;
+    assert_eq!(incident["status"], "new");
+    assert_eq!(incident["notes"].as_array().unwrap().len(), 1, "a refused change adds no note either");
+
+    // The whole record sent back unchanged (a PUT of what was read) changes nothing.
+    let mut same = r.clone();
+    same.as_object_mut().unwrap().retain(|k, _| !matches!(k.as_str(), "comments" | "work_notes"));
+    let put = call(&gw, Method::PUT, "region-h", &path, Some(same)).await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.body);
+    assert_eq!(native(&gw, &id).await["version"], incident["version"]);
+}
+
+#[tokio::test]
+async fn the_national_desk_changes_state_and_priority_through_the_mapping() {
+    let gw = gateway().await;
+    let r = create(&gw, "region-h", record("FMK: national update", "3", "3", "n-1")).await;
+    let id = r["u_deskgate_incident"].as_str().unwrap().to_owned();
+    let path = format!("{TABLE}/{}", r["sys_id"].as_str().unwrap());
+
+    let a = call(&gw, Method::PATCH, "sds", &path, Some(json!({"state": "3", "hold_reason": "5"}))).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert_eq!((a.body["result"]["state"].as_str(), a.body["result"]["hold_reason"].as_str()), (Some("3"), Some("5")));
+    assert_eq!(native(&gw, &id).await["status"], "pending_release");
+
+    let a = call(&gw, Method::PATCH, "sds", &path, Some(json!({"impact": "1", "urgency": "1"}))).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert_eq!(a.body["result"]["priority"], "1");
+    assert_eq!(native(&gw, &id).await["priority"], "P1");
+
+    let a = call(&gw, Method::PATCH, "sds", &path, Some(json!({"state": "2", "assignment_group": "fmk"}))).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let incident = native(&gw, &id).await;
+    assert_eq!((incident["status"].as_str(), incident["assignee"].as_str()), (Some("in_progress"), Some("fmk")));
+    assert_eq!(a.body["result"]["assignment_group"], "fmk");
+
+    // Closing needs resolving first: 409 naming both states in ServiceNow's words.
+    let a = call(&gw, Method::PATCH, "sds", &path, Some(json!({"state": "7"}))).await;
+    assert_servicenow_error(&a, StatusCode::CONFLICT);
+    let message = a.body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("from In Progress to Closed"), "{message}");
+    assert_eq!(a.body["error"]["detail"], "field: state");
+    assert_eq!(native(&gw, &id).await["status"], "in_progress");
+
+    let a =
+        call(&gw, Method::PATCH, "sds", &path, Some(json!({"state": "6", "close_notes": "Certificate renewed"}))).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert_eq!(native(&gw, &id).await["status"], "resolved");
+    // A P1 closes only with an approved report: the model's rule, in ServiceNow's shape.
+    let a = call(&gw, Method::PATCH, "sds", &path, Some(json!({"state": "7"}))).await;
+    assert_servicenow_error(&a, StatusCode::CONFLICT);
+    assert!(a.body["error"]["message"].as_str().unwrap().contains("incident report"), "{}", a.body);
+}
+
+#[test]
+fn sys_ids_are_derived_from_incident_ids_and_decode_back() {
+    use deskgate::api::servicenow::{incident_of_sys_id, number_of, sys_id_of};
+    use deskgate::model::IncidentId;
+    for (year, seq) in [(2026, 1), (2026, 42), (1999, 999_999), (2030, 123_456_789_012)] {
+        let id = IncidentId::new(year, seq);
+        let sys_id = sys_id_of(&id);
+        assert!(deskgate_servicenow::wire::is_sys_id(&sys_id), "{sys_id}");
+        assert_eq!(incident_of_sys_id(&sys_id), Some(id.clone()));
+        assert_eq!(sys_id, sys_id_of(&id), "stable");
+        let mut forged = sys_id.clone().into_bytes();
+        forged[0] = if forged[0] == b'0' { b'1' } else { b'0' };
+        assert_eq!(incident_of_sys_id(std::str::from_utf8(&forged).unwrap()), None);
+    }
+    assert_eq!(number_of(&IncidentId::new(2026, 42)), "INC0000042");
+    assert_ne!(sys_id_of(&IncidentId::new(2026, 1)), sys_id_of(&IncidentId::new(2027, 1)));
+}

@@ -19,18 +19,20 @@
 //! malformed one); log `ruleset.warnings()`; then `Engine::new(Arc::new(ruleset), clock)`.
 
 pub mod calendar;
+pub mod decision;
 pub mod engine;
 pub mod hook;
+pub mod loader;
 pub mod record;
 pub mod rules;
 pub mod schedule;
 pub mod sweep;
 
-pub use engine::{DEFAULT_RULE, Decision, Engine};
+pub use decision::{DEFAULT_RULE, Decision};
+pub use engine::Engine;
 pub use hook::EscalationHook;
 pub use record::{Acknowledgement, Attempt, Escalation, EscalationState, TimeoutOutcome, TransitionError};
-pub use rules::{Channel, Contact, LoadError, Problem, Ruleset};
-pub use sweep::{Finding, FindingKind};
+pub use rules::{Channel, Contact, Finding, FindingKind, LoadError, Problem, Ruleset};
 
 /// The canonical priority; escalation uses P1 and P2 ([`Priority::is_major`]).
 pub use crate::model::Priority;

@@ -7,6 +7,7 @@
 //! Module map:
 //! - [`config`] — typed configuration, env overrides, secret references
 //! - [`model`] — the canonical incident, newtypes, the status machine, the rules
+//! - [`outbox`] — the delivery records a change plans, and dead letters
 //! - [`store`] — the [`store::Store`] trait and its sled implementation (group commit)
 //! - [`auth`] — JWT desk authentication and referrals for non-desks
 //! - [`gateway`] — the use cases every dialect shares
@@ -27,11 +28,13 @@ pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod demo;
+pub mod dialects;
 pub mod escalation;
 pub mod gateway;
 pub mod mapping;
 pub mod model;
 pub mod notify;
+pub mod outbox;
 pub mod ratelimit;
 pub mod rejections;
 pub mod server;

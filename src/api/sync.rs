@@ -13,7 +13,7 @@ use crate::auth::DeskPrincipal;
 use crate::gateway::RequestContext;
 use crate::model::Role;
 use crate::store::{AuditEntry, AuditKind, StoreError};
-use crate::sync::outbox::{DeadLetter, OutboxItem};
+use crate::outbox::{DeadLetter, OutboxItem};
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct OutboxPage {

@@ -59,7 +59,7 @@ use crate::model::{
     DeskId, Kind, NewIncident, Origin, Ref, RemoteVersion, Role, Service, Status, Text, TicketId, Title, Written,
 };
 use crate::store::CreateOutcome;
-use crate::sync::inbound::RemoteUpdate;
+use crate::gateway::inbound::RemoteUpdate;
 
 /// Longest delivery identifier kept (Jira's are UUIDs).
 const MAX_DELIVERY_ID: usize = 128;

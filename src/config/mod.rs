@@ -22,7 +22,11 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::model::{DeskId, Role};
-use crate::ratelimit::{RateLimit, RateLimitOverrides};
+
+mod limits;
+pub mod tls;
+
+pub use limits::{RateLimit, RateLimitOverrides};
 
 /// Where environment variables come from: the process, or a map in tests and the demo.
 pub trait Env {
@@ -560,6 +564,25 @@ pub enum KeyMaterial {
     PublicKeyPem(String),
 }
 
+impl KeyMaterial {
+    /// The decoding key for this key material, as `auth` verifies with it.
+    pub fn decoding_key(
+        &self,
+        algorithm: jsonwebtoken::Algorithm,
+    ) -> Result<jsonwebtoken::DecodingKey, jsonwebtoken::errors::Error> {
+        use jsonwebtoken::{Algorithm::*, DecodingKey};
+        match (algorithm, self) {
+            (HS256 | HS384 | HS512, KeyMaterial::Secret(s)) => Ok(DecodingKey::from_secret(s.expose().as_bytes())),
+            (RS256 | RS384 | RS512 | PS256 | PS384 | PS512, KeyMaterial::PublicKeyPem(pem)) => {
+                DecodingKey::from_rsa_pem(pem.as_bytes())
+            }
+            (ES256 | ES384, KeyMaterial::PublicKeyPem(pem)) => DecodingKey::from_ec_pem(pem.as_bytes()),
+            (EdDSA, KeyMaterial::PublicKeyPem(pem)) => DecodingKey::from_ed_pem(pem.as_bytes()),
+            _ => Err(jsonwebtoken::errors::ErrorKind::InvalidKeyFormat.into()),
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct DeskAuth {
     pub issuer: String,
@@ -621,7 +644,7 @@ pub struct GatewayConfig {
     pub audience: String,
     pub leeway_secs: u64,
     /// HTTPS, when configured; plain HTTP otherwise.
-    pub tls: Option<crate::tls::TlsSettings>,
+    pub tls: Option<tls::TlsSettings>,
     /// The escalation ruleset file, resolved against the configuration's directory.
     pub contacts: Option<PathBuf>,
     /// Rate limits of every desk that does not override them.
@@ -762,7 +785,7 @@ impl Config {
 
         let client_certs_requested = gateway
             .as_ref()
-            .is_some_and(|g| g.tls.as_ref().is_some_and(crate::tls::TlsSettings::requests_client_certificates));
+            .is_some_and(|g| g.tls.as_ref().is_some_and(tls::TlsSettings::requests_client_certificates));
         for desk in desks.values().filter(|d| d.client_cert_sha256.is_some()) {
             if gateway.is_some() && !client_certs_requested {
                 problems.push(Problem {
@@ -913,11 +936,11 @@ fn resolve_tls(
     base_dir: &Path,
     env: &dyn Env,
     problems: &mut Vec<Problem>,
-) -> Option<crate::tls::TlsSettings> {
+) -> Option<tls::TlsSettings> {
     let key = resolve_secret(&t.key, "gateway.tls.key", base_dir, env, problems)?;
     let cert = base_relative(base_dir, &t.cert, false);
     let client_ca = t.client_ca.map(|c| base_relative(base_dir, &c, false));
-    match crate::tls::TlsSettings::load(&cert, &key, client_ca.as_deref()) {
+    match tls::TlsSettings::load(&cert, &key, client_ca.as_deref()) {
         Ok(settings) => Some(settings),
         Err(found) => {
             problems.extend(
@@ -986,7 +1009,7 @@ fn resolve_desk(
                 None
             }
         }?;
-        if let Err(e) = crate::auth::decoding_key(algorithm, &key) {
+        if let Err(e) = key.decoding_key(algorithm) {
             problems.push(Problem { path: format!("{apath}.public_key"), message: format!("not a usable {algorithm:?} key: {e}") });
             return None;
         }
@@ -1022,7 +1045,7 @@ fn resolve_desk(
         })
     });
     let client_cert_sha256 = f.client_cert_sha256.as_deref().and_then(|text| {
-        crate::tls::parse_fingerprint(text)
+        tls::parse_fingerprint(text)
             .map_err(|message| problems.push(Problem { path: format!("{path}.client_cert_sha256"), message }))
             .ok()
     });

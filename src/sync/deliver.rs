@@ -34,8 +34,8 @@ use rand::Rng;
 use tokio::sync::{Notify, Semaphore, watch};
 use tracing::Instrument;
 
-use super::outbox::{Action, DeadLetter, OutboxItem, Unassigned};
-use super::plan::Planner;
+use crate::outbox::{Action, DeadLetter, OutboxItem, Unassigned};
+use crate::gateway::plan::Planner;
 use super::registry::Adapters;
 use crate::clock::Clock;
 use crate::config::Config;
@@ -596,7 +596,7 @@ mod tests {
     use crate::config::MapEnv;
     use crate::model::{Kind, NewIncident, Origin, Priority, Role, Text, Title};
     use crate::store::SledStore;
-    use crate::sync::outbox::Delivery;
+    use crate::outbox::Delivery;
 
     /// Deliveries planned by hand (as a faulty plan would) are checked again when
     /// they run: an internal note never reaches a local desk's tool.
@@ -624,7 +624,7 @@ mod tests {
         let config = Arc::new(Config::from_toml(&text, Path::new("."), &env).unwrap());
         let dir = tempfile::tempdir().unwrap();
         let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).unwrap());
-        let mappings = Arc::new(crate::startup::load_mappings(&config).unwrap());
+        let mappings = Arc::new(crate::dialects::mappings(&config).unwrap());
         let adapters = Arc::new(Adapters::from_config(&config).unwrap());
         let clock: Arc<dyn Clock> = Arc::new(crate::clock::SystemClock);
         let dispatcher =

@@ -17,7 +17,7 @@ use deskgate_adapter::poll::PollState;
 use jiff::{SignedDuration, Timestamp};
 use tokio::sync::watch;
 
-use super::inbound::RemoteUpdate;
+use crate::gateway::inbound::RemoteUpdate;
 use super::registry::Adapters;
 use crate::config::System;
 use crate::gateway::{Gateway, RemoteOutcome, RequestContext};

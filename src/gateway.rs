@@ -4,6 +4,7 @@
 //! methods enforce visibility and the model's rules, write through the [`Store`] and
 //! keep the audit log. Nothing here knows HTTP or a wire format.
 
+pub mod adapters;
 pub mod inbound;
 pub mod notifications;
 pub mod plan;

@@ -17,8 +17,8 @@ use crate::notify::{Notifier, Watch};
 use crate::ratelimit::RateLimits;
 use crate::store::{SledStore, Store, StoreError};
 use crate::sync::deliver::{Dispatcher, RetryPolicy, STOP_GRACE};
-use crate::sync::poll::Poller;
-use crate::sync::registry::Adapters;
+use crate::dialects::clearquest::poll::Poller;
+use crate::gateway::adapters::Adapters;
 
 /// A gateway listening on its socket, not yet serving.
 pub struct Application {
@@ -48,7 +48,7 @@ impl Application {
             TcpListener::bind(config.gateway.listen).await.map_err(|e| StartupError::Bind(config.gateway.listen, e))?;
         let config = Arc::new(config);
         let mappings = Arc::new(load_mappings(&config)?);
-        let adapters = Arc::new(Adapters::from_config(&config).map_err(StartupError::Adapters)?);
+        let adapters = Arc::new(crate::dialects::adapters(&config).map_err(StartupError::Adapters)?);
         Self::assemble(listener, config, store, clock, escalation, mappings, adapters)
     }
 

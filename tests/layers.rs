@@ -34,6 +34,7 @@ const MODULES: &[(&str, &str)] = &[
     ("rejections", "domain"),
     ("mapping", "domain"),
     ("telemetry", "domain"),
+    ("secret", "domain"),
     ("config", "config"),
     ("auth", "security"),
     ("tls", "security"),
@@ -43,6 +44,7 @@ const MODULES: &[(&str, &str)] = &[
     ("gateway", "app"),
     ("api", "edge"),
     ("dialects", "edge"),
+    ("http", "edge"),
     ("server", "edge"),
     ("sync", "edge"),
     ("notify", "edge"),
@@ -203,9 +205,10 @@ fn prev_is_ident(chars: &[char], i: usize) -> bool {
 
 /// Expand a use tree (`a::{b, c::{d, e}}`) into its leaf paths.
 fn expand(tree: &str) -> Vec<String> {
-    let tree: String = tree.chars().filter(|c| !c.is_whitespace()).collect();
+    // `a::B as C` → `a::B`: mark renames before dropping whitespace.
+    let tree: String = tree.replace(" as ", "@").chars().filter(|c| !c.is_whitespace()).collect();
     let Some(open) = tree.find('{') else {
-        return vec![tree.split(" as ").next().unwrap_or("").to_owned()];
+        return vec![tree.split('@').next().unwrap_or("").to_owned()];
     };
     let prefix = &tree[..open];
     let inner = &tree[open + 1..tree.rfind('}').unwrap_or(tree.len())];
@@ -375,6 +378,10 @@ fn is_within(inner: &str, outer: &str) -> bool {
 /// The edge between the two siblings under the modules' common ancestor, if neither
 /// contains the other (a module's use of its own parent or child is not a dependency
 /// between siblings).
+///
+/// A module whose layer differs from its sibling's (a dialect's `options.rs`, which
+/// is configuration data inside the dialect's folder) counts as a node of its own,
+/// `dialects[config]`: the folder groups by dialect, the layers by dependency.
 fn sibling_edge(from: &str, to: &str) -> Option<(String, String)> {
     if is_within(from, to) || is_within(to, from) {
         return None;
@@ -382,7 +389,11 @@ fn sibling_edge(from: &str, to: &str) -> Option<(String, String)> {
     let a: Vec<&str> = from.split("::").collect();
     let b: Vec<&str> = to.split("::").collect();
     let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
-    Some((a[..=common].join("::"), b[..=common].join("::")))
+    let node = |full: &str, sibling: String| {
+        let layer = layer_of(full);
+        if layer == layer_of(&sibling) { sibling } else { format!("{sibling}[{layer}]") }
+    };
+    Some((node(from, a[..=common].join("::")), node(to, b[..=common].join("::"))))
 }
 
 /// Strongly connected components with more than one module (Tarjan).
@@ -506,10 +517,14 @@ fn modules_form_no_cycle() {
 #[test]
 fn the_reader_sees_use_trees_and_resolves_super() {
     assert_eq!(expand("crate::{a::{B, c}, d}"), vec!["crate::a::B", "crate::a::c", "crate::d"]);
+    assert_eq!(expand("crate::a::B as C"), vec!["crate::a::B"]);
     assert_eq!(absolute("super::engine::Decision", "escalation::record", false).unwrap(), ["escalation", "engine", "Decision"]);
     assert_eq!(sibling_edge("escalation::record", "escalation::engine"), Some(("escalation::record".into(), "escalation::engine".into())));
     assert_eq!(sibling_edge("escalation::record", "escalation"), None);
     assert_eq!(sibling_edge("gateway", "sync::plan"), Some(("gateway".into(), "sync".into())));
+    assert_eq!(sibling_edge("config", "dialects::jira::options"), Some(("config".into(), "dialects[config]".into())));
+    assert_eq!(layer_of("dialects::id"), "config");
+    assert_eq!(layer_of("dialects::jira::api"), "edge");
     let mut edges = BTreeMap::new();
     edges.insert("a".to_owned(), BTreeSet::from(["b".to_owned()]));
     edges.insert("b".to_owned(), BTreeSet::from(["a".to_owned()]));

@@ -7,8 +7,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Serialize;
 
-use super::AppState;
-use super::error::{ApiError, ErrorBody};
+use crate::http::AppState;
+use crate::http::error::{ApiError, ErrorBody};
 use crate::auth::DeskPrincipal;
 use crate::gateway::RequestContext;
 use crate::model::Role;

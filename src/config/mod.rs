@@ -27,6 +27,14 @@ mod limits;
 pub mod tls;
 
 pub use limits::{RateLimit, RateLimitOverrides};
+// The secret vocabulary is shared with the dialects' options, below config.
+pub use crate::secret::{Secret, SecretRef};
+
+// Each dialect's desk options (`servicenow = {…}`, `jira = {…}`, `clearquest = {…}`)
+// are that dialect's; they are plain data, read here with the rest of a desk.
+pub use crate::dialects::clearquest::options::ClearQuestOptions;
+pub use crate::dialects::jira::options::{JiraOptions, WebhookVerify};
+pub use crate::dialects::servicenow::options::ServiceNowOptions;
 
 /// Where environment variables come from: the process, or a map in tests and the demo.
 pub trait Env {
@@ -75,31 +83,6 @@ impl Env for MapEnv {
     }
 }
 
-/// A secret value. Shown as `***` everywhere; read it with [`Secret::expose`].
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
 
 /// One problem in a configuration, at a key path.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -367,13 +350,6 @@ fn default_leeway() -> u64 {
     30
 }
 
-/// A reference to a secret: exactly one of `env` or `file`.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SecretRef {
-    pub env: Option<String>,
-    pub file: Option<PathBuf>,
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -437,118 +413,12 @@ struct DeskFile {
     clearquest: Option<ClearQuestOptions>,
 }
 
-/// How deskgate talks to a ServiceNow instance.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ServiceNowOptions {
-    /// The table incidents live in (default `incident`).
-    pub table: Option<String>,
-    /// The field holding deskgate's incident id (default `correlation_id`).
-    pub correlation_field: Option<String>,
-    /// A text field for links to other desks' tickets (default `u_deskgate_links`).
-    pub link_field: Option<String>,
-    pub timeout_secs: Option<u64>,
-}
-
-/// How deskgate talks to a Jira instance.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct JiraOptions {
-    /// The project incidents are created in, e.g. `DRIFT`.
-    pub project: String,
-    /// REST API version, 2 (default) or 3.
-    #[serde(default = "default_jira_api")]
-    pub api_version: u8,
-    /// Issue type for new issues (default `Incident`).
-    pub issue_type: Option<String>,
-    /// Custom field holding deskgate's incident id, e.g. `customfield_10042`.
-    pub correlation_field: Option<String>,
-    /// Text custom field a link also writes the linked ticket's display id into, e.g.
-    /// `customfield_10043`: on a supplier's issue, the national desk's ClearQuest id.
-    pub link_field: Option<String>,
-    /// Webhook secret for the `X-Hub-Signature` HMAC of `/webhooks/jira/{desk}`.
-    pub webhook_secret: Option<SecretRef>,
-    /// How the desk's webhooks are trusted (default `signature`: the HMAC, or the
-    /// desk's own token). `reread`: a webhook is only a hint naming an issue, which
-    /// deskgate reads back through the desk's API before applying anything.
-    #[serde(default)]
-    pub webhook_verify: WebhookVerify,
-    pub timeout_secs: Option<u64>,
-    /// Incidents a supplier detects itself (steps 18a/b): the field holding the
-    /// service of an issue created in its Jira, e.g. `customfield_10050` (a text or
-    /// select field). Without it, or when empty, the desk's first named service.
-    pub service_field: Option<String>,
-    /// The label that marks an issue created in the supplier's Jira as affecting users
-    /// (default `affects-users`): only then is a ClearQuest record created for the
-    /// national desk. Other issues are handled in Jira only.
-    pub affects_users_label: Option<String>,
-}
-
-impl JiraOptions {
-    pub const DEFAULT_AFFECTS_USERS_LABEL: &str = "affects-users";
-
-    pub fn affects_users_label(&self) -> &str {
-        self.affects_users_label.as_deref().unwrap_or(Self::DEFAULT_AFFECTS_USERS_LABEL)
-    }
-}
-
-/// How a Jira desk's webhooks are trusted (`jira.webhook_verify`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum WebhookVerify {
-    /// The body must carry a valid `X-Hub-Signature`, or the request the desk's token.
-    #[default]
-    Signature,
-    /// The payload is a hint: only its issue key is taken, and the issue (with its
-    /// comments) is read back through the desk's API.
-    Reread,
-}
-
-fn default_jira_api() -> u8 {
-    2
-}
-
-/// How deskgate talks to a ClearQuest OSLC server.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClearQuestOptions {
-    pub repo: String,
-    pub db: String,
-    /// Record type (default `Defect`) and its type dbid (default `16777224`).
-    pub record_type: Option<String>,
-    pub record_type_dbid: Option<String>,
-    /// The field holding deskgate's incident id (default `cq:deskgate_Incident`).
-    pub correlation_field: Option<String>,
-    pub timeout_secs: Option<u64>,
-    /// How often to poll for changes, in milliseconds (default 30000).
-    pub poll_ms: Option<u64>,
-}
-
 // ---------------------------------------------------------------------------
 // The resolved configuration
 // ---------------------------------------------------------------------------
 
-/// The ticketing system a desk runs; adapters are found by this name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, serde::Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum System {
-    Servicenow,
-    Jira,
-    Clearquest,
-    /// Speaks the gateway's own JSON API.
-    Native,
-}
-
-impl System {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            System::Servicenow => "servicenow",
-            System::Jira => "jira",
-            System::Clearquest => "clearquest",
-            System::Native => "native",
-        }
-    }
-}
+/// The ticketing system a desk runs: the one dialect identity.
+pub use crate::dialects::id::DialectId as System;
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Contact {
@@ -844,7 +714,7 @@ fn resolve_secret(
 ) -> Option<Secret> {
     match (&r.env, &r.file) {
         (Some(name), None) => match env.var(name) {
-            Some(v) if !v.is_empty() => Some(Secret(v)),
+            Some(v) if !v.is_empty() => Some(Secret::new(v)),
             _ => {
                 problems
                     .push(Problem { path: path.into(), message: format!("environment variable {name} is not set") });
@@ -854,7 +724,7 @@ fn resolve_secret(
         (None, Some(file)) => {
             let full = base_relative(base_dir, file, false);
             match std::fs::read_to_string(&full) {
-                Ok(v) => Some(Secret(v.trim_end_matches(['\n', '\r']).to_owned())),
+                Ok(v) => Some(Secret::new(v.trim_end_matches(['\n', '\r']).to_owned())),
                 Err(e) => {
                     problems
                         .push(Problem { path: path.into(), message: format!("cannot read {}: {e}", full.display()) });

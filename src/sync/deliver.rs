@@ -36,7 +36,7 @@ use tracing::Instrument;
 
 use crate::outbox::{Action, DeadLetter, OutboxItem, Unassigned};
 use crate::gateway::plan::Planner;
-use super::registry::Adapters;
+use crate::gateway::adapters::Adapters;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::mapping::{Mappings, StatusOutbound};
@@ -625,7 +625,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).unwrap());
         let mappings = Arc::new(crate::dialects::mappings(&config).unwrap());
-        let adapters = Arc::new(Adapters::from_config(&config).unwrap());
+        let adapters = Arc::new(crate::dialects::adapters(&config).unwrap());
         let clock: Arc<dyn Clock> = Arc::new(crate::clock::SystemClock);
         let dispatcher =
             Dispatcher::new(config.clone(), store.clone(), adapters, mappings, clock, Arc::new(Notify::new()));

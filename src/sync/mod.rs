@@ -6,8 +6,10 @@
 //! (incident, desk), in order — with retries, backoff and dead letters.
 
 pub mod deliver;
-pub mod poll;
-pub mod registry;
+
+// Polling is the ClearQuest dialect's change capture; the adapter registry is the gateway's.
+pub use crate::dialects::clearquest::poll;
+pub use crate::gateway::adapters as registry;
 
 // Planning and inbound reading are use cases (the gateway's); the records are domain.
 pub use crate::gateway::{inbound, plan};

@@ -32,9 +32,9 @@ use deskgate_jira::wire::{self as jira_wire, ApiVersion, TextBody};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use super::AppState;
-use super::error::ApiError;
-use super::extract::{JsonBody, admit_notes, parse_json};
+use crate::http::AppState;
+use crate::http::error::ApiError;
+use crate::http::extract::{JsonBody, admit_notes, parse_json};
 use crate::auth::DeskPrincipal;
 use crate::config::System;
 use crate::gateway::{GatewayError, ListFilter, RequestContext};

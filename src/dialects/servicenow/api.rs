@@ -37,9 +37,9 @@ use deskgate_servicenow::{EncodedQuery, SysId};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use super::AppState;
-use super::error::ApiError;
-use super::extract::{JsonBody, admit_notes};
+use crate::http::AppState;
+use crate::http::error::ApiError;
+use crate::http::extract::{JsonBody, admit_notes};
 use crate::auth::DeskPrincipal;
 use crate::config::System;
 use crate::gateway::{GatewayError, ListFilter, RequestContext};

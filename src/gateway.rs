@@ -17,6 +17,7 @@ use crate::auth::{Authenticator, DeskPrincipal};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::escalation::{EscalationHook, should_escalate};
+use crate::gateway::plan::{Planner, Via};
 use crate::mapping::Mappings;
 use crate::model::{Actor, Role, Written};
 use crate::model::{
@@ -27,7 +28,6 @@ use crate::rejections::{MAX_REASON, MAX_SUBJECT, RejectionLimiter, Verdict, boun
 use crate::store::{
     AuditEntry, AuditKind, CreateOutcome, Effects, IdempotencyClaim, RequestIdSource, Store, StoreError,
 };
-use crate::gateway::plan::{Planner, Via};
 
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {

@@ -32,13 +32,13 @@ use crate::clock::Clock;
 use crate::config::{Config, SmtpTls};
 use crate::escalation::{Channel, Escalation, TimeoutOutcome};
 use crate::model::{Incident, ModelError};
-use crate::store::{Store, StoreError};
 use crate::outbox::{Action, Delivery};
+use crate::store::{Store, StoreError};
 
 // The deliveries an escalation plans are the gateway's (they enter the outbox in the
 // change's transaction); they are re-exported here where the notifier uses them.
-pub use crate::gateway::notifications::{ack_url, escalation_id, notifications, opened, stakeholder_mail};
 use crate::gateway::notifications::deliverable;
+pub use crate::gateway::notifications::{ack_url, escalation_id, notifications, opened, stakeholder_mail};
 
 type Smtp = AsyncSmtpTransport<Tokio1Executor>;
 

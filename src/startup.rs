@@ -10,15 +10,15 @@ use tokio::time::Instant;
 use crate::api::{self, AppState};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
+use crate::dialects::clearquest::poll::Poller;
 use crate::escalation::{Engine, LoadError, Ruleset};
 use crate::gateway::Gateway;
+use crate::gateway::adapters::Adapters;
 use crate::mapping::Mappings;
 use crate::notify::{Notifier, Watch};
 use crate::ratelimit::RateLimits;
 use crate::store::{SledStore, Store, StoreError};
 use crate::sync::deliver::{Dispatcher, RetryPolicy, STOP_GRACE};
-use crate::dialects::clearquest::poll::Poller;
-use crate::gateway::adapters::Adapters;
 
 /// A gateway listening on its socket, not yet serving.
 pub struct Application {

@@ -67,9 +67,7 @@ fn layer_of(module: &str) -> &'static str {
     }
     MODULES
         .iter()
-        .filter(|(prefix, _)| {
-            prefix.is_empty() || module == *prefix || module.starts_with(&format!("{prefix}::"))
-        })
+        .filter(|(prefix, _)| prefix.is_empty() || module == *prefix || module.starts_with(&format!("{prefix}::")))
         .max_by_key(|(prefix, _)| prefix.len())
         .map(|(_, layer)| *layer)
         .unwrap_or_else(|| panic!("module `{module}` has no layer: add it to MODULES in tests/layers.rs"))
@@ -451,7 +449,8 @@ fn cycles(edges: &BTreeMap<String, BTreeSet<String>>) -> Vec<Vec<String>> {
         next: 0,
         out: Vec::new(),
     };
-    let nodes: BTreeSet<String> = edges.iter().flat_map(|(k, v)| std::iter::once(k.clone()).chain(v.iter().cloned())).collect();
+    let nodes: BTreeSet<String> =
+        edges.iter().flat_map(|(k, v)| std::iter::once(k.clone()).chain(v.iter().cloned())).collect();
     for n in nodes {
         if !s.index.contains_key(&n) {
             visit(&mut s, &n);
@@ -518,8 +517,14 @@ fn modules_form_no_cycle() {
 fn the_reader_sees_use_trees_and_resolves_super() {
     assert_eq!(expand("crate::{a::{B, c}, d}"), vec!["crate::a::B", "crate::a::c", "crate::d"]);
     assert_eq!(expand("crate::a::B as C"), vec!["crate::a::B"]);
-    assert_eq!(absolute("super::engine::Decision", "escalation::record", false).unwrap(), ["escalation", "engine", "Decision"]);
-    assert_eq!(sibling_edge("escalation::record", "escalation::engine"), Some(("escalation::record".into(), "escalation::engine".into())));
+    assert_eq!(
+        absolute("super::engine::Decision", "escalation::record", false).unwrap(),
+        ["escalation", "engine", "Decision"]
+    );
+    assert_eq!(
+        sibling_edge("escalation::record", "escalation::engine"),
+        Some(("escalation::record".into(), "escalation::engine".into()))
+    );
     assert_eq!(sibling_edge("escalation::record", "escalation"), None);
     assert_eq!(sibling_edge("gateway", "sync::plan"), Some(("gateway".into(), "sync".into())));
     assert_eq!(sibling_edge("config", "dialects::jira::options"), Some(("config".into(), "dialects[config]".into())));

@@ -15,10 +15,10 @@ pub mod sync;
 
 // The shared HTTP edge (errors, extractors, request ids, state) is `crate::http`;
 // each dialect's router is in its folder under `crate::dialects`.
-pub use crate::http::{AppState, error, extract, request_id};
 pub use crate::dialects::jira::api as jira;
 pub use crate::dialects::native::api as native;
 pub use crate::dialects::servicenow::api as servicenow;
+pub use crate::http::{AppState, error, extract, request_id};
 
 use std::time::Instant;
 

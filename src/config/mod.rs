@@ -42,7 +42,6 @@ pub use crate::dialects::clearquest::options::ClearQuestOptions;
 pub use crate::dialects::jira::options::{JiraOptions, WebhookVerify};
 pub use crate::dialects::servicenow::options::ServiceNowOptions;
 
-
 /// One problem in a configuration, at a key path.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Problem {
@@ -308,7 +307,6 @@ fn default_audience() -> String {
 fn default_leeway() -> u64 {
     30
 }
-
 
 // ---------------------------------------------------------------------------
 // The resolved configuration
@@ -698,12 +696,7 @@ fn resolve_smtp(m: SmtpFile, base_dir: &Path, env: &dyn Env, problems: &mut Vec<
 
 /// `[gateway.tls]`: read and check certificate, key and client CA now, so that a
 /// broken file is a configuration problem and not a failure on the first request.
-fn resolve_tls(
-    t: TlsFile,
-    base_dir: &Path,
-    env: &dyn Env,
-    problems: &mut Vec<Problem>,
-) -> Option<tls::TlsSettings> {
+fn resolve_tls(t: TlsFile, base_dir: &Path, env: &dyn Env, problems: &mut Vec<Problem>) -> Option<tls::TlsSettings> {
     let key = resolve_secret(&t.key, "gateway.tls.key", base_dir, env, problems)?;
     let cert = base_relative(base_dir, &t.cert, false);
     let client_ca = t.client_ca.map(|c| base_relative(base_dir, &c, false));

@@ -50,9 +50,7 @@ fn reports_every_problem_with_its_path() {
 
 #[test]
 fn a_clearquest_endpoint_that_ends_in_cqweb_is_refused_with_the_base_url_to_use() {
-    for endpoint in
-        ["https://cq.sds.example/cqweb", "https://cq.sds.example/cqweb/", "http://10.0.0.1:8080/x/cqweb"]
-    {
+    for endpoint in ["https://cq.sds.example/cqweb", "https://cq.sds.example/cqweb/", "http://10.0.0.1:8080/x/cqweb"] {
         let text = MINIMAL.replace("endpoint = \"http://127.0.0.1:9\"", &format!("endpoint = \"{endpoint}\""));
         let problems = Config::from_toml(&text, Path::new("."), &env()).unwrap_err();
         let p = problems.iter().find(|p| p.path == "desks.sds.endpoint").expect("the endpoint is named");

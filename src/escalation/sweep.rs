@@ -24,7 +24,6 @@ pub(super) const SAMPLE_DAYS: i32 = 366;
 const STEP_SECONDS: i64 = 15 * 60;
 const SWEPT: [Priority; 2] = [Priority::P1, Priority::P2];
 
-
 /// The instants to evaluate: every 15 minutes from local midnight of `start` for
 /// `days` days, plus each window edge of each day and the second before it.
 fn samples(rs: &Ruleset, start: Date, days: i32) -> Vec<Timestamp> {

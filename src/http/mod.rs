@@ -23,4 +23,3 @@ pub struct AppState {
     /// The desks' adapters: a webhook that is only a hint is read back through them.
     pub adapters: Arc<Adapters>,
 }
-

@@ -34,13 +34,13 @@ use rand::Rng;
 use tokio::sync::{Notify, Semaphore, watch};
 use tracing::Instrument;
 
-use crate::outbox::{Action, DeadLetter, OutboxItem, Unassigned};
-use crate::gateway::plan::Planner;
-use crate::gateway::adapters::Adapters;
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::gateway::adapters::Adapters;
+use crate::gateway::plan::Planner;
 use crate::mapping::{Mappings, StatusOutbound};
 use crate::model::{Actor, DeskId, Incident, IncidentId, ModelError, Ref, Visibility, Written};
+use crate::outbox::{Action, DeadLetter, OutboxItem, Unassigned};
 use crate::ratelimit::RateLimits;
 use crate::store::{AuditEntry, AuditKind, Effects, Store};
 
@@ -595,8 +595,8 @@ mod tests {
     use super::*;
     use crate::config::MapEnv;
     use crate::model::{Kind, NewIncident, Origin, Priority, Role, Text, Title};
-    use crate::store::SledStore;
     use crate::outbox::Delivery;
+    use crate::store::SledStore;
 
     /// Deliveries planned by hand (as a faulty plan would) are checked again when
     /// they run: an internal note never reaches a local desk's tool.

@@ -209,6 +209,12 @@ fn parse_windows(check: &mut Check, key: &str, raw: &mut [RawWindow]) -> Vec<Win
     out
 }
 
+/// What a rule falls back to when it does not say.
+struct Defaults {
+    calendar: usize,
+    ack_timeout: Option<SignedDuration>,
+}
+
 pub(super) fn build(mut raw: RawRuleset, file: &str) -> Result<Ruleset, LoadError> {
     let mut check = Check { problems: Vec::new() };
 
@@ -223,234 +229,18 @@ pub(super) fn build(mut raw: RawRuleset, file: &str) -> Result<Ruleset, LoadErro
         raw.ack_timeout = d.to_string();
     }
 
-    // Calendars.
-    let mut calendars = Vec::new();
-    for (id, c) in raw.calendars.iter_mut() {
-        let key = format!("calendars.{id}");
-        let base = BaseCalendar::parse(&c.base).ok_or_else(|| {
-            format!("`{}` is not a built-in calendar (want denmark, belgium-healthdata or none)", c.base)
-        });
-        let base = check.ok(format!("{key}.base"), base).unwrap_or(BaseCalendar::None);
-        c.base = base.name().to_string();
-        let mut annual = BTreeMap::new();
-        for (i, a) in c.annual.iter_mut().enumerate() {
-            let parsed = a
-                .date
-                .trim()
-                .split_once('-')
-                .and_then(|(m, d)| Some((m.parse::<i8>().ok()?, d.parse::<i8>().ok()?)))
-                // 2024 is a leap year, so 02-29 is accepted.
-                .filter(|&(m, d)| Date::new(2024, m, d).is_ok())
-                .ok_or_else(|| format!("`{}` is not a month-day (want MM-DD, e.g. 12-24)", a.date));
-            if let Some((m, d)) = check.ok(format!("{key}.annual[{i}].date"), parsed) {
-                a.date = format!("{m:02}-{d:02}");
-                if annual.insert((m, d), a.name.clone()).is_some() {
-                    check.fail(format!("{key}.annual[{i}]"), "date listed twice");
-                }
-            }
-        }
-        let mut dates = BTreeMap::new();
-        for (i, a) in c.dates.iter_mut().enumerate() {
-            let parsed =
-                Date::from_str(a.date.trim()).map_err(|e| format!("`{}` is not a date (want YYYY-MM-DD): {e}", a.date));
-            if let Some(d) = check.ok(format!("{key}.dates[{i}].date"), parsed) {
-                a.date = d.to_string();
-                if dates.insert(d, a.name.clone()).is_some() {
-                    check.fail(format!("{key}.dates[{i}]"), "date listed twice");
-                }
-            }
-        }
-        calendars.push(Calendar { id: id.clone(), base, annual, dates });
-    }
-    let calendar_index = |check: &mut Check, key: &str, id: &str| -> usize {
-        match calendars.iter().position(|c| c.id == id) {
-            Some(i) => i,
-            None => {
-                let known: Vec<_> = calendars.iter().map(|c| c.id.as_str()).collect();
-                check.fail(key, format!("no calendar `{id}` (known: {})", known.join(", ")));
-                0
-            }
-        }
-    };
-    let default_calendar = calendar_index(&mut check, "calendar", &raw.calendar);
+    let calendars = build_calendars(&mut check, &mut raw.calendars);
+    let default_calendar = calendar_index(&mut check, &calendars, "calendar", &raw.calendar);
+    let contacts = build_contacts(&mut check, &raw.contacts);
+    check_chains(&mut check, &contacts, &raw.chains);
+    let staffing = build_staffing(&mut check, &calendars, default_calendar, &mut raw.staffing);
 
-    // Contacts.
-    let mut contacts = BTreeMap::new();
-    for (id, c) in &raw.contacts {
-        let key = format!("contacts.{id}");
-        if c.name.trim().is_empty() {
-            check.fail(format!("{key}.name"), "must not be empty");
-        }
-        if !c.email.contains('@') {
-            check.fail(format!("{key}.email"), format!("`{}` is not an e-mail address", c.email));
-        }
-        for (i, ch) in c.channels.iter().enumerate() {
-            let key = format!("{key}.channels[{i}]");
-            match ch {
-                Channel::Email { address } if !address.contains('@') => {
-                    check.fail(key, format!("`{address}` is not an e-mail address"))
-                }
-                Channel::Webhook { url } if !(url.starts_with("https://") || url.starts_with("http://")) => {
-                    check.fail(key, format!("`{url}` is not an http(s) URL"))
-                }
-                Channel::Sms { number } | Channel::Phone { number }
-                    if !number.trim_start_matches('+').chars().any(|c| c.is_ascii_digit()) =>
-                {
-                    check.fail(key, format!("`{number}` is not a phone number"))
-                }
-                _ => {}
-            }
-        }
-        contacts.insert(
-            id.clone(),
-            Contact {
-                id: id.clone(),
-                name: c.name.clone(),
-                role: c.role.clone(),
-                email: c.email.clone(),
-                phone: c.phone.clone(),
-                channels: c.channels.clone(),
-            },
-        );
-    }
-    let known_contact = |check: &mut Check, key: &str, id: &str| {
-        if !contacts.contains_key(id) {
-            let known: Vec<_> = contacts.keys().map(String::as_str).collect();
-            check.fail(key, format!("no contact `{id}` (known: {})", known.join(", ")));
-        }
-    };
-
-    // Chains: who comes next when a contact does not acknowledge.
-    for (from, next) in &raw.chains {
-        let key = format!("chains.{from}");
-        known_contact(&mut check, &key, from);
-        for (i, to) in next.iter().enumerate() {
-            known_contact(&mut check, &format!("{key}[{i}]"), to);
-            if to == from || next[..i].contains(to) {
-                check.fail(format!("{key}[{i}]"), format!("`{to}` already comes earlier in this chain"));
-            }
-        }
-    }
-
-    // Staffing.
-    let staffing_calendar = match &raw.staffing.calendar {
-        Some(c) => calendar_index(&mut check, "staffing.calendar", c),
-        None => default_calendar,
-    };
-    for (field, value) in [("staffed_by", &raw.staffing.staffed_by), ("otherwise", &raw.staffing.otherwise)] {
-        if value.trim().is_empty() {
-            check.fail(format!("staffing.{field}"), "must name a desk");
-        }
-    }
-    if raw.staffing.windows.is_empty() {
-        check.fail("staffing.windows", "at least one staffed window is needed");
-    }
-    let staffing = Staffing {
-        calendar: staffing_calendar,
-        staffed_by: raw.staffing.staffed_by.clone(),
-        otherwise: raw.staffing.otherwise.clone(),
-        windows: parse_windows(&mut check, "staffing.windows", &mut raw.staffing.windows),
-    };
-
-    // Rules.
+    let defaults = Defaults { calendar: default_calendar, ack_timeout };
     let mut rules: Vec<Rule> = Vec::new();
     let mut services: Vec<String> = Vec::new();
     for (i, r) in raw.rules.iter_mut().enumerate() {
-        let key = format!("rules[{i}]({})", r.id);
-        if r.id.trim().is_empty() || r.id == "default" {
-            check.fail(format!("{key}.id"), "must be non-empty and not `default`");
-        }
-        if rules.iter().any(|o| o.id == r.id) {
-            check.fail(format!("{key}.id"), format!("rule id `{}` is used twice", r.id));
-        }
-        let mut names = |check: &mut Check, field: &str, list: &mut Vec<String>| {
-            for n in list.iter_mut() {
-                *n = n.trim().to_uppercase();
-                if n.is_empty() || n == "*" {
-                    check.fail(format!("{key}.{field}"), "`*` must stand alone; names must not be empty");
-                } else if !services.contains(n) {
-                    services.push(n.clone());
-                }
-            }
-            list.clone()
-        };
-        let service_match = if r.services.iter().any(|s| s.trim() == "*") {
-            if r.services.len() > 1 {
-                check.fail(format!("{key}.services"), "`*` must stand alone");
-            }
-            ServiceMatch::Any { except: names(&mut check, "except", &mut r.except) }
-        } else {
-            if r.services.is_empty() {
-                check.fail(format!("{key}.services"), "name services, or `*` for any service");
-            }
-            if !r.except.is_empty() {
-                check.fail(format!("{key}.except"), "`except` goes with `services = [\"*\"]`");
-            }
-            ServiceMatch::Named(names(&mut check, "services", &mut r.services))
-        };
-        let mut priorities = [true; 4];
-        if let Some(list) = &mut r.priorities {
-            priorities = [false; 4];
-            for (j, p) in list.iter_mut().enumerate() {
-                match Priority::from_str(p) {
-                    Ok(p2) => {
-                        priorities[p2.index()] = true;
-                        *p = p2.to_string();
-                    }
-                    Err(_) => check.fail(
-                        format!("{key}.priorities[{j}]"),
-                        format!("`{p}` is not a priority (want P1, P2, P3 or P4)"),
-                    ),
-                }
-            }
-            if list.is_empty() {
-                check.fail(format!("{key}.priorities"), "leave out for all priorities, or name some");
-            }
-        }
-        let when = match (r.always, &mut r.windows) {
-            (Some(true), None) => When::Always,
-            (None | Some(false), Some(ws)) if !ws.is_empty() => {
-                When::Windows(parse_windows(&mut check, &format!("{key}.windows"), ws))
-            }
-            _ => {
-                check.fail(key.clone(), "give either `always = true` or a non-empty `windows` list");
-                When::Always
-            }
-        };
-        let holidays = match &mut r.holidays {
-            Some(h) => {
-                let p = check.ok(format!("{key}.holidays"), HolidayPolicy::parse(h)).unwrap_or_default();
-                *h = p.name().to_string();
-                p
-            }
-            None => HolidayPolicy::default(),
-        };
-        let calendar = match &r.calendar {
-            Some(c) => calendar_index(&mut check, &format!("{key}.calendar"), c),
-            None => default_calendar,
-        };
-        known_contact(&mut check, &format!("{key}.contact"), &r.contact);
-        let rule_timeout = match &mut r.ack_timeout {
-            Some(t) => {
-                let d = check.ok(format!("{key}.ack_timeout"), parse_duration(t));
-                if let Some(d) = d {
-                    *t = d.to_string();
-                }
-                d
-            }
-            None => ack_timeout,
-        };
-        rules.push(Rule {
-            id: r.id.clone(),
-            note: r.note.clone(),
-            services: service_match,
-            priorities,
-            when,
-            holidays,
-            calendar,
-            contact: r.contact.clone(),
-            ack_timeout: rule_timeout.unwrap_or(SignedDuration::from_mins(15)),
-        });
+        let rule = build_rule(&mut check, i, r, &rules, &mut services, &calendars, &contacts, &defaults);
+        rules.push(rule);
     }
     for (i, s) in raw.services.iter_mut().enumerate() {
         let n = s.trim().to_uppercase();
@@ -464,7 +254,7 @@ pub(super) fn build(mut raw: RawRuleset, file: &str) -> Result<Ruleset, LoadErro
     raw.services.sort();
     raw.services.dedup();
 
-    known_contact(&mut check, "default.contact", &raw.default.contact);
+    known_contact(&mut check, &contacts, "default.contact", &raw.default.contact);
     let default_timeout = match &mut raw.default.ack_timeout {
         Some(t) => {
             let d = check.ok("default.ack_timeout", parse_duration(t));
@@ -508,4 +298,256 @@ pub(super) fn build(mut raw: RawRuleset, file: &str) -> Result<Ruleset, LoadErro
         staffing,
         warnings: Vec::new(),
     })
+}
+
+fn build_calendars(check: &mut Check, raw: &mut BTreeMap<String, RawCalendar>) -> Vec<Calendar> {
+    let mut calendars = Vec::new();
+    for (id, c) in raw.iter_mut() {
+        let key = format!("calendars.{id}");
+        let base = BaseCalendar::parse(&c.base).ok_or_else(|| {
+            format!("`{}` is not a built-in calendar (want denmark, belgium-healthdata or none)", c.base)
+        });
+        let base = check.ok(format!("{key}.base"), base).unwrap_or(BaseCalendar::None);
+        c.base = base.name().to_string();
+        let mut annual = BTreeMap::new();
+        for (i, a) in c.annual.iter_mut().enumerate() {
+            let parsed = a
+                .date
+                .trim()
+                .split_once('-')
+                .and_then(|(m, d)| Some((m.parse::<i8>().ok()?, d.parse::<i8>().ok()?)))
+                // 2024 is a leap year, so 02-29 is accepted.
+                .filter(|&(m, d)| Date::new(2024, m, d).is_ok())
+                .ok_or_else(|| format!("`{}` is not a month-day (want MM-DD, e.g. 12-24)", a.date));
+            if let Some((m, d)) = check.ok(format!("{key}.annual[{i}].date"), parsed) {
+                a.date = format!("{m:02}-{d:02}");
+                if annual.insert((m, d), a.name.clone()).is_some() {
+                    check.fail(format!("{key}.annual[{i}]"), "date listed twice");
+                }
+            }
+        }
+        let mut dates = BTreeMap::new();
+        for (i, a) in c.dates.iter_mut().enumerate() {
+            let parsed =
+                Date::from_str(a.date.trim()).map_err(|e| format!("`{}` is not a date (want YYYY-MM-DD): {e}", a.date));
+            if let Some(d) = check.ok(format!("{key}.dates[{i}].date"), parsed) {
+                a.date = d.to_string();
+                if dates.insert(d, a.name.clone()).is_some() {
+                    check.fail(format!("{key}.dates[{i}]"), "date listed twice");
+                }
+            }
+        }
+        calendars.push(Calendar { id: id.clone(), base, annual, dates });
+    }
+    calendars
+}
+
+/// The index of calendar `id`, or a problem at `key` naming the known ones.
+fn calendar_index(check: &mut Check, calendars: &[Calendar], key: &str, id: &str) -> usize {
+    match calendars.iter().position(|c| c.id == id) {
+        Some(i) => i,
+        None => {
+            let known: Vec<_> = calendars.iter().map(|c| c.id.as_str()).collect();
+            check.fail(key, format!("no calendar `{id}` (known: {})", known.join(", ")));
+            0
+        }
+    }
+}
+
+fn build_contacts(check: &mut Check, raw: &BTreeMap<String, RawContact>) -> BTreeMap<String, Contact> {
+    let mut contacts = BTreeMap::new();
+    for (id, c) in raw {
+        let key = format!("contacts.{id}");
+        if c.name.trim().is_empty() {
+            check.fail(format!("{key}.name"), "must not be empty");
+        }
+        if !c.email.contains('@') {
+            check.fail(format!("{key}.email"), format!("`{}` is not an e-mail address", c.email));
+        }
+        for (i, ch) in c.channels.iter().enumerate() {
+            let key = format!("{key}.channels[{i}]");
+            match ch {
+                Channel::Email { address } if !address.contains('@') => {
+                    check.fail(key, format!("`{address}` is not an e-mail address"))
+                }
+                Channel::Webhook { url } if !(url.starts_with("https://") || url.starts_with("http://")) => {
+                    check.fail(key, format!("`{url}` is not an http(s) URL"))
+                }
+                Channel::Sms { number } | Channel::Phone { number }
+                    if !number.trim_start_matches('+').chars().any(|c| c.is_ascii_digit()) =>
+                {
+                    check.fail(key, format!("`{number}` is not a phone number"))
+                }
+                _ => {}
+            }
+        }
+        contacts.insert(
+            id.clone(),
+            Contact {
+                id: id.clone(),
+                name: c.name.clone(),
+                role: c.role.clone(),
+                email: c.email.clone(),
+                phone: c.phone.clone(),
+                channels: c.channels.clone(),
+            },
+        );
+    }
+    contacts
+}
+
+/// A problem at `key` unless contact `id` exists, naming the known ones.
+fn known_contact(check: &mut Check, contacts: &BTreeMap<String, Contact>, key: &str, id: &str) {
+    if !contacts.contains_key(id) {
+        let known: Vec<_> = contacts.keys().map(String::as_str).collect();
+        check.fail(key, format!("no contact `{id}` (known: {})", known.join(", ")));
+    }
+}
+
+/// Chains: who comes next when a contact does not acknowledge.
+fn check_chains(check: &mut Check, contacts: &BTreeMap<String, Contact>, chains: &BTreeMap<String, Vec<String>>) {
+    for (from, next) in chains {
+        let key = format!("chains.{from}");
+        known_contact(check, contacts, &key, from);
+        for (i, to) in next.iter().enumerate() {
+            known_contact(check, contacts, &format!("{key}[{i}]"), to);
+            if to == from || next[..i].contains(to) {
+                check.fail(format!("{key}[{i}]"), format!("`{to}` already comes earlier in this chain"));
+            }
+        }
+    }
+}
+
+fn build_staffing(
+    check: &mut Check,
+    calendars: &[Calendar],
+    default_calendar: usize,
+    raw: &mut RawStaffing,
+) -> Staffing {
+    let staffing_calendar = match &raw.calendar {
+        Some(c) => calendar_index(check, calendars, "staffing.calendar", c),
+        None => default_calendar,
+    };
+    for (field, value) in [("staffed_by", &raw.staffed_by), ("otherwise", &raw.otherwise)] {
+        if value.trim().is_empty() {
+            check.fail(format!("staffing.{field}"), "must name a desk");
+        }
+    }
+    if raw.windows.is_empty() {
+        check.fail("staffing.windows", "at least one staffed window is needed");
+    }
+    Staffing {
+        calendar: staffing_calendar,
+        staffed_by: raw.staffed_by.clone(),
+        otherwise: raw.otherwise.clone(),
+        windows: parse_windows(check, "staffing.windows", &mut raw.windows),
+    }
+}
+
+/// One rule, checked; `rules` are those before it (ids must differ) and `services`
+/// collects every service named.
+#[allow(clippy::too_many_arguments)]
+fn build_rule(
+    check: &mut Check,
+    i: usize,
+    r: &mut RawRule,
+    rules: &[Rule],
+    services: &mut Vec<String>,
+    calendars: &[Calendar],
+    contacts: &BTreeMap<String, Contact>,
+    defaults: &Defaults,
+) -> Rule {
+    let key = format!("rules[{i}]({})", r.id);
+    if r.id.trim().is_empty() || r.id == "default" {
+        check.fail(format!("{key}.id"), "must be non-empty and not `default`");
+    }
+    if rules.iter().any(|o| o.id == r.id) {
+        check.fail(format!("{key}.id"), format!("rule id `{}` is used twice", r.id));
+    }
+    let mut names = |check: &mut Check, field: &str, list: &mut Vec<String>| {
+        for n in list.iter_mut() {
+            *n = n.trim().to_uppercase();
+            if n.is_empty() || n == "*" {
+                check.fail(format!("{key}.{field}"), "`*` must stand alone; names must not be empty");
+            } else if !services.contains(n) {
+                services.push(n.clone());
+            }
+        }
+        list.clone()
+    };
+    let service_match = if r.services.iter().any(|s| s.trim() == "*") {
+        if r.services.len() > 1 {
+            check.fail(format!("{key}.services"), "`*` must stand alone");
+        }
+        ServiceMatch::Any { except: names(check, "except", &mut r.except) }
+    } else {
+        if r.services.is_empty() {
+            check.fail(format!("{key}.services"), "name services, or `*` for any service");
+        }
+        if !r.except.is_empty() {
+            check.fail(format!("{key}.except"), "`except` goes with `services = [\"*\"]`");
+        }
+        ServiceMatch::Named(names(check, "services", &mut r.services))
+    };
+    let mut priorities = [true; 4];
+    if let Some(list) = &mut r.priorities {
+        priorities = [false; 4];
+        for (j, p) in list.iter_mut().enumerate() {
+            match Priority::from_str(p) {
+                Ok(p2) => {
+                    priorities[p2.index()] = true;
+                    *p = p2.to_string();
+                }
+                Err(_) => check
+                    .fail(format!("{key}.priorities[{j}]"), format!("`{p}` is not a priority (want P1, P2, P3 or P4)")),
+            }
+        }
+        if list.is_empty() {
+            check.fail(format!("{key}.priorities"), "leave out for all priorities, or name some");
+        }
+    }
+    let when = match (r.always, &mut r.windows) {
+        (Some(true), None) => When::Always,
+        (None | Some(false), Some(ws)) if !ws.is_empty() => {
+            When::Windows(parse_windows(check, &format!("{key}.windows"), ws))
+        }
+        _ => {
+            check.fail(key.clone(), "give either `always = true` or a non-empty `windows` list");
+            When::Always
+        }
+    };
+    let holidays = match &mut r.holidays {
+        Some(h) => {
+            let p = check.ok(format!("{key}.holidays"), HolidayPolicy::parse(h)).unwrap_or_default();
+            *h = p.name().to_string();
+            p
+        }
+        None => HolidayPolicy::default(),
+    };
+    let calendar = match &r.calendar {
+        Some(c) => calendar_index(check, calendars, &format!("{key}.calendar"), c),
+        None => defaults.calendar,
+    };
+    known_contact(check, contacts, &format!("{key}.contact"), &r.contact);
+    let rule_timeout = match &mut r.ack_timeout {
+        Some(t) => {
+            let d = check.ok(format!("{key}.ack_timeout"), parse_duration(t));
+            if let Some(d) = d {
+                *t = d.to_string();
+            }
+            d
+        }
+        None => defaults.ack_timeout,
+    };
+    Rule {
+        id: r.id.clone(),
+        note: r.note.clone(),
+        services: service_match,
+        priorities,
+        when,
+        holidays,
+        calendar,
+        contact: r.contact.clone(),
+        ack_timeout: rule_timeout.unwrap_or(SignedDuration::from_mins(15)),
+    }
 }

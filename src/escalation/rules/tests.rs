@@ -57,11 +57,8 @@ fn unknown_keys_are_refused_with_their_path() {
         load(&src)
     );
     // And in a window's inline table.
-    let src = edit(
-        SHIPPED_TOML,
-        "{ days = \"fri\", time = \"15:30-18:00\" }",
-        "{ days = \"fri\", tme = \"15:30-18:00\" }",
-    );
+    let src =
+        edit(SHIPPED_TOML, "{ days = \"fri\", time = \"15:30-18:00\" }", "{ days = \"fri\", tme = \"15:30-18:00\" }");
     assert!(
         matches!(load(&src), Err(LoadError::Syntax { ref reason, .. }) if reason.contains("tme")),
         "{:?}",
@@ -178,10 +175,8 @@ fn a_gap_refuses_the_ruleset_with_an_example() {
             // Every non-FMK service and the stand-in for others, P1 and P2.
             assert_eq!(services.len(), 6, "{e}");
             assert!(services.iter().all(|(s, _)| s.as_deref() != Some("FMK")), "{e}");
-            let nsp = gaps
-                .iter()
-                .find(|g| g.service.as_deref() == Some("NSP") && g.priority == Some(Priority::P1))
-                .unwrap();
+            let nsp =
+                gaps.iter().find(|g| g.service.as_deref() == Some("NSP") && g.priority == Some(Priority::P1)).unwrap();
             assert_eq!(nsp.kind, FindingKind::Gap);
             let example = nsp.example.as_ref().unwrap();
             // 1 Jan 2026 is a holiday, so the first gap is Friday 2 Jan 18:00.
@@ -201,11 +196,8 @@ fn a_gap_refuses_the_ruleset_with_an_example() {
 #[test]
 fn a_one_minute_gap_at_an_edge_is_found() {
     // 15:30 → 15:31 is not on the 15-minute grid: only the edge samples see it.
-    let src = edit(
-        SHIPPED_TOML,
-        "{ days = \"fri\", time = \"15:30-18:00\" }",
-        "{ days = \"fri\", time = \"15:31-18:00\" }",
-    );
+    let src =
+        edit(SHIPPED_TOML, "{ days = \"fri\", time = \"15:30-18:00\" }", "{ days = \"fri\", time = \"15:31-18:00\" }");
     match load(&src) {
         Err(LoadError::Gaps { gaps, .. }) => {
             let g = &gaps[0];
@@ -238,11 +230,7 @@ fn a_rule_that_never_wins_is_a_warning() {
     let extra = "[[rules]]\nid = \"dead\"\nservices = [\"NSP\"]\nwindows = [{ days = \"sat\" }]\ncontact = \"nsp-system-owner\"\n\n[default]\ncontact";
     let src = edit(SHIPPED_TOML, "[default]\ncontact", extra);
     let rs = load(&src).unwrap();
-    assert!(
-        rs.warnings().iter().any(|w| w.kind == FindingKind::Unused && w.rules == ["dead"]),
-        "{:?}",
-        rs.warnings()
-    );
+    assert!(rs.warnings().iter().any(|w| w.kind == FindingKind::Unused && w.rules == ["dead"]), "{:?}", rs.warnings());
 }
 
 #[test]

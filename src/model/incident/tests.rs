@@ -56,9 +56,7 @@ fn title_refuses_patient_data_and_names_the_field() {
 
 #[test]
 fn hostile_characters_are_refused_in_titles_and_text() {
-    for title in
-        ["FMK \u{202e}nede", "FMK\u{0}nede", "FMK\u{7}", "\u{200b}\u{2060}\u{feff}", "FMK\u{2066}x\u{2069}"]
-    {
+    for title in ["FMK \u{202e}nede", "FMK\u{0}nede", "FMK\u{7}", "\u{200b}\u{2060}\u{feff}", "FMK\u{2066}x\u{2069}"] {
         let err = Title::parse(title).unwrap_err();
         assert_eq!(err.field(), Some("title"), "{title:?}");
     }

@@ -2,7 +2,7 @@
 //! `clearquest/`. A dialect owns its desk options (`options.rs`), its inbound router
 //! and error shape (`api.rs`, `mod.rs`), its change capture (`webhook.rs` for a tool
 //! that pushes, `poll.rs` for one that is polled) and how its adapter is built
-//! (`adapter.rs`). The list of dialects is [`for_each_dialect`](id) in `id.rs`; code
+//! (`adapter.rs`). The list of dialects is `for_each_dialect!` in [`id`]; code
 //! outside a dialect's folder asks [`get`] for the dialect of a desk's `system` and
 //! never matches on a system name.
 

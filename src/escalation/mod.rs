@@ -8,8 +8,10 @@
 //!
 //! * [`calendar`] — holiday calendars (Denmark, healthdata.be, configured dates).
 //! * [`schedule`] — weekly windows on local wall-clock time, holiday policies, DST.
-//! * [`rules`] — the file format, loading, validation and the ruleset version.
+//! * [`rules`] — the ruleset, its file format and validation, the ruleset version.
 //! * [`sweep`] — the load-time proof that every instant has exactly one contact.
+//! * [`loader`] — reading a ruleset: build it, then refuse it unless the sweep passes.
+//! * [`decision`] — [`Decision`], the proof of who is contacted and why.
 //! * [`engine`] — decisions, staffing and deferral, with an injectable clock.
 //! * [`record`] — the escalation record and its state transitions.
 //! * [`hook`] — [`EscalationHook`], what the incident flow calls when a change

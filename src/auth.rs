@@ -89,18 +89,9 @@ pub struct Authenticator {
     referral_desks: Vec<(Option<String>, Desk)>,
 }
 
-/// The decoding key for a desk's key material.
+/// The decoding key for a desk's key material (checked when the configuration loads).
 pub fn decoding_key(algorithm: Algorithm, key: &KeyMaterial) -> Result<DecodingKey, jsonwebtoken::errors::Error> {
-    use Algorithm::*;
-    match (algorithm, key) {
-        (HS256 | HS384 | HS512, KeyMaterial::Secret(s)) => Ok(DecodingKey::from_secret(s.expose().as_bytes())),
-        (RS256 | RS384 | RS512 | PS256 | PS384 | PS512, KeyMaterial::PublicKeyPem(pem)) => {
-            DecodingKey::from_rsa_pem(pem.as_bytes())
-        }
-        (ES256 | ES384, KeyMaterial::PublicKeyPem(pem)) => DecodingKey::from_ec_pem(pem.as_bytes()),
-        (EdDSA, KeyMaterial::PublicKeyPem(pem)) => DecodingKey::from_ed_pem(pem.as_bytes()),
-        _ => Err(jsonwebtoken::errors::ErrorKind::InvalidKeyFormat.into()),
-    }
+    key.decoding_key(algorithm)
 }
 
 impl Authenticator {

@@ -303,7 +303,7 @@ pub enum OutboxQuery {
 /// attempts, then when it is next tried and its last error (outbox) or when it
 /// failed, the remote status and the error (dead letters).
 pub async fn outbox(config: &Path, url: Option<&str>, query: OutboxQuery) -> Result<String, String> {
-    use crate::sync::outbox::{DeadLetter, OutboxItem};
+    use crate::outbox::{DeadLetter, OutboxItem};
     let loaded = crate::config::Config::load(config, &crate::config::ProcessEnv).map_err(|p| p.to_string())?;
     let national = loaded.national_desk().ok_or("the configuration has no national desk")?;
     let now = Timestamp::now().as_second().max(0) as u64;
@@ -368,7 +368,7 @@ pub async fn outbox(config: &Path, url: Option<&str>, query: OutboxQuery) -> Res
 
 /// One outbox item on one line: seq, incident, desk, action, attempts, next attempt
 /// and the last error if any.
-fn outbox_line(item: &crate::sync::outbox::OutboxItem) -> String {
+fn outbox_line(item: &crate::outbox::OutboxItem) -> String {
     let mut line = format!(
         "{}  {}  {}  {}  attempts {}  next {}",
         item.seq,

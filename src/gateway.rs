@@ -4,6 +4,11 @@
 //! methods enforce visibility and the model's rules, write through the [`Store`] and
 //! keep the audit log. Nothing here knows HTTP or a wire format.
 
+pub mod adapters;
+pub mod inbound;
+pub mod notifications;
+pub mod plan;
+
 use std::sync::Arc;
 
 use jiff::Timestamp;
@@ -12,6 +17,7 @@ use crate::auth::{Authenticator, DeskPrincipal};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::escalation::{EscalationHook, should_escalate};
+use crate::gateway::plan::{Planner, Via};
 use crate::mapping::Mappings;
 use crate::model::{Actor, Role, Written};
 use crate::model::{
@@ -22,7 +28,6 @@ use crate::rejections::{MAX_REASON, MAX_SUBJECT, RejectionLimiter, Verdict, boun
 use crate::store::{
     AuditEntry, AuditKind, CreateOutcome, Effects, IdempotencyClaim, RequestIdSource, Store, StoreError,
 };
-use crate::sync::plan::{Planner, Via};
 
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
@@ -142,10 +147,10 @@ impl Gateway {
         if !should_escalate(previous, priority) {
             return;
         }
-        if let Some(e) = hook.escalate(&crate::notify::escalation_id(i), i, previous, now) {
+        if let Some(e) = hook.escalate(&crate::gateway::notifications::escalation_id(i), i, previous, now) {
             // Urgent now: whatever deferral a P3/P4 report had no longer applies.
             i.deferred_until = None;
-            effects.deliveries.extend(crate::notify::opened(&self.config, &e));
+            effects.deliveries.extend(crate::gateway::notifications::opened(&self.config, &e));
             effects.escalations.push(e);
         }
     }
@@ -404,7 +409,7 @@ impl Gateway {
         &self,
         desk: &DeskId,
         remote_id: &TicketId,
-        update: &crate::sync::inbound::RemoteUpdate,
+        update: &crate::gateway::inbound::RemoteUpdate,
         version: &crate::model::RemoteVersion,
         ctx: &RequestContext,
     ) -> Result<RemoteOutcome, GatewayError> {
@@ -415,7 +420,7 @@ impl Gateway {
             return Ok(outcome);
         }
         // Fields with a patient identifier are never applied; the rest of the report is.
-        let (clean, refused) = crate::sync::inbound::without_patient_data(update);
+        let (clean, refused) = crate::gateway::inbound::without_patient_data(update);
         let update = &clean;
         let desk_config = self.config.desk(desk).ok_or_else(|| GatewayError::NotFound(desk.to_string()))?;
         let mapping = self
@@ -446,7 +451,7 @@ impl Gateway {
             if is_replay {
                 return Ok(Effects::unchanged());
             }
-            let reading = crate::sync::inbound::read_with_outbox(&self.config, mapping, i, desk, update, &writing)
+            let reading = crate::gateway::inbound::read_with_outbox(&self.config, mapping, i, desk, update, &writing)
                 .map_err(|e| ModelError::Conflict(format!("{desk}: {e}")))?;
             *echoes.lock().unwrap_or_else(|e| e.into_inner()) = reading.echoes.clone();
             let before = i.clone();
@@ -629,7 +634,7 @@ impl Gateway {
             if affects_users {
                 effects.deliveries = planner.created(i);
                 if let Some(national) = effects.deliveries.first().map(|d| d.desk.clone()) {
-                    use crate::sync::outbox::{Action, Delivery};
+                    use crate::outbox::{Action, Delivery};
                     if planner.delivers_to(supplier) {
                         let with = national.clone();
                         effects.deliveries.push(Delivery { desk: supplier.clone(), action: Action::Link { with } });

@@ -5,19 +5,26 @@
 //! remembers which ticket is which, and refuses anyone who is not a registered desk.
 //!
 //! Module map:
-//! - [`config`] — typed configuration, env overrides, secret references
+//! - [`config`] — typed configuration, env overrides, secret references ([`secret`])
 //! - [`model`] — the canonical incident, newtypes, the status machine, the rules
+//! - [`outbox`] — the delivery records a change plans, and dead letters
 //! - [`store`] — the [`store::Store`] trait and its sled implementation (group commit)
 //! - [`auth`] — JWT desk authentication and referrals for non-desks
 //! - [`gateway`] — the use cases every dialect shares
-//! - [`api`] — HTTP routers per dialect, errors in the caller's dialect, ops endpoints
+//! - [`dialects`] — one folder per dialect (native, ServiceNow, Jira, ClearQuest) and the one list of them
+//! - [`http`] — the shared HTTP edge: state, errors in the caller's dialect, extractors
+//! - [`api`] — the application router, the escalation and delivery endpoints, ops endpoints
+//! - [`sync`] — the delivery workers; [`server`] — serving HTTP and HTTPS
 //! - [`startup`] — building and running the server
-//! - [`tls`] — HTTPS on the inbound side, client certificates for mutual TLS
+//! - [`tls`] — client certificates for mutual TLS (settings in [`config::tls`])
 //! - [`escalation`] — P1/P2 contact rules by local time, holidays and DST
 //! - [`notify`] — escalations in operation: notifications (webhook, SMTP), timeouts
 //! - [`clock`] — time as a dependency
 //! - [`ratelimit`] — per-desk inbound and outbound rate limits
 //! - [`cli`] — the command line; [`commands`] — `who` and `sim`; [`demo`] — the guided scenario
+//!
+//! The layers these form, and the test that keeps them (`tests/layers.rs`), are in
+//! ARCHITECTURE.md.
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
@@ -28,13 +35,17 @@ pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod demo;
+pub mod dialects;
 pub mod escalation;
 pub mod gateway;
+pub mod http;
 pub mod mapping;
 pub mod model;
 pub mod notify;
+pub mod outbox;
 pub mod ratelimit;
 pub mod rejections;
+pub mod secret;
 pub mod server;
 pub mod startup;
 pub mod store;

@@ -3,7 +3,7 @@
 //! The rules engine ([`crate::escalation`]) decides and keeps the record; this module
 //! wraps storage and delivery around it:
 //!
-//! * [`notifications`] and [`stakeholder_mail`] plan the outbox deliveries of an
+//! * [`notifications`] and [`stakeholder_mail`] (in [`crate::gateway::notifications`]) plan the outbox deliveries of an
 //!   escalation attempt — one per channel of the contact, each in its own lane, so a
 //!   contact that cannot be reached never holds up the next one in the chain.
 //! * [`Notifier`] carries one out: a JSON POST to a webhook, or a mail over SMTP
@@ -30,93 +30,15 @@ use tokio::sync::{Notify, watch};
 
 use crate::clock::Clock;
 use crate::config::{Config, SmtpTls};
-use crate::escalation::{Channel, Contact, Escalation, TimeoutOutcome};
-use crate::model::{DeskId, Incident, ModelError};
+use crate::escalation::{Channel, Escalation, TimeoutOutcome};
+use crate::model::{Incident, ModelError};
+use crate::outbox::{Action, Delivery};
 use crate::store::{Store, StoreError};
-use crate::sync::outbox::{Action, Delivery};
 
-/// The id of the escalation a change to `incident` opens: the incident's number and
-/// the version the change produced, so each change opens at most one and a
-/// transaction that runs twice opens the same one (`ESC-2026-000042-0003`).
-pub fn escalation_id(incident: &Incident) -> String {
-    let number = incident.id.as_str().trim_start_matches("INC-");
-    format!("ESC-{number}-{:04}", incident.version)
-}
-
-/// The channels deskgate itself delivers to, with their index in the contact's
-/// list; a contact without channels is mailed at its address.
-fn deliverable(contact: &Contact) -> Vec<(usize, Channel)> {
-    if contact.channels.is_empty() {
-        return if contact.email.is_empty() {
-            Vec::new()
-        } else {
-            vec![(0, Channel::Email { address: contact.email.clone() })]
-        };
-    }
-    contact
-        .channels
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| matches!(c, Channel::Email { .. } | Channel::Webhook { .. }))
-        .map(|(i, c)| (i, c.clone()))
-        .collect()
-}
-
-/// The outbox lane of a contact's channel: a pseudo-desk `notify-<contact>-<n>`.
-fn lane(contact: &str, channel: usize) -> DeskId {
-    let mut slug: String = contact
-        .chars()
-        .map(|c| c.to_ascii_lowercase())
-        .map(|c| if c.is_ascii_lowercase() || c.is_ascii_digit() { c } else { '-' })
-        .collect();
-    slug.truncate(48);
-    format!("notify-{slug}-{channel}").parse().unwrap_or_else(|_| stakeholder_lane())
-}
-
-fn stakeholder_lane() -> DeskId {
-    // A constant that satisfies the desk-id rules.
-    "notify-stakeholders".parse().unwrap_or_else(|_| unreachable!("a valid desk id"))
-}
-
-/// The deliveries that notify the contact of `escalation`'s attempt `attempt` (1-based).
-pub fn notifications(escalation: &Escalation, attempt: usize) -> Vec<Delivery> {
-    let Some(contact) = attempt.checked_sub(1).and_then(|i| escalation.attempts.get(i)).map(|a| &a.contact) else {
-        return Vec::new();
-    };
-    deliverable(contact)
-        .into_iter()
-        .map(|(channel, _)| Delivery {
-            desk: lane(&contact.id, channel),
-            action: Action::Notify { escalation: escalation.id.clone(), attempt, channel },
-        })
-        .collect()
-}
-
-/// The automatic stakeholder mail about a P1/P2, when stakeholders are configured.
-pub fn stakeholder_mail(config: &Config, escalation: &Escalation) -> Option<Delivery> {
-    (!config.gateway.escalation.stakeholders.is_empty()).then(|| Delivery {
-        desk: stakeholder_lane(),
-        action: Action::Stakeholders { escalation: escalation.id.clone() },
-    })
-}
-
-/// Everything a newly opened escalation sends: the first contact, the stakeholders.
-pub fn opened(config: &Config, escalation: &Escalation) -> Vec<Delivery> {
-    let mut out = notifications(escalation, 1);
-    out.extend(stakeholder_mail(config, escalation));
-    out
-}
-
-/// Where a contact acknowledges: `{public_url}/api/v1/escalations/{id}/ack`
-/// (without `public_url`, the listen address).
-pub fn ack_url(config: &Config, escalation: &str) -> String {
-    let g = &config.gateway;
-    let base = g.public_url.clone().unwrap_or_else(|| {
-        let scheme = if g.tls.is_some() { "https" } else { "http" };
-        format!("{scheme}://{}", g.listen)
-    });
-    format!("{}/api/v1/escalations/{escalation}/ack", base.trim_end_matches('/'))
-}
+// The deliveries an escalation plans are the gateway's (they enter the outbox in the
+// change's transaction); they are re-exported here where the notifier uses them.
+use crate::gateway::notifications::deliverable;
+pub use crate::gateway::notifications::{ack_url, escalation_id, notifications, opened, stakeholder_mail};
 
 type Smtp = AsyncSmtpTransport<Tokio1Executor>;
 

@@ -299,3 +299,18 @@ where
         self.inner.size_hint()
     }
 }
+
+/// Serve `app` over TLS on `listener` until `shutdown` completes; connections in
+/// flight finish first. The peer certificate, if any, is put into each request's
+/// extensions as a [`ClientCertificate`]. Connections are bounded as
+/// this module describes; the handshake must finish within the header timeout.
+pub async fn serve_tls(
+    listener: TcpListener,
+    app: Router,
+    tls: &crate::tls::TlsSettings,
+    http: &HttpSettings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let acceptor = TlsAcceptor::from(tls.server_config());
+    serve(listener, app, http, Some(acceptor), shutdown).await
+}

@@ -10,15 +10,15 @@ use tokio::time::Instant;
 use crate::api::{self, AppState};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
+use crate::dialects::clearquest::poll::Poller;
 use crate::escalation::{Engine, LoadError, Ruleset};
 use crate::gateway::Gateway;
-use crate::mapping::{Mappings, SystemKind};
+use crate::gateway::adapters::Adapters;
+use crate::mapping::Mappings;
 use crate::notify::{Notifier, Watch};
 use crate::ratelimit::RateLimits;
 use crate::store::{SledStore, Store, StoreError};
 use crate::sync::deliver::{Dispatcher, RetryPolicy, STOP_GRACE};
-use crate::sync::poll::Poller;
-use crate::sync::registry::Adapters;
 
 /// A gateway listening on its socket, not yet serving.
 pub struct Application {
@@ -48,7 +48,7 @@ impl Application {
             TcpListener::bind(config.gateway.listen).await.map_err(|e| StartupError::Bind(config.gateway.listen, e))?;
         let config = Arc::new(config);
         let mappings = Arc::new(load_mappings(&config)?);
-        let adapters = Arc::new(Adapters::from_config(&config).map_err(StartupError::Adapters)?);
+        let adapters = Arc::new(crate::dialects::adapters(&config).map_err(StartupError::Adapters)?);
         Self::assemble(listener, config, store, clock, escalation, mappings, adapters)
     }
 
@@ -180,7 +180,7 @@ impl Application {
         let delivery = tokio::spawn(self.dispatcher.clone().run(stopped));
         let serve = async {
             match tls {
-                Some(tls) => crate::tls::serve(self.listener, app, &tls, &http, shutdown).await,
+                Some(tls) => crate::server::serve_tls(self.listener, app, &tls, &http, shutdown).await,
                 None => crate::server::serve(self.listener, app, &http, None, shutdown).await,
             }
         };
@@ -285,20 +285,8 @@ pub async fn shutdown_signal() {
     tracing::info!("shutting down: no new deliveries; finishing in-flight requests");
 }
 
-/// The shipped mapping files, compiled in.
-const MAPPING_SOURCES: [(&str, &str); 3] = [
-    ("mappings/servicenow.toml", include_str!("../mappings/servicenow.toml")),
-    ("mappings/jira.toml", include_str!("../mappings/jira.toml")),
-    ("mappings/clearquest.toml", include_str!("../mappings/clearquest.toml")),
-];
-
 /// The mappings of every desk that speaks a mapped system, validated: a status or
 /// priority that cannot be reached both ways stops start-up with file and key.
 pub fn load_mappings(config: &Config) -> Result<Mappings, StartupError> {
-    let desks: Vec<_> = config
-        .desks
-        .values()
-        .filter_map(|d| d.system.as_str().parse::<SystemKind>().ok().map(|s| (d.id.clone(), s)))
-        .collect();
-    Mappings::from_sources(MAPPING_SOURCES, &desks).map_err(|p| StartupError::Mappings(p.to_string()))
+    crate::dialects::mappings(config).map_err(StartupError::Mappings)
 }

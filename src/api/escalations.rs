@@ -11,11 +11,11 @@ use axum::http::StatusCode;
 use jiff::Timestamp;
 use serde::Serialize;
 
-use super::AppState;
-use super::error::{ApiError, ErrorBody};
 use crate::auth::DeskPrincipal;
 use crate::escalation::{Contact, Decision, Escalation};
 use crate::gateway::RequestContext;
+use crate::http::AppState;
+use crate::http::error::{ApiError, ErrorBody};
 use crate::model::{Priority, Service};
 
 /// A person or role to call.

@@ -1,26 +1,25 @@
 //! The HTTP edge: one router per dialect, sharing the [`Gateway`] behind them.
 //!
-//! - `/api/v1/…` — the native JSON API ([`native`]); `/api/v1/escalations/…` ([`escalations`])
-//! - `/api/now/table/incident…` — ServiceNow's Table API, for ServiceNow desks ([`servicenow`])
-//! - `/rest/api/{2,3}/…` — Jira REST, for Jira desks ([`jira`])
-//! - `/webhooks/{jira,servicenow}/{desk}` — change capture ([`webhooks`]), errors in
-//!   the sending tool's dialect
+//! - each dialect's routes, from the dialect list ([`crate::dialects::routers`]):
+//!   `/api/v1/incidents…` (native), `/api/now/table/incident…` (ServiceNow),
+//!   `/rest/api/{2,3}/…` (Jira), `/webhooks/{jira,servicenow}/{desk}` (change
+//!   capture), errors in each dialect's shape
+//! - `/api/v1/escalations/…` ([`escalations`]), `/api/v1/outbox`, `/api/v1/dead-letters` ([`sync`])
 //! - `/healthz`, `/readyz`, `/metrics`, `/openapi.json` — operations ([`ops`])
 //!
 //! Errors are [`error::ApiError`], rendered in the caller's dialect.
 
-pub mod error;
 pub mod escalations;
-pub mod extract;
-pub mod jira;
-pub mod native;
 pub mod ops;
-pub mod request_id;
-pub mod servicenow;
 pub mod sync;
-pub mod webhooks;
 
-use std::sync::Arc;
+// The shared HTTP edge (errors, extractors, request ids, state) is `crate::http`;
+// each dialect's router is in its folder under `crate::dialects`.
+pub use crate::dialects::jira::api as jira;
+pub use crate::dialects::native::api as native;
+pub use crate::dialects::servicenow::api as servicenow;
+pub use crate::http::{AppState, error, extract, request_id};
+
 use std::time::Instant;
 
 use axum::Router;
@@ -31,21 +30,7 @@ use axum::routing::get;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 
-use crate::escalation::Engine;
-use crate::gateway::Gateway;
-use crate::ratelimit::RateLimits;
 use error::ApiError;
-
-#[derive(Clone)]
-pub struct AppState {
-    pub gateway: Arc<Gateway>,
-    /// Who is contacted for a P1/P2, when `gateway.contacts` is configured.
-    pub escalation: Option<Arc<Engine>>,
-    /// Inbound rate limits per desk, checked right after authentication.
-    pub rate_limits: Arc<RateLimits>,
-    /// The desks' adapters: a webhook that is only a hint is read back through them.
-    pub adapters: Arc<crate::sync::registry::Adapters>,
-}
 
 #[derive(OpenApi)]
 #[openapi(
@@ -75,12 +60,9 @@ impl utoipa::Modify for SecurityAddon {
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
     let max_body = state.gateway.config.gateway.max_body_bytes;
+    // The escalation and delivery endpoints are the native API's; the incident
+    // routes of every dialect (native included) come from the dialect list.
     let native = Router::new()
-        .route("/api/v1/incidents", get(native::list_incidents).post(native::submit))
-        .route("/api/v1/incidents/{id}", get(native::get_incident).patch(native::patch_incident))
-        .route("/api/v1/incidents/{id}/notes", axum::routing::post(native::add_note))
-        .route("/api/v1/refs/{desk}/{*remote_id}", get(native::lookup_ref))
-        .route("/api/v1/audit", get(native::audit_log))
         .route("/api/v1/escalations/contact", get(escalations::contact))
         .route("/api/v1/escalations", get(escalations::list))
         .route("/api/v1/escalations/{id}", get(escalations::get_one))
@@ -93,22 +75,9 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(ops::openapi));
-    let servicenow =
-        servicenow::router().layer(middleware::from_fn(|r, n| error::render_in(error::Dialect::ServiceNow, r, n)));
-    let jira = jira::router().layer(middleware::from_fn(|r, n| error::render_in(error::Dialect::Jira, r, n)));
-    // Webhooks answer in the dialect of the tool that sends them, errors included.
-    let jira_hooks = Router::new()
-        .route("/webhooks/jira/{desk}", axum::routing::post(webhooks::jira))
-        .layer(middleware::from_fn(|r, n| error::render_in(error::Dialect::Jira, r, n)));
-    let servicenow_hooks = Router::new()
-        .route("/webhooks/servicenow/{desk}", axum::routing::post(webhooks::servicenow))
-        .layer(middleware::from_fn(|r, n| error::render_in(error::Dialect::ServiceNow, r, n)));
     Router::new()
         .merge(native)
-        .merge(servicenow)
-        .merge(jira)
-        .merge(jira_hooks)
-        .merge(servicenow_hooks)
+        .merge(crate::dialects::routers())
         .merge(ops)
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .layer(middleware::from_fn(record_metrics))

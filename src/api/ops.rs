@@ -10,7 +10,7 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde_json::json;
 use utoipa::OpenApi;
 
-use super::AppState;
+use crate::http::AppState;
 
 /// The process-wide Prometheus recorder (metrics are global to the process).
 pub fn prometheus() -> &'static PrometheusHandle {

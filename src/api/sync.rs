@@ -7,13 +7,13 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Serialize;
 
-use super::AppState;
-use super::error::{ApiError, ErrorBody};
 use crate::auth::DeskPrincipal;
 use crate::gateway::RequestContext;
+use crate::http::AppState;
+use crate::http::error::{ApiError, ErrorBody};
 use crate::model::Role;
+use crate::outbox::{DeadLetter, OutboxItem};
 use crate::store::{AuditEntry, AuditKind, StoreError};
-use crate::sync::outbox::{DeadLetter, OutboxItem};
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct OutboxPage {

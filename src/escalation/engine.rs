@@ -1,7 +1,7 @@
 //! Evaluation: who is contacted for service S, priority P at instant T, and why;
 //! who staffs the national desk at T; when a deferred P3/P4 report is taken up.
 //!
-//! Owns [`Decision`] (the proof of a contact) and [`Engine`], which pairs a loaded
+//! Owns [`Engine`], which pairs a loaded
 //! [`Ruleset`] with an injectable [`Clock`] so that every time-dependent answer can
 //! be tested at any instant without sleeping. All evaluation is on the ruleset's
 //! local wall-clock time (see `schedule` for the DST rule).
@@ -9,52 +9,15 @@
 use std::{fmt, sync::Arc};
 
 use jiff::{SignedDuration, Timestamp, ToSpan, Zoned};
-use serde::{Deserialize, Serialize};
 
 use super::{
     Priority,
+    decision::{DEFAULT_RULE, Decision},
     record::{Escalation, TimeoutOutcome, TransitionError},
     rules::{Contact, Rule, Ruleset, When},
     schedule::{HolidayPolicy, TimeOfDay, WallClock, resolve_local},
 };
 use crate::clock::Clock;
-
-/// The rule id recorded when no rule matched.
-pub const DEFAULT_RULE: &str = "default";
-
-/// The answer to "who is contacted for this incident, now, and why" — stored with
-/// the escalation as proof.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Decision {
-    /// Id of the rule that matched, or `default`.
-    pub rule: String,
-    /// Version of the ruleset that decided (see [`Ruleset::version`]).
-    pub ruleset_version: String,
-    pub service: String,
-    pub priority: Priority,
-    /// Who to contact first.
-    pub contact: Contact,
-    /// Who follows, in order, when a contact does not acknowledge in time.
-    pub chain: Vec<Contact>,
-    /// How long each contact has to acknowledge.
-    pub ack_timeout: SignedDuration,
-    /// The instant decided for.
-    pub at: Timestamp,
-    /// The same instant in the ruleset's zone: what the rules looked at.
-    pub local: Zoned,
-    /// The holiday the local date falls on, when it does.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub holiday: Option<String>,
-    /// One human-readable sentence saying why.
-    pub reason: String,
-}
-
-impl Decision {
-    /// True when no rule matched (the sweep makes this impossible for P1/P2).
-    pub fn is_default(&self) -> bool {
-        self.rule == DEFAULT_RULE
-    }
-}
 
 fn local_text(z: &Zoned) -> String {
     z.strftime("%a %Y-%m-%d %H:%M:%S %Z").to_string()

@@ -8,8 +8,10 @@
 //!
 //! * [`calendar`] — holiday calendars (Denmark, healthdata.be, configured dates).
 //! * [`schedule`] — weekly windows on local wall-clock time, holiday policies, DST.
-//! * [`rules`] — the file format, loading, validation and the ruleset version.
+//! * [`rules`] — the ruleset, its file format and validation, the ruleset version.
 //! * [`sweep`] — the load-time proof that every instant has exactly one contact.
+//! * [`loader`] — reading a ruleset: build it, then refuse it unless the sweep passes.
+//! * [`decision`] — [`Decision`], the proof of who is contacted and why.
 //! * [`engine`] — decisions, staffing and deferral, with an injectable clock.
 //! * [`record`] — the escalation record and its state transitions.
 //! * [`hook`] — [`EscalationHook`], what the incident flow calls when a change
@@ -19,18 +21,20 @@
 //! malformed one); log `ruleset.warnings()`; then `Engine::new(Arc::new(ruleset), clock)`.
 
 pub mod calendar;
+pub mod decision;
 pub mod engine;
 pub mod hook;
+pub mod loader;
 pub mod record;
 pub mod rules;
 pub mod schedule;
 pub mod sweep;
 
-pub use engine::{DEFAULT_RULE, Decision, Engine};
+pub use decision::{DEFAULT_RULE, Decision};
+pub use engine::Engine;
 pub use hook::EscalationHook;
 pub use record::{Acknowledgement, Attempt, Escalation, EscalationState, TimeoutOutcome, TransitionError};
-pub use rules::{Channel, Contact, LoadError, Problem, Ruleset};
-pub use sweep::{Finding, FindingKind};
+pub use rules::{Channel, Contact, Finding, FindingKind, LoadError, Problem, Ruleset};
 
 /// The canonical priority; escalation uses P1 and P2 ([`Priority::is_major`]).
 pub use crate::model::Priority;

@@ -9,17 +9,13 @@
 //! that never wins is **unused** (a warning). Each finding carries the earliest
 //! example, in local time. A staffing schedule with no staffed instant is an error.
 
-use std::{
-    collections::{BTreeMap, BTreeSet},
-    fmt,
-};
+use std::collections::{BTreeMap, BTreeSet};
 
-use jiff::{SignedDuration, Timestamp, ToSpan, Zoned, civil::Date};
-use serde::Serialize;
+use jiff::{SignedDuration, Timestamp, ToSpan, civil::Date};
 
 use super::{
     Priority,
-    rules::{Ruleset, When},
+    rules::{Finding, FindingKind, Ruleset, When},
     schedule::{TimeOfDay, resolve_local},
 };
 
@@ -27,70 +23,6 @@ use super::{
 pub(super) const SAMPLE_DAYS: i32 = 366;
 const STEP_SECONDS: i64 = 15 * 60;
 const SWEPT: [Priority; 2] = [Priority::P1, Priority::P2];
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FindingKind {
-    /// No rule covers the instant: the default would be used. An error.
-    Gap,
-    /// No instant of the sample year is staffed. An error.
-    NeverStaffed,
-    /// Two rules with different contacts cover the instant; the first wins. A warning.
-    Overlap,
-    /// A rule for P1/P2 that never wins. A warning.
-    Unused,
-}
-
-impl FindingKind {
-    pub fn is_error(self) -> bool {
-        matches!(self, FindingKind::Gap | FindingKind::NeverStaffed)
-    }
-}
-
-/// One result of the sweep.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Finding {
-    pub kind: FindingKind,
-    /// The service, or `None` for "any other service" (and for findings about a rule).
-    pub service: Option<String>,
-    pub priority: Option<Priority>,
-    /// Overlap: the winning rule, then the shadowed one. Unused: the rule.
-    pub rules: Vec<String>,
-    /// The earliest affected instant, in the ruleset's zone.
-    pub example: Option<Zoned>,
-    /// How many sampled instants are affected, out of `sampled`.
-    pub count: usize,
-    pub sampled: usize,
-}
-
-impl fmt::Display for Finding {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let service = self.service.as_deref().unwrap_or("any other service");
-        let priority = self.priority.map(|p| p.to_string()).unwrap_or_default();
-        let example =
-            self.example.as_ref().map(|z| z.strftime("%a %Y-%m-%d %H:%M:%S %Z [%Q]").to_string()).unwrap_or_default();
-        let rule = |i: usize| self.rules.get(i).map(String::as_str).unwrap_or("?");
-        match self.kind {
-            FindingKind::Gap => write!(
-                f,
-                "gap: {service} {priority} matches no rule (would fall through to the default), e.g. at {example}; {} of {} sampled instants",
-                self.count, self.sampled
-            ),
-            FindingKind::NeverStaffed => {
-                write!(f, "staffing: no staffed instant in the {} sampled instants of the sample year", self.sampled)
-            }
-            FindingKind::Overlap => write!(
-                f,
-                "overlap: {service} {priority}: rules `{}` and `{}` both match with different contacts (the first wins), e.g. at {example}; {} of {} sampled instants",
-                rule(0),
-                rule(1),
-                self.count,
-                self.sampled
-            ),
-            FindingKind::Unused => write!(f, "unused: rule `{}` never wins for P1/P2 in the sample year", rule(0)),
-        }
-    }
-}
 
 /// The instants to evaluate: every 15 minutes from local midnight of `start` for
 /// `days` days, plus each window edge of each day and the second before it.

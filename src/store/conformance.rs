@@ -12,14 +12,14 @@ use std::sync::Arc;
 use jiff::{SignedDuration, Timestamp};
 
 use super::{AuditEntry, AuditKind, CreateOutcome, Effects, IdempotencyClaim, Store, StoreError};
-use crate::escalation::engine::Decision;
+use crate::escalation::Decision;
 use crate::escalation::rules::Contact;
 use crate::escalation::{Escalation, Priority};
 use crate::model::{
     DeskId, Incident, IncidentId, Kind, ModelError, NewIncident, Origin, Ref, Service, Status, Text, TicketId, Title,
     Written,
 };
-use crate::sync::outbox::{Action, DeadLetter, Delivery, OutboxItem};
+use crate::outbox::{Action, DeadLetter, Delivery, OutboxItem};
 
 /// Opens a backend's store for a test directory (again, after a restart).
 pub type Open = fn(&Path) -> Arc<dyn Store>;

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::escalation::Escalation;
 use crate::model::{DeskId, Incident, IncidentId, ModelError, NewIncident, TicketId};
-use crate::sync::outbox::{DeadLetter, Delivery, OutboxItem};
+use crate::outbox::{DeadLetter, Delivery, OutboxItem};
 
 pub use sled_store::SledStore;
 

@@ -22,7 +22,7 @@ use super::{
 };
 use crate::escalation::Escalation;
 use crate::model::{DeskId, Incident, IncidentId, NewIncident, TicketId};
-use crate::sync::outbox::{DeadLetter, Delivery, OutboxItem};
+use crate::outbox::{DeadLetter, Delivery, OutboxItem};
 
 const INCIDENT_SEQ: &[u8] = b"incident_seq";
 
@@ -607,7 +607,7 @@ mod tests {
         use super::*;
         crate::store::conformance::store_conformance!(|dir| Arc::new(SledStore::open(dir).expect("sled opens")));
     }
-    use crate::sync::outbox::{Action, DeadLetter, Delivery};
+    use crate::outbox::{Action, DeadLetter, Delivery};
 
     fn report(ticket: &str) -> NewIncident {
         let desk: DeskId = "region-h".parse().unwrap();

@@ -34,13 +34,13 @@ use rand::Rng;
 use tokio::sync::{Notify, Semaphore, watch};
 use tracing::Instrument;
 
-use super::outbox::{Action, DeadLetter, OutboxItem, Unassigned};
-use super::plan::Planner;
-use super::registry::Adapters;
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::gateway::adapters::Adapters;
+use crate::gateway::plan::Planner;
 use crate::mapping::{Mappings, StatusOutbound};
 use crate::model::{Actor, DeskId, Incident, IncidentId, ModelError, Ref, Visibility, Written};
+use crate::outbox::{Action, DeadLetter, OutboxItem, Unassigned};
 use crate::ratelimit::RateLimits;
 use crate::store::{AuditEntry, AuditKind, Effects, Store};
 
@@ -595,8 +595,8 @@ mod tests {
     use super::*;
     use crate::config::MapEnv;
     use crate::model::{Kind, NewIncident, Origin, Priority, Role, Text, Title};
+    use crate::outbox::Delivery;
     use crate::store::SledStore;
-    use crate::sync::outbox::Delivery;
 
     /// Deliveries planned by hand (as a faulty plan would) are checked again when
     /// they run: an internal note never reaches a local desk's tool.
@@ -624,8 +624,8 @@ mod tests {
         let config = Arc::new(Config::from_toml(&text, Path::new("."), &env).unwrap());
         let dir = tempfile::tempdir().unwrap();
         let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).unwrap());
-        let mappings = Arc::new(crate::startup::load_mappings(&config).unwrap());
-        let adapters = Arc::new(Adapters::from_config(&config).unwrap());
+        let mappings = Arc::new(crate::dialects::mappings(&config).unwrap());
+        let adapters = Arc::new(crate::dialects::adapters(&config).unwrap());
         let clock: Arc<dyn Clock> = Arc::new(crate::clock::SystemClock);
         let dispatcher =
             Dispatcher::new(config.clone(), store.clone(), adapters, mappings, clock, Arc::new(Notify::new()));

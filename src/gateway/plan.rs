@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 use crate::config::{Config, System};
 use crate::model::{DeskId, Incident, Kind, Role, Status, Visibility};
 
-use super::outbox::{Action, Delivery, Unassigned};
+use crate::outbox::{Action, Delivery, Unassigned};
 
 /// Where a change came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,5 +1,4 @@
-//! Change capture from remote desks that push: Jira webhooks and ServiceNow
-//! outbound REST messages. Each is read into a [`RemoteUpdate`] in the desk's own
+//! Change capture from Jira desks that push: Jira webhooks. Each is read into a [`RemoteUpdate`] in the desk's own
 //! vocabulary and applied as a change *by that desk* ([`Gateway::apply_remote`]).
 //!
 //! - `POST /webhooks/jira/{desk}` — `jira:issue_created|updated`, `comment_created`.
@@ -40,96 +39,30 @@
 //! [`Gateway::apply_remote`]: crate::gateway::Gateway::apply_remote
 //! [`Seen`]: crate::model::Seen
 
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use deskgate_adapter::{RemoteId, RemoteNote, TicketFields};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::AppState;
-use super::error::ApiError;
-use super::extract::parse_json;
+use crate::http::AppState;
+use crate::http::error::ApiError;
+use crate::http::extract::parse_json;
 use crate::auth::DeskPrincipal;
 use crate::config::{JiraOptions, System, WebhookVerify};
-use crate::gateway::{GatewayError, RemoteOutcome, RequestContext};
+use crate::gateway::{GatewayError, RequestContext};
 use crate::model::{
     DeskId, Kind, NewIncident, Origin, Ref, RemoteVersion, Role, Service, Status, Text, TicketId, Title, Written,
 };
 use crate::store::CreateOutcome;
-use crate::sync::inbound::RemoteUpdate;
+use crate::gateway::inbound::RemoteUpdate;
 
 /// Longest delivery identifier kept (Jira's are UUIDs).
 const MAX_DELIVERY_ID: usize = 128;
 
-type Received = (StatusCode, Json<Value>);
-
-/// The one answer to an authenticated, well-formed event.
-fn received() -> Received {
-    (StatusCode::OK, Json(json!({ "outcome": "received" })))
-}
-
-fn desk_of(state: &AppState, desk: &str, system: System) -> Result<DeskId, ApiError> {
-    let id: DeskId = desk.parse().map_err(|_| ApiError::not_found(format!("no desk {desk:?}")))?;
-    match state.gateway.config.desk(&id) {
-        Some(d) if d.system == system => Ok(id),
-        _ => Err(ApiError::not_found(format!("no {} desk {desk}", system.as_str()))),
-    }
-}
-
-/// The body, or the 413/400 the sender's dialect layer renders.
-fn body_of(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
-    body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                "the request body is larger than this gateway accepts",
-            )
-        } else {
-            ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", "the request body could not be read")
-        }
-    })
-}
-
-/// The desk's inbound rate limit, for requests that do not come with its token.
-fn within_rate_limit(state: &AppState, desk: &DeskId) -> Result<(), ApiError> {
-    let Err(wait) = state.rate_limits.check(desk) else { return Ok(()) };
-    let secs = crate::ratelimit::retry_after_secs(wait);
-    metrics::counter!("deskgate_rate_limited_total", "desk" => desk.to_string(), "direction" => "inbound").increment(1);
-    tracing::info!(%desk, retry_after = secs, "webhook rate limit reached");
-    let mut err = ApiError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        "rate_limited",
-        format!("more webhooks for desk {desk} than its rate limit allows; try again in {secs} s"),
-    );
-    err.retry_after = Some(secs);
-    Err(err)
-}
-
-async fn apply(
-    state: &AppState,
-    desk: &DeskId,
-    remote_id: &str,
-    update: RemoteUpdate,
-    version: &RemoteVersion,
-    ctx: &RequestContext,
-) -> Result<Received, ApiError> {
-    let remote_id: TicketId = remote_id.parse()?;
-    let outcome = state.gateway.apply_remote(desk, &remote_id, &update, version, ctx).await?;
-    let label = match &outcome {
-        RemoteOutcome::Applied(_) => "applied",
-        RemoteOutcome::NothingNew { .. } => "nothing_new",
-        RemoteOutcome::UnknownTicket => "unknown_ticket",
-        RemoteOutcome::Parked(_) => "parked",
-        RemoteOutcome::Replayed(_) => "replayed",
-    };
-    metrics::counter!("deskgate_remote_changes_total", "desk" => desk.to_string(), "outcome" => label).increment(1);
-    tracing::info!(%desk, ticket = %remote_id, outcome = label, "remote report received");
-    Ok(received())
-}
+use crate::dialects::capture::{Received, apply, body_of, desk_of, received, within_rate_limit};
 
 #[derive(Deserialize)]
 struct JiraEvent {
@@ -439,83 +372,4 @@ fn field_text(v: &Value) -> Option<String> {
         _ => None,
     }
     .filter(|s| !s.is_empty())
-}
-
-#[derive(Deserialize)]
-struct ServiceNowPush {
-    sys_id: String,
-    #[serde(default)]
-    record: serde_json::Map<String, Value>,
-    journal: Option<ServiceNowJournal>,
-}
-
-#[derive(Deserialize)]
-struct ServiceNowJournal {
-    element: String,
-    value: String,
-}
-
-/// The record's version: `sys_mod_count` and `sys_updated_on` (UTC, `YYYY-MM-DD hh:mm:ss`).
-fn servicenow_version(record: &serde_json::Map<String, Value>) -> Result<RemoteVersion, ApiError> {
-    let text = |k: &str| record.get(k).and_then(Value::as_str).map(str::trim).filter(|v| !v.is_empty());
-    let mod_count = text("sys_mod_count")
-        .map(|c| {
-            c.parse::<u64>().map_err(|_| {
-                ApiError::bad_request("record.sys_mod_count", "record.sys_mod_count: expected a whole number")
-            })
-        })
-        .transpose()?;
-    let updated_ms = text("sys_updated_on")
-        .map(|t| {
-            format!("{}Z", t.replacen(' ', "T", 1)).parse::<jiff::Timestamp>().map(|t| t.as_millisecond()).map_err(
-                |_| {
-                    ApiError::bad_request(
-                        "record.sys_updated_on",
-                        "record.sys_updated_on: expected a time like 2026-03-01 10:00:00 (UTC)",
-                    )
-                },
-            )
-        })
-        .transpose()?;
-    Ok(RemoteVersion { mod_count, updated_ms, ..RemoteVersion::default() })
-}
-
-/// A ServiceNow business rule's push.
-pub async fn servicenow(
-    State(state): State<AppState>,
-    who: DeskPrincipal,
-    ctx: RequestContext,
-    Path(desk): Path<String>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Received, ApiError> {
-    let desk = desk_of(&state, &desk, System::Servicenow)?;
-    if who.desk != desk {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            format!("{} cannot push changes for {desk}", who.desk),
-        ));
-    }
-    let body = body_of(body)?;
-    let push: ServiceNowPush = parse_json(&body)?;
-    let version = servicenow_version(&push.record)?;
-    let text = |k: &str| push.record.get(k).and_then(Value::as_str).filter(|v| !v.is_empty()).map(str::to_owned);
-    let mut fields = TicketFields {
-        title: text("short_description"),
-        status: text("state"),
-        priority: text("priority"),
-        ..TicketFields::default()
-    };
-    for key in ["hold_reason", "impact", "urgency", "close_code", "close_notes"] {
-        if let Some(v) = text(key) {
-            fields.extra.insert(key.to_owned(), v);
-        }
-    }
-    let notes = push
-        .journal
-        .filter(|j| matches!(j.element.as_str(), "comments" | "work_notes") && !j.value.trim().is_empty())
-        .map(|j| RemoteNote { public: j.element == "comments", body: j.value, author: None, at: None })
-        .into_iter()
-        .collect();
-    apply(&state, &desk, &push.sys_id, RemoteUpdate { fields, notes }, &version, &ctx).await
 }

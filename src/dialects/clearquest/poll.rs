@@ -17,9 +17,8 @@ use deskgate_adapter::poll::PollState;
 use jiff::{SignedDuration, Timestamp};
 use tokio::sync::watch;
 
-use super::inbound::RemoteUpdate;
-use super::registry::Adapters;
-use crate::config::System;
+use crate::gateway::inbound::RemoteUpdate;
+use crate::gateway::adapters::Adapters;
 use crate::gateway::{Gateway, RemoteOutcome, RequestContext};
 use crate::model::DeskId;
 
@@ -52,7 +51,7 @@ impl Poller {
             .config
             .desks
             .values()
-            .filter(|d| d.system == System::Clearquest && self.adapters.get(&d.id).is_some())
+            .filter(|d| crate::dialects::get(d.system).polled() && self.adapters.get(&d.id).is_some())
             .map(|d| {
                 let ms = d.clearquest.as_ref().and_then(|c| c.poll_ms).unwrap_or(30_000);
                 (d.id.clone(), Duration::from_millis(ms.max(50)))

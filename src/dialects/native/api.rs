@@ -8,9 +8,9 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::AppState;
-use super::error::{ApiError, ErrorBody};
-use super::extract::{JsonBody, admit_notes};
+use crate::http::AppState;
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::extract::{JsonBody, admit_notes};
 use crate::auth::DeskPrincipal;
 use crate::gateway::{ListFilter, RequestContext};
 use crate::model::{

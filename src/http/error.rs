@@ -1,8 +1,8 @@
 //! One error type for the HTTP edge, rendered in the caller's dialect.
 //!
 //! Handlers and extractors return [`ApiError`]. Its response carries the error
-//! itself in the response extensions; the dialect layer of the ServiceNow and Jira
-//! routers ([`render_in`]) re-renders it in that dialect's shape, so an error born
+//! itself in the response extensions; the dialect layer of a dialect's router
+//! ([`render_in`], with the dialect's [`RenderError`]) re-renders it in that shape, so an error born
 //! anywhere — an extractor, the body limit, a handler — reaches each caller in the
 //! shape its client library understands:
 //!
@@ -25,12 +25,13 @@ use crate::gateway::GatewayError;
 use crate::model::ModelError;
 use crate::store::StoreError;
 
-/// The wire dialects the gateway answers in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Dialect {
-    Native,
-    ServiceNow,
-    Jira,
+/// How a dialect shapes an error body. Each dialect's folder has its own
+/// (`crate::dialects::<name>`); the native shape is [`native_body`].
+pub type RenderError = fn(&ApiError) -> serde_json::Value;
+
+/// The native error body: `{"error":{"code","message","field"}}`.
+pub fn native_body(e: &ApiError) -> serde_json::Value {
+    json!({ "error": e })
 }
 
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
@@ -100,29 +101,8 @@ impl ApiError {
         )
     }
 
-    fn render(&self, dialect: Dialect) -> serde_json::Value {
-        match dialect {
-            Dialect::Native => json!({ "error": self }),
-            Dialect::ServiceNow => json!({
-                "error": {
-                    "message": self.message,
-                    "detail": match (&self.field, &self.referral) {
-                        (_, Some(r)) => r.message.clone(),
-                        (Some(f), None) => format!("field: {f}"),
-                        (None, None) => String::new(),
-                    },
-                },
-                "status": "failure",
-            }),
-            Dialect::Jira => match &self.field {
-                Some(f) => json!({ "errorMessages": [], "errors": { f: self.message } }),
-                None => json!({ "errorMessages": [self.message], "errors": {} }),
-            },
-        }
-    }
-
-    fn into_dialect_response(self, dialect: Dialect) -> Response {
-        let body = self.render(dialect);
+    fn into_rendered_response(self, render: RenderError) -> Response {
+        let body = render(&self);
         let mut response = (self.status, Json(body)).into_response();
         let headers = response.headers_mut();
         if let Some(v) = self.www_authenticate.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
@@ -138,15 +118,15 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        self.into_dialect_response(Dialect::Native)
+        self.into_rendered_response(native_body)
     }
 }
 
-/// Middleware for a dialect's router: re-render native error answers in `dialect`.
-pub async fn render_in(dialect: Dialect, request: Request, next: Next) -> Response {
+/// Middleware for a dialect's router: re-render native error answers with `render`.
+pub async fn render_in(render: RenderError, request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     match response.extensions().get::<Arc<ApiError>>() {
-        Some(e) if dialect != Dialect::Native => ApiError::clone(e).into_dialect_response(dialect),
+        Some(e) => ApiError::clone(e).into_rendered_response(render),
         _ => response,
     }
 }

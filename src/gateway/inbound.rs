@@ -18,7 +18,7 @@ use deskgate_adapter::{RemoteNote, TicketFields};
 use crate::config::Config;
 use crate::mapping::{DeskMapping, MappingError};
 use crate::model::{Change, DeskId, Incident, ModelError, Priority, Role, Status, Text, Written, patient_data};
-use crate::sync::outbox::Action;
+use crate::outbox::Action;
 
 /// The marker deskgate puts under every note it writes to a remote desk.
 pub const NOTE_MARKER: &str = " via deskgate [";

@@ -1,0 +1,94 @@
+use super::*;
+
+const MINIMAL: &str = r#"
+    [gateway]
+    listen = "127.0.0.1:0"
+
+    [desks.sds]
+    name = "National Service Desk"
+    role = "national"
+    system = "clearquest"
+    endpoint = "http://127.0.0.1:9"
+    clearquest = { repo = "7.0.0", db = "SDS" }
+    auth = { issuer = "sds", algorithm = "HS256", secret = { env = "T_SDS" } }
+
+    [desks.region-h]
+    name = "Region H"
+    role = "local"
+    system = "servicenow"
+    organisations = ["rigshospitalet"]
+    auth = { issuer = "region-h", algorithm = "HS256", secret = { env = "T_RH" } }
+"#;
+
+fn env() -> MapEnv {
+    MapEnv::new(false).with("T_SDS", "sds-secret").with("T_RH", "rh-secret")
+}
+
+#[test]
+fn loads_a_minimal_federation() {
+    let c = Config::from_toml(MINIMAL, Path::new("."), &env()).unwrap();
+    assert_eq!(c.desks.len(), 2);
+    assert_eq!(c.national_desk().unwrap().id.as_str(), "sds");
+    assert_eq!(c.local_desk_for_organisation("Rigshospitalet").unwrap().id.as_str(), "region-h");
+    assert_eq!(c.gateway.max_body_bytes, 1024 * 1024);
+    assert_eq!(c.gateway.data_dir, PathBuf::from("./data"));
+}
+
+#[test]
+fn reports_every_problem_with_its_path() {
+    let text = MINIMAL
+        .replace("listen = \"127.0.0.1:0\"", "listen = \"nowhere\"\ncolour = \"blue\"")
+        .replace("system = \"servicenow\"", "system = \"remedy\"");
+    let problems = Config::from_toml(&text, Path::new("."), &MapEnv::new(false)).unwrap_err();
+    let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    let joined = text.join("\n");
+    assert!(joined.contains("gateway.colour") || joined.contains("gateway: unknown field `colour`"), "{joined}");
+    assert!(joined.contains("desks.region-h.system"), "{joined}");
+    assert!(joined.contains("remedy"), "{joined}");
+    assert!(joined.contains("desks.sds.auth.secret: environment variable T_SDS is not set"), "{joined}");
+}
+
+#[test]
+fn a_clearquest_endpoint_that_ends_in_cqweb_is_refused_with_the_base_url_to_use() {
+    for endpoint in ["https://cq.sds.example/cqweb", "https://cq.sds.example/cqweb/", "http://10.0.0.1:8080/x/cqweb"] {
+        let text = MINIMAL.replace("endpoint = \"http://127.0.0.1:9\"", &format!("endpoint = \"{endpoint}\""));
+        let problems = Config::from_toml(&text, Path::new("."), &env()).unwrap_err();
+        let p = problems.iter().find(|p| p.path == "desks.sds.endpoint").expect("the endpoint is named");
+        let base = endpoint.trim_end_matches('/').trim_end_matches("/cqweb");
+        assert!(p.message.contains("without /cqweb") && p.message.ends_with(base), "{p}");
+    }
+    // A path prefix in front of /cqweb is fine: that is where the server lives.
+    let text = MINIMAL.replace("endpoint = \"http://127.0.0.1:9\"", "endpoint = \"https://cq.example/tools\"");
+    Config::from_toml(&text, Path::new("."), &env()).unwrap();
+}
+
+#[test]
+fn env_overrides_replace_values_and_secret_variables_are_not_overrides() {
+    let env = env()
+        .with("DESKGATE_GATEWAY__LISTEN", "127.0.0.1:9999")
+        .with("DESKGATE_DESKS__REGION_H__NAME", "Region Hovedstaden")
+        .with("DESKGATE_SECRET_SOMETHING", "x");
+    let c = Config::from_toml(MINIMAL, Path::new("."), &env).unwrap();
+    assert_eq!(c.gateway.listen.port(), 9999);
+    assert_eq!(c.desk(&"region-h".parse().unwrap()).unwrap().name, "Region Hovedstaden");
+}
+
+#[test]
+fn secrets_are_never_inline_and_never_printed() {
+    let text = MINIMAL.replace("secret = { env = \"T_SDS\" }", "secret = \"hunter2\"");
+    let problems = Config::from_toml(&text, Path::new("."), &env()).unwrap_err();
+    assert!(problems.iter().any(|p| p.path.starts_with("desks.sds.auth")), "{problems:?}");
+    let c = Config::from_toml(MINIMAL, Path::new("."), &env()).unwrap();
+    let debug = format!("{c:?}");
+    assert!(!debug.contains("sds-secret") && !debug.contains("rh-secret"), "{debug}");
+}
+
+#[test]
+fn an_rs256_desk_needs_a_public_key_not_a_secret() {
+    let text = MINIMAL.replace(
+        "algorithm = \"HS256\", secret = { env = \"T_SDS\" }",
+        "algorithm = \"RS256\", secret = { env = \"T_SDS\" }",
+    );
+    let problems = Config::from_toml(&text, Path::new("."), &env()).unwrap_err();
+    assert!(problems.iter().any(|p| p.path == "desks.sds.auth.public_key"), "{problems:?}");
+}

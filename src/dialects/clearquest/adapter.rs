@@ -1,0 +1,28 @@
+//! How the adapter of a clearquest desk is built from its configuration.
+
+use std::sync::Arc;
+
+use deskgate_adapter::Adapter;
+
+use crate::config::{Credentials, Desk};
+
+pub(super) fn build(desk: &Desk, endpoint: &str) -> Result<Arc<dyn Adapter>, String> {
+    use deskgate_clearquest::{ClearQuestAdapter, ClearQuestConfig};
+    let options = desk.clearquest.as_ref().ok_or("a ClearQuest desk deskgate calls needs clearquest = { repo, db }")?;
+    let Some(Credentials::Basic { username, password }) = &desk.credentials else {
+        return Err("ClearQuest credentials are basic".into());
+    };
+    let mut config =
+        ClearQuestConfig::new(endpoint, options.repo.clone(), options.db.clone(), username.clone(), password.expose());
+    if let Some(t) = &options.record_type {
+        config.record_type = t.clone();
+    }
+    if let Some(t) = &options.record_type_dbid {
+        config.record_type_dbid = t.clone();
+    }
+    if let Some(f) = &options.correlation_field {
+        config.correlation_field = f.clone();
+    }
+    config.timeout = crate::dialects::timeout(options.timeout_secs, 10);
+    Ok(Arc::new(ClearQuestAdapter::new(config).map_err(|e| e.to_string())?))
+}

@@ -1,0 +1,29 @@
+//! The ClearQuest dialect: ClearQuest does not push and deskgate offers it no API of
+//! its own; its desks are written through the OSLC adapter and read by polling.
+
+pub mod adapter;
+pub mod options;
+pub mod poll;
+
+use std::sync::Arc;
+
+use deskgate_adapter::Adapter;
+
+use super::{Dialect, DialectId};
+use crate::config::Desk;
+
+pub struct Clearquest;
+
+impl Dialect for Clearquest {
+    fn id(&self) -> DialectId {
+        DialectId::Clearquest
+    }
+
+    fn adapter(&self, desk: &Desk, endpoint: &url::Url) -> Option<Result<Arc<dyn Adapter>, String>> {
+        Some(adapter::build(desk, endpoint.as_str()))
+    }
+
+    fn polled(&self) -> bool {
+        true
+    }
+}

@@ -1,0 +1,30 @@
+//! How the adapter of a jira desk is built from its configuration.
+
+use std::sync::Arc;
+
+use deskgate_adapter::Adapter;
+
+use crate::config::{Credentials, Desk};
+
+pub(super) fn build(desk: &Desk, endpoint: &url::Url) -> Result<Arc<dyn Adapter>, String> {
+    use deskgate_jira::{ApiVersion, Auth, JiraAdapter, JiraConfig};
+    let options = desk.jira.as_ref().ok_or("a Jira desk deskgate calls needs jira = { project = \"KEY\" }")?;
+    let auth = match &desk.credentials {
+        Some(Credentials::Basic { username, password }) => {
+            Auth::Basic { email: username.clone(), api_token: password.expose().to_owned() }
+        }
+        Some(Credentials::Bearer { token }) => Auth::Bearer { token: token.expose().to_owned() },
+        _ => return Err("Jira credentials are basic (e-mail + API token) or bearer".into()),
+    };
+    let version = if options.api_version == 3 { ApiVersion::V3 } else { ApiVersion::V2 };
+    let mut config = JiraConfig::new(endpoint.clone(), version, auth, options.project.clone());
+    if let Some(t) = &options.issue_type {
+        config.issue_type = t.clone();
+    }
+    if let Some(f) = &options.correlation_field {
+        config.correlation_field = Some(f.clone());
+    }
+    config.link_field = options.link_field.clone();
+    config.timeout = crate::dialects::timeout(options.timeout_secs, 30);
+    Ok(Arc::new(JiraAdapter::new(config).map_err(|e| e.to_string())?))
+}

@@ -1,0 +1,170 @@
+//! `/search`: the JQL subset Jira clients send, over the calling desk's incidents.
+
+use super::*;
+
+pub(super) struct Search {
+    pub(super) jql: String,
+    pub(super) start_at: u64,
+    pub(super) max_results: u64,
+    pub(super) fields: Vec<String>,
+}
+
+pub(super) fn number(name: &str, value: &str) -> Result<u64, ApiError> {
+    value.trim().parse().map_err(|_| field_error(name, format!("{name}: expected a whole number")))
+}
+
+pub(super) async fn search_get(
+    State(state): State<AppState>,
+    who: DeskPrincipal,
+    headers: HeaderMap,
+    Path(v): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let desk = JiraDesk::of(&state, who, &v, &headers)?;
+    let mut search = Search { jql: String::new(), start_at: 0, max_results: 50, fields: Vec::new() };
+    for (key, value) in url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+        match key.as_ref() {
+            "jql" => search.jql = value.into_owned(),
+            "startAt" => search.start_at = number("startAt", &value)?,
+            "maxResults" => search.max_results = number("maxResults", &value)?,
+            "fields" => search.fields.extend(value.split(',').map(|f| f.trim().to_owned()).filter(|f| !f.is_empty())),
+            "validateQuery" | "expand" | "properties" | "fieldsByKeys" => {}
+            other => return Err(field_error(other, format!("{other}: unknown parameter"))),
+        }
+    }
+    run_search(&state, &desk, search)
+}
+
+pub(super) async fn search_post(
+    State(state): State<AppState>,
+    who: DeskPrincipal,
+    headers: HeaderMap,
+    Path(v): Path<String>,
+    JsonBody(body, _): JsonBody<Value>,
+) -> Result<Response, ApiError> {
+    let desk = JiraDesk::of(&state, who, &v, &headers)?;
+    let object = body.as_object().ok_or_else(|| ApiError::bad_request("(body)", "expected a JSON object"))?;
+    let mut search = Search { jql: String::new(), start_at: 0, max_results: 50, fields: Vec::new() };
+    for (key, value) in object {
+        match key.as_str() {
+            "jql" => search.jql = value.as_str().unwrap_or_default().to_owned(),
+            "startAt" => {
+                search.start_at =
+                    value.as_u64().ok_or_else(|| field_error("startAt", "startAt: expected a whole number"))?
+            }
+            "maxResults" => {
+                search.max_results =
+                    value.as_u64().ok_or_else(|| field_error("maxResults", "maxResults: expected a whole number"))?
+            }
+            "fields" => {
+                search.fields =
+                    value.as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_owned).collect()
+            }
+            "validateQuery" | "expand" | "properties" | "fieldsByKeys" => {}
+            other => return Err(field_error(other, format!("Unrecognized field \"{other}\""))),
+        }
+    }
+    run_search(&state, &desk, search)
+}
+
+/// JQL names deskgate's issues answer to, and the canonical field each reads.
+pub(super) fn jql_field(name: &str) -> Option<&'static str> {
+    let lower = name.to_ascii_lowercase();
+    Some(match lower.as_str() {
+        "project" => "project",
+        "key" | "issuekey" | "issue" | "id" => "key",
+        "summary" => "summary",
+        "description" => "description",
+        "text" => "text",
+        "status" => "status",
+        "statuscategory" => "statusCategory",
+        "priority" => "priority",
+        "assignee" => "assignee",
+        "reporter" | "creator" => "reporter",
+        "created" | "createddate" => "created",
+        "updated" | "updateddate" => "updated",
+        "component" | "components" => "component",
+        "labels" => "labels",
+        "resolution" => "resolution",
+        "issuetype" | "type" => "issuetype",
+        "cf[10100]" | "desk ticket" | "customfield_10100" => TICKET_FIELD,
+        "cf[10101]" | "deskgate incident" | "customfield_10101" => INCIDENT_FIELD,
+        _ => return None,
+    })
+}
+
+pub(super) fn jql_value(issue: &Value, field: &str) -> Option<FieldValue> {
+    let f = &issue["fields"];
+    let text = |v: &Value| v.as_str().map(FieldValue::text);
+    let name = |v: &Value| v.get("name").and_then(Value::as_str).map(FieldValue::text);
+    match jql_field(field)? {
+        "project" => Some(FieldValue::text(PROJECT_KEY)),
+        "key" => text(&issue["key"]),
+        "summary" => text(&f["summary"]),
+        "description" => f["description"].as_str().map(FieldValue::text).or_else(|| {
+            serde_json::from_value::<TextBody>(f["description"].clone()).ok().map(|t| FieldValue::text(t.to_text()))
+        }),
+        "text" => {
+            let d =
+                serde_json::from_value::<TextBody>(f["description"].clone()).map(|t| t.to_text()).unwrap_or_default();
+            Some(FieldValue::text(format!("{} {d}", f["summary"].as_str().unwrap_or_default())))
+        }
+        "status" => name(&f["status"]),
+        "statusCategory" => name(&f["status"]["statusCategory"]),
+        "priority" => name(&f["priority"]),
+        "assignee" => text(&f["assignee"]["name"]),
+        "reporter" => text(&f["reporter"]["name"]),
+        "created" => f["created"].as_str().and_then(jira_wire::parse_timestamp).map(FieldValue::Time),
+        "updated" => f["updated"].as_str().and_then(jira_wire::parse_timestamp).map(FieldValue::Time),
+        "component" => Some(FieldValue::List(
+            f["components"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|c| c["name"].as_str())
+                .map(str::to_owned)
+                .collect(),
+        )),
+        "labels" => Some(FieldValue::List(Vec::new())),
+        "resolution" => name(&f["resolution"]),
+        "issuetype" => name(&f["issuetype"]),
+        other => text(&f[other]),
+    }
+}
+
+pub(super) fn run_search(state: &AppState, desk: &JiraDesk<'_>, search: Search) -> Result<Response, ApiError> {
+    let query = jql::Query::parse(&search.jql)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_jql", e.to_string()))?;
+    if let Some(unknown) = query.fields().into_iter().find(|f| jql_field(f).is_none()) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_jql",
+            format!("Field '{unknown}' does not exist or you do not have permission to view it."),
+        ));
+    }
+    let max_results = search.max_results.min(MAX_RESULTS);
+    let filter = ListFilter { limit: usize::MAX, ..ListFilter::default() };
+    let incidents = state.gateway.list(&desk.who, &filter).map_err(|e| gateway_error(e, desk.mapping))?;
+    let ctx = jql::EvalContext { now: state.gateway.clock.now(), time_zone: jiff::tz::TimeZone::UTC };
+    let mut issues: Vec<Value> = incidents
+        .iter()
+        .map(|i| issue_json(state, desk, i))
+        .filter(|issue| query.matches_with(&ctx, |f| jql_value(issue, f)))
+        .collect();
+    issues.sort_by(|a, b| query.compare(|f| jql_value(a, f), |f| jql_value(b, f)));
+    let total = issues.len();
+    let page: Vec<Value> = issues
+        .into_iter()
+        .skip(usize::try_from(search.start_at).unwrap_or(usize::MAX))
+        .take(usize::try_from(max_results).unwrap_or(usize::MAX))
+        .map(|issue| select_fields(issue, &search.fields))
+        .collect();
+    Ok(axum::Json(json!({
+        "expand": "schema,names",
+        "startAt": search.start_at,
+        "maxResults": max_results,
+        "total": total,
+        "issues": page,
+    }))
+    .into_response())
+}

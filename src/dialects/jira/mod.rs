@@ -1,0 +1,45 @@
+//! The Jira dialect: Jira REST for Jira desks (`/rest/api/{2,3}/…`), Jira webhooks
+//! (`/webhooks/jira/{desk}`), errors in Jira's shape, and the Jira adapter.
+
+pub mod adapter;
+pub mod api;
+pub mod options;
+pub mod webhook;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::middleware;
+use deskgate_adapter::Adapter;
+use serde_json::json;
+
+use super::{Dialect, DialectId};
+use crate::config::Desk;
+use crate::http::AppState;
+use crate::http::error::{ApiError, render_in};
+
+pub struct Jira;
+
+/// `{"errorMessages":[…],"errors":{field: message}}`.
+pub fn error_body(e: &ApiError) -> serde_json::Value {
+    match &e.field {
+        Some(f) => json!({ "errorMessages": [], "errors": { f: e.message } }),
+        None => json!({ "errorMessages": [e.message], "errors": {} }),
+    }
+}
+
+impl Dialect for Jira {
+    fn id(&self) -> DialectId {
+        DialectId::Jira
+    }
+
+    fn router(&self) -> Router<AppState> {
+        api::router()
+            .route("/webhooks/jira/{desk}", axum::routing::post(webhook::jira))
+            .layer(middleware::from_fn(|r, n| render_in(error_body, r, n)))
+    }
+
+    fn adapter(&self, desk: &Desk, endpoint: &url::Url) -> Option<Result<Arc<dyn Adapter>, String>> {
+        Some(adapter::build(desk, endpoint))
+    }
+}

@@ -1,0 +1,64 @@
+//! A Jira desk's options: `jira = { project, api_version, … }`, and how its webhooks are trusted.
+//! Plain configuration data, read with the rest of a desk by `crate::config`.
+
+use serde::Deserialize;
+
+use crate::secret::SecretRef;
+
+/// How deskgate talks to a Jira instance.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JiraOptions {
+    /// The project incidents are created in, e.g. `DRIFT`.
+    pub project: String,
+    /// REST API version, 2 (default) or 3.
+    #[serde(default = "default_jira_api")]
+    pub api_version: u8,
+    /// Issue type for new issues (default `Incident`).
+    pub issue_type: Option<String>,
+    /// Custom field holding deskgate's incident id, e.g. `customfield_10042`.
+    pub correlation_field: Option<String>,
+    /// Text custom field a link also writes the linked ticket's display id into, e.g.
+    /// `customfield_10043`: on a supplier's issue, the national desk's ClearQuest id.
+    pub link_field: Option<String>,
+    /// Webhook secret for the `X-Hub-Signature` HMAC of `/webhooks/jira/{desk}`.
+    pub webhook_secret: Option<SecretRef>,
+    /// How the desk's webhooks are trusted (default `signature`: the HMAC, or the
+    /// desk's own token). `reread`: a webhook is only a hint naming an issue, which
+    /// deskgate reads back through the desk's API before applying anything.
+    #[serde(default)]
+    pub webhook_verify: WebhookVerify,
+    pub timeout_secs: Option<u64>,
+    /// Incidents a supplier detects itself (steps 18a/b): the field holding the
+    /// service of an issue created in its Jira, e.g. `customfield_10050` (a text or
+    /// select field). Without it, or when empty, the desk's first named service.
+    pub service_field: Option<String>,
+    /// The label that marks an issue created in the supplier's Jira as affecting users
+    /// (default `affects-users`): only then is a ClearQuest record created for the
+    /// national desk. Other issues are handled in Jira only.
+    pub affects_users_label: Option<String>,
+}
+
+impl JiraOptions {
+    pub const DEFAULT_AFFECTS_USERS_LABEL: &str = "affects-users";
+
+    pub fn affects_users_label(&self) -> &str {
+        self.affects_users_label.as_deref().unwrap_or(Self::DEFAULT_AFFECTS_USERS_LABEL)
+    }
+}
+
+/// How a Jira desk's webhooks are trusted (`jira.webhook_verify`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookVerify {
+    /// The body must carry a valid `X-Hub-Signature`, or the request the desk's token.
+    #[default]
+    Signature,
+    /// The payload is a hint: only its issue key is taken, and the issue (with its
+    /// comments) is read back through the desk's API.
+    Reread,
+}
+
+fn default_jira_api() -> u8 {
+    2
+}

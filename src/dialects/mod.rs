@@ -1,0 +1,108 @@
+//! The dialects deskgate speaks, one folder each: `native/`, `servicenow/`, `jira/`,
+//! `clearquest/`. A dialect owns its desk options (`options.rs`), its inbound router
+//! and error shape (`api.rs`, `mod.rs`), its change capture (`webhook.rs` for a tool
+//! that pushes, `poll.rs` for one that is polled) and how its adapter is built
+//! (`adapter.rs`). The list of dialects is `for_each_dialect!` in [`id`]; code
+//! outside a dialect's folder asks [`get`] for the dialect of a desk's `system` and
+//! never matches on a system name.
+
+use std::sync::Arc;
+
+use axum::Router;
+use deskgate_adapter::Adapter;
+
+use crate::config::{Config, Desk, Problem};
+use crate::gateway::adapters::Adapters;
+use crate::http::AppState;
+use crate::mapping::{Mappings, SystemKind};
+
+pub mod capture;
+pub mod id;
+
+pub use id::{DialectId, UnknownDialect};
+
+/// What a dialect provides. Every method has a default, so a dialect implements only
+/// what its system has.
+pub trait Dialect: Sync {
+    fn id(&self) -> DialectId;
+
+    /// The desk's own API and its pushed change capture, answering errors in this
+    /// dialect's shape. Merged into the one application router.
+    fn router(&self) -> Router<AppState> {
+        Router::new()
+    }
+
+    /// The outbound adapter of a desk deskgate delivers to; `None` when deskgate does
+    /// not call desks of this dialect.
+    fn adapter(&self, _desk: &Desk, _endpoint: &url::Url) -> Option<Result<Arc<dyn Adapter>, String>> {
+        None
+    }
+
+    /// Whether desks of this dialect are read by polling (their tools do not push).
+    fn polled(&self) -> bool {
+        false
+    }
+}
+
+macro_rules! registry {
+    ($($module:ident: $variant:ident,)*) => {
+        $(pub mod $module;)*
+
+        /// The dialect `id` names.
+        pub fn get(id: DialectId) -> &'static dyn Dialect {
+            match id {
+                $(DialectId::$variant => &$module::$variant,)*
+            }
+        }
+    };
+}
+id::for_each_dialect!(registry);
+
+/// Every dialect, in the order of the list.
+pub fn all() -> impl Iterator<Item = &'static dyn Dialect> {
+    DialectId::ALL.iter().map(|id| get(*id))
+}
+
+/// Every dialect's inbound routes, merged.
+pub fn routers() -> Router<AppState> {
+    all().fold(Router::new(), |router, d| router.merge(d.router()))
+}
+
+/// An adapter for every desk with an endpoint whose dialect deskgate calls. Every
+/// problem is reported, with the desk's key path.
+pub fn adapters(config: &Config) -> Result<Adapters, Vec<Problem>> {
+    let mut adapters = Adapters::default();
+    let mut problems = Vec::new();
+    for desk in config.desks.values() {
+        let Some(endpoint) = &desk.endpoint else { continue };
+        match get(desk.system).adapter(desk, endpoint) {
+            None => {}
+            Some(Ok(adapter)) => adapters.insert(desk.id.clone(), adapter),
+            Some(Err(message)) => problems.push(Problem { path: format!("desks.{}", desk.id), message }),
+        }
+    }
+    if problems.is_empty() { Ok(adapters) } else { Err(problems) }
+}
+
+/// A connection timeout from a desk's `timeout_secs`, at least a second.
+pub(crate) fn timeout(secs: Option<u64>, default: u64) -> std::time::Duration {
+    std::time::Duration::from_secs(secs.unwrap_or(default).max(1))
+}
+
+/// The shipped mapping files, compiled in.
+const MAPPING_SOURCES: [(&str, &str); 3] = [
+    ("mappings/servicenow.toml", include_str!("../../mappings/servicenow.toml")),
+    ("mappings/jira.toml", include_str!("../../mappings/jira.toml")),
+    ("mappings/clearquest.toml", include_str!("../../mappings/clearquest.toml")),
+];
+
+/// The mappings of every desk that speaks a mapped system, validated: a status or
+/// priority that cannot be reached both ways is refused with file and key.
+pub fn mappings(config: &Config) -> Result<Mappings, String> {
+    let desks: Vec<_> = config
+        .desks
+        .values()
+        .filter_map(|d| d.system.as_str().parse::<SystemKind>().ok().map(|s| (d.id.clone(), s)))
+        .collect();
+    Mappings::from_sources(MAPPING_SOURCES, &desks).map_err(|p| p.to_string())
+}

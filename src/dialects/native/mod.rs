@@ -1,0 +1,27 @@
+//! The native dialect: deskgate's own JSON API (`/api/v1/…`). Native desks are not
+//! called back: they read their incidents through the API.
+
+pub mod api;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use super::{Dialect, DialectId};
+use crate::http::AppState;
+
+pub struct Native;
+
+impl Dialect for Native {
+    fn id(&self) -> DialectId {
+        DialectId::Native
+    }
+
+    fn router(&self) -> Router<AppState> {
+        Router::new()
+            .route("/api/v1/incidents", get(api::list_incidents).post(api::submit))
+            .route("/api/v1/incidents/{id}", get(api::get_incident).patch(api::patch_incident))
+            .route("/api/v1/incidents/{id}/notes", post(api::add_note))
+            .route("/api/v1/refs/{desk}/{*remote_id}", get(api::lookup_ref))
+            .route("/api/v1/audit", get(api::audit_log))
+    }
+}

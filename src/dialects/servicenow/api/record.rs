@@ -1,0 +1,187 @@
+//! The incident as a ServiceNow `incident` record, in the calling desk's vocabulary.
+
+use super::*;
+
+/// One field: its internal value, its display value and, for references, a link.
+#[derive(Clone, Debug)]
+pub(super) struct FieldValue {
+    pub(super) value: String,
+    pub(super) display: String,
+    pub(super) link: Option<String>,
+}
+
+impl FieldValue {
+    pub(super) fn plain(value: impl Into<String>) -> Self {
+        let value = value.into();
+        Self { display: value.clone(), value, link: None }
+    }
+
+    pub(super) fn labelled(value: impl Into<String>, display: impl Into<String>) -> Self {
+        Self { value: value.into(), display: display.into(), link: None }
+    }
+}
+
+/// An incident as the calling desk sees it through the Table API.
+pub(super) struct View {
+    pub(super) fields: BTreeMap<&'static str, FieldValue>,
+}
+
+impl View {
+    pub(super) fn new(state: &AppState, desk: &SnDesk<'_>, i: &Incident, base: &str) -> Self {
+        let config = &state.gateway.config;
+        let desk_name = |d: &DeskId| config.desk(d).map(|d| d.name.clone()).unwrap_or_else(|| d.to_string());
+        let mapping = desk.mapping;
+        let status = mapping.status_fields(i.status, None, false);
+        let status = status.fields().cloned().unwrap_or_default();
+        let state_value = status.status.clone().unwrap_or_default();
+        let extra = |k: &str| status.extra.get(k).cloned().unwrap_or_default();
+        let (impact, urgency) = levels(i, mapping);
+        let priority = wire::priority(impact, urgency);
+        let own = i.ref_for(&desk.who.desk);
+        let actor = desk.who.actor();
+        let journal = |visibility: Visibility, label: &str| {
+            i.notes
+                .iter()
+                .rev()
+                .filter(|n| n.visibility == visibility && Incident::note_visible_to(n, &actor))
+                .map(|n| {
+                    format!(
+                        "{} - {} ({label})\n{}\n\n",
+                        wire::format_date(n.at),
+                        desk_name(&n.author_desk),
+                        n.body.as_str()
+                    )
+                })
+                .collect::<String>()
+        };
+        let hold_reason = extra("hold_reason");
+        let mut fields = BTreeMap::new();
+        let mut put = |name: &'static str, v: FieldValue| {
+            fields.insert(name, v);
+        };
+        put("sys_id", FieldValue::plain(sys_id_of(&i.id)));
+        put("number", FieldValue::plain(number_of(&i.id)));
+        put("short_description", FieldValue::plain(i.title.as_str()));
+        put("description", FieldValue::plain(i.description.as_str()));
+        put("state", FieldValue::labelled(&state_value, wire::state::label(&state_value).unwrap_or(&state_value)));
+        put("hold_reason", FieldValue::labelled(&hold_reason, hold_reason_label(&hold_reason)));
+        put("impact", FieldValue::labelled(impact.to_string(), level_label(impact)));
+        put("urgency", FieldValue::labelled(urgency.to_string(), level_label(urgency)));
+        put("priority", FieldValue::labelled(priority.to_string(), priority_label(priority)));
+        put("business_service", FieldValue::plain(i.service.as_str()));
+        put(
+            "assignment_group",
+            match &i.assignee {
+                Some(a) => FieldValue::labelled(a.as_str(), desk_name(a)),
+                None => FieldValue::plain(""),
+            },
+        );
+        put("correlation_id", FieldValue::plain(own.map(|r| r.remote_id.to_string()).unwrap_or_default()));
+        put("correlation_display", FieldValue::plain(own.map(|r| r.display_id.clone()).unwrap_or_default()));
+        put("u_deskgate_incident", FieldValue::plain(i.id.as_str()));
+        put("u_reported_by", FieldValue::labelled(i.origin.desk.as_str(), desk_name(&i.origin.desk)));
+        put(
+            "parent_incident",
+            match &i.parent {
+                Some(p) => {
+                    let sys_id = sys_id_of(p);
+                    FieldValue {
+                        link: Some(format!("{base}/api/now/table/incident/{sys_id}")),
+                        value: sys_id,
+                        display: number_of(p),
+                    }
+                }
+                None => FieldValue::plain(""),
+            },
+        );
+        put("active", FieldValue::plain(if i.status.is_terminal() { "false" } else { "true" }));
+        put("close_code", FieldValue::plain(extra("close_code")));
+        put("close_notes", FieldValue::plain(extra("close_notes")));
+        put("comments", FieldValue::labelled("", journal(Visibility::Public, "Additional comments")));
+        put("work_notes", FieldValue::labelled("", journal(Visibility::Internal, "Work notes")));
+        put("opened_at", FieldValue::plain(wire::format_date(i.created_at)));
+        put("sys_created_on", FieldValue::plain(wire::format_date(i.created_at)));
+        put("sys_updated_on", FieldValue::plain(wire::format_date(i.updated_at)));
+        put("sys_mod_count", FieldValue::plain(i.version.saturating_sub(1).to_string()));
+        Self { fields }
+    }
+
+    pub(super) fn value(&self, field: &str) -> Option<&str> {
+        self.fields.get(field).map(|f| f.value.as_str())
+    }
+
+    pub(super) fn render(&self, how: &Rendering) -> Value {
+        let mut out = Map::new();
+        let names: Vec<&str> = match &how.fields {
+            Some(fields) => fields.iter().map(String::as_str).collect(),
+            None => FIELDS.to_vec(),
+        };
+        for name in names {
+            if let Some(f) = self.fields.get(name) {
+                out.insert(name.to_owned(), how.field(name, f));
+            }
+        }
+        Value::Object(out)
+    }
+}
+
+/// ServiceNow impact and urgency (1..3) for the incident: its own when they give its
+/// priority, else those the desk's mapping writes for that priority, else Low.
+pub(super) fn levels(i: &Incident, mapping: &DeskMapping) -> (u8, u8) {
+    let own = match (i.impact, i.urgency) {
+        (Some(im), Some(ur)) => Some((im, ur)),
+        _ => None,
+    };
+    match i.priority {
+        Some(p) => {
+            if let Some((im, ur)) = own.filter(|(im, ur)| Priority::from_impact_urgency(*im, *ur) == p) {
+                return (im.rank(), ur.rank());
+            }
+            let fields = mapping.priority_fields(p);
+            let level = |k: &str| fields.extra.get(k).and_then(|v| wire::parse_level("impact", v).ok());
+            match (level("impact"), level("urgency")) {
+                (Some(im), Some(ur)) => (im, ur),
+                _ => default_levels(p),
+            }
+        }
+        None => (i.impact.map(Level::rank).unwrap_or(3), i.urgency.map(Level::rank).unwrap_or(3)),
+    }
+}
+
+pub(super) fn default_levels(p: Priority) -> (u8, u8) {
+    match p {
+        Priority::P1 => (1, 1),
+        Priority::P2 => (1, 2),
+        Priority::P3 => (2, 2),
+        Priority::P4 => (3, 3),
+    }
+}
+
+pub(super) fn level_label(level: u8) -> &'static str {
+    match level {
+        1 => "1 - High",
+        2 => "2 - Medium",
+        _ => "3 - Low",
+    }
+}
+
+pub(super) fn priority_label(priority: u8) -> &'static str {
+    match priority {
+        1 => "1 - Critical",
+        2 => "2 - High",
+        3 => "3 - Moderate",
+        4 => "4 - Low",
+        _ => "5 - Planning",
+    }
+}
+
+pub(super) fn hold_reason_label(value: &str) -> String {
+    match value {
+        "1" => "Awaiting Caller",
+        "3" => "Awaiting Problem",
+        "4" => "Awaiting Vendor",
+        "5" => "Awaiting Change",
+        other => other,
+    }
+    .to_owned()
+}

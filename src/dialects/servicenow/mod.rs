@@ -1,0 +1,53 @@
+//! The ServiceNow dialect: the Table API for ServiceNow desks (`/api/now/table/…`),
+//! the business rule's push (`/webhooks/servicenow/{desk}`), errors in ServiceNow's
+//! shape, and the Table API adapter.
+
+pub mod adapter;
+pub mod api;
+pub mod options;
+pub mod webhook;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::middleware;
+use deskgate_adapter::Adapter;
+use serde_json::json;
+
+use super::{Dialect, DialectId};
+use crate::config::Desk;
+use crate::http::AppState;
+use crate::http::error::{ApiError, render_in};
+
+pub struct Servicenow;
+
+/// `{"error":{"message","detail"},"status":"failure"}`; the detail names the field.
+pub fn error_body(e: &ApiError) -> serde_json::Value {
+    json!({
+        "error": {
+            "message": e.message,
+            "detail": match (&e.field, &e.referral) {
+                (_, Some(r)) => r.message.clone(),
+                (Some(f), None) => format!("field: {f}"),
+                (None, None) => String::new(),
+            },
+        },
+        "status": "failure",
+    })
+}
+
+impl Dialect for Servicenow {
+    fn id(&self) -> DialectId {
+        DialectId::Servicenow
+    }
+
+    fn router(&self) -> Router<AppState> {
+        api::router()
+            .route("/webhooks/servicenow/{desk}", axum::routing::post(webhook::servicenow))
+            .layer(middleware::from_fn(|r, n| render_in(error_body, r, n)))
+    }
+
+    fn adapter(&self, desk: &Desk, endpoint: &url::Url) -> Option<Result<Arc<dyn Adapter>, String>> {
+        Some(adapter::build(desk, endpoint.as_str()))
+    }
+}

@@ -169,6 +169,33 @@ struct GatewayFile {
     /// Timeouts and the connection cap of the server (`[gateway.http]`).
     #[serde(default)]
     http: HttpSettings,
+    /// Which backend holds the state (`[gateway.store]`); sled in `data_dir` without it.
+    store: Option<StoreFile>,
+}
+
+/// `[gateway.store]` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StoreFile {
+    kind: String,
+    /// The sled directory, relative to the working directory; `data_dir` without it.
+    path: Option<PathBuf>,
+}
+
+/// The store `[gateway.store]` names, or sled in `data_dir`.
+fn resolve_store(file: Option<StoreFile>, data_dir: &Path, problems: &mut Vec<Problem>) -> crate::store::StoreConfig {
+    let sled = |path: &Path| crate::store::StoreConfig::Sled { path: path.to_owned() };
+    let Some(file) = file else { return sled(data_dir) };
+    match file.kind.as_str() {
+        "sled" => sled(file.path.as_deref().unwrap_or(data_dir)),
+        other => {
+            problems.push(Problem {
+                path: "gateway.store.kind".into(),
+                message: format!("expected \"sled\", got {other:?}"),
+            });
+            sled(data_dir)
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -616,6 +643,8 @@ impl Desk {
 pub struct GatewayConfig {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
+    /// Which backend holds the state, and where (`[gateway.store]`).
+    pub store: crate::store::StoreConfig,
     pub public_url: Option<String>,
     pub max_body_bytes: usize,
     pub audience: String,
@@ -738,13 +767,13 @@ impl Config {
                 });
             }
             let tls_ok = problems.len() == before;
+            let data_dir =
+                if g.data_dir.is_absolute() { g.data_dir } else { base_relative(base_dir, &g.data_dir, true) };
+            let store = resolve_store(g.store, &data_dir, &mut problems);
             listen.filter(|_| tls_ok).map(|listen| GatewayConfig {
                 listen,
-                data_dir: if g.data_dir.is_absolute() {
-                    g.data_dir
-                } else {
-                    base_relative(base_dir, &g.data_dir, true)
-                },
+                data_dir,
+                store,
                 public_url: g.public_url,
                 max_body_bytes: g.max_body_bytes,
                 audience: g.audience,
@@ -1260,6 +1289,21 @@ mod tests {
         assert_eq!(c.local_desk_for_organisation("Rigshospitalet").unwrap().id.as_str(), "region-h");
         assert_eq!(c.gateway.max_body_bytes, 1024 * 1024);
         assert_eq!(c.gateway.data_dir, PathBuf::from("./data"));
+    }
+
+    #[test]
+    fn the_store_defaults_to_sled_in_data_dir_and_a_bad_kind_is_named_by_its_path() {
+        use crate::store::StoreConfig;
+        let c = Config::from_toml(MINIMAL, Path::new("."), &env()).unwrap();
+        assert_eq!(c.gateway.store, StoreConfig::Sled { path: PathBuf::from("./data") });
+        let with = |store: &str| MINIMAL.replacen("[gateway]\n", &format!("[gateway]\n{store}\n"), 1);
+        let text = with("store = { kind = \"sled\", path = \"/var/lib/deskgate/store\" }");
+        let c = Config::from_toml(&text, Path::new("."), &env()).unwrap();
+        assert_eq!(c.gateway.store, StoreConfig::Sled { path: PathBuf::from("/var/lib/deskgate/store") });
+        let text = with("store = { kind = \"postgres\" }");
+        let problems = Config::from_toml(&text, Path::new("."), &env()).unwrap_err();
+        let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert!(text.iter().any(|p| p.contains("gateway.store.kind") && p.contains("postgres")), "{text:?}");
     }
 
     #[test]

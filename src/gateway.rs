@@ -20,7 +20,8 @@ use crate::model::{
 };
 use crate::rejections::{MAX_REASON, MAX_SUBJECT, RejectionLimiter, Verdict, bounded};
 use crate::store::{
-    AuditEntry, AuditKind, CreateOutcome, Effects, IdempotencyClaim, RequestIdSource, Store, StoreError,
+    AuditEntry, AuditKind, CreateOutcome, Effects, IdempotencyClaim, ListQuery, RequestIdSource, Store, StoreError,
+    Viewer,
 };
 use crate::sync::plan::{Planner, Via};
 
@@ -282,22 +283,23 @@ impl Gateway {
     }
 
     /// An incident the desk is party to.
-    pub fn get(&self, who: &DeskPrincipal, id: &IncidentId) -> Result<Incident, GatewayError> {
-        match self.store.get_incident(id)? {
+    pub async fn get(&self, who: &DeskPrincipal, id: &IncidentId) -> Result<Incident, GatewayError> {
+        match self.store.get_incident(id).await? {
             Some(i) if i.is_visible_to(&who.actor()) => Ok(i),
             _ => Err(GatewayError::NotFound(id.to_string())),
         }
     }
 
-    pub fn list(&self, who: &DeskPrincipal, filter: &ListFilter) -> Result<Vec<Incident>, GatewayError> {
-        let actor = who.actor();
-        let keep = |i: &Incident| {
-            i.is_visible_to(&actor)
-                && filter.status.is_none_or(|s| i.status == s)
-                && filter.priority.is_none_or(|p| i.priority == Some(p))
-                && filter.service.as_ref().is_none_or(|s| &i.service == s)
+    pub async fn list(&self, who: &DeskPrincipal, filter: &ListFilter) -> Result<Vec<Incident>, GatewayError> {
+        let query = ListQuery {
+            status: filter.status,
+            priority: filter.priority,
+            service: filter.service.clone(),
+            viewer: Viewer::of(&who.actor()),
+            after: filter.after.clone(),
+            limit: filter.limit,
         };
-        Ok(self.store.list_incidents(filter.after.as_ref(), filter.limit, &keep)?)
+        Ok(self.store.list_incidents(&query).await?)
     }
 
     pub async fn add_note(
@@ -349,7 +351,7 @@ impl Gateway {
         // which incident it joined (a public note from the national desk).
         let mut joined_note = None;
         if let Some(parent) = &change.parent {
-            let Some(parent_incident) = self.store.get_incident(parent)? else {
+            let Some(parent_incident) = self.store.get_incident(parent).await? else {
                 return Err(ModelError::Invalid { field: "parent", expected: "the id of an existing incident" }.into());
             };
             if change.kind == Some(crate::model::Kind::SupportRequest) {
@@ -408,7 +410,7 @@ impl Gateway {
         version: &crate::model::RemoteVersion,
         ctx: &RequestContext,
     ) -> Result<RemoteOutcome, GatewayError> {
-        let Some(id) = self.store.find_by_ref(desk, remote_id)? else {
+        let Some(id) = self.store.find_by_ref(desk, remote_id).await? else {
             return Ok(RemoteOutcome::UnknownTicket);
         };
         if let Some(outcome) = self.refuse_non_party(desk, remote_id, &id, ctx).await? {
@@ -432,7 +434,8 @@ impl Gateway {
         // write may come before its answer does.
         let writing: Vec<_> = self
             .store
-            .outbox(usize::MAX)?
+            .outbox(usize::MAX)
+            .await?
             .into_iter()
             .filter(|item| item.incident == id && &item.desk == desk)
             .map(|item| item.action)
@@ -543,7 +546,8 @@ impl Gateway {
         // event (including the one about this very note): say it once.
         let noted = self
             .store
-            .get_incident(id)?
+            .get_incident(id)
+            .await?
             .and_then(|i| i.notes.last().cloned())
             .is_some_and(|n| n.visibility == Visibility::Internal && n.body == note);
         if let Some(national) = national.filter(|_| !noted) {
@@ -573,7 +577,7 @@ impl Gateway {
         id: &IncidentId,
         ctx: &RequestContext,
     ) -> Result<Option<RemoteOutcome>, GatewayError> {
-        let Some(incident) = self.store.get_incident(id)? else { return Ok(None) };
+        let Some(incident) = self.store.get_incident(id).await? else { return Ok(None) };
         if Planner::new(&self.config).is_party(&incident, desk) {
             return Ok(None);
         }
@@ -651,10 +655,15 @@ impl Gateway {
     }
 
     /// Which incident a desk's ticket is, if the caller may see it.
-    pub fn find_ref(&self, who: &DeskPrincipal, desk: &DeskId, remote_id: &TicketId) -> Result<Incident, GatewayError> {
+    pub async fn find_ref(
+        &self,
+        who: &DeskPrincipal,
+        desk: &DeskId,
+        remote_id: &TicketId,
+    ) -> Result<Incident, GatewayError> {
         let not_found = || GatewayError::NotFound(format!("{desk} ticket {remote_id}"));
-        let id = self.store.find_by_ref(desk, remote_id)?.ok_or_else(not_found)?;
-        self.get(who, &id).map_err(|_| not_found())
+        let id = self.store.find_by_ref(desk, remote_id).await?.ok_or_else(not_found)?;
+        self.get(who, &id).await.map_err(|_| not_found())
     }
 }
 

@@ -32,7 +32,7 @@ use crate::clock::Clock;
 use crate::config::{Config, SmtpTls};
 use crate::escalation::{Channel, Contact, Escalation, TimeoutOutcome};
 use crate::model::{DeskId, Incident, ModelError};
-use crate::store::{Store, StoreError};
+use crate::store::{EscalationQuery, Store, StoreError, Viewer};
 use crate::sync::outbox::{Action, Delivery};
 
 /// The id of the escalation a change to `incident` opens: the incident's number and
@@ -371,7 +371,7 @@ impl Watch {
     pub async fn step(&self) -> Result<Vec<Escalation>, StoreError> {
         let now = self.clock.now();
         let due =
-            self.store.escalations(usize::MAX, &|e| e.state.is_waiting() && e.deadline.is_some_and(|d| d <= now))?;
+            self.store.escalations(&EscalationQuery { due_by: Some(now), ..EscalationQuery::all(usize::MAX) }).await?;
         let mut moved = Vec::new();
         for e in due {
             let change = |e: &mut Escalation| -> Result<Vec<Delivery>, ModelError> {
@@ -423,27 +423,28 @@ pub fn local(e: &Escalation, at: Timestamp) -> String {
 /// acknowledging, with the same visibility as incidents (a desk sees the
 /// escalations of incidents it is party to; the national desk sees all).
 impl crate::gateway::Gateway {
-    fn escalation_visible(&self, who: &crate::auth::DeskPrincipal, e: &Escalation) -> bool {
+    async fn escalation_visible(&self, who: &crate::auth::DeskPrincipal, e: &Escalation) -> bool {
         let Ok(id) = e.incident_id.parse::<crate::model::IncidentId>() else { return false };
-        matches!(self.store.get_incident(&id), Ok(Some(i)) if i.is_visible_to(&who.actor()))
+        matches!(self.store.get_incident(&id).await, Ok(Some(i)) if i.is_visible_to(&who.actor()))
     }
 
     /// Escalations the desk may see, oldest incident first.
-    pub fn escalations(
+    pub async fn escalations(
         &self,
         who: &crate::auth::DeskPrincipal,
         limit: usize,
     ) -> Result<Vec<Escalation>, crate::gateway::GatewayError> {
-        Ok(self.store.escalations(limit, &|e| self.escalation_visible(who, e))?)
+        let query = EscalationQuery { viewer: Viewer::of(&who.actor()), ..EscalationQuery::all(limit) };
+        Ok(self.store.escalations(&query).await?)
     }
 
-    pub fn escalation(
+    pub async fn escalation(
         &self,
         who: &crate::auth::DeskPrincipal,
         id: &str,
     ) -> Result<Escalation, crate::gateway::GatewayError> {
-        match self.store.escalation(id)? {
-            Some(e) if self.escalation_visible(who, &e) => Ok(e),
+        match self.store.escalation(id).await? {
+            Some(e) if self.escalation_visible(who, &e).await => Ok(e),
             _ => Err(crate::gateway::GatewayError::NotFound(format!("escalation {id}"))),
         }
     }
@@ -456,7 +457,7 @@ impl crate::gateway::Gateway {
         id: &str,
         ctx: &crate::gateway::RequestContext,
     ) -> Result<Escalation, crate::gateway::GatewayError> {
-        self.escalation(who, id)?;
+        self.escalation(who, id).await?;
         let now = self.clock.now();
         let by = who.desk.to_string();
         let change = |e: &mut Escalation| -> Result<Vec<Delivery>, ModelError> {

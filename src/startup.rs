@@ -15,7 +15,7 @@ use crate::gateway::Gateway;
 use crate::mapping::{Mappings, SystemKind};
 use crate::notify::{Notifier, Watch};
 use crate::ratelimit::RateLimits;
-use crate::store::{SledStore, Store, StoreError};
+use crate::store::{Store, StoreError};
 use crate::sync::deliver::{Dispatcher, RetryPolicy, STOP_GRACE};
 use crate::sync::poll::Poller;
 use crate::sync::registry::Adapters;
@@ -32,8 +32,8 @@ pub struct Application {
 impl Application {
     /// Open the store and bind the listener (port 0 picks a free port).
     pub async fn build(config: Config) -> Result<Self, StartupError> {
-        let store = SledStore::open(&config.gateway.data_dir)?;
-        Self::build_with(config, Arc::new(store), Arc::new(SystemClock)).await
+        let store = crate::store::open(&config.gateway.store)?;
+        Self::build_with(config, store, Arc::new(SystemClock)).await
     }
 
     pub async fn build_with(

@@ -155,8 +155,8 @@ async fn a_corrupt_line_is_refused_by_number_and_nothing_is_restored() {
 
     let original = std::fs::read_to_string(&file).unwrap();
     let mut lines: Vec<String> = original.lines().map(str::to_owned).collect();
-    let victim = lines.iter().position(|l| l.contains("\"tree\":\"incidents\"")).unwrap();
-    lines[victim] = lines[victim].replacen("\"key\":\"", "\"key\":\"%%", 1);
+    let victim = lines.iter().position(|l| l.starts_with("{\"incident\":")).unwrap();
+    lines[victim] = lines[victim].replacen("\"id\":\"", "\"id\":\"%%", 1);
     std::fs::write(&file, lines.join("\n") + "\n").unwrap();
 
     let target = tempfile::tempdir().unwrap();
@@ -213,15 +213,15 @@ async fn new_sequence_numbers_after_a_restore_come_after_every_restored_one() {
         store.audit(audit_entry(&format!("old {n}"))).await.unwrap();
     }
     let mut backup = Vec::new();
-    store.export(&mut backup).unwrap();
+    store.export(&mut backup).await.unwrap();
     drop(store);
 
     let target = tempfile::tempdir().unwrap();
     let restored = SledStore::open(target.path()).unwrap();
-    let summary = restored.import(&mut backup.as_slice(), false).unwrap();
+    let summary = restored.import(&mut backup.as_slice(), false).await.unwrap();
     assert_eq!(summary.records, 3);
     restored.audit(audit_entry("new")).await.unwrap();
-    let log = restored.audit_log(None, 100).unwrap();
+    let log = restored.audit_log(None, 100).await.unwrap();
     let reasons: Vec<&str> = log.iter().map(|(_, e)| e.reason.as_str()).collect();
     assert_eq!(reasons, ["old 0", "old 1", "old 2", "new"]);
 }

@@ -340,7 +340,7 @@ pub async fn get_incident(
     Path(id): Path<String>,
 ) -> Result<Json<IncidentView>, ApiError> {
     let id = parse_incident_id(&id)?;
-    let incident = state.gateway.get(&who, &id)?;
+    let incident = state.gateway.get(&who, &id).await?;
     Ok(Json(IncidentView::new(&incident, &who)))
 }
 
@@ -382,7 +382,7 @@ pub async fn list_incidents(
             }
         }
     }
-    let items = state.gateway.list(&who, &filter)?;
+    let items = state.gateway.list(&who, &filter).await?;
     let next_cursor = (items.len() == filter.limit).then(|| items.last().map(|i| i.id.to_string())).flatten();
     Ok(Json(IncidentPage { items: items.iter().map(|i| IncidentView::new(i, &who)).collect(), next_cursor }))
 }
@@ -404,7 +404,7 @@ pub async fn add_note(
 ) -> Result<(StatusCode, Json<IncidentView>), ApiError> {
     let id = parse_incident_id(&id)?;
     let body = Text::parse("body", &req.body)?;
-    if let Ok(current) = state.gateway.get(&who, &id) {
+    if let Ok(current) = state.gateway.get(&who, &id).await {
         admit_notes(&state, &who, Some(&current), 1, "body")?;
     }
     let incident = state.gateway.add_note(&who, &id, body, req.visibility.unwrap_or(Visibility::Public), &ctx).await?;
@@ -474,7 +474,7 @@ pub async fn lookup_ref(
 ) -> Result<Json<RefLookup>, ApiError> {
     let desk: DeskId = desk.parse().map_err(|_| ApiError::not_found(format!("desk {desk:?} not found")))?;
     let remote: TicketId = remote_id.parse()?;
-    let incident = state.gateway.find_ref(&who, &desk, &remote)?;
+    let incident = state.gateway.find_ref(&who, &desk, &remote).await?;
     let reference = incident
         .refs
         .iter()
@@ -521,7 +521,7 @@ pub async fn audit_log(
             }
         }
     }
-    let items = state.gateway.store.audit_log(after, limit).map_err(crate::gateway::GatewayError::from)?;
+    let items = state.gateway.store.audit_log(after, limit).await.map_err(crate::gateway::GatewayError::from)?;
     let next_cursor = (items.len() == limit).then(|| items.last().map(|(s, _)| *s)).flatten();
     Ok(Json(AuditPage { items: items.into_iter().map(|(seq, entry)| AuditLine { seq, entry }).collect(), next_cursor }))
 }

@@ -37,7 +37,7 @@ fn store_error(e: StoreError) -> ApiError {
 #[utoipa::path(get, path = "/api/v1/outbox", tag = "delivery",
     responses((status = 200, body = OutboxPage)), security(("desk_jwt" = [])))]
 pub async fn outbox(State(state): State<AppState>, who: DeskPrincipal) -> Result<Json<OutboxPage>, ApiError> {
-    let items = state.gateway.store.outbox(10_000).map_err(store_error)?;
+    let items = state.gateway.store.outbox(10_000).await.map_err(store_error)?;
     Ok(Json(OutboxPage { items: items.into_iter().filter(|i| visible(&who, &i.desk)).collect() }))
 }
 
@@ -45,7 +45,7 @@ pub async fn outbox(State(state): State<AppState>, who: DeskPrincipal) -> Result
 #[utoipa::path(get, path = "/api/v1/dead-letters", tag = "delivery",
     responses((status = 200, body = DeadLetterPage)), security(("desk_jwt" = [])))]
 pub async fn dead_letters(State(state): State<AppState>, who: DeskPrincipal) -> Result<Json<DeadLetterPage>, ApiError> {
-    let items = state.gateway.store.dead_letters(10_000).map_err(store_error)?;
+    let items = state.gateway.store.dead_letters(10_000).await.map_err(store_error)?;
     Ok(Json(DeadLetterPage { items: items.into_iter().filter(|d| visible(&who, &d.item.desk)).collect() }))
 }
 

@@ -62,8 +62,8 @@ impl Poller {
 
     /// Where polling of `desk` stands. The cursor holds the [`PollState`] as JSON; a
     /// store written before the seen versions were kept holds the bare watermark.
-    fn state(&self, cursor: &str, now: Timestamp) -> Result<PollState, String> {
-        let stored = self.gateway.store.cursor(cursor).map_err(|e| e.to_string())?;
+    async fn state(&self, cursor: &str, now: Timestamp) -> Result<PollState, String> {
+        let stored = self.gateway.store.cursor(cursor).await.map_err(|e| e.to_string())?;
         if let Some(text) = stored {
             if let Ok(state) = serde_json::from_str::<PollState>(&text) {
                 return Ok(state);
@@ -83,7 +83,7 @@ impl Poller {
         let adapter = self.adapters.get(desk).ok_or_else(|| format!("no adapter for {desk}"))?;
         let cursor = format!("poll/{desk}");
         let now = self.gateway.clock.now();
-        let mut state = self.state(&cursor, now)?;
+        let mut state = self.state(&cursor, now).await?;
         let tickets = adapter.changed_since(state.query_from(OVERLAP)).await.map_err(|e| e.to_string())?;
         let mut report = PollReport { seen: tickets.len(), ..PollReport::default() };
         let fresh = state.fresh(OVERLAP, tickets);

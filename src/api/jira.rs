@@ -148,13 +148,13 @@ fn base_url(state: &AppState, headers: &HeaderMap) -> String {
 }
 
 /// The incident an issue key names, if the desk is party to it.
-fn find_issue(state: &AppState, desk: &JiraDesk<'_>, key: &str) -> Result<Incident, ApiError> {
+async fn find_issue(state: &AppState, desk: &JiraDesk<'_>, key: &str) -> Result<Incident, ApiError> {
     let seq = parse_key(key).ok_or_else(no_issue)?;
     let this_year = state.gateway.clock.now().to_zoned(jiff::tz::TimeZone::UTC).year();
     // Ids carry the year they were made in and sequences are never reused, so at most
     // one year holds this sequence: look from the newest year back.
     for year in (EARLIEST_YEAR..=this_year.saturating_add(1)).rev() {
-        match state.gateway.get(&desk.who, &IncidentId::new(year, seq)) {
+        match state.gateway.get(&desk.who, &IncidentId::new(year, seq)).await {
             Ok(incident) => return Ok(incident),
             Err(GatewayError::NotFound(_)) => continue,
             Err(e) => return Err(gateway_error(e, desk.mapping)),
@@ -691,7 +691,7 @@ async fn get_issue(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let desk = JiraDesk::of(&state, who, &v, &headers)?;
-    let incident = find_issue(&state, &desk, &key)?;
+    let incident = find_issue(&state, &desk, &key).await?;
     let wanted: Vec<String> = url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
         .filter(|(k, _)| k == "fields")
         .flat_map(|(_, v)| v.split(',').map(|s| s.trim().to_owned()).collect::<Vec<_>>())
@@ -711,7 +711,7 @@ async fn edit_issue(
     JsonBody(body, _): JsonBody<Value>,
 ) -> Result<Response, ApiError> {
     let desk = JiraDesk::of(&state, who, &v, &headers)?;
-    let incident = find_issue(&state, &desk, &key)?;
+    let incident = find_issue(&state, &desk, &key).await?;
     let body = issue_body(&body)?;
     let mut change = Change::default();
     for (name, value) in &body.fields {
@@ -809,7 +809,7 @@ async fn transitions(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let desk = JiraDesk::of(&state, who, &v, &headers)?;
-    let incident = find_issue(&state, &desk, &key)?;
+    let incident = find_issue(&state, &desk, &key).await?;
     let params: Vec<(String, String)> =
         url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()).into_owned().collect();
     let only = params.iter().find(|(k, _)| k == "transitionId").map(|(_, v)| v.clone());
@@ -842,7 +842,7 @@ async fn do_transition(
     JsonBody(body, _): JsonBody<Value>,
 ) -> Result<Response, ApiError> {
     let desk = JiraDesk::of(&state, who, &v, &headers)?;
-    let incident = find_issue(&state, &desk, &key)?;
+    let incident = find_issue(&state, &desk, &key).await?;
     let id = match body.get("transition").and_then(|t| t.get("id")) {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Number(n)) => n.to_string(),
@@ -874,7 +874,7 @@ async fn comments(
     Path((v, key)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let desk = JiraDesk::of(&state, who, &v, &headers)?;
-    let incident = find_issue(&state, &desk, &key)?;
+    let incident = find_issue(&state, &desk, &key).await?;
     Ok(axum::Json(comment_page(visible_comments(&state, &desk, &incident))).into_response())
 }
 
@@ -898,7 +898,7 @@ async fn add_comment(
     JsonBody(body, _): JsonBody<Value>,
 ) -> Result<Response, ApiError> {
     let desk = JiraDesk::of(&state, who, &v, &headers)?;
-    let incident = find_issue(&state, &desk, &key)?;
+    let incident = find_issue(&state, &desk, &key).await?;
     let text = text_of("body", body.get("body").unwrap_or(&Value::Null))?
         .ok_or_else(|| field_error("body", "body: Comment body can not be empty!"))?;
     let text = Text::parse("body", &text).map_err(ApiError::from)?;
@@ -938,7 +938,7 @@ async fn add_remote_link(
     JsonBody(body, _): JsonBody<Value>,
 ) -> Result<Response, ApiError> {
     let desk = JiraDesk::of(&state, who, &v, &headers)?;
-    let incident = find_issue(&state, &desk, &key)?;
+    let incident = find_issue(&state, &desk, &key).await?;
     let link: jira_wire::RemoteLink = parse_json(body.to_string().as_bytes())?;
     if link.object.url.trim().is_empty() {
         return Err(field_error("object.url", "object.url: the link's URL is required"));
@@ -1005,7 +1005,7 @@ async fn search_get(
             other => return Err(field_error(other, format!("{other}: unknown parameter"))),
         }
     }
-    run_search(&state, &desk, search)
+    run_search(&state, &desk, search).await
 }
 
 async fn search_post(
@@ -1037,7 +1037,7 @@ async fn search_post(
             other => return Err(field_error(other, format!("Unrecognized field \"{other}\""))),
         }
     }
-    run_search(&state, &desk, search)
+    run_search(&state, &desk, search).await
 }
 
 /// JQL names deskgate's issues answer to, and the canonical field each reads.
@@ -1105,7 +1105,7 @@ fn jql_value(issue: &Value, field: &str) -> Option<FieldValue> {
     }
 }
 
-fn run_search(state: &AppState, desk: &JiraDesk<'_>, search: Search) -> Result<Response, ApiError> {
+async fn run_search(state: &AppState, desk: &JiraDesk<'_>, search: Search) -> Result<Response, ApiError> {
     let query = jql::Query::parse(&search.jql)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_jql", e.to_string()))?;
     if let Some(unknown) = query.fields().into_iter().find(|f| jql_field(f).is_none()) {
@@ -1117,7 +1117,7 @@ fn run_search(state: &AppState, desk: &JiraDesk<'_>, search: Search) -> Result<R
     }
     let max_results = search.max_results.min(MAX_RESULTS);
     let filter = ListFilter { limit: usize::MAX, ..ListFilter::default() };
-    let incidents = state.gateway.list(&desk.who, &filter).map_err(|e| gateway_error(e, desk.mapping))?;
+    let incidents = state.gateway.list(&desk.who, &filter).await.map_err(|e| gateway_error(e, desk.mapping))?;
     let ctx = jql::EvalContext { now: state.gateway.clock.now(), time_zone: jiff::tz::TimeZone::UTC };
     let mut issues: Vec<Value> = incidents
         .iter()

@@ -669,7 +669,7 @@ async fn list(
     let params = Params::parse(raw.as_deref())?;
     let base = base_url(&state, &headers);
     let filter = ListFilter { limit: usize::MAX, ..ListFilter::default() };
-    let incidents = state.gateway.list(&desk.who, &filter).map_err(|e| gateway_error(e, desk.mapping))?;
+    let incidents = state.gateway.list(&desk.who, &filter).await.map_err(|e| gateway_error(e, desk.mapping))?;
     let mut views: Vec<View> = incidents
         .iter()
         .map(|i| View::new(&state, &desk, i, &base))
@@ -702,7 +702,7 @@ async fn get_one(
     let desk = SnDesk::of(&state, who)?;
     let params = Params::parse(raw.as_deref())?;
     let id = incident_of_sys_id(&sys_id).ok_or_else(no_record)?;
-    let incident = state.gateway.get(&desk.who, &id).map_err(|e| gateway_error(e, desk.mapping))?;
+    let incident = state.gateway.get(&desk.who, &id).await.map_err(|e| gateway_error(e, desk.mapping))?;
     let view = View::new(&state, &desk, &incident, &base_url(&state, &headers));
     Ok(result(StatusCode::OK, view.render(&params.rendering)))
 }
@@ -911,7 +911,7 @@ async fn update(
     let desk = SnDesk::of(&state, who)?;
     let params = Params::parse(raw.as_deref())?;
     let id = incident_of_sys_id(&sys_id).ok_or_else(no_record)?;
-    let current = state.gateway.get(&desk.who, &id).map_err(|e| gateway_error(e, desk.mapping))?;
+    let current = state.gateway.get(&desk.who, &id).await.map_err(|e| gateway_error(e, desk.mapping))?;
     let base = base_url(&state, &headers);
     let before = View::new(&state, &desk, &current, &base);
     let record = read_record(&body, UPDATE_FIELDS)?;

@@ -307,7 +307,7 @@ async fn jira_hint(
     };
     let ticket: TicketId = issue.key.parse()?;
     let gateway = &state.gateway;
-    let known = gateway.store.find_by_ref(desk, &ticket).map_err(GatewayError::from)?;
+    let known = gateway.store.find_by_ref(desk, &ticket).await.map_err(GatewayError::from)?;
     let Some(id) = known.filter(|_| hint.issue_event_type_name.as_deref() != Some("issue_commented")) else {
         // Unknown, or the issue_updated twin of a comment_created that follows.
         tracing::info!(%desk, %ticket, event = %hint.webhook_event, "webhook hint not read back");
@@ -327,7 +327,7 @@ async fn jira_hint(
             "the issue could not be read back from the desk's Jira; nothing was changed — try again",
         )
     })?;
-    let incident = gateway.store.get_incident(&id).map_err(GatewayError::from)?;
+    let incident = gateway.store.get_incident(&id).await.map_err(GatewayError::from)?;
     let watermark = incident.as_ref().map(|i| {
         i.refs
             .iter()
@@ -376,7 +376,7 @@ async fn supplier_detected(
         .and_then(|field| f.extra.get(field))
         .is_some_and(|v| field_text(v).is_some());
     let ticket: TicketId = issue.key.parse()?;
-    if own || state.gateway.store.find_by_ref(desk, &ticket).map_err(GatewayError::from)?.is_some() {
+    if own || state.gateway.store.find_by_ref(desk, &ticket).await.map_err(GatewayError::from)?.is_some() {
         return Ok(false);
     }
     let summary = f.summary.as_deref().unwrap_or_default().trim();

@@ -2,7 +2,13 @@
 //!
 //! Routers parse their wire format into model types and call these methods; the
 //! methods enforce visibility and the model's rules, write through the [`Store`] and
-//! keep the audit log. Nothing here knows HTTP or a wire format.
+//! keep the audit log. Nothing here knows HTTP or a wire format. Its parts (store,
+//! configuration, clock, mappings) are private: routers and workers call its
+//! methods, and who may do what is decided in them.
+
+mod escalations;
+mod lookups;
+mod operations;
 
 use std::sync::Arc;
 
@@ -95,19 +101,19 @@ impl RequestContext {
 }
 
 pub struct Gateway {
-    pub config: Arc<Config>,
-    pub store: Arc<dyn Store>,
-    pub auth: Authenticator,
-    pub clock: Arc<dyn Clock>,
+    config: Arc<Config>,
+    store: Arc<dyn Store>,
+    auth: Authenticator,
+    clock: Arc<dyn Clock>,
     /// Woken whenever a change put deliveries in the outbox.
-    pub outbox_changed: Arc<tokio::sync::Notify>,
+    outbox_changed: Arc<tokio::sync::Notify>,
     /// How each desk's vocabulary maps to the canonical model.
-    pub mappings: Arc<Mappings>,
+    mappings: Arc<Mappings>,
     /// Opens escalations for new and upgraded P1/P2 incidents and defers P3/P4
     /// reports outside staffed hours; none without `gateway.contacts`.
-    pub escalation: Option<Arc<dyn EscalationHook>>,
+    escalation: Option<Arc<dyn EscalationHook>>,
     /// How many rejections per source address are audited one by one.
-    pub rejections: RejectionLimiter,
+    rejections: RejectionLimiter,
 }
 
 impl Gateway {
@@ -167,7 +173,8 @@ impl Gateway {
         self
     }
 
-    fn now(&self) -> Timestamp {
+    /// The clock's now.
+    pub fn now(&self) -> Timestamp {
         self.clock.now()
     }
 

@@ -244,7 +244,7 @@ pub struct EscalationList {
 }
 
 fn view(state: &AppState, e: &Escalation) -> EscalationView {
-    EscalationView::new(e, crate::notify::ack_url(&state.gateway.config, &e.id))
+    EscalationView::new(e, crate::notify::ack_url(state.gateway.config(), &e.id))
 }
 
 /// Escalations of the incidents this desk is party to (all, for the national desk).

@@ -74,7 +74,7 @@ impl utoipa::Modify for SecurityAddon {
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
-    let max_body = state.gateway.config.gateway.max_body_bytes;
+    let max_body = state.gateway.config().gateway.max_body_bytes;
     let native = Router::new()
         .route("/api/v1/incidents", get(native::list_incidents).post(native::submit))
         .route("/api/v1/incidents/{id}", get(native::get_incident).patch(native::patch_incident))

@@ -192,8 +192,8 @@ struct SnDesk<'a> {
 
 impl<'a> SnDesk<'a> {
     fn of(state: &'a AppState, who: DeskPrincipal) -> Result<Self, ApiError> {
-        let system = state.gateway.config.desk(&who.desk).map(|d| d.system);
-        let mapping = state.gateway.mappings.desk(&who.desk).filter(|_| system == Some(System::Servicenow));
+        let system = state.gateway.desk(&who.desk).map(|d| d.system);
+        let mapping = state.gateway.mapping(&who.desk).filter(|_| system == Some(System::Servicenow));
         match mapping {
             Some(mapping) => Ok(Self { who, mapping }),
             None => Err(ApiError::new(
@@ -212,10 +212,10 @@ impl<'a> SnDesk<'a> {
 /// Where links in answers point: `public_url` when configured, else the address the
 /// caller used.
 fn base_url(state: &AppState, headers: &HeaderMap) -> String {
-    if let Some(url) = &state.gateway.config.gateway.public_url {
+    if let Some(url) = &state.gateway.config().gateway.public_url {
         return url.trim_end_matches('/').to_owned();
     }
-    let scheme = if state.gateway.config.gateway.tls.is_some() { "https" } else { "http" };
+    let scheme = if state.gateway.config().gateway.tls.is_some() { "https" } else { "http" };
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
     format!("{scheme}://{host}")
 }
@@ -312,7 +312,7 @@ struct View {
 
 impl View {
     fn new(state: &AppState, desk: &SnDesk<'_>, i: &Incident, base: &str) -> Self {
-        let config = &state.gateway.config;
+        let config = state.gateway.config();
         let desk_name = |d: &DeskId| config.desk(d).map(|d| d.name.clone()).unwrap_or_else(|| d.to_string());
         let mapping = desk.mapping;
         let status = mapping.status_fields(i.status, None, false);
@@ -876,7 +876,7 @@ fn parse_submission(state: &AppState, desk: &SnDesk<'_>, record: &Record) -> Res
         Some(d) => parse_display_id("correlation_display", d)?,
         None => ticket.to_string(),
     };
-    let system = state.gateway.config.desk(&desk.who.desk).map(|d| d.system.as_str()).unwrap_or("servicenow");
+    let system = state.gateway.desk(&desk.who.desk).map(|d| d.system.as_str()).unwrap_or("servicenow");
     Ok(NewIncident {
         kind: Kind::Incident,
         title,

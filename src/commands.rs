@@ -81,21 +81,34 @@ pub fn describe(d: &Decision, file: &str) -> String {
     out
 }
 
-/// Where `backup` and `restore` find the store when `--data-dir` is not given:
-/// `gateway.store.path` of the configuration, else `gateway.data_dir` (or
-/// `DESKGATE_GATEWAY__DATA_DIR`), relative
-/// to the working directory like the gateway takes it. Only that key is read, so the
+/// Where `backup` and `restore` find the store when `--data-dir` is not given: where
+/// the gateway keeps it — `gateway.store.path` of the configuration, else
+/// `gateway.data_dir`, each overridden by its environment variable
+/// (`DESKGATE_GATEWAY__STORE__PATH`, `DESKGATE_GATEWAY__DATA_DIR`), relative to the
+/// working directory like the gateway takes it. Only these keys are read, so the
 /// configuration's secrets need not be set.
 pub fn data_dir_from_config(config: &Path) -> Result<PathBuf, String> {
-    if let Some(dir) = std::env::var_os("DESKGATE_GATEWAY__DATA_DIR") {
-        return Ok(PathBuf::from(dir));
+    let env = |name: &str| std::env::var_os(name).map(PathBuf::from);
+    if let Some(path) = env("DESKGATE_GATEWAY__STORE__PATH") {
+        return Ok(path);
     }
-    let text = std::fs::read_to_string(config).map_err(|e| format!("{}: {e}", config.display()))?;
-    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| format!("{}: {}", config.display(), e))?;
+    let table = std::fs::read_to_string(config)
+        .map_err(|e| format!("{}: {e}", config.display()))
+        .and_then(|text| text.parse::<toml::Table>().map_err(|e| format!("{}: {}", config.display(), e)));
+    // With the data directory in the environment, the file is needed only for a
+    // store path.
+    let table = match (table, env("DESKGATE_GATEWAY__DATA_DIR")) {
+        (Ok(table), _) => table,
+        (Err(_), Some(dir)) => return Ok(dir),
+        (Err(e), None) => return Err(e),
+    };
     match table.get("gateway").and_then(|g| g.get("store")).and_then(|s| s.get("path")) {
         None => {}
         Some(toml::Value::String(dir)) => return Ok(PathBuf::from(dir)),
         Some(_) => return Err(format!("{}: gateway.store.path: expected a path", config.display())),
+    }
+    if let Some(dir) = env("DESKGATE_GATEWAY__DATA_DIR") {
+        return Ok(dir);
     }
     match table.get("gateway").and_then(|g| g.get("data_dir")) {
         None => Ok(PathBuf::from("./data")),
@@ -403,6 +416,28 @@ fn one_line(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn backup_finds_the_store_where_the_gateway_keeps_it() {
+        // Only when the environment does not name it (the test's own process).
+        if std::env::var_os("DESKGATE_GATEWAY__STORE__PATH").is_some()
+            || std::env::var_os("DESKGATE_GATEWAY__DATA_DIR").is_some()
+        {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("gateway.toml");
+        std::fs::write(&config, "[gateway]\ndata_dir = \"/srv/data\"\n").unwrap();
+        assert_eq!(data_dir_from_config(&config).unwrap(), PathBuf::from("/srv/data"));
+        std::fs::write(
+            &config,
+            "[gateway]\ndata_dir = \"/srv/data\"\nstore = { kind = \"sled\", path = \"/srv/store\" }\n",
+        )
+        .unwrap();
+        assert_eq!(data_dir_from_config(&config).unwrap(), PathBuf::from("/srv/store"));
+        std::fs::write(&config, "[gateway]\nstore = { kind = \"sled\", path = 7 }\n").unwrap();
+        assert!(data_dir_from_config(&config).unwrap_err().contains("gateway.store.path"));
+    }
 
     #[test]
     fn contacts_path_is_taken_from_the_configuration_relative_to_it() {

@@ -81,15 +81,20 @@ impl SledStore {
     }
 }
 
-/// Run a scan on tokio's blocking pool: a scan reads and decodes many values and
-/// may wait on disk, which must not stall the async workers (one of them serves
-/// every request on it). `spawn_blocking` rather than `block_in_place`, which a
-/// current-thread runtime (every `#[tokio::test]`) refuses. Point reads stay inline:
-/// one key, from sled's page cache as a rule.
-async fn scan<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, StoreError> {
-    tokio::task::spawn_blocking(work).await.map_err(|e| StoreError::Io(format!("a store scan did not finish: {e}")))?
+/// Run a scan off the async workers: a scan reads and decodes many values and may
+/// wait on disk, which must not stall the other tasks of its worker thread. On a
+/// multi-threaded runtime (the gateway's) `block_in_place` hands those tasks to
+/// another worker while this one scans. Not `spawn_blocking`: its closure outlives
+/// a caller that is dropped mid-scan (a request cut off at shutdown) and would keep
+/// the database, and its lock, open after the store was closed. A current-thread
+/// runtime (tests, one-shot commands) has no other worker to hand over to, so the
+/// scan runs in place. Point reads stay inline: one key, from sled's page cache as
+/// a rule.
+fn scan<T>(work: impl FnOnce() -> Result<T, StoreError>) -> Result<T, StoreError> {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
+        _ => work(),
+    }
 }
 
 /// A backup laid out as sled trees: every key it restores, checked before anything
@@ -386,7 +391,7 @@ impl Store for SledStore {
     }
 
     async fn list_incidents(&self, query: &ListQuery) -> Result<Vec<Incident>, StoreError> {
-        let (incidents, query) = (self.incidents.clone(), query.clone());
+        let incidents = &self.incidents;
         scan(move || {
             let range = match &query.after {
                 // Keys are ASCII ids; the byte after the id sorts just past it.
@@ -413,7 +418,6 @@ impl Store for SledStore {
             }
             Ok(out)
         })
-        .await
     }
 
     async fn audit(&self, entry: AuditEntry) -> Result<(), StoreError> {
@@ -424,7 +428,7 @@ impl Store for SledStore {
 
     async fn audit_log(&self, after: Option<u64>, limit: usize) -> Result<Vec<(u64, AuditEntry)>, StoreError> {
         let start = after.map_or(0, |a| a.saturating_add(1));
-        let audit = self.audit.clone();
+        let audit = &self.audit;
         scan(move || {
             audit
                 .range(start.to_be_bytes()..)
@@ -435,7 +439,6 @@ impl Store for SledStore {
                 })
                 .collect()
         })
-        .await
     }
 
     async fn is_ready(&self) -> bool {
@@ -543,8 +546,8 @@ impl Store for SledStore {
     }
 
     async fn outbox(&self, limit: usize) -> Result<Vec<OutboxItem>, StoreError> {
-        let outbox = self.outbox.clone();
-        scan(move || outbox.iter().take(limit).map(|item| decode(&item.map_err(io)?.1)).collect()).await
+        let outbox = &self.outbox;
+        scan(move || outbox.iter().take(limit).map(|item| decode(&item.map_err(io)?.1)).collect())
     }
 
     async fn outbox_item(&self, seq: u64) -> Result<Option<OutboxItem>, StoreError> {
@@ -598,8 +601,8 @@ impl Store for SledStore {
     }
 
     async fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, StoreError> {
-        let dead = self.dead.clone();
-        scan(move || dead.iter().take(limit).map(|item| decode(&item.map_err(io)?.1)).collect()).await
+        let dead = &self.dead;
+        scan(move || dead.iter().take(limit).map(|item| decode(&item.map_err(io)?.1)).collect())
     }
 
     async fn escalation(&self, id: &str) -> Result<Option<Escalation>, StoreError> {
@@ -607,7 +610,7 @@ impl Store for SledStore {
     }
 
     async fn escalations(&self, query: &EscalationQuery) -> Result<Vec<Escalation>, StoreError> {
-        let (escalations, incidents, query) = (self.escalations.clone(), self.incidents.clone(), query.clone());
+        let (escalations, incidents) = (&self.escalations, &self.incidents);
         scan(move || {
             let mut out = Vec::new();
             if query.limit == 0 {
@@ -631,7 +634,6 @@ impl Store for SledStore {
             }
             Ok(out)
         })
-        .await
     }
 
     async fn update_escalation(

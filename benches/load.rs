@@ -435,8 +435,8 @@ async fn startup(refs: u64, per_incident: u64) {
         assert!(send(&client, &url, Some(&token)).await, "template incident refused");
         let _ = stop.send(());
         let _ = server.await;
-        let first = gateway.store.list_incidents(None, 1, &|_| true).unwrap().remove(0);
-        let audit = gateway.store.audit_log(None, 1).unwrap().remove(0).1;
+        let first = gateway.incidents(&deskgate::store::ListQuery::all(1)).await.unwrap().remove(0);
+        let audit = gateway.audit_entries(None, 1).await.unwrap().remove(0).1;
         (serde_json::to_value(first).unwrap(), serde_json::to_value(audit).unwrap())
     };
 
@@ -513,10 +513,13 @@ async fn startup(refs: u64, per_incident: u64) {
     let started = Instant::now();
     let app = Application::build(config()).await.unwrap();
     let built = started.elapsed();
-    let store = app.gateway().store.clone();
-    let ready = store.is_ready();
+    let store = app.gateway();
+    let ready = store.is_ready().await;
     let last = incidents;
-    let found = store.find_by_ref(&"region-h".parse().unwrap(), &format!("REGION-H-{last}").parse().unwrap()).unwrap();
+    let found = store
+        .ticket_incident(&"region-h".parse().unwrap(), &format!("REGION-H-{last}").parse().unwrap())
+        .await
+        .unwrap();
     println!(
         "  Application::build:              {:>8.1} ms   ready {ready}, last ref resolves to {}",
         built.as_secs_f64() * 1e3,

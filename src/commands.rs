@@ -81,16 +81,35 @@ pub fn describe(d: &Decision, file: &str) -> String {
     out
 }
 
-/// Where `backup` and `restore` find the store when `--data-dir` is not given:
-/// `gateway.data_dir` of the configuration (or `DESKGATE_GATEWAY__DATA_DIR`), relative
-/// to the working directory like the gateway takes it. Only that key is read, so the
+/// Where `backup` and `restore` find the store when `--data-dir` is not given: where
+/// the gateway keeps it — `gateway.store.path` of the configuration, else
+/// `gateway.data_dir`, each overridden by its environment variable
+/// (`DESKGATE_GATEWAY__STORE__PATH`, `DESKGATE_GATEWAY__DATA_DIR`), relative to the
+/// working directory like the gateway takes it. Only these keys are read, so the
 /// configuration's secrets need not be set.
 pub fn data_dir_from_config(config: &Path) -> Result<PathBuf, String> {
-    if let Some(dir) = std::env::var_os("DESKGATE_GATEWAY__DATA_DIR") {
-        return Ok(PathBuf::from(dir));
+    let env = |name: &str| std::env::var_os(name).map(PathBuf::from);
+    if let Some(path) = env("DESKGATE_GATEWAY__STORE__PATH") {
+        return Ok(path);
     }
-    let text = std::fs::read_to_string(config).map_err(|e| format!("{}: {e}", config.display()))?;
-    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| format!("{}: {}", config.display(), e))?;
+    let table = std::fs::read_to_string(config)
+        .map_err(|e| format!("{}: {e}", config.display()))
+        .and_then(|text| text.parse::<toml::Table>().map_err(|e| format!("{}: {}", config.display(), e)));
+    // With the data directory in the environment, the file is needed only for a
+    // store path.
+    let table = match (table, env("DESKGATE_GATEWAY__DATA_DIR")) {
+        (Ok(table), _) => table,
+        (Err(_), Some(dir)) => return Ok(dir),
+        (Err(e), None) => return Err(e),
+    };
+    match table.get("gateway").and_then(|g| g.get("store")).and_then(|s| s.get("path")) {
+        None => {}
+        Some(toml::Value::String(dir)) => return Ok(PathBuf::from(dir)),
+        Some(_) => return Err(format!("{}: gateway.store.path: expected a path", config.display())),
+    }
+    if let Some(dir) = env("DESKGATE_GATEWAY__DATA_DIR") {
+        return Ok(dir);
+    }
     match table.get("gateway").and_then(|g| g.get("data_dir")) {
         None => Ok(PathBuf::from("./data")),
         Some(toml::Value::String(dir)) => Ok(PathBuf::from(dir)),
@@ -102,19 +121,19 @@ pub fn data_dir_from_config(config: &Path) -> Result<PathBuf, String> {
 /// here, which its lock refuses while a gateway runs on it — so nothing writes
 /// during the copy and it is of one point in time. The file appears only complete
 /// (written beside it, then renamed).
-pub fn backup(data_dir: &Path, out: &Path) -> Result<crate::store::backup::BackupSummary, String> {
-    use crate::store::Store as _;
+pub async fn backup(data_dir: &Path, out: &Path) -> Result<crate::store::backup::BackupSummary, String> {
     if !data_dir.is_dir() {
         return Err(format!("{}: no such data directory", data_dir.display()));
     }
-    let store = crate::store::SledStore::open(data_dir).map_err(|e| e.to_string())?;
+    let store = crate::store::open(&crate::store::StoreConfig::Sled { path: data_dir.to_path_buf() })
+        .map_err(|e| e.to_string())?;
     let partial = out.with_file_name(format!(
         ".{}.partial",
         out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "backup".into())
     ));
     let file = std::fs::File::create(&partial).map_err(|e| format!("{}: {e}", partial.display()))?;
     let mut writer = std::io::BufWriter::new(file);
-    let summary = match store.export(&mut writer) {
+    let summary = match store.export(&mut writer).await {
         Ok(s) => s,
         Err(e) => {
             let _ = std::fs::remove_file(&partial);
@@ -130,11 +149,15 @@ pub fn backup(data_dir: &Path, out: &Path) -> Result<crate::store::backup::Backu
 /// `deskgate restore`: load the backup `input` into the store in `data_dir` (created
 /// if missing). Refuses a store that is not empty unless `force`, and a gateway
 /// running on it (the store's lock).
-pub fn restore(input: &Path, data_dir: &Path, force: bool) -> Result<crate::store::backup::BackupSummary, String> {
-    use crate::store::Store as _;
+pub async fn restore(
+    input: &Path,
+    data_dir: &Path,
+    force: bool,
+) -> Result<crate::store::backup::BackupSummary, String> {
     let file = std::fs::File::open(input).map_err(|e| format!("{}: {e}", input.display()))?;
-    let store = crate::store::SledStore::open(data_dir).map_err(|e| e.to_string())?;
-    store.import(&mut std::io::BufReader::new(file), force).map_err(|e| format!("{}: {e}", input.display()))
+    let store = crate::store::open(&crate::store::StoreConfig::Sled { path: data_dir.to_path_buf() })
+        .map_err(|e| e.to_string())?;
+    store.import(&mut std::io::BufReader::new(file), force).await.map_err(|e| format!("{}: {e}", input.display()))
 }
 
 /// Ports for `deskgate sim`; `None` picks a free one.
@@ -393,6 +416,28 @@ fn one_line(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn backup_finds_the_store_where_the_gateway_keeps_it() {
+        // Only when the environment does not name it (the test's own process).
+        if std::env::var_os("DESKGATE_GATEWAY__STORE__PATH").is_some()
+            || std::env::var_os("DESKGATE_GATEWAY__DATA_DIR").is_some()
+        {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("gateway.toml");
+        std::fs::write(&config, "[gateway]\ndata_dir = \"/srv/data\"\n").unwrap();
+        assert_eq!(data_dir_from_config(&config).unwrap(), PathBuf::from("/srv/data"));
+        std::fs::write(
+            &config,
+            "[gateway]\ndata_dir = \"/srv/data\"\nstore = { kind = \"sled\", path = \"/srv/store\" }\n",
+        )
+        .unwrap();
+        assert_eq!(data_dir_from_config(&config).unwrap(), PathBuf::from("/srv/store"));
+        std::fs::write(&config, "[gateway]\nstore = { kind = \"sled\", path = 7 }\n").unwrap();
+        assert!(data_dir_from_config(&config).unwrap_err().contains("gateway.store.path"));
+    }
 
     #[test]
     fn contacts_path_is_taken_from_the_configuration_relative_to_it() {

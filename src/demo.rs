@@ -28,7 +28,6 @@ use crate::auth::{self, Claims};
 use crate::clock::ShiftedClock;
 use crate::config::{Config, MapEnv};
 use crate::startup::Application;
-use crate::store::SledStore;
 
 const SHIPPED_CONFIG: &str = include_str!("../deploy/gateway.toml");
 const SHIPPED_CONTACTS: &str = include_str!("../deploy/contacts.toml");
@@ -249,8 +248,8 @@ async fn play(data: &Path, start: Timestamp) -> Result<(), String> {
     }
     let config = Config::from_toml(SHIPPED_CONFIG, &PathBuf::from("deploy"), &env)
         .map_err(|p| p.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))?;
-    let store = SledStore::open(&config.gateway.data_dir).map_err(|e| e.to_string())?;
-    let app = Application::build_with(config.clone(), Arc::new(store), Arc::new(ShiftedClock::starting_at(start)))
+    let store = crate::store::open(&config.gateway.store).map_err(|e| e.to_string())?;
+    let app = Application::build_with(config.clone(), store, Arc::new(ShiftedClock::starting_at(start)))
         .await
         .map_err(|e| e.to_string())?;
     let base = format!("http://{}", app.local_addr());

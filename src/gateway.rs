@@ -2,7 +2,13 @@
 //!
 //! Routers parse their wire format into model types and call these methods; the
 //! methods enforce visibility and the model's rules, write through the [`Store`] and
-//! keep the audit log. Nothing here knows HTTP or a wire format.
+//! keep the audit log. Nothing here knows HTTP or a wire format. Its parts (store,
+//! configuration, clock, mappings) are private: routers and workers call its
+//! methods, and who may do what is decided in them.
+
+mod escalations;
+mod lookups;
+mod operations;
 
 pub mod adapters;
 pub mod inbound;
@@ -26,7 +32,8 @@ use crate::model::{
 };
 use crate::rejections::{MAX_REASON, MAX_SUBJECT, RejectionLimiter, Verdict, bounded};
 use crate::store::{
-    AuditEntry, AuditKind, CreateOutcome, Effects, IdempotencyClaim, RequestIdSource, Store, StoreError,
+    AuditEntry, AuditKind, CreateOutcome, Effects, IdempotencyClaim, ListQuery, RequestIdSource, Store, StoreError,
+    Viewer,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -99,19 +106,19 @@ impl RequestContext {
 }
 
 pub struct Gateway {
-    pub config: Arc<Config>,
-    pub store: Arc<dyn Store>,
-    pub auth: Authenticator,
-    pub clock: Arc<dyn Clock>,
+    config: Arc<Config>,
+    store: Arc<dyn Store>,
+    auth: Authenticator,
+    clock: Arc<dyn Clock>,
     /// Woken whenever a change put deliveries in the outbox.
-    pub outbox_changed: Arc<tokio::sync::Notify>,
+    outbox_changed: Arc<tokio::sync::Notify>,
     /// How each desk's vocabulary maps to the canonical model.
-    pub mappings: Arc<Mappings>,
+    mappings: Arc<Mappings>,
     /// Opens escalations for new and upgraded P1/P2 incidents and defers P3/P4
     /// reports outside staffed hours; none without `gateway.contacts`.
-    pub escalation: Option<Arc<dyn EscalationHook>>,
+    escalation: Option<Arc<dyn EscalationHook>>,
     /// How many rejections per source address are audited one by one.
-    pub rejections: RejectionLimiter,
+    rejections: RejectionLimiter,
 }
 
 impl Gateway {
@@ -171,7 +178,8 @@ impl Gateway {
         self
     }
 
-    fn now(&self) -> Timestamp {
+    /// The clock's now.
+    pub fn now(&self) -> Timestamp {
         self.clock.now()
     }
 
@@ -287,22 +295,23 @@ impl Gateway {
     }
 
     /// An incident the desk is party to.
-    pub fn get(&self, who: &DeskPrincipal, id: &IncidentId) -> Result<Incident, GatewayError> {
-        match self.store.get_incident(id)? {
+    pub async fn get(&self, who: &DeskPrincipal, id: &IncidentId) -> Result<Incident, GatewayError> {
+        match self.store.get_incident(id).await? {
             Some(i) if i.is_visible_to(&who.actor()) => Ok(i),
             _ => Err(GatewayError::NotFound(id.to_string())),
         }
     }
 
-    pub fn list(&self, who: &DeskPrincipal, filter: &ListFilter) -> Result<Vec<Incident>, GatewayError> {
-        let actor = who.actor();
-        let keep = |i: &Incident| {
-            i.is_visible_to(&actor)
-                && filter.status.is_none_or(|s| i.status == s)
-                && filter.priority.is_none_or(|p| i.priority == Some(p))
-                && filter.service.as_ref().is_none_or(|s| &i.service == s)
+    pub async fn list(&self, who: &DeskPrincipal, filter: &ListFilter) -> Result<Vec<Incident>, GatewayError> {
+        let query = ListQuery {
+            status: filter.status,
+            priority: filter.priority,
+            service: filter.service.clone(),
+            viewer: Viewer::of(&who.actor()),
+            after: filter.after.clone(),
+            limit: filter.limit,
         };
-        Ok(self.store.list_incidents(filter.after.as_ref(), filter.limit, &keep)?)
+        Ok(self.store.list_incidents(&query).await?)
     }
 
     pub async fn add_note(
@@ -354,7 +363,7 @@ impl Gateway {
         // which incident it joined (a public note from the national desk).
         let mut joined_note = None;
         if let Some(parent) = &change.parent {
-            let Some(parent_incident) = self.store.get_incident(parent)? else {
+            let Some(parent_incident) = self.store.get_incident(parent).await? else {
                 return Err(ModelError::Invalid { field: "parent", expected: "the id of an existing incident" }.into());
             };
             if change.kind == Some(crate::model::Kind::SupportRequest) {
@@ -413,7 +422,7 @@ impl Gateway {
         version: &crate::model::RemoteVersion,
         ctx: &RequestContext,
     ) -> Result<RemoteOutcome, GatewayError> {
-        let Some(id) = self.store.find_by_ref(desk, remote_id)? else {
+        let Some(id) = self.store.find_by_ref(desk, remote_id).await? else {
             return Ok(RemoteOutcome::UnknownTicket);
         };
         if let Some(outcome) = self.refuse_non_party(desk, remote_id, &id, ctx).await? {
@@ -437,7 +446,8 @@ impl Gateway {
         // write may come before its answer does.
         let writing: Vec<_> = self
             .store
-            .outbox(usize::MAX)?
+            .outbox(usize::MAX)
+            .await?
             .into_iter()
             .filter(|item| item.incident == id && &item.desk == desk)
             .map(|item| item.action)
@@ -548,7 +558,8 @@ impl Gateway {
         // event (including the one about this very note): say it once.
         let noted = self
             .store
-            .get_incident(id)?
+            .get_incident(id)
+            .await?
             .and_then(|i| i.notes.last().cloned())
             .is_some_and(|n| n.visibility == Visibility::Internal && n.body == note);
         if let Some(national) = national.filter(|_| !noted) {
@@ -578,7 +589,7 @@ impl Gateway {
         id: &IncidentId,
         ctx: &RequestContext,
     ) -> Result<Option<RemoteOutcome>, GatewayError> {
-        let Some(incident) = self.store.get_incident(id)? else { return Ok(None) };
+        let Some(incident) = self.store.get_incident(id).await? else { return Ok(None) };
         if Planner::new(&self.config).is_party(&incident, desk) {
             return Ok(None);
         }
@@ -656,10 +667,15 @@ impl Gateway {
     }
 
     /// Which incident a desk's ticket is, if the caller may see it.
-    pub fn find_ref(&self, who: &DeskPrincipal, desk: &DeskId, remote_id: &TicketId) -> Result<Incident, GatewayError> {
+    pub async fn find_ref(
+        &self,
+        who: &DeskPrincipal,
+        desk: &DeskId,
+        remote_id: &TicketId,
+    ) -> Result<Incident, GatewayError> {
         let not_found = || GatewayError::NotFound(format!("{desk} ticket {remote_id}"));
-        let id = self.store.find_by_ref(desk, remote_id)?.ok_or_else(not_found)?;
-        self.get(who, &id).map_err(|_| not_found())
+        let id = self.store.find_by_ref(desk, remote_id).await?.ok_or_else(not_found)?;
+        self.get(who, &id).await.map_err(|_| not_found())
     }
 }
 

@@ -135,7 +135,7 @@ async fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            match deskgate::commands::backup(&dir, &out) {
+            match deskgate::commands::backup(&dir, &out).await {
                 Ok(summary) => {
                     println!("{} → {}: {summary}", dir.display(), out.display());
                     ExitCode::SUCCESS
@@ -154,7 +154,7 @@ async fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            match deskgate::commands::restore(&input, &dir, force) {
+            match deskgate::commands::restore(&input, &dir, force).await {
                 Ok(summary) => {
                     println!("{} → {}: {summary}", input.display(), dir.display());
                     ExitCode::SUCCESS

@@ -33,7 +33,7 @@ use crate::config::{Config, SmtpTls};
 use crate::escalation::{Channel, Escalation, TimeoutOutcome};
 use crate::model::{Incident, ModelError};
 use crate::outbox::{Action, Delivery};
-use crate::store::{Store, StoreError};
+use crate::store::{EscalationQuery, Store, StoreError};
 
 // The deliveries an escalation plans are the gateway's (they enter the outbox in the
 // change's transaction); they are re-exported here where the notifier uses them.
@@ -293,7 +293,7 @@ impl Watch {
     pub async fn step(&self) -> Result<Vec<Escalation>, StoreError> {
         let now = self.clock.now();
         let due =
-            self.store.escalations(usize::MAX, &|e| e.state.is_waiting() && e.deadline.is_some_and(|d| d <= now))?;
+            self.store.escalations(&EscalationQuery { due_by: Some(now), ..EscalationQuery::all(usize::MAX) }).await?;
         let mut moved = Vec::new();
         for e in due {
             let change = |e: &mut Escalation| -> Result<Vec<Delivery>, ModelError> {
@@ -339,69 +339,4 @@ impl Watch {
 /// The deadline of `e` on its ruleset's wall clock, for views.
 pub fn local(e: &Escalation, at: Timestamp) -> String {
     at.to_zoned(e.decision.local.time_zone().clone()).to_string()
-}
-
-/// The escalation use cases behind `/api/v1/escalations`: listing, reading and
-/// acknowledging, with the same visibility as incidents (a desk sees the
-/// escalations of incidents it is party to; the national desk sees all).
-impl crate::gateway::Gateway {
-    fn escalation_visible(&self, who: &crate::auth::DeskPrincipal, e: &Escalation) -> bool {
-        let Ok(id) = e.incident_id.parse::<crate::model::IncidentId>() else { return false };
-        matches!(self.store.get_incident(&id), Ok(Some(i)) if i.is_visible_to(&who.actor()))
-    }
-
-    /// Escalations the desk may see, oldest incident first.
-    pub fn escalations(
-        &self,
-        who: &crate::auth::DeskPrincipal,
-        limit: usize,
-    ) -> Result<Vec<Escalation>, crate::gateway::GatewayError> {
-        Ok(self.store.escalations(limit, &|e| self.escalation_visible(who, e))?)
-    }
-
-    pub fn escalation(
-        &self,
-        who: &crate::auth::DeskPrincipal,
-        id: &str,
-    ) -> Result<Escalation, crate::gateway::GatewayError> {
-        match self.store.escalation(id)? {
-            Some(e) if self.escalation_visible(who, &e) => Ok(e),
-            _ => Err(crate::gateway::GatewayError::NotFound(format!("escalation {id}"))),
-        }
-    }
-
-    /// Record that `who` took the escalation: the chain stops. A second
-    /// acknowledgement is a conflict naming the first.
-    pub async fn acknowledge(
-        &self,
-        who: &crate::auth::DeskPrincipal,
-        id: &str,
-        ctx: &crate::gateway::RequestContext,
-    ) -> Result<Escalation, crate::gateway::GatewayError> {
-        self.escalation(who, id)?;
-        let now = self.clock.now();
-        let by = who.desk.to_string();
-        let change = |e: &mut Escalation| -> Result<Vec<Delivery>, ModelError> {
-            e.acknowledge(&by, now).map_err(|err| ModelError::Conflict(err.to_string()))?;
-            Ok(Vec::new())
-        };
-        let entry = crate::store::AuditEntry {
-            at: now,
-            kind: crate::store::AuditKind::Updated,
-            desk: Some(by.clone()),
-            subject: None,
-            incident: None,
-            reason: format!("escalation {id} acknowledged"),
-            request_id: ctx.request_id.clone(),
-            request_id_source: ctx.audited_source(),
-            request_id_hint: ctx.request_id_hint.clone(),
-        };
-        let e = self.store.update_escalation(id, now, &change, Some(entry)).await.map_err(|e| match e {
-            StoreError::NoEscalation(id) => crate::gateway::GatewayError::NotFound(format!("escalation {id}")),
-            other => other.into(),
-        })?;
-        metrics::counter!("deskgate_escalations_total", "outcome" => "acknowledged").increment(1);
-        tracing::info!(escalation = %e.id, incident = %e.incident_id, by = %who.desk, "escalation acknowledged");
-        Ok(e)
-    }
 }

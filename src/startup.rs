@@ -17,7 +17,7 @@ use crate::gateway::adapters::Adapters;
 use crate::mapping::Mappings;
 use crate::notify::{Notifier, Watch};
 use crate::ratelimit::RateLimits;
-use crate::store::{SledStore, Store, StoreError};
+use crate::store::{Store, StoreError};
 use crate::sync::deliver::{Dispatcher, RetryPolicy, STOP_GRACE};
 
 /// A gateway listening on its socket, not yet serving.
@@ -32,8 +32,8 @@ pub struct Application {
 impl Application {
     /// Open the store and bind the listener (port 0 picks a free port).
     pub async fn build(config: Config) -> Result<Self, StartupError> {
-        let store = SledStore::open(&config.gateway.data_dir)?;
-        Self::build_with(config, Arc::new(store), Arc::new(SystemClock)).await
+        let store = crate::store::open(&config.gateway.store)?;
+        Self::build_with(config, store, Arc::new(SystemClock)).await
     }
 
     pub async fn build_with(
@@ -87,12 +87,11 @@ impl Application {
         let watch = Arc::new(Watch {
             store: store.clone(),
             clock: clock.clone(),
-            wake: gateway.outbox_changed.clone(),
+            wake: gateway.outbox_signal(),
             every: Duration::from_millis(config.gateway.escalation.check_ms),
         });
         let delivery = config.gateway.delivery.clone();
-        let mut dispatcher =
-            Dispatcher::new(config, store, adapters.clone(), mappings, clock, gateway.outbox_changed.clone());
+        let mut dispatcher = Dispatcher::new(config, store, adapters.clone(), mappings, clock, gateway.outbox_signal());
         dispatcher.policy = RetryPolicy {
             base: Duration::from_millis(delivery.retry_base_ms),
             max_delay: Duration::from_millis(delivery.retry_max_ms.max(delivery.retry_base_ms)),
@@ -101,7 +100,7 @@ impl Application {
         };
         dispatcher.concurrency = delivery.concurrency;
         let dispatcher = Arc::new(dispatcher);
-        let rate_limits = Arc::new(RateLimits::from_config(&gateway.config));
+        let rate_limits = Arc::new(RateLimits::from_config(gateway.config()));
         let gateway = Arc::new(gateway);
         // Webhooks of a desk with `webhook_verify = "reread"` read the issue back through it.
         let state = AppState { gateway: gateway.clone(), escalation, rate_limits, adapters: adapters.clone() };
@@ -136,7 +135,7 @@ impl Application {
 
     /// `https` when `[gateway.tls]` is configured, else `http`.
     pub fn scheme(&self) -> &'static str {
-        if self.state.gateway.config.gateway.tls.is_some() { "https" } else { "http" }
+        if self.state.gateway.config().gateway.tls.is_some() { "https" } else { "http" }
     }
 
     /// Serve until `shutdown` completes. From that moment no delivery starts and
@@ -147,9 +146,9 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let tls = self.state.gateway.config.gateway.tls.clone();
-        let http = self.state.gateway.config.gateway.http.clone();
-        let store = self.state.gateway.store.clone();
+        let tls = self.state.gateway.config().gateway.tls.clone();
+        let http = self.state.gateway.config().gateway.http.clone();
+        let store = self.state.gateway.clone();
         let app = api::app(self.state);
         // Delivery, polling and the escalation watch stop at the signal, not after the
         // last request: what the last requests accept waits durably in the outbox, and

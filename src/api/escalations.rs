@@ -244,7 +244,7 @@ pub struct EscalationList {
 }
 
 fn view(state: &AppState, e: &Escalation) -> EscalationView {
-    EscalationView::new(e, crate::notify::ack_url(&state.gateway.config, &e.id))
+    EscalationView::new(e, crate::notify::ack_url(state.gateway.config(), &e.id))
 }
 
 /// Escalations of the incidents this desk is party to (all, for the national desk).
@@ -254,7 +254,7 @@ fn view(state: &AppState, e: &Escalation) -> EscalationView {
     security(("desk_jwt" = []))
 )]
 pub async fn list(State(state): State<AppState>, who: DeskPrincipal) -> Result<Json<EscalationList>, ApiError> {
-    let items = state.gateway.escalations(&who, 10_000)?;
+    let items = state.gateway.escalations(&who, 10_000).await?;
     Ok(Json(EscalationList { items: items.iter().map(|e| view(&state, e)).collect() }))
 }
 
@@ -269,7 +269,7 @@ pub async fn get_one(
     who: DeskPrincipal,
     Path(id): Path<String>,
 ) -> Result<Json<EscalationView>, ApiError> {
-    let e = state.gateway.escalation(&who, &id)?;
+    let e = state.gateway.escalation(&who, &id).await?;
     Ok(Json(view(&state, &e)))
 }
 

@@ -59,7 +59,7 @@ impl utoipa::Modify for SecurityAddon {
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
-    let max_body = state.gateway.config.gateway.max_body_bytes;
+    let max_body = state.gateway.config().gateway.max_body_bytes;
     // The escalation and delivery endpoints are the native API's; the incident
     // routes of every dialect (native included) come from the dialect list.
     let native = Router::new()

@@ -33,7 +33,7 @@ pub async fn healthz() -> impl IntoResponse {
 /// The gateway can take traffic: the store is open and flushing.
 #[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, description = "ready"), (status = 503, description = "not ready")))]
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    if state.gateway.store.is_ready() {
+    if state.gateway.is_ready().await {
         (StatusCode::OK, Json(json!({ "status": "ready" })))
     } else {
         (

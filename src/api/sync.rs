@@ -11,9 +11,7 @@ use crate::auth::DeskPrincipal;
 use crate::gateway::RequestContext;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ErrorBody};
-use crate::model::Role;
 use crate::outbox::{DeadLetter, OutboxItem};
-use crate::store::{AuditEntry, AuditKind, StoreError};
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct OutboxPage {
@@ -25,28 +23,18 @@ pub struct DeadLetterPage {
     pub items: Vec<DeadLetter>,
 }
 
-fn visible(who: &DeskPrincipal, desk: &crate::model::DeskId) -> bool {
-    who.role == Role::National || &who.desk == desk
-}
-
-fn store_error(e: StoreError) -> ApiError {
-    crate::gateway::GatewayError::from(e).into()
-}
-
 /// Deliveries waiting to go out, in order (national desk: all; others: their own).
 #[utoipa::path(get, path = "/api/v1/outbox", tag = "delivery",
     responses((status = 200, body = OutboxPage)), security(("desk_jwt" = [])))]
 pub async fn outbox(State(state): State<AppState>, who: DeskPrincipal) -> Result<Json<OutboxPage>, ApiError> {
-    let items = state.gateway.store.outbox(10_000).map_err(store_error)?;
-    Ok(Json(OutboxPage { items: items.into_iter().filter(|i| visible(&who, &i.desk)).collect() }))
+    Ok(Json(OutboxPage { items: state.gateway.outbox(&who, 10_000).await? }))
 }
 
 /// Deliveries that failed for good, with the remote's answer.
 #[utoipa::path(get, path = "/api/v1/dead-letters", tag = "delivery",
     responses((status = 200, body = DeadLetterPage)), security(("desk_jwt" = [])))]
 pub async fn dead_letters(State(state): State<AppState>, who: DeskPrincipal) -> Result<Json<DeadLetterPage>, ApiError> {
-    let items = state.gateway.store.dead_letters(10_000).map_err(store_error)?;
-    Ok(Json(DeadLetterPage { items: items.into_iter().filter(|d| visible(&who, &d.item.desk)).collect() }))
+    Ok(Json(DeadLetterPage { items: state.gateway.dead_letters(&who, 10_000).await? }))
 }
 
 /// Put a dead letter back in the outbox, in its place in its lane (national desk only).
@@ -60,28 +48,10 @@ pub async fn replay(
     ctx: RequestContext,
     Path(seq): Path<String>,
 ) -> Result<(StatusCode, Json<OutboxItem>), ApiError> {
-    if who.role != Role::National {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "only the national desk replays dead letters"));
-    }
+    // Refused before the number is read: a desk that may not replay learns nothing
+    // from what it sent.
+    state.gateway.may_replay(&who)?;
     let seq: u64 = seq.parse().map_err(|_| ApiError::bad_request("seq", "seq: expected a dead letter's number"))?;
-    let gateway = &state.gateway;
-    let now = gateway.clock.now();
-    let audit = |item: &OutboxItem| AuditEntry {
-        at: now,
-        kind: AuditKind::Updated,
-        desk: Some(who.desk.to_string()),
-        subject: None,
-        incident: Some(item.incident.to_string()),
-        reason: format!("replayed dead letter {seq} ({} to {})", item.action.describe(), item.desk),
-        request_id_source: ctx.audited_source(),
-        request_id_hint: ctx.request_id_hint.clone(),
-        request_id: ctx.request_id.clone(),
-    };
-    let item = match gateway.store.replay_dead_letter(seq, now, &audit).await {
-        Ok(item) => item,
-        Err(StoreError::NoDeadLetter(_)) => return Err(ApiError::not_found(format!("dead letter {seq} not found"))),
-        Err(e) => return Err(store_error(e)),
-    };
-    gateway.outbox_changed.notify_one();
+    let item = state.gateway.replay_dead_letter(&who, seq, &ctx).await?;
     Ok((StatusCode::ACCEPTED, Json(item)))
 }

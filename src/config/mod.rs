@@ -114,6 +114,40 @@ struct GatewayFile {
     /// Timeouts and the connection cap of the server (`[gateway.http]`).
     #[serde(default)]
     http: HttpSettings,
+    /// Which backend holds the state (`[gateway.store]`); sled in `data_dir` without it.
+    store: Option<StoreFile>,
+}
+
+/// `[gateway.store]` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StoreFile {
+    kind: String,
+    /// The sled directory, relative to the working directory; `data_dir` without it.
+    path: Option<PathBuf>,
+}
+
+/// Which backend holds the gateway's state (`[gateway.store]`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreConfig {
+    /// The embedded sled store in this directory.
+    Sled { path: PathBuf },
+}
+
+/// The store `[gateway.store]` names, or sled in `data_dir`.
+fn resolve_store(file: Option<StoreFile>, data_dir: &Path, problems: &mut Vec<Problem>) -> StoreConfig {
+    let sled = |path: &Path| StoreConfig::Sled { path: path.to_owned() };
+    let Some(file) = file else { return sled(data_dir) };
+    match file.kind.as_str() {
+        "sled" => sled(file.path.as_deref().unwrap_or(data_dir)),
+        other => {
+            problems.push(Problem {
+                path: "gateway.store.kind".into(),
+                message: format!("expected \"sled\", got {other:?}"),
+            });
+            sled(data_dir)
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -404,6 +438,8 @@ impl Desk {
 pub struct GatewayConfig {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
+    /// Which backend holds the state, and where (`[gateway.store]`).
+    pub store: StoreConfig,
     pub public_url: Option<String>,
     pub max_body_bytes: usize,
     pub audience: String,
@@ -526,13 +562,13 @@ impl Config {
                 });
             }
             let tls_ok = problems.len() == before;
+            let data_dir =
+                if g.data_dir.is_absolute() { g.data_dir } else { base_relative(base_dir, &g.data_dir, true) };
+            let store = resolve_store(g.store, &data_dir, &mut problems);
             listen.filter(|_| tls_ok).map(|listen| GatewayConfig {
                 listen,
-                data_dir: if g.data_dir.is_absolute() {
-                    g.data_dir
-                } else {
-                    base_relative(base_dir, &g.data_dir, true)
-                },
+                data_dir,
+                store,
                 public_url: g.public_url,
                 max_body_bytes: g.max_body_bytes,
                 audience: g.audience,

@@ -25,7 +25,7 @@ pub(super) fn received() -> Received {
 
 pub(super) fn desk_of(state: &AppState, desk: &str, system: System) -> Result<DeskId, ApiError> {
     let id: DeskId = desk.parse().map_err(|_| ApiError::not_found(format!("no desk {desk:?}")))?;
-    match state.gateway.config.desk(&id) {
+    match state.gateway.config().desk(&id) {
         Some(d) if d.system == system => Ok(id),
         _ => Err(ApiError::not_found(format!("no {} desk {desk}", system.as_str()))),
     }

@@ -41,7 +41,7 @@ impl FromRequestParts<AppState> for DeskPrincipal {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let header = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-        match state.gateway.auth.authenticate(header) {
+        match state.gateway.authenticate(header) {
             Ok(principal) => {
                 require_pinned_certificate(parts, state, &principal).await?;
                 within_rate_limit(state, &principal)?;
@@ -68,7 +68,7 @@ impl FromRequestParts<AppState> for DeskPrincipal {
 /// refused unless this connection presented exactly that certificate: its token
 /// alone is not enough (mutual TLS). Desks without a pin are not affected.
 async fn require_pinned_certificate(parts: &Parts, state: &AppState, who: &DeskPrincipal) -> Result<(), ApiError> {
-    let Some(pinned) = state.gateway.config.desk(&who.desk).and_then(|d| d.client_cert_sha256) else {
+    let Some(pinned) = state.gateway.desk(&who.desk).and_then(|d| d.client_cert_sha256) else {
         return Ok(());
     };
     let presented = parts.extensions.get::<ClientCertificate>();
@@ -124,7 +124,7 @@ pub fn admit_notes(
     n: usize,
     field: &str,
 ) -> Result<(), ApiError> {
-    let limits = &state.gateway.config.gateway.limits;
+    let limits = &state.gateway.config().gateway.limits;
     if n == 0 {
         return Ok(());
     }

@@ -4,7 +4,12 @@
 //! index in both directions, idempotency keys and the audit log. Every write method
 //! returns only once its effect is durable on disk — "2xx means durable" (DESIGN §8)
 //! is this trait's contract, so handlers answer as soon as a write returns.
-//! [`SledStore`] is the embedded default; nothing outside this module names sled.
+//! [`SledStore`] is the embedded default; nothing outside this module names sled,
+//! and [`open`] is the one place that picks the backend from `[gateway.store]`.
+//!
+//! The trait is shaped so a backend need not be sled: every method is async, and
+//! what a listing keeps is data ([`ListQuery`], [`EscalationQuery`]) a backend can
+//! translate into its own query, not a closure it can only call.
 
 pub mod backup;
 #[cfg(test)]
@@ -17,10 +22,103 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::escalation::Escalation;
-use crate::model::{DeskId, Incident, IncidentId, ModelError, NewIncident, TicketId};
+use crate::model::{
+    Actor, DeskId, Incident, IncidentId, ModelError, NewIncident, Priority, Role, Service, Status, TicketId,
+};
 use crate::outbox::{DeadLetter, Delivery, OutboxItem};
 
 pub use sled_store::SledStore;
+
+/// Which backend holds the gateway's state: read from `[gateway.store]`.
+pub use crate::config::StoreConfig;
+
+/// Open the store `config` names: the one place that picks a backend.
+pub fn open(config: &StoreConfig) -> Result<std::sync::Arc<dyn Store>, StoreError> {
+    match config {
+        StoreConfig::Sled { path } => Ok(std::sync::Arc::new(SledStore::open(path)?)),
+    }
+}
+
+/// Whose view a listing is: what [`Incident::is_visible_to`] decides, as data a
+/// backend can evaluate in its own query language.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Viewer {
+    /// Every incident (the national desk; the gateway's own work).
+    Everything,
+    /// The incidents this desk is party to: it reported them (origin) or is
+    /// assigned them.
+    PartyTo(DeskId),
+}
+
+impl Viewer {
+    /// The view of a desk with its role.
+    pub fn of(actor: &Actor) -> Self {
+        match actor.role {
+            Role::National => Viewer::Everything,
+            _ => Viewer::PartyTo(actor.desk.clone()),
+        }
+    }
+
+    pub fn sees(&self, i: &Incident) -> bool {
+        match self {
+            Viewer::Everything => true,
+            Viewer::PartyTo(desk) => &i.origin.desk == desk || i.assignee.as_ref() == Some(desk),
+        }
+    }
+}
+
+/// Which incidents to list: those matching every filter given and visible to
+/// `viewer`, in id order after `after`, at most `limit`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListQuery {
+    pub status: Option<Status>,
+    pub priority: Option<Priority>,
+    pub service: Option<Service>,
+    pub viewer: Viewer,
+    pub after: Option<IncidentId>,
+    pub limit: usize,
+}
+
+impl ListQuery {
+    /// Every incident, `limit` at a time.
+    pub fn all(limit: usize) -> Self {
+        Self { status: None, priority: None, service: None, viewer: Viewer::Everything, after: None, limit }
+    }
+
+    /// Whether `i` is one the query asks for (cursor and limit aside).
+    pub fn matches(&self, i: &Incident) -> bool {
+        self.viewer.sees(i)
+            && self.status.is_none_or(|s| i.status == s)
+            && self.priority.is_none_or(|p| i.priority == Some(p))
+            && self.service.as_ref().is_none_or(|s| &i.service == s)
+    }
+}
+
+/// Which escalations to list, in id order, at most `limit`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EscalationQuery {
+    /// Only those waiting for an acknowledgement whose deadline is at or before this.
+    pub due_by: Option<Timestamp>,
+    /// Only those of incidents this viewer sees.
+    pub viewer: Viewer,
+    pub limit: usize,
+}
+
+impl EscalationQuery {
+    pub fn all(limit: usize) -> Self {
+        Self { due_by: None, viewer: Viewer::Everything, limit }
+    }
+
+    /// Whether `e`, of the incident `incident` (if stored), is one the query asks for.
+    pub fn matches(&self, e: &Escalation, incident: Option<&Incident>) -> bool {
+        let due = self.due_by.is_none_or(|by| e.state.is_waiting() && e.deadline.is_some_and(|d| d <= by));
+        let visible = match self.viewer {
+            Viewer::Everything => true,
+            _ => incident.is_some_and(|i| self.viewer.sees(i)),
+        };
+        due && visible
+    }
+}
 
 /// What a desk sent with `Idempotency-Key`, and a fingerprint of the request, so a
 /// replay with the same key but a different body is recognised.
@@ -179,40 +277,40 @@ pub trait Store: Send + Sync + 'static {
         audit: AuditEntry,
     ) -> Result<Incident, StoreError>;
 
-    fn get_incident(&self, id: &IncidentId) -> Result<Option<Incident>, StoreError>;
+    async fn get_incident(&self, id: &IncidentId) -> Result<Option<Incident>, StoreError>;
 
     /// Which incident a desk's ticket is.
-    fn find_by_ref(&self, desk: &DeskId, remote_id: &TicketId) -> Result<Option<IncidentId>, StoreError>;
+    async fn find_by_ref(&self, desk: &DeskId, remote_id: &TicketId) -> Result<Option<IncidentId>, StoreError>;
 
-    /// Incidents in id order after `after`, at most `limit` of those `keep` accepts.
-    fn list_incidents(
-        &self,
-        after: Option<&IncidentId>,
-        limit: usize,
-        keep: &(dyn Fn(&Incident) -> bool + Sync),
-    ) -> Result<Vec<Incident>, StoreError>;
+    /// The incidents `query` asks for, in id order.
+    async fn list_incidents(&self, query: &ListQuery) -> Result<Vec<Incident>, StoreError>;
 
     /// Append to the audit log (durably).
     async fn audit(&self, entry: AuditEntry) -> Result<(), StoreError>;
 
     /// The audit log, newest last, after sequence number `after`.
-    fn audit_log(&self, after: Option<u64>, limit: usize) -> Result<Vec<(u64, AuditEntry)>, StoreError>;
+    async fn audit_log(&self, after: Option<u64>, limit: usize) -> Result<Vec<(u64, AuditEntry)>, StoreError>;
 
     /// Whether the store can take writes (for `/readyz`).
-    fn is_ready(&self) -> bool;
+    async fn is_ready(&self) -> bool;
 
     // --- backup -----------------------------------------------------------------
 
-    /// Write every key of the store to `out` in the [`backup`] format. The copy is
-    /// of one point in time only while nothing writes meanwhile: `deskgate backup`
-    /// opens the store itself, which the store's lock allows only with the gateway
-    /// stopped.
-    fn export(&self, out: &mut dyn std::io::Write) -> Result<backup::BackupSummary, StoreError>;
+    /// Write everything the store holds to `out` as the [`backup`] format's typed
+    /// records. The copy is of one point in time only while nothing writes
+    /// meanwhile: `deskgate backup` opens the store itself, which the store's lock
+    /// allows only with the gateway stopped.
+    async fn export(&self, out: &mut (dyn std::io::Write + Send)) -> Result<backup::BackupSummary, StoreError>;
 
-    /// Load a backup written by [`Store::export`]. Every line is checked before
-    /// anything is written; a store that is not empty is refused unless `force`,
-    /// which empties it first. Durable when it returns.
-    fn import(&self, input: &mut dyn std::io::BufRead, force: bool) -> Result<backup::BackupSummary, StoreError>;
+    /// Load a backup written by [`Store::export`] (or by an older version, converted
+    /// as it is read). Every line is checked before anything is written; a store
+    /// that is not empty is refused unless `force`, which empties it first. Durable
+    /// when it returns.
+    async fn import(
+        &self,
+        input: &mut (dyn std::io::BufRead + Send),
+        force: bool,
+    ) -> Result<backup::BackupSummary, StoreError>;
 
     /// Make everything written so far durable (at shutdown; every write method is
     /// durable on its own already).
@@ -221,12 +319,10 @@ pub trait Store: Send + Sync + 'static {
     // --- the outbox -------------------------------------------------------------
 
     /// Waiting deliveries in `seq` order (at most `limit`).
-    fn outbox(&self, limit: usize) -> Result<Vec<OutboxItem>, StoreError>;
+    async fn outbox(&self, limit: usize) -> Result<Vec<OutboxItem>, StoreError>;
 
     /// One waiting delivery as it stands now; `None` once completed or dead-lettered.
-    fn outbox_item(&self, seq: u64) -> Result<Option<OutboxItem>, StoreError> {
-        Ok(self.outbox(usize::MAX)?.into_iter().find(|i| i.seq == seq))
-    }
+    async fn outbox_item(&self, seq: u64) -> Result<Option<OutboxItem>, StoreError>;
 
     /// A delivery succeeded: remove it, and apply `mutate` (e.g. record the new remote
     /// ticket as a cross-reference) in the same transaction.
@@ -243,7 +339,7 @@ pub trait Store: Send + Sync + 'static {
     /// A delivery failed for good: move it to the dead letters.
     async fn dead_letter(&self, letter: DeadLetter) -> Result<(), StoreError>;
 
-    fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, StoreError>;
+    async fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, StoreError>;
 
     /// Put a dead letter back in the outbox, in its original place in its lane, due now,
     /// with the audit entry `audit` makes of it, in one transaction.
@@ -259,15 +355,11 @@ pub trait Store: Send + Sync + 'static {
     // Opened through [`Effects::escalations`] with the change that called for them;
     // afterwards changed only through [`Store::update_escalation`].
 
-    fn escalation(&self, id: &str) -> Result<Option<Escalation>, StoreError>;
+    async fn escalation(&self, id: &str) -> Result<Option<Escalation>, StoreError>;
 
-    /// Escalations in id order (incident, then the change that opened it), at most
-    /// `limit` of those `keep` accepts.
-    fn escalations(
-        &self,
-        limit: usize,
-        keep: &(dyn Fn(&Escalation) -> bool + Sync),
-    ) -> Result<Vec<Escalation>, StoreError>;
+    /// The escalations `query` asks for, in id order (incident, then the change that
+    /// opened it).
+    async fn escalations(&self, query: &EscalationQuery) -> Result<Vec<Escalation>, StoreError>;
 
     /// Apply `change` to the escalation and store it with the deliveries it returns and
     /// the audit entry, if any (its `incident` set to the escalation's), in one
@@ -283,7 +375,7 @@ pub trait Store: Send + Sync + 'static {
     // --- cursors ------------------------------------------------------------------
 
     /// A named position kept across restarts (e.g. a poll watermark).
-    fn cursor(&self, name: &str) -> Result<Option<String>, StoreError>;
+    async fn cursor(&self, name: &str) -> Result<Option<String>, StoreError>;
 
     async fn set_cursor(&self, name: &str, value: &str) -> Result<(), StoreError>;
 }

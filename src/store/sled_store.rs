@@ -15,16 +15,19 @@ use serde::{Deserialize, Serialize};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 
-use super::backup::{self, BackupSummary};
+use super::backup::{self, Backup, BackupSummary, Record, Sequences};
 use super::group_commit::GroupCommit;
 use super::{
-    AuditEntry, CreateOutcome, EscalationChange, IdempotencyClaim, Mutation, Planner, ReplayAudit, Store, StoreError,
+    AuditEntry, CreateOutcome, EscalationChange, EscalationQuery, IdempotencyClaim, ListQuery, Mutation, Planner,
+    ReplayAudit, Store, StoreError,
 };
 use crate::escalation::Escalation;
 use crate::model::{DeskId, Incident, IncidentId, NewIncident, TicketId};
 use crate::outbox::{DeadLetter, Delivery, OutboxItem};
 
 const INCIDENT_SEQ: &[u8] = b"incident_seq";
+/// Cursors live in `meta` under this prefix.
+const CURSOR_PREFIX: &[u8] = b"cursor/";
 
 pub struct SledStore {
     db: sled::Db,
@@ -94,6 +97,79 @@ fn open_db(dir: &Path) -> Result<sled::Db, StoreError> {
     }
 }
 
+/// Run a scan off the async workers: a scan reads and decodes many values and may
+/// wait on disk, which must not stall the other tasks of its worker thread. On a
+/// multi-threaded runtime (the gateway's) `block_in_place` hands those tasks to
+/// another worker while this one scans. Not `spawn_blocking`: its closure outlives
+/// a caller that is dropped mid-scan (a request cut off at shutdown) and would keep
+/// the database, and its lock, open after the store was closed. A current-thread
+/// runtime (tests, one-shot commands) has no other worker to hand over to, so the
+/// scan runs in place. Point reads stay inline: one key, from sled's page cache as
+/// a rule.
+fn scan<T>(work: impl FnOnce() -> Result<T, StoreError>) -> Result<T, StoreError> {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
+        _ => work(),
+    }
+}
+
+/// A backup laid out as sled trees: every key it restores, checked before anything
+/// is written. The cross-references are derived from the incidents' refs.
+#[derive(Default)]
+struct Batches {
+    incidents: sled::Batch,
+    xref: sled::Batch,
+    idempotency: sled::Batch,
+    outbox: sled::Batch,
+    dead: sled::Batch,
+    audit: sled::Batch,
+    escalations: sled::Batch,
+    meta: sled::Batch,
+}
+
+impl Batches {
+    fn of(backup: &Backup) -> Result<Self, StoreError> {
+        let mut b = Batches::default();
+        let mut refs: std::collections::HashMap<Vec<u8>, &IncidentId> = std::collections::HashMap::new();
+        for record in &backup.records {
+            match record {
+                Record::Incident(i) => {
+                    b.incidents.insert(i.id.as_str().as_bytes(), encode(&**i));
+                    for r in &i.refs {
+                        let key = xref_key(&r.desk, &r.remote_id);
+                        if let Some(other) = refs.insert(key.clone(), &i.id).filter(|other| **other != i.id) {
+                            return Err(StoreError::Restore(format!(
+                                "{} ticket {} is referred to by both {other} and {}",
+                                r.desk, r.remote_id, i.id
+                            )));
+                        }
+                        b.xref.insert(key, i.id.as_str().as_bytes());
+                    }
+                }
+                Record::Idempotency(r) => {
+                    let claim =
+                        IdempotencyClaim { desk: r.desk.clone(), key: r.key.clone(), fingerprint: String::new() };
+                    let stored = IdempotencyRecord { fingerprint: r.fingerprint.clone(), incident: r.incident.clone() };
+                    b.idempotency.insert(idempotency_key(&claim), encode(&stored));
+                }
+                Record::Outbox(item) => b.outbox.insert(&item.seq.to_be_bytes(), encode(item)),
+                Record::DeadLetter(letter) => b.dead.insert(&letter.item.seq.to_be_bytes(), encode(letter)),
+                Record::Audit(a) => b.audit.insert(&a.seq.to_be_bytes(), encode(&a.entry)),
+                Record::Escalation(e) => b.escalations.insert(e.id.as_bytes(), encode(&**e)),
+                Record::Cursor(c) => {
+                    let mut key = CURSOR_PREFIX.to_vec();
+                    key.extend_from_slice(c.name.as_bytes());
+                    b.meta.insert(key, c.value.as_bytes());
+                }
+            }
+        }
+        if backup.sequences.incident > 0 {
+            b.meta.insert(INCIDENT_SEQ, &backup.sequences.incident.to_be_bytes());
+        }
+        Ok(b)
+    }
+}
+
 fn io(e: sled::Error) -> StoreError {
     StoreError::Io(e.to_string())
 }
@@ -111,6 +187,11 @@ fn idempotency_key(claim: &IdempotencyClaim) -> Vec<u8> {
     k.push(0);
     k.extend_from_slice(claim.key.as_bytes());
     k
+}
+
+/// A big-endian sequence number key.
+fn seq_of(key: &[u8], tree: &str) -> Result<u64, StoreError> {
+    Ok(u64::from_be_bytes(key.try_into().map_err(|_| StoreError::Corrupt(format!("{tree} key")))?))
 }
 
 fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, StoreError> {
@@ -311,11 +392,11 @@ impl Store for SledStore {
         Ok(incident)
     }
 
-    fn get_incident(&self, id: &IncidentId) -> Result<Option<Incident>, StoreError> {
+    async fn get_incident(&self, id: &IncidentId) -> Result<Option<Incident>, StoreError> {
         self.incidents.get(id.as_str().as_bytes()).map_err(io)?.map(|b| decode(&b)).transpose()
     }
 
-    fn find_by_ref(&self, desk: &DeskId, remote_id: &TicketId) -> Result<Option<IncidentId>, StoreError> {
+    async fn find_by_ref(&self, desk: &DeskId, remote_id: &TicketId) -> Result<Option<IncidentId>, StoreError> {
         match self.xref.get(xref_key(desk, remote_id)).map_err(io)? {
             Some(b) => String::from_utf8_lossy(&b)
                 .parse()
@@ -325,33 +406,34 @@ impl Store for SledStore {
         }
     }
 
-    fn list_incidents(
-        &self,
-        after: Option<&IncidentId>,
-        limit: usize,
-        keep: &(dyn Fn(&Incident) -> bool + Sync),
-    ) -> Result<Vec<Incident>, StoreError> {
-        let range = match after {
-            // Keys are ASCII ids; the byte after the id sorts just past it.
-            Some(id) => {
-                let mut start = id.as_str().as_bytes().to_vec();
-                start.push(0);
-                self.incidents.range(start..)
+    async fn list_incidents(&self, query: &ListQuery) -> Result<Vec<Incident>, StoreError> {
+        let incidents = &self.incidents;
+        scan(move || {
+            let range = match &query.after {
+                // Keys are ASCII ids; the byte after the id sorts just past it.
+                Some(id) => {
+                    let mut start = id.as_str().as_bytes().to_vec();
+                    start.push(0);
+                    incidents.range(start..)
+                }
+                None => incidents.iter(),
+            };
+            let mut out = Vec::new();
+            if query.limit == 0 {
+                return Ok(out);
             }
-            None => self.incidents.iter(),
-        };
-        let mut out = Vec::new();
-        for item in range {
-            let (_, bytes) = item.map_err(io)?;
-            let incident: Incident = decode(&bytes)?;
-            if keep(&incident) {
-                out.push(incident);
-                if out.len() >= limit {
-                    break;
+            for item in range {
+                let (_, bytes) = item.map_err(io)?;
+                let incident: Incident = decode(&bytes)?;
+                if query.matches(&incident) {
+                    out.push(incident);
+                    if out.len() >= query.limit {
+                        break;
+                    }
                 }
             }
-        }
-        Ok(out)
+            Ok(out)
+        })
     }
 
     async fn audit(&self, entry: AuditEntry) -> Result<(), StoreError> {
@@ -360,48 +442,87 @@ impl Store for SledStore {
         self.commit.durable().await
     }
 
-    fn audit_log(&self, after: Option<u64>, limit: usize) -> Result<Vec<(u64, AuditEntry)>, StoreError> {
+    async fn audit_log(&self, after: Option<u64>, limit: usize) -> Result<Vec<(u64, AuditEntry)>, StoreError> {
         let start = after.map_or(0, |a| a.saturating_add(1));
-        self.audit
-            .range(start.to_be_bytes()..)
-            .take(limit)
-            .map(|item| {
-                let (k, v) = item.map_err(io)?;
-                let seq =
-                    u64::from_be_bytes(k.as_ref().try_into().map_err(|_| StoreError::Corrupt("audit key".into()))?);
-                Ok((seq, decode(&v)?))
-            })
-            .collect()
+        let audit = &self.audit;
+        scan(move || {
+            audit
+                .range(start.to_be_bytes()..)
+                .take(limit)
+                .map(|item| {
+                    let (k, v) = item.map_err(io)?;
+                    Ok((seq_of(&k, "audit")?, decode(&v)?))
+                })
+                .collect()
+        })
     }
 
-    fn is_ready(&self) -> bool {
+    async fn is_ready(&self) -> bool {
         self.commit.is_healthy() && self.meta.get(INCIDENT_SEQ).is_ok()
     }
 
-    fn export(&self, out: &mut dyn std::io::Write) -> Result<BackupSummary, StoreError> {
-        let mut writer = backup::Writer::start(out)?;
-        // Every tree, not only those named above, so nothing is left behind.
-        let mut names = self.db.tree_names();
-        names.sort();
-        for name in names {
-            let tree = self.db.open_tree(&name).map_err(io)?;
-            let name = String::from_utf8_lossy(&name).into_owned();
-            for item in tree.iter() {
-                let (k, v) = item.map_err(io)?;
-                writer.record(&name, &k, &v)?;
-            }
+    async fn export(&self, out: &mut (dyn std::io::Write + Send)) -> Result<BackupSummary, StoreError> {
+        // Run offline (`deskgate backup` holds the store's lock, the gateway is
+        // stopped): nothing else waits on this task, so the scan runs on it.
+        let mut w = backup::Writer::start(out)?;
+        for item in self.incidents.iter() {
+            w.record(&Record::Incident(Box::new(decode(&item.map_err(io)?.1)?)))?;
         }
+        for item in self.idempotency.iter() {
+            let (k, v) = item.map_err(io)?;
+            let split = k.iter().position(|b| *b == 0).ok_or_else(|| StoreError::Corrupt("idempotency key".into()))?;
+            let desk = String::from_utf8_lossy(&k[..split])
+                .parse()
+                .map_err(|_| StoreError::Corrupt("idempotency key: not a desk id".into()))?;
+            let stored: IdempotencyRecord = decode(&v)?;
+            w.record(&Record::Idempotency(backup::IdempotencyRecord {
+                desk,
+                key: String::from_utf8_lossy(&k[split + 1..]).into_owned(),
+                fingerprint: stored.fingerprint,
+                incident: stored.incident,
+            }))?;
+        }
+        for item in self.outbox.iter() {
+            w.record(&Record::Outbox(decode(&item.map_err(io)?.1)?))?;
+        }
+        for item in self.dead.iter() {
+            w.record(&Record::DeadLetter(decode(&item.map_err(io)?.1)?))?;
+        }
+        for item in self.audit.iter() {
+            let (k, v) = item.map_err(io)?;
+            w.record(&Record::Audit(backup::AuditRecord { seq: seq_of(&k, "audit")?, entry: decode(&v)? }))?;
+        }
+        for item in self.escalations.iter() {
+            w.record(&Record::Escalation(Box::new(decode(&item.map_err(io)?.1)?)))?;
+        }
+        for item in self.meta.scan_prefix(CURSOR_PREFIX) {
+            let (k, v) = item.map_err(io)?;
+            w.record(&Record::Cursor(backup::CursorRecord {
+                name: String::from_utf8_lossy(&k[CURSOR_PREFIX.len()..]).into_owned(),
+                value: String::from_utf8_lossy(&v).into_owned(),
+            }))?;
+        }
+        let incident = match self.meta.get(INCIDENT_SEQ).map_err(io)? {
+            Some(b) => seq_of(&b, "meta incident_seq")?,
+            None => 0,
+        };
         // Taking an id moves the generator on, which is harmless; ids are never reused.
-        let next_id = self.db.generate_id().map_err(io)?;
-        writer.finish(next_id)
+        let item = self.db.generate_id().map_err(io)?;
+        w.finish(Sequences { incident, item })
     }
 
     async fn flush(&self) -> Result<(), StoreError> {
         self.commit.durable().await
     }
 
-    fn import(&self, input: &mut dyn std::io::BufRead, force: bool) -> Result<BackupSummary, StoreError> {
+    async fn import(
+        &self,
+        input: &mut (dyn std::io::BufRead + Send),
+        force: bool,
+    ) -> Result<BackupSummary, StoreError> {
+        // Offline like `export`: the work runs on the caller's task.
         let backup = backup::read(input)?;
+        let batches = Batches::of(&backup)?;
         let trees = self.db.tree_names();
         let mut occupied = Vec::new();
         for name in &trees {
@@ -421,25 +542,31 @@ impl Store for SledStore {
                 self.db.open_tree(name).map_err(io)?.clear().map_err(io)?;
             }
         }
-        let mut batches: std::collections::BTreeMap<&str, sled::Batch> = std::collections::BTreeMap::new();
-        for r in &backup.records {
-            batches.entry(r.tree.as_str()).or_default().insert(r.key.as_slice(), r.value.as_slice());
-        }
-        for (name, batch) in batches {
-            self.db.open_tree(name).map_err(io)?.apply_batch(batch).map_err(io)?;
+        for (tree, batch) in [
+            (&self.incidents, batches.incidents),
+            (&self.xref, batches.xref),
+            (&self.idempotency, batches.idempotency),
+            (&self.outbox, batches.outbox),
+            (&self.dead, batches.dead),
+            (&self.audit, batches.audit),
+            (&self.escalations, batches.escalations),
+            (&self.meta, batches.meta),
+        ] {
+            tree.apply_batch(batch).map_err(io)?;
         }
         // Sequence numbers (audit, outbox, dead letters) come from the id generator:
         // move it past every restored one so new keys never overwrite them.
-        while self.db.generate_id().map_err(io)? < backup.next_id {}
+        while self.db.generate_id().map_err(io)? < backup.sequences.item {}
         self.db.flush().map_err(io)?;
         Ok(backup.summary())
     }
 
-    fn outbox(&self, limit: usize) -> Result<Vec<OutboxItem>, StoreError> {
-        self.outbox.iter().take(limit).map(|item| decode(&item.map_err(io)?.1)).collect()
+    async fn outbox(&self, limit: usize) -> Result<Vec<OutboxItem>, StoreError> {
+        let outbox = &self.outbox;
+        scan(move || outbox.iter().take(limit).map(|item| decode(&item.map_err(io)?.1)).collect())
     }
 
-    fn outbox_item(&self, seq: u64) -> Result<Option<OutboxItem>, StoreError> {
+    async fn outbox_item(&self, seq: u64) -> Result<Option<OutboxItem>, StoreError> {
         self.outbox.get(seq.to_be_bytes()).map_err(io)?.map(|b| decode(&b)).transpose()
     }
 
@@ -489,31 +616,40 @@ impl Store for SledStore {
         self.commit.durable().await
     }
 
-    fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, StoreError> {
-        self.dead.iter().take(limit).map(|item| decode(&item.map_err(io)?.1)).collect()
+    async fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, StoreError> {
+        let dead = &self.dead;
+        scan(move || dead.iter().take(limit).map(|item| decode(&item.map_err(io)?.1)).collect())
     }
 
-    fn escalation(&self, id: &str) -> Result<Option<Escalation>, StoreError> {
+    async fn escalation(&self, id: &str) -> Result<Option<Escalation>, StoreError> {
         self.escalations.get(id.as_bytes()).map_err(io)?.map(|b| decode(&b)).transpose()
     }
 
-    fn escalations(
-        &self,
-        limit: usize,
-        keep: &(dyn Fn(&Escalation) -> bool + Sync),
-    ) -> Result<Vec<Escalation>, StoreError> {
-        let mut out = Vec::new();
-        for item in self.escalations.iter() {
-            let (_, bytes) = item.map_err(io)?;
-            let escalation: Escalation = decode(&bytes)?;
-            if keep(&escalation) {
-                out.push(escalation);
-                if out.len() >= limit {
-                    break;
+    async fn escalations(&self, query: &EscalationQuery) -> Result<Vec<Escalation>, StoreError> {
+        let (escalations, incidents) = (&self.escalations, &self.incidents);
+        scan(move || {
+            let mut out = Vec::new();
+            if query.limit == 0 {
+                return Ok(out);
+            }
+            for item in escalations.iter() {
+                let (_, bytes) = item.map_err(io)?;
+                let escalation: Escalation = decode(&bytes)?;
+                let incident: Option<Incident> = match query.viewer {
+                    super::Viewer::Everything => None,
+                    _ => {
+                        incidents.get(escalation.incident_id.as_bytes()).map_err(io)?.map(|b| decode(&b)).transpose()?
+                    }
+                };
+                if query.matches(&escalation, incident.as_ref()) {
+                    out.push(escalation);
+                    if out.len() >= query.limit {
+                        break;
+                    }
                 }
             }
-        }
-        Ok(out)
+            Ok(out)
+        })
     }
 
     async fn update_escalation(
@@ -557,7 +693,7 @@ impl Store for SledStore {
         Ok(escalation)
     }
 
-    fn cursor(&self, name: &str) -> Result<Option<String>, StoreError> {
+    async fn cursor(&self, name: &str) -> Result<Option<String>, StoreError> {
         let key = format!("cursor/{name}");
         Ok(self.meta.get(key.as_bytes()).map_err(io)?.map(|v| String::from_utf8_lossy(&v).into_owned()))
     }
@@ -594,153 +730,4 @@ impl Store for SledStore {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::sync::Arc;
-    use std::time::Duration;
-
-    use super::*;
-    use crate::model::{Kind, Origin, Ref, Service, Text, Title, Written};
-    use crate::store::{AuditKind, Effects};
-
-    /// Everything every store must do, on sled.
-    mod conformance {
-        use super::*;
-        crate::store::conformance::store_conformance!(|dir| Arc::new(SledStore::open(dir).expect("sled opens")));
-    }
-    use crate::outbox::{Action, DeadLetter, Delivery};
-
-    fn report(ticket: &str) -> NewIncident {
-        let desk: DeskId = "region-h".parse().unwrap();
-        let ticket: TicketId = ticket.parse().unwrap();
-        NewIncident {
-            kind: Kind::Incident,
-            title: Title::parse("Receptserver svarer ikke").unwrap(),
-            description: Text::parse("description", "Ingen recepter siden 08:00").unwrap(),
-            service: "FMK".parse::<Service>().unwrap(),
-            priority: None,
-            urgency: None,
-            impact: None,
-            origin: Origin { desk: desk.clone(), ticket: ticket.clone() },
-            origin_ref: Ref {
-                desk,
-                system: "servicenow".into(),
-                remote_id: ticket.clone(),
-                display_id: ticket.to_string(),
-                url: None,
-                written: Written::default(),
-                seen: Default::default(),
-            },
-        }
-    }
-
-    fn entry(reason: &str) -> AuditEntry {
-        AuditEntry {
-            at: Timestamp::UNIX_EPOCH,
-            kind: AuditKind::Submitted,
-            desk: Some("region-h".into()),
-            subject: None,
-            incident: None,
-            reason: reason.into(),
-            request_id: None,
-            request_id_source: None,
-            request_id_hint: None,
-        }
-    }
-
-    fn claim() -> Option<IdempotencyClaim> {
-        Some(IdempotencyClaim { desk: "region-h".parse().unwrap(), key: "k-1".into(), fingerprint: "f".into() })
-    }
-
-    /// `fut` is still waiting after a while: it has not answered.
-    async fn still_waiting<F: std::future::Future>(fut: F) -> bool {
-        tokio::time::timeout(Duration::from_millis(300), fut).await.is_err()
-    }
-
-    /// A submission whose first write is committed but not yet flushed, seen by a
-    /// second, concurrent request for the same ticket.
-    async fn first_write_not_yet_durable(store: &Arc<SledStore>) -> tokio::task::JoinHandle<CreateOutcome> {
-        store.commit.hold(true);
-        let first = tokio::spawn({
-            let store = store.clone();
-            async move {
-                let nothing = |_: &mut Incident| Effects::default();
-                store.create_incident(report("t-1"), claim(), entry("first"), Timestamp::now(), &nothing).await.unwrap()
-            }
-        });
-        let origin = ("region-h".parse::<DeskId>().unwrap(), "t-1".parse::<TicketId>().unwrap());
-        for _ in 0..200 {
-            if store.find_by_ref(&origin.0, &origin.1).unwrap().is_some() {
-                return first;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        panic!("the first submission never reached its transaction");
-    }
-
-    #[tokio::test]
-    async fn a_replayed_submission_answers_only_once_the_first_write_is_durable() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(SledStore::open(dir.path()).unwrap());
-        let first = first_write_not_yet_durable(&store).await;
-        let nothing = |_: &mut Incident| Effects::default();
-        // Same idempotency key, and the same desk ticket without a key: both replays.
-        for claim in [claim(), None] {
-            let replay = store.create_incident(report("t-1"), claim, entry("again"), Timestamp::now(), &nothing);
-            assert!(still_waiting(replay).await, "a replay answered before the write it shows was durable");
-        }
-        store.commit.hold(false);
-        assert!(matches!(first.await.unwrap(), CreateOutcome::Created(_)));
-        let replay = store.create_incident(report("t-1"), claim(), entry("again"), Timestamp::now(), &nothing);
-        assert!(matches!(replay.await.unwrap(), CreateOutcome::Replayed(_)));
-    }
-
-    #[tokio::test]
-    async fn an_update_that_changes_nothing_answers_only_once_what_it_shows_is_durable() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(SledStore::open(dir.path()).unwrap());
-        let first = first_write_not_yet_durable(&store).await;
-        let id = IncidentId::new(Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).year(), 1);
-        let unchanged = |_: &mut Incident| Ok(Effects::unchanged());
-        assert!(still_waiting(store.update_incident(&id, &unchanged, entry("look"))).await);
-        store.commit.hold(false);
-        first.await.unwrap();
-        store.update_incident(&id, &unchanged, entry("look")).await.unwrap();
-    }
-
-    #[tokio::test]
-    async fn a_dead_letter_replay_and_its_audit_entry_are_one_write() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SledStore::open(dir.path()).unwrap();
-        let sds: DeskId = "sds".parse().unwrap();
-        let plan = |_: &mut Incident| Effects {
-            deliveries: vec![Delivery { desk: sds.clone(), action: Action::Create }],
-            ..Effects::default()
-        };
-        store.create_incident(report("t-2"), None, entry("submitted"), Timestamp::now(), &plan).await.unwrap();
-        let item = store.outbox(10).unwrap().remove(0);
-        let letter = DeadLetter {
-            item: item.clone(),
-            failed_at: Timestamp::now(),
-            error: "400".into(),
-            remote_status: Some(400),
-            remote_body: None,
-        };
-        store.dead_letter(letter).await.unwrap();
-        let audit_len = || store.audit_log(None, 100).unwrap().len();
-        let before = audit_len();
-        let audit = |i: &OutboxItem| AuditEntry { incident: Some(i.incident.to_string()), ..entry("replayed") };
-        // A replay of a letter that is not there records nothing.
-        assert!(matches!(
-            store.replay_dead_letter(item.seq + 100, Timestamp::now(), &audit).await,
-            Err(StoreError::NoDeadLetter(_))
-        ));
-        assert_eq!(audit_len(), before);
-        let replayed = store.replay_dead_letter(item.seq, Timestamp::now(), &audit).await.unwrap();
-        assert_eq!(replayed.seq, item.seq);
-        let log = store.audit_log(None, 100).unwrap();
-        assert_eq!(log.len(), before + 1);
-        let (_, last) = log.last().unwrap();
-        assert_eq!((last.reason.as_str(), last.incident.as_deref()), ("replayed", Some(item.incident.as_str())));
-        assert!(store.dead_letters(10).unwrap().is_empty());
-    }
-}
+mod tests;

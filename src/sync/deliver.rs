@@ -223,14 +223,14 @@ impl Dispatcher {
         self: &Arc<Self>,
         permits: &Arc<Semaphore>,
     ) -> Result<Option<Timestamp>, crate::store::StoreError> {
-        let items = self.store.outbox(100_000)?;
+        let items = self.store.outbox(100_000).await?;
         // An item can be visible before the group commit that makes its change durable
         // has flushed. Delivering it then, and crashing, would tell a remote desk about
         // a change (even an incident id) the restarted gateway never had. Everything
         // read above is durable once this returns.
         self.store.flush().await?;
         let held: HashSet<(IncidentId, DeskId)> =
-            self.store.dead_letters(100_000)?.into_iter().map(|d| d.item.lane()).collect();
+            self.store.dead_letters(100_000).await?.into_iter().map(|d| d.item.lane()).collect();
         let now = self.clock.now();
         let mut heads = HashSet::new();
         let mut next_due: Option<Timestamp> = None;
@@ -255,7 +255,7 @@ impl Dispatcher {
                 // item — may have completed or rescheduled it since it was read. Holding
                 // the lane, deliver the item as it stands now, if it is still due.
                 let deliver = async {
-                    match me.store.outbox_item(item.seq) {
+                    match me.store.outbox_item(item.seq).await {
                         Ok(Some(current)) if current.not_before <= me.clock.now() && !me.stopping() => {
                             me.deliver(current).await
                         }
@@ -366,6 +366,7 @@ impl Dispatcher {
         let incident = self
             .store
             .get_incident(&item.incident)
+            .await
             .map_err(|e| Failure::Waiting(format!("store: {e}")))?
             .ok_or_else(|| Failure::Impossible(format!("{} no longer exists", item.incident)))?;
         // Planned when the desk was a party; it may not be one any more.
@@ -531,11 +532,13 @@ impl Dispatcher {
         let record = self
             .store
             .escalation(escalation)
+            .await
             .map_err(|e| Failure::Waiting(format!("store: {e}")))?
             .ok_or_else(|| Failure::Impossible(format!("escalation {escalation} no longer exists")))?;
         let incident = self
             .store
             .get_incident(&item.incident)
+            .await
             .map_err(|e| Failure::Waiting(format!("store: {e}")))?
             .ok_or_else(|| Failure::Impossible(format!("{} no longer exists", item.incident)))?;
         self.notifier.deliver(&item.action, &record, &incident).await.map_err(Failure::Remote)
@@ -675,14 +678,14 @@ mod tests {
         };
         store.create_incident(new, None, entry, Timestamp::now(), &plan).await.unwrap();
 
-        for item in store.outbox(10).unwrap() {
+        for item in store.outbox(10).await.unwrap() {
             dispatcher.deliver(item).await;
         }
-        assert!(store.outbox(10).unwrap().is_empty(), "both completed");
+        assert!(store.outbox(10).await.unwrap().is_empty(), "both completed");
         let journal: Vec<_> = sim.journal(&sys_id).into_iter().map(|j| j.value).collect();
         assert!(journal.iter().any(|v| v.contains("We are on it")), "{journal:?}");
         assert!(journal.iter().all(|v| !v.contains("CIO")), "the internal note reached the local desk: {journal:?}");
-        let audit = store.audit_log(None, 100).unwrap();
+        let audit = store.audit_log(None, 100).await.unwrap();
         let dropped: Vec<_> = audit.iter().filter(|(_, e)| e.reason.starts_with("delivery dropped")).collect();
         assert_eq!(dropped.len(), 1, "{audit:?}");
         assert!(dropped[0].1.reason.contains("note #1 is internal"), "{:?}", dropped[0]);

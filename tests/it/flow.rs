@@ -206,7 +206,7 @@ async fn a_restart_does_not_read_a_polled_change_as_new_again() {
     assert!(after_restart.seen >= 1, "the overlap re-reads the record: {after_restart:?}");
     assert_eq!(after_restart.repeats, after_restart.seen, "{after_restart:?}");
     assert_eq!((after_restart.applied, after_restart.parked), (0, 0));
-    let audit = again.gateway().store.audit_log(None, 1000).unwrap();
+    let audit = again.gateway().audit_entries(None, 1000).await.unwrap();
     let from_sds = audit.iter().filter(|(_, e)| e.reason.starts_with("change from sds ticket")).count();
     assert_eq!(from_sds, 1, "one change from the national desk, applied once: {audit:#?}");
 }

@@ -19,7 +19,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("config", &["domain"]),
     ("security", &["config", "domain"]),
     ("escalation", &["domain"]),
-    ("store", &["escalation", "domain"]),
+    ("store", &["escalation", "config", "domain"]),
     ("app", &["store", "escalation", "security", "config", "domain"]),
     ("edge", &["app", "store", "escalation", "security", "config", "domain"]),
     ("startup", &["edge", "app", "store", "escalation", "security", "config", "domain"]),

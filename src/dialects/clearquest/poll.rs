@@ -48,7 +48,7 @@ impl Poller {
     /// The desks this poller polls, with their intervals.
     pub fn desks(&self) -> Vec<(DeskId, Duration)> {
         self.gateway
-            .config
+            .config()
             .desks
             .values()
             .filter(|d| crate::dialects::get(d.system).polled() && self.adapters.get(&d.id).is_some())
@@ -61,8 +61,8 @@ impl Poller {
 
     /// Where polling of `desk` stands. The cursor holds the [`PollState`] as JSON; a
     /// store written before the seen versions were kept holds the bare watermark.
-    fn state(&self, cursor: &str, now: Timestamp) -> Result<PollState, String> {
-        let stored = self.gateway.store.cursor(cursor).map_err(|e| e.to_string())?;
+    async fn state(&self, cursor: &str, now: Timestamp) -> Result<PollState, String> {
+        let stored = self.gateway.cursor(cursor).await.map_err(|e| e.to_string())?;
         if let Some(text) = stored {
             if let Ok(state) = serde_json::from_str::<PollState>(&text) {
                 return Ok(state);
@@ -81,8 +81,8 @@ impl Poller {
     pub async fn poll(&self, desk: &DeskId) -> Result<PollReport, String> {
         let adapter = self.adapters.get(desk).ok_or_else(|| format!("no adapter for {desk}"))?;
         let cursor = format!("poll/{desk}");
-        let now = self.gateway.clock.now();
-        let mut state = self.state(&cursor, now)?;
+        let now = self.gateway.now();
+        let mut state = self.state(&cursor, now).await?;
         let tickets = adapter.changed_since(state.query_from(OVERLAP)).await.map_err(|e| e.to_string())?;
         let mut report = PollReport { seen: tickets.len(), ..PollReport::default() };
         let fresh = state.fresh(OVERLAP, tickets);
@@ -104,7 +104,7 @@ impl Poller {
             // Handled: a restart from here on does not read it as new again.
             state.mark(&ticket, OVERLAP);
             let text = serde_json::to_string(&state).map_err(|e| e.to_string())?;
-            self.gateway.store.set_cursor(&cursor, &text).await.map_err(|e| e.to_string())?;
+            self.gateway.set_cursor(&cursor, &text).await.map_err(|e| e.to_string())?;
         }
         Ok(report)
     }

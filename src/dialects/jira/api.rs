@@ -121,8 +121,8 @@ fn version(v: &str) -> Result<ApiVersion, ApiError> {
 impl<'a> JiraDesk<'a> {
     fn of(state: &'a AppState, who: DeskPrincipal, v: &str, headers: &HeaderMap) -> Result<Self, ApiError> {
         let version = version(v)?;
-        let system = state.gateway.config.desk(&who.desk).map(|d| d.system);
-        let Some(mapping) = state.gateway.mappings.desk(&who.desk).filter(|_| system == Some(System::Jira)) else {
+        let system = state.gateway.desk(&who.desk).map(|d| d.system);
+        let Some(mapping) = state.gateway.mapping(&who.desk).filter(|_| system == Some(System::Jira)) else {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "wrong_dialect",
@@ -146,22 +146,22 @@ impl<'a> JiraDesk<'a> {
 }
 
 fn base_url(state: &AppState, headers: &HeaderMap) -> String {
-    if let Some(url) = &state.gateway.config.gateway.public_url {
+    if let Some(url) = &state.gateway.config().gateway.public_url {
         return url.trim_end_matches('/').to_owned();
     }
-    let scheme = if state.gateway.config.gateway.tls.is_some() { "https" } else { "http" };
+    let scheme = if state.gateway.config().gateway.tls.is_some() { "https" } else { "http" };
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
     format!("{scheme}://{host}")
 }
 
 /// The incident an issue key names, if the desk is party to it.
-fn find_issue(state: &AppState, desk: &JiraDesk<'_>, key: &str) -> Result<Incident, ApiError> {
+async fn find_issue(state: &AppState, desk: &JiraDesk<'_>, key: &str) -> Result<Incident, ApiError> {
     let seq = parse_key(key).ok_or_else(no_issue)?;
-    let this_year = state.gateway.clock.now().to_zoned(jiff::tz::TimeZone::UTC).year();
+    let this_year = state.gateway.now().to_zoned(jiff::tz::TimeZone::UTC).year();
     // Ids carry the year they were made in and sequences are never reused, so at most
     // one year holds this sequence: look from the newest year back.
     for year in (EARLIEST_YEAR..=this_year.saturating_add(1)).rev() {
-        match state.gateway.get(&desk.who, &IncidentId::new(year, seq)) {
+        match state.gateway.get(&desk.who, &IncidentId::new(year, seq)).await {
             Ok(incident) => return Ok(incident),
             Err(GatewayError::NotFound(_)) => continue,
             Err(e) => return Err(gateway_error(e, desk.mapping)),
@@ -226,7 +226,7 @@ fn field_error(field: &str, message: impl Into<String>) -> ApiError {
 // the incident as a Jira issue
 
 fn user(state: &AppState, desk: &JiraDesk<'_>, id: &DeskId) -> Value {
-    let config = state.gateway.config.desk(id);
+    let config = state.gateway.desk(id);
     json!({
         "self": format!("{}/user?username={id}", desk.api()),
         "name": id.as_str(),
@@ -385,7 +385,7 @@ async fn server_info(
         "versionNumbers": [9, 12, 0],
         "deploymentType": "Server",
         "buildNumber": 912000,
-        "serverTime": jira_wire::format_timestamp(state.gateway.clock.now()),
+        "serverTime": jira_wire::format_timestamp(state.gateway.now()),
         "serverTitle": "deskgate",
     }))
     .into_response())
@@ -608,7 +608,7 @@ fn parse_create(state: &AppState, desk: &JiraDesk<'_>, body: &IssueBody) -> Resu
             refuse_patient_data_in(known, value)?;
         }
     }
-    let system = state.gateway.config.desk(&desk.who.desk).map(|d| d.system.as_str()).unwrap_or("jira");
+    let system = state.gateway.desk(&desk.who.desk).map(|d| d.system.as_str()).unwrap_or("jira");
     Ok(NewIncident {
         kind: Kind::Incident,
         title,
@@ -698,7 +698,7 @@ async fn get_issue(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let desk = JiraDesk::of(&state, who, &v, &headers)?;
-    let incident = find_issue(&state, &desk, &key)?;
+    let incident = find_issue(&state, &desk, &key).await?;
     let wanted: Vec<String> = url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
         .filter(|(k, _)| k == "fields")
         .flat_map(|(_, v)| v.split(',').map(|s| s.trim().to_owned()).collect::<Vec<_>>())
@@ -718,7 +718,7 @@ async fn edit_issue(
     JsonBody(body, _): JsonBody<Value>,
 ) -> Result<Response, ApiError> {
     let desk = JiraDesk::of(&state, who, &v, &headers)?;
-    let incident = find_issue(&state, &desk, &key)?;
+    let incident = find_issue(&state, &desk, &key).await?;
     let body = issue_body(&body)?;
     let mut change = Change::default();
     for (name, value) in &body.fields {

@@ -52,7 +52,7 @@ use crate::http::error::ApiError;
 use crate::http::extract::parse_json;
 use crate::auth::DeskPrincipal;
 use crate::config::{JiraOptions, System, WebhookVerify};
-use crate::gateway::{GatewayError, RequestContext};
+use crate::gateway::RequestContext;
 use crate::model::{
     DeskId, Kind, NewIncident, Origin, Ref, RemoteVersion, Role, Service, Status, Text, TicketId, Title, Written,
 };
@@ -110,7 +110,7 @@ async fn authenticate_jira(
     body: &[u8],
     ctx: &RequestContext,
 ) -> Result<Trust, ApiError> {
-    let config = state.gateway.config.desk(desk);
+    let config = state.gateway.desk(desk);
     if config.and_then(|d| d.jira.as_ref()).is_some_and(|j| j.webhook_verify == WebhookVerify::Reread) {
         return Ok(Trust::Hint);
     }
@@ -240,7 +240,7 @@ async fn jira_hint(
     };
     let ticket: TicketId = issue.key.parse()?;
     let gateway = &state.gateway;
-    let known = gateway.store.find_by_ref(desk, &ticket).map_err(GatewayError::from)?;
+    let known = gateway.ticket_incident(desk, &ticket).await?;
     let Some(id) = known.filter(|_| hint.issue_event_type_name.as_deref() != Some("issue_commented")) else {
         // Unknown, or the issue_updated twin of a comment_created that follows.
         tracing::info!(%desk, %ticket, event = %hint.webhook_event, "webhook hint not read back");
@@ -260,7 +260,7 @@ async fn jira_hint(
             "the issue could not be read back from the desk's Jira; nothing was changed — try again",
         )
     })?;
-    let incident = gateway.store.get_incident(&id).map_err(GatewayError::from)?;
+    let incident = gateway.incident_for_sync(&id).await?;
     let watermark = incident.as_ref().map(|i| {
         i.refs
             .iter()
@@ -298,7 +298,7 @@ async fn supplier_detected(
     issue: &deskgate_jira::wire::Issue,
     ctx: &RequestContext,
 ) -> Result<bool, ApiError> {
-    let Some(config) = state.gateway.config.desk(desk).filter(|d| d.role == Role::Supplier) else {
+    let Some(config) = state.gateway.desk(desk).filter(|d| d.role == Role::Supplier) else {
         return Ok(false);
     };
     let jira = config.jira.as_ref();
@@ -309,7 +309,7 @@ async fn supplier_detected(
         .and_then(|field| f.extra.get(field))
         .is_some_and(|v| field_text(v).is_some());
     let ticket: TicketId = issue.key.parse()?;
-    if own || state.gateway.store.find_by_ref(desk, &ticket).map_err(GatewayError::from)?.is_some() {
+    if own || state.gateway.ticket_incident(desk, &ticket).await?.is_some() {
         return Ok(false);
     }
     let summary = f.summary.as_deref().unwrap_or_default().trim();
@@ -328,7 +328,7 @@ async fn supplier_detected(
     let service: Service = service.parse()?;
     let priority = f.priority.as_ref().and_then(|p| p.name.clone()).and_then(|name| {
         let fields = TicketFields { priority: Some(name), ..TicketFields::default() };
-        state.gateway.mappings.desk(desk).and_then(|m| m.inbound_priority(&fields).ok().flatten())
+        state.gateway.mapping(desk).and_then(|m| m.inbound_priority(&fields).ok().flatten())
     });
     let label = jira.map_or(JiraOptions::DEFAULT_AFFECTS_USERS_LABEL, JiraOptions::affects_users_label);
     let affects_users = f.labels.as_ref().is_some_and(|labels| labels.iter().any(|l| l == label));

@@ -197,8 +197,8 @@ struct SnDesk<'a> {
 
 impl<'a> SnDesk<'a> {
     fn of(state: &'a AppState, who: DeskPrincipal) -> Result<Self, ApiError> {
-        let system = state.gateway.config.desk(&who.desk).map(|d| d.system);
-        let mapping = state.gateway.mappings.desk(&who.desk).filter(|_| system == Some(System::Servicenow));
+        let system = state.gateway.desk(&who.desk).map(|d| d.system);
+        let mapping = state.gateway.mapping(&who.desk).filter(|_| system == Some(System::Servicenow));
         match mapping {
             Some(mapping) => Ok(Self { who, mapping }),
             None => Err(ApiError::new(
@@ -217,10 +217,10 @@ impl<'a> SnDesk<'a> {
 /// Where links in answers point: `public_url` when configured, else the address the
 /// caller used.
 fn base_url(state: &AppState, headers: &HeaderMap) -> String {
-    if let Some(url) = &state.gateway.config.gateway.public_url {
+    if let Some(url) = &state.gateway.config().gateway.public_url {
         return url.trim_end_matches('/').to_owned();
     }
-    let scheme = if state.gateway.config.gateway.tls.is_some() { "https" } else { "http" };
+    let scheme = if state.gateway.config().gateway.tls.is_some() { "https" } else { "http" };
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
     format!("{scheme}://{host}")
 }
@@ -302,7 +302,7 @@ async fn list(
     let params = Params::parse(raw.as_deref())?;
     let base = base_url(&state, &headers);
     let filter = ListFilter { limit: usize::MAX, ..ListFilter::default() };
-    let incidents = state.gateway.list(&desk.who, &filter).map_err(|e| gateway_error(e, desk.mapping))?;
+    let incidents = state.gateway.list(&desk.who, &filter).await.map_err(|e| gateway_error(e, desk.mapping))?;
     let mut views: Vec<View> = incidents
         .iter()
         .map(|i| View::new(&state, &desk, i, &base))
@@ -335,7 +335,7 @@ async fn get_one(
     let desk = SnDesk::of(&state, who)?;
     let params = Params::parse(raw.as_deref())?;
     let id = incident_of_sys_id(&sys_id).ok_or_else(no_record)?;
-    let incident = state.gateway.get(&desk.who, &id).map_err(|e| gateway_error(e, desk.mapping))?;
+    let incident = state.gateway.get(&desk.who, &id).await.map_err(|e| gateway_error(e, desk.mapping))?;
     let view = View::new(&state, &desk, &incident, &base_url(&state, &headers));
     Ok(result(StatusCode::OK, view.render(&params.rendering)))
 }
@@ -509,7 +509,7 @@ fn parse_submission(state: &AppState, desk: &SnDesk<'_>, record: &Record) -> Res
         Some(d) => parse_display_id("correlation_display", d)?,
         None => ticket.to_string(),
     };
-    let system = state.gateway.config.desk(&desk.who.desk).map(|d| d.system.as_str()).unwrap_or("servicenow");
+    let system = state.gateway.desk(&desk.who.desk).map(|d| d.system.as_str()).unwrap_or("servicenow");
     Ok(NewIncident {
         kind: Kind::Incident,
         title,
@@ -544,7 +544,7 @@ async fn update(
     let desk = SnDesk::of(&state, who)?;
     let params = Params::parse(raw.as_deref())?;
     let id = incident_of_sys_id(&sys_id).ok_or_else(no_record)?;
-    let current = state.gateway.get(&desk.who, &id).map_err(|e| gateway_error(e, desk.mapping))?;
+    let current = state.gateway.get(&desk.who, &id).await.map_err(|e| gateway_error(e, desk.mapping))?;
     let base = base_url(&state, &headers);
     let before = View::new(&state, &desk, &current, &base);
     let record = read_record(&body, UPDATE_FIELDS)?;

@@ -9,7 +9,7 @@ pub(super) async fn comments(
     Path((v, key)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let desk = JiraDesk::of(&state, who, &v, &headers)?;
-    let incident = find_issue(&state, &desk, &key)?;
+    let incident = find_issue(&state, &desk, &key).await?;
     Ok(axum::Json(comment_page(visible_comments(&state, &desk, &incident))).into_response())
 }
 
@@ -33,7 +33,7 @@ pub(super) async fn add_comment(
     JsonBody(body, _): JsonBody<Value>,
 ) -> Result<Response, ApiError> {
     let desk = JiraDesk::of(&state, who, &v, &headers)?;
-    let incident = find_issue(&state, &desk, &key)?;
+    let incident = find_issue(&state, &desk, &key).await?;
     let text = text_of("body", body.get("body").unwrap_or(&Value::Null))?
         .ok_or_else(|| field_error("body", "body: Comment body can not be empty!"))?;
     let text = Text::parse("body", &text).map_err(ApiError::from)?;
@@ -73,7 +73,7 @@ pub(super) async fn add_remote_link(
     JsonBody(body, _): JsonBody<Value>,
 ) -> Result<Response, ApiError> {
     let desk = JiraDesk::of(&state, who, &v, &headers)?;
-    let incident = find_issue(&state, &desk, &key)?;
+    let incident = find_issue(&state, &desk, &key).await?;
     let link: jira_wire::RemoteLink = parse_json(body.to_string().as_bytes())?;
     if link.object.url.trim().is_empty() {
         return Err(field_error("object.url", "object.url: the link's URL is required"));

@@ -32,7 +32,7 @@ pub(super) async fn search_get(
             other => return Err(field_error(other, format!("{other}: unknown parameter"))),
         }
     }
-    run_search(&state, &desk, search)
+    run_search(&state, &desk, search).await
 }
 
 pub(super) async fn search_post(
@@ -64,7 +64,7 @@ pub(super) async fn search_post(
             other => return Err(field_error(other, format!("Unrecognized field \"{other}\""))),
         }
     }
-    run_search(&state, &desk, search)
+    run_search(&state, &desk, search).await
 }
 
 /// JQL names deskgate's issues answer to, and the canonical field each reads.
@@ -132,7 +132,7 @@ pub(super) fn jql_value(issue: &Value, field: &str) -> Option<FieldValue> {
     }
 }
 
-pub(super) fn run_search(state: &AppState, desk: &JiraDesk<'_>, search: Search) -> Result<Response, ApiError> {
+pub(super) async fn run_search(state: &AppState, desk: &JiraDesk<'_>, search: Search) -> Result<Response, ApiError> {
     let query = jql::Query::parse(&search.jql)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_jql", e.to_string()))?;
     if let Some(unknown) = query.fields().into_iter().find(|f| jql_field(f).is_none()) {
@@ -144,8 +144,8 @@ pub(super) fn run_search(state: &AppState, desk: &JiraDesk<'_>, search: Search) 
     }
     let max_results = search.max_results.min(MAX_RESULTS);
     let filter = ListFilter { limit: usize::MAX, ..ListFilter::default() };
-    let incidents = state.gateway.list(&desk.who, &filter).map_err(|e| gateway_error(e, desk.mapping))?;
-    let ctx = jql::EvalContext { now: state.gateway.clock.now(), time_zone: jiff::tz::TimeZone::UTC };
+    let incidents = state.gateway.list(&desk.who, &filter).await.map_err(|e| gateway_error(e, desk.mapping))?;
+    let ctx = jql::EvalContext { now: state.gateway.now(), time_zone: jiff::tz::TimeZone::UTC };
     let mut issues: Vec<Value> = incidents
         .iter()
         .map(|i| issue_json(state, desk, i))

@@ -31,7 +31,7 @@ pub(super) async fn transitions(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let desk = JiraDesk::of(&state, who, &v, &headers)?;
-    let incident = find_issue(&state, &desk, &key)?;
+    let incident = find_issue(&state, &desk, &key).await?;
     let params: Vec<(String, String)> =
         url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()).into_owned().collect();
     let only = params.iter().find(|(k, _)| k == "transitionId").map(|(_, v)| v.clone());
@@ -64,7 +64,7 @@ pub(super) async fn do_transition(
     JsonBody(body, _): JsonBody<Value>,
 ) -> Result<Response, ApiError> {
     let desk = JiraDesk::of(&state, who, &v, &headers)?;
-    let incident = find_issue(&state, &desk, &key)?;
+    let incident = find_issue(&state, &desk, &key).await?;
     let id = match body.get("transition").and_then(|t| t.get("id")) {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Number(n)) => n.to_string(),

@@ -28,7 +28,7 @@ pub(super) struct View {
 
 impl View {
     pub(super) fn new(state: &AppState, desk: &SnDesk<'_>, i: &Incident, base: &str) -> Self {
-        let config = &state.gateway.config;
+        let config = state.gateway.config();
         let desk_name = |d: &DeskId| config.desk(d).map(|d| d.name.clone()).unwrap_or_else(|| d.to_string());
         let mapping = desk.mapping;
         let status = mapping.status_fields(i.status, None, false);

@@ -1,0 +1,71 @@
+//! The escalation use cases behind `/api/v1/escalations`: listing, reading and
+//! acknowledging, with the same visibility as incidents (a desk sees the
+//! escalations of incidents it is party to; the national desk sees all).
+
+use crate::escalation::Escalation;
+use crate::model::ModelError;
+use crate::outbox::Delivery;
+use crate::store::{EscalationQuery, StoreError, Viewer};
+
+impl crate::gateway::Gateway {
+    async fn escalation_visible(&self, who: &crate::auth::DeskPrincipal, e: &Escalation) -> bool {
+        let Ok(id) = e.incident_id.parse::<crate::model::IncidentId>() else { return false };
+        matches!(self.store.get_incident(&id).await, Ok(Some(i)) if i.is_visible_to(&who.actor()))
+    }
+
+    /// Escalations the desk may see, oldest incident first.
+    pub async fn escalations(
+        &self,
+        who: &crate::auth::DeskPrincipal,
+        limit: usize,
+    ) -> Result<Vec<Escalation>, crate::gateway::GatewayError> {
+        let query = EscalationQuery { viewer: Viewer::of(&who.actor()), ..EscalationQuery::all(limit) };
+        Ok(self.store.escalations(&query).await?)
+    }
+
+    pub async fn escalation(
+        &self,
+        who: &crate::auth::DeskPrincipal,
+        id: &str,
+    ) -> Result<Escalation, crate::gateway::GatewayError> {
+        match self.store.escalation(id).await? {
+            Some(e) if self.escalation_visible(who, &e).await => Ok(e),
+            _ => Err(crate::gateway::GatewayError::NotFound(format!("escalation {id}"))),
+        }
+    }
+
+    /// Record that `who` took the escalation: the chain stops. A second
+    /// acknowledgement is a conflict naming the first.
+    pub async fn acknowledge(
+        &self,
+        who: &crate::auth::DeskPrincipal,
+        id: &str,
+        ctx: &crate::gateway::RequestContext,
+    ) -> Result<Escalation, crate::gateway::GatewayError> {
+        self.escalation(who, id).await?;
+        let now = self.clock.now();
+        let by = who.desk.to_string();
+        let change = |e: &mut Escalation| -> Result<Vec<Delivery>, ModelError> {
+            e.acknowledge(&by, now).map_err(|err| ModelError::Conflict(err.to_string()))?;
+            Ok(Vec::new())
+        };
+        let entry = crate::store::AuditEntry {
+            at: now,
+            kind: crate::store::AuditKind::Updated,
+            desk: Some(by.clone()),
+            subject: None,
+            incident: None,
+            reason: format!("escalation {id} acknowledged"),
+            request_id: ctx.request_id.clone(),
+            request_id_source: ctx.audited_source(),
+            request_id_hint: ctx.request_id_hint.clone(),
+        };
+        let e = self.store.update_escalation(id, now, &change, Some(entry)).await.map_err(|e| match e {
+            StoreError::NoEscalation(id) => crate::gateway::GatewayError::NotFound(format!("escalation {id}")),
+            other => other.into(),
+        })?;
+        metrics::counter!("deskgate_escalations_total", "outcome" => "acknowledged").increment(1);
+        tracing::info!(escalation = %e.id, incident = %e.incident_id, by = %who.desk, "escalation acknowledged");
+        Ok(e)
+    }
+}

@@ -1,0 +1,149 @@
+//! The store's own tests, and the conformance suite run on sled.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::*;
+use crate::model::{Kind, Origin, Ref, Service, Text, Title, Written};
+use crate::store::{AuditKind, Effects};
+
+/// Everything every store must do, on sled.
+mod conformance {
+    use super::*;
+    crate::store::conformance::store_conformance!(|dir| Arc::new(SledStore::open(dir).expect("sled opens")));
+}
+use crate::outbox::{Action, DeadLetter, Delivery};
+
+fn report(ticket: &str) -> NewIncident {
+    let desk: DeskId = "region-h".parse().unwrap();
+    let ticket: TicketId = ticket.parse().unwrap();
+    NewIncident {
+        kind: Kind::Incident,
+        title: Title::parse("Receptserver svarer ikke").unwrap(),
+        description: Text::parse("description", "Ingen recepter siden 08:00").unwrap(),
+        service: "FMK".parse::<Service>().unwrap(),
+        priority: None,
+        urgency: None,
+        impact: None,
+        origin: Origin { desk: desk.clone(), ticket: ticket.clone() },
+        origin_ref: Ref {
+            desk,
+            system: "servicenow".into(),
+            remote_id: ticket.clone(),
+            display_id: ticket.to_string(),
+            url: None,
+            written: Written::default(),
+            seen: Default::default(),
+        },
+    }
+}
+
+fn entry(reason: &str) -> AuditEntry {
+    AuditEntry {
+        at: Timestamp::UNIX_EPOCH,
+        kind: AuditKind::Submitted,
+        desk: Some("region-h".into()),
+        subject: None,
+        incident: None,
+        reason: reason.into(),
+        request_id: None,
+        request_id_source: None,
+        request_id_hint: None,
+    }
+}
+
+fn claim() -> Option<IdempotencyClaim> {
+    Some(IdempotencyClaim { desk: "region-h".parse().unwrap(), key: "k-1".into(), fingerprint: "f".into() })
+}
+
+/// `fut` is still waiting after a while: it has not answered.
+async fn still_waiting<F: std::future::Future>(fut: F) -> bool {
+    tokio::time::timeout(Duration::from_millis(300), fut).await.is_err()
+}
+
+/// A submission whose first write is committed but not yet flushed, seen by a
+/// second, concurrent request for the same ticket.
+async fn first_write_not_yet_durable(store: &Arc<SledStore>) -> tokio::task::JoinHandle<CreateOutcome> {
+    store.commit.hold(true);
+    let first = tokio::spawn({
+        let store = store.clone();
+        async move {
+            let nothing = |_: &mut Incident| Effects::default();
+            store.create_incident(report("t-1"), claim(), entry("first"), Timestamp::now(), &nothing).await.unwrap()
+        }
+    });
+    let origin = ("region-h".parse::<DeskId>().unwrap(), "t-1".parse::<TicketId>().unwrap());
+    for _ in 0..200 {
+        if store.find_by_ref(&origin.0, &origin.1).await.unwrap().is_some() {
+            return first;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the first submission never reached its transaction");
+}
+
+#[tokio::test]
+async fn a_replayed_submission_answers_only_once_the_first_write_is_durable() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SledStore::open(dir.path()).unwrap());
+    let first = first_write_not_yet_durable(&store).await;
+    let nothing = |_: &mut Incident| Effects::default();
+    // Same idempotency key, and the same desk ticket without a key: both replays.
+    for claim in [claim(), None] {
+        let replay = store.create_incident(report("t-1"), claim, entry("again"), Timestamp::now(), &nothing);
+        assert!(still_waiting(replay).await, "a replay answered before the write it shows was durable");
+    }
+    store.commit.hold(false);
+    assert!(matches!(first.await.unwrap(), CreateOutcome::Created(_)));
+    let replay = store.create_incident(report("t-1"), claim(), entry("again"), Timestamp::now(), &nothing);
+    assert!(matches!(replay.await.unwrap(), CreateOutcome::Replayed(_)));
+}
+
+#[tokio::test]
+async fn an_update_that_changes_nothing_answers_only_once_what_it_shows_is_durable() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SledStore::open(dir.path()).unwrap());
+    let first = first_write_not_yet_durable(&store).await;
+    let id = IncidentId::new(Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).year(), 1);
+    let unchanged = |_: &mut Incident| Ok(Effects::unchanged());
+    assert!(still_waiting(store.update_incident(&id, &unchanged, entry("look"))).await);
+    store.commit.hold(false);
+    first.await.unwrap();
+    store.update_incident(&id, &unchanged, entry("look")).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_dead_letter_replay_and_its_audit_entry_are_one_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
+    let sds: DeskId = "sds".parse().unwrap();
+    let plan = |_: &mut Incident| Effects {
+        deliveries: vec![Delivery { desk: sds.clone(), action: Action::Create }],
+        ..Effects::default()
+    };
+    store.create_incident(report("t-2"), None, entry("submitted"), Timestamp::now(), &plan).await.unwrap();
+    let item = store.outbox(10).await.unwrap().remove(0);
+    let letter = DeadLetter {
+        item: item.clone(),
+        failed_at: Timestamp::now(),
+        error: "400".into(),
+        remote_status: Some(400),
+        remote_body: None,
+    };
+    store.dead_letter(letter).await.unwrap();
+    let before = store.audit_log(None, 100).await.unwrap().len();
+    let audit = |i: &OutboxItem| AuditEntry { incident: Some(i.incident.to_string()), ..entry("replayed") };
+    // A replay of a letter that is not there records nothing.
+    assert!(matches!(
+        store.replay_dead_letter(item.seq + 100, Timestamp::now(), &audit).await,
+        Err(StoreError::NoDeadLetter(_))
+    ));
+    assert_eq!(store.audit_log(None, 100).await.unwrap().len(), before);
+    let replayed = store.replay_dead_letter(item.seq, Timestamp::now(), &audit).await.unwrap();
+    assert_eq!(replayed.seq, item.seq);
+    let log = store.audit_log(None, 100).await.unwrap();
+    assert_eq!(log.len(), before + 1);
+    let (_, last) = log.last().unwrap();
+    assert_eq!((last.reason.as_str(), last.incident.as_deref()), ("replayed", Some(item.incident.as_str())));
+    assert!(store.dead_letters(10).await.unwrap().is_empty());
+}

@@ -18,6 +18,7 @@ use crate::mapping::{MappingSource, Mappings};
 
 pub mod capture;
 pub mod id;
+pub mod options;
 
 pub use id::{DialectId, UnknownDialect};
 

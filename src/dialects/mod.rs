@@ -112,22 +112,20 @@ pub fn mappings(config: &Config) -> Result<Mappings, String> {
 mod tests {
     use super::*;
 
-    /// A dialect's mapping is named after it, is found by its file name, and the
-    /// shipped files build.
+    /// A dialect's mapping is named after it and says what the system calls its
+    /// fields; the shipped files are compiled in.
     #[test]
     fn each_mapped_dialect_names_its_mapping_after_itself() {
         let mapped: Vec<_> = all().filter_map(|d| d.mapping().map(|m| (d.id(), m))).collect();
-        assert_eq!(
-            mapped.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
-            [DialectId::Servicenow, DialectId::Jira, DialectId::Clearquest]
-        );
-        assert!(get(DialectId::Native).mapping().is_none(), "native speaks the canonical model");
         for (id, m) in &mapped {
             assert_eq!(m.system, id.as_str());
             assert_eq!(m.file, format!("{}.toml", id.as_str()));
             assert!(!m.text.is_empty(), "{id}");
         }
-        let fields: Vec<_> = mapped.iter().map(|(_, m)| (m.status_field, m.priority_field)).collect();
-        assert_eq!(fields, [("state", "priority"), ("status", "priority"), ("State", "Priority")]);
+        let fields = |id: DialectId| get(id).mapping().map(|m| (m.status_field, m.priority_field));
+        assert_eq!(fields(DialectId::Servicenow), Some(("state", "priority")));
+        assert_eq!(fields(DialectId::Jira), Some(("status", "priority")));
+        assert_eq!(fields(DialectId::Clearquest), Some(("State", "Priority")));
+        assert_eq!(fields(DialectId::Native), None, "native speaks the canonical model");
     }
 }

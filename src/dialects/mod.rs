@@ -46,7 +46,7 @@ pub trait Dialect: Sync {
 
     /// The mapping between the canonical model and this dialect's vocabulary; `None`
     /// for a dialect that speaks the canonical model.
-    fn mapping(&self) -> Option<MappingSource> {
+    fn mapping(&self) -> Option<&'static MappingSource> {
         None
     }
 }
@@ -100,7 +100,7 @@ pub(crate) fn timeout(secs: Option<u64>, default: u64) -> std::time::Duration {
 /// compiled into each dialect, validated: a status or priority that cannot be
 /// reached both ways is refused with file and key.
 pub fn mappings(config: &Config) -> Result<Mappings, String> {
-    let systems: Vec<MappingSource> = all().filter_map(|d| d.mapping()).collect();
+    let systems: Vec<&'static MappingSource> = all().filter_map(|d| d.mapping()).collect();
     let names: Vec<(String, &str)> = systems.iter().map(|s| (format!("mappings/{}", s.file), s.text)).collect();
     let sources: Vec<(&str, &str)> = names.iter().map(|(n, t)| (n.as_str(), *t)).collect();
     let desks: Vec<_> =

@@ -110,8 +110,8 @@ impl Report<'_> {
 pub(super) fn compile(
     file: &str,
     text: &str,
-    system: MappingSource,
-    desks: &[(DeskId, MappingSource)],
+    system: &'static MappingSource,
+    desks: &[(DeskId, &'static MappingSource)],
 ) -> (BTreeMap<DeskId, DeskMapping>, Vec<Problem>) {
     let mut report = Report { file, problems: Vec::new() };
     let table = match toml::from_str::<toml::Table>(text) {

@@ -84,9 +84,9 @@ impl fmt::Display for MappingSource {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum MappingError {
     #[error("{system} desk {desk}: no status mapping for {found}; add an inbound row to mappings/{file}", file = .system.file_name())]
-    UnmappedStatus { desk: DeskId, system: MappingSource, found: String },
+    UnmappedStatus { desk: DeskId, system: &'static MappingSource, found: String },
     #[error("{system} desk {desk}: no priority mapping for {found}; add an inbound row to mappings/{file}", file = .system.file_name())]
-    UnmappedPriority { desk: DeskId, system: MappingSource, found: String },
+    UnmappedPriority { desk: DeskId, system: &'static MappingSource, found: String },
 }
 
 /// One thing wrong with the mapping files: the file, the key it concerns, and why.
@@ -136,8 +136,8 @@ impl Mappings {
     /// desk in `desks` (native desks are not listed: they speak the canonical model).
     pub fn load(
         dir: &Path,
-        systems: &[MappingSource],
-        desks: &[(DeskId, MappingSource)],
+        systems: &[&'static MappingSource],
+        desks: &[(DeskId, &'static MappingSource)],
     ) -> Result<Mappings, MappingProblems> {
         let mut problems = Vec::new();
         let mut sources = Vec::new();
@@ -166,8 +166,8 @@ impl Mappings {
     /// `systems`: `…/servicenow.toml`, `…/jira.toml`, …).
     pub fn from_sources(
         sources: &[(&str, &str)],
-        systems: &[MappingSource],
-        desks: &[(DeskId, MappingSource)],
+        systems: &[&'static MappingSource],
+        desks: &[(DeskId, &'static MappingSource)],
     ) -> Result<Mappings, MappingProblems> {
         let mut problems = Vec::new();
         let mut seen = Vec::new();
@@ -196,8 +196,8 @@ impl Mappings {
     /// desk of that system is reported.
     fn build(
         sources: &[(&str, &str)],
-        systems: &[MappingSource],
-        desks: &[(DeskId, MappingSource)],
+        systems: &[&'static MappingSource],
+        desks: &[(DeskId, &'static MappingSource)],
     ) -> Result<Mappings, MappingProblems> {
         let mut problems = Vec::new();
         let mut built = BTreeMap::new();
@@ -228,13 +228,13 @@ impl Mappings {
 }
 
 /// The system whose mapping file `file_name` (a path) is.
-fn system_of(file_name: &str, systems: &[MappingSource]) -> Option<MappingSource> {
+fn system_of(file_name: &str, systems: &[&'static MappingSource]) -> Option<&'static MappingSource> {
     let name = Path::new(file_name).file_name()?.to_str()?;
     systems.iter().copied().find(|s| s.file == name)
 }
 
 /// `a.toml, b.toml or c.toml`.
-fn file_names(systems: &[MappingSource]) -> String {
+fn file_names(systems: &[&'static MappingSource]) -> String {
     let names: Vec<&str> = systems.iter().map(|s| s.file).collect();
     match names.split_last() {
         None => String::new(),

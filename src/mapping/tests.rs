@@ -19,30 +19,35 @@ const CQ_FILE: &str = "mappings/clearquest.toml";
 
 // The sources as the dialects declare them (their values live in each dialect's
 // folder, a layer the mapping may not use; the dialects' tests check they agree).
-const SN_SYSTEM: MappingSource = MappingSource {
+const SN_SYSTEM: &MappingSource = &MappingSource {
     system: "servicenow",
     file: "servicenow.toml",
     status_field: "state",
     priority_field: "priority",
     text: SERVICENOW,
 };
-const JIRA_SYSTEM: MappingSource =
-    MappingSource { system: "jira", file: "jira.toml", status_field: "status", priority_field: "priority", text: JIRA };
-const CQ_SYSTEM: MappingSource = MappingSource {
+const JIRA_SYSTEM: &MappingSource = &MappingSource {
+    system: "jira",
+    file: "jira.toml",
+    status_field: "status",
+    priority_field: "priority",
+    text: JIRA,
+};
+const CQ_SYSTEM: &MappingSource = &MappingSource {
     system: "clearquest",
     file: "clearquest.toml",
     status_field: "State",
     priority_field: "Priority",
     text: CLEARQUEST,
 };
-const SYSTEMS: [MappingSource; 3] = [SN_SYSTEM, JIRA_SYSTEM, CQ_SYSTEM];
+const SYSTEMS: [&MappingSource; 3] = [SN_SYSTEM, JIRA_SYSTEM, CQ_SYSTEM];
 
 fn desk(id: &str) -> DeskId {
     id.parse().unwrap()
 }
 
 /// The NSP default deployment's desks that speak a mapped system.
-fn nsp_desks() -> Vec<(DeskId, MappingSource)> {
+fn nsp_desks() -> Vec<(DeskId, &'static MappingSource)> {
     vec![
         (desk("region-h"), SN_SYSTEM),
         (desk("region-m"), JIRA_SYSTEM),
@@ -76,7 +81,7 @@ fn assert_has(lines: &[String], want: &str) {
 }
 
 /// The desk of each system used for base-table tests.
-const SAMPLE_DESKS: [(&str, MappingSource); 3] =
+const SAMPLE_DESKS: [(&str, &MappingSource); 3] =
     [("region-h", SN_SYSTEM), ("region-m", JIRA_SYSTEM), ("sds", CQ_SYSTEM)];
 
 fn fields_of(out: &StatusOutbound) -> TicketFields {
@@ -121,7 +126,7 @@ fn shipped_files_map_every_nsp_desk() {
 #[test]
 fn every_status_round_trips_on_every_system() {
     use Status::*;
-    let exceptions: &[(MappingSource, Status, bool, Status)] = &[
+    let exceptions: &[(&MappingSource, Status, bool, Status)] = &[
         // ServiceNow has no assigned state: assigned is written as 2 In Progress.
         (SN_SYSTEM, Assigned, false, InProgress),
         (SN_SYSTEM, Assigned, true, InProgress),

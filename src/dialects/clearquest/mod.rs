@@ -29,8 +29,8 @@ impl Dialect for Clearquest {
         DialectId::Clearquest
     }
 
-    fn mapping(&self) -> Option<MappingSource> {
-        Some(MAPPING)
+    fn mapping(&self) -> Option<&'static MappingSource> {
+        Some(&MAPPING)
     }
 
     fn adapter(&self, desk: &Desk, endpoint: &url::Url) -> Option<Result<Arc<dyn Adapter>, String>> {

@@ -43,8 +43,8 @@ impl Dialect for Jira {
         DialectId::Jira
     }
 
-    fn mapping(&self) -> Option<MappingSource> {
-        Some(MAPPING)
+    fn mapping(&self) -> Option<&'static MappingSource> {
+        Some(&MAPPING)
     }
 
     fn router(&self) -> Router<AppState> {

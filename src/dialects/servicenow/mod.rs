@@ -51,8 +51,8 @@ impl Dialect for Servicenow {
         DialectId::Servicenow
     }
 
-    fn mapping(&self) -> Option<MappingSource> {
-        Some(MAPPING)
+    fn mapping(&self) -> Option<&'static MappingSource> {
+        Some(&MAPPING)
     }
 
     fn router(&self) -> Router<AppState> {

@@ -3,6 +3,7 @@
 //! problem with its key path; and the federation checks across desks.
 
 use super::*;
+use crate::dialects::options::{CheckOptions, DeskFields};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -97,7 +98,19 @@ pub(super) fn resolve_desk(
             message: "a supplier needs the services it is assigned, e.g. [\"FMK\"] or [\"*\"]".into(),
         });
     }
-    check_jira_webhooks(&f, path, problems);
+    let fields = DeskFields {
+        system: f.system,
+        endpoint_given: f.endpoint.is_some(),
+        endpoint: endpoint.as_ref(),
+        has_credentials: f.credentials.is_some(),
+    };
+    // Each dialect checks its own options; a desk may only have its system's.
+    let dialect_options: [&dyn CheckOptions; 3] = [&f.servicenow, &f.jira, &f.clearquest];
+    let mut found = Vec::new();
+    for options in dialect_options {
+        options.check_options(path, &fields, &mut found);
+    }
+    problems.extend(found.into_iter().map(|(path, message)| Problem { path, message }));
     let auth = f.auth.and_then(|a| {
         let apath = format!("{path}.auth");
         let algorithm = match a.algorithm.parse::<jsonwebtoken::Algorithm>() {
@@ -164,58 +177,6 @@ pub(super) fn resolve_desk(
             .map_err(|message| problems.push(Problem { path: format!("{path}.client_cert_sha256"), message }))
             .ok()
     });
-    let mismatched = [
-        ("servicenow", f.servicenow.is_some(), System::Servicenow),
-        ("jira", f.jira.is_some(), System::Jira),
-        ("clearquest", f.clearquest.is_some(), System::Clearquest),
-    ];
-    for (key, present, system) in mismatched {
-        if present && f.system != system {
-            problems.push(Problem {
-                path: format!("{path}.{key}"),
-                message: format!("options for {key}, but this desk's system is {}", f.system.as_str()),
-            });
-        }
-    }
-    if f.system == System::Jira && f.endpoint.is_some() && f.jira.is_none() {
-        problems.push(Problem {
-            path: format!("{path}.jira"),
-            message: "a Jira desk deskgate calls needs jira = { project = \"KEY\" }".into(),
-        });
-    }
-    if f.system == System::Clearquest && f.endpoint.is_some() && f.clearquest.is_none() {
-        problems.push(Problem {
-            path: format!("{path}.clearquest"),
-            message: "a ClearQuest desk deskgate calls needs clearquest = { repo = \"…\", db = \"…\" }".into(),
-        });
-    }
-    // The adapter builds `{endpoint}/cqweb/oslc/…`: an endpoint that already ends in
-    // `/cqweb` would send every call to `/cqweb/cqweb/oslc/…`.
-    if let Some(e) = endpoint.as_ref().filter(|_| f.system == System::Clearquest) {
-        if e.path().trim_end_matches('/').ends_with("/cqweb") {
-            let base = e.as_str().trim_end_matches('/').trim_end_matches("/cqweb");
-            problems.push(Problem {
-                path: format!("{path}.endpoint"),
-                message: format!(
-                    "give the ClearQuest server's base URL without /cqweb (deskgate adds /cqweb/oslc/…): {base}"
-                ),
-            });
-        }
-    }
-    if let Some(j) = &f.jira {
-        if !matches!(j.api_version, 2 | 3) {
-            problems.push(Problem { path: format!("{path}.jira.api_version"), message: "expected 2 or 3".into() });
-        }
-        if let Some(field) = &j.link_field {
-            let digits = field.strip_prefix("customfield_").unwrap_or("");
-            if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
-                problems.push(Problem {
-                    path: format!("{path}.jira.link_field"),
-                    message: format!("expected a custom field id like customfield_10043, got {field:?}"),
-                });
-            }
-        }
-    }
     f.rate_limit.check(&format!("{path}.rate_limit"), problems);
     let jira_webhook_secret = f
         .jira
@@ -240,33 +201,6 @@ pub(super) fn resolve_desk(
         client_cert_sha256,
         rate_limit: f.rate_limit,
     })
-}
-
-/// A Jira desk deskgate calls sends its changes as webhooks, which must be
-/// authenticated: a secret for their signature, or `webhook_verify = "reread"`
-/// (which needs the desk's endpoint to read back from).
-pub(super) fn check_jira_webhooks(f: &DeskFile, path: &str, problems: &mut Vec<Problem>) {
-    if f.system != System::Jira {
-        return;
-    }
-    let verify = f.jira.as_ref().map(|j| j.webhook_verify).unwrap_or_default();
-    let secret = f.jira.as_ref().is_some_and(|j| j.webhook_secret.is_some());
-    if verify == WebhookVerify::Signature && f.endpoint.is_some() && !secret {
-        problems.push(Problem {
-            path: format!("{path}.jira.webhook_secret"),
-            message: "a Jira desk's webhooks must be authenticated: expected webhook_secret = { env = \"…\" } \
-                      (the secret of the desk's webhook), or webhook_verify = \"reread\""
-                .into(),
-        });
-    }
-    if verify == WebhookVerify::Reread && (f.endpoint.is_none() || f.credentials.is_none()) {
-        problems.push(Problem {
-            path: format!("{path}.jira.webhook_verify"),
-            message:
-                "\"reread\" reads issues back through the desk's API: expected the desk's endpoint and credentials"
-                    .into(),
-        });
-    }
 }
 
 /// Rules about the set of desks as a whole.

@@ -106,3 +106,31 @@ fn an_rs256_desk_needs_a_public_key_not_a_secret() {
     let problems = Config::from_toml(&text, Path::new("."), &env()).unwrap_err();
     assert!(problems.iter().any(|p| p.path == "desks.sds.auth.public_key"), "{problems:?}");
 }
+
+/// Each dialect checks its own options; the key paths and messages are part of
+/// check-config's output.
+#[test]
+fn dialect_options_are_checked_with_their_key_paths() {
+    let has = |problems: &[Problem], path: &str, message: &str| {
+        assert!(
+            problems.iter().any(|p| p.path == path && p.message == message),
+            "missing {path}: {message} in {problems:#?}"
+        );
+    };
+    let text = MINIMAL.replace("clearquest = { repo = \"7.0.0\", db = \"SDS\" }\n", "").replace(
+        "organisations = [\"rigshospitalet\"]",
+        "organisations = [\"rigshospitalet\"]\njira = { project = \"RH\", api_version = 4, link_field = \"cf_1\" }",
+    ) + "\n[desks.drift]\nname = \"Drift\"\nrole = \"supplier\"\nsystem = \"jira\"\nservices = [\"*\"]\nendpoint = \"http://127.0.0.1:9\"\n";
+    let problems = Config::from_toml(&text, Path::new("."), &env()).unwrap_err();
+    has(&problems, "desks.region-h.jira", "options for jira, but this desk's system is servicenow");
+    has(&problems, "desks.region-h.jira.api_version", "expected 2 or 3");
+    has(&problems, "desks.region-h.jira.link_field", "expected a custom field id like customfield_10043, got \"cf_1\"");
+    has(
+        &problems,
+        "desks.sds.clearquest",
+        "a ClearQuest desk deskgate calls needs clearquest = { repo = \"…\", db = \"…\" }",
+    );
+    has(&problems, "desks.drift.jira", "a Jira desk deskgate calls needs jira = { project = \"KEY\" }");
+    assert!(problems.iter().any(|p| p.path == "desks.drift.jira.webhook_secret"), "{problems:#?}");
+    assert!(!problems.iter().any(|p| p.path.starts_with("desks.region-h.servicenow")), "{problems:#?}");
+}

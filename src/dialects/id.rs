@@ -37,7 +37,7 @@ macro_rules! define_ids {
             pub const ALL: &[DialectId] = &[$(DialectId::$variant,)*];
 
             /// The name used in configuration, refs and mapping files.
-            pub fn as_str(self) -> &'static str {
+            pub const fn as_str(self) -> &'static str {
                 match self {
                     $(DialectId::$variant => stringify!($module),)*
                 }

@@ -14,10 +14,11 @@ use deskgate_adapter::Adapter;
 use crate::config::{Config, Desk, Problem};
 use crate::gateway::adapters::Adapters;
 use crate::http::AppState;
-use crate::mapping::{Mappings, SystemKind};
+use crate::mapping::{MappingSource, Mappings};
 
 pub mod capture;
 pub mod id;
+pub mod options;
 
 pub use id::{DialectId, UnknownDialect};
 
@@ -41,6 +42,12 @@ pub trait Dialect: Sync {
     /// Whether desks of this dialect are read by polling (their tools do not push).
     fn polled(&self) -> bool {
         false
+    }
+
+    /// The mapping between the canonical model and this dialect's vocabulary; `None`
+    /// for a dialect that speaks the canonical model.
+    fn mapping(&self) -> Option<&'static MappingSource> {
+        None
     }
 }
 
@@ -89,20 +96,36 @@ pub(crate) fn timeout(secs: Option<u64>, default: u64) -> std::time::Duration {
     std::time::Duration::from_secs(secs.unwrap_or(default).max(1))
 }
 
-/// The shipped mapping files, compiled in.
-const MAPPING_SOURCES: [(&str, &str); 3] = [
-    ("mappings/servicenow.toml", include_str!("../../mappings/servicenow.toml")),
-    ("mappings/jira.toml", include_str!("../../mappings/jira.toml")),
-    ("mappings/clearquest.toml", include_str!("../../mappings/clearquest.toml")),
-];
-
-/// The mappings of every desk that speaks a mapped system, validated: a status or
-/// priority that cannot be reached both ways is refused with file and key.
+/// The mappings of every desk that speaks a mapped system, from the mapping files
+/// compiled into each dialect, validated: a status or priority that cannot be
+/// reached both ways is refused with file and key.
 pub fn mappings(config: &Config) -> Result<Mappings, String> {
-    let desks: Vec<_> = config
-        .desks
-        .values()
-        .filter_map(|d| d.system.as_str().parse::<SystemKind>().ok().map(|s| (d.id.clone(), s)))
-        .collect();
-    Mappings::from_sources(MAPPING_SOURCES, &desks).map_err(|p| p.to_string())
+    let systems: Vec<&'static MappingSource> = all().filter_map(|d| d.mapping()).collect();
+    let names: Vec<(String, &str)> = systems.iter().map(|s| (format!("mappings/{}", s.file), s.text)).collect();
+    let sources: Vec<(&str, &str)> = names.iter().map(|(n, t)| (n.as_str(), *t)).collect();
+    let desks: Vec<_> =
+        config.desks.values().filter_map(|d| get(d.system).mapping().map(|s| (d.id.clone(), s))).collect();
+    Mappings::from_sources(&sources, &systems, &desks).map_err(|p| p.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A dialect's mapping is named after it and says what the system calls its
+    /// fields; the shipped files are compiled in.
+    #[test]
+    fn each_mapped_dialect_names_its_mapping_after_itself() {
+        let mapped: Vec<_> = all().filter_map(|d| d.mapping().map(|m| (d.id(), m))).collect();
+        for (id, m) in &mapped {
+            assert_eq!(m.system, id.as_str());
+            assert_eq!(m.file, format!("{}.toml", id.as_str()));
+            assert!(!m.text.is_empty(), "{id}");
+        }
+        let fields = |id: DialectId| get(id).mapping().map(|m| (m.status_field, m.priority_field));
+        assert_eq!(fields(DialectId::Servicenow), Some(("state", "priority")));
+        assert_eq!(fields(DialectId::Jira), Some(("status", "priority")));
+        assert_eq!(fields(DialectId::Clearquest), Some(("State", "Priority")));
+        assert_eq!(fields(DialectId::Native), None, "native speaks the canonical model");
+    }
 }

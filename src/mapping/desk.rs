@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use deskgate_adapter::TicketFields;
 
-use super::{MappingError, SystemKind};
+use super::{MappingError, MappingSource};
 use crate::model::{DeskId, Incident, Priority, Status};
 
 /// The placeholder replaced by the resolution notes in outbound values and notes.
@@ -125,14 +125,14 @@ pub(super) struct Tables {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DeskMapping {
     desk: DeskId,
-    system: SystemKind,
+    system: &'static MappingSource,
     pub(super) tables: Tables,
     /// Every remote field an inbound priority row looks at besides `priority`.
     priority_keys: Vec<String>,
 }
 
 impl DeskMapping {
-    pub(super) fn new(desk: DeskId, system: SystemKind, tables: Tables) -> Self {
+    pub(super) fn new(desk: DeskId, system: &'static MappingSource, tables: Tables) -> Self {
         let mut priority_keys: Vec<String> =
             tables.priority_in.iter().flat_map(|r| r.when.fields.keys().cloned()).collect();
         priority_keys.sort();
@@ -144,7 +144,7 @@ impl DeskMapping {
         &self.desk
     }
 
-    pub fn system(&self) -> SystemKind {
+    pub fn system(&self) -> &'static MappingSource {
         self.system
     }
 

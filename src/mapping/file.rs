@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::desk::{DeskMapping, InRow, OutRow, RESOLUTION_PLACEHOLDER, Tables, When, priority_index, status_index};
-use super::{Problem, SystemKind};
+use super::{MappingSource, Problem};
 use crate::model::{DeskId, Priority, Status};
 
 // ---------------------------------------------------------------------------
@@ -110,8 +110,8 @@ impl Report<'_> {
 pub(super) fn compile(
     file: &str,
     text: &str,
-    system: SystemKind,
-    desks: &[(DeskId, SystemKind)],
+    system: &'static MappingSource,
+    desks: &[(DeskId, &'static MappingSource)],
 ) -> (BTreeMap<DeskId, DeskMapping>, Vec<Problem>) {
     let mut report = Report { file, problems: Vec::new() };
     let table = match toml::from_str::<toml::Table>(text) {

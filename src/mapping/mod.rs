@@ -1,5 +1,6 @@
 //! Translation between the canonical incident and each remote system's vocabulary,
-//! as data (`mappings/servicenow.toml`, `jira.toml`, `clearquest.toml`).
+//! as data: one mapping file per mapped dialect (`mappings/<system>.toml`), whose
+//! [`MappingSource`] each dialect declares in its own folder.
 //!
 //! This module owns the mapping files' format, their validation at start-up and the
 //! pure functions the gateway calls to turn a canonical status or priority into
@@ -24,85 +25,68 @@ mod file;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
-use std::str::FromStr;
 
 pub use desk::{DeskMapping, StatusOutbound};
 pub use deskgate_adapter::TicketFields;
 
 use crate::model::DeskId;
 
-/// The remote systems that have mapping files.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum SystemKind {
-    Servicenow,
-    Jira,
-    Clearquest,
+/// Where a system's mapping comes from and what the system calls the fields it maps.
+/// Each dialect with a mapping file declares its own (in its folder) and start-up
+/// hands them in; desks are keyed to their system by it. Two sources are the same
+/// system when their names are equal.
+#[derive(Clone, Copy, Debug)]
+pub struct MappingSource {
+    /// The system's name, as in configuration (`system = "…"`) and messages.
+    pub system: &'static str,
+    /// The mapping file's name in the mappings directory, e.g. `jira.toml`.
+    pub file: &'static str,
+    /// What the remote calls its status field, for messages.
+    pub status_field: &'static str,
+    /// What the remote calls its priority field, for messages.
+    pub priority_field: &'static str,
+    /// The shipped mapping file, compiled in.
+    pub text: &'static str,
 }
 
-impl SystemKind {
-    pub const ALL: [SystemKind; 3] = [SystemKind::Servicenow, SystemKind::Jira, SystemKind::Clearquest];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SystemKind::Servicenow => "servicenow",
-            SystemKind::Jira => "jira",
-            SystemKind::Clearquest => "clearquest",
-        }
-    }
-
+impl MappingSource {
     /// The mapping file's name in the mappings directory.
     pub fn file_name(self) -> &'static str {
-        match self {
-            SystemKind::Servicenow => "servicenow.toml",
-            SystemKind::Jira => "jira.toml",
-            SystemKind::Clearquest => "clearquest.toml",
-        }
+        self.file
     }
 
     /// What the remote calls its status field, for messages.
     pub fn status_field(self) -> &'static str {
-        match self {
-            SystemKind::Servicenow => "state",
-            SystemKind::Jira => "status",
-            SystemKind::Clearquest => "State",
-        }
+        self.status_field
     }
 
     /// What the remote calls its priority field, for messages.
     pub fn priority_field(self) -> &'static str {
-        match self {
-            SystemKind::Servicenow => "priority",
-            SystemKind::Jira => "priority",
-            SystemKind::Clearquest => "Priority",
-        }
+        self.priority_field
     }
 }
 
-impl FromStr for SystemKind {
-    type Err = UnknownSystem;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        SystemKind::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| UnknownSystem(s.to_owned()))
+impl PartialEq for MappingSource {
+    fn eq(&self, other: &Self) -> bool {
+        self.system == other.system
     }
 }
 
-impl fmt::Display for SystemKind {
+impl Eq for MappingSource {}
+
+impl fmt::Display for MappingSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.write_str(self.system)
     }
 }
-
-/// A system name that has no mapping file.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("no mapping for system `{0}`; known systems: servicenow, jira, clearquest")]
-pub struct UnknownSystem(pub String);
 
 /// A remote value no mapping row accounts for, met while reading a remote ticket.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum MappingError {
     #[error("{system} desk {desk}: no status mapping for {found}; add an inbound row to mappings/{file}", file = .system.file_name())]
-    UnmappedStatus { desk: DeskId, system: SystemKind, found: String },
+    UnmappedStatus { desk: DeskId, system: &'static MappingSource, found: String },
     #[error("{system} desk {desk}: no priority mapping for {found}; add an inbound row to mappings/{file}", file = .system.file_name())]
-    UnmappedPriority { desk: DeskId, system: SystemKind, found: String },
+    UnmappedPriority { desk: DeskId, system: &'static MappingSource, found: String },
 }
 
 /// One thing wrong with the mapping files: the file, the key it concerns, and why.
@@ -148,13 +132,16 @@ pub struct Mappings {
 }
 
 impl Mappings {
-    /// Read `servicenow.toml`, `jira.toml` and `clearquest.toml` from `dir` and build
-    /// the mapping of each desk in `desks` (native desks are not listed: they speak
-    /// the canonical model).
-    pub fn load(dir: &Path, desks: &[(DeskId, SystemKind)]) -> Result<Mappings, MappingProblems> {
+    /// Read the file of each of `systems` from `dir` and build the mapping of each
+    /// desk in `desks` (native desks are not listed: they speak the canonical model).
+    pub fn load(
+        dir: &Path,
+        systems: &[&'static MappingSource],
+        desks: &[(DeskId, &'static MappingSource)],
+    ) -> Result<Mappings, MappingProblems> {
         let mut problems = Vec::new();
         let mut sources = Vec::new();
-        for system in SystemKind::ALL {
+        for system in systems {
             let path = dir.join(system.file_name());
             let name = path.display().to_string();
             match std::fs::read_to_string(&path) {
@@ -165,7 +152,7 @@ impl Mappings {
             }
         }
         let refs: Vec<(&str, &str)> = sources.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
-        match Self::build(&refs, desks) {
+        match Self::build(&refs, systems, desks) {
             Ok(m) if problems.is_empty() => Ok(m),
             Ok(_) => Err(MappingProblems { problems }),
             Err(more) => {
@@ -175,16 +162,17 @@ impl Mappings {
         }
     }
 
-    /// Build from the three files' texts, each given with its file name (which names
-    /// the system: `…/servicenow.toml`, `…/jira.toml`, `…/clearquest.toml`).
+    /// Build from the files' texts, each given with its file name (which names one of
+    /// `systems`: `…/servicenow.toml`, `…/jira.toml`, …).
     pub fn from_sources(
-        sources: [(&str, &str); 3],
-        desks: &[(DeskId, SystemKind)],
+        sources: &[(&str, &str)],
+        systems: &[&'static MappingSource],
+        desks: &[(DeskId, &'static MappingSource)],
     ) -> Result<Mappings, MappingProblems> {
         let mut problems = Vec::new();
         let mut seen = Vec::new();
-        for (name, _) in &sources {
-            match system_of(name) {
+        for (name, _) in sources {
+            match system_of(name, systems) {
                 Some(system) if seen.contains(&system) => problems.push(Problem {
                     file: (*name).to_owned(),
                     key: String::new(),
@@ -194,24 +182,28 @@ impl Mappings {
                 None => problems.push(Problem {
                     file: (*name).to_owned(),
                     key: String::new(),
-                    message: "not a mapping file name: expected servicenow.toml, jira.toml or clearquest.toml".into(),
+                    message: format!("not a mapping file name: expected {}", file_names(systems)),
                 }),
             }
         }
         if !problems.is_empty() {
             return Err(MappingProblems { problems });
         }
-        Self::build(&sources, desks)
+        Self::build(sources, systems, desks)
     }
 
     /// Parse and validate every source; a system without a source maps no desk, and a
     /// desk of that system is reported.
-    fn build(sources: &[(&str, &str)], desks: &[(DeskId, SystemKind)]) -> Result<Mappings, MappingProblems> {
+    fn build(
+        sources: &[(&str, &str)],
+        systems: &[&'static MappingSource],
+        desks: &[(DeskId, &'static MappingSource)],
+    ) -> Result<Mappings, MappingProblems> {
         let mut problems = Vec::new();
         let mut built = BTreeMap::new();
         let mut covered = Vec::new();
         for (name, text) in sources {
-            let Some(system) = system_of(name) else { continue };
+            let Some(system) = system_of(name, systems) else { continue };
             covered.push(system);
             let (mappings, mut found) = file::compile(name, text, system, desks);
             problems.append(&mut found);
@@ -235,13 +227,20 @@ impl Mappings {
     }
 }
 
-fn system_of(file_name: &str) -> Option<SystemKind> {
-    let stem = Path::new(file_name).file_stem()?.to_str()?;
-    let ext = Path::new(file_name).extension()?.to_str()?;
-    if ext != "toml" {
-        return None;
+/// The system whose mapping file `file_name` (a path) is.
+fn system_of(file_name: &str, systems: &[&'static MappingSource]) -> Option<&'static MappingSource> {
+    let name = Path::new(file_name).file_name()?.to_str()?;
+    systems.iter().copied().find(|s| s.file == name)
+}
+
+/// `a.toml, b.toml or c.toml`.
+fn file_names(systems: &[&'static MappingSource]) -> String {
+    let names: Vec<&str> = systems.iter().map(|s| s.file).collect();
+    match names.split_last() {
+        None => String::new(),
+        Some((last, [])) => (*last).to_owned(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
     }
-    stem.parse().ok()
 }
 
 #[cfg(test)]

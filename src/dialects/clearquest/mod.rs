@@ -10,13 +10,27 @@ use std::sync::Arc;
 use deskgate_adapter::Adapter;
 
 use super::{Dialect, DialectId};
+use crate::mapping::MappingSource;
 use crate::config::Desk;
 
 pub struct Clearquest;
 
+/// ClearQuest's vocabulary: `mappings/clearquest.toml`, whose status field is `State`.
+pub const MAPPING: MappingSource = MappingSource {
+    system: DialectId::Clearquest.as_str(),
+    file: "clearquest.toml",
+    status_field: "State",
+    priority_field: "Priority",
+    text: include_str!("../../../mappings/clearquest.toml"),
+};
+
 impl Dialect for Clearquest {
     fn id(&self) -> DialectId {
         DialectId::Clearquest
+    }
+
+    fn mapping(&self) -> Option<&'static MappingSource> {
+        Some(&MAPPING)
     }
 
     fn adapter(&self, desk: &Desk, endpoint: &url::Url) -> Option<Result<Arc<dyn Adapter>, String>> {

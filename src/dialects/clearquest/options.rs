@@ -3,6 +3,9 @@
 
 use serde::Deserialize;
 
+use crate::dialects::id::DialectId;
+use crate::dialects::options::{DeskFields, DeskOptions, OptionProblem};
+
 /// How deskgate talks to a ClearQuest OSLC server.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -17,4 +20,30 @@ pub struct ClearQuestOptions {
     pub timeout_secs: Option<u64>,
     /// How often to poll for changes, in milliseconds (default 30000).
     pub poll_ms: Option<u64>,
+}
+
+impl DeskOptions for ClearQuestOptions {
+    const SYSTEM: DialectId = DialectId::Clearquest;
+
+    fn check_desk(options: Option<&Self>, path: &str, desk: &DeskFields<'_>, problems: &mut Vec<OptionProblem>) {
+        if desk.endpoint_given && options.is_none() {
+            problems.push((
+                format!("{path}.clearquest"),
+                "a ClearQuest desk deskgate calls needs clearquest = { repo = \"…\", db = \"…\" }".into(),
+            ));
+        }
+        // The adapter builds `{endpoint}/cqweb/oslc/…`: an endpoint that already ends in
+        // `/cqweb` would send every call to `/cqweb/cqweb/oslc/…`.
+        if let Some(e) = desk.endpoint {
+            if e.path().trim_end_matches('/').ends_with("/cqweb") {
+                let base = e.as_str().trim_end_matches('/').trim_end_matches("/cqweb");
+                problems.push((
+                    format!("{path}.endpoint"),
+                    format!(
+                        "give the ClearQuest server's base URL without /cqweb (deskgate adds /cqweb/oslc/…): {base}"
+                    ),
+                ));
+            }
+        }
+    }
 }

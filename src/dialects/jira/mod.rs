@@ -14,11 +14,21 @@ use deskgate_adapter::Adapter;
 use serde_json::json;
 
 use super::{Dialect, DialectId};
+use crate::mapping::MappingSource;
 use crate::config::Desk;
 use crate::http::AppState;
 use crate::http::error::{ApiError, render_in};
 
 pub struct Jira;
+
+/// Jira's vocabulary: `mappings/jira.toml`, whose status field is `status`.
+pub const MAPPING: MappingSource = MappingSource {
+    system: DialectId::Jira.as_str(),
+    file: "jira.toml",
+    status_field: "status",
+    priority_field: "priority",
+    text: include_str!("../../../mappings/jira.toml"),
+};
 
 /// `{"errorMessages":[…],"errors":{field: message}}`.
 pub fn error_body(e: &ApiError) -> serde_json::Value {
@@ -31,6 +41,10 @@ pub fn error_body(e: &ApiError) -> serde_json::Value {
 impl Dialect for Jira {
     fn id(&self) -> DialectId {
         DialectId::Jira
+    }
+
+    fn mapping(&self) -> Option<&'static MappingSource> {
+        Some(&MAPPING)
     }
 
     fn router(&self) -> Router<AppState> {

@@ -3,6 +3,8 @@
 
 use serde::Deserialize;
 
+use crate::dialects::id::DialectId;
+use crate::dialects::options::{DeskFields, DeskOptions, OptionProblem};
 use crate::secret::SecretRef;
 
 /// How deskgate talks to a Jira instance.
@@ -57,6 +59,54 @@ pub enum WebhookVerify {
     /// The payload is a hint: only its issue key is taken, and the issue (with its
     /// comments) is read back through the desk's API.
     Reread,
+}
+
+impl DeskOptions for JiraOptions {
+    const SYSTEM: DialectId = DialectId::Jira;
+
+    fn check(&self, path: &str, _desk: &DeskFields<'_>, problems: &mut Vec<OptionProblem>) {
+        if !matches!(self.api_version, 2 | 3) {
+            problems.push((format!("{path}.jira.api_version"), "expected 2 or 3".into()));
+        }
+        if let Some(field) = &self.link_field {
+            let digits = field.strip_prefix("customfield_").unwrap_or("");
+            if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
+                problems.push((
+                    format!("{path}.jira.link_field"),
+                    format!("expected a custom field id like customfield_10043, got {field:?}"),
+                ));
+            }
+        }
+    }
+
+    /// A Jira desk deskgate calls sends its changes as webhooks, which must be
+    /// authenticated: a secret for their signature, or `webhook_verify = "reread"`
+    /// (which needs the desk's endpoint to read back from).
+    fn check_desk(options: Option<&Self>, path: &str, desk: &DeskFields<'_>, problems: &mut Vec<OptionProblem>) {
+        let verify = options.map(|j| j.webhook_verify).unwrap_or_default();
+        let secret = options.is_some_and(|j| j.webhook_secret.is_some());
+        if verify == WebhookVerify::Signature && desk.endpoint_given && !secret {
+            problems.push((
+                format!("{path}.jira.webhook_secret"),
+                "a Jira desk's webhooks must be authenticated: expected webhook_secret = { env = \"…\" } \
+                 (the secret of the desk's webhook), or webhook_verify = \"reread\""
+                    .into(),
+            ));
+        }
+        if verify == WebhookVerify::Reread && (!desk.endpoint_given || !desk.has_credentials) {
+            problems.push((
+                format!("{path}.jira.webhook_verify"),
+                "\"reread\" reads issues back through the desk's API: expected the desk's endpoint and credentials"
+                    .into(),
+            ));
+        }
+        if desk.endpoint_given && options.is_none() {
+            problems.push((
+                format!("{path}.jira"),
+                "a Jira desk deskgate calls needs jira = { project = \"KEY\" }".into(),
+            ));
+        }
+    }
 }
 
 fn default_jira_api() -> u8 {

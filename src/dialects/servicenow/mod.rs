@@ -15,11 +15,21 @@ use deskgate_adapter::Adapter;
 use serde_json::json;
 
 use super::{Dialect, DialectId};
+use crate::mapping::MappingSource;
 use crate::config::Desk;
 use crate::http::AppState;
 use crate::http::error::{ApiError, render_in};
 
 pub struct Servicenow;
+
+/// ServiceNow's vocabulary: `mappings/servicenow.toml`, whose status field is `state`.
+pub const MAPPING: MappingSource = MappingSource {
+    system: DialectId::Servicenow.as_str(),
+    file: "servicenow.toml",
+    status_field: "state",
+    priority_field: "priority",
+    text: include_str!("../../../mappings/servicenow.toml"),
+};
 
 /// `{"error":{"message","detail"},"status":"failure"}`; the detail names the field.
 pub fn error_body(e: &ApiError) -> serde_json::Value {
@@ -39,6 +49,10 @@ pub fn error_body(e: &ApiError) -> serde_json::Value {
 impl Dialect for Servicenow {
     fn id(&self) -> DialectId {
         DialectId::Servicenow
+    }
+
+    fn mapping(&self) -> Option<&'static MappingSource> {
+        Some(&MAPPING)
     }
 
     fn router(&self) -> Router<AppState> {

@@ -3,6 +3,9 @@
 
 use serde::Deserialize;
 
+use crate::dialects::id::DialectId;
+use crate::dialects::options::DeskOptions;
+
 /// How deskgate talks to a ServiceNow instance.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -14,4 +17,8 @@ pub struct ServiceNowOptions {
     /// A text field for links to other desks' tickets (default `u_deskgate_links`).
     pub link_field: Option<String>,
     pub timeout_secs: Option<u64>,
+}
+
+impl DeskOptions for ServiceNowOptions {
+    const SYSTEM: DialectId = DialectId::Servicenow;
 }

@@ -153,12 +153,14 @@ fn a_desk_that_turns_the_note_on_must_word_it() {
 fn file_names_name_the_system() {
     let desks = nsp_desks();
     let lines = problems(Mappings::from_sources(
-        [("mappings/servicenow.toml", SERVICENOW), ("mappings/jira.toml", JIRA), ("mappings/jira.toml", JIRA)],
+        &[("mappings/servicenow.toml", SERVICENOW), ("mappings/jira.toml", JIRA), ("mappings/jira.toml", JIRA)],
+        &SYSTEMS,
         &desks,
     ));
     assert_eq!(lines, ["mappings/jira.toml: a second jira mapping file"]);
     let lines = problems(Mappings::from_sources(
-        [("servicenow.toml", SERVICENOW), ("jira.toml", JIRA), ("cq.toml", CLEARQUEST)],
+        &[("servicenow.toml", SERVICENOW), ("jira.toml", JIRA), ("cq.toml", CLEARQUEST)],
+        &SYSTEMS,
         &desks,
     ));
     assert_eq!(lines, ["cq.toml: not a mapping file name: expected servicenow.toml, jira.toml or clearquest.toml"]);
@@ -171,11 +173,11 @@ fn load_reads_the_directory() {
     for (name, text) in [("servicenow.toml", SERVICENOW), ("jira.toml", JIRA), ("clearquest.toml", CLEARQUEST)] {
         std::fs::write(dir.join(name), text).unwrap();
     }
-    let m = Mappings::load(&dir, &nsp_desks()).unwrap_or_else(|e| panic!("{e}"));
+    let m = Mappings::load(&dir, &SYSTEMS, &nsp_desks()).unwrap_or_else(|e| panic!("{e}"));
     assert!(m.desk(&desk("fmk")).is_some());
 
     std::fs::remove_file(dir.join("jira.toml")).unwrap();
-    let lines = problems(Mappings::load(&dir, &nsp_desks()));
+    let lines = problems(Mappings::load(&dir, &SYSTEMS, &nsp_desks()));
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(lines.len(), 3, "{lines:#?}");
     assert!(lines[0].contains("jira.toml: cannot read"), "{}", lines[0]);

@@ -22,7 +22,10 @@
 //! The service is the issue's first component.
 
 use axum::Router;
-use axum::extract::{Path, RawQuery, State};
+use std::collections::HashMap;
+
+use axum::extract::{FromRequestParts, Path, RawQuery};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -142,6 +145,48 @@ impl<'a> JiraDesk<'a> {
 
     fn text(&self, text: &str) -> Value {
         serde_json::to_value(TextBody::for_version(text, self.version)).unwrap_or(Value::Null)
+    }
+}
+
+/// What every handler starts from: the state, the calling desk, its request's headers,
+/// the API version and (on issue routes) the issue key from the path. Extracted in the
+/// order the handlers used to take them: the desk first, then the path.
+struct Call {
+    state: AppState,
+    who: DeskPrincipal,
+    headers: HeaderMap,
+    v: String,
+    key: String,
+}
+
+impl FromRequestParts<AppState> for Call {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let who = DeskPrincipal::from_request_parts(parts, state).await.map_err(IntoResponse::into_response)?;
+        let Path(mut params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(Self {
+            state: state.clone(),
+            who,
+            headers: parts.headers.clone(),
+            v: params.remove("v").unwrap_or_default(),
+            key: params.remove("key").unwrap_or_default(),
+        })
+    }
+}
+
+impl Call {
+    fn desk(&self) -> Result<JiraDesk<'_>, ApiError> {
+        JiraDesk::of(&self.state, self.who.clone(), &self.v, &self.headers)
+    }
+
+    /// The desk and the incident the path's issue key names.
+    async fn issue(&self) -> Result<(JiraDesk<'_>, Incident), ApiError> {
+        let desk = self.desk()?;
+        let incident = find_issue(&self.state, &desk, &self.key).await?;
+        Ok((desk, incident))
     }
 }
 
@@ -373,12 +418,10 @@ fn select_fields(mut issue: Value, wanted: &[String]) -> Value {
 // metadata
 
 async fn server_info(
-    State(state): State<AppState>,
-    who: DeskPrincipal,
-    headers: HeaderMap,
-    Path(v): Path<String>,
+    call: Call,
 ) -> Result<Response, ApiError> {
-    let desk = JiraDesk::of(&state, who, &v, &headers)?;
+    let state = &call.state;
+    let desk = call.desk()?;
     Ok(axum::Json(json!({
         "baseUrl": desk.base,
         "version": "9.12.0",
@@ -392,12 +435,10 @@ async fn server_info(
 }
 
 async fn myself(
-    State(state): State<AppState>,
-    who: DeskPrincipal,
-    headers: HeaderMap,
-    Path(v): Path<String>,
+    call: Call,
 ) -> Result<Response, ApiError> {
-    let desk = JiraDesk::of(&state, who, &v, &headers)?;
+    let state = &call.state;
+    let desk = call.desk()?;
     Ok(axum::Json(user(&state, &desk, &desk.who.desk)).into_response())
 }
 
@@ -409,12 +450,9 @@ fn field(id: &str, name: &str, custom: bool, clause_names: &[&str], kind: &str) 
 }
 
 async fn fields(
-    State(state): State<AppState>,
-    who: DeskPrincipal,
-    headers: HeaderMap,
-    Path(v): Path<String>,
+    call: Call,
 ) -> Result<Response, ApiError> {
-    JiraDesk::of(&state, who, &v, &headers)?;
+    call.desk()?;
     Ok(axum::Json(json!([
         field("issuekey", "Key", false, &["id", "issue", "issuekey", "key"], "string"),
         field("summary", "Summary", false, &["summary"], "string"),
@@ -438,33 +476,25 @@ async fn fields(
 }
 
 async fn priorities(
-    State(state): State<AppState>,
-    who: DeskPrincipal,
-    headers: HeaderMap,
-    Path(v): Path<String>,
+    call: Call,
 ) -> Result<Response, ApiError> {
-    let desk = JiraDesk::of(&state, who, &v, &headers)?;
+    let desk = call.desk()?;
     let list: Vec<Value> = Priority::ALL.iter().map(|p| priority_ref(&desk, *p)).collect();
     Ok(axum::Json(Value::Array(list)).into_response())
 }
 
 async fn projects(
-    State(state): State<AppState>,
-    who: DeskPrincipal,
-    headers: HeaderMap,
-    Path(v): Path<String>,
+    call: Call,
 ) -> Result<Response, ApiError> {
-    let desk = JiraDesk::of(&state, who, &v, &headers)?;
+    let desk = call.desk()?;
     Ok(axum::Json(json!([project_json(&desk)])).into_response())
 }
 
 async fn project(
-    State(state): State<AppState>,
-    who: DeskPrincipal,
-    headers: HeaderMap,
-    Path((v, key)): Path<(String, String)>,
+    call: Call,
 ) -> Result<Response, ApiError> {
-    let desk = JiraDesk::of(&state, who, &v, &headers)?;
+    let desk = call.desk()?;
+    let key = &call.key;
     if !(key.eq_ignore_ascii_case(PROJECT_KEY) || key == PROJECT_ID) {
         return Err(ApiError::not_found(format!("No project could be found with key '{key}'.")));
     }
@@ -632,14 +662,12 @@ fn parse_create(state: &AppState, desk: &JiraDesk<'_>, body: &IssueBody) -> Resu
 
 /// `POST /rest/api/{v}/issue`
 async fn create(
-    State(state): State<AppState>,
-    who: DeskPrincipal,
+    call: Call,
     ctx: RequestContext,
-    headers: HeaderMap,
-    Path(v): Path<String>,
     JsonBody(body, bytes): JsonBody<Value>,
 ) -> Result<Response, ApiError> {
-    let desk = JiraDesk::of(&state, who, &v, &headers)?;
+    let state = &call.state;
+    let desk = call.desk()?;
     let body = issue_body(&body)?;
     let new = match parse_create(&state, &desk, &body) {
         Ok(new) => new,
@@ -653,7 +681,7 @@ async fn create(
     };
     let comments = added_comments(&body.update)?;
     admit_notes(&state, &desk.who, None, comments.len(), "update.comment")?;
-    let idempotency = match headers.get("idempotency-key") {
+    let idempotency = match call.headers.get("idempotency-key") {
         Some(v) => {
             let key = v.to_str().ok().filter(|k| !k.is_empty() && k.len() <= 255).ok_or_else(|| {
                 ApiError::bad_request("Idempotency-Key", "Idempotency-Key: expected 1 to 255 visible ASCII characters")
@@ -691,14 +719,11 @@ async fn create(
 
 /// `GET /rest/api/{v}/issue/{key}`
 async fn get_issue(
-    State(state): State<AppState>,
-    who: DeskPrincipal,
-    headers: HeaderMap,
-    Path((v, key)): Path<(String, String)>,
+    call: Call,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let desk = JiraDesk::of(&state, who, &v, &headers)?;
-    let incident = find_issue(&state, &desk, &key).await?;
+    let state = &call.state;
+    let (desk, incident) = call.issue().await?;
     let wanted: Vec<String> = url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
         .filter(|(k, _)| k == "fields")
         .flat_map(|(_, v)| v.split(',').map(|s| s.trim().to_owned()).collect::<Vec<_>>())
@@ -710,15 +735,12 @@ async fn get_issue(
 /// `PUT /rest/api/{v}/issue/{key}`: priority, assignee (national desk) and comments;
 /// summary, description and components only to the values they have.
 async fn edit_issue(
-    State(state): State<AppState>,
-    who: DeskPrincipal,
+    call: Call,
     ctx: RequestContext,
-    headers: HeaderMap,
-    Path((v, key)): Path<(String, String)>,
     JsonBody(body, _): JsonBody<Value>,
 ) -> Result<Response, ApiError> {
-    let desk = JiraDesk::of(&state, who, &v, &headers)?;
-    let incident = find_issue(&state, &desk, &key).await?;
+    let state = &call.state;
+    let (desk, incident) = call.issue().await?;
     let body = issue_body(&body)?;
     let mut change = Change::default();
     for (name, value) in &body.fields {

@@ -3,13 +3,10 @@
 use super::*;
 
 pub(super) async fn comments(
-    State(state): State<AppState>,
-    who: DeskPrincipal,
-    headers: HeaderMap,
-    Path((v, key)): Path<(String, String)>,
+    call: Call,
 ) -> Result<Response, ApiError> {
-    let desk = JiraDesk::of(&state, who, &v, &headers)?;
-    let incident = find_issue(&state, &desk, &key).await?;
+    let state = &call.state;
+    let (desk, incident) = call.issue().await?;
     Ok(axum::Json(comment_page(visible_comments(&state, &desk, &incident))).into_response())
 }
 
@@ -25,15 +22,12 @@ pub(super) fn is_internal(body: &Value) -> bool {
 }
 
 pub(super) async fn add_comment(
-    State(state): State<AppState>,
-    who: DeskPrincipal,
+    call: Call,
     ctx: RequestContext,
-    headers: HeaderMap,
-    Path((v, key)): Path<(String, String)>,
     JsonBody(body, _): JsonBody<Value>,
 ) -> Result<Response, ApiError> {
-    let desk = JiraDesk::of(&state, who, &v, &headers)?;
-    let incident = find_issue(&state, &desk, &key).await?;
+    let state = &call.state;
+    let (desk, incident) = call.issue().await?;
     let text = text_of("body", body.get("body").unwrap_or(&Value::Null))?
         .ok_or_else(|| field_error("body", "body: Comment body can not be empty!"))?;
     let text = Text::parse("body", &text).map_err(ApiError::from)?;
@@ -65,15 +59,12 @@ pub(super) fn link_id(global_id: &str) -> u64 {
 /// `POST /rest/api/{v}/issue/{key}/remotelink`: recorded as a public note; a
 /// `globalId` already recorded on the issue is the same link (200, nothing added).
 pub(super) async fn add_remote_link(
-    State(state): State<AppState>,
-    who: DeskPrincipal,
+    call: Call,
     ctx: RequestContext,
-    headers: HeaderMap,
-    Path((v, key)): Path<(String, String)>,
     JsonBody(body, _): JsonBody<Value>,
 ) -> Result<Response, ApiError> {
-    let desk = JiraDesk::of(&state, who, &v, &headers)?;
-    let incident = find_issue(&state, &desk, &key).await?;
+    let state = &call.state;
+    let (desk, incident) = call.issue().await?;
     let link: jira_wire::RemoteLink = parse_json(body.to_string().as_bytes())?;
     if link.object.url.trim().is_empty() {
         return Err(field_error("object.url", "object.url: the link's URL is required"));

@@ -97,17 +97,7 @@ fn ref_of(at: &str, remote: &str) -> Ref {
 }
 
 fn entry(reason: &str) -> AuditEntry {
-    AuditEntry {
-        at: Timestamp::UNIX_EPOCH,
-        kind: AuditKind::Updated,
-        desk: Some("region-h".into()),
-        subject: None,
-        incident: None,
-        reason: reason.into(),
-        request_id: None,
-        request_id_source: None,
-        request_id_hint: None,
-    }
+    AuditEntry::new(Timestamp::UNIX_EPOCH, AuditKind::Updated, reason).with_desk("region-h")
 }
 
 fn to(at: &str, action: Action) -> Delivery {
@@ -294,7 +284,7 @@ pub async fn deliveries_complete_reschedule_and_dead_letter(open: Open, dir: &Pa
     store.dead_letter(letter.clone()).await.unwrap();
     assert_eq!(store.outbox_item(second.seq).await.unwrap(), None);
     assert_eq!(store.dead_letters(10).await.unwrap(), [letter]);
-    let audit = |item: &OutboxItem| AuditEntry { incident: Some(item.incident.to_string()), ..entry("replayed") };
+    let audit = |item: &OutboxItem| entry("replayed").with_incident(&item.incident);
     let replayed = store.replay_dead_letter(second.seq, now(), &audit).await.unwrap();
     assert_eq!((replayed.seq, replayed.attempts, replayed.not_before), (second.seq, 0, now()));
     assert!(store.dead_letters(10).await.unwrap().is_empty());

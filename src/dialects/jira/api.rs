@@ -26,7 +26,7 @@ use std::collections::HashMap;
 
 use axum::extract::{FromRequestParts, Path, RawQuery};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use deskgate_adapter::TicketFields;
@@ -37,7 +37,7 @@ use sha2::{Digest, Sha256};
 
 use crate::http::AppState;
 use crate::http::error::ApiError;
-use crate::http::extract::{JsonBody, admit_notes, parse_json};
+use crate::http::extract::{JsonBody, admit_notes, base_url, idempotency, parse_json};
 use crate::auth::DeskPrincipal;
 use crate::config::System;
 use crate::gateway::{GatewayError, ListFilter, RequestContext};
@@ -190,15 +190,6 @@ impl Call {
     }
 }
 
-fn base_url(state: &AppState, headers: &HeaderMap) -> String {
-    if let Some(url) = &state.gateway.config().gateway.public_url {
-        return url.trim_end_matches('/').to_owned();
-    }
-    let scheme = if state.gateway.config().gateway.tls.is_some() { "https" } else { "http" };
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-    format!("{scheme}://{host}")
-}
-
 /// The incident an issue key names, if the desk is party to it.
 async fn find_issue(state: &AppState, desk: &JiraDesk<'_>, key: &str) -> Result<Incident, ApiError> {
     let seq = parse_key(key).ok_or_else(no_issue)?;
@@ -231,16 +222,8 @@ const FIELD_NAMES: &[(&str, &str)] = &[
     ("status", "status"),
 ];
 
-fn in_jira_terms(mut e: ApiError) -> ApiError {
-    if let Some(field) = e.field.clone() {
-        if let Some((canonical, jira)) = FIELD_NAMES.iter().find(|(c, _)| *c == field) {
-            e.field = Some((*jira).to_owned());
-            if let Some(rest) = e.message.strip_prefix(canonical) {
-                e.message = format!("{jira}{rest}");
-            }
-        }
-    }
-    e
+fn in_jira_terms(e: ApiError) -> ApiError {
+    e.naming_fields(FIELD_NAMES)
 }
 
 fn illegal(mapping: &DeskMapping, from: Status, to: Status) -> ApiError {
@@ -681,17 +664,7 @@ async fn create(
     };
     let comments = added_comments(&body.update)?;
     admit_notes(&state, &desk.who, None, comments.len(), "update.comment")?;
-    let idempotency = match call.headers.get("idempotency-key") {
-        Some(v) => {
-            let key = v.to_str().ok().filter(|k| !k.is_empty() && k.len() <= 255).ok_or_else(|| {
-                ApiError::bad_request("Idempotency-Key", "Idempotency-Key: expected 1 to 255 visible ASCII characters")
-            })?;
-            // Stored with the incident's idempotency record.
-            crate::model::patient_data::check("Idempotency-Key", key)?;
-            Some((key.to_owned(), hex::encode(Sha256::digest(&bytes))))
-        }
-        None => None,
-    };
+    let idempotency = idempotency(&call.headers, &bytes)?;
     let outcome =
         state.gateway.submit(&desk.who, new, idempotency, &ctx).await.map_err(|e| gateway_error(e, desk.mapping))?;
     let (incident, replayed) = match outcome {

@@ -132,6 +132,13 @@ async fn outbox(store: &dyn Store) -> Vec<OutboxItem> {
     store.outbox(10_000).await.expect("the outbox reads")
 }
 
+/// Moves the newest outbox item to the dead letters.
+async fn dead_letter_the_last(store: &dyn Store) {
+    let last = outbox(store).await.pop().expect("queued");
+    let letter = DeadLetter { item: last, failed_at: now(), error: "x".into(), remote_status: None, remote_body: None };
+    store.dead_letter(letter).await.unwrap();
+}
+
 async fn audit_reasons(store: &dyn Store) -> Vec<String> {
     store.audit_log(None, 10_000).await.expect("the audit log reads").into_iter().map(|(_, e)| e.reason).collect()
 }
@@ -357,17 +364,7 @@ pub async fn everything_written_survives_a_restart_and_ids_are_never_reused(open
         let store = open(dir);
         let i = create(&*store, "t-1", vec![to("sds", Action::Create), to("drift", Action::Create)]).await;
         note(&*store, &i.id, vec![to("sds", Action::Note { index: 0 })]).await;
-        let last = outbox(&*store).await.pop().expect("queued");
-        store
-            .dead_letter(DeadLetter {
-                item: last,
-                failed_at: now(),
-                error: "x".into(),
-                remote_status: None,
-                remote_body: None,
-            })
-            .await
-            .unwrap();
+        dead_letter_the_last(&*store).await;
         store.set_cursor("poll/sds", "watermark").await.unwrap();
         let i = store.get_incident(&i.id).await.unwrap().expect("stored");
         (i, outbox(&*store).await, store.audit_log(None, 100).await.unwrap(), store.dead_letters(10).await.unwrap())
@@ -399,17 +396,7 @@ pub async fn a_backup_restores_into_an_empty_store_and_only_there(open: Open, di
     };
     let created = source.create_incident(report("region-h", "t-1"), None, entry("submitted"), now(), &plan).await;
     let i = created.unwrap().incident().clone();
-    let last = outbox(&*source).await.pop().expect("queued");
-    source
-        .dead_letter(DeadLetter {
-            item: last,
-            failed_at: now(),
-            error: "x".into(),
-            remote_status: None,
-            remote_body: None,
-        })
-        .await
-        .unwrap();
+    dead_letter_the_last(&*source).await;
     source.set_cursor("poll/sds", "watermark").await.unwrap();
     let mut backup = Vec::new();
     source.export(&mut backup).await.unwrap();

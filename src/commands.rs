@@ -263,6 +263,18 @@ fn as_national_desk(config: &Path, url: Option<&str>) -> Result<(String, String)
     Ok((token, base))
 }
 
+/// The JSON answer to `request` sent with `token`, or the gateway's error message.
+async fn answer(request: reqwest::RequestBuilder, token: &str, base: &str) -> Result<serde_json::Value, String> {
+    let res = request.bearer_auth(token).send().await.map_err(|e| format!("{base}: {}", e.without_url()))?;
+    let status = res.status();
+    let body: serde_json::Value = res.json().await.map_err(|e| format!("{base}: an answer that is not JSON: {e}"))?;
+    if !status.is_success() {
+        let message = body["error"]["message"].as_str().unwrap_or("no message");
+        return Err(format!("{status}: {message}"));
+    }
+    Ok(body)
+}
+
 /// `deskgate escalations` (list) and `deskgate ack ID`: call the running gateway's
 /// API as the national desk, with a five-minute token minted from the configuration
 /// like `deskgate token` (so the national desk must authenticate with a shared
@@ -275,13 +287,7 @@ pub async fn escalations(config: &Path, url: Option<&str>, ack: Option<&str>) ->
         Some(id) => client.post(format!("{base}/api/v1/escalations/{id}/ack")),
         None => client.get(format!("{base}/api/v1/escalations")),
     };
-    let res = request.bearer_auth(token).send().await.map_err(|e| format!("{base}: {}", e.without_url()))?;
-    let status = res.status();
-    let body: serde_json::Value = res.json().await.map_err(|e| format!("{base}: an answer that is not JSON: {e}"))?;
-    if !status.is_success() {
-        let message = body["error"]["message"].as_str().unwrap_or("no message");
-        return Err(format!("{status}: {message}"));
-    }
+    let body = answer(request, &token, base).await?;
     let items = match ack {
         Some(_) => vec![body],
         None => body["items"].as_array().cloned().unwrap_or_default(),
@@ -342,13 +348,7 @@ pub async fn outbox(config: &Path, url: Option<&str>, query: OutboxQuery) -> Res
         OutboxQuery::DeadLetters => client.get(format!("{base}/api/v1/dead-letters")),
         OutboxQuery::Replay(seq) => client.post(format!("{base}/api/v1/dead-letters/{seq}/replay")),
     };
-    let res = request.bearer_auth(token).send().await.map_err(|e| format!("{base}: {}", e.without_url()))?;
-    let status = res.status();
-    let body: serde_json::Value = res.json().await.map_err(|e| format!("{base}: an answer that is not JSON: {e}"))?;
-    if !status.is_success() {
-        let message = body["error"]["message"].as_str().unwrap_or("no message");
-        return Err(format!("{status}: {message}"));
-    }
+    let body = answer(request, &token, base).await?;
     let unexpected = |e: serde_json::Error| format!("{base}: an answer of unexpected shape: {e}");
     let mut out = String::new();
     match query {

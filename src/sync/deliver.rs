@@ -359,16 +359,20 @@ impl Dispatcher {
         }
     }
 
+    /// The incident `item` is about; one that no longer exists cannot be delivered.
+    async fn incident_of(&self, item: &OutboxItem) -> Result<Incident, Failure> {
+        self.store
+            .get_incident(&item.incident)
+            .await
+            .map_err(|e| Failure::Waiting(format!("store: {e}")))?
+            .ok_or_else(|| Failure::Impossible(format!("{} no longer exists", item.incident)))
+    }
+
     async fn attempt(&self, item: &OutboxItem) -> Result<Option<Completion>, Failure> {
         if let Action::Notify { escalation, .. } | Action::Stakeholders { escalation } = &item.action {
             return self.notify(item, escalation).await.map(|()| None);
         }
-        let incident = self
-            .store
-            .get_incident(&item.incident)
-            .await
-            .map_err(|e| Failure::Waiting(format!("store: {e}")))?
-            .ok_or_else(|| Failure::Impossible(format!("{} no longer exists", item.incident)))?;
+        let incident = self.incident_of(item).await?;
         // Planned when the desk was a party; it may not be one any more.
         let planner = Planner::new(&self.config);
         if !matches!(item.action, Action::Unassigned { .. }) && !planner.is_party(&incident, &item.desk) {
@@ -535,12 +539,7 @@ impl Dispatcher {
             .await
             .map_err(|e| Failure::Waiting(format!("store: {e}")))?
             .ok_or_else(|| Failure::Impossible(format!("escalation {escalation} no longer exists")))?;
-        let incident = self
-            .store
-            .get_incident(&item.incident)
-            .await
-            .map_err(|e| Failure::Waiting(format!("store: {e}")))?
-            .ok_or_else(|| Failure::Impossible(format!("{} no longer exists", item.incident)))?;
+        let incident = self.incident_of(item).await?;
         self.notifier.deliver(&item.action, &record, &incident).await.map_err(Failure::Remote)
     }
 }

@@ -226,8 +226,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })
 }
 
-/// The gateway's address as callers reach it: `gateway.public_url`, else the
-/// request's `Host` (links in answers point back through the same front door).
+/// Where links in answers point: `gateway.public_url` when configured, else the
+/// address the caller used.
 pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
     if let Some(url) = &state.gateway.config().gateway.public_url {
         return url.trim_end_matches('/').to_owned();

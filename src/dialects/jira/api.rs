@@ -149,8 +149,9 @@ impl<'a> JiraDesk<'a> {
 }
 
 /// What every handler starts from: the state, the calling desk, its request's headers,
-/// the API version and (on issue routes) the issue key from the path. Extracted in the
-/// order the handlers used to take them: the desk first, then the path.
+/// the API version and (on issue routes) the issue key from the path. The desk is
+/// authenticated before the path is read, so a caller without a token learns nothing
+/// from it.
 struct Call {
     state: AppState,
     who: DeskPrincipal,
@@ -422,7 +423,7 @@ async fn myself(
 ) -> Result<Response, ApiError> {
     let state = &call.state;
     let desk = call.desk()?;
-    Ok(axum::Json(user(&state, &desk, &desk.who.desk)).into_response())
+    Ok(axum::Json(user(state, &desk, &desk.who.desk)).into_response())
 }
 
 fn field(id: &str, name: &str, custom: bool, clause_names: &[&str], kind: &str) -> Value {
@@ -652,7 +653,7 @@ async fn create(
     let state = &call.state;
     let desk = call.desk()?;
     let body = issue_body(&body)?;
-    let new = match parse_create(&state, &desk, &body) {
+    let new = match parse_create(state, &desk, &body) {
         Ok(new) => new,
         Err(e) => {
             if e.code == "patient_data" {
@@ -663,7 +664,7 @@ async fn create(
         }
     };
     let comments = added_comments(&body.update)?;
-    admit_notes(&state, &desk.who, None, comments.len(), "update.comment")?;
+    admit_notes(state, &desk.who, None, comments.len(), "update.comment")?;
     let idempotency = idempotency(&call.headers, &bytes)?;
     let outcome =
         state.gateway.submit(&desk.who, new, idempotency, &ctx).await.map_err(|e| gateway_error(e, desk.mapping))?;
@@ -702,7 +703,7 @@ async fn get_issue(
         .flat_map(|(_, v)| v.split(',').map(|s| s.trim().to_owned()).collect::<Vec<_>>())
         .filter(|s| !s.is_empty())
         .collect();
-    Ok(axum::Json(select_fields(issue_json(&state, &desk, &incident), &wanted)).into_response())
+    Ok(axum::Json(select_fields(issue_json(state, &desk, &incident), &wanted)).into_response())
 }
 
 /// `PUT /rest/api/{v}/issue/{key}`: priority, assignee (national desk) and comments;
@@ -752,8 +753,8 @@ async fn edit_issue(
         }
     }
     let comments = added_comments(&body.update)?;
-    admit_notes(&state, &desk.who, Some(&incident), comments.len(), "update.comment")?;
-    apply_edit(&state, &desk, &incident.id, &change, comments, &ctx).await
+    admit_notes(state, &desk.who, Some(&incident), comments.len(), "update.comment")?;
+    apply_edit(state, &desk, &incident.id, &change, comments, &ctx).await
 }
 
 /// Apply an edit or transition: the field change (when there is one), then the

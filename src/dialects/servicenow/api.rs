@@ -214,8 +214,6 @@ impl<'a> SnDesk<'a> {
     }
 }
 
-/// Where links in answers point: `public_url` when configured, else the address the
-/// caller used.
 // ---------------------------------------------------------------------------
 // errors in ServiceNow's vocabulary
 

@@ -7,7 +7,7 @@ pub(super) async fn comments(
 ) -> Result<Response, ApiError> {
     let state = &call.state;
     let (desk, incident) = call.issue().await?;
-    Ok(axum::Json(comment_page(visible_comments(&state, &desk, &incident))).into_response())
+    Ok(axum::Json(comment_page(visible_comments(state, &desk, &incident))).into_response())
 }
 
 /// Whether a new comment is internal: it has a `visibility`, or Jira Service
@@ -32,7 +32,7 @@ pub(super) async fn add_comment(
         .ok_or_else(|| field_error("body", "body: Comment body can not be empty!"))?;
     let text = Text::parse("body", &text).map_err(ApiError::from)?;
     let visibility = if is_internal(&body) { Visibility::Internal } else { Visibility::Public };
-    admit_notes(&state, &desk.who, Some(&incident), 1, "body")?;
+    admit_notes(state, &desk.who, Some(&incident), 1, "body")?;
     let updated = state
         .gateway
         .add_note(&desk.who, &incident.id, text, visibility, &ctx)
@@ -40,7 +40,7 @@ pub(super) async fn add_comment(
         .map_err(|e| gateway_error(e, desk.mapping))?;
     let index = updated.notes.len().saturating_sub(1);
     let note = updated.notes.get(index).ok_or_else(ApiError::internal)?;
-    Ok((StatusCode::CREATED, axum::Json(comment_json(&state, &desk, &updated, index, note))).into_response())
+    Ok((StatusCode::CREATED, axum::Json(comment_json(state, &desk, &updated, index, note))).into_response())
 }
 
 /// The marker a remote link's note ends with: the same `globalId` is the same link.
@@ -89,7 +89,7 @@ pub(super) async fn add_remote_link(
     let relationship = link.relationship.as_deref().unwrap_or("links to");
     let text = format!("Remote link ({relationship}): {title} {} {marker}", link.object.url);
     let text = Text::parse("object.title", &text).map_err(ApiError::from)?;
-    admit_notes(&state, &desk.who, Some(&incident), 1, "object")?;
+    admit_notes(state, &desk.who, Some(&incident), 1, "object")?;
     state
         .gateway
         .add_note(&desk.who, &incident.id, text, Visibility::Public, &ctx)

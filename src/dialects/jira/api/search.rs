@@ -30,7 +30,7 @@ pub(super) async fn search_get(
             other => return Err(field_error(other, format!("{other}: unknown parameter"))),
         }
     }
-    run_search(&state, &desk, search).await
+    run_search(state, &desk, search).await
 }
 
 pub(super) async fn search_post(
@@ -60,7 +60,7 @@ pub(super) async fn search_post(
             other => return Err(field_error(other, format!("Unrecognized field \"{other}\""))),
         }
     }
-    run_search(&state, &desk, search).await
+    run_search(state, &desk, search).await
 }
 
 /// JQL names deskgate's issues answer to, and the canonical field each reads.

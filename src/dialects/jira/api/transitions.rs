@@ -72,9 +72,9 @@ pub(super) async fn do_transition(
     };
     let update = body.get("update").and_then(Value::as_object).cloned().unwrap_or_default();
     let comments = added_comments(&update)?;
-    admit_notes(&state, &desk.who, Some(&incident), comments.len(), "update.comment")?;
+    admit_notes(state, &desk.who, Some(&incident), comments.len(), "update.comment")?;
     // Fields set on the transition screen (a resolution) follow from the target status.
     let change =
         if to != incident.status { Change { status: Some(to), ..Change::default() } } else { Change::default() };
-    apply_edit(&state, &desk, &incident.id, &change, comments, &ctx).await
+    apply_edit(state, &desk, &incident.id, &change, comments, &ctx).await
 }

@@ -249,11 +249,9 @@ pub async fn sim(
     Ok(())
 }
 
-/// `deskgate escalations` (list) and `deskgate ack ID`: call the running gateway's
-/// API as the national desk, with a five-minute token minted from the configuration
-/// like `deskgate token` (so the national desk must authenticate with a shared
-/// secret). Prints one line per escalation, or the acknowledged one.
-pub async fn escalations(config: &Path, url: Option<&str>, ack: Option<&str>) -> Result<String, String> {
+/// A five-minute token for the national desk, minted from the configuration, and
+/// the running gateway's address: `url`, else `gateway.public_url`, else `listen`.
+fn as_national_desk(config: &Path, url: Option<&str>) -> Result<(String, String), String> {
     let loaded = crate::config::Config::load(config, &crate::config::ProcessEnv).map_err(|p| p.to_string())?;
     let national = loaded.national_desk().ok_or("the configuration has no national desk")?;
     let now = Timestamp::now().as_second().max(0) as u64;
@@ -262,12 +260,11 @@ pub async fn escalations(config: &Path, url: Option<&str>, ack: Option<&str>) ->
         let scheme = if loaded.gateway.tls.is_some() { "https" } else { "http" };
         format!("{scheme}://{}", loaded.gateway.listen)
     });
-    let base = base.trim_end_matches('/');
-    let client = reqwest::Client::new();
-    let request = match ack {
-        Some(id) => client.post(format!("{base}/api/v1/escalations/{id}/ack")),
-        None => client.get(format!("{base}/api/v1/escalations")),
-    };
+    Ok((token, base))
+}
+
+/// The JSON answer to `request` sent with `token`, or the gateway's error message.
+async fn answer(request: reqwest::RequestBuilder, token: &str, base: &str) -> Result<serde_json::Value, String> {
     let res = request.bearer_auth(token).send().await.map_err(|e| format!("{base}: {}", e.without_url()))?;
     let status = res.status();
     let body: serde_json::Value = res.json().await.map_err(|e| format!("{base}: an answer that is not JSON: {e}"))?;
@@ -275,6 +272,22 @@ pub async fn escalations(config: &Path, url: Option<&str>, ack: Option<&str>) ->
         let message = body["error"]["message"].as_str().unwrap_or("no message");
         return Err(format!("{status}: {message}"));
     }
+    Ok(body)
+}
+
+/// `deskgate escalations` (list) and `deskgate ack ID`: call the running gateway's
+/// API as the national desk, with a five-minute token minted from the configuration
+/// like `deskgate token` (so the national desk must authenticate with a shared
+/// secret). Prints one line per escalation, or the acknowledged one.
+pub async fn escalations(config: &Path, url: Option<&str>, ack: Option<&str>) -> Result<String, String> {
+    let (token, base) = as_national_desk(config, url)?;
+    let base = base.trim_end_matches('/');
+    let client = reqwest::Client::new();
+    let request = match ack {
+        Some(id) => client.post(format!("{base}/api/v1/escalations/{id}/ack")),
+        None => client.get(format!("{base}/api/v1/escalations")),
+    };
+    let body = answer(request, &token, base).await?;
     let items = match ack {
         Some(_) => vec![body],
         None => body["items"].as_array().cloned().unwrap_or_default(),
@@ -327,14 +340,7 @@ pub enum OutboxQuery {
 /// failed, the remote status and the error (dead letters).
 pub async fn outbox(config: &Path, url: Option<&str>, query: OutboxQuery) -> Result<String, String> {
     use crate::outbox::{DeadLetter, OutboxItem};
-    let loaded = crate::config::Config::load(config, &crate::config::ProcessEnv).map_err(|p| p.to_string())?;
-    let national = loaded.national_desk().ok_or("the configuration has no national desk")?;
-    let now = Timestamp::now().as_second().max(0) as u64;
-    let token = crate::auth::mint(national, &loaded.gateway.audience, std::time::Duration::from_secs(300), now)?;
-    let base = url.map(str::to_owned).or_else(|| loaded.gateway.public_url.clone()).unwrap_or_else(|| {
-        let scheme = if loaded.gateway.tls.is_some() { "https" } else { "http" };
-        format!("{scheme}://{}", loaded.gateway.listen)
-    });
+    let (token, base) = as_national_desk(config, url)?;
     let base = base.trim_end_matches('/');
     let client = reqwest::Client::new();
     let request = match query {
@@ -342,13 +348,7 @@ pub async fn outbox(config: &Path, url: Option<&str>, query: OutboxQuery) -> Res
         OutboxQuery::DeadLetters => client.get(format!("{base}/api/v1/dead-letters")),
         OutboxQuery::Replay(seq) => client.post(format!("{base}/api/v1/dead-letters/{seq}/replay")),
     };
-    let res = request.bearer_auth(token).send().await.map_err(|e| format!("{base}: {}", e.without_url()))?;
-    let status = res.status();
-    let body: serde_json::Value = res.json().await.map_err(|e| format!("{base}: an answer that is not JSON: {e}"))?;
-    if !status.is_success() {
-        let message = body["error"]["message"].as_str().unwrap_or("no message");
-        return Err(format!("{status}: {message}"));
-    }
+    let body = answer(request, &token, base).await?;
     let unexpected = |e: serde_json::Error| format!("{base}: an answer of unexpected shape: {e}");
     let mut out = String::new();
     match query {

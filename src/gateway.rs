@@ -191,15 +191,11 @@ impl Gateway {
         ctx: &RequestContext,
     ) -> AuditEntry {
         AuditEntry {
-            at: self.now(),
-            kind,
             desk: desk.map(ToString::to_string),
-            subject: None,
-            incident: None,
-            reason: reason.into(),
             request_id: ctx.request_id.clone(),
             request_id_source: ctx.audited_source(),
             request_id_hint: ctx.request_id_hint.clone(),
+            ..AuditEntry::new(self.now(), kind, reason)
         }
     }
 
@@ -223,17 +219,11 @@ impl Gateway {
                 tokio::spawn(async move {
                     tokio::time::sleep_until(window_end).await;
                     let n = count.load(std::sync::atomic::Ordering::SeqCst);
-                    let entry = AuditEntry {
-                        at: clock.now(),
-                        kind: AuditKind::Rejected,
-                        desk: None,
-                        subject: None,
-                        incident: None,
-                        reason: crate::rejections::summary(n, address, window),
-                        request_id: None,
-                        request_id_source: None,
-                        request_id_hint: None,
-                    };
+                    let entry = AuditEntry::new(
+                        clock.now(),
+                        AuditKind::Rejected,
+                        crate::rejections::summary(n, address, window),
+                    );
                     if let Err(e) = store.audit(entry).await {
                         tracing::error!(error = %e, further = n, "could not record a summary of rejections in the audit log");
                     }

@@ -41,13 +41,7 @@ impl Application {
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StartupError> {
-        api::ops::prometheus();
-        // Before binding: a ruleset with gaps must stop start-up, not the first P1.
-        let escalation = load_escalation(&config, clock.clone())?;
-        let listener =
-            TcpListener::bind(config.gateway.listen).await.map_err(|e| StartupError::Bind(config.gateway.listen, e))?;
-        let config = Arc::new(config);
-        let mappings = Arc::new(load_mappings(&config)?);
+        let (listener, config, escalation, mappings) = prepare(config, &clock).await?;
         let adapters = Arc::new(crate::dialects::adapters(&config).map_err(StartupError::Adapters)?);
         Self::assemble(listener, config, store, clock, escalation, mappings, adapters)
     }
@@ -59,12 +53,7 @@ impl Application {
         clock: Arc<dyn Clock>,
         adapters: Adapters,
     ) -> Result<Self, StartupError> {
-        api::ops::prometheus();
-        let escalation = load_escalation(&config, clock.clone())?;
-        let listener =
-            TcpListener::bind(config.gateway.listen).await.map_err(|e| StartupError::Bind(config.gateway.listen, e))?;
-        let config = Arc::new(config);
-        let mappings = Arc::new(load_mappings(&config)?);
+        let (listener, config, escalation, mappings) = prepare(config, &clock).await?;
         Self::assemble(listener, config, store, clock, escalation, mappings, Arc::new(adapters))
     }
 
@@ -234,6 +223,22 @@ const _: () = assert!(
     SHUTDOWN_GRACE.as_secs() + FLUSH_GRACE.as_secs() < SHUTDOWN_BUDGET.as_secs()
         && STOP_GRACE.as_secs() + FLUSH_GRACE.as_secs() < SHUTDOWN_BUDGET.as_secs()
 );
+
+/// What every build does before its adapters: metrics, the escalation ruleset, the
+/// listener and the mappings, in that order.
+async fn prepare(
+    config: Config,
+    clock: &Arc<dyn Clock>,
+) -> Result<(TcpListener, Arc<Config>, Option<Arc<Engine>>, Arc<Mappings>), StartupError> {
+    api::ops::prometheus();
+    // Before binding: a ruleset with gaps must stop start-up, not the first P1.
+    let escalation = load_escalation(&config, clock.clone())?;
+    let listener =
+        TcpListener::bind(config.gateway.listen).await.map_err(|e| StartupError::Bind(config.gateway.listen, e))?;
+    let config = Arc::new(config);
+    let mappings = Arc::new(load_mappings(&config)?);
+    Ok((listener, config, escalation, mappings))
+}
 
 /// Load the escalation ruleset named by `gateway.contacts`, swept from the clock's
 /// now; its warnings (overlaps, unused rules) are logged. `None` without the key.

@@ -51,14 +51,12 @@ impl crate::gateway::Gateway {
         };
         let entry = crate::store::AuditEntry {
             at: now,
-            kind: crate::store::AuditKind::Updated,
-            desk: Some(by.clone()),
-            subject: None,
-            incident: None,
-            reason: format!("escalation {id} acknowledged"),
-            request_id: ctx.request_id.clone(),
-            request_id_source: ctx.audited_source(),
-            request_id_hint: ctx.request_id_hint.clone(),
+            ..self.entry(
+                crate::store::AuditKind::Updated,
+                Some(&who.desk),
+                format!("escalation {id} acknowledged"),
+                ctx,
+            )
         };
         let e = self.store.update_escalation(id, now, &change, Some(entry)).await.map_err(|e| match e {
             StoreError::NoEscalation(id) => crate::gateway::GatewayError::NotFound(format!("escalation {id}")),

@@ -246,6 +246,27 @@ mod tests {
         after
     }
 
+    /// `i` with a note by `author` added.
+    fn noted(i: &Incident, author: (&str, Role), body: &str, visibility: Visibility) -> Incident {
+        let mut after = i.clone();
+        after.add_note(
+            &Actor { desk: desk(author.0), role: author.1 },
+            Text::parse("body", body).unwrap(),
+            visibility,
+            Timestamp::UNIX_EPOCH,
+        );
+        after
+    }
+
+    /// A new incident from region-h that the national desk assigned to `supplier`.
+    fn assigned_to(supplier: &str) -> Incident {
+        apply(
+            &incident("region-h"),
+            ("sds", Role::National),
+            Change { assignee: Some(desk(supplier)), ..Change::default() },
+        )
+    }
+
     #[test]
     fn a_new_incident_goes_to_the_national_desk_only() {
         let c = config();
@@ -285,18 +306,8 @@ mod tests {
     fn a_supplier_resolution_flows_to_the_national_desk_and_the_origin_with_the_notes() {
         let c = config();
         let p = Planner::new(&c);
-        let assigned = apply(
-            &incident("region-h"),
-            ("sds", Role::National),
-            Change { assignee: Some(desk("fmk")), ..Change::default() },
-        );
-        let mut noted = assigned.clone();
-        noted.add_note(
-            &Actor { desk: desk("fmk"), role: Role::Supplier },
-            Text::parse("body", "Certificate renewed").unwrap(),
-            Visibility::Public,
-            Timestamp::UNIX_EPOCH,
-        );
+        let assigned = assigned_to("fmk");
+        let noted = noted(&assigned, ("fmk", Role::Supplier), "Certificate renewed", Visibility::Public);
         let resolved =
             apply(&noted, ("fmk", Role::Supplier), Change { status: Some(Status::Resolved), ..Change::default() });
         let plan = p.changed(&assigned, &resolved, &desk("fmk"), Via::Remote);
@@ -340,30 +351,12 @@ mod tests {
         let c = config();
         let p = Planner::new(&c);
         let before = incident("portal");
-        let mut after = before.clone();
-        after.add_note(
-            &Actor { desk: desk("sds"), role: Role::National },
-            Text::parse("body", "internal").unwrap(),
-            Visibility::Internal,
-            Timestamp::UNIX_EPOCH,
-        );
+        let after = noted(&before, ("sds", Role::National), "internal", Visibility::Internal);
         assert!(p.changed(&before, &after, &desk("sds"), Via::Remote).is_empty());
         let before = incident("region-h");
-        let mut after = before.clone();
-        after.add_note(
-            &Actor { desk: desk("sds"), role: Role::National },
-            Text::parse("body", "internal").unwrap(),
-            Visibility::Internal,
-            Timestamp::UNIX_EPOCH,
-        );
+        let after = noted(&before, ("sds", Role::National), "internal", Visibility::Internal);
         assert!(p.changed(&before, &after, &desk("sds"), Via::Remote).is_empty());
-        let mut public = before.clone();
-        public.add_note(
-            &Actor { desk: desk("sds"), role: Role::National },
-            Text::parse("body", "we are on it").unwrap(),
-            Visibility::Public,
-            Timestamp::UNIX_EPOCH,
-        );
+        let public = noted(&before, ("sds", Role::National), "we are on it", Visibility::Public);
         assert_eq!(
             p.changed(&before, &public, &desk("sds"), Via::Remote),
             vec![Delivery { desk: desk("region-h"), action: Action::Note { index: 0 } }]
@@ -386,13 +379,7 @@ mod tests {
             [&Delivery { desk: desk("drift"), action: Action::Unassigned { why: Unassigned::Reassigned } }],
             "{plan:?}"
         );
-        let mut noted = at_fmk.clone();
-        noted.add_note(
-            &Actor { desk: desk("sds"), role: Role::National },
-            Text::parse("body", "internal").unwrap(),
-            Visibility::Internal,
-            Timestamp::UNIX_EPOCH,
-        );
+        let noted = noted(&at_fmk, ("sds", Role::National), "internal", Visibility::Internal);
         let later = apply(&noted, national, Change { priority: Some(Priority::P1), ..Change::default() });
         let plan = p.changed(&at_fmk, &later, &desk("sds"), Via::Api);
         assert!(plan.iter().all(|d| d.desk != desk("drift")), "{plan:?}");
@@ -403,11 +390,7 @@ mod tests {
     fn a_supplier_whose_incident_becomes_a_support_request_is_told_and_no_longer_a_party() {
         let c = config();
         let p = Planner::new(&c);
-        let assigned = apply(
-            &incident("region-h"),
-            ("sds", Role::National),
-            Change { assignee: Some(desk("fmk")), ..Change::default() },
-        );
+        let assigned = assigned_to("fmk");
         let mut request = assigned.clone();
         request.kind = Kind::SupportRequest;
         request.parent = Some(IncidentId::new(2026, 99));

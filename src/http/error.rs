@@ -116,6 +116,23 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// The same error naming a dialect's field instead of the canonical one:
+    /// `names` pairs canonical names with the dialect's; the message's leading
+    /// field name is renamed with it.
+    pub fn naming_fields(mut self, names: &[(&str, &str)]) -> Self {
+        if let Some(field) = self.field.clone() {
+            if let Some((canonical, theirs)) = names.iter().find(|(c, _)| *c == field) {
+                self.field = Some((*theirs).to_owned());
+                if let Some(rest) = self.message.strip_prefix(canonical) {
+                    self.message = format!("{theirs}{rest}");
+                }
+            }
+        }
+        self
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         self.into_rendered_response(native_body)

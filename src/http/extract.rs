@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use serde::de::DeserializeOwned;
 
 use super::AppState;
@@ -224,4 +224,32 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
         ApiError::new(StatusCode::BAD_REQUEST, "invalid_field", format!("{field}: {message}")).with_field(field)
     })
+}
+
+/// Where links in answers point: `gateway.public_url` when configured, else the
+/// address the caller used.
+pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
+    if let Some(url) = &state.gateway.config().gateway.public_url {
+        return url.trim_end_matches('/').to_owned();
+    }
+    let scheme = if state.gateway.config().gateway.tls.is_some() { "https" } else { "http" };
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    format!("{scheme}://{host}")
+}
+
+/// The `Idempotency-Key` a create came with and the digest of its body, as stored
+/// with the incident; a key that is not 1 to 255 visible characters is refused.
+pub fn idempotency(headers: &HeaderMap, body: &[u8]) -> Result<Option<(String, String)>, ApiError> {
+    use sha2::{Digest, Sha256};
+    match headers.get("idempotency-key") {
+        Some(v) => {
+            let key = v.to_str().ok().filter(|k| !k.is_empty() && k.len() <= 255).ok_or_else(|| {
+                ApiError::bad_request("Idempotency-Key", "Idempotency-Key: expected 1 to 255 visible ASCII characters")
+            })?;
+            // Stored with the incident's idempotency record.
+            crate::model::patient_data::check("Idempotency-Key", key)?;
+            Ok(Some((key.to_owned(), hex::encode(Sha256::digest(body)))))
+        }
+        None => Ok(None),
+    }
 }

@@ -513,17 +513,8 @@ mod tests {
     fn audit(seq: u64, reason: &str) -> Record {
         Record::Audit(AuditRecord {
             seq,
-            entry: AuditEntry {
-                at: jiff::Timestamp::UNIX_EPOCH,
-                kind: super::super::AuditKind::Updated,
-                desk: Some("region-h".into()),
-                subject: None,
-                incident: None,
-                reason: reason.into(),
-                request_id: None,
-                request_id_source: None,
-                request_id_hint: None,
-            },
+            entry: AuditEntry::new(jiff::Timestamp::UNIX_EPOCH, super::super::AuditKind::Updated, reason)
+                .with_desk("region-h"),
         })
     }
 

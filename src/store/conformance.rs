@@ -97,17 +97,7 @@ fn ref_of(at: &str, remote: &str) -> Ref {
 }
 
 fn entry(reason: &str) -> AuditEntry {
-    AuditEntry {
-        at: Timestamp::UNIX_EPOCH,
-        kind: AuditKind::Updated,
-        desk: Some("region-h".into()),
-        subject: None,
-        incident: None,
-        reason: reason.into(),
-        request_id: None,
-        request_id_source: None,
-        request_id_hint: None,
-    }
+    AuditEntry::new(Timestamp::UNIX_EPOCH, AuditKind::Updated, reason).with_desk("region-h")
 }
 
 fn to(at: &str, action: Action) -> Delivery {
@@ -140,6 +130,13 @@ async fn note(store: &dyn Store, id: &IncidentId, deliveries: Vec<Delivery>) -> 
 
 async fn outbox(store: &dyn Store) -> Vec<OutboxItem> {
     store.outbox(10_000).await.expect("the outbox reads")
+}
+
+/// Moves the newest outbox item to the dead letters.
+async fn dead_letter_the_last(store: &dyn Store) {
+    let last = outbox(store).await.pop().expect("queued");
+    let letter = DeadLetter { item: last, failed_at: now(), error: "x".into(), remote_status: None, remote_body: None };
+    store.dead_letter(letter).await.unwrap();
 }
 
 async fn audit_reasons(store: &dyn Store) -> Vec<String> {
@@ -294,7 +291,7 @@ pub async fn deliveries_complete_reschedule_and_dead_letter(open: Open, dir: &Pa
     store.dead_letter(letter.clone()).await.unwrap();
     assert_eq!(store.outbox_item(second.seq).await.unwrap(), None);
     assert_eq!(store.dead_letters(10).await.unwrap(), [letter]);
-    let audit = |item: &OutboxItem| AuditEntry { incident: Some(item.incident.to_string()), ..entry("replayed") };
+    let audit = |item: &OutboxItem| entry("replayed").with_incident(&item.incident);
     let replayed = store.replay_dead_letter(second.seq, now(), &audit).await.unwrap();
     assert_eq!((replayed.seq, replayed.attempts, replayed.not_before), (second.seq, 0, now()));
     assert!(store.dead_letters(10).await.unwrap().is_empty());
@@ -367,17 +364,7 @@ pub async fn everything_written_survives_a_restart_and_ids_are_never_reused(open
         let store = open(dir);
         let i = create(&*store, "t-1", vec![to("sds", Action::Create), to("drift", Action::Create)]).await;
         note(&*store, &i.id, vec![to("sds", Action::Note { index: 0 })]).await;
-        let last = outbox(&*store).await.pop().expect("queued");
-        store
-            .dead_letter(DeadLetter {
-                item: last,
-                failed_at: now(),
-                error: "x".into(),
-                remote_status: None,
-                remote_body: None,
-            })
-            .await
-            .unwrap();
+        dead_letter_the_last(&*store).await;
         store.set_cursor("poll/sds", "watermark").await.unwrap();
         let i = store.get_incident(&i.id).await.unwrap().expect("stored");
         (i, outbox(&*store).await, store.audit_log(None, 100).await.unwrap(), store.dead_letters(10).await.unwrap())
@@ -409,17 +396,7 @@ pub async fn a_backup_restores_into_an_empty_store_and_only_there(open: Open, di
     };
     let created = source.create_incident(report("region-h", "t-1"), None, entry("submitted"), now(), &plan).await;
     let i = created.unwrap().incident().clone();
-    let last = outbox(&*source).await.pop().expect("queued");
-    source
-        .dead_letter(DeadLetter {
-            item: last,
-            failed_at: now(),
-            error: "x".into(),
-            remote_status: None,
-            remote_body: None,
-        })
-        .await
-        .unwrap();
+    dead_letter_the_last(&*source).await;
     source.set_cursor("poll/sds", "watermark").await.unwrap();
     let mut backup = Vec::new();
     source.export(&mut backup).await.unwrap();

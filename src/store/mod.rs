@@ -178,6 +178,38 @@ pub struct AuditEntry {
     pub request_id_hint: Option<String>,
 }
 
+impl AuditEntry {
+    /// An entry with when, what and why only; the `with_` setters add who and which.
+    pub fn new(at: Timestamp, kind: AuditKind, reason: impl Into<String>) -> Self {
+        Self {
+            at,
+            kind,
+            desk: None,
+            subject: None,
+            incident: None,
+            reason: reason.into(),
+            request_id: None,
+            request_id_source: None,
+            request_id_hint: None,
+        }
+    }
+
+    pub fn with_desk(mut self, desk: impl ToString) -> Self {
+        self.desk = Some(desk.to_string());
+        self
+    }
+
+    pub fn with_incident(mut self, incident: impl ToString) -> Self {
+        self.incident = Some(incident.to_string());
+        self
+    }
+
+    pub fn with_request_id(mut self, id: impl Into<String>) -> Self {
+        self.request_id = Some(id.into());
+        self
+    }
+}
+
 /// Who chose a request's id.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]

@@ -359,16 +359,20 @@ impl Dispatcher {
         }
     }
 
+    /// The incident `item` is about; one that no longer exists cannot be delivered.
+    async fn incident_of(&self, item: &OutboxItem) -> Result<Incident, Failure> {
+        self.store
+            .get_incident(&item.incident)
+            .await
+            .map_err(|e| Failure::Waiting(format!("store: {e}")))?
+            .ok_or_else(|| Failure::Impossible(format!("{} no longer exists", item.incident)))
+    }
+
     async fn attempt(&self, item: &OutboxItem) -> Result<Option<Completion>, Failure> {
         if let Action::Notify { escalation, .. } | Action::Stakeholders { escalation } = &item.action {
             return self.notify(item, escalation).await.map(|()| None);
         }
-        let incident = self
-            .store
-            .get_incident(&item.incident)
-            .await
-            .map_err(|e| Failure::Waiting(format!("store: {e}")))?
-            .ok_or_else(|| Failure::Impossible(format!("{} no longer exists", item.incident)))?;
+        let incident = self.incident_of(item).await?;
         // Planned when the desk was a party; it may not be one any more.
         let planner = Planner::new(&self.config);
         if !matches!(item.action, Action::Unassigned { .. }) && !planner.is_party(&incident, &item.desk) {
@@ -535,12 +539,7 @@ impl Dispatcher {
             .await
             .map_err(|e| Failure::Waiting(format!("store: {e}")))?
             .ok_or_else(|| Failure::Impossible(format!("escalation {escalation} no longer exists")))?;
-        let incident = self
-            .store
-            .get_incident(&item.incident)
-            .await
-            .map_err(|e| Failure::Waiting(format!("store: {e}")))?
-            .ok_or_else(|| Failure::Impossible(format!("{} no longer exists", item.incident)))?;
+        let incident = self.incident_of(item).await?;
         self.notifier.deliver(&item.action, &record, &incident).await.map_err(Failure::Remote)
     }
 }
@@ -549,17 +548,11 @@ impl Dispatcher {
     /// A delivery the desk may no longer receive: completed without calling the
     /// remote, and the audit log says why.
     async fn drop_delivery(&self, item: &OutboxItem, why: &str) -> Result<(), crate::store::StoreError> {
-        let entry = AuditEntry {
-            at: self.clock.now(),
-            kind: AuditKind::Rejected,
-            desk: Some(item.desk.to_string()),
-            subject: None,
-            incident: Some(item.incident.to_string()),
-            reason: format!("delivery dropped ({} to {}): {why}", item.action.describe(), item.desk),
-            request_id: Some(item.correlation()),
-            request_id_source: None,
-            request_id_hint: None,
-        };
+        let reason = format!("delivery dropped ({} to {}): {why}", item.action.describe(), item.desk);
+        let entry = AuditEntry::new(self.clock.now(), AuditKind::Rejected, reason)
+            .with_desk(&item.desk)
+            .with_incident(&item.incident)
+            .with_request_id(item.correlation());
         self.store.audit(entry).await?;
         self.store.complete_delivery(item.seq, &item.incident, None).await
     }
@@ -665,17 +658,7 @@ mod tests {
             let deliveries = (0..2).map(|index| Delivery { desk: region_h.clone(), action: Action::Note { index } });
             Effects { changed: true, deliveries: deliveries.collect(), ..Effects::default() }
         };
-        let entry = AuditEntry {
-            at: Timestamp::now(),
-            kind: AuditKind::Submitted,
-            desk: Some("region-h".into()),
-            subject: None,
-            incident: None,
-            reason: "submitted".into(),
-            request_id: None,
-            request_id_source: None,
-            request_id_hint: None,
-        };
+        let entry = AuditEntry::new(Timestamp::now(), AuditKind::Submitted, "submitted").with_desk("region-h");
         store.create_incident(new, None, entry, Timestamp::now(), &plan).await.unwrap();
 
         for item in store.outbox(10).await.unwrap() {

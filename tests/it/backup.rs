@@ -176,17 +176,8 @@ fn backup_takes_the_data_directory_from_the_configuration_and_refuses_a_missing_
 }
 
 fn audit_entry(reason: &str) -> deskgate::store::AuditEntry {
-    deskgate::store::AuditEntry {
-        at: jiff::Timestamp::now(),
-        kind: deskgate::store::AuditKind::Submitted,
-        desk: Some("region-h".into()),
-        subject: None,
-        incident: None,
-        reason: reason.into(),
-        request_id: None,
-        request_id_source: None,
-        request_id_hint: None,
-    }
+    deskgate::store::AuditEntry::new(jiff::Timestamp::now(), deskgate::store::AuditKind::Submitted, reason)
+        .with_desk("region-h")
 }
 
 /// sled moves its id generator on by millions at every open, so a store that has

@@ -314,15 +314,12 @@ pub struct NewComment {
 
 /// `GET /issue/{key}/comment` and `fields.comment`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+// Every field may be missing: `default` on the container fills each from `Default`.
+#[serde(rename_all = "camelCase", default)]
 pub struct CommentPage {
-    #[serde(default)]
     pub start_at: u64,
-    #[serde(default)]
     pub max_results: u64,
-    #[serde(default)]
     pub total: u64,
-    #[serde(default)]
     pub comments: Vec<Comment>,
 }
 
@@ -399,17 +396,13 @@ pub struct SearchRequest {
 
 /// Answer of `GET|POST /search`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct SearchResults {
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expand: Option<String>,
-    #[serde(default)]
     pub start_at: u64,
-    #[serde(default)]
     pub max_results: u64,
-    #[serde(default)]
     pub total: u64,
-    #[serde(default)]
     pub issues: Vec<Issue>,
 }
 

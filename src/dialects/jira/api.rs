@@ -22,8 +22,11 @@
 //! The service is the issue's first component.
 
 use axum::Router;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use std::collections::HashMap;
+
+use axum::extract::{FromRequestParts, Path, RawQuery};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use deskgate_adapter::TicketFields;
@@ -34,7 +37,7 @@ use sha2::{Digest, Sha256};
 
 use crate::http::AppState;
 use crate::http::error::ApiError;
-use crate::http::extract::{JsonBody, admit_notes, parse_json};
+use crate::http::extract::{JsonBody, admit_notes, base_url, idempotency, parse_json};
 use crate::auth::DeskPrincipal;
 use crate::config::System;
 use crate::gateway::{GatewayError, ListFilter, RequestContext};
@@ -145,13 +148,47 @@ impl<'a> JiraDesk<'a> {
     }
 }
 
-fn base_url(state: &AppState, headers: &HeaderMap) -> String {
-    if let Some(url) = &state.gateway.config().gateway.public_url {
-        return url.trim_end_matches('/').to_owned();
+/// What every handler starts from: the state, the calling desk, its request's headers,
+/// the API version and (on issue routes) the issue key from the path. The desk is
+/// authenticated before the path is read, so a caller without a token learns nothing
+/// from it.
+struct Call {
+    state: AppState,
+    who: DeskPrincipal,
+    headers: HeaderMap,
+    v: String,
+    key: String,
+}
+
+impl FromRequestParts<AppState> for Call {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let who = DeskPrincipal::from_request_parts(parts, state).await.map_err(IntoResponse::into_response)?;
+        let Path(mut params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(Self {
+            state: state.clone(),
+            who,
+            headers: parts.headers.clone(),
+            v: params.remove("v").unwrap_or_default(),
+            key: params.remove("key").unwrap_or_default(),
+        })
     }
-    let scheme = if state.gateway.config().gateway.tls.is_some() { "https" } else { "http" };
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-    format!("{scheme}://{host}")
+}
+
+impl Call {
+    fn desk(&self) -> Result<JiraDesk<'_>, ApiError> {
+        JiraDesk::of(&self.state, self.who.clone(), &self.v, &self.headers)
+    }
+
+    /// The desk and the incident the path's issue key names.
+    async fn issue(&self) -> Result<(JiraDesk<'_>, Incident), ApiError> {
+        let desk = self.desk()?;
+        let incident = find_issue(&self.state, &desk, &self.key).await?;
+        Ok((desk, incident))
+    }
 }
 
 /// The incident an issue key names, if the desk is party to it.
@@ -186,16 +223,8 @@ const FIELD_NAMES: &[(&str, &str)] = &[
     ("status", "status"),
 ];
 
-fn in_jira_terms(mut e: ApiError) -> ApiError {
-    if let Some(field) = e.field.clone() {
-        if let Some((canonical, jira)) = FIELD_NAMES.iter().find(|(c, _)| *c == field) {
-            e.field = Some((*jira).to_owned());
-            if let Some(rest) = e.message.strip_prefix(canonical) {
-                e.message = format!("{jira}{rest}");
-            }
-        }
-    }
-    e
+fn in_jira_terms(e: ApiError) -> ApiError {
+    e.naming_fields(FIELD_NAMES)
 }
 
 fn illegal(mapping: &DeskMapping, from: Status, to: Status) -> ApiError {
@@ -373,12 +402,10 @@ fn select_fields(mut issue: Value, wanted: &[String]) -> Value {
 // metadata
 
 async fn server_info(
-    State(state): State<AppState>,
-    who: DeskPrincipal,
-    headers: HeaderMap,
-    Path(v): Path<String>,
+    call: Call,
 ) -> Result<Response, ApiError> {
-    let desk = JiraDesk::of(&state, who, &v, &headers)?;
+    let state = &call.state;
+    let desk = call.desk()?;
     Ok(axum::Json(json!({
         "baseUrl": desk.base,
         "version": "9.12.0",
@@ -392,13 +419,11 @@ async fn server_info(
 }
 
 async fn myself(
-    State(state): State<AppState>,
-    who: DeskPrincipal,
-    headers: HeaderMap,
-    Path(v): Path<String>,
+    call: Call,
 ) -> Result<Response, ApiError> {
-    let desk = JiraDesk::of(&state, who, &v, &headers)?;
-    Ok(axum::Json(user(&state, &desk, &desk.who.desk)).into_response())
+    let state = &call.state;
+    let desk = call.desk()?;
+    Ok(axum::Json(user(state, &desk, &desk.who.desk)).into_response())
 }
 
 fn field(id: &str, name: &str, custom: bool, clause_names: &[&str], kind: &str) -> Value {
@@ -409,12 +434,9 @@ fn field(id: &str, name: &str, custom: bool, clause_names: &[&str], kind: &str) 
 }
 
 async fn fields(
-    State(state): State<AppState>,
-    who: DeskPrincipal,
-    headers: HeaderMap,
-    Path(v): Path<String>,
+    call: Call,
 ) -> Result<Response, ApiError> {
-    JiraDesk::of(&state, who, &v, &headers)?;
+    call.desk()?;
     Ok(axum::Json(json!([
         field("issuekey", "Key", false, &["id", "issue", "issuekey", "key"], "string"),
         field("summary", "Summary", false, &["summary"], "string"),
@@ -438,33 +460,25 @@ async fn fields(
 }
 
 async fn priorities(
-    State(state): State<AppState>,
-    who: DeskPrincipal,
-    headers: HeaderMap,
-    Path(v): Path<String>,
+    call: Call,
 ) -> Result<Response, ApiError> {
-    let desk = JiraDesk::of(&state, who, &v, &headers)?;
+    let desk = call.desk()?;
     let list: Vec<Value> = Priority::ALL.iter().map(|p| priority_ref(&desk, *p)).collect();
     Ok(axum::Json(Value::Array(list)).into_response())
 }
 
 async fn projects(
-    State(state): State<AppState>,
-    who: DeskPrincipal,
-    headers: HeaderMap,
-    Path(v): Path<String>,
+    call: Call,
 ) -> Result<Response, ApiError> {
-    let desk = JiraDesk::of(&state, who, &v, &headers)?;
+    let desk = call.desk()?;
     Ok(axum::Json(json!([project_json(&desk)])).into_response())
 }
 
 async fn project(
-    State(state): State<AppState>,
-    who: DeskPrincipal,
-    headers: HeaderMap,
-    Path((v, key)): Path<(String, String)>,
+    call: Call,
 ) -> Result<Response, ApiError> {
-    let desk = JiraDesk::of(&state, who, &v, &headers)?;
+    let desk = call.desk()?;
+    let key = &call.key;
     if !(key.eq_ignore_ascii_case(PROJECT_KEY) || key == PROJECT_ID) {
         return Err(ApiError::not_found(format!("No project could be found with key '{key}'.")));
     }
@@ -632,16 +646,14 @@ fn parse_create(state: &AppState, desk: &JiraDesk<'_>, body: &IssueBody) -> Resu
 
 /// `POST /rest/api/{v}/issue`
 async fn create(
-    State(state): State<AppState>,
-    who: DeskPrincipal,
+    call: Call,
     ctx: RequestContext,
-    headers: HeaderMap,
-    Path(v): Path<String>,
     JsonBody(body, bytes): JsonBody<Value>,
 ) -> Result<Response, ApiError> {
-    let desk = JiraDesk::of(&state, who, &v, &headers)?;
+    let state = &call.state;
+    let desk = call.desk()?;
     let body = issue_body(&body)?;
-    let new = match parse_create(&state, &desk, &body) {
+    let new = match parse_create(state, &desk, &body) {
         Ok(new) => new,
         Err(e) => {
             if e.code == "patient_data" {
@@ -652,18 +664,8 @@ async fn create(
         }
     };
     let comments = added_comments(&body.update)?;
-    admit_notes(&state, &desk.who, None, comments.len(), "update.comment")?;
-    let idempotency = match headers.get("idempotency-key") {
-        Some(v) => {
-            let key = v.to_str().ok().filter(|k| !k.is_empty() && k.len() <= 255).ok_or_else(|| {
-                ApiError::bad_request("Idempotency-Key", "Idempotency-Key: expected 1 to 255 visible ASCII characters")
-            })?;
-            // Stored with the incident's idempotency record.
-            crate::model::patient_data::check("Idempotency-Key", key)?;
-            Some((key.to_owned(), hex::encode(Sha256::digest(&bytes))))
-        }
-        None => None,
-    };
+    admit_notes(state, &desk.who, None, comments.len(), "update.comment")?;
+    let idempotency = idempotency(&call.headers, &bytes)?;
     let outcome =
         state.gateway.submit(&desk.who, new, idempotency, &ctx).await.map_err(|e| gateway_error(e, desk.mapping))?;
     let (incident, replayed) = match outcome {
@@ -691,34 +693,28 @@ async fn create(
 
 /// `GET /rest/api/{v}/issue/{key}`
 async fn get_issue(
-    State(state): State<AppState>,
-    who: DeskPrincipal,
-    headers: HeaderMap,
-    Path((v, key)): Path<(String, String)>,
+    call: Call,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let desk = JiraDesk::of(&state, who, &v, &headers)?;
-    let incident = find_issue(&state, &desk, &key).await?;
+    let state = &call.state;
+    let (desk, incident) = call.issue().await?;
     let wanted: Vec<String> = url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
         .filter(|(k, _)| k == "fields")
         .flat_map(|(_, v)| v.split(',').map(|s| s.trim().to_owned()).collect::<Vec<_>>())
         .filter(|s| !s.is_empty())
         .collect();
-    Ok(axum::Json(select_fields(issue_json(&state, &desk, &incident), &wanted)).into_response())
+    Ok(axum::Json(select_fields(issue_json(state, &desk, &incident), &wanted)).into_response())
 }
 
 /// `PUT /rest/api/{v}/issue/{key}`: priority, assignee (national desk) and comments;
 /// summary, description and components only to the values they have.
 async fn edit_issue(
-    State(state): State<AppState>,
-    who: DeskPrincipal,
+    call: Call,
     ctx: RequestContext,
-    headers: HeaderMap,
-    Path((v, key)): Path<(String, String)>,
     JsonBody(body, _): JsonBody<Value>,
 ) -> Result<Response, ApiError> {
-    let desk = JiraDesk::of(&state, who, &v, &headers)?;
-    let incident = find_issue(&state, &desk, &key).await?;
+    let state = &call.state;
+    let (desk, incident) = call.issue().await?;
     let body = issue_body(&body)?;
     let mut change = Change::default();
     for (name, value) in &body.fields {
@@ -757,8 +753,8 @@ async fn edit_issue(
         }
     }
     let comments = added_comments(&body.update)?;
-    admit_notes(&state, &desk.who, Some(&incident), comments.len(), "update.comment")?;
-    apply_edit(&state, &desk, &incident.id, &change, comments, &ctx).await
+    admit_notes(state, &desk.who, Some(&incident), comments.len(), "update.comment")?;
+    apply_edit(state, &desk, &incident.id, &change, comments, &ctx).await
 }
 
 /// Apply an edit or transition: the field change (when there is one), then the

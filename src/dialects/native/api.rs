@@ -6,11 +6,10 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::http::AppState;
 use crate::http::error::{ApiError, ErrorBody};
-use crate::http::extract::{JsonBody, admit_notes};
+use crate::http::extract::{JsonBody, admit_notes, idempotency};
 use crate::auth::DeskPrincipal;
 use crate::gateway::{ListFilter, RequestContext};
 use crate::model::{
@@ -258,17 +257,7 @@ pub async fn submit(
     headers: HeaderMap,
     JsonBody(req, raw): JsonBody<SubmitIncident>,
 ) -> Result<Response, ApiError> {
-    let idempotency = match headers.get("idempotency-key") {
-        Some(v) => {
-            let key = v.to_str().ok().filter(|k| !k.is_empty() && k.len() <= 255).ok_or_else(|| {
-                ApiError::bad_request("Idempotency-Key", "Idempotency-Key: expected 1 to 255 visible ASCII characters")
-            })?;
-            // Stored with the incident's idempotency record.
-            crate::model::patient_data::check("Idempotency-Key", key)?;
-            Some((key.to_owned(), hex::encode(Sha256::digest(&raw))))
-        }
-        None => None,
-    };
+    let idempotency = idempotency(&headers, &raw)?;
     let new = match parse_submission(&state, &who, req) {
         Ok(new) => new,
         Err(e) => {

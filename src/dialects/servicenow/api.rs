@@ -39,7 +39,7 @@ use sha2::{Digest, Sha256};
 
 use crate::http::AppState;
 use crate::http::error::ApiError;
-use crate::http::extract::{JsonBody, admit_notes};
+use crate::http::extract::{JsonBody, admit_notes, base_url, idempotency};
 use crate::auth::DeskPrincipal;
 use crate::config::System;
 use crate::gateway::{GatewayError, ListFilter, RequestContext};
@@ -214,17 +214,6 @@ impl<'a> SnDesk<'a> {
     }
 }
 
-/// Where links in answers point: `public_url` when configured, else the address the
-/// caller used.
-fn base_url(state: &AppState, headers: &HeaderMap) -> String {
-    if let Some(url) = &state.gateway.config().gateway.public_url {
-        return url.trim_end_matches('/').to_owned();
-    }
-    let scheme = if state.gateway.config().gateway.tls.is_some() { "https" } else { "http" };
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-    format!("{scheme}://{host}")
-}
-
 // ---------------------------------------------------------------------------
 // errors in ServiceNow's vocabulary
 
@@ -239,16 +228,8 @@ const FIELD_NAMES: &[(&str, &str)] = &[
 ];
 
 /// The same error, naming the ServiceNow field instead of the canonical one.
-fn in_sn_terms(mut e: ApiError) -> ApiError {
-    if let Some(field) = e.field.clone() {
-        if let Some((canonical, sn)) = FIELD_NAMES.iter().find(|(c, _)| *c == field) {
-            e.field = Some((*sn).to_owned());
-            if let Some(rest) = e.message.strip_prefix(canonical) {
-                e.message = format!("{sn}{rest}");
-            }
-        }
-    }
-    e
+fn in_sn_terms(e: ApiError) -> ApiError {
+    e.naming_fields(FIELD_NAMES)
 }
 
 /// A model error about `field` (a note's text), named as `sn_field`.
@@ -465,20 +446,6 @@ async fn create(
         response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
     Ok(response)
-}
-
-fn idempotency(headers: &HeaderMap, body: &[u8]) -> Result<Option<(String, String)>, ApiError> {
-    match headers.get("idempotency-key") {
-        Some(v) => {
-            let key = v.to_str().ok().filter(|k| !k.is_empty() && k.len() <= 255).ok_or_else(|| {
-                ApiError::bad_request("Idempotency-Key", "Idempotency-Key: expected 1 to 255 visible ASCII characters")
-            })?;
-            // Stored with the incident's idempotency record.
-            crate::model::patient_data::check("Idempotency-Key", key)?;
-            Ok(Some((key.to_owned(), hex::encode(Sha256::digest(body)))))
-        }
-        None => Ok(None),
-    }
 }
 
 fn parse_submission(state: &AppState, desk: &SnDesk<'_>, record: &Record) -> Result<NewIncident, ApiError> {

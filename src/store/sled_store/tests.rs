@@ -39,17 +39,7 @@ fn report(ticket: &str) -> NewIncident {
 }
 
 fn entry(reason: &str) -> AuditEntry {
-    AuditEntry {
-        at: Timestamp::UNIX_EPOCH,
-        kind: AuditKind::Submitted,
-        desk: Some("region-h".into()),
-        subject: None,
-        incident: None,
-        reason: reason.into(),
-        request_id: None,
-        request_id_source: None,
-        request_id_hint: None,
-    }
+    AuditEntry::new(Timestamp::UNIX_EPOCH, AuditKind::Submitted, reason).with_desk("region-h")
 }
 
 fn claim() -> Option<IdempotencyClaim> {
@@ -132,7 +122,7 @@ async fn a_dead_letter_replay_and_its_audit_entry_are_one_write() {
     };
     store.dead_letter(letter).await.unwrap();
     let before = store.audit_log(None, 100).await.unwrap().len();
-    let audit = |i: &OutboxItem| AuditEntry { incident: Some(i.incident.to_string()), ..entry("replayed") };
+    let audit = |i: &OutboxItem| entry("replayed").with_incident(&i.incident);
     // A replay of a letter that is not there records nothing.
     assert!(matches!(
         store.replay_dead_letter(item.seq + 100, Timestamp::now(), &audit).await,

@@ -3,14 +3,11 @@
 use super::*;
 
 pub(super) async fn comments(
-    State(state): State<AppState>,
-    who: DeskPrincipal,
-    headers: HeaderMap,
-    Path((v, key)): Path<(String, String)>,
+    call: Call,
 ) -> Result<Response, ApiError> {
-    let desk = JiraDesk::of(&state, who, &v, &headers)?;
-    let incident = find_issue(&state, &desk, &key).await?;
-    Ok(axum::Json(comment_page(visible_comments(&state, &desk, &incident))).into_response())
+    let state = &call.state;
+    let (desk, incident) = call.issue().await?;
+    Ok(axum::Json(comment_page(visible_comments(state, &desk, &incident))).into_response())
 }
 
 /// Whether a new comment is internal: it has a `visibility`, or Jira Service
@@ -25,20 +22,17 @@ pub(super) fn is_internal(body: &Value) -> bool {
 }
 
 pub(super) async fn add_comment(
-    State(state): State<AppState>,
-    who: DeskPrincipal,
+    call: Call,
     ctx: RequestContext,
-    headers: HeaderMap,
-    Path((v, key)): Path<(String, String)>,
     JsonBody(body, _): JsonBody<Value>,
 ) -> Result<Response, ApiError> {
-    let desk = JiraDesk::of(&state, who, &v, &headers)?;
-    let incident = find_issue(&state, &desk, &key).await?;
+    let state = &call.state;
+    let (desk, incident) = call.issue().await?;
     let text = text_of("body", body.get("body").unwrap_or(&Value::Null))?
         .ok_or_else(|| field_error("body", "body: Comment body can not be empty!"))?;
     let text = Text::parse("body", &text).map_err(ApiError::from)?;
     let visibility = if is_internal(&body) { Visibility::Internal } else { Visibility::Public };
-    admit_notes(&state, &desk.who, Some(&incident), 1, "body")?;
+    admit_notes(state, &desk.who, Some(&incident), 1, "body")?;
     let updated = state
         .gateway
         .add_note(&desk.who, &incident.id, text, visibility, &ctx)
@@ -46,7 +40,7 @@ pub(super) async fn add_comment(
         .map_err(|e| gateway_error(e, desk.mapping))?;
     let index = updated.notes.len().saturating_sub(1);
     let note = updated.notes.get(index).ok_or_else(ApiError::internal)?;
-    Ok((StatusCode::CREATED, axum::Json(comment_json(&state, &desk, &updated, index, note))).into_response())
+    Ok((StatusCode::CREATED, axum::Json(comment_json(state, &desk, &updated, index, note))).into_response())
 }
 
 /// The marker a remote link's note ends with: the same `globalId` is the same link.
@@ -65,15 +59,12 @@ pub(super) fn link_id(global_id: &str) -> u64 {
 /// `POST /rest/api/{v}/issue/{key}/remotelink`: recorded as a public note; a
 /// `globalId` already recorded on the issue is the same link (200, nothing added).
 pub(super) async fn add_remote_link(
-    State(state): State<AppState>,
-    who: DeskPrincipal,
+    call: Call,
     ctx: RequestContext,
-    headers: HeaderMap,
-    Path((v, key)): Path<(String, String)>,
     JsonBody(body, _): JsonBody<Value>,
 ) -> Result<Response, ApiError> {
-    let desk = JiraDesk::of(&state, who, &v, &headers)?;
-    let incident = find_issue(&state, &desk, &key).await?;
+    let state = &call.state;
+    let (desk, incident) = call.issue().await?;
     let link: jira_wire::RemoteLink = parse_json(body.to_string().as_bytes())?;
     if link.object.url.trim().is_empty() {
         return Err(field_error("object.url", "object.url: the link's URL is required"));
@@ -98,7 +89,7 @@ pub(super) async fn add_remote_link(
     let relationship = link.relationship.as_deref().unwrap_or("links to");
     let text = format!("Remote link ({relationship}): {title} {} {marker}", link.object.url);
     let text = Text::parse("object.title", &text).map_err(ApiError::from)?;
-    admit_notes(&state, &desk.who, Some(&incident), 1, "object")?;
+    admit_notes(state, &desk.who, Some(&incident), 1, "object")?;
     state
         .gateway
         .add_note(&desk.who, &incident.id, text, Visibility::Public, &ctx)

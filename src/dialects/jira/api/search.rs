@@ -14,13 +14,11 @@ pub(super) fn number(name: &str, value: &str) -> Result<u64, ApiError> {
 }
 
 pub(super) async fn search_get(
-    State(state): State<AppState>,
-    who: DeskPrincipal,
-    headers: HeaderMap,
-    Path(v): Path<String>,
+    call: Call,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let desk = JiraDesk::of(&state, who, &v, &headers)?;
+    let state = &call.state;
+    let desk = call.desk()?;
     let mut search = Search { jql: String::new(), start_at: 0, max_results: 50, fields: Vec::new() };
     for (key, value) in url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
         match key.as_ref() {
@@ -32,17 +30,15 @@ pub(super) async fn search_get(
             other => return Err(field_error(other, format!("{other}: unknown parameter"))),
         }
     }
-    run_search(&state, &desk, search).await
+    run_search(state, &desk, search).await
 }
 
 pub(super) async fn search_post(
-    State(state): State<AppState>,
-    who: DeskPrincipal,
-    headers: HeaderMap,
-    Path(v): Path<String>,
+    call: Call,
     JsonBody(body, _): JsonBody<Value>,
 ) -> Result<Response, ApiError> {
-    let desk = JiraDesk::of(&state, who, &v, &headers)?;
+    let state = &call.state;
+    let desk = call.desk()?;
     let object = body.as_object().ok_or_else(|| ApiError::bad_request("(body)", "expected a JSON object"))?;
     let mut search = Search { jql: String::new(), start_at: 0, max_results: 50, fields: Vec::new() };
     for (key, value) in object {
@@ -64,7 +60,7 @@ pub(super) async fn search_post(
             other => return Err(field_error(other, format!("Unrecognized field \"{other}\""))),
         }
     }
-    run_search(&state, &desk, search).await
+    run_search(state, &desk, search).await
 }
 
 /// JQL names deskgate's issues answer to, and the canonical field each reads.

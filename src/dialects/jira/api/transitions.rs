@@ -24,14 +24,10 @@ pub(super) fn offered(mapping: &DeskMapping, from: Status) -> Vec<Status> {
 }
 
 pub(super) async fn transitions(
-    State(state): State<AppState>,
-    who: DeskPrincipal,
-    headers: HeaderMap,
-    Path((v, key)): Path<(String, String)>,
+    call: Call,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let desk = JiraDesk::of(&state, who, &v, &headers)?;
-    let incident = find_issue(&state, &desk, &key).await?;
+    let (desk, incident) = call.issue().await?;
     let params: Vec<(String, String)> =
         url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()).into_owned().collect();
     let only = params.iter().find(|(k, _)| k == "transitionId").map(|(_, v)| v.clone());
@@ -56,15 +52,12 @@ pub(super) async fn transitions(
 }
 
 pub(super) async fn do_transition(
-    State(state): State<AppState>,
-    who: DeskPrincipal,
+    call: Call,
     ctx: RequestContext,
-    headers: HeaderMap,
-    Path((v, key)): Path<(String, String)>,
     JsonBody(body, _): JsonBody<Value>,
 ) -> Result<Response, ApiError> {
-    let desk = JiraDesk::of(&state, who, &v, &headers)?;
-    let incident = find_issue(&state, &desk, &key).await?;
+    let state = &call.state;
+    let (desk, incident) = call.issue().await?;
     let id = match body.get("transition").and_then(|t| t.get("id")) {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Number(n)) => n.to_string(),
@@ -79,9 +72,9 @@ pub(super) async fn do_transition(
     };
     let update = body.get("update").and_then(Value::as_object).cloned().unwrap_or_default();
     let comments = added_comments(&update)?;
-    admit_notes(&state, &desk.who, Some(&incident), comments.len(), "update.comment")?;
+    admit_notes(state, &desk.who, Some(&incident), comments.len(), "update.comment")?;
     // Fields set on the transition screen (a resolution) follow from the target status.
     let change =
         if to != incident.status { Change { status: Some(to), ..Change::default() } } else { Change::default() };
-    apply_edit(&state, &desk, &incident.id, &change, comments, &ctx).await
+    apply_edit(state, &desk, &incident.id, &change, comments, &ctx).await
 }

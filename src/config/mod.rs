@@ -102,7 +102,7 @@ struct GatewayFile {
     rate_limit: RateLimitOverrides,
     /// How deliveries to remote desks are retried.
     #[serde(default)]
-    delivery: Delivery,
+    delivery: DeliverySettings,
     /// The mail server escalation and stakeholder mails go through (`[gateway.smtp]`).
     smtp: Option<SmtpFile>,
     /// Running escalations: stakeholders and the timeout check (`[gateway.escalation]`).
@@ -214,7 +214,7 @@ impl Default for EscalationSettings {
 /// Delivery to remote desks: retries and parallelism (`[gateway.delivery]`).
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
-pub struct Delivery {
+pub struct DeliverySettings {
     /// The first retry waits about this long (ms); each further one twice as long.
     pub retry_base_ms: u64,
     /// The longest wait between retries (ms).
@@ -225,7 +225,7 @@ pub struct Delivery {
     pub concurrency: usize,
 }
 
-impl Default for Delivery {
+impl Default for DeliverySettings {
     fn default() -> Self {
         Self { retry_base_ms: 2_000, retry_max_ms: 300_000, max_attempts: 12, concurrency: 16 }
     }
@@ -450,7 +450,7 @@ pub struct GatewayConfig {
     pub contacts: Option<PathBuf>,
     /// Rate limits of every desk that does not override them.
     pub rate_limit: RateLimit,
-    pub delivery: Delivery,
+    pub delivery: DeliverySettings,
     /// The mail server, when escalation mails are sent.
     pub smtp: Option<Smtp>,
     pub escalation: EscalationSettings,

@@ -34,7 +34,7 @@ pub use decision::{DEFAULT_RULE, Decision};
 pub use engine::Engine;
 pub use hook::EscalationHook;
 pub use record::{Acknowledgement, Attempt, Escalation, EscalationState, TimeoutOutcome, TransitionError};
-pub use rules::{Channel, Contact, Finding, FindingKind, LoadError, Problem, Ruleset};
+pub use rules::{Channel, Contact, Finding, FindingKind, LoadError, Ruleset, RulesetProblem};
 
 /// The canonical priority; escalation uses P1 and P2 ([`Priority::is_major`]).
 pub use crate::model::Priority;

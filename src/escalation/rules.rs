@@ -257,12 +257,12 @@ impl fmt::Display for Finding {
 
 /// One thing wrong with the file, at a key path such as `rules[3](nsp-night).windows[0].time`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Problem {
+pub struct RulesetProblem {
     pub key: String,
     pub reason: String,
 }
 
-impl fmt::Display for Problem {
+impl fmt::Display for RulesetProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.key, self.reason)
     }
@@ -286,7 +286,7 @@ pub enum LoadError {
     Syntax { file: String, line: usize, column: usize, key: String, reason: String },
     /// Well-formed TOML with values that make no sense.
     #[error("{file}: invalid escalation ruleset:{}", lines(problems))]
-    Invalid { file: String, problems: Vec<Problem> },
+    Invalid { file: String, problems: Vec<RulesetProblem> },
     /// Some instant of the sample year falls through to the default for a service
     /// and escalating priority. Overlaps found in the same sweep are listed too.
     #[error("{file}: the escalation rules leave gaps; refusing to start:{}{}", lines(gaps), lines(others))]

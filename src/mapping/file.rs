@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::desk::{DeskMapping, InRow, OutRow, RESOLUTION_PLACEHOLDER, Tables, When, priority_index, status_index};
-use super::{MappingSource, Problem};
+use super::{MappingProblem, MappingSource};
 use crate::model::{DeskId, Priority, Status};
 
 // ---------------------------------------------------------------------------
@@ -96,12 +96,12 @@ struct Draft {
 /// Collects problems for one file.
 struct Report<'a> {
     file: &'a str,
-    problems: Vec<Problem>,
+    problems: Vec<MappingProblem>,
 }
 
 impl Report<'_> {
     fn add(&mut self, key: impl Into<String>, message: impl Into<String>) {
-        self.problems.push(Problem { file: self.file.to_owned(), key: key.into(), message: message.into() });
+        self.problems.push(MappingProblem { file: self.file.to_owned(), key: key.into(), message: message.into() });
     }
 }
 
@@ -112,7 +112,7 @@ pub(super) fn compile(
     text: &str,
     system: &'static MappingSource,
     desks: &[(DeskId, &'static MappingSource)],
-) -> (BTreeMap<DeskId, DeskMapping>, Vec<Problem>) {
+) -> (BTreeMap<DeskId, DeskMapping>, Vec<MappingProblem>) {
     let mut report = Report { file, problems: Vec::new() };
     let table = match toml::from_str::<toml::Table>(text) {
         Ok(t) => t,

@@ -91,7 +91,7 @@ pub enum MappingError {
 
 /// One thing wrong with the mapping files: the file, the key it concerns, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Problem {
+pub struct MappingProblem {
     pub file: String,
     /// A key path such as `status.inbound[3].canonical` or `desks.drift`; empty when
     /// the problem concerns the whole file.
@@ -99,7 +99,7 @@ pub struct Problem {
     pub message: String,
 }
 
-impl fmt::Display for Problem {
+impl fmt::Display for MappingProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.key.is_empty() {
             write!(f, "{}: {}", self.file, self.message)
@@ -112,7 +112,7 @@ impl fmt::Display for Problem {
 /// Everything wrong with the mapping files, found in one pass.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub struct MappingProblems {
-    pub problems: Vec<Problem>,
+    pub problems: Vec<MappingProblem>,
 }
 
 impl fmt::Display for MappingProblems {
@@ -146,9 +146,11 @@ impl Mappings {
             let name = path.display().to_string();
             match std::fs::read_to_string(&path) {
                 Ok(text) => sources.push((name, text)),
-                Err(e) => {
-                    problems.push(Problem { file: name, key: String::new(), message: format!("cannot read: {e}") })
-                }
+                Err(e) => problems.push(MappingProblem {
+                    file: name,
+                    key: String::new(),
+                    message: format!("cannot read: {e}"),
+                }),
             }
         }
         let refs: Vec<(&str, &str)> = sources.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
@@ -173,13 +175,13 @@ impl Mappings {
         let mut seen = Vec::new();
         for (name, _) in sources {
             match system_of(name, systems) {
-                Some(system) if seen.contains(&system) => problems.push(Problem {
+                Some(system) if seen.contains(&system) => problems.push(MappingProblem {
                     file: (*name).to_owned(),
                     key: String::new(),
                     message: format!("a second {system} mapping file"),
                 }),
                 Some(system) => seen.push(system),
-                None => problems.push(Problem {
+                None => problems.push(MappingProblem {
                     file: (*name).to_owned(),
                     key: String::new(),
                     message: format!("not a mapping file name: expected {}", file_names(systems)),
@@ -211,7 +213,7 @@ impl Mappings {
         }
         for (desk, system) in desks {
             if !covered.contains(system) {
-                problems.push(Problem {
+                problems.push(MappingProblem {
                     file: system.file_name().to_owned(),
                     key: String::new(),
                     message: format!("missing, but desk {desk} uses {system}"),

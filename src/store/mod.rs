@@ -273,7 +273,7 @@ pub type Mutation<'a> = &'a (dyn Fn(&mut Incident) -> Result<Effects, ModelError
 /// What a newly created incident causes: its deliveries and escalations. It may
 /// also mark the incident before it is first stored (a deferred report); `changed`
 /// is not read. Like a [`Mutation`], it may run more than once.
-pub type Planner<'a> = &'a (dyn Fn(&mut Incident) -> Effects + Send + Sync);
+pub type CreationPlan<'a> = &'a (dyn Fn(&mut Incident) -> Effects + Send + Sync);
 
 /// A change to a stored escalation (an acknowledgement, a timeout): returns the
 /// deliveries it causes (the next contact's notifications), queued in the same
@@ -295,7 +295,7 @@ pub trait Store: Send + Sync + 'static {
         idempotency: Option<IdempotencyClaim>,
         audit: AuditEntry,
         now: Timestamp,
-        plan: Planner<'_>,
+        plan: CreationPlan<'_>,
     ) -> Result<CreateOutcome, StoreError>;
 
     /// Apply `mutate` to the incident and store the result with the audit entry and

@@ -18,7 +18,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionError, Transact
 use super::backup::{self, Backup, BackupSummary, Record, Sequences};
 use super::group_commit::GroupCommit;
 use super::{
-    AuditEntry, CreateOutcome, EscalationChange, EscalationQuery, IdempotencyClaim, ListQuery, Mutation, Planner,
+    AuditEntry, CreateOutcome, CreationPlan, EscalationChange, EscalationQuery, IdempotencyClaim, ListQuery, Mutation,
     ReplayAudit, Store, StoreError,
 };
 use crate::escalation::Escalation;
@@ -299,7 +299,7 @@ impl Store for SledStore {
         idempotency: Option<IdempotencyClaim>,
         audit: AuditEntry,
         now: Timestamp,
-        plan: Planner<'_>,
+        plan: CreationPlan<'_>,
     ) -> Result<CreateOutcome, StoreError> {
         let origin_key = xref_key(&new.origin.desk, &new.origin.ticket);
         let trees =

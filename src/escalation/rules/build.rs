@@ -157,12 +157,12 @@ fn parse_duration(s: &str) -> Result<SignedDuration, String> {
 
 /// Collects problems so the operator sees all of them at once.
 struct Check {
-    problems: Vec<Problem>,
+    problems: Vec<RulesetProblem>,
 }
 
 impl Check {
     fn fail(&mut self, key: impl Into<String>, reason: impl Into<String>) {
-        self.problems.push(Problem { key: key.into(), reason: reason.into() });
+        self.problems.push(RulesetProblem { key: key.into(), reason: reason.into() });
     }
 
     fn ok<T>(&mut self, key: impl Into<String>, r: Result<T, String>) -> Option<T> {
@@ -275,7 +275,10 @@ pub(super) fn build(mut raw: RawRuleset, file: &str) -> Result<Ruleset, LoadErro
 
     let canonical = toml::to_string(&raw).map_err(|e| LoadError::Invalid {
         file: file.to_string(),
-        problems: vec![Problem { key: "(whole file)".into(), reason: format!("cannot normalise for hashing: {e}") }],
+        problems: vec![RulesetProblem {
+            key: "(whole file)".into(),
+            reason: format!("cannot normalise for hashing: {e}"),
+        }],
     })?;
     let digest = Sha256::digest(canonical.as_bytes());
     let version = hex::encode(&digest[..8]);

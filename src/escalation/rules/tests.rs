@@ -11,7 +11,7 @@ fn load(src: &str) -> Result<Ruleset, LoadError> {
     Ruleset::from_toml(src, "contacts.toml", sweep_start())
 }
 
-fn problems(src: &str) -> Vec<Problem> {
+fn problems(src: &str) -> Vec<RulesetProblem> {
     match load(src) {
         Err(LoadError::Invalid { file, problems }) => {
             assert_eq!(file, "contacts.toml");

@@ -256,10 +256,7 @@ fn as_national_desk(config: &Path, url: Option<&str>) -> Result<(String, String)
     let national = loaded.national_desk().ok_or("the configuration has no national desk")?;
     let now = Timestamp::now().as_second().max(0) as u64;
     let token = crate::auth::mint(national, &loaded.gateway.audience, std::time::Duration::from_secs(300), now)?;
-    let base = url.map(str::to_owned).or_else(|| loaded.gateway.public_url.clone()).unwrap_or_else(|| {
-        let scheme = if loaded.gateway.tls.is_some() { "https" } else { "http" };
-        format!("{scheme}://{}", loaded.gateway.listen)
-    });
+    let base = url.map(str::to_owned).unwrap_or_else(|| loaded.gateway.public_base(None));
     Ok((token, base))
 }
 

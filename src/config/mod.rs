@@ -458,6 +458,23 @@ pub struct GatewayConfig {
     pub http: HttpSettings,
 }
 
+impl GatewayConfig {
+    /// The one rule for the absolute URLs deskgate hands out (links in answers, the
+    /// acknowledgement link in a notification, where the CLI finds the gateway):
+    /// `public_url` when configured; else the host a request was addressed to, when
+    /// there is one; else the listen address — `https` when TLS is on.
+    pub fn public_base(&self, host: Option<&str>) -> String {
+        if let Some(url) = &self.public_url {
+            return url.trim_end_matches('/').to_owned();
+        }
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        match host.filter(|h| !h.is_empty()) {
+            Some(host) => format!("{scheme}://{host}"),
+            None => format!("{scheme}://{}", self.listen),
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Config {
     pub gateway: GatewayConfig,

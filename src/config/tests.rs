@@ -134,3 +134,15 @@ fn dialect_options_are_checked_with_their_key_paths() {
     assert!(problems.iter().any(|p| p.path == "desks.drift.jira.webhook_secret"), "{problems:#?}");
     assert!(!problems.iter().any(|p| p.path.starts_with("desks.region-h.servicenow")), "{problems:#?}");
 }
+
+#[test]
+fn absolute_urls_follow_one_rule_public_url_then_the_request_host_then_listen() {
+    let c = Config::from_toml(MINIMAL, Path::new("."), &env()).unwrap();
+    assert_eq!(c.gateway.public_base(Some("gw.example:8443")), "http://gw.example:8443");
+    assert_eq!(c.gateway.public_base(Some("")), "http://127.0.0.1:0");
+    assert_eq!(c.gateway.public_base(None), "http://127.0.0.1:0");
+    let text = MINIMAL.replacen("[gateway]\n", "[gateway]\npublic_url = \"https://deskgate.example/\"\n", 1);
+    let c = Config::from_toml(&text, Path::new("."), &env()).unwrap();
+    assert_eq!(c.gateway.public_base(Some("attacker.example")), "https://deskgate.example");
+    assert_eq!(c.gateway.public_base(None), "https://deskgate.example");
+}

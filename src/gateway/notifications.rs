@@ -82,10 +82,5 @@ pub fn opened(config: &Config, escalation: &Escalation) -> Vec<Delivery> {
 /// Where a contact acknowledges: `{public_url}/api/v1/escalations/{id}/ack`
 /// (without `public_url`, the listen address).
 pub fn ack_url(config: &Config, escalation: &str) -> String {
-    let g = &config.gateway;
-    let base = g.public_url.clone().unwrap_or_else(|| {
-        let scheme = if g.tls.is_some() { "https" } else { "http" };
-        format!("{scheme}://{}", g.listen)
-    });
-    format!("{}/api/v1/escalations/{escalation}/ack", base.trim_end_matches('/'))
+    format!("{}/api/v1/escalations/{escalation}/ack", config.gateway.public_base(None))
 }

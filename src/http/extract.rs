@@ -229,12 +229,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 /// Where links in answers point: `gateway.public_url` when configured, else the
 /// address the caller used.
 pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
-    if let Some(url) = &state.gateway.config().gateway.public_url {
-        return url.trim_end_matches('/').to_owned();
-    }
-    let scheme = if state.gateway.config().gateway.tls.is_some() { "https" } else { "http" };
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-    format!("{scheme}://{host}")
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    state.gateway.config().gateway.public_base(host)
 }
 
 /// The `Idempotency-Key` a create came with and the digest of its body, as stored

@@ -231,6 +231,8 @@ fn parse_incident_id(raw: &str) -> Result<IncidentId, ApiError> {
     })
 }
 
+/// The new incident's address: absolute under `public_url`, else relative — HTTP allows
+/// a relative `Location`, which needs no guess at the caller's view of the host.
 fn location(state: &AppState, id: &IncidentId) -> HeaderValue {
     let base = state.gateway.config().gateway.public_url.as_deref().unwrap_or("").trim_end_matches('/');
     HeaderValue::from_str(&format!("{base}/api/v1/incidents/{id}"))

@@ -39,7 +39,7 @@ use crate::config::Config;
 use crate::gateway::adapters::Adapters;
 use crate::gateway::plan::Planner;
 use crate::mapping::{Mappings, StatusOutbound};
-use crate::model::{Actor, DeskId, Incident, IncidentId, ModelError, Ref, Visibility, Written};
+use crate::model::{Actor, DeskId, Incident, IncidentId, ModelError, Ref, TicketId, Visibility, Written};
 use crate::outbox::{Action, DeadLetter, OutboxItem, Unassigned};
 use crate::ratelimit::RateLimits;
 use crate::store::{AuditEntry, AuditKind, Effects, Store};
@@ -415,12 +415,13 @@ impl Dispatcher {
                     .map_err(|_| Failure::Impossible(format!("{} answered an unusable ticket id", item.desk)))?;
                 // The copy starts with the incident's status and priority: a poll that
                 // reads them back is reading deskgate's own write.
+                let (display_id, url) = checked_copy(&item.desk, &remote_id, &ticket.display_id, ticket.url);
                 let new_ref = Ref {
                     desk: item.desk.clone(),
                     system: system.to_owned(),
                     remote_id,
-                    display_id: ticket.display_id,
-                    url: ticket.url,
+                    display_id,
+                    url,
                     written: Written { status: Some(incident.status), priority: incident.priority },
                     seen: Default::default(),
                 };
@@ -582,8 +583,43 @@ fn remember(desk: &DeskId, set: impl Fn(&mut Written) + Send + Sync + 'static) -
     })
 }
 
+/// What a remote desk answered about its new copy, held to the rules every inbound
+/// reference follows (every party is shown it): a readable display id, else the
+/// remote id; an absolute http(s) link, else none.
+fn checked_copy(
+    desk: &DeskId,
+    remote_id: &TicketId,
+    display_id: &str,
+    url: Option<String>,
+) -> (String, Option<String>) {
+    let display_id = crate::model::parse_display_id("display_id", display_id).unwrap_or_else(|e| {
+        tracing::warn!(%desk, error = %e, "a remote desk named its copy unreadably; showing its id instead");
+        remote_id.to_string()
+    });
+    let url = url.filter(|u| match crate::model::parse_url("url", u) {
+        Ok(_) => true,
+        Err(e) => {
+            tracing::warn!(%desk, error = %e, "a remote desk linked its copy with an unusable URL; not kept");
+            false
+        }
+    });
+    (display_id, url)
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_remote_copy_s_name_and_link_follow_the_rules_of_every_reference() {
+        let desk: DeskId = "drift".parse().unwrap();
+        let id: TicketId = "DRIFT-7".parse().unwrap();
+        let good = checked_copy(&desk, &id, "DRIFT-7", Some("https://jira.drift.example/browse/DRIFT-7".into()));
+        assert_eq!(good, ("DRIFT-7".into(), Some("https://jira.drift.example/browse/DRIFT-7".into())));
+        let hostile = checked_copy(&desk, &id, "<script>x</script>", Some("javascript:alert(1)".into()));
+        assert_eq!(hostile, ("DRIFT-7".into(), None));
+        let patient = checked_copy(&desk, &id, "0102031047", Some("https://x.example/?cpr=010203-1047".into()));
+        assert_eq!(patient, ("DRIFT-7".into(), None), "patient data is neither shown nor linked");
+    }
     use std::path::Path;
 
     use deskgate_sim::servicenow::{ServiceNowSim, ServiceNowSimConfig};

@@ -1,4 +1,8 @@
-//! The command line.
+//! The command line: what it accepts (here) and what each command does ([`run`]).
+
+mod run;
+
+pub use run::run;
 
 use std::path::PathBuf;
 

@@ -198,6 +198,26 @@ pub struct Ref {
     pub seen: Seen,
 }
 
+impl Ref {
+    /// A copy at `desk` that deskgate has neither written to nor heard from yet.
+    pub fn new(desk: DeskId, system: impl Into<String>, remote_id: TicketId, display_id: impl Into<String>) -> Self {
+        Self {
+            desk,
+            system: system.into(),
+            remote_id,
+            display_id: display_id.into(),
+            url: None,
+            written: Written::default(),
+            seen: Seen::default(),
+        }
+    }
+
+    /// The same copy, with the link people at the desk open it by.
+    pub fn with_url(self, url: Option<String>) -> Self {
+        Self { url, ..self }
+    }
+}
+
 /// What deskgate has taken in from a desk's reports about one of its tickets, so a
 /// replayed or out-of-date report changes nothing (bounded: three watermarks and the
 /// last [`Seen::MAX_DELIVERIES`] delivery ids).

@@ -11,6 +11,8 @@ pub mod incident;
 pub mod patient_data;
 pub mod priority;
 pub mod status;
+#[cfg(test)]
+pub(crate) mod testing;
 
 pub use ids::{DeskId, IncidentId, Service, TicketId};
 pub use incident::*;

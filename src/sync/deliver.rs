@@ -626,7 +626,7 @@ mod tests {
 
     use super::*;
     use crate::config::MapEnv;
-    use crate::model::{Kind, NewIncident, Origin, Priority, Role, Text, Title};
+    use crate::model::{Role, Text};
     use crate::outbox::Delivery;
     use crate::store::SledStore;
 
@@ -665,25 +665,9 @@ mod tests {
         let record = sim.create_as_user(&[("short_description", "FMK down")]).unwrap();
         let sys_id = record["sys_id"].clone();
         let region_h: DeskId = "region-h".parse().unwrap();
-        let new = NewIncident {
-            kind: Kind::Incident,
-            title: Title::parse("FMK down").unwrap(),
-            description: Text::parse("description", "nothing works").unwrap(),
-            service: "FMK".parse().unwrap(),
-            priority: Some(Priority::P3),
-            urgency: None,
-            impact: None,
-            origin: Origin { desk: region_h.clone(), ticket: sys_id.parse().unwrap() },
-            origin_ref: Ref {
-                desk: region_h.clone(),
-                system: "servicenow".into(),
-                remote_id: sys_id.parse().unwrap(),
-                display_id: record["number"].clone(),
-                url: None,
-                written: Written::default(),
-                seen: Default::default(),
-            },
-        };
+        let mut new = crate::model::testing::report("region-h", "servicenow", &sys_id);
+        new.origin_ref.display_id = record["number"].clone();
+
         let national = Actor { desk: "sds".parse().unwrap(), role: Role::National };
         let plan = |i: &mut Incident| {
             for (body, visibility) in

@@ -306,15 +306,7 @@ fn parse_submission(state: &AppState, who: &DeskPrincipal, req: SubmitIncident) 
         urgency: req.urgency,
         impact: req.impact,
         origin: Origin { desk: who.desk.clone(), ticket: ticket.clone() },
-        origin_ref: Ref {
-            desk: who.desk.clone(),
-            system,
-            display_id,
-            remote_id: ticket,
-            url: ticket_url,
-            written: Default::default(),
-            seen: Default::default(),
-        },
+        origin_ref: Ref::new(who.desk.clone(), system, ticket, display_id).with_url(ticket_url),
     })
 }
 

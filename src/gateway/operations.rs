@@ -150,7 +150,7 @@ mod tests {
     async fn only_the_national_desk_reads_the_audit_log_and_replays_dead_letters() {
         let dir = tempfile::tempdir().expect("a directory");
         let (gateway, store) = gateway(dir.path()).await;
-        let new = crate::model::testing::report("region-h", "native", "t-1");
+        let new = crate::model::testing::report("region-h", crate::model::DialectId::Native, "t-1");
 
         let plan = |_: &mut crate::model::Incident| Effects {
             deliveries: vec![

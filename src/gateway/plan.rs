@@ -218,7 +218,7 @@ mod tests {
     }
 
     fn incident(origin: &str) -> Incident {
-        crate::model::testing::incident(origin, "servicenow", "T-1")
+        crate::model::testing::incident(origin, crate::model::DialectId::Servicenow, "T-1")
     }
 
     fn apply(i: &Incident, actor: (&str, Role), change: Change) -> Incident {

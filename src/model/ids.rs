@@ -75,7 +75,6 @@ impl IncidentId {
     pub fn new(year: i16, seq: u64) -> Self {
         Self(format!("INC-{year:04}-{seq:06}"))
     }
-
 }
 
 impl FromStr for IncidentId {

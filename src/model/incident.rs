@@ -4,7 +4,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::patient_data;
-use super::{DeskId, IncidentId, Level, ModelError, Priority, Service, Status, TicketId};
+use super::{DeskId, DialectId, IncidentId, Level, ModelError, Priority, Service, Status, TicketId};
 
 /// What kind of record this is (DESIGN §2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -180,8 +180,8 @@ pub struct Origin {
 pub struct Ref {
     #[schema(value_type = String)]
     pub desk: DeskId,
-    /// `servicenow`, `jira`, `clearquest` or `native`.
-    pub system: String,
+    /// The system the desk runs (`servicenow`, `jira`, `clearquest` or `native`).
+    pub system: DialectId,
     /// What the desk's system uses to address the ticket (sys_id, issue key, record URI).
     #[schema(value_type = String)]
     pub remote_id: TicketId,
@@ -200,10 +200,10 @@ pub struct Ref {
 
 impl Ref {
     /// A copy at `desk` that deskgate has neither written to nor heard from yet.
-    pub fn new(desk: DeskId, system: impl Into<String>, remote_id: TicketId, display_id: impl Into<String>) -> Self {
+    pub fn new(desk: DeskId, system: DialectId, remote_id: TicketId, display_id: impl Into<String>) -> Self {
         Self {
             desk,
-            system: system.into(),
+            system,
             remote_id,
             display_id: display_id.into(),
             url: None,

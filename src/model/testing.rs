@@ -13,7 +13,7 @@ pub(crate) fn ticket(id: &str) -> TicketId {
 
 /// A desk's first report: FMK does not answer, no priority given, ticket `remote` at
 /// desk `from` (a `system` desk).
-pub(crate) fn report(from: &str, system: &str, remote: &str) -> NewIncident {
+pub(crate) fn report(from: &str, system: DialectId, remote: &str) -> NewIncident {
     NewIncident {
         kind: Kind::Incident,
         title: Title::parse("Receptserver svarer ikke").expect("a title"),
@@ -28,6 +28,6 @@ pub(crate) fn report(from: &str, system: &str, remote: &str) -> NewIncident {
 }
 
 /// [`report`] as stored: `INC-2026-000001`, created at the epoch.
-pub(crate) fn incident(from: &str, system: &str, remote: &str) -> Incident {
+pub(crate) fn incident(from: &str, system: DialectId, remote: &str) -> Incident {
     report(from, system, remote).into_incident(IncidentId::new(2026, 1), Timestamp::UNIX_EPOCH)
 }

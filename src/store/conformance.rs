@@ -19,7 +19,7 @@ use crate::escalation::Decision;
 use crate::escalation::rules::Contact;
 use crate::escalation::{Escalation, Priority};
 use crate::model::{
-    Actor, DeskId, Incident, IncidentId, ModelError, NewIncident, Ref, Role, Status, Text, TicketId,
+    Actor, DeskId, DialectId, Incident, IncidentId, ModelError, NewIncident, Ref, Role, Status, Text, TicketId,
 };
 use crate::outbox::{Action, DeadLetter, Delivery, OutboxItem};
 
@@ -70,11 +70,11 @@ fn ticket(id: &str) -> TicketId {
 }
 
 fn report(from: &str, remote: &str) -> NewIncident {
-    crate::model::testing::report(from, "native", remote)
+    crate::model::testing::report(from, DialectId::Native, remote)
 }
 
 fn ref_of(at: &str, remote: &str) -> Ref {
-    Ref::new(desk(at), "native", ticket(remote), remote)
+    Ref::new(desk(at), DialectId::Native, ticket(remote), remote)
 }
 
 fn entry(reason: &str) -> AuditEntry {

@@ -43,7 +43,7 @@ use crate::config::System;
 use crate::gateway::{GatewayError, ListFilter, RequestContext};
 use crate::mapping::DeskMapping;
 use crate::model::{
-    Change, DeskId, Incident, IncidentId, Kind, ModelError, NewIncident, Note, Origin, Priority, Ref, Status, Text,
+    DialectId,     Change, DeskId, Incident, IncidentId, Kind, ModelError, NewIncident, Note, Origin, Priority, Ref, Status, Text,
     TicketId, Title, Visibility, parse_url, patient_data,
 };
 use crate::store::CreateOutcome;
@@ -622,7 +622,7 @@ fn parse_create(state: &AppState, desk: &JiraDesk<'_>, body: &IssueBody) -> Resu
             refuse_patient_data_in(known, value)?;
         }
     }
-    let system = state.gateway.desk(&desk.who.desk).map(|d| d.system.as_str()).unwrap_or("jira");
+    let system = state.gateway.desk(&desk.who.desk).map_or(DialectId::Jira, |d| d.system);
     Ok(NewIncident {
         kind: Kind::Incident,
         title,
@@ -634,7 +634,7 @@ fn parse_create(state: &AppState, desk: &JiraDesk<'_>, body: &IssueBody) -> Resu
         origin: Origin { desk: desk.who.desk.clone(), ticket: ticket.clone() },
         origin_ref: Ref {
             desk: desk.who.desk.clone(),
-            system: system.to_owned(),
+            system,
             display_id: ticket.to_string(),
             remote_id: ticket,
             url: None,

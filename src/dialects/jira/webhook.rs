@@ -344,7 +344,7 @@ async fn supplier_detected(
         origin: Origin { desk: desk.clone(), ticket: ticket.clone() },
         origin_ref: Ref {
             desk: desk.clone(),
-            system: System::Jira.as_str().to_owned(),
+            system: System::Jira,
             remote_id: ticket,
             display_id: issue.key.clone(),
             url,

@@ -23,7 +23,7 @@ fn notes_beyond_the_cap_are_refused() {
 }
 
 fn sample(priority: Option<Priority>) -> Incident {
-    let mut report = crate::model::testing::report("region-h", "servicenow", "INC0010001");
+    let mut report = crate::model::testing::report("region-h", crate::model::DialectId::Servicenow, "INC0010001");
     report.priority = priority;
     report.into_incident(IncidentId::new(2026, 1), Timestamp::UNIX_EPOCH)
 }
@@ -94,7 +94,7 @@ fn title_length_limit() {
 fn priority_follows_impact_and_urgency_when_not_given() {
     let mut n = sample(None);
     assert_eq!(n.priority, None);
-    let mut report = crate::model::testing::report("region-h", "servicenow", "INC0010001");
+    let mut report = crate::model::testing::report("region-h", crate::model::DialectId::Servicenow, "INC0010001");
     (report.urgency, report.impact) = (Some(Level::High), Some(Level::Medium));
     n = report.into_incident(n.id, n.created_at);
     assert_eq!(n.priority, Some(Priority::P2));

@@ -14,7 +14,7 @@ mod conformance {
 use crate::outbox::{Action, DeadLetter, Delivery};
 
 fn report(ticket: &str) -> NewIncident {
-    crate::model::testing::report("region-h", "servicenow", ticket)
+    crate::model::testing::report("region-h", crate::model::DialectId::Servicenow, ticket)
 }
 
 fn entry(reason: &str) -> AuditEntry {

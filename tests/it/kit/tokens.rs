@@ -33,7 +33,12 @@ pub struct DeskIdentity {
 }
 
 /// A desk whose tokens are signed with a shared secret.
-const fn shared_secret(desk: &'static str, issuer: &'static str, env: &'static str, secret: &'static str) -> DeskIdentity {
+const fn shared_secret(
+    desk: &'static str,
+    issuer: &'static str,
+    env: &'static str,
+    secret: &'static str,
+) -> DeskIdentity {
     DeskIdentity { desk, issuer, key: Key::Hs256 { env, secret } }
 }
 

@@ -544,7 +544,12 @@ impl Incident {
     /// Whether `desk` is party to this incident and may see it: the origin, the
     /// national desk, and the assigned supplier (DESIGN §8).
     pub fn is_visible_to(&self, actor: &Actor) -> bool {
-        actor.role == Role::National || self.origin.desk == actor.desk || self.assignee.as_ref() == Some(&actor.desk)
+        actor.role == Role::National || self.has_party(&actor.desk)
+    }
+
+    /// Whether `desk` is party to this incident: it reported it or is assigned it.
+    pub fn has_party(&self, desk: &DeskId) -> bool {
+        &self.origin.desk == desk || self.assignee.as_ref() == Some(desk)
     }
 
     /// The cross-reference to `desk`'s copy, if it has one.

@@ -84,14 +84,16 @@ struct Harness {
 /// webhook for the FMK Incident Manager too.
 fn contacts(dir: &Path, hook: &str) -> PathBuf {
     let shipped = std::fs::read_to_string(kit::shipped_contacts()).unwrap();
-    let national = r#"{ kind = "webhook", url = "https://sds.example/hooks/escalation" }"#;
-    let fmk = r#"  { kind = "email", address = "fmk-incident-manager@fmk.example" },"#;
-    assert!(shipped.contains(national) && shipped.contains(fmk));
-    let edited = shipped
-        .replace(national, &format!(r#"{{ kind = "webhook", url = "{hook}" }}"#))
-        .replace(fmk, &format!("{fmk}\n  {{ kind = \"webhook\", url = \"{hook}\" }},"));
+    let mut ruleset: toml::Table = shipped.parse().unwrap();
+    let contacts = &mut ruleset["contacts"];
+    let webhook = toml::Value::from(toml::toml! { kind = "webhook" url = hook });
+    let national = contacts["national-service-desk"]["channels"].as_array_mut().unwrap();
+    let shipped_hook = national.iter_mut().find(|c| c["kind"].as_str() == Some("webhook")).unwrap();
+    assert_eq!(shipped_hook["url"].as_str(), Some("https://sds.example/hooks/escalation"));
+    *shipped_hook = webhook.clone();
+    contacts["fmk-incident-manager"]["channels"].as_array_mut().unwrap().push(webhook);
     let path = dir.join("contacts.toml");
-    std::fs::write(&path, edited).unwrap();
+    std::fs::write(&path, toml::to_string(&ruleset).unwrap()).unwrap();
     path
 }
 
@@ -163,15 +165,7 @@ delivery = {{ retry_base_ms = 20, retry_max_ms = 100, max_attempts = 3, concurre
     }
 
     fn token(&self, desk: &str) -> String {
-        let secret = format!("{desk}-test-secret");
-        let issuer = match desk {
-            "region-h" => "idp.regionh",
-            "sds" => "idp.sds",
-            "fmk" => "idp.fmk",
-            "drift" => "idp.drift",
-            other => panic!("{other}"),
-        };
-        kit::hs256(&kit::claims(issuer, desk), &secret)
+        kit::token(desk)
     }
 
     async fn call(&self, desk: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {

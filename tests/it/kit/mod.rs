@@ -24,7 +24,7 @@ use tokio::task::JoinHandle;
 pub use binary::RunningBinary;
 pub use config::{Desk, GatewayConfig};
 pub use federation::{Federation, Fmk, ref_of};
-pub use tokens::{AUDIENCE, claims, es256, hs256, now, rs256};
+pub use tokens::{AUDIENCE, claims, desk_claims, es256, hs256, now, rs256, signed_as, token};
 pub use wait::{eventually, poll_until, wait_until};
 
 pub fn fixture(name: &str) -> PathBuf {

@@ -117,8 +117,18 @@ pub fn claims(issuer: &str, subject: &str) -> Claims {
 
 /// A valid token of `desk`, signed with its key.
 pub fn token(desk: &str) -> String {
+    signed_as(desk, &desk_claims(desk))
+}
+
+/// The claims of `desk`'s tokens (its issuer, subject the desk), for a test to change.
+pub fn desk_claims(desk: &str) -> Claims {
     let d = identity(desk);
-    signed(&claims(d.issuer, d.desk), &d.key)
+    claims(d.issuer, d.desk)
+}
+
+/// `claims` signed with `desk`'s key.
+pub fn signed_as(desk: &str, claims: &Claims) -> String {
+    signed(claims, &identity(desk).key)
 }
 
 /// `claims` signed with `key`.

@@ -83,18 +83,15 @@ struct Harness {
 /// The shipped ruleset with the national desk's webhook pointed at `hook`, and a
 /// webhook for the FMK Incident Manager too.
 fn contacts(dir: &Path, hook: &str) -> PathBuf {
-    let shipped = std::fs::read_to_string(kit::shipped_contacts()).unwrap();
-    let mut ruleset: toml::Table = shipped.parse().unwrap();
-    let contacts = &mut ruleset["contacts"];
-    let webhook = toml::Value::from(toml::toml! { kind = "webhook" url = hook });
-    let national = contacts["national-service-desk"]["channels"].as_array_mut().unwrap();
-    let shipped_hook = national.iter_mut().find(|c| c["kind"].as_str() == Some("webhook")).unwrap();
-    assert_eq!(shipped_hook["url"].as_str(), Some("https://sds.example/hooks/escalation"));
-    *shipped_hook = webhook.clone();
-    contacts["fmk-incident-manager"]["channels"].as_array_mut().unwrap().push(webhook);
-    let path = dir.join("contacts.toml");
-    std::fs::write(&path, toml::to_string(&ruleset).unwrap()).unwrap();
-    path
+    kit::edited_contacts(dir, "contacts.toml", |ruleset| {
+        let contacts = &mut ruleset["contacts"];
+        let webhook = toml::Value::from(toml::toml! { kind = "webhook" url = hook });
+        let national = contacts["national-service-desk"]["channels"].as_array_mut().unwrap();
+        let shipped_hook = national.iter_mut().find(|c| c["kind"].as_str() == Some("webhook")).unwrap();
+        assert_eq!(shipped_hook["url"].as_str(), Some("https://sds.example/hooks/escalation"));
+        *shipped_hook = webhook.clone();
+        contacts["fmk-incident-manager"]["channels"].as_array_mut().unwrap().push(webhook);
+    })
 }
 
 impl Harness {

@@ -226,6 +226,20 @@ pub fn shipped_contacts() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/contacts.toml")
 }
 
+/// The shipped ruleset as `edit` changes it, written to `dir/file`.
+pub fn edited_contacts(dir: &Path, file: &str, edit: impl FnOnce(&mut toml::Table)) -> PathBuf {
+    let mut ruleset: toml::Table = std::fs::read_to_string(shipped_contacts()).unwrap().parse().unwrap();
+    edit(&mut ruleset);
+    let path = dir.join(file);
+    std::fs::write(&path, toml::to_string(&ruleset).unwrap()).unwrap();
+    path
+}
+
+/// The ruleset's `[[rules]]`, to edit.
+pub fn rules(ruleset: &mut toml::Table) -> impl Iterator<Item = &mut toml::Value> {
+    ruleset["rules"].as_array_mut().unwrap().iter_mut()
+}
+
 pub fn incident(ticket: &str) -> Value {
     serde_json::json!({
         "title": "FMK: prescriptions cannot be read",

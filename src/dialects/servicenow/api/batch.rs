@@ -47,10 +47,10 @@ struct Item {
 
 /// `POST /api/now/v1/batch`
 pub(super) async fn batch(
-    State(state): State<AppState>,
     who: DeskPrincipal,
-    headers: HeaderMap,
+    State(state): State<AppState>,
     extensions: Extensions,
+    headers: HeaderMap,
     JsonBody(body, _): JsonBody<Value>,
 ) -> Result<Response, ApiError> {
     SnDesk::of(&state, who)?;

@@ -454,6 +454,8 @@ async fn authentication_visibility_and_dialect_are_enforced() {
     let r = create(&gw, "region-h", record("FMK: mine", "2", "2", "v-1")).await;
     let path = format!("{TABLE}/{}", r["sys_id"].as_str().unwrap());
 
+    let unserved = gw.client.get(gw.url("/api/now/table/problem")).send().await.unwrap();
+    assert_eq!(unserved.status(), StatusCode::UNAUTHORIZED, "other /api/now paths too");
     let anonymous = gw.client.get(gw.url(TABLE)).send().await.unwrap();
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
     assert!(anonymous.headers().contains_key(reqwest::header::WWW_AUTHENTICATE));

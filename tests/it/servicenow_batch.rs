@@ -73,6 +73,7 @@ async fn a_batch_runs_table_calls_in_order_with_the_callers_identity() {
             item("4", "GET", &format!("{TABLE}/{hidden}"), None),
             item("5", "GET", "/api/now/table/problem", None),
             impersonating,
+            item("7", "POST", BATCH, Some(json!({"rest_requests": []}))),
         ],
     });
     let a = call(&gw, Method::POST, "region-h", BATCH, Some(batch)).await;
@@ -81,7 +82,7 @@ async fn a_batch_runs_table_calls_in_order_with_the_callers_identity() {
     assert_eq!(a.body["unserviced_requests"], json!([]));
     let ids: Vec<&str> =
         a.body["serviced_requests"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, ["1", "2", "3", "4", "5", "6"], "in order");
+    assert_eq!(ids, ["1", "2", "3", "4", "5", "6", "7"], "in order");
 
     let (created, body) = serviced(&a, "1");
     assert_eq!((created["status_code"].as_u64(), created["status_text"].as_str()), (Some(201), Some("Created")));
@@ -102,6 +103,8 @@ async fn a_batch_runs_table_calls_in_order_with_the_callers_identity() {
     assert!(body["error"]["message"].as_str().unwrap().starts_with("Invalid table problem"), "{body}");
     let (refused, body) = serviced(&a, "6");
     assert_eq!(refused["status_code"], 403, "an item's own Authorization is not used: {body}");
+    let (nested, body) = serviced(&a, "7");
+    assert_eq!(nested["status_code"], 400, "a batch inside a batch is not served: {body}");
 
     let incidents = gw.all_incidents().await;
     assert_eq!(incidents.len(), 3);

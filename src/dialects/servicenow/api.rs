@@ -93,8 +93,9 @@ fn table_router() -> Router<AppState> {
 }
 
 /// A path under `/api/now/` that deskgate does not serve: 400 as ServiceNow answers,
-/// `Invalid table` for a table other than `incident`.
-async fn unserved(uri: Uri) -> ApiError {
+/// `Invalid table` for a table other than `incident`. Like ServiceNow, only to a
+/// caller that authenticated.
+async fn unserved(_who: DeskPrincipal, uri: Uri) -> ApiError {
     let path = uri.path().trim_start_matches("/api/now/");
     let path = ["v1/", "v2/"].iter().find_map(|v| path.strip_prefix(v)).unwrap_or(path);
     let table = path.strip_prefix("table/").map(|rest| rest.split('/').next().unwrap_or_default());
@@ -112,7 +113,7 @@ async fn unserved(uri: Uri) -> ApiError {
     }
 }
 
-async fn method_not_supported() -> ApiError {
+async fn method_not_supported(_who: DeskPrincipal) -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_supported",

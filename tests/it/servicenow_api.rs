@@ -585,6 +585,9 @@ async fn flags_in_any_casing_name_value_filters_and_unknown_fields_are_taken_as_
     let a = get(&format!("impact=2&state=1&sysparm_query={}", urlencode("business_service!=FMK"))).await;
     assert_eq!(numbers(&a), ["INC0000003"], "{}", a.body);
     assert_eq!(numbers(&get("impact=2&business_service=FMK").await), Vec::<String>::new());
+    // A choice or reference by its display value, in any casing.
+    assert_eq!(numbers(&get("state=new&impact=2%20-%20Medium").await), ["INC0000003"]);
+    assert_eq!(numbers(&get("caller_id=Region%20Hovedstaden%20Service%20Desk&priority=1").await), ["INC0000002"]);
     // Names in sysparm_fields that are no field are ignored; only such names select none.
     let a = get("sysparm_fields=number,u_bogus,priority&sysparm_limit=1").await;
     assert_eq!(a.body["result"], json!([{"number": "INC0000001", "priority": "5"}]), "{}", a.body);

@@ -45,7 +45,6 @@ use axum::http::Uri;
 use axum::routing::{any, get, post};
 use deskgate_adapter::TicketFields;
 use deskgate_servicenow::wire::{self, Record};
-use deskgate_servicenow::query::Operator;
 use deskgate_servicenow::{EncodedQuery, SysId};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
@@ -333,7 +332,7 @@ async fn list(
     let mut views: Vec<View> = incidents
         .iter()
         .map(|i| View::new(&state, &desk, i, &base))
-        .filter(|v| params.query.matches(|f| v.value(f)))
+        .filter(|v| params.query.matches(|f| v.value(f)) && params.filters.iter().all(|(f, want)| v.is(f, want)))
         .collect();
     // Stable: incidents equal on every sort key stay in id (creation) order.
     views.sort_by(|a, b| params.query.compare(|f| a.value(f), |f| b.value(f)));

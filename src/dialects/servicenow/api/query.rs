@@ -1,7 +1,7 @@
 //! Table API query parameters: `sysparm_query` (encoded query), name-value filters,
 //! fields, limits, display values. As ServiceNow: flags in any casing (`True`,
 //! `FALSE`), names in `sysparm_fields` that are no field ignored, and every parameter
-//! not starting `sysparm_` a filter `field=value` added to the query with AND.
+//! not starting `sysparm_` a filter `field=value` ANDed with the query.
 
 use super::*;
 
@@ -41,6 +41,10 @@ pub(super) struct Params {
     pub(super) limit: usize,
     pub(super) offset: usize,
     pub(super) pagination_header: bool,
+    /// Name-value pairs, each `field=value` ANDed with the query: `active=true&number=INC…`
+    /// is `active=true^number=INC…`, except that (as in ServiceNow) a choice or
+    /// reference may also be named by its display value, in any casing (`state=closed`).
+    pub(super) filters: Vec<(String, String)>,
     /// Every parameter as given, for the `Link` header.
     pub(super) given: Vec<(String, String)>,
 }
@@ -64,6 +68,7 @@ impl Params {
             limit: MAX_LIMIT,
             offset: 0,
             pagination_header: true,
+            filters: Vec::new(),
             given: given.clone(),
         };
         let mut filters = Vec::new();
@@ -117,7 +122,6 @@ impl Params {
                 }
             }
         }
-        // `active=true&number=INC…` is the encoded query `active=true^number=INC…`.
         for (field, value) in filters {
             if !is_field(field) {
                 return Err(bad(
@@ -125,7 +129,7 @@ impl Params {
                     format!("unknown field to filter on; the incident has {}", field_names().collect::<Vec<_>>().join(", ")),
                 ));
             }
-            params.query = std::mem::take(&mut params.query).and(field, Operator::Eq(value.clone()));
+            params.filters.push((field.to_owned(), value.clone()));
         }
         Ok(params)
     }

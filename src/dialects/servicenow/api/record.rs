@@ -148,6 +148,12 @@ impl View {
         self.fields.get(field).map(|f| f.value.as_str())
     }
 
+    /// Does `field` hold `want`, as its value or (in any casing) its display value?
+    pub(super) fn is(&self, field: &str, want: &str) -> bool {
+        let value = self.fields.get(field);
+        value.is_some_and(|f| f.value == want || (!f.display.is_empty() && f.display.eq_ignore_ascii_case(want)))
+    }
+
     pub(super) fn render(&self, how: &Rendering) -> Value {
         let mut out = Map::new();
         let names: Vec<&str> = match &how.fields {

@@ -581,6 +581,8 @@ async fn flags_in_any_casing_name_value_filters_and_unknown_fields_are_taken_as_
     let caller = json!({"display_value": "Region Hovedstaden Service Desk", "value": "region-h"});
     let number = json!({"display_value": "INC0000001", "value": "INC0000001"});
     assert_eq!(a.body["result"][0], json!({"number": number, "caller_id": caller}), "{}", a.body);
+    let a = get("sysparm_display_value=False&sysparm_fields=state&sysparm_limit=1").await;
+    assert_eq!(a.body["result"], json!([{"state": "1"}]), "{}", a.body);
     // Name-value pairs are ANDed with each other and with sysparm_query.
     let a = get(&format!("impact=2&state=1&sysparm_query={}", urlencode("business_service!=FMK"))).await;
     assert_eq!(numbers(&a), ["INC0000003"], "{}", a.body);

@@ -5,16 +5,30 @@
 //! [`Adapter::find_by_correlation`] searches for, and on Jira's own upsert of remote
 //! links by `globalId`.
 //!
-//! Status changes go through the workflow: the adapter asks which transitions the
-//! issue offers now and takes the one whose target status has the wanted name. It
-//! never walks a path of several transitions; when no single transition leads to
-//! the wanted status the error is permanent and names what the workflow offers.
+//! Status changes go through the workflow. The adapter asks which transitions the
+//! issue offers now (`GET …/transitions?expand=transitions.fields`, which also lists
+//! the fields on each transition's screen) and takes the one whose target status has
+//! the wanted name. When none does, it walks: the shortest chain of transitions it
+//! knows of (every listing it reads teaches it the transitions out of that status),
+//! else a step towards a status it has not seen yet, preferring targets whose status
+//! category (`new`, `indeterminate`, `done`) is nearest the wanted status's (read
+//! with `GET …/status/{name}`; a status Jira does not know is never walked to); after
+//! each step the transitions are read again. At most [`MAX_TRANSITIONS`] steps, never
+//! through a status twice; when the walk ends elsewhere the error is permanent and
+//! names the statuses passed and what the workflow offers. A field is sent with a
+//! transition only when its screen takes it: Jira refuses any other with 400 (`Field
+//! 'resolution' cannot be set. It is not on the appropriate screen, or unknown.`).
+//!
+//! Comments authored by the configured integration user (deskgate itself) are left
+//! out of what is read back: they are deskgate's own notes.
 //!
 //! Only URLs under the configured base URL are called (issue keys are escaped as
 //! path segments, `self` links in answers are never followed) and redirects are
 //! not followed. Credentials never appear in `Debug` output or errors.
 
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::fmt;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -30,7 +44,7 @@ use url::Url;
 use crate::jql::{self, Clause, Operand, Operator, Query, SortKey, Term};
 use crate::wire::{
     ApiVersion, CommentPage, CreatedIssue, DoTransition, ErrorCollection, Issue, NamedRef, NewComment, SearchRequest,
-    SearchResults, TextBody, TransitionRef, Transitions, Visibility,
+    SearchResults, Status, TextBody, Transition, TransitionRef, Transitions, User, Visibility,
 };
 
 /// How the adapter authenticates. Secrets are plain strings here (the gateway
@@ -114,6 +128,9 @@ pub struct JiraConfig {
     pub page_size: u64,
     /// Most search pages read by one `changed_since`; the rest come on the next poll.
     pub max_pages: u64,
+    /// The user deskgate acts as (`accountId` on Cloud, user name on Data Center):
+    /// comments it authored are deskgate's own and not read back as the desk's.
+    pub integration_user: Option<String>,
 }
 
 impl fmt::Debug for JiraConfig {
@@ -131,6 +148,7 @@ impl fmt::Debug for JiraConfig {
             .field("user_ref", &self.user_ref)
             .field("jql_time_zone", &self.jql_time_zone.iana_name())
             .field("timeout", &self.timeout)
+            .field("integration_user", &self.integration_user)
             .finish_non_exhaustive()
     }
 }
@@ -159,7 +177,15 @@ impl JiraConfig {
             timeout: Duration::from_secs(30),
             page_size: 100,
             max_pages: 20,
+            integration_user: None,
         }
+    }
+
+    /// Whether `user` is the configured integration user (by account id, name or key).
+    pub fn is_integration_user(&self, user: &User) -> bool {
+        self.integration_user
+            .as_deref()
+            .is_some_and(|me| [&user.account_id, &user.name, &user.key].into_iter().any(|id| id.as_deref() == Some(me)))
     }
 }
 
@@ -196,10 +222,16 @@ const SEARCH_FIELDS: &[&str] = &[
     "comment",
 ];
 
+/// Most transitions one status change walks through.
+pub const MAX_TRANSITIONS: usize = 6;
+
 /// Outbound adapter for one Jira desk.
 pub struct JiraAdapter {
     config: JiraConfig,
     http: reqwest::Client,
+    /// What the workflow is known to offer: transitions out of each status (by
+    /// lower-case name), as last listed.
+    workflow: Mutex<BTreeMap<String, Vec<Transition>>>,
 }
 
 impl fmt::Debug for JiraAdapter {
@@ -250,7 +282,7 @@ impl JiraAdapter {
             .user_agent(concat!("deskgate-jira/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ConfigError::Client(e.to_string()))?;
-        Ok(Self { config, http })
+        Ok(Self { config, http, workflow: Mutex::new(BTreeMap::new()) })
     }
 
     pub fn config(&self) -> &JiraConfig {
@@ -378,7 +410,61 @@ impl JiraAdapter {
         self.config.correlation_label_prefix.as_ref().map(|prefix| format!("{prefix}{correlation}"))
     }
 
-    /// Bring the issue to `wanted` with one transition, or say why not.
+    /// The transitions the issue offers now, with the fields of their screens.
+    async fn transitions(&self, key: &str) -> Result<Vec<Transition>, AdapterError> {
+        let mut url = self.api_url(&["issue", key, "transitions"]);
+        url.query_pairs_mut().append_pair("expand", "transitions.fields");
+        let listed: Transitions = self.get_json(url, &format!("list transitions of {key}")).await?;
+        Ok(listed.transitions)
+    }
+
+    fn known_workflow(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Vec<Transition>>> {
+        // The map is only a cache: a panic while it was held leaves it usable.
+        self.workflow.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The status category (`new`, `indeterminate`, `done`) of `status`, from the
+    /// transitions seen so far, else from `GET …/status/{name}`; `None` when unknown.
+    async fn status_category(&self, status: &str) -> Option<String> {
+        let seen = self.known_workflow().values().flatten().find_map(|t| {
+            t.to.name.eq_ignore_ascii_case(status).then(|| t.to.status_category.as_ref().map(|c| c.key.clone()))?
+        });
+        if seen.is_some() {
+            return seen;
+        }
+        let url = self.api_url(&["status", status]);
+        let read: Result<Status, _> = self.get_json(url, &format!("read status '{status}'")).await;
+        read.ok().and_then(|s| s.status_category).map(|c| c.key)
+    }
+
+    /// Which of `available` starts the shortest known chain to `wanted` that avoids
+    /// `passed`: breadth first, through the transitions remembered for each status.
+    fn first_of_known_chain(&self, available: &[Transition], wanted: &str, passed: &[String]) -> Option<usize> {
+        let workflow = self.known_workflow();
+        let wanted = wanted.to_lowercase();
+        let mut seen: HashSet<String> = passed.iter().map(|p| p.to_lowercase()).collect();
+        let mut queue: VecDeque<(String, usize)> = VecDeque::new();
+        for (index, t) in available.iter().enumerate() {
+            let to = t.to.name.to_lowercase();
+            if seen.insert(to.clone()) {
+                queue.push_back((to, index));
+            }
+        }
+        while let Some((status, first)) = queue.pop_front() {
+            if status == wanted {
+                return Some(first);
+            }
+            for t in workflow.get(&status).into_iter().flatten() {
+                let to = t.to.name.to_lowercase();
+                if seen.insert(to.clone()) {
+                    queue.push_back((to, first));
+                }
+            }
+        }
+        None
+    }
+
+    /// Bring the issue from `current` to `wanted` through the workflow, or say why not.
     async fn transition_to(
         &self,
         key: &str,
@@ -386,26 +472,98 @@ impl JiraAdapter {
         wanted: &str,
         fields: &TicketFields,
     ) -> Result<(), AdapterError> {
-        if current.is_some_and(|c| c.eq_ignore_ascii_case(wanted)) {
-            return Ok(());
+        let start = current.unwrap_or("?").to_owned();
+        let mut current = current.map(str::to_owned);
+        let mut passed: Vec<String> = current.iter().cloned().collect();
+        let mut wanted_category = None;
+        for step in 0..=MAX_TRANSITIONS {
+            if current.as_deref().is_some_and(|c| c.eq_ignore_ascii_case(wanted)) {
+                return Ok(());
+            }
+            if step == MAX_TRANSITIONS {
+                break;
+            }
+            let available = self.transitions(key).await?;
+            if let Some(status) = &current {
+                self.known_workflow().insert(status.to_lowercase(), available.clone());
+            }
+            let step = match self.first_of_known_chain(&available, wanted, &passed) {
+                Some(index) => Some(index),
+                None => {
+                    if wanted_category.is_none() {
+                        wanted_category = Some(self.status_category(wanted).await);
+                    }
+                    // A status Jira does not know is never explored for.
+                    match wanted_category.as_ref().and_then(Option::as_deref) {
+                        Some(category) => self.explore(&available, category, &passed),
+                        None => None,
+                    }
+                }
+            };
+            let Some(transition) = step.and_then(|index| available.get(index)) else {
+                let targets: Vec<String> = available.iter().map(|t| format!("'{}'", t.to.name)).collect();
+                let targets = if targets.is_empty() { "none".to_owned() } else { targets.join(", ") };
+                let via = if passed.len() > 1 { format!(" (walked {})", passed.join(" → ")) } else { String::new() };
+                return Err(AdapterError::permanent(format!(
+                    "jira {key}: the workflow has no transition from '{start}' to '{wanted}'{via}; \
+                     available targets: {targets}",
+                )));
+            };
+            let body = DoTransition {
+                transition: TransitionRef { id: transition.id.clone() },
+                fields: self.screen_fields(transition, fields),
+            };
+            let url = self.api_url(&["issue", key, "transitions"]);
+            self.call(Method::POST, url, Some(&body), &format!("transition {key} to '{}'", transition.to.name)).await?;
+            passed.push(transition.to.name.clone());
+            current = Some(transition.to.name.clone());
         }
-        let url = self.api_url(&["issue", key, "transitions"]);
-        let available: Transitions = self.get_json(url.clone(), &format!("list transitions of {key}")).await?;
-        let Some(transition) = available.transitions.iter().find(|t| t.to.name.eq_ignore_ascii_case(wanted)) else {
-            let targets: Vec<String> = available.transitions.iter().map(|t| format!("'{}'", t.to.name)).collect();
-            let targets = if targets.is_empty() { "none".to_owned() } else { targets.join(", ") };
-            return Err(AdapterError::permanent(format!(
-                "jira {key}: the workflow has no transition from '{}' to '{wanted}'; available targets: {targets}",
-                current.unwrap_or("?"),
-            )));
+        Err(AdapterError::permanent(format!(
+            "jira {key}: '{wanted}' is more than {MAX_TRANSITIONS} transitions from '{start}' (walked {})",
+            passed.join(" → ")
+        )))
+    }
+
+    /// A step into the unknown when no known chain leads on: a transition to a status
+    /// not passed yet, unexplored statuses first, then the nearest status category
+    /// to the wanted one, then a status that is not done (done sets a resolution),
+    /// then the order Jira lists them in.
+    fn explore(&self, available: &[Transition], wanted_category: &str, passed: &[String]) -> Option<usize> {
+        let rank = |category: Option<&str>| match category {
+            Some("new") => Some(0i32),
+            Some("indeterminate") => Some(1),
+            Some("done") => Some(2),
+            _ => None,
         };
-        let mut body =
-            DoTransition { transition: TransitionRef { id: transition.id.clone() }, ..DoTransition::default() };
+        let wanted = rank(Some(wanted_category));
+        let workflow = self.known_workflow();
+        available
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| !passed.iter().any(|p| p.eq_ignore_ascii_case(&t.to.name)))
+            .min_by_key(|(index, t)| {
+                let category = t.to.status_category.as_ref().map(|c| c.key.as_str());
+                let distance = match (rank(category), wanted) {
+                    (Some(a), Some(b)) => (a - b).abs(),
+                    _ => 0,
+                };
+                let explored = workflow.contains_key(&t.to.name.to_lowercase());
+                let done = category == Some("done") && wanted_category != "done";
+                (explored, distance, done, *index)
+            })
+            .map(|(index, _)| index)
+    }
+
+    /// The fields of `fields` that `transition`'s screen takes: the resolution, when
+    /// the screen has it (a screen without it refuses it with 400).
+    fn screen_fields(&self, transition: &Transition, fields: &TicketFields) -> BTreeMap<String, Value> {
+        let mut out = BTreeMap::new();
         if let Some(resolution) = fields.extra.get("resolution") {
-            body.fields.insert("resolution".into(), json!(NamedRef::by_name(resolution)));
+            if transition.fields.contains_key("resolution") {
+                out.insert("resolution".into(), json!(NamedRef::by_name(resolution)));
+            }
         }
-        self.call(Method::POST, url, Some(&body), &format!("transition {key} to '{}'", transition.to.name)).await?;
-        Ok(())
+        out
     }
 
     fn ticket(&self, issue: Issue) -> RemoteTicket {
@@ -427,9 +585,10 @@ impl JiraAdapter {
             .map(|page| page.comments)
             .unwrap_or_default()
             .into_iter()
+            .filter(|c| !self.own_comment(c))
             .map(|c| RemoteNote {
                 body: c.body.to_text(),
-                public: c.visibility.is_none(),
+                public: c.is_public(),
                 author: c
                     .author
                     .as_ref()
@@ -453,6 +612,11 @@ impl JiraAdapter {
             },
             notes,
         }
+    }
+
+    /// A comment deskgate itself wrote, as the integration user.
+    fn own_comment(&self, comment: &crate::wire::Comment) -> bool {
+        comment.author.as_ref().is_some_and(|a| self.config.is_integration_user(a))
     }
 
     fn project_term(&self) -> Clause {
@@ -688,9 +852,10 @@ impl JiraAdapter {
         Ok(page
             .comments
             .into_iter()
+            .filter(|c| !self.own_comment(c))
             .map(|c| RemoteNote {
                 body: c.body.to_text(),
-                public: c.visibility.is_none(),
+                public: c.is_public(),
                 author: c.author.and_then(|a| a.display_name),
                 at: c.created.as_deref().and_then(crate::wire::parse_timestamp),
             })

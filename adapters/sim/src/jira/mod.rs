@@ -8,7 +8,8 @@
 //!   `versionNumbers`, `deploymentType`, … as the Python `jira` package reads them.
 //! - `GET …/myself`, `GET …/priority`, `GET …/field` (with `clauseNames`).
 //! - `POST …/issue` → 201 `{id,key,self}`; `GET|PUT …/issue/{idOrKey}` (PUT → 204).
-//! - `GET|POST …/issue/{k}/transitions`, `GET|POST …/issue/{k}/comment`,
+//! - `GET|POST …/issue/{k}/transitions` (`?expand=transitions.fields` lists each
+//!   transition's screen fields), `GET …/status/{idOrName}`, `GET|POST …/issue/{k}/comment`,
 //!   `GET|POST …/issue/{k}/remotelink`, `POST …/issueLink`,
 //!   `GET|POST …/search` (JQL via [`deskgate_jira::jql`], `startAt`/`maxResults`/`total`).
 //! - `/_sim/faults`, `/_sim/served`: [`crate::faults`].
@@ -25,7 +26,10 @@
 //! - Status changes only through the workflow ([`WORKFLOW`]): the transitions listed
 //!   are those available from the current status, and any other transition id →
 //!   400 `Transition id 'x' is not valid for this issue.`. Entering a done status
-//!   sets a resolution (`Done`, or `Won't Do`); leaving it clears the resolution.
+//!   sets a resolution (`Done`, or `Won't Do`); leaving it clears the resolution. A
+//!   transition takes only the fields on its screen (`workflow.rs`).
+//! - Jira Service Management comments (`jsdPublic`) and Data Center's
+//!   `comment_created` without the issue, when configured: see `comments.rs`.
 //! - Remote links are upserted by `globalId`: 201 when created, 200 when updated.
 //! - An edit that changes nothing fires no webhook and keeps `updated`.
 //! - Unknown issue → 404 `Issue does not exist or you do not have permission to see

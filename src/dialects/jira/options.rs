@@ -66,7 +66,7 @@ impl JiraOptions {
     /// Whether a Jira user (as payloads name it: `accountId`, `name`, `key`) is the
     /// configured integration user.
     pub fn is_integration_user(&self, ids: &[Option<&str>]) -> bool {
-        self.integration_user.as_deref().map(str::trim).is_some_and(|me| ids.iter().any(|id| *id == Some(me)))
+        self.integration_user.as_deref().map(str::trim).is_some_and(|me| ids.contains(&Some(me)))
     }
 
     pub fn affects_users_label(&self) -> &str {

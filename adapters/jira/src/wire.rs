@@ -537,6 +537,19 @@ mod tests {
     }
 
     #[test]
+    fn a_comment_is_public_unless_restricted_or_service_management_internal() {
+        let comment = |extra: serde_json::Value| {
+            let mut c = serde_json::json!({"self": "x", "id": "1", "body": "b"});
+            c.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            serde_json::from_value::<Comment>(c).unwrap()
+        };
+        assert!(comment(serde_json::json!({})).is_public());
+        assert!(comment(serde_json::json!({"jsdPublic": true})).is_public());
+        assert!(!comment(serde_json::json!({"jsdPublic": false})).is_public(), "JSM internal, no visibility");
+        assert!(!comment(serde_json::json!({"visibility": {"type": "role", "value": "Administrators"}})).is_public());
+    }
+
+    #[test]
     fn error_collection_summarises() {
         let e: ErrorCollection = serde_json::from_str(
             r#"{"errorMessages":["No way"],"errors":{"summary":"You must specify a summary of the issue."}}"#,

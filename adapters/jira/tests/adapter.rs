@@ -286,6 +286,20 @@ async fn a_status_several_transitions_away_is_reached_by_walking_the_workflow() 
 }
 
 #[tokio::test]
+async fn a_walk_that_cannot_read_the_wanted_status_is_retried_not_given_up() {
+    let (sim, adapter) = setup(ApiVersion::V2).await;
+    let to = |status: &str| TicketFields { status: Some(status.into()), ..TicketFields::default() };
+    adapter.create(&incident("FMK down"), "INC-1").await.unwrap();
+    sim.faults().only_on_paths_containing("/status/");
+    sim.faults().push([Fault::ServerError]);
+    let err = adapter.update(&key("DRIFT-1"), &to("Pending Release")).await.unwrap_err();
+    assert!(err.is_retriable(), "{err}");
+    assert!(posted_transitions(&sim, "DRIFT-1").is_empty(), "no step taken blind");
+    adapter.update(&key("DRIFT-1"), &to("Pending Release")).await.unwrap();
+    assert_eq!(sim.issue("DRIFT-1").unwrap().status, "Pending Release");
+}
+
+#[tokio::test]
 async fn service_management_internal_comments_are_read_as_internal() {
     let sim = JiraSim::spawn(JiraSimConfig { service_management: true, ..JiraSimConfig::default() }).await.unwrap();
     let adapter = JiraAdapter::new(config_for(&sim, ApiVersion::V2)).unwrap();

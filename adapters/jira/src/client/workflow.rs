@@ -29,17 +29,22 @@ impl JiraAdapter {
     }
 
     /// The status category (`new`, `indeterminate`, `done`) of `status`, from the
-    /// transitions seen so far, else from `GET …/status/{name}`; `None` when unknown.
-    async fn status_category(&self, status: &str) -> Option<String> {
+    /// transitions seen so far, else from `GET …/status/{name}`; `None` when Jira has
+    /// no such status (or says nothing of its category). A failure that may pass
+    /// (unreachable, 5xx, 429) is the caller's to retry, not a verdict on the status.
+    async fn status_category(&self, status: &str) -> Result<Option<String>, AdapterError> {
         let seen = self.known_workflow().values().flatten().find_map(|t| {
             t.to.name.eq_ignore_ascii_case(status).then(|| t.to.status_category.as_ref().map(|c| c.key.clone()))?
         });
         if seen.is_some() {
-            return seen;
+            return Ok(seen);
         }
         let url = self.api_url(&["status", status]);
-        let read: Result<Status, _> = self.get_json(url, &format!("read status '{status}'")).await;
-        read.ok().and_then(|s| s.status_category).map(|c| c.key)
+        match self.get_json::<Status>(url, &format!("read status '{status}'")).await {
+            Ok(read) => Ok(read.status_category.map(|c| c.key)),
+            Err(e) if e.is_retriable() => Err(e),
+            Err(_) => Ok(None),
+        }
     }
 
     /// Which of `available` starts the shortest known chain to `wanted` that avoids
@@ -96,7 +101,7 @@ impl JiraAdapter {
                 Some(index) => Some(index),
                 None => {
                     if wanted_category.is_none() {
-                        wanted_category = Some(self.status_category(wanted).await);
+                        wanted_category = Some(self.status_category(wanted).await?);
                     }
                     // A status Jira does not know is never explored for.
                     match wanted_category.as_ref().and_then(Option::as_deref) {

@@ -117,6 +117,37 @@ async fn a_data_center_comment_event_without_the_issue_is_taken_by_reading_the_i
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_comment_event_without_the_issue_or_a_usable_comment_url_is_refused_naming_the_field() {
+    let f = builder().start().await;
+    let (id, _, key) = assigned_to_drift(&f, "NSP: lookups time out").await;
+    let before = f.incident(&id).await;
+    let event = json!({
+        "timestamp": 1_705_314_600_000i64,
+        "webhookEvent": "comment_created",
+        "comment": {
+            "self": format!("https://jira.drift.example/rest/api/2/issue/{key}/comment/10001"),
+            "id": "10001", "body": "Injected", "author": {"name": "mette.drift"},
+            "created": "2024-01-15T10:30:00.000+0000",
+        },
+    });
+    let body = serde_json::to_vec(&event).unwrap();
+    let res = f
+        .client
+        .post(f.url("/webhooks/jira/drift"))
+        .header("content-type", "application/json")
+        .header(deskgate_jira::webhook::SIGNATURE_HEADER, deskgate_jira::webhook::sign(HOOK_SECRET.as_bytes(), &body))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let answer: Value = res.json().await.unwrap();
+    assert!(answer["errorMessages"].is_array() && answer["errors"].is_object(), "Jira's shape: {answer}");
+    assert!(answer.to_string().contains("comment.self"), "{answer}");
+    assert_eq!(f.incident(&id).await, before, "nothing changed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn internal_notes_reach_jira_with_the_configured_visibility() {
     let f = builder()
         .drift_jira_value("internal_visibility", json!({"type": "group", "value": "jira-software-users"}))

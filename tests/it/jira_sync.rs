@@ -117,6 +117,24 @@ async fn a_data_center_comment_event_without_the_issue_is_taken_by_reading_the_i
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reread_desk_takes_a_data_center_comment_event_by_the_issue_id_in_the_comment_url() {
+    let f = builder()
+        .drift_jira("webhook_verify", "reread")
+        .drift_jira("integration_user", INTEGRATION_USER)
+        .jira_sim(|c| c.comment_events_without_issue = true)
+        .start()
+        .await;
+    let (id, _, key) = assigned_to_drift(&f, "NSP: lookups time out").await;
+    f.drift.comment_as_user(&key, "Restarted the lookup service").unwrap();
+    f.drift.webhooks_settled().await;
+    f.settled().await;
+    let incident = f.incident(&id).await;
+    let notes = incident["notes"].as_array().unwrap();
+    let taken: Vec<_> = notes.iter().filter(|n| n["body"].as_str().is_some_and(|b| b.contains("Restarted"))).collect();
+    assert_eq!(taken.len(), 1, "{notes:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_comment_event_without_the_issue_or_a_usable_comment_url_is_refused_naming_the_field() {
     let f = builder().start().await;
     let (id, _, key) = assigned_to_drift(&f, "NSP: lookups time out").await;

@@ -5,16 +5,30 @@
 //! [`Adapter::find_by_correlation`] searches for, and on Jira's own upsert of remote
 //! links by `globalId`.
 //!
-//! Status changes go through the workflow: the adapter asks which transitions the
-//! issue offers now and takes the one whose target status has the wanted name. It
-//! never walks a path of several transitions; when no single transition leads to
-//! the wanted status the error is permanent and names what the workflow offers.
+//! Status changes go through the workflow. The adapter asks which transitions the
+//! issue offers now (`GET …/transitions?expand=transitions.fields`, which also lists
+//! the fields on each transition's screen) and takes the one whose target status has
+//! the wanted name. When none does, it walks: the shortest chain of transitions it
+//! knows of (every listing it reads teaches it the transitions out of that status),
+//! else a step towards a status it has not seen yet, preferring targets whose status
+//! category (`new`, `indeterminate`, `done`) is nearest the wanted status's (read
+//! with `GET …/status/{name}`; a status Jira does not know is never walked to); after
+//! each step the transitions are read again. At most [`MAX_TRANSITIONS`] steps, never
+//! through a status twice; when the walk ends elsewhere the error is permanent and
+//! names the statuses passed and what the workflow offers. A field is sent with a
+//! transition only when its screen takes it: Jira refuses any other with 400 (`Field
+//! 'resolution' cannot be set. It is not on the appropriate screen, or unknown.`).
+//!
+//! Comments authored by the configured integration user (deskgate itself) are left
+//! out of what is read back: they are deskgate's own notes.
 //!
 //! Only URLs under the configured base URL are called (issue keys are escaped as
 //! path segments, `self` links in answers are never followed) and redirects are
 //! not followed. Credentials never appear in `Debug` output or errors.
 
+use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -27,10 +41,14 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use url::Url;
 
+mod workflow;
+
+pub use workflow::MAX_TRANSITIONS;
+
 use crate::jql::{self, Clause, Operand, Operator, Query, SortKey, Term};
 use crate::wire::{
-    ApiVersion, CommentPage, CreatedIssue, DoTransition, ErrorCollection, Issue, NamedRef, NewComment, SearchRequest,
-    SearchResults, TextBody, TransitionRef, Transitions, Visibility,
+    ApiVersion, CommentPage, CreatedIssue, ErrorCollection, Issue, NamedRef, NewComment, SearchRequest, SearchResults,
+    TextBody, Transition, User, Visibility,
 };
 
 /// How the adapter authenticates. Secrets are plain strings here (the gateway
@@ -114,6 +132,9 @@ pub struct JiraConfig {
     pub page_size: u64,
     /// Most search pages read by one `changed_since`; the rest come on the next poll.
     pub max_pages: u64,
+    /// The user deskgate acts as (`accountId` on Cloud, user name on Data Center):
+    /// comments it authored are deskgate's own and not read back as the desk's.
+    pub integration_user: Option<String>,
 }
 
 impl fmt::Debug for JiraConfig {
@@ -131,6 +152,7 @@ impl fmt::Debug for JiraConfig {
             .field("user_ref", &self.user_ref)
             .field("jql_time_zone", &self.jql_time_zone.iana_name())
             .field("timeout", &self.timeout)
+            .field("integration_user", &self.integration_user)
             .finish_non_exhaustive()
     }
 }
@@ -159,7 +181,15 @@ impl JiraConfig {
             timeout: Duration::from_secs(30),
             page_size: 100,
             max_pages: 20,
+            integration_user: None,
         }
+    }
+
+    /// Whether `user` is the configured integration user (by account id, name or key).
+    pub fn is_integration_user(&self, user: &User) -> bool {
+        self.integration_user
+            .as_deref()
+            .is_some_and(|me| [&user.account_id, &user.name, &user.key].into_iter().any(|id| id.as_deref() == Some(me)))
     }
 }
 
@@ -200,6 +230,9 @@ const SEARCH_FIELDS: &[&str] = &[
 pub struct JiraAdapter {
     config: JiraConfig,
     http: reqwest::Client,
+    /// What the workflow is known to offer: transitions out of each status (by
+    /// lower-case name), as last listed.
+    workflow: Mutex<BTreeMap<String, Vec<Transition>>>,
 }
 
 impl fmt::Debug for JiraAdapter {
@@ -250,7 +283,7 @@ impl JiraAdapter {
             .user_agent(concat!("deskgate-jira/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ConfigError::Client(e.to_string()))?;
-        Ok(Self { config, http })
+        Ok(Self { config, http, workflow: Mutex::new(BTreeMap::new()) })
     }
 
     pub fn config(&self) -> &JiraConfig {
@@ -378,36 +411,6 @@ impl JiraAdapter {
         self.config.correlation_label_prefix.as_ref().map(|prefix| format!("{prefix}{correlation}"))
     }
 
-    /// Bring the issue to `wanted` with one transition, or say why not.
-    async fn transition_to(
-        &self,
-        key: &str,
-        current: Option<&str>,
-        wanted: &str,
-        fields: &TicketFields,
-    ) -> Result<(), AdapterError> {
-        if current.is_some_and(|c| c.eq_ignore_ascii_case(wanted)) {
-            return Ok(());
-        }
-        let url = self.api_url(&["issue", key, "transitions"]);
-        let available: Transitions = self.get_json(url.clone(), &format!("list transitions of {key}")).await?;
-        let Some(transition) = available.transitions.iter().find(|t| t.to.name.eq_ignore_ascii_case(wanted)) else {
-            let targets: Vec<String> = available.transitions.iter().map(|t| format!("'{}'", t.to.name)).collect();
-            let targets = if targets.is_empty() { "none".to_owned() } else { targets.join(", ") };
-            return Err(AdapterError::permanent(format!(
-                "jira {key}: the workflow has no transition from '{}' to '{wanted}'; available targets: {targets}",
-                current.unwrap_or("?"),
-            )));
-        };
-        let mut body =
-            DoTransition { transition: TransitionRef { id: transition.id.clone() }, ..DoTransition::default() };
-        if let Some(resolution) = fields.extra.get("resolution") {
-            body.fields.insert("resolution".into(), json!(NamedRef::by_name(resolution)));
-        }
-        self.call(Method::POST, url, Some(&body), &format!("transition {key} to '{}'", transition.to.name)).await?;
-        Ok(())
-    }
-
     fn ticket(&self, issue: Issue) -> RemoteTicket {
         let f = issue.fields;
         let mut extra = std::collections::BTreeMap::new();
@@ -427,9 +430,10 @@ impl JiraAdapter {
             .map(|page| page.comments)
             .unwrap_or_default()
             .into_iter()
+            .filter(|c| !self.own_comment(c))
             .map(|c| RemoteNote {
                 body: c.body.to_text(),
-                public: c.visibility.is_none(),
+                public: c.is_public(),
                 author: c
                     .author
                     .as_ref()
@@ -453,6 +457,11 @@ impl JiraAdapter {
             },
             notes,
         }
+    }
+
+    /// A comment deskgate itself wrote, as the integration user.
+    fn own_comment(&self, comment: &crate::wire::Comment) -> bool {
+        comment.author.as_ref().is_some_and(|a| self.config.is_integration_user(a))
     }
 
     fn project_term(&self) -> Clause {
@@ -684,9 +693,10 @@ impl JiraAdapter {
         Ok(page
             .comments
             .into_iter()
+            .filter(|c| !self.own_comment(c))
             .map(|c| RemoteNote {
                 body: c.body.to_text(),
-                public: c.visibility.is_none(),
+                public: c.is_public(),
                 author: c.author.and_then(|a| a.display_name),
                 at: c.created.as_deref().and_then(crate::wire::parse_timestamp),
             })

@@ -7,6 +7,12 @@
 //!
 //! Issues in webhook payloads are in the v2 shape (`description` is plain text),
 //! whatever API version the receiver otherwise uses.
+//!
+//! Jira Server/Data Center (since 7.1) sends `comment_created` and `comment_updated`
+//! *without* an `issue` object: only the comment, whose `self` is
+//! `{base}/rest/api/2/issue/{issue id}/comment/{comment id}` (payloads captured from
+//! Jira 8.x in DefectDojo/django-DefectDojo#3217 and Commit451/skyhook#152). The
+//! issue is known only by that id: [`issue_id_of_comment`] reads it.
 
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
@@ -48,6 +54,12 @@ pub struct WebhookEvent {
 }
 
 impl WebhookEvent {
+    /// Who made the change: `user` on issue events, the comment's author on
+    /// comment events.
+    pub fn actor(&self) -> Option<&User> {
+        self.user.as_ref().or_else(|| self.comment.as_ref().and_then(|c| c.author.as_ref()))
+    }
+
     /// The change of one field in this event's changelog, if it changed.
     pub fn change(&self, field: &str) -> Option<&ChangeItem> {
         self.changelog
@@ -86,6 +98,18 @@ pub struct ChangeItem {
     pub to: Option<String>,
     #[serde(default)]
     pub to_string: Option<String>,
+}
+
+/// The numeric issue id in a comment's `self` URL
+/// (`…/rest/api/{2|3|latest}/issue/{id}/comment/{cid}`), or `None` when the URL does
+/// not have that shape. Only the id is taken: the URL itself is never called.
+pub fn issue_id_of_comment(comment_self: &str) -> Option<&str> {
+    let path = comment_self.split(['?', '#']).next()?;
+    let mut segments = path.trim_end_matches('/').rsplit('/');
+    let comment_id = segments.next()?;
+    let (comment, id, issue) = (segments.next()?, segments.next()?, segments.next()?);
+    let digits = |s: &str| !s.is_empty() && s.len() <= 20 && s.chars().all(|c| c.is_ascii_digit());
+    (comment == "comment" && issue == "issue" && digits(id) && digits(comment_id)).then_some(id)
 }
 
 /// Why a signature was not accepted.
@@ -164,6 +188,32 @@ mod tests {
             Err(SignatureError::Mismatch),
             "a truncated digest is a mismatch"
         );
+    }
+
+    #[test]
+    fn a_data_center_comment_event_names_its_issue_only_in_the_comment_url() {
+        let event: WebhookEvent = serde_json::from_str(
+            r#"{"timestamp":1605117321425,"webhookEvent":"comment_created",
+               "comment":{"self":"https://jira.example.dk/jira/rest/api/2/issue/89820/comment/456843",
+                  "id":"456843","author":{"name":"valentijn","key":"valentijn","displayName":"V"},
+                  "body":"test2","created":"2020-11-11T18:55:21.425+0100"}}"#,
+        )
+        .unwrap();
+        assert!(event.issue.is_none());
+        assert_eq!(event.actor().and_then(|u| u.name.as_deref()), Some("valentijn"));
+        let comment = event.comment.unwrap();
+        assert_eq!(issue_id_of_comment(&comment.self_url), Some("89820"));
+        assert_eq!(issue_id_of_comment("https://x/rest/api/3/issue/10010/comment/10000?expand=x"), Some("10010"));
+        for not in [
+            "",
+            "https://x/rest/api/2/issue/DRIFT-1/comment/1",
+            "https://x/rest/api/2/issue/10010/worklog/1",
+            "https://x/rest/api/2/issue/../comment/1",
+            "https://x/rest/api/2/issue/10010/comment/",
+            "https://x/rest/api/2/project/10010/comment/1",
+        ] {
+            assert_eq!(issue_id_of_comment(not), None, "{not}");
+        }
     }
 
     #[test]

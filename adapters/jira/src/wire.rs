@@ -259,6 +259,11 @@ pub struct Transition {
     pub is_initial: bool,
     #[serde(default)]
     pub is_conditional: bool,
+    /// The fields on the transition's screen, by id (`resolution`, `assignee`, …);
+    /// present only when asked for with `expand=transitions.fields`. Setting a field
+    /// that is not on the screen is refused with 400.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fields: BTreeMap<String, Value>,
 }
 
 /// Body of `POST /issue/{key}/transitions`.
@@ -302,6 +307,18 @@ pub struct Comment {
     pub updated: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub visibility: Option<Visibility>,
+    /// Jira Service Management: `false` for an internal comment (seen by agents
+    /// only), which carries no `visibility`; `true` for one shared with the customer.
+    #[serde(rename = "jsdPublic", skip_serializing_if = "Option::is_none", default)]
+    pub jsd_public: Option<bool>,
+}
+
+impl Comment {
+    /// Whether everyone who can see the issue can read the comment: neither
+    /// restricted by role or group nor a Service Management internal comment.
+    pub fn is_public(&self) -> bool {
+        self.visibility.is_none() && self.jsd_public != Some(false)
+    }
 }
 
 /// Body of `POST /issue/{key}/comment`.
@@ -517,6 +534,19 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(v3.fields.description.unwrap().to_text(), "line");
+    }
+
+    #[test]
+    fn a_comment_is_public_unless_restricted_or_service_management_internal() {
+        let comment = |extra: serde_json::Value| {
+            let mut c = serde_json::json!({"self": "x", "id": "1", "body": "b"});
+            c.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            serde_json::from_value::<Comment>(c).unwrap()
+        };
+        assert!(comment(serde_json::json!({})).is_public());
+        assert!(comment(serde_json::json!({"jsdPublic": true})).is_public());
+        assert!(!comment(serde_json::json!({"jsdPublic": false})).is_public(), "JSM internal, no visibility");
+        assert!(!comment(serde_json::json!({"visibility": {"type": "role", "value": "Administrators"}})).is_public());
     }
 
     #[test]

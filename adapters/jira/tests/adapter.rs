@@ -179,7 +179,7 @@ async fn update_edits_fields_with_a_put() {
 }
 
 #[tokio::test]
-async fn status_changes_go_through_one_transition() {
+async fn status_changes_take_the_transition_to_the_wanted_status() {
     let (sim, adapter) = setup(ApiVersion::V2).await;
     adapter.create(&incident("FMK down"), "INC-1").await.unwrap();
     let to = |status: &str| TicketFields { status: Some(status.into()), ..TicketFields::default() };
@@ -192,14 +192,16 @@ async fn status_changes_go_through_one_transition() {
     adapter.update(&key("DRIFT-1"), &to("in progress")).await.unwrap();
     assert_eq!(sim.faults().served("POST /rest/api/2/issue/DRIFT-1/transitions"), before);
 
-    // Closed is not one step away from In Progress: permanent, and it says why.
-    let err = adapter.update(&key("DRIFT-1"), &to("Closed")).await.unwrap_err();
+    // A status the workflow does not have: permanent, nothing posted (no walking
+    // about looking for it), and it says why.
+    let err = adapter.update(&key("DRIFT-1"), &to("Triage")).await.unwrap_err();
     assert!(!err.is_retriable());
     let message = err.to_string();
-    assert!(message.contains("no transition from 'In Progress' to 'Closed'"), "{message}");
+    assert!(message.contains("no transition from 'In Progress' to 'Triage'"), "{message}");
     assert!(message.contains("'Resolved'"), "{message}");
     assert!(message.contains("'Pending Release'"), "{message}");
     assert_eq!(sim.issue("DRIFT-1").unwrap().status, "In Progress");
+    assert_eq!(sim.faults().served("POST /rest/api/2/issue/DRIFT-1/transitions"), before);
 
     let mut resolve = to("Resolved");
     resolve.extra.insert("resolution".into(), "Fixed".into());
@@ -208,11 +210,138 @@ async fn status_changes_go_through_one_transition() {
     assert_eq!(ticket.fields.extra.get("resolution").map(String::as_str), Some("Fixed"));
     adapter.update(&key("DRIFT-1"), &to("Closed")).await.unwrap();
 
-    let err = adapter.update(&key("DRIFT-1"), &to("In Progress")).await.unwrap_err();
-    assert!(err.to_string().ends_with("from 'Closed' to 'In Progress'; available targets: 'Reopened'"), "{err}");
     let transitions: Vec<_> = sim.requests().into_iter().filter(|r| r.path.ends_with("/transitions")).collect();
     assert_eq!(transitions.len(), 3, "one POST per successful change");
     insta::assert_json_snapshot!("transition_bodies", transitions);
+}
+
+/// The transition ids posted for `key`, in order.
+fn posted_transitions(sim: &JiraSim, key: &str) -> Vec<String> {
+    let path = format!("/rest/api/2/issue/{key}/transitions");
+    sim.requests()
+        .into_iter()
+        .filter(|r| r.path == path)
+        .map(|r| r.body["transition"]["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_resolution_goes_only_to_a_transition_whose_screen_takes_it() {
+    let (sim, adapter) = setup(ApiVersion::V2).await;
+    adapter.create(&incident("FMK down"), "INC-1").await.unwrap();
+    // Cancelling: Won't Do has no screen, and sets its resolution itself.
+    let mut cancel = TicketFields { status: Some("Won't Do".into()), ..TicketFields::default() };
+    cancel.extra.insert("resolution".into(), "Won't Do".into());
+    let ticket = adapter.update(&key("DRIFT-1"), &cancel).await.unwrap();
+    assert_eq!(ticket.fields.status.as_deref(), Some("Won't Do"));
+    let issue = sim.issue("DRIFT-1").unwrap();
+    assert_eq!(issue.resolution.as_deref(), Some("Won't Do"));
+    let posted: Vec<_> = sim.requests().into_iter().filter(|r| r.path.ends_with("/transitions")).collect();
+    assert_eq!(posted.len(), 1);
+    assert_eq!(
+        posted[0].body,
+        serde_json::json!({"transition": {"id": "101"}}),
+        "no fields for a screenless transition"
+    );
+
+    // Resolving: Resolve Issue's screen takes the resolution, so it is sent.
+    adapter.create(&incident("FMK slow"), "INC-2").await.unwrap();
+    let mut resolve = TicketFields { status: Some("Resolved".into()), ..TicketFields::default() };
+    resolve.extra.insert("resolution".into(), "Fixed".into());
+    adapter.update(&key("DRIFT-2"), &resolve).await.unwrap();
+    assert_eq!(sim.issue("DRIFT-2").unwrap().resolution.as_deref(), Some("Fixed"));
+}
+
+#[tokio::test]
+async fn a_status_several_transitions_away_is_reached_by_walking_the_workflow() {
+    let (sim, adapter) = setup(ApiVersion::V2).await;
+    let to = |status: &str| TicketFields { status: Some(status.into()), ..TicketFields::default() };
+    adapter.create(&incident("FMK down"), "INC-1").await.unwrap();
+
+    // Open → Closed: no transition leads there; Resolve Issue then Close Issue does.
+    let ticket = adapter.update(&key("DRIFT-1"), &to("Closed")).await.unwrap();
+    assert_eq!(ticket.fields.status.as_deref(), Some("Closed"));
+    assert_eq!(posted_transitions(&sim, "DRIFT-1"), ["61", "81"]);
+
+    // Closed → In Progress: Reopen Issue, then Start Progress.
+    adapter.update(&key("DRIFT-1"), &to("In Progress")).await.unwrap();
+    assert_eq!(posted_transitions(&sim, "DRIFT-1"), ["61", "81", "91", "11"]);
+
+    // Open → Pending Release, never seen before: through In Progress (the nearest
+    // status category), not through a done status.
+    adapter.create(&incident("FMK slow"), "INC-2").await.unwrap();
+    adapter.update(&key("DRIFT-2"), &to("Pending Release")).await.unwrap();
+    assert_eq!(sim.issue("DRIFT-2").unwrap().status, "Pending Release");
+    assert_eq!(posted_transitions(&sim, "DRIFT-2"), ["11", "51"]);
+
+    // Resolved → Open: Reopen Issue, Start Progress, Stop Progress; the transitions
+    // are read again after every step.
+    adapter.create(&incident("FMK gone"), "INC-3").await.unwrap();
+    adapter.update(&key("DRIFT-3"), &to("Resolved")).await.unwrap();
+    let reads = sim.faults().served("GET /rest/api/2/issue/DRIFT-3/transitions");
+    adapter.update(&key("DRIFT-3"), &to("Open")).await.unwrap();
+    assert_eq!(sim.issue("DRIFT-3").unwrap().status, "Open");
+    assert_eq!(posted_transitions(&sim, "DRIFT-3"), ["61", "91", "11", "21"]);
+    assert_eq!(sim.faults().served("GET /rest/api/2/issue/DRIFT-3/transitions"), reads + 3);
+}
+
+#[tokio::test]
+async fn a_walk_that_cannot_read_the_wanted_status_is_retried_not_given_up() {
+    let (sim, adapter) = setup(ApiVersion::V2).await;
+    let to = |status: &str| TicketFields { status: Some(status.into()), ..TicketFields::default() };
+    adapter.create(&incident("FMK down"), "INC-1").await.unwrap();
+    sim.faults().only_on_paths_containing("/status/");
+    sim.faults().push([Fault::ServerError]);
+    let err = adapter.update(&key("DRIFT-1"), &to("Pending Release")).await.unwrap_err();
+    assert!(err.is_retriable(), "{err}");
+    assert!(posted_transitions(&sim, "DRIFT-1").is_empty(), "no step taken blind");
+    adapter.update(&key("DRIFT-1"), &to("Pending Release")).await.unwrap();
+    assert_eq!(sim.issue("DRIFT-1").unwrap().status, "Pending Release");
+}
+
+#[tokio::test]
+async fn service_management_internal_comments_are_read_as_internal() {
+    let sim = JiraSim::spawn(JiraSimConfig { service_management: true, ..JiraSimConfig::default() }).await.unwrap();
+    let adapter = JiraAdapter::new(config_for(&sim, ApiVersion::V2)).unwrap();
+    adapter.create(&incident("FMK down"), "INC-1").await.unwrap();
+    sim.service_desk_comment_as_user("DRIFT-1", "Agents only: DB failover", false).unwrap();
+    sim.service_desk_comment_as_user("DRIFT-1", "We are on it", true).unwrap();
+    let read = adapter.get(&key("DRIFT-1")).await.unwrap();
+    let public: Vec<_> = read.notes.iter().map(|n| (n.body.as_str(), n.public)).collect();
+    assert_eq!(public, [("Agents only: DB failover", false), ("We are on it", true)]);
+    let listed = adapter.comments(&key("DRIFT-1")).await.unwrap();
+    assert_eq!(listed.iter().map(|n| n.public).collect::<Vec<_>>(), [false, true]);
+}
+
+#[tokio::test]
+async fn comments_by_the_integration_user_are_not_read_back() {
+    let sim = JiraSim::spawn(JiraSimConfig::default()).await.unwrap();
+    let mut config = config_for(&sim, ApiVersion::V2);
+    config.integration_user = Some(sim.config().api_user.account_id.clone());
+    let adapter = JiraAdapter::new(config).unwrap();
+    adapter.create(&incident("FMK down"), "INC-1").await.unwrap();
+    let note = RemoteNote { body: "Forwarded by deskgate".into(), public: true, author: None, at: None };
+    adapter.add_note(&key("DRIFT-1"), &note).await.unwrap();
+    sim.comment_as_user("DRIFT-1", "Please send logs").unwrap();
+    assert_eq!(sim.comments("DRIFT-1").len(), 2);
+    let read = adapter.get(&key("DRIFT-1")).await.unwrap();
+    assert_eq!(read.notes.iter().map(|n| n.body.as_str()).collect::<Vec<_>>(), ["Please send logs"]);
+    let listed = adapter.comments(&key("DRIFT-1")).await.unwrap();
+    assert_eq!(listed.iter().map(|n| n.body.as_str()).collect::<Vec<_>>(), ["Please send logs"]);
+}
+
+#[tokio::test]
+async fn internal_notes_take_the_configured_visibility() {
+    let sim = JiraSim::spawn(JiraSimConfig::default()).await.unwrap();
+    let mut config = config_for(&sim, ApiVersion::V2);
+    config.internal_comments = deskgate_jira::InternalCommentVisibility::Group("jira-software-users".into());
+    let adapter = JiraAdapter::new(config).unwrap();
+    adapter.create(&incident("FMK down"), "INC-1").await.unwrap();
+    let note = RemoteNote { body: "Root cause: DB failover".into(), public: false, author: None, at: None };
+    adapter.add_note(&key("DRIFT-1"), &note).await.unwrap();
+    let comments = sim.comments("DRIFT-1");
+    let visibility = comments[0].visibility.as_ref().unwrap();
+    assert_eq!((visibility.kind.as_str(), visibility.value.as_str()), ("group", "jira-software-users"));
 }
 
 #[tokio::test]
@@ -590,4 +719,27 @@ async fn edits_that_change_nothing_fire_no_webhook() {
     let deliveries = received.0.lock().unwrap().clone();
     assert_eq!(deliveries.len(), 1);
     assert_eq!(deliveries[0].1, None, "no secret, no signature");
+}
+
+#[tokio::test]
+async fn data_center_comment_events_name_the_issue_only_in_the_comment_url() {
+    let (url, received) = receiver().await;
+    let sim = JiraSim::spawn(JiraSimConfig {
+        webhook: Some(JiraWebhookTarget { url, secret: None }),
+        comment_events_without_issue: true,
+        ..JiraSimConfig::default()
+    })
+    .await
+    .unwrap();
+    let adapter = JiraAdapter::new(config_for(&sim, ApiVersion::V2)).unwrap();
+    adapter.create(&incident("FMK down"), "INC-9").await.unwrap();
+    sim.comment_as_user("DRIFT-1", "Please send logs").unwrap();
+    sim.webhooks_settled().await;
+    let events: Vec<WebhookEvent> =
+        received.0.lock().unwrap().iter().map(|(body, _)| serde_json::from_slice(body).unwrap()).collect();
+    let created = events.iter().find(|e| e.webhook_event == webhook::COMMENT_CREATED).unwrap();
+    assert!(created.issue.is_none(), "{created:?}");
+    let comment = created.comment.as_ref().unwrap();
+    assert_eq!(webhook::issue_id_of_comment(&comment.self_url), Some("10000"));
+    assert_eq!(created.actor().and_then(|u| u.name.as_deref()), Some("mette.drift"));
 }

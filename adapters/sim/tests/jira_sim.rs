@@ -195,6 +195,76 @@ async fn transitions_follow_the_workflow() {
 }
 
 #[tokio::test]
+async fn each_transition_takes_only_the_fields_on_its_screen() {
+    let (sim, client) = sim().await;
+    create(&client, "first").await;
+    let (_, plain) = client.get("/rest/api/2/issue/DRIFT-1/transitions").await;
+    assert!(plain["transitions"].as_array().unwrap().iter().all(|t| t.get("fields").is_none()), "{plain}");
+    let (_, expanded) = client.get("/rest/api/2/issue/DRIFT-1/transitions?expand=transitions.fields").await;
+    let by_name =
+        |name: &str| expanded["transitions"].as_array().unwrap().iter().find(|t| t["name"] == name).unwrap().clone();
+    let resolve = by_name("Resolve Issue");
+    assert_eq!(resolve["hasScreen"], true);
+    assert_eq!(resolve["fields"]["resolution"]["required"], true);
+    assert_eq!(resolve["fields"]["resolution"]["operations"], json!(["set"]));
+    assert!(resolve["fields"]["resolution"]["allowedValues"].as_array().unwrap().iter().any(|v| v["name"] == "Done"));
+    let wont_do = by_name("Won't Do");
+    assert_eq!(wont_do["hasScreen"], false);
+    assert_eq!(wont_do["fields"], json!({}));
+
+    // A resolution on a transition without it on its screen: 400, and nothing changes.
+    let (status, body) = client
+        .post(
+            "/rest/api/2/issue/DRIFT-1/transitions",
+            json!({"transition": {"id": "101"}, "fields": {"resolution": {"name": "Won't Do"}}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body,
+        json!({"errorMessages": [], "errors": {
+            "resolution": "Field 'resolution' cannot be set. It is not on the appropriate screen, or unknown."
+        }})
+    );
+    assert_eq!(sim.issue("DRIFT-1").unwrap().status, "Open");
+    let (status, _) = client
+        .post(
+            "/rest/api/2/issue/DRIFT-1/transitions",
+            json!({"transition": {"id": "61"}, "fields": {"resolution": {"name": "Fixed"}}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let issue = sim.issue("DRIFT-1").unwrap();
+    assert_eq!((issue.status.as_str(), issue.resolution.as_deref()), ("Resolved", Some("Fixed")));
+
+    let (status, body) = client.get("/rest/api/2/status/Pending%20Release").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["statusCategory"]["key"], "indeterminate");
+    assert_eq!(client.get("/rest/api/2/status/Triage").await.0, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn service_management_comments_say_whether_they_are_internal() {
+    let jsm = JiraSim::spawn(JiraSimConfig { service_management: true, ..JiraSimConfig::default() }).await.unwrap();
+    let client = Client::new(&jsm);
+    create(&client, "first").await;
+    jsm.service_desk_comment_as_user("DRIFT-1", "Agents only: DB failover", false).unwrap();
+    jsm.service_desk_comment_as_user("DRIFT-1", "We are on it", true).unwrap();
+    let (_, page) = client.get("/rest/api/2/issue/DRIFT-1/comment").await;
+    let comments = page["comments"].as_array().unwrap();
+    assert_eq!(comments[0]["jsdPublic"], false);
+    assert!(comments[0].get("visibility").is_none(), "an internal JSM comment has no visibility");
+    assert_eq!(comments[1]["jsdPublic"], true);
+
+    // Without Service Management the property changes nothing, as in Jira.
+    let (plain, client) = sim().await;
+    create(&client, "first").await;
+    plain.service_desk_comment_as_user("DRIFT-1", "Agents only", false).unwrap();
+    let (_, page) = client.get("/rest/api/2/issue/DRIFT-1/comment").await;
+    assert!(page["comments"][0].get("jsdPublic").is_none(), "{page}");
+}
+
+#[tokio::test]
 async fn comments_and_remote_links() {
     let (sim, client) = sim().await;
     create(&client, "first").await;

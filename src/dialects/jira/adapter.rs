@@ -25,6 +25,13 @@ pub(super) fn build(desk: &Desk, endpoint: &url::Url) -> Result<Arc<dyn Adapter>
         config.correlation_field = Some(f.clone());
     }
     config.link_field = options.link_field.clone();
+    if let Some(v) = &options.internal_visibility {
+        config.internal_comments = match v.kind.as_str() {
+            "group" => deskgate_jira::InternalCommentVisibility::Group(v.value.trim().to_owned()),
+            _ => deskgate_jira::InternalCommentVisibility::Role(v.value.trim().to_owned()),
+        };
+    }
+    config.integration_user = options.integration_user.as_deref().map(|u| u.trim().to_owned());
     config.timeout = crate::dialects::timeout(options.timeout_secs, 30);
     Ok(Arc::new(JiraAdapter::new(config).map_err(|e| e.to_string())?))
 }

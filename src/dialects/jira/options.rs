@@ -39,10 +39,35 @@ pub struct JiraOptions {
     /// (default `affects-users`): only then is a ClearQuest record created for the
     /// national desk. Other issues are handled in Jira only.
     pub affects_users_label: Option<String>,
+    /// Who may read the comment deskgate writes for an internal note:
+    /// `{ type = "role", value = "Service Desk Team" }` or `{ type = "group", value =
+    /// "jira-servicedesk-users" }` (default: the `Administrators` project role).
+    pub internal_visibility: Option<InternalVisibility>,
+    /// The Jira user deskgate acts as (its `accountId` on Cloud, its user name on
+    /// Data Center). Webhooks of changes it made, and comments it wrote, are
+    /// deskgate's own writes coming back and are not applied.
+    pub integration_user: Option<String>,
+}
+
+/// `jira.internal_visibility`: a project role or a group, as Jira's comment
+/// `visibility` names them.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InternalVisibility {
+    /// `role` or `group`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub value: String,
 }
 
 impl JiraOptions {
     pub const DEFAULT_AFFECTS_USERS_LABEL: &str = "affects-users";
+
+    /// Whether a Jira user (as payloads name it: `accountId`, `name`, `key`) is the
+    /// configured integration user.
+    pub fn is_integration_user(&self, ids: &[Option<&str>]) -> bool {
+        self.integration_user.as_deref().map(str::trim).is_some_and(|me| ids.contains(&Some(me)))
+    }
 
     pub fn affects_users_label(&self) -> &str {
         self.affects_users_label.as_deref().unwrap_or(Self::DEFAULT_AFFECTS_USERS_LABEL)
@@ -67,6 +92,26 @@ impl DeskOptions for JiraOptions {
     fn check(&self, path: &str, _desk: &DeskFields<'_>, problems: &mut Vec<OptionProblem>) {
         if !matches!(self.api_version, 2 | 3) {
             problems.push((format!("{path}.jira.api_version"), "expected 2 or 3".into()));
+        }
+        if let Some(visibility) = &self.internal_visibility {
+            if !matches!(visibility.kind.as_str(), "role" | "group") {
+                problems.push((
+                    format!("{path}.jira.internal_visibility.type"),
+                    format!("expected \"role\" or \"group\", got {:?}", visibility.kind),
+                ));
+            }
+            if visibility.value.trim().is_empty() {
+                problems.push((
+                    format!("{path}.jira.internal_visibility.value"),
+                    "expected the name of a project role or group, e.g. \"Service Desk Team\"".into(),
+                ));
+            }
+        }
+        if self.integration_user.as_deref().is_some_and(|u| u.trim().is_empty()) {
+            problems.push((
+                format!("{path}.jira.integration_user"),
+                "expected the integration user's accountId (Cloud) or user name (Data Center)".into(),
+            ));
         }
         if let Some(field) = &self.link_field {
             let digits = field.strip_prefix("customfield_").unwrap_or("");

@@ -2,6 +2,13 @@
 //! vocabulary and applied as a change *by that desk* ([`Gateway::apply_remote`]).
 //!
 //! - `POST /webhooks/jira/{desk}` — `jira:issue_created|updated`, `comment_created`.
+//!   Jira Server/Data Center sends `comment_created` without the issue: its id is
+//!   taken from `comment.self` and the issue read back through the desk's API for its
+//!   key. A change made by the desk's `jira.integration_user` (the event's `user`, or
+//!   the comment's author) is deskgate's own write coming back — an intermediate
+//!   status of a walk through the workflow, or a late echo of an older write — and is
+//!   not applied. A Service Management internal comment (`jsdPublic: false`) is
+//!   read as internal, like one restricted by `visibility`.
 //!   Always authenticated: the `X-Hub-Signature` HMAC with the desk's
 //!   `jira.webhook_secret`, or the desk's own Bearer token. A desk with
 //!   `jira.webhook_verify = "reread"` instead takes a webhook as a hint: only the issue
@@ -74,6 +81,9 @@ struct JiraEvent {
     /// `issue_commented` for the `jira:issue_updated` that accompanies a comment.
     #[serde(default)]
     issue_event_type_name: Option<String>,
+    /// Who made the change (issue events; comment events name the comment's author).
+    #[serde(default)]
+    user: Option<deskgate_jira::wire::User>,
     issue: Option<deskgate_jira::wire::Issue>,
     comment: Option<deskgate_jira::wire::Comment>,
 }
@@ -86,6 +96,9 @@ struct JiraHint {
     #[serde(default)]
     issue_event_type_name: Option<String>,
     issue: Option<IssueKey>,
+    /// Data Center's `comment_created` names its issue only in `comment.self`.
+    #[serde(default)]
+    comment: Option<deskgate_jira::wire::Comment>,
 }
 
 #[derive(Deserialize)]
@@ -183,8 +196,21 @@ pub async fn jira(
         return jira_hint(&state, &desk, &body, delivery, &ctx).await;
     }
     let event: JiraEvent = parse_json(&body)?;
-    let Some(issue) = event.issue else {
-        return Err(ApiError::bad_request("issue", "issue: expected the issue the event is about"));
+    if own_change(&state, &desk, &event) {
+        // deskgate's own write coming back — an intermediate status of a walk through
+        // the workflow, or a late echo of an older write: nothing of it is the desk's.
+        tracing::info!(%desk, event = %event.webhook_event, "webhook of the integration user's own change");
+        metrics::counter!("deskgate_remote_changes_total", "desk" => desk.to_string(), "outcome" => "own_change")
+            .increment(1);
+        return Ok(received());
+    }
+    let issue = match event.issue {
+        Some(issue) => issue,
+        None if event.webhook_event == deskgate_jira::webhook::COMMENT_CREATED && event.comment.is_some() => {
+            let key = issue_of_comment(&state, &desk, event.comment.as_ref()).await?;
+            deskgate_jira::wire::Issue { key, ..Default::default() }
+        }
+        None => return Err(ApiError::bad_request("issue", "issue: expected the issue the event is about")),
     };
     if event.webhook_event == deskgate_jira::webhook::ISSUE_CREATED
         && supplier_detected(&state, &desk, &issue, &ctx).await?
@@ -200,7 +226,7 @@ pub async fn jira(
             version.comment_ms = jira_ms(c.created.as_deref(), "comment.created")?.or(event.timestamp);
             update.notes.push(RemoteNote {
                 body: c.body.to_text(),
-                public: c.visibility.is_none(),
+                public: c.is_public(),
                 author: c.author.as_ref().and_then(|a| a.display_name.clone()),
                 at: None,
             });
@@ -224,6 +250,48 @@ pub async fn jira(
     apply(&state, &desk, &issue.key, update, &version, &ctx).await
 }
 
+/// Whether the event reports a change deskgate's integration user made
+/// (`jira.integration_user`): `user` on issue events, the comment's author on
+/// comment events.
+fn own_change(state: &AppState, desk: &DeskId, event: &JiraEvent) -> bool {
+    let Some(jira) = state.gateway.desk(desk).and_then(|d| d.jira.as_ref()) else { return false };
+    let actor = event.user.as_ref().or_else(|| event.comment.as_ref().and_then(|c| c.author.as_ref()));
+    actor.is_some_and(|u| jira.is_integration_user(&[u.account_id.as_deref(), u.name.as_deref(), u.key.as_deref()]))
+}
+
+/// The key of the issue a Data Center `comment_created` names only by the id in
+/// `comment.self` (`…/rest/api/2/issue/{id}/comment/{cid}`): read back through the
+/// desk's API. The URL itself is never called.
+async fn issue_of_comment(
+    state: &AppState,
+    desk: &DeskId,
+    comment: Option<&deskgate_jira::wire::Comment>,
+) -> Result<String, ApiError> {
+    let url = comment.map(|c| c.self_url.as_str()).unwrap_or_default();
+    let Some(id) = deskgate_jira::webhook::issue_id_of_comment(url) else {
+        return Err(ApiError::bad_request(
+            "comment.self",
+            "comment.self: expected the comment's URL, …/rest/api/2/issue/{id}/comment/{id}, \
+             when the event has no issue",
+        ));
+    };
+    let Some(adapter) = state.adapters.get(desk) else {
+        return Err(ApiError::bad_request(
+            "issue",
+            "issue: the event has no issue, and the desk has no endpoint to read it back from",
+        ));
+    };
+    let read = adapter.get(&RemoteId(id.to_owned())).await.map_err(|e| {
+        tracing::warn!(%desk, issue = id, error = %e, "could not read back the issue of a comment event");
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "read_back_failed",
+            "the issue could not be read back from the desk's Jira; nothing was changed — try again",
+        )
+    })?;
+    Ok(read.id.0)
+}
+
 /// A `reread` desk's webhook: the issue it names is read back through the desk's API,
 /// and only what that read says is applied — its fields, and the comments made since
 /// the newest version deskgate applied.
@@ -235,10 +303,12 @@ async fn jira_hint(
     ctx: &RequestContext,
 ) -> Result<Received, ApiError> {
     let hint: JiraHint = parse_json(body)?;
-    let Some(issue) = hint.issue else {
-        return Err(ApiError::bad_request("issue", "issue: expected the issue the event is about"));
+    let key = match hint.issue {
+        Some(issue) => issue.key,
+        None if hint.comment.is_some() => issue_of_comment(state, desk, hint.comment.as_ref()).await?,
+        None => return Err(ApiError::bad_request("issue", "issue: expected the issue the event is about")),
     };
-    let ticket: TicketId = issue.key.parse()?;
+    let ticket: TicketId = key.parse()?;
     let gateway = &state.gateway;
     let known = gateway.ticket_incident(desk, &ticket).await?;
     let Some(id) = known.filter(|_| hint.issue_event_type_name.as_deref() != Some("issue_commented")) else {

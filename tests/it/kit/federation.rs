@@ -222,6 +222,19 @@ impl FederationBuilder {
         self
     }
 
+    /// `[desks.drift] jira.<key> = v` for a value that is not a string (a table, a number).
+    pub fn drift_jira_value(mut self, key: &str, v: Value) -> Self {
+        self.drift_jira[key] = v;
+        self
+    }
+
+    /// Any other setting of the supplier's simulated Jira (Service Management, Data
+    /// Center payloads, …).
+    pub fn jira_sim(mut self, edit: impl FnOnce(&mut JiraSimConfig)) -> Self {
+        edit(&mut self.jira_sim);
+        self
+    }
+
     /// A text custom field of the supplier's Jira.
     pub fn jira_custom_field(mut self, id: &str, name: &str) -> Self {
         self.jira_sim.custom_fields.push((id.into(), name.into()));

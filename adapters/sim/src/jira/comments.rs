@@ -1,5 +1,18 @@
 //! Comments: v2 text or v3 ADF bodies, role and group visibility, and the
 //! `issue_commented` and `comment_created` events a comment fires.
+//!
+//! With [`JiraSimConfig::service_management`](super::JiraSimConfig::service_management),
+//! every comment carries Jira Service Management's `jsdPublic`: `false` for an
+//! internal comment (seen by agents only) — which has no `visibility` — and `true`
+//! otherwise. A comment is made internal by the `sd.public.comment` property
+//! (`{"internal": true}`) in the create body; without Service Management the property
+//! changes nothing, as in Jira (field per the Jira Cloud comment schema; seen in
+//! answers in turbot/steampipe-plugin-jira#190).
+//!
+//! With [`JiraSimConfig::comment_events_without_issue`](super::JiraSimConfig::comment_events_without_issue)
+//! `comment_created` has no `issue` object, as Jira Server/Data Center (7.1 and later)
+//! sends it: only the comment, whose `self` is `…/rest/api/2/issue/{id}/comment/{cid}`
+//! (payloads captured in DefectDojo/django-DefectDojo#3217, Commit451/skyhook#152).
 
 use deskgate_jira::adf;
 use deskgate_jira::webhook;
@@ -53,13 +66,29 @@ impl Shared {
                 Some(v)
             }
         };
+        let internal = body
+            .get("properties")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|p| p.get("key").and_then(Value::as_str) == Some("sd.public.comment"))
+            .and_then(|p| p.pointer("/value/internal"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let jsd_public = self.config.service_management.then_some(!internal);
         let mut inner = self.lock();
         let now = self.now();
         inner.next_comment_id += 1;
         let comment_id = 10_000 + inner.next_comment_id;
         let issue = Self::find(&mut inner, key)?;
-        let comment =
-            JiraComment { id: comment_id, author: actor.account_id.clone(), body: text, visibility, created: now };
+        let comment = JiraComment {
+            id: comment_id,
+            author: actor.account_id.clone(),
+            body: text,
+            visibility,
+            jsd_public,
+            created: now,
+        };
         issue.comments.push(comment.clone());
         issue.updated = now;
         let snapshot = issue.clone();
@@ -74,6 +103,14 @@ impl Shared {
                 Vec::new(),
                 Some(v2.clone()),
             );
+            if self.config.comment_events_without_issue {
+                self.enqueue(json!({
+                    "timestamp": now.as_millisecond(),
+                    "webhookEvent": webhook::COMMENT_CREATED,
+                    "comment": v2,
+                }));
+                return Ok(answer);
+            }
             self.enqueue(json!({
                 "timestamp": now.as_millisecond(),
                 "webhookEvent": webhook::COMMENT_CREATED,

@@ -165,6 +165,7 @@ pub(super) fn routes(shared: AppState) -> Router {
         .route("/rest/api/{v}/issue", post(create_issue))
         .route("/rest/api/{v}/issue/{key}", get(get_issue).put(edit_issue))
         .route("/rest/api/{v}/issue/{key}/transitions", get(get_transitions).post(do_transition))
+        .route("/rest/api/{v}/status/{name}", get(get_status))
         .route("/rest/api/{v}/issue/{key}/comment", get(get_comments).post(post_comment))
         .route("/rest/api/{v}/issue/{key}/remotelink", get(get_remote_links).post(post_remote_link))
         .route("/rest/api/{v}/issueLink", post(post_issue_link))
@@ -211,13 +212,32 @@ async fn edit_issue(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[derive(serde::Deserialize)]
+struct ExpandParam {
+    expand: Option<String>,
+}
+
 async fn get_transitions(
     State(s): State<AppState>,
     Path((v, key)): Path<(String, String)>,
+    QueryParams(params): QueryParams<ExpandParam>,
 ) -> Result<Json<Value>, SimError> {
     let version = version(&v)?;
     let status = Shared::find(&mut s.lock(), &key)?.status.clone();
-    Ok(Json(s.transitions_json(version, &status)))
+    let with_fields = params.expand.as_deref().is_some_and(|e| e.split(',').any(|x| x.trim() == "transitions.fields"));
+    Ok(Json(s.transitions_json(version, &status, with_fields)))
+}
+
+async fn get_status(
+    State(s): State<AppState>,
+    Path((v, name)): Path<(String, String)>,
+) -> Result<Json<Value>, SimError> {
+    version(&v)?;
+    let def = super::workflow::STATUSES
+        .iter()
+        .find(|d| d.id == name || d.name.eq_ignore_ascii_case(&name))
+        .ok_or_else(|| SimError::not_found(format!("The status with id or name '{name}' does not exist.")))?;
+    Ok(Json(s.status_json(def.name)))
 }
 
 async fn do_transition(

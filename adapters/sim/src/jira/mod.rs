@@ -8,7 +8,8 @@
 //!   `versionNumbers`, `deploymentType`, … as the Python `jira` package reads them.
 //! - `GET …/myself`, `GET …/priority`, `GET …/field` (with `clauseNames`).
 //! - `POST …/issue` → 201 `{id,key,self}`; `GET|PUT …/issue/{idOrKey}` (PUT → 204).
-//! - `GET|POST …/issue/{k}/transitions`, `GET|POST …/issue/{k}/comment`,
+//! - `GET|POST …/issue/{k}/transitions` (`?expand=transitions.fields` lists each
+//!   transition's screen fields), `GET …/status/{idOrName}`, `GET|POST …/issue/{k}/comment`,
 //!   `GET|POST …/issue/{k}/remotelink`, `POST …/issueLink`,
 //!   `GET|POST …/search` (JQL via [`deskgate_jira::jql`], `startAt`/`maxResults`/`total`).
 //! - `/_sim/faults`, `/_sim/served`: [`crate::faults`].
@@ -25,7 +26,10 @@
 //! - Status changes only through the workflow ([`WORKFLOW`]): the transitions listed
 //!   are those available from the current status, and any other transition id →
 //!   400 `Transition id 'x' is not valid for this issue.`. Entering a done status
-//!   sets a resolution (`Done`, or `Won't Do`); leaving it clears the resolution.
+//!   sets a resolution (`Done`, or `Won't Do`); leaving it clears the resolution. A
+//!   transition takes only the fields on its screen (`workflow.rs`).
+//! - Jira Service Management comments (`jsdPublic`) and Data Center's
+//!   `comment_created` without the issue, when configured: see `comments.rs`.
 //! - Remote links are upserted by `globalId`: 201 when created, 200 when updated.
 //! - An edit that changes nothing fires no webhook and keeps `updated`.
 //! - Unknown issue → 404 `Issue does not exist or you do not have permission to see
@@ -40,7 +44,8 @@
 //!
 //! [`JiraSim::create_as_user`], [`JiraSim::edit_as_user`],
 //! [`JiraSim::transition_as_user`], [`JiraSim::comment_as_user`],
-//! [`JiraSim::set_priority_as_user`] act as a person working in Jira.
+//! [`JiraSim::set_priority_as_user`], [`JiraSim::service_desk_comment_as_user`] act
+//! as a person working in Jira.
 
 mod comments;
 mod http;
@@ -123,6 +128,12 @@ pub struct JiraSimConfig {
     pub initial_status: String,
     /// `Server` (Data Center) or `Cloud`, as `serverInfo.deploymentType` says.
     pub deployment_type: String,
+    /// Jira Service Management on the project: every comment carries `jsdPublic`,
+    /// `false` for an internal one (see `comments.rs`).
+    pub service_management: bool,
+    /// `comment_created` without the `issue` object, as Jira Server/Data Center sends
+    /// it (the issue is named only by the id in `comment.self`).
+    pub comment_events_without_issue: bool,
 }
 
 impl Default for JiraSimConfig {
@@ -147,6 +158,8 @@ impl Default for JiraSimConfig {
             groups: vec!["jira-administrators".to_owned(), "jira-software-users".to_owned()],
             initial_status: "Open".to_owned(),
             deployment_type: "Server".to_owned(),
+            service_management: false,
+            comment_events_without_issue: false,
         }
     }
 }
@@ -223,6 +236,8 @@ pub struct JiraComment {
     pub author: String,
     pub body: String,
     pub visibility: Option<Visibility>,
+    /// Jira Service Management's `jsdPublic`: `Some(false)` for an internal comment.
+    pub jsd_public: Option<bool>,
     pub created: Timestamp,
 }
 
@@ -416,6 +431,19 @@ impl JiraSim {
             ApiVersion::V2,
             key,
             &json!({ "body": text, "visibility": { "type": "role", "value": role } }),
+        )?;
+        Ok(answer["id"].as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Add a Jira Service Management comment as the operator: internal (agents only,
+    /// `jsdPublic: false`, no `visibility`) unless `public`. Set through the
+    /// `sd.public.comment` property, as JSM's own UI and API do.
+    pub fn service_desk_comment_as_user(&self, key: &str, text: &str, public: bool) -> Result<String, SimError> {
+        let answer = self.shared.add_comment(
+            &self.shared.config.operator,
+            ApiVersion::V2,
+            key,
+            &json!({ "body": text, "properties": [{ "key": "sd.public.comment", "value": { "internal": !public } }] }),
         )?;
         Ok(answer["id"].as_str().unwrap_or_default().to_owned())
     }

@@ -99,6 +99,9 @@ impl Shared {
         if let Some(v) = &c.visibility {
             out["visibility"] = json!(v);
         }
+        if let Some(public) = c.jsd_public {
+            out["jsdPublic"] = json!(public);
+        }
         out
     }
 

@@ -4,10 +4,22 @@
 //! are those available from the current status, and any other transition id → 400
 //! `Transition id 'x' is not valid for this issue.`. Entering a done status sets a
 //! resolution (`Done`, or `Won't Do`); leaving it clears the resolution.
+//!
+//! Each transition has a screen ([`TransitionDef::screen`]): the fields it takes.
+//! `Resolve Issue` and `Close Issue` show Jira's Resolve Issue Screen (the
+//! resolution); the others have none, and a field a transition's screen lacks is
+//! refused with 400 `{"errors":{"resolution":"Field 'resolution' cannot be set. It is
+//! not on the appropriate screen, or unknown."}}`, as Jira does. `GET
+//! …/transitions?expand=transitions.fields` lists each transition's screen fields
+//! under `fields` (with `required`, `schema`, `name`, `key`, `operations`,
+//! `allowedValues`), and `hasScreen` says whether it has one (shape per the Jira
+//! Cloud REST reference of Get transitions, as jira.js documents it:
+//! <https://mrrefactoring.github.io/jira.js/api/functions/server.getTransitions.html>).
+//! `GET …/status/{idOrName}` answers a status with its category.
 
 use deskgate_jira::webhook;
 use deskgate_jira::wire::{ApiVersion, ErrorCollection};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::{Shared, SimError, SimUser};
 
@@ -41,7 +53,22 @@ pub struct TransitionDef {
     pub name: &'static str,
     pub from: &'static [&'static str],
     pub to: &'static str,
+    /// The fields on the transition's screen (empty: no screen).
+    pub screen: &'static [&'static str],
 }
+
+/// Jira's Resolve Issue Screen, as far as the simulator knows it.
+const RESOLVE_SCREEN: &[&str] = &["resolution"];
+
+/// Resolutions offered on a screen (others are accepted too: the simulator does not
+/// keep a resolution scheme).
+const RESOLUTIONS: &[(&str, &str)] = &[
+    ("10000", "Done"),
+    ("10001", "Won't Do"),
+    ("10002", "Fixed"),
+    ("10003", "Duplicate"),
+    ("10004", "Cannot Reproduce"),
+];
 
 const WORKING: &[&str] = &["Open", "To Do", "Reopened", "In Progress"];
 
@@ -53,25 +80,40 @@ pub const WORKFLOW: &[TransitionDef] = &[
         name: "Start Progress",
         from: &["Open", "To Do", "Reopened", "Waiting for customer", "Pending", "Pending Release"],
         to: "In Progress",
+        screen: &[],
     },
-    TransitionDef { id: "21", name: "Stop Progress", from: &["In Progress"], to: "Open" },
-    TransitionDef { id: "31", name: "Wait for customer", from: WORKING, to: "Waiting for customer" },
-    TransitionDef { id: "41", name: "Pend", from: WORKING, to: "Pending" },
-    TransitionDef { id: "51", name: "Await release", from: &["In Progress", "Pending"], to: "Pending Release" },
+    TransitionDef { id: "21", name: "Stop Progress", from: &["In Progress"], to: "Open", screen: &[] },
+    TransitionDef { id: "31", name: "Wait for customer", from: WORKING, to: "Waiting for customer", screen: &[] },
+    TransitionDef { id: "41", name: "Pend", from: WORKING, to: "Pending", screen: &[] },
+    TransitionDef {
+        id: "51",
+        name: "Await release",
+        from: &["In Progress", "Pending"],
+        to: "Pending Release",
+        screen: &[],
+    },
     TransitionDef {
         id: "61",
         name: "Resolve Issue",
         from: &["Open", "To Do", "Reopened", "In Progress", "Waiting for customer", "Pending", "Pending Release"],
         to: "Resolved",
+        screen: RESOLVE_SCREEN,
     },
-    TransitionDef { id: "71", name: "Done", from: &["In Progress", "To Do"], to: "Done" },
-    TransitionDef { id: "81", name: "Close Issue", from: &["Resolved", "Done"], to: "Closed" },
-    TransitionDef { id: "91", name: "Reopen Issue", from: &["Resolved", "Done", "Closed", "Won't Do"], to: "Reopened" },
+    TransitionDef { id: "71", name: "Done", from: &["In Progress", "To Do"], to: "Done", screen: &[] },
+    TransitionDef { id: "81", name: "Close Issue", from: &["Resolved", "Done"], to: "Closed", screen: RESOLVE_SCREEN },
+    TransitionDef {
+        id: "91",
+        name: "Reopen Issue",
+        from: &["Resolved", "Done", "Closed", "Won't Do"],
+        to: "Reopened",
+        screen: &[],
+    },
     TransitionDef {
         id: "101",
         name: "Won't Do",
         from: &["Open", "To Do", "Reopened", "In Progress", "Waiting for customer", "Pending"],
         to: "Won't Do",
+        screen: &[],
     },
 ];
 
@@ -80,7 +122,7 @@ pub(super) fn status_def(name: &str) -> Option<&'static StatusDef> {
 }
 
 impl Shared {
-    pub(super) fn transitions_json(&self, version: ApiVersion, status: &str) -> Value {
+    pub(super) fn transitions_json(&self, version: ApiVersion, status: &str, with_fields: bool) -> Value {
         let transitions: Vec<Value> = WORKFLOW
             .iter()
             .filter(|t| t.from.iter().any(|f| f.eq_ignore_ascii_case(status)))
@@ -97,14 +139,39 @@ impl Shared {
                         )),
                     );
                 }
-                json!({
+                let mut transition = json!({
                     "id": t.id, "name": t.name, "to": to,
-                    "hasScreen": false, "isGlobal": false, "isInitial": false,
+                    "hasScreen": !t.screen.is_empty(), "isGlobal": false, "isInitial": false,
                     "isAvailable": true, "isConditional": false, "isLooped": false,
-                })
+                });
+                if with_fields {
+                    let fields: Map<String, Value> =
+                        t.screen.iter().map(|f| ((*f).to_owned(), self.screen_field_json(version, f))).collect();
+                    transition["fields"] = Value::Object(fields);
+                }
+                transition
             })
             .collect();
         json!({ "expand": "transitions", "transitions": transitions })
+    }
+
+    /// A screen field's metadata, as `expand=transitions.fields` lists it.
+    fn screen_field_json(&self, version: ApiVersion, field: &str) -> Value {
+        let base = self.base_url();
+        let v = version.as_str();
+        let allowed: Vec<Value> = RESOLUTIONS
+            .iter()
+            .map(|(id, name)| json!({ "self": format!("{base}/rest/api/{v}/resolution/{id}"), "id": id, "name": name }))
+            .collect();
+        json!({
+            "required": true,
+            "schema": { "type": field, "system": field },
+            "name": "Resolution",
+            "key": field,
+            "hasDefaultValue": false,
+            "operations": ["set"],
+            "allowedValues": allowed,
+        })
     }
 
     pub(super) fn transition(
@@ -136,7 +203,7 @@ impl Shared {
         if let Some(fields) = body.get("fields").and_then(Value::as_object) {
             for (name, value) in fields {
                 match name.as_str() {
-                    "resolution" if target.category == "done" => {
+                    "resolution" if t.screen.contains(&"resolution") => {
                         resolution = value.get("name").and_then(Value::as_str).map(str::to_owned);
                     }
                     other => {

@@ -5,6 +5,19 @@
 //! [`Adapter::find_by_correlation`] searches for, and on Jira's own upsert of remote
 //! links by `globalId`.
 //!
+//! Cloud and Data Center search differently ([`Deployment`]). Data Center searches
+//! with `POST /rest/api/2/search` (`startAt`, `total`). Cloud removed that resource
+//! (410 Gone, Atlassian changelog CHANGE-2046) for `POST /rest/api/{2,3}/search/jql`
+//! (`nextPageToken` cursor, `isLast`, no `total`), whose index is eventually
+//! consistent: an issue just created may not be found yet. So on Cloud a create is
+//! guarded ([`JiraConfig::search_consistency`]): the adapter notes when it last tried
+//! to create each correlation id, and refuses (retriably, with `Retry-After`) to create
+//! it again until that attempt is older than the window, by which time search shows
+//! it; for the first window after the adapter starts every create waits, since an
+//! attempt made before a restart is not known. Issues whose create answer did arrive
+//! are searched consistently through `reconcileIssues`. Atlassian gives no bound for
+//! the index delay; the window is the operator's bound.
+//!
 //! Status changes go through the workflow: the adapter asks which transitions the
 //! issue offers now and takes the one whose target status has the wanted name. It
 //! never walks a path of several transitions; when no single transition leads to
@@ -14,8 +27,10 @@
 //! path segments, `self` links in answers are never followed) and redirects are
 //! not followed. Credentials never appear in `Debug` output or errors.
 
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use deskgate_adapter::{Adapter, AdapterError, RemoteId, RemoteLink, RemoteNote, RemoteTicket, TicketFields, http};
@@ -29,8 +44,8 @@ use url::Url;
 
 use crate::jql::{self, Clause, Operand, Operator, Query, SortKey, Term};
 use crate::wire::{
-    ApiVersion, CommentPage, CreatedIssue, DoTransition, ErrorCollection, Issue, NamedRef, NewComment, SearchRequest,
-    SearchResults, TextBody, TransitionRef, Transitions, Visibility,
+    ApiVersion, CommentPage, CreatedIssue, DoTransition, ErrorCollection, Issue, JqlSearchRequest, JqlSearchResults,
+    NamedRef, NewComment, SearchRequest, SearchResults, TextBody, TransitionRef, Transitions, Visibility,
 };
 
 /// How the adapter authenticates. Secrets are plain strings here (the gateway
@@ -52,6 +67,15 @@ impl fmt::Debug for Auth {
             Self::Bearer { .. } => f.debug_struct("Bearer").field("token", &"<redacted>").finish(),
         }
     }
+}
+
+/// Which Jira product the desk runs: it decides how issues are searched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Deployment {
+    /// Jira Cloud: `/search/jql`, eventually consistent; REST v2 and v3.
+    Cloud,
+    /// Jira Data Center (or Server): `/search`; REST v2 only.
+    DataCenter,
 }
 
 /// How users are addressed in write bodies: Cloud knows only `accountId`,
@@ -91,6 +115,10 @@ pub struct JiraConfig {
     /// The Jira base URL, with its context path if any (`https://jira.example.dk/jira`).
     pub base_url: Url,
     pub api_version: ApiVersion,
+    pub deployment: Deployment,
+    /// Cloud: how long a created or edited issue may stay out of search results. A
+    /// create is not tried again for the same correlation id within this window.
+    pub search_consistency: Duration,
     pub auth: Auth,
     /// Project issues are created in and searched within (`DRIFT`).
     pub project_key: String,
@@ -121,6 +149,8 @@ impl fmt::Debug for JiraConfig {
         f.debug_struct("JiraConfig")
             .field("base_url", &self.base_url.as_str())
             .field("api_version", &self.api_version)
+            .field("deployment", &self.deployment)
+            .field("search_consistency", &self.search_consistency)
             .field("auth", &self.auth)
             .field("project_key", &self.project_key)
             .field("issue_type", &self.issue_type)
@@ -138,12 +168,18 @@ impl fmt::Debug for JiraConfig {
 impl JiraConfig {
     /// A configuration with the usual defaults: issue type `Incident`, correlation
     /// in `customfield_10042`, internal notes restricted to the `Administrators`
-    /// role, users by `accountId` on v3 and by `name` on v2, JQL dates in UTC,
-    /// 30 s timeout, 100 issues per page, at most 20 pages per poll.
+    /// role, Cloud with users by `accountId` on v3 and Data Center with users by
+    /// `name` on v2 (only Cloud has v3), a 30 s search consistency window, JQL dates
+    /// in UTC, 30 s timeout, 100 issues per page, at most 20 pages per poll.
     pub fn new(base_url: Url, api_version: ApiVersion, auth: Auth, project_key: impl Into<String>) -> Self {
         Self {
             base_url,
             api_version,
+            deployment: match api_version {
+                ApiVersion::V2 => Deployment::DataCenter,
+                ApiVersion::V3 => Deployment::Cloud,
+            },
+            search_consistency: Duration::from_secs(30),
             auth,
             project_key: project_key.into(),
             issue_type: "Incident".into(),
@@ -180,6 +216,8 @@ pub enum ConfigError {
     Empty(&'static str),
     #[error("jira HTTP client: {0}")]
     Client(String),
+    #[error("jira Data Center has no REST API 3: use api_version 2")]
+    NoV3OnDataCenter,
 }
 
 /// The fields asked for in searches: what [`RemoteTicket`] is made of.
@@ -196,10 +234,24 @@ const SEARCH_FIELDS: &[&str] = &[
     "comment",
 ];
 
+/// Most issue ids one search asks Jira Cloud to reconcile (the API's limit).
+const MAX_RECONCILE: usize = 50;
+
+/// What the adapter tried to create on Jira Cloud lately: when, and what came of it.
+struct Creates {
+    /// Creates for the first window after this instant wait: earlier attempts are unknown.
+    started: Instant,
+    /// When a create was last sent per correlation id, pruned after the window.
+    attempts: BTreeMap<String, Instant>,
+    /// Ids of issues created lately, newest last: searched consistently.
+    created: VecDeque<u64>,
+}
+
 /// Outbound adapter for one Jira desk.
 pub struct JiraAdapter {
     config: JiraConfig,
     http: reqwest::Client,
+    creates: Mutex<Creates>,
 }
 
 impl fmt::Debug for JiraAdapter {
@@ -240,6 +292,9 @@ impl JiraAdapter {
         if config.page_size == 0 || config.max_pages == 0 {
             return Err(ConfigError::Empty("page_size / max_pages"));
         }
+        if config.deployment == Deployment::DataCenter && config.api_version == ApiVersion::V3 {
+            return Err(ConfigError::NoV3OnDataCenter);
+        }
         let http = reqwest::Client::builder()
             .timeout(config.timeout)
             .connect_timeout(config.timeout)
@@ -250,7 +305,8 @@ impl JiraAdapter {
             .user_agent(concat!("deskgate-jira/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ConfigError::Client(e.to_string()))?;
-        Ok(Self { config, http })
+        let creates = Creates { started: Instant::now(), attempts: BTreeMap::new(), created: VecDeque::new() };
+        Ok(Self { config, http, creates: Mutex::new(creates) })
     }
 
     pub fn config(&self) -> &JiraConfig {
@@ -321,6 +377,9 @@ impl JiraAdapter {
     async fn search(&self, query: &Query, max_pages: u64) -> Result<Vec<Issue>, AdapterError> {
         let mut fields: Vec<String> = SEARCH_FIELDS.iter().map(|s| (*s).to_owned()).collect();
         fields.extend(self.config.correlation_field.clone());
+        if self.config.deployment == Deployment::Cloud {
+            return self.search_jql(query, fields, max_pages).await;
+        }
         let mut issues = Vec::new();
         let mut start_at = 0;
         for _ in 0..max_pages {
@@ -340,6 +399,68 @@ impl JiraAdapter {
             }
         }
         Ok(issues)
+    }
+
+    /// Jira Cloud's enhanced search: cursor pages, with the issues created lately
+    /// reconciled so that they are found although the index may not have them yet.
+    async fn search_jql(&self, query: &Query, fields: Vec<String>, max_pages: u64) -> Result<Vec<Issue>, AdapterError> {
+        let reconcile_issues: Vec<u64> = self.lock_creates().created.iter().copied().collect();
+        let mut issues = Vec::new();
+        let mut next_page_token = None;
+        for _ in 0..max_pages {
+            let request = JqlSearchRequest {
+                jql: query.to_string(),
+                next_page_token: next_page_token.take(),
+                max_results: Some(self.config.page_size),
+                fields: fields.clone(),
+                reconcile_issues: reconcile_issues.clone(),
+            };
+            let url = self.api_url(&["search", "jql"]);
+            let (_, bytes) = self.call(Method::POST, url, Some(&request), "search").await?;
+            let page: JqlSearchResults = decode(&bytes, "search")?;
+            let empty = page.issues.is_empty();
+            issues.extend(page.issues);
+            // Stop on `isLast`, a missing token or an empty page, whichever comes first.
+            match page.next_page_token {
+                Some(token) if page.is_last != Some(true) && !empty => next_page_token = Some(token),
+                _ => break,
+            }
+        }
+        Ok(issues)
+    }
+
+    fn lock_creates(&self) -> std::sync::MutexGuard<'_, Creates> {
+        // The bookkeeping stays usable after a panic elsewhere: it only ever delays.
+        self.creates.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// On Cloud: how long a create of `correlation` must still wait, because an
+    /// earlier attempt (or one before the adapter started) may not be searchable yet.
+    /// Otherwise the attempt is noted now, before the request goes out.
+    fn claim_create(&self, correlation: &str) -> Option<Duration> {
+        if self.config.deployment != Deployment::Cloud {
+            return None;
+        }
+        let window = self.config.search_consistency;
+        let now = Instant::now();
+        let mut creates = self.lock_creates();
+        creates.attempts.retain(|_, at| now.duration_since(*at) < window);
+        let since = creates.attempts.get(correlation).copied().unwrap_or(creates.started);
+        let waited = now.duration_since(since);
+        if waited < window {
+            return Some(window - waited);
+        }
+        creates.attempts.insert(correlation.to_owned(), now);
+        None
+    }
+
+    fn note_created(&self, id: &str) {
+        let Ok(id) = id.parse::<u64>() else { return };
+        let mut creates = self.lock_creates();
+        creates.created.push_back(id);
+        while creates.created.len() > MAX_RECONCILE {
+            creates.created.pop_front();
+        }
     }
 
     fn user_value(&self, handle: &str) -> Value {
@@ -545,9 +666,24 @@ impl Adapter for JiraAdapter {
             body.insert("labels".into(), json!([label]));
         }
         let what = format!("create issue in {}", self.config.project_key);
+        if let Some(wait) = self.claim_create(correlation) {
+            // Round up: a Retry-After of 0 would retry before the window is over.
+            let retry_after = Duration::from_secs(wait.as_secs() + 1);
+            return Err(AdapterError::Retriable {
+                message: format!(
+                    "jira {what}: an earlier attempt for {correlation} may not show in Jira Cloud's search yet; \
+                     not creating again for {}s",
+                    retry_after.as_secs()
+                ),
+                status: None,
+                retry_after: Some(retry_after),
+                body: None,
+            });
+        }
         let (_, bytes) =
             self.call(Method::POST, self.api_url(&["issue"]), Some(&json!({ "fields": body })), &what).await?;
         let created: CreatedIssue = decode(&bytes, &what)?;
+        self.note_created(&created.id);
         if let Some(wanted) = &fields.status {
             let issue = self.fetch_issue(&created.key).await?;
             let current = issue.fields.status.as_ref().map(|s| s.name.clone());
@@ -662,6 +798,15 @@ impl Adapter for JiraAdapter {
     }
 
     async fn changed_since(&self, since: Timestamp) -> Result<Vec<RemoteTicket>, AdapterError> {
+        // Cloud's index may show a change late: look back over the window as well
+        // (the caller skips versions it has seen).
+        let since = match self.config.deployment {
+            Deployment::Cloud => jiff::SignedDuration::try_from(self.config.search_consistency)
+                .ok()
+                .and_then(|d| since.checked_sub(d).ok())
+                .unwrap_or(since),
+            Deployment::DataCenter => since,
+        };
         let query = Query {
             filter: Some(Clause::And(vec![
                 self.project_term(),

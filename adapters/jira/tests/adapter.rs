@@ -13,11 +13,22 @@ use url::Url;
 fn config_for(sim: &JiraSim, version: ApiVersion) -> JiraConfig {
     let sim_config = sim.config();
     let auth = Auth::Basic { email: sim_config.email.clone(), api_token: sim_config.api_token.clone() };
-    JiraConfig::new(Url::parse(&sim.base_url()).unwrap(), version, auth, "DRIFT")
+    let mut config = JiraConfig::new(Url::parse(&sim.base_url()).unwrap(), version, auth, "DRIFT");
+    // These simulators index at once (no lag), so no create needs to wait.
+    config.search_consistency = Duration::ZERO;
+    config
+}
+
+/// The simulated product an API version is served by: v3 only on Cloud.
+fn sim_for(version: ApiVersion) -> JiraSimConfig {
+    match version {
+        ApiVersion::V2 => JiraSimConfig::default(),
+        ApiVersion::V3 => JiraSimConfig::cloud(),
+    }
 }
 
 async fn setup(version: ApiVersion) -> (JiraSim, JiraAdapter) {
-    let sim = JiraSim::spawn(JiraSimConfig::default()).await.unwrap();
+    let sim = JiraSim::spawn(sim_for(version)).await.unwrap();
     let adapter = JiraAdapter::new(config_for(&sim, version)).unwrap();
     (sim, adapter)
 }
@@ -476,10 +487,14 @@ async fn config_is_checked_up_front() {
     let mut config = JiraConfig::new(base.clone(), ApiVersion::V2, auth.clone(), "DRIFT");
     config.correlation_field = Some("summary".into());
     assert!(JiraAdapter::new(config).is_err());
-    let config = JiraConfig::new(base, ApiVersion::V2, auth.clone(), "DR IFT");
+    let config = JiraConfig::new(base.clone(), ApiVersion::V2, auth.clone(), "DR IFT");
     assert!(JiraAdapter::new(config).is_err());
-    let config = JiraConfig::new(Url::parse("ftp://x/").unwrap(), ApiVersion::V2, auth, "DRIFT");
+    let config = JiraConfig::new(Url::parse("ftp://x/").unwrap(), ApiVersion::V2, auth.clone(), "DRIFT");
     assert!(JiraAdapter::new(config).is_err());
+    // Data Center has no REST API 3.
+    let mut config = JiraConfig::new(base, ApiVersion::V3, auth, "DRIFT");
+    config.deployment = deskgate_jira::Deployment::DataCenter;
+    assert!(matches!(JiraAdapter::new(config), Err(deskgate_jira::ConfigError::NoV3OnDataCenter)));
 }
 
 // ---------------------------------------------------------------------------
@@ -517,7 +532,7 @@ async fn webhooks_are_signed_and_carry_changelogs() {
     let secret = "whsec-drift-42";
     let sim = JiraSim::spawn(JiraSimConfig {
         webhook: Some(JiraWebhookTarget { url, secret: Some(secret.into()) }),
-        ..JiraSimConfig::default()
+        ..JiraSimConfig::cloud()
     })
     .await
     .unwrap();

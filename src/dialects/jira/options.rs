@@ -16,6 +16,13 @@ pub struct JiraOptions {
     /// REST API version, 2 (default) or 3.
     #[serde(default = "default_jira_api")]
     pub api_version: u8,
+    /// Which product the desk runs, `cloud` or `datacenter`: how deskgate searches it
+    /// (Cloud `/search/jql`, Data Center `/search`). Default: `cloud` with
+    /// `api_version = 3` (only Cloud has v3), else `datacenter`.
+    pub deployment: Option<JiraDeployment>,
+    /// Cloud: seconds a created issue may stay out of Jira's search results; a create
+    /// is not tried again for the same incident within them (default 30).
+    pub search_consistency_secs: Option<u64>,
     /// Issue type for new issues (default `Incident`).
     pub issue_type: Option<String>,
     /// Custom field holding deskgate's incident id, e.g. `customfield_10042`.
@@ -43,10 +50,30 @@ pub struct JiraOptions {
 
 impl JiraOptions {
     pub const DEFAULT_AFFECTS_USERS_LABEL: &str = "affects-users";
+    pub const DEFAULT_SEARCH_CONSISTENCY_SECS: u64 = 30;
+    /// The longest consistency window accepted: creates wait this long after a restart.
+    pub const MAX_SEARCH_CONSISTENCY_SECS: u64 = 600;
+
+    /// The product, given or implied by the API version.
+    pub fn deployment(&self) -> JiraDeployment {
+        self.deployment.unwrap_or(if self.api_version == 3 { JiraDeployment::Cloud } else { JiraDeployment::Datacenter })
+    }
+
+    pub fn search_consistency_secs(&self) -> u64 {
+        self.search_consistency_secs.unwrap_or(Self::DEFAULT_SEARCH_CONSISTENCY_SECS)
+    }
 
     pub fn affects_users_label(&self) -> &str {
         self.affects_users_label.as_deref().unwrap_or(Self::DEFAULT_AFFECTS_USERS_LABEL)
     }
+}
+
+/// Which Jira product a desk runs (`jira.deployment`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JiraDeployment {
+    Cloud,
+    Datacenter,
 }
 
 /// How a Jira desk's webhooks are trusted (`jira.webhook_verify`).
@@ -67,6 +94,18 @@ impl DeskOptions for JiraOptions {
     fn check(&self, path: &str, _desk: &DeskFields<'_>, problems: &mut Vec<OptionProblem>) {
         if !matches!(self.api_version, 2 | 3) {
             problems.push((format!("{path}.jira.api_version"), "expected 2 or 3".into()));
+        }
+        if self.api_version == 3 && self.deployment() == JiraDeployment::Datacenter {
+            problems.push((
+                format!("{path}.jira.api_version"),
+                "Jira Data Center has no REST API 3: expected api_version = 2 with deployment = \"datacenter\"".into(),
+            ));
+        }
+        if self.search_consistency_secs.is_some_and(|s| s > Self::MAX_SEARCH_CONSISTENCY_SECS) {
+            problems.push((
+                format!("{path}.jira.search_consistency_secs"),
+                format!("expected at most {} seconds", Self::MAX_SEARCH_CONSISTENCY_SECS),
+            ));
         }
         if let Some(field) = &self.link_field {
             let digits = field.strip_prefix("customfield_").unwrap_or("");

@@ -52,7 +52,7 @@ use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use deskgate_jira::wire::{ApiVersion, ErrorCollection};
@@ -243,16 +243,27 @@ pub(super) async fn gate(State(s): State<AppState>, request: Request, next: Next
     if lost { break_off(response).await } else { response }
 }
 
-/// The answer's status and headers, then fewer bytes than `Content-Length` promised:
-/// the client sees the answer break off.
+/// The answer's status and headers, then a body that breaks off before its end: the
+/// client sees the answer fail after the change was made.
 async fn break_off(response: Response) -> Response {
-    let (mut parts, body) = response.into_parts();
-    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
-    let promised = bytes.len() + 64;
-    if let Ok(value) = HeaderValue::from_str(&promised.to_string()) {
-        parts.headers.insert(header::CONTENT_LENGTH, value);
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::new(BrokenBody))
+}
+
+/// A body whose first read fails.
+struct BrokenBody;
+
+impl hyper::body::Body for BrokenBody {
+    type Data = axum::body::Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        std::task::Poll::Ready(Some(Err(std::io::Error::new(std::io::ErrorKind::ConnectionAborted, "answer lost"))))
     }
-    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 #[derive(Deserialize)]

@@ -18,6 +18,7 @@ mod flow_more;
 mod fuzz;
 mod hostile_input;
 mod jira_api;
+mod jira_cloud;
 mod layers;
 mod outbox_cli;
 mod patient_data;

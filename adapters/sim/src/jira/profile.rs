@@ -200,7 +200,7 @@ impl Shared {
             }
             let Some(entry) = index.issues.get_mut(&issue.id) else { continue };
             let due = entry.pending.iter().take_while(|(at, _)| *at <= now).count();
-            if let Some((_, newest)) = entry.pending.drain(..due).last() {
+            if let Some((_, newest)) = entry.pending.drain(..due).next_back() {
                 entry.visible = Some(newest);
             }
             out.extend(entry.visible.clone());

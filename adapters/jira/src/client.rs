@@ -5,18 +5,9 @@
 //! [`Adapter::find_by_correlation`] searches for, and on Jira's own upsert of remote
 //! links by `globalId`.
 //!
-//! Cloud and Data Center search differently ([`Deployment`]). Data Center searches
-//! with `POST /rest/api/2/search` (`startAt`, `total`). Cloud removed that resource
-//! (410 Gone, Atlassian changelog CHANGE-2046) for `POST /rest/api/{2,3}/search/jql`
-//! (`nextPageToken` cursor, `isLast`, no `total`), whose index is eventually
-//! consistent: an issue just created may not be found yet. So on Cloud a create is
-//! guarded ([`JiraConfig::search_consistency`]): the adapter notes when it last tried
-//! to create each correlation id, and refuses (retriably, with `Retry-After`) to create
-//! it again until that attempt is older than the window, by which time search shows
-//! it; for the first window after the adapter starts every create waits, since an
-//! attempt made before a restart is not known. Issues whose create answer did arrive
-//! are searched consistently through `reconcileIssues`. Atlassian gives no bound for
-//! the index delay; the window is the operator's bound.
+//! Cloud and Data Center search differently ([`Deployment`]): Data Center with
+//! `POST /rest/api/2/search` (`startAt`, `total`), Cloud with the eventually
+//! consistent `/search/jql`, which is why creates on Cloud are guarded (`cloud.rs`).
 //!
 //! Status changes go through the workflow: the adapter asks which transitions the
 //! issue offers now and takes the one whose target status has the wanted name. It
@@ -27,10 +18,11 @@
 //! path segments, `self` links in answers are never followed) and redirects are
 //! not followed. Credentials never appear in `Debug` output or errors.
 
-use std::collections::{BTreeMap, VecDeque};
+mod cloud;
+
 use std::fmt;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use deskgate_adapter::{Adapter, AdapterError, RemoteId, RemoteLink, RemoteNote, RemoteTicket, TicketFields, http};
@@ -44,8 +36,8 @@ use url::Url;
 
 use crate::jql::{self, Clause, Operand, Operator, Query, SortKey, Term};
 use crate::wire::{
-    ApiVersion, CommentPage, CreatedIssue, DoTransition, ErrorCollection, Issue, JqlSearchRequest, JqlSearchResults,
-    NamedRef, NewComment, SearchRequest, SearchResults, TextBody, TransitionRef, Transitions, Visibility,
+    ApiVersion, CommentPage, CreatedIssue, DoTransition, ErrorCollection, Issue, NamedRef, NewComment, SearchRequest,
+    SearchResults, TextBody, TransitionRef, Transitions, Visibility,
 };
 
 /// How the adapter authenticates. Secrets are plain strings here (the gateway
@@ -234,24 +226,11 @@ const SEARCH_FIELDS: &[&str] = &[
     "comment",
 ];
 
-/// Most issue ids one search asks Jira Cloud to reconcile (the API's limit).
-const MAX_RECONCILE: usize = 50;
-
-/// What the adapter tried to create on Jira Cloud lately: when, and what came of it.
-struct Creates {
-    /// Creates for the first window after this instant wait: earlier attempts are unknown.
-    started: Instant,
-    /// When a create was last sent per correlation id, pruned after the window.
-    attempts: BTreeMap<String, Instant>,
-    /// Ids of issues created lately, newest last: searched consistently.
-    created: VecDeque<u64>,
-}
-
 /// Outbound adapter for one Jira desk.
 pub struct JiraAdapter {
     config: JiraConfig,
     http: reqwest::Client,
-    creates: Mutex<Creates>,
+    creates: Mutex<cloud::Creates>,
 }
 
 impl fmt::Debug for JiraAdapter {
@@ -305,8 +284,7 @@ impl JiraAdapter {
             .user_agent(concat!("deskgate-jira/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ConfigError::Client(e.to_string()))?;
-        let creates = Creates { started: Instant::now(), attempts: BTreeMap::new(), created: VecDeque::new() };
-        Ok(Self { config, http, creates: Mutex::new(creates) })
+        Ok(Self { config, http, creates: Mutex::new(cloud::Creates::new()) })
     }
 
     pub fn config(&self) -> &JiraConfig {
@@ -399,68 +377,6 @@ impl JiraAdapter {
             }
         }
         Ok(issues)
-    }
-
-    /// Jira Cloud's enhanced search: cursor pages, with the issues created lately
-    /// reconciled so that they are found although the index may not have them yet.
-    async fn search_jql(&self, query: &Query, fields: Vec<String>, max_pages: u64) -> Result<Vec<Issue>, AdapterError> {
-        let reconcile_issues: Vec<u64> = self.lock_creates().created.iter().copied().collect();
-        let mut issues = Vec::new();
-        let mut next_page_token = None;
-        for _ in 0..max_pages {
-            let request = JqlSearchRequest {
-                jql: query.to_string(),
-                next_page_token: next_page_token.take(),
-                max_results: Some(self.config.page_size),
-                fields: fields.clone(),
-                reconcile_issues: reconcile_issues.clone(),
-            };
-            let url = self.api_url(&["search", "jql"]);
-            let (_, bytes) = self.call(Method::POST, url, Some(&request), "search").await?;
-            let page: JqlSearchResults = decode(&bytes, "search")?;
-            let empty = page.issues.is_empty();
-            issues.extend(page.issues);
-            // Stop on `isLast`, a missing token or an empty page, whichever comes first.
-            match page.next_page_token {
-                Some(token) if page.is_last != Some(true) && !empty => next_page_token = Some(token),
-                _ => break,
-            }
-        }
-        Ok(issues)
-    }
-
-    fn lock_creates(&self) -> std::sync::MutexGuard<'_, Creates> {
-        // The bookkeeping stays usable after a panic elsewhere: it only ever delays.
-        self.creates.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// On Cloud: how long a create of `correlation` must still wait, because an
-    /// earlier attempt (or one before the adapter started) may not be searchable yet.
-    /// Otherwise the attempt is noted now, before the request goes out.
-    fn claim_create(&self, correlation: &str) -> Option<Duration> {
-        if self.config.deployment != Deployment::Cloud {
-            return None;
-        }
-        let window = self.config.search_consistency;
-        let now = Instant::now();
-        let mut creates = self.lock_creates();
-        creates.attempts.retain(|_, at| now.duration_since(*at) < window);
-        let since = creates.attempts.get(correlation).copied().unwrap_or(creates.started);
-        let waited = now.duration_since(since);
-        if waited < window {
-            return Some(window - waited);
-        }
-        creates.attempts.insert(correlation.to_owned(), now);
-        None
-    }
-
-    fn note_created(&self, id: &str) {
-        let Ok(id) = id.parse::<u64>() else { return };
-        let mut creates = self.lock_creates();
-        creates.created.push_back(id);
-        while creates.created.len() > MAX_RECONCILE {
-            creates.created.pop_front();
-        }
     }
 
     fn user_value(&self, handle: &str) -> Value {
@@ -667,18 +583,7 @@ impl Adapter for JiraAdapter {
         }
         let what = format!("create issue in {}", self.config.project_key);
         if let Some(wait) = self.claim_create(correlation) {
-            // Round up: a Retry-After of 0 would retry before the window is over.
-            let retry_after = Duration::from_secs(wait.as_secs() + 1);
-            return Err(AdapterError::Retriable {
-                message: format!(
-                    "jira {what}: an earlier attempt for {correlation} may not show in Jira Cloud's search yet; \
-                     not creating again for {}s",
-                    retry_after.as_secs()
-                ),
-                status: None,
-                retry_after: Some(retry_after),
-                body: None,
-            });
+            return Err(cloud::not_yet(&what, correlation, wait));
         }
         let (_, bytes) =
             self.call(Method::POST, self.api_url(&["issue"]), Some(&json!({ "fields": body })), &what).await?;

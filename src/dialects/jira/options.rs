@@ -154,80 +154,16 @@ fn default_jira_api() -> u8 {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
-    use crate::config::{Config, MapEnv};
-
-    /// The problems check-config reports for a Jira desk with `jira` as its options.
-    fn problems(jira: &str) -> Vec<(String, String)> {
-        let text = format!(
-            r#"
-            [gateway]
-            listen = "127.0.0.1:0"
-
-            [desks.sds]
-            name = "National Service Desk"
-            role = "national"
-            system = "native"
-            auth = {{ issuer = "sds", algorithm = "HS256", secret = {{ env = "T_SDS" }} }}
-
-            [desks.drift]
-            name = "Drift"
-            role = "supplier"
-            system = "jira"
-            services = ["*"]
-            endpoint = "https://drift.atlassian.net"
-            credentials = {{ kind = "bearer", token = {{ env = "T_JIRA" }} }}
-            jira = {jira}
-            "#
-        );
-        let env = MapEnv::new(false).with("T_SDS", "s").with("T_JIRA", "t").with("T_HOOK", "h");
-        match Config::from_toml(&text, Path::new("."), &env) {
-            Ok(_) => Vec::new(),
-            Err(problems) => problems.into_iter().map(|p| (p.path, p.message)).collect(),
-        }
-    }
-
-    const BASE: &str = r#"project = "DRIFT", webhook_secret = { env = "T_HOOK" }"#;
-
-    #[test]
-    fn api_3_on_data_center_is_refused_with_its_key_path() {
-        let found = problems(&format!("{{ {BASE}, api_version = 3, deployment = \"datacenter\" }}"));
-        assert!(
-            found.iter().any(|(path, message)| path == "desks.drift.jira.api_version"
-                && message.contains("Data Center has no REST API 3")),
-            "{found:#?}"
-        );
-        for fine in [
-            format!("{{ {BASE}, api_version = 3, deployment = \"cloud\" }}"),
-            format!("{{ {BASE}, api_version = 3 }}"),
-            format!("{{ {BASE}, api_version = 2, deployment = \"cloud\", search_consistency_secs = 60 }}"),
-            format!("{{ {BASE}, deployment = \"datacenter\" }}"),
-        ] {
-            assert_eq!(problems(&fine), Vec::<(String, String)>::new(), "{fine}");
-        }
-    }
-
-    #[test]
-    fn a_bad_deployment_or_window_is_named_by_its_key_path() {
-        let found = problems(&format!("{{ {BASE}, deployment = \"server\" }}"));
-        assert!(found.iter().any(|(path, _)| path.starts_with("desks.drift")), "{found:#?}");
-        assert!(found.iter().any(|(_, message)| message.contains("cloud")), "{found:#?}");
-        let found = problems(&format!("{{ {BASE}, search_consistency_secs = 3600 }}"));
-        assert!(
-            found.iter().any(|(path, message)| path == "desks.drift.jira.search_consistency_secs"
-                && message == "expected at most 600 seconds"),
-            "{found:#?}"
-        );
-    }
+    use super::JiraDeployment::{Cloud, Datacenter};
+    use super::JiraOptions;
 
     #[test]
     fn the_deployment_follows_the_api_version_unless_given() {
-        let options = |text: &str| -> super::JiraOptions { toml::from_str(text).unwrap() };
-        use super::JiraDeployment::{Cloud, Datacenter};
+        let options = |text: &str| -> JiraOptions { toml::from_str(text).unwrap() };
         assert_eq!(options("project = \"D\"").deployment(), Datacenter);
         assert_eq!(options("project = \"D\"\napi_version = 3").deployment(), Cloud);
         assert_eq!(options("project = \"D\"\ndeployment = \"cloud\"").deployment(), Cloud);
+        assert_eq!(options("project = \"D\"\napi_version = 3\ndeployment = \"datacenter\"").deployment(), Datacenter);
         assert_eq!(options("project = \"D\"").search_consistency_secs(), 30);
     }
 }

@@ -10,6 +10,9 @@ use deskgate_sim::Fault;
 use deskgate_sim::jira::{JiraSim, JiraSimConfig, JiraWebhookTarget};
 use url::Url;
 
+#[path = "support/cloud_api.rs"]
+mod cloud_api;
+
 fn config_for(sim: &JiraSim, version: ApiVersion) -> JiraConfig {
     let sim_config = sim.config();
     let auth = Auth::Basic { email: sim_config.email.clone(), api_token: sim_config.api_token.clone() };
@@ -75,6 +78,7 @@ async fn create_v3_sends_adf_and_reads_it_back() {
     let issue_json = sim.issue_json("DRIFT-1", ApiVersion::V3).unwrap();
     assert_eq!(issue_json["fields"]["description"]["type"], "doc");
     insta::assert_json_snapshot!("create_v3_body", sim.requests()[0]);
+    cloud_api::check(&sim.seen_requests());
 }
 
 #[tokio::test]
@@ -244,6 +248,9 @@ async fn notes_become_public_or_role_restricted_comments() {
         assert!(notes[0].public && !notes[1].public);
         let posted: Vec<_> = sim.requests().into_iter().filter(|r| r.path.ends_with("/comment")).collect();
         insta::assert_json_snapshot!(format!("comment_bodies_v{}", version.as_str()), posted);
+        if version == ApiVersion::V3 {
+            cloud_api::check(&sim.seen_requests());
+        }
     }
 }
 
@@ -587,6 +594,7 @@ async fn webhooks_are_signed_and_carry_changelogs() {
     assert_eq!(webhook::verify(secret.as_bytes(), &tampered, signature.as_deref()), Err(SignatureError::Mismatch));
     assert_eq!(webhook::verify(secret.as_bytes(), body, None), Err(SignatureError::Missing));
     assert_eq!(webhook::verify(b"another-secret", body, signature.as_deref()), Err(SignatureError::Mismatch));
+    cloud_api::check(&sim.seen_requests());
 }
 
 #[tokio::test]

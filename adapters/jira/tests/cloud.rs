@@ -10,6 +10,9 @@ use deskgate_sim::Fault;
 use deskgate_sim::jira::{JiraSim, JiraSimConfig, LoseResponses};
 use url::Url;
 
+#[path = "support/cloud_api.rs"]
+mod cloud_api;
+
 fn config(sim: &JiraSim, version: ApiVersion, deployment: Deployment) -> JiraConfig {
     let c = sim.config();
     let auth = Auth::Basic { email: c.email.clone(), api_token: c.api_token.clone() };
@@ -45,6 +48,7 @@ async fn cloud_is_searched_with_search_jql_and_data_center_with_search() {
             searches(&sim),
             [format!("POST /rest/api/{v}/search/jql"), format!("POST /rest/api/{v}/search/jql")]
         );
+        cloud_api::check(&sim.seen_requests());
     }
     let sim = JiraSim::spawn(JiraSimConfig::default()).await.unwrap();
     let adapter = JiraAdapter::new(config(&sim, ApiVersion::V2, Deployment::DataCenter)).unwrap();
@@ -77,6 +81,7 @@ async fn changed_since_follows_cursor_pages_on_cloud() {
     let keys: Vec<_> = all.iter().map(|t| t.display_id.as_str()).collect();
     assert_eq!(keys, ["DRIFT-1", "DRIFT-2", "DRIFT-3", "DRIFT-4", "DRIFT-5"]);
     assert_eq!(sim.faults().served("POST /rest/api/3/search/jql"), 3);
+    cloud_api::check(&sim.seen_requests());
 }
 
 /// What the delivery worker does with a create: look up the correlation id, create
@@ -118,6 +123,7 @@ async fn a_create_retried_after_a_lost_answer_never_duplicates_although_search_l
     assert!(failures.iter().any(|e| e.status().is_none() && e.retry_after().is_none()), "{failures:?}");
     assert!(failures.iter().any(|e| e.retry_after().is_some()), "a retry waited for the index: {failures:?}");
     assert_eq!(sim.faults().served("POST /rest/api/3/issue"), 1);
+    cloud_api::check(&sim.seen_requests());
 }
 
 #[tokio::test]
@@ -135,6 +141,7 @@ async fn an_issue_whose_create_answer_arrived_is_found_before_it_is_indexed() {
     assert_eq!(found.id, RemoteId("DRIFT-1".into()));
     let search = sim.requests().into_iter().rfind(|r| r.path.ends_with("/search/jql")).unwrap();
     assert_eq!(search.body["reconcileIssues"], serde_json::json!([10000]));
+    cloud_api::check(&sim.seen_requests());
 }
 
 #[tokio::test]

@@ -14,7 +14,8 @@
 //!   `nextPageToken`, `maxResults`, `fields`, `expand`, `properties`, `fieldsByKeys`,
 //!   `failFast`, `reconcileIssues`; the answer holds `issues`, `nextPageToken` (absent
 //!   on the last page) and `isLast`, and no `total`; only `id` is returned per issue
-//!   unless `fields` asks for more. The clients that implement it read it the same
+//!   unless `fields` asks for more; a body with `startAt` is refused (400), as
+//!   clients migrating to it report. The clients that implement it read it the same
 //!   way (pycontribs/jira `enhanced_search_issues`, atlassian-python-api
 //!   `enhanced_jql`). The mirrored OpenAPI description in `specs/jira-platform.v3.json`
 //!   predates the change and has no `/search/jql`.
@@ -34,8 +35,9 @@
 //!   pycontribs/jira compare against `"Cloud"`); Cloud reports `"Cloud"`.
 //!
 //! Unclear in the docs and not modelled: whether Cloud refuses unbounded JQL on
-//! `/search/jql` (clients report a 400 for an empty `jql`; the simulator refuses an
-//! empty `jql` only), and how long a `nextPageToken` stays valid (here: until the
+//! `/search/jql` (clients report a 400 for an empty `jql`, e.g. nextcloud/integration_jira
+//! #169; the simulator refuses an empty `jql` only, with a message of its own wording),
+//! and how long a `nextPageToken` stays valid (here: until the
 //! issue set changes order, the token being an offset).
 //!
 //! # Operator API
@@ -210,9 +212,7 @@ impl Shared {
 }
 
 fn not_found() -> Response {
-    let mut response = SimError::not_found("The requested resource could not be found.").into_response();
-    *response.status_mut() = StatusCode::NOT_FOUND;
-    response
+    SimError::not_found("The requested resource could not be found.").into_response()
 }
 
 /// Middleware: what this product does not serve, it answers as the product does;

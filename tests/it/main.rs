@@ -18,6 +18,7 @@ mod flow_more;
 mod fuzz;
 mod hostile_input;
 mod jira_api;
+mod jira_cloud;
 mod jira_sync;
 mod layers;
 mod outbox_cli;

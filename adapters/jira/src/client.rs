@@ -5,6 +5,10 @@
 //! [`Adapter::find_by_correlation`] searches for, and on Jira's own upsert of remote
 //! links by `globalId`.
 //!
+//! Cloud and Data Center search differently ([`Deployment`]): Data Center with
+//! `POST /rest/api/2/search` (`startAt`, `total`), Cloud with the eventually
+//! consistent `/search/jql`, which is why creates on Cloud are guarded (`cloud.rs`).
+//!
 //! Status changes go through the workflow. The adapter asks which transitions the
 //! issue offers now (`GET …/transitions?expand=transitions.fields`, which also lists
 //! the fields on each transition's screen) and takes the one whose target status has
@@ -25,6 +29,8 @@
 //! Only URLs under the configured base URL are called (issue keys are escaped as
 //! path segments, `self` links in answers are never followed) and redirects are
 //! not followed. Credentials never appear in `Debug` output or errors.
+
+mod cloud;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -72,6 +78,15 @@ impl fmt::Debug for Auth {
     }
 }
 
+/// Which Jira product the desk runs: it decides how issues are searched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Deployment {
+    /// Jira Cloud: `/search/jql`, eventually consistent; REST v2 and v3.
+    Cloud,
+    /// Jira Data Center (or Server): `/search`; REST v2 only.
+    DataCenter,
+}
+
 /// How users are addressed in write bodies: Cloud knows only `accountId`,
 /// Server/Data Center use the user `name`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -109,6 +124,10 @@ pub struct JiraConfig {
     /// The Jira base URL, with its context path if any (`https://jira.example.dk/jira`).
     pub base_url: Url,
     pub api_version: ApiVersion,
+    pub deployment: Deployment,
+    /// Cloud: how long a created or edited issue may stay out of search results. A
+    /// create is not tried again for the same correlation id within this window.
+    pub search_consistency: Duration,
     pub auth: Auth,
     /// Project issues are created in and searched within (`DRIFT`).
     pub project_key: String,
@@ -142,6 +161,8 @@ impl fmt::Debug for JiraConfig {
         f.debug_struct("JiraConfig")
             .field("base_url", &self.base_url.as_str())
             .field("api_version", &self.api_version)
+            .field("deployment", &self.deployment)
+            .field("search_consistency", &self.search_consistency)
             .field("auth", &self.auth)
             .field("project_key", &self.project_key)
             .field("issue_type", &self.issue_type)
@@ -160,12 +181,18 @@ impl fmt::Debug for JiraConfig {
 impl JiraConfig {
     /// A configuration with the usual defaults: issue type `Incident`, correlation
     /// in `customfield_10042`, internal notes restricted to the `Administrators`
-    /// role, users by `accountId` on v3 and by `name` on v2, JQL dates in UTC,
-    /// 30 s timeout, 100 issues per page, at most 20 pages per poll.
+    /// role, Cloud with users by `accountId` on v3 and Data Center with users by
+    /// `name` on v2 (only Cloud has v3), a 30 s search consistency window, JQL dates
+    /// in UTC, 30 s timeout, 100 issues per page, at most 20 pages per poll.
     pub fn new(base_url: Url, api_version: ApiVersion, auth: Auth, project_key: impl Into<String>) -> Self {
         Self {
             base_url,
             api_version,
+            deployment: match api_version {
+                ApiVersion::V2 => Deployment::DataCenter,
+                ApiVersion::V3 => Deployment::Cloud,
+            },
+            search_consistency: Duration::from_secs(30),
             auth,
             project_key: project_key.into(),
             issue_type: "Incident".into(),
@@ -210,6 +237,8 @@ pub enum ConfigError {
     Empty(&'static str),
     #[error("jira HTTP client: {0}")]
     Client(String),
+    #[error("jira Data Center has no REST API 3: use api_version 2")]
+    NoV3OnDataCenter,
 }
 
 /// The fields asked for in searches: what [`RemoteTicket`] is made of.
@@ -233,6 +262,7 @@ pub struct JiraAdapter {
     /// What the workflow is known to offer: transitions out of each status (by
     /// lower-case name), as last listed.
     workflow: Mutex<BTreeMap<String, Vec<Transition>>>,
+    creates: Mutex<cloud::Creates>,
 }
 
 impl fmt::Debug for JiraAdapter {
@@ -273,6 +303,9 @@ impl JiraAdapter {
         if config.page_size == 0 || config.max_pages == 0 {
             return Err(ConfigError::Empty("page_size / max_pages"));
         }
+        if config.deployment == Deployment::DataCenter && config.api_version == ApiVersion::V3 {
+            return Err(ConfigError::NoV3OnDataCenter);
+        }
         let http = reqwest::Client::builder()
             .timeout(config.timeout)
             .connect_timeout(config.timeout)
@@ -283,7 +316,7 @@ impl JiraAdapter {
             .user_agent(concat!("deskgate-jira/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ConfigError::Client(e.to_string()))?;
-        Ok(Self { config, http, workflow: Mutex::new(BTreeMap::new()) })
+        Ok(Self { config, http, workflow: Mutex::new(BTreeMap::new()), creates: Mutex::new(cloud::Creates::new()) })
     }
 
     pub fn config(&self) -> &JiraConfig {
@@ -354,6 +387,9 @@ impl JiraAdapter {
     async fn search(&self, query: &Query, max_pages: u64) -> Result<Vec<Issue>, AdapterError> {
         let mut fields: Vec<String> = SEARCH_FIELDS.iter().map(|s| (*s).to_owned()).collect();
         fields.extend(self.config.correlation_field.clone());
+        if self.config.deployment == Deployment::Cloud {
+            return self.search_jql(query, fields, max_pages).await;
+        }
         let mut issues = Vec::new();
         let mut start_at = 0;
         for _ in 0..max_pages {
@@ -550,9 +586,13 @@ impl Adapter for JiraAdapter {
             body.insert("labels".into(), json!([label]));
         }
         let what = format!("create issue in {}", self.config.project_key);
+        if let Some(wait) = self.claim_create(correlation) {
+            return Err(cloud::not_yet(&what, correlation, wait));
+        }
         let (_, bytes) =
             self.call(Method::POST, self.api_url(&["issue"]), Some(&json!({ "fields": body })), &what).await?;
         let created: CreatedIssue = decode(&bytes, &what)?;
+        self.note_created(&created.id);
         if let Some(wanted) = &fields.status {
             let issue = self.fetch_issue(&created.key).await?;
             let current = issue.fields.status.as_ref().map(|s| s.name.clone());
@@ -667,6 +707,15 @@ impl Adapter for JiraAdapter {
     }
 
     async fn changed_since(&self, since: Timestamp) -> Result<Vec<RemoteTicket>, AdapterError> {
+        // Cloud's index may show a change late: look back over the window as well
+        // (the caller skips versions it has seen).
+        let since = match self.config.deployment {
+            Deployment::Cloud => jiff::SignedDuration::try_from(self.config.search_consistency)
+                .ok()
+                .and_then(|d| since.checked_sub(d).ok())
+                .unwrap_or(since),
+            Deployment::DataCenter => since,
+        };
         let query = Query {
             filter: Some(Clause::And(vec![
                 self.project_term(),

@@ -19,5 +19,5 @@ pub mod jql;
 pub mod webhook;
 pub mod wire;
 
-pub use client::{Auth, ConfigError, InternalCommentVisibility, JiraAdapter, JiraConfig, UserRef};
+pub use client::{Auth, ConfigError, Deployment, InternalCommentVisibility, JiraAdapter, JiraConfig, UserRef};
 pub use wire::ApiVersion;

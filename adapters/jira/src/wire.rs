@@ -423,6 +423,34 @@ pub struct SearchResults {
     pub issues: Vec<Issue>,
 }
 
+/// Body of Jira Cloud's `POST /search/jql` (enhanced search, CHANGE-2046): a cursor
+/// instead of `startAt`, and issues to read consistently despite the search index.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JqlSearchRequest {
+    pub jql: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub next_page_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub max_results: Option<u64>,
+    /// Without fields Cloud returns only issue ids.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<String>,
+    /// Issue ids (at most 50) searched as they are now, not as last indexed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reconcile_issues: Vec<u64>,
+}
+
+/// Answer of `GET|POST /search/jql`: no `total`; `nextPageToken` until the last page.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct JqlSearchResults {
+    pub issues: Vec<Issue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_page_token: Option<String>,
+    pub is_last: Option<bool>,
+}
+
 /// Answer of `GET /serverInfo`. Clients such as the Python `jira` package read
 /// `versionNumbers` (required) and `deploymentType` (`Cloud` or `Server`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

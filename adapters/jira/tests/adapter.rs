@@ -10,14 +10,28 @@ use deskgate_sim::Fault;
 use deskgate_sim::jira::{JiraSim, JiraSimConfig, JiraWebhookTarget};
 use url::Url;
 
+#[path = "support/cloud_api.rs"]
+mod cloud_api;
+
 fn config_for(sim: &JiraSim, version: ApiVersion) -> JiraConfig {
     let sim_config = sim.config();
     let auth = Auth::Basic { email: sim_config.email.clone(), api_token: sim_config.api_token.clone() };
-    JiraConfig::new(Url::parse(&sim.base_url()).unwrap(), version, auth, "DRIFT")
+    let mut config = JiraConfig::new(Url::parse(&sim.base_url()).unwrap(), version, auth, "DRIFT");
+    // These simulators index at once (no lag), so no create needs to wait.
+    config.search_consistency = Duration::ZERO;
+    config
+}
+
+/// The simulated product an API version is served by: v3 only on Cloud.
+fn sim_for(version: ApiVersion) -> JiraSimConfig {
+    match version {
+        ApiVersion::V2 => JiraSimConfig::default(),
+        ApiVersion::V3 => JiraSimConfig::cloud(),
+    }
 }
 
 async fn setup(version: ApiVersion) -> (JiraSim, JiraAdapter) {
-    let sim = JiraSim::spawn(JiraSimConfig::default()).await.unwrap();
+    let sim = JiraSim::spawn(sim_for(version)).await.unwrap();
     let adapter = JiraAdapter::new(config_for(&sim, version)).unwrap();
     (sim, adapter)
 }
@@ -64,6 +78,7 @@ async fn create_v3_sends_adf_and_reads_it_back() {
     let issue_json = sim.issue_json("DRIFT-1", ApiVersion::V3).unwrap();
     assert_eq!(issue_json["fields"]["description"]["type"], "doc");
     insta::assert_json_snapshot!("create_v3_body", sim.requests()[0]);
+    cloud_api::check(&sim.seen_requests());
 }
 
 #[tokio::test]
@@ -362,6 +377,9 @@ async fn notes_become_public_or_role_restricted_comments() {
         assert!(notes[0].public && !notes[1].public);
         let posted: Vec<_> = sim.requests().into_iter().filter(|r| r.path.ends_with("/comment")).collect();
         insta::assert_json_snapshot!(format!("comment_bodies_v{}", version.as_str()), posted);
+        if version == ApiVersion::V3 {
+            cloud_api::check(&sim.seen_requests());
+        }
     }
 }
 
@@ -605,10 +623,14 @@ async fn config_is_checked_up_front() {
     let mut config = JiraConfig::new(base.clone(), ApiVersion::V2, auth.clone(), "DRIFT");
     config.correlation_field = Some("summary".into());
     assert!(JiraAdapter::new(config).is_err());
-    let config = JiraConfig::new(base, ApiVersion::V2, auth.clone(), "DR IFT");
+    let config = JiraConfig::new(base.clone(), ApiVersion::V2, auth.clone(), "DR IFT");
     assert!(JiraAdapter::new(config).is_err());
-    let config = JiraConfig::new(Url::parse("ftp://x/").unwrap(), ApiVersion::V2, auth, "DRIFT");
+    let config = JiraConfig::new(Url::parse("ftp://x/").unwrap(), ApiVersion::V2, auth.clone(), "DRIFT");
     assert!(JiraAdapter::new(config).is_err());
+    // Data Center has no REST API 3.
+    let mut config = JiraConfig::new(base, ApiVersion::V3, auth, "DRIFT");
+    config.deployment = deskgate_jira::Deployment::DataCenter;
+    assert!(matches!(JiraAdapter::new(config), Err(deskgate_jira::ConfigError::NoV3OnDataCenter)));
 }
 
 // ---------------------------------------------------------------------------
@@ -646,7 +668,7 @@ async fn webhooks_are_signed_and_carry_changelogs() {
     let secret = "whsec-drift-42";
     let sim = JiraSim::spawn(JiraSimConfig {
         webhook: Some(JiraWebhookTarget { url, secret: Some(secret.into()) }),
-        ..JiraSimConfig::default()
+        ..JiraSimConfig::cloud()
     })
     .await
     .unwrap();
@@ -701,6 +723,7 @@ async fn webhooks_are_signed_and_carry_changelogs() {
     assert_eq!(webhook::verify(secret.as_bytes(), &tampered, signature.as_deref()), Err(SignatureError::Mismatch));
     assert_eq!(webhook::verify(secret.as_bytes(), body, None), Err(SignatureError::Missing));
     assert_eq!(webhook::verify(b"another-secret", body, signature.as_deref()), Err(SignatureError::Mismatch));
+    cloud_api::check(&sim.seen_requests());
 }
 
 #[tokio::test]

@@ -47,7 +47,11 @@ impl Client {
 }
 
 async fn sim() -> (JiraSim, Client) {
-    let sim = JiraSim::spawn(JiraSimConfig::default()).await.unwrap();
+    sim_with(JiraSimConfig::default()).await
+}
+
+async fn sim_with(config: JiraSimConfig) -> (JiraSim, Client) {
+    let sim = JiraSim::spawn(config).await.unwrap();
     let client = Client::new(&sim);
     (sim, client)
 }
@@ -73,9 +77,13 @@ async fn server_info_and_metadata_answer_like_jira() {
     assert_eq!(info["deploymentType"], "Server");
     assert_eq!(info["baseUrl"], sim.base_url());
 
-    let (status, me) = client.get("/rest/api/3/myself").await;
+    let (status, me) = client.get("/rest/api/2/myself").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(me["emailAddress"], sim.config().email);
+    let (cloud, cloud_client) = sim_with(JiraSimConfig::cloud()).await;
+    let (status, me) = cloud_client.get("/rest/api/3/myself").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me["emailAddress"], cloud.config().email);
     let (_, priorities) = client.get("/rest/api/2/priority").await;
     let names: Vec<_> = priorities.as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["Highest", "High", "Medium", "Low", "Lowest"]);
@@ -120,8 +128,9 @@ async fn create_answers_id_key_self_and_validates_fields() {
     assert_eq!(body["errors"]["foo"], "Field 'foo' cannot be set. It is not on the appropriate screen, or unknown.");
     assert!(body["errorMessages"].as_array().unwrap().is_empty());
 
-    // v3 wants ADF for descriptions.
-    let (status, body) = client
+    // v3 (Cloud) wants ADF for descriptions.
+    let (cloud, cloud_client) = sim_with(JiraSimConfig::cloud()).await;
+    let (status, body) = cloud_client
         .post(
             "/rest/api/3/issue",
             json!({"fields": {"project": {"key": "DRIFT"}, "issuetype": {"name": "Task"}, "summary": "s", "description": "plain"}}),
@@ -130,6 +139,7 @@ async fn create_answers_id_key_self_and_validates_fields() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body["errors"]["description"].as_str().unwrap().contains("Atlassian Document"));
     assert_eq!(sim.count(), 2);
+    assert_eq!(cloud.count(), 0);
 }
 
 #[tokio::test]
@@ -266,7 +276,8 @@ async fn service_management_comments_say_whether_they_are_internal() {
 
 #[tokio::test]
 async fn comments_and_remote_links() {
-    let (sim, client) = sim().await;
+    // v2 and v3 side by side: a Cloud site.
+    let (sim, client) = sim_with(JiraSimConfig::cloud()).await;
     create(&client, "first").await;
     let (status, comment) = client
         .post(
@@ -363,4 +374,137 @@ async fn faults_apply_to_jira_routes() {
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(response.headers()["retry-after"], "3");
     assert_eq!(client.get("/rest/api/2/myself").await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn cloud_searches_with_cursor_pages_and_the_legacy_search_is_gone() {
+    let (sim, client) = sim_with(JiraSimConfig::cloud()).await;
+    for i in 0..5 {
+        create(&client, &format!("issue {i}")).await;
+    }
+    for v in ["2", "3"] {
+        let (status, body) = client.get(&format!("/rest/api/{v}/search?jql=project%20%3D%20DRIFT")).await;
+        assert_eq!(status, StatusCode::GONE, "GET v{v}");
+        assert!(body["errorMessages"][0].as_str().unwrap().contains("/rest/api/3/search/jql"), "{body}");
+        let (status, _) = client.post(&format!("/rest/api/{v}/search"), json!({"jql": "project = DRIFT"})).await;
+        assert_eq!(status, StatusCode::GONE, "POST v{v}");
+    }
+    let mut keys = Vec::new();
+    let mut token: Option<String> = None;
+    for _ in 0..5 {
+        let mut body = json!({"jql": "project = DRIFT ORDER BY key ASC", "maxResults": 2, "fields": ["summary"]});
+        if let Some(t) = &token {
+            body["nextPageToken"] = json!(t);
+        }
+        let (status, page) = client.post("/rest/api/3/search/jql", body).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(page.get("total").is_none() && page.get("startAt").is_none(), "{page}");
+        keys.extend(page["issues"].as_array().unwrap().iter().map(|i| i["key"].as_str().unwrap().to_owned()));
+        token = page["nextPageToken"].as_str().map(str::to_owned);
+        assert_eq!(page["isLast"].as_bool(), Some(token.is_none()), "{page}");
+        if token.is_none() {
+            break;
+        }
+    }
+    assert_eq!(keys, ["DRIFT-1", "DRIFT-2", "DRIFT-3", "DRIFT-4", "DRIFT-5"]);
+    // Without `fields` only ids come back; GET takes the same parameters.
+    let (status, page) = client.get("/rest/api/2/search/jql?jql=summary%20~%20%22issue%203%22").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page["issues"], json!([{"id": "10003"}]));
+    let (status, _) = client.post("/rest/api/3/search/jql", json!({"jql": ""})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = client.post("/rest/api/3/search/jql", json!({"jql": "project = DRIFT", "startAt": 2})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    let info: Value =
+        reqwest::get(format!("{}/rest/api/3/serverInfo", sim.base_url())).await.unwrap().json().await.unwrap();
+    assert_eq!(info["deploymentType"], "Cloud");
+    // Users by accountId only.
+    let (_, issue) = client.get("/rest/api/3/issue/DRIFT-1").await;
+    let reporter = &issue["fields"]["reporter"];
+    assert_eq!(reporter["accountId"], sim.config().api_user.account_id);
+    assert!(reporter.get("name").is_none() && reporter.get("key").is_none(), "{reporter}");
+    let by_name = json!({"fields": {"assignee": {"name": sim.config().operator.name}}});
+    assert_eq!(client.put("/rest/api/3/issue/DRIFT-1", by_name).await.0, StatusCode::BAD_REQUEST);
+    let by_id = json!({"fields": {"assignee": {"accountId": sim.config().operator.account_id}}});
+    assert_eq!(client.put("/rest/api/3/issue/DRIFT-1", by_id).await.0, StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn data_center_has_no_v3_and_no_enhanced_search() {
+    let (sim, client) = sim().await;
+    create(&client, "first").await;
+    let v3 = json!({"fields": {"project": {"key": "DRIFT"}, "issuetype": {"name": "Task"}, "summary": "s"}});
+    assert_eq!(client.post("/rest/api/3/issue", v3).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(client.get("/rest/api/3/issue/DRIFT-1").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(sim.count(), 1);
+    for path in ["/rest/api/2/search/jql", "/rest/api/3/search/jql"] {
+        assert_eq!(client.post(path, json!({"jql": "project = DRIFT"})).await.0, StatusCode::NOT_FOUND, "{path}");
+    }
+    let (status, page) = client.post("/rest/api/2/search", json!({"jql": "project = DRIFT"})).await;
+    assert_eq!((status, page["total"].as_u64()), (StatusCode::OK, Some(1)));
+    // Users by name and key.
+    let reporter = &page["issues"][0]["fields"]["reporter"];
+    assert_eq!(reporter["name"], sim.config().api_user.name);
+    assert!(reporter.get("accountId").is_none(), "{reporter}");
+    let by_id = json!({"fields": {"assignee": {"accountId": sim.config().operator.account_id}}});
+    assert_eq!(client.put("/rest/api/2/issue/DRIFT-1", by_id).await.0, StatusCode::BAD_REQUEST);
+    let by_name = json!({"fields": {"assignee": {"name": sim.config().operator.name}}});
+    assert_eq!(client.put("/rest/api/2/issue/DRIFT-1", by_name).await.0, StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn cloud_search_lags_behind_writes_except_for_reconciled_issues() {
+    let (sim, client) = sim_with(JiraSimConfig::cloud()).await;
+    // Set over the operator API, as a test against a running simulator would.
+    let lag = client.call(reqwest::Method::PUT, "/_sim/jira/index-lag", Some(json!({"millis": 400}))).await;
+    assert_eq!(lag.0, StatusCode::NO_CONTENT);
+    let created = create(&client, "fresh").await;
+    let id: u64 = created["id"].as_str().unwrap().parse().unwrap();
+    let search = |extra: Value| {
+        let mut body = json!({"jql": "project = DRIFT AND summary ~ fresh", "fields": ["summary"]});
+        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        client.post("/rest/api/3/search/jql", body)
+    };
+    assert_eq!(search(json!({})).await.1["issues"], json!([]), "not indexed yet");
+    let (_, reconciled) = search(json!({"reconcileIssues": [id]})).await;
+    assert_eq!(reconciled["issues"][0]["key"], "DRIFT-1");
+    // The issue itself reads back at once.
+    assert_eq!(client.get("/rest/api/3/issue/DRIFT-1").await.0, StatusCode::OK);
+    tokio::time::sleep(std::time::Duration::from_millis(450)).await;
+    assert_eq!(search(json!({})).await.1["issues"][0]["key"], "DRIFT-1");
+
+    // An edit is found as the old version until it is indexed.
+    client.put("/rest/api/3/issue/DRIFT-1", json!({"fields": {"summary": "renamed"}})).await;
+    let renamed = json!({"jql": "project = DRIFT AND summary ~ renamed", "fields": ["summary"]});
+    assert_eq!(client.post("/rest/api/3/search/jql", renamed.clone()).await.1["issues"], json!([]));
+    assert_eq!(search(json!({})).await.1["issues"][0]["fields"]["summary"], "fresh");
+    tokio::time::sleep(std::time::Duration::from_millis(450)).await;
+    assert_eq!(client.post("/rest/api/3/search/jql", renamed).await.1["issues"][0]["key"], "DRIFT-1");
+    assert_eq!(sim.count(), 1);
+}
+
+#[tokio::test]
+async fn a_lost_answer_still_applies_the_change() {
+    let (sim, client) = sim_with(JiraSimConfig::cloud()).await;
+    let rule = json!({"method": "POST", "path_suffix": "/issue", "count": 1});
+    let lose = client.call(reqwest::Method::POST, "/_sim/jira/lose-responses", Some(rule)).await;
+    assert_eq!(lose.0, StatusCode::NO_CONTENT);
+    let body = json!({"fields": {"project": {"key": "DRIFT"}, "issuetype": {"name": "Task"}, "summary": "s"}});
+    let answer = client
+        .http
+        .post(format!("{}/rest/api/2/issue", client.base))
+        .basic_auth(&client.email, Some(&client.token))
+        .json(&body)
+        .send()
+        .await;
+    let read = match answer {
+        Ok(response) => response.bytes().await.map(|_| ()),
+        Err(e) => Err(e),
+    };
+    assert!(read.is_err(), "the answer must break off");
+    assert_eq!(sim.count(), 1, "the create was applied");
+    // Only the next one was lost.
+    assert_eq!(client.post("/rest/api/2/issue", body).await.0, StatusCode::CREATED);
+    assert_eq!(sim.count(), 2);
 }

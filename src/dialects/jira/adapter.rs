@@ -7,7 +7,9 @@ use deskgate_adapter::Adapter;
 use crate::config::{Credentials, Desk};
 
 pub(super) fn build(desk: &Desk, endpoint: &url::Url) -> Result<Arc<dyn Adapter>, String> {
-    use deskgate_jira::{ApiVersion, Auth, JiraAdapter, JiraConfig};
+    use deskgate_jira::{ApiVersion, Auth, Deployment, JiraAdapter, JiraConfig};
+
+    use super::options::JiraDeployment;
     let options = desk.jira.as_ref().ok_or("a Jira desk deskgate calls needs jira = { project = \"KEY\" }")?;
     let auth = match &desk.credentials {
         Some(Credentials::Basic { username, password }) => {
@@ -18,6 +20,16 @@ pub(super) fn build(desk: &Desk, endpoint: &url::Url) -> Result<Arc<dyn Adapter>
     };
     let version = if options.api_version == 3 { ApiVersion::V3 } else { ApiVersion::V2 };
     let mut config = JiraConfig::new(endpoint.clone(), version, auth, options.project.clone());
+    config.deployment = match options.deployment() {
+        JiraDeployment::Cloud => Deployment::Cloud,
+        JiraDeployment::Datacenter => Deployment::DataCenter,
+    };
+    // Cloud names users by accountId whatever the API version; Data Center by name.
+    config.user_ref = match config.deployment {
+        Deployment::Cloud => deskgate_jira::UserRef::AccountId,
+        Deployment::DataCenter => deskgate_jira::UserRef::Name,
+    };
+    config.search_consistency = std::time::Duration::from_secs(options.search_consistency_secs());
     if let Some(t) = &options.issue_type {
         config.issue_type = t.clone();
     }

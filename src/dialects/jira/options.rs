@@ -16,6 +16,13 @@ pub struct JiraOptions {
     /// REST API version, 2 (default) or 3.
     #[serde(default = "default_jira_api")]
     pub api_version: u8,
+    /// Which product the desk runs, `cloud` or `datacenter`: how deskgate searches it
+    /// (Cloud `/search/jql`, Data Center `/search`). Default: `cloud` with
+    /// `api_version = 3` (only Cloud has v3), else `datacenter`.
+    pub deployment: Option<JiraDeployment>,
+    /// Cloud: seconds a created issue may stay out of Jira's search results; a create
+    /// is not tried again for the same incident within them (default 30).
+    pub search_consistency_secs: Option<u64>,
     /// Issue type for new issues (default `Incident`).
     pub issue_type: Option<String>,
     /// Custom field holding deskgate's incident id, e.g. `customfield_10042`.
@@ -62,6 +69,18 @@ pub struct InternalVisibility {
 
 impl JiraOptions {
     pub const DEFAULT_AFFECTS_USERS_LABEL: &str = "affects-users";
+    pub const DEFAULT_SEARCH_CONSISTENCY_SECS: u64 = 30;
+    /// The longest consistency window accepted: creates wait this long after a restart.
+    pub const MAX_SEARCH_CONSISTENCY_SECS: u64 = 600;
+
+    /// The product, given or implied by the API version.
+    pub fn deployment(&self) -> JiraDeployment {
+        self.deployment.unwrap_or(if self.api_version == 3 { JiraDeployment::Cloud } else { JiraDeployment::Datacenter })
+    }
+
+    pub fn search_consistency_secs(&self) -> u64 {
+        self.search_consistency_secs.unwrap_or(Self::DEFAULT_SEARCH_CONSISTENCY_SECS)
+    }
 
     /// Whether a Jira user (as payloads name it: `accountId`, `name`, `key`) is the
     /// configured integration user.
@@ -72,6 +91,14 @@ impl JiraOptions {
     pub fn affects_users_label(&self) -> &str {
         self.affects_users_label.as_deref().unwrap_or(Self::DEFAULT_AFFECTS_USERS_LABEL)
     }
+}
+
+/// Which Jira product a desk runs (`jira.deployment`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JiraDeployment {
+    Cloud,
+    Datacenter,
 }
 
 /// How a Jira desk's webhooks are trusted (`jira.webhook_verify`).
@@ -111,6 +138,18 @@ impl DeskOptions for JiraOptions {
             problems.push((
                 format!("{path}.jira.integration_user"),
                 "expected the integration user's accountId (Cloud) or user name (Data Center)".into(),
+            ));
+        }
+        if self.api_version == 3 && self.deployment() == JiraDeployment::Datacenter {
+            problems.push((
+                format!("{path}.jira.api_version"),
+                "Jira Data Center has no REST API 3: expected api_version = 2 with deployment = \"datacenter\"".into(),
+            ));
+        }
+        if self.search_consistency_secs.is_some_and(|s| s > Self::MAX_SEARCH_CONSISTENCY_SECS) {
+            problems.push((
+                format!("{path}.jira.search_consistency_secs"),
+                format!("expected at most {} seconds", Self::MAX_SEARCH_CONSISTENCY_SECS),
             ));
         }
         if let Some(field) = &self.link_field {
@@ -156,4 +195,20 @@ impl DeskOptions for JiraOptions {
 
 fn default_jira_api() -> u8 {
     2
+}
+
+#[cfg(test)]
+mod tests {
+    use super::JiraDeployment::{Cloud, Datacenter};
+    use super::JiraOptions;
+
+    #[test]
+    fn the_deployment_follows_the_api_version_unless_given() {
+        let options = |text: &str| -> JiraOptions { toml::from_str(text).unwrap() };
+        assert_eq!(options("project = \"D\"").deployment(), Datacenter);
+        assert_eq!(options("project = \"D\"\napi_version = 3").deployment(), Cloud);
+        assert_eq!(options("project = \"D\"\ndeployment = \"cloud\"").deployment(), Cloud);
+        assert_eq!(options("project = \"D\"\napi_version = 3\ndeployment = \"datacenter\"").deployment(), Datacenter);
+        assert_eq!(options("project = \"D\"").search_consistency_secs(), 30);
+    }
 }

@@ -235,6 +235,19 @@ impl FederationBuilder {
         self
     }
 
+    /// The supplier's Jira is a Jira Cloud site whose search shows a change `index_lag`
+    /// after it is made; the desk is configured for Cloud with that consistency window.
+    pub fn jira_cloud(mut self, index_lag: Duration, search_consistency_secs: u64) -> Self {
+        self.jira_sim = JiraSimConfig {
+            index_lag,
+            ..JiraSimConfig { custom_fields: self.jira_sim.custom_fields, ..JiraSimConfig::cloud() }
+        };
+        self.drift_jira["api_version"] = json!(3);
+        self.drift_jira["deployment"] = json!("cloud");
+        self.drift_jira["search_consistency_secs"] = json!(search_consistency_secs);
+        self
+    }
+
     /// A text custom field of the supplier's Jira.
     pub fn jira_custom_field(mut self, id: &str, name: &str) -> Self {
         self.jira_sim.custom_fields.push((id.into(), name.into()));

@@ -13,8 +13,9 @@ use axum::{Json, Router};
 use deskgate_jira::wire::{ApiVersion, ErrorCollection, format_timestamp};
 use serde_json::{Value, json};
 
+use super::profile::{self, JiraProfile};
 use super::render::PRIORITIES;
-use super::search::{search_get, search_post};
+use super::search::{search_get, search_jql_get, search_jql_post, search_post};
 use super::{Shared, SimError};
 use crate::core::http::{authorization, basic_pair};
 use crate::core::record::{self, WritePolicy};
@@ -65,11 +66,16 @@ async fn require_auth(State(shared): State<AppState>, request: Request, next: Ne
 async fn server_info(State(s): State<AppState>, Path(v): Path<String>) -> Result<Json<Value>, SimError> {
     version(&v)?;
     let now = format_timestamp(s.now());
+    // Cloud has no release numbers of its own; it reports 1001.0.0-SNAPSHOT.
+    let (version, numbers, deployment) = match s.config.profile {
+        JiraProfile::Cloud => ("1001.0.0-SNAPSHOT", [1001, 0, 0], "Cloud"),
+        JiraProfile::DataCenter => ("9.12.2", [9, 12, 2], s.config.deployment_type.as_str()),
+    };
     Ok(Json(json!({
         "baseUrl": s.base_url(),
-        "version": "9.12.2",
-        "versionNumbers": [9, 12, 2],
-        "deploymentType": s.config.deployment_type,
+        "version": version,
+        "versionNumbers": numbers,
+        "deploymentType": deployment,
         "buildNumber": 9_120_002,
         "buildDate": "2024-01-15T00:00:00.000+0000",
         "serverTime": now,
@@ -170,8 +176,10 @@ pub(super) fn routes(shared: AppState) -> Router {
         .route("/rest/api/{v}/issue/{key}/remotelink", get(get_remote_links).post(post_remote_link))
         .route("/rest/api/{v}/issueLink", post(post_issue_link))
         .route("/rest/api/{v}/search", get(search_get).post(search_post))
+        .route("/rest/api/{v}/search/jql", get(search_jql_get).post(search_jql_post))
         .layer(axum::middleware::from_fn_with_state(shared.requests.clone(), record::record_writes))
         .layer(axum::middleware::from_fn_with_state(shared.clone(), require_auth))
+        .layer(axum::middleware::from_fn_with_state(shared.clone(), profile::gate))
         .with_state(shared)
 }
 

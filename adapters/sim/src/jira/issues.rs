@@ -138,7 +138,9 @@ impl Shared {
                     let handle = if value.is_null() {
                         Ok(None)
                     } else {
-                        ["accountId", "name", "id"]
+                        self.config
+                            .profile
+                            .user_keys()
                             .iter()
                             .find_map(|k| value.get(*k).and_then(Value::as_str))
                             .map(|h| Some(self.user_by_handle(h).map_or(h.to_owned(), |u| u.account_id.clone())))
@@ -165,7 +167,7 @@ impl Shared {
                             }
                         }
                         Err(()) => {
-                            errors.errors.insert("assignee".into(), "expected 'accountId' or 'name' property".into());
+                            errors.errors.insert("assignee".into(), self.config.profile.user_keys_expected().into());
                         }
                     }
                 }

@@ -1,8 +1,12 @@
 //! A small, faithful Jira instance: REST v2 and v3 for issues, transitions through a
 //! workflow, comments, remote links, issue links and JQL search; Basic and Bearer
-//! authentication; webhooks on every change.
+//! authentication; webhooks on every change. It is one of two products, chosen by
+//! [`JiraSimConfig::profile`]: Jira Data Center (the default; v2 only, `/search`) or
+//! Jira Cloud ([`JiraSimConfig::cloud`]; v2 and v3, `/search/jql` over a lagging
+//! index, the old `/search` gone). What differs and what it is modelled on is in
+//! `profile.rs`.
 //!
-//! # Routes (`{v}` is `2` or `3`)
+//! # Routes (`{v}` is `2`, or on Cloud `2` or `3`)
 //!
 //! - `GET /rest/api/{v}/serverInfo` (anonymous) → `baseUrl`, `version`,
 //!   `versionNumbers`, `deploymentType`, … as the Python `jira` package reads them.
@@ -11,8 +15,11 @@
 //! - `GET|POST …/issue/{k}/transitions` (`?expand=transitions.fields` lists each
 //!   transition's screen fields), `GET …/status/{idOrName}`, `GET|POST …/issue/{k}/comment`,
 //!   `GET|POST …/issue/{k}/remotelink`, `POST …/issueLink`,
-//!   `GET|POST …/search` (JQL via [`deskgate_jira::jql`], `startAt`/`maxResults`/`total`).
-//! - `/_sim/faults`, `/_sim/served`: [`crate::faults`].
+//!   `GET|POST …/search` (Data Center: JQL via [`deskgate_jira::jql`],
+//!   `startAt`/`maxResults`/`total`; Cloud: 410 Gone),
+//!   `GET|POST …/search/jql` (Cloud: `nextPageToken`/`isLast`, `reconcileIssues`).
+//! - `/_sim/faults`, `/_sim/served`: [`crate::faults`]; `/_sim/jira/index-lag`,
+//!   `/_sim/jira/lose-responses`: `profile.rs`.
 //!
 //! # Behaviour, as Jira behaves
 //!
@@ -51,6 +58,7 @@ mod comments;
 mod http;
 mod issues;
 mod links;
+mod profile;
 mod render;
 mod search;
 mod webhooks;
@@ -76,6 +84,7 @@ use crate::core::server::{Bound, SimServer};
 use crate::faults::{self, Faults};
 
 pub use crate::core::record::RecordedRequest;
+pub use profile::{JiraProfile, LoseResponses, SEARCH_REMOVED, SeenRequest};
 pub use webhooks::{Delivery, JiraWebhookTarget, signature_of};
 pub use workflow::{STATUSES, StatusDef, TransitionDef, WORKFLOW};
 
@@ -126,7 +135,8 @@ pub struct JiraSimConfig {
     pub groups: Vec<String>,
     /// Status of new issues: `Open` or `To Do`.
     pub initial_status: String,
-    /// `Server` (Data Center) or `Cloud`, as `serverInfo.deploymentType` says.
+    /// What a Data Center profile's `serverInfo.deploymentType` says (`Server`); the
+    /// Cloud profile always says `Cloud`.
     pub deployment_type: String,
     /// Jira Service Management on the project: every comment carries `jsdPublic`,
     /// `false` for an internal one (see `comments.rs`).
@@ -134,6 +144,17 @@ pub struct JiraSimConfig {
     /// `comment_created` without the `issue` object, as Jira Server/Data Center sends
     /// it (the issue is named only by the id in `comment.self`).
     pub comment_events_without_issue: bool,
+    /// Jira Cloud or Jira Data Center (the default): see `profile.rs`.
+    pub profile: JiraProfile,
+    /// Cloud: how long a change takes to reach the search index.
+    pub index_lag: Duration,
+}
+
+impl JiraSimConfig {
+    /// A Jira Cloud site: REST v2 and v3, `/search/jql`, users by `accountId`.
+    pub fn cloud() -> Self {
+        Self { profile: JiraProfile::Cloud, deployment_type: "Cloud".to_owned(), ..Self::default() }
+    }
 }
 
 impl Default for JiraSimConfig {
@@ -160,6 +181,8 @@ impl Default for JiraSimConfig {
             deployment_type: "Server".to_owned(),
             service_management: false,
             comment_events_without_issue: false,
+            profile: JiraProfile::DataCenter,
+            index_lag: Duration::ZERO,
         }
     }
 }
@@ -261,6 +284,7 @@ struct Shared {
     requests: WriteRecorder,
     hooks: PushQueue,
     deliveries: Log<Delivery>,
+    profile: profile::ProfileState,
 }
 
 /// A running simulated Jira on `127.0.0.1`. Dropping it stops the server.
@@ -299,12 +323,15 @@ impl JiraSim {
             requests: WriteRecorder::new(http::WRITES),
             hooks,
             deliveries: Log::default(),
+            profile: profile::ProfileState::default(),
         });
+        shared.profile.set_lag(shared.config.index_lag);
         if let Some(rx) = hook_rx {
             tokio::spawn(webhooks::deliver_webhooks(shared.clone(), rx));
         }
         let faults = Faults::new();
-        let router = faults::wrap(http::routes(shared.clone()), &faults);
+        let routes = http::routes(shared.clone()).merge(profile::operator_routes(shared.clone()));
+        let router = faults::wrap(routes, &faults);
         let server = bound.serve("jira", router.clone());
         Ok(JiraSim { shared, faults, router, _server: server })
     }
@@ -361,6 +388,22 @@ impl JiraSim {
         self.shared.requests.log.all()
     }
 
+    /// Every request received on the REST API (reads too), in order: method, path and
+    /// query parameter names.
+    pub fn seen_requests(&self) -> Vec<SeenRequest> {
+        self.shared.profile.seen.all()
+    }
+
+    /// Cloud: from now on, a change reaches the search index only after `lag`.
+    pub fn set_index_lag(&self, lag: Duration) {
+        self.shared.profile.set_lag(lag)
+    }
+
+    /// Serve the next `rule.count` matching requests, then lose their answers.
+    pub fn lose_responses(&self, rule: LoseResponses) {
+        self.shared.profile.lose(rule)
+    }
+
     /// Webhook deliveries made so far (or failed), in order.
     pub fn deliveries(&self) -> Vec<Delivery> {
         self.shared.deliveries.all()
@@ -391,13 +434,14 @@ impl JiraSim {
         if let Some(kind) = config.issue_types.first() {
             fields.entry("issuetype").or_insert_with(|| json!({ "name": kind }));
         }
-        let created = self.shared.create(&config.operator, ApiVersion::V2, &json!({ "fields": fields }))?;
+        let created =
+            self.observed(self.shared.create(&config.operator, ApiVersion::V2, &json!({ "fields": fields })))?;
         Ok(created["key"].as_str().unwrap_or_default().to_owned())
     }
 
     /// Edit fields as the operator (v2 `fields` object); the REST rules apply.
     pub fn edit_as_user(&self, key: &str, fields: Value) -> Result<(), SimError> {
-        self.shared.edit(&self.shared.config.operator, ApiVersion::V2, key, &json!({ "fields": fields }))
+        self.observed(self.shared.edit(&self.shared.config.operator, ApiVersion::V2, key, &json!({ "fields": fields })))
     }
 
     /// Move the issue to `target_status` as the operator, through the workflow.
@@ -409,29 +453,33 @@ impl JiraSim {
                 t.to.eq_ignore_ascii_case(target_status) && t.from.iter().any(|f| f.eq_ignore_ascii_case(&status))
             })
             .ok_or_else(|| SimError::bad_message(format!("No transition from '{status}' to '{target_status}'")))?;
-        self.shared.transition(
+        self.observed(self.shared.transition(
             &self.shared.config.operator,
             ApiVersion::V2,
             key,
             &json!({ "transition": { "id": transition.id } }),
-        )
+        ))
     }
 
     /// Add a public comment as the operator; returns the comment id.
     pub fn comment_as_user(&self, key: &str, text: &str) -> Result<String, SimError> {
-        let answer =
-            self.shared.add_comment(&self.shared.config.operator, ApiVersion::V2, key, &json!({ "body": text }))?;
+        let answer = self.observed(self.shared.add_comment(
+            &self.shared.config.operator,
+            ApiVersion::V2,
+            key,
+            &json!({ "body": text }),
+        ))?;
         Ok(answer["id"].as_str().unwrap_or_default().to_owned())
     }
 
     /// Add a comment restricted to a project role as the operator.
     pub fn internal_comment_as_user(&self, key: &str, text: &str, role: &str) -> Result<String, SimError> {
-        let answer = self.shared.add_comment(
+        let answer = self.observed(self.shared.add_comment(
             &self.shared.config.operator,
             ApiVersion::V2,
             key,
             &json!({ "body": text, "visibility": { "type": "role", "value": role } }),
-        )?;
+        ))?;
         Ok(answer["id"].as_str().unwrap_or_default().to_owned())
     }
 
@@ -446,6 +494,12 @@ impl JiraSim {
             &json!({ "body": text, "properties": [{ "key": "sd.public.comment", "value": { "internal": !public } }] }),
         )?;
         Ok(answer["id"].as_str().unwrap_or_default().to_owned())
+    }
+
+    /// `result` of an operator action, after its change was handed to the search index.
+    fn observed<T>(&self, result: T) -> T {
+        self.shared.observe_changes();
+        result
     }
 
     /// Change the priority (by name) as the operator.

@@ -6,6 +6,7 @@ use deskgate_jira::wire::{ApiVersion, format_timestamp};
 use serde_json::{Value, json};
 
 use super::links::LINK_TYPES;
+use super::profile::JiraProfile;
 use super::workflow::{STATUSES, status_def};
 use super::{JiraComment, JiraIssue, Shared, SimUser};
 
@@ -19,30 +20,38 @@ impl Shared {
             .find(|u| u.account_id == handle || u.name == handle || u.email == handle)
     }
 
+    /// A user object: Cloud names users by `accountId` only, Data Center by `name`
+    /// and `key` (see `profile.rs`).
     pub(super) fn user_json(&self, handle: &str) -> Value {
         let base = self.base_url();
-        match self.user_by_handle(handle) {
-            Some(u) => json!({
-                "self": format!("{base}/rest/api/2/user?accountId={}", u.account_id),
-                "accountId": u.account_id,
-                "name": u.name,
-                "key": u.name,
-                "displayName": u.display_name,
-                "emailAddress": u.email,
-                "active": true,
-                "timeZone": "UTC",
+        let known = self.user_by_handle(handle);
+        let (account_id, name) = known.map_or((handle, handle), |u| (u.account_id.as_str(), u.name.as_str()));
+        let mut user = match self.config.profile {
+            JiraProfile::Cloud => json!({
+                "self": format!("{base}/rest/api/3/user?accountId={account_id}"),
+                "accountId": account_id,
                 "accountType": "atlassian",
             }),
-            // Unknown assignees are kept as given, as a deactivated user would be.
-            None => json!({
-                "self": format!("{base}/rest/api/2/user?accountId={handle}"),
-                "accountId": handle,
-                "name": handle,
-                "key": handle,
-                "displayName": handle,
-                "active": false,
+            JiraProfile::DataCenter => json!({
+                "self": format!("{base}/rest/api/2/user?username={name}"),
+                "name": name,
+                "key": name,
             }),
+        };
+        match known {
+            Some(u) => {
+                user["displayName"] = json!(u.display_name);
+                user["emailAddress"] = json!(u.email);
+                user["active"] = json!(true);
+                user["timeZone"] = json!("UTC");
+            }
+            // Unknown assignees are kept as given, as a deactivated user would be.
+            None => {
+                user["displayName"] = json!(handle);
+                user["active"] = json!(false);
+            }
         }
+        user
     }
 
     pub(super) fn status_json(&self, name: &str) -> Value {

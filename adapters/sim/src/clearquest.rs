@@ -526,7 +526,7 @@ async fn create(
     if let Some(action) = params.get("rcm.action").filter(|a| *a != "Submit") {
         return Err(bad_request(format!("A record is created with the Submit action, not \"{action}\".")));
     }
-    let parsed = read_record(&body)?;
+    let parsed = read_record(&body).map_err(bad_request)?;
     let mut fields = writable(&parsed, None).map_err(bad_request)?;
     if let (None, Some(title)) = (fields.get("cq:Headline"), parsed.get("dcterms:title")) {
         fields.insert("cq:Headline".into(), title.to_owned());
@@ -553,8 +553,8 @@ fn bad_request(message: impl std::fmt::Display) -> Response {
     oslc_error(StatusCode::BAD_REQUEST, &message.to_string())
 }
 
-fn read_record(body: &Bytes) -> Result<CqRecord, Response> {
-    oslc::parse_record(body, Limits::default()).map_err(|e| bad_request(format!("Unreadable record: {e}")))
+fn read_record(body: &Bytes) -> Result<CqRecord, String> {
+    oslc::parse_record(body, Limits::default()).map_err(|e| format!("Unreadable record: {e}"))
 }
 
 fn parse_rid(shared: &Shared, rid: &str) -> Option<u64> {
@@ -608,7 +608,7 @@ async fn put_record(
             "The record has been modified since it was read (stale ETag).",
         ));
     }
-    let parsed = read_record(&body)?;
+    let parsed = read_record(&body).map_err(bad_request)?;
     let action = params.get("rcm.action").map_or("Modify", String::as_str);
     let state = next_state(action, &current.state).map_err(bad_request)?;
     let listed: Option<Vec<String>> = params

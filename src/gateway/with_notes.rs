@@ -51,7 +51,10 @@ impl Gateway {
             for note in notes {
                 i.add_note(&actor, note.clone(), Visibility::Public, now);
             }
-            i.apply(&actor, change, now)?;
+            // An empty change is no change: a local desk may send comments alone.
+            if !change.is_empty() {
+                i.apply(&actor, change, now)?;
+            }
             let mut deliveries = Planner::new(&self.config).changed(&before, i, &actor.desk, Via::Api);
             drop_resolution_notes(&mut deliveries, i);
             let mut effects = Effects { changed: true, deliveries, ..Effects::default() };

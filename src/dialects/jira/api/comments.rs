@@ -128,11 +128,11 @@ pub(super) async fn remote_links(call: Call) -> Result<Response, ApiError> {
 
 /// `GET /rest/api/{v}/issue/{key}/remotelink/{id}`
 pub(super) async fn remote_link(call: Call) -> Result<Response, ApiError> {
-    let id = call.id.clone();
+    let id = call.id.parse::<u64>().ok();
     let (desk, incident) = call.issue().await?;
     links(&desk, &incident)
         .into_iter()
-        .find(|l| l["id"].to_string() == id)
+        .find(|l| id.is_some_and(|id| l["id"] == id))
         .map(|l| axum::Json(l).into_response())
         .ok_or_else(|| ApiError::not_found("Can not find a remote link with this id on the issue."))
 }

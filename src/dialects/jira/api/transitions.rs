@@ -59,13 +59,13 @@ pub(super) async fn do_transition(Write { call, ctx, body, .. }: Write) -> Resul
         Some(Value::Number(n)) => n.to_string(),
         _ => return Err(field_error("transition", "transition: expected {\"transition\": {\"id\": …}}")),
     };
+    let update = body.get("update").and_then(Value::as_object).cloned().unwrap_or_default();
+    let comments = added_comments(&update)?;
+    admit_notes(state, &desk.who, Some(&incident), comments.len(), "update.comment")?;
     let offered = offered(desk.mapping, incident.status);
     let Some(to) = offered.into_iter().find(|s| transition_id(*s) == id) else {
         return Err(not_offered(&desk, &incident, &id));
     };
-    let update = body.get("update").and_then(Value::as_object).cloned().unwrap_or_default();
-    let comments = added_comments(&update)?;
-    admit_notes(state, &desk.who, Some(&incident), comments.len(), "update.comment")?;
     // Fields set on the transition screen (a resolution) follow from the target status.
     let change = Change { status: Some(to), ..Change::default() };
     apply_edit(state, &desk, &incident.id, &change, comments, &ctx).await

@@ -85,7 +85,7 @@ pub(super) async fn delete_comment(call: Call) -> Result<Response, ApiError> {
     Err(ApiError::new(
         StatusCode::FORBIDDEN,
         "comment_kept",
-        "You do not have the permission to delete this comment: deskgate has told it to the incident's other parties, and a comment once told cannot be withdrawn",
+        "You do not have the permission to delete this comment: it is on the incident's record and is told to the incident's other parties, which cannot be withdrawn",
     ))
 }
 

@@ -575,9 +575,6 @@ fn parse_create(state: &AppState, desk: &JiraDesk<'_>, body: &IssueBody) -> Resu
             format!("project: valid project is required (the project is {PROJECT_KEY})"),
         ));
     }
-    if !f.get("issuetype").is_none_or(is_incident_type) {
-        return Err(field_error("issuetype", "issuetype: the only issue type is Incident (id 10001)"));
-    }
     let summary = f
         .get("summary")
         .and_then(Value::as_str)
@@ -605,6 +602,10 @@ fn parse_create(state: &AppState, desk: &JiraDesk<'_>, body: &IssueBody) -> Resu
         if let Some(known) = known {
             refuse_patient_data_in(known, value)?;
         }
+    }
+    // After the patient-data check, so an identifier there is refused (and audited) as such.
+    if !f.get("issuetype").is_none_or(is_incident_type) {
+        return Err(field_error("issuetype", "issuetype: the only issue type is Incident (id 10001)"));
     }
     let system = state.gateway.desk(&desk.who.desk).map(|d| d.system.as_str()).unwrap_or("jira");
     let origin_ref = Ref {

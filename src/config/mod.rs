@@ -347,7 +347,7 @@ fn default_leeway() -> u64 {
 // ---------------------------------------------------------------------------
 
 /// The ticketing system a desk runs: the one dialect identity.
-pub use crate::dialects::id::DialectId as System;
+pub use crate::model::DialectId as System;
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Contact {

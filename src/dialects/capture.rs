@@ -33,17 +33,7 @@ pub(super) fn desk_of(state: &AppState, desk: &str, system: System) -> Result<De
 
 /// The body, or the 413/400 the sender's dialect layer renders.
 pub(super) fn body_of(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
-    body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                "the request body is larger than this gateway accepts",
-            )
-        } else {
-            ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", "the request body could not be read")
-        }
-    })
+    body.map_err(|rejection| crate::http::extract::body_rejected(&rejection, None))
 }
 
 /// The desk's inbound rate limit, for requests that do not come with its token.

@@ -2,7 +2,7 @@
 //! `clearquest/`. A dialect owns its desk options (`options.rs`), its inbound router
 //! and error shape (`api.rs`, `mod.rs`), its change capture (`webhook.rs` for a tool
 //! that pushes, `poll.rs` for one that is polled) and how its adapter is built
-//! (`adapter.rs`). The list of dialects is `for_each_dialect!` in [`id`]; code
+//! (`adapter.rs`). The list of dialects is `for_each_dialect!` in `crate::model::dialect`; code
 //! outside a dialect's folder asks [`get`] for the dialect of a desk's `system` and
 //! never matches on a system name.
 
@@ -17,10 +17,10 @@ use crate::http::AppState;
 use crate::mapping::{MappingSource, Mappings};
 
 pub mod capture;
-pub mod id;
 pub mod options;
 
-pub use id::{DialectId, UnknownDialect};
+use crate::model::dialect::for_each_dialect;
+pub use crate::model::dialect::{DialectId, UnknownDialect};
 
 /// What a dialect provides. Every method has a default, so a dialect implements only
 /// what its system has.
@@ -63,7 +63,7 @@ macro_rules! registry {
         }
     };
 }
-id::for_each_dialect!(registry);
+for_each_dialect!(registry);
 
 /// Every dialect, in the order of the list.
 pub fn all() -> impl Iterator<Item = &'static dyn Dialect> {

@@ -3,7 +3,7 @@
 //! runs every dialect's checks through [`CheckOptions`] in one loop. Plain
 //! configuration logic: it reads the desk as written and names no other layer.
 
-use super::id::DialectId;
+use crate::model::DialectId;
 
 /// What an options check may look at of the desk the options belong to.
 pub struct DeskFields<'a> {

@@ -150,28 +150,8 @@ mod tests {
     async fn only_the_national_desk_reads_the_audit_log_and_replays_dead_letters() {
         let dir = tempfile::tempdir().expect("a directory");
         let (gateway, store) = gateway(dir.path()).await;
-        let new = crate::model::NewIncident {
-            kind: crate::model::Kind::Incident,
-            title: crate::model::Title::parse("Receptserver svarer ikke").expect("a title"),
-            description: crate::model::Text::parse("description", "Ingen recepter").expect("a text"),
-            service: "FMK".parse().expect("a service"),
-            priority: None,
-            urgency: None,
-            impact: None,
-            origin: crate::model::Origin {
-                desk: "region-h".parse().expect("a desk"),
-                ticket: "t-1".parse().expect("a ticket"),
-            },
-            origin_ref: crate::model::Ref {
-                desk: "region-h".parse().expect("a desk"),
-                system: "native".into(),
-                remote_id: "t-1".parse().expect("a ticket"),
-                display_id: "t-1".into(),
-                url: None,
-                written: Default::default(),
-                seen: Default::default(),
-            },
-        };
+        let new = crate::model::testing::report("region-h", crate::model::DialectId::Native, "t-1");
+
         let plan = |_: &mut crate::model::Incident| Effects {
             deliveries: vec![
                 Delivery { desk: "sds".parse().expect("a desk"), action: Action::Create },

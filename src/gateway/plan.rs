@@ -173,7 +173,7 @@ mod tests {
 
     use super::*;
     use crate::config::MapEnv;
-    use crate::model::{Actor, Change, IncidentId, Kind, NewIncident, Origin, Priority, Ref, Text, Title};
+    use crate::model::{Actor, Change, IncidentId, Kind, Priority, Text};
 
     const CONFIG: &str = r#"
         [gateway]
@@ -218,26 +218,7 @@ mod tests {
     }
 
     fn incident(origin: &str) -> Incident {
-        NewIncident {
-            kind: Kind::Incident,
-            title: Title::parse("FMK down").unwrap(),
-            description: Text::parse("description", "nothing works").unwrap(),
-            service: "FMK".parse().unwrap(),
-            priority: Some(Priority::P3),
-            urgency: None,
-            impact: None,
-            origin: Origin { desk: desk(origin), ticket: "T-1".parse().unwrap() },
-            origin_ref: Ref {
-                desk: desk(origin),
-                system: "servicenow".into(),
-                remote_id: "T-1".parse().unwrap(),
-                display_id: "T-1".into(),
-                url: None,
-                written: Default::default(),
-                seen: Default::default(),
-            },
-        }
-        .into_incident(IncidentId::new(2026, 1), Timestamp::UNIX_EPOCH)
+        crate::model::testing::incident(origin, crate::model::DialectId::Servicenow, "T-1")
     }
 
     fn apply(i: &Incident, actor: (&str, Role), change: Change) -> Incident {

@@ -2,6 +2,7 @@
 //! whose errors name the field at fault.
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
@@ -174,25 +175,29 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
             }
         }
         let deadline = req.extensions().get::<BodyDeadline>().cloned();
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if deadline.is_some_and(|d| d.expired()) {
-                ApiError::new(
-                    StatusCode::REQUEST_TIMEOUT,
-                    "body_timeout",
-                    "the request body did not arrive in time (gateway.http.body_timeout_secs); nothing was changed",
-                )
-            } else if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
-                    "the request body is larger than this gateway accepts",
-                )
-            } else {
-                ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", "the request body could not be read")
-            }
-        })?;
+        let bytes = Bytes::from_request(req, state).await.map_err(|r| body_rejected(&r, deadline.as_ref()))?;
         let value = parse_json(&bytes)?;
         Ok(JsonBody(value, bytes))
+    }
+}
+
+/// Why a request body could not be taken: its deadline passed, it was too large, or
+/// it could not be read.
+pub fn body_rejected(rejection: &BytesRejection, deadline: Option<&BodyDeadline>) -> ApiError {
+    if deadline.is_some_and(|d| d.expired()) {
+        ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "body_timeout",
+            "the request body did not arrive in time (gateway.http.body_timeout_secs); nothing was changed",
+        )
+    } else if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "the request body is larger than this gateway accepts",
+        )
+    } else {
+        ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", "the request body could not be read")
     }
 }
 

@@ -49,6 +49,21 @@ pub struct MappingSource {
     pub text: &'static str,
 }
 
+/// A dialect's shipped mapping: `mapping_source!(DialectId::Jira, "jira.toml", status
+/// "status", priority "priority")` compiles in `mappings/jira.toml`.
+macro_rules! mapping_source {
+    ($dialect:expr, $file:literal, status $status:literal, priority $priority:literal) => {
+        $crate::mapping::MappingSource {
+            system: $dialect.as_str(),
+            file: $file,
+            status_field: $status,
+            priority_field: $priority,
+            text: include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/mappings/", $file)),
+        }
+    };
+}
+pub(crate) use mapping_source;
+
 impl MappingSource {
     /// The mapping file's name in the mappings directory.
     pub fn file_name(self) -> &'static str {

@@ -7,18 +7,43 @@ use serde::{Deserialize, Serialize};
 
 use super::ModelError;
 
+/// What every id newtype has besides its own parsing rule (`FromStr`): `as_str`,
+/// `TryFrom<String>` through that rule, `Into<String>` and `Display`.
+macro_rules! string_id {
+    ($name:ident) => {
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = ModelError;
+            fn try_from(s: String) -> Result<Self, Self::Error> {
+                s.parse()
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(d: $name) -> String {
+                d.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
 /// A registered desk's stable slug: `region-h`, `sds`, `fmk`.
 ///
 /// Lowercase ASCII letters, digits and `-`, starting with a letter, at most 64 chars.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct DeskId(String);
-
-impl DeskId {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
 
 impl FromStr for DeskId {
     type Err = ModelError;
@@ -38,24 +63,7 @@ impl FromStr for DeskId {
     }
 }
 
-impl TryFrom<String> for DeskId {
-    type Error = ModelError;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        s.parse()
-    }
-}
-
-impl From<DeskId> for String {
-    fn from(d: DeskId) -> String {
-        d.0
-    }
-}
-
-impl fmt::Display for DeskId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+string_id!(DeskId);
 
 /// The gateway's own incident id, `INC-2026-000042`; never reused.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -66,10 +74,6 @@ impl IncidentId {
     /// Build the id of the `seq`-th incident, created in `year`.
     pub fn new(year: i16, seq: u64) -> Self {
         Self(format!("INC-{year:04}-{seq:06}"))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
     }
 }
 
@@ -89,35 +93,12 @@ impl FromStr for IncidentId {
     }
 }
 
-impl TryFrom<String> for IncidentId {
-    type Error = ModelError;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        s.parse()
-    }
-}
-
-impl From<IncidentId> for String {
-    fn from(d: IncidentId) -> String {
-        d.0
-    }
-}
-
-impl fmt::Display for IncidentId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+string_id!(IncidentId);
 
 /// A service an incident concerns: `FMK`, `NSP`, `SOSI`. Stored upper-case.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Service(String);
-
-impl Service {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
 
 impl FromStr for Service {
     type Err = ModelError;
@@ -136,24 +117,7 @@ impl FromStr for Service {
     }
 }
 
-impl TryFrom<String> for Service {
-    type Error = ModelError;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        s.parse()
-    }
-}
-
-impl From<Service> for String {
-    fn from(d: Service) -> String {
-        d.0
-    }
-}
-
-impl fmt::Display for Service {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+string_id!(Service);
 
 /// A ticket id at a desk, exactly as the desk names it (`INC0010001`, `DRIFT-42`,
 /// a sys_id, a ClearQuest record URI). Non-empty, printable (no control, format or
@@ -167,12 +131,6 @@ impl<'de> Deserialize<'de> for TicketId {
     /// so a stricter rule never makes a stored incident unreadable.
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         String::deserialize(d).map(TicketId)
-    }
-}
-
-impl TicketId {
-    pub fn as_str(&self) -> &str {
-        &self.0
     }
 }
 
@@ -194,24 +152,7 @@ impl FromStr for TicketId {
     }
 }
 
-impl TryFrom<String> for TicketId {
-    type Error = ModelError;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        s.parse()
-    }
-}
-
-impl From<TicketId> for String {
-    fn from(d: TicketId) -> String {
-        d.0
-    }
-}
-
-impl fmt::Display for TicketId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+string_id!(TicketId);
 
 #[cfg(test)]
 mod tests {

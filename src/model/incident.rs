@@ -4,7 +4,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::patient_data;
-use super::{DeskId, IncidentId, Level, ModelError, Priority, Service, Status, TicketId};
+use super::{DeskId, DialectId, IncidentId, Level, ModelError, Priority, Service, Status, TicketId};
 
 /// What kind of record this is (DESIGN §2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -180,8 +180,8 @@ pub struct Origin {
 pub struct Ref {
     #[schema(value_type = String)]
     pub desk: DeskId,
-    /// `servicenow`, `jira`, `clearquest` or `native`.
-    pub system: String,
+    /// The system the desk runs (`servicenow`, `jira`, `clearquest` or `native`).
+    pub system: DialectId,
     /// What the desk's system uses to address the ticket (sys_id, issue key, record URI).
     #[schema(value_type = String)]
     pub remote_id: TicketId,
@@ -196,6 +196,26 @@ pub struct Ref {
     /// deliveries it took: an older or repeated report (a replayed webhook) is no news.
     #[serde(default, skip_serializing_if = "Seen::is_empty")]
     pub seen: Seen,
+}
+
+impl Ref {
+    /// A copy at `desk` that deskgate has neither written to nor heard from yet.
+    pub fn new(desk: DeskId, system: DialectId, remote_id: TicketId, display_id: impl Into<String>) -> Self {
+        Self {
+            desk,
+            system,
+            remote_id,
+            display_id: display_id.into(),
+            url: None,
+            written: Written::default(),
+            seen: Seen::default(),
+        }
+    }
+
+    /// The same copy, with the link people at the desk open it by.
+    pub fn with_url(self, url: Option<String>) -> Self {
+        Self { url, ..self }
+    }
 }
 
 /// What deskgate has taken in from a desk's reports about one of its tickets, so a
@@ -524,7 +544,12 @@ impl Incident {
     /// Whether `desk` is party to this incident and may see it: the origin, the
     /// national desk, and the assigned supplier (DESIGN §8).
     pub fn is_visible_to(&self, actor: &Actor) -> bool {
-        actor.role == Role::National || self.origin.desk == actor.desk || self.assignee.as_ref() == Some(&actor.desk)
+        actor.role == Role::National || self.has_party(&actor.desk)
+    }
+
+    /// Whether `desk` is party to this incident: it reported it or is assigned it.
+    pub fn has_party(&self, desk: &DeskId) -> bool {
+        &self.origin.desk == desk || self.assignee.as_ref() == Some(desk)
     }
 
     /// The cross-reference to `desk`'s copy, if it has one.

@@ -6,12 +6,16 @@
 //! about what may change — the status state machine, who may change what, the P1/P2
 //! close guard, the patient-data ban — lives in [`incident`].
 
+pub mod dialect;
 pub mod ids;
 pub mod incident;
 pub mod patient_data;
 pub mod priority;
 pub mod status;
+#[cfg(test)]
+pub(crate) mod testing;
 
+pub use dialect::DialectId;
 pub use ids::{DeskId, IncidentId, Service, TicketId};
 pub use incident::*;
 pub use priority::{Level, Priority};

@@ -19,8 +19,7 @@ use crate::escalation::Decision;
 use crate::escalation::rules::Contact;
 use crate::escalation::{Escalation, Priority};
 use crate::model::{
-    Actor, DeskId, Incident, IncidentId, Kind, ModelError, NewIncident, Origin, Ref, Role, Service, Status, Text,
-    TicketId, Title, Written,
+    Actor, DeskId, DialectId, Incident, IncidentId, ModelError, NewIncident, Ref, Role, Status, Text, TicketId,
 };
 use crate::outbox::{Action, DeadLetter, Delivery, OutboxItem};
 
@@ -71,29 +70,11 @@ fn ticket(id: &str) -> TicketId {
 }
 
 fn report(from: &str, remote: &str) -> NewIncident {
-    NewIncident {
-        kind: Kind::Incident,
-        title: Title::parse("Receptserver svarer ikke").expect("a title"),
-        description: Text::parse("description", "Ingen recepter siden 08:00").expect("a description"),
-        service: "FMK".parse::<Service>().expect("a service"),
-        priority: None,
-        urgency: None,
-        impact: None,
-        origin: Origin { desk: desk(from), ticket: ticket(remote) },
-        origin_ref: ref_of(from, remote),
-    }
+    crate::model::testing::report(from, DialectId::Native, remote)
 }
 
 fn ref_of(at: &str, remote: &str) -> Ref {
-    Ref {
-        desk: desk(at),
-        system: "native".into(),
-        remote_id: ticket(remote),
-        display_id: remote.into(),
-        url: None,
-        written: Written::default(),
-        seen: Default::default(),
-    }
+    Ref::new(desk(at), DialectId::Native, ticket(remote), remote)
 }
 
 fn entry(reason: &str) -> AuditEntry {

@@ -62,7 +62,7 @@ impl Viewer {
     pub fn sees(&self, i: &Incident) -> bool {
         match self {
             Viewer::Everything => true,
-            Viewer::PartyTo(desk) => &i.origin.desk == desk || i.assignee.as_ref() == Some(desk),
+            Viewer::PartyTo(desk) => i.has_party(desk),
         }
     }
 }

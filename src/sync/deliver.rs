@@ -39,7 +39,7 @@ use crate::config::Config;
 use crate::gateway::adapters::Adapters;
 use crate::gateway::plan::Planner;
 use crate::mapping::{Mappings, StatusOutbound};
-use crate::model::{Actor, DeskId, Incident, IncidentId, ModelError, Ref, TicketId, Visibility, Written};
+use crate::model::{Actor, DeskId, DialectId, Incident, IncidentId, ModelError, Ref, TicketId, Visibility, Written};
 use crate::outbox::{Action, DeadLetter, OutboxItem, Unassigned};
 use crate::ratelimit::RateLimits;
 use crate::store::{AuditEntry, AuditKind, Effects, Store};
@@ -407,7 +407,7 @@ impl Dispatcher {
                     Some(existing) => existing,
                     None => adapter.create(&mapping.create_fields(&incident, as_origin), correlation).await?,
                 };
-                let system = self.config.desk(&item.desk).map(|d| d.system.as_str()).unwrap_or("native");
+                let system = self.config.desk(&item.desk).map_or(DialectId::Native, |d| d.system);
                 let remote_id = ticket
                     .id
                     .0
@@ -418,7 +418,7 @@ impl Dispatcher {
                 let (display_id, url) = checked_copy(&item.desk, &remote_id, &ticket.display_id, ticket.url);
                 let new_ref = Ref {
                     desk: item.desk.clone(),
-                    system: system.to_owned(),
+                    system,
                     remote_id,
                     display_id,
                     url,
@@ -626,7 +626,7 @@ mod tests {
 
     use super::*;
     use crate::config::MapEnv;
-    use crate::model::{Kind, NewIncident, Origin, Priority, Role, Text, Title};
+    use crate::model::{Role, Text};
     use crate::outbox::Delivery;
     use crate::store::SledStore;
 
@@ -665,25 +665,9 @@ mod tests {
         let record = sim.create_as_user(&[("short_description", "FMK down")]).unwrap();
         let sys_id = record["sys_id"].clone();
         let region_h: DeskId = "region-h".parse().unwrap();
-        let new = NewIncident {
-            kind: Kind::Incident,
-            title: Title::parse("FMK down").unwrap(),
-            description: Text::parse("description", "nothing works").unwrap(),
-            service: "FMK".parse().unwrap(),
-            priority: Some(Priority::P3),
-            urgency: None,
-            impact: None,
-            origin: Origin { desk: region_h.clone(), ticket: sys_id.parse().unwrap() },
-            origin_ref: Ref {
-                desk: region_h.clone(),
-                system: "servicenow".into(),
-                remote_id: sys_id.parse().unwrap(),
-                display_id: record["number"].clone(),
-                url: None,
-                written: Written::default(),
-                seen: Default::default(),
-            },
-        };
+        let mut new = crate::model::testing::report("region-h", crate::model::DialectId::Servicenow, &sys_id);
+        new.origin_ref.display_id = record["number"].clone();
+
         let national = Actor { desk: "sds".parse().unwrap(), role: Role::National };
         let plan = |i: &mut Incident| {
             for (body, visibility) in

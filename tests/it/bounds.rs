@@ -19,9 +19,10 @@ const BIG_ID_LEN: usize = 60 * 1024;
 
 /// A valid token of someone who is not a registered desk (refused and audited).
 fn non_desk_token(subject_len: usize) -> String {
-    let mut c = claims("idp.regionh", &"p".repeat(subject_len));
+    let mut c = desk_claims("region-h");
+    c.sub = "p".repeat(subject_len);
     c.role = Some("clinician".into());
-    hs256(&c, "region-h-test-secret")
+    signed_as("region-h", &c)
 }
 
 /// Audit entries and their size in bytes, as the national desk reads them.
@@ -465,26 +466,26 @@ async fn tokens_living_longer_than_the_desk_maximum_are_refused() {
     let gw = TestGateway::start_edited(|c| fmk_max_lifetime(c, 604800), reqwest::Client::new()).await;
     let call = |token: String| gw.client.get(gw.url("/api/v1/incidents")).bearer_auth(token).send();
 
-    let mut forever = claims("idp.regionh", "region-h");
+    let mut forever = desk_claims("region-h");
     forever.exp = 253_402_300_799; // 9999-12-31
     forever.iat = None;
-    let res = call(hs256(&forever, "region-h-test-secret")).await.unwrap();
+    let res = call(signed_as("region-h", &forever)).await.unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     let body: Value = res.json().await.unwrap();
     assert!(body["error"]["message"].as_str().unwrap().contains("maximum token lifetime of 86400 s"), "{body}");
 
-    let mut two_days = claims("idp.regionh", "region-h");
+    let mut two_days = desk_claims("region-h");
     two_days.exp = now() + 2 * 86_400;
-    let res = call(hs256(&two_days, "region-h-test-secret")).await.unwrap();
+    let res = call(signed_as("region-h", &two_days)).await.unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     let body: Value = res.json().await.unwrap();
     assert!(body["error"]["message"].as_str().unwrap().contains("(exp − iat)"), "{body}");
 
     assert_eq!(call(gw.token("region-h")).await.unwrap().status(), StatusCode::OK, "an hour is fine");
     // A desk configured for a week takes a two-day token.
-    let mut fmk = claims("idp.fmk", "fmk");
+    let mut fmk = desk_claims("fmk");
     fmk.exp = now() + 2 * 86_400;
-    assert_eq!(call(hs256(&fmk, "fmk-test-secret")).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(call(signed_as("fmk", &fmk)).await.unwrap().status(), StatusCode::OK);
 }
 
 /// Desk fmk's `auth.max_lifetime_secs` set to `value`.

@@ -25,13 +25,6 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-const SECRETS: [(&str, &str); 4] = [
-    ("T_REGION_H", "region-h-test-secret"),
-    ("T_SDS", "sds-test-secret"),
-    ("T_SN_PASSWORD", "integration-password"),
-    ("T_CQ_PASSWORD", "deskgate-secret"),
-];
-
 fn config_text(data: &Path, sn: &str, cq: &str) -> String {
     let mut c = kit::GatewayConfig::new(data);
     c.gateway("delivery", json!({ "retry_base_ms": 20, "retry_max_ms": 200, "max_attempts": 1000, "concurrency": 8 }));
@@ -43,7 +36,8 @@ fn config_text(data: &Path, sn: &str, cq: &str) -> String {
 
 /// Start `deskgate serve` and wait until it answers `/readyz` (bounded).
 async fn start(config: &Path, log: &Path, client: &reqwest::Client) -> RunningBinary {
-    let env = SECRETS.into_iter().chain([("RUST_LOG", "info")]);
+    let secrets = kit::tokens::federation_env().vars;
+    let env = secrets.into_iter().chain([("RUST_LOG".to_owned(), "info".to_owned())]);
     RunningBinary::serve(config, log, env).await.ready(client).await
 }
 
@@ -195,11 +189,8 @@ async fn killed_mid_submission_and_mid_delivery_every_accepted_incident_reaches_
     let config = dir.path().join("gateway.toml");
     std::fs::write(&config, config_text(&dir.path().join("data"), &sn.base_url(), cq.base_url())).unwrap();
     let client = reqwest::Client::new();
-    let desk = Arc::new(Desk {
-        client: client.clone(),
-        token: kit::hs256(&kit::claims("idp.regionh", "region-h"), "region-h-test-secret"),
-        submissions: Mutex::new(Vec::new()),
-    });
+    let desk =
+        Arc::new(Desk { client: client.clone(), token: kit::token("region-h"), submissions: Mutex::new(Vec::new()) });
     let log = |round: usize| -> PathBuf { dir.path().join(format!("deskgate-{round}.log")) };
 
     // Three kill moments, twice each: while submissions are being answered, while
@@ -267,7 +258,7 @@ async fn killed_mid_submission_and_mid_delivery_every_accepted_incident_reaches_
     let subs = desk.submissions.lock().await.clone();
     assert!(subs.iter().all(|s| s.outcome != Outcome::Unknown), "some submissions never got an answer");
     let accepted = desk.accepted_ids().await;
-    let sds_token = kit::hs256(&kit::claims("idp.sds", "sds"), "sds-test-secret");
+    let sds_token = kit::token("sds");
     let outbox = async || -> Vec<Value> {
         let res = client.get(format!("{}/api/v1/outbox", gw.base())).bearer_auth(&sds_token).send().await;
         let page: Value = match res {

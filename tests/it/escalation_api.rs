@@ -127,11 +127,11 @@ async fn the_endpoint_is_in_the_openapi_document() {
 #[tokio::test]
 async fn a_ruleset_with_gaps_refuses_start_up_with_the_loaders_message() {
     let dir = tempfile::tempdir().unwrap();
-    let shipped = std::fs::read_to_string(shipped_contacts()).unwrap();
-    let from = r#"windows = [{ from = "fri 18:00", to = "mon 08:00" }]"#;
-    assert!(shipped.contains(from));
-    let gappy = dir.path().join("contacts.toml");
-    std::fs::write(&gappy, shipped.replace(from, r#"windows = [{ from = "sat 00:00", to = "mon 08:00" }]"#)).unwrap();
+    let gappy = kit::edited_contacts(dir.path(), "contacts.toml", |ruleset| {
+        let from = |r: &toml::Value| r.get("windows")?.get(0)?.get("from")?.as_str().map(str::to_owned);
+        let weekend = kit::rules(ruleset).find(|r| from(r).as_deref() == Some("fri 18:00"));
+        weekend.expect("the shipped weekend rule")["windows"][0]["from"] = "sat 00:00".into();
+    });
     let mut config = GatewayConfig::standard(&dir.path().join("store"), 1024 * 1024);
     config.gateway("contacts", gappy.display().to_string());
     let config = config.load(&env()).unwrap();
@@ -201,11 +201,11 @@ fn check_config_loads_the_contacts_the_configuration_names() {
     let dir = tempfile::tempdir().unwrap();
     let shipped = std::fs::read_to_string(shipped_contacts()).unwrap();
     std::fs::write(dir.path().join("contacts.toml"), &shipped).unwrap();
-    std::fs::write(
-        dir.path().join("broken.toml"),
-        shipped.replace(r#"contact = "nsp-system-owner""#, r#"contact = "nobody""#),
-    )
-    .unwrap();
+    kit::edited_contacts(dir.path(), "broken.toml", |ruleset| {
+        for rule in kit::rules(ruleset).filter(|r| r["contact"].as_str() == Some("nsp-system-owner")) {
+            rule["contact"] = "nobody".into();
+        }
+    });
     let config = |contacts: &str| {
         let path = dir.path().join(format!("gateway-{contacts}"));
         std::fs::write(

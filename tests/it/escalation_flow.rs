@@ -14,8 +14,6 @@ use std::time::Duration;
 use axum::Json;
 use deskgate::clock::TestClock;
 use deskgate::notify::Watch;
-use deskgate::startup::Application;
-use deskgate::store::SledStore;
 use deskgate_sim::smtp::SmtpSim;
 use jiff::{SignedDuration, Timestamp, Zoned};
 use reqwest::StatusCode;
@@ -68,120 +66,70 @@ impl Hooks {
 // The gateway on a test clock.
 
 struct Harness {
-    base: String,
-    client: reqwest::Client,
+    gw: Option<kit::TestGateway>,
     clock: TestClock,
-    watch: Option<Arc<Watch>>,
     smtp: SmtpSim,
-    smtp_port: u16,
     hooks: Hooks,
     dir: tempfile::TempDir,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    base: String,
 }
 
 /// The shipped ruleset with the national desk's webhook pointed at `hook`, and a
 /// webhook for the FMK Incident Manager too.
 fn contacts(dir: &Path, hook: &str) -> PathBuf {
-    let shipped = std::fs::read_to_string(kit::shipped_contacts()).unwrap();
-    let national = r#"{ kind = "webhook", url = "https://sds.example/hooks/escalation" }"#;
-    let fmk = r#"  { kind = "email", address = "fmk-incident-manager@fmk.example" },"#;
-    assert!(shipped.contains(national) && shipped.contains(fmk));
-    let edited = shipped
-        .replace(national, &format!(r#"{{ kind = "webhook", url = "{hook}" }}"#))
-        .replace(fmk, &format!("{fmk}\n  {{ kind = \"webhook\", url = \"{hook}\" }},"));
-    let path = dir.join("contacts.toml");
-    std::fs::write(&path, edited).unwrap();
-    path
+    kit::edited_contacts(dir, "contacts.toml", |ruleset| {
+        let contacts = &mut ruleset["contacts"];
+        let webhook = toml::Value::from(toml::toml! { kind = "webhook" url = hook });
+        let national = contacts["national-service-desk"]["channels"].as_array_mut().unwrap();
+        let shipped_hook = national.iter_mut().find(|c| c["kind"].as_str() == Some("webhook")).unwrap();
+        assert_eq!(shipped_hook["url"].as_str(), Some("https://sds.example/hooks/escalation"));
+        *shipped_hook = webhook.clone();
+        contacts["fmk-incident-manager"]["channels"].as_array_mut().unwrap().push(webhook);
+    })
 }
 
 impl Harness {
+    /// The standard test federation on a test clock at `at`, mailing through an SMTP
+    /// sink, with the shipped ruleset whose webhooks call this test.
     async fn start(at: Timestamp) -> Self {
         let smtp = SmtpSim::spawn().await.unwrap();
-        let port = smtp.port();
+        let smtp_port = smtp.port();
         let (hooks, hook_url) = Hooks::spawn().await;
         let dir = tempfile::tempdir().unwrap();
         let contacts = contacts(dir.path(), &hook_url);
         let clock = TestClock::at(at);
-        let mut h = Harness {
-            base: String::new(),
-            client: reqwest::Client::new(),
-            clock,
-            watch: None,
-            smtp,
-            smtp_port: port,
-            hooks,
-            dir,
-            stop: None,
-            task: None,
+        let edit = |config: &mut kit::GatewayConfig| {
+            config
+                .gateway("contacts", contacts.display().to_string())
+                .gateway(
+                    "smtp",
+                    json!({ "host": "127.0.0.1", "port": smtp_port, "from": "deskgate <deskgate@sds.example>", "tls": "none" }),
+                )
+                .gateway("escalation", json!({ "stakeholders": ["nsp-stakeholders@sds.example"], "check_ms": 3_600_000 }))
+                .gateway("delivery", json!({ "retry_base_ms": 20, "retry_max_ms": 100, "max_attempts": 3, "concurrency": 4 }));
         };
-        h.launch(&contacts).await;
-        h
-    }
-
-    async fn launch(&mut self, contacts: &Path) {
-        let smtp_port = self.smtp_port;
-        let mut config = kit::GatewayConfig::standard(&self.dir.path().join("store"), 1024 * 1024);
-        config.gateway_toml(&format!(
-            r#"contacts = "{}"
-smtp = {{ host = "127.0.0.1", port = {smtp_port}, from = "deskgate <deskgate@sds.example>", tls = "none" }}
-escalation = {{ stakeholders = ["nsp-stakeholders@sds.example"], check_ms = 3600000 }}
-delivery = {{ retry_base_ms = 20, retry_max_ms = 100, max_attempts = 3, concurrency = 4 }}"#,
-            contacts.display()
-        ));
-        let config = config.load(&kit::env()).expect("test config");
-        let store = SledStore::open(&config.gateway.data_dir).unwrap();
-        let app = Application::build_with(config, Arc::new(store), Arc::new(self.clock.clone())).await.unwrap();
-        self.base = format!("http://{}", app.local_addr());
-        self.watch = Some(app.escalation_watch());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        self.stop = Some(stop);
-        self.task = Some(tokio::spawn(async move {
-            app.run_until(async {
-                let _ = stopped.await;
-            })
-            .await
-            .unwrap()
-        }));
+        let gw = kit::TestGateway::start_on(edit, Some(clock.clone()), reqwest::Client::new()).await;
+        let base = gw.base.clone();
+        Harness { gw: Some(gw), clock, smtp, hooks, dir, base }
     }
 
     async fn restart(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.task.take() {
-            t.await.unwrap();
-        }
-        // The old watch holds the store: drop it before the store is opened again.
-        self.watch = None;
-        let contacts = self.dir.path().join("contacts.toml");
-        self.launch(&contacts).await;
+        let gw = self.gw.take().expect("running").restart().await;
+        self.base = gw.base.clone();
+        self.gw = Some(gw);
+    }
+
+    fn gw(&self) -> &kit::TestGateway {
+        self.gw.as_ref().expect("running")
     }
 
     fn watch(&self) -> &Watch {
-        self.watch.as_deref().expect("running")
-    }
-
-    fn token(&self, desk: &str) -> String {
-        let secret = format!("{desk}-test-secret");
-        let issuer = match desk {
-            "region-h" => "idp.regionh",
-            "sds" => "idp.sds",
-            "fmk" => "idp.fmk",
-            "drift" => "idp.drift",
-            other => panic!("{other}"),
-        };
-        kit::hs256(&kit::claims(issuer, desk), &secret)
+        self.gw().watch()
     }
 
     async fn call(&self, desk: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req = self.client.request(method, format!("{}{path}", self.base)).bearer_auth(self.token(desk));
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let res = req.send().await.unwrap();
-        let status = res.status();
-        (status, res.json().await.unwrap_or(Value::Null))
+        let reply = kit::request(self.gw(), method, desk, path, body).await;
+        (reply.status, reply.body)
     }
 
     async fn report(&self, ticket: &str, title: &str, service: &str, priority: &str) -> Value {
@@ -208,14 +156,6 @@ delivery = {{ retry_base_ms = 20, retry_max_ms = 100, max_attempts = 3, concurre
 
     async fn escalations_of(&self, incident: &str) -> Vec<Value> {
         self.escalations().await.into_iter().filter(|e| e["incident"] == incident).collect()
-    }
-}
-
-impl Drop for Harness {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
     }
 }
 

@@ -56,12 +56,13 @@ const MODULES: &[(&str, &str)] = &[
 ];
 
 /// Dialect option types are plain configuration data: they sit in the config layer
-/// although they live in the dialect's folder (`dialects/<name>/options.rs`).
+/// although they live in the dialect's folder (`dialects/<name>/options.rs`). The
+/// dialect identity itself is domain data (`model::dialect`).
 fn layer_of(module: &str) -> &'static str {
     let segments: Vec<&str> = module.split("::").collect();
     if segments.first() == Some(&"dialects") && segments.len() >= 2 {
         let last = segments[segments.len() - 1];
-        if last == "options" || (segments.len() == 2 && segments[1] == "id") {
+        if last == "options" {
             return "config";
         }
     }
@@ -528,7 +529,8 @@ fn the_reader_sees_use_trees_and_resolves_super() {
     assert_eq!(sibling_edge("escalation::record", "escalation"), None);
     assert_eq!(sibling_edge("gateway", "sync::plan"), Some(("gateway".into(), "sync".into())));
     assert_eq!(sibling_edge("config", "dialects::jira::options"), Some(("config".into(), "dialects[config]".into())));
-    assert_eq!(layer_of("dialects::id"), "config");
+    assert_eq!(layer_of("model::dialect"), "domain");
+    assert_eq!(layer_of("dialects::jira::options"), "config");
     assert_eq!(layer_of("dialects::jira::api"), "edge");
     let mut edges = BTreeMap::new();
     edges.insert("a".to_owned(), BTreeSet::from(["b".to_owned()]));

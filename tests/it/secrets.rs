@@ -32,7 +32,7 @@ fn secret(name: &str) -> &'static str {
 
 /// Region H on ServiceNow, the national desk on ClearQuest, the operations supplier
 /// on Jira, every secret under its own `S_` name.
-fn config(data: &Path, sn: &str, cq: &str, jira: &str) -> String {
+fn config(data: &Path, sn: &str, cq: &str, jira: &str) -> kit::GatewayConfig {
     let mut c = kit::GatewayConfig::new(data);
     c.gateway("delivery", json!({ "retry_base_ms": 20, "retry_max_ms": 100, "max_attempts": 2, "concurrency": 4 }));
     c.desk(
@@ -52,7 +52,7 @@ fn config(data: &Path, sn: &str, cq: &str, jira: &str) -> String {
         "drift",
         kit::Desk::drift_on_jira(jira, jira_table).hs256("idp.drift", "S_DRIFT_JWT").bearer_credentials("S_JIRA_TOKEN"),
     );
-    c.render()
+    c
 }
 
 #[tokio::test]
@@ -76,8 +76,8 @@ async fn no_secret_appears_in_logs_errors_dead_letters_metrics_or_check_config()
             .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let config_file = dir.path().join("gateway.toml");
-    std::fs::write(&config_file, config(&dir.path().join("data"), &sn.base_url(), cq.base_url(), &jira.base_url()))
-        .unwrap();
+    let mut federation = config(&dir.path().join("data"), &sn.base_url(), cq.base_url(), &jira.base_url());
+    std::fs::write(&config_file, federation.render()).unwrap();
     let log = dir.path().join("gateway.log");
     let running =
         kit::RunningBinary::serve(&config_file, &log, SECRETS.iter().copied().chain([("RUST_LOG", "debug")])).await;
@@ -144,9 +144,7 @@ async fn no_secret_appears_in_logs_errors_dead_letters_metrics_or_check_config()
         kit::binary::command().envs(SECRETS.iter().copied()).args(["check-config"]).arg(&config_file).output().unwrap();
     assert!(good.status.success(), "{}", String::from_utf8_lossy(&good.stderr));
     let broken_file = dir.path().join("broken.toml");
-    let broken =
-        std::fs::read_to_string(&config_file).unwrap().replace("[desks.drift]", "[desks.drift]\ncolour = \"red\"");
-    std::fs::write(&broken_file, broken).unwrap();
+    std::fs::write(&broken_file, federation.desk_key("drift", "colour", "red").render()).unwrap();
     let bad =
         kit::binary::command().envs(SECRETS.iter().copied()).args(["check-config"]).arg(&broken_file).output().unwrap();
     assert!(!bad.status.success());

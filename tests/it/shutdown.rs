@@ -49,7 +49,7 @@ async fn a_request_in_flight_when_sigterm_arrives_completes_and_its_incident_sur
 
     // A submission whose body arrives in two parts: the request is in flight.
     let body = serde_json::to_vec(&incident("INC0099001")).unwrap();
-    let token = hs256(&claims("idp.regionh", "region-h"), "region-h-test-secret");
+    let token = kit::token("region-h");
     let head = format!(
         "POST /api/v1/incidents HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\n\
          Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
@@ -229,8 +229,8 @@ async fn sigterm_while_every_remote_fails_or_hangs_starts_no_delivery_and_exits_
     let log = dir.path().join("gateway.log");
     let mut gw = start_with(&config, &log, &REMOTE_SECRETS).await;
     let client = reqwest::Client::new();
-    let region_token = hs256(&claims("idp.regionh", "region-h"), "region-h-test-secret");
-    let sds_token = hs256(&claims("idp.sds", "sds"), "sds-test-secret");
+    let region_token = kit::token("region-h");
+    let sds_token = kit::token("sds");
 
     // Twelve incidents for the failing national desk, and public notes on four of
     // them for the reporter, whose deliveries hang.

@@ -229,8 +229,7 @@ async fn desks_without_a_pin_are_unaffected_by_mutual_tls() {
 
 fn problems_of(text: &str) -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();
-    let text =
-        config_text(&dir.path().join("store"), 1024 * 1024).replace("[gateway]\n", &format!("[gateway]\n{text}\n"));
+    let text = GatewayConfig::standard(&dir.path().join("store"), 1024 * 1024).gateway_toml(text).render();
     match deskgate::config::Config::from_toml(&text, Path::new("."), &env()) {
         Ok(_) => Vec::new(),
         Err(problems) => problems.iter().map(ToString::to_string).collect(),

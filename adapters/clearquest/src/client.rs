@@ -687,10 +687,6 @@ pub fn parse_notes(log: &str) -> Vec<RemoteNote> {
 
 #[async_trait]
 impl Adapter for ClearQuestAdapter {
-    fn system(&self) -> &'static str {
-        "clearquest"
-    }
-
     async fn create(&self, fields: &TicketFields, correlation: &str) -> Result<RemoteTicket, AdapterError> {
         let mut record = CqRecord { props: self.desired_props(fields), ..CqRecord::default() };
         record.props.insert(self.config.correlation_field.clone(), correlation.to_owned());

@@ -236,9 +236,6 @@ pub fn tag_request(request: reqwest::RequestBuilder) -> reqwest::RequestBuilder 
 /// second link with the same `global_id`.
 #[async_trait]
 pub trait Adapter: Send + Sync {
-    /// The system this adapter speaks: `servicenow`, `jira`, `clearquest`.
-    fn system(&self) -> &'static str;
-
     /// Create a ticket. `correlation` is the gateway's incident id; the adapter stores
     /// it where `find_by_correlation` can find it again (correlation field, label,
     /// custom field), so a retried create after a lost answer does not duplicate.

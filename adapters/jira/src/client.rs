@@ -527,10 +527,6 @@ pub fn jql_minute(at: Timestamp, zone: &TimeZone) -> String {
 
 #[async_trait]
 impl Adapter for JiraAdapter {
-    fn system(&self) -> &'static str {
-        "jira"
-    }
-
     async fn create(&self, fields: &TicketFields, correlation: &str) -> Result<RemoteTicket, AdapterError> {
         if fields.title.as_deref().is_none_or(|t| t.trim().is_empty()) {
             return Err(AdapterError::permanent("jira create: a Jira issue needs a summary (title is empty)"));

@@ -500,10 +500,6 @@ fn result_of(answer: Answer, what: &str) -> Result<Value, AdapterError> {
 
 #[async_trait]
 impl Adapter for ServiceNowAdapter {
-    fn system(&self) -> &'static str {
-        "servicenow"
-    }
-
     async fn create(&self, fields: &TicketFields, correlation: &str) -> Result<RemoteTicket, AdapterError> {
         if correlation.is_empty() {
             return Err(AdapterError::permanent("ServiceNow create: the correlation id is empty"));

@@ -519,29 +519,20 @@ async fn create(
     uri: axum::http::Uri,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
+) -> Result<Response, Response> {
     if let Some(r) = wrong_record_type(&shared, &repo, &db, &rtype) {
-        return r;
+        return Err(r);
     }
     if let Some(action) = params.get("rcm.action").filter(|a| *a != "Submit") {
-        return oslc_error(
-            StatusCode::BAD_REQUEST,
-            &format!("A record is created with the Submit action, not \"{action}\"."),
-        );
+        return Err(bad_request(format!("A record is created with the Submit action, not \"{action}\".")));
     }
-    let parsed = match oslc::parse_record(&body, Limits::default()) {
-        Ok(r) => r,
-        Err(e) => return oslc_error(StatusCode::BAD_REQUEST, &format!("Unreadable record: {e}")),
-    };
-    let mut fields = match writable(&parsed, None) {
-        Ok(f) => f,
-        Err(e) => return oslc_error(StatusCode::BAD_REQUEST, &e),
-    };
+    let parsed = read_record(&body)?;
+    let mut fields = writable(&parsed, None).map_err(bad_request)?;
     if let (None, Some(title)) = (fields.get("cq:Headline"), parsed.get("dcterms:title")) {
         fields.insert("cq:Headline".into(), title.to_owned());
     }
     if fields.get("cq:Headline").is_none_or(|h| h.trim().is_empty()) {
-        return oslc_error(StatusCode::BAD_REQUEST, "The field Headline is mandatory and has no value.");
+        return Err(bad_request("The field Headline is mandatory and has no value."));
     }
     let base = base_of(&headers);
     let mut guard = shared.lock();
@@ -550,16 +541,20 @@ async fn create(
     drop(guard);
     let presented = shared.present(&base, &record);
     let location = presented.about.clone().unwrap_or_default();
-    match oslc::write_record(&presented) {
-        Ok(xml) => {
-            let mut response = rdf(StatusCode::CREATED, Some(record.etag()), xml);
-            if let Ok(value) = HeaderValue::from_str(&location) {
-                response.headers_mut().insert(header::LOCATION, value);
-            }
-            response
-        }
-        Err(e) => internal(e),
+    let xml = oslc::write_record(&presented).map_err(internal)?;
+    let mut response = rdf(StatusCode::CREATED, Some(record.etag()), xml);
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, value);
     }
+    Ok(response)
+}
+
+fn bad_request(message: impl std::fmt::Display) -> Response {
+    oslc_error(StatusCode::BAD_REQUEST, &message.to_string())
+}
+
+fn read_record(body: &Bytes) -> Result<CqRecord, Response> {
+    oslc::parse_record(body, Limits::default()).map_err(|e| bad_request(format!("Unreadable record: {e}")))
 }
 
 fn parse_rid(shared: &Shared, rid: &str) -> Option<u64> {
@@ -589,49 +584,40 @@ async fn put_record(
     uri: axum::http::Uri,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
+) -> Result<Response, Response> {
     if let Some(r) = wrong_db(&shared, &repo, &db) {
-        return r;
+        return Err(r);
     }
     let Some(dbid) = parse_rid(&shared, &rid) else {
-        return no_record(&rid);
+        return Err(no_record(&rid));
     };
     let base = base_of(&headers);
     let mut guard = shared.lock();
     let Some(current) = guard.records.get(&dbid).cloned() else {
-        return no_record(&rid);
+        return Err(no_record(&rid));
     };
     let Some(if_match) = headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()) else {
-        return oslc_error(
+        return Err(oslc_error(
             StatusCode::PRECONDITION_REQUIRED,
             "A modification needs an If-Match header with the record's ETag.",
-        );
+        ));
     };
     if if_match.trim() != "*" && if_match.trim() != current.etag() {
-        return oslc_error(
+        return Err(oslc_error(
             StatusCode::PRECONDITION_FAILED,
             "The record has been modified since it was read (stale ETag).",
-        );
+        ));
     }
-    let parsed = match oslc::parse_record(&body, Limits::default()) {
-        Ok(r) => r,
-        Err(e) => return oslc_error(StatusCode::BAD_REQUEST, &format!("Unreadable record: {e}")),
-    };
+    let parsed = read_record(&body)?;
     let action = params.get("rcm.action").map_or("Modify", String::as_str);
-    let state = match next_state(action, &current.state) {
-        Ok(s) => s,
-        Err(e) => return oslc_error(StatusCode::BAD_REQUEST, &e),
-    };
+    let state = next_state(action, &current.state).map_err(bad_request)?;
     let listed: Option<Vec<String>> = params
         .get("oslc.properties")
         .map(|p| p.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect());
-    let changes = match writable(&parsed, listed.as_deref()) {
-        Ok(c) => c,
-        Err(e) => return oslc_error(StatusCode::BAD_REQUEST, &e),
-    };
+    let changes = writable(&parsed, listed.as_deref()).map_err(bad_request)?;
     remember(&shared, "PUT", uri.to_string(), &body);
     let Some(record) = guard.records.get_mut(&dbid) else {
-        return no_record(&rid);
+        return Err(no_record(&rid));
     };
     if listed.is_none() {
         // Without oslc.properties a PUT replaces the record: fields it leaves out are cleared.
@@ -649,7 +635,7 @@ async fn put_record(
     record.modified = shared.now();
     let record = record.clone();
     drop(guard);
-    record_answer(&shared, &base, &record)
+    Ok(record_answer(&shared, &base, &record))
 }
 
 async fn query(

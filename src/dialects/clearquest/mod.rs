@@ -16,13 +16,8 @@ use crate::config::Desk;
 pub struct Clearquest;
 
 /// ClearQuest's vocabulary: `mappings/clearquest.toml`, whose status field is `State`.
-pub const MAPPING: MappingSource = MappingSource {
-    system: DialectId::Clearquest.as_str(),
-    file: "clearquest.toml",
-    status_field: "State",
-    priority_field: "Priority",
-    text: include_str!("../../../mappings/clearquest.toml"),
-};
+pub const MAPPING: MappingSource =
+    crate::mapping::mapping_source!(DialectId::Clearquest, "clearquest.toml", status "State", priority "Priority");
 
 impl Dialect for Clearquest {
     fn id(&self) -> DialectId {

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use crate::dialects::id::DialectId;
+use crate::model::DialectId;
 use crate::dialects::options::{DeskFields, DeskOptions, OptionProblem};
 
 /// How deskgate talks to a ClearQuest OSLC server.

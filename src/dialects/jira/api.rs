@@ -49,8 +49,8 @@ use crate::http::error::ApiError;
 use crate::http::extract::{JsonBody, admit_notes, base_url, idempotency, parse_json};
 use crate::mapping::DeskMapping;
 use crate::model::{
-    Change, DeskId, Incident, IncidentId, ModelError, NewIncident, Note, Priority, Ref, Role, Status, Text, TicketId,
-    Title, Visibility, parse_url, patient_data,
+    Change, DeskId, DialectId, Incident, IncidentId, ModelError, NewIncident, Note, Priority, Ref, Role, Status, Text,
+    TicketId, Title, Visibility, parse_url, patient_data,
 };
 use crate::store::CreateOutcome;
 
@@ -607,10 +607,10 @@ fn parse_create(state: &AppState, desk: &JiraDesk<'_>, body: &IssueBody) -> Resu
     if !f.get("issuetype").is_none_or(is_incident_type) {
         return Err(field_error("issuetype", "issuetype: the only issue type is Incident (id 10001)"));
     }
-    let system = state.gateway.desk(&desk.who.desk).map(|d| d.system.as_str()).unwrap_or("jira");
+    let system = state.gateway.desk(&desk.who.desk).map_or(DialectId::Jira, |d| d.system);
     let origin_ref = Ref {
         desk: desk.who.desk.clone(),
-        system: system.to_owned(),
+        system,
         display_id: ticket.to_string(),
         remote_id: ticket,
         url: None,

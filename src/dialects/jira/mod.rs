@@ -23,13 +23,8 @@ use crate::model::{Kind, NewIncident, Origin, Priority, Ref, Service, Text, Titl
 pub struct Jira;
 
 /// Jira's vocabulary: `mappings/jira.toml`, whose status field is `status`.
-pub const MAPPING: MappingSource = MappingSource {
-    system: DialectId::Jira.as_str(),
-    file: "jira.toml",
-    status_field: "status",
-    priority_field: "priority",
-    text: include_str!("../../../mappings/jira.toml"),
-};
+pub const MAPPING: MappingSource =
+    crate::mapping::mapping_source!(DialectId::Jira, "jira.toml", status "status", priority "priority");
 
 /// `{"errorMessages":[…],"errors":{field: message}}`.
 pub fn error_body(e: &ApiError) -> serde_json::Value {

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use crate::dialects::id::DialectId;
+use crate::model::DialectId;
 use crate::dialects::options::{DeskFields, DeskOptions, OptionProblem};
 use crate::secret::SecretRef;
 

@@ -333,7 +333,7 @@ async fn supplier_detected(
     let url = config.endpoint.as_ref().map(|e| format!("{}/browse/{}", e.as_str().trim_end_matches('/'), issue.key));
     let origin_ref = Ref {
         desk: desk.clone(),
-        system: System::Jira.as_str().to_owned(),
+        system: System::Jira,
         remote_id: ticket,
         display_id: issue.key.clone(),
         url,

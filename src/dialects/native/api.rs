@@ -13,7 +13,7 @@ use crate::http::extract::{JsonBody, admit_notes, idempotency};
 use crate::auth::DeskPrincipal;
 use crate::gateway::{ListFilter, RequestContext};
 use crate::model::{
-    Change, DeskId, ExternalLink, Incident, IncidentId, Kind, Level, LinkKind, NewIncident, Origin, Priority, Ref,
+    DialectId,     Change, DeskId, ExternalLink, Incident, IncidentId, Kind, Level, LinkKind, NewIncident, Origin, Priority, Ref,
     ReleaseLink, Status, Text, TicketId, Title, Visibility, parse_display_id, parse_url,
 };
 use crate::store::{AuditEntry, CreateOutcome};
@@ -296,7 +296,7 @@ fn parse_submission(state: &AppState, who: &DeskPrincipal, req: SubmitIncident) 
     };
     let ticket_url =
         req.ticket_url.as_deref().filter(|u| !u.trim().is_empty()).map(|u| parse_url("ticket_url", u)).transpose()?;
-    let system = state.gateway.desk(&who.desk).map(|d| d.system.as_str()).unwrap_or("native").to_owned();
+    let system = state.gateway.desk(&who.desk).map_or(DialectId::Native, |d| d.system);
     Ok(NewIncident {
         kind: Kind::Incident,
         title,
@@ -306,15 +306,7 @@ fn parse_submission(state: &AppState, who: &DeskPrincipal, req: SubmitIncident) 
         urgency: req.urgency,
         impact: req.impact,
         origin: Origin { desk: who.desk.clone(), ticket: ticket.clone() },
-        origin_ref: Ref {
-            desk: who.desk.clone(),
-            system,
-            display_id,
-            remote_id: ticket,
-            url: ticket_url,
-            written: Default::default(),
-            seen: Default::default(),
-        },
+        origin_ref: Ref::new(who.desk.clone(), system, ticket, display_id).with_url(ticket_url),
     })
 }
 

@@ -45,7 +45,7 @@ use crate::config::System;
 use crate::gateway::{GatewayError, ListFilter, RequestContext};
 use crate::mapping::DeskMapping;
 use crate::model::{
-    Change, DeskId, Incident, IncidentId, Kind, Level, ModelError, NewIncident, Origin, Priority, Ref, Status, Text,
+    DialectId,     Change, DeskId, Incident, IncidentId, Kind, Level, ModelError, NewIncident, Origin, Priority, Ref, Status, Text,
     TicketId, Title, Visibility, parse_display_id, patient_data,
 };
 use crate::store::CreateOutcome;
@@ -476,7 +476,7 @@ fn parse_submission(state: &AppState, desk: &SnDesk<'_>, record: &Record) -> Res
         Some(d) => parse_display_id("correlation_display", d)?,
         None => ticket.to_string(),
     };
-    let system = state.gateway.desk(&desk.who.desk).map(|d| d.system.as_str()).unwrap_or("servicenow");
+    let system = state.gateway.desk(&desk.who.desk).map_or(DialectId::Servicenow, |d| d.system);
     Ok(NewIncident {
         kind: Kind::Incident,
         title,
@@ -488,7 +488,7 @@ fn parse_submission(state: &AppState, desk: &SnDesk<'_>, record: &Record) -> Res
         origin: Origin { desk: desk.who.desk.clone(), ticket: ticket.clone() },
         origin_ref: Ref {
             desk: desk.who.desk.clone(),
-            system: system.to_owned(),
+            system,
             display_id,
             remote_id: ticket,
             url: None,

@@ -23,13 +23,8 @@ use crate::http::error::{ApiError, render_in};
 pub struct Servicenow;
 
 /// ServiceNow's vocabulary: `mappings/servicenow.toml`, whose status field is `state`.
-pub const MAPPING: MappingSource = MappingSource {
-    system: DialectId::Servicenow.as_str(),
-    file: "servicenow.toml",
-    status_field: "state",
-    priority_field: "priority",
-    text: include_str!("../../../mappings/servicenow.toml"),
-};
+pub const MAPPING: MappingSource =
+    crate::mapping::mapping_source!(DialectId::Servicenow, "servicenow.toml", status "state", priority "priority");
 
 /// `{"error":{"message","detail"},"status":"failure"}`; the detail names the field.
 pub fn error_body(e: &ApiError) -> serde_json::Value {

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use crate::dialects::id::DialectId;
+use crate::model::DialectId;
 use crate::dialects::options::DeskOptions;
 
 /// How deskgate talks to a ServiceNow instance.

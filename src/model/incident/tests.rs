@@ -23,26 +23,9 @@ fn notes_beyond_the_cap_are_refused() {
 }
 
 fn sample(priority: Option<Priority>) -> Incident {
-    NewIncident {
-        kind: Kind::Incident,
-        title: Title::parse("FMK: recepter kan ikke læses").unwrap(),
-        description: Text::parse("description", "Ingen recepter vises i FMK-klienten").unwrap(),
-        service: "FMK".parse().unwrap(),
-        priority,
-        urgency: None,
-        impact: None,
-        origin: Origin { desk: desk("region-h"), ticket: "INC0010001".parse().unwrap() },
-        origin_ref: Ref {
-            desk: desk("region-h"),
-            system: "servicenow".into(),
-            remote_id: "INC0010001".parse().unwrap(),
-            display_id: "INC0010001".into(),
-            url: None,
-            written: Default::default(),
-            seen: Default::default(),
-        },
-    }
-    .into_incident(IncidentId::new(2026, 1), Timestamp::UNIX_EPOCH)
+    let mut report = crate::model::testing::report("region-h", crate::model::DialectId::Servicenow, "INC0010001");
+    report.priority = priority;
+    report.into_incident(IncidentId::new(2026, 1), Timestamp::UNIX_EPOCH)
 }
 
 #[test]
@@ -111,18 +94,9 @@ fn title_length_limit() {
 fn priority_follows_impact_and_urgency_when_not_given() {
     let mut n = sample(None);
     assert_eq!(n.priority, None);
-    n = NewIncident {
-        kind: Kind::Incident,
-        title: n.title,
-        description: n.description,
-        service: n.service,
-        priority: None,
-        urgency: Some(Level::High),
-        impact: Some(Level::Medium),
-        origin: n.origin,
-        origin_ref: n.refs[0].clone(),
-    }
-    .into_incident(n.id, n.created_at);
+    let mut report = crate::model::testing::report("region-h", crate::model::DialectId::Servicenow, "INC0010001");
+    (report.urgency, report.impact) = (Some(Level::High), Some(Level::Medium));
+    n = report.into_incident(n.id, n.created_at);
     assert_eq!(n.priority, Some(Priority::P2));
 }
 

@@ -4,7 +4,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::*;
-use crate::model::{Kind, Origin, Ref, Service, Text, Title, Written};
 use crate::store::{AuditKind, Effects};
 
 /// Everything every store must do, on sled.
@@ -15,27 +14,7 @@ mod conformance {
 use crate::outbox::{Action, DeadLetter, Delivery};
 
 fn report(ticket: &str) -> NewIncident {
-    let desk: DeskId = "region-h".parse().unwrap();
-    let ticket: TicketId = ticket.parse().unwrap();
-    NewIncident {
-        kind: Kind::Incident,
-        title: Title::parse("Receptserver svarer ikke").unwrap(),
-        description: Text::parse("description", "Ingen recepter siden 08:00").unwrap(),
-        service: "FMK".parse::<Service>().unwrap(),
-        priority: None,
-        urgency: None,
-        impact: None,
-        origin: Origin { desk: desk.clone(), ticket: ticket.clone() },
-        origin_ref: Ref {
-            desk,
-            system: "servicenow".into(),
-            remote_id: ticket.clone(),
-            display_id: ticket.to_string(),
-            url: None,
-            written: Written::default(),
-            seen: Default::default(),
-        },
-    }
+    crate::model::testing::report("region-h", crate::model::DialectId::Servicenow, ticket)
 }
 
 fn entry(reason: &str) -> AuditEntry {

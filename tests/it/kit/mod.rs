@@ -15,7 +15,9 @@ pub mod wait;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use deskgate::clock::TestClock;
 use deskgate::config::MapEnv;
+use deskgate::notify::Watch;
 use deskgate::startup::Application;
 use serde_json::Value;
 use tokio::sync::oneshot;
@@ -24,7 +26,7 @@ use tokio::task::JoinHandle;
 pub use binary::RunningBinary;
 pub use config::{Desk, GatewayConfig};
 pub use federation::{Federation, Fmk, ref_of};
-pub use tokens::{AUDIENCE, claims, es256, hs256, now, rs256};
+pub use tokens::{AUDIENCE, claims, desk_claims, es256, hs256, now, rs256, signed_as, token};
 pub use wait::{eventually, poll_until, wait_until};
 
 pub fn fixture(name: &str) -> PathBuf {
@@ -45,32 +47,42 @@ pub struct TestGateway {
     pub base: String,
     pub data: tempfile::TempDir,
     pub client: reqwest::Client,
-    max_body: usize,
+    /// The configuration it runs, kept so a restart runs the same one.
+    config: GatewayConfig,
+    /// The test clock it runs on, when not the system clock.
+    clock: Option<TestClock>,
+    watch: Option<Arc<Watch>>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
 }
 
 impl TestGateway {
     pub async fn start() -> Self {
-        Self::start_in(tempfile::tempdir().unwrap(), 1024 * 1024).await
+        Self::start_edited(|_| {}, reqwest::Client::new()).await
     }
 
     pub async fn start_with_body_limit(max_body: usize) -> Self {
-        Self::start_in(tempfile::tempdir().unwrap(), max_body).await
-    }
-
-    async fn start_in(data: tempfile::TempDir, max_body: usize) -> Self {
+        let data = tempfile::tempdir().unwrap();
         let config = GatewayConfig::standard(&data.path().join("store"), max_body);
-        Self::launch(data, &config, max_body, reqwest::Client::new()).await
+        Self::launch(data, config, None, reqwest::Client::new()).await
     }
 
     /// A gateway on the standard test federation as changed by `edit`, talked to with
-    /// `client`. `restart` brings such a gateway back with the standard configuration.
+    /// `client`. `restart` brings it back with the same configuration.
     pub async fn start_edited(edit: impl FnOnce(&mut GatewayConfig), client: reqwest::Client) -> Self {
+        Self::start_on(edit, None, client).await
+    }
+
+    /// [`Self::start_edited`] on `clock` (a test clock the test moves).
+    pub async fn start_on(
+        edit: impl FnOnce(&mut GatewayConfig),
+        clock: Option<TestClock>,
+        client: reqwest::Client,
+    ) -> Self {
         let data = tempfile::tempdir().unwrap();
         let mut config = GatewayConfig::standard(&data.path().join("store"), 1024 * 1024);
         edit(&mut config);
-        Self::launch(data, &config, 1024 * 1024, client).await
+        Self::launch(data, config, clock, client).await
     }
 
     /// The standard federation with `lines` (TOML keys) set in `[gateway]`.
@@ -84,11 +96,24 @@ impl TestGateway {
         .await
     }
 
-    async fn launch(data: tempfile::TempDir, config: &GatewayConfig, max_body: usize, client: reqwest::Client) -> Self {
-        let config = config.load(&env()).expect("test config");
-        let app = Application::build(config).await.expect("gateway starts");
+    async fn launch(
+        data: tempfile::TempDir,
+        config: GatewayConfig,
+        clock: Option<TestClock>,
+        client: reqwest::Client,
+    ) -> Self {
+        let loaded = config.load(&env()).expect("test config");
+        let app = match &clock {
+            None => Application::build(loaded).await,
+            Some(clock) => {
+                let store = deskgate::store::open(&loaded.gateway.store).expect("the store opens");
+                Application::build_with(loaded, store, Arc::new(clock.clone())).await
+            }
+        }
+        .expect("gateway starts");
         // `https` when the configuration has [gateway.tls].
         let base = format!("{}://{}", app.scheme(), app.local_addr());
+        let watch = Some(app.escalation_watch());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             app.run_until(async {
@@ -97,14 +122,16 @@ impl TestGateway {
             .await
             .unwrap();
         });
-        Self { base, data, client, max_body, stop: Some(stop), task: Some(task) }
+        Self { base, data, client, config, clock, watch, stop: Some(stop), task: Some(task) }
     }
 
-    /// Stop the gateway (the store closes) and start a new one on the same data.
+    /// Stop the gateway (the store closes) and start a new one on the same data, with
+    /// the same configuration and clock.
     pub async fn restart(mut self) -> Self {
         self.shutdown().await;
         let data = std::mem::replace(&mut self.data, tempfile::tempdir().unwrap());
-        Self::start_in(data, self.max_body).await
+        let config = std::mem::replace(&mut self.config, GatewayConfig::new(Path::new(".")));
+        Self::launch(data, config, self.clock.take(), self.client.clone()).await
     }
 
     pub async fn shutdown(&mut self) {
@@ -114,6 +141,13 @@ impl TestGateway {
         if let Some(task) = self.task.take() {
             task.await.unwrap();
         }
+        // The watch holds the store: it goes before the store is opened again.
+        self.watch = None;
+    }
+
+    /// The escalation watch, to step it on the test clock.
+    pub fn watch(&self) -> &Watch {
+        self.watch.as_deref().expect("running")
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -224,6 +258,20 @@ pub async fn get_json(client: &reqwest::Client, url: &str, token: &str) -> Value
 /// The shipped escalation ruleset, by absolute path.
 pub fn shipped_contacts() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/contacts.toml")
+}
+
+/// The shipped ruleset as `edit` changes it, written to `dir/file`.
+pub fn edited_contacts(dir: &Path, file: &str, edit: impl FnOnce(&mut toml::Table)) -> PathBuf {
+    let mut ruleset: toml::Table = std::fs::read_to_string(shipped_contacts()).unwrap().parse().unwrap();
+    edit(&mut ruleset);
+    let path = dir.join(file);
+    std::fs::write(&path, toml::to_string(&ruleset).unwrap()).unwrap();
+    path
+}
+
+/// The ruleset's `[[rules]]`, to edit.
+pub fn rules(ruleset: &mut toml::Table) -> impl Iterator<Item = &mut toml::Value> {
+    ruleset["rules"].as_array_mut().unwrap().iter_mut()
 }
 
 pub fn incident(ticket: &str) -> Value {

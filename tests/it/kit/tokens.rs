@@ -32,17 +32,19 @@ pub struct DeskIdentity {
     pub key: Key,
 }
 
+/// A desk whose tokens are signed with a shared secret.
+const fn shared_secret(
+    desk: &'static str,
+    issuer: &'static str,
+    env: &'static str,
+    secret: &'static str,
+) -> DeskIdentity {
+    DeskIdentity { desk, issuer, key: Key::Hs256 { env, secret } }
+}
+
 pub const DESKS: &[DeskIdentity] = &[
-    DeskIdentity {
-        desk: "region-h",
-        issuer: "idp.regionh",
-        key: Key::Hs256 { env: "T_REGION_H", secret: "region-h-test-secret" },
-    },
-    DeskIdentity {
-        desk: "region-m",
-        issuer: "idp.rm",
-        key: Key::Hs256 { env: "T_REGION_M", secret: "region-m-test-secret" },
-    },
+    shared_secret("region-h", "idp.regionh", "T_REGION_H", "region-h-test-secret"),
+    shared_secret("region-m", "idp.rm", "T_REGION_M", "region-m-test-secret"),
     DeskIdentity {
         desk: "pharmacy",
         issuer: "idp.pharmacy",
@@ -54,23 +56,11 @@ pub const DESKS: &[DeskIdentity] = &[
         key: Key::Es256 { private: "keys/gp-es256.key.pem", public: "keys/gp-es256.pub.pem" },
     },
     // Desks some tests add to the standard federation, sharing a secret variable.
-    DeskIdentity {
-        desk: "region-n",
-        issuer: "idp.rn",
-        key: Key::Hs256 { env: "T_REGION_M", secret: "region-m-test-secret" },
-    },
-    DeskIdentity {
-        desk: "region-s",
-        issuer: "idp.rsd",
-        key: Key::Hs256 { env: "T_REGION_H", secret: "region-h-test-secret" },
-    },
-    DeskIdentity { desk: "sds", issuer: "idp.sds", key: Key::Hs256 { env: "T_SDS", secret: "sds-test-secret" } },
-    DeskIdentity { desk: "fmk", issuer: "idp.fmk", key: Key::Hs256 { env: "T_FMK", secret: "fmk-test-secret" } },
-    DeskIdentity {
-        desk: "drift",
-        issuer: "idp.drift",
-        key: Key::Hs256 { env: "T_DRIFT", secret: "drift-test-secret" },
-    },
+    shared_secret("region-n", "idp.rn", "T_REGION_M", "region-m-test-secret"),
+    shared_secret("region-s", "idp.rsd", "T_REGION_H", "region-h-test-secret"),
+    shared_secret("sds", "idp.sds", "T_SDS", "sds-test-secret"),
+    shared_secret("fmk", "idp.fmk", "T_FMK", "fmk-test-secret"),
+    shared_secret("drift", "idp.drift", "T_DRIFT", "drift-test-secret"),
 ];
 
 /// Secrets the federation's configurations name besides the desks' token secrets:
@@ -127,8 +117,18 @@ pub fn claims(issuer: &str, subject: &str) -> Claims {
 
 /// A valid token of `desk`, signed with its key.
 pub fn token(desk: &str) -> String {
+    signed_as(desk, &desk_claims(desk))
+}
+
+/// The claims of `desk`'s tokens (its issuer, subject the desk), for a test to change.
+pub fn desk_claims(desk: &str) -> Claims {
     let d = identity(desk);
-    signed(&claims(d.issuer, d.desk), &d.key)
+    claims(d.issuer, d.desk)
+}
+
+/// `claims` signed with `desk`'s key.
+pub fn signed_as(desk: &str, claims: &Claims) -> String {
+    signed(claims, &identity(desk).key)
 }
 
 /// `claims` signed with `key`.

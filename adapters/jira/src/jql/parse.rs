@@ -254,19 +254,18 @@ impl Parser {
     }
 
     fn field(&mut self) -> Result<String, JqlError> {
-        match self.peek() {
-            Some(Tok::Str(s)) => {
-                let s = s.clone();
-                self.pos += 1;
-                Ok(s)
-            }
-            Some(Tok::Word(w)) if !is_keyword(w) => {
-                let w = w.clone();
-                self.pos += 1;
-                Ok(w)
-            }
-            _ => Err(self.error("a field name")),
-        }
+        self.word_or_string("a field name")
+    }
+
+    /// A quoted string or a bare word that is not a keyword: a field name or a value.
+    fn word_or_string(&mut self, expected: &str) -> Result<String, JqlError> {
+        let found = match self.peek() {
+            Some(Tok::Str(s)) => s.clone(),
+            Some(Tok::Word(w)) if !is_keyword(w) => w.clone(),
+            _ => return Err(self.error(expected)),
+        };
+        self.pos += 1;
+        Ok(found)
     }
 
     fn term(&mut self) -> Result<Term, JqlError> {
@@ -316,19 +315,7 @@ impl Parser {
     }
 
     fn value(&mut self) -> Result<String, JqlError> {
-        match self.peek() {
-            Some(Tok::Str(s)) => {
-                let s = s.clone();
-                self.pos += 1;
-                Ok(s)
-            }
-            Some(Tok::Word(w)) if !is_keyword(w) => {
-                let w = w.clone();
-                self.pos += 1;
-                Ok(w)
-            }
-            _ => Err(self.error("a value")),
-        }
+        self.word_or_string("a value")
     }
 
     fn list(&mut self) -> Result<Vec<String>, JqlError> {

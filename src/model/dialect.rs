@@ -1,13 +1,14 @@
 //! The dialect identity: which system a desk runs (`system = "…"` in its
-//! configuration, `Ref.system` on an incident). Names only, so configuration can
-//! read it; what each dialect does is in its folder, `crate::dialects::<name>`.
+//! configuration, `Ref.system` on an incident). Names only, so the domain and
+//! configuration can hold it; what each dialect does is in its folder,
+//! `crate::dialects::<name>`.
 
 use std::fmt;
 use std::str::FromStr;
 
 /// The one list of dialects, as `module: Variant`. A new dialect is one line here
 /// plus its folder `src/dialects/<module>/`, whose `mod.rs` has a unit struct named
-/// `Variant` implementing [`crate::dialects::Dialect`].
+/// `Variant` implementing `crate::dialects::Dialect`.
 macro_rules! for_each_dialect {
     ($then:ident) => {
         $then! {

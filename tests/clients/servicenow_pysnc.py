@@ -105,6 +105,44 @@ check(theirs.update() is not None, "national update")
 after = national.GlideRecord("incident")
 check(after.get(sys_id), "get after update")
 
+# update_multiple: pysnc sends the changes through the Batch API, /api/now/v1/batch
+batch = local.GlideRecord("incident")
+batch.add_query("short_description", "LIKE", "pysnc")
+batch.query()
+for r in batch:
+    r.work_notes = "Checked by the regional desk"
+check(batch.update_multiple(), "update_multiple through the Batch API")
+
+# The versioned Table API paths, with the parameters pysnc sends, and Python's own
+# spelling of booleans (requests sends True as "True").
+session = requests.Session()
+session.auth = Bearer(os.environ["DESKGATE_LOCAL_TOKEN"])
+session.verify = os.environ["DESKGATE_CA"]
+table = os.environ["DESKGATE_URL"] + "/api/now/{}/table/incident"
+pysnc_params = {
+    "sysparm_display_value": "all",
+    "sysparm_exclude_reference_link": "true",
+    "sysparm_suppress_pagination_header": "true",
+}
+r = session.get(table.format("v2"), params={
+    "sysparm_query": "short_descriptionLIKEpysnc^ORDERBYnumber",
+    "sysparm_display_value": True,
+    "sysparm_exclude_reference_link": False,
+    "sysparm_limit": 100,
+    "sysparm_offset": 0,
+})
+check(r.status_code == 200, f"v2 list: {r.status_code} {r.text}")
+rows = r.json()["result"]
+v2_listed = [row["number"] for row in rows]
+service = rows[0]["business_service"]
+check(service["display_value"] == "FMK" and service["link"].endswith("/table/cmdb_ci_service/FMK"), f"service {service}")
+r = session.get(table.format("v1") + "/" + sys_id, params=pysnc_params)
+check(r.status_code == 200, f"v1 get: {r.status_code} {r.text}")
+v1_state = r.json()["result"]["state"]
+r = session.get(table.format("v1"), params={"number": number, "active": "true", **pysnc_params})
+check(r.status_code == 200, f"v1 name-value list: {r.status_code} {r.text}")
+v1_filtered = [row["sys_id"]["value"] for row in r.json()["result"]]
+
 print(json.dumps({
     "sys_id": sys_id,
     "number": number,
@@ -112,4 +150,7 @@ print(json.dumps({
     "state": after.get_value("state"),
     "priority": after.get_value("priority"),
     "queried": found,
+    "v2_listed": v2_listed,
+    "v1_state": v1_state,
+    "v1_filtered": v1_filtered,
 }))

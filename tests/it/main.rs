@@ -26,6 +26,7 @@ mod real_clients;
 mod request_id;
 mod secrets;
 mod servicenow_api;
+mod servicenow_batch;
 mod shutdown;
 mod sim_cli;
 mod sync_contracts;

@@ -167,13 +167,23 @@ async fn pysnc_inserts_gets_queries_and_updates_through_the_table_api() {
     assert_eq!(seen["state"], "2", "{seen}");
     assert_eq!(seen["priority"], "1", "{seen}");
     assert_eq!(seen["queried"], serde_json::json!([seen["sys_id"]]));
+    // The versioned paths: a v2 list with display values and links, a v1 record, and
+    // a v1 list filtered by name-value pairs.
+    assert_eq!(seen["v2_listed"], serde_json::json!(["INC0000001", "INC0000002"]));
+    assert_eq!(seen["v1_state"], serde_json::json!({"display_value": "In Progress", "value": "2"}), "{seen}");
+    assert_eq!(seen["v1_filtered"], serde_json::json!([seen["sys_id"]]));
     let id = seen["incident"].as_str().unwrap();
     let i = incident(&gw, id).await;
     assert_eq!(i["title"], "FMK: prescriptions cannot be read (pysnc)");
     assert_eq!(i["origin"], serde_json::json!({"desk": "region-h", "ticket": "PYSNC-0001"}));
     assert_eq!((i["status"].as_str(), i["priority"].as_str()), (Some("in_progress"), Some("P1")));
-    assert_eq!(note_bodies(&i), ["Reported by ward 4", "Ward 5 affected as well"]);
-    assert_eq!(gw.all_incidents().await.len(), 2, "two inserts, two incidents");
+    assert_eq!(note_bodies(&i), ["Reported by ward 4", "Ward 5 affected as well", "Checked by the regional desk"]);
+    let all = gw.all_incidents().await;
+    assert_eq!(all.len(), 2, "two inserts, two incidents");
+    assert!(
+        all.iter().all(|i| note_bodies(i).last().map(String::as_str) == Some("Checked by the regional desk")),
+        "update_multiple (the Batch API) wrote to both"
+    );
 }
 
 /// `script` (the Jira client and its mode) against a fresh gateway, as the local

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 const TABLE: &str = "/api/now/table/incident";
 
-fn servicenow_federation(c: &mut GatewayConfig) {
+pub fn servicenow_federation(c: &mut GatewayConfig) {
     c.desk("sds", servicenow_national());
     c.desk("region-s", Desk::known("region-s", "Region Syddanmark Service Desk", "local", "servicenow"));
 }
@@ -28,7 +28,7 @@ async fn gateway() -> TestGateway {
     TestGateway::start_edited(servicenow_federation, reqwest::Client::new()).await
 }
 
-fn record(title: &str, impact: &str, urgency: &str, ticket: &str) -> Value {
+pub fn record(title: &str, impact: &str, urgency: &str, ticket: &str) -> Value {
     json!({
         "short_description": title,
         "description": format!("{title}: reported by Region Hovedstaden"),
@@ -72,9 +72,28 @@ async fn a_post_submits_and_answers_a_servicenow_record() {
     let a = call(&gw, Method::POST, "region-h", TABLE, Some(body)).await;
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
     let r = &a.body["result"];
+    // Reference fields carry a link to the referenced record, as ServiceNow's do.
+    let references = [
+        ("business_service", "cmdb_ci_service/FMK", "FMK"),
+        ("cmdb_ci", "cmdb_ci/FMK", "FMK"),
+        ("caller_id", "sys_user/region-h", "region-h"),
+        ("opened_by", "sys_user/region-h", "region-h"),
+    ];
     for (field, value) in r.as_object().unwrap() {
-        assert!(value.is_string(), "{field} is {value}");
+        match references.iter().find(|(name, ..)| name == field) {
+            Some((_, record, id)) => assert_eq!(
+                value,
+                &json!({"link": format!("http://gateway.test/api/now/table/{record}"), "value": id}),
+                "{field}"
+            ),
+            None => assert!(value.is_string(), "{field} is {value}"),
+        }
     }
+    assert_eq!(r["assignment_group"], "", "no assignee yet: an empty reference has no link");
+    assert_eq!(r["sys_class_name"], "incident");
+    assert_eq!(r["incident_state"], "1");
+    assert_eq!(r["category"], "software");
+    assert_eq!((r["sys_created_by"].as_str(), r["sys_updated_by"].as_str()), (Some("region-h"), Some("region-h")));
     let sys_id = r["sys_id"].as_str().unwrap();
     assert!(deskgate_servicenow::wire::is_sys_id(sys_id), "{sys_id}");
     assert_eq!(r["number"], "INC0000001");
@@ -82,7 +101,6 @@ async fn a_post_submits_and_answers_a_servicenow_record() {
     assert_eq!(r["impact"], "1");
     assert_eq!(r["urgency"], "2");
     assert_eq!(r["priority"], "2");
-    assert_eq!(r["business_service"], "FMK");
     assert_eq!(r["correlation_id"], "a1b2c3d4e5f60718293a4b5c6d7e8f90");
     assert_eq!(r["correlation_display"], "INC0012345");
     assert_eq!(r["active"], "true");
@@ -316,10 +334,17 @@ async fn bad_requests_get_servicenow_shaped_errors_naming_the_problem() {
         ),
         (
             Method::GET,
-            "/api/now/table/incident?sysparm_query=caller_id=abc",
+            "/api/now/table/incident?sysparm_query=u_bogus=abc",
             None,
             StatusCode::BAD_REQUEST,
-            "unknown field `caller_id`",
+            "unknown field `u_bogus`",
+        ),
+        (
+            Method::GET,
+            "/api/now/table/incident?u_bogus=abc",
+            None,
+            StatusCode::BAD_REQUEST,
+            "u_bogus: unknown field to filter on",
         ),
         (
             Method::GET,
@@ -327,13 +352,6 @@ async fn bad_requests_get_servicenow_shaped_errors_naming_the_problem() {
             None,
             StatusCode::BAD_REQUEST,
             "`ORDERBYfoo`",
-        ),
-        (
-            Method::GET,
-            "/api/now/table/incident?sysparm_fields=number,bogus",
-            None,
-            StatusCode::BAD_REQUEST,
-            "unknown field `bogus`",
         ),
         (Method::GET, "/api/now/table/incident?sysparm_limit=0", None, StatusCode::BAD_REQUEST, "sysparm_limit"),
         (
@@ -352,13 +370,6 @@ async fn bad_requests_get_servicenow_shaped_errors_naming_the_problem() {
             "No Record found",
         ),
         (Method::GET, "/api/now/table/incident/not-a-sys-id", None, StatusCode::NOT_FOUND, "No Record found"),
-        (
-            Method::POST,
-            TABLE,
-            Some(json!({"short_description": "x", "business_service": "FMK", "caller_id": "u"})),
-            StatusCode::BAD_REQUEST,
-            "caller_id",
-        ),
         (
             Method::POST,
             TABLE,
@@ -388,13 +399,24 @@ async fn bad_requests_get_servicenow_shaped_errors_naming_the_problem() {
             "state",
         ),
         (Method::POST, TABLE, Some(json!(["not", "a", "record"])), StatusCode::BAD_REQUEST, "record"),
+        (Method::GET, "/api/now/table/problem", None, StatusCode::BAD_REQUEST, "Invalid table problem"),
+        (Method::POST, "/api/now/v2/table/sys_user", None, StatusCode::BAD_REQUEST, "Invalid table sys_user"),
         (
-            Method::PATCH,
-            &path,
-            Some(json!({"short_description": "renamed"})),
+            Method::GET,
+            "/api/now/v1/attachment",
+            None,
             StatusCode::BAD_REQUEST,
-            "short_description",
+            "Requested URI does not represent any resource",
         ),
+        (
+            Method::GET,
+            &format!("{path}/comments"),
+            None,
+            StatusCode::BAD_REQUEST,
+            "Requested URI does not represent any resource",
+        ),
+        (Method::DELETE, &path, None, StatusCode::METHOD_NOT_ALLOWED, "Method not Supported"),
+        (Method::PATCH, "/api/now/v1/table/incident", None, StatusCode::METHOD_NOT_ALLOWED, "Method not Supported"),
         (Method::PATCH, &path, Some(json!({"urgency": "high"})), StatusCode::BAD_REQUEST, "urgency"),
     ];
     for (method, path, body, status, says) in cases {
@@ -432,6 +454,8 @@ async fn authentication_visibility_and_dialect_are_enforced() {
     let r = create(&gw, "region-h", record("FMK: mine", "2", "2", "v-1")).await;
     let path = format!("{TABLE}/{}", r["sys_id"].as_str().unwrap());
 
+    let unserved = gw.client.get(gw.url("/api/now/table/problem")).send().await.unwrap();
+    assert_eq!(unserved.status(), StatusCode::UNAUTHORIZED, "other /api/now paths too");
     let anonymous = gw.client.get(gw.url(TABLE)).send().await.unwrap();
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
     assert!(anonymous.headers().contains_key(reqwest::header::WWW_AUTHENTICATE));
@@ -516,7 +540,11 @@ async fn the_national_desk_changes_state_and_priority_through_the_mapping() {
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
     let incident = native(&gw, &id).await;
     assert_eq!((incident["status"].as_str(), incident["assignee"].as_str()), (Some("in_progress"), Some("fmk")));
-    assert_eq!(a.body["result"]["assignment_group"], "fmk");
+    assert_eq!(
+        a.body["result"]["assignment_group"],
+        json!({"link": "http://gateway.test/api/now/table/sys_user_group/fmk", "value": "fmk"})
+    );
+    assert_eq!(a.body["result"]["sys_updated_by"], "sds");
 
     // Closing needs resolving first: 409 naming both states in ServiceNow's words.
     let a = call(&gw, Method::PATCH, "sds", &path, Some(json!({"state": "7"}))).await;
@@ -534,6 +562,119 @@ async fn the_national_desk_changes_state_and_priority_through_the_mapping() {
     let a = call(&gw, Method::PATCH, "sds", &path, Some(json!({"state": "7"}))).await;
     assert_servicenow_error(&a, StatusCode::CONFLICT);
     assert!(a.body["error"]["message"].as_str().unwrap().contains("incident report"), "{}", a.body);
+}
+
+#[tokio::test]
+async fn flags_in_any_casing_name_value_filters_and_unknown_fields_are_taken_as_servicenow_takes_them() {
+    let gw = gateway().await;
+    three(&gw).await;
+    let get = |query: &str| {
+        let path = format!("{TABLE}?{query}");
+        let gw = &gw;
+        async move { call(gw, Method::GET, "region-h", &path, None).await }
+    };
+    let a = get("business_service=FMK&sysparm_display_value=True&sysparm_exclude_reference_link=FALSE").await;
+    assert_eq!(numbers(&a), ["INC0000002"], "{}", a.body);
+    let service = json!({"link": "http://gateway.test/api/now/table/cmdb_ci_service/FMK", "display_value": "FMK"});
+    assert_eq!((&a.body["result"][0]["state"], &a.body["result"][0]["business_service"]), (&json!("New"), &service));
+    let a = get("sysparm_display_value=ALL&sysparm_exclude_reference_link=True&sysparm_fields=number,caller_id").await;
+    let caller = json!({"display_value": "Region Hovedstaden Service Desk", "value": "region-h"});
+    let number = json!({"display_value": "INC0000001", "value": "INC0000001"});
+    assert_eq!(a.body["result"][0], json!({"number": number, "caller_id": caller}), "{}", a.body);
+    let a = get("sysparm_display_value=False&sysparm_fields=state&sysparm_limit=1").await;
+    assert_eq!(a.body["result"], json!([{"state": "1"}]), "{}", a.body);
+    // Name-value pairs are ANDed with each other and with sysparm_query.
+    let a = get(&format!("impact=2&state=1&sysparm_query={}", urlencode("business_service!=FMK"))).await;
+    assert_eq!(numbers(&a), ["INC0000003"], "{}", a.body);
+    assert_eq!(numbers(&get("impact=2&business_service=FMK").await), Vec::<String>::new());
+    // A choice or reference by its display value, in any casing.
+    assert_eq!(numbers(&get("state=new&impact=2%20-%20Medium").await), ["INC0000003"]);
+    assert_eq!(numbers(&get("caller_id=Region%20Hovedstaden%20Service%20Desk&priority=1").await), ["INC0000002"]);
+    // Names in sysparm_fields that are no field are ignored; only such names select none.
+    let a = get("sysparm_fields=number,u_bogus,priority&sysparm_limit=1").await;
+    assert_eq!(a.body["result"], json!([{"number": "INC0000001", "priority": "5"}]), "{}", a.body);
+    let a = get("sysparm_fields=u_bogus&sysparm_limit=1").await;
+    assert_eq!(a.body["result"], json!([{}]), "{}", a.body);
+}
+
+#[tokio::test]
+async fn fields_the_caller_may_not_write_are_ignored_but_patient_data_in_any_field_is_refused() {
+    let gw = gateway().await;
+    let mut body = record("FMK: extra fields", "2", "2", "x-1");
+    for (field, value) in [
+        ("caller_id", json!({"value": "someone", "link": "https://elsewhere/api/now/table/sys_user/someone"})),
+        ("number", json!("INC0099999")),
+        ("assignment_group", json!("fmk")),
+        ("u_custom_field", json!("anything")),
+        ("sys_created_by", json!("admin")),
+    ] {
+        body[field] = value;
+    }
+    let r = create(&gw, "region-h", body).await;
+    assert_eq!((r["number"].as_str(), r["assignment_group"].as_str()), (Some("INC0000001"), Some("")));
+    assert_eq!((r["caller_id"]["value"].as_str(), r["sys_created_by"].as_str()), (Some("region-h"), Some("region-h")));
+    let path = format!("{TABLE}/{}", r["sys_id"].as_str().unwrap());
+    let renamed = json!({"short_description": "renamed", "business_service": "NSP", "comments": "Ward 7 as well"});
+    let a = call(&gw, Method::PATCH, "region-h", &path, Some(renamed)).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert_eq!(a.body["result"]["short_description"], "FMK: extra fields", "set at submission: ignored");
+    let stored = gw.all_incidents().await;
+    assert_eq!((stored[0]["title"].as_str(), stored[0]["service"].as_str()), (Some("FMK: extra fields"), Some("FMK")));
+    assert_eq!(stored[0]["notes"].as_array().map(Vec::len), Some(1), "the writable part applies");
+
+    let cpr = "010203-1234";
+    let refusals = [
+        ("caller_id", json!({"caller_id": cpr})),
+        ("u_custom_field", json!({"u_custom_field": format!("borger {cpr}")})),
+        ("(a field name)", Value::Object([(format!("u_{cpr}"), json!("x"))].into_iter().collect())),
+    ];
+    for (field, extra) in refusals {
+        for (method, target) in [(Method::POST, TABLE.to_owned()), (Method::PATCH, path.clone())] {
+            let mut body = record("FMK: refused", "2", "2", "x-2");
+            body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            let a = call(&gw, method.clone(), "region-h", &target, Some(body)).await;
+            assert_servicenow_error(&a, StatusCode::UNPROCESSABLE_ENTITY);
+            assert_eq!(a.body["error"]["detail"], format!("field: {field}"), "{method} {field}");
+            assert!(!a.body.to_string().contains("010203"), "not echoed: {}", a.body);
+        }
+    }
+    assert_eq!(gw.all_incidents().await, stored, "refused writes change nothing");
+}
+
+#[tokio::test]
+async fn the_table_api_answers_under_its_versioned_paths() {
+    let gw = gateway().await;
+    let a =
+        call(&gw, Method::POST, "region-h", "/api/now/v2/table/incident", Some(record("FMK: v2", "2", "2", "v2-1")))
+            .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let sys_id = a.body["result"]["sys_id"].as_str().unwrap().to_owned();
+    let id = a.body["result"]["u_deskgate_incident"].as_str().unwrap().to_owned();
+    for version in ["v1", "v2"] {
+        let one =
+            call(&gw, Method::GET, "region-h", &format!("/api/now/{version}/table/incident/{sys_id}"), None).await;
+        assert_eq!((one.status, &one.body["result"]["sys_id"]), (StatusCode::OK, &json!(sys_id)), "{version}");
+        let patch = json!({"comments": format!("via {version}")});
+        let path = format!("/api/now/{version}/table/incident/{sys_id}");
+        assert_eq!(call(&gw, Method::PATCH, "region-h", &path, Some(patch)).await.status, StatusCode::OK);
+        let list =
+            call(&gw, Method::GET, "region-h", &format!("/api/now/{version}/table/incident?sysparm_limit=1"), None)
+                .await;
+        assert_eq!(numbers(&list), ["INC0000001"], "{version}");
+        let link = list.headers[reqwest::header::LINK].to_str().unwrap();
+        assert!(link.contains(&format!("/api/now/{version}/table/incident?")), "{link}");
+    }
+    // An empty page: version 1 answers 404, version 2 and the default path [].
+    let none = "table/incident?business_service=NSP";
+    assert_servicenow_error(
+        &call(&gw, Method::GET, "region-h", &format!("/api/now/v1/{none}"), None).await,
+        StatusCode::NOT_FOUND,
+    );
+    for path in [format!("/api/now/v2/{none}"), format!("/api/now/{none}")] {
+        let a = call(&gw, Method::GET, "region-h", &path, None).await;
+        assert_eq!((a.status, &a.body["result"]), (StatusCode::OK, &json!([])), "{path}");
+    }
+    assert_eq!(native(&gw, &id).await["notes"].as_array().map(Vec::len), Some(2), "both versions' notes");
 }
 
 #[test]

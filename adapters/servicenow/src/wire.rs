@@ -236,6 +236,24 @@ fn json_kind(v: &serde_json::Value) -> &'static str {
     }
 }
 
+/// The `Link` header of one page of a Table API list: `first`, `prev` (after the
+/// first page), `next` (before the last) and `last`, each the URL `at` gives for a
+/// page's offset. Instances and the simulator page the same way.
+pub fn page_links(total: usize, limit: usize, offset: usize, at: impl Fn(usize) -> String) -> String {
+    let limit = limit.max(1);
+    let link = |rel: &str, offset: usize| format!("<{}>;rel=\"{rel}\"", at(offset));
+    let last = if total == 0 { 0 } else { (total - 1) / limit * limit };
+    let mut links = vec![link("first", 0)];
+    if offset > 0 {
+        links.push(link("prev", offset.saturating_sub(limit)));
+    }
+    if offset + limit < total {
+        links.push(link("next", offset + limit));
+    }
+    links.push(link("last", last));
+    links.join(",")
+}
+
 /// Incident `state` values of the base system.
 pub mod state {
     pub const NEW: &str = "1";
@@ -262,6 +280,16 @@ pub mod state {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn page_links_name_the_neighbouring_pages() {
+        let at = |offset: usize| format!("u?o={offset}");
+        assert_eq!(
+            page_links(5, 2, 2, at),
+            "<u?o=0>;rel=\"first\",<u?o=0>;rel=\"prev\",<u?o=4>;rel=\"next\",<u?o=4>;rel=\"last\""
+        );
+        assert_eq!(page_links(0, 10, 0, at), "<u?o=0>;rel=\"first\",<u?o=0>;rel=\"last\"");
+    }
 
     #[test]
     fn dates_round_trip_in_utc() {

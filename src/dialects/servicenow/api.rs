@@ -8,8 +8,19 @@
 //! - `POST /api/now/table/incident` — a submission, as the native API's.
 //! - `GET|PATCH|PUT /api/now/table/incident/{sys_id}` — one incident; a change goes
 //!   through the desk's mapping to the gateway's `update` and `add_note`.
+//! - The same under `/api/now/v1/table/…` and `/api/now/v2/table/…` (v1 answers an
+//!   empty list page with 404, as ServiceNow's version 1 does).
+//! - `POST /api/now/v1/batch` — the Batch API: several of these calls in one request,
+//!   each routed to the same handlers with the caller's identity (`api/batch.rs`).
+//! - Any other `/api/now/…` path: 400 `Invalid table …` or `Requested URI does not
+//!   represent any resource`, and 405 for a method a path does not serve.
 //!
-//! Every value is a string, dates are `YYYY-MM-DD HH:MM:SS` UTC, answers are
+//! Lenient as ServiceNow is: fields of a body that the caller may not write (computed,
+//! fixed at submission, unknown) are ignored, though patient data in any of them is
+//! refused; query parameters as `api/query.rs` says. The fields served and where
+//! their values come from: `api/record.rs`.
+//!
+//! Values are strings (references `{"link", "value"}` objects), dates are `YYYY-MM-DD HH:MM:SS` UTC, answers are
 //! `{"result": …}` and errors ServiceNow's `{"error":{"message","detail"},"status":"failure"}`
 //! (the `render_in` layer). Status and priority are read and written in the desk's
 //! vocabulary (`mappings/servicenow.toml` with the desk's overrides).
@@ -30,7 +41,8 @@ use axum::Router;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::http::Uri;
+use axum::routing::{any, get, post};
 use deskgate_adapter::TicketFields;
 use deskgate_servicenow::wire::{self, Record};
 use deskgate_servicenow::{EncodedQuery, SysId};
@@ -50,103 +62,135 @@ use crate::model::{
 };
 use crate::store::CreateOutcome;
 
-/// The routes; the caller adds the ServiceNow error-rendering layer.
+mod batch;
 mod query;
 mod record;
 use query::*;
 use record::*;
 
+/// The routes; the caller adds the ServiceNow error-rendering layer.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/now/table/incident", get(list).post(create))
-        .route("/api/now/table/incident/{sys_id}", get(get_one).patch(update).put(update))
+    table_router().route("/api/now/v1/batch", post(batch::batch))
+}
+
+/// The versions of the Table API's paths (`/api/now/table/…` is the latest).
+const TABLE_PREFIXES: &[&str] = &["/api/now", "/api/now/v1", "/api/now/v2"];
+
+/// The Table API at each of its paths, and ServiceNow's answer for any other
+/// `/api/now/…` path: what a batch's requests are routed to.
+fn table_router() -> Router<AppState> {
+    let mut router = Router::new();
+    for prefix in TABLE_PREFIXES {
+        router = router
+            .route(&format!("{prefix}/table/incident"), get(list).post(create).fallback(method_not_supported))
+            .route(
+                &format!("{prefix}/table/incident/{{sys_id}}"),
+                get(get_one).patch(update).put(update).fallback(method_not_supported),
+            );
+    }
+    router.route("/api/now/{*rest}", any(unserved))
+}
+
+/// A path under `/api/now/` that deskgate does not serve: 400 as ServiceNow answers,
+/// `Invalid table` for a table other than `incident`. Like ServiceNow, only to a
+/// caller that authenticated.
+async fn unserved(_who: DeskPrincipal, uri: Uri) -> ApiError {
+    let path = uri.path().trim_start_matches("/api/now/");
+    let path = ["v1/", "v2/"].iter().find_map(|v| path.strip_prefix(v)).unwrap_or(path);
+    let table = path.strip_prefix("table/").map(|rest| rest.split('/').next().unwrap_or_default());
+    match table {
+        Some(table) if table != "incident" => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_table",
+            format!("Invalid table {}: deskgate serves the incident table only", shown_field_name(table)),
+        ),
+        _ => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "no_resource",
+            "Requested URI does not represent any resource: deskgate serves /api/now/table/incident (also under v1 and v2) and /api/now/v1/batch",
+        ),
+    }
+}
+
+async fn method_not_supported(_who: DeskPrincipal) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_supported",
+        "Method not Supported: the incident table answers GET and POST, and each record GET, PATCH and PUT",
+    )
 }
 
 /// The most records one list answer carries (ServiceNow's own default cap).
 const MAX_LIMIT: usize = 10_000;
 
-/// The fields of the incident view, in answer order.
-const FIELDS: &[&str] = &[
-    "sys_id",
-    "number",
-    "short_description",
-    "description",
-    "state",
-    "hold_reason",
-    "impact",
-    "urgency",
-    "priority",
-    "business_service",
-    "assignment_group",
-    "correlation_id",
-    "correlation_display",
-    "u_deskgate_incident",
-    "u_reported_by",
-    "parent_incident",
-    "active",
-    "close_code",
-    "close_notes",
-    "comments",
-    "work_notes",
-    "opened_at",
-    "sys_created_on",
-    "sys_updated_on",
-    "sys_mod_count",
-];
+/// Who may write a field through the Table API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Writable {
+    /// Computed by deskgate or fixed by the federation.
+    No,
+    /// Set when the incident is submitted (POST) and not changed afterwards.
+    OnInsert,
+    /// Changed on an incident that exists (PATCH, PUT).
+    OnUpdate,
+    Always,
+}
 
-/// Fields a request body may carry but that deskgate computes (ServiceNow ignores
-/// writes to read-only and calculated fields the same way).
-const READ_ONLY: &[&str] = &[
-    "sys_id",
-    "number",
-    "priority",
-    "active",
-    "u_deskgate_incident",
-    "u_reported_by",
-    "parent_incident",
-    "opened_at",
-    "sys_created_on",
-    "sys_updated_on",
-    "sys_mod_count",
-];
+impl Writable {
+    fn allows(self, writing: Writable) -> bool {
+        self == Writable::Always || (self != Writable::No && self == writing)
+    }
+}
 
-/// Fields a POST may set.
-const CREATE_FIELDS: &[&str] = &[
-    "short_description",
-    "description",
-    "business_service",
-    "impact",
-    "urgency",
-    "state",
-    "hold_reason",
-    "close_code",
-    "close_notes",
-    "correlation_id",
-    "correlation_display",
-    "work_notes",
-    "comments",
-];
+/// The fields of the incident view, in answer order, and who may write each. A body's
+/// other fields (computed, fixed or unknown) are ignored, as ServiceNow ignores writes
+/// to fields the caller may not write; their values are still checked for patient data.
+const FIELDS: &[(&str, Writable)] = {
+    use Writable::*;
+    &[
+        ("sys_id", No),
+        ("number", No),
+        ("sys_class_name", No),
+        ("short_description", OnInsert),
+        ("description", OnInsert),
+        ("state", Always),
+        ("incident_state", No),
+        ("hold_reason", Always),
+        ("impact", Always),
+        ("urgency", Always),
+        ("priority", No),
+        ("category", No),
+        ("business_service", OnInsert),
+        ("cmdb_ci", No),
+        ("assignment_group", OnUpdate),
+        ("caller_id", No),
+        ("opened_by", No),
+        ("correlation_id", OnInsert),
+        ("correlation_display", OnInsert),
+        ("u_deskgate_incident", No),
+        ("u_reported_by", No),
+        ("parent_incident", No),
+        ("active", No),
+        ("close_code", Always),
+        ("close_notes", Always),
+        ("comments", Always),
+        ("work_notes", Always),
+        ("opened_at", No),
+        ("sys_created_by", No),
+        ("sys_created_on", No),
+        ("sys_updated_by", No),
+        ("sys_updated_on", No),
+        ("sys_mod_count", No),
+    ]
+};
 
-/// Fields a PATCH or PUT may set (the first three only to the value they have).
-const UPDATE_FIELDS: &[&str] = &[
-    "short_description",
-    "description",
-    "business_service",
-    "correlation_id",
-    "correlation_display",
-    "impact",
-    "urgency",
-    "state",
-    "hold_reason",
-    "close_code",
-    "close_notes",
-    "assignment_group",
-    "work_notes",
-    "comments",
-];
+/// The names of the incident's fields, in answer order.
+fn field_names() -> impl Iterator<Item = &'static str> {
+    FIELDS.iter().map(|(name, _)| *name)
+}
 
-/// Fields that reference another record: with links, they carry one.
-const REFERENCE_FIELDS: &[&str] = &["parent_incident"];
+fn is_field(name: &str) -> bool {
+    field_names().any(|f| f == name)
+}
 
 // ---------------------------------------------------------------------------
 // identities
@@ -277,6 +321,7 @@ async fn list(
     State(state): State<AppState>,
     who: DeskPrincipal,
     headers: HeaderMap,
+    uri: Uri,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let desk = SnDesk::of(&state, who)?;
@@ -287,18 +332,24 @@ async fn list(
     let mut views: Vec<View> = incidents
         .iter()
         .map(|i| View::new(&state, &desk, i, &base))
-        .filter(|v| params.query.matches(|f| v.value(f)))
+        .filter(|v| params.query.matches(|f| v.value(f)) && params.filters.iter().all(|(f, want)| v.is(f, want)))
         .collect();
     // Stable: incidents equal on every sort key stay in id (creation) order.
     views.sort_by(|a, b| params.query.compare(|f| a.value(f), |f| b.value(f)));
     let total = views.len();
     let page: Vec<Value> =
         views.iter().skip(params.offset).take(params.limit).map(|v| v.render(&params.rendering)).collect();
+    // Version 1 of the Table API answers an empty page with 404; later versions with [].
+    if page.is_empty() && uri.path().starts_with("/api/now/v1/") {
+        return Err(ApiError::not_found(
+            "No Record found: no records match the query at this offset (v1 of the Table API answers an empty page with 404)",
+        ));
+    }
     let mut response = result(StatusCode::OK, Value::Array(page));
     let h = response.headers_mut();
     h.insert("x-total-count", HeaderValue::from(total));
     if params.pagination_header {
-        if let Ok(v) = HeaderValue::from_str(&link_header(&base, &params, total)) {
+        if let Ok(v) = HeaderValue::from_str(&link_header(&base, uri.path(), &params, total)) {
             h.insert(header::LINK, v);
         }
     }
@@ -321,19 +372,33 @@ async fn get_one(
     Ok(result(StatusCode::OK, view.render(&params.rendering)))
 }
 
-/// The body of a POST, PATCH or PUT as a record, every value a string.
-fn read_record(body: &Value, allowed: &[&'static str]) -> Result<Record, ApiError> {
-    let record = wire::record_from_json(body).map_err(|e| bad("(body)", format!("expected a record: {e}")))?;
-    if let Some(unknown) = record.keys().find(|k| !allowed.contains(&k.as_str()) && !READ_ONLY.contains(&k.as_str())) {
-        return Err(bad(unknown, format!("unknown field; the incident accepts {}", allowed.join(", "))));
-    }
+/// The fields of a POST (`OnInsert`) or PATCH/PUT (`OnUpdate`) body the caller may
+/// write, every value a string. Every value is checked for patient data first, also
+/// of the fields that are then ignored; fields that are used are checked in full.
+fn read_record(body: &Value, writing: Writable) -> Result<Record, ApiError> {
+    let mut record = wire::record_from_json(body).map_err(|e| bad("(body)", format!("expected a record: {e}")))?;
     // In the order the fields are documented, so the first named is the one people look at.
-    for field in allowed.iter().chain(READ_ONLY) {
-        if let Some(value) = record.get(*field) {
-            check_value(field, value)?;
+    for (field, writable) in FIELDS {
+        match record.get(*field) {
+            Some(value) if writable.allows(writing) => check_value(field, value)?,
+            Some(value) => patient_data::check(field, value)?,
+            None => {}
         }
     }
+    for (key, value) in record.iter().filter(|(k, _)| !is_field(k)) {
+        let named = shown_field_name(key);
+        patient_data::check("field", key).map_err(|e| note_error(e, named))?;
+        patient_data::check("field", value).map_err(|e| note_error(e, named))?;
+    }
+    record.retain(|k, _| FIELDS.iter().any(|(f, w)| f == k && w.allows(writing)));
     Ok(record)
+}
+
+/// A field name the incident does not have, as an error may show it: only a plain
+/// column name is repeated, anything else could be data.
+fn shown_field_name(key: &str) -> &str {
+    let plain = (1..=80).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if plain && patient_data::find(key).is_none() { key } else { "(a field name)" }
 }
 
 /// Every value a record carries, whatever deskgate does with it: no patient data,
@@ -405,7 +470,7 @@ async fn create(
 ) -> Result<Response, ApiError> {
     let desk = SnDesk::of(&state, who)?;
     let params = Params::parse(raw.as_deref())?;
-    let parsed = read_record(&body, CREATE_FIELDS).and_then(|r| Ok((parse_submission(&state, &desk, &r)?, r)));
+    let parsed = read_record(&body, Writable::OnInsert).and_then(|r| Ok((parse_submission(&state, &desk, &r)?, r)));
     let (new, record) = match parsed {
         Ok(parsed) => parsed,
         Err(e) => {
@@ -514,7 +579,7 @@ async fn update(
     let current = state.gateway.get(&desk.who, &id).await.map_err(|e| gateway_error(e, desk.mapping))?;
     let base = base_url(&state, &headers);
     let before = View::new(&state, &desk, &current, &base);
-    let record = read_record(&body, UPDATE_FIELDS)?;
+    let record = read_record(&body, Writable::OnUpdate)?;
     let change = read_change(&desk, &current, &before, &record)?;
     let notes = notes(&record)?;
     admit_notes(&state, &desk.who, Some(&current), notes.len(), "comments")?;
@@ -534,16 +599,10 @@ async fn update(
     Ok(result(StatusCode::OK, view.render(&params.rendering)))
 }
 
-/// The canonical change a PATCH or PUT asks for. Fields given with the value they
-/// already have change nothing (so a whole record sent back is harmless).
+/// The canonical change a PATCH or PUT asks for (`record` holds only the fields an
+/// update may write). Fields given with the value they already have change nothing
+/// (so a whole record sent back is harmless).
 fn read_change(desk: &SnDesk<'_>, current: &Incident, view: &View, record: &Record) -> Result<Change, ApiError> {
-    for field in ["short_description", "description", "business_service", "correlation_id", "correlation_display"] {
-        if let Some(v) = record.get(field) {
-            if Some(v.as_str()) != view.value(field) {
-                return Err(bad(field, "is set when the incident is submitted and cannot be changed through deskgate"));
-            }
-        }
-    }
     let mut change = Change::default();
     let given = |f: &str| record.get(f).map(String::as_str);
     if given("state").is_some() || given("hold_reason").is_some() {

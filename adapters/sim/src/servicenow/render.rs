@@ -124,7 +124,7 @@ pub(super) fn link_header(
     limit: usize,
     total: usize,
 ) -> String {
-    let at = |rel: &str, offset: usize| {
+    let at = |offset: usize| {
         let mut pairs: Vec<(String, String)> = params
             .iter()
             .filter(|(k, _)| *k != "sysparm_offset" && *k != "sysparm_limit")
@@ -133,19 +133,9 @@ pub(super) fn link_header(
         pairs.sort();
         pairs.push(("sysparm_limit".to_owned(), limit.to_string()));
         pairs.push(("sysparm_offset".to_owned(), offset.to_string()));
-        let url = reqwest::Url::parse_with_params(&format!("{base}{}", uri.path()), &pairs)
+        reqwest::Url::parse_with_params(&format!("{base}{}", uri.path()), &pairs)
             .map(|u| u.to_string())
-            .unwrap_or_default();
-        format!("<{url}>;rel=\"{rel}\"")
+            .unwrap_or_default()
     };
-    let last = if total == 0 { 0 } else { (total - 1) / limit * limit };
-    let mut links = vec![at("first", 0)];
-    if offset > 0 {
-        links.push(at("prev", offset.saturating_sub(limit)));
-    }
-    if offset + limit < total {
-        links.push(at("next", offset + limit));
-    }
-    links.push(at("last", last));
-    links.join(",")
+    wire::page_links(total, limit, offset, at)
 }

@@ -1,4 +1,7 @@
-//! Table API query parameters: `sysparm_query` (encoded query), fields, limits, display values.
+//! Table API query parameters: `sysparm_query` (encoded query), name-value filters,
+//! fields, limits, display values. As ServiceNow: flags in any casing (`True`,
+//! `FALSE`), names in `sysparm_fields` that are no field ignored, and every parameter
+//! not starting `sysparm_` a filter `field=value` ANDed with the query.
 
 use super::*;
 
@@ -18,8 +21,8 @@ pub(super) struct Rendering {
 }
 
 impl Rendering {
-    pub(super) fn field(&self, name: &str, f: &FieldValue) -> Value {
-        let link = f.link.as_ref().filter(|_| self.links && REFERENCE_FIELDS.contains(&name) && !f.value.is_empty());
+    pub(super) fn field(&self, f: &FieldValue) -> Value {
+        let link = f.link.as_ref().filter(|_| self.links && !f.value.is_empty());
         match (self.mode, link) {
             (DisplayMode::Value, None) => Value::String(f.value.clone()),
             (DisplayMode::Value, Some(link)) => json!({"link": link, "value": f.value}),
@@ -38,6 +41,10 @@ pub(super) struct Params {
     pub(super) limit: usize,
     pub(super) offset: usize,
     pub(super) pagination_header: bool,
+    /// Name-value pairs, each `field=value` ANDed with the query: `active=true&number=INC…`
+    /// is `active=true^number=INC…`, except that (as in ServiceNow) a choice or
+    /// reference may also be named by its display value, in any casing (`state=closed`).
+    pub(super) filters: Vec<(String, String)>,
     /// Every parameter as given, for the `Link` header.
     pub(super) given: Vec<(String, String)>,
 }
@@ -61,8 +68,10 @@ impl Params {
             limit: MAX_LIMIT,
             offset: 0,
             pagination_header: true,
+            filters: Vec::new(),
             given: given.clone(),
         };
+        let mut filters = Vec::new();
         for (key, value) in &given {
             match key.as_str() {
                 "sysparm_query" => {
@@ -83,18 +92,14 @@ impl Params {
                         value.parse().map_err(|_| bad("sysparm_offset", "expected a number of records to skip"))?;
                 }
                 "sysparm_fields" => {
-                    let fields: Vec<String> =
-                        value.split(',').map(str::trim).filter(|f| !f.is_empty()).map(str::to_owned).collect();
-                    if let Some(unknown) = fields.iter().find(|f| !FIELDS.contains(&f.as_str())) {
-                        return Err(bad(
-                            "sysparm_fields",
-                            format!("unknown field `{unknown}`; the incident has {}", FIELDS.join(", ")),
-                        ));
-                    }
-                    params.rendering.fields = (!fields.is_empty()).then_some(fields);
+                    // Names that are no field are ignored, as ServiceNow does; a list
+                    // of only such names selects no field.
+                    let names: Vec<&str> = value.split(',').map(str::trim).filter(|f| !f.is_empty()).collect();
+                    let fields: Vec<String> = names.iter().filter(|f| is_field(f)).map(|f| (*f).to_owned()).collect();
+                    params.rendering.fields = (!names.is_empty()).then_some(fields);
                 }
                 "sysparm_display_value" => {
-                    params.rendering.mode = match value.as_str() {
+                    params.rendering.mode = match value.to_ascii_lowercase().as_str() {
                         "false" | "" => DisplayMode::Value,
                         "true" => DisplayMode::Display,
                         "all" => DisplayMode::All,
@@ -108,20 +113,30 @@ impl Params {
                     params.pagination_header = !parse_bool("sysparm_suppress_pagination_header", value)?;
                 }
                 other if IGNORED_PARAMS.contains(&other) => {}
+                other if !other.starts_with("sysparm_") => filters.push((other, value)),
                 other => {
                     return Err(bad(
                         other,
-                        "unknown parameter; expected sysparm_query, sysparm_limit, sysparm_offset, sysparm_fields, sysparm_display_value, sysparm_exclude_reference_link or sysparm_suppress_pagination_header",
+                        "unknown parameter; expected sysparm_query, sysparm_limit, sysparm_offset, sysparm_fields, sysparm_display_value, sysparm_exclude_reference_link or sysparm_suppress_pagination_header (any other name is a field to filter on)",
                     ));
                 }
             }
+        }
+        for (field, value) in filters {
+            if !is_field(field) {
+                return Err(bad(
+                    shown_field_name(field),
+                    format!("unknown field to filter on; the incident has {}", field_names().collect::<Vec<_>>().join(", ")),
+                ));
+            }
+            params.filters.push((field.to_owned(), value.clone()));
         }
         Ok(params)
     }
 }
 
 pub(super) fn parse_bool(name: &str, value: &str) -> Result<bool, ApiError> {
-    match value {
+    match value.to_ascii_lowercase().as_str() {
         "true" => Ok(true),
         "false" | "" => Ok(false),
         _ => Err(bad(name, "expected true or false")),
@@ -134,7 +149,7 @@ pub(super) fn check_query_fields(query: &EncodedQuery) -> Result<(), ApiError> {
     for group in &query.groups {
         for clause in &group.clauses {
             for condition in &clause.any {
-                if !FIELDS.contains(&condition.field.as_str()) {
+                if !is_field(&condition.field) {
                     return Err(bad(
                         "sysparm_query",
                         format!("unknown field `{}` in term `{condition}`", condition.field),
@@ -144,7 +159,7 @@ pub(super) fn check_query_fields(query: &EncodedQuery) -> Result<(), ApiError> {
         }
     }
     for order in &query.order {
-        if !FIELDS.contains(&order.field.as_str()) {
+        if !is_field(&order.field) {
             let keyword = if order.descending { "ORDERBYDESC" } else { "ORDERBY" };
             return Err(bad(
                 "sysparm_query",
@@ -155,29 +170,17 @@ pub(super) fn check_query_fields(query: &EncodedQuery) -> Result<(), ApiError> {
     Ok(())
 }
 
-pub(super) fn link_header(base: &str, params: &Params, total: usize) -> String {
-    let (limit, offset) = (params.limit, params.offset);
-    let at = |rel: &str, offset: usize| {
-        let mut url = format!("{base}/api/now/table/incident?");
+pub(super) fn link_header(base: &str, path: &str, params: &Params, total: usize) -> String {
+    let at = |offset: usize| {
         let mut query = url::form_urlencoded::Serializer::new(String::new());
         for (k, v) in params.given.iter().filter(|(k, _)| k != "sysparm_offset" && k != "sysparm_limit") {
             query.append_pair(k, v);
         }
-        query.append_pair("sysparm_limit", &limit.to_string());
+        query.append_pair("sysparm_limit", &params.limit.to_string());
         query.append_pair("sysparm_offset", &offset.to_string());
-        url.push_str(&query.finish());
-        format!("<{url}>;rel=\"{rel}\"")
+        format!("{base}{path}?{}", query.finish())
     };
-    let last = if total == 0 { 0 } else { (total - 1) / limit * limit };
-    let mut links = vec![at("first", 0)];
-    if offset > 0 {
-        links.push(at("prev", offset.saturating_sub(limit)));
-    }
-    if offset + limit < total {
-        links.push(at("next", offset + limit));
-    }
-    links.push(at("last", last));
-    links.join(",")
+    wire::page_links(total, params.limit, params.offset, at)
 }
 
 pub(super) fn result(status: StatusCode, body: Value) -> Response {

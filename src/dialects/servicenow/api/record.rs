@@ -1,4 +1,25 @@
 //! The incident as a ServiceNow `incident` record, in the calling desk's vocabulary.
+//!
+//! Where each field comes from:
+//! - `sys_id`, `number`: derived from the incident id; `sys_class_name` is `incident`.
+//! - `short_description`, `description`, `impact`, `urgency`, `priority` (the base
+//!   system's lookup of the two), `close_code`, `close_notes`: the incident's own.
+//! - `state`, `incident_state` (the same value, as in the base system), `hold_reason`:
+//!   the canonical status in the desk's mapping.
+//! - `category`: `software`; every incident deskgate federates concerns an IT service.
+//! - References, each `{"link", "value"}` unless `sysparm_exclude_reference_link=true`,
+//!   their display value the referenced record's name. The links point where
+//!   ServiceNow keeps such records; deskgate serves only `incident`.
+//!   `business_service` and `cmdb_ci`: the service (`cmdb_ci_service`, `cmdb_ci`; deskgate
+//!   knows no finer configuration item); `assignment_group`: the assigned desk
+//!   (`sys_user_group`); `caller_id` and `opened_by`: the reporting desk (`sys_user`);
+//!   `parent_incident`: the parent incident.
+//! - `correlation_id`, `correlation_display`: the calling desk's own ticket, if any.
+//! - `u_deskgate_incident`, `u_reported_by`: deskgate's id and the reporting desk.
+//! - `comments`, `work_notes`: journals; the notes the desk may see as display values.
+//! - `opened_at`, `sys_created_on`, `sys_updated_on`, `sys_mod_count`: the incident's
+//!   times and version; `sys_created_by` the reporting desk, `sys_updated_by` the desk
+//!   of the latest change.
 
 use super::*;
 
@@ -18,6 +39,12 @@ impl FieldValue {
 
     pub(super) fn labelled(value: impl Into<String>, display: impl Into<String>) -> Self {
         Self { value: value.into(), display: display.into(), link: None }
+    }
+
+    /// A reference to the record `value` of `table`.
+    pub(super) fn reference(base: &str, table: &str, value: impl Into<String>, display: impl Into<String>) -> Self {
+        let value = value.into();
+        Self { link: Some(format!("{base}/api/now/table/{table}/{value}")), value, display: display.into() }
     }
 }
 
@@ -63,19 +90,27 @@ impl View {
         put("number", FieldValue::plain(number_of(&i.id)));
         put("short_description", FieldValue::plain(i.title.as_str()));
         put("description", FieldValue::plain(i.description.as_str()));
-        put("state", FieldValue::labelled(&state_value, wire::state::label(&state_value).unwrap_or(&state_value)));
+        put("sys_class_name", FieldValue::labelled("incident", "Incident"));
+        let state_label = wire::state::label(&state_value).unwrap_or(&state_value);
+        put("state", FieldValue::labelled(&state_value, state_label));
+        put("incident_state", FieldValue::labelled(&state_value, state_label));
         put("hold_reason", FieldValue::labelled(&hold_reason, hold_reason_label(&hold_reason)));
         put("impact", FieldValue::labelled(impact.to_string(), level_label(impact)));
         put("urgency", FieldValue::labelled(urgency.to_string(), level_label(urgency)));
         put("priority", FieldValue::labelled(priority.to_string(), priority_label(priority)));
-        put("business_service", FieldValue::plain(i.service.as_str()));
+        put("category", FieldValue::labelled("software", "Software"));
+        put("business_service", FieldValue::reference(base, "cmdb_ci_service", i.service.as_str(), i.service.as_str()));
+        put("cmdb_ci", FieldValue::reference(base, "cmdb_ci", i.service.as_str(), i.service.as_str()));
         put(
             "assignment_group",
             match &i.assignee {
-                Some(a) => FieldValue::labelled(a.as_str(), desk_name(a)),
+                Some(a) => FieldValue::reference(base, "sys_user_group", a.as_str(), desk_name(a)),
                 None => FieldValue::plain(""),
             },
         );
+        let reporter = &i.origin.desk;
+        put("caller_id", FieldValue::reference(base, "sys_user", reporter.as_str(), desk_name(reporter)));
+        put("opened_by", FieldValue::reference(base, "sys_user", reporter.as_str(), desk_name(reporter)));
         put("correlation_id", FieldValue::plain(own.map(|r| r.remote_id.to_string()).unwrap_or_default()));
         put("correlation_display", FieldValue::plain(own.map(|r| r.display_id.clone()).unwrap_or_default()));
         put("u_deskgate_incident", FieldValue::plain(i.id.as_str()));
@@ -100,7 +135,10 @@ impl View {
         put("comments", FieldValue::labelled("", journal(Visibility::Public, "Additional comments")));
         put("work_notes", FieldValue::labelled("", journal(Visibility::Internal, "Work notes")));
         put("opened_at", FieldValue::plain(wire::format_date(i.created_at)));
+        put("sys_created_by", FieldValue::plain(reporter.as_str()));
         put("sys_created_on", FieldValue::plain(wire::format_date(i.created_at)));
+        let updated_by = i.history.last().map(|h| &h.actor).unwrap_or(reporter);
+        put("sys_updated_by", FieldValue::plain(updated_by.as_str()));
         put("sys_updated_on", FieldValue::plain(wire::format_date(i.updated_at)));
         put("sys_mod_count", FieldValue::plain(i.version.saturating_sub(1).to_string()));
         Self { fields }
@@ -110,15 +148,21 @@ impl View {
         self.fields.get(field).map(|f| f.value.as_str())
     }
 
+    /// Does `field` hold `want`, as its value or (in any casing) its display value?
+    pub(super) fn is(&self, field: &str, want: &str) -> bool {
+        let value = self.fields.get(field);
+        value.is_some_and(|f| f.value == want || (!f.display.is_empty() && f.display.eq_ignore_ascii_case(want)))
+    }
+
     pub(super) fn render(&self, how: &Rendering) -> Value {
         let mut out = Map::new();
         let names: Vec<&str> = match &how.fields {
             Some(fields) => fields.iter().map(String::as_str).collect(),
-            None => FIELDS.to_vec(),
+            None => field_names().collect(),
         };
         for name in names {
             if let Some(f) = self.fields.get(name) {
-                out.insert(name.to_owned(), how.field(name, f));
+                out.insert(name.to_owned(), how.field(f));
             }
         }
         Value::Object(out)

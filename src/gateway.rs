@@ -9,6 +9,7 @@
 mod escalations;
 mod lookups;
 mod operations;
+mod with_notes;
 
 pub mod adapters;
 pub mod inbound;

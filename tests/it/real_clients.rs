@@ -119,12 +119,15 @@ fn federation(c: &mut GatewayConfig, pki: &Pki) {
     c.gateway_toml(&pki.tls_keys());
 }
 
-/// Run `script` with the venv's Python; its last line of output, as JSON.
+/// Run `script` (its name, then its arguments) with the venv's Python; its last
+/// line of output, as JSON.
 async fn run(script: &str, gw: &TestGateway, pki: &Pki, tokens: &[(&str, String)]) -> Value {
     let python = tokio::task::spawn_blocking(python).await.unwrap();
     let mut command = tokio::process::Command::new(python);
+    let mut words = script.split(' ');
     command
-        .arg(clients_dir().join(script))
+        .arg(clients_dir().join(words.next().unwrap_or_default()))
+        .args(words)
         .env("DESKGATE_URL", &gw.base)
         .env("DESKGATE_CA", pki.path("ca.pem"))
         .env("REQUESTS_CA_BUNDLE", pki.path("ca.pem"))
@@ -183,8 +186,10 @@ async fn pysnc_inserts_gets_queries_and_updates_through_the_table_api() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_jira_package_creates_comments_searches_and_transitions() {
+/// `script` (the Jira client and its mode) against a fresh gateway, as the local
+/// desk, the operations supplier and the national desk; the certificates live as
+/// long as the first value is kept.
+async fn jira_client(script: &str) -> (Pki, TestGateway, Value) {
     let pki = Pki::new();
     let gw = TestGateway::start_edited(|c| federation(c, &pki), pki.client()).await;
     let tokens = [
@@ -192,7 +197,13 @@ async fn the_jira_package_creates_comments_searches_and_transitions() {
         ("DESKGATE_SUPPLIER_TOKEN", gw.token("drift")),
         ("DESKGATE_NATIONAL_TOKEN", gw.token("sds")),
     ];
-    let seen = run("jira_client.py", &gw, &pki, &tokens).await;
+    let seen = run(script, &gw, &pki, &tokens).await;
+    (pki, gw, seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_jira_package_creates_comments_searches_and_transitions() {
+    let (_pki, gw, seen) = jira_client("jira_client.py").await;
 
     assert_eq!(seen["key"], "DG-1", "{seen}");
     assert_eq!(seen["status"], "In Progress", "{seen}");
@@ -202,4 +213,27 @@ async fn the_jira_package_creates_comments_searches_and_transitions() {
     assert_eq!((i["status"].as_str(), i["assignee"].as_str()), (Some("in_progress"), Some("drift")));
     assert_eq!(i["priority"], "P2");
     assert_eq!(note_bodies(&i), ["Ward 4 reports the same", "Investigating the certificate store"]);
+}
+
+/// The same package configured for Jira Cloud (REST v3): it reads `Cloud` from
+/// serverInfo and so searches through `search/jql`, names users by `accountId`
+/// and gets ADF bodies; the comment it resolves with is the resolution.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_jira_package_in_cloud_mode_creates_searches_and_resolves() {
+    let (_pki, gw, seen) = jira_client("jira_client.py cloud").await;
+
+    assert_eq!((seen["key"].as_str(), seen["status"].as_str()), (Some("DG-1"), Some("Resolved")), "{seen}");
+    assert_eq!(seen["resolution"], "Done", "{seen}");
+    let id = seen["incident"].as_str().unwrap();
+    let i = incident(&gw, id).await;
+    assert_eq!(i["origin"], serde_json::json!({"desk": "region-m", "ticket": "PYJIRA-CLOUD"}));
+    assert_eq!(i["status"], "resolved");
+    assert_eq!(
+        note_bodies(&i),
+        ["Ward 4 reports the same", "Investigating the certificate store", "Renewed the certificate"]
+    );
+    let outbox = gw.get("sds", "/api/v1/outbox").await.json::<Value>().await.unwrap();
+    let to_national = outbox["items"].as_array().unwrap().iter().filter(|d| d["desk"] == "sds");
+    let resolved = to_national.map(|d| &d["action"]).find(|a| a["status"] == "resolved");
+    assert_eq!(resolved.map(|a| &a["resolution"]), Some(&serde_json::json!("Renewed the certificate")), "{outbox}");
 }

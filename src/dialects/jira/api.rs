@@ -1,12 +1,17 @@
 //! deskgate as a Jira server: REST v2 (plain text) and v3 (ADF bodies) for desks
 //! whose own tool is Jira (`system = "jira"`).
 //!
-//! Under `/rest/api/{2|3|latest}/`: `serverInfo`, `myself`, `field`, `priority`,
-//! `project[/{key}]`, `POST issue` (a submission, as the native API's),
-//! `GET|PUT issue/{key}`, `GET|POST issue/{key}/transitions`,
-//! `GET|POST issue/{key}/comment`, `POST issue/{key}/remotelink` and
-//! `GET|POST search` (JQL). Errors are Jira's `{"errorMessages":[…],"errors":{…}}`
-//! (the `render_in` layer).
+//! Under `/rest/api/{2|3|latest}/`: `serverInfo` (also without authentication; v3
+//! answers as Jira Cloud), `myself`, `field`, `priority`, `issuetype[/{id}]`,
+//! `status[/{id}]`, `resolution[/{id}]`, `project[/{key}]` (with its issue types),
+//! `issue/createmeta` (both forms), `user/search`, `user/assignable/search`,
+//! `POST issue` (a submission, as the native API's), `GET|PUT issue/{key}` (GET with
+//! `expand=changelog,renderedFields,names`), `PUT issue/{key}/assignee`,
+//! `GET|POST issue/{key}/transitions`, `GET|POST issue/{key}/comment`,
+//! `GET|PUT|DELETE issue/{key}/comment/{id}`, `GET|POST issue/{key}/remotelink`,
+//! `GET|POST search` and `search/jql` (JQL); and `/rest/auth/1/session`. Any other
+//! path under `/rest/` is Jira's 404. Errors are Jira's
+//! `{"errorMessages":[…],"errors":{…}}` (the `render_in` layer).
 //!
 //! Incidents appear as issues of one project, `DG`: the key is `DG-` and the
 //! incident's sequence (`INC-2026-000042` is `DG-42`, issue id `42`), so keys need no
@@ -24,52 +29,74 @@
 use axum::Router;
 use std::collections::HashMap;
 
-use axum::extract::{FromRequestParts, Path, RawQuery};
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Path, RawQuery, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post, put};
 use deskgate_adapter::TicketFields;
 use deskgate_jira::jql::{self, FieldValue};
 use deskgate_jira::wire::{self as jira_wire, ApiVersion, TextBody};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::http::AppState;
-use crate::http::error::ApiError;
-use crate::http::extract::{JsonBody, admit_notes, base_url, idempotency, parse_json};
 use crate::auth::DeskPrincipal;
 use crate::config::System;
 use crate::gateway::{GatewayError, ListFilter, RequestContext};
+use crate::http::AppState;
+use crate::http::error::ApiError;
+use crate::http::extract::{JsonBody, admit_notes, base_url, idempotency, parse_json};
 use crate::mapping::DeskMapping;
 use crate::model::{
-    DialectId,     Change, DeskId, Incident, IncidentId, Kind, ModelError, NewIncident, Note, Origin, Priority, Ref, Status, Text,
+    Change, DeskId, DialectId, Incident, IncidentId, ModelError, NewIncident, Note, Priority, Ref, Role, Status, Text,
     TicketId, Title, Visibility, parse_url, patient_data,
 };
 use crate::store::CreateOutcome;
 
-/// The routes; the caller adds the Jira error-rendering layer.
-mod transitions;
 mod comments;
+mod expand;
+mod meta;
 mod search;
-use transitions::*;
+mod transitions;
 use comments::*;
+use expand::*;
+use meta::*;
 use search::*;
+use transitions::*;
 
+/// The routes; the caller adds the Jira error-rendering layer.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/rest/api/{v}/serverInfo", get(server_info))
         .route("/rest/api/{v}/myself", get(myself))
         .route("/rest/api/{v}/field", get(fields))
         .route("/rest/api/{v}/priority", get(priorities))
+        .route("/rest/api/{v}/issuetype", get(issue_types))
+        .route("/rest/api/{v}/issuetype/{id}", get(issue_type))
+        .route("/rest/api/{v}/status", get(statuses))
+        .route("/rest/api/{v}/status/{id}", get(status))
+        .route("/rest/api/{v}/resolution", get(resolutions))
+        .route("/rest/api/{v}/resolution/{id}", get(resolution))
         .route("/rest/api/{v}/project", get(projects))
         .route("/rest/api/{v}/project/{key}", get(project))
+        .route("/rest/api/{v}/user/search", get(user_search))
+        .route("/rest/api/{v}/user/assignable/search", get(assignable_search))
         .route("/rest/api/{v}/issue", post(create))
+        .route("/rest/api/{v}/issue/createmeta", get(create_meta))
+        .route("/rest/api/{v}/issue/createmeta/{key}/issuetypes", get(create_meta_types))
+        .route("/rest/api/{v}/issue/createmeta/{key}/issuetypes/{id}", get(create_meta_fields))
         .route("/rest/api/{v}/issue/{key}", get(get_issue).put(edit_issue))
+        .route("/rest/api/{v}/issue/{key}/assignee", put(assign))
         .route("/rest/api/{v}/issue/{key}/transitions", get(transitions).post(do_transition))
         .route("/rest/api/{v}/issue/{key}/comment", get(comments).post(add_comment))
-        .route("/rest/api/{v}/issue/{key}/remotelink", post(add_remote_link))
+        .route("/rest/api/{v}/issue/{key}/comment/{id}", get(comment).put(edit_comment).delete(delete_comment))
+        .route("/rest/api/{v}/issue/{key}/remotelink", get(remote_links).post(add_remote_link))
+        .route("/rest/api/{v}/issue/{key}/remotelink/{id}", get(remote_link))
         .route("/rest/api/{v}/search", get(search_get).post(search_post))
+        .route("/rest/api/{v}/search/jql", get(search_jql_get).post(search_jql_post))
+        .route("/rest/auth/1/session", get(session).post(session_login))
+        .route("/rest/{*rest}", any(unserved))
 }
 
 /// The one project incidents appear in.
@@ -158,6 +185,8 @@ struct Call {
     headers: HeaderMap,
     v: String,
     key: String,
+    /// A comment's, issue type's, status's or resolution's id, on routes that have one.
+    id: String,
 }
 
 impl FromRequestParts<AppState> for Call {
@@ -174,6 +203,7 @@ impl FromRequestParts<AppState> for Call {
             headers: parts.headers.clone(),
             v: params.remove("v").unwrap_or_default(),
             key: params.remove("key").unwrap_or_default(),
+            id: params.remove("id").unwrap_or_default(),
         })
     }
 }
@@ -189,6 +219,44 @@ impl Call {
         let incident = find_issue(&self.state, &desk, &self.key).await?;
         Ok((desk, incident))
     }
+}
+
+/// A write: the call, its request context and its JSON body, read in that order (the
+/// desk is authenticated before anything else is looked at).
+struct Write {
+    call: Call,
+    ctx: RequestContext,
+    body: Value,
+    bytes: Bytes,
+}
+
+impl FromRequest<AppState> for Write {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let call = Call::from_request_parts(&mut parts, state).await?;
+        let ctx = RequestContext::from_request_parts(&mut parts, state).await.map_err(IntoResponse::into_response)?;
+        let JsonBody(body, bytes) = JsonBody::<Value>::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(Self { call, ctx, body, bytes })
+    }
+}
+
+/// A query string's parameters, in order.
+fn query_params(raw: Option<String>) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()).into_owned().collect()
+}
+
+/// Values of a list parameter, given repeated or comma-separated.
+fn list_param(params: &[(String, String)], name: &str) -> Vec<String> {
+    params
+        .iter()
+        .filter(|(k, _)| k == name)
+        .flat_map(|(_, v)| v.split(',').map(|s| s.trim().to_owned()).collect::<Vec<_>>())
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 /// The incident an issue key names, if the desk is party to it.
@@ -260,6 +328,7 @@ fn user(state: &AppState, desk: &JiraDesk<'_>, id: &DeskId) -> Value {
         "self": format!("{}/user?username={id}", desk.api()),
         "name": id.as_str(),
         "key": id.as_str(),
+        "accountId": id.as_str(),
         "displayName": config.map(|d| d.name.clone()).unwrap_or_else(|| id.to_string()),
         "emailAddress": config.and_then(|d| d.contact.as_ref()).and_then(|c| c.email.clone()),
         "active": true,
@@ -354,8 +423,6 @@ fn comment_page(comments: Vec<Value>) -> Value {
 /// An incident as the calling desk sees it through Jira REST.
 fn issue_json(state: &AppState, desk: &JiraDesk<'_>, i: &Incident) -> Value {
     let seq = seq_of(&i.id);
-    let status = desk.mapping.status_fields(i.status, None, false);
-    let resolution = status.fields().and_then(|f| f.extra.get("resolution").cloned());
     let own = i.ref_for(&desk.who.desk);
     let mut fields = Map::new();
     let mut put = |k: &str, v: Value| {
@@ -369,10 +436,10 @@ fn issue_json(state: &AppState, desk: &JiraDesk<'_>, i: &Incident) -> Value {
     put("reporter", user(state, desk, &i.origin.desk));
     put("creator", user(state, desk, &i.origin.desk));
     put("project", project_json(desk));
-    put("issuetype", json!({"id": "10001", "name": "Incident", "subtask": false}));
+    put("issuetype", issue_type_json(desk));
     put("components", json!([{"name": i.service.as_str()}]));
     put("labels", json!([]));
-    put("resolution", resolution.map(|r| json!({"name": r})).unwrap_or(Value::Null));
+    put("resolution", resolution_of(desk, i.status));
     put("created", json!(jira_wire::format_timestamp(i.created_at)));
     put("updated", json!(jira_wire::format_timestamp(i.updated_at)));
     put("comment", comment_page(visible_comments(state, desk, i)));
@@ -396,93 +463,6 @@ fn select_fields(mut issue: Value, wanted: &[String]) -> Value {
         }
     }
     issue
-}
-
-// ---------------------------------------------------------------------------
-// metadata
-
-async fn server_info(
-    call: Call,
-) -> Result<Response, ApiError> {
-    let state = &call.state;
-    let desk = call.desk()?;
-    Ok(axum::Json(json!({
-        "baseUrl": desk.base,
-        "version": "9.12.0",
-        "versionNumbers": [9, 12, 0],
-        "deploymentType": "Server",
-        "buildNumber": 912000,
-        "serverTime": jira_wire::format_timestamp(state.gateway.now()),
-        "serverTitle": "deskgate",
-    }))
-    .into_response())
-}
-
-async fn myself(
-    call: Call,
-) -> Result<Response, ApiError> {
-    let state = &call.state;
-    let desk = call.desk()?;
-    Ok(axum::Json(user(state, &desk, &desk.who.desk)).into_response())
-}
-
-fn field(id: &str, name: &str, custom: bool, clause_names: &[&str], kind: &str) -> Value {
-    json!({
-        "id": id, "name": name, "custom": custom, "orderable": true, "navigable": true, "searchable": true,
-        "clauseNames": clause_names, "schema": {"type": kind, "system": id},
-    })
-}
-
-async fn fields(
-    call: Call,
-) -> Result<Response, ApiError> {
-    call.desk()?;
-    Ok(axum::Json(json!([
-        field("issuekey", "Key", false, &["id", "issue", "issuekey", "key"], "string"),
-        field("summary", "Summary", false, &["summary"], "string"),
-        field("description", "Description", false, &["description"], "string"),
-        field("status", "Status", false, &["status"], "status"),
-        field("priority", "Priority", false, &["priority"], "priority"),
-        field("assignee", "Assignee", false, &["assignee"], "user"),
-        field("reporter", "Reporter", false, &["reporter"], "user"),
-        field("project", "Project", false, &["project"], "project"),
-        field("issuetype", "Issue Type", false, &["issuetype", "type"], "issuetype"),
-        field("components", "Component/s", false, &["component"], "array"),
-        field("labels", "Labels", false, &["labels"], "array"),
-        field("resolution", "Resolution", false, &["resolution"], "resolution"),
-        field("created", "Created", false, &["created", "createdDate"], "datetime"),
-        field("updated", "Updated", false, &["updated", "updatedDate"], "datetime"),
-        field("comment", "Comment", false, &["comment"], "comments-page"),
-        field(TICKET_FIELD, "Desk ticket", true, &["cf[10100]", "Desk ticket"], "string"),
-        field(INCIDENT_FIELD, "deskgate incident", true, &["cf[10101]", "deskgate incident"], "string"),
-    ]))
-    .into_response())
-}
-
-async fn priorities(
-    call: Call,
-) -> Result<Response, ApiError> {
-    let desk = call.desk()?;
-    let list: Vec<Value> = Priority::ALL.iter().map(|p| priority_ref(&desk, *p)).collect();
-    Ok(axum::Json(Value::Array(list)).into_response())
-}
-
-async fn projects(
-    call: Call,
-) -> Result<Response, ApiError> {
-    let desk = call.desk()?;
-    Ok(axum::Json(json!([project_json(&desk)])).into_response())
-}
-
-async fn project(
-    call: Call,
-) -> Result<Response, ApiError> {
-    let desk = call.desk()?;
-    let key = &call.key;
-    if !(key.eq_ignore_ascii_case(PROJECT_KEY) || key == PROJECT_ID) {
-        return Err(ApiError::not_found(format!("No project could be found with key '{key}'.")));
-    }
-    Ok(axum::Json(project_json(&desk)).into_response())
 }
 
 // ---------------------------------------------------------------------------
@@ -519,7 +499,7 @@ fn text_of(field: &str, value: &Value) -> Result<Option<String>, ApiError> {
 fn name_of(value: &Value) -> Option<&str> {
     match value {
         Value::String(s) => Some(s),
-        Value::Object(o) => o.get("name").or_else(|| o.get("key")).or_else(|| o.get("id")).and_then(Value::as_str),
+        Value::Object(o) => ["name", "accountId", "key", "id"].iter().find_map(|k| o.get(*k)).and_then(Value::as_str),
         _ => None,
     }
 }
@@ -571,10 +551,11 @@ fn refuse_patient_data_in(field: &'static str, value: &Value) -> Result<(), ApiE
 }
 
 /// Fields deskgate reads on create.
-const KNOWN_ON_CREATE: &[&str] = &["project", "summary", "description", "components", "priority", TICKET_FIELD];
+const KNOWN_ON_CREATE: &[&str] =
+    &["project", "issuetype", "summary", "description", "components", "priority", TICKET_FIELD];
 
-/// Fields deskgate accepts on create and ignores (the issue type is always Incident).
-const IGNORED_ON_CREATE: &[&str] = &["issuetype", "labels", "reporter", "environment", "duedate"];
+/// Fields deskgate accepts on create and ignores.
+const IGNORED_ON_CREATE: &[&str] = &["labels", "reporter", "environment", "duedate"];
 
 fn parse_create(state: &AppState, desk: &JiraDesk<'_>, body: &IssueBody) -> Result<NewIncident, ApiError> {
     let f = &body.fields;
@@ -622,34 +603,25 @@ fn parse_create(state: &AppState, desk: &JiraDesk<'_>, body: &IssueBody) -> Resu
             refuse_patient_data_in(known, value)?;
         }
     }
+    // After the patient-data check, so an identifier there is refused (and audited) as such.
+    if !f.get("issuetype").is_none_or(is_incident_type) {
+        return Err(field_error("issuetype", "issuetype: the only issue type is Incident (id 10001)"));
+    }
     let system = state.gateway.desk(&desk.who.desk).map_or(DialectId::Jira, |d| d.system);
-    Ok(NewIncident {
-        kind: Kind::Incident,
-        title,
-        description,
-        service,
-        priority,
-        urgency: None,
-        impact: None,
-        origin: Origin { desk: desk.who.desk.clone(), ticket: ticket.clone() },
-        origin_ref: Ref {
-            desk: desk.who.desk.clone(),
-            system,
-            display_id: ticket.to_string(),
-            remote_id: ticket,
-            url: None,
-            written: Default::default(),
-            seen: Default::default(),
-        },
-    })
+    let origin_ref = Ref {
+        desk: desk.who.desk.clone(),
+        system,
+        display_id: ticket.to_string(),
+        remote_id: ticket,
+        url: None,
+        written: Default::default(),
+        seen: Default::default(),
+    };
+    Ok(super::new_incident(title, description, service, priority, origin_ref))
 }
 
 /// `POST /rest/api/{v}/issue`
-async fn create(
-    call: Call,
-    ctx: RequestContext,
-    JsonBody(body, bytes): JsonBody<Value>,
-) -> Result<Response, ApiError> {
+async fn create(Write { call, ctx, body, bytes }: Write) -> Result<Response, ApiError> {
     let state = &call.state;
     let desk = call.desk()?;
     let body = issue_body(&body)?;
@@ -692,27 +664,18 @@ async fn create(
 }
 
 /// `GET /rest/api/{v}/issue/{key}`
-async fn get_issue(
-    call: Call,
-    RawQuery(raw): RawQuery,
-) -> Result<Response, ApiError> {
+async fn get_issue(call: Call, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
     let state = &call.state;
     let (desk, incident) = call.issue().await?;
-    let wanted: Vec<String> = url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
-        .filter(|(k, _)| k == "fields")
-        .flat_map(|(_, v)| v.split(',').map(|s| s.trim().to_owned()).collect::<Vec<_>>())
-        .filter(|s| !s.is_empty())
-        .collect();
-    Ok(axum::Json(select_fields(issue_json(state, &desk, &incident), &wanted)).into_response())
+    let params = query_params(raw);
+    let mut issue = select_fields(issue_json(state, &desk, &incident), &list_param(&params, "fields"));
+    expand_issue(state, &desk, &incident, &mut issue, &list_param(&params, "expand"));
+    Ok(axum::Json(issue).into_response())
 }
 
 /// `PUT /rest/api/{v}/issue/{key}`: priority, assignee (national desk) and comments;
 /// summary, description and components only to the values they have.
-async fn edit_issue(
-    call: Call,
-    ctx: RequestContext,
-    JsonBody(body, _): JsonBody<Value>,
-) -> Result<Response, ApiError> {
+async fn edit_issue(Write { call, ctx, body, .. }: Write) -> Result<Response, ApiError> {
     let state = &call.state;
     let (desk, incident) = call.issue().await?;
     let body = issue_body(&body)?;
@@ -736,10 +699,7 @@ async fn edit_issue(
                 }
             }
             "assignee" => {
-                let name = name_of(value)
-                    .ok_or_else(|| field_error("assignee", "assignee: expected {\"name\": <supplier desk id>}"))?;
-                let assignee: DeskId =
-                    name.parse().map_err(|_| field_error("assignee", "assignee: expected a supplier desk id"))?;
+                let assignee = read_assignee(value)?;
                 if Some(&assignee) != incident.assignee.as_ref() {
                     change.assignee = Some(assignee);
                 }
@@ -757,8 +717,27 @@ async fn edit_issue(
     apply_edit(state, &desk, &incident.id, &change, comments, &ctx).await
 }
 
-/// Apply an edit or transition: the field change (when there is one), then the
-/// comments that came with it, each through the gateway's rules. 204 like Jira.
+/// The supplier desk an assignee value (`{"name"}` on Server, `{"accountId"}` on
+/// Cloud) names. Nobody (`null`) and automatic (`-1`) are no supplier.
+fn read_assignee(value: &Value) -> Result<DeskId, ApiError> {
+    let expected = "assignee: expected {\"name\": <supplier desk id>} (Cloud: {\"accountId\": …}); an incident cannot be left unassigned or assigned automatically";
+    let name = name_of(value).filter(|n| *n != "-1").ok_or_else(|| field_error("assignee", expected))?;
+    name.parse().map_err(|_| field_error("assignee", "assignee: expected a supplier desk id"))
+}
+
+/// `PUT /rest/api/{v}/issue/{key}/assignee`: the national desk assigns (the model
+/// decides who may); assigning the current assignee again changes nothing.
+async fn assign(Write { call, ctx, body, .. }: Write) -> Result<Response, ApiError> {
+    let (desk, incident) = call.issue().await?;
+    let assignee = read_assignee(&body)?;
+    let change = Change { assignee: Some(assignee), ..Change::default() };
+    let change = if change.assignee == incident.assignee { Change::default() } else { change };
+    apply_edit(&call.state, &desk, &incident.id, &change, Vec::new(), &ctx).await
+}
+
+/// Apply an edit or transition: the field change and the comments that came with
+/// it, as one change through the gateway's rules (a resolving transition's comment
+/// is its resolution). 204 like Jira.
 async fn apply_edit(
     state: &AppState,
     desk: &JiraDesk<'_>,
@@ -767,13 +746,10 @@ async fn apply_edit(
     comments: Vec<Text>,
     ctx: &RequestContext,
 ) -> Result<Response, ApiError> {
-    if !change.is_empty() {
-        state.gateway.update(&desk.who, id, change, ctx).await.map_err(|e| gateway_error(e, desk.mapping))?;
-    }
-    for text in comments {
+    if !change.is_empty() || !comments.is_empty() {
         state
             .gateway
-            .add_note(&desk.who, id, text, Visibility::Public, ctx)
+            .update_with_notes(&desk.who, id, change, &comments, ctx)
             .await
             .map_err(|e| gateway_error(e, desk.mapping))?;
     }

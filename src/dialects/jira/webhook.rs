@@ -60,9 +60,7 @@ use crate::http::extract::parse_json;
 use crate::auth::DeskPrincipal;
 use crate::config::{JiraOptions, System, WebhookVerify};
 use crate::gateway::RequestContext;
-use crate::model::{
-    DeskId, Kind, NewIncident, Origin, Ref, RemoteVersion, Role, Service, Status, Text, TicketId, Title, Written,
-};
+use crate::model::{DeskId, Ref, RemoteVersion, Role, Service, Status, Text, TicketId, Title, Written};
 use crate::store::CreateOutcome;
 use crate::gateway::inbound::RemoteUpdate;
 
@@ -403,26 +401,17 @@ async fn supplier_detected(
     let label = jira.map_or(JiraOptions::DEFAULT_AFFECTS_USERS_LABEL, JiraOptions::affects_users_label);
     let affects_users = f.labels.as_ref().is_some_and(|labels| labels.iter().any(|l| l == label));
     let url = config.endpoint.as_ref().map(|e| format!("{}/browse/{}", e.as_str().trim_end_matches('/'), issue.key));
-    let new = NewIncident {
-        kind: Kind::Incident,
-        title,
-        description,
-        service,
-        priority,
-        urgency: None,
-        impact: None,
-        origin: Origin { desk: desk.clone(), ticket: ticket.clone() },
-        origin_ref: Ref {
-            desk: desk.clone(),
-            system: System::Jira,
-            remote_id: ticket,
-            display_id: issue.key.clone(),
-            url,
-            // What the issue holds now: reading it back is no news.
-            written: Written { status: Some(Status::Assigned), priority },
-            seen: Default::default(),
-        },
+    let origin_ref = Ref {
+        desk: desk.clone(),
+        system: System::Jira,
+        remote_id: ticket,
+        display_id: issue.key.clone(),
+        url,
+        // What the issue holds now: reading it back is no news.
+        written: Written { status: Some(Status::Assigned), priority },
+        seen: Default::default(),
     };
+    let new = super::new_incident(title, description, service, priority, origin_ref);
     let outcome = state.gateway.supplier_detected(desk, new, affects_users, ctx).await?;
     let (outcome, incident) = match outcome {
         CreateOutcome::Created(i) => ("created", i),

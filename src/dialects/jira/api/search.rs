@@ -1,4 +1,5 @@
-//! `/search`: the JQL subset Jira clients send, over the calling desk's incidents.
+//! `/search` (offsets) and `/search/jql` (Jira Cloud's, pages by `nextPageToken`):
+//! the JQL subset Jira clients send, over the calling desk's incidents.
 
 use super::*;
 
@@ -13,10 +14,7 @@ pub(super) fn number(name: &str, value: &str) -> Result<u64, ApiError> {
     value.trim().parse().map_err(|_| field_error(name, format!("{name}: expected a whole number")))
 }
 
-pub(super) async fn search_get(
-    call: Call,
-    RawQuery(raw): RawQuery,
-) -> Result<Response, ApiError> {
+pub(super) async fn search_get(call: Call, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
     let state = &call.state;
     let desk = call.desk()?;
     let mut search = Search { jql: String::new(), start_at: 0, max_results: 50, fields: Vec::new() };
@@ -33,10 +31,7 @@ pub(super) async fn search_get(
     run_search(state, &desk, search).await
 }
 
-pub(super) async fn search_post(
-    call: Call,
-    JsonBody(body, _): JsonBody<Value>,
-) -> Result<Response, ApiError> {
+pub(super) async fn search_post(Write { call, body, .. }: Write) -> Result<Response, ApiError> {
     let state = &call.state;
     let desk = call.desk()?;
     let object = body.as_object().ok_or_else(|| ApiError::bad_request("(body)", "expected a JSON object"))?;
@@ -128,9 +123,10 @@ pub(super) fn jql_value(issue: &Value, field: &str) -> Option<FieldValue> {
     }
 }
 
-pub(super) async fn run_search(state: &AppState, desk: &JiraDesk<'_>, search: Search) -> Result<Response, ApiError> {
-    let query = jql::Query::parse(&search.jql)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_jql", e.to_string()))?;
+/// Every issue the query matches, in its order.
+async fn matching(state: &AppState, desk: &JiraDesk<'_>, jql: &str) -> Result<Vec<Value>, ApiError> {
+    let query =
+        jql::Query::parse(jql).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_jql", e.to_string()))?;
     if let Some(unknown) = query.fields().into_iter().find(|f| jql_field(f).is_none()) {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -138,7 +134,6 @@ pub(super) async fn run_search(state: &AppState, desk: &JiraDesk<'_>, search: Se
             format!("Field '{unknown}' does not exist or you do not have permission to view it."),
         ));
     }
-    let max_results = search.max_results.min(MAX_RESULTS);
     let filter = ListFilter { limit: usize::MAX, ..ListFilter::default() };
     let incidents = state.gateway.list(&desk.who, &filter).await.map_err(|e| gateway_error(e, desk.mapping))?;
     let ctx = jql::EvalContext { now: state.gateway.now(), time_zone: jiff::tz::TimeZone::UTC };
@@ -148,13 +143,23 @@ pub(super) async fn run_search(state: &AppState, desk: &JiraDesk<'_>, search: Se
         .filter(|issue| query.matches_with(&ctx, |f| jql_value(issue, f)))
         .collect();
     issues.sort_by(|a, b| query.compare(|f| jql_value(a, f), |f| jql_value(b, f)));
-    let total = issues.len();
-    let page: Vec<Value> = issues
+    Ok(issues)
+}
+
+fn page_of(issues: Vec<Value>, start_at: u64, max_results: u64, fields: &[String]) -> Vec<Value> {
+    issues
         .into_iter()
-        .skip(usize::try_from(search.start_at).unwrap_or(usize::MAX))
+        .skip(usize::try_from(start_at).unwrap_or(usize::MAX))
         .take(usize::try_from(max_results).unwrap_or(usize::MAX))
-        .map(|issue| select_fields(issue, &search.fields))
-        .collect();
+        .map(|issue| select_fields(issue, fields))
+        .collect()
+}
+
+pub(super) async fn run_search(state: &AppState, desk: &JiraDesk<'_>, search: Search) -> Result<Response, ApiError> {
+    let issues = matching(state, desk, &search.jql).await?;
+    let max_results = search.max_results.min(MAX_RESULTS);
+    let total = issues.len();
+    let page = page_of(issues, search.start_at, max_results, &search.fields);
     Ok(axum::Json(json!({
         "expand": "schema,names",
         "startAt": search.start_at,
@@ -163,4 +168,78 @@ pub(super) async fn run_search(state: &AppState, desk: &JiraDesk<'_>, search: Se
         "issues": page,
     }))
     .into_response())
+}
+
+/// Parameters `/search/jql` takes and deskgate has nothing to do with.
+const JQL_IGNORED: &[&str] = &["expand", "properties", "fieldsByKeys", "failFast", "reconcileIssues"];
+
+/// A `/search/jql` request from its parameters (GET: strings, POST: JSON values).
+fn jql_search(params: Vec<(String, Value)>) -> Result<(Search, Option<String>), ApiError> {
+    let mut search = Search { jql: String::new(), start_at: 0, max_results: 50, fields: Vec::new() };
+    let mut token = None;
+    for (key, value) in params {
+        let text = || value.as_str().map(str::to_owned).unwrap_or_else(|| value.to_string());
+        match key.as_str() {
+            "jql" => search.jql = text(),
+            "nextPageToken" if !value.is_null() => token = Some(text()),
+            "maxResults" => search.max_results = number("maxResults", &text())?,
+            "fields" => match &value {
+                Value::Array(list) => search.fields.extend(list.iter().filter_map(Value::as_str).map(str::to_owned)),
+                _ => search.fields.extend(text().split(',').map(|f| f.trim().to_owned()).filter(|f| !f.is_empty())),
+            },
+            other if JQL_IGNORED.contains(&other) || value.is_null() => {}
+            other => return Err(field_error(other, format!("{other}: not a parameter of search/jql"))),
+        }
+    }
+    Ok((search, token))
+}
+
+/// The opaque page token: where the next page starts, bound to the query it pages.
+fn page_token(jql: &str, start: usize) -> String {
+    let digest = Sha256::digest(jql.as_bytes());
+    format!("{start}-{}", hex::encode(&digest[..6]))
+}
+
+fn start_of(jql: &str, token: &str) -> Result<u64, ApiError> {
+    let start = token.split_once('-').and_then(|(n, _)| n.parse::<usize>().ok());
+    match start {
+        Some(n) if page_token(jql, n) == token => Ok(n as u64),
+        _ => Err(field_error("nextPageToken", "nextPageToken: not a token this query's previous page gave")),
+    }
+}
+
+async fn run_jql_search(
+    state: &AppState,
+    desk: &JiraDesk<'_>,
+    (mut search, token): (Search, Option<String>),
+) -> Result<Response, ApiError> {
+    if let Some(token) = &token {
+        search.start_at = start_of(&search.jql, token)?;
+    }
+    let issues = matching(state, desk, &search.jql).await?;
+    let max_results = search.max_results.clamp(1, MAX_RESULTS);
+    let total = issues.len();
+    let page = page_of(issues, search.start_at, max_results, &search.fields);
+    let next = usize::try_from(search.start_at).unwrap_or(usize::MAX).saturating_add(page.len());
+    let mut answer = json!({"issues": page, "isLast": next >= total});
+    if next < total {
+        answer["nextPageToken"] = json!(page_token(&search.jql, next));
+    }
+    Ok(axum::Json(answer).into_response())
+}
+
+/// `GET /rest/api/{v}/search/jql`
+pub(super) async fn search_jql_get(call: Call, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
+    let desk = call.desk()?;
+    let params = url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+        .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+        .collect();
+    run_jql_search(&call.state, &desk, jql_search(params)?).await
+}
+
+/// `POST /rest/api/{v}/search/jql`
+pub(super) async fn search_jql_post(Write { call, body, .. }: Write) -> Result<Response, ApiError> {
+    let desk = call.desk()?;
+    let object = body.as_object().ok_or_else(|| ApiError::bad_request("(body)", "expected a JSON object"))?;
+    run_jql_search(&call.state, &desk, jql_search(object.clone().into_iter().collect())?).await
 }

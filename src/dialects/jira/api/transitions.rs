@@ -23,10 +23,7 @@ pub(super) fn offered(mapping: &DeskMapping, from: Status) -> Vec<Status> {
     out
 }
 
-pub(super) async fn transitions(
-    call: Call,
-    RawQuery(raw): RawQuery,
-) -> Result<Response, ApiError> {
+pub(super) async fn transitions(call: Call, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
     let (desk, incident) = call.issue().await?;
     let params: Vec<(String, String)> =
         url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()).into_owned().collect();
@@ -51,11 +48,10 @@ pub(super) async fn transitions(
     Ok(axum::Json(json!({"expand": "transitions", "transitions": list})).into_response())
 }
 
-pub(super) async fn do_transition(
-    call: Call,
-    ctx: RequestContext,
-    JsonBody(body, _): JsonBody<Value>,
-) -> Result<Response, ApiError> {
+/// `POST /rest/api/{v}/issue/{key}/transitions`: only a transition the issue's list
+/// offers; its `update.comment` goes with it as one change, so the comment of a
+/// resolving transition is the resolution.
+pub(super) async fn do_transition(Write { call, ctx, body, .. }: Write) -> Result<Response, ApiError> {
     let state = &call.state;
     let (desk, incident) = call.issue().await?;
     let id = match body.get("transition").and_then(|t| t.get("id")) {
@@ -63,18 +59,32 @@ pub(super) async fn do_transition(
         Some(Value::Number(n)) => n.to_string(),
         _ => return Err(field_error("transition", "transition: expected {\"transition\": {\"id\": …}}")),
     };
-    let Some(to) = Status::ALL.into_iter().find(|s| transition_id(*s) == id) else {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_transition",
-            format!("Transition id '{id}' is not valid for this issue."),
-        ));
-    };
     let update = body.get("update").and_then(Value::as_object).cloned().unwrap_or_default();
     let comments = added_comments(&update)?;
     admit_notes(state, &desk.who, Some(&incident), comments.len(), "update.comment")?;
+    let offered = offered(desk.mapping, incident.status);
+    let Some(to) = offered.into_iter().find(|s| transition_id(*s) == id) else {
+        return Err(not_offered(&desk, &incident, &id));
+    };
     // Fields set on the transition screen (a resolution) follow from the target status.
-    let change =
-        if to != incident.status { Change { status: Some(to), ..Change::default() } } else { Change::default() };
+    let change = Change { status: Some(to), ..Change::default() };
     apply_edit(state, &desk, &incident.id, &change, comments, &ctx).await
+}
+
+/// Jira's answer to a transition the issue's list does not offer; where the workflow
+/// forbids the move it also names both ends. The id is repeated only if it is one of
+/// deskgate's own.
+fn not_offered(desk: &JiraDesk<'_>, incident: &Incident, id: &str) -> ApiError {
+    let target = Status::ALL.into_iter().find(|s| transition_id(*s) == id);
+    let shown = if target.is_some() || id.len() <= 4 && id.chars().all(|c| c.is_ascii_digit()) { id } else { "…" };
+    let mut message = format!("Transition id '{shown}' is not valid for this issue.");
+    if let Some(to) = target.filter(|to| !incident.status.can_become(*to)) {
+        let from = incident.status;
+        message.push_str(&format!(
+            " The issue cannot move from '{}' to '{}': the workflow does not allow {from} → {to}",
+            desk.mapping.remote_status_name(from),
+            desk.mapping.remote_status_name(to)
+        ));
+    }
+    ApiError::new(StatusCode::BAD_REQUEST, "invalid_transition", message)
 }

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use deskgate_adapter::Adapter;
 
 use super::{Dialect, DialectId};
-use crate::mapping::MappingSource;
 use crate::config::Desk;
+use crate::mapping::MappingSource;
 
 pub struct Clearquest;
 

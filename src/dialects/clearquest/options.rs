@@ -3,8 +3,8 @@
 
 use serde::Deserialize;
 
-use crate::model::DialectId;
 use crate::dialects::options::{DeskFields, DeskOptions, OptionProblem};
+use crate::model::DialectId;
 
 /// How deskgate talks to a ClearQuest OSLC server.
 #[derive(Clone, Debug, Deserialize)]

@@ -17,8 +17,8 @@ use deskgate_adapter::poll::PollState;
 use jiff::{SignedDuration, Timestamp};
 use tokio::sync::watch;
 
-use crate::gateway::inbound::RemoteUpdate;
 use crate::gateway::adapters::Adapters;
+use crate::gateway::inbound::RemoteUpdate;
 use crate::gateway::{Gateway, RemoteOutcome, RequestContext};
 use crate::model::DeskId;
 

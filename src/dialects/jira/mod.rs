@@ -14,10 +14,10 @@ use deskgate_adapter::Adapter;
 use serde_json::json;
 
 use super::{Dialect, DialectId};
-use crate::mapping::MappingSource;
 use crate::config::Desk;
 use crate::http::AppState;
 use crate::http::error::{ApiError, render_in};
+use crate::mapping::MappingSource;
 use crate::model::{Kind, NewIncident, Origin, Priority, Ref, Service, Text, Title};
 
 pub struct Jira;

@@ -3,8 +3,8 @@
 
 use serde::Deserialize;
 
-use crate::model::DialectId;
 use crate::dialects::options::{DeskFields, DeskOptions, OptionProblem};
+use crate::model::DialectId;
 use crate::secret::SecretRef;
 
 /// How deskgate talks to a Jira instance.
@@ -75,7 +75,11 @@ impl JiraOptions {
 
     /// The product, given or implied by the API version.
     pub fn deployment(&self) -> JiraDeployment {
-        self.deployment.unwrap_or(if self.api_version == 3 { JiraDeployment::Cloud } else { JiraDeployment::Datacenter })
+        self.deployment.unwrap_or(if self.api_version == 3 {
+            JiraDeployment::Cloud
+        } else {
+            JiraDeployment::Datacenter
+        })
     }
 
     pub fn search_consistency_secs(&self) -> u64 {
@@ -185,10 +189,8 @@ impl DeskOptions for JiraOptions {
             ));
         }
         if desk.endpoint_given && options.is_none() {
-            problems.push((
-                format!("{path}.jira"),
-                "a Jira desk deskgate calls needs jira = { project = \"KEY\" }".into(),
-            ));
+            problems
+                .push((format!("{path}.jira"), "a Jira desk deskgate calls needs jira = { project = \"KEY\" }".into()));
         }
     }
 }

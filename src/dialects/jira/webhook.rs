@@ -54,15 +54,15 @@ use deskgate_adapter::{RemoteId, RemoteNote, TicketFields};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::http::AppState;
-use crate::http::error::ApiError;
-use crate::http::extract::parse_json;
 use crate::auth::DeskPrincipal;
 use crate::config::{JiraOptions, System, WebhookVerify};
 use crate::gateway::RequestContext;
+use crate::gateway::inbound::RemoteUpdate;
+use crate::http::AppState;
+use crate::http::error::ApiError;
+use crate::http::extract::parse_json;
 use crate::model::{DeskId, Ref, RemoteVersion, Role, Service, Status, Text, TicketId, Title, Written};
 use crate::store::CreateOutcome;
-use crate::gateway::inbound::RemoteUpdate;
 
 /// Longest delivery identifier kept (Jira's are UUIDs).
 const MAX_DELIVERY_ID: usize = 128;

@@ -7,14 +7,14 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
+use crate::auth::DeskPrincipal;
+use crate::gateway::{ListFilter, RequestContext};
 use crate::http::AppState;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::{JsonBody, admit_notes, idempotency};
-use crate::auth::DeskPrincipal;
-use crate::gateway::{ListFilter, RequestContext};
 use crate::model::{
-    DialectId,     Change, DeskId, ExternalLink, Incident, IncidentId, Kind, Level, LinkKind, NewIncident, Origin, Priority, Ref,
-    ReleaseLink, Status, Text, TicketId, Title, Visibility, parse_display_id, parse_url,
+    Change, DeskId, DialectId, ExternalLink, Incident, IncidentId, Kind, Level, LinkKind, NewIncident, Origin,
+    Priority, Ref, ReleaseLink, Status, Text, TicketId, Title, Visibility, parse_display_id, parse_url,
 };
 use crate::store::{AuditEntry, CreateOutcome};
 

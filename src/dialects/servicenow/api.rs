@@ -39,9 +39,9 @@ use std::collections::BTreeMap;
 
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
+use axum::http::Uri;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::http::Uri;
 use axum::routing::{any, get, post};
 use deskgate_adapter::TicketFields;
 use deskgate_servicenow::wire::{self, Record};
@@ -49,16 +49,16 @@ use deskgate_servicenow::{EncodedQuery, SysId};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::http::AppState;
-use crate::http::error::ApiError;
-use crate::http::extract::{JsonBody, admit_notes, base_url, idempotency};
 use crate::auth::DeskPrincipal;
 use crate::config::System;
 use crate::gateway::{GatewayError, ListFilter, RequestContext};
+use crate::http::AppState;
+use crate::http::error::ApiError;
+use crate::http::extract::{JsonBody, admit_notes, base_url, idempotency};
 use crate::mapping::DeskMapping;
 use crate::model::{
-    DialectId,     Change, DeskId, Incident, IncidentId, Kind, Level, ModelError, NewIncident, Origin, Priority, Ref, Status, Text,
-    TicketId, Title, Visibility, parse_display_id, patient_data,
+    Change, DeskId, DialectId, Incident, IncidentId, Kind, Level, ModelError, NewIncident, Origin, Priority, Ref,
+    Status, Text, TicketId, Title, Visibility, parse_display_id, patient_data,
 };
 use crate::store::CreateOutcome;
 

@@ -3,8 +3,8 @@
 
 use serde::Deserialize;
 
-use crate::model::DialectId;
 use crate::dialects::options::DeskOptions;
+use crate::model::DialectId;
 
 /// How deskgate talks to a ServiceNow instance.
 #[derive(Clone, Debug, Default, Deserialize)]

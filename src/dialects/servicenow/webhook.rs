@@ -12,14 +12,14 @@ use deskgate_adapter::{RemoteNote, TicketFields};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::http::AppState;
-use crate::http::error::ApiError;
-use crate::http::extract::parse_json;
 use crate::auth::DeskPrincipal;
 use crate::config::System;
 use crate::gateway::RequestContext;
-use crate::model::RemoteVersion;
 use crate::gateway::inbound::RemoteUpdate;
+use crate::http::AppState;
+use crate::http::error::ApiError;
+use crate::http::extract::parse_json;
+use crate::model::RemoteVersion;
 
 use crate::dialects::capture::{Received, apply, body_of, desk_of};
 

@@ -99,9 +99,13 @@ fn item(n: usize, r: &Value) -> Result<Item, ApiError> {
     let method = text("method")?.ok_or_else(|| bad(&field("method"), "required: GET, POST, PATCH or PUT"))?;
     let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes())
         .map_err(|_| bad(&field("method"), "expected an HTTP method such as GET, POST, PATCH or PUT"))?;
-    let url = text("url")?.ok_or_else(|| bad(&field("url"), "required: the path of the call, e.g. /api/now/table/incident"))?;
+    let url = text("url")?
+        .ok_or_else(|| bad(&field("url"), "required: the path of the call, e.g. /api/now/table/incident"))?;
     if !url.starts_with('/') || url.starts_with("//") || url.parse::<Uri>().is_err() {
-        return Err(bad(&field("url"), "expected a path relative to the instance, e.g. /api/now/table/incident?sysparm_limit=1"));
+        return Err(bad(
+            &field("url"),
+            "expected a path relative to the instance, e.g. /api/now/table/incident?sysparm_limit=1",
+        ));
     }
     let mut headers = Vec::new();
     for (h, header) in r.get("headers").and_then(Value::as_array).into_iter().flatten().enumerate() {
@@ -113,7 +117,12 @@ fn item(n: usize, r: &Value) -> Result<Item, ApiError> {
         match parsed {
             Some((name, _)) if BATCH_HEADERS.contains(&name.as_str()) => {}
             Some(pair) => headers.push(pair),
-            None => return Err(bad(&field(&format!("headers[{h}]")), "expected {\"name\": …, \"value\": …}, a valid header")),
+            None => {
+                return Err(bad(
+                    &field(&format!("headers[{h}]")),
+                    "expected {\"name\": …, \"value\": …}, a valid header",
+                ));
+            }
         }
     }
     if r.get("headers").is_some_and(|h| !h.is_array() && !h.is_null()) {

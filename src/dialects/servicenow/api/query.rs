@@ -126,7 +126,10 @@ impl Params {
             if !is_field(field) {
                 return Err(bad(
                     shown_field_name(field),
-                    format!("unknown field to filter on; the incident has {}", field_names().collect::<Vec<_>>().join(", ")),
+                    format!(
+                        "unknown field to filter on; the incident has {}",
+                        field_names().collect::<Vec<_>>().join(", ")
+                    ),
                 ));
             }
             params.filters.push((field.to_owned(), value.clone()));

@@ -12,7 +12,8 @@ use serde_json::{Value, json};
 
 const HOOK_SECRET: &str = "drift-jira-sync-secret";
 /// The simulated Jira's REST user: the account deskgate acts as.
-const INTEGRATION_USER: &str = "557058:deskgate-integration";
+/// deskgate's account at the supplier's Jira (Data Center: a user name).
+const INTEGRATION_USER: &str = "deskgate";
 
 fn builder() -> FederationBuilder {
     Federation::builder().max_attempts(50).no_polling().open_rate_limits().jira_webhooks(HOOK_SECRET)
@@ -67,7 +68,7 @@ async fn the_echo_of_an_intermediate_status_of_a_walk_through_the_workflow_is_no
     let status_hooks: Vec<_> = f
         .answers("/webhooks/jira/drift", &key)
         .into_iter()
-        .filter(|r| r.request["user"]["accountId"] == INTEGRATION_USER && r.request["changelog"].is_object())
+        .filter(|r| r.request["user"]["name"] == INTEGRATION_USER && r.request["changelog"].is_object())
         .collect();
     assert!(status_hooks.len() >= 2, "{status_hooks:#?}");
     assert!(status_hooks.iter().all(|r| r.status == 200), "{status_hooks:#?}");

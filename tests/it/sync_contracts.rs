@@ -478,7 +478,7 @@ async fn a_p1_closed_in_jira_without_an_approved_report_is_parked_with_a_note_an
 async fn a_late_jira_echo_of_an_older_write_is_not_applied() {
     // deskgate knows the account it acts as in the supplier's Jira: what that account
     // did is deskgate's own write, however late its webhook arrives.
-    let f = federation_with(true, |b| b.drift_jira("integration_user", "557058:deskgate-integration")).await;
+    let f = federation_with(true, |b| b.drift_jira("integration_user", "deskgate")).await;
     let (id, _, key) = assigned_to_drift(&f, "NSP: lookups time out", "P3").await;
     let written = async |p: &str| {
         let i = f.incident(&id).await;

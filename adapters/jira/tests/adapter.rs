@@ -332,7 +332,8 @@ async fn service_management_internal_comments_are_read_as_internal() {
 async fn comments_by_the_integration_user_are_not_read_back() {
     let sim = JiraSim::spawn(JiraSimConfig::default()).await.unwrap();
     let mut config = config_for(&sim, ApiVersion::V2);
-    config.integration_user = Some(sim.config().api_user.account_id.clone());
+    // A Data Center Jira names its users by user name.
+    config.integration_user = Some(sim.config().api_user.name.clone());
     let adapter = JiraAdapter::new(config).unwrap();
     adapter.create(&incident("FMK down"), "INC-1").await.unwrap();
     let note = RemoteNote { body: "Forwarded by deskgate".into(), public: true, author: None, at: None };

@@ -7,10 +7,8 @@ use std::time::Duration;
 
 use crate::kit;
 
-use deskgate::config::{Config, MapEnv};
-
 use deskgate_sim::jira::LoseResponses;
-use kit::{Federation, Fmk, ref_of};
+use kit::{Desk, Federation, Fmk, GatewayConfig, ref_of};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -47,29 +45,17 @@ async fn a_create_whose_answer_is_lost_makes_one_issue_on_jira_cloud_although_se
 
 /// The problems configuration loading reports for a Jira desk with `jira` as its options.
 fn problems(jira: &str) -> Vec<(String, String)> {
-    let text = format!(
-        r#"
-        [gateway]
-        listen = "127.0.0.1:0"
-
-        [desks.sds]
-        name = "National Service Desk"
-        role = "national"
-        system = "native"
-        auth = {{ issuer = "sds", algorithm = "HS256", secret = {{ env = "T_SDS" }} }}
-
-        [desks.drift]
-        name = "Drift"
-        role = "supplier"
-        system = "jira"
-        services = ["*"]
-        endpoint = "https://drift.atlassian.net"
-        credentials = {{ kind = "bearer", token = {{ env = "T_JIRA" }} }}
-        jira = {jira}
-        "#
+    let mut c = GatewayConfig::new(Path::new("."));
+    c.desk("sds", Desk::known("sds", "National Service Desk", "national", "native"));
+    c.desk(
+        "drift",
+        Desk::known("drift", "Drift", "supplier", "jira")
+            .services(&["*"])
+            .endpoint("https://drift.atlassian.net")
+            .bearer_credentials("T_JIRA"),
     );
-    let env = MapEnv::new(false).with("T_SDS", "s").with("T_JIRA", "t").with("T_HOOK", "h");
-    match Config::from_toml(&text, Path::new("."), &env) {
+    c.desk_toml("drift", &format!("jira = {jira}"));
+    match c.load(&kit::tokens::env().with("T_JIRA", "t").with("T_HOOK", "h")) {
         Ok(_) => Vec::new(),
         Err(problems) => problems.into_iter().map(|p| (p.path, p.message)).collect(),
     }

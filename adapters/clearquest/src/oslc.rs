@@ -78,13 +78,47 @@ pub enum RdfError {
 
 /// One resource description in the document.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-struct Description {
+pub struct Description {
     /// Prefixed type of the node element (`oslc_cm:ChangeRequest`); `None` for
     /// `rdf:Description` or a type outside the known namespaces.
-    type_name: Option<String>,
-    about: Option<String>,
-    top_level: bool,
-    props: Vec<(String, String)>,
+    pub type_name: Option<String>,
+    pub about: Option<String>,
+    /// Whether the node is a child of `rdf:RDF` rather than nested in a property.
+    pub top_level: bool,
+    /// Properties in document order; repeated properties are all kept.
+    pub props: Vec<(String, String)>,
+}
+
+impl Description {
+    /// Whether the node is of the OSLC core type `local` (`ServiceProvider`), by its
+    /// element name or an `rdf:type`.
+    pub fn is_oslc(&self, local: &str) -> bool {
+        self.type_name.as_deref().and_then(|t| t.strip_prefix("oslc:")) == Some(local)
+            || self.values("rdf:type").any(|t| t.strip_prefix(NS_OSLC) == Some(local))
+    }
+
+    /// Every value of property `name`.
+    pub fn values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.props.iter().filter(move |(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    /// The first value of property `name`.
+    pub fn first<'a>(&'a self, name: &'a str) -> Option<&'a str> {
+        self.values(name).next()
+    }
+}
+
+/// Every resource description of a document (catalogs, service providers, shapes),
+/// nested ones included, in document order.
+pub fn parse_descriptions(input: &[u8], limits: Limits) -> Result<Vec<Description>, RdfError> {
+    let graph = parse_graph(input, limits)?;
+    if let Some(e) = error_in(&graph) {
+        return Err(RdfError::Unexpected {
+            expected: "a resource description".into(),
+            found: format!("oslc:Error ({})", e.message),
+        });
+    }
+    Ok(graph.descs)
 }
 
 /// What a document contained, flattened.

@@ -23,6 +23,19 @@ pub(super) fn build(desk: &Desk, endpoint: &str) -> Result<Arc<dyn Adapter>, Str
     if let Some(f) = &options.correlation_field {
         config.correlation_field = f.clone();
     }
+    if let Some(f) = &options.modified_field {
+        config.modified_field = f.clone();
+    }
+    if let Some(f) = &options.note_entry_field {
+        config.note_entry_field = f.clone();
+    }
+    if let Some(n) = options.max_note_chars {
+        config.max_note_chars = n;
+    }
+    if let Some(f) = &options.priority_field {
+        config.priority_field = f.clone();
+    }
+    config.schema = options.load_schema().map_err(|e| format!("clearquest.schema: {e}"))?;
     config.timeout = crate::dialects::timeout(options.timeout_secs, 10);
     Ok(Arc::new(ClearQuestAdapter::new(config).map_err(|e| e.to_string())?))
 }

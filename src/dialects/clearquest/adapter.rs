@@ -35,7 +35,12 @@ pub(super) fn build(desk: &Desk, endpoint: &str) -> Result<Arc<dyn Adapter>, Str
     if let Some(f) = &options.priority_field {
         config.priority_field = f.clone();
     }
-    config.schema = options.load_schema().map_err(|e| format!("clearquest.schema: {e}"))?;
+    // The desk's own workflow, else the one shipped in the mapping file.
+    config.schema = match options.schema_file() {
+        Some(schema) => schema,
+        None => deskgate_clearquest::Schema::from_toml(super::MAPPING.text),
+    }
+    .map_err(|e| format!("clearquest.schema: {e}"))?;
     config.timeout = crate::dialects::timeout(options.timeout_secs, 10);
     Ok(Arc::new(ClearQuestAdapter::new(config).map_err(|e| e.to_string())?))
 }

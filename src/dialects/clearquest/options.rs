@@ -36,15 +36,16 @@ pub struct ClearQuestOptions {
 }
 
 impl ClearQuestOptions {
-    /// The record type's workflow: the desk's own file, else the shipped table.
-    pub fn load_schema(&self) -> Result<deskgate_clearquest::Schema, String> {
-        match &self.schema {
-            Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-                deskgate_clearquest::Schema::from_toml(&text).map_err(|e| format!("{}: {e}", path.display()))
-            }
-            None => deskgate_clearquest::Schema::from_toml(super::MAPPING.text),
-        }
+    /// The desk's own workflow file (`schema`), read and checked, when it names one.
+    pub fn schema_file(&self) -> Option<Result<deskgate_clearquest::Schema, String>> {
+        let path = self.schema.as_ref()?;
+        Some(
+            std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))
+                .and_then(|text| {
+                    deskgate_clearquest::Schema::from_toml(&text).map_err(|e| format!("{}: {e}", path.display()))
+                }),
+        )
     }
 }
 
@@ -70,10 +71,8 @@ impl DeskOptions for ClearQuestOptions {
                 "expected at least 200 (ClearQuest's max.multiline.text.length, 2000 by default)".into(),
             ));
         }
-        if self.schema.is_some() {
-            if let Err(e) = self.load_schema() {
-                problems.push((format!("{path}.clearquest.schema"), e));
-            }
+        if let Some(Err(e)) = self.schema_file() {
+            problems.push((format!("{path}.clearquest.schema"), e));
         }
     }
 

@@ -105,11 +105,13 @@ fn clearquest_field_options_and_schema_files_are_checked_with_their_key_paths() 
     assert!(p.message.contains("schema.actions"), "{p}");
     let good = dir.join("good.toml");
     std::fs::write(&good, include_str!("../../mappings/clearquest.toml")).unwrap();
-    let options = format!(
-        "schema = {:?}, priority_field = \"Severity\", modified_field = \"cq:Last_Modified\"",
-        good.display().to_string()
-    );
-    Config::from_toml(&with(&options), Path::new("."), &env()).unwrap();
+    for modified in ["cq:Last_Modified", "cq:history{cq:action_timestamp}", "dcterms:modified"] {
+        let options = format!(
+            "schema = {:?}, priority_field = \"Severity\", modified_field = \"{modified}\"",
+            good.display().to_string()
+        );
+        Config::from_toml(&with(&options), Path::new("."), &env()).unwrap();
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -41,6 +41,9 @@ use deskgate_adapter::poll::{PollOutcome, PollState};
 /// The stock schema's action that changes fields without changing state.
 pub const MODIFY_ACTION: &str = "Modify";
 
+/// Where stock ClearQuest keeps a record's modification times: its history entries.
+pub const STOCK_MODIFIED: &str = "cq:history{cq:action_timestamp}";
+
 /// Most actions one update runs to reach a state (Submitted → Closed takes four).
 const MAX_ACTION_HOPS: usize = 6;
 
@@ -72,7 +75,11 @@ pub struct ClearQuestConfig {
     pub max_note_chars: usize,
     /// The field that carries the priority (`cq:Priority`).
     pub priority_field: String,
-    /// The field change capture queries and orders by (`dcterms:modified`).
+    /// The property change capture queries by and reads a record's modification
+    /// time from. ClearQuest's default OSLC mappings give no `dcterms:modified`:
+    /// the stock answer is the record's history, `cq:history{cq:action_timestamp}`
+    /// (the newest entry counts). A schema with a modification date field names it
+    /// (`cq:Modified_Date`), an installation mapping one names `dcterms:modified`.
     pub modified_field: String,
     /// Field holding the display ids of linked tickets, one per line.
     pub link_field: String,
@@ -111,7 +118,7 @@ impl ClearQuestConfig {
             note_entry_field: "cq:Note_Entry".into(),
             max_note_chars: 2000,
             priority_field: "cq:Priority".into(),
-            modified_field: "dcterms:modified".into(),
+            modified_field: STOCK_MODIFIED.into(),
             link_field: "cq:deskgate_Links".into(),
             timeout: Duration::from_secs(10),
             max_conflict_retries: 3,
@@ -241,11 +248,12 @@ impl ClearQuestAdapter {
             ("notes_field", &config.notes_field),
             ("note_entry_field", &config.note_entry_field),
             ("priority_field", &config.priority_field),
-            ("modified_field", &config.modified_field),
             ("link_field", &config.link_field),
         ] {
             oslc::check_name(&field_name(value)).map_err(|e| ConfigError::Invalid { key, reason: e.to_string() })?;
         }
+        oslc::check_property(&field_name(&config.modified_field))
+            .map_err(|e| ConfigError::Invalid { key: "modified_field", reason: e.to_string() })?;
         config.schema.check().map_err(|reason| ConfigError::Invalid { key: "schema", reason })?;
         if config.max_note_chars < 200 {
             return Err(ConfigError::Invalid {
@@ -405,8 +413,19 @@ impl ClearQuestAdapter {
         })
     }
 
+    /// `oslc.select` / `oslc.properties` for reading records: everything, plus the
+    /// modification time when it is a scoped property (`*` leaves nested values out).
+    pub(crate) fn selection(&self) -> String {
+        match oslc::split_scoped(&self.config.modified_field) {
+            Some(_) => format!("*,{}", self.config.modified_field),
+            None => "*".into(),
+        }
+    }
+
     async fn read(&self, path: &str) -> Result<Current, AdapterError> {
-        let answer = self.send(Method::GET, path, &[], None, None).await?;
+        let selection = self.selection();
+        let query: &[(&str, &str)] = if selection == "*" { &[] } else { &[("oslc.properties", selection.as_str())] };
+        let answer = self.send(Method::GET, path, query, None, None).await?;
         let record = self.parse_record(&format!("GET {path}"), &answer.body)?;
         Ok(Current { record, etag: answer.header(ETAG).map(str::to_owned) })
     }
@@ -593,14 +612,19 @@ impl ClearQuestAdapter {
         let display_id =
             record.get("cq:id").or_else(|| record.get("dcterms:identifier")).unwrap_or_default().to_owned();
         let modified = &self.config.modified_field;
+        // A scoped property holds one value per history entry: the newest counts.
         let updated_at = record.get(modified).and_then(|v| {
-            v.trim()
-                .parse::<Timestamp>()
-                .map_err(
-                    |e| tracing::warn!(record = %id, field = %modified, error = %e, "unreadable modification time"),
-                )
-                .ok()
+            v.lines()
+                .filter(|l| !l.trim().is_empty())
+                .filter_map(|l| {
+                    l.trim()
+                        .parse::<Timestamp>()
+                        .map_err(|e| tracing::warn!(record = %id, field = %modified, error = %e, "unreadable modification time"))
+                        .ok()
+                })
+                .max()
         });
+        let scope = oslc::split_scoped(modified).map(|(outer, _)| outer);
         let c = &self.config;
         let mapped =
             ["cq:Headline", "cq:Description", "cq:State", c.priority_field.as_str(), "cq:Owner", "cq:id", modified];
@@ -612,6 +636,7 @@ impl ClearQuestAdapter {
                     && !mapped.contains(&name.as_str())
                     && **name != c.notes_field
                     && **name != c.note_entry_field
+                    && Some(name.as_str()) != scope
             })
             .map(|(n, v)| (n.clone(), v.clone()))
             .collect();
@@ -751,7 +776,9 @@ impl Adapter for ClearQuestAdapter {
     async fn changed_since(&self, since: Timestamp) -> Result<Vec<RemoteTicket>, AdapterError> {
         let field = &self.config.modified_field;
         let filter = Where::new().and(field.clone(), Op::Ge, Literal::date_time(since));
-        let mut tickets = self.query(&filter, Some(&format!("+{field}"))).await?;
+        // A scoped property cannot be ordered by: the sort below does it.
+        let order = oslc::split_scoped(field).is_none().then(|| format!("+{field}"));
+        let mut tickets = self.query(&filter, order.as_deref()).await?;
         // The server is asked to sort; sorting again keeps "oldest first" true
         // whatever it did.
         tickets.sort_by(|a, b| (a.updated_at, &a.id).cmp(&(b.updated_at, &b.id)));

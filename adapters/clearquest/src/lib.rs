@@ -21,7 +21,7 @@ pub mod oslc;
 pub mod oslc_where;
 pub mod schema;
 
-pub use client::{ClearQuestAdapter, ClearQuestConfig, ConfigError, MODIFY_ACTION, parse_notes};
+pub use client::{ClearQuestAdapter, ClearQuestConfig, ConfigError, MODIFY_ACTION, STOCK_MODIFIED, parse_notes};
 pub use deskgate_adapter::poll::{PollOutcome, PollState, SeenVersion};
 pub use discovery::{Discovered, DiscoveryReport, ShapeProperty, describe};
 pub use schema::{Schema, StateAction, default_state_actions};

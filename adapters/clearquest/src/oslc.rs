@@ -87,6 +87,9 @@ pub struct Description {
     pub top_level: bool,
     /// Properties in document order; repeated properties are all kept.
     pub props: Vec<(String, String)>,
+    /// Nested nodes, by the property holding them: (property, index in the document's
+    /// descriptions).
+    pub children: Vec<(String, usize)>,
 }
 
 impl Description {
@@ -144,6 +147,7 @@ enum Frame {
         text: String,
         resource: Option<String>,
         has_child: bool,
+        child: Option<usize>,
     },
 }
 
@@ -252,21 +256,25 @@ fn parse_graph(input: &[u8], limits: Limits) -> Result<Graph, RdfError> {
                         }
                     }
                     Some(Frame::Rdf) => new_node(&mut graph, name, about, attr_props, true),
-                    Some(Frame::Prop { resource: prop_resource, has_child, .. }) => {
+                    Some(Frame::Prop { resource: prop_resource, has_child, child, .. }) => {
                         *has_child = true;
+                        *child = Some(graph.descs.len());
                         if prop_resource.is_none() {
                             prop_resource.clone_from(&about);
                         }
                         new_node(&mut graph, name, about, attr_props, false)
                     }
                     Some(Frame::Node(node)) => {
-                        Frame::Prop { node: *node, name, text: String::new(), resource, has_child: false }
+                        Frame::Prop { node: *node, name, text: String::new(), resource, has_child: false, child: None }
                     }
                 };
                 stack.push(frame);
             }
             Event::End(_) => match stack.pop() {
-                Some(Frame::Prop { node, name: Some(name), text, resource, has_child }) => {
+                Some(Frame::Prop { node, name: Some(name), text, resource, has_child, child }) => {
+                    if let (Some(child), Some(desc)) = (child, graph.descs.get_mut(node)) {
+                        desc.children.push((name.clone(), child));
+                    }
                     let value = match resource {
                         Some(uri) => Some(uri),
                         None if !has_child => Some(text),
@@ -326,7 +334,7 @@ fn new_node(
     top_level: bool,
 ) -> Frame {
     let type_name = name.filter(|n| n != "rdf:Description");
-    graph.descs.push(Description { type_name, about, top_level, props: attr_props });
+    graph.descs.push(Description { type_name, about, top_level, props: attr_props, children: Vec::new() });
     Frame::Node(graph.descs.len() - 1)
 }
 
@@ -354,8 +362,20 @@ impl CqRecord {
         self
     }
 
-    fn from_description(d: &Description) -> Self {
-        Self { about: d.about.clone(), type_name: d.type_name.clone(), props: d.props.iter().cloned().collect() }
+    /// The record of `d`; a nested node's properties become scoped properties
+    /// (`cq:history{cq:action_timestamp}`), one line per node in document order.
+    fn from_description(d: &Description, all: &[Description]) -> Self {
+        let mut props: BTreeMap<String, String> = d.props.iter().cloned().collect();
+        for (name, child) in &d.children {
+            for (inner, value) in all.get(*child).map(|c| c.props.as_slice()).unwrap_or_default() {
+                let entry = props.entry(format!("{name}{{{inner}}}")).or_default();
+                if !entry.is_empty() {
+                    entry.push('\n');
+                }
+                entry.push_str(value.trim());
+            }
+        }
+        Self { about: d.about.clone(), type_name: d.type_name.clone(), props }
     }
 }
 
@@ -391,7 +411,7 @@ fn error_in(graph: &Graph) -> Option<ErrorBody> {
 pub fn parse_record(input: &[u8], limits: Limits) -> Result<CqRecord, RdfError> {
     let graph = parse_graph(input, limits)?;
     if let Some(d) = graph.descs.iter().find(|d| d.top_level && is_record(d)) {
-        return Ok(CqRecord::from_description(d));
+        return Ok(CqRecord::from_description(d, &graph.descs));
     }
     let found = match error_in(&graph) {
         Some(e) => format!("oslc:Error ({})", e.message),
@@ -460,15 +480,19 @@ pub fn parse_query(input: &[u8], limits: Limits) -> Result<QueryPage, RdfError> 
     }
 
     if members.is_empty() {
-        page.records =
-            graph.descs.iter().filter(|d| d.top_level && is_record(d)).map(CqRecord::from_description).collect();
+        page.records = graph
+            .descs
+            .iter()
+            .filter(|d| d.top_level && is_record(d))
+            .map(|d| CqRecord::from_description(d, &graph.descs))
+            .collect();
     } else {
         for member in members {
             let record = graph
                 .descs
                 .iter()
                 .find(|d| d.about.as_deref() == Some(member) && is_record(d))
-                .map(CqRecord::from_description)
+                .map(|d| CqRecord::from_description(d, &graph.descs))
                 .unwrap_or_else(|| CqRecord { about: Some(member.to_owned()), ..CqRecord::default() });
             page.records.push(record);
         }
@@ -489,6 +513,22 @@ fn is_name_start(c: char) -> bool {
 
 fn is_name_char(c: char) -> bool {
     is_name_start(c) || c.is_ascii_digit() || c == '-' || c == '.' || (!c.is_ascii() && c.is_alphanumeric())
+}
+
+/// A scoped property `outer{inner}` (a property of the nodes `outer` refers to, such
+/// as `cq:history{cq:action_timestamp}`), as its two names.
+pub fn split_scoped(name: &str) -> Option<(&str, &str)> {
+    let (outer, rest) = name.split_once('{')?;
+    Some((outer, rest.strip_suffix('}')?))
+}
+
+/// Check a property name: prefixed (`cq:Headline`) or scoped
+/// (`cq:history{cq:action_timestamp}`).
+pub fn check_property(name: &str) -> Result<(), RdfError> {
+    match split_scoped(name) {
+        Some((outer, inner)) => check_name(outer).and_then(|_| check_name(inner)).map(|_| ()),
+        None => check_name(name).map(|_| ()),
+    }
 }
 
 /// Check a prefixed name (`cq:Headline`) and return its prefix.
@@ -559,6 +599,16 @@ fn write_description(out: &mut String, record: &CqRecord, indent: &str) -> Resul
     }
     out.push_str(">\n");
     for (name, value) in &record.props {
+        if let Some((outer, inner)) = split_scoped(name) {
+            check_name(outer)?;
+            check_name(inner)?;
+            for line in value.lines() {
+                let _ = write!(out, "{indent}  <{outer}>\n{indent}    <rdf:Description>\n{indent}      <{inner}>");
+                escape(out, line, false);
+                let _ = writeln!(out, "</{inner}>\n{indent}    </rdf:Description>\n{indent}  </{outer}>");
+            }
+            continue;
+        }
         check_name(name)?;
         if RESOURCE_PROPS.contains(&name.as_str()) {
             let _ = write!(out, "{indent}  <{name} rdf:resource=\"");

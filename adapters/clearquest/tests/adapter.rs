@@ -652,3 +652,32 @@ async fn the_priority_field_is_configurable() {
     assert_eq!(created.fields.priority.as_deref(), Some("1-Critical"));
     assert!(!created.fields.extra.contains_key("cq:Severity"));
 }
+
+#[tokio::test]
+async fn change_capture_reads_modification_times_from_the_history_by_default() {
+    let since: jiff::Timestamp = "2000-01-01T00:00:00Z".parse().unwrap();
+    // Stock ClearQuest maps no dcterms:modified: the history's times are what there is.
+    let (sim, cq) = setup().await;
+    assert_eq!(cq.config().modified_field, deskgate_clearquest::STOCK_MODIFIED);
+    let a = sim.create_as_user("alice", [("Headline", "a")]);
+    sim.action_as_user(&a, "Assign", [("Owner", "bob")]).unwrap();
+    let found = cq.changed_since(since).await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].updated_at, Some(sim.record(&a).unwrap().modified), "the newest history entry");
+    assert!(!found[0].fields.extra.keys().any(|k| k.contains("history")), "{:?}", found[0].fields.extra);
+    let mut by_modified = config_for(sim.base_url(), sim.config());
+    by_modified.modified_field = "dcterms:modified".into();
+    let by_modified = ClearQuestAdapter::new(by_modified).unwrap();
+    assert!(by_modified.changed_since(since).await.unwrap().is_empty(), "nothing carries dcterms:modified");
+
+    // An installation that maps dcterms:modified can say so.
+    let mapped =
+        ClearQuestSim::spawn(ClearQuestSimConfig { present_modified: true, ..Default::default() }).await.unwrap();
+    let mut config = config_for(mapped.base_url(), mapped.config());
+    config.modified_field = "dcterms:modified".into();
+    let cq = ClearQuestAdapter::new(config).unwrap();
+    let b = mapped.create_as_user("alice", [("Headline", "b")]);
+    let found = cq.changed_since(since).await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].updated_at, Some(mapped.record(&b).unwrap().modified));
+}

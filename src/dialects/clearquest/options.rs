@@ -20,7 +20,9 @@ pub struct ClearQuestOptions {
     pub timeout_secs: Option<u64>,
     /// How often to poll for changes, in milliseconds (default 30000).
     pub poll_ms: Option<u64>,
-    /// The field change capture queries and orders by (default `dcterms:modified`).
+    /// The property change capture queries by and reads modification times from
+    /// (default `cq:history{cq:action_timestamp}`: ClearQuest's default OSLC mappings
+    /// have no `dcterms:modified`, the history has the times).
     pub modified_field: Option<String>,
     /// The field a new note is written to (default `cq:Note_Entry`); ClearQuest
     /// appends it to the read-only `cq:Notes_Log`.
@@ -61,7 +63,12 @@ impl DeskOptions for ClearQuestOptions {
         ] {
             let Some(value) = value else { continue };
             let name = if value.contains(':') { value.clone() } else { format!("cq:{value}") };
-            if let Err(e) = deskgate_clearquest::oslc::check_name(&name) {
+            let checked = if key == "modified_field" {
+                deskgate_clearquest::oslc::check_property(&name)
+            } else {
+                deskgate_clearquest::oslc::check_name(&name).map(|_| ())
+            };
+            if let Err(e) = checked {
                 problems.push((format!("{path}.clearquest.{key}"), format!("expected a field name such as cq:Severity: {e}")));
             }
         }

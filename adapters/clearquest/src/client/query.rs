@@ -35,9 +35,10 @@ impl ClearQuestAdapter {
     ) -> Result<Vec<RemoteTicket>, Paging> {
         let filter = filter.to_string();
         let page_size = self.config.page_size.to_string();
+        let selection = self.selection();
         let mut params = vec![
             ("oslc.where", filter.as_str()),
-            ("oslc.select", "*"),
+            ("oslc.select", selection.as_str()),
             ("oslc.paging", "true"),
             ("oslc.pageSize", page_size.as_str()),
         ];

@@ -199,6 +199,7 @@ fn parse_rid(shared: &Shared, rid: &str) -> Option<u64> {
 async fn get_record(
     State(shared): State<Shared>,
     Path((repo, db, rid)): Path<(String, String, String)>,
+    Query(params): Query<BTreeMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
     if let Some(r) = wrong_db(&shared, &repo, &db) {
@@ -209,7 +210,15 @@ async fn get_record(
     let Some(record) = record else {
         return no_record(&rid);
     };
-    record_answer(&shared, &base_of(&headers), &db, &record)
+    // Nested values (the history's timestamps) only when asked for, as `*` leaves them out.
+    let listed: Vec<&str> =
+        params.get("oslc.properties").map(|p| p.split(',').map(str::trim).collect()).unwrap_or_default();
+    let mut presented = shared.present(&base_of(&headers), &db, &record);
+    presented.props.retain(|k, _| !k.contains('{') || listed.contains(&k.as_str()));
+    match oslc::write_record(&presented) {
+        Ok(xml) => rdf(StatusCode::OK, Some(record.etag()), xml),
+        Err(e) => internal(e),
+    }
 }
 
 async fn put_record(
@@ -261,8 +270,7 @@ async fn put_record(
     }
     record.state = state;
     shared.apply(&mut record, &shared.config.user, action, changes).map_err(bad_request)?;
-    record.version += 1;
-    record.modified = shared.now();
+    record.touch(shared.now());
     if let Some(stored) = guard.get_mut(&db).and_then(|d| d.records.get_mut(&dbid)) {
         *stored = record.clone();
     }
@@ -287,7 +295,7 @@ async fn query(
     };
     let select: Option<Vec<String>> =
         params.get("oslc.select").map(|s| s.split(',').map(|p| p.trim().to_owned()).collect());
-    if select.iter().flatten().any(|p| p.contains('{')) {
+    if select.iter().flatten().any(|p| p.contains('{') && *p != super::HISTORY_TIMES) {
         return oslc_error(StatusCode::BAD_REQUEST, "Nested property selection is not supported by this provider.");
     }
     let base = base_of(&headers);
@@ -297,7 +305,9 @@ async fn query(
         .map(|d| d.records.values().map(|r| shared.present(&base, &db, r)).collect::<Vec<_>>())
         .unwrap_or_default()
         .into_iter()
-        .filter(|r| filter.as_ref().is_none_or(|w| w.matches(|name| r.get(name))))
+        // A scoped property has one line per history entry: any entry matching is
+        // read as the newest one matching, which is what comparisons from below ask.
+        .filter(|r| filter.as_ref().is_none_or(|w| w.matches(|name| r.get(name).and_then(|v| v.lines().last()))))
         .collect();
 
     if let Some(order) = params.get("oslc.orderBy") {
@@ -341,7 +351,9 @@ async fn query(
         .map(|mut r| {
             match &select {
                 None => r.props.clear(),
-                Some(list) if list.iter().any(|p| p == "*") => {}
+                Some(list) if list.iter().any(|p| p == "*") => {
+                    r.props.retain(|k, _| !k.contains('{') || list.contains(k));
+                }
                 Some(list) => r.props.retain(|k, _| list.contains(k)),
             }
             r

@@ -4,6 +4,8 @@
 //! every modification), insists on `If-Match` for PUT, runs `rcm.action`s against a
 //! [`Schema`] (the stock defect table unless given another, e.g. the `[schema]` of
 //! `mappings/clearquest.toml`), refuses an action whose required fields stay empty,
+//! keeps each record's history (its times queried as `cq:history{cq:action_timestamp}`;
+//! `dcterms:modified` only when configured, as ClearQuest's default mappings have none),
 //! answers `oslc.where` / `oslc.select` / `oslc.orderBy` queries with paged results,
 //! and reports errors as `oslc:Error` bodies.
 //!
@@ -86,6 +88,10 @@ pub struct ClearQuestSimConfig {
     pub note_entry_field: String,
     /// ClearQuest's `max.multiline.text.length`.
     pub max_multiline_chars: usize,
+    /// Whether records carry `dcterms:modified` (an installation that maps a field to
+    /// it); stock ClearQuest's default mappings do not, and modification times come
+    /// from the history (`cq:history{cq:action_timestamp}`).
+    pub present_modified: bool,
 }
 
 impl Default for ClearQuestSimConfig {
@@ -102,6 +108,7 @@ impl Default for ClearQuestSimConfig {
             notes_field: "cq:Notes_Log".into(),
             note_entry_field: "cq:Note_Entry".into(),
             max_multiline_chars: 2000,
+            present_modified: false,
         }
     }
 }
@@ -148,6 +155,8 @@ pub struct SimRecord {
     pub fields: BTreeMap<String, String>,
     pub created: Timestamp,
     pub modified: Timestamp,
+    /// When each change happened (the history entries' `action_timestamp`), oldest first.
+    pub history: Vec<Timestamp>,
     /// Bumped on every change; the ETag derives from it.
     pub version: u64,
 }
@@ -160,7 +169,17 @@ impl SimRecord {
     pub fn get(&self, field: &str) -> Option<&str> {
         self.fields.get(&cq_name(field)).map(String::as_str)
     }
+
+    /// Record a change made at `now`.
+    fn touch(&mut self, now: Timestamp) {
+        self.version += 1;
+        self.modified = now;
+        self.history.push(now);
+    }
 }
+
+/// The scoped property holding the history entries' times, as queries name it.
+pub(super) const HISTORY_TIMES: &str = "cq:history{cq:action_timestamp}";
 
 /// A write request body as received, for snapshots.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -288,6 +307,7 @@ impl Shared {
             fields: BTreeMap::new(),
             created: now,
             modified: now,
+            history: vec![now],
             version: 1,
         };
         // Submit requires nothing beyond the mandatory headline, checked by the caller.
@@ -310,7 +330,11 @@ impl Shared {
             .set("oslc_cm:status", r.state.clone())
             .set("cq:Submitter", r.submitter.clone())
             .set("dcterms:created", r.created.to_string())
-            .set("dcterms:modified", r.modified.to_string());
+            .set(HISTORY_TIMES, r.history.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"));
+        // Not in ClearQuest's default OSLC mappings; some installations map a field to it.
+        if self.config.present_modified {
+            out.set("dcterms:modified", r.modified.to_string());
+        }
         if let Some(headline) = r.fields.get("cq:Headline") {
             out.set("dcterms:title", headline.clone());
         }
@@ -511,8 +535,7 @@ impl SimDb<'_> {
             // The person's ClearQuest form asks for required fields; this shortcut
             // does not check them (requests over HTTP are checked).
             let _ = self.shared.apply(&mut next, &user, action, fields);
-            next.version += 1;
-            next.modified = self.shared.now();
+            next.touch(self.shared.now());
             *record = next;
             Ok(())
         })
@@ -526,8 +549,7 @@ impl SimDb<'_> {
                 .find(|r| r.display_id == display_id)
                 .ok_or_else(|| format!("no record {display_id}"))?;
             self.shared.append_note(record, user, text);
-            record.version += 1;
-            record.modified = self.shared.now();
+            record.touch(self.shared.now());
             Ok(())
         })
     }

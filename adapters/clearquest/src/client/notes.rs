@@ -78,7 +78,10 @@ pub(super) fn has_entry(log: &str, marker: &str, i: usize, n: usize) -> bool {
 
 /// Read deskgate's entry header line, if `line` is one: author, visibility, time,
 /// fingerprint and part.
-fn read_entry_header(line: &str) -> Option<(RemoteNote, String, Option<(usize, usize)>)> {
+/// Part `i` of `n` of a split note.
+type Part = Option<(usize, usize)>;
+
+fn read_entry_header(line: &str) -> Option<(RemoteNote, String, Part)> {
     let rest = line.strip_prefix(ENTRY_TAG)?;
     let at = rest
         .get(..23)

@@ -77,6 +77,45 @@ fn a_clearquest_endpoint_that_ends_in_cqweb_is_refused_with_the_base_url_to_use(
 }
 
 #[test]
+fn clearquest_field_options_and_schema_files_are_checked_with_their_key_paths() {
+    let with = |options: &str| {
+        MINIMAL.replace(
+            "clearquest = { repo = \"7.0.0\", db = \"SDS\" }",
+            &format!("clearquest = {{ repo = \"7.0.0\", db = \"SDS\", {options} }}"),
+        )
+    };
+    for (options, key) in [
+        ("modified_field = \"x:when\"", "desks.sds.clearquest.modified_field"),
+        ("priority_field = \"1-Severity\"", "desks.sds.clearquest.priority_field"),
+        ("note_entry_field = \"cq:Note Entry\"", "desks.sds.clearquest.note_entry_field"),
+        ("max_note_chars = 10", "desks.sds.clearquest.max_note_chars"),
+        ("schema = \"/nonexistent/cq-schema.toml\"", "desks.sds.clearquest.schema"),
+    ] {
+        let problems = Config::from_toml(&with(options), Path::new("."), &env()).unwrap_err();
+        assert!(problems.iter().any(|p| p.path == key), "{options}: {problems:?}");
+    }
+    let dir = std::env::temp_dir().join(format!("deskgate-cq-schema-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "[schema]\ninitial_state = \"New\"\nmodify_action = \"Modify\"\nactions = []\n").unwrap();
+    let problems =
+        Config::from_toml(&with(&format!("schema = {:?}", bad.display().to_string())), Path::new("."), &env())
+            .unwrap_err();
+    let p = problems.iter().find(|p| p.path == "desks.sds.clearquest.schema").unwrap();
+    assert!(p.message.contains("schema.actions"), "{p}");
+    let good = dir.join("good.toml");
+    std::fs::write(&good, include_str!("../../mappings/clearquest.toml")).unwrap();
+    for modified in ["cq:Last_Modified", "cq:history{cq:action_timestamp}", "dcterms:modified"] {
+        let options = format!(
+            "schema = {:?}, priority_field = \"Severity\", modified_field = \"{modified}\"",
+            good.display().to_string()
+        );
+        Config::from_toml(&with(&options), Path::new("."), &env()).unwrap();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn env_overrides_replace_values_and_secret_variables_are_not_overrides() {
     let env = env()
         .with("DESKGATE_GATEWAY__LISTEN", "127.0.0.1:9999")

@@ -124,7 +124,8 @@ pub(super) fn compile(
     };
 
     for key in table.keys() {
-        if !PART_KEYS.contains(&key.as_str()) && key != "desks" {
+        // `schema` is a dialect's own section (ClearQuest's workflow), read by its adapter.
+        if !PART_KEYS.contains(&key.as_str()) && key != "desks" && key != "schema" {
             report.add(key.clone(), unknown_key(key, &["origin", "resolution", "status", "priority", "desks"]));
         }
     }

@@ -1,7 +1,8 @@
 //! [`ClearQuestAdapter`]: the gateway's outbound client for a ClearQuest OSLC CM 2.0
 //! provider.
 //!
-//! Every request carries `OSLC-Core-Version: 2.0`, asks for `application/rdf+xml`,
+//! Where records are created and queried is discovered ([`crate::discovery`]), not
+//! built. Every request carries `OSLC-Core-Version: 2.0`, asks for `application/rdf+xml`,
 //! authenticates with basic auth, goes only to the configured base URL (redirects are
 //! not followed, record URIs from answers are checked against the base) and is
 //! classified on failure as retriable or permanent.
@@ -9,11 +10,18 @@
 //! Modifications follow ClearQuest's rules: read the record (ETag), then
 //! `PUT <record>?rcm.action=<action>&oslc.properties=<changed>` with `If-Match`.
 //! A status change runs the action that leads to the wanted state (see
-//! [`StateAction`]); a 412 means someone changed the record in between: read again,
+//! [`crate::StateAction`] in the configured [`Schema`]), carrying the fields the action
+//! requires; a 412 means someone changed the record in between: read again,
 //! re-plan, retry — a bounded number of times.
+//!
+//! Notes go through the schema's note entry field (`Note_Entry`): ClearQuest appends
+//! each entry to the read-only `Notes_Log`. A note longer than a multi-line value
+//! ClearQuest keeps (`max.multiline.text.length`, 2,000 characters by default, beyond
+//! which it truncates silently) is sent as several numbered entries.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -23,44 +31,18 @@ use reqwest::Method;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, ETAG, IF_MATCH, LOCATION};
 use url::Url;
 
+use crate::discovery::Discovered;
 use crate::oslc::{self, CqRecord, Limits, RDF_XML};
 use crate::oslc_where::{Literal, Op, Where};
+use crate::schema::{Schema, USER_PLACEHOLDER};
 use deskgate_adapter::http::{self, Answer};
-use deskgate_adapter::poll::{PollOutcome, PollState, fnv1a};
+use deskgate_adapter::poll::{PollOutcome, PollState};
 
-/// The action that moves a record into state `to` from one of the states in `from`
-/// (any state when `from` is empty).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StateAction {
-    pub action: String,
-    pub from: Vec<String>,
-    pub to: String,
-}
-
-impl StateAction {
-    pub fn new(action: &str, from: &[&str], to: &str) -> Self {
-        Self { action: action.to_owned(), from: from.iter().map(|s| (*s).to_owned()).collect(), to: to.to_owned() }
-    }
-}
-
-/// The state model of ClearQuest's stock defect-tracking record type
-/// (Submitted → Assigned → Opened → Resolved → Closed, plus Postponed and Duplicate).
-/// Installations differ: the gateway passes its own table when they do.
-pub fn default_state_actions() -> Vec<StateAction> {
-    vec![
-        StateAction::new("Assign", &["Submitted", "Postponed"], "Assigned"),
-        StateAction::new("Open", &["Assigned"], "Opened"),
-        StateAction::new("Re_Open", &["Resolved", "Closed"], "Opened"),
-        StateAction::new("Postpone", &["Submitted", "Assigned", "Opened"], "Postponed"),
-        StateAction::new("Resolve", &["Assigned", "Opened"], "Resolved"),
-        StateAction::new("Close", &["Resolved"], "Closed"),
-        StateAction::new("Duplicate", &["Submitted", "Assigned", "Opened", "Postponed"], "Duplicate"),
-        StateAction::new("Unduplicate", &["Duplicate"], "Submitted"),
-    ]
-}
-
-/// The action that changes fields without changing state.
+/// The stock schema's action that changes fields without changing state.
 pub const MODIFY_ACTION: &str = "Modify";
+
+/// Where stock ClearQuest keeps a record's modification times: its history entries.
+pub const STOCK_MODIFIED: &str = "cq:history{cq:action_timestamp}";
 
 /// Most actions one update runs to reach a state (Submitted → Closed takes four).
 const MAX_ACTION_HOPS: usize = 6;
@@ -83,15 +65,30 @@ pub struct ClearQuestConfig {
     pub password: String,
     /// Field holding the gateway's incident id (`cq:deskgate_Incident`).
     pub correlation_field: String,
-    /// Multi-line journal field notes are appended to (`cq:Notes_Log`).
+    /// The read-only multi-line journal notes are read from (`cq:Notes_Log`).
     pub notes_field: String,
+    /// The field a new note is written to; ClearQuest appends it to the notes log
+    /// (`cq:Note_Entry`).
+    pub note_entry_field: String,
+    /// Longest value ClearQuest keeps in a multi-line field, in characters
+    /// (`max.multiline.text.length`, 2,000 by default); longer notes are split.
+    pub max_note_chars: usize,
+    /// The field that carries the priority (`cq:Priority`).
+    pub priority_field: String,
+    /// The property change capture queries by and reads a record's modification
+    /// time from. ClearQuest's default OSLC mappings give no `dcterms:modified`:
+    /// the stock answer is the record's history, `cq:history{cq:action_timestamp}`
+    /// (the newest entry counts). A schema with a modification date field names it
+    /// (`cq:Modified_Date`), an installation mapping one names `dcterms:modified`.
+    pub modified_field: String,
     /// Field holding the display ids of linked tickets, one per line.
     pub link_field: String,
     pub timeout: Duration,
     /// How many 412 answers in a row one modification tolerates before giving up
     /// with a retriable error.
     pub max_conflict_retries: u32,
-    pub state_actions: Vec<StateAction>,
+    /// The record type's states, actions and the fields actions require.
+    pub schema: Schema,
     /// `oslc.pageSize` for queries.
     pub page_size: u32,
     /// Most query pages followed in one call.
@@ -118,10 +115,14 @@ impl ClearQuestConfig {
             password: password.into(),
             correlation_field: "cq:deskgate_Incident".into(),
             notes_field: "cq:Notes_Log".into(),
+            note_entry_field: "cq:Note_Entry".into(),
+            max_note_chars: 2000,
+            priority_field: "cq:Priority".into(),
+            modified_field: STOCK_MODIFIED.into(),
             link_field: "cq:deskgate_Links".into(),
             timeout: Duration::from_secs(10),
             max_conflict_retries: 3,
-            state_actions: default_state_actions(),
+            schema: Schema::stock(),
             page_size: 100,
             max_pages: 50,
             limits: Limits::default(),
@@ -141,10 +142,13 @@ impl fmt::Debug for ClearQuestConfig {
             .field("password", &"<redacted>")
             .field("correlation_field", &self.correlation_field)
             .field("notes_field", &self.notes_field)
+            .field("note_entry_field", &self.note_entry_field)
+            .field("priority_field", &self.priority_field)
+            .field("modified_field", &self.modified_field)
             .field("link_field", &self.link_field)
             .field("timeout", &self.timeout)
             .field("max_conflict_retries", &self.max_conflict_retries)
-            .field("state_actions", &self.state_actions)
+            .field("schema", &self.schema)
             .finish_non_exhaustive()
     }
 }
@@ -165,8 +169,12 @@ pub struct ClearQuestAdapter {
     config: ClearQuestConfig,
     http: reqwest::Client,
     base: Url,
+    /// The base URL's path, without a trailing slash.
+    prefix: String,
     /// `{prefix}/cqweb/oslc/repo/{repo}/db/{db}`
     db_path: String,
+    /// What discovery found, until an announced URL answers 404.
+    discovered: Mutex<Option<Arc<Discovered>>>,
 }
 
 impl fmt::Debug for ClearQuestAdapter {
@@ -238,9 +246,20 @@ impl ClearQuestAdapter {
         for (key, value) in [
             ("correlation_field", &config.correlation_field),
             ("notes_field", &config.notes_field),
+            ("note_entry_field", &config.note_entry_field),
+            ("priority_field", &config.priority_field),
             ("link_field", &config.link_field),
         ] {
             oslc::check_name(&field_name(value)).map_err(|e| ConfigError::Invalid { key, reason: e.to_string() })?;
+        }
+        oslc::check_property(&field_name(&config.modified_field))
+            .map_err(|e| ConfigError::Invalid { key: "modified_field", reason: e.to_string() })?;
+        config.schema.check().map_err(|reason| ConfigError::Invalid { key: "schema", reason })?;
+        if config.max_note_chars < 200 {
+            return Err(ConfigError::Invalid {
+                key: "max_note_chars",
+                reason: "expected at least 200 characters per note entry".into(),
+            });
         }
         if config.page_size == 0 || config.max_pages == 0 {
             return Err(ConfigError::Invalid {
@@ -261,21 +280,26 @@ impl ClearQuestAdapter {
         config.correlation_field = field_name(&config.correlation_field);
         config.notes_field = field_name(&config.notes_field);
         config.link_field = field_name(&config.link_field);
-        Ok(Self { config, http, base, db_path })
+        config.note_entry_field = field_name(&config.note_entry_field);
+        config.priority_field = field_name(&config.priority_field);
+        config.modified_field = field_name(&config.modified_field);
+        Ok(Self { config, http, base, prefix, db_path, discovered: Mutex::new(None) })
+    }
+
+    pub(crate) fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    pub(crate) fn cached(&self) -> Option<Arc<Discovered>> {
+        self.discovered.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    pub(crate) fn cache(&self, found: Option<Arc<Discovered>>) {
+        *self.discovered.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = found;
     }
 
     pub fn config(&self) -> &ClearQuestConfig {
         &self.config
-    }
-
-    /// The record type's creation factory.
-    pub fn creation_path(&self) -> String {
-        format!("{}/record-type/{}", self.db_path, self.config.record_type_dbid)
-    }
-
-    /// The record type's query capability.
-    pub fn query_path(&self) -> String {
-        format!("{}/query", self.creation_path())
     }
 
     fn record_prefix(&self) -> String {
@@ -311,7 +335,7 @@ impl ClearQuestAdapter {
 
     /// Turn a URI from an answer into a path on the configured base, refusing
     /// anything on another origin.
-    fn own_path(&self, uri: &str) -> Result<String, AdapterError> {
+    pub(crate) fn own_path(&self, uri: &str) -> Result<String, AdapterError> {
         let url = self
             .base
             .join(uri)
@@ -337,7 +361,7 @@ impl ClearQuestAdapter {
         Ok(id)
     }
 
-    async fn send(
+    pub(crate) async fn send(
         &self,
         method: Method,
         path: &str,
@@ -389,8 +413,19 @@ impl ClearQuestAdapter {
         })
     }
 
+    /// `oslc.select` / `oslc.properties` for reading records: everything, plus the
+    /// modification time when it is a scoped property (`*` leaves nested values out).
+    pub(crate) fn selection(&self) -> String {
+        match oslc::split_scoped(&self.config.modified_field) {
+            Some(_) => format!("*,{}", self.config.modified_field),
+            None => "*".into(),
+        }
+    }
+
     async fn read(&self, path: &str) -> Result<Current, AdapterError> {
-        let answer = self.send(Method::GET, path, &[], None, None).await?;
+        let selection = self.selection();
+        let query: &[(&str, &str)] = if selection == "*" { &[] } else { &[("oslc.properties", selection.as_str())] };
+        let answer = self.send(Method::GET, path, query, None, None).await?;
         let record = self.parse_record(&format!("GET {path}"), &answer.body)?;
         Ok(Current { record, etag: answer.header(ETAG).map(str::to_owned) })
     }
@@ -401,10 +436,18 @@ impl ClearQuestAdapter {
     where
         F: Fn(&CqRecord) -> Result<Option<Step>, AdapterError> + Send + Sync,
     {
+        self.modify_steps(id, MAX_ACTION_HOPS, plan).await
+    }
+
+    /// [`Self::modify`] for a plan that may need up to `steps` PUTs.
+    async fn modify_steps<F>(&self, id: &RemoteId, steps: usize, plan: F) -> Result<Current, AdapterError>
+    where
+        F: Fn(&CqRecord) -> Result<Option<Step>, AdapterError> + Send + Sync,
+    {
         let path = self.record_path(id)?;
         let mut current = self.read(&path).await?;
         let mut conflicts = 0u32;
-        let max_rounds = MAX_ACTION_HOPS + self.config.max_conflict_retries as usize + 2;
+        let max_rounds = steps + self.config.max_conflict_retries as usize + 2;
         for _ in 0..max_rounds {
             let Some(step) = plan(&current.record)? else {
                 return Ok(current);
@@ -459,7 +502,7 @@ impl ClearQuestAdapter {
             if path.len() >= MAX_ACTION_HOPS {
                 continue;
             }
-            for rule in &self.config.state_actions {
+            for rule in &self.config.schema.actions {
                 let applies = rule.from.is_empty() || rule.from.iter().any(|f| f == &state);
                 if !applies || visited.contains(&rule.to) {
                     continue;
@@ -484,7 +527,7 @@ impl ClearQuestAdapter {
         for (name, value) in [
             ("cq:Headline", &fields.title),
             ("cq:Description", &fields.description),
-            ("cq:Priority", &fields.priority),
+            (self.config.priority_field.as_str(), &fields.priority),
             ("cq:Owner", &fields.assignee),
         ] {
             if let Some(value) = value {
@@ -512,23 +555,55 @@ impl ClearQuestAdapter {
     }
 
     fn plan_update(&self, current: &CqRecord, fields: &TicketFields) -> Result<Option<Step>, AdapterError> {
-        let changed = Self::changed(current, &self.desired_props(fields));
+        let desired = self.desired_props(fields);
+        let changed = Self::changed(current, &desired);
         let state = current.get("cq:State").unwrap_or_default();
         match &fields.status {
             Some(target) if target != state => {
                 let path = self.action_path(state, target)?;
                 let last = path.len() == 1;
-                Ok(Some(Step {
-                    action: path.into_iter().next().unwrap_or_default(),
-                    // Fields travel with the action that reaches the target, where a
-                    // schema's required fields (a resolution code, say) are checked.
-                    props: if last { changed } else { BTreeMap::new() },
-                    last,
-                }))
+                let action = path.into_iter().next().unwrap_or_default();
+                // Fields travel with the action that reaches the target; every action
+                // on the way carries the fields its schema makes mandatory.
+                let mut props = if last { changed } else { BTreeMap::new() };
+                self.add_required(&action, current, &desired, &mut props)?;
+                Ok(Some(Step { action, props, last }))
             }
             _ if changed.is_empty() => Ok(None),
-            _ => Ok(Some(Step { action: MODIFY_ACTION.into(), props: changed, last: true })),
+            _ => Ok(Some(Step { action: self.config.schema.modify_action.clone(), props: changed, last: true })),
         }
+    }
+
+    /// Give `action` the fields the schema requires for it: from the change, else
+    /// what the record holds, else the schema's default; refused before anything is
+    /// sent when none of these has a value.
+    fn add_required(
+        &self,
+        action: &str,
+        current: &CqRecord,
+        desired: &BTreeMap<String, String>,
+        props: &mut BTreeMap<String, String>,
+    ) -> Result<(), AdapterError> {
+        let Some(rule) = self.config.schema.action(action) else {
+            return Ok(());
+        };
+        for name in rule.requires.iter().map(|f| field_name(f)) {
+            if props.contains_key(&name) || current.get(&name).is_some_and(|v| !v.trim().is_empty()) {
+                continue;
+            }
+            let default = self.config.schema.defaults.iter().find(|(k, _)| field_name(k) == name).map(|(_, v)| v);
+            match desired.get(&name).or(default) {
+                Some(v) if v == USER_PLACEHOLDER => props.insert(name, self.config.user.clone()),
+                Some(v) => props.insert(name, v.clone()),
+                None => {
+                    return Err(AdapterError::permanent(format!(
+                        "ClearQuest's action {action} requires {name}; the change carries none, the record has none \
+                         and the schema gives no default"
+                    )));
+                }
+            };
+        }
+        Ok(())
     }
 
     fn ticket(&self, current: Current) -> Result<RemoteTicket, AdapterError> {
@@ -536,18 +611,32 @@ impl ClearQuestAdapter {
         let id = self.record_id(&record)?;
         let display_id =
             record.get("cq:id").or_else(|| record.get("dcterms:identifier")).unwrap_or_default().to_owned();
-        let updated_at = record.get("dcterms:modified").and_then(|v| {
-            v.trim()
-                .parse::<Timestamp>()
-                .map_err(|e| tracing::warn!(record = %id, error = %e, "unreadable dcterms:modified"))
-                .ok()
+        let modified = &self.config.modified_field;
+        // A scoped property holds one value per history entry: the newest counts.
+        let updated_at = record.get(modified).and_then(|v| {
+            v.lines()
+                .filter(|l| !l.trim().is_empty())
+                .filter_map(|l| {
+                    l.trim()
+                        .parse::<Timestamp>()
+                        .map_err(|e| tracing::warn!(record = %id, field = %modified, error = %e, "unreadable modification time"))
+                        .ok()
+                })
+                .max()
         });
-        let mapped = ["cq:Headline", "cq:Description", "cq:State", "cq:Priority", "cq:Owner", "cq:id"];
+        let scope = oslc::split_scoped(modified).map(|(outer, _)| outer);
+        let c = &self.config;
+        let mapped =
+            ["cq:Headline", "cq:Description", "cq:State", c.priority_field.as_str(), "cq:Owner", "cq:id", modified];
         let extra = record
             .props
             .iter()
             .filter(|(name, _)| {
-                name.starts_with("cq:") && !mapped.contains(&name.as_str()) && **name != self.config.notes_field
+                name.starts_with("cq:")
+                    && !mapped.contains(&name.as_str())
+                    && **name != c.notes_field
+                    && **name != c.note_entry_field
+                    && Some(name.as_str()) != scope
             })
             .map(|(n, v)| (n.clone(), v.clone()))
             .collect();
@@ -555,59 +644,12 @@ impl ClearQuestAdapter {
             title: record.get("cq:Headline").map(str::to_owned),
             description: record.get("cq:Description").map(str::to_owned),
             status: record.get("cq:State").map(str::to_owned),
-            priority: record.get("cq:Priority").map(str::to_owned),
+            priority: record.get(&c.priority_field).map(str::to_owned),
             assignee: record.get("cq:Owner").map(|v| owner_login(v).to_owned()),
             extra,
         };
         let notes = parse_notes(record.get(&self.config.notes_field).unwrap_or_default());
         Ok(RemoteTicket { url: record.about.clone(), id, display_id, etag, updated_at, fields, notes })
-    }
-
-    /// Run a query and follow `oslc:nextPage` (same origin only, bounded).
-    async fn query(&self, filter: &Where, order_by: Option<&str>) -> Result<Vec<RemoteTicket>, AdapterError> {
-        let filter = filter.to_string();
-        let page_size = self.config.page_size.to_string();
-        let mut params = vec![
-            ("oslc.where", filter.as_str()),
-            ("oslc.select", "*"),
-            ("oslc.paging", "true"),
-            ("oslc.pageSize", page_size.as_str()),
-        ];
-        if let Some(order) = order_by {
-            params.push(("oslc.orderBy", order));
-        }
-        let mut tickets = Vec::new();
-        let mut path = self.query_path();
-        let mut first = true;
-        for _ in 0..self.config.max_pages {
-            let query: &[(&str, &str)] = if first { &params } else { &[] };
-            let answer = self.send(Method::GET, &path, query, None, None).await?;
-            let page = oslc::parse_query(&answer.body, self.config.limits).map_err(|e| AdapterError::Permanent {
-                message: format!("ClearQuest's query answer is unreadable: {e}"),
-                status: None,
-                body: Some(String::from_utf8_lossy(&answer.body).chars().take(2048).collect()),
-            })?;
-            for record in page.records {
-                tickets.push(self.ticket(Current { record, etag: None })?);
-            }
-            match page.next_page {
-                Some(next) => {
-                    let next = self.own_path(&next)?;
-                    if !next.starts_with(&self.query_path()) {
-                        return Err(AdapterError::permanent(format!(
-                            "ClearQuest's next page {next:?} is not under the query capability"
-                        )));
-                    }
-                    path = next;
-                    first = false;
-                }
-                None => return Ok(tickets),
-            }
-        }
-        Err(AdapterError::permanent(format!(
-            "query answer has more than {} pages; narrow the query or raise max_pages",
-            self.config.max_pages
-        )))
     }
 
     /// One change-capture round: query from the state's watermark minus `overlap`,
@@ -618,73 +660,6 @@ impl ClearQuestAdapter {
     }
 }
 
-/// Marker that identifies a journal entry written by deskgate.
-fn note_marker(note: &RemoteNote) -> String {
-    let key = format!(
-        "{}\u{1f}{}\u{1f}{}\u{1f}{}",
-        note.author.as_deref().unwrap_or("deskgate"),
-        note.public,
-        note.at.map(|t| t.to_string()).unwrap_or_default(),
-        note.body
-    );
-    format!("[dg:{:016x}]", fnv1a(key.as_bytes()))
-}
-
-/// A journal entry in ClearQuest's Notes_Log style:
-/// `==== <when> by: <author> (<public|internal>) [dg:<fingerprint>] ====` then the text.
-fn note_entry(note: &RemoteNote) -> String {
-    let at = note.at.unwrap_or_else(Timestamp::now);
-    format!(
-        "==== {} by: {} ({}) {} ====\n{}\n",
-        at.strftime("%Y-%m-%d %H:%M:%S UTC"),
-        note.author.as_deref().unwrap_or("deskgate"),
-        if note.public { "public" } else { "internal" },
-        note_marker(note),
-        note.body
-    )
-}
-
-/// Split a Notes_Log into entries. Headers are `==== … ====` lines, as ClearQuest's
-/// notes package writes them (`==== State: Opened by: alice on … ====`) and as
-/// deskgate writes them. Entries whose header says neither public nor internal are
-/// internal: ClearQuest notes are the desk's working notes.
-pub fn parse_notes(log: &str) -> Vec<RemoteNote> {
-    let mut notes: Vec<RemoteNote> = Vec::new();
-    for line in log.lines() {
-        let header = line.strip_prefix("==== ").and_then(|l| l.strip_suffix(" ===="));
-        match header {
-            Some(h) => {
-                let author =
-                    h.split_once("by: ").map(|(_, rest)| rest.split([' ', '(']).next().unwrap_or_default().to_owned());
-                let at = h
-                    .get(..23)
-                    .and_then(|s| jiff::civil::DateTime::strptime("%Y-%m-%d %H:%M:%S UTC", s).ok())
-                    .and_then(|dt| dt.to_zoned(jiff::tz::TimeZone::UTC).ok())
-                    .map(|z| z.timestamp());
-                notes.push(RemoteNote {
-                    body: String::new(),
-                    public: h.contains("(public)"),
-                    author: author.filter(|a| !a.is_empty()),
-                    at,
-                });
-            }
-            None => {
-                if let Some(note) = notes.last_mut() {
-                    if !note.body.is_empty() {
-                        note.body.push('\n');
-                    }
-                    note.body.push_str(line);
-                }
-            }
-        }
-    }
-    for note in &mut notes {
-        let trimmed = note.body.trim_end_matches('\n').len();
-        note.body.truncate(trimmed);
-    }
-    notes
-}
-
 #[async_trait]
 impl Adapter for ClearQuestAdapter {
     async fn create(&self, fields: &TicketFields, correlation: &str) -> Result<RemoteTicket, AdapterError> {
@@ -692,8 +667,16 @@ impl Adapter for ClearQuestAdapter {
         record.props.insert(self.config.correlation_field.clone(), correlation.to_owned());
         let body = oslc::write_record(&record)
             .map_err(|e| AdapterError::permanent(format!("cannot express the record as RDF/XML: {e}")))?;
-        let path = self.creation_path();
-        let answer = self.send(Method::POST, &path, &[], None, Some(body)).await?;
+        let mut path = self.discover().await?.creation_factory.clone();
+        let answer = match self.send(Method::POST, &path, &[], None, Some(body.clone())).await {
+            Err(e) if e.status() == Some(404) => {
+                tracing::info!(error = %e, "ClearQuest's creation factory is gone; discovering again");
+                self.forget_discovery();
+                path = self.discover().await?.creation_factory.clone();
+                self.send(Method::POST, &path, &[], None, Some(body)).await?
+            }
+            other => other?,
+        };
         let etag = answer.header(ETAG).map(str::to_owned);
         let current = if !answer.body.is_empty() && etag.is_some() {
             Current { record: self.parse_record(&format!("POST {path}"), &answer.body)?, etag }
@@ -740,24 +723,28 @@ impl Adapter for ClearQuestAdapter {
         self.ticket(current)
     }
 
-    /// Appends the note to the notes field. A retried call finds its own entry by
-    /// the fingerprint in the header (author, visibility, time and text) and
-    /// does nothing, so a lost answer does not duplicate the note.
+    /// Writes the note to the note entry field, which ClearQuest appends to the
+    /// notes log; a note too long for one entry goes as several numbered entries, one
+    /// modification each. A retried call finds the entries already in the log by the
+    /// fingerprint in their header (author, visibility, time and text) and writes only
+    /// what is missing, so a lost answer does not duplicate the note.
     async fn add_note(&self, id: &RemoteId, note: &RemoteNote) -> Result<(), AdapterError> {
         let marker = note_marker(note);
-        let entry = note_entry(note);
-        let field = self.config.notes_field.clone();
-        self.modify(id, |record| {
-            let log = record.get(&field).unwrap_or_default();
-            if log.contains(&marker) {
+        let entries = note_entries(note, self.config.max_note_chars)?;
+        let n = entries.len();
+        let log_field = self.config.notes_field.clone();
+        let entry_field = self.config.note_entry_field.clone();
+        self.modify_steps(id, n, |record| {
+            let log = record.get(&log_field).unwrap_or_default();
+            let missing: Vec<usize> = (1..=n).filter(|i| !has_entry(log, &marker, *i, n)).collect();
+            let Some(first) = missing.first() else {
                 return Ok(None);
-            }
-            let mut next = log.to_owned();
-            if !next.is_empty() && !next.ends_with('\n') {
-                next.push('\n');
-            }
-            next.push_str(&entry);
-            Ok(Some(Step { action: MODIFY_ACTION.into(), props: BTreeMap::from([(field.clone(), next)]), last: true }))
+            };
+            Ok(Some(Step {
+                action: self.config.schema.modify_action.clone(),
+                props: BTreeMap::from([(entry_field.clone(), entries[first - 1].clone())]),
+                last: missing.len() == 1,
+            }))
         })
         .await
         .map(|_| ())
@@ -776,15 +763,22 @@ impl Adapter for ClearQuestAdapter {
                 return Ok(None);
             }
             let next = if now.trim().is_empty() { wanted.clone() } else { format!("{}\n{wanted}", now.trim_end()) };
-            Ok(Some(Step { action: MODIFY_ACTION.into(), props: BTreeMap::from([(field.clone(), next)]), last: true }))
+            Ok(Some(Step {
+                action: self.config.schema.modify_action.clone(),
+                props: BTreeMap::from([(field.clone(), next)]),
+                last: true,
+            }))
         })
         .await
         .map(|_| ())
     }
 
     async fn changed_since(&self, since: Timestamp) -> Result<Vec<RemoteTicket>, AdapterError> {
-        let filter = Where::new().and("dcterms:modified", Op::Ge, Literal::date_time(since));
-        let mut tickets = self.query(&filter, Some("+dcterms:modified")).await?;
+        let field = &self.config.modified_field;
+        let filter = Where::new().and(field.clone(), Op::Ge, Literal::date_time(since));
+        // A scoped property cannot be ordered by: the sort below does it.
+        let order = oslc::split_scoped(field).is_none().then(|| format!("+{field}"));
+        let mut tickets = self.query(&filter, order.as_deref()).await?;
         // The server is asked to sort; sorting again keeps "oldest first" true
         // whatever it did.
         tickets.sort_by(|a, b| (a.updated_at, &a.id).cmp(&(b.updated_at, &b.id)));
@@ -792,5 +786,10 @@ impl Adapter for ClearQuestAdapter {
     }
 }
 
+mod notes;
+mod query;
 #[cfg(test)]
 mod tests;
+
+pub use notes::parse_notes;
+use notes::{has_entry, note_entries, note_marker};

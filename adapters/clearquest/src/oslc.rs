@@ -78,13 +78,50 @@ pub enum RdfError {
 
 /// One resource description in the document.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-struct Description {
+pub struct Description {
     /// Prefixed type of the node element (`oslc_cm:ChangeRequest`); `None` for
     /// `rdf:Description` or a type outside the known namespaces.
-    type_name: Option<String>,
-    about: Option<String>,
-    top_level: bool,
-    props: Vec<(String, String)>,
+    pub type_name: Option<String>,
+    pub about: Option<String>,
+    /// Whether the node is a child of `rdf:RDF` rather than nested in a property.
+    pub top_level: bool,
+    /// Properties in document order; repeated properties are all kept.
+    pub props: Vec<(String, String)>,
+    /// Nested nodes, by the property holding them: (property, index in the document's
+    /// descriptions).
+    pub children: Vec<(String, usize)>,
+}
+
+impl Description {
+    /// Whether the node is of the OSLC core type `local` (`ServiceProvider`), by its
+    /// element name or an `rdf:type`.
+    pub fn is_oslc(&self, local: &str) -> bool {
+        self.type_name.as_deref().and_then(|t| t.strip_prefix("oslc:")) == Some(local)
+            || self.values("rdf:type").any(|t| t.strip_prefix(NS_OSLC) == Some(local))
+    }
+
+    /// Every value of property `name`.
+    pub fn values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.props.iter().filter(move |(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    /// The first value of property `name`.
+    pub fn first<'a>(&'a self, name: &'a str) -> Option<&'a str> {
+        self.values(name).next()
+    }
+}
+
+/// Every resource description of a document (catalogs, service providers, shapes),
+/// nested ones included, in document order.
+pub fn parse_descriptions(input: &[u8], limits: Limits) -> Result<Vec<Description>, RdfError> {
+    let graph = parse_graph(input, limits)?;
+    if let Some(e) = error_in(&graph) {
+        return Err(RdfError::Unexpected {
+            expected: "a resource description".into(),
+            found: format!("oslc:Error ({})", e.message),
+        });
+    }
+    Ok(graph.descs)
 }
 
 /// What a document contained, flattened.
@@ -110,6 +147,7 @@ enum Frame {
         text: String,
         resource: Option<String>,
         has_child: bool,
+        child: Option<usize>,
     },
 }
 
@@ -218,21 +256,25 @@ fn parse_graph(input: &[u8], limits: Limits) -> Result<Graph, RdfError> {
                         }
                     }
                     Some(Frame::Rdf) => new_node(&mut graph, name, about, attr_props, true),
-                    Some(Frame::Prop { resource: prop_resource, has_child, .. }) => {
+                    Some(Frame::Prop { resource: prop_resource, has_child, child, .. }) => {
                         *has_child = true;
+                        *child = Some(graph.descs.len());
                         if prop_resource.is_none() {
                             prop_resource.clone_from(&about);
                         }
                         new_node(&mut graph, name, about, attr_props, false)
                     }
                     Some(Frame::Node(node)) => {
-                        Frame::Prop { node: *node, name, text: String::new(), resource, has_child: false }
+                        Frame::Prop { node: *node, name, text: String::new(), resource, has_child: false, child: None }
                     }
                 };
                 stack.push(frame);
             }
             Event::End(_) => match stack.pop() {
-                Some(Frame::Prop { node, name: Some(name), text, resource, has_child }) => {
+                Some(Frame::Prop { node, name: Some(name), text, resource, has_child, child }) => {
+                    if let (Some(child), Some(desc)) = (child, graph.descs.get_mut(node)) {
+                        desc.children.push((name.clone(), child));
+                    }
                     let value = match resource {
                         Some(uri) => Some(uri),
                         None if !has_child => Some(text),
@@ -292,7 +334,7 @@ fn new_node(
     top_level: bool,
 ) -> Frame {
     let type_name = name.filter(|n| n != "rdf:Description");
-    graph.descs.push(Description { type_name, about, top_level, props: attr_props });
+    graph.descs.push(Description { type_name, about, top_level, props: attr_props, children: Vec::new() });
     Frame::Node(graph.descs.len() - 1)
 }
 
@@ -320,8 +362,20 @@ impl CqRecord {
         self
     }
 
-    fn from_description(d: &Description) -> Self {
-        Self { about: d.about.clone(), type_name: d.type_name.clone(), props: d.props.iter().cloned().collect() }
+    /// The record of `d`; a nested node's properties become scoped properties
+    /// (`cq:history{cq:action_timestamp}`), one line per node in document order.
+    fn from_description(d: &Description, all: &[Description]) -> Self {
+        let mut props: BTreeMap<String, String> = d.props.iter().cloned().collect();
+        for (name, child) in &d.children {
+            for (inner, value) in all.get(*child).map(|c| c.props.as_slice()).unwrap_or_default() {
+                let entry = props.entry(format!("{name}{{{inner}}}")).or_default();
+                if !entry.is_empty() {
+                    entry.push('\n');
+                }
+                entry.push_str(value.trim());
+            }
+        }
+        Self { about: d.about.clone(), type_name: d.type_name.clone(), props }
     }
 }
 
@@ -357,7 +411,7 @@ fn error_in(graph: &Graph) -> Option<ErrorBody> {
 pub fn parse_record(input: &[u8], limits: Limits) -> Result<CqRecord, RdfError> {
     let graph = parse_graph(input, limits)?;
     if let Some(d) = graph.descs.iter().find(|d| d.top_level && is_record(d)) {
-        return Ok(CqRecord::from_description(d));
+        return Ok(CqRecord::from_description(d, &graph.descs));
     }
     let found = match error_in(&graph) {
         Some(e) => format!("oslc:Error ({})", e.message),
@@ -426,15 +480,19 @@ pub fn parse_query(input: &[u8], limits: Limits) -> Result<QueryPage, RdfError> 
     }
 
     if members.is_empty() {
-        page.records =
-            graph.descs.iter().filter(|d| d.top_level && is_record(d)).map(CqRecord::from_description).collect();
+        page.records = graph
+            .descs
+            .iter()
+            .filter(|d| d.top_level && is_record(d))
+            .map(|d| CqRecord::from_description(d, &graph.descs))
+            .collect();
     } else {
         for member in members {
             let record = graph
                 .descs
                 .iter()
                 .find(|d| d.about.as_deref() == Some(member) && is_record(d))
-                .map(CqRecord::from_description)
+                .map(|d| CqRecord::from_description(d, &graph.descs))
                 .unwrap_or_else(|| CqRecord { about: Some(member.to_owned()), ..CqRecord::default() });
             page.records.push(record);
         }
@@ -455,6 +513,22 @@ fn is_name_start(c: char) -> bool {
 
 fn is_name_char(c: char) -> bool {
     is_name_start(c) || c.is_ascii_digit() || c == '-' || c == '.' || (!c.is_ascii() && c.is_alphanumeric())
+}
+
+/// A scoped property `outer{inner}` (a property of the nodes `outer` refers to, such
+/// as `cq:history{cq:action_timestamp}`), as its two names.
+pub fn split_scoped(name: &str) -> Option<(&str, &str)> {
+    let (outer, rest) = name.split_once('{')?;
+    Some((outer, rest.strip_suffix('}')?))
+}
+
+/// Check a property name: prefixed (`cq:Headline`) or scoped
+/// (`cq:history{cq:action_timestamp}`).
+pub fn check_property(name: &str) -> Result<(), RdfError> {
+    match split_scoped(name) {
+        Some((outer, inner)) => check_name(outer).and_then(|_| check_name(inner)).map(|_| ()),
+        None => check_name(name).map(|_| ()),
+    }
 }
 
 /// Check a prefixed name (`cq:Headline`) and return its prefix.
@@ -525,6 +599,16 @@ fn write_description(out: &mut String, record: &CqRecord, indent: &str) -> Resul
     }
     out.push_str(">\n");
     for (name, value) in &record.props {
+        if let Some((outer, inner)) = split_scoped(name) {
+            check_name(outer)?;
+            check_name(inner)?;
+            for line in value.lines() {
+                let _ = write!(out, "{indent}  <{outer}>\n{indent}    <rdf:Description>\n{indent}      <{inner}>");
+                escape(out, line, false);
+                let _ = writeln!(out, "</{inner}>\n{indent}    </rdf:Description>\n{indent}  </{outer}>");
+            }
+            continue;
+        }
         check_name(name)?;
         if RESOURCE_PROPS.contains(&name.as_str()) {
             let _ = write!(out, "{indent}  <{name} rdf:resource=\"");
@@ -621,129 +705,4 @@ pub fn write_error(status: u16, message: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn sample() -> CqRecord {
-        let mut r = CqRecord {
-            about: Some("http://cq/cqweb/oslc/repo/r/db/SAMPL/record/16777224-33554433".into()),
-            ..CqRecord::default()
-        };
-        r.set("cq:Headline", "Login <fails> & \"crashes\"")
-            .set("cq:State", "Submitted")
-            .set("dcterms:modified", "2026-03-01T10:00:00Z");
-        r
-    }
-
-    #[test]
-    fn record_round_trips() {
-        let r = sample();
-        let xml = write_record(&r).unwrap();
-        assert_eq!(
-            parse_record(xml.as_bytes(), Limits::default()).unwrap(),
-            CqRecord { type_name: Some("oslc_cm:ChangeRequest".into()), ..r }
-        );
-    }
-
-    #[test]
-    fn foreign_prefixes_are_read_by_namespace() {
-        let xml = format!(
-            r#"<r:RDF xmlns:r="{NS_RDF}" xmlns:x="{NS_CQ}" xmlns:d="{NS_DCTERMS}">
-                 <x:Defect r:about="u1"><x:Headline>A &amp; B</x:Headline>
-                 <d:modified><![CDATA[2026-01-01T00:00:00Z]]></d:modified>
-                 <x:Owner r:resource="http://cq/user/alice"/></x:Defect></r:RDF>"#
-        );
-        let r = parse_record(xml.as_bytes(), Limits::default()).unwrap();
-        assert_eq!(r.type_name.as_deref(), Some("cq:Defect"));
-        assert_eq!(r.get("cq:Headline"), Some("A & B"));
-        assert_eq!(r.get("dcterms:modified"), Some("2026-01-01T00:00:00Z"));
-        assert_eq!(r.get("cq:Owner"), Some("http://cq/user/alice"));
-    }
-
-    #[test]
-    fn doctype_is_refused() {
-        let xml = r#"<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">&lol2;</rdf:RDF>"#;
-        assert_eq!(parse_record(xml.as_bytes(), Limits::default()), Err(RdfError::DocType));
-    }
-
-    #[test]
-    fn undeclared_entities_are_malformed() {
-        let xml = format!(
-            r#"<rdf:RDF xmlns:rdf="{NS_RDF}" xmlns:cq="{NS_CQ}"><cq:Defect rdf:about="u"><cq:Headline>&xxe;</cq:Headline></cq:Defect></rdf:RDF>"#
-        );
-        let err = parse_record(xml.as_bytes(), Limits::default()).unwrap_err();
-        assert!(matches!(err, RdfError::Malformed { .. }), "{err:?}");
-    }
-
-    #[test]
-    fn depth_and_size_are_bounded() {
-        let deep = format!("{}{}", "<a>".repeat(100), "</a>".repeat(100));
-        assert!(matches!(parse_record(deep.as_bytes(), Limits::default()), Err(RdfError::TooDeep { .. })));
-        let limits = Limits { max_bytes: 10, ..Limits::default() };
-        assert!(matches!(parse_record(b"<a>0123456789</a>", limits), Err(RdfError::TooLarge { .. })));
-    }
-
-    #[test]
-    fn query_page_orders_by_member() {
-        let mut a = sample();
-        a.about = Some("u/a".into());
-        let mut b = sample();
-        b.about = Some("u/b".into());
-        let xml = write_query_page("http://cq/q?oslc.where=x", &[b.clone(), a.clone()], 2, Some("http://cq/q?page=2"))
-            .unwrap();
-        let page = parse_query(xml.as_bytes(), Limits::default()).unwrap();
-        assert_eq!(page.total_count, Some(2));
-        assert_eq!(page.next_page.as_deref(), Some("http://cq/q?page=2"));
-        let abouts: Vec<_> = page.records.iter().map(|r| r.about.clone().unwrap()).collect();
-        assert_eq!(abouts, ["u/b", "u/a"]);
-        assert_eq!(page.records[0].get("cq:Headline"), a.get("cq:Headline"));
-    }
-
-    #[test]
-    fn an_empty_query_page_has_no_records() {
-        let xml = write_query_page("http://cq/q?oslc.where=x", &[], 0, None).unwrap();
-        let page = parse_query(xml.as_bytes(), Limits::default()).unwrap();
-        assert_eq!(page.records, vec![]);
-        assert_eq!(page.total_count, Some(0));
-    }
-
-    #[test]
-    fn atom_feed_is_read() {
-        let mut a = sample();
-        a.about = Some("u/a".into());
-        let xml = write_atom_feed("http://cq/q", &[a.clone()]).unwrap();
-        let page = parse_query(xml.as_bytes(), Limits::default()).unwrap();
-        assert_eq!(page.records.len(), 1);
-        assert_eq!(page.records[0].get("cq:State"), Some("Submitted"));
-    }
-
-    #[test]
-    fn error_bodies_are_read() {
-        let xml = write_error(400, "Action \"Close\" is not <legal>");
-        assert_eq!(
-            parse_error(xml.as_bytes()),
-            Some(ErrorBody { status: Some(400), message: "Action \"Close\" is not <legal>".into() })
-        );
-        let err = parse_record(xml.as_bytes(), Limits::default()).unwrap_err();
-        assert!(err.to_string().contains("oslc:Error"), "{err}");
-    }
-
-    #[test]
-    fn bad_names_are_refused_on_write() {
-        let mut r = CqRecord::default();
-        r.set("Headline", "x");
-        assert!(matches!(write_record(&r), Err(RdfError::Write { .. })));
-        let mut r = CqRecord::default();
-        r.set("cq:1bad", "x");
-        assert!(write_record(&r).is_err());
-    }
-
-    #[test]
-    fn control_characters_become_replacement_characters() {
-        let mut r = CqRecord::default();
-        r.set("cq:Description", "a\u{1}b\r\nc");
-        let xml = write_record(&r).unwrap();
-        let back = parse_record(xml.as_bytes(), Limits::default()).unwrap();
-        assert_eq!(back.get("cq:Description"), Some("a\u{FFFD}b\r\nc"));
-    }
-}
+mod tests;

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! where    := term ( "and" term )*
-//! term     := name op value
+//! term     := name op value | name "{" name op value "}"
 //! op       := "=" | "!=" | "<" | "<=" | ">" | ">="
 //! value    := '"' string '"' [ "^^" name ] | number | "true" | "false"
 //! ```
@@ -170,7 +170,12 @@ impl fmt::Display for Where {
             if i > 0 {
                 f.write_str(" and ")?;
             }
-            write!(f, "{}{}", t.property, t.op.as_str())?;
+            // A scoped property `a{b}` is written as OSLC's scoped term `a{b op value}`.
+            let scoped = t.property.split_once('{').and_then(|(a, b)| Some((a, b.strip_suffix('}')?)));
+            match scoped {
+                Some((outer, inner)) => write!(f, "{outer}{{{inner}{}", t.op.as_str())?,
+                None => write!(f, "{}{}", t.property, t.op.as_str())?,
+            }
             match &t.value {
                 Literal::String { value, datatype } => {
                     f.write_str("\"")?;
@@ -188,6 +193,9 @@ impl fmt::Display for Where {
                 }
                 Literal::Number(n) => f.write_str(n)?,
                 Literal::Bool(b) => write!(f, "{b}")?,
+            }
+            if scoped.is_some() {
+                f.write_str("}")?;
             }
         }
         Ok(())
@@ -334,11 +342,25 @@ impl Parser<'_> {
 
     fn term(&mut self) -> Result<Term, WhereError> {
         self.ws();
-        let property = self.name()?;
+        let mut property = self.name()?;
         self.ws();
+        let scoped = self.peek() == Some('{');
+        if scoped {
+            self.pos += 1;
+            self.ws();
+            property = format!("{property}{{{}}}", self.name()?);
+            self.ws();
+        }
         let op = self.op()?;
         self.ws();
         let value = self.value()?;
+        if scoped {
+            self.ws();
+            if self.peek() != Some('}') {
+                return Err(self.err("a closing } after the scoped term"));
+            }
+            self.pos += 1;
+        }
         Ok(Term { property, op, value })
     }
 }
@@ -346,6 +368,19 @@ impl Parser<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scoped_terms_round_trip() {
+        let w = Where::new().and(
+            "cq:history{cq:action_timestamp}",
+            Op::Ge,
+            Literal::date_time("2026-03-01T10:00:00Z".parse().unwrap()),
+        );
+        let text = w.to_string();
+        assert_eq!(text, "cq:history{cq:action_timestamp>=\"2026-03-01T10:00:00Z\"^^xsd:dateTime}");
+        assert_eq!(Where::parse(&text).unwrap(), w);
+        assert!(Where::parse("cq:history{cq:action_timestamp>=\"x\"").is_err());
+    }
 
     #[test]
     fn parses_and_evaluates() {

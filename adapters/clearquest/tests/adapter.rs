@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use deskgate_adapter::{Adapter, RemoteId, RemoteLink, RemoteNote, TicketFields};
+use deskgate_clearquest::oslc;
 use deskgate_clearquest::{ClearQuestAdapter, ClearQuestConfig, PollState, StateAction};
 use deskgate_sim::Fault;
 use deskgate_sim::clearquest::{ClearQuestSim, ClearQuestSimConfig};
@@ -208,7 +209,7 @@ async fn an_action_the_server_refuses_is_permanent() {
     let sim = ClearQuestSim::spawn(ClearQuestSimConfig::default()).await.unwrap();
     let mut config = config_for(sim.base_url(), sim.config());
     // A table that believes Close works from anywhere; the server knows better.
-    config.state_actions = vec![StateAction::new("Close", &[], "Closed")];
+    config.schema.actions = vec![StateAction::new("Close", &[], "Closed")];
     let cq = ClearQuestAdapter::new(config).unwrap();
     let created = cq.create(&incident("too early"), "INC-5").await.unwrap();
     let err = cq
@@ -294,7 +295,7 @@ async fn polling_reports_each_change_once() {
     assert!(fourth.fresh.is_empty());
 
     let queries =
-        sim.faults().served_all().into_iter().filter(|(k, _)| k.ends_with("/query")).map(|(_, n)| n).sum::<u64>();
+        sim.faults().served_all().into_iter().filter(|(k, _)| k.contains("/simpleQuery/")).map(|(_, n)| n).sum::<u64>();
     assert!(queries >= 8, "two pages per poll: {queries}");
 }
 
@@ -424,14 +425,259 @@ async fn unreadable_answers_and_redirects_are_permanent() {
     assert!(err.to_string().contains("redirects are not followed"), "{err}");
 
     // A query answer pointing at a record on another host is refused.
-    let foreign = rogue(
-        200,
-        &[],
-        r#"<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:cq="http://www.ibm.com/xmlns/prod/rational/clearquest/1.0/"><cq:Defect rdf:about="http://evil.example/cqweb/oslc/repo/7.0.0/db/SAMPL/record/16777224-1"><cq:Headline>x</cq:Headline></cq:Defect></rdf:RDF>"#,
-    )
-    .await;
-    let cq = ClearQuestAdapter::new(config_for(&foreign, &sim_config)).unwrap();
+    let sim = ClearQuestSim::spawn(ClearQuestSimConfig::default()).await.unwrap();
+    let foreign = with_query_answer(&sim, FOREIGN_RECORD.into()).await;
+    let cq = ClearQuestAdapter::new(config_for(&foreign, sim.config())).unwrap();
     let err = cq.find_by_correlation("INC-13").await.unwrap_err();
     assert!(!err.is_retriable());
     assert!(err.to_string().contains("outside the configured base"), "{err}");
+}
+
+const FOREIGN_RECORD: &str = r#"<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:cq="http://www.ibm.com/xmlns/prod/rational/clearquest/1.0/"><cq:Defect rdf:about="http://evil.example/cqweb/oslc/repo/7.0.0/db/SAMPL/record/16777224-1"><cq:Headline>x</cq:Headline></cq:Defect></rdf:RDF>"#;
+
+/// Serve the simulator (its catalogs and provider included) but answer every query
+/// with `body`.
+async fn with_query_answer(sim: &ClearQuestSim, body: String) -> String {
+    let app = sim.router().layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            let body = body.clone();
+            async move {
+                if request.uri().path().contains("/simpleQuery/") {
+                    return axum::response::Response::new(axum::body::Body::from(body));
+                }
+                next.run(request).await
+            }
+        },
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn a_next_page_on_another_origin_is_refused() {
+    let sim = ClearQuestSim::spawn(ClearQuestSimConfig::default()).await.unwrap();
+    let page =
+        oslc::write_query_page("http://x/q", &[], 5, Some("http://evil.example:9/cqweb/oslc/next?rcm.startIndex=2"))
+            .unwrap();
+    let url = with_query_answer(&sim, page).await;
+    let cq = ClearQuestAdapter::new(config_for(&url, sim.config())).unwrap();
+    let err = cq.find_by_correlation("INC-14").await.unwrap_err();
+    assert!(!err.is_retriable());
+    assert!(err.to_string().contains("on another origin"), "{err}");
+}
+
+#[tokio::test]
+async fn a_relative_next_page_in_another_form_is_followed() {
+    let sim = ClearQuestSim::spawn(ClearQuestSimConfig::default()).await.unwrap();
+    sim.create_as_user("alice", [("Headline", "on page two")]);
+    // A first page that points at the real query capability in a form of its own.
+    let next = format!("{}?oslc.select=*&rcm.startIndex=1&oslc.paging=true&oslc.pageSize=5", sim.query_path());
+    let first = oslc::write_query_page("http://x/q", &[], 1, Some(&next)).unwrap();
+    let served = Arc::new(AtomicUsize::new(0));
+    let counter = served.clone();
+    let app = sim.router().layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            let first = first.clone();
+            let counter = counter.clone();
+            async move {
+                let is_query = request.uri().path().contains("/simpleQuery/");
+                if is_query && counter.fetch_add(1, Ordering::SeqCst) == 0 {
+                    return axum::response::Response::new(axum::body::Body::from(first));
+                }
+                next.run(request).await
+            }
+        },
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let cq = ClearQuestAdapter::new(config_for(&format!("http://{addr}"), sim.config())).unwrap();
+    let found = cq.changed_since("2000-01-01T00:00:00Z".parse().unwrap()).await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].fields.title.as_deref(), Some("on page two"));
+    assert_eq!(served.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn discovery_is_cached_and_repeated_when_a_capability_answers_404() {
+    let (sim, cq) = setup().await;
+    cq.create(&incident("one"), "INC-20").await.unwrap();
+    cq.find_by_correlation("INC-20").await.unwrap().unwrap();
+    let providers = |sim: &ClearQuestSim| {
+        sim.faults().served_all().into_iter().filter(|(k, _)| k.ends_with("/db/SAMPL")).map(|(_, n)| n).sum::<u64>()
+    };
+    assert_eq!(providers(&sim), 1, "discovered once, then cached");
+
+    // The query capability moves away once: the adapter discovers again and retries.
+    let sim = Arc::new(sim);
+    let gone = Arc::new(AtomicUsize::new(0));
+    let counter = gone.clone();
+    let app = sim.router().layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            let counter = counter.clone();
+            async move {
+                if request.uri().path().contains("/simpleQuery/") && counter.fetch_add(1, Ordering::SeqCst) == 0 {
+                    let mut r = axum::response::Response::new(axum::body::Body::from("gone"));
+                    *r.status_mut() = axum::http::StatusCode::NOT_FOUND;
+                    return r;
+                }
+                next.run(request).await
+            }
+        },
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let moved = ClearQuestAdapter::new(config_for(&format!("http://{addr}"), sim.config())).unwrap();
+    assert!(moved.find_by_correlation("INC-20").await.unwrap().is_some());
+    assert_eq!(gone.load(Ordering::SeqCst), 2, "one 404, one answer after discovering again");
+    assert_eq!(providers(&sim), 3, "the moved adapter read the provider twice");
+}
+
+#[tokio::test]
+async fn describe_reports_provider_factory_query_and_shape() {
+    let sim = ClearQuestSim::spawn(ClearQuestSimConfig::default()).await.unwrap();
+    let report = deskgate_clearquest::describe(config_for(sim.base_url(), sim.config())).await.unwrap();
+    let d = &report.discovered;
+    assert!(d.service_provider.ends_with("/cqweb/oslc/repo/7.0.0/db/SAMPL"));
+    assert_eq!(d.service_provider_title.as_deref(), Some("SAMPL"));
+    assert_eq!(d.creation_factory, sim.creation_path());
+    assert_eq!(d.query_capability, sim.query_path());
+    let notes = report.properties.iter().find(|p| p.name == "cq:Notes_Log").unwrap();
+    assert!(notes.read_only);
+    assert!(report.properties.iter().any(|p| p.name == "cq:Note_Entry" && !p.read_only));
+    let shown = report.to_string();
+    assert!(shown.contains("creation factory:") && shown.contains("cq:Headline Exactly-one"), "{shown}");
+    assert!(!shown.contains(&sim.config().password));
+
+    let mut wrong = config_for(sim.base_url(), sim.config());
+    wrong.db = "NOPE".into();
+    let err = deskgate_clearquest::describe(wrong).await.unwrap_err().to_string();
+    assert!(err.contains("no service provider for user database NOPE") && err.contains("SAMPL"), "{err}");
+}
+
+#[tokio::test]
+async fn one_simulator_serves_several_user_databases() {
+    let sim = ClearQuestSim::spawn(ClearQuestSimConfig {
+        db: "SDS".into(),
+        more_dbs: vec!["FMK".into()],
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let sds = ClearQuestAdapter::new(config_for(sim.base_url(), sim.config())).unwrap();
+    let mut fmk_config = config_for(sim.base_url(), sim.config());
+    fmk_config.db = "FMK".into();
+    let fmk = ClearQuestAdapter::new(fmk_config).unwrap();
+    let at_sds = sds.create(&incident("national"), "INC-30").await.unwrap();
+    let at_fmk = fmk.create(&incident("supplier"), "INC-30").await.unwrap();
+    assert_eq!(at_sds.display_id, "SDS00000001");
+    assert_eq!(at_fmk.display_id, "FMK00000001");
+    assert!(fmk.get(&at_sds.id).await.is_err(), "a record of another database is not this adapter's");
+    assert_eq!(sim.database("FMK").unwrap().count(), 1);
+    assert_eq!(sim.count(), 1);
+    let found = fmk.find_by_correlation("INC-30").await.unwrap().unwrap();
+    assert_eq!(found.id, at_fmk.id);
+}
+
+#[tokio::test]
+async fn a_long_note_is_split_so_no_text_is_lost() {
+    let (sim, cq) = setup().await;
+    let created = cq.create(&incident("long note"), "INC-40").await.unwrap();
+    let body: String =
+        (0..100).map(|i| format!("{i:03}: the supplier's analysis continues here\n")).collect::<String>() + "end";
+    assert!(body.chars().count() > 4000);
+    let note = RemoteNote {
+        body,
+        public: true,
+        author: Some("fmk".into()),
+        at: Some("2026-03-01T10:00:00Z".parse().unwrap()),
+    };
+    cq.add_note(&created.id, &note).await.unwrap();
+    let puts = || sim.received().into_iter().filter(|r| r.method == "PUT").count();
+    assert_eq!(puts(), 3, "three numbered entries");
+    cq.add_note(&created.id, &note).await.unwrap();
+    assert_eq!(puts(), 3, "a retry writes nothing again");
+    let got = cq.get(&created.id).await.unwrap();
+    assert_eq!(got.notes, vec![note]);
+    let put = sim.received().into_iter().find(|r| r.method == "PUT").unwrap();
+    assert!(put.target.contains("oslc.properties=cq%3ANote_Entry"), "{}", put.target);
+}
+
+#[tokio::test]
+async fn required_fields_travel_with_their_action() {
+    let (sim, cq) = setup().await;
+    let mut fields = incident("assign me");
+    fields.assignee = None;
+    fields.status = Some("Assigned".into());
+    let created = cq.create(&fields, "INC-50").await.unwrap();
+    let stored = sim.record(&created.display_id).unwrap();
+    assert_eq!(stored.state, "Assigned");
+    assert_eq!(stored.get("Owner"), Some("deskgate"), "the schema's default: deskgate's own login");
+    let resolved = cq
+        .update(&created.id, &TicketFields { status: Some("Resolved".into()), ..TicketFields::default() })
+        .await
+        .unwrap();
+    assert_eq!(resolved.fields.status.as_deref(), Some("Resolved"));
+    assert_eq!(sim.record(&created.display_id).unwrap().get("Resolution"), Some("Fixed"));
+
+    // No value anywhere: refused before anything is sent.
+    let mut config = config_for(sim.base_url(), sim.config());
+    config.schema.defaults.clear();
+    let strict = ClearQuestAdapter::new(config).unwrap();
+    let other = strict.create(&TicketFields { assignee: None, ..incident("strict") }, "INC-51").await.unwrap();
+    let sent = sim.received().len();
+    let err = strict
+        .update(&other.id, &TicketFields { status: Some("Assigned".into()), ..TicketFields::default() })
+        .await
+        .unwrap_err();
+    assert!(!err.is_retriable());
+    assert!(err.to_string().contains("requires cq:Owner"), "{err}");
+    assert_eq!(sim.received().len(), sent);
+}
+
+#[tokio::test]
+async fn the_priority_field_is_configurable() {
+    let sim = ClearQuestSim::spawn(ClearQuestSimConfig::default()).await.unwrap();
+    let mut config = config_for(sim.base_url(), sim.config());
+    config.priority_field = "Severity".into();
+    let cq = ClearQuestAdapter::new(config).unwrap();
+    let fields = TicketFields { extra: BTreeMap::new(), priority: Some("1-Critical".into()), ..incident("sev") };
+    let created = cq.create(&fields, "INC-60").await.unwrap();
+    let stored = sim.record(&created.display_id).unwrap();
+    assert_eq!(stored.get("Severity"), Some("1-Critical"));
+    assert_eq!(stored.get("Priority"), None);
+    assert_eq!(created.fields.priority.as_deref(), Some("1-Critical"));
+    assert!(!created.fields.extra.contains_key("cq:Severity"));
+}
+
+#[tokio::test]
+async fn change_capture_reads_modification_times_from_the_history_by_default() {
+    let since: jiff::Timestamp = "2000-01-01T00:00:00Z".parse().unwrap();
+    // Stock ClearQuest maps no dcterms:modified: the history's times are what there is.
+    let (sim, cq) = setup().await;
+    assert_eq!(cq.config().modified_field, deskgate_clearquest::STOCK_MODIFIED);
+    let a = sim.create_as_user("alice", [("Headline", "a")]);
+    sim.action_as_user(&a, "Assign", [("Owner", "bob")]).unwrap();
+    let found = cq.changed_since(since).await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].updated_at, Some(sim.record(&a).unwrap().modified), "the newest history entry");
+    assert!(!found[0].fields.extra.keys().any(|k| k.contains("history")), "{:?}", found[0].fields.extra);
+    let mut by_modified = config_for(sim.base_url(), sim.config());
+    by_modified.modified_field = "dcterms:modified".into();
+    let by_modified = ClearQuestAdapter::new(by_modified).unwrap();
+    assert!(by_modified.changed_since(since).await.unwrap().is_empty(), "nothing carries dcterms:modified");
+
+    // An installation that maps dcterms:modified can say so.
+    let mapped =
+        ClearQuestSim::spawn(ClearQuestSimConfig { present_modified: true, ..Default::default() }).await.unwrap();
+    let mut config = config_for(mapped.base_url(), mapped.config());
+    config.modified_field = "dcterms:modified".into();
+    let cq = ClearQuestAdapter::new(config).unwrap();
+    let b = mapped.create_as_user("alice", [("Headline", "b")]);
+    let found = cq.changed_since(since).await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].updated_at, Some(mapped.record(&b).unwrap().modified));
 }

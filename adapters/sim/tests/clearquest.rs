@@ -27,9 +27,14 @@ impl Client {
             .header("Accept", "application/rdf+xml")
     }
 
+    /// The creation factory the service provider announces.
     fn factory(&self) -> String {
-        let c = self.sim.config();
-        format!("/cqweb/oslc/repo/{}/db/{}/record-type/{}", c.repo, c.db, c.record_type_dbid)
+        self.sim.creation_path()
+    }
+
+    /// The query capability the service provider announces.
+    fn query(&self) -> String {
+        self.sim.query_path()
     }
 }
 
@@ -146,14 +151,13 @@ async fn actions_follow_the_state_machine() {
 #[tokio::test]
 async fn bad_requests_are_refused() {
     let c = Client::new().await;
-    let no_auth =
-        c.http.get(c.url(&format!("{}/query", c.factory()))).header("OSLC-Core-Version", "2.0").send().await.unwrap();
+    let no_auth = c.http.get(c.url(&c.query())).header("OSLC-Core-Version", "2.0").send().await.unwrap();
     assert_eq!(no_auth.status(), StatusCode::UNAUTHORIZED);
     assert!(no_auth.headers().contains_key("www-authenticate"));
 
     let no_version = c
         .http
-        .get(c.url(&format!("{}/query", c.factory())))
+        .get(c.url(&c.query()))
         .basic_auth(&c.sim.config().user, Some(&c.sim.config().password))
         .send()
         .await
@@ -177,12 +181,8 @@ async fn bad_requests_are_refused() {
     assert_eq!(no_headline.status(), StatusCode::BAD_REQUEST);
     assert_eq!(c.sim.count(), 0);
 
-    let bad_where = c
-        .request(reqwest::Method::GET, &format!("{}/query", c.factory()))
-        .query(&[("oslc.where", "cq:State ~ 1")])
-        .send()
-        .await
-        .unwrap();
+    let bad_where =
+        c.request(reqwest::Method::GET, &c.query()).query(&[("oslc.where", "cq:State ~ 1")]).send().await.unwrap();
     assert_eq!(bad_where.status(), StatusCode::BAD_REQUEST);
 }
 
@@ -193,7 +193,7 @@ async fn queries_filter_select_order_and_page() {
         c.sim.create_as_user("alice", [("Headline", headline), ("Severity", severity)]);
     }
     let answer = c
-        .request(reqwest::Method::GET, &format!("{}/query", c.factory()))
+        .request(reqwest::Method::GET, &c.query())
         .query(&[("oslc.where", "cq:Severity=\"1\""), ("oslc.select", "cq:Headline"), ("oslc.orderBy", "-cq:Headline")])
         .send()
         .await
@@ -207,7 +207,7 @@ async fn queries_filter_select_order_and_page() {
 
     // Paging, and members without properties when nothing is selected.
     let answer = c
-        .request(reqwest::Method::GET, &format!("{}/query", c.factory()))
+        .request(reqwest::Method::GET, &c.query())
         .query(&[("oslc.paging", "true"), ("oslc.pageSize", "2")])
         .send()
         .await
@@ -231,7 +231,7 @@ async fn queries_filter_select_order_and_page() {
     // Atom, on request.
     let answer = c
         .http
-        .get(c.url(&format!("{}/query", c.factory())))
+        .get(c.url(&c.query()))
         .basic_auth(&c.sim.config().user, Some(&c.sim.config().password))
         .header("OSLC-Core-Version", "2.0")
         .header("Accept", "application/atom+xml")
@@ -252,7 +252,138 @@ async fn service_provider_lists_the_factory_and_query() {
     assert_eq!(answer.status(), StatusCode::OK);
     let text = answer.text().await.unwrap();
     assert!(text.contains(&format!("{}{}\"", c.sim.base_url(), c.factory())));
-    assert!(text.contains("/query\""));
+    assert!(text.contains(&format!("{}{}\"", c.sim.base_url(), c.query())));
     let other_db = c.request(reqwest::Method::GET, "/cqweb/oslc/repo/7.0.0/db/OTHER/services").send().await.unwrap();
     assert_eq!(other_db.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_catalogs_lead_to_each_database_and_the_old_built_urls_are_gone() {
+    let sim =
+        ClearQuestSim::spawn(ClearQuestSimConfig { more_dbs: vec!["FMK".into()], ..Default::default() }).await.unwrap();
+    let c = Client { sim, http: reqwest::Client::new() };
+    let root = c.request(reqwest::Method::GET, "/cqweb/oslc").send().await.unwrap();
+    assert_eq!(root.status(), StatusCode::OK);
+    let root = oslc::parse_descriptions(&root.bytes().await.unwrap(), Limits::default()).unwrap();
+    let repo = root.iter().find(|d| d.is_oslc("ServiceProviderCatalog") && d.top_level).unwrap();
+    let repo_uri = repo.first("oslc:serviceProviderCatalog").unwrap().to_owned();
+    assert!(repo_uri.ends_with("/cqweb/oslc/repo/7.0.0"), "{repo_uri}");
+
+    let repo = c.http.get(&repo_uri).basic_auth("deskgate", Some("deskgate-secret")).header("OSLC-Core-Version", "2.0");
+    let repo = oslc::parse_descriptions(&repo.send().await.unwrap().bytes().await.unwrap(), Limits::default()).unwrap();
+    let providers: Vec<&str> = repo.iter().flat_map(|d| d.values("oslc:serviceProvider")).collect();
+    assert_eq!(providers.len(), 2);
+    assert!(providers[0].ends_with("/db/SAMPL") && providers[1].ends_with("/db/FMK"), "{providers:?}");
+
+    let provider = c.request(reqwest::Method::GET, "/cqweb/oslc/repo/7.0.0/db/FMK").send().await.unwrap();
+    let provider = oslc::parse_descriptions(&provider.bytes().await.unwrap(), Limits::default()).unwrap();
+    let factory = provider.iter().find(|d| d.is_oslc("CreationFactory")).unwrap();
+    assert!(factory.first("oslc:creation").unwrap().ends_with("/db/FMK/record?rcm.type=Defect"));
+    let query = provider.iter().find(|d| d.is_oslc("QueryCapability")).unwrap();
+    assert!(query.first("oslc:queryBase").unwrap().ends_with("/db/FMK/simpleQuery/16777224"));
+
+    // What clients used to build is not served.
+    let built = c
+        .request(reqwest::Method::POST, "/cqweb/oslc/repo/7.0.0/db/SAMPL/record-type/16777224")
+        .body(record(&[("cq:Headline", "x")]))
+        .send()
+        .await
+        .unwrap();
+    assert!(built.status().is_client_error(), "{}", built.status());
+    let built = c.request(reqwest::Method::GET, "/cqweb/oslc/repo/7.0.0/db/SAMPL/record-type/16777224/query");
+    assert_eq!(built.send().await.unwrap().status(), StatusCode::NOT_FOUND);
+    assert_eq!(c.sim.count(), 0);
+}
+
+#[tokio::test]
+async fn each_database_keeps_its_own_records() {
+    let sim = ClearQuestSim::spawn(ClearQuestSimConfig {
+        db: "SDS".into(),
+        more_dbs: vec!["FMK".into()],
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let c = Client { sim, http: reqwest::Client::new() };
+    let fmk_factory = "/cqweb/oslc/repo/7.0.0/db/FMK/record?rcm.type=Defect";
+    let created =
+        c.request(reqwest::Method::POST, fmk_factory).body(record(&[("cq:Headline", "fmk")])).send().await.unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    assert!(created.headers()["location"].to_str().unwrap().contains("/db/FMK/record/"));
+    c.sim.create_as_user("alice", [("Headline", "sds")]);
+    assert_eq!(c.sim.count(), 1);
+    let fmk = c.sim.database("FMK").unwrap();
+    assert_eq!(fmk.count(), 1);
+    assert_eq!(fmk.records()[0].display_id, "FMK00000001");
+    assert_eq!(c.sim.records()[0].display_id, "SDS00000001");
+    assert!(c.sim.database("OTHER").is_none());
+    let query = c.request(reqwest::Method::GET, "/cqweb/oslc/repo/7.0.0/db/FMK/simpleQuery/16777224");
+    let page = oslc::parse_query(
+        &query.query(&[("oslc.select", "*")]).send().await.unwrap().bytes().await.unwrap(),
+        Limits::default(),
+    )
+    .unwrap();
+    assert_eq!(page.records.len(), 1);
+    assert_eq!(page.records[0].get("cq:Headline"), Some("fmk"));
+}
+
+#[tokio::test]
+async fn notes_go_through_the_entry_field_and_long_values_are_truncated() {
+    let c = Client::new().await;
+    let id = c.sim.create_as_user("alice", [("Headline", "x")]);
+    let path = c.sim.record_path(&id).unwrap();
+    let etag = c.sim.record(&id).unwrap().etag();
+    let direct = c
+        .request(reqwest::Method::PUT, &format!("{path}?oslc.properties=cq:Notes_Log"))
+        .header("If-Match", &etag)
+        .body(record(&[("cq:Notes_Log", "rewritten history")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(direct.status(), StatusCode::BAD_REQUEST);
+    assert!(error_message(direct).await.contains("read-only"));
+
+    let long = "y".repeat(2500);
+    let entry = c
+        .request(reqwest::Method::PUT, &format!("{path}?oslc.properties=cq:Note_Entry"))
+        .header("If-Match", &etag)
+        .body(record(&[("cq:Note_Entry", long.as_str())]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(entry.status(), StatusCode::OK, "silently, as ClearQuest");
+    let stored = c.sim.record(&id).unwrap();
+    assert_eq!(stored.get("Note_Entry"), None, "the entry field is not kept");
+    let log = stored.get("Notes_Log").unwrap();
+    assert!(log.starts_with("==== State: Submitted by: deskgate on "), "{log}");
+    assert_eq!(log.lines().nth(1).unwrap(), "y".repeat(2000), "cut at max.multiline.text.length");
+}
+
+#[tokio::test]
+async fn actions_need_their_required_fields_and_the_schema_is_data() {
+    let c = Client::new().await;
+    let id = c.sim.create_as_user("alice", [("Headline", "x")]);
+    let path = c.sim.record_path(&id).unwrap();
+    let etag = c.sim.record(&id).unwrap().etag();
+    let assign = c
+        .request(reqwest::Method::PUT, &format!("{path}?rcm.action=Assign&oslc.properties="))
+        .header("If-Match", &etag)
+        .body(record(&[]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(assign.status(), StatusCode::BAD_REQUEST);
+    assert!(error_message(assign).await.contains("Owner is mandatory"));
+    assert_eq!(c.sim.record(&id).unwrap().state, "Submitted", "nothing changed");
+
+    // The simulator runs the table of the shipped mapping file, or another one.
+    let shipped = deskgate_clearquest::Schema::from_toml(include_str!("../../../mappings/clearquest.toml")).unwrap();
+    let mut schema = shipped.clone();
+    schema.actions.retain(|a| a.action != "Assign");
+    schema.actions.push(deskgate_clearquest::StateAction::new("Triage", &["Submitted"], "Assigned"));
+    let sim = ClearQuestSim::spawn(ClearQuestSimConfig { schema, ..Default::default() }).await.unwrap();
+    let id = sim.create_as_user("alice", [("Headline", "x")]);
+    assert!(sim.action_as_user(&id, "Assign", [("Owner", "bob")]).unwrap_err().contains("Unknown action"));
+    sim.action_as_user(&id, "Triage", [("Headline", "y")]).unwrap();
+    assert_eq!(sim.record(&id).unwrap().state, "Assigned");
 }

@@ -20,10 +20,68 @@ pub struct ClearQuestOptions {
     pub timeout_secs: Option<u64>,
     /// How often to poll for changes, in milliseconds (default 30000).
     pub poll_ms: Option<u64>,
+    /// The property change capture queries by and reads modification times from
+    /// (default `cq:history{cq:action_timestamp}`: ClearQuest's default OSLC mappings
+    /// have no `dcterms:modified`, the history has the times).
+    pub modified_field: Option<String>,
+    /// The field a new note is written to (default `cq:Note_Entry`); ClearQuest
+    /// appends it to the read-only `cq:Notes_Log`.
+    pub note_entry_field: Option<String>,
+    /// The longest multi-line value the server keeps, in characters (ClearQuest's
+    /// `max.multiline.text.length`, default 2000); longer notes are split.
+    pub max_note_chars: Option<usize>,
+    /// The field that carries the priority (default `cq:Priority`).
+    pub priority_field: Option<String>,
+    /// A TOML file with a `[schema]` section (states, actions, required fields) for a
+    /// record type that differs from the shipped one in `mappings/clearquest.toml`.
+    pub schema: Option<std::path::PathBuf>,
+}
+
+impl ClearQuestOptions {
+    /// The desk's own workflow file (`schema`), read and checked, when it names one.
+    pub fn schema_file(&self) -> Option<Result<deskgate_clearquest::Schema, String>> {
+        let path = self.schema.as_ref()?;
+        Some(
+            std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))
+                .and_then(|text| {
+                    deskgate_clearquest::Schema::from_toml(&text).map_err(|e| format!("{}: {e}", path.display()))
+                }),
+        )
+    }
 }
 
 impl DeskOptions for ClearQuestOptions {
     const SYSTEM: DialectId = DialectId::Clearquest;
+
+    fn check(&self, path: &str, _desk: &DeskFields<'_>, problems: &mut Vec<OptionProblem>) {
+        for (key, value) in [
+            ("modified_field", &self.modified_field),
+            ("note_entry_field", &self.note_entry_field),
+            ("priority_field", &self.priority_field),
+            ("correlation_field", &self.correlation_field),
+        ] {
+            let Some(value) = value else { continue };
+            let name = if value.contains(':') { value.clone() } else { format!("cq:{value}") };
+            let checked = if key == "modified_field" {
+                deskgate_clearquest::oslc::check_property(&name)
+            } else {
+                deskgate_clearquest::oslc::check_name(&name).map(|_| ())
+            };
+            if let Err(e) = checked {
+                problems.push((format!("{path}.clearquest.{key}"), format!("expected a field name such as cq:Severity: {e}")));
+            }
+        }
+        if self.max_note_chars.is_some_and(|n| n < 200) {
+            problems.push((
+                format!("{path}.clearquest.max_note_chars"),
+                "expected at least 200 (ClearQuest's max.multiline.text.length, 2000 by default)".into(),
+            ));
+        }
+        if let Some(Err(e)) = self.schema_file() {
+            problems.push((format!("{path}.clearquest.schema"), e));
+        }
+    }
 
     fn check_desk(options: Option<&Self>, path: &str, desk: &DeskFields<'_>, problems: &mut Vec<OptionProblem>) {
         if desk.endpoint_given && options.is_none() {

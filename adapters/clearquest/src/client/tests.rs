@@ -22,6 +22,16 @@ fn config_is_checked() {
     let mut bad = ClearQuestConfig::new("http://cq", "r", "d", "u", "p");
     bad.notes_field = "x:y".into();
     assert!(ClearQuestAdapter::new(bad).is_err());
+    for field in ["note_entry_field", "priority_field", "modified_field"] {
+        let mut bad = ClearQuestConfig::new("http://cq", "r", "d", "u", "p");
+        match field {
+            "note_entry_field" => bad.note_entry_field = "x:y".into(),
+            "priority_field" => bad.priority_field = "1bad".into(),
+            _ => bad.modified_field = "nope:when".into(),
+        }
+        let err = ClearQuestAdapter::new(bad).unwrap_err().to_string();
+        assert!(err.contains(field), "{err}");
+    }
 }
 
 #[test]
@@ -58,13 +68,45 @@ fn notes_log_is_split_into_entries() {
         author: Some("sds".into()),
         at: Some("2026-03-01T10:00:00Z".parse().unwrap()),
     };
-    let log = format!("==== State: Opened by: alice on 01 March 2026 09:00:00 ====\nlooking\n{}", note_entry(&note));
+    let entries = note_entries(&note, 2000).unwrap();
+    assert_eq!(entries.len(), 1);
+    let log = format!(
+        "==== State: Opened by: alice on 01 March 2026 09:00:00 ====\nlooking\n\
+         ==== State: Opened by: gw on 01 March 2026 10:00:01 ====\n{}\n\
+         ==== 2026-03-01 11:00:00 UTC by: old (public) [dg:0123456789abcdef] ====\nwritten by an older deskgate\n",
+        entries[0]
+    );
     let notes = parse_notes(&log);
-    assert_eq!(notes.len(), 2);
+    assert_eq!(notes.len(), 3);
     assert_eq!(notes[0].author.as_deref(), Some("alice"));
     assert!(!notes[0].public);
     assert_eq!(notes[0].body, "looking");
-    assert_eq!(notes[1], note);
+    assert_eq!(notes[1], note, "deskgate's own header line wins over the notes package's");
+    assert_eq!(notes[2].author.as_deref(), Some("old"));
+    assert_eq!(notes[2].body, "written by an older deskgate");
+}
+
+#[test]
+fn long_notes_are_split_into_numbered_entries_and_joined_again() {
+    let body: String = (0..120).map(|i| format!("line {i:03} of a long supplier report\n")).collect::<String>() + "end";
+    let note = RemoteNote {
+        body,
+        public: false,
+        author: Some("fmk".into()),
+        at: Some("2026-03-01T10:00:00Z".parse().unwrap()),
+    };
+    let entries = note_entries(&note, 2000).unwrap();
+    assert_eq!(entries.len(), 3);
+    for (i, entry) in entries.iter().enumerate() {
+        assert!(entry.chars().count() <= 2000, "entry {i} is {} characters", entry.chars().count());
+        assert!(entry.lines().next().unwrap().ends_with(&format!("({}/3)", i + 1)), "{entry}");
+    }
+    let log: String =
+        entries.iter().map(|e| format!("==== State: Opened by: gw on 01 March 2026 10:00:01 ====\n{e}\n")).collect();
+    assert_eq!(parse_notes(&log), vec![note.clone()], "no text is lost");
+    let marker = note_marker(&note);
+    assert!(has_entry(&log, &marker, 2, 3));
+    assert!(!has_entry(&log[..log.len() / 2], &marker, 3, 3));
 }
 
 #[test]

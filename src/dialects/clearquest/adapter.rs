@@ -62,9 +62,8 @@ mod tests {
         let mut schema = Schema::stock();
         schema.actions.retain(|a| a.action != "Assign");
         schema.actions.push(StateAction::new("Triage", &["Submitted"], "Assigned"));
-        let sim = ClearQuestSim::spawn(ClearQuestSimConfig { db: "SDS".into(), schema, ..Default::default() })
-            .await
-            .unwrap();
+        let sim =
+            ClearQuestSim::spawn(ClearQuestSimConfig { db: "SDS".into(), schema, ..Default::default() }).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("sds-schema.toml");
         let shipped = include_str!("../../../mappings/clearquest.toml");

@@ -41,13 +41,9 @@ impl ClearQuestOptions {
     /// The desk's own workflow file (`schema`), read and checked, when it names one.
     pub fn schema_file(&self) -> Option<Result<deskgate_clearquest::Schema, String>> {
         let path = self.schema.as_ref()?;
-        Some(
-            std::fs::read_to_string(path)
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))
-                .and_then(|text| {
-                    deskgate_clearquest::Schema::from_toml(&text).map_err(|e| format!("{}: {e}", path.display()))
-                }),
-        )
+        Some(std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display())).and_then(
+            |text| deskgate_clearquest::Schema::from_toml(&text).map_err(|e| format!("{}: {e}", path.display())),
+        ))
     }
 }
 
@@ -69,7 +65,10 @@ impl DeskOptions for ClearQuestOptions {
                 deskgate_clearquest::oslc::check_name(&name).map(|_| ())
             };
             if let Err(e) = checked {
-                problems.push((format!("{path}.clearquest.{key}"), format!("expected a field name such as cq:Severity: {e}")));
+                problems.push((
+                    format!("{path}.clearquest.{key}"),
+                    format!("expected a field name such as cq:Severity: {e}"),
+                ));
             }
         }
         if self.max_note_chars.is_some_and(|n| n < 200) {

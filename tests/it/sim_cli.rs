@@ -340,3 +340,57 @@ fn sim_config_reports_a_configuration_it_cannot_serve() {
     let out = deskgate().args(["sim", "--config", "missing.toml", "--jira-port", "1"]).output().unwrap();
     assert!(!out.status.success(), "--config and the port flags exclude each other");
 }
+
+#[tokio::test]
+async fn the_compose_gateway_runs_against_the_simulators_sim_config_serves() {
+    // The two containers, as processes: `deskgate sim --config` and `deskgate serve`
+    // on the compose configuration, with compose's environment; only where the
+    // gateway listens and keeps its data are moved for the test.
+    let dir = tempfile::tempdir().unwrap();
+    let path = deploy("compose/gateway.toml");
+    let (_sim, _lines) = sim_with_config(&path);
+    let contacts = deploy("contacts.toml");
+    let overrides = [
+        ("DESKGATE_GATEWAY__LISTEN", "127.0.0.1:0".to_owned()),
+        ("DESKGATE_GATEWAY__DATA_DIR", dir.path().join("data").display().to_string()),
+        ("DESKGATE_GATEWAY__CONTACTS", contacts.display().to_string()),
+    ];
+    let env = compose_env().vars.into_iter().chain(overrides.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let gateway = crate::kit::RunningBinary::serve(&path, &dir.path().join("gateway.log"), env).await;
+    let gateway = gateway.ready(&client).await;
+
+    // The portal reports an incident; the gateway forwards it to the national desk's
+    // ClearQuest database, SDS, in the simulator.
+    let secret = compose_env().vars["DESKGATE_SECRET_PORTAL_JWT"].clone();
+    let token = crate::kit::hs256(&crate::kit::claims("https://portal.example", "portal"), &secret);
+    let incident = crate::kit::incident("PORTAL-1");
+    let res = client
+        .post(format!("{}/api/v1/incidents", gateway.base()))
+        .bearer_auth(&token)
+        .json(&incident)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let created: serde_json::Value = res.json().await.unwrap();
+    let id = created["id"].as_str().unwrap().to_owned();
+    let query = "http://127.0.0.1:18083/cqweb/oslc/repo/7.0.0/db/SDS/record-type/16777224/query?oslc.select=*";
+    let mut last = String::new();
+    let records = crate::kit::poll_until(Duration::from_secs(30), async || {
+        let res = client
+            .get(query)
+            .basic_auth("deskgate", Some("deskgate-secret"))
+            .header("OSLC-Core-Version", "2.0")
+            .header("Accept", "application/json")
+            .send()
+            .await
+            .ok()?;
+        let text = res.text().await.ok()?;
+        last.clone_from(&text);
+        // The record carries the incident's id, as the gateway correlates them.
+        (text.contains(&id) && text.contains("prescriptions cannot be read")).then_some(text)
+    })
+    .await;
+    assert!(records.is_some(), "no SDS record in the simulator: {last}\n{}", gateway.logs());
+}

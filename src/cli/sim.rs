@@ -90,7 +90,9 @@ fn groups(config: &Config) -> Result<Vec<Group<'_>>, String> {
                 if group.system != desk.system {
                     return Err(format!(
                         "desks.{}.endpoint: {endpoint} is also desk {}'s {} endpoint; one port serves one system",
-                        desk.id, group.desks[0].id, group.system.as_str()
+                        desk.id,
+                        group.desks[0].id,
+                        group.system.as_str()
                     ));
                 }
                 group.desks.push(desk);
@@ -113,7 +115,11 @@ fn user_of(desk: &Desk) -> Option<&str> {
 }
 
 /// The one value the desks of a group agree on, or an error naming the key.
-fn agreed<'a>(desks: &[&'a Desk], key: &str, value: impl Fn(&'a Desk) -> Option<&'a str>) -> Result<Option<&'a str>, String> {
+fn agreed<'a>(
+    desks: &[&'a Desk],
+    key: &str,
+    value: impl Fn(&'a Desk) -> Option<&'a str>,
+) -> Result<Option<&'a str>, String> {
     let mut found: Option<(&Desk, &str)> = None;
     for desk in desks {
         let Some(v) = value(desk) else { continue };
@@ -222,7 +228,8 @@ async fn clearquest(group: &Group<'_>, lines: &mut Vec<String>) -> Result<(Runni
         if sims.iter().any(|s| s.config().db.eq_ignore_ascii_case(&options.db)) {
             continue;
         }
-        let mut config = ClearQuestSimConfig { repo: options.repo.clone(), db: options.db.clone(), ..Default::default() };
+        let mut config =
+            ClearQuestSimConfig { repo: options.repo.clone(), db: options.db.clone(), ..Default::default() };
         if let Some(record_type) = &options.record_type {
             config.record_type = record_type.clone();
         }
@@ -232,7 +239,8 @@ async fn clearquest(group: &Group<'_>, lines: &mut Vec<String>) -> Result<(Runni
         if let Some(user) = user {
             config.user = user.to_owned();
         }
-        let sim = ClearQuestSim::spawn(config).await.map_err(|e| format!("cannot start a ClearQuest simulator: {e}"))?;
+        let sim =
+            ClearQuestSim::spawn(config).await.map_err(|e| format!("cannot start a ClearQuest simulator: {e}"))?;
         sims.push(sim);
     }
     if let Some(c) = sims.first().map(ClearQuestSim::config) {

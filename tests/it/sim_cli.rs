@@ -123,14 +123,17 @@ fn deploy(path: &str) -> std::path::PathBuf {
 
 /// Start `deskgate sim --config <path>`; its banner lines, up to the faults line.
 fn sim_with_config(path: &std::path::Path) -> (Running, Vec<String>) {
-    let mut child = deskgate()
-        .arg("sim")
-        .arg("--config")
-        .arg(path)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    sim_with_config_env(path, &[])
+}
+
+/// Held by the tests that serve the compose configuration on its fixed ports.
+static COMPOSE_PORTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn sim_with_config_env(path: &std::path::Path, env: &[(&str, &str)]) -> (Running, Vec<String>) {
+    let mut command = deskgate();
+    command.envs(env.iter().copied());
+    let mut child =
+        command.arg("sim").arg("--config").arg(path).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let stdout = child.stdout.take().unwrap();
     let stderr = child.stderr.take().unwrap();
     let running = Running(child);
@@ -208,8 +211,8 @@ fn the_compose_federation_is_the_shipped_federation() {
             .iter()
             .map(|(id, d)| {
                 let s = |v: Option<&toml::Value>| v.map(ToString::to_string).unwrap_or_default();
-                let hosts = s(d.get("jira").and_then(|j| j.get("project")))
-                    + &s(d.get("clearquest").and_then(|c| c.get("db")));
+                let hosts =
+                    s(d.get("jira").and_then(|j| j.get("project"))) + &s(d.get("clearquest").and_then(|c| c.get("db")));
                 (id.clone(), s(d.get("role")), s(d.get("system")), hosts, s(d.get("services")))
             })
             .collect()
@@ -221,6 +224,7 @@ fn the_compose_federation_is_the_shipped_federation() {
 
 #[tokio::test]
 async fn sim_config_serves_every_endpoint_the_compose_gateway_calls() {
+    let _ports = COMPOSE_PORTS.lock().await;
     let path = deploy("compose/gateway.toml");
     let text = std::fs::read_to_string(&path).unwrap();
     // The gateway's view: its configuration with the secrets compose gives it.
@@ -294,7 +298,8 @@ async fn desks_calling_one_endpoint_share_a_simulator_hosting_each_ones_project_
     keys.sort();
     assert_eq!(keys, ["DRIFT", "RMSD"]);
     for project in ["RMSD", "DRIFT"] {
-        let fields = serde_json::json!({"project": {"key": project}, "issuetype": {"name": "Incident"}, "summary": "s"});
+        let fields =
+            serde_json::json!({"project": {"key": project}, "issuetype": {"name": "Incident"}, "summary": "s"});
         let created: serde_json::Value = client
             .post(format!("{jira}/issue"))
             .basic_auth("deskgate@drift.example", Some("jira-api-token"))
@@ -327,9 +332,8 @@ fn sim_config_reports_a_configuration_it_cannot_serve() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("gateway.toml");
     // Two systems on one port cannot both be served.
-    let text = std::fs::read_to_string(deploy("compose/gateway.toml"))
-        .unwrap()
-        .replace("127.0.0.1:18085", "127.0.0.1:18082");
+    let text =
+        std::fs::read_to_string(deploy("compose/gateway.toml")).unwrap().replace("127.0.0.1:18085", "127.0.0.1:18082");
     std::fs::write(&path, text).unwrap();
     let out = deskgate().arg("sim").arg("--config").arg(&path).output().unwrap();
     assert!(!out.status.success());
@@ -343,6 +347,7 @@ fn sim_config_reports_a_configuration_it_cannot_serve() {
 
 #[tokio::test]
 async fn the_compose_gateway_runs_against_the_simulators_sim_config_serves() {
+    let _ports = COMPOSE_PORTS.lock().await;
     // The two containers, as processes: `deskgate sim --config` and `deskgate serve`
     // on the compose configuration, with compose's environment; only where the
     // gateway listens and keeps its data are moved for the test.
@@ -393,4 +398,66 @@ async fn the_compose_gateway_runs_against_the_simulators_sim_config_serves() {
     })
     .await;
     assert!(records.is_some(), "no SDS record in the simulator: {last}\n{}", gateway.logs());
+}
+
+#[tokio::test]
+async fn a_simulated_jira_signs_its_webhooks_to_the_gateway_when_its_desk_secret_is_set() {
+    // A receiver standing where the gateway takes Jira webhooks.
+    type Received = std::sync::Arc<std::sync::Mutex<Vec<(String, String, Vec<u8>)>>>;
+    let received: Received = Default::default();
+    let store = received.clone();
+    let receiver = axum::Router::new().fallback(
+        move |uri: axum::http::Uri, headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+            let store = store.clone();
+            async move {
+                let signature =
+                    headers.get("x-hub-signature").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+                store.lock().unwrap().push((uri.path().to_owned(), signature, body.to_vec()));
+                axum::http::StatusCode::OK
+            }
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let gateway = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, receiver).await });
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gateway.toml");
+    let text = std::fs::read_to_string(deploy("compose/gateway.toml")).unwrap();
+    let free = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let text = ["18081", "18082", "18083", "18084", "18085"]
+        .iter()
+        .fold(text, |t, port| t.replace(&format!("127.0.0.1:{port}"), &format!("127.0.0.1:{}", free())));
+    std::fs::write(&path, &text).unwrap();
+    let table: toml::Table = text.parse().unwrap();
+    let drift_port = url::Url::parse(table["desks"]["drift"]["endpoint"].as_str().unwrap()).unwrap().port().unwrap();
+
+    // Only drift's secret is set: only drift's Jira sends webhooks.
+    let secret = "a-webhook-secret-for-the-test";
+    let (_running, lines) = sim_with_config_env(
+        &path,
+        &[("DESKGATE_SECRET_DRIFT_WEBHOOK", secret), ("DESKGATE_GATEWAY__PUBLIC_URL", gateway.as_str())],
+    );
+    let banner = lines.join("\n");
+    assert!(banner.contains(&format!("webhooks to {gateway}/webhooks/jira/drift, signed")), "{banner}");
+    assert!(!banner.contains("webhooks/jira/region-m"), "{banner}");
+    assert!(!banner.contains(secret), "the secret is not printed: {banner}");
+
+    let fields = serde_json::json!({"project": {"key": "DRIFT"}, "issuetype": {"name": "Incident"}, "summary": "s"});
+    let res = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .post(format!("http://127.0.0.1:{drift_port}/rest/api/2/issue"))
+        .basic_auth("deskgate@drift.example", Some("jira-api-token"))
+        .json(&serde_json::json!({ "fields": fields }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let delivered =
+        crate::kit::poll_until(Duration::from_secs(30), async || received.lock().unwrap().first().cloned()).await;
+    let (path, signature, body) = delivered.expect("the simulated Jira sent a webhook");
+    assert_eq!(path, "/webhooks/jira/drift");
+    assert_eq!(signature, deskgate_jira::webhook::sign(secret.as_bytes(), &body));
 }

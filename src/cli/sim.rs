@@ -44,7 +44,7 @@ impl Env for SimEnv {
 }
 
 /// Where one simulator listens, and which endpoint it stands in for.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug)]
 struct Place {
     /// `Some` when the endpoint's host can be bound here.
     bind: Option<SocketAddr>,
@@ -91,7 +91,7 @@ fn groups(config: &Config) -> Result<Vec<Group<'_>>, String> {
                     return Err(format!(
                         "desks.{}.endpoint: {endpoint} is also desk {}'s {} endpoint; one port serves one system",
                         desk.id,
-                        group.desks[0].id,
+                        group.desks.first().map_or("", |d| d.id.as_str()),
                         group.system.as_str()
                     ));
                 }
@@ -175,8 +175,13 @@ async fn jira(config: &Config, group: &Group<'_>, lines: &mut Vec<String>) -> Re
         ));
     }
     let mut sim_config = if cloud > 0 { JiraSimConfig::cloud() } else { JiraSimConfig::default() };
-    sim_config.projects = jira_desks.iter().map(|(_, o)| o.project.to_uppercase()).collect();
-    sim_config.projects.dedup();
+    sim_config.projects.clear();
+    for (_, options) in &jira_desks {
+        let key = options.project.to_uppercase();
+        if !sim_config.projects.contains(&key) {
+            sim_config.projects.push(key);
+        }
+    }
     for (_, options) in &jira_desks {
         if let Some(issue_type) = &options.issue_type {
             if !sim_config.issue_types.iter().any(|t| t.eq_ignore_ascii_case(issue_type)) {
@@ -206,6 +211,10 @@ async fn jira(config: &Config, group: &Group<'_>, lines: &mut Vec<String>) -> Re
         .filter_map(|d| Some((*d, d.jira_webhook_secret.as_ref()?.expose())))
         .filter(|(_, s)| *s != UNSET)
         .collect();
+    if signed.len() > 1 {
+        let desks: Vec<_> = signed.iter().map(|(d, _)| *d).collect();
+        lines.push(format!("            no webhooks: desks {} share this instance and it pushes to one", ids(&desks)));
+    }
     if let [(desk, secret)] = signed.as_slice() {
         let url = format!("{}/webhooks/jira/{}", config.gateway.public_base(None), desk.id);
         sim_config.webhook = Some(JiraWebhookTarget { url: url.clone(), secret: Some((*secret).to_owned()) });

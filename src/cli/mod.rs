@@ -1,6 +1,7 @@
 //! The command line: what it accepts (here) and what each command does ([`run`]).
 
 mod run;
+mod sim;
 
 pub use run::run;
 
@@ -142,6 +143,12 @@ pub enum Command {
     /// Start ServiceNow, Jira and ClearQuest simulators for manual use; print their
     /// URLs and credentials; run until Ctrl-C.
     Sim {
+        /// Serve, instead, a simulator for every desk of this gateway configuration
+        /// that has an endpoint, hosting the project or database the desk names, on
+        /// the endpoint's address when it is an IP address or localhost (else on a
+        /// free port, printed).
+        #[arg(long, conflicts_with_all = ["servicenow_port", "jira_port", "clearquest_port"])]
+        config: Option<PathBuf>,
         /// Port for the ServiceNow simulator (default: a free one).
         #[arg(long)]
         servicenow_port: Option<u16>,

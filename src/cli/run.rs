@@ -110,7 +110,17 @@ pub async fn run(cli: Cli) -> ExitCode {
                 }
             }
         }
-        Command::Sim { servicenow_port, jira_port, clearquest_port } => {
+        Command::Sim { config: Some(config), .. } => {
+            crate::telemetry::init(false, "warn");
+            match super::sim::from_config(&config, crate::startup::shutdown_signal(), std::io::stdout()).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("deskgate sim: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Sim { config: None, servicenow_port, jira_port, clearquest_port } => {
             crate::telemetry::init(false, "warn");
             let ports =
                 crate::commands::SimPorts { servicenow: servicenow_port, jira: jira_port, clearquest: clearquest_port };

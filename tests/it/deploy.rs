@@ -95,18 +95,33 @@ fn compose_runs_the_gateway_next_to_the_simulators_it_is_configured_for() {
     let published: Vec<&str> = gw["ports"].as_sequence().unwrap().iter().map(str_of).collect();
     assert!(published.iter().any(|p| p.ends_with(&format!(":{port}"))), "{published:?}");
 
-    // The simulators share the gateway's loopback, on the ports the desks call.
+    // The simulators share the gateway's loopback and serve the gateway's own
+    // configuration: every desk calls a simulator on the port it names (what
+    // `deskgate sim --config` does with it is tested in sim_cli).
     assert_eq!(str_of(&sim["network_mode"]), "service:deskgate");
     let sim_args: Vec<&str> = sim["command"].as_sequence().unwrap().iter().map(str_of).collect();
     assert_eq!(sim_args[0], "sim");
+    let sim_config = sim_args[sim_args.iter().position(|a| *a == "--config").expect("sim --config") + 1];
+    assert_eq!(sim_config, config_at, "the sim serves the gateway's configuration");
+    let sim_volumes: Vec<&str> = sim["volumes"].as_sequence().unwrap().iter().map(str_of).collect();
+    assert!(sim_volumes.contains(&format!("./compose/gateway.toml:{sim_config}:ro").as_str()), "{sim_volumes:?}");
     let table: toml::Table = config_text.parse().unwrap();
     for (desk, d) in table["desks"].as_table().unwrap() {
         let Some(endpoint) = d.get("endpoint").and_then(|e| e.as_str()) else { continue };
         let url = url::Url::parse(endpoint).unwrap();
         assert_eq!(url.host_str(), Some("127.0.0.1"), "{desk}");
-        let flag = format!("--{}-port", d["system"].as_str().unwrap());
-        let at = sim_args.iter().position(|a| *a == flag).unwrap_or_else(|| panic!("sim has no {flag}"));
-        assert_eq!(sim_args[at + 1].parse::<u16>().unwrap(), url.port().unwrap(), "{desk} calls its simulator");
+        assert_ne!(url.port(), None, "{desk} names the simulator's port");
+    }
+    // The simulated Jiras sign their webhooks with the secrets the gateway checks.
+    let sim_env = sim["environment"].as_mapping().expect("the sim service has an environment");
+    for (k, v) in sim_env {
+        assert_eq!(gw["environment"][k], *v, "{}", str_of(k));
+    }
+    for desk in table["desks"].as_table().unwrap().values() {
+        let Some(name) = desk.get("jira").and_then(|j| j["webhook_secret"].get("env")).and_then(|e| e.as_str()) else {
+            continue;
+        };
+        assert!(sim_env.contains_key(name), "the sim service does not set {name}");
     }
 
     // Every secret the configuration references is in the environment, and it loads.

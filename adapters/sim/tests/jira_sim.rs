@@ -94,6 +94,42 @@ async fn server_info_and_metadata_answer_like_jira() {
 }
 
 #[tokio::test]
+async fn one_instance_hosts_several_projects_each_with_its_own_keys() {
+    let config = JiraSimConfig { projects: vec!["RMSD".to_owned(), "DRIFT".to_owned()], ..JiraSimConfig::default() };
+    let (sim, client) = sim_with(config).await;
+    let (status, listed) = client.get("/rest/api/2/project").await;
+    assert_eq!(status, StatusCode::OK);
+    let keys: Vec<_> = listed.as_array().unwrap().iter().map(|p| p["key"].as_str().unwrap()).collect();
+    assert_eq!(keys, ["RMSD", "DRIFT"]);
+
+    // Each project by key or id, with its issue types; an unknown one is Jira's 404.
+    let (status, drift) = client.get("/rest/api/2/project/drift").await;
+    assert_eq!(status, StatusCode::OK, "{drift}");
+    assert_eq!(drift["key"], "DRIFT");
+    let by_id = client.get(&format!("/rest/api/2/project/{}", drift["id"].as_str().unwrap())).await.1;
+    assert_eq!(by_id["key"], "DRIFT");
+    assert!(drift["issueTypes"].as_array().unwrap().iter().any(|t| t["name"] == "Incident"), "{drift}");
+    let (status, missing) = client.get("/rest/api/2/project/NOPE").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(missing["errorMessages"][0], "No project could be found with key 'NOPE'.");
+
+    // Keys count per project; a search in one project finds only its issues.
+    let mut keys = Vec::new();
+    for project in ["RMSD", "DRIFT", "RMSD"] {
+        let fields = json!({"project": {"key": project}, "issuetype": {"name": "Incident"}, "summary": project});
+        let (status, body) = client.post("/rest/api/2/issue", json!({ "fields": fields })).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        keys.push(body["key"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(keys, ["RMSD-1", "DRIFT-1", "RMSD-2"]);
+    let (_, hits) = client.get("/rest/api/2/search?jql=project%20%3D%20RMSD").await;
+    let mut found: Vec<_> = hits["issues"].as_array().unwrap().iter().map(|i| i["key"].as_str().unwrap()).collect();
+    found.sort();
+    assert_eq!(found, ["RMSD-1", "RMSD-2"]);
+    assert_eq!(sim.issue("DRIFT-1").unwrap().project, "DRIFT");
+}
+
+#[tokio::test]
 async fn bad_credentials_get_401() {
     let (sim, client) = sim().await;
     let http = reqwest::Client::builder().no_proxy().build().unwrap();

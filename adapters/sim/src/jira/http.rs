@@ -153,6 +153,54 @@ async fn fields(State(s): State<AppState>, Path(v): Path<String>) -> Result<Json
     Ok(Json(Value::Array(out)))
 }
 
+/// A configured project as Jira describes it: ids count from 10000 in the order of
+/// [`super::JiraSimConfig::projects`], as `create` reads `project.id`.
+fn project_json(s: &Shared, v: ApiVersion, index: usize, key: &str) -> Value {
+    let base = s.base_url();
+    let v = v.as_str();
+    let id = (10_000 + index).to_string();
+    let issue_types: Vec<Value> = s
+        .config
+        .issue_types
+        .iter()
+        .enumerate()
+        .map(|(n, name)| {
+            let type_id = (10_001 + n).to_string();
+            json!({
+                "self": format!("{base}/rest/api/{v}/issuetype/{type_id}"),
+                "id": type_id, "name": name, "subtask": false,
+            })
+        })
+        .collect();
+    json!({
+        "self": format!("{base}/rest/api/{v}/project/{id}"),
+        "id": id,
+        "key": key,
+        "name": key,
+        "projectTypeKey": "software",
+        "issueTypes": issue_types,
+    })
+}
+
+async fn projects(State(s): State<AppState>, Path(v): Path<String>) -> Result<Json<Value>, SimError> {
+    let version = version(&v)?;
+    let all = s.config.projects.iter().enumerate().map(|(n, key)| project_json(&s, version, n, key)).collect();
+    Ok(Json(Value::Array(all)))
+}
+
+/// `GET project/{idOrKey}`: the key case-insensitively, or the numeric id.
+async fn project(State(s): State<AppState>, Path((v, key)): Path<(String, String)>) -> Result<Json<Value>, SimError> {
+    let version = version(&v)?;
+    let found = s
+        .config
+        .projects
+        .iter()
+        .enumerate()
+        .find(|(n, k)| k.eq_ignore_ascii_case(&key) || (10_000 + n).to_string() == key)
+        .ok_or_else(|| SimError::not_found(format!("No project could be found with key '{key}'.")))?;
+    Ok(Json(project_json(&s, version, found.0, found.1)))
+}
+
 /// Every method but GET, HEAD and OPTIONS is a write.
 pub(super) const WRITES: WritePolicy = WritePolicy {
     reads: &[Method::GET, Method::HEAD, Method::OPTIONS],
@@ -168,6 +216,8 @@ pub(super) fn routes(shared: AppState) -> Router {
         .route("/rest/api/{v}/myself", get(myself))
         .route("/rest/api/{v}/priority", get(priorities))
         .route("/rest/api/{v}/field", get(fields))
+        .route("/rest/api/{v}/project", get(projects))
+        .route("/rest/api/{v}/project/{key}", get(project))
         .route("/rest/api/{v}/issue", post(create_issue))
         .route("/rest/api/{v}/issue/{key}", get(get_issue).put(edit_issue))
         .route("/rest/api/{v}/issue/{key}/transitions", get(get_transitions).post(do_transition))

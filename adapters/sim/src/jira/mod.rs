@@ -11,6 +11,8 @@
 //! - `GET /rest/api/{v}/serverInfo` (anonymous) → `baseUrl`, `version`,
 //!   `versionNumbers`, `deploymentType`, … as the Python `jira` package reads them.
 //! - `GET …/myself`, `GET …/priority`, `GET …/field` (with `clauseNames`).
+//! - `GET …/project` (every configured project), `GET …/project/{idOrKey}` (with its
+//!   `issueTypes`; unknown → 404 `No project could be found with key 'x'.`).
 //! - `POST …/issue` → 201 `{id,key,self}`; `GET|PUT …/issue/{idOrKey}` (PUT → 204).
 //! - `GET|POST …/issue/{k}/transitions` (`?expand=transitions.fields` lists each
 //!   transition's screen fields), `GET …/status/{idOrName}`, `GET|POST …/issue/{k}/comment`,
@@ -23,7 +25,9 @@
 //!
 //! # Behaviour, as Jira behaves
 //!
-//! - Issue ids count from 10000, keys `PROJ-1`, `PROJ-2`, … per project; `self`
+//! - One instance hosts every project in [`JiraSimConfig::projects`] (project ids
+//!   10000, 10001, … in that order). Issue ids are the instance's, counting from
+//!   10000; keys `PROJ-1`, `PROJ-2`, … count per project; `self`
 //!   links point at this server; timestamps look like `2024-01-15T10:30:00.000+0000`.
 //! - v3 bodies use ADF for `description` and comment bodies (a plain string is
 //!   refused with 400, as in Jira); v2 bodies use plain strings.

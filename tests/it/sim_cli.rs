@@ -380,7 +380,7 @@ async fn the_compose_gateway_runs_against_the_simulators_sim_config_serves() {
     assert_eq!(res.status(), 201);
     let created: serde_json::Value = res.json().await.unwrap();
     let id = created["id"].as_str().unwrap().to_owned();
-    let query = "http://127.0.0.1:18083/cqweb/oslc/repo/7.0.0/db/SDS/record-type/16777224/query?oslc.select=*";
+    let query = "http://127.0.0.1:18083/cqweb/oslc/repo/7.0.0/db/SDS/simpleQuery/16777224?oslc.select=*";
     let mut last = String::new();
     let records = crate::kit::poll_until(Duration::from_secs(30), async || {
         let res = client

@@ -58,6 +58,7 @@ mod comments;
 mod http;
 mod issues;
 mod links;
+mod meta;
 mod profile;
 mod render;
 mod search;
@@ -148,6 +149,9 @@ pub struct JiraSimConfig {
     pub profile: JiraProfile,
     /// Cloud: how long a change takes to reach the search index.
     pub index_lag: Duration,
+    /// Names of [`WORKFLOW`] transitions this instance's workflow lacks (an
+    /// administrator's edit), e.g. `["Reopen Issue"]` leaves Closed a dead end.
+    pub removed_transitions: Vec<String>,
 }
 
 impl JiraSimConfig {
@@ -183,6 +187,7 @@ impl Default for JiraSimConfig {
             comment_events_without_issue: false,
             profile: JiraProfile::DataCenter,
             index_lag: Duration::ZERO,
+            removed_transitions: Vec::new(),
         }
     }
 }
@@ -447,8 +452,9 @@ impl JiraSim {
     /// Move the issue to `target_status` as the operator, through the workflow.
     pub fn transition_as_user(&self, key: &str, target_status: &str) -> Result<(), SimError> {
         let status = Shared::find(&mut self.shared.lock(), key)?.status.clone();
-        let transition = WORKFLOW
-            .iter()
+        let transition = self
+            .shared
+            .workflow()
             .find(|t| {
                 t.to.eq_ignore_ascii_case(target_status) && t.from.iter().any(|f| f.eq_ignore_ascii_case(&status))
             })

@@ -81,6 +81,12 @@ impl Jira<'_> {
         let fix = format!("set {} to the Jira base URL (without /rest/…)", self.probe.key("endpoint"));
         let answer = match self.probe.http.get(&path).await {
             Ok(a) if a.ok() && a.body.get("deploymentType").is_some() => a,
+            // Jira answers serverInfo anonymously; an instance that refuses it names the credentials.
+            Ok(a) if a.status == 401 && a.body.get("errorMessages").is_some() => {
+                report.pass("endpoint", format!("Jira answers at {}", self.probe.http.url(&self.api)));
+                report.fail("auth", format!("the credentials are refused: {}", a.summary()), self.auth_fix());
+                return false;
+            }
             Ok(a) => {
                 report.fail("endpoint", format!("no Jira REST API at {}: {}", self.probe.http.url(&path), a.summary()), fix);
                 return false;
@@ -107,8 +113,12 @@ impl Jira<'_> {
         true
     }
 
+    fn auth_fix(&self) -> String {
+        format!("check {} (Cloud: e-mail + API token; Data Center: a personal access token)", self.probe.key("credentials"))
+    }
+
     async fn auth(&self, report: &mut Report) -> bool {
-        let fix = format!("check {} (Cloud: e-mail + API token; Data Center: a personal access token)", self.probe.key("credentials"));
+        let fix = self.auth_fix();
         match self.probe.http.get(&format!("{}/myself", self.api)).await {
             Ok(a) if a.ok() => {
                 let who = ["accountId", "name", "displayName"]

@@ -151,7 +151,12 @@ const SKEW_WARN_SECS: i64 = 30;
 const SKEW_FAIL_SECS: i64 = 120;
 
 fn shared_checks(probe: &Probe<'_>, report: &mut Report) {
-    let seen = probe.http.seen();
+    seen_checks(&probe.http.seen(), &probe.key("rate_limit.outbound_per_minute"), report);
+}
+
+/// The clock and rate-limit checks on what the answers showed; `limit_key` is the
+/// desk's outbound limit key, for the fix.
+fn seen_checks(seen: &http::Seen, limit_key: &str, report: &mut Report) {
     match seen.skew_secs {
         None => report.warn("clock", "no answer carried a Date header", "check the server's clock by hand (NTP)"),
         Some(s) if s.abs() > SKEW_FAIL_SECS => report.fail(
@@ -170,12 +175,49 @@ fn shared_checks(probe: &Probe<'_>, report: &mut Report) {
         report.warn(
             "rate-limit",
             format!("no rate-limit headers seen in {} answers", seen.answers),
-            format!(
-                "ask the desk's administrators for its API limits and set {} below them",
-                probe.key("rate_limit.outbound_per_minute")
-            ),
+            format!("ask the desk's administrators for its API limits and set {limit_key} below them"),
         );
     } else {
         report.pass("rate-limit", format!("seen: {}", seen.rate_limit_headers.join(", ")));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(skew: Option<i64>, headers: &[&str]) -> String {
+        let seen = http::Seen {
+            answers: 3,
+            skew_secs: skew,
+            rate_limit_headers: headers.iter().map(|h| (*h).to_owned()).collect(),
+        };
+        let mut report = Report::default();
+        seen_checks(&seen, "desks.d.rate_limit.outbound_per_minute", &mut report);
+        report.render()
+    }
+
+    #[test]
+    fn clock_skew_warns_then_fails_and_rate_limit_headers_are_named() {
+        assert!(lines(Some(-3), &[]).starts_with("PASS  clock       skew -3 s"), "{}", lines(Some(-3), &[]));
+        assert!(lines(Some(45), &[]).starts_with("WARN  clock       the server's clock is +45 s"));
+        assert!(lines(Some(-600), &[]).starts_with("FAIL  clock       the server's clock is -600 s"));
+        assert!(lines(None, &[]).starts_with("WARN  clock"));
+        let with = lines(Some(0), &["x-ratelimit-remaining=99", "retry-after=5"]);
+        assert!(with.contains("PASS  rate-limit  seen: x-ratelimit-remaining=99, retry-after=5"), "{with}");
+        let without = lines(Some(0), &[]);
+        assert!(without.contains("WARN  rate-limit  no rate-limit headers seen in 3 answers — fix: ask"), "{without}");
+        assert!(without.contains("desks.d.rate_limit.outbound_per_minute"), "{without}");
+    }
+
+    #[test]
+    fn a_report_fails_only_with_a_fail() {
+        let mut report = Report::default();
+        report.pass("a", "fine");
+        report.warn("b", "odd", "look");
+        assert!(!report.failed());
+        report.fail("c", "broken", "mend it");
+        assert!(report.failed());
+        assert!(report.render().ends_with("FAIL  c  broken — fix: mend it\n"), "{}", report.render());
     }
 }

@@ -133,6 +133,12 @@ async fn a_wrong_project_a_missing_field_and_a_wrong_deployment_fail_with_their_
     assert!(!ok, "{out}");
     assert_line(&out, "FAIL", "project", "No project could be found with key 'NOPE'");
     assert_line(&out, "FAIL", "project", "desks.drift.jira.project");
+
+    edit_config(&f, "project = \"NOPE\"", "project = \"DRIFT\"\nissue_type = \"Story\"");
+    let (ok, out) = probe(&f, "drift", &[]).await;
+    assert!(!ok, "{out}");
+    assert_line(&out, "FAIL", "issue-type", "no issue type \"Story\" (it has: Incident, Task");
+    assert_line(&out, "FAIL", "issue-type", "desks.drift.jira.issue_type");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -186,6 +192,13 @@ async fn a_servicenow_desk_passes_and_a_missing_field_or_wrong_path_fails() {
     let (ok, out) = probe(&f, "region-h", &[]).await;
     assert!(!ok, "{out}");
     assert_line(&out, "FAIL", "endpoint", "no ServiceNow Table API");
+
+    edit_config(&f, "link_field = \"u_links\"", "table = \"problem\"");
+    edit_config(&f, &format!("\"{base}/now\""), &format!("\"{base}\""));
+    let (ok, out) = probe(&f, "region-h", &[]).await;
+    assert!(!ok, "{out}");
+    assert_line(&out, "FAIL", "table", "Invalid table problem");
+    assert_line(&out, "FAIL", "table", "desks.region-h.servicenow.table");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -196,6 +209,11 @@ async fn a_clearquest_desk_passes_and_a_wrong_database_fails() {
     assert_line(&out, "PASS", "auth", "accepted");
     assert_line(&out, "PASS", "record-type", "16777224");
     assert_line(&out, "PASS", "clock", "skew");
+
+    let (ok, out) = probe_with(&f, "sds", &[], &[("T_CQ_PASSWORD", "not-the-password-77ab")]).await;
+    assert!(!ok, "{out}");
+    assert_line(&out, "FAIL", "auth", "desks.sds.credentials");
+    assert!(!out.contains("not-the-password-77ab"), "{out}");
 
     edit_config(&f, "db = \"SDS\"", "db = \"NOPE\"");
     let (ok, out) = probe(&f, "sds", &[]).await;

@@ -153,10 +153,9 @@ impl Http {
         }
         for (name, value) in headers {
             let n = name.as_str();
-            if n.contains("ratelimit") || n.contains("rate-limit") || n == "retry-after" {
-                if !seen.rate_limit_headers.iter().any(|h| h.split('=').next() == Some(n)) {
-                    seen.rate_limit_headers.push(format!("{n}={}", value.to_str().unwrap_or("?")));
-                }
+            let rate_limit = n.contains("ratelimit") || n.contains("rate-limit") || n == "retry-after";
+            if rate_limit && !seen.rate_limit_headers.iter().any(|h| h.split('=').next() == Some(n)) {
+                seen.rate_limit_headers.push(format!("{n}={}", value.to_str().unwrap_or("?")));
             }
         }
     }

@@ -3,8 +3,8 @@
 
 pub mod adapter;
 pub mod options;
-pub mod probe;
 pub mod poll;
+pub mod probe;
 
 use std::sync::Arc;
 

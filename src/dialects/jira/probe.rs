@@ -88,7 +88,11 @@ impl Jira<'_> {
                 return false;
             }
             Ok(a) => {
-                report.fail("endpoint", format!("no Jira REST API at {}: {}", self.probe.http.url(&path), a.summary()), fix);
+                report.fail(
+                    "endpoint",
+                    format!("no Jira REST API at {}: {}", self.probe.http.url(&path), a.summary()),
+                    fix,
+                );
                 return false;
             }
             Err(e) => {
@@ -114,7 +118,10 @@ impl Jira<'_> {
     }
 
     fn auth_fix(&self) -> String {
-        format!("check {} (Cloud: e-mail + API token; Data Center: a personal access token)", self.probe.key("credentials"))
+        format!(
+            "check {} (Cloud: e-mail + API token; Data Center: a personal access token)",
+            self.probe.key("credentials")
+        )
     }
 
     async fn auth(&self, report: &mut Report) -> bool {
@@ -150,7 +157,10 @@ impl Jira<'_> {
                 report.fail(
                     "project",
                     format!("project {project:?} cannot be created in: {}", a.summary()),
-                    format!("set {} to a project key the integration user may create issues in", self.probe.key("jira.project")),
+                    format!(
+                        "set {} to a project key the integration user may create issues in",
+                        self.probe.key("jira.project")
+                    ),
                 );
                 return;
             }
@@ -160,7 +170,12 @@ impl Jira<'_> {
             }
         };
         report.pass("project", format!("{project} accepts new issues"));
-        let list = types.get("issueTypes").or_else(|| types.get("values")).and_then(Value::as_array).cloned().unwrap_or_default();
+        let list = types
+            .get("issueTypes")
+            .or_else(|| types.get("values"))
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         let wanted = self.options.issue_type.as_deref().unwrap_or("Incident");
         let Some(id) = list
             .iter()
@@ -171,7 +186,10 @@ impl Jira<'_> {
             report.fail(
                 "issue-type",
                 format!("project {project} has no issue type {wanted:?} (it has: {})", names.join(", ")),
-                format!("set {} to one of them, or add the type to the project's issue type scheme", self.probe.key("jira.issue_type")),
+                format!(
+                    "set {} to one of them, or add the type to the project's issue type scheme",
+                    self.probe.key("jira.issue_type")
+                ),
             );
             return;
         };
@@ -179,7 +197,11 @@ impl Jira<'_> {
         let fields = match self.probe.http.get(&format!("{path}/{id}")).await {
             Ok(a) if a.ok() => a.body,
             Ok(a) => {
-                report.fail("fields", format!("the create screen of {wanted} cannot be read: {}", a.summary()), "check the integration user's Browse/Create permissions");
+                report.fail(
+                    "fields",
+                    format!("the create screen of {wanted} cannot be read: {}", a.summary()),
+                    "check the integration user's Browse/Create permissions",
+                );
                 return;
             }
             Err(e) => {
@@ -281,7 +303,14 @@ impl Jira<'_> {
         }
     }
 
-    async fn walk_to(&self, key: &str, from: &str, to: &str, graph: &Graph, trail: &mut Vec<String>) -> Result<(), String> {
+    async fn walk_to(
+        &self,
+        key: &str,
+        from: &str,
+        to: &str,
+        graph: &Graph,
+        trail: &mut Vec<String>,
+    ) -> Result<(), String> {
         let path = graph.path(from, to).ok_or_else(|| format!("no known chain of transitions from {from} to {to}"))?;
         for (name, target) in path {
             self.step(key, &name, &target).await?;
@@ -293,16 +322,15 @@ impl Jira<'_> {
     /// `--write`: test issues walked through the workflow until every status reachable
     /// from a new issue's status has had its transitions read; each is cancelled.
     async fn walk(&self, mapped: &[String], graph: &mut Graph, sources: &mut Vec<String>, report: &mut Report) {
-        let cancel = self
-            .probe
-            .mapped_statuses()
-            .into_iter()
-            .find(|(s, _)| *s == Status::Cancelled)
-            .map(|(_, v)| v);
+        let cancel = self.probe.mapped_statuses().into_iter().find(|(s, _)| *s == Status::Cancelled).map(|(_, v)| v);
         for _ in 0..4 {
             let Some(key) = self.create(report).await else { return };
             let Some(initial) = self.status_of(&key).await else {
-                report.fail("write", format!("test issue {key} cannot be read back"), "check the integration user's Browse permission");
+                report.fail(
+                    "write",
+                    format!("test issue {key} cannot be read back"),
+                    "check the integration user's Browse permission",
+                );
                 return;
             };
             let mut trail = vec![initial.clone()];
@@ -322,13 +350,19 @@ impl Jira<'_> {
             }
             sources.push(format!("{key} ({})", trail.join(" → ")));
             if let Some(e) = stuck {
-                report.fail("write", format!("walking test issue {key}: {e}"), "check the workflow's conditions and validators for the integration user");
+                report.fail(
+                    "write",
+                    format!("walking test issue {key}: {e}"),
+                    "check the workflow's conditions and validators for the integration user",
+                );
                 return;
             }
             match &cancel {
                 Some(c) if !c.eq_ignore_ascii_case(&current) => {
                     match self.walk_to(&key, &current, c, graph, &mut trail).await {
-                        Ok(()) => report.pass("write", format!("test issue {key} walked {} and cancelled", trail.join(" → "))),
+                        Ok(()) => {
+                            report.pass("write", format!("test issue {key} walked {} and cancelled", trail.join(" → ")))
+                        }
                         Err(e) => report.fail(
                             "write",
                             format!("test issue {key} (walked {}) cannot be cancelled: {e}", trail.join(" → ")),
@@ -354,7 +388,11 @@ impl Jira<'_> {
         match self.probe.http.send_json(Method::POST, &format!("{}/issue", self.api), &body).await {
             Ok(a) if a.ok() => a.body.get("key").and_then(Value::as_str).map(str::to_owned),
             Ok(a) => {
-                report.fail("write", format!("a test issue cannot be created: {}", a.summary()), "give the integration user Create Issues in the project");
+                report.fail(
+                    "write",
+                    format!("a test issue cannot be created: {}", a.summary()),
+                    "give the integration user Create Issues in the project",
+                );
                 None
             }
             Err(e) => {
@@ -373,11 +411,19 @@ impl Jira<'_> {
             .filter(|u| u.certain)
             .map(|u| {
                 let out: Vec<&str> = graph.transitions(&u.from).iter().map(|(_, t)| t.as_str()).collect();
-                let out = if out.is_empty() { "no transition out".to_owned() } else { format!("transitions to {}", out.join(", ")) };
+                let out = if out.is_empty() {
+                    "no transition out".to_owned()
+                } else {
+                    format!("transitions to {}", out.join(", "))
+                };
                 format!("{} cannot reach {} ({out})", u.from, u.to.join(", "))
             })
             .collect();
-        let read = if sources.is_empty() { "no issue read".to_owned() } else { format!("transitions read from {}", sources.join(", ")) };
+        let read = if sources.is_empty() {
+            "no issue read".to_owned()
+        } else {
+            format!("transitions read from {}", sources.join(", "))
+        };
         if !certain.is_empty() {
             report.fail("workflow", format!("{}; {read}", certain.join("; ")), fix_dead_end);
             return;
@@ -412,11 +458,17 @@ impl Jira<'_> {
                     h.get("url").and_then(Value::as_str).is_some_and(|u| u.trim_end_matches('/').ends_with(&suffix))
                 });
                 match ours {
-                    Some(h) if h.get("enabled").and_then(Value::as_bool) == Some(false) => {
-                        report.fail("change-capture", format!("the webhook to …{suffix} is disabled"), "enable it in Jira (System → WebHooks)")
-                    }
+                    Some(h) if h.get("enabled").and_then(Value::as_bool) == Some(false) => report.fail(
+                        "change-capture",
+                        format!("the webhook to …{suffix} is disabled"),
+                        "enable it in Jira (System → WebHooks)",
+                    ),
                     Some(_) => report.pass("change-capture", format!("{mode}: a webhook posts to …{suffix}")),
-                    None => report.fail("change-capture", format!("{mode}: none of {} webhooks posts to …{suffix}", hooks.len()), fix),
+                    None => report.fail(
+                        "change-capture",
+                        format!("{mode}: none of {} webhooks posts to …{suffix}", hooks.len()),
+                        fix,
+                    ),
                 }
             }
             Ok(a) => report.warn(

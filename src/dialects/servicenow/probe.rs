@@ -119,14 +119,25 @@ impl Sn<'_> {
         if !servicenow_shaped {
             report.fail(
                 "endpoint",
-                format!("no ServiceNow Table API at {}: HTTP {}", self.probe.http.url("/api/now/table/…"), answer.status),
-                format!("set {} to the instance's base URL, e.g. https://example.service-now.com", self.probe.key("endpoint")),
+                format!(
+                    "no ServiceNow Table API at {}: HTTP {}",
+                    self.probe.http.url("/api/now/table/…"),
+                    answer.status
+                ),
+                format!(
+                    "set {} to the instance's base URL, e.g. https://example.service-now.com",
+                    self.probe.key("endpoint")
+                ),
             );
             return None;
         }
         report.pass("endpoint", format!("ServiceNow Table API at {}", self.probe.http.url("/api/now")));
         if answer.status == 401 {
-            report.fail("auth", format!("the credentials are refused: {}", answer.summary()), format!("check {}", self.probe.key("credentials")));
+            report.fail(
+                "auth",
+                format!("the credentials are refused: {}", answer.summary()),
+                format!("check {}", self.probe.key("credentials")),
+            );
             return None;
         }
         report.pass("auth", "the credentials are accepted");
@@ -139,7 +150,10 @@ impl Sn<'_> {
                 report.fail(
                     "table",
                     format!("table {table:?} cannot be read: {}", answer.summary()),
-                    format!("set {} to the incident table, or grant the integration user read on it", self.probe.key("servicenow.table")),
+                    format!(
+                        "set {} to the incident table, or grant the integration user read on it",
+                        self.probe.key("servicenow.table")
+                    ),
                 );
                 None
             }
@@ -177,7 +191,10 @@ impl Sn<'_> {
                 report.fail(
                     &name,
                     format!("{table} has no field {field} ({source})"),
-                    format!("create the field {field} on {table}, or set {} to the field's name", self.probe.key(&format!("servicenow.{key}"))),
+                    format!(
+                        "create the field {field} on {table}, or set {} to the field's name",
+                        self.probe.key(&format!("servicenow.{key}"))
+                    ),
                 );
             }
         }
@@ -204,8 +221,7 @@ impl Sn<'_> {
                 return;
             }
         };
-        let missing: Vec<&str> =
-            mapped.iter().filter(|(_, v)| !choices.contains(v)).map(|(_, v)| v.as_str()).collect();
+        let missing: Vec<&str> = mapped.iter().filter(|(_, v)| !choices.contains(v)).map(|(_, v)| v.as_str()).collect();
         if missing.is_empty() {
             report.pass("workflow", format!("every mapped state is a choice of {table}.state"));
         } else {
@@ -226,7 +242,11 @@ impl Sn<'_> {
         let record = match self.probe.http.send_json(Method::POST, &path, &create).await {
             Ok(a) if a.ok() => a.body.get("result").and_then(Value::as_object).cloned(),
             Ok(a) => {
-                report.fail("write", format!("a test record cannot be created: {}", a.summary()), format!("grant the integration user create on {table}"));
+                report.fail(
+                    "write",
+                    format!("a test record cannot be created: {}", a.summary()),
+                    format!("grant the integration user create on {table}"),
+                );
                 return None;
             }
             Err(e) => {
@@ -253,7 +273,12 @@ impl Sn<'_> {
                 Ok(a) => {
                     report.fail(
                         "workflow",
-                        format!("{number} cannot be set to state {state} ({}) after {}: {}", status.as_str(), trail.join(" → "), a.summary()),
+                        format!(
+                            "{number} cannot be set to state {state} ({}) after {}: {}",
+                            status.as_str(),
+                            trail.join(" → "),
+                            a.summary()
+                        ),
                         "allow the integration user that state change (State Flows, business rules, data policies), \
                          or map the status (mappings/servicenow.toml) to a state the instance accepts",
                     );
@@ -278,14 +303,22 @@ impl Sn<'_> {
             self.probe.public_url.map_or("<gateway URL>".to_owned(), |u| u.as_str().trim_end_matches('/').to_owned())
         );
         let query = format!("collection={table}^active=true^scriptLIKE{suffix}");
-        let path = format!("/api/now/table/sys_script?sysparm_query={}&sysparm_fields=name&sysparm_limit=1", enc(&query));
+        let path =
+            format!("/api/now/table/sys_script?sysparm_query={}&sysparm_fields=name&sysparm_limit=1", enc(&query));
         match self.probe.http.get(&path).await {
             Ok(a) if a.ok() => match result_list(&a.body).and_then(|l| l.first()) {
                 Some(rule) => report.pass(
                     "change-capture",
-                    format!("push: business rule {:?} posts to …{suffix}", rule.get("name").and_then(Value::as_str).unwrap_or("?")),
+                    format!(
+                        "push: business rule {:?} posts to …{suffix}",
+                        rule.get("name").and_then(Value::as_str).unwrap_or("?")
+                    ),
                 ),
-                None => report.fail("change-capture", format!("push: no active business rule on {table} posts to …{suffix}"), fix),
+                None => report.fail(
+                    "change-capture",
+                    format!("push: no active business rule on {table} posts to …{suffix}"),
+                    fix,
+                ),
             },
             Ok(a) => report.warn(
                 "change-capture",

@@ -97,6 +97,10 @@ async fn a_jira_cloud_desk_passes() {
     assert_line(&out, "PASS", "workflow", "reaches every other");
     assert_line(&out, "PASS", "change-capture", "signed webhooks");
     secrets_absent(&f, &out);
+
+    // Read-only, the issues are found through Cloud's /search/jql.
+    let (_, out) = probe(&f, "drift", &[]).await;
+    assert!(line(&out, "workflow").contains("DRIFT-1 (Won't Do)"), "{out}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -219,4 +223,19 @@ async fn a_clearquest_desk_passes_and_a_wrong_database_fails() {
     let (ok, out) = probe(&f, "sds", &[]).await;
     assert!(!ok, "{out}");
     assert_line(&out, "FAIL", "record-type", "desks.sds.clearquest.db");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unknown_desk_or_one_deskgate_does_not_call_is_refused_naming_it() {
+    let f = Federation::builder().region_h_native().start().await;
+    let mut c = kit::binary::async_command();
+    c.args(["probe", "--config", f.config_file.to_str().unwrap(), "--desk", "nowhere"]).envs(f.env_vars());
+    let out = c.output().await.unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no desk \"nowhere\"") && stderr.contains("drift"), "{stderr}");
+
+    let (ok, out) = probe(&f, "region-h", &[]).await;
+    assert!(!ok);
+    assert!(out.contains("desks.region-h.endpoint: the desk has no endpoint"), "{out}");
 }

@@ -151,9 +151,9 @@ impl Jira<'_> {
     async fn project(&self, report: &mut Report) {
         let project = &self.options.project;
         let path = format!("{}/issue/createmeta/{}/issuetypes", self.api, enc(project));
-        let types = match self.probe.http.get(&path).await {
-            Ok(a) if a.ok() => a.body,
-            Ok(a) => {
+        let list = match self.pages(&path).await {
+            Ok(Ok(items)) => items,
+            Ok(Err(a)) => {
                 report.fail(
                     "project",
                     format!("project {project:?} cannot be created in: {}", a.summary()),
@@ -170,12 +170,6 @@ impl Jira<'_> {
             }
         };
         report.pass("project", format!("{project} accepts new issues"));
-        let list = types
-            .get("issueTypes")
-            .or_else(|| types.get("values"))
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
         let wanted = self.options.issue_type.as_deref().unwrap_or("Incident");
         let Some(id) = list
             .iter()
@@ -194,9 +188,9 @@ impl Jira<'_> {
             return;
         };
         report.pass("issue-type", format!("{wanted} in {project}"));
-        let fields = match self.probe.http.get(&format!("{path}/{id}")).await {
-            Ok(a) if a.ok() => a.body,
-            Ok(a) => {
+        let fields = match self.pages(&format!("{path}/{id}")).await {
+            Ok(Ok(items)) => items,
+            Ok(Err(a)) => {
                 report.fail(
                     "fields",
                     format!("the create screen of {wanted} cannot be read: {}", a.summary()),
@@ -209,14 +203,8 @@ impl Jira<'_> {
                 return;
             }
         };
-        let on_screen: Vec<&str> = fields
-            .get("fields")
-            .or_else(|| fields.get("values"))
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|f| f.get("fieldId").or_else(|| f.get("key")).and_then(Value::as_str))
-            .collect();
+        let on_screen: Vec<&str> =
+            fields.iter().filter_map(|f| f.get("fieldId").or_else(|| f.get("key")).and_then(Value::as_str)).collect();
         let configured = [
             ("correlation_field", &self.options.correlation_field),
             ("link_field", &self.options.link_field),
@@ -238,6 +226,33 @@ impl Jira<'_> {
                 );
             }
         }
+    }
+
+    /// Every item of a paged create-metadata resource: Data Center pages under
+    /// `values`, Cloud names the list `issueTypes` or `fields` (or `results`, or
+    /// `createMetaIssueType`). Bounded at 20 pages; a refusal is returned as it came.
+    async fn pages(&self, path: &str) -> Result<Result<Vec<Value>, crate::probe::Answer>, String> {
+        let mut items: Vec<Value> = Vec::new();
+        for _ in 0..20 {
+            let answer = self.probe.http.get(&format!("{path}?startAt={}&maxResults=100", items.len())).await?;
+            if !answer.ok() {
+                return Ok(Err(answer));
+            }
+            let page = ["values", "issueTypes", "fields", "results", "createMetaIssueType"]
+                .iter()
+                .find_map(|k| answer.body.get(*k).and_then(Value::as_array))
+                .cloned()
+                .unwrap_or_default();
+            let total = answer.body.get("total").and_then(Value::as_u64);
+            let last = answer.body.get("isLast").and_then(Value::as_bool);
+            let empty = page.is_empty();
+            items.extend(page);
+            let done = last.unwrap_or(false) || total.is_none_or(|t| items.len() as u64 >= t);
+            if empty || done {
+                break;
+            }
+        }
+        Ok(Ok(items))
     }
 
     /// Read-only: the transitions of one issue in each status, starting from the

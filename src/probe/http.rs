@@ -110,7 +110,10 @@ impl Http {
         body: Option<&Value>,
         headers: &[(&str, &str)],
     ) -> Result<Answer, String> {
-        let mut request = self.client.request(method, self.url(path)).header("Accept", "application/json");
+        let mut request = self.client.request(method, self.url(path));
+        if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("accept")) {
+            request = request.header("Accept", "application/json");
+        }
         for (k, v) in headers {
             request = request.header(*k, *v);
         }

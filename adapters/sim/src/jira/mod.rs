@@ -18,6 +18,8 @@
 //!   `GET|POST …/search` (Data Center: JQL via [`deskgate_jira::jql`],
 //!   `startAt`/`maxResults`/`total`; Cloud: 410 Gone),
 //!   `GET|POST …/search/jql` (Cloud: `nextPageToken`/`isLast`, `reconcileIssues`).
+//! - `GET …/issue/createmeta/{project}/issuetypes[/{id}]`, `GET /rest/webhooks/1.0/webhook`:
+//!   `meta.rs`.
 //! - `/_sim/faults`, `/_sim/served`: [`crate::faults`]; `/_sim/jira/index-lag`,
 //!   `/_sim/jira/lose-responses`: `profile.rs`.
 //!

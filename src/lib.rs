@@ -43,6 +43,7 @@ pub mod mapping;
 pub mod model;
 pub mod notify;
 pub mod outbox;
+pub mod probe;
 pub mod ratelimit;
 pub mod rejections;
 pub mod secret;

@@ -1,5 +1,6 @@
 //! The command line: what it accepts (here) and what each command does ([`run`]).
 
+mod probe;
 mod run;
 mod sim;
 
@@ -139,6 +140,19 @@ pub enum Command {
         data_dir: Option<PathBuf>,
         #[arg(long, env = "DESKGATE_CONFIG", default_value = "deploy/gateway.toml")]
         config: PathBuf,
+    },
+    /// Prove a desk's configured endpoint before go-live: credentials, clock, project
+    /// and fields, workflow, change capture; one PASS/WARN/FAIL line per check.
+    /// Read-only unless --write. Exit code 1 on any FAIL.
+    Probe {
+        #[arg(long, env = "DESKGATE_CONFIG", default_value = "deploy/gateway.toml")]
+        config: PathBuf,
+        /// The desk id, e.g. drift.
+        #[arg(long)]
+        desk: String,
+        /// Also create a test ticket, walk it through every mapped status and cancel it.
+        #[arg(long)]
+        write: bool,
     },
     /// Start ServiceNow, Jira and ClearQuest simulators for manual use; print their
     /// URLs and credentials; run until Ctrl-C.

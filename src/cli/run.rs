@@ -180,6 +180,7 @@ pub async fn run(cli: Cli) -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Probe { config, desk, write } => super::probe::probe(&config, &desk, write).await,
         Command::Demo { at } => {
             crate::telemetry::init(false, "warn");
             match crate::demo::run(at.as_deref()).await {

@@ -49,6 +49,12 @@ pub trait Dialect: Sync {
     fn mapping(&self) -> Option<&'static MappingSource> {
         None
     }
+
+    /// The checks `deskgate probe` runs against a desk's endpoint (`<name>/probe.rs`);
+    /// `None` for a dialect deskgate does not call.
+    fn probe(&self) -> Option<&'static dyn crate::probe::DeskProbe> {
+        None
+    }
 }
 
 macro_rules! registry {

@@ -48,6 +48,7 @@ const MODULES: &[(&str, &str)] = &[
     ("server", "edge"),
     ("sync", "edge"),
     ("notify", "edge"),
+    ("probe", "edge"),
     ("startup", "startup"),
     ("cli", "cli"),
     ("commands", "cli"),

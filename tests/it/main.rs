@@ -23,6 +23,7 @@ mod jira_sync;
 mod layers;
 mod outbox_cli;
 mod patient_data;
+mod probe;
 mod ratelimit;
 mod real_clients;
 mod request_id;

@@ -4,6 +4,7 @@
 pub mod adapter;
 pub mod options;
 pub mod poll;
+pub mod probe;
 
 use std::sync::Arc;
 
@@ -30,6 +31,10 @@ impl Dialect for Clearquest {
 
     fn adapter(&self, desk: &Desk, endpoint: &url::Url) -> Option<Result<Arc<dyn Adapter>, String>> {
         Some(adapter::build(desk, endpoint.as_str()))
+    }
+
+    fn probe(&self) -> Option<&'static dyn crate::probe::DeskProbe> {
+        Some(&probe::ClearquestProbe)
     }
 
     fn polled(&self) -> bool {

@@ -4,6 +4,7 @@
 pub mod adapter;
 pub mod api;
 pub mod options;
+pub mod probe;
 pub mod webhook;
 
 use std::sync::Arc;
@@ -74,5 +75,9 @@ impl Dialect for Jira {
 
     fn adapter(&self, desk: &Desk, endpoint: &url::Url) -> Option<Result<Arc<dyn Adapter>, String>> {
         Some(adapter::build(desk, endpoint))
+    }
+
+    fn probe(&self) -> Option<&'static dyn crate::probe::DeskProbe> {
+        Some(&probe::JiraProbe)
     }
 }

@@ -5,6 +5,7 @@
 pub mod adapter;
 pub mod api;
 pub mod options;
+pub mod probe;
 pub mod webhook;
 
 use std::sync::Arc;
@@ -58,5 +59,9 @@ impl Dialect for Servicenow {
 
     fn adapter(&self, desk: &Desk, endpoint: &url::Url) -> Option<Result<Arc<dyn Adapter>, String>> {
         Some(adapter::build(desk, endpoint.as_str()))
+    }
+
+    fn probe(&self) -> Option<&'static dyn crate::probe::DeskProbe> {
+        Some(&probe::ServicenowProbe)
     }
 }

@@ -212,6 +212,7 @@ pub(super) const WRITES: WritePolicy = WritePolicy {
 /// The REST API, without the fault layer.
 pub(super) fn routes(shared: AppState) -> Router {
     Router::new()
+        .merge(super::meta::routes())
         .route("/rest/api/{v}/serverInfo", get(server_info))
         .route("/rest/api/{v}/myself", get(myself))
         .route("/rest/api/{v}/priority", get(priorities))

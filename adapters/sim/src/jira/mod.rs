@@ -20,6 +20,8 @@
 //!   `GET|POST …/search` (Data Center: JQL via [`deskgate_jira::jql`],
 //!   `startAt`/`maxResults`/`total`; Cloud: 410 Gone),
 //!   `GET|POST …/search/jql` (Cloud: `nextPageToken`/`isLast`, `reconcileIssues`).
+//! - `GET …/issue/createmeta/{project}/issuetypes[/{id}]`, `GET /rest/webhooks/1.0/webhook`:
+//!   `meta.rs`.
 //! - `/_sim/faults`, `/_sim/served`: [`crate::faults`]; `/_sim/jira/index-lag`,
 //!   `/_sim/jira/lose-responses`: `profile.rs`.
 //!
@@ -62,6 +64,7 @@ mod comments;
 mod http;
 mod issues;
 mod links;
+mod meta;
 mod profile;
 mod render;
 mod search;
@@ -152,6 +155,9 @@ pub struct JiraSimConfig {
     pub profile: JiraProfile,
     /// Cloud: how long a change takes to reach the search index.
     pub index_lag: Duration,
+    /// Names of [`WORKFLOW`] transitions this instance's workflow lacks (an
+    /// administrator's edit), e.g. `["Reopen Issue"]` leaves Closed a dead end.
+    pub removed_transitions: Vec<String>,
 }
 
 impl JiraSimConfig {
@@ -187,6 +193,7 @@ impl Default for JiraSimConfig {
             comment_events_without_issue: false,
             profile: JiraProfile::DataCenter,
             index_lag: Duration::ZERO,
+            removed_transitions: Vec::new(),
         }
     }
 }
@@ -451,8 +458,9 @@ impl JiraSim {
     /// Move the issue to `target_status` as the operator, through the workflow.
     pub fn transition_as_user(&self, key: &str, target_status: &str) -> Result<(), SimError> {
         let status = Shared::find(&mut self.shared.lock(), key)?.status.clone();
-        let transition = WORKFLOW
-            .iter()
+        let transition = self
+            .shared
+            .workflow()
             .find(|t| {
                 t.to.eq_ignore_ascii_case(target_status) && t.from.iter().any(|f| f.eq_ignore_ascii_case(&status))
             })

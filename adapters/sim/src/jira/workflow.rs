@@ -122,9 +122,14 @@ pub(super) fn status_def(name: &str) -> Option<&'static StatusDef> {
 }
 
 impl Shared {
+    /// The transitions of this instance's workflow: [`WORKFLOW`] less those removed.
+    pub(super) fn workflow(&self) -> impl Iterator<Item = &'static TransitionDef> + '_ {
+        WORKFLOW.iter().filter(|t| !self.config.removed_transitions.iter().any(|r| r.eq_ignore_ascii_case(t.name)))
+    }
+
     pub(super) fn transitions_json(&self, version: ApiVersion, status: &str, with_fields: bool) -> Value {
-        let transitions: Vec<Value> = WORKFLOW
-            .iter()
+        let transitions: Vec<Value> = self
+            .workflow()
             .filter(|t| t.from.iter().any(|f| f.eq_ignore_ascii_case(status)))
             .map(|t| {
                 let mut to = self.status_json(t.to);
@@ -190,7 +195,7 @@ impl Shared {
         let now = self.now();
         let issue = Self::find(&mut inner, key)?;
         let Some(t) =
-            WORKFLOW.iter().find(|t| t.id == id && t.from.iter().any(|f| f.eq_ignore_ascii_case(&issue.status)))
+            self.workflow().find(|t| t.id == id && t.from.iter().any(|f| f.eq_ignore_ascii_case(&issue.status)))
         else {
             return Err(SimError::bad_message(format!("Transition id '{id}' is not valid for this issue.")));
         };

@@ -236,9 +236,10 @@ impl Parser<'_> {
     }
 
     fn keyword(&mut self, kw: &'static str) -> Result<(), WhereError> {
-        let rest = self.rest();
-        let boundary = rest[kw.len().min(rest.len())..].chars().next().is_some_and(char::is_whitespace);
-        if rest.starts_with(kw) && boundary {
+        // The keyword, then a space (slicing by `strip_prefix`: the input may hold any
+        // character where the keyword would end).
+        let boundary = self.rest().strip_prefix(kw).and_then(|after| after.chars().next());
+        if boundary.is_some_and(char::is_whitespace) {
             self.pos += kw.len();
             Ok(())
         } else {
@@ -368,6 +369,12 @@ impl Parser<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_character_where_a_keyword_would_end_is_a_syntax_error_not_a_panic() {
+        let err = Where::parse("cq:State=\"Open\" an\u{e9}d").unwrap_err();
+        assert!(matches!(err, WhereError::Syntax { .. }), "{err:?}");
+    }
 
     #[test]
     fn scoped_terms_round_trip() {

@@ -211,7 +211,9 @@ async fn a_clearquest_desk_passes_and_a_wrong_database_fails() {
     let (ok, out) = probe(&f, "sds", &[]).await;
     assert!(ok, "{out}");
     assert_line(&out, "PASS", "auth", "accepted");
-    assert_line(&out, "PASS", "record-type", "16777224");
+    assert_line(&out, "PASS", "discovery", "/cqweb/oslc/repo/7.0.0/db/SDS");
+    assert_line(&out, "PASS", "record-type", "simpleQuery/16777224");
+    assert_line(&out, "PASS", "modified_field", "cq:history{cq:action_timestamp}");
     assert_line(&out, "PASS", "clock", "skew");
 
     let (ok, out) = probe_with(&f, "sds", &[], &[("T_CQ_PASSWORD", "not-the-password-77ab")]).await;
@@ -222,7 +224,13 @@ async fn a_clearquest_desk_passes_and_a_wrong_database_fails() {
     edit_config(&f, "db = \"SDS\"", "db = \"NOPE\"");
     let (ok, out) = probe(&f, "sds", &[]).await;
     assert!(!ok, "{out}");
-    assert_line(&out, "FAIL", "record-type", "desks.sds.clearquest.db");
+    assert_line(&out, "FAIL", "discovery", "desks.sds.clearquest.db");
+
+    // A change-capture field the record type does not have is named with its key.
+    edit_config(&f, "db = \"NOPE\"", "db = \"SDS\"\nmodified_field = \"cq:Last_Modified\"");
+    let (ok, out) = probe(&f, "sds", &[]).await;
+    assert!(!ok, "{out}");
+    assert_line(&out, "FAIL", "modified_field", "desks.sds.clearquest.modified_field");
 }
 
 #[tokio::test(flavor = "multi_thread")]

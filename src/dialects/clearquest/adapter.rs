@@ -7,7 +7,13 @@ use deskgate_adapter::Adapter;
 use crate::config::{Credentials, Desk};
 
 pub(super) fn build(desk: &Desk, endpoint: &str) -> Result<Arc<dyn Adapter>, String> {
-    use deskgate_clearquest::{ClearQuestAdapter, ClearQuestConfig};
+    let config = config_of(desk, endpoint)?;
+    Ok(Arc::new(deskgate_clearquest::ClearQuestAdapter::new(config).map_err(|e| e.to_string())?))
+}
+
+/// The adapter's settings for `desk` at `endpoint` (also what `deskgate probe` discovers with).
+pub(super) fn config_of(desk: &Desk, endpoint: &str) -> Result<deskgate_clearquest::ClearQuestConfig, String> {
+    use deskgate_clearquest::ClearQuestConfig;
     let options = desk.clearquest.as_ref().ok_or("a ClearQuest desk deskgate calls needs clearquest = { repo, db }")?;
     let Some(Credentials::Basic { username, password }) = &desk.credentials else {
         return Err("ClearQuest credentials are basic".into());
@@ -42,7 +48,7 @@ pub(super) fn build(desk: &Desk, endpoint: &str) -> Result<Arc<dyn Adapter>, Str
     }
     .map_err(|e| format!("clearquest.schema: {e}"))?;
     config.timeout = crate::dialects::timeout(options.timeout_secs, 10);
-    Ok(Arc::new(ClearQuestAdapter::new(config).map_err(|e| e.to_string())?))
+    Ok(config)
 }
 
 #[cfg(test)]

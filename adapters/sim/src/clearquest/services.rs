@@ -136,6 +136,8 @@ const FIELDS: &[(&str, &str, &str, bool)] = &[
     ("Note_Entry", "Zero-or-one", "XMLLiteral", false),
     ("deskgate_Incident", "Zero-or-one", "string", false),
     ("deskgate_Links", "Zero-or-one", "XMLLiteral", false),
+    // The record's history (each action with its time), which change capture reads.
+    ("history", "Zero-or-many", "LocalResource", true),
 ];
 
 /// `GET …/record-type/{typeDbid}`: the record type's resource shape.

@@ -30,8 +30,9 @@ use tokio::sync::{Notify, watch};
 
 use crate::clock::Clock;
 use crate::config::{Config, SmtpTls};
-use crate::escalation::{Channel, Escalation, TimeoutOutcome};
-use crate::model::{Incident, ModelError};
+use crate::escalation::{Channel, Escalation, TimeoutOutcome, end_reason};
+use crate::gateway::end_escalation;
+use crate::model::{Incident, IncidentId, ModelError};
 use crate::outbox::{Action, Delivery};
 use crate::store::{EscalationQuery, Store, StoreError};
 
@@ -287,13 +288,33 @@ pub struct Watch {
 }
 
 impl Watch {
-    /// One pass at the clock's now: every waiting escalation past its deadline moves
-    /// to the next contact (whose notifications are queued) or becomes exhausted.
-    /// Returns the escalations moved.
+    /// One pass at the clock's now: every waiting escalation whose incident no longer
+    /// calls for one ends ([`end_reason`]: resolved, closed, cancelled, downgraded, a
+    /// support request) — whether or not it is due, and whatever the gateway did
+    /// before a restart; every other one past its deadline moves to the next contact
+    /// (whose notifications are queued) or becomes exhausted. Returns the escalations
+    /// moved on (not those ended).
     pub async fn step(&self) -> Result<Vec<Escalation>, StoreError> {
         let now = self.clock.now();
-        let due =
-            self.store.escalations(&EscalationQuery { due_by: Some(now), ..EscalationQuery::all(usize::MAX) }).await?;
+        let waiting = self.store.escalations(&EscalationQuery::all(usize::MAX)).await?;
+        let mut due = Vec::new();
+        for e in waiting.into_iter().filter(|e| e.state.is_waiting()) {
+            let incident = match e.incident_id.parse::<IncidentId>() {
+                Ok(id) => self.store.get_incident(&id).await?,
+                Err(_) => None,
+            };
+            let reason = match &incident {
+                Some(i) => end_reason(i),
+                None => Some(format!("{} is not stored", e.incident_id)),
+            };
+            match reason {
+                Some(reason) => {
+                    end_escalation(&*self.store, &e.id, &reason, now).await?;
+                }
+                None if e.deadline.is_some_and(|d| d <= now) => due.push(e),
+                None => {}
+            }
+        }
         let mut moved = Vec::new();
         for e in due {
             let change = |e: &mut Escalation| -> Result<Vec<Delivery>, ModelError> {

@@ -8,12 +8,15 @@
 //! States: `pending` (first contact notified, waiting for an acknowledgement) →
 //! `re_escalated` (a later contact in the chain notified, waiting) → `exhausted`
 //! (the chain ended unacknowledged). `acknowledged` ends it from any waiting state,
-//! and also after exhaustion: a late answer is still worth recording.
+//! and also after exhaustion: a late answer is still worth recording. `ended` stops a
+//! waiting escalation whose incident no longer calls for one ([`Escalation::end`],
+//! with the reason [`end_reason`] gives): nobody is paged for it again.
 
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use super::{Priority, decision::Decision, rules::Contact};
+use crate::model::{Incident, Kind, Status};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -22,6 +25,9 @@ pub enum EscalationState {
     Acknowledged,
     ReEscalated,
     Exhausted,
+    /// The incident stopped calling for an escalation (resolved, closed, cancelled,
+    /// downgraded below P2, or a support request): nobody is paged for it any more.
+    Ended,
 }
 
 impl EscalationState {
@@ -64,6 +70,38 @@ pub struct Escalation {
     pub acknowledged: Option<Acknowledgement>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exhausted_at: Option<Timestamp>,
+    /// Why and when the escalation ended without an acknowledgement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended: Option<Ending>,
+}
+
+/// Why an escalation stopped waiting: its incident no longer calls for one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ending {
+    /// One sentence, e.g. "INC-2026-000042 was resolved".
+    pub reason: String,
+    pub at: Timestamp,
+}
+
+/// Why `incident` no longer calls for an escalation, if it does not: resolved,
+/// closed or cancelled, downgraded below P2, or a support request (whose parent is
+/// the incident that is escalated).
+pub fn end_reason(incident: &Incident) -> Option<String> {
+    let id = incident.id.as_str();
+    if incident.kind == Kind::SupportRequest {
+        return Some(format!("{id} became a support request"));
+    }
+    match incident.status {
+        Status::Resolved | Status::Closed | Status::Cancelled => {
+            return Some(format!("{id} was {}", incident.status));
+        }
+        _ => {}
+    }
+    match incident.priority {
+        Some(p) if p.is_major() => None,
+        Some(p) => Some(format!("{id} was downgraded to {p}")),
+        None => Some(format!("{id} has no priority")),
+    }
 }
 
 /// What [`Escalation::on_timeout`] did, and so what the caller must do.
@@ -85,6 +123,8 @@ pub enum TimeoutOutcome {
 pub enum TransitionError {
     #[error("escalation {id} was already acknowledged by {by} at {at}")]
     AlreadyAcknowledged { id: String, by: String, at: Timestamp },
+    #[error("escalation {id} ended at {at}: {reason}")]
+    Ended { id: String, reason: String, at: Timestamp },
 }
 
 impl Escalation {
@@ -103,7 +143,21 @@ impl Escalation {
             decision,
             acknowledged: None,
             exhausted_at: None,
+            ended: None,
         }
+    }
+
+    /// Stop a waiting escalation because its incident no longer calls for one.
+    /// Returns whether it changed: an acknowledged, exhausted or ended escalation
+    /// keeps its state.
+    pub fn end(&mut self, reason: impl Into<String>, at: Timestamp) -> bool {
+        if !self.state.is_waiting() {
+            return false;
+        }
+        self.state = EscalationState::Ended;
+        self.deadline = None;
+        self.ended = Some(Ending { reason: reason.into(), at });
+        true
     }
 
     /// The contact notified last.
@@ -116,6 +170,9 @@ impl Escalation {
     pub fn acknowledge(&mut self, by: &str, at: Timestamp) -> Result<(), TransitionError> {
         if let Some(a) = &self.acknowledged {
             return Err(TransitionError::AlreadyAcknowledged { id: self.id.clone(), by: a.by.clone(), at: a.at });
+        }
+        if let Some(end) = &self.ended {
+            return Err(TransitionError::Ended { id: self.id.clone(), reason: end.reason.clone(), at: end.at });
         }
         self.acknowledged = Some(Acknowledgement { by: by.to_string(), at });
         self.state = EscalationState::Acknowledged;

@@ -379,3 +379,87 @@ async fn the_cli_lists_and_acknowledges_escalations_as_the_national_desk() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("already acknowledged"), "{:?}", out);
 }
+
+// ---------------------------------------------------------------------------
+// The end of an escalation: an incident that no longer calls for one pages nobody.
+
+/// The mails sent to `address` so far, after the outbox had time to deliver.
+async fn mails_to(h: &Harness, address: &str) -> usize {
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    h.smtp.mails().iter().filter(|m| m.to.iter().any(|t| t == address)).count()
+}
+
+#[tokio::test]
+async fn step_10_a_resolved_incident_pages_nobody_past_the_deadline_nor_after_a_restart() {
+    let mut h = Harness::start(local(SUNDAY_2AM)).await;
+    let incident = h.report("SN-10", "FMK: prescriptions cannot be renewed", "FMK", "P2").await;
+    let id = incident["id"].as_str().unwrap().to_owned();
+    h.smtp.wait_for("fmk-incident-manager@fmk.example", 1).await.unwrap();
+
+    h.clock.advance(SignedDuration::from_mins(5));
+    h.patch("sds", &id, json!({"status": "resolved"})).await;
+    let e = h.escalations_of(&id).await.remove(0);
+    assert_eq!(e["state"], "ended", "{e}");
+    assert!(e["ended_reason"].as_str().unwrap().contains("resolved"), "{e}");
+    assert!(e["deadline"].is_null(), "{e}");
+
+    // Past the 15 minutes to acknowledge: the next in the chain is not paged.
+    h.clock.advance(SignedDuration::from_mins(20));
+    assert!(h.watch().step().await.unwrap().is_empty());
+    h.restart().await;
+    h.clock.advance(SignedDuration::from_mins(60));
+    assert!(h.watch().step().await.unwrap().is_empty());
+    assert_eq!(h.escalations_of(&id).await[0]["state"], "ended");
+    assert_eq!(mails_to(&h, "servicedesk@sds.example").await, 0, "nobody after the first contact");
+    assert_eq!(mails_to(&h, "fmk-incident-manager@fmk.example").await, 1);
+    let (status, ack) = h
+        .call("sds", reqwest::Method::POST, &format!("/api/v1/escalations/{}/ack", e["id"].as_str().unwrap()), None)
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "an ended escalation is not taken: {ack}");
+}
+
+#[tokio::test]
+async fn step_5b_a_downgrade_below_p2_ends_the_escalation_and_an_upgrade_opens_a_new_one() {
+    let h = Harness::start(local("2026-12-01T10:00")).await;
+    let incident = h.report("SN-11", "NSP: lookups fail", "NSP", "P2").await;
+    let id = incident["id"].as_str().unwrap().to_owned();
+    assert_eq!(h.escalations_of(&id).await[0]["state"], "pending");
+
+    h.patch("sds", &id, json!({"priority": "P3"})).await;
+    let found = h.escalations_of(&id).await;
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0]["state"], "ended");
+    assert!(found[0]["ended_reason"].as_str().unwrap().contains("downgraded to P3"), "{}", found[0]);
+    h.clock.advance(SignedDuration::from_mins(20));
+    assert!(h.watch().step().await.unwrap().is_empty(), "a downgraded incident pages nobody");
+
+    h.patch("sds", &id, json!({"priority": "P1"})).await;
+    let found = h.escalations_of(&id).await;
+    assert_eq!(found.len(), 2, "the upgrade escalates again: {found:#?}");
+    assert_eq!(found.iter().filter(|e| e["state"] == "pending").count(), 1, "{found:#?}");
+}
+
+#[tokio::test]
+async fn step_3_a_further_report_is_a_support_request_and_opens_no_escalation_of_its_own() {
+    let h = Harness::start(local(SUNDAY_2AM)).await;
+    let parent = h.report("SN-12", "FMK: prescriptions cannot be read", "FMK", "P2").await;
+    let parent_id = parent["id"].as_str().unwrap().to_owned();
+    let further = h.report("SN-13", "FMK: cannot read prescriptions", "FMK", "P2").await;
+    let further_id = further["id"].as_str().unwrap().to_owned();
+
+    h.patch("sds", &further_id, json!({"kind": "support_request", "parent": parent_id})).await;
+    let found = h.escalations_of(&further_id).await;
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0]["state"], "ended");
+    assert!(found[0]["ended_reason"].as_str().unwrap().contains("support request"), "{}", found[0]);
+
+    // An upgrade of the support request does not escalate it: its parent is.
+    h.patch("sds", &further_id, json!({"priority": "P3"})).await;
+    h.patch("sds", &further_id, json!({"priority": "P1"})).await;
+    assert_eq!(h.escalations_of(&further_id).await.len(), 1);
+
+    h.clock.advance(SignedDuration::from_mins(16));
+    let moved = h.watch().step().await.unwrap();
+    assert_eq!(moved.len(), 1, "{moved:#?}");
+    assert_eq!(moved[0].incident_id, parent_id);
+}

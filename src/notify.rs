@@ -6,10 +6,10 @@
 //! * [`notifications`] and [`stakeholder_mail`] (in [`crate::gateway::notifications`]) plan the outbox deliveries of an
 //!   escalation attempt — one per channel of the contact, each in its own lane, so a
 //!   contact that cannot be reached never holds up the next one in the chain.
-//! * [`Notifier`] carries one out: a JSON POST to a webhook, or a mail over SMTP
-//!   (`[gateway.smtp]`). Failures are [`AdapterError`]s, so the outbox retries and
-//!   dead-letters them like any delivery. SMS and phone channels are for people:
-//!   they are shown in the escalation, not sent.
+//! * [`Notifier`] carries one out: a JSON POST to a webhook, a mail over SMTP
+//!   (`[gateway.smtp]`), or a text through an HTTP SMS gateway (`[gateway.sms]`).
+//!   Failures are [`AdapterError`]s, so the outbox retries and dead-letters them like
+//!   any delivery. Phone channels are for people: shown in the escalation, not called.
 //! * [`Watch`] moves unacknowledged escalations past their deadline to the next
 //!   contact of the chain ([`Escalation::on_timeout`]), on the injectable clock.
 //!
@@ -114,8 +114,9 @@ impl Notifier {
                         let id = format!("<{}.{attempt}.{channel}@deskgate>", e.id);
                         self.mail(&[address], &subject, body, id).await
                     }
+                    Some(Channel::Sms { number }) => self.sms(&number, e, *attempt, *channel, incident).await,
                     _ => Err(AdapterError::permanent(format!(
-                        "{} has no e-mail or webhook channel #{}",
+                        "{} has no e-mail, sms or webhook channel #{}",
                         contact.id,
                         channel + 1
                     ))),
@@ -183,6 +184,73 @@ impl Notifier {
             text,
             retry_after,
         ))
+    }
+
+    /// A text through the configured HTTP SMS gateway: a JSON POST of the number, the
+    /// rendered `[gateway.sms] body` and a reference that stays the same on a retry.
+    async fn sms(
+        &self,
+        number: &str,
+        e: &Escalation,
+        attempt: usize,
+        channel: usize,
+        incident: &Incident,
+    ) -> Result<(), AdapterError> {
+        let Some(sms) = &self.config.gateway.sms else {
+            return Err(AdapterError::permanent("no SMS gateway is configured ([gateway.sms])"));
+        };
+        let reference = format!("{}.{attempt}.{channel}", e.id);
+        let body =
+            json!({ "to": number, "body": self.sms_text(&sms.body, e, attempt, incident), "reference": reference });
+        let mut request = self
+            .http
+            .post(&sms.url)
+            .timeout(Duration::from_secs(sms.timeout_secs.max(1)))
+            .header("Idempotency-Key", &reference)
+            .json(&body);
+        if let Some(token) = &sms.token {
+            request = request.bearer_auth(token.expose());
+        }
+        let host = host_of(&sms.url);
+        let res = request
+            .send()
+            .await
+            .map_err(|err| AdapterError::retriable(format!("sms gateway {host}: {}", err.without_url())))?;
+        let status = res.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let retry_after = res
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let text = res.text().await.ok();
+        Err(AdapterError::from_status(
+            status.as_u16(),
+            format!("sms gateway {host} answered {status}"),
+            text,
+            retry_after,
+        ))
+    }
+
+    /// `template` with its placeholders filled in for attempt `attempt` of `e`.
+    fn sms_text(&self, template: &str, e: &Escalation, attempt: usize, incident: &Incident) -> String {
+        let zone = e.decision.local.time_zone().clone();
+        let a = e.attempts.get(attempt.saturating_sub(1));
+        let deadline = a.map(|a| a.deadline.to_zoned(zone).strftime("%a %H:%M %Z").to_string()).unwrap_or_default();
+        [
+            ("{priority}", e.priority.as_str().to_owned()),
+            ("{service}", incident.service.as_str().to_owned()),
+            ("{incident}", incident.id.as_str().to_owned()),
+            ("{title}", incident.title.as_str().to_owned()),
+            ("{contact}", a.map(|a| a.contact.name.clone()).unwrap_or_default()),
+            ("{deadline}", deadline),
+            ("{ack_url}", self.ack_url(&e.id)),
+            ("{escalation}", e.id.clone()),
+        ]
+        .iter()
+        .fold(template.to_owned(), |text, (key, value)| text.replace(key, value))
     }
 
     async fn mail(&self, to: &[String], subject: &str, body: String, message_id: String) -> Result<(), AdapterError> {

@@ -14,6 +14,7 @@ use std::time::Duration;
 use axum::Json;
 use deskgate::clock::TestClock;
 use deskgate::notify::Watch;
+use deskgate_sim::sms::SmsSim;
 use deskgate_sim::smtp::SmtpSim;
 use jiff::{SignedDuration, Timestamp, Zoned};
 use reqwest::StatusCode;
@@ -69,6 +70,7 @@ struct Harness {
     gw: Option<kit::TestGateway>,
     clock: TestClock,
     smtp: SmtpSim,
+    sms: SmsSim,
     hooks: Hooks,
     dir: tempfile::TempDir,
     base: String,
@@ -97,6 +99,11 @@ impl Harness {
         let (hooks, hook_url) = Hooks::spawn().await;
         let dir = tempfile::tempdir().unwrap();
         let contacts = contacts(dir.path(), &hook_url);
+        // The SMS gateway's token, by secret reference (a file here).
+        let sms = SmsSim::spawn(Some(SMS_TOKEN)).await.unwrap();
+        let token_file = dir.path().join("sms-token");
+        std::fs::write(&token_file, SMS_TOKEN).unwrap();
+        let sms_settings = json!({ "url": sms.url(), "token": { "file": token_file.display().to_string() } });
         let clock = TestClock::at(at);
         let edit = |config: &mut kit::GatewayConfig| {
             config
@@ -105,12 +112,13 @@ impl Harness {
                     "smtp",
                     json!({ "host": "127.0.0.1", "port": smtp_port, "from": "deskgate <deskgate@sds.example>", "tls": "none" }),
                 )
+                .gateway("sms", sms_settings.clone())
                 .gateway("escalation", json!({ "stakeholders": ["nsp-stakeholders@sds.example"], "check_ms": 3_600_000 }))
                 .gateway("delivery", json!({ "retry_base_ms": 20, "retry_max_ms": 100, "max_attempts": 3, "concurrency": 4 }));
         };
         let gw = kit::TestGateway::start_on(edit, Some(clock.clone()), reqwest::Client::new()).await;
         let base = gw.base.clone();
-        Harness { gw: Some(gw), clock, smtp, hooks, dir, base }
+        Harness { gw: Some(gw), clock, smtp, sms, hooks, dir, base }
     }
 
     async fn restart(&mut self) {
@@ -160,6 +168,7 @@ impl Harness {
 }
 
 const SUNDAY_2AM: &str = "2026-11-29T02:00";
+const SMS_TOKEN: &str = "sms-gateway-token";
 
 #[tokio::test]
 async fn a_p2_fmk_report_at_sunday_night_escalates_to_the_fmk_incident_manager_by_mail_and_webhook() {
@@ -462,4 +471,31 @@ async fn step_3_a_further_report_is_a_support_request_and_opens_no_escalation_of
     let moved = h.watch().step().await.unwrap();
     assert_eq!(moved.len(), 1, "{moved:#?}");
     assert_eq!(moved[0].incident_id, parent_id);
+}
+
+#[tokio::test]
+async fn step_3_at_3am_on_a_saturday_the_nsp_system_owner_is_woken_by_a_text() {
+    let h = Harness::start(local("2026-03-07T03:00")).await;
+    // The SMS gateway fails once: the text is retried through the outbox.
+    h.sms.fail_next(1);
+    let incident = h.report("SN-14", "NSP: every lookup fails", "NSP", "P1").await;
+    let id = incident["id"].as_str().unwrap().to_owned();
+    let e = h.escalations_of(&id).await.remove(0);
+    assert_eq!(e["contact"]["id"], "nsp-system-owner", "{e}");
+
+    // The retry is due on the gateway's clock.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    h.clock.advance(SignedDuration::from_secs(1));
+    let text = h.sms.wait_for("+45 00000002", 1).await.unwrap().remove(0);
+    assert!(text.body.contains(&id) && text.body.contains("P1") && text.body.contains("NSP"), "{text:?}");
+    assert!(text.body.contains(&format!("/api/v1/escalations/{}/ack", e["id"].as_str().unwrap())), "{text:?}");
+    assert!(text.body.contains("03:30"), "the deadline in local time: {text:?}");
+    assert_eq!(text.reference.as_deref(), Some(format!("{}.1.1", e["id"].as_str().unwrap()).as_str()));
+    h.smtp.wait_for("nsp-system-owner@nsp.example", 1).await.unwrap();
+
+    // Unanswered: the NSP Incident Manager's phone is next.
+    h.clock.advance(SignedDuration::from_mins(31));
+    assert_eq!(h.watch().step().await.unwrap().len(), 1);
+    h.sms.wait_for("+45 00000001", 1).await.unwrap();
+    assert_eq!(h.sms.messages().len(), 2, "one text each, the failed attempt not kept twice");
 }

@@ -329,6 +329,49 @@ mod tests {
     }
 
     #[test]
+    fn an_ended_escalation_pages_nobody_and_takes_no_acknowledgement() {
+        let (engine, clock) = engine_at("2026-03-07T03:00");
+        let mut esc = engine.open("ESC-5", "INC-2026-000005", "NSP", Priority::P1);
+        clock.advance(SignedDuration::from_mins(5));
+        assert!(esc.end("INC-2026-000005 was resolved", crate::clock::Clock::now(&clock)));
+        assert_eq!((esc.state, esc.deadline), (EscalationState::Ended, None));
+        assert!(!esc.end("again", crate::clock::Clock::now(&clock)), "ends once");
+        clock.advance(SignedDuration::from_mins(60));
+        assert_eq!(engine.on_timeout(&mut esc), TimeoutOutcome::Settled { state: EscalationState::Ended });
+        assert_eq!(esc.attempts.len(), 1);
+        assert!(matches!(engine.acknowledge(&mut esc, "nsp-system-owner"), Err(TransitionError::Ended { .. })));
+        let text = toml::to_string(&esc).unwrap();
+        assert_eq!(toml::from_str::<Escalation>(&text).unwrap(), esc);
+    }
+
+    #[test]
+    fn what_ends_an_escalation() {
+        use crate::model::{Change, IncidentId};
+        let national = crate::model::Actor { desk: "sds".parse().unwrap(), role: crate::model::Role::National };
+        let mut report = crate::model::testing::report("region-h", crate::model::DialectId::Servicenow, "INC1");
+        report.priority = Some(Priority::P1);
+        let open = report.into_incident(IncidentId::new(2026, 7), Timestamp::UNIX_EPOCH);
+        assert_eq!(end_reason(&open), None);
+        let after = |change: Change| {
+            let mut i = open.clone();
+            i.apply(&national, &change, Timestamp::UNIX_EPOCH).unwrap();
+            end_reason(&i).unwrap_or_default()
+        };
+        assert!(after(Change { priority: Some(Priority::P2), ..Change::default() }).is_empty(), "still major");
+        assert!(after(Change { priority: Some(Priority::P3), ..Change::default() }).contains("downgraded to P3"));
+        for status in [Status::Resolved, Status::Cancelled] {
+            let reason = after(Change { status: Some(status), ..Change::default() });
+            assert!(reason.contains(status.as_str()), "{reason}");
+        }
+        let support = Change {
+            kind: Some(Kind::SupportRequest),
+            parent: Some(IncidentId::new(2026, 1)),
+            ..Change::default()
+        };
+        assert!(after(support).contains("support request"));
+    }
+
+    #[test]
     fn records_round_trip_through_serde() {
         let (engine, clock) = engine_at("2026-10-25T02:30+01:00");
         let mut esc = engine.open("ESC-4", "INC-4", "SOSI", Priority::P1);

@@ -30,7 +30,7 @@ use tokio::sync::{Notify, watch};
 
 use crate::clock::Clock;
 use crate::config::{Config, SmtpTls};
-use crate::escalation::{Channel, Escalation, TimeoutOutcome, end_reason};
+use crate::escalation::{Channel, Escalation, EscalationState, TimeoutOutcome, end_reason};
 use crate::gateway::end_escalation;
 use crate::model::{Incident, IncidentId, ModelError};
 use crate::outbox::{Action, Delivery};
@@ -100,6 +100,12 @@ impl Notifier {
     /// Carry out a [`Action::Notify`] or [`Action::Stakeholders`] delivery.
     pub async fn deliver(&self, action: &Action, e: &Escalation, incident: &Incident) -> Result<(), AdapterError> {
         match action {
+            // Queued before its incident was resolved (or downgraded…): nobody is paged
+            // for an escalation that ended, even by a retry.
+            Action::Notify { .. } if e.state == EscalationState::Ended => {
+                tracing::info!(escalation = %e.id, "notification dropped: the escalation ended");
+                Ok(())
+            }
             Action::Notify { attempt, channel, .. } => {
                 let contact = attempt
                     .checked_sub(1)

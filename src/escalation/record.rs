@@ -363,11 +363,8 @@ mod tests {
             let reason = after(Change { status: Some(status), ..Change::default() });
             assert!(reason.contains(status.as_str()), "{reason}");
         }
-        let support = Change {
-            kind: Some(Kind::SupportRequest),
-            parent: Some(IncidentId::new(2026, 1)),
-            ..Change::default()
-        };
+        let support =
+            Change { kind: Some(Kind::SupportRequest), parent: Some(IncidentId::new(2026, 1)), ..Change::default() };
         assert!(after(support).contains("support request"));
     }
 

@@ -499,3 +499,22 @@ async fn step_3_at_3am_on_a_saturday_the_nsp_system_owner_is_woken_by_a_text() {
     h.sms.wait_for("+45 00000001", 1).await.unwrap();
     assert_eq!(h.sms.messages().len(), 2, "one text each, the failed attempt not kept twice");
 }
+
+#[tokio::test]
+async fn step_10_a_text_still_queued_when_the_incident_is_resolved_is_not_sent() {
+    let h = Harness::start(local("2026-03-07T03:00")).await;
+    // The first try fails; the retry is due only once the gateway's clock moves on.
+    h.sms.fail_next(1);
+    let incident = h.report("SN-15", "NSP: every lookup fails", "NSP", "P1").await;
+    let id = incident["id"].as_str().unwrap().to_owned();
+    h.smtp.wait_for("nsp-system-owner@nsp.example", 1).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(h.sms.messages().is_empty());
+
+    h.patch("sds", &id, json!({"status": "resolved"})).await;
+    h.clock.advance(SignedDuration::from_secs(1));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(h.sms.messages().is_empty(), "{:#?}", h.sms.messages());
+    let (_, outbox) = h.call("sds", reqwest::Method::GET, "/api/v1/outbox", None).await;
+    assert!(outbox.to_string().find("notify-nsp-system-owner").is_none(), "delivered (as dropped): {outbox}");
+}

@@ -435,3 +435,53 @@ impl Watch {
 pub fn local(e: &Escalation, at: Timestamp) -> String {
     at.to_zoned(e.decision.local.time_zone().clone()).to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use jiff::SignedDuration;
+
+    use super::*;
+    use crate::clock::TestClock;
+    use crate::escalation::{Engine, EscalationState, testkit};
+    use crate::model::{Change, DialectId, Priority, Status};
+    use crate::store::{AuditEntry, AuditKind, Effects};
+
+    /// The gateway ends the escalations of a resolved incident after the change; if it
+    /// did not get to (a crash in between), the watch ends them instead of paging.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn step_10_the_watch_ends_an_escalation_whose_incident_was_resolved_instead_of_paging() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::open(&crate::store::StoreConfig::Sled { path: dir.path().to_owned() }).unwrap();
+        let clock = TestClock::at(testkit::local("2026-03-07T03:00"));
+        let engine = Engine::new(Arc::new(testkit::shipped().clone()), Arc::new(clock.clone()));
+        let mut new = crate::model::testing::report("region-h", DialectId::Servicenow, "INC1");
+        new.priority = Some(Priority::P1);
+        let plan = |i: &mut Incident| Effects {
+            changed: true,
+            escalations: vec![engine.open("ESC-1", i.id.as_str(), "NSP", Priority::P1)],
+            ..Effects::default()
+        };
+        let entry = || AuditEntry::new(clock.now(), AuditKind::Submitted, "test");
+        let created = store.create_incident(new, None, entry(), clock.now(), &plan).await.unwrap();
+        let id = created.incident().id.clone();
+        let national = crate::model::Actor { desk: "sds".parse().unwrap(), role: crate::model::Role::National };
+        let now = clock.now();
+        let resolve = |i: &mut Incident| {
+            let changed = i.apply(&national, &Change { status: Some(Status::Resolved), ..Change::default() }, now)?;
+            Ok(Effects { changed, ..Effects::default() })
+        };
+        store.update_incident(&id, &resolve, entry()).await.unwrap();
+
+        let watch =
+            Watch { store: store.clone(), clock: Arc::new(clock.clone()), wake: Arc::default(), every: Duration::ZERO };
+        clock.advance(SignedDuration::from_mins(45));
+        assert!(watch.step().await.unwrap().is_empty(), "nobody paged");
+        let e = store.escalation("ESC-1").await.unwrap().unwrap();
+        assert_eq!(e.state, EscalationState::Ended);
+        assert!(e.ended.is_some_and(|end| end.reason.contains("resolved")));
+        assert_eq!(e.attempts.len(), 1);
+        assert!(store.outbox(10).await.unwrap().is_empty(), "no notification queued");
+    }
+}

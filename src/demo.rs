@@ -18,6 +18,7 @@ use std::time::Duration;
 use deskgate_sim::clearquest::{ClearQuestSim, ClearQuestSimConfig};
 use deskgate_sim::jira::{JiraSim, JiraSimConfig, SimUser};
 use deskgate_sim::servicenow::{ServiceNowSim, ServiceNowSimConfig};
+use deskgate_sim::sms::SmsSim;
 use deskgate_sim::smtp::SmtpSim;
 use jiff::Timestamp;
 use rand::Rng;
@@ -67,6 +68,7 @@ struct Tools {
     drift: JiraSim,
     /// The mail server notifications go through.
     mail: SmtpSim,
+    sms: SmsSim,
 }
 
 impl Tools {
@@ -107,7 +109,8 @@ impl Tools {
         .await
         .map_err(io)?;
         let mail = SmtpSim::spawn().await.map_err(io)?;
-        Ok(Self { region_h, region_m, sds, fmk, drift, mail })
+        let sms = SmsSim::spawn(Some(&secret("DESKGATE_SECRET_SMS_TOKEN"))).await.map_err(io)?;
+        Ok(Self { region_h, region_m, sds, fmk, drift, mail, sms })
     }
 }
 
@@ -242,6 +245,7 @@ async fn play(data: &Path, start: Timestamp) -> Result<(), String> {
         ("DESKGATE_GATEWAY__SMTP__PORT", tools.mail.port().to_string()),
         ("DESKGATE_GATEWAY__SMTP__FROM", "deskgate <deskgate@sds.example>".into()),
         ("DESKGATE_GATEWAY__SMTP__TLS", "none".into()),
+        ("DESKGATE_GATEWAY__SMS__URL", tools.sms.url().to_owned()),
     ];
     for (k, v) in overrides {
         env = env.with(k, v);

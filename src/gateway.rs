@@ -16,6 +16,8 @@ pub mod inbound;
 pub mod notifications;
 pub mod plan;
 
+pub use escalations::end_escalation;
+
 use std::sync::Arc;
 
 use jiff::Timestamp;
@@ -152,7 +154,9 @@ impl Gateway {
     /// queue its notifications (the contact, the stakeholder mail) with the change.
     fn escalate(&self, previous: Option<Priority>, i: &mut Incident, now: Timestamp, effects: &mut Effects) {
         let (Some(hook), Some(priority)) = (&self.escalation, i.priority) else { return };
-        if !should_escalate(previous, priority) {
+        // A support request, or an incident already resolved, is not escalated: its
+        // parent is, or nobody needs to be paged.
+        if !should_escalate(previous, priority) || crate::escalation::end_reason(i).is_some() {
             return;
         }
         if let Some(e) = hook.escalate(&crate::gateway::notifications::escalation_id(i), i, previous, now) {
@@ -399,8 +403,26 @@ impl Gateway {
             }
             Ok(effects)
         };
-        let updated = self.store.update_incident(id, &mutate, entry).await.map_err(|e| hide_invisible(e, id))?;
+        let updated = match self.store.update_incident(id, &mutate, entry).await {
+            Err(StoreError::Model(rule @ ModelError::Forbidden(_)))
+                if Incident::is_close_by_supplier(&actor, change)
+                    && change.status.is_some_and(|end| rule == ModelError::Forbidden(Incident::close_refusal(end))) =>
+            {
+                // Step 15: the national desk decides; it is told, and the caller refused.
+                self.park_reason(
+                    id,
+                    &who.desk,
+                    format!("not applied: a change from {} through the API: {rule}", who.desk),
+                    now,
+                    ctx,
+                )
+                .await?;
+                return Err(rule.into());
+            }
+            other => other.map_err(|e| hide_invisible(e, id))?,
+        };
         self.outbox_changed.notify_one();
+        self.end_escalations(&updated).await;
         Ok(updated)
     }
 
@@ -501,6 +523,7 @@ impl Gateway {
                     return Ok(RemoteOutcome::Replayed(reason));
                 }
                 if applied.into_inner() {
+                    self.end_escalations(&incident).await;
                     RemoteOutcome::Applied(Box::new(incident))
                 } else {
                     RemoteOutcome::NothingNew { echoes }
@@ -539,7 +562,20 @@ impl Gateway {
         ctx: &RequestContext,
     ) -> Result<String, GatewayError> {
         let reason = format!("not applied: a change from {desk} ticket {remote_id}: {rule}");
-        tracing::warn!(incident = %id, %reason, "remote change parked");
+        self.park_reason(id, desk, reason, now, ctx).await
+    }
+
+    /// A change that is not applied, with `reason`: audited, and noted internally on
+    /// the incident for the national desk, once.
+    async fn park_reason(
+        &self,
+        id: &IncidentId,
+        desk: &DeskId,
+        reason: String,
+        now: Timestamp,
+        ctx: &RequestContext,
+    ) -> Result<String, GatewayError> {
+        tracing::warn!(incident = %id, %reason, "change parked");
         metrics::counter!("deskgate_remote_changes_parked_total", "desk" => desk.to_string()).increment(1);
         self.audit_rejection(Some(desk), None, &reason, ctx).await;
         let note = Text::parse("note", &format!("deskgate {reason}. The national desk decides how to proceed."))

@@ -6,10 +6,10 @@
 //! * [`notifications`] and [`stakeholder_mail`] (in [`crate::gateway::notifications`]) plan the outbox deliveries of an
 //!   escalation attempt — one per channel of the contact, each in its own lane, so a
 //!   contact that cannot be reached never holds up the next one in the chain.
-//! * [`Notifier`] carries one out: a JSON POST to a webhook, or a mail over SMTP
-//!   (`[gateway.smtp]`). Failures are [`AdapterError`]s, so the outbox retries and
-//!   dead-letters them like any delivery. SMS and phone channels are for people:
-//!   they are shown in the escalation, not sent.
+//! * [`Notifier`] carries one out: a JSON POST to a webhook, a mail over SMTP
+//!   (`[gateway.smtp]`), or a text through an HTTP SMS gateway (`[gateway.sms]`).
+//!   Failures are [`AdapterError`]s, so the outbox retries and dead-letters them like
+//!   any delivery. Phone channels are for people: shown in the escalation, not called.
 //! * [`Watch`] moves unacknowledged escalations past their deadline to the next
 //!   contact of the chain ([`Escalation::on_timeout`]), on the injectable clock.
 //!
@@ -30,8 +30,9 @@ use tokio::sync::{Notify, watch};
 
 use crate::clock::Clock;
 use crate::config::{Config, SmtpTls};
-use crate::escalation::{Channel, Escalation, TimeoutOutcome};
-use crate::model::{Incident, ModelError};
+use crate::escalation::{Channel, Escalation, EscalationState, TimeoutOutcome, end_reason};
+use crate::gateway::end_escalation;
+use crate::model::{Incident, IncidentId, ModelError};
 use crate::outbox::{Action, Delivery};
 use crate::store::{EscalationQuery, Store, StoreError};
 
@@ -99,6 +100,12 @@ impl Notifier {
     /// Carry out a [`Action::Notify`] or [`Action::Stakeholders`] delivery.
     pub async fn deliver(&self, action: &Action, e: &Escalation, incident: &Incident) -> Result<(), AdapterError> {
         match action {
+            // Queued before its incident was resolved (or downgraded…): nobody is paged
+            // for an escalation that ended, even by a retry.
+            Action::Notify { .. } if e.state == EscalationState::Ended => {
+                tracing::info!(escalation = %e.id, "notification dropped: the escalation ended");
+                Ok(())
+            }
             Action::Notify { attempt, channel, .. } => {
                 let contact = attempt
                     .checked_sub(1)
@@ -113,8 +120,9 @@ impl Notifier {
                         let id = format!("<{}.{attempt}.{channel}@deskgate>", e.id);
                         self.mail(&[address], &subject, body, id).await
                     }
+                    Some(Channel::Sms { number }) => self.sms(&number, e, *attempt, *channel, incident).await,
                     _ => Err(AdapterError::permanent(format!(
-                        "{} has no e-mail or webhook channel #{}",
+                        "{} has no e-mail, sms or webhook channel #{}",
                         contact.id,
                         channel + 1
                     ))),
@@ -182,6 +190,73 @@ impl Notifier {
             text,
             retry_after,
         ))
+    }
+
+    /// A text through the configured HTTP SMS gateway: a JSON POST of the number, the
+    /// rendered `[gateway.sms] body` and a reference that stays the same on a retry.
+    async fn sms(
+        &self,
+        number: &str,
+        e: &Escalation,
+        attempt: usize,
+        channel: usize,
+        incident: &Incident,
+    ) -> Result<(), AdapterError> {
+        let Some(sms) = &self.config.gateway.sms else {
+            return Err(AdapterError::permanent("no SMS gateway is configured ([gateway.sms])"));
+        };
+        let reference = format!("{}.{attempt}.{channel}", e.id);
+        let body =
+            json!({ "to": number, "body": self.sms_text(&sms.body, e, attempt, incident), "reference": reference });
+        let mut request = self
+            .http
+            .post(&sms.url)
+            .timeout(Duration::from_secs(sms.timeout_secs.max(1)))
+            .header("Idempotency-Key", &reference)
+            .json(&body);
+        if let Some(token) = &sms.token {
+            request = request.bearer_auth(token.expose());
+        }
+        let host = host_of(&sms.url);
+        let res = request
+            .send()
+            .await
+            .map_err(|err| AdapterError::retriable(format!("sms gateway {host}: {}", err.without_url())))?;
+        let status = res.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let retry_after = res
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let text = res.text().await.ok();
+        Err(AdapterError::from_status(
+            status.as_u16(),
+            format!("sms gateway {host} answered {status}"),
+            text,
+            retry_after,
+        ))
+    }
+
+    /// `template` with its placeholders filled in for attempt `attempt` of `e`.
+    fn sms_text(&self, template: &str, e: &Escalation, attempt: usize, incident: &Incident) -> String {
+        let zone = e.decision.local.time_zone().clone();
+        let a = e.attempts.get(attempt.saturating_sub(1));
+        let deadline = a.map(|a| a.deadline.to_zoned(zone).strftime("%a %H:%M %Z").to_string()).unwrap_or_default();
+        [
+            ("{priority}", e.priority.as_str().to_owned()),
+            ("{service}", incident.service.as_str().to_owned()),
+            ("{incident}", incident.id.as_str().to_owned()),
+            ("{title}", incident.title.as_str().to_owned()),
+            ("{contact}", a.map(|a| a.contact.name.clone()).unwrap_or_default()),
+            ("{deadline}", deadline),
+            ("{ack_url}", self.ack_url(&e.id)),
+            ("{escalation}", e.id.clone()),
+        ]
+        .iter()
+        .fold(template.to_owned(), |text, (key, value)| text.replace(key, value))
     }
 
     async fn mail(&self, to: &[String], subject: &str, body: String, message_id: String) -> Result<(), AdapterError> {
@@ -287,13 +362,33 @@ pub struct Watch {
 }
 
 impl Watch {
-    /// One pass at the clock's now: every waiting escalation past its deadline moves
-    /// to the next contact (whose notifications are queued) or becomes exhausted.
-    /// Returns the escalations moved.
+    /// One pass at the clock's now: every waiting escalation whose incident no longer
+    /// calls for one ends ([`end_reason`]: resolved, closed, cancelled, downgraded, a
+    /// support request) — whether or not it is due, and whatever the gateway did
+    /// before a restart; every other one past its deadline moves to the next contact
+    /// (whose notifications are queued) or becomes exhausted. Returns the escalations
+    /// moved on (not those ended).
     pub async fn step(&self) -> Result<Vec<Escalation>, StoreError> {
         let now = self.clock.now();
-        let due =
-            self.store.escalations(&EscalationQuery { due_by: Some(now), ..EscalationQuery::all(usize::MAX) }).await?;
+        let waiting = self.store.escalations(&EscalationQuery::all(usize::MAX)).await?;
+        let mut due = Vec::new();
+        for e in waiting.into_iter().filter(|e| e.state.is_waiting()) {
+            let incident = match e.incident_id.parse::<IncidentId>() {
+                Ok(id) => self.store.get_incident(&id).await?,
+                Err(_) => None,
+            };
+            let reason = match &incident {
+                Some(i) => end_reason(i),
+                None => Some(format!("{} is not stored", e.incident_id)),
+            };
+            match reason {
+                Some(reason) => {
+                    end_escalation(&*self.store, &e.id, &reason, now).await?;
+                }
+                None if e.deadline.is_some_and(|d| d <= now) => due.push(e),
+                None => {}
+            }
+        }
         let mut moved = Vec::new();
         for e in due {
             let change = |e: &mut Escalation| -> Result<Vec<Delivery>, ModelError> {
@@ -339,4 +434,54 @@ impl Watch {
 /// The deadline of `e` on its ruleset's wall clock, for views.
 pub fn local(e: &Escalation, at: Timestamp) -> String {
     at.to_zoned(e.decision.local.time_zone().clone()).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use jiff::SignedDuration;
+
+    use super::*;
+    use crate::clock::TestClock;
+    use crate::escalation::{Engine, EscalationState, testkit};
+    use crate::model::{Change, DialectId, Priority, Status};
+    use crate::store::{AuditEntry, AuditKind, Effects};
+
+    /// The gateway ends the escalations of a resolved incident after the change; if it
+    /// did not get to (a crash in between), the watch ends them instead of paging.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn step_10_the_watch_ends_an_escalation_whose_incident_was_resolved_instead_of_paging() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::open(&crate::store::StoreConfig::Sled { path: dir.path().to_owned() }).unwrap();
+        let clock = TestClock::at(testkit::local("2026-03-07T03:00"));
+        let engine = Engine::new(Arc::new(testkit::shipped().clone()), Arc::new(clock.clone()));
+        let mut new = crate::model::testing::report("region-h", DialectId::Servicenow, "INC1");
+        new.priority = Some(Priority::P1);
+        let plan = |i: &mut Incident| Effects {
+            changed: true,
+            escalations: vec![engine.open("ESC-1", i.id.as_str(), "NSP", Priority::P1)],
+            ..Effects::default()
+        };
+        let entry = || AuditEntry::new(clock.now(), AuditKind::Submitted, "test");
+        let created = store.create_incident(new, None, entry(), clock.now(), &plan).await.unwrap();
+        let id = created.incident().id.clone();
+        let national = crate::model::Actor { desk: "sds".parse().unwrap(), role: crate::model::Role::National };
+        let now = clock.now();
+        let resolve = |i: &mut Incident| {
+            let changed = i.apply(&national, &Change { status: Some(Status::Resolved), ..Change::default() }, now)?;
+            Ok(Effects { changed, ..Effects::default() })
+        };
+        store.update_incident(&id, &resolve, entry()).await.unwrap();
+
+        let watch =
+            Watch { store: store.clone(), clock: Arc::new(clock.clone()), wake: Arc::default(), every: Duration::ZERO };
+        clock.advance(SignedDuration::from_mins(45));
+        assert!(watch.step().await.unwrap().is_empty(), "nobody paged");
+        let e = store.escalation("ESC-1").await.unwrap().unwrap();
+        assert_eq!(e.state, EscalationState::Ended);
+        assert!(e.ended.is_some_and(|end| end.reason.contains("resolved")));
+        assert_eq!(e.attempts.len(), 1);
+        assert!(store.outbox(10).await.unwrap().is_empty(), "no notification queued");
+    }
 }

@@ -34,7 +34,7 @@ impl fmt::Display for Secret {
 }
 
 /// A reference to a secret: exactly one of `env` or `file`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SecretRef {
     pub env: Option<String>,

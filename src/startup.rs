@@ -249,7 +249,21 @@ pub fn load_escalation(config: &Config, clock: Arc<dyn Clock>) -> Result<Option<
         tracing::warn!(file = %ruleset.file(), %warning, "escalation ruleset");
     }
     tracing::info!(file = %ruleset.file(), version = %ruleset.version(), "escalation contacts loaded");
+    let unreachable = undeliverable_contacts(config, &ruleset);
+    if !unreachable.is_empty() {
+        if config.gateway.escalation.undeliverable != "warn" {
+            return Err(StartupError::Undeliverable(unreachable.join("; ")));
+        }
+        for contact in &unreachable {
+            tracing::warn!(file = %ruleset.file(), %contact, "ESCALATIONS WILL NOT REACH THIS CONTACT");
+        }
+    }
     Ok(Some(Arc::new(Engine::new(Arc::new(ruleset), clock))))
+}
+
+/// The contacts of `ruleset` that this configuration cannot deliver to.
+pub fn undeliverable_contacts(config: &Config, ruleset: &Ruleset) -> Vec<String> {
+    crate::gateway::notifications::undeliverable(config, ruleset.contacts())
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -265,6 +279,10 @@ pub enum StartupError {
     Mappings(String),
     #[error("{0}")]
     Smtp(String),
+    #[error(
+        "gateway.contacts: {0} (configure the channel, or set gateway.escalation.undeliverable = \"warn\" to start anyway)"
+    )]
+    Undeliverable(String),
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Adapters(Vec<crate::config::Problem>),
 }

@@ -172,8 +172,8 @@ pub struct EscalationView {
     pub incident: String,
     pub service: String,
     pub priority: Priority,
-    /// `pending`, `re_escalated`, `acknowledged` or `exhausted` (the chain ended
-    /// unacknowledged).
+    /// `pending`, `re_escalated`, `acknowledged`, `exhausted` (the chain ended
+    /// unacknowledged) or `ended` (the incident no longer calls for it).
     pub state: String,
     pub rule: String,
     pub ruleset_version: String,
@@ -194,6 +194,10 @@ pub struct EscalationView {
     pub acknowledged_at: Option<String>,
     pub acknowledged_local: Option<String>,
     pub exhausted_at: Option<String>,
+    /// Why the escalation ended unacknowledged (its incident was resolved, closed,
+    /// cancelled, downgraded below P2 or became a support request), and when.
+    pub ended_reason: Option<String>,
+    pub ended_at: Option<String>,
     pub ack_url: String,
 }
 
@@ -233,6 +237,8 @@ impl EscalationView {
             acknowledged_at: e.acknowledged.as_ref().map(|a| a.at.to_string()),
             acknowledged_local: e.acknowledged.as_ref().map(|a| local(a.at)),
             exhausted_at: e.exhausted_at.map(|t| t.to_string()),
+            ended_reason: e.ended.as_ref().map(|end| end.reason.clone()),
+            ended_at: e.ended.as_ref().map(|end| end.at.to_string()),
             ack_url,
         }
     }

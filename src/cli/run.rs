@@ -41,6 +41,11 @@ pub async fn run(cli: Cli) -> ExitCode {
                 let clock: std::sync::Arc<dyn crate::clock::Clock> = std::sync::Arc::new(SystemClock);
                 match crate::startup::load_escalation(&c, clock) {
                     Ok(engine) => {
+                        if let Some(e) = &engine {
+                            for contact in crate::startup::undeliverable_contacts(&c, e.ruleset()) {
+                                eprintln!("{}: warning: gateway.contacts: {contact}", file.display());
+                            }
+                        }
                         let contacts = engine
                             .map(|e| format!(", contacts {} (ruleset {})", e.ruleset().file(), e.ruleset().version()))
                             .unwrap_or_default();

@@ -26,6 +26,7 @@ use crate::model::{DeskId, Role};
 mod desk;
 mod env;
 mod limits;
+mod sms;
 pub mod tls;
 
 use desk::{DeskFile, check_federation, resolve_desk};
@@ -33,6 +34,7 @@ use env::apply_env_overrides;
 pub use env::{Env, MapEnv, ProcessEnv};
 
 pub use limits::{RateLimit, RateLimitOverrides};
+pub use sms::{DEFAULT_SMS_BODY, Sms};
 // The secret vocabulary is shared with the dialects' options, below config.
 pub use crate::secret::{Secret, SecretRef};
 
@@ -105,6 +107,8 @@ struct GatewayFile {
     delivery: DeliverySettings,
     /// The mail server escalation and stakeholder mails go through (`[gateway.smtp]`).
     smtp: Option<SmtpFile>,
+    /// The HTTP SMS gateway escalation texts go through (`[gateway.sms]`).
+    sms: Option<sms::SmsFile>,
     /// Running escalations: stakeholders and the timeout check (`[gateway.escalation]`).
     #[serde(default)]
     escalation: EscalationSettings,
@@ -203,11 +207,15 @@ pub struct EscalationSettings {
     pub stakeholders: Vec<String>,
     /// How often unacknowledged escalations are checked against their deadline (ms).
     pub check_ms: u64,
+    /// More stakeholder addresses, from a secret (comma-separated); added to `stakeholders`.
+    pub stakeholders_from: Option<SecretRef>,
+    /// `fail` or `warn`: whether a contact without a deliverable channel refuses start-up.
+    pub undeliverable: String,
 }
 
 impl Default for EscalationSettings {
     fn default() -> Self {
-        Self { stakeholders: Vec::new(), check_ms: 10_000 }
+        Self { stakeholders: Vec::new(), check_ms: 10_000, stakeholders_from: None, undeliverable: "fail".into() }
     }
 }
 
@@ -453,6 +461,8 @@ pub struct GatewayConfig {
     pub delivery: DeliverySettings,
     /// The mail server, when escalation mails are sent.
     pub smtp: Option<Smtp>,
+    /// The SMS gateway, when escalation texts are sent.
+    pub sms: Option<Sms>,
     pub escalation: EscalationSettings,
     pub limits: Limits,
     pub http: HttpSettings,
@@ -558,13 +568,18 @@ impl Config {
             let before = problems.len();
             let tls = g.tls.and_then(|t| resolve_tls(t, base_dir, env, &mut problems));
             let smtp = g.smtp.and_then(|m| resolve_smtp(m, base_dir, env, &mut problems));
-            if !g.escalation.stakeholders.is_empty() && smtp.is_none() && problems.len() == before {
+            let sms = g.sms.and_then(|s| sms::resolve_sms(s, base_dir, env, &mut problems));
+            let mut escalation = g.escalation;
+            let more = sms::stakeholders_from(escalation.stakeholders_from.as_ref(), base_dir, env, &mut problems);
+            escalation.stakeholders.extend(more);
+            sms::check_undeliverable(&escalation.undeliverable, &mut problems);
+            if !escalation.stakeholders.is_empty() && smtp.is_none() && problems.len() == before {
                 problems.push(Problem {
                     path: "gateway.escalation.stakeholders".into(),
                     message: "stakeholder mails need [gateway.smtp]".into(),
                 });
             }
-            for (n, address) in g.escalation.stakeholders.iter().enumerate() {
+            for (n, address) in escalation.stakeholders.iter().enumerate() {
                 if !address.contains('@') {
                     problems.push(Problem {
                         path: format!("gateway.escalation.stakeholders[{n}]"),
@@ -572,7 +587,7 @@ impl Config {
                     });
                 }
             }
-            if g.escalation.check_ms == 0 {
+            if escalation.check_ms == 0 {
                 problems.push(Problem {
                     path: "gateway.escalation.check_ms".into(),
                     message: "expected at least 1".into(),
@@ -595,7 +610,8 @@ impl Config {
                 rate_limit: RateLimit::default().with(&g.rate_limit),
                 delivery: g.delivery,
                 smtp,
-                escalation: g.escalation,
+                sms,
+                escalation,
                 limits: g.limits,
                 http: g.http,
             })

@@ -185,3 +185,53 @@ fn absolute_urls_follow_one_rule_public_url_then_the_request_host_then_listen() 
     assert_eq!(c.gateway.public_base(Some("attacker.example")), "https://deskgate.example");
     assert_eq!(c.gateway.public_base(None), "https://deskgate.example");
 }
+
+#[test]
+fn sms_and_stakeholders_from_a_secret_are_resolved_and_bad_values_named_by_their_paths() {
+    let with = |extra: &str| MINIMAL.replacen("[desks.sds]", &format!("{extra}\n    [desks.sds]"), 1);
+    let good = with(
+        r#"[gateway.smtp]
+    host = "127.0.0.1"
+    from = "deskgate@sds.example"
+    [gateway.sms]
+    url = "https://sms.example/messages"
+    token = { env = "T_SMS" }
+    [gateway.escalation]
+    stakeholders = ["a@sds.example"]
+    stakeholders_from = { env = "T_STAKE" }
+    undeliverable = "warn"
+"#,
+    );
+    let vars = env().with("T_SMS", "sms-token").with("T_STAKE", "b@sds.example, c@sds.example");
+    let c = Config::from_toml(&good, Path::new("."), &vars).unwrap_or_else(|p| panic!("{p:?}"));
+    let sms = c.gateway.sms.as_ref().unwrap();
+    assert_eq!(
+        (sms.url.as_str(), sms.token.as_ref().map(Secret::expose)),
+        ("https://sms.example/messages", Some("sms-token"))
+    );
+    assert_eq!(sms.body, DEFAULT_SMS_BODY);
+    assert_eq!(c.gateway.escalation.stakeholders, ["a@sds.example", "b@sds.example", "c@sds.example"]);
+    assert_eq!(c.gateway.escalation.undeliverable, "warn");
+
+    let bad = with(
+        r#"[gateway.sms]
+    url = "sms.example"
+    timeout_secs = 0
+    [gateway.escalation]
+    stakeholders_from = { env = "T_STAKE" }
+    undeliverable = "sometimes"
+"#,
+    );
+    let vars = env().with("T_STAKE", "Jens Jensen");
+    let problems = Config::from_toml(&bad, Path::new("."), &vars).unwrap_err();
+    let problems = problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n");
+    for path in [
+        "gateway.sms.url",
+        "gateway.sms.timeout_secs",
+        "gateway.escalation.stakeholders_from",
+        "gateway.escalation.undeliverable",
+    ] {
+        assert!(problems.contains(path), "{path}: {problems}");
+    }
+    assert!(!problems.contains("Jens"), "the list names people and is never echoed: {problems}");
+}

@@ -33,7 +33,9 @@ pub mod sweep;
 pub use decision::{DEFAULT_RULE, Decision};
 pub use engine::Engine;
 pub use hook::EscalationHook;
-pub use record::{Acknowledgement, Attempt, Escalation, EscalationState, TimeoutOutcome, TransitionError};
+pub use record::{
+    Acknowledgement, Attempt, Ending, Escalation, EscalationState, TimeoutOutcome, TransitionError, end_reason,
+};
 pub use rules::{Channel, Contact, Finding, FindingKind, LoadError, Ruleset, RulesetProblem};
 
 /// The canonical priority; escalation uses P1 and P2 ([`Priority::is_major`]).

@@ -8,12 +8,15 @@
 //! States: `pending` (first contact notified, waiting for an acknowledgement) →
 //! `re_escalated` (a later contact in the chain notified, waiting) → `exhausted`
 //! (the chain ended unacknowledged). `acknowledged` ends it from any waiting state,
-//! and also after exhaustion: a late answer is still worth recording.
+//! and also after exhaustion: a late answer is still worth recording. `ended` stops a
+//! waiting escalation whose incident no longer calls for one ([`Escalation::end`],
+//! with the reason [`end_reason`] gives): nobody is paged for it again.
 
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use super::{Priority, decision::Decision, rules::Contact};
+use crate::model::{Incident, Kind, Status};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -22,6 +25,9 @@ pub enum EscalationState {
     Acknowledged,
     ReEscalated,
     Exhausted,
+    /// The incident stopped calling for an escalation (resolved, closed, cancelled,
+    /// downgraded below P2, or a support request): nobody is paged for it any more.
+    Ended,
 }
 
 impl EscalationState {
@@ -64,6 +70,38 @@ pub struct Escalation {
     pub acknowledged: Option<Acknowledgement>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exhausted_at: Option<Timestamp>,
+    /// Why and when the escalation ended without an acknowledgement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended: Option<Ending>,
+}
+
+/// Why an escalation stopped waiting: its incident no longer calls for one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ending {
+    /// One sentence, e.g. "INC-2026-000042 was resolved".
+    pub reason: String,
+    pub at: Timestamp,
+}
+
+/// Why `incident` no longer calls for an escalation, if it does not: resolved,
+/// closed or cancelled, downgraded below P2, or a support request (whose parent is
+/// the incident that is escalated).
+pub fn end_reason(incident: &Incident) -> Option<String> {
+    let id = incident.id.as_str();
+    if incident.kind == Kind::SupportRequest {
+        return Some(format!("{id} became a support request"));
+    }
+    match incident.status {
+        Status::Resolved | Status::Closed | Status::Cancelled => {
+            return Some(format!("{id} was {}", incident.status));
+        }
+        _ => {}
+    }
+    match incident.priority {
+        Some(p) if p.is_major() => None,
+        Some(p) => Some(format!("{id} was downgraded to {p}")),
+        None => Some(format!("{id} has no priority")),
+    }
 }
 
 /// What [`Escalation::on_timeout`] did, and so what the caller must do.
@@ -85,6 +123,8 @@ pub enum TimeoutOutcome {
 pub enum TransitionError {
     #[error("escalation {id} was already acknowledged by {by} at {at}")]
     AlreadyAcknowledged { id: String, by: String, at: Timestamp },
+    #[error("escalation {id} ended at {at}: {reason}")]
+    Ended { id: String, reason: String, at: Timestamp },
 }
 
 impl Escalation {
@@ -103,7 +143,21 @@ impl Escalation {
             decision,
             acknowledged: None,
             exhausted_at: None,
+            ended: None,
         }
+    }
+
+    /// Stop a waiting escalation because its incident no longer calls for one.
+    /// Returns whether it changed: an acknowledged, exhausted or ended escalation
+    /// keeps its state.
+    pub fn end(&mut self, reason: impl Into<String>, at: Timestamp) -> bool {
+        if !self.state.is_waiting() {
+            return false;
+        }
+        self.state = EscalationState::Ended;
+        self.deadline = None;
+        self.ended = Some(Ending { reason: reason.into(), at });
+        true
     }
 
     /// The contact notified last.
@@ -116,6 +170,9 @@ impl Escalation {
     pub fn acknowledge(&mut self, by: &str, at: Timestamp) -> Result<(), TransitionError> {
         if let Some(a) = &self.acknowledged {
             return Err(TransitionError::AlreadyAcknowledged { id: self.id.clone(), by: a.by.clone(), at: a.at });
+        }
+        if let Some(end) = &self.ended {
+            return Err(TransitionError::Ended { id: self.id.clone(), reason: end.reason.clone(), at: end.at });
         }
         self.acknowledged = Some(Acknowledgement { by: by.to_string(), at });
         self.state = EscalationState::Acknowledged;
@@ -269,6 +326,46 @@ mod tests {
         assert!(decision.chain.is_empty());
         let mut esc = Escalation::open("ESC-3", "INC-3", decision);
         assert!(matches!(esc.on_timeout(local("2026-03-09T10:15")), TimeoutOutcome::Exhausted { attempts: 1, .. }));
+    }
+
+    #[test]
+    fn an_ended_escalation_pages_nobody_and_takes_no_acknowledgement() {
+        let (engine, clock) = engine_at("2026-03-07T03:00");
+        let mut esc = engine.open("ESC-5", "INC-2026-000005", "NSP", Priority::P1);
+        clock.advance(SignedDuration::from_mins(5));
+        assert!(esc.end("INC-2026-000005 was resolved", crate::clock::Clock::now(&clock)));
+        assert_eq!((esc.state, esc.deadline), (EscalationState::Ended, None));
+        assert!(!esc.end("again", crate::clock::Clock::now(&clock)), "ends once");
+        clock.advance(SignedDuration::from_mins(60));
+        assert_eq!(engine.on_timeout(&mut esc), TimeoutOutcome::Settled { state: EscalationState::Ended });
+        assert_eq!(esc.attempts.len(), 1);
+        assert!(matches!(engine.acknowledge(&mut esc, "nsp-system-owner"), Err(TransitionError::Ended { .. })));
+        let text = toml::to_string(&esc).unwrap();
+        assert_eq!(toml::from_str::<Escalation>(&text).unwrap(), esc);
+    }
+
+    #[test]
+    fn what_ends_an_escalation() {
+        use crate::model::{Change, IncidentId};
+        let national = crate::model::Actor { desk: "sds".parse().unwrap(), role: crate::model::Role::National };
+        let mut report = crate::model::testing::report("region-h", crate::model::DialectId::Servicenow, "INC1");
+        report.priority = Some(Priority::P1);
+        let open = report.into_incident(IncidentId::new(2026, 7), Timestamp::UNIX_EPOCH);
+        assert_eq!(end_reason(&open), None);
+        let after = |change: Change| {
+            let mut i = open.clone();
+            i.apply(&national, &change, Timestamp::UNIX_EPOCH).unwrap();
+            end_reason(&i).unwrap_or_default()
+        };
+        assert!(after(Change { priority: Some(Priority::P2), ..Change::default() }).is_empty(), "still major");
+        assert!(after(Change { priority: Some(Priority::P3), ..Change::default() }).contains("downgraded to P3"));
+        for status in [Status::Resolved, Status::Cancelled] {
+            let reason = after(Change { status: Some(status), ..Change::default() });
+            assert!(reason.contains(status.as_str()), "{reason}");
+        }
+        let support =
+            Change { kind: Some(Kind::SupportRequest), parent: Some(IncidentId::new(2026, 1)), ..Change::default() };
+        assert!(after(support).contains("support request"));
     }
 
     #[test]

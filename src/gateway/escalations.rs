@@ -1,6 +1,7 @@
 //! The escalation use cases behind `/api/v1/escalations`: listing, reading and
 //! acknowledging, with the same visibility as incidents (a desk sees the
-//! escalations of incidents it is party to; the national desk sees all).
+//! escalations of incidents it is party to; the national desk sees all), and ending
+//! the escalations of an incident that no longer calls for one.
 
 use crate::escalation::Escalation;
 use crate::model::ModelError;
@@ -66,4 +67,49 @@ impl crate::gateway::Gateway {
         tracing::info!(escalation = %e.id, incident = %e.incident_id, by = %who.desk, "escalation acknowledged");
         Ok(e)
     }
+
+    /// After a change to `incident`: when it no longer calls for an escalation
+    /// ([`crate::escalation::end_reason`]), its waiting escalations end, with the
+    /// reason, so nobody is paged for it. A failure here is logged, not returned:
+    /// the change is already durable, and the watch ends them at its next pass.
+    pub(crate) async fn end_escalations(&self, incident: &crate::model::Incident) {
+        let Some(reason) = crate::escalation::end_reason(incident) else { return };
+        let waiting = match self.store.escalations(&EscalationQuery::all(usize::MAX)).await {
+            Ok(all) => all.into_iter().filter(|e| e.incident_id == incident.id.as_str() && e.state.is_waiting()),
+            Err(e) => {
+                tracing::error!(incident = %incident.id, error = %e, "ending escalations failed");
+                return;
+            }
+        };
+        for e in waiting.collect::<Vec<_>>() {
+            if let Err(err) = end_escalation(&*self.store, &e.id, &reason, self.clock.now()).await {
+                tracing::error!(escalation = %e.id, error = %err, "ending an escalation failed");
+            }
+        }
+    }
+}
+
+/// End escalation `id` with `reason` at `now`, audited; nothing happens to one that
+/// is no longer waiting.
+pub async fn end_escalation(
+    store: &dyn crate::store::Store,
+    id: &str,
+    reason: &str,
+    now: jiff::Timestamp,
+) -> Result<Escalation, StoreError> {
+    let change = |e: &mut Escalation| -> Result<Vec<Delivery>, ModelError> {
+        e.end(reason, now);
+        Ok(Vec::new())
+    };
+    let entry = crate::store::AuditEntry::new(
+        now,
+        crate::store::AuditKind::Updated,
+        format!("escalation {id} ended: {reason}"),
+    );
+    let e = store.update_escalation(id, now, &change, Some(entry)).await?;
+    if e.ended.as_ref().is_some_and(|end| end.at == now) {
+        metrics::counter!("deskgate_escalations_total", "outcome" => "ended").increment(1);
+        tracing::info!(escalation = %e.id, incident = %e.incident_id, %reason, "escalation ended");
+    }
+    Ok(e)
 }

@@ -29,8 +29,42 @@ pub fn deliverable(contact: &Contact) -> Vec<(usize, Channel)> {
         .channels
         .iter()
         .enumerate()
-        .filter(|(_, c)| matches!(c, Channel::Email { .. } | Channel::Webhook { .. }))
+        .filter(|(_, c)| matches!(c, Channel::Email { .. } | Channel::Webhook { .. } | Channel::Sms { .. }))
         .map(|(i, c)| (i, c.clone()))
+        .collect()
+}
+
+/// Whether this configuration can deliver to `channel`: mail needs `[gateway.smtp]`,
+/// a text `[gateway.sms]`; a webhook needs nothing more. A phone is for people.
+pub fn can_deliver(config: &Config, channel: &Channel) -> bool {
+    match channel {
+        Channel::Email { .. } => config.gateway.smtp.is_some(),
+        Channel::Sms { .. } => config.gateway.sms.is_some(),
+        Channel::Webhook { .. } => true,
+        Channel::Phone { .. } => false,
+    }
+}
+
+/// The contacts nobody would reach: one line each, naming the contact and what its
+/// channels need. Start-up refuses them unless `gateway.escalation.undeliverable = "warn"`.
+pub fn undeliverable<'a>(config: &Config, contacts: impl IntoIterator<Item = &'a Contact>) -> Vec<String> {
+    contacts
+        .into_iter()
+        .filter(|c| !deliverable(c).iter().any(|(_, channel)| can_deliver(config, channel)))
+        .map(|c| {
+            let kinds: Vec<&str> = deliverable(c)
+                .iter()
+                .map(|(_, channel)| match channel {
+                    Channel::Email { .. } => "e-mail needs [gateway.smtp]",
+                    Channel::Sms { .. } => "sms needs [gateway.sms]",
+                    Channel::Webhook { .. } | Channel::Phone { .. } => "",
+                })
+                .filter(|k| !k.is_empty())
+                .collect();
+            let why =
+                if kinds.is_empty() { "it has no e-mail, sms or webhook channel".to_owned() } else { kinds.join(", ") };
+            format!("contact {} ({}) has no deliverable channel: {why}", c.id, c.name)
+        })
         .collect()
 }
 

@@ -63,6 +63,7 @@ impl Gateway {
         };
         let updated = self.store.update_incident(id, &mutate, entry).await.map_err(|e| hide_invisible(e, id))?;
         self.outbox_changed.notify_one();
+        self.end_escalations(&updated).await;
         Ok(updated)
     }
 }

@@ -11,6 +11,9 @@ use crate::model::{DeskId, Incident, Priority, Status};
 /// The placeholder replaced by the resolution notes in outbound values and notes.
 pub(super) const RESOLUTION_PLACEHOLDER: &str = "{resolution}";
 
+/// What the desk that reported an incident is told when the national desk cancels it.
+pub const CANCEL_NOTE: &str = "Cancelled by the National Service Desk: the incident will not be pursued nationally. Please close this ticket when you agree.";
+
 /// What to send a desk for a status change.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StatusOutbound {
@@ -174,6 +177,10 @@ impl DeskMapping {
         let notes = resolution.map(str::trim).filter(|r| !r.is_empty()).unwrap_or(&self.tables.default_notes);
         if as_origin && status == Status::Closed && self.tables.close_as_note {
             return StatusOutbound::Note(render(&self.tables.close_note, notes));
+        }
+        // A cancel never ends the reporter's ticket (step 16): the desk closes its own.
+        if as_origin && status == Status::Cancelled {
+            return StatusOutbound::Note(CANCEL_NOTE.to_owned());
         }
         let row = &self.tables.status_out[status_index(status)];
         let fields = TicketFields {

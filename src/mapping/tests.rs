@@ -431,9 +431,15 @@ fn the_origin_gets_a_note_instead_of_a_close() {
             }
             other => panic!("{id}: {other:?}"),
         }
+        // A cancel is a note too (step 16: the local desk closes its own ticket).
+        match d.status_fields(Status::Cancelled, None, true) {
+            StatusOutbound::Note(text) => assert!(text.starts_with("Cancelled by the National Service Desk"), "{id}"),
+            other => panic!("{id}: {other:?}"),
+        }
         // Anyone else is told the status, and the origin is told every other status.
         assert!(d.status_fields(Status::Closed, None, false).fields().is_some(), "{id}");
-        for status in Status::ALL.into_iter().filter(|s| *s != Status::Closed) {
+        assert!(d.status_fields(Status::Cancelled, None, false).fields().is_some(), "{id}");
+        for status in Status::ALL.into_iter().filter(|s| !matches!(s, Status::Closed | Status::Cancelled)) {
             assert!(d.status_fields(status, None, true).fields().is_some(), "{id} {status}");
         }
     }

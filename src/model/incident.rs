@@ -566,7 +566,8 @@ impl Incident {
     /// the P1/P2 close guard. On error nothing is changed.
     ///
     /// - national desk: priority, status, assignee, kind/parent, report approval;
-    /// - the assigned supplier: status, priority, report;
+    /// - the assigned supplier: status (up to resolved: only the national desk closes
+    ///   or cancels, step 15), priority, report;
     /// - local desks: nothing here (they add notes).
     pub fn apply(&mut self, actor: &Actor, change: &Change, now: Timestamp) -> Result<bool, ModelError> {
         self.check_permission(actor, change)?;
@@ -689,6 +690,19 @@ impl Incident {
         }
     }
 
+    /// Whether `change` by `actor` is a close or cancel the model refuses because
+    /// only the national desk ends a national incident (step 15): the gateway parks
+    /// it and tells the national desk rather than only refusing it.
+    pub fn is_close_by_supplier(actor: &Actor, change: &Change) -> bool {
+        actor.role == Role::Supplier && matches!(change.status, Some(Status::Closed | Status::Cancelled))
+    }
+
+    /// Why a supplier's close or cancel is refused (step 15): the supplier resolves.
+    pub fn close_refusal(end: Status) -> String {
+        let verb = if end == Status::Closed { "closes" } else { "cancels" };
+        format!("status: only the national desk {verb} an incident; the assigned supplier sets it to resolved")
+    }
+
     fn check_permission(&self, actor: &Actor, change: &Change) -> Result<(), ModelError> {
         match actor.role {
             Role::National => Ok(()),
@@ -705,6 +719,9 @@ impl Incident {
                     (change.parent.is_some(), "parent"),
                     (change.approve_report, "approve_report"),
                 ];
+                if let Some(end) = change.status.filter(|s| matches!(s, Status::Closed | Status::Cancelled)) {
+                    return Err(ModelError::Forbidden(Incident::close_refusal(end)));
+                }
                 match national_only.iter().find(|(set, _)| *set) {
                     Some((_, field)) => Err(ModelError::Forbidden(format!(
                         "only the national desk may change {field}"

@@ -19,10 +19,20 @@ async fn gateway() -> TestGateway {
     TestGateway::start_edited(
         |c| {
             c.gateway("contacts", shipped_contacts().display().to_string());
+            deliverable(c);
         },
         reqwest::Client::new(),
     )
     .await
+}
+
+/// A mail server and an SMS gateway, so every contact of the shipped ruleset is reachable.
+fn deliverable(c: &mut GatewayConfig) -> &mut GatewayConfig {
+    c.gateway(
+        "smtp",
+        serde_json::json!({ "host": "127.0.0.1", "port": 9, "from": "deskgate@sds.example", "tls": "none" }),
+    )
+    .gateway("sms", serde_json::json!({ "url": "http://127.0.0.1:9/messages" }))
 }
 
 async fn ask(gw: &TestGateway, query: &[(&str, &str)]) -> (StatusCode, Value) {
@@ -210,6 +220,7 @@ fn check_config_loads_the_contacts_the_configuration_names() {
         let path = dir.path().join(format!("gateway-{contacts}"));
         let mut c = GatewayConfig::new(&dir.path().join("store"));
         c.gateway("contacts", contacts).desk("sds", Desk::known("sds", "National Service Desk", "national", "native"));
+        deliverable(&mut c);
         std::fs::write(&path, c.render()).unwrap();
         deskgate().args(["check-config", path.to_str().unwrap()]).envs(kit::tokens::env().vars).output().unwrap()
     };
@@ -222,4 +233,46 @@ fn check_config_loads_the_contacts_the_configuration_names() {
     assert!(!broken.status.success(), "{stderr}");
     assert!(stderr.contains("gateway.contacts") && stderr.contains("broken.toml"), "{stderr}");
     assert!(stderr.contains("nobody"), "{stderr}");
+}
+
+#[test]
+fn step_3_check_config_refuses_a_contact_nobody_can_reach_and_warns_when_told_to() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("contacts.toml"), std::fs::read_to_string(shipped_contacts()).unwrap()).unwrap();
+    let check = |edit: &dyn Fn(&mut GatewayConfig)| {
+        let path = dir.path().join("gateway.toml");
+        let mut c = GatewayConfig::new(&dir.path().join("store"));
+        c.gateway("contacts", "contacts.toml")
+            .desk("sds", Desk::known("sds", "National Service Desk", "national", "native"));
+        edit(&mut c);
+        std::fs::write(&path, c.render()).unwrap();
+        deskgate().args(["check-config", path.to_str().unwrap()]).envs(kit::tokens::env().vars).output().unwrap()
+    };
+    // Mail only: the contacts with an e-mail are reached; so all of the shipped ones are.
+    let mail_only = check(&|c| {
+        c.gateway("smtp", serde_json::json!({ "host": "127.0.0.1", "from": "deskgate@sds.example", "tls": "none" }));
+    });
+    assert!(mail_only.status.success(), "{}", String::from_utf8_lossy(&mail_only.stderr));
+
+    // Neither mail nor SMS: the NSP System Owner (e-mail and sms) is reached by no one.
+    let neither = check(&|_| {});
+    let stderr = String::from_utf8_lossy(&neither.stderr);
+    assert!(!neither.status.success(), "{stderr}");
+    assert!(stderr.contains("gateway.contacts") && stderr.contains("nsp-system-owner"), "{stderr}");
+    assert!(stderr.contains("[gateway.smtp]") && stderr.contains("[gateway.sms]"), "{stderr}");
+    assert!(!stderr.contains("national-service-desk"), "its webhook reaches it: {stderr}");
+
+    // The operator's opt-out: it starts, and says so.
+    let warned = check(&|c| {
+        c.gateway("escalation", serde_json::json!({ "undeliverable": "warn" }));
+    });
+    let stderr = String::from_utf8_lossy(&warned.stderr);
+    assert!(warned.status.success(), "{stderr}");
+    assert!(stderr.contains("warning") && stderr.contains("nsp-system-owner"), "{stderr}");
+
+    let bad = check(&|c| {
+        c.gateway("escalation", serde_json::json!({ "undeliverable": "maybe" }));
+    });
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(!bad.status.success() && stderr.contains("gateway.escalation.undeliverable"), "{stderr}");
 }

@@ -14,6 +14,7 @@ use std::time::Duration;
 use axum::Json;
 use deskgate::clock::TestClock;
 use deskgate::notify::Watch;
+use deskgate_sim::sms::SmsSim;
 use deskgate_sim::smtp::SmtpSim;
 use jiff::{SignedDuration, Timestamp, Zoned};
 use reqwest::StatusCode;
@@ -69,6 +70,7 @@ struct Harness {
     gw: Option<kit::TestGateway>,
     clock: TestClock,
     smtp: SmtpSim,
+    sms: SmsSim,
     hooks: Hooks,
     dir: tempfile::TempDir,
     base: String,
@@ -97,6 +99,11 @@ impl Harness {
         let (hooks, hook_url) = Hooks::spawn().await;
         let dir = tempfile::tempdir().unwrap();
         let contacts = contacts(dir.path(), &hook_url);
+        // The SMS gateway's token, by secret reference (a file here).
+        let sms = SmsSim::spawn(Some(SMS_TOKEN)).await.unwrap();
+        let token_file = dir.path().join("sms-token");
+        std::fs::write(&token_file, SMS_TOKEN).unwrap();
+        let sms_settings = json!({ "url": sms.url(), "token": { "file": token_file.display().to_string() } });
         let clock = TestClock::at(at);
         let edit = |config: &mut kit::GatewayConfig| {
             config
@@ -105,12 +112,13 @@ impl Harness {
                     "smtp",
                     json!({ "host": "127.0.0.1", "port": smtp_port, "from": "deskgate <deskgate@sds.example>", "tls": "none" }),
                 )
+                .gateway("sms", sms_settings.clone())
                 .gateway("escalation", json!({ "stakeholders": ["nsp-stakeholders@sds.example"], "check_ms": 3_600_000 }))
                 .gateway("delivery", json!({ "retry_base_ms": 20, "retry_max_ms": 100, "max_attempts": 3, "concurrency": 4 }));
         };
         let gw = kit::TestGateway::start_on(edit, Some(clock.clone()), reqwest::Client::new()).await;
         let base = gw.base.clone();
-        Harness { gw: Some(gw), clock, smtp, hooks, dir, base }
+        Harness { gw: Some(gw), clock, smtp, sms, hooks, dir, base }
     }
 
     async fn restart(&mut self) {
@@ -160,6 +168,7 @@ impl Harness {
 }
 
 const SUNDAY_2AM: &str = "2026-11-29T02:00";
+const SMS_TOKEN: &str = "sms-gateway-token";
 
 #[tokio::test]
 async fn a_p2_fmk_report_at_sunday_night_escalates_to_the_fmk_incident_manager_by_mail_and_webhook() {
@@ -378,4 +387,134 @@ async fn the_cli_lists_and_acknowledges_escalations_as_the_national_desk() {
     let out = tokio::task::block_in_place(|| run(vec!["ack".into(), esc.clone()]));
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("already acknowledged"), "{:?}", out);
+}
+
+// ---------------------------------------------------------------------------
+// The end of an escalation: an incident that no longer calls for one pages nobody.
+
+/// The mails sent to `address` so far, after the outbox had time to deliver.
+async fn mails_to(h: &Harness, address: &str) -> usize {
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    h.smtp.mails().iter().filter(|m| m.to.iter().any(|t| t == address)).count()
+}
+
+#[tokio::test]
+async fn step_10_a_resolved_incident_pages_nobody_past_the_deadline_nor_after_a_restart() {
+    let mut h = Harness::start(local(SUNDAY_2AM)).await;
+    let incident = h.report("SN-10", "FMK: prescriptions cannot be renewed", "FMK", "P2").await;
+    let id = incident["id"].as_str().unwrap().to_owned();
+    h.smtp.wait_for("fmk-incident-manager@fmk.example", 1).await.unwrap();
+
+    h.clock.advance(SignedDuration::from_mins(5));
+    h.patch("sds", &id, json!({"status": "resolved"})).await;
+    let e = h.escalations_of(&id).await.remove(0);
+    assert_eq!(e["state"], "ended", "{e}");
+    assert!(e["ended_reason"].as_str().unwrap().contains("resolved"), "{e}");
+    assert!(e["deadline"].is_null(), "{e}");
+
+    // Past the 15 minutes to acknowledge: the next in the chain is not paged.
+    h.clock.advance(SignedDuration::from_mins(20));
+    assert!(h.watch().step().await.unwrap().is_empty());
+    h.restart().await;
+    h.clock.advance(SignedDuration::from_mins(60));
+    assert!(h.watch().step().await.unwrap().is_empty());
+    assert_eq!(h.escalations_of(&id).await[0]["state"], "ended");
+    assert_eq!(mails_to(&h, "servicedesk@sds.example").await, 0, "nobody after the first contact");
+    assert_eq!(mails_to(&h, "fmk-incident-manager@fmk.example").await, 1);
+    let (status, ack) = h
+        .call("sds", reqwest::Method::POST, &format!("/api/v1/escalations/{}/ack", e["id"].as_str().unwrap()), None)
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "an ended escalation is not taken: {ack}");
+}
+
+#[tokio::test]
+async fn step_5b_a_downgrade_below_p2_ends_the_escalation_and_an_upgrade_opens_a_new_one() {
+    let h = Harness::start(local("2026-12-01T10:00")).await;
+    let incident = h.report("SN-11", "NSP: lookups fail", "NSP", "P2").await;
+    let id = incident["id"].as_str().unwrap().to_owned();
+    assert_eq!(h.escalations_of(&id).await[0]["state"], "pending");
+
+    h.patch("sds", &id, json!({"priority": "P3"})).await;
+    let found = h.escalations_of(&id).await;
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0]["state"], "ended");
+    assert!(found[0]["ended_reason"].as_str().unwrap().contains("downgraded to P3"), "{}", found[0]);
+    h.clock.advance(SignedDuration::from_mins(20));
+    assert!(h.watch().step().await.unwrap().is_empty(), "a downgraded incident pages nobody");
+
+    h.patch("sds", &id, json!({"priority": "P1"})).await;
+    let found = h.escalations_of(&id).await;
+    assert_eq!(found.len(), 2, "the upgrade escalates again: {found:#?}");
+    assert_eq!(found.iter().filter(|e| e["state"] == "pending").count(), 1, "{found:#?}");
+}
+
+#[tokio::test]
+async fn step_3_a_further_report_is_a_support_request_and_opens_no_escalation_of_its_own() {
+    let h = Harness::start(local(SUNDAY_2AM)).await;
+    let parent = h.report("SN-12", "FMK: prescriptions cannot be read", "FMK", "P2").await;
+    let parent_id = parent["id"].as_str().unwrap().to_owned();
+    let further = h.report("SN-13", "FMK: cannot read prescriptions", "FMK", "P2").await;
+    let further_id = further["id"].as_str().unwrap().to_owned();
+
+    h.patch("sds", &further_id, json!({"kind": "support_request", "parent": parent_id})).await;
+    let found = h.escalations_of(&further_id).await;
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0]["state"], "ended");
+    assert!(found[0]["ended_reason"].as_str().unwrap().contains("support request"), "{}", found[0]);
+
+    // An upgrade of the support request does not escalate it: its parent is.
+    h.patch("sds", &further_id, json!({"priority": "P3"})).await;
+    h.patch("sds", &further_id, json!({"priority": "P1"})).await;
+    assert_eq!(h.escalations_of(&further_id).await.len(), 1);
+
+    h.clock.advance(SignedDuration::from_mins(16));
+    let moved = h.watch().step().await.unwrap();
+    assert_eq!(moved.len(), 1, "{moved:#?}");
+    assert_eq!(moved[0].incident_id, parent_id);
+}
+
+#[tokio::test]
+async fn step_3_at_3am_on_a_saturday_the_nsp_system_owner_is_woken_by_a_text() {
+    let h = Harness::start(local("2026-03-07T03:00")).await;
+    // The SMS gateway fails once: the text is retried through the outbox.
+    h.sms.fail_next(1);
+    let incident = h.report("SN-14", "NSP: every lookup fails", "NSP", "P1").await;
+    let id = incident["id"].as_str().unwrap().to_owned();
+    let e = h.escalations_of(&id).await.remove(0);
+    assert_eq!(e["contact"]["id"], "nsp-system-owner", "{e}");
+
+    // The retry is due on the gateway's clock.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    h.clock.advance(SignedDuration::from_secs(1));
+    let text = h.sms.wait_for("+45 00000002", 1).await.unwrap().remove(0);
+    assert!(text.body.contains(&id) && text.body.contains("P1") && text.body.contains("NSP"), "{text:?}");
+    assert!(text.body.contains(&format!("/api/v1/escalations/{}/ack", e["id"].as_str().unwrap())), "{text:?}");
+    assert!(text.body.contains("03:30"), "the deadline in local time: {text:?}");
+    assert_eq!(text.reference.as_deref(), Some(format!("{}.1.1", e["id"].as_str().unwrap()).as_str()));
+    h.smtp.wait_for("nsp-system-owner@nsp.example", 1).await.unwrap();
+
+    // Unanswered: the NSP Incident Manager's phone is next.
+    h.clock.advance(SignedDuration::from_mins(31));
+    assert_eq!(h.watch().step().await.unwrap().len(), 1);
+    h.sms.wait_for("+45 00000001", 1).await.unwrap();
+    assert_eq!(h.sms.messages().len(), 2, "one text each, the failed attempt not kept twice");
+}
+
+#[tokio::test]
+async fn step_10_a_text_still_queued_when_the_incident_is_resolved_is_not_sent() {
+    let h = Harness::start(local("2026-03-07T03:00")).await;
+    // The first try fails; the retry is due only once the gateway's clock moves on.
+    h.sms.fail_next(1);
+    let incident = h.report("SN-15", "NSP: every lookup fails", "NSP", "P1").await;
+    let id = incident["id"].as_str().unwrap().to_owned();
+    h.smtp.wait_for("nsp-system-owner@nsp.example", 1).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(h.sms.messages().is_empty());
+
+    h.patch("sds", &id, json!({"status": "resolved"})).await;
+    h.clock.advance(SignedDuration::from_secs(1));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(h.sms.messages().is_empty(), "{:#?}", h.sms.messages());
+    let (_, outbox) = h.call("sds", reqwest::Method::GET, "/api/v1/outbox", None).await;
+    assert!(outbox.to_string().find("notify-nsp-system-owner").is_none(), "delivered (as dropped): {outbox}");
 }

@@ -8,6 +8,7 @@ mod api;
 mod backup;
 mod bounds;
 mod cli;
+mod close_authority;
 mod crash;
 mod demo;
 mod deploy;

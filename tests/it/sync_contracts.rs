@@ -462,13 +462,14 @@ async fn a_p1_closed_in_jira_without_an_approved_report_is_parked_with_a_note_an
     let notes = incident["notes"].as_array().unwrap();
     let note = notes.last().expect("a note on the incident");
     assert_eq!(note["visibility"], "internal");
-    assert!(note["body"].as_str().unwrap().contains("report"), "{note}");
+    // Only the national desk closes (step 15): that is the rule the supplier broke.
+    assert!(note["body"].as_str().unwrap().contains("only the national desk closes"), "{note}");
     let audit = f.audit().await;
     let entries: Vec<_> = audit[audit_before..].iter().filter(|e| e["kind"] == "rejected").collect();
     assert_eq!(entries.len(), 1, "{:#?}", &audit[audit_before..]);
     assert_eq!(entries[0]["desk"], "drift");
     assert!(entries[0]["reason"].as_str().unwrap().contains(&key), "{:#}", entries[0]);
-    assert!(entries[0]["reason"].as_str().unwrap().contains("report"), "{:#}", entries[0]);
+    assert!(entries[0]["reason"].as_str().unwrap().contains("only the national desk closes"), "{:#}", entries[0]);
     // The internal note reaches no local desk.
     let origin_journal = f.region_h.journal(incident["origin"]["ticket"].as_str().unwrap());
     assert!(origin_journal.iter().all(|j| !j.value.contains("not applied")), "{origin_journal:#?}");

@@ -15,6 +15,7 @@ mod core;
 pub mod clearquest;
 pub mod jira;
 pub mod servicenow;
+pub mod sms;
 pub mod smtp;
 
 pub use self::core::faults;

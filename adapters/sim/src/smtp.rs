@@ -1,6 +1,7 @@
 //! A mail server that keeps what it receives: enough of SMTP (RFC 5321) for the
 //! gateway's notifications, for tests and the demo. Every message is kept with its
-//! recipients, subject and body (quoted-printable decoded).
+//! recipients, subject and body (quoted-printable decoded). It offers AUTH PLAIN and
+//! takes any login, so a configuration with a mail login runs against it.
 
 use std::time::Duration;
 
@@ -70,7 +71,11 @@ async fn session(socket: tokio::net::TcpStream, mails: Log<Mail>) {
     while let Ok(Some(line)) = lines.next_line().await {
         let upper = line.to_ascii_uppercase();
         let reply: &[u8] = if upper.starts_with("EHLO") {
-            b"250-sim.test\r\n250 8BITMIME\r\n"
+            // AUTH PLAIN: a relay that wants a login, as production relays do; any
+            // login is taken.
+            b"250-sim.test\r\n250-AUTH PLAIN\r\n250 8BITMIME\r\n"
+        } else if upper.starts_with("AUTH PLAIN") {
+            b"235 2.7.0 Authentication successful\r\n"
         } else if upper.starts_with("HELO") || upper.starts_with("MAIL FROM:") || upper == "RSET" || upper == "NOOP" {
             b"250 OK\r\n"
         } else if upper.starts_with("RCPT TO:") {

@@ -262,3 +262,27 @@ fn a_ref_stored_before_seen_existed_still_reads() {
     let r: Ref = serde_json::from_str(stored).unwrap();
     assert!(r.seen.is_empty());
 }
+
+#[test]
+fn step_15_a_supplier_resolves_and_only_the_national_desk_closes_or_cancels() {
+    let t = Timestamp::UNIX_EPOCH;
+    let sds = actor("sds", Role::National);
+    let fmk = actor("fmk", Role::Supplier);
+    let to = |status| Change { status: Some(status), ..Change::default() };
+    let mut inc = sample(Some(Priority::P3));
+    inc.apply(&sds, &Change { assignee: Some(desk("fmk")), ..Change::default() }, t).unwrap();
+    for end in [Status::Closed, Status::Cancelled] {
+        let mut open = inc.clone();
+        let err = open.apply(&fmk, &to(end), t).unwrap_err();
+        assert_eq!(err, ModelError::Forbidden(Incident::close_refusal(end)));
+        assert!(Incident::is_close_by_supplier(&fmk, &to(end)));
+        assert_eq!(open, inc, "a refused change changes nothing");
+    }
+    assert!(inc.apply(&fmk, &to(Status::Resolved), t).unwrap());
+    let mut resolved = inc.clone();
+    assert!(matches!(resolved.apply(&fmk, &to(Status::Closed), t), Err(ModelError::Forbidden(_))));
+    assert_eq!(resolved.status, Status::Resolved);
+    assert!(inc.apply(&sds, &to(Status::Closed), t).unwrap());
+    assert_eq!(inc.status, Status::Closed);
+    assert!(!Incident::is_close_by_supplier(&sds, &to(Status::Closed)));
+}

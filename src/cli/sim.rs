@@ -288,6 +288,30 @@ async fn listen(place: &Place, router: Router) -> Result<String, String> {
     Ok(format!("http://{bound}{}", place.path))
 }
 
+/// The mail server and SMS gateway the configuration sends escalations to, when
+/// they are on this machine (loopback): a simulator of each on its port.
+async fn notification_sinks(config: &Config, lines: &mut Vec<String>) -> Result<Vec<Running>, String> {
+    let loopback = |host: &str| host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    let mut running: Vec<Running> = Vec::new();
+    if let Some(smtp) = config.gateway.smtp.as_ref().filter(|s| loopback(&s.host)) {
+        let addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), smtp.port);
+        let sim =
+            deskgate_sim::smtp::SmtpSim::spawn_on(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        lines.push(format!("mail        smtp://127.0.0.1:{}  (gateway.smtp; any login)", sim.port()));
+        running.push(Box::new(sim));
+    }
+    let sms_url = config.gateway.sms.as_ref().and_then(|s| url::Url::parse(&s.url).ok());
+    if let Some(url) = sms_url.filter(|u| u.host_str().is_some_and(loopback)) {
+        let addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), url.port_or_known_default().unwrap_or(80));
+        let sim = deskgate_sim::sms::SmsSim::spawn_on(addr, None)
+            .await
+            .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        lines.push(format!("sms         {}  (gateway.sms; any token)", sim.url()));
+        running.push(Box::new(sim));
+    }
+    Ok(running)
+}
+
 /// `deskgate sim --config`: start the simulators `config_path` needs, print where
 /// each desk's is and its credentials, and serve until `shutdown` completes.
 pub async fn from_config(
@@ -327,6 +351,7 @@ pub async fn from_config(
         lines.extend(details);
         running.push(sim);
     }
+    running.extend(notification_sinks(&config, &mut lines).await?);
     lines.push("faults      POST <base>/_sim/faults on any of them".to_owned());
     for line in lines {
         // Nobody reading stdout is no reason to stop serving.

@@ -240,6 +240,21 @@ async fn sim_config_serves_every_endpoint_the_compose_gateway_calls() {
         assert_eq!(status, 200, "desk {} at {endpoint}", desk.id);
     }
     assert_eq!(called, 5, "region-h, region-m, sds, drift and fmk call a system");
+    // And the mail server and SMS gateway escalations go to.
+    let smtp = config.gateway.smtp.as_ref().expect("compose configures mail");
+    let mut mail = tokio::net::TcpStream::connect(("127.0.0.1", smtp.port)).await.expect("the mail simulator listens");
+    let mut greeting = [0u8; 3];
+    tokio::io::AsyncReadExt::read_exact(&mut mail, &mut greeting).await.unwrap();
+    assert_eq!(&greeting, b"220", "an SMTP greeting");
+    let sms = config.gateway.sms.as_ref().expect("compose configures SMS");
+    let sent = reqwest::Client::new()
+        .post(&sms.url)
+        .bearer_auth("any")
+        .json(&serde_json::json!({ "to": "+4500000000", "body": "probe", "reference": "r-1" }))
+        .send()
+        .await
+        .unwrap();
+    assert!(sent.status().is_success(), "{}", sent.status());
 }
 
 #[tokio::test]

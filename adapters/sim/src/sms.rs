@@ -44,7 +44,12 @@ pub struct SmsSim {
 impl SmsSim {
     /// Listen on `127.0.0.1:0`; with `token`, only requests bearing it are taken.
     pub async fn spawn(token: Option<&str>) -> std::io::Result<Self> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        Self::spawn_on("127.0.0.1:0".parse().expect("an address"), token).await
+    }
+
+    /// Listen on `addr` (a fixed port, for `deskgate sim --config`).
+    pub async fn spawn_on(addr: std::net::SocketAddr, token: Option<&str>) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
         let url = format!("http://{}/messages", listener.local_addr()?);
         let shared = Shared {
             messages: Log::default(),

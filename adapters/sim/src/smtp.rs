@@ -28,7 +28,12 @@ pub struct SmtpSim {
 impl SmtpSim {
     /// Listen on `127.0.0.1:0`.
     pub async fn spawn() -> std::io::Result<Self> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        Self::spawn_on("127.0.0.1:0".parse().expect("an address")).await
+    }
+
+    /// Listen on `addr` (a fixed port, for `deskgate sim --config`).
+    pub async fn spawn_on(addr: std::net::SocketAddr) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
         let port = listener.local_addr()?.port();
         let mails: Log<Mail> = Log::default();
         let kept = mails.clone();

@@ -116,6 +116,9 @@ impl<'a> Planner<'a> {
                     for index in 0..after.notes.len() {
                         out.push(Delivery { desk: supplier.clone(), action: Action::Note { index } });
                     }
+                    for index in 0..after.attachments.len() {
+                        out.push(Delivery { desk: supplier.clone(), action: Action::Attachment { index } });
+                    }
                     fresh.insert(supplier.clone());
                 }
                 // Step 5b: the national ticket's id in the supplier's ticket and back.
@@ -147,6 +150,11 @@ impl<'a> Planner<'a> {
             // Not back to the tool it came from; internal notes never to a local desk.
             let skip = |d: &DeskId| (d == &note.author_desk && via == Via::Remote) || (internal && self.is_local(d));
             send_to(&mut out, Action::Note { index }, &|d| !skip(d));
+        }
+        for index in before.attachments.len()..after.attachments.len() {
+            let author = &after.attachments[index].added_by;
+            // Not back to the tool it came from.
+            send_to(&mut out, Action::Attachment { index }, &|d| !(d == author && via == Via::Remote));
         }
         out
     }

@@ -3,7 +3,8 @@
 //! Trees: `incidents` (id → JSON incident, id order = creation order), `xref`
 //! (desk \0 remote id → incident id), `idempotency` (desk \0 key → fingerprint and
 //! incident id), `audit` (big-endian sequence → JSON entry), `meta` (counters),
-//! `escalations` (escalation id → JSON record).
+//! `escalations` (escalation id → JSON record), `contents` (SHA-256 → attachment
+//! content).
 //! Each operation is one sled transaction over the trees it touches, then a group
 //! commit makes it durable before the method returns.
 
@@ -39,6 +40,7 @@ pub struct SledStore {
     outbox: sled::Tree,
     dead: sled::Tree,
     escalations: sled::Tree,
+    contents: sled::Tree,
     commit: GroupCommit,
 }
 
@@ -64,6 +66,7 @@ impl SledStore {
             outbox: tree("outbox")?,
             dead: tree("dead_letters")?,
             escalations: tree("escalations")?,
+            contents: tree("contents")?,
             db,
             commit,
         })
@@ -696,6 +699,26 @@ impl Store for SledStore {
     async fn cursor(&self, name: &str) -> Result<Option<String>, StoreError> {
         let key = format!("cursor/{name}");
         Ok(self.meta.get(key.as_bytes()).map_err(io)?.map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    async fn put_content(&self, content: bytes::Bytes) -> Result<(String, bool), StoreError> {
+        let sha256 = crate::model::attachment::sha256_hex(&content);
+        // Content is named by its hash: one already there is this content.
+        let new = self
+            .contents
+            .compare_and_swap(sha256.as_bytes(), None as Option<&[u8]>, Some(content.as_ref()))
+            .map_err(io)?
+            .is_ok();
+        self.commit.durable().await?;
+        Ok((sha256, new))
+    }
+
+    async fn content(&self, sha256: &str) -> Result<Option<bytes::Bytes>, StoreError> {
+        Ok(self.contents.get(sha256.as_bytes()).map_err(io)?.map(|v| bytes::Bytes::copy_from_slice(&v)))
+    }
+
+    async fn content_count(&self) -> Result<usize, StoreError> {
+        Ok(self.contents.len())
     }
 
     async fn set_cursor(&self, name: &str, value: &str) -> Result<(), StoreError> {

@@ -94,6 +94,33 @@ pub struct RemoteLink {
     pub display_id: String,
 }
 
+/// A file attached to a remote ticket, as the remote lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteAttachment {
+    /// The remote's id of the attachment (ServiceNow `sys_id`, Jira attachment id,
+    /// ClearQuest attachment URI), where it has one.
+    pub id: Option<String>,
+    pub file_name: String,
+    pub size: u64,
+    pub content_type: Option<String>,
+}
+
+/// A file to attach to a remote ticket.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttachmentUpload {
+    pub file_name: String,
+    pub content_type: String,
+    pub content: bytes::Bytes,
+}
+
+impl AttachmentUpload {
+    /// Whether `remote` is this file, already attached (same name and size): what a
+    /// retried upload checks, so a lost answer does not attach the file twice.
+    pub fn is_among(&self, remote: &[RemoteAttachment]) -> bool {
+        remote.iter().any(|a| a.file_name == self.file_name && a.size == self.content.len() as u64)
+    }
+}
+
 /// A ticket as the remote system holds it, translated into the remote's vocabulary.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RemoteTicket {
@@ -256,6 +283,20 @@ pub trait Adapter: Send + Sync {
 
     /// Link the ticket to a ticket elsewhere; idempotent on `link.global_id`.
     async fn link(&self, id: &RemoteId, link: &RemoteLink) -> Result<(), AdapterError>;
+
+    /// The files attached to the ticket. Systems without attachments answer a
+    /// permanent error.
+    async fn attachments(&self, id: &RemoteId) -> Result<Vec<RemoteAttachment>, AdapterError> {
+        let _ = id;
+        Err(AdapterError::permanent("this system takes no attachments"))
+    }
+
+    /// Attach a file to the ticket. The caller checks [`Adapter::attachments`] first,
+    /// so a retry after a lost answer does not attach it twice.
+    async fn add_attachment(&self, id: &RemoteId, file: &AttachmentUpload) -> Result<RemoteAttachment, AdapterError> {
+        let _ = (id, file);
+        Err(AdapterError::permanent("this system takes no attachments"))
+    }
 
     /// Tickets changed at or after `since` (for systems that are polled), oldest first.
     async fn changed_since(&self, since: Timestamp) -> Result<Vec<RemoteTicket>, AdapterError>;

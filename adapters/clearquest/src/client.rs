@@ -12,12 +12,17 @@
 //! [`StateAction`]); a 412 means someone changed the record in between: read again,
 //! re-plan, retry — a bounded number of times.
 
+mod attachments;
+
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use deskgate_adapter::{Adapter, AdapterError, RemoteId, RemoteLink, RemoteNote, RemoteTicket, TicketFields};
+use deskgate_adapter::{
+    Adapter, AdapterError, AttachmentUpload, RemoteAttachment, RemoteId, RemoteLink, RemoteNote, RemoteTicket,
+    TicketFields,
+};
 use jiff::Timestamp;
 use reqwest::Method;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, ETAG, IF_MATCH, LOCATION};
@@ -764,6 +769,14 @@ impl Adapter for ClearQuestAdapter {
     }
 
     /// Adds the linked display id to the link field (one per line) unless present.
+    async fn attachments(&self, id: &RemoteId) -> Result<Vec<RemoteAttachment>, AdapterError> {
+        self.list_attachments(id).await
+    }
+
+    async fn add_attachment(&self, id: &RemoteId, file: &AttachmentUpload) -> Result<RemoteAttachment, AdapterError> {
+        self.upload_attachment(id, file).await
+    }
+
     async fn link(&self, id: &RemoteId, link: &RemoteLink) -> Result<(), AdapterError> {
         let field = self.config.link_field.clone();
         let wanted = link.display_id.trim().to_owned();

@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+pub mod attachment;
 pub mod client;
 pub mod oslc;
 pub mod oslc_where;

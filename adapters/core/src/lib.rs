@@ -12,6 +12,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod http;
+pub mod multipart;
 pub mod poll;
 
 use std::collections::BTreeMap;

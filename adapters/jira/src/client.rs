@@ -30,6 +30,7 @@
 //! path segments, `self` links in answers are never followed) and redirects are
 //! not followed. Credentials never appear in `Debug` output or errors.
 
+mod attachments;
 mod cloud;
 
 use std::collections::BTreeMap;
@@ -38,7 +39,10 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use deskgate_adapter::{Adapter, AdapterError, RemoteId, RemoteLink, RemoteNote, RemoteTicket, TicketFields, http};
+use deskgate_adapter::{
+    Adapter, AdapterError, AttachmentUpload, RemoteAttachment, RemoteId, RemoteLink, RemoteNote, RemoteTicket,
+    TicketFields, http,
+};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use reqwest::{Method, StatusCode};
@@ -704,6 +708,14 @@ impl Adapter for JiraAdapter {
             }
         }
         Ok(())
+    }
+
+    async fn attachments(&self, id: &RemoteId) -> Result<Vec<RemoteAttachment>, AdapterError> {
+        self.list_attachments(id).await
+    }
+
+    async fn add_attachment(&self, id: &RemoteId, file: &AttachmentUpload) -> Result<RemoteAttachment, AdapterError> {
+        self.upload_attachment(id, file).await
     }
 
     async fn changed_since(&self, since: Timestamp) -> Result<Vec<RemoteTicket>, AdapterError> {

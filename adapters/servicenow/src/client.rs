@@ -39,12 +39,17 @@
 //! **Secrets** (passwords, client secrets, tokens) never appear in `Debug` output,
 //! errors or logs.
 
+mod attachments;
+
 use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use deskgate_adapter::http::{self, Answer};
-use deskgate_adapter::{Adapter, AdapterError, RemoteId, RemoteLink, RemoteNote, RemoteTicket, TicketFields};
+use deskgate_adapter::{
+    Adapter, AdapterError, AttachmentUpload, RemoteAttachment, RemoteId, RemoteLink, RemoteNote, RemoteTicket,
+    TicketFields,
+};
 use jiff::Timestamp;
 use reqwest::{Method, StatusCode};
 use serde_json::{Map, Value};
@@ -595,6 +600,14 @@ impl Adapter for ServiceNowAdapter {
             return Err(missing_link_field(&self.config.table, field));
         }
         Ok(())
+    }
+
+    async fn attachments(&self, id: &RemoteId) -> Result<Vec<RemoteAttachment>, AdapterError> {
+        self.list_attachments(id).await
+    }
+
+    async fn add_attachment(&self, id: &RemoteId, file: &AttachmentUpload) -> Result<RemoteAttachment, AdapterError> {
+        self.upload_attachment(id, file).await
     }
 
     async fn changed_since(&self, since: Timestamp) -> Result<Vec<RemoteTicket>, AdapterError> {

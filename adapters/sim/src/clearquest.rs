@@ -10,6 +10,8 @@
 //! - `POST /cqweb/oslc/repo/{repo}/db/{db}/record-type/{typeDbid}` — creation factory
 //! - `GET  /cqweb/oslc/repo/{repo}/db/{db}/record-type/{typeDbid}/query` — query capability
 //! - `GET|PUT /cqweb/oslc/repo/{repo}/db/{db}/record/{typeDbid}-{dbid}` — records
+//! - `GET|POST …/record/{typeDbid}-{dbid}/field/Attachments` — the attachment field
+//!   (`clearquest/attachments.rs`)
 //!
 //! ClearQuest has no webhooks: the gateway polls. The operator API
 //! ([`ClearQuestSim::create_as_user`], [`ClearQuestSim::action_as_user`], …) plays a
@@ -21,6 +23,8 @@
 //! in the record's state, an unknown action, a read-only field and a missing
 //! mandatory field are 400 Bad Request; a request without `OSLC-Core-Version: 2.0` is
 //! 400 (the real server would fall back to its OSLC 1.0 representation).
+
+mod attachments;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -136,6 +140,7 @@ pub struct ReceivedBody {
 #[derive(Default)]
 struct Db {
     records: BTreeMap<u64, SimRecord>,
+    attachments: Vec<attachments::Stored>,
 }
 
 #[derive(Clone)]
@@ -347,6 +352,7 @@ fn build_router(shared: Shared, faults: Faults) -> Router {
         .route("/cqweb/oslc/repo/{repo}/db/{db}/record-type/{rtype}", axum::routing::post(create))
         .route("/cqweb/oslc/repo/{repo}/db/{db}/record-type/{rtype}/query", get(query))
         .route("/cqweb/oslc/repo/{repo}/db/{db}/record/{rid}", get(get_record).put(put_record))
+        .merge(attachments::routes())
         .fallback(|| async { oslc_error(StatusCode::NOT_FOUND, "No such resource.") })
         .layer(middleware::from_fn_with_state(shared.clone(), gate))
         .with_state(shared);

@@ -4,6 +4,7 @@
 
 pub mod error;
 pub mod extract;
+pub mod upload;
 pub mod request_id;
 
 use std::sync::Arc;

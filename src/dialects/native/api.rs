@@ -225,7 +225,7 @@ pub struct AuditLine {
     pub entry: AuditEntry,
 }
 
-fn parse_incident_id(raw: &str) -> Result<IncidentId, ApiError> {
+pub(super) fn parse_incident_id(raw: &str) -> Result<IncidentId, ApiError> {
     raw.parse().map_err(|_| {
         ApiError::bad_request("id", format!("id: expected an incident id like INC-2026-000042, got {raw:?}"))
     })

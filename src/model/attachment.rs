@@ -133,6 +133,25 @@ mod tests {
     }
 
     #[test]
+    fn the_same_file_under_the_same_name_is_attached_once_and_delivered_once_per_desk() {
+        let mut i = crate::model::testing::incident("region-h", crate::model::DialectId::Servicenow, "t-1");
+        let actor = Actor { desk: "region-h".parse().unwrap(), role: crate::model::Role::Local };
+        let now = Timestamp::UNIX_EPOCH;
+        let add = |i: &mut Incident, name: &str, sha: &str| {
+            i.add_attachment(&actor, name.into(), "image/png".into(), 3, sha.into(), now)
+        };
+        assert_eq!(add(&mut i, "a.png", "11"), (0, true));
+        assert_eq!(add(&mut i, "a.png", "11"), (0, false), "the same file again");
+        assert_eq!(add(&mut i, "b.png", "11"), (1, true), "the same content under another name");
+        let sds: DeskId = "sds".parse().unwrap();
+        assert!(i.attachment_delivered(0, &sds));
+        assert!(!i.attachment_delivered(0, &sds), "remembered");
+        assert!(!i.attachment_delivered(7, &sds), "no such attachment");
+        assert_eq!(i.attachments[0].delivered_to, [sds]);
+        assert!(i.ensure_room_for_attachments(1, 2).is_err());
+    }
+
+    #[test]
     fn content_types_are_media_types() {
         assert_eq!(parse_content_type("content_type", None).unwrap(), "application/octet-stream");
         assert_eq!(parse_content_type("content_type", Some("Image/PNG; q=1")).unwrap(), "image/png");

@@ -398,6 +398,7 @@ pub async fn a_backup_restores_into_an_empty_store_and_only_there(open: Open, di
     let i = created.unwrap().incident().clone();
     dead_letter_the_last(&*source).await;
     source.set_cursor("poll/sds", "watermark").await.unwrap();
+    let (sha, _) = source.put_content(bytes::Bytes::from_static(b"a screenshot")).await.unwrap();
     let mut backup = Vec::new();
     source.export(&mut backup).await.unwrap();
 
@@ -411,6 +412,7 @@ pub async fn a_backup_restores_into_an_empty_store_and_only_there(open: Open, di
     let id = format!("{}/1", i.id);
     assert_eq!(target.escalation(&id).await.unwrap(), source.escalation(&id).await.unwrap());
     assert_eq!(target.cursor("poll/sds").await.unwrap().as_deref(), Some("watermark"));
+    assert_eq!(target.content(&sha).await.unwrap().as_deref(), Some(&b"a screenshot"[..]));
     // New numbers in the restored store never reuse a restored one.
     let restored: Vec<u64> = outbox(&*target)
         .await

@@ -128,6 +128,7 @@ struct Batches {
     audit: sled::Batch,
     escalations: sled::Batch,
     meta: sled::Batch,
+    contents: sled::Batch,
 }
 
 impl Batches {
@@ -163,6 +164,17 @@ impl Batches {
                     let mut key = CURSOR_PREFIX.to_vec();
                     key.extend_from_slice(c.name.as_bytes());
                     b.meta.insert(key, c.value.as_bytes());
+                }
+                Record::Content(c) => {
+                    use base64::Engine;
+                    let content = base64::engine::general_purpose::STANDARD
+                        .decode(&c.base64)
+                        .map_err(|e| StoreError::Restore(format!("content {}: not base64: {e}", c.sha256)))?;
+                    // Content is named by its hash: one that does not match is corrupt.
+                    if crate::model::attachment::sha256_hex(&content) != c.sha256 {
+                        return Err(StoreError::Restore(format!("content {}: the bytes do not have that hash", c.sha256)));
+                    }
+                    b.contents.insert(c.sha256.as_bytes(), content);
                 }
             }
         }
@@ -505,6 +517,14 @@ impl Store for SledStore {
                 value: String::from_utf8_lossy(&v).into_owned(),
             }))?;
         }
+        for item in self.contents.iter() {
+            use base64::Engine;
+            let (k, v) = item.map_err(io)?;
+            w.record(&Record::Content(backup::ContentRecord {
+                sha256: String::from_utf8_lossy(&k).into_owned(),
+                base64: base64::engine::general_purpose::STANDARD.encode(&v),
+            }))?;
+        }
         let incident = match self.meta.get(INCIDENT_SEQ).map_err(io)? {
             Some(b) => seq_of(&b, "meta incident_seq")?,
             None => 0,
@@ -554,6 +574,7 @@ impl Store for SledStore {
             (&self.audit, batches.audit),
             (&self.escalations, batches.escalations),
             (&self.meta, batches.meta),
+            (&self.contents, batches.contents),
         ] {
             tree.apply_batch(batch).map_err(io)?;
         }

@@ -180,7 +180,8 @@ pub(super) fn resolve_desk(
             .ok()
     });
     f.rate_limit.check(&format!("{path}.rate_limit"), problems);
-    let attachment_max_bytes = attachment_max_bytes(f.attachment_max_bytes, &format!("{path}.attachment_max_bytes"), problems);
+    let attachment_max_bytes =
+        attachment_max_bytes(f.attachment_max_bytes, &format!("{path}.attachment_max_bytes"), problems);
     let jira_webhook_secret = f
         .jira
         .as_ref()

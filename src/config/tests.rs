@@ -152,7 +152,8 @@ fn a_desk_s_attachment_limit_defaults_to_10_mb_and_a_bad_one_is_named_by_its_pat
     let c = Config::from_toml(MINIMAL, Path::new("."), &env()).unwrap();
     let region_h: DeskId = "region-h".parse().unwrap();
     assert_eq!(c.desk(&region_h).unwrap().attachment_max_bytes, 10 * 1024 * 1024);
-    let with = |v: &str| MINIMAL.replace("organisations = [", &format!("attachment_max_bytes = {v}\n    organisations = ["));
+    let with =
+        |v: &str| MINIMAL.replace("organisations = [", &format!("attachment_max_bytes = {v}\n    organisations = ["));
     let c = Config::from_toml(&with("2048"), Path::new("."), &env()).unwrap();
     assert_eq!(c.desk(&region_h).unwrap().attachment_max_bytes, 2048);
     for bad in ["0", "104857601"] {

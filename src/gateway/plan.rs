@@ -260,7 +260,14 @@ mod tests {
     fn attached(i: &Incident, author: (&str, Role)) -> Incident {
         let mut after = i.clone();
         let actor = Actor { desk: desk(author.0), role: author.1 };
-        after.add_attachment(&actor, "screen.png".into(), "image/png".into(), 3, "ab".repeat(32), Timestamp::UNIX_EPOCH);
+        after.add_attachment(
+            &actor,
+            "screen.png".into(),
+            "image/png".into(),
+            3,
+            "ab".repeat(32),
+            Timestamp::UNIX_EPOCH,
+        );
         after
     }
 
@@ -280,7 +287,8 @@ mod tests {
         );
         // A supplier assigned later gets the file after its copy exists.
         let before = attached(&incident("region-h"), ("region-h", Role::Local));
-        let after = apply(&before, ("sds", Role::National), Change { assignee: Some(desk("fmk")), ..Change::default() });
+        let after =
+            apply(&before, ("sds", Role::National), Change { assignee: Some(desk("fmk")), ..Change::default() });
         let plan = p.changed(&before, &after, &desk("sds"), Via::Remote);
         let create = plan.iter().position(|d| d == &Delivery { desk: desk("fmk"), action: Action::Create });
         let file = plan.iter().position(|d| d == &to("fmk"));

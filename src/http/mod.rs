@@ -4,8 +4,8 @@
 
 pub mod error;
 pub mod extract;
-pub mod upload;
 pub mod request_id;
+pub mod upload;
 
 use std::sync::Arc;
 

@@ -5,7 +5,7 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use super::{patient_data, Actor, DeskId, Incident, ModelError};
+use super::{Actor, DeskId, Incident, ModelError, patient_data};
 
 /// What a desk may attach when its configuration says nothing else: 10 MB.
 pub const DEFAULT_MAX_BYTES: u64 = 10 * 1024 * 1024;
@@ -15,7 +15,8 @@ pub const DEFAULT_MAX_BYTES: u64 = 10 * 1024 * 1024;
 pub fn parse_file_name(field: &'static str, s: &str) -> Result<String, ModelError> {
     let t = s.trim();
     patient_data::check(field, t)?;
-    let printable = !t.chars().any(|c| c.is_control() || patient_data::is_bidi_control(c) || patient_data::is_format(c));
+    let printable =
+        !t.chars().any(|c| c.is_control() || patient_data::is_bidi_control(c) || patient_data::is_format(c));
     if t.is_empty() || t.chars().count() > 255 || t.contains(['/', '\\']) || t == "." || t == ".." || !printable {
         return Err(ModelError::invalid(
             field,

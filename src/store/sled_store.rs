@@ -172,7 +172,10 @@ impl Batches {
                         .map_err(|e| StoreError::Restore(format!("content {}: not base64: {e}", c.sha256)))?;
                     // Content is named by its hash: one that does not match is corrupt.
                     if crate::model::attachment::sha256_hex(&content) != c.sha256 {
-                        return Err(StoreError::Restore(format!("content {}: the bytes do not have that hash", c.sha256)));
+                        return Err(StoreError::Restore(format!(
+                            "content {}: the bytes do not have that hash",
+                            c.sha256
+                        )));
                     }
                     b.contents.insert(c.sha256.as_bytes(), content);
                 }

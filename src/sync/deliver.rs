@@ -505,9 +505,10 @@ impl Dispatcher {
             }
             Action::Attachment { index } => {
                 let id = my_ref()?;
-                let attachment = incident.attachments.get(*index).ok_or_else(|| {
-                    Failure::Impossible(format!("{} has no attachment #{}", incident.id, index + 1))
-                })?;
+                let attachment = incident
+                    .attachments
+                    .get(*index)
+                    .ok_or_else(|| Failure::Impossible(format!("{} has no attachment #{}", incident.id, index + 1)))?;
                 if attachment.delivered_to.contains(&item.desk) {
                     return Ok(None);
                 }

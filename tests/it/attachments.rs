@@ -86,7 +86,8 @@ async fn a_screenshot_reaches_every_copy_once_although_jira_s_answer_is_lost() {
 
     // Every copy is remembered as holding it.
     let attached = &f.incident(&id).await["attachments"][0];
-    let mut delivered: Vec<&str> = attached["delivered_to"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    let mut delivered: Vec<&str> =
+        attached["delivered_to"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
     delivered.sort_unstable();
     assert_eq!(delivered, ["drift", "region-h", "sds"]);
     assert_eq!(attached["added_by"], "region-h");

@@ -250,6 +250,9 @@ async fn pysnc_attaches_lists_and_reads_a_file_through_the_attachment_api() {
     let i = incident(&gw, seen["incident"].as_str().unwrap()).await;
     let attachments = i["attachments"].as_array().unwrap();
     assert_eq!(attachments.len(), 1, "{i}");
-    assert_eq!((attachments[0]["file_name"].as_str(), attachments[0]["content_type"].as_str()), (Some("blank-view.png"), Some("image/png")));
+    assert_eq!(
+        (attachments[0]["file_name"].as_str(), attachments[0]["content_type"].as_str()),
+        (Some("blank-view.png"), Some("image/png"))
+    );
     assert_eq!(attachments[0]["added_by"], "region-h");
 }

@@ -100,12 +100,14 @@ pub fn parse(content_type: &str, body: &Bytes) -> Result<Vec<Part>, MultipartErr
         if body.get(after..after + 2) == Some(b"--") {
             return Ok(parts);
         }
-        let start = if body.get(after..after + 2) == Some(b"\r\n") { after + 2 } else { return Err(bad("boundary line")) };
+        let start =
+            if body.get(after..after + 2) == Some(b"\r\n") { after + 2 } else { return Err(bad("boundary line")) };
         let headers_end = find(body, b"\r\n\r\n", start).ok_or_else(|| bad("part headers"))?;
         let headers = std::str::from_utf8(&body[start..headers_end]).map_err(|_| bad("part headers are not UTF-8"))?;
         let data_start = headers_end + 4;
         let end = find(body, next_delimiter.as_bytes(), data_start).ok_or_else(|| bad("a part is not closed"))?;
-        let mut part = Part { name: String::new(), file_name: None, content_type: None, data: body.slice(data_start..end) };
+        let mut part =
+            Part { name: String::new(), file_name: None, content_type: None, data: body.slice(data_start..end) };
         for line in headers.split("\r\n") {
             let Some((name, value)) = line.split_once(':') else { continue };
             if name.trim().eq_ignore_ascii_case("content-disposition") {

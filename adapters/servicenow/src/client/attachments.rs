@@ -38,9 +38,7 @@ impl ServiceNowAdapter {
                 _ => request.bearer_auth(self.access_token().await?),
             };
             if let Some(file) = upload {
-                request = request
-                    .header(reqwest::header::CONTENT_TYPE, &file.content_type)
-                    .body(file.content.clone());
+                request = request.header(reqwest::header::CONTENT_TYPE, &file.content_type).body(file.content.clone());
             }
             let answer = http::send("ServiceNow", &what, request, http::DEFAULT_MAX_ANSWER_BYTES).await?;
             if answer.status == StatusCode::UNAUTHORIZED && oauth && attempt == 0 {
@@ -67,8 +65,9 @@ impl ServiceNowAdapter {
             .append_pair("sysparm_limit", "1000");
         let what = format!("GET attachments of {sys_id}");
         let value = result_of(self.attachment_call(Method::GET, url, None).await?, &what)?;
-        let records: Vec<AttachmentRecord> = serde_json::from_value(value)
-            .map_err(|e| AdapterError::permanent(format!("ServiceNow {what}: `result` is not a list of attachments: {e}")))?;
+        let records: Vec<AttachmentRecord> = serde_json::from_value(value).map_err(|e| {
+            AdapterError::permanent(format!("ServiceNow {what}: `result` is not a list of attachments: {e}"))
+        })?;
         Ok(records.into_iter().map(remote).collect())
     }
 

@@ -46,7 +46,8 @@ fn record_of(shared: &Shared, repo: &str, db: &str, rid: &str, field: &str) -> R
     if let Some(r) = wrong_db(shared, repo, db) {
         return Err(r);
     }
-    let dbid = parse_rid(shared, rid).filter(|d| shared.lock().records.contains_key(d)).ok_or_else(|| no_record(rid))?;
+    let dbid =
+        parse_rid(shared, rid).filter(|d| shared.lock().records.contains_key(d)).ok_or_else(|| no_record(rid))?;
     if field != FIELD {
         return Err(oslc_error(StatusCode::NOT_FOUND, &format!("No attachment field {field}.")));
     }

@@ -85,13 +85,14 @@ async fn upload(
         Shared::find(&mut inner, &key)?.key.clone()
     };
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|t| t.to_str().ok()).unwrap_or_default();
-    let parts = multipart::parse(content_type, &body).map_err(|e| SimError {
-        status: 400,
-        errors: ErrorCollection::message(&e.to_string()),
-    })?;
+    let parts = multipart::parse(content_type, &body)
+        .map_err(|e| SimError { status: 400, errors: ErrorCollection::message(&e.to_string()) })?;
     let files: Vec<_> = parts.into_iter().filter(|p| p.name == "file" && p.file_name.is_some()).collect();
     if files.is_empty() {
-        return Err(SimError { status: 400, errors: ErrorCollection::message("No file was attached. Send a part named file.") });
+        return Err(SimError {
+            status: 400,
+            errors: ErrorCollection::message("No file was attached. Send a part named file."),
+        });
     }
     let author = s.config.api_user.account_id.clone();
     let mut made = Vec::new();
@@ -138,6 +139,9 @@ impl JiraSim {
     /// The attachments of the issue `key`: (file name, MIME type, content), oldest first.
     pub fn attachments(&self, key: &str) -> Vec<(String, String, Bytes)> {
         let list = self.shared.attachment_list();
-        list.iter().filter(|a| a.issue_key == key).map(|a| (a.filename.clone(), a.mime_type.clone(), a.content.clone())).collect()
+        list.iter()
+            .filter(|a| a.issue_key == key)
+            .map(|a| (a.filename.clone(), a.mime_type.clone(), a.content.clone()))
+            .collect()
     }
 }

@@ -70,7 +70,8 @@ pub(super) async fn add_attachments(call: Call, ctx: RequestContext, body: Body)
         }
         e
     })?;
-    let parts = multipart::parse(content_type, &bytes).map_err(|e| ApiError::bad_request("file", format!("file: {e}")))?;
+    let parts =
+        multipart::parse(content_type, &bytes).map_err(|e| ApiError::bad_request("file", format!("file: {e}")))?;
     let files: Vec<_> = parts.into_iter().filter(|p| p.name == "file" && p.file_name.is_some()).collect();
     if files.is_empty() {
         return Err(ApiError::bad_request("file", "file: expected a part named file holding the file to attach"));

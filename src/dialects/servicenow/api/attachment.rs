@@ -99,10 +99,13 @@ fn no_attachment() -> ApiError {
 fn incident_named(table: Option<&String>, sys_id: Option<&String>) -> Result<IncidentId, ApiError> {
     match table.map(String::as_str) {
         Some("incident") => {}
-        Some(other) => return Err(bad("table_name", format!("Invalid table {other}: attachments are kept for incident"))),
+        Some(other) => {
+            return Err(bad("table_name", format!("Invalid table {other}: attachments are kept for incident")));
+        }
         None => return Err(bad("table_name", "required: the table of the record (incident)")),
     }
-    let sys_id = sys_id.filter(|s| !s.is_empty()).ok_or_else(|| bad("table_sys_id", "required: the record's sys_id"))?;
+    let sys_id =
+        sys_id.filter(|s| !s.is_empty()).ok_or_else(|| bad("table_sys_id", "required: the record's sys_id"))?;
     incident_of_sys_id(sys_id).ok_or_else(no_record)
 }
 
@@ -154,7 +157,11 @@ async fn list(
     let table = query.get("table_name").or(params.get("table_name"));
     let sys_id = query.get("table_sys_id").or(params.get("table_sys_id"));
     let id = incident_named(table, sys_id).map_err(|e| {
-        if e.status == StatusCode::NOT_FOUND { e } else { bad("sysparm_query", "must name table_name=incident^table_sys_id=<the incident's sys_id>") }
+        if e.status == StatusCode::NOT_FOUND {
+            e
+        } else {
+            bad("sysparm_query", "must name table_name=incident^table_sys_id=<the incident's sys_id>")
+        }
     })?;
     let incident = state.gateway.get(&desk.who, &id).await.map_err(|e| gateway_error(e, desk.mapping))?;
     let base = base_url(&state, &headers);
@@ -186,7 +193,11 @@ async fn one(
 }
 
 /// `GET /api/now/attachment/{sys_id}/file`
-async fn content(State(state): State<AppState>, who: DeskPrincipal, Path(sys_id): Path<String>) -> Result<Response, ApiError> {
+async fn content(
+    State(state): State<AppState>,
+    who: DeskPrincipal,
+    Path(sys_id): Path<String>,
+) -> Result<Response, ApiError> {
     let desk = SnDesk::of(&state, who)?;
     let (id, index) = attachment_of_sys_id(&sys_id).ok_or_else(no_attachment)?;
     let (a, content) = state.gateway.attachment_content(&desk.who, &id, index).await.map_err(|_| no_attachment())?;

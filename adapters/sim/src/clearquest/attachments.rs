@@ -42,14 +42,15 @@ pub(super) fn routes() -> Router<Shared> {
 type FieldPath = Path<(String, String, String, String)>;
 
 /// The record's dbid, or the answer refusing the path.
-fn record_of(shared: &Shared, repo: &str, db: &str, rid: &str, field: &str) -> Result<u64, Response> {
+fn record_of(shared: &Shared, repo: &str, db: &str, rid: &str, field: &str) -> Result<u64, Box<Response>> {
     if let Some(r) = wrong_db(shared, repo, db) {
-        return Err(r);
+        return Err(Box::new(r));
     }
-    let dbid =
-        parse_rid(shared, rid).filter(|d| shared.lock().records.contains_key(d)).ok_or_else(|| no_record(rid))?;
+    let dbid = parse_rid(shared, rid)
+        .filter(|d| shared.lock().records.contains_key(d))
+        .ok_or_else(|| Box::new(no_record(rid)))?;
     if field != FIELD {
-        return Err(oslc_error(StatusCode::NOT_FOUND, &format!("No attachment field {field}.")));
+        return Err(Box::new(oslc_error(StatusCode::NOT_FOUND, &format!("No attachment field {field}."))));
     }
     Ok(dbid)
 }
@@ -74,7 +75,7 @@ fn field_json(shared: &Shared, base: &str, rid: &str, dbid: u64) -> CqAttachment
 async fn list(State(shared): State<Shared>, Path((repo, db, rid, field)): FieldPath, headers: HeaderMap) -> Response {
     match record_of(&shared, &repo, &db, &rid, &field) {
         Ok(dbid) => with_oslc_headers(Json(field_json(&shared, &base_of(&headers), &rid, dbid)).into_response()),
-        Err(r) => r,
+        Err(r) => *r,
     }
 }
 
@@ -86,7 +87,7 @@ async fn add(
 ) -> Response {
     let dbid = match record_of(&shared, &repo, &db, &rid, &field) {
         Ok(dbid) => dbid,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|t| t.to_str().ok()).unwrap_or_default();
     let parts = match multipart::parse(content_type, &body) {

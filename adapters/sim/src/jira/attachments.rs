@@ -86,7 +86,7 @@ async fn upload(
     };
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|t| t.to_str().ok()).unwrap_or_default();
     let parts = multipart::parse(content_type, &body)
-        .map_err(|e| SimError { status: 400, errors: ErrorCollection::message(&e.to_string()) })?;
+        .map_err(|e| SimError { status: 400, errors: ErrorCollection::message(e.to_string()) })?;
     let files: Vec<_> = parts.into_iter().filter(|p| p.name == "file" && p.file_name.is_some()).collect();
     if files.is_empty() {
         return Err(SimError {
@@ -122,7 +122,7 @@ async fn one(State(s): State<AppState>, Path((v, id)): Path<(String, String)>) -
         Some(a) => Ok(Json(s.attachment_json(&a, &v)).into_response()),
         None => Err(SimError {
             status: 404,
-            errors: ErrorCollection::message(&format!("The attachment with id '{id}' does not exist")),
+            errors: ErrorCollection::message(format!("The attachment with id '{id}' does not exist")),
         }),
     }
 }

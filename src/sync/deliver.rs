@@ -512,6 +512,9 @@ impl Dispatcher {
                 if attachment.delivered_to.contains(&item.desk) {
                     return Ok(None);
                 }
+                let files = adapter
+                    .attachment_api()
+                    .ok_or_else(|| Failure::Dropped(format!("{}'s system takes no attachments", item.desk)))?;
                 let content = self
                     .store
                     .content(&attachment.sha256)
@@ -526,8 +529,8 @@ impl Dispatcher {
                     content,
                 };
                 // An earlier attempt whose answer was lost may have attached it already.
-                if !upload.is_among(&adapter.attachments(&id).await?) {
-                    adapter.add_attachment(&id, &upload).await?;
+                if !upload.is_among(&files.list(&id).await?) {
+                    files.add(&id, &upload).await?;
                 }
                 let (desk, index) = (item.desk.clone(), *index);
                 Ok(Some(Box::new(move |i: &mut Incident| {

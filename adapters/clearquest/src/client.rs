@@ -12,17 +12,12 @@
 //! [`StateAction`]); a 412 means someone changed the record in between: read again,
 //! re-plan, retry — a bounded number of times.
 
-mod attachments;
-
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use deskgate_adapter::{
-    Adapter, AdapterError, AttachmentUpload, RemoteAttachment, RemoteId, RemoteLink, RemoteNote, RemoteTicket,
-    TicketFields,
-};
+use deskgate_adapter::{Adapter, AdapterError, RemoteId, RemoteLink, RemoteNote, RemoteTicket, TicketFields};
 use jiff::Timestamp;
 use reqwest::Method;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, ETAG, IF_MATCH, LOCATION};
@@ -167,9 +162,9 @@ pub enum ConfigError {
 
 /// The ClearQuest OSLC CM adapter.
 pub struct ClearQuestAdapter {
-    config: ClearQuestConfig,
-    http: reqwest::Client,
-    base: Url,
+    pub(crate) config: ClearQuestConfig,
+    pub(crate) http: reqwest::Client,
+    pub(crate) base: Url,
     /// `{prefix}/cqweb/oslc/repo/{repo}/db/{db}`
     db_path: String,
 }
@@ -294,7 +289,7 @@ impl ClearQuestAdapter {
     }
 
     /// Check that `id` names a record of this database and return its path.
-    fn record_path(&self, id: &RemoteId) -> Result<String, AdapterError> {
+    pub(crate) fn record_path(&self, id: &RemoteId) -> Result<String, AdapterError> {
         let prefix = self.record_prefix();
         let valid = id.0.strip_prefix(&prefix).is_some_and(|rest| {
             rest.split_once('-').is_some_and(|(t, d)| {
@@ -768,15 +763,11 @@ impl Adapter for ClearQuestAdapter {
         .map(|_| ())
     }
 
+    fn attachment_api(&self) -> Option<&dyn deskgate_adapter::Attachments> {
+        Some(self)
+    }
+
     /// Adds the linked display id to the link field (one per line) unless present.
-    async fn attachments(&self, id: &RemoteId) -> Result<Vec<RemoteAttachment>, AdapterError> {
-        self.list_attachments(id).await
-    }
-
-    async fn add_attachment(&self, id: &RemoteId, file: &AttachmentUpload) -> Result<RemoteAttachment, AdapterError> {
-        self.upload_attachment(id, file).await
-    }
-
     async fn link(&self, id: &RemoteId, link: &RemoteLink) -> Result<(), AdapterError> {
         let field = self.config.link_field.clone();
         let wanted = link.display_id.trim().to_owned();

@@ -285,22 +285,25 @@ pub trait Adapter: Send + Sync {
     /// Link the ticket to a ticket elsewhere; idempotent on `link.global_id`.
     async fn link(&self, id: &RemoteId, link: &RemoteLink) -> Result<(), AdapterError>;
 
-    /// The files attached to the ticket. Systems without attachments answer a
-    /// permanent error.
-    async fn attachments(&self, id: &RemoteId) -> Result<Vec<RemoteAttachment>, AdapterError> {
-        let _ = id;
-        Err(AdapterError::permanent("this system takes no attachments"))
-    }
-
-    /// Attach a file to the ticket. The caller checks [`Adapter::attachments`] first,
-    /// so a retry after a lost answer does not attach it twice.
-    async fn add_attachment(&self, id: &RemoteId, file: &AttachmentUpload) -> Result<RemoteAttachment, AdapterError> {
-        let _ = (id, file);
-        Err(AdapterError::permanent("this system takes no attachments"))
+    /// The system's attachments, when it has them: what attaches files to tickets.
+    fn attachment_api(&self) -> Option<&dyn Attachments> {
+        None
     }
 
     /// Tickets changed at or after `since` (for systems that are polled), oldest first.
     async fn changed_since(&self, since: Timestamp) -> Result<Vec<RemoteTicket>, AdapterError>;
+}
+
+/// Files attached to remote tickets, for systems that have them
+/// ([`Adapter::attachment_api`]).
+#[async_trait]
+pub trait Attachments: Send + Sync {
+    /// The files attached to the ticket.
+    async fn list(&self, id: &RemoteId) -> Result<Vec<RemoteAttachment>, AdapterError>;
+
+    /// Attach a file to the ticket. The caller checks [`Attachments::list`] first, so
+    /// a retry after a lost answer does not attach it twice.
+    async fn add(&self, id: &RemoteId, file: &AttachmentUpload) -> Result<RemoteAttachment, AdapterError>;
 }
 
 #[cfg(test)]

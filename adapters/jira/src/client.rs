@@ -39,10 +39,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use deskgate_adapter::{
-    Adapter, AdapterError, AttachmentUpload, RemoteAttachment, RemoteId, RemoteLink, RemoteNote, RemoteTicket,
-    TicketFields, http,
-};
+use deskgate_adapter::{Adapter, AdapterError, RemoteId, RemoteLink, RemoteNote, RemoteTicket, TicketFields, http};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use reqwest::{Method, StatusCode};
@@ -710,12 +707,8 @@ impl Adapter for JiraAdapter {
         Ok(())
     }
 
-    async fn attachments(&self, id: &RemoteId) -> Result<Vec<RemoteAttachment>, AdapterError> {
-        self.list_attachments(id).await
-    }
-
-    async fn add_attachment(&self, id: &RemoteId, file: &AttachmentUpload) -> Result<RemoteAttachment, AdapterError> {
-        self.upload_attachment(id, file).await
+    fn attachment_api(&self) -> Option<&dyn deskgate_adapter::Attachments> {
+        Some(self)
     }
 
     async fn changed_since(&self, since: Timestamp) -> Result<Vec<RemoteTicket>, AdapterError> {

@@ -46,10 +46,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use deskgate_adapter::http::{self, Answer};
-use deskgate_adapter::{
-    Adapter, AdapterError, AttachmentUpload, RemoteAttachment, RemoteId, RemoteLink, RemoteNote, RemoteTicket,
-    TicketFields,
-};
+use deskgate_adapter::{Adapter, AdapterError, RemoteId, RemoteLink, RemoteNote, RemoteTicket, TicketFields};
 use jiff::Timestamp;
 use reqwest::{Method, StatusCode};
 use serde_json::{Map, Value};
@@ -602,12 +599,8 @@ impl Adapter for ServiceNowAdapter {
         Ok(())
     }
 
-    async fn attachments(&self, id: &RemoteId) -> Result<Vec<RemoteAttachment>, AdapterError> {
-        self.list_attachments(id).await
-    }
-
-    async fn add_attachment(&self, id: &RemoteId, file: &AttachmentUpload) -> Result<RemoteAttachment, AdapterError> {
-        self.upload_attachment(id, file).await
+    fn attachment_api(&self) -> Option<&dyn deskgate_adapter::Attachments> {
+        Some(self)
     }
 
     async fn changed_since(&self, since: Timestamp) -> Result<Vec<RemoteTicket>, AdapterError> {

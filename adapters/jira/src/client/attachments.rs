@@ -3,8 +3,9 @@
 //! `file` part is the file, and `X-Atlassian-Token: no-check`, without which Jira
 //! refuses the upload (its XSRF check).
 
+use async_trait::async_trait;
 use deskgate_adapter::multipart::{self, Part};
-use deskgate_adapter::{AdapterError, AttachmentUpload, RemoteAttachment, RemoteId, http};
+use deskgate_adapter::{AdapterError, AttachmentUpload, Attachments, RemoteAttachment, RemoteId, http};
 use reqwest::Method;
 
 use super::{Auth, JiraAdapter, decode, issue_ref};
@@ -65,6 +66,17 @@ impl JiraAdapter {
             .next()
             .map(remote)
             .ok_or_else(|| AdapterError::permanent(format!("jira {what}: the answer lists no attachment")))
+    }
+}
+
+#[async_trait]
+impl Attachments for JiraAdapter {
+    async fn list(&self, id: &RemoteId) -> Result<Vec<RemoteAttachment>, AdapterError> {
+        self.list_attachments(id).await
+    }
+
+    async fn add(&self, id: &RemoteId, file: &AttachmentUpload) -> Result<RemoteAttachment, AdapterError> {
+        self.upload_attachment(id, file).await
     }
 }
 

@@ -3,8 +3,9 @@
 //! uploading one (`POST /api/now/attachment/file?table_name=…&table_sys_id=…&file_name=…`,
 //! the raw content as the body with its own `Content-Type`).
 
+use async_trait::async_trait;
 use deskgate_adapter::http;
-use deskgate_adapter::{AdapterError, AttachmentUpload, RemoteAttachment, RemoteId};
+use deskgate_adapter::{AdapterError, AttachmentUpload, Attachments, RemoteAttachment, RemoteId};
 use reqwest::{Method, StatusCode};
 use url::Url;
 
@@ -88,6 +89,17 @@ impl ServiceNowAdapter {
         let record: AttachmentRecord = serde_json::from_value(value)
             .map_err(|e| AdapterError::permanent(format!("ServiceNow {what}: `result` is not an attachment: {e}")))?;
         Ok(remote(record))
+    }
+}
+
+#[async_trait]
+impl Attachments for ServiceNowAdapter {
+    async fn list(&self, id: &RemoteId) -> Result<Vec<RemoteAttachment>, AdapterError> {
+        self.list_attachments(id).await
+    }
+
+    async fn add(&self, id: &RemoteId, file: &AttachmentUpload) -> Result<RemoteAttachment, AdapterError> {
+        self.upload_attachment(id, file).await
     }
 }
 

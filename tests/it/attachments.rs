@@ -182,9 +182,31 @@ async fn an_upload_over_the_desk_s_limit_is_refused_with_413_and_nothing_is_stor
     f.drained().await;
     assert!(f.incident(&id).await.get("attachments").is_none());
     assert!(f.drift.attachments(&remote(&f.incident(&id).await, "drift")).is_empty());
+    // The native API refuses it in its own shape, naming the field and the limit.
+    let res = f
+        .client
+        .post(f.url(&format!("/api/v1/incidents/{id}/attachments")))
+        .query(&[("file_name", "screenshot.png")])
+        .bearer_auth(kit::tokens::token("region-h"))
+        .body(screenshot())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let native: Value = res.json().await.unwrap();
+    assert_eq!(
+        (native["error"]["code"].as_str(), native["error"]["field"].as_str()),
+        (Some("payload_too_large"), Some("file"))
+    );
+    assert!(native["error"]["message"].as_str().unwrap_or_default().contains("1000 bytes"), "{native}");
     // A file within the limit is taken.
     let (status, answer) = upload(&f, &sys_id, "small.png", vec![1; 1000]).await;
     assert_eq!(status, StatusCode::CREATED, "{answer}");
+    let mut f = f;
+    f.stop().await;
+    let store = deskgate::store::SledStore::open(&f.dir.path().join("store")).unwrap();
+    use deskgate::store::Store;
+    assert_eq!(store.content_count().await.unwrap(), 1, "only the file within the limit was stored");
 }
 
 #[tokio::test]

@@ -6,12 +6,14 @@
 //! configuration, clock, mappings) are private: routers and workers call its
 //! methods, and who may do what is decided in them.
 
+mod attachments;
 mod escalations;
 mod lookups;
 mod operations;
 mod with_notes;
 
 pub mod adapters;
+pub use attachments::{Attached, NewAttachment};
 pub mod inbound;
 pub mod notifications;
 pub mod plan;

@@ -44,6 +44,11 @@ pub enum Action {
     Stakeholders {
         escalation: String,
     },
+    /// Attach the incident's attachment number `index` to the desk's copy (once:
+    /// what each copy holds is remembered on the attachment).
+    Attachment {
+        index: usize,
+    },
     /// Tell a supplier that is no longer party to the incident that its copy is no
     /// longer kept in step. The note names only the incident id: the supplier may no
     /// longer see anything else. Nothing is sent when the desk has no copy, or is a
@@ -78,6 +83,7 @@ impl Action {
                 format!("notify {escalation} attempt {attempt} channel {}", channel + 1)
             }
             Action::Stakeholders { escalation } => format!("stakeholder mail for {escalation}"),
+            Action::Attachment { index } => format!("attachment #{}", index + 1),
             Action::Unassigned { .. } => "note that the copy is no longer kept in step".into(),
         }
     }

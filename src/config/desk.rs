@@ -61,6 +61,8 @@ pub(super) struct DeskFile {
     /// This desk's rate limits, where they differ from `[gateway.rate_limit]`.
     #[serde(default)]
     rate_limit: RateLimitOverrides,
+    /// The largest file this desk may attach, in bytes (10 MB when not set).
+    attachment_max_bytes: Option<u64>,
     /// Options for the system the desk runs (only the one matching `system`).
     servicenow: Option<ServiceNowOptions>,
     jira: Option<JiraOptions>,
@@ -178,6 +180,8 @@ pub(super) fn resolve_desk(
             .ok()
     });
     f.rate_limit.check(&format!("{path}.rate_limit"), problems);
+    let attachment_max_bytes =
+        attachment_max_bytes(f.attachment_max_bytes, &format!("{path}.attachment_max_bytes"), problems);
     let jira_webhook_secret = f
         .jira
         .as_ref()
@@ -200,7 +204,22 @@ pub(super) fn resolve_desk(
         credentials,
         client_cert_sha256,
         rate_limit: f.rate_limit,
+        attachment_max_bytes,
     })
+}
+
+/// The attachment limit: at least 1 byte, at most 100 MB (attachments are held
+/// whole while they are checked and stored).
+fn attachment_max_bytes(value: Option<u64>, path: &str, problems: &mut Vec<Problem>) -> u64 {
+    const MAX: u64 = 100 * 1024 * 1024;
+    match value {
+        None => crate::model::attachment::DEFAULT_MAX_BYTES,
+        Some(v) if (1..=MAX).contains(&v) => v,
+        Some(v) => {
+            problems.push(Problem { path: path.into(), message: format!("expected 1 to {MAX} bytes, found {v}") });
+            crate::model::attachment::DEFAULT_MAX_BYTES
+        }
+    }
 }
 
 /// Rules about the set of desks as a whole.

@@ -248,7 +248,7 @@ pub struct Limits {
     pub comments_per_request: usize,
     /// Notes one incident may hold; the note that would exceed it is refused.
     pub notes_per_incident: usize,
-    /// Attachments one incident may hold. Reserved: deskgate takes no attachments yet.
+    /// Attachments one incident may hold.
     pub attachments_per_incident: usize,
     /// Rejections audited one by one per source address and window; beyond it they
     /// are counted and summarised in one entry when the window ends.
@@ -434,6 +434,8 @@ pub struct Desk {
     pub clearquest: Option<ClearQuestOptions>,
     /// Overrides of `gateway.rate_limit` for this desk.
     pub rate_limit: RateLimitOverrides,
+    /// The largest file this desk may attach (`attachment_max_bytes`, 10 MB by default).
+    pub attachment_max_bytes: u64,
 }
 
 impl Desk {

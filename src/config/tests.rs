@@ -235,3 +235,19 @@ fn sms_and_stakeholders_from_a_secret_are_resolved_and_bad_values_named_by_their
     }
     assert!(!problems.contains("Jens"), "the list names people and is never echoed: {problems}");
 }
+
+#[test]
+fn a_desk_s_attachment_limit_defaults_to_10_mb_and_a_bad_one_is_named_by_its_path() {
+    let c = Config::from_toml(MINIMAL, Path::new("."), &env()).unwrap();
+    let region_h: DeskId = "region-h".parse().unwrap();
+    assert_eq!(c.desk(&region_h).unwrap().attachment_max_bytes, 10 * 1024 * 1024);
+    let with =
+        |v: &str| MINIMAL.replace("organisations = [", &format!("attachment_max_bytes = {v}\n    organisations = ["));
+    let c = Config::from_toml(&with("2048"), Path::new("."), &env()).unwrap();
+    assert_eq!(c.desk(&region_h).unwrap().attachment_max_bytes, 2048);
+    for bad in ["0", "104857601"] {
+        let problems = Config::from_toml(&with(bad), Path::new("."), &env()).unwrap_err();
+        let p = problems.iter().find(|p| p.path == "desks.region-h.attachment_max_bytes").expect("named by its path");
+        assert!(p.message.contains("1 to 104857600 bytes"), "{p}");
+    }
+}

@@ -116,6 +116,9 @@ impl<'a> Planner<'a> {
                     for index in 0..after.notes.len() {
                         out.push(Delivery { desk: supplier.clone(), action: Action::Note { index } });
                     }
+                    for index in 0..after.attachments.len() {
+                        out.push(Delivery { desk: supplier.clone(), action: Action::Attachment { index } });
+                    }
                     fresh.insert(supplier.clone());
                 }
                 // Step 5b: the national ticket's id in the supplier's ticket and back.
@@ -147,6 +150,11 @@ impl<'a> Planner<'a> {
             // Not back to the tool it came from; internal notes never to a local desk.
             let skip = |d: &DeskId| (d == &note.author_desk && via == Via::Remote) || (internal && self.is_local(d));
             send_to(&mut out, Action::Note { index }, &|d| !skip(d));
+        }
+        for index in before.attachments.len()..after.attachments.len() {
+            let author = &after.attachments[index].added_by;
+            // Not back to the tool it came from.
+            send_to(&mut out, Action::Attachment { index }, &|d| !(d == author && via == Via::Remote));
         }
         out
     }
@@ -246,6 +254,46 @@ mod tests {
             ("sds", Role::National),
             Change { assignee: Some(desk(supplier)), ..Change::default() },
         )
+    }
+
+    /// `i` with a file attached by `author`.
+    fn attached(i: &Incident, author: (&str, Role)) -> Incident {
+        let mut after = i.clone();
+        let actor = Actor { desk: desk(author.0), role: author.1 };
+        after.add_attachment(
+            &actor,
+            "screen.png".into(),
+            "image/png".into(),
+            3,
+            "ab".repeat(32),
+            Timestamp::UNIX_EPOCH,
+        );
+        after
+    }
+
+    #[test]
+    fn an_attachment_goes_to_every_other_copy_once_and_with_a_new_supplier_copy() {
+        let c = config();
+        let p = Planner::new(&c);
+        let assigned = assigned_to("fmk");
+        let with_file = attached(&assigned, ("region-h", Role::Local));
+        let to = |d: &str| Delivery { desk: desk(d), action: Action::Attachment { index: 0 } };
+        // Reported by region H's own tool: not sent back there.
+        assert_eq!(p.changed(&assigned, &with_file, &desk("region-h"), Via::Remote), vec![to("fmk"), to("sds")]);
+        // Through the API: region H's own copy gets it too.
+        assert_eq!(
+            p.changed(&assigned, &with_file, &desk("region-h"), Via::Api),
+            vec![to("fmk"), to("region-h"), to("sds")]
+        );
+        // A supplier assigned later gets the file after its copy exists.
+        let before = attached(&incident("region-h"), ("region-h", Role::Local));
+        let after =
+            apply(&before, ("sds", Role::National), Change { assignee: Some(desk("fmk")), ..Change::default() });
+        let plan = p.changed(&before, &after, &desk("sds"), Via::Remote);
+        let create = plan.iter().position(|d| d == &Delivery { desk: desk("fmk"), action: Action::Create });
+        let file = plan.iter().position(|d| d == &to("fmk"));
+        assert!(create.is_some() && file > create, "{plan:?}");
+        assert!(!plan.contains(&to("sds")) && !plan.contains(&to("region-h")), "no second copy: {plan:?}");
     }
 
     #[test]

@@ -166,6 +166,9 @@ impl From<ModelError> for ApiError {
             ModelError::Full { field, .. } => {
                 ApiError::new(StatusCode::CONFLICT, "limit_reached", message).with_field(*field)
             }
+            ModelError::TooLarge { field, .. } => {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message).with_field(*field)
+            }
         }
     }
 }

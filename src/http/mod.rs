@@ -5,6 +5,7 @@
 pub mod error;
 pub mod extract;
 pub mod request_id;
+pub mod upload;
 
 use std::sync::Arc;
 

@@ -457,6 +457,9 @@ pub struct Incident {
     /// delivered to its tool.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub supplier_only: bool,
+    /// Files attached, oldest first (their content is in the store by hash).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<super::Attachment>,
 }
 
 /// A new report from a local desk, already parsed.
@@ -506,6 +509,7 @@ impl NewIncident {
             version: 1,
             deferred_until: None,
             supplier_only: false,
+            attachments: Vec::new(),
         }
     }
 }

@@ -6,6 +6,7 @@
 //! about what may change — the status state machine, who may change what, the P1/P2
 //! close guard, the patient-data ban — lives in [`incident`].
 
+pub mod attachment;
 pub mod dialect;
 pub mod ids;
 pub mod incident;
@@ -15,6 +16,7 @@ pub mod status;
 #[cfg(test)]
 pub(crate) mod testing;
 
+pub use attachment::Attachment;
 pub use dialect::DialectId;
 pub use ids::{DeskId, IncidentId, Service, TicketId};
 pub use incident::*;
@@ -39,6 +41,9 @@ pub enum ModelError {
     /// The desk may not make this change.
     #[error("{0}")]
     Forbidden(String),
+    /// A value larger than the caller may send (an attachment over the desk's limit).
+    #[error("{field}: larger than the limit of {limit} bytes; nothing was stored")]
+    TooLarge { field: &'static str, limit: u64 },
     /// The incident already holds as many of `field` as it may.
     #[error("{field}: this incident already holds {limit} {field}, the most it may hold; nothing was added")]
     Full { field: &'static str, limit: usize },
@@ -54,7 +59,8 @@ impl ModelError {
         match self {
             ModelError::Invalid { field, .. }
             | ModelError::PatientData { field, .. }
-            | ModelError::Full { field, .. } => Some(field),
+            | ModelError::Full { field, .. }
+            | ModelError::TooLarge { field, .. } => Some(field),
             ModelError::IllegalTransition { .. } => Some("status"),
             ModelError::Conflict(_) | ModelError::Forbidden(_) => None,
         }

@@ -9,7 +9,8 @@
 //! {"audit":{"seq":2,"entry":{…}}}
 //! {"escalation":{"id":"INC-2026-000001/1",…}}
 //! {"cursor":{"name":"poll/sds","value":"…"}}
-//! {"end":{"records":7,"sequences":{"incident":1,"item":17}}}
+//! {"content":{"sha256":"92a6…","base64":"iVBORw0…"}}
+//! {"end":{"records":8,"sequences":{"incident":1,"item":17}}}
 //! ```
 //!
 //! The records are what the store means, not how one engine lays it out: another
@@ -97,6 +98,15 @@ pub struct CursorRecord {
     pub value: String,
 }
 
+/// An attachment's content, under its SHA-256 ([`super::Store::put_content`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContentRecord {
+    pub sha256: String,
+    /// The bytes, base64 (standard alphabet, padded).
+    pub base64: String,
+}
+
 /// One thing the store holds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -108,6 +118,7 @@ pub enum Record {
     Audit(AuditRecord),
     Escalation(Box<Escalation>),
     Cursor(CursorRecord),
+    Content(ContentRecord),
 }
 
 impl Record {
@@ -121,6 +132,7 @@ impl Record {
             Record::Audit(_) => "audit",
             Record::Escalation(_) => "escalation",
             Record::Cursor(_) => "cursor",
+            Record::Content(_) => "content",
         }
     }
 
@@ -134,6 +146,7 @@ impl Record {
             Record::Audit(_) => "audit",
             Record::Escalation(_) => "escalations",
             Record::Cursor(_) => "cursors",
+            Record::Content(_) => "contents",
         }
     }
 
@@ -147,6 +160,7 @@ impl Record {
             Record::Audit(a) => a.seq.to_string(),
             Record::Escalation(e) => e.id.clone(),
             Record::Cursor(c) => format!("{:?}", c.name),
+            Record::Content(c) => c.sha256.clone(),
         }
     }
 

@@ -41,6 +41,7 @@ macro_rules! store_conformance {
             escalations_open_and_change_with_what_they_cause,
             the_audit_log_pages_in_order,
             cursors_keep_their_last_value,
+            the_same_content_is_stored_once_under_its_hash,
             everything_written_survives_a_restart_and_ids_are_never_reused,
             a_backup_restores_into_an_empty_store_and_only_there,
             listings_filter_by_status_priority_and_service,
@@ -340,6 +341,24 @@ pub async fn cursors_keep_their_last_value(open: Open, dir: &Path) {
     assert_eq!(store.cursor("poll/fmk").await.unwrap().as_deref(), Some("other"));
 }
 
+pub async fn the_same_content_is_stored_once_under_its_hash(open: Open, dir: &Path) {
+    let sha = {
+        let store = open(dir);
+        let screenshot = bytes::Bytes::from_static(b"\x89PNG screenshot");
+        let (sha, new) = store.put_content(screenshot.clone()).await.unwrap();
+        assert!(new);
+        // sha256 of the bytes above, computed independently.
+        assert_eq!(sha, "92a6d2d21afb65ec51221be17265503541045285bc62f8200276ee8398773627");
+        assert_eq!(store.put_content(screenshot.clone()).await.unwrap(), (sha.clone(), false));
+        store.put_content(bytes::Bytes::from_static(b"another file")).await.unwrap();
+        assert_eq!(store.content_count().await.unwrap(), 2);
+        sha
+    };
+    let store = open(dir);
+    assert_eq!(store.content(&sha).await.unwrap().as_deref(), Some(&b"\x89PNG screenshot"[..]));
+    assert_eq!(store.content(&"0".repeat(64)).await.unwrap(), None);
+}
+
 pub async fn everything_written_survives_a_restart_and_ids_are_never_reused(open: Open, dir: &Path) {
     let (i, items, audit, letters) = {
         let store = open(dir);
@@ -379,6 +398,7 @@ pub async fn a_backup_restores_into_an_empty_store_and_only_there(open: Open, di
     let i = created.unwrap().incident().clone();
     dead_letter_the_last(&*source).await;
     source.set_cursor("poll/sds", "watermark").await.unwrap();
+    let (sha, _) = source.put_content(bytes::Bytes::from_static(b"a screenshot")).await.unwrap();
     let mut backup = Vec::new();
     source.export(&mut backup).await.unwrap();
 
@@ -392,6 +412,7 @@ pub async fn a_backup_restores_into_an_empty_store_and_only_there(open: Open, di
     let id = format!("{}/1", i.id);
     assert_eq!(target.escalation(&id).await.unwrap(), source.escalation(&id).await.unwrap());
     assert_eq!(target.cursor("poll/sds").await.unwrap().as_deref(), Some("watermark"));
+    assert_eq!(target.content(&sha).await.unwrap().as_deref(), Some(&b"a screenshot"[..]));
     // New numbers in the restored store never reuse a restored one.
     let restored: Vec<u64> = outbox(&*target)
         .await

@@ -404,6 +404,20 @@ pub trait Store: Send + Sync + 'static {
         audit: Option<AuditEntry>,
     ) -> Result<Escalation, StoreError>;
 
+    // --- attachment content ------------------------------------------------------
+
+    /// Keep `content` under its SHA-256 (lower-case hex, returned): content already
+    /// held is not written again, so the same file attached twice, to one incident
+    /// or to many, is stored once. The flag says whether it was new. Durable when it
+    /// returns.
+    async fn put_content(&self, content: bytes::Bytes) -> Result<(String, bool), StoreError>;
+
+    /// The content stored under `sha256`.
+    async fn content(&self, sha256: &str) -> Result<Option<bytes::Bytes>, StoreError>;
+
+    /// How many distinct contents are held.
+    async fn content_count(&self) -> Result<usize, StoreError>;
+
     // --- cursors ------------------------------------------------------------------
 
     /// A named position kept across restarts (e.g. a poll watermark).

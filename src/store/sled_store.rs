@@ -3,7 +3,8 @@
 //! Trees: `incidents` (id → JSON incident, id order = creation order), `xref`
 //! (desk \0 remote id → incident id), `idempotency` (desk \0 key → fingerprint and
 //! incident id), `audit` (big-endian sequence → JSON entry), `meta` (counters),
-//! `escalations` (escalation id → JSON record).
+//! `escalations` (escalation id → JSON record), `contents` (SHA-256 → attachment
+//! content).
 //! Each operation is one sled transaction over the trees it touches, then a group
 //! commit makes it durable before the method returns.
 
@@ -39,6 +40,7 @@ pub struct SledStore {
     outbox: sled::Tree,
     dead: sled::Tree,
     escalations: sled::Tree,
+    contents: sled::Tree,
     commit: GroupCommit,
 }
 
@@ -64,6 +66,7 @@ impl SledStore {
             outbox: tree("outbox")?,
             dead: tree("dead_letters")?,
             escalations: tree("escalations")?,
+            contents: tree("contents")?,
             db,
             commit,
         })
@@ -125,6 +128,7 @@ struct Batches {
     audit: sled::Batch,
     escalations: sled::Batch,
     meta: sled::Batch,
+    contents: sled::Batch,
 }
 
 impl Batches {
@@ -160,6 +164,20 @@ impl Batches {
                     let mut key = CURSOR_PREFIX.to_vec();
                     key.extend_from_slice(c.name.as_bytes());
                     b.meta.insert(key, c.value.as_bytes());
+                }
+                Record::Content(c) => {
+                    use base64::Engine;
+                    let content = base64::engine::general_purpose::STANDARD
+                        .decode(&c.base64)
+                        .map_err(|e| StoreError::Restore(format!("content {}: not base64: {e}", c.sha256)))?;
+                    // Content is named by its hash: one that does not match is corrupt.
+                    if crate::model::attachment::sha256_hex(&content) != c.sha256 {
+                        return Err(StoreError::Restore(format!(
+                            "content {}: the bytes do not have that hash",
+                            c.sha256
+                        )));
+                    }
+                    b.contents.insert(c.sha256.as_bytes(), content);
                 }
             }
         }
@@ -502,6 +520,14 @@ impl Store for SledStore {
                 value: String::from_utf8_lossy(&v).into_owned(),
             }))?;
         }
+        for item in self.contents.iter() {
+            use base64::Engine;
+            let (k, v) = item.map_err(io)?;
+            w.record(&Record::Content(backup::ContentRecord {
+                sha256: String::from_utf8_lossy(&k).into_owned(),
+                base64: base64::engine::general_purpose::STANDARD.encode(&v),
+            }))?;
+        }
         let incident = match self.meta.get(INCIDENT_SEQ).map_err(io)? {
             Some(b) => seq_of(&b, "meta incident_seq")?,
             None => 0,
@@ -551,6 +577,7 @@ impl Store for SledStore {
             (&self.audit, batches.audit),
             (&self.escalations, batches.escalations),
             (&self.meta, batches.meta),
+            (&self.contents, batches.contents),
         ] {
             tree.apply_batch(batch).map_err(io)?;
         }
@@ -696,6 +723,26 @@ impl Store for SledStore {
     async fn cursor(&self, name: &str) -> Result<Option<String>, StoreError> {
         let key = format!("cursor/{name}");
         Ok(self.meta.get(key.as_bytes()).map_err(io)?.map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    async fn put_content(&self, content: bytes::Bytes) -> Result<(String, bool), StoreError> {
+        let sha256 = crate::model::attachment::sha256_hex(&content);
+        // Content is named by its hash: one already there is this content.
+        let new = self
+            .contents
+            .compare_and_swap(sha256.as_bytes(), None as Option<&[u8]>, Some(content.as_ref()))
+            .map_err(io)?
+            .is_ok();
+        self.commit.durable().await?;
+        Ok((sha256, new))
+    }
+
+    async fn content(&self, sha256: &str) -> Result<Option<bytes::Bytes>, StoreError> {
+        Ok(self.contents.get(sha256.as_bytes()).map_err(io)?.map(|v| bytes::Bytes::copy_from_slice(&v)))
+    }
+
+    async fn content_count(&self) -> Result<usize, StoreError> {
+        Ok(self.contents.len())
     }
 
     async fn set_cursor(&self, name: &str, value: &str) -> Result<(), StoreError> {

@@ -503,6 +503,40 @@ impl Dispatcher {
                 adapter.link(&id, &link).await?;
                 Ok(None)
             }
+            Action::Attachment { index } => {
+                let id = my_ref()?;
+                let attachment = incident
+                    .attachments
+                    .get(*index)
+                    .ok_or_else(|| Failure::Impossible(format!("{} has no attachment #{}", incident.id, index + 1)))?;
+                if attachment.delivered_to.contains(&item.desk) {
+                    return Ok(None);
+                }
+                let files = adapter
+                    .attachment_api()
+                    .ok_or_else(|| Failure::Dropped(format!("{}'s system takes no attachments", item.desk)))?;
+                let content = self
+                    .store
+                    .content(&attachment.sha256)
+                    .await
+                    .map_err(|e| Failure::Waiting(format!("store: {e}")))?
+                    .ok_or_else(|| {
+                        Failure::Impossible(format!("the content of attachment #{} is not stored", index + 1))
+                    })?;
+                let upload = deskgate_adapter::AttachmentUpload {
+                    file_name: attachment.file_name.clone(),
+                    content_type: attachment.content_type.clone(),
+                    content,
+                };
+                // An earlier attempt whose answer was lost may have attached it already.
+                if !upload.is_among(&files.list(&id).await?) {
+                    files.add(&id, &upload).await?;
+                }
+                let (desk, index) = (item.desk.clone(), *index);
+                Ok(Some(Box::new(move |i: &mut Incident| {
+                    Ok(Effects { changed: i.attachment_delivered(index, &desk), ..Effects::default() })
+                })))
+            }
             Action::Unassigned { why } => {
                 if planner.is_party(&incident, &item.desk) {
                     return Err(Failure::Dropped(format!("{} is a party to {} again", item.desk, incident.id)));

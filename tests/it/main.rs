@@ -5,6 +5,7 @@
 mod kit;
 
 mod api;
+mod attachments;
 mod backup;
 mod bounds;
 mod cli;

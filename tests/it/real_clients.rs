@@ -237,3 +237,22 @@ async fn the_jira_package_in_cloud_mode_creates_searches_and_resolves() {
     let resolved = to_national.map(|d| &d["action"]).find(|a| a["status"] == "resolved");
     assert_eq!(resolved.map(|a| &a["resolution"]), Some(&serde_json::json!("Renewed the certificate")), "{outbox}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pysnc_attaches_lists_and_reads_a_file_through_the_attachment_api() {
+    let pki = Pki::new();
+    let gw = TestGateway::start_edited(|c| federation(c, &pki), pki.client()).await;
+    let seen = run("pysnc_attachment.py", &gw, &pki, &[("DESKGATE_LOCAL_TOKEN", gw.token("region-h"))]).await;
+    assert_eq!(seen["names"], serde_json::json!(["blank-view.png"]), "{seen}");
+    assert_eq!(seen["size"], 8 + 256 * 8);
+    let location = seen["location"].as_str().unwrap_or_default();
+    assert!(location.starts_with(&gw.base) && location.ends_with("/file"), "{location}");
+    let i = incident(&gw, seen["incident"].as_str().unwrap()).await;
+    let attachments = i["attachments"].as_array().unwrap();
+    assert_eq!(attachments.len(), 1, "{i}");
+    assert_eq!(
+        (attachments[0]["file_name"].as_str(), attachments[0]["content_type"].as_str()),
+        (Some("blank-view.png"), Some("image/png"))
+    );
+    assert_eq!(attachments[0]["added_by"], "region-h");
+}

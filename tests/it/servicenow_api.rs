@@ -403,11 +403,13 @@ async fn bad_requests_get_servicenow_shaped_errors_naming_the_problem() {
         (Method::POST, "/api/now/v2/table/sys_user", None, StatusCode::BAD_REQUEST, "Invalid table sys_user"),
         (
             Method::GET,
-            "/api/now/v1/attachment",
+            "/api/now/v1/cmdb/instance/cmdb_ci_service",
             None,
             StatusCode::BAD_REQUEST,
             "Requested URI does not represent any resource",
         ),
+        // The Attachment API is served; a listing must name its record.
+        (Method::GET, "/api/now/v1/attachment", None, StatusCode::BAD_REQUEST, "sysparm_query"),
         (
             Method::GET,
             &format!("{path}/comments"),

@@ -166,9 +166,9 @@ pub enum ConfigError {
 
 /// The ClearQuest OSLC CM adapter.
 pub struct ClearQuestAdapter {
-    config: ClearQuestConfig,
-    http: reqwest::Client,
-    base: Url,
+    pub(crate) config: ClearQuestConfig,
+    pub(crate) http: reqwest::Client,
+    pub(crate) base: Url,
     /// The base URL's path, without a trailing slash.
     prefix: String,
     /// `{prefix}/cqweb/oslc/repo/{repo}/db/{db}`
@@ -313,7 +313,7 @@ impl ClearQuestAdapter {
     }
 
     /// Check that `id` names a record of this database and return its path.
-    fn record_path(&self, id: &RemoteId) -> Result<String, AdapterError> {
+    pub(crate) fn record_path(&self, id: &RemoteId) -> Result<String, AdapterError> {
         let prefix = self.record_prefix();
         let valid = id.0.strip_prefix(&prefix).is_some_and(|rest| {
             rest.split_once('-').is_some_and(|(t, d)| {
@@ -748,6 +748,10 @@ impl Adapter for ClearQuestAdapter {
         })
         .await
         .map(|_| ())
+    }
+
+    fn attachment_api(&self) -> Option<&dyn deskgate_adapter::Attachments> {
+        Some(self)
     }
 
     /// Adds the linked display id to the link field (one per line) unless present.

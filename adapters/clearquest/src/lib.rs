@@ -15,6 +15,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+pub mod attachment;
 pub mod client;
 pub mod discovery;
 pub mod oslc;

@@ -12,6 +12,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod http;
+pub mod multipart;
 pub mod poll;
 
 use std::collections::BTreeMap;
@@ -92,6 +93,33 @@ pub struct RemoteLink {
     pub url: Option<String>,
     /// The linked ticket's display id (`SAMPL00000042`, `INC-2026-000042`).
     pub display_id: String,
+}
+
+/// A file attached to a remote ticket, as the remote lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteAttachment {
+    /// The remote's id of the attachment (ServiceNow `sys_id`, Jira attachment id,
+    /// ClearQuest attachment URI), where it has one.
+    pub id: Option<String>,
+    pub file_name: String,
+    pub size: u64,
+    pub content_type: Option<String>,
+}
+
+/// A file to attach to a remote ticket.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttachmentUpload {
+    pub file_name: String,
+    pub content_type: String,
+    pub content: bytes::Bytes,
+}
+
+impl AttachmentUpload {
+    /// Whether `remote` is this file, already attached (same name and size): what a
+    /// retried upload checks, so a lost answer does not attach the file twice.
+    pub fn is_among(&self, remote: &[RemoteAttachment]) -> bool {
+        remote.iter().any(|a| a.file_name == self.file_name && a.size == self.content.len() as u64)
+    }
 }
 
 /// A ticket as the remote system holds it, translated into the remote's vocabulary.
@@ -257,8 +285,25 @@ pub trait Adapter: Send + Sync {
     /// Link the ticket to a ticket elsewhere; idempotent on `link.global_id`.
     async fn link(&self, id: &RemoteId, link: &RemoteLink) -> Result<(), AdapterError>;
 
+    /// The system's attachments, when it has them: what attaches files to tickets.
+    fn attachment_api(&self) -> Option<&dyn Attachments> {
+        None
+    }
+
     /// Tickets changed at or after `since` (for systems that are polled), oldest first.
     async fn changed_since(&self, since: Timestamp) -> Result<Vec<RemoteTicket>, AdapterError>;
+}
+
+/// Files attached to remote tickets, for systems that have them
+/// ([`Adapter::attachment_api`]).
+#[async_trait]
+pub trait Attachments: Send + Sync {
+    /// The files attached to the ticket.
+    async fn list(&self, id: &RemoteId) -> Result<Vec<RemoteAttachment>, AdapterError>;
+
+    /// Attach a file to the ticket. The caller checks [`Attachments::list`] first, so
+    /// a retry after a lost answer does not attach it twice.
+    async fn add(&self, id: &RemoteId, file: &AttachmentUpload) -> Result<RemoteAttachment, AdapterError>;
 }
 
 #[cfg(test)]

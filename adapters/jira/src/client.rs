@@ -30,6 +30,7 @@
 //! path segments, `self` links in answers are never followed) and redirects are
 //! not followed. Credentials never appear in `Debug` output or errors.
 
+mod attachments;
 mod cloud;
 
 use std::collections::BTreeMap;
@@ -704,6 +705,10 @@ impl Adapter for JiraAdapter {
             }
         }
         Ok(())
+    }
+
+    fn attachment_api(&self) -> Option<&dyn deskgate_adapter::Attachments> {
+        Some(self)
     }
 
     async fn changed_since(&self, since: Timestamp) -> Result<Vec<RemoteTicket>, AdapterError> {

@@ -14,6 +14,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod adf;
+pub mod attachment;
 pub mod client;
 pub mod jql;
 pub mod webhook;

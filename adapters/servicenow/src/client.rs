@@ -39,6 +39,8 @@
 //! **Secrets** (passwords, client secrets, tokens) never appear in `Debug` output,
 //! errors or logs.
 
+mod attachments;
+
 use std::fmt;
 use std::time::Duration;
 
@@ -595,6 +597,10 @@ impl Adapter for ServiceNowAdapter {
             return Err(missing_link_field(&self.config.table, field));
         }
         Ok(())
+    }
+
+    fn attachment_api(&self) -> Option<&dyn deskgate_adapter::Attachments> {
+        Some(self)
     }
 
     async fn changed_since(&self, since: Timestamp) -> Result<Vec<RemoteTicket>, AdapterError> {

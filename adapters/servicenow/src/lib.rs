@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+pub mod attachment;
 pub mod client;
 pub mod query;
 pub mod wire;

@@ -54,6 +54,7 @@ use crate::model::{
 };
 use crate::store::CreateOutcome;
 
+mod attachments;
 mod comments;
 mod expand;
 mod meta;
@@ -90,6 +91,7 @@ pub fn router() -> Router<AppState> {
         .route("/rest/api/{v}/issue/{key}/assignee", put(assign))
         .route("/rest/api/{v}/issue/{key}/transitions", get(transitions).post(do_transition))
         .route("/rest/api/{v}/issue/{key}/comment", get(comments).post(add_comment))
+        .route("/rest/api/{v}/issue/{key}/attachments", post(attachments::add_attachments))
         .route("/rest/api/{v}/issue/{key}/comment/{id}", get(comment).put(edit_comment).delete(delete_comment))
         .route("/rest/api/{v}/issue/{key}/remotelink", get(remote_links).post(add_remote_link))
         .route("/rest/api/{v}/issue/{key}/remotelink/{id}", get(remote_link))
@@ -443,6 +445,7 @@ fn issue_json(state: &AppState, desk: &JiraDesk<'_>, i: &Incident) -> Value {
     put("created", json!(jira_wire::format_timestamp(i.created_at)));
     put("updated", json!(jira_wire::format_timestamp(i.updated_at)));
     put("comment", comment_page(visible_comments(state, desk, i)));
+    put("attachment", attachments::attachments_field(state, desk, i));
     put(TICKET_FIELD, own.map(|r| json!(r.remote_id.as_str())).unwrap_or(Value::Null));
     put(INCIDENT_FIELD, json!(i.id.as_str()));
     json!({

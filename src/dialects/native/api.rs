@@ -140,6 +140,10 @@ pub struct IncidentView {
     /// is taken up (RFC 3339, UTC). Absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deferred_until: Option<String>,
+    /// Files attached, oldest first; their content is at
+    /// `/api/v1/incidents/{id}/attachments/{number}/content`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<crate::model::Attachment>,
 }
 
 impl IncidentView {
@@ -193,6 +197,7 @@ impl IncidentView {
             updated_at: i.updated_at.to_string(),
             version: i.version,
             deferred_until: i.deferred_until.map(|t| t.to_string()),
+            attachments: i.attachments.clone(),
         }
     }
 }
@@ -225,7 +230,7 @@ pub struct AuditLine {
     pub entry: AuditEntry,
 }
 
-fn parse_incident_id(raw: &str) -> Result<IncidentId, ApiError> {
+pub(super) fn parse_incident_id(raw: &str) -> Result<IncidentId, ApiError> {
     raw.parse().map_err(|_| {
         ApiError::bad_request("id", format!("id: expected an incident id like INC-2026-000042, got {raw:?}"))
     })

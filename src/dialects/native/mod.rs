@@ -2,6 +2,7 @@
 //! called back: they read their incidents through the API.
 
 pub mod api;
+pub mod attachments;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -21,6 +22,8 @@ impl Dialect for Native {
             .route("/api/v1/incidents", get(api::list_incidents).post(api::submit))
             .route("/api/v1/incidents/{id}", get(api::get_incident).patch(api::patch_incident))
             .route("/api/v1/incidents/{id}/notes", post(api::add_note))
+            .route("/api/v1/incidents/{id}/attachments", get(attachments::list).post(attachments::upload))
+            .route("/api/v1/incidents/{id}/attachments/{number}/content", get(attachments::content))
             .route("/api/v1/refs/{desk}/{*remote_id}", get(api::lookup_ref))
             .route("/api/v1/audit", get(api::audit_log))
     }

@@ -12,6 +12,7 @@
 //!   empty list page with 404, as ServiceNow's version 1 does).
 //! - `POST /api/now/v1/batch` — the Batch API: several of these calls in one request,
 //!   each routed to the same handlers with the caller's identity (`api/batch.rs`).
+//! - `/api/now/attachment…` — the Attachment API for incidents (`api/attachment.rs`).
 //! - Any other `/api/now/…` path: 400 `Invalid table …` or `Requested URI does not
 //!   represent any resource`, and 405 for a method a path does not serve.
 //!
@@ -62,6 +63,7 @@ use crate::model::{
 };
 use crate::store::CreateOutcome;
 
+mod attachment;
 mod batch;
 mod query;
 mod record;
@@ -70,7 +72,7 @@ use record::*;
 
 /// The routes; the caller adds the ServiceNow error-rendering layer.
 pub fn router() -> Router<AppState> {
-    table_router().route("/api/now/v1/batch", post(batch::batch))
+    table_router().route("/api/now/v1/batch", post(batch::batch)).merge(attachment::router())
 }
 
 /// The versions of the Table API's paths (`/api/now/table/…` is the latest).

@@ -29,6 +29,7 @@ pub(super) fn build_router(shared: Shared, faults: Faults) -> Router {
         .route("/cqweb/oslc/repo/{repo}/db/{db}/record", post(create))
         .route("/cqweb/oslc/repo/{repo}/db/{db}/simpleQuery/{rtype}", get(query))
         .route("/cqweb/oslc/repo/{repo}/db/{db}/record/{rid}", get(get_record).put(put_record))
+        .merge(super::attachments::routes())
         .fallback(|| async { oslc_error(StatusCode::NOT_FOUND, "No such resource.") })
         .layer(middleware::from_fn_with_state(shared.clone(), gate))
         .with_state(shared);
@@ -96,7 +97,7 @@ pub(super) fn wrong_record_type(shared: &Shared, repo: &str, db: &str, rtype: &s
     })
 }
 
-fn no_record(rid: &str) -> Response {
+pub(super) fn no_record(rid: &str) -> Response {
     oslc_error(StatusCode::NOT_FOUND, &format!("No record {rid}."))
 }
 
@@ -194,7 +195,7 @@ fn read_record(body: &Bytes) -> Result<CqRecord, Response> {
     oslc::parse_record(body, Limits::default()).map_err(|e| bad_request(format!("Unreadable record: {e}")))
 }
 
-fn parse_rid(shared: &Shared, rid: &str) -> Option<u64> {
+pub(super) fn parse_rid(shared: &Shared, rid: &str) -> Option<u64> {
     let (rtype, dbid) = rid.split_once('-')?;
     (rtype == shared.config.record_type_dbid).then(|| dbid.parse().ok()).flatten()
 }

@@ -51,6 +51,7 @@
 //! API does not check them). Request bodies of writes are kept so tests can snapshot
 //! what the adapter sent.
 
+mod attachments;
 mod http;
 pub mod services;
 
@@ -193,6 +194,7 @@ pub struct ReceivedBody {
 #[derive(Default)]
 struct Db {
     records: BTreeMap<u64, SimRecord>,
+    attachments: Vec<attachments::Stored>,
 }
 
 #[derive(Clone)]

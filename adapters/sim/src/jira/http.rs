@@ -228,6 +228,7 @@ pub(super) fn routes(shared: AppState) -> Router {
         .route("/rest/api/{v}/issueLink", post(post_issue_link))
         .route("/rest/api/{v}/search", get(search_get).post(search_post))
         .route("/rest/api/{v}/search/jql", get(search_jql_get).post(search_jql_post))
+        .merge(super::attachments::routes())
         .layer(axum::middleware::from_fn_with_state(shared.requests.clone(), record::record_writes))
         .layer(axum::middleware::from_fn_with_state(shared.clone(), require_auth))
         .layer(axum::middleware::from_fn_with_state(shared.clone(), profile::gate))

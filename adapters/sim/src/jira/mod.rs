@@ -60,6 +60,7 @@
 //! [`JiraSim::set_priority_as_user`], [`JiraSim::service_desk_comment_as_user`] act
 //! as a person working in Jira.
 
+mod attachments;
 mod comments;
 mod http;
 mod issues;
@@ -296,6 +297,7 @@ struct Shared {
     hooks: PushQueue,
     deliveries: Log<Delivery>,
     profile: profile::ProfileState,
+    attachments: Mutex<Vec<attachments::Stored>>,
 }
 
 /// A running simulated Jira on `127.0.0.1`. Dropping it stops the server.
@@ -335,6 +337,7 @@ impl JiraSim {
             hooks,
             deliveries: Log::default(),
             profile: profile::ProfileState::default(),
+            attachments: Mutex::new(Vec::new()),
         });
         shared.profile.set_lag(shared.config.index_lag);
         if let Some(rx) = hook_rx {

@@ -173,6 +173,7 @@ impl Shared {
             for (id, _) in &self.config.custom_fields {
                 map.insert(id.clone(), issue.custom.get(id).cloned().unwrap_or(Value::Null));
             }
+            map.insert("attachment".into(), self.attachments_json(&issue.key, v));
             if let Some(only) = only {
                 let all = only.iter().any(|f| f == "*all" || f == "*navigable");
                 if !all {

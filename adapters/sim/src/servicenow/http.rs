@@ -37,6 +37,7 @@ pub(super) fn routes(shared: Arc<Shared>) -> Router {
     let table = Router::new()
         .route("/api/now/table/{table}", get(list).post(create))
         .route("/api/now/table/{table}/{sys_id}", get(read).patch(modify).put(modify).delete(remove))
+        .merge(super::attachments::routes())
         .layer(axum::middleware::from_fn_with_state(shared.requests.clone(), record::record_writes))
         .layer(axum::middleware::from_fn_with_state(shared.clone(), require_auth));
     Router::new().merge(table).route("/oauth_token.do", post(super::oauth::oauth_token)).with_state(shared)

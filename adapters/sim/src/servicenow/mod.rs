@@ -13,6 +13,7 @@
 //!   or `refresh_token`) → `{"access_token", "refresh_token", "scope", "token_type":
 //!   "Bearer", "expires_in"}`; bad credentials → 401 `{"error_description":
 //!   "access_denied", "error": "server_error"}`. Client credentials get no refresh token.
+//! - `/api/now/attachment…`: the Attachment API (`attachments.rs`).
 //! - `/_sim/faults`, `/_sim/served`: [`crate::faults`].
 //!
 //! How the instance behaves is described with the code that does it: the table's
@@ -24,6 +25,7 @@
 //! [`ServiceNowSim::create_as_user`], [`ServiceNowSim::update_as_user`] and
 //! [`ServiceNowSim::comment_as_user`] act as a person working in the tool.
 
+mod attachments;
 mod http;
 mod oauth;
 mod push;
@@ -137,6 +139,7 @@ pub struct JournalEntry {
 struct Inner {
     records: Vec<Record>,
     journal: Vec<JournalEntry>,
+    attachments: Vec<attachments::Stored>,
     tokens: HashMap<String, oauth::Token>,
     refresh_tokens: HashMap<String, String>,
     next_number: u64,

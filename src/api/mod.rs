@@ -10,6 +10,7 @@
 //! Errors are [`error::ApiError`], rendered in the caller's dialect.
 
 pub mod escalations;
+pub mod openapi;
 pub mod ops;
 pub mod sync;
 
@@ -31,16 +32,17 @@ use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 
 use error::ApiError;
+use openapi::{DialectRoutes, ExtractorResponses, NativeRules};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "deskgate", description = "Federation gateway between incident-management service desks"),
     paths(
         native::submit, native::get_incident, native::list_incidents, native::add_note, native::patch_incident,
-        native::lookup_ref, native::audit_log, escalations::contact, escalations::list, escalations::get_one, escalations::ack, sync::outbox, sync::dead_letters, sync::replay, ops::healthz, ops::readyz, ops::metrics,
+        native::lookup_ref, native::audit_log, escalations::contact, escalations::list, escalations::get_one, escalations::ack, sync::outbox, sync::dead_letters, sync::replay, ops::healthz, ops::readyz, ops::metrics, ops::openapi,
     ),
-    modifiers(&SecurityAddon),
-    tags((name = "incidents"), (name = "escalations"), (name = "delivery"), (name = "operations"))
+    modifiers(&SecurityAddon, &ExtractorResponses, &NativeRules, &DialectRoutes),
+    tags((name = "incidents"), (name = "escalations"), (name = "delivery"), (name = "operations"), (name = "servicenow"), (name = "jira"))
 )]
 pub struct ApiDoc;
 

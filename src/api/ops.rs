@@ -50,6 +50,7 @@ pub async fn metrics() -> impl IntoResponse {
 }
 
 /// This document.
+#[utoipa::path(get, path = "/openapi.json", tag = "operations", responses((status = 200, description = "This description (OpenAPI 3.1)", content_type = "application/json")))]
 pub async fn openapi() -> impl IntoResponse {
     Json(super::ApiDoc::openapi())
 }

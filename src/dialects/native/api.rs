@@ -380,7 +380,11 @@ pub async fn list_incidents(
     post, path = "/api/v1/incidents/{id}/notes", tag = "incidents",
     params(("id" = String, Path)),
     request_body = AddNote,
-    responses((status = 201, body = IncidentView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses(
+        (status = 201, body = IncidentView), (status = 404, body = ErrorBody),
+        (status = 409, description = "The incident holds as many notes as it may", body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    ),
     security(("desk_jwt" = []))
 )]
 pub async fn add_note(

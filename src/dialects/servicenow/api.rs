@@ -76,7 +76,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The versions of the Table API's paths (`/api/now/table/…` is the latest).
-const TABLE_PREFIXES: &[&str] = &["/api/now", "/api/now/v1", "/api/now/v2"];
+pub const TABLE_PREFIXES: &[&str] = &["/api/now", "/api/now/v1", "/api/now/v2"];
 
 /// The Table API at each of its paths, and ServiceNow's answer for any other
 /// `/api/now/…` path: what a batch's requests are routed to.

@@ -10,6 +10,16 @@ pub(super) struct Search {
     pub(super) fields: Vec<String>,
 }
 
+/// A JSON number that is a whole number, `978.0` included: JSON does not tell them
+/// apart, and Jira reads both.
+fn whole(name: &str, value: &Value) -> Result<u64, ApiError> {
+    let float = || value.as_f64().filter(|f| f.fract() == 0.0 && (0.0..=9_007_199_254_740_992.0).contains(f));
+    // Within 2^53 a whole f64 is exactly an integer.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let number = value.as_u64().or_else(|| float().map(|f| f as u64));
+    number.ok_or_else(|| field_error(name, format!("{name}: expected a whole number")))
+}
+
 pub(super) fn number(name: &str, value: &str) -> Result<u64, ApiError> {
     value.trim().parse().map_err(|_| field_error(name, format!("{name}: expected a whole number")))
 }
@@ -39,14 +49,8 @@ pub(super) async fn search_post(Write { call, body, .. }: Write) -> Result<Respo
     for (key, value) in object {
         match key.as_str() {
             "jql" => search.jql = value.as_str().unwrap_or_default().to_owned(),
-            "startAt" => {
-                search.start_at =
-                    value.as_u64().ok_or_else(|| field_error("startAt", "startAt: expected a whole number"))?
-            }
-            "maxResults" => {
-                search.max_results =
-                    value.as_u64().ok_or_else(|| field_error("maxResults", "maxResults: expected a whole number"))?
-            }
+            "startAt" => search.start_at = whole("startAt", value)?,
+            "maxResults" => search.max_results = whole("maxResults", value)?,
             "fields" => {
                 search.fields =
                     value.as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_owned).collect()
@@ -182,6 +186,7 @@ fn jql_search(params: Vec<(String, Value)>) -> Result<(Search, Option<String>), 
         match key.as_str() {
             "jql" => search.jql = text(),
             "nextPageToken" if !value.is_null() => token = Some(text()),
+            "maxResults" if value.is_number() => search.max_results = whole("maxResults", &value)?,
             "maxResults" => search.max_results = number("maxResults", &text())?,
             "fields" => match &value {
                 Value::Array(list) => search.fields.extend(list.iter().filter_map(Value::as_str).map(str::to_owned)),

@@ -18,6 +18,7 @@ use utoipa::openapi::path::PathItem;
 enum Shape {
     ServiceNow,
     Jira,
+    Native,
 }
 
 impl Shape {
@@ -25,6 +26,15 @@ impl Shape {
         match self {
             Shape::ServiceNow => "#/components/schemas/ServiceNowError",
             Shape::Jira => "#/components/schemas/JiraError",
+            Shape::Native => "#/components/schemas/ErrorBody",
+        }
+    }
+
+    fn tag(self) -> &'static str {
+        match self {
+            Shape::ServiceNow => "servicenow",
+            Shape::Jira => "jira",
+            Shape::Native => "incidents",
         }
     }
 }
@@ -38,6 +48,9 @@ enum Body {
     Object,
     /// The fields the handler reads, with their rules.
     Schema(fn() -> Value),
+    /// A file, as the body in this media type (`application/octet-stream`, or
+    /// `multipart/form-data` with one part per file).
+    File(&'static str),
 }
 
 /// One operation: method, path (with `{v}` for the Jira version, `{prefix}` for the
@@ -51,10 +64,24 @@ struct Route {
     ok: &'static [u16],
     errors: &'static [u16],
     authenticated: bool,
+    /// Query parameters the handler requires.
+    query: &'static [&'static str],
+    /// What a success answers: JSON, or a file's content.
+    answers_file: bool,
 }
 
 const fn route(method: &'static str, path: &'static str, summary: &'static str) -> Route {
-    Route { method, path, summary, body: Body::None, ok: &[200], errors: &[400], authenticated: true }
+    Route {
+        method,
+        path,
+        summary,
+        body: Body::None,
+        ok: &[200],
+        errors: &[400],
+        authenticated: true,
+        query: &[],
+        answers_file: false,
+    }
 }
 
 impl Route {
@@ -78,7 +105,23 @@ impl Route {
         self.authenticated = false;
         self
     }
+    const fn file(mut self, media_type: &'static str) -> Self {
+        self.body = Body::File(media_type);
+        self
+    }
+    const fn query(mut self, required: &'static [&'static str]) -> Self {
+        self.query = required;
+        self
+    }
+    const fn answers_file(mut self) -> Self {
+        self.answers_file = true;
+        self
+    }
 }
+
+/// Statuses an upload can answer: unreadable (400), no such record (404), over the
+/// desk's attachment limit (413), patient data in the file name (422).
+const UPLOAD: &[u16] = &[400, 404, 413, 422];
 
 /// Statuses a write with a JSON body can answer: unreadable or invalid (400), not
 /// found (404), a workflow or close-guard refusal (409), too large (413), not JSON
@@ -101,6 +144,32 @@ const SERVICENOW: &[Route] = &[
     route("put", "{prefix}/table/incident/{sys_id}", "Change an incident through the desk's mapping")
         .body()
         .errors(WRITE),
+];
+
+/// The Attachment API, once per prefix in `TABLE_PREFIXES`.
+const SERVICENOW_ATTACHMENTS: &[Route] = &[
+    route("get", "{prefix}/attachment", "The files attached to a record (sysparm_query=table_sys_id=…)")
+        .query(&["sysparm_query"])
+        .errors(READ_ONE),
+    route("get", "{prefix}/attachment/{sys_id}", "One attachment's record").errors(READ_ONE),
+    route("get", "{prefix}/attachment/{sys_id}/file", "One attachment's content").answers_file().errors(READ_ONE),
+    route("post", "{prefix}/attachment/file", "Attach a file (the body) to a record")
+        .file("application/octet-stream")
+        .query(&["table_name", "table_sys_id", "file_name"])
+        .ok(&[201])
+        .errors(UPLOAD),
+];
+
+const NATIVE_ATTACHMENTS: &[Route] = &[
+    route("get", "/api/v1/incidents/{id}/attachments", "The files attached to an incident").errors(READ_ONE),
+    route("post", "/api/v1/incidents/{id}/attachments", "Attach a file (the body) to an incident")
+        .file("application/octet-stream")
+        .query(&["file_name"])
+        .ok(&[201])
+        .errors(UPLOAD),
+    route("get", "/api/v1/incidents/{id}/attachments/{number}/content", "One attachment's content")
+        .answers_file()
+        .errors(READ_ONE),
 ];
 
 const SERVICENOW_OTHER: &[Route] = &[
@@ -166,6 +235,13 @@ const JIRA: &[Route] = &[
     route("post", "/rest/api/{v}/search", "Issues matching a JQL query")
         .schema(jira_search)
         .errors(&[400, 404, 413, 415]),
+    route(
+        "post",
+        "/rest/api/{v}/issue/{key}/attachments",
+        "Attach files (one multipart part each); needs X-Atlassian-Token: no-check",
+    )
+    .file("multipart/form-data")
+    .errors(&[400, 403, 404, 413, 415, 422]),
     route("get", "/rest/api/{v}/search/jql", "Issues matching a JQL query (Cloud)").errors(READ_ONE),
     route("post", "/rest/api/{v}/search/jql", "Issues matching a JQL query (Cloud)")
         .schema(jira_search_jql)
@@ -194,10 +270,11 @@ impl utoipa::Modify for DialectRoutes {
     fn modify(&self, openapi: &mut OpenApi) {
         let mut paths: Vec<(String, &Route, Shape)> = Vec::new();
         for prefix in crate::dialects::servicenow::api::TABLE_PREFIXES {
-            for r in SERVICENOW {
+            for r in SERVICENOW.iter().chain(SERVICENOW_ATTACHMENTS) {
                 paths.push((r.path.replace("{prefix}", prefix), r, Shape::ServiceNow));
             }
         }
+        paths.extend(NATIVE_ATTACHMENTS.iter().map(|r| (r.path.to_owned(), r, Shape::Native)));
         paths.extend(SERVICENOW_OTHER.iter().map(|r| (r.path.to_owned(), r, Shape::ServiceNow)));
         paths.extend(JIRA.iter().chain(JIRA_OTHER).map(|r| (r.path.to_owned(), r, Shape::Jira)));
         let mut items: Map<String, Value> = Map::new();
@@ -229,6 +306,8 @@ fn operation(path: &str, r: &Route, shape: Shape) -> Value {
     for status in r.ok {
         let done = if *status == 204 {
             json!({"description": "Done"})
+        } else if r.answers_file {
+            json!({"description": "The file's content", "content": {"application/octet-stream": {}}})
         } else {
             json!({"description": "Done", "content": {"application/json": {}}})
         };
@@ -251,10 +330,10 @@ fn operation(path: &str, r: &Route, shape: Shape) -> Value {
         );
     }
     let mut op = json!({
-        "tags": [match shape { Shape::ServiceNow => "servicenow", Shape::Jira => "jira" }],
+        "tags": [shape.tag()],
         "summary": r.summary,
         "operationId": format!("{}_{}", r.method, path.trim_start_matches('/').replace(['/', '{', '}'], "_")),
-        "parameters": parameters(path),
+        "parameters": parameters(path, r.query),
         "responses": responses,
     });
     if r.authenticated {
@@ -262,19 +341,28 @@ fn operation(path: &str, r: &Route, shape: Shape) -> Value {
     }
     let body = match r.body {
         Body::None => None,
-        Body::Object => Some(json!({"type": "object", "additionalProperties": true})),
-        Body::Schema(schema) => Some(schema()),
+        Body::Object => Some(("application/json", json!({"type": "object", "additionalProperties": true}))),
+        Body::Schema(schema) => Some(("application/json", schema())),
+        Body::File("multipart/form-data") => Some((
+            "multipart/form-data",
+            json!({"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}, "required": ["file"]}),
+        )),
+        Body::File(media_type) => Some((media_type, json!({"type": "string", "format": "binary", "minLength": 1}))),
     };
-    if let Some(schema) = body {
-        op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": schema}}});
+    if let Some((media_type, schema)) = body {
+        op["requestBody"] = json!({"required": true, "content": {media_type: {"schema": schema}}});
     }
     op
 }
 
-/// The path parameters of `path`, with the rules their parsing enforces.
-fn parameters(path: &str) -> Value {
+/// The path parameters of `path`, with the rules their parsing enforces, and the
+/// query parameters the route requires.
+fn parameters(path: &str, query: &[&str]) -> Value {
     let names = path.split('/').filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')));
-    names
+    let required_query = query.iter().map(
+        |name| json!({"name": name, "in": "query", "required": true, "schema": {"type": "string", "minLength": 1}}),
+    );
+    let path_parameters: Vec<Value> = names
         .map(|name| {
             let schema = match name {
                 "v" => json!({"type": "string", "enum": ["2", "3", "latest"]}),
@@ -283,7 +371,8 @@ fn parameters(path: &str) -> Value {
             };
             json!({"name": name, "in": "path", "required": true, "schema": schema})
         })
-        .collect()
+        .collect();
+    path_parameters.into_iter().chain(required_query).collect()
 }
 
 fn reason(status: u16) -> &'static str {
@@ -615,7 +704,7 @@ impl utoipa::Modify for NativeRules {
             changes.push(approve);
             *patch = json!({"description": base["description"], "anyOf": changes});
         }
-        let params: [(&str, &str, Value); 11] = [
+        let params: [(&str, &str, Value); 12] = [
             // `HeaderValue::to_str` (visible ASCII and tab), 1 to 255 bytes; HTTP drops
             // the spaces and tabs around a header's value.
             (
@@ -625,6 +714,7 @@ impl utoipa::Modify for NativeRules {
             ),
             ("/api/v1/audit", "cursor", json!({"type": "integer", "minimum": 0, "maximum": u64::MAX})),
             ("/api/v1/incidents/", "id", json!({"type": "string", "pattern": rules::INCIDENT_ID})),
+            ("/api/v1/incidents/", "number", json!({"type": "integer", "minimum": 1})),
             ("/api/v1/incidents", "service", json!({"type": "string", "pattern": rules::service()})),
             ("/api/v1/incidents", "cursor", json!({"type": "string", "pattern": rules::INCIDENT_ID})),
             ("/api/v1/incidents", "limit", json!({"type": "integer", "minimum": 1, "maximum": 200})),

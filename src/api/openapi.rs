@@ -146,7 +146,7 @@ const SERVICENOW: &[Route] = &[
         .errors(WRITE),
 ];
 
-/// The Attachment API, once per prefix in `TABLE_PREFIXES`.
+/// The Attachment API, once per prefix in `ATTACHMENT_PREFIXES`.
 const SERVICENOW_ATTACHMENTS: &[Route] = &[
     route("get", "{prefix}/attachment", "The files attached to a record (sysparm_query=table_sys_id=…)")
         .query(&["sysparm_query"])
@@ -165,7 +165,7 @@ const NATIVE_ATTACHMENTS: &[Route] = &[
     route("post", "/api/v1/incidents/{id}/attachments", "Attach a file (the body) to an incident")
         .file("application/octet-stream")
         .query(&["file_name"])
-        .ok(&[201])
+        .ok(&[200, 201])
         .errors(UPLOAD),
     route("get", "/api/v1/incidents/{id}/attachments/{number}/content", "One attachment's content")
         .answers_file()
@@ -270,7 +270,12 @@ impl utoipa::Modify for DialectRoutes {
     fn modify(&self, openapi: &mut OpenApi) {
         let mut paths: Vec<(String, &Route, Shape)> = Vec::new();
         for prefix in crate::dialects::servicenow::api::TABLE_PREFIXES {
-            for r in SERVICENOW.iter().chain(SERVICENOW_ATTACHMENTS) {
+            for r in SERVICENOW {
+                paths.push((r.path.replace("{prefix}", prefix), r, Shape::ServiceNow));
+            }
+        }
+        for prefix in crate::dialects::servicenow::api::ATTACHMENT_PREFIXES {
+            for r in SERVICENOW_ATTACHMENTS {
                 paths.push((r.path.replace("{prefix}", prefix), r, Shape::ServiceNow));
             }
         }
@@ -359,14 +364,27 @@ fn operation(path: &str, r: &Route, shape: Shape) -> Value {
 /// query parameters the route requires.
 fn parameters(path: &str, query: &[&str]) -> Value {
     let names = path.split('/').filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')));
-    let required_query = query.iter().map(
-        |name| json!({"name": name, "in": "query", "required": true, "schema": {"type": "string", "minLength": 1}}),
-    );
+    // An incident's sys_id (`sys_id_of`): 32 lower-case hex digits.
+    const SYS_ID: &str = "[0-9a-f]{32}";
+    let required_query = query.iter().map(|name| {
+        let schema = match *name {
+            "sysparm_query" => string(format!("^table_name=incident\\^table_sys_id={SYS_ID}$")),
+            "table_name" => json!({"type": "string", "enum": ["incident"]}),
+            "table_sys_id" => string(format!("^{SYS_ID}$")),
+            _ => json!({"type": "string", "minLength": 1}),
+        };
+        json!({"name": name, "in": "query", "required": true, "schema": schema})
+    });
     let path_parameters: Vec<Value> = names
         .map(|name| {
             let schema = match name {
                 "v" => json!({"type": "string", "enum": ["2", "3", "latest"]}),
                 "desk" => json!({"type": "string", "pattern": DESK_ID}),
+                "id" if path.starts_with("/api/v1/incidents/") => {
+                    json!({"type": "string", "pattern": rules::INCIDENT_ID})
+                }
+                // An attachment's place; far more than an incident may hold.
+                "number" => json!({"type": "integer", "minimum": 1, "maximum": 1_000_000}),
                 _ => json!({"type": "string", "minLength": 1}),
             };
             json!({"name": name, "in": "path", "required": true, "schema": schema})
@@ -714,7 +732,7 @@ impl utoipa::Modify for NativeRules {
             ),
             ("/api/v1/audit", "cursor", json!({"type": "integer", "minimum": 0, "maximum": u64::MAX})),
             ("/api/v1/incidents/", "id", json!({"type": "string", "pattern": rules::INCIDENT_ID})),
-            ("/api/v1/incidents/", "number", json!({"type": "integer", "minimum": 1})),
+            ("/api/v1/incidents/", "number", json!({"type": "integer", "minimum": 1, "maximum": 1_000_000})),
             ("/api/v1/incidents", "service", json!({"type": "string", "pattern": rules::service()})),
             ("/api/v1/incidents", "cursor", json!({"type": "string", "pattern": rules::INCIDENT_ID})),
             ("/api/v1/incidents", "limit", json!({"type": "integer", "minimum": 1, "maximum": 200})),

@@ -300,4 +300,18 @@ async fn the_native_api_takes_and_serves_attachments() {
     f.drained().await;
     let incident = f.incident(&id).await;
     assert_eq!(f.drift.attachments(&remote(&incident, "drift")).len(), 1);
+
+    // An upload without content is refused, naming the body, and adds nothing.
+    let empty = f
+        .client
+        .post(f.url(&format!("/api/v1/incidents/{id}/attachments")))
+        .query(&[("file_name", "empty.txt")])
+        .bearer_auth(kit::tokens::token("sds"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(empty.status(), StatusCode::BAD_REQUEST);
+    let refused: Value = empty.json().await.unwrap();
+    assert_eq!(refused["error"]["field"], "body", "{refused}");
+    assert_eq!(f.incident(&id).await["attachments"].as_array().map(Vec::len), Some(1));
 }

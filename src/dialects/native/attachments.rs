@@ -55,6 +55,9 @@ pub async fn upload(
         .filter(|f| !f.trim().is_empty())
         .ok_or_else(|| ApiError::bad_request("file_name", "file_name: required query parameter, the file's name"))?;
     let content = read_limited(&headers, body, state.gateway.attachment_limit(&who)).await?;
+    if content.is_empty() {
+        return Err(ApiError::bad_request("body", "body: expected the file's content, got an empty body"));
+    }
     let before = state.gateway.get(&who, &id).await?.attachments.len();
     let file = NewAttachment {
         file_name,

@@ -64,6 +64,7 @@ use crate::model::{
 use crate::store::CreateOutcome;
 
 mod attachment;
+pub use attachment::ATTACHMENT_PREFIXES;
 mod batch;
 mod query;
 mod record;

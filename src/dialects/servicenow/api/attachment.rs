@@ -35,9 +35,12 @@ use crate::http::extract::base_url;
 use crate::http::upload::read_limited;
 use crate::model::{Attachment, IncidentId};
 
+/// Where ServiceNow serves the Attachment API: unversioned and as v1 (it has no v2).
+pub const ATTACHMENT_PREFIXES: &[&str] = &["/api/now", "/api/now/v1"];
+
 pub(super) fn router() -> Router<AppState> {
     let mut router = Router::new();
-    for prefix in ["/api/now", "/api/now/v1"] {
+    for prefix in ATTACHMENT_PREFIXES {
         router = router
             .route(&format!("{prefix}/attachment"), get(list))
             .route(&format!("{prefix}/attachment/file"), post(upload))

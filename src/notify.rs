@@ -174,22 +174,7 @@ impl Notifier {
             .send()
             .await
             .map_err(|err| AdapterError::retriable(format!("webhook {}: {}", host_of(url), err.without_url())))?;
-        let status = res.status();
-        if status.is_success() {
-            return Ok(());
-        }
-        let retry_after = res
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let text = res.text().await.ok();
-        Err(AdapterError::from_status(
-            status.as_u16(),
-            format!("webhook {} answered {status}", host_of(url)),
-            text,
-            retry_after,
-        ))
+        answered(&format!("webhook {}", host_of(url)), res).await
     }
 
     /// A text through the configured HTTP SMS gateway: a JSON POST of the number, the
@@ -222,22 +207,7 @@ impl Notifier {
             .send()
             .await
             .map_err(|err| AdapterError::retriable(format!("sms gateway {host}: {}", err.without_url())))?;
-        let status = res.status();
-        if status.is_success() {
-            return Ok(());
-        }
-        let retry_after = res
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let text = res.text().await.ok();
-        Err(AdapterError::from_status(
-            status.as_u16(),
-            format!("sms gateway {host} answered {status}"),
-            text,
-            retry_after,
-        ))
+        answered(&format!("sms gateway {host}"), res).await
     }
 
     /// `template` with its placeholders filled in for attempt `attempt` of `e`.
@@ -348,6 +318,22 @@ impl Notifier {
 }
 
 /// A webhook URL as shown in errors: its host only (paths may carry tokens).
+/// A notification endpoint's answer: done, or the failure classed by its status
+/// (with its `Retry-After`).
+async fn answered(what: &str, res: reqwest::Response) -> Result<(), AdapterError> {
+    let status = res.status();
+    if status.is_success() {
+        return Ok(());
+    }
+    let retry_after = res
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let text = res.text().await.ok();
+    Err(AdapterError::from_status(status.as_u16(), format!("{what} answered {status}"), text, retry_after))
+}
+
 fn host_of(url: &str) -> String {
     url::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_else(|| "(invalid URL)".into())
 }

@@ -397,12 +397,7 @@ impl ClearQuestAdapter {
         if answer.status.is_success() {
             return Ok(answer);
         }
-        let mut message = format!("ClearQuest answered {} to {what}", answer.status.as_u16());
-        if let Some(detail) = oslc::parse_error(&answer.body).map(|e| e.message).filter(|m| !m.is_empty()) {
-            message.push_str(": ");
-            message.push_str(&detail);
-        }
-        Err(answer.error(message))
+        Err(oslc::refusal(&what, &answer))
     }
 
     fn parse_record(&self, what: &str, body: &[u8]) -> Result<CqRecord, AdapterError> {

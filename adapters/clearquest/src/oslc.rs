@@ -423,6 +423,17 @@ pub fn parse_record(input: &[u8], limits: Limits) -> Result<CqRecord, RdfError> 
     })
 }
 
+/// A ClearQuest answer that is not a success, as an error naming the request and
+/// the message of its `oslc:Error`, classed by the status.
+pub fn refusal(what: &str, answer: &deskgate_adapter::http::Answer) -> deskgate_adapter::AdapterError {
+    let mut message = format!("ClearQuest answered {} to {what}", answer.status.as_u16());
+    if let Some(detail) = parse_error(&answer.body).map(|e| e.message).filter(|m| !m.is_empty()) {
+        message.push_str(": ");
+        message.push_str(&detail);
+    }
+    answer.error(message)
+}
+
 /// Parse an `oslc:Error` body, if the answer is one.
 pub fn parse_error(input: &[u8]) -> Option<ErrorBody> {
     parse_graph(input, Limits::default()).ok().and_then(|g| error_in(&g))

@@ -281,10 +281,7 @@ impl ServiceNowAdapter {
             if answer.status.is_success() {
                 return Ok(answer);
             }
-            let reason = serde_json::from_slice::<ErrorEnvelope>(&answer.body)
-                .map(|e| e.to_string())
-                .unwrap_or_else(|_| answer.status.canonical_reason().unwrap_or("").to_owned());
-            return Err(answer.error(format!("ServiceNow {what}: {} {reason}", answer.status.as_u16())));
+            return Err(refusal(&what, &answer));
         }
         // The loop returns on its second pass; reaching here means it did not run.
         Err(AdapterError::permanent(format!("ServiceNow {what}: no answer")))
@@ -498,6 +495,15 @@ fn result_of(answer: Answer, what: &str) -> Result<Value, AdapterError> {
         Some(result) => Ok(result.take()),
         None => Err(unparsable("no `result` member".to_owned())),
     }
+}
+
+/// A ServiceNow answer that is not a success, as an error naming the request and
+/// ServiceNow's own message (its error envelope), classed by the status.
+pub(crate) fn refusal(what: &str, answer: &http::Answer) -> AdapterError {
+    let reason = serde_json::from_slice::<ErrorEnvelope>(&answer.body)
+        .map(|e| e.to_string())
+        .unwrap_or_else(|_| answer.status.canonical_reason().unwrap_or("").to_owned());
+    answer.error(format!("ServiceNow {what}: {} {reason}", answer.status.as_u16()))
 }
 
 #[async_trait]

@@ -9,9 +9,8 @@ use deskgate_adapter::{AdapterError, AttachmentUpload, Attachments, RemoteAttach
 use reqwest::{Method, StatusCode};
 use url::Url;
 
-use super::{Auth, ServiceNowAdapter, result_of};
+use super::{Auth, ServiceNowAdapter, refusal, result_of};
 use crate::attachment::AttachmentRecord;
-use crate::wire::ErrorEnvelope;
 
 impl ServiceNowAdapter {
     fn attachment_url(&self, path: &[&str]) -> Url {
@@ -49,10 +48,7 @@ impl ServiceNowAdapter {
             if answer.status.is_success() {
                 return Ok(answer);
             }
-            let reason = serde_json::from_slice::<ErrorEnvelope>(&answer.body)
-                .map(|e| e.to_string())
-                .unwrap_or_else(|_| answer.status.canonical_reason().unwrap_or("").to_owned());
-            return Err(answer.error(format!("ServiceNow {what}: {} {reason}", answer.status.as_u16())));
+            return Err(refusal(&what, &answer));
         }
         Err(AdapterError::permanent(format!("ServiceNow {what}: no answer")))
     }

@@ -242,8 +242,7 @@ impl ServiceNowAdapter {
         url
     }
 
-    /// One Table API call, authenticated; with OAuth a 401 renews the token and the
-    /// call is made once more.
+    /// One Table API call, authenticated ([`Self::send`]).
     async fn call(
         &self,
         method: Method,
@@ -259,6 +258,22 @@ impl ServiceNowAdapter {
                 pairs.append_pair(k, v);
             }
         }
+        self.send(method, url, |request| match body {
+            Some(body) => request.json(body),
+            None => request,
+        })
+        .await
+    }
+
+    /// One authenticated call to `url`, its body set by `with_body`; with OAuth a 401
+    /// renews the token and the call is made once more. What the Table API and the
+    /// Attachment API share.
+    pub(crate) async fn send(
+        &self,
+        method: Method,
+        url: Url,
+        with_body: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+    ) -> Result<Answer, AdapterError> {
         let what = format!("{method} {}", url.path());
         let oauth = !matches!(self.config.auth, Auth::Basic { .. });
         for attempt in 0..2 {
@@ -268,10 +283,7 @@ impl ServiceNowAdapter {
                 Auth::Basic { user, password } => request.basic_auth(user, Some(password)),
                 _ => request.bearer_auth(self.access_token().await?),
             };
-            if let Some(body) = body {
-                request = request.json(body);
-            }
-            let answer = http::send("ServiceNow", &what, request, http::DEFAULT_MAX_ANSWER_BYTES).await?;
+            let answer = http::send("ServiceNow", &what, with_body(request), http::DEFAULT_MAX_ANSWER_BYTES).await?;
             tracing::debug!(request = %what, status = answer.status.as_u16(), "servicenow answered");
             if answer.status == StatusCode::UNAUTHORIZED && oauth && attempt == 0 {
                 // The token may have been revoked or expired early: renew once.
@@ -499,7 +511,7 @@ fn result_of(answer: Answer, what: &str) -> Result<Value, AdapterError> {
 
 /// A ServiceNow answer that is not a success, as an error naming the request and
 /// ServiceNow's own message (its error envelope), classed by the status.
-pub(crate) fn refusal(what: &str, answer: &http::Answer) -> AdapterError {
+fn refusal(what: &str, answer: &http::Answer) -> AdapterError {
     let reason = serde_json::from_slice::<ErrorEnvelope>(&answer.body)
         .map(|e| e.to_string())
         .unwrap_or_else(|_| answer.status.canonical_reason().unwrap_or("").to_owned());

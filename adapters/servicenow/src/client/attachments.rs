@@ -6,10 +6,10 @@
 use async_trait::async_trait;
 use deskgate_adapter::http;
 use deskgate_adapter::{AdapterError, AttachmentUpload, Attachments, RemoteAttachment, RemoteId};
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use url::Url;
 
-use super::{Auth, ServiceNowAdapter, refusal, result_of};
+use super::{ServiceNowAdapter, result_of};
 use crate::attachment::AttachmentRecord;
 
 impl ServiceNowAdapter {
@@ -28,29 +28,11 @@ impl ServiceNowAdapter {
         url: Url,
         upload: Option<&AttachmentUpload>,
     ) -> Result<http::Answer, AdapterError> {
-        let what = format!("{method} {}", url.path());
-        let oauth = !matches!(self.config.auth, Auth::Basic { .. });
-        for attempt in 0..2 {
-            let mut request =
-                self.http.request(method.clone(), url.clone()).header(reqwest::header::ACCEPT, "application/json");
-            request = match &self.config.auth {
-                Auth::Basic { user, password } => request.basic_auth(user, Some(password)),
-                _ => request.bearer_auth(self.access_token().await?),
-            };
-            if let Some(file) = upload {
-                request = request.header(reqwest::header::CONTENT_TYPE, &file.content_type).body(file.content.clone());
-            }
-            let answer = http::send("ServiceNow", &what, request, http::DEFAULT_MAX_ANSWER_BYTES).await?;
-            if answer.status == StatusCode::UNAUTHORIZED && oauth && attempt == 0 {
-                self.forget_token().await;
-                continue;
-            }
-            if answer.status.is_success() {
-                return Ok(answer);
-            }
-            return Err(refusal(&what, &answer));
-        }
-        Err(AdapterError::permanent(format!("ServiceNow {what}: no answer")))
+        self.send(method, url, |request| match upload {
+            Some(file) => request.header(reqwest::header::CONTENT_TYPE, &file.content_type).body(file.content.clone()),
+            None => request,
+        })
+        .await
     }
 
     /// The files attached to the record `id`.

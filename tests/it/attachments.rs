@@ -252,16 +252,8 @@ async fn jira_uploads_need_the_no_check_header_and_are_listed_on_the_issue() {
     let made: Value = made.json().await.unwrap();
     assert_eq!(made[0]["filename"], "trace.txt");
     assert_eq!(made[0]["size"], 18);
-    let issue: Value = f
-        .client
-        .get(f.url(&format!("/rest/api/2/issue/{key}")))
-        .bearer_auth(kit::tokens::token("drift"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let issue =
+        kit::get_json(&f.client, &f.url(&format!("/rest/api/2/issue/{key}")), &kit::tokens::token("drift")).await;
     assert_eq!(issue["fields"]["attachment"][0]["filename"], "trace.txt", "{issue}");
     f.drained().await;
     // It came from the supplier's side: the national ClearQuest and region H get it.

@@ -28,20 +28,10 @@ impl Drop for Running {
     }
 }
 
-/// The base URL on the line starting with `name`.
-fn url_of(lines: &[String], name: &str) -> String {
-    let line = lines.iter().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("no {name} line in {lines:?}"));
-    line.split_whitespace().nth(1).unwrap().to_owned()
-}
-
-#[tokio::test]
-async fn sim_starts_three_simulators_that_answer_on_the_printed_urls() {
-    let mut child = deskgate().arg("sim").stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let _running = Running(child);
-
-    // Read the banner on a thread; the bound only keeps a broken build from
-    // hanging the suite, it is not a performance assertion.
+/// The banner `deskgate sim` prints, up to its last line (`faults …`), read on a
+/// thread; the bound only keeps a broken build from hanging the suite, it is not a
+/// performance assertion.
+fn banner(stdout: std::process::ChildStdout) -> Vec<String> {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let mut lines = Vec::new();
@@ -55,7 +45,22 @@ async fn sim_starts_three_simulators_that_answer_on_the_printed_urls() {
         }
         let _ = tx.send(lines);
     });
-    let lines = rx.recv_timeout(Duration::from_secs(120)).expect("the simulators print their URLs");
+    rx.recv_timeout(Duration::from_secs(120)).expect("the simulators print their URLs")
+}
+
+/// The base URL on the line starting with `name`.
+fn url_of(lines: &[String], name: &str) -> String {
+    let line = lines.iter().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("no {name} line in {lines:?}"));
+    line.split_whitespace().nth(1).unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn sim_starts_three_simulators_that_answer_on_the_printed_urls() {
+    let mut child = deskgate().arg("sim").stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let _running = Running(child);
+
+    let lines = banner(stdout);
     assert!(lines.iter().any(|l| l.starts_with("faults")), "{lines:?}");
 
     let client = reqwest::Client::new();
@@ -137,20 +142,7 @@ fn sim_with_config_env(path: &std::path::Path, env: &[(&str, &str)]) -> (Running
     let stdout = child.stdout.take().unwrap();
     let stderr = child.stderr.take().unwrap();
     let running = Running(child);
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut lines = Vec::new();
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            let last = line.starts_with("faults");
-            lines.push(line);
-            if last {
-                break;
-            }
-        }
-        let _ = tx.send(lines);
-    });
-    let lines = rx.recv_timeout(Duration::from_secs(120)).expect("the simulators print their URLs");
+    let lines = banner(stdout);
     if !lines.iter().any(|l| l.starts_with("faults")) {
         let mut errors = String::new();
         let _ = std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut errors);

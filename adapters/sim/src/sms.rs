@@ -5,6 +5,10 @@
 //! `body`, and `503` (with `Retry-After: 0`) while failures are queued by
 //! [`SmsSim::fail_next`]. A second message with the same `reference` is answered as
 //! accepted and not kept again, as real gateways de-duplicate.
+//!
+//! It models no one product: the request is the one `[gateway.sms]` sends (its JSON
+//! body and Bearer token); the answers are the ones HTTP gateways commonly give, with
+//! `Retry-After` as RFC 9110 defines it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

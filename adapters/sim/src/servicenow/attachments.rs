@@ -1,4 +1,7 @@
-//! The Attachment API (`sys_attachment`) for incident records:
+//! The Attachment API (`sys_attachment`) for incident records, as ServiceNow's REST
+//! API reference describes it (Attachment API: `POST /now/attachment/file`, `GET
+//! /now/attachment`, `GET /now/attachment/{sys_id}[/file]`) and as pysnc's attachment
+//! calls use it (`add_attachment`, `get_attachments`, `read`):
 //!
 //! - `POST /api/now/attachment/file?table_name=incident&table_sys_id=…&file_name=…` —
 //!   the raw content as the body, its type as `Content-Type`; 201 `{"result": …}` with

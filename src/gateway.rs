@@ -7,9 +7,11 @@
 //! methods, and who may do what is decided in them.
 
 mod attachments;
+mod detected;
 mod escalations;
 mod lookups;
 mod operations;
+mod support;
 mod with_notes;
 
 pub mod adapters;
@@ -19,6 +21,7 @@ pub mod notifications;
 pub mod plan;
 
 pub use escalations::end_escalation;
+pub use support::NamedParent;
 
 use std::sync::Arc;
 
@@ -425,6 +428,7 @@ impl Gateway {
         };
         self.outbox_changed.notify_one();
         self.end_escalations(&updated).await;
+        self.follow_support_requests(&updated, ctx).await;
         Ok(updated)
     }
 
@@ -526,6 +530,7 @@ impl Gateway {
                 }
                 if applied.into_inner() {
                     self.end_escalations(&incident).await;
+                    self.follow_support_requests(&incident, ctx).await;
                     RemoteOutcome::Applied(Box::new(incident))
                 } else {
                     RemoteOutcome::NothingNew { echoes }
@@ -684,6 +689,7 @@ impl Gateway {
                 }
                 self.on_created(i, now, &mut effects);
             }
+            effects.deliveries.extend(support::detected_mail(&self.config));
             effects
         };
         let outcome = self.store.create_incident(new, None, entry, now, &plan).await?;

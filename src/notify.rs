@@ -136,6 +136,31 @@ impl Notifier {
         }
     }
 
+    /// The mail to the national desk about an incident a supplier detected itself
+    /// (steps 18a/b): what it is, who works it, and whether it affects users (then a
+    /// record is in the national desk's tool; otherwise it stays in the supplier's).
+    pub async fn detected(&self, to: &str, incident: &Incident) -> Result<(), AdapterError> {
+        let supplier = incident.assignee.as_ref().map_or("a supplier", |d| d.as_str());
+        let subject =
+            format!("[deskgate] detected by {supplier}: {} {}", incident.id.as_str(), incident.title.as_str());
+        let handled = if incident.supplier_only {
+            "does not affect users: handled in the supplier's tool only"
+        } else {
+            "affects users: a record is created in the national desk's tool"
+        };
+        let body = format!(
+            "A supplier detected an incident itself (NSP steps 18a/b).\n\n\
+             Incident:   {}\nTitle:      {}\nService:    {}\nSupplier:   {supplier} (its ticket {})\nPriority:   {}\n\
+             Handling:   {handled}\n",
+            incident.id.as_str(),
+            incident.title.as_str(),
+            incident.service.as_str(),
+            incident.origin.ticket,
+            incident.priority.map_or("not set", |p| p.as_str()),
+        );
+        self.mail(&[to.to_owned()], &subject, body, format!("<{}.detected@deskgate>", incident.id.as_str())).await
+    }
+
     async fn webhook(
         &self,
         url: &str,

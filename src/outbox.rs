@@ -57,6 +57,16 @@ pub enum Action {
         #[serde(default)]
         why: Unassigned,
     },
+    /// Record in this desk's copies that incident `id` is a support request of this
+    /// one (step 3): the parent's copy lists it, and the support request's copy, where
+    /// the desk holds one, refers to the parent. Links carry global ids (idempotent).
+    SupportRequest {
+        #[schema(value_type = String)]
+        id: IncidentId,
+    },
+    /// Mail the national desk (its contact address) that a supplier detected this
+    /// incident itself (steps 18a/b), whether it affects users or not.
+    DetectedMail,
 }
 
 /// Why a supplier stopped being party to an incident.
@@ -85,6 +95,8 @@ impl Action {
             Action::Stakeholders { escalation } => format!("stakeholder mail for {escalation}"),
             Action::Attachment { index } => format!("attachment #{}", index + 1),
             Action::Unassigned { .. } => "note that the copy is no longer kept in step".into(),
+            Action::SupportRequest { id } => format!("link support request {id}"),
+            Action::DetectedMail => "mail the national desk of a supplier-detected incident".into(),
         }
     }
 }

@@ -163,7 +163,7 @@ impl<'a> Planner<'a> {
 /// The resolution notes: the newest public note by the desk that resolved it, else —
 /// for a supplier, whose own tool's journal is where it documents the solution
 /// (process step 10) — its newest note of any kind.
-fn resolution_text(incident: &Incident, resolver: &DeskId) -> Option<String> {
+pub(crate) fn resolution_text(incident: &Incident, resolver: &DeskId) -> Option<String> {
     let by_resolver = || incident.notes.iter().rev().filter(|n| &n.author_desk == resolver);
     by_resolver()
         .find(|n| n.visibility == Visibility::Public)

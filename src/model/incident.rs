@@ -437,6 +437,9 @@ pub struct Incident {
     pub refs: Vec<Ref>,
     pub notes: Vec<Note>,
     pub parent: Option<IncidentId>,
+    /// The support requests referring to this incident (steps 3 and 15).
+    #[serde(default, skip_serializing_if = "super::SupportRequests::is_empty")]
+    pub support_requests: super::SupportRequests,
     pub links: Vec<IncidentId>,
     /// RFCs and problems in SDS-Jira this incident waits on (step 11).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -500,6 +503,7 @@ impl NewIncident {
             refs: vec![self.origin_ref],
             notes: Vec::new(),
             parent: None,
+            support_requests: Default::default(),
             links: Vec::new(),
             external_links: Vec::new(),
             report: None,

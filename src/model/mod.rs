@@ -13,6 +13,7 @@ pub mod incident;
 pub mod patient_data;
 pub mod priority;
 pub mod status;
+pub mod support;
 #[cfg(test)]
 pub(crate) mod testing;
 
@@ -22,6 +23,7 @@ pub use ids::{DeskId, IncidentId, Service, TicketId};
 pub use incident::*;
 pub use priority::{Level, Priority};
 pub use status::Status;
+pub use support::SupportRequests;
 
 /// A value that does not fit the model, or a change the rules do not allow.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

@@ -82,7 +82,7 @@ impl RetryPolicy {
 
 type Completion = Box<dyn Fn(&mut Incident) -> Result<Effects, ModelError> + Send + Sync>;
 
-enum Failure {
+pub(super) enum Failure {
     Remote(AdapterError),
     /// Another lane must finish first; not an attempt.
     Waiting(String),
@@ -373,6 +373,9 @@ impl Dispatcher {
             return self.notify(item, escalation).await.map(|()| None);
         }
         let incident = self.incident_of(item).await?;
+        if item.action == Action::DetectedMail {
+            return self.detected_mail(&incident).await.map(|()| None);
+        }
         // Planned when the desk was a party; it may not be one any more.
         let planner = Planner::new(&self.config);
         if !matches!(item.action, Action::Unassigned { .. }) && !planner.is_party(&incident, &item.desk) {
@@ -559,8 +562,11 @@ impl Dispatcher {
                 adapter.add_note(&id, &RemoteNote { body, public: true, author: None, at: None }).await?;
                 Ok(None)
             }
-            // Carried out by `notify` before any adapter is looked up.
-            Action::Notify { .. } | Action::Stakeholders { .. } => Ok(None),
+            Action::SupportRequest { id } => {
+                self.support_request_links(&incident, &item.desk, id, &*adapter).await.map(|()| None)
+            }
+            // Carried out before any adapter is looked up.
+            Action::Notify { .. } | Action::Stakeholders { .. } | Action::DetectedMail => Ok(None),
         }
     }
 }

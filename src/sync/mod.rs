@@ -6,6 +6,7 @@
 //! (incident, desk), in order — with retries, backoff and dead letters.
 
 pub mod deliver;
+mod support;
 
 // Polling is the ClearQuest dialect's change capture; the adapter registry is the gateway's.
 pub use crate::dialects::clearquest::poll;

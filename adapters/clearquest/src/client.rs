@@ -772,6 +772,10 @@ impl Adapter for ClearQuestAdapter {
         .map(|_| ())
     }
 
+    async fn find_by_display_id(&self, display_id: &str) -> Result<Option<RemoteTicket>, AdapterError> {
+        Ok(self.query(&Where::new().and("cq:id", Op::Eq, Literal::string(display_id)), None).await?.pop())
+    }
+
     async fn changed_since(&self, since: Timestamp) -> Result<Vec<RemoteTicket>, AdapterError> {
         let field = &self.config.modified_field;
         let filter = Where::new().and(field.clone(), Op::Ge, Literal::date_time(since));

@@ -290,6 +290,12 @@ pub trait Adapter: Send + Sync {
         None
     }
 
+    /// The ticket people at the desk call `display_id` (ClearQuest's `cq:id`), for
+    /// systems where a person names another record by it; `None` where not supported.
+    async fn find_by_display_id(&self, _display_id: &str) -> Result<Option<RemoteTicket>, AdapterError> {
+        Ok(None)
+    }
+
     /// Tickets changed at or after `since` (for systems that are polled), oldest first.
     async fn changed_since(&self, since: Timestamp) -> Result<Vec<RemoteTicket>, AdapterError>;
 }

@@ -2,6 +2,7 @@
 //! its own; its desks are written through the OSLC adapter and read by polling.
 
 pub mod adapter;
+mod detected;
 pub mod options;
 pub mod poll;
 pub mod probe;

@@ -32,12 +32,23 @@ pub struct ClearQuestOptions {
     pub max_note_chars: Option<usize>,
     /// The field that carries the priority (default `cq:Priority`).
     pub priority_field: Option<String>,
+    /// On the national desk: the field in which its people name the incident a record
+    /// is a further report of (step 3), e.g. `ParentIncident`: a deskgate incident id or
+    /// another record's ClearQuest id makes the record's incident a support request of
+    /// that one. Unset: support requests are made through the API only.
+    pub support_request_parent_field: Option<String>,
     /// A TOML file with a `[schema]` section (states, actions, required fields) for a
     /// record type that differs from the shipped one in `mappings/clearquest.toml`.
     pub schema: Option<std::path::PathBuf>,
 }
 
 impl ClearQuestOptions {
+    /// [`Self::support_request_parent_field`] as records name it (`cq:ParentIncident`).
+    pub fn parent_field(&self) -> Option<String> {
+        let f = self.support_request_parent_field.as_deref()?;
+        Some(if f.contains(':') { f.to_owned() } else { format!("cq:{f}") })
+    }
+
     /// The desk's own workflow file (`schema`), read and checked, when it names one.
     pub fn schema_file(&self) -> Option<Result<deskgate_clearquest::Schema, String>> {
         let path = self.schema.as_ref()?;
@@ -56,6 +67,7 @@ impl DeskOptions for ClearQuestOptions {
             ("note_entry_field", &self.note_entry_field),
             ("priority_field", &self.priority_field),
             ("correlation_field", &self.correlation_field),
+            ("support_request_parent_field", &self.support_request_parent_field),
         ] {
             let Some(value) = value else { continue };
             let name = if value.contains(':') { value.clone() } else { format!("cq:{value}") };

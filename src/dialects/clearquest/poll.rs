@@ -19,8 +19,9 @@ use tokio::sync::watch;
 
 use crate::gateway::adapters::Adapters;
 use crate::gateway::inbound::RemoteUpdate;
-use crate::gateway::{Gateway, RemoteOutcome, RequestContext};
-use crate::model::DeskId;
+use crate::gateway::{Gateway, NamedParent, RemoteOutcome, RequestContext};
+use crate::model::{DeskId, IncidentId, TicketId};
+use deskgate_adapter::RemoteTicket;
 
 /// How far back each poll reaches beyond the watermark.
 pub const OVERLAP: Duration = Duration::from_secs(120);
@@ -95,10 +96,19 @@ impl Poller {
                 match self.gateway.apply_remote(desk, &remote_id, &update, &Default::default(), &ctx).await {
                     Ok(RemoteOutcome::Applied(_)) => report.applied += 1,
                     Ok(RemoteOutcome::Parked(_)) => report.parked += 1,
+                    Ok(RemoteOutcome::UnknownTicket) => {
+                        match super::detected::read_in(&self.gateway, desk, &remote_id, &ticket, &ctx).await {
+                            Ok(created) => report.applied += usize::from(created),
+                            Err(e) => tracing::warn!(%desk, ticket = %remote_id, error = %e, "a record could not be read in"),
+                        }
+                    }
                     Ok(_) => {}
                     Err(e) => {
                         tracing::warn!(%desk, ticket = %remote_id, error = %e, "a polled change could not be applied")
                     }
+                }
+                if let Err(e) = self.parent_field(desk, &remote_id, &ticket, &ctx).await {
+                    tracing::warn!(%desk, ticket = %remote_id, error = %e, "a polled parent field could not be read");
                 }
             }
             // Handled: a restart from here on does not read it as new again.
@@ -107,6 +117,41 @@ impl Poller {
             self.gateway.set_cursor(&cursor, &text).await.map_err(|e| e.to_string())?;
         }
         Ok(report)
+    }
+
+    /// The national desk's parent field on a polled record (step 3): a value naming
+    /// an incident — its deskgate id, or the ClearQuest id of another record deskgate
+    /// knows — makes this record's incident a support request of it.
+    async fn parent_field(
+        &self,
+        desk: &DeskId,
+        remote_id: &TicketId,
+        ticket: &RemoteTicket,
+        ctx: &RequestContext,
+    ) -> Result<(), String> {
+        let options = self.gateway.desk(desk).and_then(|d| d.clearquest.as_ref());
+        let Some(field) = options.and_then(|o| o.parent_field()) else { return Ok(()) };
+        let value = ticket.fields.extra.get(&field).map(|v| v.trim()).unwrap_or_default();
+        if value.is_empty() {
+            return Ok(());
+        }
+        let named = if let Ok(id) = value.parse::<IncidentId>() {
+            NamedParent::Known(id)
+        } else {
+            // Shown back only when it is a plain ticket number without patient data.
+            let shown = crate::model::parse_display_id("parent", value).ok();
+            let mut found = None;
+            if let (Some(display_id), Some(adapter)) = (&shown, self.adapters.get(desk)) {
+                let record = adapter.find_by_display_id(display_id).await.map_err(|e| e.to_string())?;
+                if let Some(parent) = record.and_then(|r| r.id.0.parse::<TicketId>().ok()) {
+                    found = self.gateway.ticket_incident(desk, &parent).await.map_err(|e| e.to_string())?;
+                }
+            }
+            found.map_or(NamedParent::Unknown(shown), NamedParent::Known)
+        };
+        let field = field.trim_start_matches("cq:");
+        self.gateway.parent_named(desk, remote_id, field, named, ctx).await.map_err(|e| e.to_string())?;
+        Ok(())
     }
 
     /// Poll every polled desk at its interval until `shutdown` turns true.

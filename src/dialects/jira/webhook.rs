@@ -215,6 +215,9 @@ pub async fn jira(
     {
         return Ok(received());
     }
+    if event.webhook_event != deskgate_jira::webhook::ISSUE_CREATED && labelled_affects_users(&state, &desk, &issue) {
+        state.gateway.affects_users_now(&desk, &issue.key.parse()?, &ctx).await?;
+    }
     let mut update = RemoteUpdate::default();
     let mut version = RemoteVersion { delivery, ..RemoteVersion::default() };
     if event.webhook_event == "comment_created" {
@@ -355,6 +358,14 @@ async fn jira_hint(
     let version =
         RemoteVersion { delivery, updated_ms: read.updated_at.map(|t| t.as_millisecond()), ..RemoteVersion::default() };
     apply(state, desk, ticket.as_str(), update, &version, ctx).await
+}
+
+/// Whether a supplier's issue carries the "affects users" label
+/// (`jira.affects_users_label`) now.
+fn labelled_affects_users(state: &AppState, desk: &DeskId, issue: &deskgate_jira::wire::Issue) -> bool {
+    let Some(config) = state.gateway.desk(desk).filter(|d| d.role == Role::Supplier) else { return false };
+    let label = config.jira.as_ref().map_or(JiraOptions::DEFAULT_AFFECTS_USERS_LABEL, JiraOptions::affects_users_label);
+    issue.fields.labels.as_ref().is_some_and(|labels| labels.iter().any(|l| l == label))
 }
 
 /// An issue a supplier created in its own Jira that deskgate does not know (steps

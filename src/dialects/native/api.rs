@@ -128,6 +128,8 @@ pub struct IncidentView {
     pub refs: Vec<Ref>,
     pub notes: Vec<NoteView>,
     pub parent: Option<String>,
+    /// The support requests referring to this incident (step 3), oldest first.
+    pub support_requests: Vec<String>,
     pub links: Vec<String>,
     /// RFCs and problems in SDS-Jira the incident waits on.
     pub external_links: Vec<ExternalLink>,
@@ -174,6 +176,7 @@ impl IncidentView {
                 })
                 .collect(),
             parent: i.parent.as_ref().map(ToString::to_string),
+            support_requests: i.support_requests.ids.iter().map(ToString::to_string).collect(),
             links: i.links.iter().map(ToString::to_string).collect(),
             external_links: i.external_links.clone(),
             report: i.report.as_ref().map(|r| ReportView {

@@ -196,8 +196,9 @@ impl Gateway {
 
 /// The mail to the national desk about an incident a supplier detected (steps
 /// 18a/b), on a lane of its own so no desk's deliveries hold it up; none when the
-/// national desk has no contact address.
+/// national desk has no contact address or no mail server is configured.
 pub(crate) fn detected_mail(config: &crate::config::Config) -> Option<Delivery> {
+    config.gateway.smtp.as_ref()?;
     config.national_desk().and_then(|d| d.contact.as_ref()).and_then(|c| c.email.as_ref())?;
     let desk = "notify-national".parse().ok()?;
     Some(Delivery { desk, action: Action::DetectedMail })

@@ -35,6 +35,8 @@ mod servicenow_api;
 mod servicenow_batch;
 mod shutdown;
 mod sim_cli;
+mod supplier_detected;
+mod support_requests;
 mod sync_contracts;
 mod tls;
 mod visibility;

@@ -136,6 +136,9 @@ const FIELDS: &[(&str, &str, &str, bool)] = &[
     ("Note_Entry", "Zero-or-one", "XMLLiteral", false),
     ("deskgate_Incident", "Zero-or-one", "string", false),
     ("deskgate_Links", "Zero-or-one", "XMLLiteral", false),
+    // The national desk's reference to the incident a record is a further report of
+    // (NSP step 3): a record id or a deskgate incident id, typed by a person.
+    ("ParentIncident", "Zero-or-one", "string", false),
     // The record's history (each action with its time), which change capture reads.
     ("history", "Zero-or-many", "LocalResource", true),
 ];

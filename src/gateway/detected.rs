@@ -24,7 +24,8 @@ impl Gateway {
             Some(i) if i.supplier_only && &i.origin.desk == supplier => {}
             _ => return Ok(false),
         }
-        let reason = format!("{supplier} marked {ticket} as affecting users: a record is created for the national desk");
+        let reason =
+            format!("{supplier} marked {ticket} as affecting users: a record is created for the national desk");
         let entry = self.entry(AuditKind::Updated, Some(supplier), reason, ctx);
         let planner = Planner::new(&self.config);
         let now = self.now();

@@ -38,7 +38,9 @@ impl Gateway {
     /// are logged: the change itself is stored already and a later change retries.
     pub(crate) async fn follow_support_requests(&self, incident: &Incident, ctx: &RequestContext) {
         let parent = match &incident.parent {
-            Some(parent) if incident.kind == Kind::SupportRequest => self.list_on_parent(parent, &incident.id, ctx).await,
+            Some(parent) if incident.kind == Kind::SupportRequest => {
+                self.list_on_parent(parent, &incident.id, ctx).await
+            }
             _ => Ok(None),
         };
         let parent = match parent {
@@ -119,7 +121,8 @@ impl Gateway {
         )?;
         let now = self.now();
         for child in &waiting {
-            let entry = self.entry(AuditKind::Updated, Some(&national.desk), format!("told of {} resolution", parent.id), ctx);
+            let entry =
+                self.entry(AuditKind::Updated, Some(&national.desk), format!("told of {} resolution", parent.id), ctx);
             let add = |i: &mut Incident| {
                 // Told before a restart cut this short: not again.
                 if !i.supports(&parent.id) || i.notes.iter().any(|n| n.body == note) {

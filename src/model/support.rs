@@ -61,8 +61,7 @@ mod tests {
 
     #[test]
     fn step_15_support_requests_are_told_once_only_after_resolution() {
-        let mut parent =
-            crate::model::testing::incident("region-h", crate::model::DialectId::Servicenow, "T-1");
+        let mut parent = crate::model::testing::incident("region-h", crate::model::DialectId::Servicenow, "T-1");
         let (a, b) = (IncidentId::new(2026, 7), IncidentId::new(2026, 8));
         assert!(parent.support_requests.add(&a) && !parent.support_requests.add(&a));
         assert!(parent.support_requests_to_tell().is_empty(), "not before it is resolved");

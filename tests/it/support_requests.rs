@@ -93,9 +93,8 @@ async fn step_3_the_national_desk_makes_a_support_request_from_clearquest() {
     assert!(journal.iter().any(|j| j.value.contains(&format!("further report of {parent}"))), "{journal:#?}");
 
     // A parent naming nothing deskgate knows changes nothing; the record is told why, once.
-    let incident = f
-        .incident_once(&unknown, Duration::from_secs(10), |i| texts(&i["notes"]).contains("SDS09999999"))
-        .await;
+    let incident =
+        f.incident_once(&unknown, Duration::from_secs(10), |i| texts(&i["notes"]).contains("SDS09999999")).await;
     assert_eq!(incident["kind"], "incident", "{incident:#}");
     assert!(incident["parent"].is_null());
     let note = incident["notes"].as_array().unwrap().iter().find(|n| n["body"].to_string().contains("SDS09999999"));

@@ -33,7 +33,8 @@ pub(super) async fn read_in(
     }
     let fields = &ticket.fields;
     let headline = fields.title.as_deref().unwrap_or_default().trim();
-    let title = Title::parse(&headline.chars().take(Title::MAX_CHARS).collect::<String>()).map_err(|e| e.to_string())?;
+    let title =
+        Title::parse(&headline.chars().take(Title::MAX_CHARS).collect::<String>()).map_err(|e| e.to_string())?;
     let description = fields.description.as_deref().filter(|d| !d.trim().is_empty()).unwrap_or(title.as_str());
     let description = Text::parse("description", description).map_err(|e| e.to_string())?;
     let Some(service) = config.services.iter().find(|s| s.as_str() != "*") else {
@@ -43,8 +44,8 @@ pub(super) async fn read_in(
     let mapping = gateway.mapping(desk);
     let priority = mapping.and_then(|m| m.inbound_priority(fields).ok().flatten());
     let status = mapping.and_then(|m| m.inbound_status(fields).ok().flatten());
-    let display_id = crate::model::parse_display_id("display_id", &ticket.display_id)
-        .unwrap_or_else(|_| remote_id.to_string());
+    let display_id =
+        crate::model::parse_display_id("display_id", &ticket.display_id).unwrap_or_else(|_| remote_id.to_string());
     let url = ticket.url.clone().filter(|u| crate::model::parse_url("url", u).is_ok());
     let origin_ref = Ref {
         // What the record holds now: reading it back is no news.

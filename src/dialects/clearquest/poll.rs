@@ -99,7 +99,9 @@ impl Poller {
                     Ok(RemoteOutcome::UnknownTicket) => {
                         match super::detected::read_in(&self.gateway, desk, &remote_id, &ticket, &ctx).await {
                             Ok(created) => report.applied += usize::from(created),
-                            Err(e) => tracing::warn!(%desk, ticket = %remote_id, error = %e, "a record could not be read in"),
+                            Err(e) => {
+                                tracing::warn!(%desk, ticket = %remote_id, error = %e, "a record could not be read in")
+                            }
                         }
                     }
                     Ok(_) => {}

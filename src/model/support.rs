@@ -66,7 +66,7 @@ mod tests {
         assert!(parent.support_requests.add(&a) && !parent.support_requests.add(&a));
         assert!(parent.support_requests_to_tell().is_empty(), "not before it is resolved");
         parent.status = Status::Resolved;
-        assert_eq!(parent.support_requests_to_tell(), [a.clone()]);
+        assert_eq!(parent.support_requests_to_tell(), std::slice::from_ref(&a));
         parent.support_requests.told = 1;
         assert!(parent.support_requests_to_tell().is_empty(), "once");
         parent.support_requests.add(&b);

@@ -83,7 +83,7 @@ async fn step_3_the_national_desk_makes_a_support_request_from_clearquest() {
     }
     f.settled().await;
     let listed = f.incident(&parent).await;
-    let mut ids: Vec<_> = listed["support_requests"].as_array().unwrap().iter().cloned().collect();
+    let mut ids: Vec<_> = listed["support_requests"].as_array().unwrap().to_vec();
     ids.sort_by_key(ToString::to_string);
     let mut want = vec![json!(by_record), json!(by_id)];
     want.sort_by_key(ToString::to_string);

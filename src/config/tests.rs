@@ -89,6 +89,7 @@ fn clearquest_field_options_and_schema_files_are_checked_with_their_key_paths() 
         ("priority_field = \"1-Severity\"", "desks.sds.clearquest.priority_field"),
         ("note_entry_field = \"cq:Note Entry\"", "desks.sds.clearquest.note_entry_field"),
         ("max_note_chars = 10", "desks.sds.clearquest.max_note_chars"),
+        ("support_request_parent_field = \"Parent Incident\"", "desks.sds.clearquest.support_request_parent_field"),
         ("schema = \"/nonexistent/cq-schema.toml\"", "desks.sds.clearquest.schema"),
     ] {
         let problems = Config::from_toml(&with(options), Path::new("."), &env()).unwrap_err();

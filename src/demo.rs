@@ -447,6 +447,15 @@ async fn scenario(d: &mut Demo, start: Timestamp) -> Result<(), String> {
         origin["state"],
         origin["close_notes"].lines().next().unwrap_or_default()
     );
+    // Step 15: the support request's reporter hears the resolution on its own ticket.
+    let told = eventually("the support request's reporter to be told", || async {
+        d.tools.region_m.comments(&key).iter().any(|c| c.body.contains("has been resolved"))
+    })
+    .await;
+    match told {
+        Ok(()) => println!("   ✔ Region Midtjylland's Jira {key} (the support request) got the resolution too"),
+        Err(e) => println!("   ✘ {e}"),
+    }
 
     // 6. The close guard.
     d.step("The national desk tries to close the P2 before the incident report is approved");

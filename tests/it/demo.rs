@@ -20,6 +20,7 @@ fn the_demo_plays_the_nsp_scenario_to_the_end() {
         "is assigned to fmk",
         "the operations supplier's Jira has 0 issues",
         "state 6 (Resolved)",
+        "(the support request) got the resolution too",
         "409 INC-2026-000001 is P2",
         "it was told: “Closed nationally",
         "403 a clinician",

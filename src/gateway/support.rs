@@ -43,6 +43,18 @@ impl Gateway {
             }
             _ => Ok(None),
         };
+        // A support request pointed elsewhere, or no longer one, leaves the list it was on.
+        let earlier = incident.history.iter().rev().find(|h| h.field == "parent").and_then(|h| h.from.as_deref());
+        for old in earlier.into_iter().chain(incident.parent.as_ref().map(IncidentId::as_str)) {
+            match old.parse::<IncidentId>() {
+                Ok(old) if !incident.supports(&old) => {
+                    if let Err(e) = self.unlist_from_parent(&old, &incident.id, ctx).await {
+                        tracing::error!(incident = %incident.id, error = %e, "taking a support request off a list failed");
+                    }
+                }
+                _ => {}
+            }
+        }
         let parent = match parent {
             Ok(parent) => parent,
             Err(e) => {
@@ -92,6 +104,34 @@ impl Gateway {
         let updated = self.store.update_incident(parent, &mutate, entry).await?;
         self.outbox_changed.notify_one();
         Ok(Some(updated))
+    }
+
+    /// `child` is no longer a support request of `parent`: off its list (the links
+    /// already written stay, as a record of what was).
+    async fn unlist_from_parent(
+        &self,
+        parent: &IncidentId,
+        child: &IncidentId,
+        ctx: &RequestContext,
+    ) -> Result<(), GatewayError> {
+        match self.store.get_incident(parent).await? {
+            Some(p) if p.support_requests.ids.contains(child) => {}
+            _ => return Ok(()),
+        }
+        let entry = self.entry(AuditKind::Updated, None, format!("support request {child} taken off the list"), ctx);
+        let mutate = |i: &mut Incident| {
+            let Some(at) = i.support_requests.ids.iter().position(|id| id == child) else {
+                return Ok(Effects::unchanged());
+            };
+            i.support_requests.ids.remove(at);
+            if at < i.support_requests.told {
+                i.support_requests.told -= 1;
+            }
+            i.version += 1;
+            Ok(Effects { changed: true, ..Effects::default() })
+        };
+        self.store.update_incident(parent, &mutate, entry).await?;
+        Ok(())
     }
 
     /// A resolved or closed incident's support requests not yet told: each gets a

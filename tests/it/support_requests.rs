@@ -134,6 +134,19 @@ async fn step_3_the_parent_lists_its_support_requests_in_every_copy() {
     assert_eq!(record.get("cq:deskgate_Links").unwrap().matches(&child_record).count(), 1, "{record:?}");
     assert_eq!(f.drift.remote_links(&key).iter().filter(|l| l.to_string().contains(&child)).count(), 1);
     assert_eq!(f.incident(&parent).await["support_requests"], json!([child]));
+
+    // Pointed at another incident, it moves to that one's list; made an incident
+    // again, it is on none.
+    let (other, _) = report(&f, "NSP: the lookup cluster is down").await;
+    f.settled().await;
+    let (status, body) = f.patch("sds", &child, json!({"parent": other})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(f.incident(&parent).await["support_requests"], json!([]));
+    assert_eq!(f.incident(&other).await["support_requests"], json!([child]));
+    let (status, body) = f.patch("sds", &child, json!({"kind": "incident"})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(f.incident(&other).await["support_requests"], json!([]));
+    f.settled().await;
     assert!(f.dead_letters().await.is_empty());
     f.stop().await;
 }

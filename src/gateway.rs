@@ -10,6 +10,7 @@ mod attachments;
 mod escalations;
 mod lookups;
 mod operations;
+mod report;
 mod with_notes;
 
 pub mod adapters;
@@ -385,6 +386,9 @@ impl Gateway {
             }
             let before = i.clone();
             let was_support_request = i.kind == crate::model::Kind::SupportRequest;
+            if change.approve_report && actor.role == Role::National {
+                self.config.gateway.report.policy.admits_desk_approval(i)?;
+            }
             let mut changed = i.apply(&actor, change, now)?;
             if let Some(note) = joined_note.as_ref().filter(|_| !was_support_request) {
                 i.add_note(&actor, note.clone(), Visibility::Public, now);

@@ -373,9 +373,15 @@ impl Dispatcher {
             return self.notify(item, escalation).await.map(|()| None);
         }
         let incident = self.incident_of(item).await?;
+        if item.action == Action::Journal {
+            let sink = self.config.gateway.journal.as_ref();
+            let sink = sink.ok_or_else(|| Failure::Dropped("no journal is configured ([gateway.journal])".into()))?;
+            return self.notifier.journal(sink, &incident).await.map(|()| None).map_err(Failure::Remote);
+        }
         // Planned when the desk was a party; it may not be one any more.
         let planner = Planner::new(&self.config);
-        if !matches!(item.action, Action::Unassigned { .. }) && !planner.is_party(&incident, &item.desk) {
+        let to_non_party = matches!(item.action, Action::Unassigned { .. } | Action::Coordinate { .. });
+        if !to_non_party && !planner.is_party(&incident, &item.desk) {
             return Err(Failure::Dropped(not_party(&incident, &item.desk)));
         }
         let adapter = self
@@ -559,8 +565,17 @@ impl Dispatcher {
                 adapter.add_note(&id, &RemoteNote { body, public: true, author: None, at: None }).await?;
                 Ok(None)
             }
-            // Carried out by `notify` before any adapter is looked up.
-            Action::Notify { .. } | Action::Stakeholders { .. } => Ok(None),
+            Action::Coordinate { solved_by } => {
+                let Some(copy) = incident.ref_for(&item.desk) else {
+                    return Err(Failure::Dropped(format!("{} has no copy of {} to note on", item.desk, incident.id)));
+                };
+                let body = crate::notify::journal::coordination_note(&self.config, &incident, solved_by);
+                let id = RemoteId(copy.remote_id.to_string());
+                adapter.add_note(&id, &RemoteNote { body, public: false, author: None, at: None }).await?;
+                Ok(None)
+            }
+            // Carried out by `notify` and the journal before any adapter is looked up.
+            Action::Notify { .. } | Action::Stakeholders { .. } | Action::Journal => Ok(None),
         }
     }
 }

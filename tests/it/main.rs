@@ -19,6 +19,7 @@ mod flow;
 mod flow_more;
 mod fuzz;
 mod hostile_input;
+mod incident_report;
 mod jira_api;
 mod jira_cloud;
 mod jira_sync;

@@ -23,6 +23,7 @@ mod incident_report;
 mod jira_api;
 mod jira_cloud;
 mod jira_sync;
+mod journal;
 mod layers;
 mod openapi;
 mod outbox_cli;

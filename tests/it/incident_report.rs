@@ -269,7 +269,7 @@ async fn step_17_the_report_and_timeline_are_journalised_once_on_close() {
     // Once: a restart, and the outbox drained, leave the one entry as it was.
     f.restart().await;
     f.settled().await;
-    assert_eq!(journal_files(&dir), [file.clone()]);
+    assert_eq!(journal_files(&dir), std::slice::from_ref(&file));
     assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
     let journalled = f.outbox().await.iter().any(|o| o["action"]["type"] == "journal");
     assert!(!journalled, "the journal delivery is done");

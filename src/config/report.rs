@@ -79,7 +79,7 @@ fn resolve_report(
 ) -> ReportSettings {
     let any = [Role::National, Role::Supplier, Role::Local];
     for (n, name) in file.incident_managers.iter().enumerate() {
-        if crate::model::report::parse_person("name", name).is_err() {
+        if crate::model::parse_person("name", name).is_err() {
             problems.push(Problem {
                 path: format!("gateway.report.incident_managers[{n}]"),
                 message: "expected a person's name: one line of at most 100 characters".into(),

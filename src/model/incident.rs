@@ -3,8 +3,10 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+pub mod report;
+
+use self::report::{Report, ReportState};
 use super::patient_data;
-use super::report::{Report, ReportState};
 use super::{DeskId, DialectId, IncidentId, Level, ModelError, Priority, Service, Status, TicketId};
 
 /// What kind of record this is (DESIGN §2).
@@ -697,7 +699,7 @@ impl Incident {
     fn check_permission(&self, actor: &Actor, change: &Change) -> Result<(), ModelError> {
         match actor.role {
             // Steps 12a–13: the supplier writes the report; the national desk reviews it.
-            Role::National if change.report.is_some() => Err(ModelError::Forbidden(super::report::NATIONAL_WRITES.into())),
+            Role::National if change.report.is_some() => Err(ModelError::Forbidden(report::NATIONAL_WRITES.into())),
             Role::National => Ok(()),
             Role::Supplier => {
                 if self.assignee.as_ref() != Some(&actor.desk) {

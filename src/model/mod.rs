@@ -12,7 +12,6 @@ pub mod ids;
 pub mod incident;
 pub mod patient_data;
 pub mod priority;
-pub mod report;
 pub mod status;
 #[cfg(test)]
 pub(crate) mod testing;
@@ -20,9 +19,9 @@ pub(crate) mod testing;
 pub use attachment::Attachment;
 pub use dialect::DialectId;
 pub use ids::{DeskId, IncidentId, Service, TicketId};
+pub use incident::report::{Report, ReportPolicy, ReportState, ReportStep, Signoff, parse_person};
 pub use incident::*;
 pub use priority::{Level, Priority};
-pub use report::{Report, ReportPolicy, ReportState, ReportStep};
 pub use status::Status;
 
 /// A value that does not fit the model, or a change the rules do not allow.

@@ -138,3 +138,20 @@ pub fn coordination_note(
         incident.id, incident.id
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step_17_a_journal_file_is_written_once_and_never_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = dir.path().join("journal");
+        let id = IncidentId::new(2026, 3);
+        assert!(write_once(&journal, &id, b"first").unwrap(), "written");
+        assert!(!write_once(&journal, &id, b"second").unwrap(), "a repeated delivery writes nothing");
+        assert_eq!(std::fs::read(journal.join(format!("{id}.json"))).unwrap(), b"first");
+        let names: Vec<_> = std::fs::read_dir(&journal).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names.len(), 1, "no temporary file is left: {names:?}");
+    }
+}

@@ -110,7 +110,7 @@ pub struct ReportView {
 
 impl ReportView {
     fn new(r: &crate::model::Report) -> Self {
-        let signoff = |s: &crate::model::report::Signoff| serde_json::json!({"desk": s.desk.as_str(), "name": s.name, "at": s.at.to_string()});
+        let signoff = |s: &crate::model::Signoff| serde_json::json!({"desk": s.desk.as_str(), "name": s.name, "at": s.at.to_string()});
         ReportView {
             url_or_text: r.url_or_text.as_str().to_owned(),
             written_by: r.written_by.to_string(),

@@ -14,7 +14,7 @@ use crate::gateway::RequestContext;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::JsonBody;
-use crate::model::report::parse_person;
+use crate::model::parse_person;
 use crate::model::{ReportStep, Text};
 
 /// The report's text (or a link to it) and its author at the supplier.

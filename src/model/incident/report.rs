@@ -3,13 +3,13 @@
 //! submits it; for the suppliers configured so, the operator quality-checks it
 //! first; a named FMK/NSP incident manager — never its author — approves it or
 //! returns it with comments, and a returned report is reworked and resubmitted.
-//! Only an approved report lets a P1/P2 close (the close guard in [`super::incident`]).
+//! Only an approved report lets a P1/P2 close (the close guard in [`super`]).
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use super::incident::{HistoryEntry, Incident, Role, Text};
-use super::{Actor, DeskId, ModelError};
+use super::{Actor, HistoryEntry, Incident, Role, Text};
+use crate::model::{DeskId, ModelError};
 
 /// Where a report is in its workflow.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

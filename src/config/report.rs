@@ -173,5 +173,14 @@ pub(super) fn resolve(
     has_smtp: bool,
     problems: &mut Vec<Problem>,
 ) -> (ReportSettings, Option<Journal>) {
-    (resolve_report(report, desks, problems), resolve_journal(journal, base_dir, has_smtp, problems))
+    let journal = resolve_journal(journal, base_dir, has_smtp, problems);
+    // The journal's deliveries have a lane of their own, named like a desk.
+    let lane = crate::outbox::JOURNAL_LANE;
+    if journal.is_some() && desks.keys().any(|d| d.as_str() == lane) {
+        problems.push(Problem {
+            path: format!("desks.{lane}"),
+            message: "this desk id is reserved for the journal's deliveries while [gateway.journal] is set".into(),
+        });
+    }
+    (resolve_report(report, desks, problems), journal)
 }

@@ -149,8 +149,14 @@ async fn step_17_a_closed_incident_is_journalised_by_mail_through_the_smtp_serve
 
 /// `check-config` on the federation with `[gateway] key = value`: its output.
 fn check_config(dir: &Path, key: &str, value: Value) -> (bool, String) {
+    check_config_with_desk(dir, key, value, "gp")
+}
+
+/// [`check_config`] with one more local desk, `extra`.
+fn check_config_with_desk(dir: &Path, key: &str, value: Value, extra: &str) -> (bool, String) {
     let mut c = kit::GatewayConfig::new(&dir.join("data"));
     c.gateway(key, value);
+    c.desk(extra, kit::Desk::new("Another local desk", "local", "native"));
     c.desk("region-h", kit::Desk::known("region-h", "Region H", "local", "native"));
     c.desk("sds", kit::Desk::known("sds", "National Service Desk", "national", "native"));
     c.desk("fmk", kit::Desk::known("fmk", "FMK supplier", "supplier", "native").services(&["FMK"]));
@@ -185,4 +191,10 @@ fn check_config_names_a_bad_journal_or_report_key() {
     let (ok, text) =
         check_config(dir.path(), "report", json!({"operations_supplier": "fmk", "quality_check": ["fmk"]}));
     assert!(ok, "{text}");
+    let directory = json!({"kind": "directory", "path": "journal"});
+    let (ok, text) = check_config(dir.path(), "journal", directory.clone());
+    assert!(ok, "{text}");
+    // The journal's lane is named like a desk: no desk may take that id.
+    let (ok, text) = check_config_with_desk(dir.path(), "journal", directory, "journal");
+    assert!(!ok && text.contains("desks.journal"), "{text}");
 }

@@ -1,8 +1,8 @@
 //! The P1/P2 incident report's use cases (process steps 12a–13): each step of its
 //! workflow, audited, recorded in the incident's history and planned for delivery in
 //! one write. A returned report's comments reach its author's ticket as an internal
-//! note; a report written by a supplier other than the operations supplier asks the
-//! operations supplier to coordinate it.
+//! note; a report written by another step-12b supplier than the operations supplier
+//! asks the operations supplier to coordinate it.
 
 use super::{Gateway, GatewayError, RequestContext, hide_invisible};
 use crate::auth::DeskPrincipal;
@@ -53,9 +53,10 @@ impl Gateway {
                 i.add_note(&actor, note.clone(), Visibility::Internal, now);
                 deliveries = planner.changed(&before, i, &actor.desk, Via::Api);
             }
-            // Step 12b: the operations supplier coordinates a report another supplier writes.
+            // Step 12b: the operations supplier coordinates a report another supplier
+            // of that step writes (those quality-checked; the FMK supplier's, 12a, not).
             if let (ReportStep::Write { .. }, None, Some(ops)) = (step, &before.report, &settings.operations_supplier) {
-                if ops != &actor.desk && planner.delivers_to(ops) {
+                if ops != &actor.desk && policy.needs_quality_check(&actor.desk) && planner.delivers_to(ops) {
                     let action = Action::Coordinate { solved_by: actor.desk.clone() };
                     deliveries.push(Delivery { desk: ops.clone(), action });
                 }

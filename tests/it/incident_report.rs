@@ -15,7 +15,7 @@ use kit::{Federation, eventually, ref_of};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-const REPORT: &str = r#"report = { incident_managers = ["Mette Holm", "Anders Berg"], quality_check = ["drift"], operations_supplier = "drift" }"#;
+const REPORT: &str = r#"report = { incident_managers = ["Mette Holm", "Anders Berg"], quality_check = ["drift", "nsp-app"], operations_supplier = "drift" }"#;
 
 async fn federation(journal: Option<PathBuf>) -> Federation {
     Federation::builder()
@@ -24,6 +24,9 @@ async fn federation(journal: Option<PathBuf>) -> Federation {
         .open_rate_limits()
         .configure(move |c| {
             c.gateway_toml(REPORT);
+            // An application supplier of NSP besides the operations supplier (step 12b).
+            let app = kit::Desk::known("nsp-app", "NSP application supplier", "supplier", "native");
+            c.desk("nsp-app", app.services(&["NSP"]));
             if let Some(dir) = journal {
                 c.gateway("journal", json!({ "kind": "directory", "path": dir.display().to_string() }));
             }
@@ -207,33 +210,44 @@ async fn step_13_a_non_fmk_suppliers_report_is_quality_checked_before_approval()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn step_13_the_operations_supplier_is_told_to_coordinate_when_another_supplier_solved_it() {
     let f = federation(None).await;
-    let title = "FMK: the card cannot be updated";
-    let fields = [("short_description", title), ("description", "Reported by phone"), ("impact", "2")];
-    let body = json!({"title": title, "description": "Reported by phone", "service": "FMK", "urgency": "medium", "impact": "medium"});
-    let (id, _) = f.report_ticket(&fields, body).await;
-    // The operations supplier triages first, then the FMK supplier solves it.
-    let (status, _) = f.patch("sds", &id, json!({"priority": "P2", "assignee": "drift"})).await;
-    assert_eq!(status, StatusCode::OK);
-    f.settled().await;
-    let key = ref_of(&f.incident(&id).await, "drift").expect("a Jira issue")["remote_id"].as_str().unwrap().to_owned();
-    let (status, _) = f.patch("sds", &id, json!({"assignee": "fmk"})).await;
-    assert_eq!(status, StatusCode::OK);
-    let (status, _) = f.patch("fmk", &id, json!({"status": "resolved"})).await;
-    assert_eq!(status, StatusCode::OK);
-    written_and_submitted(&f, "fmk", &id, "Per Hansen").await;
-    f.settled().await;
-    let asked = |key: &str| {
-        f.drift.comments(key).iter().filter(|c| c.body.contains("coordinate") && c.body.contains(id.as_str())).count()
+    /// Reported, triaged by the operations supplier first, then solved by `solver`:
+    /// the incident id and the operations supplier's Jira issue.
+    async fn handed_on(f: &Federation, title: &str, solver: &str) -> (String, String) {
+        let fields = [("short_description", title), ("description", "Reported by phone"), ("impact", "2")];
+        let body = json!({"title": title, "description": "Reported by phone", "service": "NSP", "urgency": "medium", "impact": "medium"});
+        let (id, _) = f.report_ticket(&fields, body).await;
+        let (status, _) = f.patch("sds", &id, json!({"priority": "P2", "assignee": "drift"})).await;
+        assert_eq!(status, StatusCode::OK);
+        f.settled().await;
+        let key =
+            ref_of(&f.incident(&id).await, "drift").expect("a Jira issue")["remote_id"].as_str().unwrap().to_owned();
+        let (status, _) = f.patch("sds", &id, json!({"assignee": solver})).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, _) = f.patch(solver, &id, json!({"status": "resolved"})).await;
+        assert_eq!(status, StatusCode::OK);
+        written_and_submitted(f, solver, &id, "Per Hansen").await;
+        f.settled().await;
+        (id, key)
+    }
+    let asked = |id: &str, key: &str| {
+        f.drift.comments(key).iter().filter(|c| c.body.contains("coordinate") && c.body.contains(id)).count()
     };
-    assert_eq!(asked(&key), 1, "{:#?}", f.drift.comments(&key));
-    assert!(f.drift.comments(&key).iter().any(|c| c.body.contains("FMK supplier")), "names who solved it");
 
-    // When the operations supplier solved it itself, nobody is asked.
-    let own = resolved_by(&f, "drift", "NSP: the lookups time out").await;
+    // Step 12b: the NSP application supplier solved it; the operations supplier coordinates.
+    let (id, key) = handed_on(&f, "NSP: the lookups time out", "nsp-app").await;
+    assert_eq!(asked(&id, &key), 1, "{:#?}", f.drift.comments(&key));
+    assert!(f.drift.comments(&key).iter().any(|c| c.body.contains("NSP application supplier")), "names who solved it");
+
+    // Step 12a: the FMK supplier writes its own report; nobody is asked.
+    let (fmk, fmk_key) = handed_on(&f, "FMK: the card cannot be updated", "fmk").await;
+    assert_eq!(asked(&fmk, &fmk_key), 0, "{:#?}", f.drift.comments(&fmk_key));
+
+    // When the operations supplier solved it itself, nobody is asked either.
+    let own = resolved_by(&f, "drift", "NSP: the service registry is slow").await;
     written_and_submitted(&f, "drift", &own, "Karen Lund").await;
     f.settled().await;
     let own_key = ref_of(&f.incident(&own).await, "drift").unwrap()["remote_id"].as_str().unwrap().to_owned();
-    assert!(f.drift.comments(&own_key).iter().all(|c| !c.body.contains("coordinate")));
+    assert_eq!(asked(&own, &own_key), 0);
 }
 
 fn journal_files(dir: &Path) -> Vec<PathBuf> {

@@ -462,18 +462,15 @@ async fn scenario(d: &mut Demo, start: Timestamp) -> Result<(), String> {
     let (status, refused) =
         d.call("sds", Method::PATCH, &format!("/api/v1/incidents/{id}"), Some(json!({"status": "closed"}))).await?;
     show(status, 409, s(&refused["error"]["message"]))?;
-    let (status, _) = d
-        .call(
-            "fmk",
-            Method::PATCH,
-            &format!("/api/v1/incidents/{id}"),
-            Some(json!({"report": "https://docs.fmk.example/incident-reports/fmk-certificate"})),
-        )
-        .await?;
-    show(status, 200, "the FMK supplier attaches its incident report")?;
-    let (status, _) =
-        d.call("sds", Method::PATCH, &format!("/api/v1/incidents/{id}"), Some(json!({"approve_report": true}))).await?;
-    show(status, 200, "the FMK/NSP Incident Manager approves it")?;
+    let report = format!("/api/v1/incidents/{id}/report");
+    let text = json!({"text": "https://docs.fmk.example/incident-reports/fmk-certificate", "by": "Per Hansen"});
+    let (status, _) = d.call("fmk", Method::POST, &report, Some(text)).await?;
+    show(status, 200, "the FMK supplier's Per Hansen writes the incident report")?;
+    let (status, _) = d.call("fmk", Method::POST, &format!("{report}/submit"), Some(json!({}))).await?;
+    show(status, 200, "and submits it (FMK's reports need no quality check by the operator)")?;
+    let manager = d.config.gateway.report.policy.incident_managers.first().cloned().unwrap_or_default();
+    let (status, _) = d.call("sds", Method::POST, &format!("{report}/approve"), Some(json!({"by": manager}))).await?;
+    show(status, 200, &format!("the FMK/NSP Incident Manager {manager} approves it"))?;
     let (status, closed) =
         d.call("sds", Method::PATCH, &format!("/api/v1/incidents/{id}"), Some(json!({"status": "closed"}))).await?;
     show(status, 200, &format!("{id} is {}", s(&closed["status"])))?;
@@ -485,6 +482,11 @@ async fn scenario(d: &mut Demo, start: Timestamp) -> Result<(), String> {
         origin["state"],
         if told { "“Closed nationally …”" } else { "(no note)" }
     );
+    if let Some(crate::config::Journal::Mail(to)) = &d.config.gateway.journal {
+        let to = to.first().cloned().unwrap_or_default();
+        let mail = d.tools.mail.wait_for(&to, 1).await?;
+        println!("   ✔ journalised once (step 17): mail to {to}: “{}”", mail[0].subject);
+    }
 
     // 7. Refusals.
     d.step("Refusals");

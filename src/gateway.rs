@@ -11,6 +11,7 @@ mod detected;
 mod escalations;
 mod lookups;
 mod operations;
+mod report;
 mod support;
 mod with_notes;
 
@@ -388,6 +389,9 @@ impl Gateway {
             }
             let before = i.clone();
             let was_support_request = i.kind == crate::model::Kind::SupportRequest;
+            if change.approve_report && actor.role == Role::National {
+                self.config.gateway.report.policy.admits_desk_approval(i)?;
+            }
             let mut changed = i.apply(&actor, change, now)?;
             if let Some(note) = joined_note.as_ref().filter(|_| !was_support_request) {
                 i.add_note(&actor, note.clone(), Visibility::Public, now);

@@ -16,6 +16,8 @@
 //! Nothing here opens escalations: the gateway does, in the same transaction as the
 //! change that called for them (see [`crate::escalation::EscalationHook`]).
 
+pub mod journal;
+
 use std::sync::Arc;
 use std::time::Duration;
 

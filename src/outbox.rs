@@ -67,7 +67,20 @@ pub enum Action {
     /// Mail the national desk (its contact address) that a supplier detected this
     /// incident itself (steps 18a/b), whether it affects users or not.
     DetectedMail,
+    /// Journalise the closed incident's report and timeline in the configured sink
+    /// (step 17); the lane is the pseudo-desk [`JOURNAL_LANE`]. The sink is written
+    /// idempotently, so a delivery repeated after a crash journals once.
+    Journal,
+    /// Tell the operations supplier that another supplier (`solved_by`) writes the
+    /// incident report, which it coordinates (step 12b): a note on its copy.
+    Coordinate {
+        #[schema(value_type = String)]
+        solved_by: DeskId,
+    },
 }
+
+/// The lane of [`Action::Journal`] deliveries.
+pub const JOURNAL_LANE: &str = "journal";
 
 /// Why a supplier stopped being party to an incident.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -97,6 +110,8 @@ impl Action {
             Action::Unassigned { .. } => "note that the copy is no longer kept in step".into(),
             Action::SupportRequest { id } => format!("link support request {id}"),
             Action::DetectedMail => "mail the national desk of a supplier-detected incident".into(),
+            Action::Journal => "journal the report and timeline".into(),
+            Action::Coordinate { solved_by } => format!("ask to coordinate the report {solved_by} writes"),
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod sync;
 // each dialect's router is in its folder under `crate::dialects`.
 pub use crate::dialects::jira::api as jira;
 pub use crate::dialects::native::api as native;
+use crate::dialects::native::report as report_steps;
 pub use crate::dialects::servicenow::api as servicenow;
 pub use crate::http::{AppState, error, extract, request_id};
 
@@ -39,7 +40,8 @@ use openapi::{DialectRoutes, ExtractorResponses, NativeRules};
     info(title = "deskgate", description = "Federation gateway between incident-management service desks"),
     paths(
         native::submit, native::get_incident, native::list_incidents, native::add_note, native::patch_incident,
-        native::lookup_ref, native::audit_log, escalations::contact, escalations::list, escalations::get_one, escalations::ack, sync::outbox, sync::dead_letters, sync::replay, ops::healthz, ops::readyz, ops::metrics, ops::openapi,
+        native::lookup_ref, native::audit_log, report_steps::write, report_steps::submit, report_steps::quality_check, report_steps::approve, report_steps::send_back,
+        escalations::contact, escalations::list, escalations::get_one, escalations::ack, sync::outbox, sync::dead_letters, sync::replay, ops::healthz, ops::readyz, ops::metrics, ops::openapi,
     ),
     modifiers(&SecurityAddon, &ExtractorResponses, &NativeRules, &DialectRoutes),
     tags((name = "incidents"), (name = "escalations"), (name = "delivery"), (name = "operations"), (name = "servicenow"), (name = "jira"))

@@ -26,8 +26,10 @@ use crate::model::{DeskId, Role};
 mod desk;
 mod env;
 mod limits;
+mod report;
 mod sms;
 pub mod tls;
+pub use report::{Journal, ReportSettings};
 
 use desk::{DeskFile, check_federation, resolve_desk};
 use env::apply_env_overrides;
@@ -120,6 +122,9 @@ struct GatewayFile {
     http: HttpSettings,
     /// Which backend holds the state (`[gateway.store]`); sled in `data_dir` without it.
     store: Option<StoreFile>,
+    #[serde(default)]
+    report: report::ReportFile,
+    journal: Option<report::JournalFile>,
 }
 
 /// `[gateway.store]` as written.
@@ -468,6 +473,8 @@ pub struct GatewayConfig {
     pub escalation: EscalationSettings,
     pub limits: Limits,
     pub http: HttpSettings,
+    pub report: ReportSettings,
+    pub journal: Option<Journal>,
 }
 
 impl GatewayConfig {
@@ -599,6 +606,8 @@ impl Config {
             let data_dir =
                 if g.data_dir.is_absolute() { g.data_dir } else { base_relative(base_dir, &g.data_dir, true) };
             let store = resolve_store(g.store, &data_dir, &mut problems);
+            let (report, journal) =
+                report::resolve(g.report, g.journal, &desks, base_dir, smtp.is_some(), &mut problems);
             listen.filter(|_| tls_ok).map(|listen| GatewayConfig {
                 listen,
                 data_dir,
@@ -616,6 +625,8 @@ impl Config {
                 escalation,
                 limits: g.limits,
                 http: g.http,
+                report,
+                journal,
             })
         });
 

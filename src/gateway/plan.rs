@@ -156,7 +156,18 @@ impl<'a> Planner<'a> {
             // Not back to the tool it came from.
             send_to(&mut out, Action::Attachment { index }, &|d| !(d == author && via == Via::Remote));
         }
+        out.extend(self.journal(before, after));
         out
+    }
+
+    /// Step 17: a national incident just closed is journalised, once, when a sink
+    /// is configured (planned with the close, in the same transaction).
+    pub fn journal(&self, before: &Incident, after: &Incident) -> Option<Delivery> {
+        let closed = after.status == Status::Closed && before.status != Status::Closed;
+        let national = after.kind == Kind::Incident && !after.supplier_only;
+        let lane = crate::outbox::JOURNAL_LANE.parse::<DeskId>().ok()?;
+        (closed && national && self.config.gateway.journal.is_some())
+            .then_some(Delivery { desk: lane, action: Action::Journal })
     }
 }
 

@@ -3,6 +3,9 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+pub mod report;
+
+use self::report::{Report, ReportState};
 use super::patient_data;
 use super::{DeskId, DialectId, IncidentId, Level, ModelError, Priority, Service, Status, TicketId};
 
@@ -333,15 +336,6 @@ pub struct Note {
     pub at: Timestamp,
 }
 
-/// The P1/P2 incident report (process steps 12–13).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Report {
-    pub url_or_text: Text,
-    pub written_by: DeskId,
-    pub approved_by: Option<DeskId>,
-    pub approved_at: Option<Timestamp>,
-}
-
 /// What an SDS-Jira record linked to an incident is (process step 11).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -621,22 +615,16 @@ impl Incident {
             }
         }
         if let Some(text) = &change.report {
-            next.report = Some(Report {
-                url_or_text: text.clone(),
-                written_by: actor.desk.clone(),
-                approved_by: None,
-                approved_at: None,
-            });
+            next.report = Some(Report::submitted(text.clone(), actor.desk.clone()));
             record(&mut next, "report", None, Some("submitted".into()));
         }
         if change.approve_report {
             let Some(report) = next.report.as_mut() else {
                 return Err(ModelError::Conflict("there is no incident report to approve yet".into()));
             };
-            if report.approved_by.is_none() {
-                report.approved_by = Some(actor.desk.clone());
-                report.approved_at = Some(now);
-                record(&mut next, "report", Some("submitted".into()), Some("approved".into()));
+            if report.state != ReportState::Approved {
+                let from = report.approve_as(&actor.desk, now)?;
+                record(&mut next, "report", Some(from.to_string()), Some("approved".into()));
             }
         }
         if let Some(link) = &change.rfc {
@@ -684,11 +672,12 @@ impl Incident {
             return Ok(());
         }
         match &self.report {
-            Some(Report { approved_by: Some(_), .. }) => Ok(()),
-            Some(_) => Err(ModelError::Conflict(format!(
-                "{} is {}: it cannot be closed until the national desk approves its incident report",
+            Some(Report { state: ReportState::Approved, .. }) => Ok(()),
+            Some(r) => Err(ModelError::Conflict(format!(
+                "{} is {}: it cannot be closed until the national desk approves its incident report (it is {})",
                 self.id,
-                self.priority.map(Priority::as_str).unwrap_or_default()
+                self.priority.map(Priority::as_str).unwrap_or_default(),
+                r.state
             ))),
             None => Err(ModelError::Conflict(format!(
                 "{} is {}: it cannot be closed until an incident report is attached and approved by the national desk",
@@ -713,6 +702,8 @@ impl Incident {
 
     fn check_permission(&self, actor: &Actor, change: &Change) -> Result<(), ModelError> {
         match actor.role {
+            // Steps 12a–13: the supplier writes the report; the national desk reviews it.
+            Role::National if change.report.is_some() => Err(ModelError::Forbidden(report::NATIONAL_WRITES.into())),
             Role::National => Ok(()),
             Role::Supplier => {
                 if self.assignee.as_ref() != Some(&actor.desk) {

@@ -20,6 +20,7 @@ pub(crate) mod testing;
 pub use attachment::Attachment;
 pub use dialect::DialectId;
 pub use ids::{DeskId, IncidentId, Service, TicketId};
+pub use incident::report::{Report, ReportPolicy, ReportState, ReportStep, Signoff, parse_person};
 pub use incident::*;
 pub use priority::{Level, Priority};
 pub use status::Status;

@@ -376,9 +376,15 @@ impl Dispatcher {
         if item.action == Action::DetectedMail {
             return self.detected_mail(&incident).await.map(|()| None);
         }
+        if item.action == Action::Journal {
+            let sink = self.config.gateway.journal.as_ref();
+            let sink = sink.ok_or_else(|| Failure::Dropped("no journal is configured ([gateway.journal])".into()))?;
+            return self.notifier.journal(sink, &incident).await.map(|()| None).map_err(Failure::Remote);
+        }
         // Planned when the desk was a party; it may not be one any more.
         let planner = Planner::new(&self.config);
-        if !matches!(item.action, Action::Unassigned { .. }) && !planner.is_party(&incident, &item.desk) {
+        let to_non_party = matches!(item.action, Action::Unassigned { .. } | Action::Coordinate { .. });
+        if !to_non_party && !planner.is_party(&incident, &item.desk) {
             return Err(Failure::Dropped(not_party(&incident, &item.desk)));
         }
         let adapter = self
@@ -565,8 +571,17 @@ impl Dispatcher {
             Action::SupportRequest { id } => {
                 self.support_request_links(&incident, &item.desk, id, &*adapter).await.map(|()| None)
             }
-            // Carried out before any adapter is looked up.
-            Action::Notify { .. } | Action::Stakeholders { .. } | Action::DetectedMail => Ok(None),
+            Action::Coordinate { solved_by } => {
+                let Some(copy) = incident.ref_for(&item.desk) else {
+                    return Err(Failure::Dropped(format!("{} has no copy of {} to note on", item.desk, incident.id)));
+                };
+                let body = crate::notify::journal::coordination_note(&self.config, &incident, solved_by);
+                let id = RemoteId(copy.remote_id.to_string());
+                adapter.add_note(&id, &RemoteNote { body, public: false, author: None, at: None }).await?;
+                Ok(None)
+            }
+            // Carried out by `notify`, the detected mail and the journal before any adapter is looked up.
+            Action::Notify { .. } | Action::Stakeholders { .. } | Action::DetectedMail | Action::Journal => Ok(None),
         }
     }
 }

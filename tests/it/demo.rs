@@ -23,6 +23,8 @@ fn the_demo_plays_the_nsp_scenario_to_the_end() {
         "(the support request) got the resolution too",
         "409 INC-2026-000001 is P2",
         "it was told: “Closed nationally",
+        "the FMK/NSP Incident Manager Mette Holm approves it",
+        "journalised once (step 17): mail to journal@sds.example: “Journal: INC-2026-000001",
         "403 a clinician",
         "422 patient data in title",
         "dead letters: 0",

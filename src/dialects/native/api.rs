@@ -92,8 +92,41 @@ pub struct NoteView {
 pub struct ReportView {
     pub url_or_text: String,
     pub written_by: String,
+    /// `draft`, `submitted`, `quality_checked`, `returned` or `approved`.
+    pub state: crate::model::ReportState,
+    /// The person at `written_by` who wrote it.
+    pub author: Option<String>,
     pub approved_by: Option<String>,
     pub approved_at: Option<String>,
+    /// The incident manager who approved it.
+    pub approver: Option<String>,
+    /// Who quality-checked it: `{desk, name, at}`.
+    #[schema(value_type = Option<Object>)]
+    pub quality_checked: Option<serde_json::Value>,
+    /// The last return: `{desk, name, at, comments}`.
+    #[schema(value_type = Option<Object>)]
+    pub returned: Option<serde_json::Value>,
+}
+
+impl ReportView {
+    fn new(r: &crate::model::Report) -> Self {
+        let signoff = |s: &crate::model::Signoff| serde_json::json!({"desk": s.desk.as_str(), "name": s.name, "at": s.at.to_string()});
+        ReportView {
+            url_or_text: r.url_or_text.as_str().to_owned(),
+            written_by: r.written_by.to_string(),
+            state: r.state,
+            author: r.author.clone(),
+            approved_by: r.approved_by.as_ref().map(ToString::to_string),
+            approved_at: r.approved_at.map(|t| t.to_string()),
+            approver: r.approver.clone(),
+            quality_checked: r.quality_checked.as_ref().map(signoff),
+            returned: r.returned.as_ref().map(|ret| {
+                let mut v = signoff(&ret.by);
+                v["comments"] = serde_json::json!(ret.comments.as_str());
+                v
+            }),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -179,12 +212,7 @@ impl IncidentView {
             support_requests: i.support_requests.ids.iter().map(ToString::to_string).collect(),
             links: i.links.iter().map(ToString::to_string).collect(),
             external_links: i.external_links.clone(),
-            report: i.report.as_ref().map(|r| ReportView {
-                url_or_text: r.url_or_text.as_str().to_owned(),
-                written_by: r.written_by.to_string(),
-                approved_by: r.approved_by.as_ref().map(ToString::to_string),
-                approved_at: r.approved_at.map(|t| t.to_string()),
-            }),
+            report: i.report.as_ref().map(ReportView::new),
             history: i
                 .history
                 .iter()

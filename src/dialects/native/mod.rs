@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod attachments;
+pub mod report;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -22,6 +23,11 @@ impl Dialect for Native {
             .route("/api/v1/incidents", get(api::list_incidents).post(api::submit))
             .route("/api/v1/incidents/{id}", get(api::get_incident).patch(api::patch_incident))
             .route("/api/v1/incidents/{id}/notes", post(api::add_note))
+            .route("/api/v1/incidents/{id}/report", post(report::write))
+            .route("/api/v1/incidents/{id}/report/submit", post(report::submit))
+            .route("/api/v1/incidents/{id}/report/quality-check", post(report::quality_check))
+            .route("/api/v1/incidents/{id}/report/approve", post(report::approve))
+            .route("/api/v1/incidents/{id}/report/return", post(report::send_back))
             .route("/api/v1/incidents/{id}/attachments", get(attachments::list).post(attachments::upload))
             .route("/api/v1/incidents/{id}/attachments/{number}/content", get(attachments::content))
             .route("/api/v1/refs/{desk}/{*remote_id}", get(api::lookup_ref))

@@ -161,8 +161,12 @@ fn major_incidents_close_only_with_an_approved_report() {
         let result = inc.apply(&sds, &close, t);
         assert_eq!(result.is_err(), needs_report, "{priority}");
         if needs_report {
+            // The supplier that solved it writes the report (steps 12a–12b), never the national desk.
             let report = Text::parse("report", "Root cause: expired certificate").unwrap();
-            inc.apply(&sds, &Change { report: Some(report), ..Change::default() }, t).unwrap();
+            let write = Change { report: Some(report), ..Change::default() };
+            assert!(matches!(inc.apply(&sds, &write, t), Err(ModelError::Forbidden(_))), "the national desk writes");
+            inc.assignee = Some("fmk".parse().unwrap());
+            inc.apply(&actor("fmk", Role::Supplier), &write, t).unwrap();
             assert!(matches!(inc.apply(&sds, &close, t), Err(ModelError::Conflict(_))), "unapproved");
             inc.apply(&sds, &Change { approve_report: true, ..Change::default() }, t).unwrap();
             inc.apply(&sds, &close, t).unwrap();

@@ -61,6 +61,7 @@ pub const DESKS: &[DeskIdentity] = &[
     shared_secret("sds", "idp.sds", "T_SDS", "sds-test-secret"),
     shared_secret("fmk", "idp.fmk", "T_FMK", "fmk-test-secret"),
     shared_secret("drift", "idp.drift", "T_DRIFT", "drift-test-secret"),
+    shared_secret("nsp-app", "idp.nspapp", "T_DRIFT", "drift-test-secret"),
 ];
 
 /// Secrets the federation's configurations name besides the desks' token secrets:

@@ -8,12 +8,15 @@
 
 mod attachments;
 mod escalations;
+mod hand_on;
 mod lookups;
 mod operations;
+mod process;
 mod with_notes;
 
 pub mod adapters;
 pub use attachments::{Attached, NewAttachment};
+pub use hand_on::HandOn;
 pub mod inbound;
 pub mod notifications;
 pub mod plan;
@@ -172,12 +175,14 @@ impl Gateway {
     /// Inside a submission's transaction: a P3/P4 report arriving outside staffed
     /// hours is marked to be taken up at the next working start; a P1/P2 escalates.
     fn on_created(&self, i: &mut Incident, now: Timestamp, effects: &mut Effects) {
+        self.classify(i);
         if let (Some(hook), Some(priority)) = (&self.escalation, i.priority) {
             if !priority.is_major() {
                 i.deferred_until = hook.defer_until(priority, now);
             }
         }
         self.escalate(None, i, now, effects);
+        self.after_created(i, now, effects);
     }
 
     pub fn with_mappings(mut self, mappings: Arc<Mappings>) -> Self {
@@ -402,6 +407,7 @@ impl Gateway {
             let mut effects = Effects { changed, deliveries, ..Effects::default() };
             if changed {
                 self.escalate(before.priority, i, now, &mut effects);
+                self.after_changed(&before, i, &actor, &mut effects);
             }
             Ok(effects)
         };

@@ -57,6 +57,12 @@ pub enum Action {
         #[serde(default)]
         why: Unassigned,
     },
+    /// Show in the desk's copy until when a report is deferred (`until`, local wall
+    /// clock), or that the deferral ended (`None`): a field where the desk's
+    /// dialect has one, else a note (process step 3).
+    Deferral {
+        until: Option<String>,
+    },
 }
 
 /// Why a supplier stopped being party to an incident.
@@ -69,6 +75,8 @@ pub enum Unassigned {
     /// The incident became a further report of another incident, which the supplier
     /// works instead.
     SupportRequest,
+    /// The supplier handed the incident on to another supplier (step 5b).
+    HandedOn,
 }
 
 impl Action {
@@ -85,6 +93,8 @@ impl Action {
             Action::Stakeholders { escalation } => format!("stakeholder mail for {escalation}"),
             Action::Attachment { index } => format!("attachment #{}", index + 1),
             Action::Unassigned { .. } => "note that the copy is no longer kept in step".into(),
+            Action::Deferral { until: Some(until) } => format!("deferred until {until}"),
+            Action::Deferral { until: None } => "deferral ended".into(),
         }
     }
 }

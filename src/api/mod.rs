@@ -39,7 +39,7 @@ use openapi::{DialectRoutes, ExtractorResponses, NativeRules};
     info(title = "deskgate", description = "Federation gateway between incident-management service desks"),
     paths(
         native::submit, native::get_incident, native::list_incidents, native::add_note, native::patch_incident,
-        native::lookup_ref, native::audit_log, escalations::contact, escalations::list, escalations::get_one, escalations::ack, sync::outbox, sync::dead_letters, sync::replay, ops::healthz, ops::readyz, ops::metrics, ops::openapi,
+        native::lookup_ref, native::audit_log, crate::dialects::native::hand_on::hand_on, escalations::contact, escalations::list, escalations::get_one, escalations::ack, sync::outbox, sync::dead_letters, sync::replay, ops::healthz, ops::readyz, ops::metrics, ops::openapi,
     ),
     modifiers(&SecurityAddon, &ExtractorResponses, &NativeRules, &DialectRoutes),
     tags((name = "incidents"), (name = "escalations"), (name = "delivery"), (name = "operations"), (name = "servicenow"), (name = "jira"))

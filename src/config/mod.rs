@@ -26,6 +26,7 @@ use crate::model::{DeskId, Role};
 mod desk;
 mod env;
 mod limits;
+pub mod process;
 mod sms;
 pub mod tls;
 
@@ -118,6 +119,9 @@ struct GatewayFile {
     /// Timeouts and the connection cap of the server (`[gateway.http]`).
     #[serde(default)]
     http: HttpSettings,
+    /// Urgency × impact → priority of a report without one (`[gateway.classification]`).
+    #[serde(default)]
+    classification: crate::model::Classification,
     /// Which backend holds the state (`[gateway.store]`); sled in `data_dir` without it.
     store: Option<StoreFile>,
 }
@@ -436,6 +440,7 @@ pub struct Desk {
     pub rate_limit: RateLimitOverrides,
     /// The largest file this desk may attach (`attachment_max_bytes`, 10 MB by default).
     pub attachment_max_bytes: u64,
+    pub process: process::DeskProcess,
 }
 
 impl Desk {
@@ -468,6 +473,7 @@ pub struct GatewayConfig {
     pub escalation: EscalationSettings,
     pub limits: Limits,
     pub http: HttpSettings,
+    pub classification: crate::model::Classification,
 }
 
 impl GatewayConfig {
@@ -616,6 +622,7 @@ impl Config {
                 escalation,
                 limits: g.limits,
                 http: g.http,
+                classification: g.classification,
             })
         });
 
@@ -631,6 +638,7 @@ impl Config {
             }
         }
         check_federation(&desks, &mut problems);
+        process::check(&desks, &mut problems);
         match gateway {
             Some(gateway) if problems.is_empty() => Ok(Config { gateway, desks }),
             _ => Err(problems),

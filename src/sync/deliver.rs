@@ -547,6 +547,7 @@ impl Dispatcher {
                 // Only the id: the desk may no longer see anything else of the incident.
                 let what = match why {
                     Unassigned::Reassigned => "was reassigned by the national desk",
+                    Unassigned::HandedOn => "was handed on to another supplier",
                     Unassigned::SupportRequest => {
                         "was registered by the national desk as a further report of another incident"
                     }
@@ -557,6 +558,11 @@ impl Dispatcher {
                 );
                 let id = RemoteId(copy.remote_id.to_string());
                 adapter.add_note(&id, &RemoteNote { body, public: true, author: None, at: None }).await?;
+                Ok(None)
+            }
+            Action::Deferral { until } => {
+                let desk = self.config.desk(&item.desk);
+                super::deferral::show(adapter.as_ref(), desk, &my_ref()?, until.as_deref(), &incident).await?;
                 Ok(None)
             }
             // Carried out by `notify` before any adapter is looked up.

@@ -32,6 +32,10 @@ pub struct ClearQuestOptions {
     pub max_note_chars: Option<usize>,
     /// The field that carries the priority (default `cq:Priority`).
     pub priority_field: Option<String>,
+    /// The date-time field that shows until when a report is deferred (the next
+    /// working day 08:00 local, process step 3), emptied when the deferral ends;
+    /// without it a note on the record says so.
+    pub deferred_until_field: Option<String>,
     /// A TOML file with a `[schema]` section (states, actions, required fields) for a
     /// record type that differs from the shipped one in `mappings/clearquest.toml`.
     pub schema: Option<std::path::PathBuf>,
@@ -56,6 +60,7 @@ impl DeskOptions for ClearQuestOptions {
             ("note_entry_field", &self.note_entry_field),
             ("priority_field", &self.priority_field),
             ("correlation_field", &self.correlation_field),
+            ("deferred_until_field", &self.deferred_until_field),
         ] {
             let Some(value) = value else { continue };
             let name = if value.contains(':') { value.clone() } else { format!("cq:{value}") };

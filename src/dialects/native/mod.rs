@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod attachments;
+pub mod hand_on;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -22,6 +23,7 @@ impl Dialect for Native {
             .route("/api/v1/incidents", get(api::list_incidents).post(api::submit))
             .route("/api/v1/incidents/{id}", get(api::get_incident).patch(api::patch_incident))
             .route("/api/v1/incidents/{id}/notes", post(api::add_note))
+            .route("/api/v1/incidents/{id}/hand-on", post(hand_on::hand_on))
             .route("/api/v1/incidents/{id}/attachments", get(attachments::list).post(attachments::upload))
             .route("/api/v1/incidents/{id}/attachments/{number}/content", get(attachments::content))
             .route("/api/v1/refs/{desk}/{*remote_id}", get(api::lookup_ref))

@@ -135,6 +135,8 @@ const FIELDS: &[(&str, &str, &str, bool)] = &[
     ("Notes_Log", "Zero-or-one", "XMLLiteral", true),
     ("Note_Entry", "Zero-or-one", "XMLLiteral", false),
     ("deskgate_Incident", "Zero-or-one", "string", false),
+    // Until when a report is deferred to the national desk's next working start.
+    ("Deferred_Until", "Zero-or-one", "dateTime", false),
     ("deskgate_Links", "Zero-or-one", "XMLLiteral", false),
     // The record's history (each action with its time), which change capture reads.
     ("history", "Zero-or-many", "LocalResource", true),

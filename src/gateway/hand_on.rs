@@ -10,7 +10,7 @@
 use super::plan::{Planner, Via};
 use super::{Gateway, GatewayError, RequestContext, hide_invisible};
 use crate::auth::DeskPrincipal;
-use crate::model::{DeskId, Incident, IncidentId, ModelError, Role, Text, Visibility};
+use crate::model::{DeskId, Incident, IncidentId, ModelError, Role, Text, TicketId, Visibility};
 use crate::store::{AuditKind, Effects};
 
 /// What the assigned supplier asks for.
@@ -48,6 +48,35 @@ impl Gateway {
             )));
         }
         Ok(())
+    }
+
+    /// The supplier `desk`'s own tool reports its ticket `remote_id` handed on to `to`
+    /// (in Jira: assigned to the user that stands for `to`). Applied as
+    /// [`Gateway::hand_on`] through the API would be; a refusal is parked for the
+    /// national desk. Reported again once handed on: nothing to do.
+    pub async fn hand_on_from_tool(
+        &self,
+        desk: &DeskId,
+        remote_id: &TicketId,
+        to: &DeskId,
+        ctx: &RequestContext,
+    ) -> Result<(), GatewayError> {
+        let Some(id) = self.store.find_by_ref(desk, remote_id).await? else { return Ok(()) };
+        let Some(incident) = self.store.get_incident(&id).await? else { return Ok(()) };
+        if incident.assignee.as_ref() != Some(desk) || incident.assignee.as_ref() == Some(to) {
+            return Ok(());
+        }
+        let Some(role) = self.config.desk(desk).map(|d| d.role) else { return Ok(()) };
+        let who = DeskPrincipal { desk: desk.clone(), role };
+        let h = HandOn { to: Some(to.clone()), ..HandOn::default() };
+        match self.hand_on(&who, &id, &h, ctx).await {
+            Err(GatewayError::Model(rule @ (ModelError::Forbidden(_) | ModelError::Conflict(_)))) => {
+                let now = self.now();
+                let reason = format!("not applied: {desk}'s ticket {remote_id} was handed on to {to}: {rule}");
+                self.park_reason(&id, desk, reason, now, ctx).await.map(|_| ())
+            }
+            other => other.map(|_| ()),
+        }
     }
 
     pub async fn hand_on(

@@ -12,6 +12,8 @@ use kit::{Desk, Federation, ref_of};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+const JIRA_HOOK_SECRET: &str = "drift-webhook-secret";
+
 /// The federation with the operations supplier allowed to hand on to the FMK
 /// application supplier, which may involve the SOSI component supplier (on its own
 /// ClearQuest, `sosi`).
@@ -19,6 +21,10 @@ async fn federation(sosi: &ClearQuestSim) -> Federation {
     let sosi_url = sosi.base_url().to_owned();
     Federation::builder()
         .no_polling()
+        .jira_hook_secret(JIRA_HOOK_SECRET)
+        .jira_webhooks(JIRA_HOOK_SECRET)
+        // The Jira users that stand for the other suppliers.
+        .drift_jira_value("hand_on_assignees", json!({ "fmk-queue": "fmk", "sosi-queue": "sosi" }))
         .open_rate_limits()
         .configure(move |c| {
             c.desk_key("drift", "hand_on", json!({ "to": ["fmk"] }));
@@ -97,6 +103,31 @@ async fn step_5b_the_operations_supplier_hands_an_application_issue_to_the_appli
     // The application supplier works it now.
     let (status, body) = f.patch("fmk", &id, json!({ "status": "in_progress" })).await;
     assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn step_5b_assigning_the_issue_in_the_suppliers_jira_to_the_application_supplier_hands_it_on() {
+    let sosi = sosi_sim().await;
+    let f = federation(&sosi).await;
+    let (id, key) = at_operations(&f, "FMK: dosage cards are empty").await;
+    f.drift.edit_as_user(&key, json!({ "assignee": { "name": "fmk-queue" } })).unwrap();
+    f.settled().await;
+    let incident = f.incident(&id).await;
+    assert_eq!(incident["assignee"], "fmk", "{incident}");
+    assert!(copy_in(&f.fmk, &id), "{:#?}", f.fmk.records());
+    assert!(national_log(&f, &id).contains("handed the incident on to FMK supplier"), "{}", national_log(&f, &id));
+    assert!(f.drift.comments(&key).iter().any(|c| c.body.contains("was handed on to another supplier")));
+
+    // To a supplier its configuration does not name: parked, the national desk told.
+    let (id, key) = at_operations(&f, "FMK: the print service hangs").await;
+    f.drift.edit_as_user(&key, json!({ "assignee": { "name": "sosi-queue" } })).unwrap();
+    f.settled().await;
+    let incident = f.incident(&id).await;
+    assert_eq!(incident["assignee"], "drift", "{incident}");
+    let note = incident["notes"].as_array().unwrap().last().cloned().expect("a note for the national desk");
+    assert_eq!(note["visibility"], "internal", "{note}");
+    assert!(note["body"].as_str().unwrap().contains("may not hand incidents on to sosi"), "{note}");
+    assert!(!copy_in(&sosi, &id));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

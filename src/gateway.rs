@@ -515,6 +515,7 @@ impl Gateway {
             let mut effects = Effects { changed, deliveries, ..Effects::default() };
             if changed {
                 self.escalate(before.priority, i, now, &mut effects);
+                self.after_changed(&before, i, &actor, &mut effects);
             }
             Ok(effects)
         };

@@ -22,6 +22,7 @@ fn the_demo_plays_the_nsp_scenario_to_the_end() {
         "state 6 (Resolved)",
         "409 INC-2026-000001 is P2",
         "it was told: “Closed nationally",
+        "Please also phone Sundhedsdatastyrelsen National Service Desk on +45 33143900",
         "403 a clinician",
         "422 patient data in title",
         "dead letters: 0",

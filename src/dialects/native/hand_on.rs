@@ -47,7 +47,7 @@ pub async fn hand_on(
 ) -> Result<Json<IncidentView>, ApiError> {
     let id = parse_incident_id(&id)?;
     let desk = |field: &str, s: &str| {
-        s.parse::<DeskId>().map_err(|_| ApiError::bad_request(field, &format!("{field}: expected a supplier desk id")))
+        s.parse::<DeskId>().map_err(|_| ApiError::bad_request(field, format!("{field}: expected a supplier desk id")))
     };
     let request = HandOn {
         to: req.to.as_deref().map(|t| desk("to", t)).transpose()?,

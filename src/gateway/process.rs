@@ -49,7 +49,9 @@ impl Gateway {
         let Some(national) = self.config.national_desk() else { return };
         let Some(priority) = i.priority.filter(|p| p.is_major()) else { return };
         let phone = national.process.urgent_phone.as_ref().or(national.contact.as_ref().and_then(|c| c.phone.as_ref()));
-        let Some(phone) = phone.filter(|_| national.id != i.origin.desk) else { return };
+        // The reporter phones: a local desk (a supplier's own detection is its business).
+        let reporter = self.config.desk(&i.origin.desk).is_some_and(|d| d.role == Role::Local);
+        let Some(phone) = phone.filter(|_| reporter) else { return };
         let classified = if i.priority_classified { " (classified from urgency and impact)" } else { "" };
         let text = format!(
             "Urgent: this report is {priority}{classified}. Please also phone {} on {phone} now (process step 3).",

@@ -54,3 +54,41 @@ impl Incident {
         self.version += 1;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::testing::{desk, incident};
+    use crate::model::{DialectId, Status};
+
+    fn supplier(id: &str) -> Actor {
+        Actor { desk: desk(id), role: Role::Supplier }
+    }
+
+    #[test]
+    fn only_the_assigned_supplier_hands_on_and_the_history_says_so() {
+        let mut i = incident("region-h", DialectId::Servicenow, "SN-1");
+        i.assignee = Some(desk("drift"));
+        assert!(matches!(
+            i.hand_on(&supplier("fmk"), &desk("sosi"), Timestamp::UNIX_EPOCH),
+            Err(ModelError::Forbidden(_))
+        ));
+        let national = Actor { desk: desk("sds"), role: Role::National };
+        assert!(i.involve(&national, &desk("sosi"), Timestamp::UNIX_EPOCH).is_err(), "the national desk assigns");
+        assert_eq!(i.assignee, Some(desk("drift")), "a refusal changes nothing");
+
+        assert!(i.involve(&supplier("drift"), &desk("sosi"), Timestamp::UNIX_EPOCH).unwrap());
+        assert!(!i.involve(&supplier("drift"), &desk("sosi"), Timestamp::UNIX_EPOCH).unwrap(), "once");
+        assert!(i.hand_on(&supplier("drift"), &desk("fmk"), Timestamp::UNIX_EPOCH).unwrap());
+        assert_eq!((i.assignee.clone(), i.involved.clone()), (Some(desk("fmk")), vec![desk("sosi")]));
+        assert!(i.has_party(&desk("sosi")) && !i.has_party(&desk("drift")));
+        let last = i.history.last().unwrap();
+        assert_eq!((last.field.as_str(), last.to.as_deref()), ("assignee", Some("fmk")));
+
+        i.status = Status::Closed;
+        assert!(matches!(
+            i.hand_on(&supplier("fmk"), &desk("drift"), Timestamp::UNIX_EPOCH),
+            Err(ModelError::Conflict(_))
+        ));
+    }
+}

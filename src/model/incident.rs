@@ -559,7 +559,8 @@ impl Incident {
         actor.role == Role::National || self.has_party(&actor.desk)
     }
 
-    /// Whether `desk` is party to this incident: it reported it or is assigned it.
+    /// Whether `desk` is party to this incident: it reported it, is assigned it or is
+    /// involved in it (step 6).
     pub fn has_party(&self, desk: &DeskId) -> bool {
         &self.origin.desk == desk || self.assignee.as_ref() == Some(desk) || self.involved.contains(desk)
     }

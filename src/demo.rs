@@ -316,6 +316,17 @@ async fn scenario(d: &mut Demo, start: Timestamp) -> Result<(), String> {
         &format!("forwarded to deskgate: {} ({}), durable before the answer", s(&inc["id"]), s(&inc["priority"])),
     )?;
     let id = s(&inc["id"]).to_owned();
+    if inc["priority_classified"] == true {
+        println!(
+            "   ✔ classified {} from impact × urgency: a suggestion the national desk may change",
+            s(&inc["priority"])
+        );
+    }
+    // Step 3: an urgent case is also phoned in.
+    let notes = inc["notes"].as_array().into_iter().flatten();
+    if let Some(phone) = notes.filter_map(|n| n["body"].as_str()).find(|b| b.contains("also phone")) {
+        println!("   ✔ the answer tells Region H: “{phone}”");
+    }
     d.drained().await?;
     let national =
         d.tools.sds.records().first().map(|r| r.display_id.clone()).ok_or("nothing reached the national desk")?;

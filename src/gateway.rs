@@ -9,14 +9,17 @@
 mod attachments;
 mod detected;
 mod escalations;
+mod hand_on;
 mod lookups;
 mod operations;
+mod process;
 mod report;
 mod support;
 mod with_notes;
 
 pub mod adapters;
 pub use attachments::{Attached, NewAttachment};
+pub use hand_on::HandOn;
 pub mod inbound;
 pub mod notifications;
 pub mod plan;
@@ -176,12 +179,14 @@ impl Gateway {
     /// Inside a submission's transaction: a P3/P4 report arriving outside staffed
     /// hours is marked to be taken up at the next working start; a P1/P2 escalates.
     fn on_created(&self, i: &mut Incident, now: Timestamp, effects: &mut Effects) {
+        self.classify(i);
         if let (Some(hook), Some(priority)) = (&self.escalation, i.priority) {
             if !priority.is_major() {
                 i.deferred_until = hook.defer_until(priority, now);
             }
         }
         self.escalate(None, i, now, effects);
+        self.after_created(i, now, effects);
     }
 
     pub fn with_mappings(mut self, mappings: Arc<Mappings>) -> Self {
@@ -409,6 +414,7 @@ impl Gateway {
             let mut effects = Effects { changed, deliveries, ..Effects::default() };
             if changed {
                 self.escalate(before.priority, i, now, &mut effects);
+                self.after_changed(&before, i, &actor, &mut effects);
             }
             Ok(effects)
         };
@@ -517,6 +523,7 @@ impl Gateway {
             let mut effects = Effects { changed, deliveries, ..Effects::default() };
             if changed {
                 self.escalate(before.priority, i, now, &mut effects);
+                self.after_changed(&before, i, &actor, &mut effects);
             }
             Ok(effects)
         };

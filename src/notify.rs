@@ -372,6 +372,8 @@ pub struct Watch {
     /// Woken when notifications were queued.
     pub wake: Arc<Notify>,
     pub every: Duration,
+    /// Whose due deferrals end at each pass (process step 3), when there is one.
+    pub deferrals: Option<Arc<crate::gateway::Gateway>>,
 }
 
 impl Watch {
@@ -383,6 +385,11 @@ impl Watch {
     /// moved on (not those ended).
     pub async fn step(&self) -> Result<Vec<Escalation>, StoreError> {
         let now = self.clock.now();
+        if let Some(gateway) = &self.deferrals {
+            if let Err(e) = gateway.end_due_deferrals().await {
+                tracing::error!(error = %e, "ending due deferrals failed");
+            }
+        }
         let waiting = self.store.escalations(&EscalationQuery::all(usize::MAX)).await?;
         let mut due = Vec::new();
         for e in waiting.into_iter().filter(|e| e.state.is_waiting()) {
@@ -487,8 +494,13 @@ mod tests {
         };
         store.update_incident(&id, &resolve, entry()).await.unwrap();
 
-        let watch =
-            Watch { store: store.clone(), clock: Arc::new(clock.clone()), wake: Arc::default(), every: Duration::ZERO };
+        let watch = Watch {
+            store: store.clone(),
+            clock: Arc::new(clock.clone()),
+            wake: Arc::default(),
+            every: Duration::ZERO,
+            deferrals: None,
+        };
         clock.advance(SignedDuration::from_mins(45));
         assert!(watch.step().await.unwrap().is_empty(), "nobody paged");
         let e = store.escalation("ESC-1").await.unwrap().unwrap();

@@ -77,6 +77,12 @@ pub enum Action {
         #[schema(value_type = String)]
         solved_by: DeskId,
     },
+    /// Show in the desk's copy until when a report is deferred (`until`, local wall
+    /// clock), or that the deferral ended (`None`): a field where the desk's
+    /// dialect has one, else a note (process step 3).
+    Deferral {
+        until: Option<String>,
+    },
 }
 
 /// The lane of [`Action::Journal`] deliveries.
@@ -92,6 +98,8 @@ pub enum Unassigned {
     /// The incident became a further report of another incident, which the supplier
     /// works instead.
     SupportRequest,
+    /// The supplier handed the incident on to another supplier (step 5b).
+    HandedOn,
 }
 
 impl Action {
@@ -112,6 +120,8 @@ impl Action {
             Action::DetectedMail => "mail the national desk of a supplier-detected incident".into(),
             Action::Journal => "journal the report and timeline".into(),
             Action::Coordinate { solved_by } => format!("ask to coordinate the report {solved_by} writes"),
+            Action::Deferral { until: Some(until) } => format!("deferred until {until}"),
+            Action::Deferral { until: None } => "deferral ended".into(),
         }
     }
 }

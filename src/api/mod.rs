@@ -41,7 +41,7 @@ use openapi::{DialectRoutes, ExtractorResponses, NativeRules};
     paths(
         native::submit, native::get_incident, native::list_incidents, native::add_note, native::patch_incident,
         native::lookup_ref, native::audit_log, report_steps::write, report_steps::submit, report_steps::quality_check, report_steps::approve, report_steps::send_back,
-        escalations::contact, escalations::list, escalations::get_one, escalations::ack, sync::outbox, sync::dead_letters, sync::replay, ops::healthz, ops::readyz, ops::metrics, ops::openapi,
+        crate::dialects::native::hand_on::hand_on, escalations::contact, escalations::list, escalations::get_one, escalations::ack, sync::outbox, sync::dead_letters, sync::replay, ops::healthz, ops::readyz, ops::metrics, ops::openapi,
     ),
     modifiers(&SecurityAddon, &ExtractorResponses, &NativeRules, &DialectRoutes),
     tags((name = "incidents"), (name = "escalations"), (name = "delivery"), (name = "operations"), (name = "servicenow"), (name = "jira"))

@@ -67,6 +67,10 @@ pub(super) struct DeskFile {
     servicenow: Option<ServiceNowOptions>,
     jira: Option<JiraOptions>,
     clearquest: Option<ClearQuestOptions>,
+    /// The national desk's number for urgent cases (process step 3).
+    urgent_phone: Option<String>,
+    /// Suppliers this supplier may hand incidents on to or involve (steps 5b, 6).
+    hand_on: Option<super::process::HandOnFile>,
 }
 
 pub(super) fn resolve_desk(
@@ -187,7 +191,9 @@ pub(super) fn resolve_desk(
         .as_ref()
         .and_then(|j| j.webhook_secret.as_ref())
         .and_then(|r| resolve_secret(r, &format!("{path}.jira.webhook_secret"), base_dir, env, problems));
+    let process = super::process::resolve(f.urgent_phone, f.hand_on, path, problems);
     (problems.len() == before).then(|| Desk {
+        process,
         servicenow: f.servicenow,
         jira: f.jira,
         jira_webhook_secret,

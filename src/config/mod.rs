@@ -26,8 +26,10 @@ use crate::model::{DeskId, Role};
 mod desk;
 mod env;
 mod limits;
+pub mod process;
 mod report;
 mod sms;
+mod smtp;
 pub mod tls;
 pub use report::{Journal, ReportSettings};
 
@@ -37,6 +39,8 @@ pub use env::{Env, MapEnv, ProcessEnv};
 
 pub use limits::{RateLimit, RateLimitOverrides};
 pub use sms::{DEFAULT_SMS_BODY, Sms};
+pub use smtp::{Smtp, SmtpTls};
+use smtp::{SmtpFile, resolve_smtp};
 // The secret vocabulary is shared with the dialects' options, below config.
 pub use crate::secret::{Secret, SecretRef};
 
@@ -120,6 +124,9 @@ struct GatewayFile {
     /// Timeouts and the connection cap of the server (`[gateway.http]`).
     #[serde(default)]
     http: HttpSettings,
+    /// Urgency × impact → priority of a report without one (`[gateway.classification]`).
+    #[serde(default)]
+    classification: crate::model::Classification,
     /// Which backend holds the state (`[gateway.store]`); sled in `data_dir` without it.
     store: Option<StoreFile>,
     #[serde(default)]
@@ -157,50 +164,6 @@ fn resolve_store(file: Option<StoreFile>, data_dir: &Path, problems: &mut Vec<Pr
             sled(data_dir)
         }
     }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SmtpFile {
-    host: String,
-    port: Option<u16>,
-    /// The sender, e.g. `deskgate <deskgate@sds.example>`.
-    from: String,
-    username: Option<String>,
-    password: Option<SecretRef>,
-    /// `starttls` (default), `tls` (implicit TLS, port 465) or `none` (plain text;
-    /// for a relay on the same host only).
-    #[serde(default = "default_smtp_tls")]
-    tls: String,
-    #[serde(default = "default_smtp_timeout")]
-    timeout_secs: u64,
-}
-
-fn default_smtp_tls() -> String {
-    "starttls".into()
-}
-fn default_smtp_timeout() -> u64 {
-    10
-}
-
-/// How the gateway talks to its mail server.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SmtpTls {
-    StartTls,
-    Tls,
-    None,
-}
-
-/// `[gateway.smtp]`, resolved: the password is a [`Secret`].
-#[derive(Clone, Debug)]
-pub struct Smtp {
-    pub host: String,
-    pub port: u16,
-    pub from: String,
-    /// User name and password, when the server wants a login.
-    pub login: Option<(String, Secret)>,
-    pub tls: SmtpTls,
-    pub timeout_secs: u64,
 }
 
 /// `[gateway.escalation]`: what happens around an escalation besides the contacts
@@ -441,6 +404,7 @@ pub struct Desk {
     pub rate_limit: RateLimitOverrides,
     /// The largest file this desk may attach (`attachment_max_bytes`, 10 MB by default).
     pub attachment_max_bytes: u64,
+    pub process: process::DeskProcess,
 }
 
 impl Desk {
@@ -475,6 +439,7 @@ pub struct GatewayConfig {
     pub http: HttpSettings,
     pub report: ReportSettings,
     pub journal: Option<Journal>,
+    pub classification: crate::model::Classification,
 }
 
 impl GatewayConfig {
@@ -627,6 +592,7 @@ impl Config {
                 http: g.http,
                 report,
                 journal,
+                classification: g.classification,
             })
         });
 
@@ -642,6 +608,7 @@ impl Config {
             }
         }
         check_federation(&desks, &mut problems);
+        process::check(&desks, &mut problems);
         match gateway {
             Some(gateway) if problems.is_empty() => Ok(Config { gateway, desks }),
             _ => Err(problems),
@@ -719,61 +686,6 @@ fn resolve_secret(
             None
         }
     }
-}
-
-/// `[gateway.smtp]`: the TLS mode and the login (user name and password together).
-fn resolve_smtp(m: SmtpFile, base_dir: &Path, env: &dyn Env, problems: &mut Vec<Problem>) -> Option<Smtp> {
-    let before = problems.len();
-    let tls = match m.tls.as_str() {
-        "starttls" => SmtpTls::StartTls,
-        "tls" => SmtpTls::Tls,
-        "none" => SmtpTls::None,
-        other => {
-            problems.push(Problem {
-                path: "gateway.smtp.tls".into(),
-                message: format!("expected starttls, tls or none, got {other:?}"),
-            });
-            SmtpTls::StartTls
-        }
-    };
-    if m.host.trim().is_empty() {
-        problems.push(Problem { path: "gateway.smtp.host".into(), message: "expected a host name".into() });
-    }
-    if !m.from.contains('@') {
-        problems.push(Problem {
-            path: "gateway.smtp.from".into(),
-            message: format!("expected a sender address like deskgate <deskgate@sds.example>, got {:?}", m.from),
-        });
-    }
-    let login = match (m.username, m.password) {
-        (Some(user), Some(password)) => {
-            resolve_secret(&password, "gateway.smtp.password", base_dir, env, problems).map(|p| (user, p))
-        }
-        (None, None) => None,
-        (Some(_), None) => {
-            problems
-                .push(Problem { path: "gateway.smtp.password".into(), message: "a username needs a password".into() });
-            None
-        }
-        (None, Some(_)) => {
-            problems
-                .push(Problem { path: "gateway.smtp.username".into(), message: "a password needs a username".into() });
-            None
-        }
-    };
-    let port = m.port.unwrap_or(match tls {
-        SmtpTls::StartTls => 587,
-        SmtpTls::Tls => 465,
-        SmtpTls::None => 25,
-    });
-    (problems.len() == before).then_some(Smtp {
-        host: m.host,
-        port,
-        from: m.from,
-        login,
-        tls,
-        timeout_secs: m.timeout_secs,
-    })
 }
 
 /// `[gateway.tls]`: read and check certificate, key and client CA now, so that a

@@ -55,6 +55,12 @@ pub trait Dialect: Sync {
     fn probe(&self) -> Option<&'static dyn crate::probe::DeskProbe> {
         None
     }
+
+    /// The field of the desk's tickets that shows until when a report is deferred
+    /// (process step 3); `None`: a note says it instead.
+    fn deferral_field(&self, _desk: &Desk) -> Option<String> {
+        None
+    }
 }
 
 macro_rules! registry {

@@ -19,6 +19,11 @@ pub trait EscalationHook: Send + Sync + 'static {
 
     /// When a new report of `priority` arriving at `at` is taken up, if not at once.
     fn defer_until(&self, priority: Priority, at: Timestamp) -> Option<Timestamp>;
+
+    /// `at` on the wall clock staffed hours are kept by (for the desks' tickets).
+    fn local(&self, at: Timestamp) -> String {
+        at.to_string()
+    }
 }
 
 impl EscalationHook for Engine {
@@ -36,5 +41,9 @@ impl EscalationHook for Engine {
 
     fn defer_until(&self, priority: Priority, at: Timestamp) -> Option<Timestamp> {
         self.ruleset().defer_until(priority, at)
+    }
+
+    fn local(&self, at: Timestamp) -> String {
+        at.to_zoned(self.ruleset().zone.clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()
     }
 }

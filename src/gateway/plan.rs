@@ -70,7 +70,8 @@ impl<'a> Planner<'a> {
         if self.national().as_ref() == Some(desk) {
             return !incident.supplier_only;
         }
-        incident.assignee.as_ref() == Some(desk) && incident.kind != Kind::SupportRequest
+        (incident.assignee.as_ref() == Some(desk) || incident.involved.contains(desk))
+            && incident.kind != Kind::SupportRequest
     }
 
     /// The parties to `incident` whose copies must hear of `actor`'s change.
@@ -79,6 +80,7 @@ impl<'a> Planner<'a> {
         parties.insert(incident.origin.desk.clone());
         parties.extend(self.national());
         parties.extend(incident.assignee.clone());
+        parties.extend(incident.involved.iter().cloned());
         parties.retain(|d| self.is_party(incident, d));
         if via == Via::Remote {
             parties.remove(actor);
@@ -96,6 +98,8 @@ impl<'a> Planner<'a> {
             if self.is_party(before, old) && !self.is_party(after, old) {
                 let why = if after.assignee.as_ref() == Some(old) {
                     Unassigned::SupportRequest
+                } else if old == actor {
+                    Unassigned::HandedOn
                 } else {
                     Unassigned::Reassigned
                 };
@@ -108,24 +112,25 @@ impl<'a> Planner<'a> {
         // A support request is a further report of a known incident: the supplier works
         // the parent, so no second ticket reaches it (step 3).
         let supplier_copy = after.kind != Kind::SupportRequest;
-        if after.assignee != before.assignee && supplier_copy {
-            if let Some(supplier) = after.assignee.as_ref().filter(|s| self.delivers_to(s)) {
-                if after.ref_for(supplier).is_none() {
-                    out.push(Delivery { desk: supplier.clone(), action: Action::Create });
-                    // The new copy gets the journal so far, after the ticket exists.
-                    for index in 0..after.notes.len() {
-                        out.push(Delivery { desk: supplier.clone(), action: Action::Note { index } });
-                    }
-                    for index in 0..after.attachments.len() {
-                        out.push(Delivery { desk: supplier.clone(), action: Action::Attachment { index } });
-                    }
-                    fresh.insert(supplier.clone());
+        // Step 6: a component supplier involved gets its copy like an assignee.
+        let involved = after.involved.iter().filter(|d| !before.has_party(d));
+        let assigned = after.assignee.as_ref().filter(|_| after.assignee != before.assignee);
+        for supplier in assigned.into_iter().chain(involved).filter(|s| supplier_copy && self.delivers_to(s)) {
+            if after.ref_for(supplier).is_none() {
+                out.push(Delivery { desk: supplier.clone(), action: Action::Create });
+                // The new copy gets the journal so far, after the ticket exists.
+                for index in 0..after.notes.len() {
+                    out.push(Delivery { desk: supplier.clone(), action: Action::Note { index } });
                 }
-                // Step 5b: the national ticket's id in the supplier's ticket and back.
-                if let Some(national) = self.national().filter(|n| self.delivers_to(n)) {
-                    out.push(Delivery { desk: supplier.clone(), action: Action::Link { with: national.clone() } });
-                    out.push(Delivery { desk: national, action: Action::Link { with: supplier.clone() } });
+                for index in 0..after.attachments.len() {
+                    out.push(Delivery { desk: supplier.clone(), action: Action::Attachment { index } });
                 }
+                fresh.insert(supplier.clone());
+            }
+            // Step 5b: the national ticket's id in the supplier's ticket and back.
+            if let Some(national) = self.national().filter(|n| self.delivers_to(n)) {
+                out.push(Delivery { desk: supplier.clone(), action: Action::Link { with: national.clone() } });
+                out.push(Delivery { desk: national, action: Action::Link { with: supplier.clone() } });
             }
         }
 

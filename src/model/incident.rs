@@ -449,6 +449,12 @@ pub struct Incident {
     /// forwarded as usual meanwhile, never dropped (DESIGN §6).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deferred_until: Option<Timestamp>,
+    /// The priority was classified from urgency × impact (step 3): a suggestion until set.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub priority_classified: bool,
+    /// Component suppliers the assigned supplier involved (step 6): parties, not assignees.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub involved: Vec<DeskId>,
     /// Detected by the supplier in its own tool and not affecting users (step 18b):
     /// handled there only. The national desk sees it through the API; nothing is
     /// delivered to its tool.
@@ -488,6 +494,7 @@ impl NewIncident {
             title: self.title,
             description: self.description,
             service: self.service,
+            priority_classified: self.priority.is_none() && priority.is_some(),
             priority,
             urgency: self.urgency,
             impact: self.impact,
@@ -506,6 +513,7 @@ impl NewIncident {
             updated_at: now,
             version: 1,
             deferred_until: None,
+            involved: Vec::new(),
             supplier_only: false,
             attachments: Vec::new(),
         }
@@ -549,9 +557,10 @@ impl Incident {
         actor.role == Role::National || self.has_party(&actor.desk)
     }
 
-    /// Whether `desk` is party to this incident: it reported it or is assigned it.
+    /// Whether `desk` is party to this incident: it reported it, is assigned it or is
+    /// involved in it (step 6).
     pub fn has_party(&self, desk: &DeskId) -> bool {
-        &self.origin.desk == desk || self.assignee.as_ref() == Some(desk)
+        &self.origin.desk == desk || self.assignee.as_ref() == Some(desk) || self.involved.contains(desk)
     }
 
     /// The cross-reference to `desk`'s copy, if it has one.

@@ -7,7 +7,9 @@
 //! close guard, the patient-data ban — lives in [`incident`].
 
 pub mod attachment;
+pub mod classification;
 pub mod dialect;
+mod hand_on;
 pub mod ids;
 pub mod incident;
 pub mod patient_data;
@@ -18,6 +20,7 @@ pub mod support;
 pub(crate) mod testing;
 
 pub use attachment::Attachment;
+pub use classification::Classification;
 pub use dialect::DialectId;
 pub use ids::{DeskId, IncidentId, Service, TicketId};
 pub use incident::report::{Report, ReportPolicy, ReportState, ReportStep, Signoff, parse_person};

@@ -556,6 +556,7 @@ impl Dispatcher {
                 // Only the id: the desk may no longer see anything else of the incident.
                 let what = match why {
                     Unassigned::Reassigned => "was reassigned by the national desk",
+                    Unassigned::HandedOn => "was handed on to another supplier",
                     Unassigned::SupportRequest => {
                         "was registered by the national desk as a further report of another incident"
                     }
@@ -582,6 +583,11 @@ impl Dispatcher {
             }
             // Carried out by `notify`, the detected mail and the journal before any adapter is looked up.
             Action::Notify { .. } | Action::Stakeholders { .. } | Action::DetectedMail | Action::Journal => Ok(None),
+            Action::Deferral { until } => {
+                let desk = self.config.desk(&item.desk);
+                super::deferral::show(adapter.as_ref(), desk, &my_ref()?, until.as_deref(), &incident).await?;
+                Ok(None)
+            }
         }
     }
 }

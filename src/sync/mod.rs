@@ -5,6 +5,7 @@
 //! deliveries it caused. Workers deliver them lane by lane — one lane per
 //! (incident, desk), in order — with retries, backoff and dead letters.
 
+mod deferral;
 pub mod deliver;
 mod support;
 

@@ -25,6 +25,7 @@ fn the_demo_plays_the_nsp_scenario_to_the_end() {
         "it was told: “Closed nationally",
         "the FMK/NSP Incident Manager Mette Holm approves it",
         "journalised once (step 17): mail to journal@sds.example: “Journal: INC-2026-000001",
+        "Please also phone Sundhedsdatastyrelsen National Service Desk on +45 33143900",
         "403 a clinician",
         "422 patient data in title",
         "dead letters: 0",

@@ -41,4 +41,9 @@ impl Dialect for Clearquest {
     fn polled(&self) -> bool {
         true
     }
+
+    fn deferral_field(&self, desk: &Desk) -> Option<String> {
+        let field = desk.clearquest.as_ref()?.deferred_until_field.as_ref()?;
+        Some(if field.contains(':') { field.clone() } else { format!("cq:{field}") })
+    }
 }

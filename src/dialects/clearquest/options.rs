@@ -37,6 +37,10 @@ pub struct ClearQuestOptions {
     /// another record's ClearQuest id makes the record's incident a support request of
     /// that one. Unset: support requests are made through the API only.
     pub support_request_parent_field: Option<String>,
+    /// The date-time field that shows until when a report is deferred (the next
+    /// working day 08:00 local, process step 3), emptied when the deferral ends;
+    /// without it a note on the record says so.
+    pub deferred_until_field: Option<String>,
     /// A TOML file with a `[schema]` section (states, actions, required fields) for a
     /// record type that differs from the shipped one in `mappings/clearquest.toml`.
     pub schema: Option<std::path::PathBuf>,
@@ -68,6 +72,7 @@ impl DeskOptions for ClearQuestOptions {
             ("priority_field", &self.priority_field),
             ("correlation_field", &self.correlation_field),
             ("support_request_parent_field", &self.support_request_parent_field),
+            ("deferred_until_field", &self.deferred_until_field),
         ] {
             let Some(value) = value else { continue };
             let name = if value.contains(':') { value.clone() } else { format!("cq:{value}") };

@@ -42,6 +42,12 @@ pub struct JiraOptions {
     /// service of an issue created in its Jira, e.g. `customfield_10050` (a text or
     /// select field). Without it, or when empty, the desk's first named service.
     pub service_field: Option<String>,
+    /// Handing on from the supplier's Jira (steps 5b, 6): Jira users (account id or
+    /// name) that stand for another supplier desk, e.g. `{ "fmk-queue" = "fmk" }`.
+    /// Assigning an issue to one hands the incident on to that desk, as the desk's
+    /// `hand_on.to` allows (otherwise the change is parked for the national desk).
+    #[serde(default)]
+    pub hand_on_assignees: std::collections::BTreeMap<String, String>,
     /// The label that marks an issue created in the supplier's Jira as affecting users
     /// (default `affects-users`): only then is a ClearQuest record created for the
     /// national desk. Other issues are handled in Jira only.
@@ -123,6 +129,14 @@ impl DeskOptions for JiraOptions {
     fn check(&self, path: &str, _desk: &DeskFields<'_>, problems: &mut Vec<OptionProblem>) {
         if !matches!(self.api_version, 2 | 3) {
             problems.push((format!("{path}.jira.api_version"), "expected 2 or 3".into()));
+        }
+        for (user, desk) in &self.hand_on_assignees {
+            if desk.parse::<crate::model::DeskId>().is_err() {
+                problems.push((
+                    format!("{path}.jira.hand_on_assignees.{user}"),
+                    format!("expected a desk id, got {desk:?}"),
+                ));
+            }
         }
         if let Some(visibility) = &self.internal_visibility {
             if !matches!(visibility.kind.as_str(), "role" | "group") {

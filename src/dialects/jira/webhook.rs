@@ -248,7 +248,20 @@ pub async fn jira(
             ..TicketFields::default()
         };
     }
-    apply(&state, &desk, &issue.key, update, &version, &ctx).await
+    let handed_to = hand_on_target(&state, &desk, update.fields.assignee.as_deref());
+    let received = apply(&state, &desk, &issue.key, update, &version, &ctx).await?;
+    if let Some(to) = handed_to {
+        let ticket: crate::model::TicketId = issue.key.parse()?;
+        state.gateway.hand_on_from_tool(&desk, &ticket, &to, &ctx).await?;
+    }
+    Ok(received)
+}
+
+/// The supplier desk an issue assigned to `assignee` is handed on to
+/// (`jira.hand_on_assignees`), if that user stands for one.
+fn hand_on_target(state: &AppState, desk: &DeskId, assignee: Option<&str>) -> Option<DeskId> {
+    let jira = state.gateway.desk(desk)?.jira.as_ref()?;
+    jira.hand_on_assignees.get(assignee?)?.parse().ok()
 }
 
 /// Whether the event reports a change deskgate's integration user made

@@ -175,6 +175,14 @@ pub struct IncidentView {
     /// is taken up (RFC 3339, UTC). Absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deferred_until: Option<String>,
+    /// The priority was classified from urgency × impact (step 3): a suggestion
+    /// until the national desk sets one. Absent otherwise.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub priority_classified: bool,
+    /// Component suppliers involved by the assigned supplier (step 6): they have a
+    /// copy; they are not the assignee.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub involved: Vec<String>,
     /// Files attached, oldest first; their content is at
     /// `/api/v1/incidents/{id}/attachments/{number}/content`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -228,6 +236,8 @@ impl IncidentView {
             updated_at: i.updated_at.to_string(),
             version: i.version,
             deferred_until: i.deferred_until.map(|t| t.to_string()),
+            priority_classified: i.priority_classified,
+            involved: i.involved.iter().map(ToString::to_string).collect(),
             attachments: i.attachments.clone(),
         }
     }

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod attachments;
+pub mod hand_on;
 pub mod report;
 
 use axum::Router;
@@ -28,6 +29,7 @@ impl Dialect for Native {
             .route("/api/v1/incidents/{id}/report/quality-check", post(report::quality_check))
             .route("/api/v1/incidents/{id}/report/approve", post(report::approve))
             .route("/api/v1/incidents/{id}/report/return", post(report::send_back))
+            .route("/api/v1/incidents/{id}/hand-on", post(hand_on::hand_on))
             .route("/api/v1/incidents/{id}/attachments", get(attachments::list).post(attachments::upload))
             .route("/api/v1/incidents/{id}/attachments/{number}/content", get(attachments::content))
             .route("/api/v1/refs/{desk}/{*remote_id}", get(api::lookup_ref))

@@ -146,6 +146,7 @@ pub struct FederationBuilder {
     jira_hook_secret: String,
     servicenow_pushes: bool,
     edits: Vec<ConfigEdit>,
+    clock: Option<deskgate::clock::TestClock>,
 }
 
 impl FederationBuilder {
@@ -164,6 +165,7 @@ impl FederationBuilder {
             jira_hook_secret: JIRA_HOOK_SECRET.into(),
             servicenow_pushes: false,
             edits: Vec::new(),
+            clock: None,
         }
     }
 
@@ -273,6 +275,15 @@ impl FederationBuilder {
         self
     }
 
+    /// The gateway runs on `clock` (a test clock the test moves) with the shipped
+    /// escalation ruleset (`gateway.contacts`): staffed hours, deferral, escalation.
+    pub fn on_clock(mut self, clock: deskgate::clock::TestClock) -> Self {
+        self.clock = Some(clock);
+        self.configure(|c| {
+            c.gateway("contacts", super::shipped_contacts().display().to_string());
+        })
+    }
+
     /// Any other change to the configuration, applied last.
     pub fn configure(mut self, edit: impl FnOnce(&mut GatewayConfig) + 'static) -> Self {
         self.edits.push(Box::new(edit));
@@ -356,6 +367,8 @@ impl FederationBuilder {
             config,
             jira_hook_secret: self.jira_hook_secret,
             poller: None,
+            watch: None,
+            clock: self.clock,
             stop: None,
             server: None,
         };
@@ -383,6 +396,9 @@ pub struct Federation {
     pub config: Config,
     pub jira_hook_secret: String,
     pub poller: Option<Arc<Poller>>,
+    /// The escalation watch (which also ends due deferrals), to step on a test clock.
+    pub watch: Option<Arc<deskgate::notify::Watch>>,
+    clock: Option<deskgate::clock::TestClock>,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
 }
@@ -393,7 +409,15 @@ impl Federation {
     }
 
     async fn launch(&mut self) {
-        let app = Application::build(self.config.clone()).await.expect("gateway starts");
+        let app = match &self.clock {
+            None => Application::build(self.config.clone()).await,
+            Some(clock) => {
+                let store = deskgate::store::open(&self.config.gateway.store).expect("the store opens");
+                Application::build_with(self.config.clone(), store, Arc::new(clock.clone())).await
+            }
+        }
+        .expect("gateway starts");
+        self.watch = Some(app.escalation_watch());
         self.gateway = format!("http://{}", app.local_addr());
         self.poller = Some(app.poller());
         let (stop, stopped) = oneshot::channel::<()>();
@@ -411,6 +435,7 @@ impl Federation {
     /// Stop the gateway (its store closes); the simulators keep running.
     pub async fn stop(&mut self) {
         self.poller = None;
+        self.watch = None;
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }

@@ -62,6 +62,8 @@ pub const DESKS: &[DeskIdentity] = &[
     shared_secret("fmk", "idp.fmk", "T_FMK", "fmk-test-secret"),
     shared_secret("drift", "idp.drift", "T_DRIFT", "drift-test-secret"),
     shared_secret("nsp-app", "idp.nspapp", "T_DRIFT", "drift-test-secret"),
+    // A component supplier some process tests add.
+    shared_secret("sosi", "idp.sosi", "T_SOSI", "sosi-test-secret"),
 ];
 
 /// Secrets the federation's configurations name besides the desks' token secrets:

@@ -135,6 +135,8 @@ const FIELDS: &[(&str, &str, &str, bool)] = &[
     ("Notes_Log", "Zero-or-one", "XMLLiteral", true),
     ("Note_Entry", "Zero-or-one", "XMLLiteral", false),
     ("deskgate_Incident", "Zero-or-one", "string", false),
+    // Until when a report is deferred to the national desk's next working start.
+    ("Deferred_Until", "Zero-or-one", "dateTime", false),
     ("deskgate_Links", "Zero-or-one", "XMLLiteral", false),
     // The national desk's reference to the incident a record is a further report of
     // (NSP step 3): a record id or a deskgate incident id, typed by a person.

@@ -73,12 +73,8 @@ impl Application {
         if let Some(engine) = &escalation {
             gateway = gateway.with_escalation(engine.clone());
         }
-        let watch = Arc::new(Watch {
-            store: store.clone(),
-            clock: clock.clone(),
-            wake: gateway.outbox_signal(),
-            every: Duration::from_millis(config.gateway.escalation.check_ms),
-        });
+        let (watch_store, watch_clock) = (store.clone(), clock.clone());
+        let watch_every = Duration::from_millis(config.gateway.escalation.check_ms);
         let delivery = config.gateway.delivery.clone();
         let mut dispatcher = Dispatcher::new(config, store, adapters.clone(), mappings, clock, gateway.outbox_signal());
         dispatcher.policy = RetryPolicy {
@@ -91,6 +87,13 @@ impl Application {
         let dispatcher = Arc::new(dispatcher);
         let rate_limits = Arc::new(RateLimits::from_config(gateway.config()));
         let gateway = Arc::new(gateway);
+        let watch = Arc::new(Watch {
+            store: watch_store,
+            clock: watch_clock,
+            wake: gateway.outbox_signal(),
+            every: watch_every,
+            reminders: Some(gateway.clone()),
+        });
         // Webhooks of a desk with `webhook_verify = "reread"` read the issue back through it.
         let state = AppState { gateway: gateway.clone(), escalation, rate_limits, adapters: adapters.clone() };
         let poller = Arc::new(Poller::new(gateway, adapters));

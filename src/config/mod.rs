@@ -26,6 +26,7 @@ use crate::model::{DeskId, Role};
 mod desk;
 mod env;
 mod limits;
+mod mitz;
 mod sms;
 pub mod tls;
 
@@ -34,6 +35,7 @@ use env::apply_env_overrides;
 pub use env::{Env, MapEnv, ProcessEnv};
 
 pub use limits::{RateLimit, RateLimitOverrides};
+pub use mitz::{Mitz, Person};
 pub use sms::{DEFAULT_SMS_BODY, Sms};
 // The secret vocabulary is shared with the dialects' options, below config.
 pub use crate::secret::{Secret, SecretRef};
@@ -120,6 +122,8 @@ struct GatewayFile {
     http: HttpSettings,
     /// Which backend holds the state (`[gateway.store]`); sled in `data_dir` without it.
     store: Option<StoreFile>,
+    /// The Mitz incident process (`[gateway.mitz]`).
+    mitz: Option<mitz::MitzFile>,
 }
 
 /// `[gateway.store]` as written.
@@ -468,6 +472,8 @@ pub struct GatewayConfig {
     pub escalation: EscalationSettings,
     pub limits: Limits,
     pub http: HttpSettings,
+    /// The Mitz incident process, when `[gateway.mitz]` is configured.
+    pub mitz: Option<Mitz>,
 }
 
 impl GatewayConfig {
@@ -595,6 +601,7 @@ impl Config {
                     message: "expected at least 1".into(),
                 });
             }
+            let mitz = g.mitz.and_then(|m| mitz::resolve(m, smtp.is_some(), sms.is_some(), &mut problems));
             let tls_ok = problems.len() == before;
             let data_dir =
                 if g.data_dir.is_absolute() { g.data_dir } else { base_relative(base_dir, &g.data_dir, true) };
@@ -616,6 +623,7 @@ impl Config {
                 escalation,
                 limits: g.limits,
                 http: g.http,
+                mitz,
             })
         });
 

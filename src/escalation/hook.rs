@@ -19,6 +19,12 @@ pub trait EscalationHook: Send + Sync + 'static {
 
     /// When a new report of `priority` arriving at `at` is taken up, if not at once.
     fn defer_until(&self, priority: Priority, at: Timestamp) -> Option<Timestamp>;
+
+    /// The same time `days` working days after `at` on the national desk's calendar;
+    /// `None` when the hook has no calendar (the caller counts Monday to Friday).
+    fn working_days_after(&self, _at: Timestamp, _days: u32) -> Option<Timestamp> {
+        None
+    }
 }
 
 impl EscalationHook for Engine {
@@ -36,5 +42,10 @@ impl EscalationHook for Engine {
 
     fn defer_until(&self, priority: Priority, at: Timestamp) -> Option<Timestamp> {
         self.ruleset().defer_until(priority, at)
+    }
+
+    fn working_days_after(&self, at: Timestamp, days: u32) -> Option<Timestamp> {
+        let r = self.ruleset();
+        Some(super::working_days::after_working_days(at, r.zone(), r.national_calendar(), days))
     }
 }

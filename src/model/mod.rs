@@ -7,6 +7,7 @@
 //! close guard, the patient-data ban — lives in [`incident`].
 
 pub mod attachment;
+pub mod classification;
 pub mod dialect;
 pub mod ids;
 pub mod incident;
@@ -17,6 +18,7 @@ pub mod status;
 pub(crate) mod testing;
 
 pub use attachment::Attachment;
+pub use classification::{Calamity, CalamityCriterion, Category, Classify, Rca};
 pub use dialect::DialectId;
 pub use ids::{DeskId, IncidentId, Service, TicketId};
 pub use incident::*;

@@ -372,6 +372,10 @@ impl Dispatcher {
         if let Action::Notify { escalation, .. } | Action::Stakeholders { escalation } = &item.action {
             return self.notify(item, escalation).await.map(|()| None);
         }
+        if let Action::Alert { alert, to, sms } = &item.action {
+            let incident = self.incident_of(item).await?;
+            return self.notifier.alert(*alert, *to, *sms, &incident).await.map(|()| None).map_err(Failure::Remote);
+        }
         let incident = self.incident_of(item).await?;
         // Planned when the desk was a party; it may not be one any more.
         let planner = Planner::new(&self.config);
@@ -467,7 +471,7 @@ impl Dispatcher {
                     .ok_or_else(|| Failure::Impossible(format!("{} has no note #{}", incident.id, index + 1)))?;
                 let role = self.config.desk(&item.desk).map(|d| d.role);
                 let reader = role.map(|role| Actor { desk: item.desk.clone(), role });
-                if !reader.is_some_and(|reader| Incident::note_visible_to(note, &reader)) {
+                if !reader.is_some_and(|reader| incident.shows_note(note, &reader)) {
                     return Err(Failure::Dropped(format!(
                         "note #{} is internal and {} may not see internal notes",
                         index + 1,
@@ -560,7 +564,7 @@ impl Dispatcher {
                 Ok(None)
             }
             // Carried out by `notify` before any adapter is looked up.
-            Action::Notify { .. } | Action::Stakeholders { .. } => Ok(None),
+            Action::Notify { .. } | Action::Stakeholders { .. } | Action::Alert { .. } => Ok(None),
         }
     }
 }

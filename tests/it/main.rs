@@ -23,6 +23,7 @@ mod jira_api;
 mod jira_cloud;
 mod jira_sync;
 mod layers;
+mod mitz;
 mod openapi;
 mod outbox_cli;
 mod patient_data;

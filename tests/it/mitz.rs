@@ -282,3 +282,52 @@ async fn mitz_informatiebeveiliging_a_security_incidents_text_stays_internal() {
     assert!(record.values().all(|v| !v.contains("mitz-cn-07")), "{record:#?}");
     assert!(f.region_h.journal(&sys_id).iter().all(|j| !j.value.contains("mitz-cn-07")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mitz_classificatie_the_category_travels_through_the_servicenow_and_jira_apis() {
+    let h = Harness::start(local("2026-12-01T10:00")).await;
+    // ServiceNow's Table API: the incident's `category`.
+    let record = json!({
+        "short_description": "Mitz: malware found on a connector host", "description": "Found by the virus scanner",
+        "business_service": "NSP", "impact": "2", "urgency": "2", "correlation_id": "a1b2c3d4e5f60718293a4b5c6d7e8f90",
+        "category": "security",
+    });
+    let (status, body) = h.call("region-h", Method::POST, "/api/now/table/incident", Some(record.clone())).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["result"]["category"], "security", "{body}");
+    let sn_id = body["result"]["u_deskgate_incident"].as_str().unwrap().to_owned();
+    // Jira's REST API: a `security` label.
+    let issue = json!({"fields": {
+        "project": {"key": "DG"}, "issuetype": {"name": "Incident"},
+        "summary": "Mitz: suspected fraud with consent records", "description": "Reported by a care provider",
+        "components": [{"name": "NSP"}], "priority": {"name": "High"}, "customfield_10100": "RM-7",
+        "labels": ["fraude"],
+    }});
+    let (status, body) = h.call("region-m", Method::POST, "/rest/api/2/issue", Some(issue.clone())).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let key = body["key"].as_str().unwrap().to_owned();
+    let (_, seen) = h.call("region-m", Method::GET, &format!("/rest/api/2/issue/{key}"), None).await;
+    assert_eq!(seen["fields"]["labels"], json!(["fraud"]), "{seen}");
+    let (_, native) = h.call("sds", Method::GET, &format!("/api/v1/incidents/{sn_id}"), None).await;
+    assert_eq!(native["category"], "security", "{native}");
+
+    let mail = h.smtp.wait_for(ISO_MAIL, 1).await.unwrap().remove(0);
+    assert!(mail.subject.contains(&sn_id), "{}", mail.subject);
+    h.drained().await;
+    assert_eq!(h.mails_to(ISO_MAIL).len(), 1, "fraud is not an information-security incident");
+
+    // An unknown category is refused in each dialect's own error shape, naming the field.
+    let mut bad = record;
+    bad["category"] = json!("weather");
+    bad["correlation_id"] = json!("b1b2c3d4e5f60718293a4b5c6d7e8f90");
+    let (status, body) = h.call("region-h", Method::POST, "/api/now/table/incident", Some(bad)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["status"], "failure", "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("category"), "{body}");
+    let mut bad = issue;
+    bad["fields"]["labels"] = json!("security");
+    bad["fields"]["customfield_10100"] = json!("RM-8");
+    let (status, body) = h.call("region-m", Method::POST, "/rest/api/2/issue", Some(bad)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body["errors"]["labels"].is_string(), "{body}");
+}

@@ -331,3 +331,35 @@ async fn mitz_classificatie_the_category_travels_through_the_servicenow_and_jira
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(body["errors"]["labels"].is_string(), "{body}");
 }
+
+#[test]
+fn mitz_verantwoordelijkheden_check_config_names_each_bad_key_of_the_mitz_section() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("mitz.toml");
+    let text = r#"
+[gateway]
+listen = "127.0.0.1:0"
+
+[gateway.mitz]
+security_officer = { name = "ISO Mitz S&B", email = "not-an-address" }
+service_desk = { name = "Servicedesk Mitz", sms = "0612345678" }
+rca_working_days = 0
+
+[desks.sds]
+name = "National"
+role = "national"
+system = "native"
+"#;
+    std::fs::write(&file, text).unwrap();
+    let out = kit::binary::command().args(["check-config", file.to_str().unwrap()]).output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    for expected in [
+        "gateway.mitz.security_officer.email",
+        "gateway.mitz.service_desk.sms",
+        "gateway.mitz.service_level_manager",
+        "gateway.mitz.rca_working_days",
+    ] {
+        assert!(stderr.contains(expected), "missing {expected:?} in:\n{stderr}");
+    }
+}

@@ -477,8 +477,13 @@ mod tests {
         };
         store.update_incident(&id, &resolve, entry()).await.unwrap();
 
-        let watch =
-            Watch { store: store.clone(), clock: Arc::new(clock.clone()), wake: Arc::default(), every: Duration::ZERO, reminders: None };
+        let watch = Watch {
+            store: store.clone(),
+            clock: Arc::new(clock.clone()),
+            wake: Arc::default(),
+            every: Duration::ZERO,
+            reminders: None,
+        };
         clock.advance(SignedDuration::from_mins(45));
         assert!(watch.step().await.unwrap().is_empty(), "nobody paged");
         let e = store.escalation("ESC-1").await.unwrap().unwrap();

@@ -54,7 +54,8 @@ mod tests {
     #[test]
     fn five_working_days_skip_the_weekend_and_danish_easter() {
         let zone = TimeZone::get("Europe/Copenhagen").unwrap();
-        let dk = Calendar { id: "dk".into(), base: BaseCalendar::Denmark, annual: BTreeMap::new(), dates: BTreeMap::new() };
+        let dk =
+            Calendar { id: "dk".into(), base: BaseCalendar::Denmark, annual: BTreeMap::new(), dates: BTreeMap::new() };
         // Tuesday before Easter: Maundy Thursday, Good Friday and Easter Monday are closed.
         assert_eq!(after_working_days(at("2026-03-31T10:00"), &zone, Some(&dk), 5), at("2026-04-10T10:00"));
         assert_eq!(after_working_days(at("2026-03-31T10:00"), &zone, None, 5), at("2026-04-07T10:00"));

@@ -111,8 +111,12 @@ impl Gateway {
                         incident.id, rca.due
                     ),
                 )?;
-                let entry = AuditEntry::new(now, AuditKind::Updated, format!("root-cause analysis reminder for {}", incident.id))
-                    .with_desk(&national);
+                let entry = AuditEntry::new(
+                    now,
+                    AuditKind::Updated,
+                    format!("root-cause analysis reminder for {}", incident.id),
+                )
+                .with_desk(&national);
                 let mutate = |i: &mut Incident| {
                     if !needs_reminder(i, now, lead) {
                         return Ok(Effects::unchanged());

@@ -161,8 +161,10 @@ impl<'a> Planner<'a> {
         for index in before.attachments.len()..after.attachments.len() {
             let author = &after.attachments[index].added_by;
             // Not back to the tool it came from.
-            let hidden = |d: &DeskId| after.text_is_internal() && self.is_local(d) && d != author;
-            send_to(&mut out, Action::Attachment { index }, &|d| !(d == author && via == Via::Remote) && !hidden(d));
+            let skip = |d: &DeskId| {
+                (d == author && via == Via::Remote) || (after.text_is_internal() && self.is_local(d) && d != author)
+            };
+            send_to(&mut out, Action::Attachment { index }, &|d| !skip(d));
         }
         out
     }

@@ -201,7 +201,13 @@ fn entry(at: Timestamp, actor: &DeskId, field: &str, from: Option<String>, to: O
 pub(super) fn apply(next: &mut Incident, actor: &Actor, c: &Classify, now: Timestamp) -> Result<bool, ModelError> {
     let mut history = Vec::new();
     if let Some(category) = c.category.filter(|c| *c != next.category) {
-        history.push(entry(now, &actor.desk, "category", Some(next.category.as_str().into()), Some(category.as_str().into())));
+        history.push(entry(
+            now,
+            &actor.desk,
+            "category",
+            Some(next.category.as_str().into()),
+            Some(category.as_str().into()),
+        ));
         next.category = category;
     }
     let was = next.calamity.is_calamity();
@@ -236,4 +242,66 @@ pub(super) fn apply(next: &mut Incident, actor: &Actor, c: &Classify, now: Times
     let changed = started || !history.is_empty();
     next.history.extend(history);
     Ok(changed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::testing::{desk, incident};
+    use crate::model::{Change, DialectId, Status};
+
+    fn actor(id: &str, role: Role) -> Actor {
+        Actor { desk: desk(id), role }
+    }
+
+    fn at(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn mitz_classificatie_categories_read_the_dutch_names_and_refuse_others() {
+        assert_eq!(Category::parse("category", "Informatiebeveiliging"), Ok(Category::Security));
+        assert_eq!(Category::parse("category", "fraude"), Ok(Category::Fraud));
+        assert_eq!(Category::parse("category", "verstoring"), Ok(Category::Disruption));
+        assert_eq!(Category::parse("category", "weather").unwrap_err().field(), Some("category"));
+    }
+
+    #[test]
+    fn mitz_calamiteit_only_the_national_desk_declares_and_criteria_make_it_one() {
+        let mut i = incident("region-h", DialectId::Servicenow, "INC1");
+        let national = actor("sds", Role::National);
+        i.apply(&national, &Change { assignee: Some(desk("drift")), ..Change::default() }, at("2026-01-01T00:00:00Z"))
+            .unwrap();
+        let declare =
+            Change { classify: Classify { declare_calamity: Some(true), ..Classify::default() }, ..Change::default() };
+        let refused = i.apply(&actor("drift", Role::Supplier), &declare, at("2026-01-01T01:00:00Z")).unwrap_err();
+        assert!(refused.to_string().contains("calamity"), "{refused}");
+        assert!(!i.calamity.is_calamity());
+        let criteria =
+            Classify { calamity_criteria: Some(vec![CalamityCriterion::OutageOverFourHours]), ..Classify::default() };
+        let by_supplier = Change { classify: criteria, ..Change::default() };
+        assert!(i.apply(&actor("drift", Role::Supplier), &by_supplier, at("2026-01-01T02:00:00Z")).unwrap());
+        assert!(i.calamity.is_calamity());
+        assert_eq!(i.history.last().map(|h| h.field.as_str()), Some("calamity"));
+    }
+
+    #[test]
+    fn mitz_rca_is_owed_by_a_p1_and_delivered_once() {
+        let mut i = incident("region-h", DialectId::Servicenow, "INC1");
+        let national = actor("sds", Role::National);
+        let due = at("2026-01-08T00:00:00Z");
+        let p3 = Change { priority: Some(Priority::P3), ..Change::default() };
+        let p3 = Change { classify: Classify { rca_due: Some(due), ..Classify::default() }, ..p3 };
+        i.apply(&national, &p3, at("2026-01-01T00:00:00Z")).unwrap();
+        assert_eq!(i.rca, None, "a P3 owes none");
+        let p1 = Change { priority: Some(Priority::P1), ..p3.clone() };
+        i.apply(&national, &p1, at("2026-01-01T00:00:00Z")).unwrap();
+        assert_eq!(i.rca.as_ref().map(|r| (r.due, r.requested)), Some((due, false)));
+        let delivered =
+            Change { classify: Classify { rca_delivered: true, ..Classify::default() }, ..Change::default() };
+        assert!(i.apply(&national, &delivered, at("2026-01-05T00:00:00Z")).unwrap());
+        assert!(!i.apply(&national, &delivered, at("2026-01-06T00:00:00Z")).unwrap(), "once");
+        assert_eq!(i.rca.as_ref().and_then(|r| r.delivered_at), Some(at("2026-01-05T00:00:00Z")));
+        assert_eq!(i.status, Status::New);
+    }
 }

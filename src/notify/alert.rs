@@ -17,10 +17,12 @@ impl Notifier {
         let reference = format!("{}.{}.{}", incident.id, alert_slug(alert), to.as_str());
         let (subject, body) = self.alert_text(alert, &name, incident);
         if sms {
-            let number = number.ok_or_else(|| AdapterError::permanent(format!("the {} has no sms number", to.as_str())))?;
+            let number =
+                number.ok_or_else(|| AdapterError::permanent(format!("the {} has no sms number", to.as_str())))?;
             return self.send_text(&number, &subject, &reference).await;
         }
-        let email = email.ok_or_else(|| AdapterError::permanent(format!("the {} has no e-mail address", to.as_str())))?;
+        let email =
+            email.ok_or_else(|| AdapterError::permanent(format!("the {} has no e-mail address", to.as_str())))?;
         self.mail(&[email], &subject, body, format!("<{reference}@deskgate>")).await
     }
 
@@ -40,7 +42,10 @@ impl Notifier {
             AlertTo::Assignee => {
                 let desk = incident.assignee.as_ref().and_then(|a| self.config.desk(a));
                 let contact = desk.and_then(|d| d.contact.as_ref()).ok_or_else(|| {
-                    AdapterError::permanent(format!("{} has no assignee with a contact (desks.<id>.contact)", incident.id))
+                    AdapterError::permanent(format!(
+                        "{} has no assignee with a contact (desks.<id>.contact)",
+                        incident.id
+                    ))
                 })?;
                 (contact.name.clone(), contact.email.clone(), None)
             }
@@ -50,7 +55,9 @@ impl Notifier {
     fn alert_text(&self, alert: Alert, name: &str, i: &Incident) -> (String, String) {
         let priority = i.priority.map_or("no priority", |p| p.as_str());
         let subject = match alert {
-            Alert::Security => format!("[deskgate] Information-security incident {} ({priority}): {}", i.id, i.title.as_str()),
+            Alert::Security => {
+                format!("[deskgate] Information-security incident {} ({priority}): {}", i.id, i.title.as_str())
+            }
             Alert::Calamity => format!("[deskgate] Calamity {} ({priority}): {}", i.id, i.title.as_str()),
             Alert::RcaDue => format!(
                 "[deskgate] Root-cause analysis of {} due {}: {}",

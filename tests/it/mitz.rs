@@ -209,8 +209,12 @@ async fn mitz_rca_a_p1_gets_a_root_cause_analysis_due_in_five_working_days_and_a
     let mail = h.smtp.wait_for(DRIFT_CONTACT, 1).await.unwrap().remove(0);
     assert!(mail.subject.contains("Root-cause analysis") && mail.subject.contains(&id), "{}", mail.subject);
     let (_, seen) = h.call("drift", Method::GET, &format!("/api/v1/incidents/{id}"), None).await;
-    let reminders: Vec<&Value> =
-        seen["notes"].as_array().unwrap().iter().filter(|n| n["body"].as_str().unwrap().contains("root-cause")).collect();
+    let reminders: Vec<&Value> = seen["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["body"].as_str().unwrap().contains("root-cause"))
+        .collect();
     assert_eq!(reminders.len(), 1, "{seen:#}");
     assert_eq!(reminders[0]["visibility"], "internal");
 

@@ -12,11 +12,11 @@ use crate::gateway::{ListFilter, RequestContext};
 use crate::http::AppState;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::{JsonBody, admit_notes, idempotency};
+use crate::model::{CalamityCriterion, Category, Classify, Rca};
 use crate::model::{
     Change, DeskId, DialectId, ExternalLink, Incident, IncidentId, Kind, Level, LinkKind, NewIncident, Origin,
     Priority, Ref, ReleaseLink, Status, Text, TicketId, Title, Visibility, parse_display_id, parse_url,
 };
-use crate::model::{CalamityCriterion, Category, Classify, Rca};
 use crate::store::{AuditEntry, CreateOutcome};
 
 /// A local desk's report.

@@ -22,7 +22,8 @@ pub(super) fn category(labels: &Value) -> Result<Category, ApiError> {
         .as_array()
         .filter(|l| l.iter().all(Value::is_string))
         .ok_or_else(|| field_error("labels", "labels: expected a list of labels, e.g. [\"security\"]"))?;
-    let named = |want: &[&str]| list.iter().filter_map(Value::as_str).any(|l| want.iter().any(|w| l.eq_ignore_ascii_case(w)));
+    let named =
+        |want: &[&str]| list.iter().filter_map(Value::as_str).any(|l| want.iter().any(|w| l.eq_ignore_ascii_case(w)));
     Ok(if named(&["security", "informatiebeveiliging"]) {
         Category::Security
     } else if named(&["fraud", "fraude"]) {

@@ -409,7 +409,12 @@ impl Dispatcher {
                 let correlation = incident.id.as_str();
                 let ticket = match adapter.find_by_correlation(correlation).await? {
                     Some(existing) => existing,
-                    None => adapter.create(&mapping.create_fields(&incident, as_origin), correlation).await?,
+                    None => {
+                        let mut fields = mapping.create_fields(&incident, as_origin);
+                        let system = self.config.desk(&item.desk).map_or(DialectId::Native, |d| d.system);
+                        fields.extra.extend(crate::dialects::get(system).category_fields(incident.category));
+                        adapter.create(&fields, correlation).await?
+                    }
                 };
                 let system = self.config.desk(&item.desk).map_or(DialectId::Native, |d| d.system);
                 let remote_id = ticket

@@ -367,3 +367,43 @@ system = "native"
         assert!(stderr.contains(expected), "missing {expected:?} in:\n{stderr}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mitz_classificatie_a_new_servicenow_copy_carries_the_category() {
+    use deskgate_sim::servicenow::{ServiceNowSim, ServiceNowSimConfig};
+    let config =
+        ServiceNowSimConfig { user: "deskgate".into(), password: "sds-test-secret".into(), ..Default::default() };
+    let national = ServiceNowSim::spawn(config).await.unwrap();
+    let url = national.base_url();
+    let gw = kit::TestGateway::start_edited(
+        |c| {
+            c.desk(
+                "sds",
+                kit::Desk::known("sds", "National Service Desk", "national", "servicenow")
+                    .endpoint(&url)
+                    .basic_credentials("deskgate", "T_SDS"),
+            );
+        },
+        reqwest::Client::new(),
+    )
+    .await;
+    let mut copies = Vec::new();
+    for (ticket, category) in [("INC0030", "security"), ("INC0031", "disruption")] {
+        let body = json!({
+            "title": format!("Mitz: consent lookups fail ({ticket})"), "description": "Seen at two connectors",
+            "service": "NSP", "ticket_id": ticket, "priority": "P3", "category": category,
+        });
+        let reply = kit::request(&gw, Method::POST, "region-h", "/api/v1/incidents", Some(body)).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        let id = reply.body["id"].as_str().unwrap().to_owned();
+        let copy = kit::wait::poll_until(Duration::from_secs(10), async || {
+            let reply = kit::request(&gw, Method::GET, "sds", &format!("/api/v1/incidents/{id}"), None).await;
+            ref_of(&reply.body, "sds").map(|r| r["remote_id"].as_str().unwrap().to_owned())
+        })
+        .await
+        .expect("the national desk's ServiceNow gets its copy");
+        copies.push(national.record(&copy).expect("the record"));
+    }
+    assert_eq!(copies[0]["category"], "security", "{:#?}", copies[0]);
+    assert_ne!(copies[1].get("category").map(String::as_str), Some("security"), "{:#?}", copies[1]);
+}

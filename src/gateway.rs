@@ -703,6 +703,7 @@ impl Gateway {
                 }
                 self.on_created(i, now, &mut effects);
             }
+            self.after_classified(None, i, supplier, now, &mut effects);
             effects
         };
         let outcome = self.store.create_incident(new, None, entry, now, &plan).await?;

@@ -127,12 +127,16 @@ impl Gateway {
                         rca.reminded_at = Some(now);
                     }
                     let mut deliveries = Planner::new(&self.config).changed(&before, i, &national, Via::Api);
-                    // The national desk's own tool has the note from the API mirror; the
-                    // assignee is also mailed.
-                    deliveries.push(Delivery {
-                        desk: lane(AlertTo::Assignee, false),
-                        action: Action::Alert { alert: Alert::RcaDue, to: AlertTo::Assignee, sms: false },
-                    });
+                    // The note reaches the assignee's tool; its desk's contact is also
+                    // mailed, when it has an address and there is a mail server.
+                    let mailable =
+                        i.assignee.as_ref().and_then(|a| self.config.desk(a)?.contact.as_ref()?.email.as_ref());
+                    if mailable.is_some() && self.config.gateway.smtp.is_some() {
+                        deliveries.push(Delivery {
+                            desk: lane(AlertTo::Assignee, false),
+                            action: Action::Alert { alert: Alert::RcaDue, to: AlertTo::Assignee, sms: false },
+                        });
+                    }
                     Ok(Effects { changed: true, deliveries, ..Effects::default() })
                 };
                 let after = self.store.update_incident(&incident.id, &mutate, entry).await?;

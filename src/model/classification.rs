@@ -286,6 +286,17 @@ mod tests {
     }
 
     #[test]
+    fn an_incident_stored_before_classification_reads_as_a_disruption() {
+        let i = incident("region-h", DialectId::Servicenow, "INC1");
+        let stored = serde_json::to_value(&i).unwrap();
+        for field in ["category", "calamity", "rca"] {
+            assert!(stored.get(field).is_none(), "{field} is left out until set: {stored}");
+        }
+        let read: Incident = serde_json::from_value(stored).unwrap();
+        assert_eq!((read.category, read.calamity.is_calamity(), read.rca), (Category::Disruption, false, None));
+    }
+
+    #[test]
     fn mitz_rca_is_owed_by_a_p1_and_delivered_once() {
         let mut i = incident("region-h", DialectId::Servicenow, "INC1");
         let national = actor("sds", Role::National);

@@ -762,6 +762,7 @@ fn describe_change(c: &Change) -> String {
     if let Some(link) = &c.rfc {
         parts.push(format!("{} {} linked", link.kind.label(), link.key));
     }
+    parts.extend(c.classify.describe());
     parts.join(", ")
 }
 

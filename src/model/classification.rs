@@ -131,9 +131,25 @@ pub struct Classify {
 }
 
 impl Classify {
-    /// Whether anything here is asked by the caller (not counting `rca_due`).
-    pub fn is_requested(&self) -> bool {
-        Classify { rca_due: None, ..self.clone() } != Classify::default()
+    /// What was asked, for the audit log.
+    pub fn describe(&self) -> Vec<String> {
+        let mut parts = Vec::new();
+        if let Some(c) = self.category {
+            parts.push(format!("category → {}", c.as_str()));
+        }
+        if let Some(criteria) = &self.calamity_criteria {
+            parts.push(format!("calamity criteria → {criteria:?}"));
+        }
+        if let Some(declared) = self.declare_calamity {
+            parts.push(if declared { "calamity declared" } else { "calamity withdrawn" }.to_owned());
+        }
+        if self.request_rca {
+            parts.push("root-cause analysis requested".into());
+        }
+        if self.rca_delivered {
+            parts.push("root-cause analysis delivered".into());
+        }
+        parts
     }
 
     /// What only the national desk may change.

@@ -138,6 +138,8 @@ async fn mitz_informatiebeveiliging_a_security_incident_always_reaches_the_iso_e
     let (status, body) = h.patch("sds", later_id, json!({ "category": "informatiebeveiliging" })).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["category"], "security");
+    let (_, audit) = h.call("sds", Method::GET, "/api/v1/audit?limit=1000", None).await;
+    assert!(audit.to_string().contains("category → security"), "the audit log names the change: {audit}");
     let mails = h.smtp.wait_for(ISO_MAIL, 2).await.unwrap();
     assert!(mails[1].subject.contains(later_id), "{}", mails[1].subject);
     let (status, _) = h.patch("sds", later_id, json!({ "priority": "P2" })).await;

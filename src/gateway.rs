@@ -11,6 +11,7 @@ mod detected;
 mod escalations;
 mod hand_on;
 mod lookups;
+mod mitz;
 mod operations;
 mod process;
 mod report;
@@ -25,6 +26,7 @@ pub mod notifications;
 pub mod plan;
 
 pub use escalations::end_escalation;
+pub use mitz::{alerts, redact};
 pub use support::NamedParent;
 
 use std::sync::Arc;
@@ -263,6 +265,18 @@ impl Gateway {
         idempotency: Option<(String, String)>,
         ctx: &RequestContext,
     ) -> Result<CreateOutcome, GatewayError> {
+        self.submit_classified(who, new, &crate::model::Classify::default(), idempotency, ctx).await
+    }
+
+    /// [`Gateway::submit`] with the reporter's category and calamity criteria.
+    pub async fn submit_classified(
+        &self,
+        who: &DeskPrincipal,
+        new: NewIncident,
+        classify: &crate::model::Classify,
+        idempotency: Option<(String, String)>,
+        ctx: &RequestContext,
+    ) -> Result<CreateOutcome, GatewayError> {
         if who.role == crate::model::Role::Supplier {
             return Err(ModelError::Forbidden(
                 "suppliers do not submit incidents through this endpoint; incidents they detect themselves are created in their own tool and picked up from there".into(),
@@ -280,7 +294,9 @@ impl Gateway {
         let now = self.now();
         let plan = |i: &mut Incident| {
             let mut effects = Effects { changed: true, deliveries: planner.created(i), ..Effects::default() };
+            i.classify_new(classify);
             self.on_created(i, now, &mut effects);
+            self.after_classified(None, i, &who.desk, now, &mut effects);
             effects
         };
         let outcome = self.store.create_incident(new, claim, entry, now, &plan).await?;
@@ -303,7 +319,7 @@ impl Gateway {
     /// An incident the desk is party to.
     pub async fn get(&self, who: &DeskPrincipal, id: &IncidentId) -> Result<Incident, GatewayError> {
         match self.store.get_incident(id).await? {
-            Some(i) if i.is_visible_to(&who.actor()) => Ok(i),
+            Some(i) if i.is_visible_to(&who.actor()) => Ok(redact(i, &who.actor())),
             _ => Err(GatewayError::NotFound(id.to_string())),
         }
     }
@@ -317,7 +333,7 @@ impl Gateway {
             after: filter.after.clone(),
             limit: filter.limit,
         };
-        Ok(self.store.list_incidents(&query).await?)
+        Ok(self.store.list_incidents(&query).await?.into_iter().map(|i| redact(i, &who.actor())).collect())
     }
 
     pub async fn add_note(
@@ -346,7 +362,7 @@ impl Gateway {
         };
         let updated = self.store.update_incident(id, &mutate, entry).await.map_err(|e| hide_invisible(e, id))?;
         self.outbox_changed.notify_one();
-        Ok(updated)
+        Ok(redact(updated, &actor))
     }
 
     pub async fn update(
@@ -358,6 +374,7 @@ impl Gateway {
     ) -> Result<Incident, GatewayError> {
         let actor = who.actor();
         let now = self.now();
+        let change = &self.with_rca_due(change, now);
         if let Some(assignee) = &change.assignee {
             let desk =
                 self.config.desk(assignee).filter(|d| d.role == crate::model::Role::Supplier).ok_or(
@@ -415,6 +432,7 @@ impl Gateway {
             if changed {
                 self.escalate(before.priority, i, now, &mut effects);
                 self.after_changed(&before, i, &actor, &mut effects);
+                self.after_classified(Some(&before), i, &actor.desk, now, &mut effects);
             }
             Ok(effects)
         };
@@ -439,7 +457,7 @@ impl Gateway {
         self.outbox_changed.notify_one();
         self.end_escalations(&updated).await;
         self.follow_support_requests(&updated, ctx).await;
-        Ok(updated)
+        Ok(redact(updated, &actor))
     }
 
     /// Apply a change a remote desk reported (webhook, push, poll), as that desk.
@@ -524,6 +542,7 @@ impl Gateway {
             if changed {
                 self.escalate(before.priority, i, now, &mut effects);
                 self.after_changed(&before, i, &actor, &mut effects);
+                self.after_classified(Some(&before), i, desk, now, &mut effects);
             }
             Ok(effects)
         };
@@ -701,6 +720,7 @@ impl Gateway {
                 self.on_created(i, now, &mut effects);
             }
             effects.deliveries.extend(support::detected_mail(&self.config));
+            self.after_classified(None, i, supplier, now, &mut effects);
             effects
         };
         let outcome = self.store.create_incident(new, None, entry, now, &plan).await?;
@@ -759,6 +779,7 @@ fn describe_change(c: &Change) -> String {
     if let Some(link) = &c.rfc {
         parts.push(format!("{} {} linked", link.kind.label(), link.key));
     }
+    parts.extend(c.classify.describe());
     parts.join(", ")
 }
 

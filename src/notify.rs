@@ -38,6 +38,8 @@ use crate::model::{Incident, IncidentId, ModelError};
 use crate::outbox::{Action, Delivery};
 use crate::store::{EscalationQuery, Store, StoreError};
 
+mod alert;
+
 // The deliveries an escalation plans are the gateway's (they enter the outbox in the
 // change's transaction); they are re-exported here where the notifier uses them.
 use crate::gateway::notifications::deliverable;
@@ -217,14 +219,21 @@ impl Notifier {
         let Some(sms) = &self.config.gateway.sms else {
             return Err(AdapterError::permanent("no SMS gateway is configured ([gateway.sms])"));
         };
-        let reference = format!("{}.{attempt}.{channel}", e.id);
-        let body =
-            json!({ "to": number, "body": self.sms_text(&sms.body, e, attempt, incident), "reference": reference });
+        let text = self.sms_text(&sms.body, e, attempt, incident);
+        self.send_text(number, &text, &format!("{}.{attempt}.{channel}", e.id)).await
+    }
+
+    /// `text` to `number` through the SMS gateway, under `reference` (the same on a retry).
+    async fn send_text(&self, number: &str, text: &str, reference: &str) -> Result<(), AdapterError> {
+        let Some(sms) = &self.config.gateway.sms else {
+            return Err(AdapterError::permanent("no SMS gateway is configured ([gateway.sms])"));
+        };
+        let body = json!({ "to": number, "body": text, "reference": reference });
         let mut request = self
             .http
             .post(&sms.url)
             .timeout(Duration::from_secs(sms.timeout_secs.max(1)))
-            .header("Idempotency-Key", &reference)
+            .header("Idempotency-Key", reference)
             .json(&body);
         if let Some(token) = &sms.token {
             request = request.bearer_auth(token.expose());
@@ -374,6 +383,9 @@ pub struct Watch {
     pub every: Duration,
     /// Whose due deferrals end at each pass (process step 3), when there is one.
     pub deferrals: Option<Arc<crate::gateway::Gateway>>,
+    /// Reminds assignees of root-cause analyses due soon, on each pass (the Mitz
+    /// process; nothing without `[gateway.mitz]`).
+    pub reminders: Option<Arc<crate::gateway::Gateway>>,
 }
 
 impl Watch {
@@ -430,6 +442,11 @@ impl Watch {
         }
         if !moved.is_empty() {
             self.wake.notify_one();
+        }
+        if let Some(gateway) = &self.reminders {
+            if let Err(e) = gateway.remind_rcas().await {
+                tracing::error!(error = %e, "reminding of root-cause analyses failed");
+            }
         }
         Ok(moved)
     }
@@ -500,6 +517,7 @@ mod tests {
             wake: Arc::default(),
             every: Duration::ZERO,
             deferrals: None,
+            reminders: None,
         };
         clock.advance(SignedDuration::from_mins(45));
         assert!(watch.step().await.unwrap().is_empty(), "nobody paged");

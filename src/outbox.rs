@@ -83,6 +83,49 @@ pub enum Action {
     Deferral {
         until: Option<String>,
     },
+    /// Tell a person of the Mitz process (`[gateway.mitz]`, or the assignee's desk
+    /// contact) of `alert`, by mail or, with `sms`, by text. The lane is a pseudo-desk
+    /// per person and channel (`notify-mitz-…`).
+    Alert {
+        alert: Alert,
+        to: AlertTo,
+        #[serde(default)]
+        sms: bool,
+    },
+}
+
+/// What a Mitz-process notice is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Alert {
+    /// An information-security incident (always to the security officer).
+    Security,
+    /// A calamity (to the service desk and the service level manager).
+    Calamity,
+    /// The root-cause analysis is due soon (to the assignee).
+    RcaDue,
+}
+
+/// Who a Mitz-process notice goes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertTo {
+    SecurityOfficer,
+    ServiceDesk,
+    ServiceLevelManager,
+    /// The contact of the assigned supplier's desk (`desks.<id>.contact`).
+    Assignee,
+}
+
+impl AlertTo {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertTo::SecurityOfficer => "security-officer",
+            AlertTo::ServiceDesk => "service-desk",
+            AlertTo::ServiceLevelManager => "service-level-manager",
+            AlertTo::Assignee => "assignee",
+        }
+    }
 }
 
 /// The lane of [`Action::Journal`] deliveries.
@@ -122,6 +165,9 @@ impl Action {
             Action::Coordinate { solved_by } => format!("ask to coordinate the report {solved_by} writes"),
             Action::Deferral { until: Some(until) } => format!("deferred until {until}"),
             Action::Deferral { until: None } => "deferral ended".into(),
+            Action::Alert { alert, to, sms } => {
+                format!("{alert:?} notice to the {} by {}", to.as_str(), if *sms { "sms" } else { "mail" })
+            }
         }
     }
 }

@@ -93,6 +93,7 @@ impl Application {
             wake: gateway.outbox_signal(),
             every,
             deferrals: Some(gateway.clone()),
+            reminders: Some(gateway.clone()),
         });
         // Webhooks of a desk with `webhook_verify = "reread"` read the issue back through it.
         let state = AppState { gateway: gateway.clone(), escalation, rate_limits, adapters: adapters.clone() };

@@ -26,6 +26,7 @@ use crate::model::{DeskId, Role};
 mod desk;
 mod env;
 mod limits;
+mod mitz;
 pub mod process;
 mod report;
 mod sms;
@@ -38,6 +39,7 @@ use env::apply_env_overrides;
 pub use env::{Env, MapEnv, ProcessEnv};
 
 pub use limits::{RateLimit, RateLimitOverrides};
+pub use mitz::{Mitz, Person};
 pub use sms::{DEFAULT_SMS_BODY, Sms};
 pub use smtp::{Smtp, SmtpTls};
 use smtp::{SmtpFile, resolve_smtp};
@@ -132,6 +134,8 @@ struct GatewayFile {
     #[serde(default)]
     report: report::ReportFile,
     journal: Option<report::JournalFile>,
+    /// The Mitz incident process (`[gateway.mitz]`).
+    mitz: Option<mitz::MitzFile>,
 }
 
 /// `[gateway.store]` as written.
@@ -440,6 +444,8 @@ pub struct GatewayConfig {
     pub report: ReportSettings,
     pub journal: Option<Journal>,
     pub classification: crate::model::Classification,
+    /// The Mitz incident process, when `[gateway.mitz]` is configured.
+    pub mitz: Option<Mitz>,
 }
 
 impl GatewayConfig {
@@ -567,6 +573,7 @@ impl Config {
                     message: "expected at least 1".into(),
                 });
             }
+            let mitz = g.mitz.and_then(|m| mitz::resolve(m, smtp.is_some(), sms.is_some(), &mut problems));
             let tls_ok = problems.len() == before;
             let data_dir =
                 if g.data_dir.is_absolute() { g.data_dir } else { base_relative(base_dir, &g.data_dir, true) };
@@ -593,6 +600,7 @@ impl Config {
                 report,
                 journal,
                 classification: g.classification,
+                mitz,
             })
         });
 

@@ -61,6 +61,12 @@ pub trait Dialect: Sync {
     fn deferral_field(&self, _desk: &Desk) -> Option<String> {
         None
     }
+
+    /// The fields of a new copy that carry the incident's category, where the tool
+    /// has such a field; none for a disruption (the tool's own category stands).
+    fn category_fields(&self, _category: crate::model::Category) -> Vec<(String, String)> {
+        Vec::new()
+    }
 }
 
 macro_rules! registry {

@@ -24,6 +24,12 @@ pub trait EscalationHook: Send + Sync + 'static {
     fn local(&self, at: Timestamp) -> String {
         at.to_string()
     }
+
+    /// The same time `days` working days after `at` on the national desk's calendar;
+    /// `None` when the hook has no calendar (the caller counts Monday to Friday).
+    fn working_days_after(&self, _at: Timestamp, _days: u32) -> Option<Timestamp> {
+        None
+    }
 }
 
 impl EscalationHook for Engine {
@@ -45,5 +51,10 @@ impl EscalationHook for Engine {
 
     fn local(&self, at: Timestamp) -> String {
         at.to_zoned(self.ruleset().zone.clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()
+    }
+
+    fn working_days_after(&self, at: Timestamp, days: u32) -> Option<Timestamp> {
+        let r = self.ruleset();
+        Some(super::working_days::after_working_days(at, r.zone(), r.national_calendar(), days))
     }
 }

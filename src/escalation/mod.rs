@@ -29,6 +29,7 @@ pub mod record;
 pub mod rules;
 pub mod schedule;
 pub mod sweep;
+pub mod working_days;
 
 pub use decision::{DEFAULT_RULE, Decision};
 pub use engine::Engine;

@@ -147,19 +147,29 @@ impl<'a> Planner<'a> {
         }
         if after.status != before.status {
             let resolution = (after.status == Status::Resolved).then(|| resolution_text(after, actor)).flatten();
-            send_to(&mut out, Action::Status { status: after.status, resolution }, &|_| true);
+            // A security incident's resolution text stays internal: local desks get the status only.
+            let hidden = |d: &DeskId| after.text_is_internal() && self.is_local(d);
+            if resolution.is_some() && after.text_is_internal() {
+                send_to(&mut out, Action::Status { status: after.status, resolution: None }, &hidden);
+            }
+            send_to(&mut out, Action::Status { status: after.status, resolution }, &|d| !hidden(d));
         }
         for index in before.notes.len()..after.notes.len() {
             let note = &after.notes[index];
             let internal = note.visibility == Visibility::Internal;
             // Not back to the tool it came from; internal notes never to a local desk.
-            let skip = |d: &DeskId| (d == &note.author_desk && via == Via::Remote) || (internal && self.is_local(d));
+            // Nor, of a security incident, another party's note to a local desk.
+            let internal = |d: &DeskId| internal || (after.text_is_internal() && d != &note.author_desk);
+            let skip = |d: &DeskId| (d == &note.author_desk && via == Via::Remote) || (internal(d) && self.is_local(d));
             send_to(&mut out, Action::Note { index }, &|d| !skip(d));
         }
         for index in before.attachments.len()..after.attachments.len() {
             let author = &after.attachments[index].added_by;
             // Not back to the tool it came from.
-            send_to(&mut out, Action::Attachment { index }, &|d| !(d == author && via == Via::Remote));
+            let skip = |d: &DeskId| {
+                (d == author && via == Via::Remote) || (after.text_is_internal() && self.is_local(d) && d != author)
+            };
+            send_to(&mut out, Action::Attachment { index }, &|d| !skip(d));
         }
         out.extend(self.journal(before, after));
         out

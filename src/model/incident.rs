@@ -463,6 +463,13 @@ pub struct Incident {
     /// Files attached, oldest first (their content is in the store by hash).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<super::Attachment>,
+    /// Disruption, security incident or fraud; calamity; the root-cause analysis owed.
+    #[serde(default, skip_serializing_if = "super::Category::is_default")]
+    pub category: super::Category,
+    #[serde(default, skip_serializing_if = "super::Calamity::is_default")]
+    pub calamity: super::Calamity,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rca: Option<super::Rca>,
 }
 
 /// A new report from a local desk, already parsed.
@@ -516,6 +523,9 @@ impl NewIncident {
             involved: Vec::new(),
             supplier_only: false,
             attachments: Vec::new(),
+            category: super::Category::default(),
+            calamity: super::Calamity::default(),
+            rca: None,
         }
     }
 }
@@ -542,6 +552,8 @@ pub struct Change {
     /// An RFC/problem in SDS-Jira the incident now waits on: linked, and the incident
     /// becomes `pending_release` unless `status` says otherwise (step 11).
     pub rfc: Option<ReleaseLink>,
+    /// Category, calamity and root-cause analysis (`category`).
+    pub classify: super::Classify,
 }
 
 impl Change {
@@ -667,6 +679,7 @@ impl Incident {
             next.status = to;
             record(&mut next, "status", Some(from.to_string()), Some(to.to_string()));
         }
+        let changed = super::category::apply(&mut next, actor, &change.classify, now)? || changed;
         if changed {
             next.updated_at = now;
             next.version += 1;
@@ -726,6 +739,7 @@ impl Incident {
                     (change.kind.is_some(), "kind"),
                     (change.parent.is_some(), "parent"),
                     (change.approve_report, "approve_report"),
+                    (change.classify.national_only().is_some(), change.classify.national_only().unwrap_or_default()),
                 ];
                 if let Some(end) = change.status.filter(|s| matches!(s, Status::Closed | Status::Cancelled)) {
                     return Err(ModelError::Forbidden(Incident::close_refusal(end)));

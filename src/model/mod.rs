@@ -7,6 +7,7 @@
 //! close guard, the patient-data ban — lives in [`incident`].
 
 pub mod attachment;
+pub mod category;
 pub mod classification;
 pub mod dialect;
 mod hand_on;
@@ -20,6 +21,7 @@ pub mod support;
 pub(crate) mod testing;
 
 pub use attachment::Attachment;
+pub use category::{Calamity, CalamityCriterion, Category, Classify, Rca};
 pub use classification::Classification;
 pub use dialect::DialectId;
 pub use ids::{DeskId, IncidentId, Service, TicketId};

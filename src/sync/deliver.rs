@@ -372,6 +372,10 @@ impl Dispatcher {
         if let Action::Notify { escalation, .. } | Action::Stakeholders { escalation } = &item.action {
             return self.notify(item, escalation).await.map(|()| None);
         }
+        if let Action::Alert { alert, to, sms } = &item.action {
+            let incident = self.incident_of(item).await?;
+            return self.notifier.alert(*alert, *to, *sms, &incident).await.map(|()| None).map_err(Failure::Remote);
+        }
         let incident = self.incident_of(item).await?;
         if item.action == Action::DetectedMail {
             return self.detected_mail(&incident).await.map(|()| None);
@@ -414,7 +418,12 @@ impl Dispatcher {
                 let correlation = incident.id.as_str();
                 let ticket = match adapter.find_by_correlation(correlation).await? {
                     Some(existing) => existing,
-                    None => adapter.create(&mapping.create_fields(&incident, as_origin), correlation).await?,
+                    None => {
+                        let mut fields = mapping.create_fields(&incident, as_origin);
+                        let system = self.config.desk(&item.desk).map_or(DialectId::Native, |d| d.system);
+                        fields.extra.extend(crate::dialects::get(system).category_fields(incident.category));
+                        adapter.create(&fields, correlation).await?
+                    }
                 };
                 let system = self.config.desk(&item.desk).map_or(DialectId::Native, |d| d.system);
                 let remote_id = ticket
@@ -476,7 +485,7 @@ impl Dispatcher {
                     .ok_or_else(|| Failure::Impossible(format!("{} has no note #{}", incident.id, index + 1)))?;
                 let role = self.config.desk(&item.desk).map(|d| d.role);
                 let reader = role.map(|role| Actor { desk: item.desk.clone(), role });
-                if !reader.is_some_and(|reader| Incident::note_visible_to(note, &reader)) {
+                if !reader.is_some_and(|reader| incident.shows_note(note, &reader)) {
                     return Err(Failure::Dropped(format!(
                         "note #{} is internal and {} may not see internal notes",
                         index + 1,
@@ -582,7 +591,11 @@ impl Dispatcher {
                 Ok(None)
             }
             // Carried out by `notify`, the detected mail and the journal before any adapter is looked up.
-            Action::Notify { .. } | Action::Stakeholders { .. } | Action::DetectedMail | Action::Journal => Ok(None),
+            Action::Notify { .. }
+            | Action::Stakeholders { .. }
+            | Action::Alert { .. }
+            | Action::DetectedMail
+            | Action::Journal => Ok(None),
             Action::Deferral { until } => {
                 let desk = self.config.desk(&item.desk);
                 super::deferral::show(adapter.as_ref(), desk, &my_ref()?, until.as_deref(), &incident).await?;

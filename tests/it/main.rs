@@ -27,6 +27,7 @@ mod jira_cloud;
 mod jira_sync;
 mod journal;
 mod layers;
+mod mitz;
 mod openapi;
 mod outbox_cli;
 mod patient_data;

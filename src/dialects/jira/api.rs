@@ -57,6 +57,7 @@ use crate::store::CreateOutcome;
 mod attachments;
 mod comments;
 mod expand;
+mod labels;
 mod meta;
 mod search;
 mod transitions;
@@ -440,7 +441,7 @@ fn issue_json(state: &AppState, desk: &JiraDesk<'_>, i: &Incident) -> Value {
     put("project", project_json(desk));
     put("issuetype", issue_type_json(desk));
     put("components", json!([{"name": i.service.as_str()}]));
-    put("labels", json!([]));
+    put("labels", labels::labels(i.category));
     put("resolution", resolution_of(desk, i.status));
     put("created", json!(jira_wire::format_timestamp(i.created_at)));
     put("updated", json!(jira_wire::format_timestamp(i.updated_at)));
@@ -555,10 +556,10 @@ fn refuse_patient_data_in(field: &'static str, value: &Value) -> Result<(), ApiE
 
 /// Fields deskgate reads on create.
 const KNOWN_ON_CREATE: &[&str] =
-    &["project", "issuetype", "summary", "description", "components", "priority", TICKET_FIELD];
+    &["project", "issuetype", "summary", "description", "components", "priority", "labels", TICKET_FIELD];
 
 /// Fields deskgate accepts on create and ignores.
-const IGNORED_ON_CREATE: &[&str] = &["labels", "reporter", "environment", "duedate"];
+const IGNORED_ON_CREATE: &[&str] = &["reporter", "environment", "duedate"];
 
 fn parse_create(state: &AppState, desk: &JiraDesk<'_>, body: &IssueBody) -> Result<NewIncident, ApiError> {
     let f = &body.fields;
@@ -641,9 +642,10 @@ async fn create(Write { call, ctx, body, bytes }: Write) -> Result<Response, Api
     let comments = added_comments(&body.update)?;
     admit_notes(state, &desk.who, None, comments.len(), "update.comment")?;
     let idempotency = idempotency(&call.headers, &bytes)?;
-    let outcome =
-        state.gateway.submit(&desk.who, new, idempotency, &ctx).await.map_err(|e| gateway_error(e, desk.mapping))?;
-    let (incident, replayed) = match outcome {
+    let category = body.fields.get("labels").map(labels::category).transpose()?;
+    let classify = crate::model::Classify { category, ..Default::default() };
+    let outcome = state.gateway.submit_classified(&desk.who, new, &classify, idempotency, &ctx).await;
+    let (incident, replayed) = match outcome.map_err(|e| gateway_error(e, desk.mapping))? {
         CreateOutcome::Created(i) => (i, false),
         CreateOutcome::Replayed(i) => (i, true),
     };
@@ -701,6 +703,7 @@ async fn edit_issue(Write { call, ctx, body, .. }: Write) -> Result<Response, Ap
                     change.priority = Some(p);
                 }
             }
+            "labels" => change.classify.category = Some(labels::category(value)?).filter(|c| *c != incident.category),
             "assignee" => {
                 let assignee = read_assignee(value)?;
                 if Some(&assignee) != incident.assignee.as_ref() {

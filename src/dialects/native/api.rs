@@ -12,6 +12,7 @@ use crate::gateway::{ListFilter, RequestContext};
 use crate::http::AppState;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::{JsonBody, admit_notes, idempotency};
+use crate::model::{CalamityCriterion, Category, Classify, Rca};
 use crate::model::{
     Change, DeskId, DialectId, ExternalLink, Incident, IncidentId, Kind, Level, LinkKind, NewIncident, Origin,
     Priority, Ref, ReleaseLink, Status, Text, TicketId, Title, Visibility, parse_display_id, parse_url,
@@ -37,6 +38,10 @@ pub struct SubmitIncident {
     pub priority: Option<Priority>,
     pub urgency: Option<Level>,
     pub impact: Option<Level>,
+    /// `disruption` (default), `security` or `fraud`.
+    pub category: Option<String>,
+    /// The calamity criteria the report meets.
+    pub calamity_criteria: Option<Vec<CalamityCriterion>>,
 }
 
 /// A change by the national desk or the assigned supplier.
@@ -59,6 +64,18 @@ pub struct PatchIncident {
     /// Link an RFC or problem in SDS-Jira (national desk or the assigned supplier):
     /// the incident becomes `pending_release` and the reporter is told.
     pub rfc: Option<LinkRfc>,
+    /// `disruption`, `security` or `fraud` (national desk or the assigned supplier).
+    pub category: Option<String>,
+    /// The calamity criteria met now (replacing those recorded).
+    pub calamity_criteria: Option<Vec<CalamityCriterion>>,
+    /// The national desk declares (`true`) or withdraws (`false`) a calamity.
+    pub calamity: Option<bool>,
+    /// The national desk asks for a root-cause analysis of a P2.
+    #[serde(default)]
+    pub request_rca: bool,
+    /// The assignee delivered the root-cause analysis.
+    #[serde(default)]
+    pub rca_delivered: bool,
 }
 
 /// An RFC or problem in SDS-Jira the incident waits on (process step 11).
@@ -187,6 +204,11 @@ pub struct IncidentView {
     /// `/api/v1/incidents/{id}/attachments/{number}/content`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<crate::model::Attachment>,
+    pub category: Category,
+    pub calamity: bool,
+    pub calamity_criteria: Vec<CalamityCriterion>,
+    /// The root-cause analysis owed (a P1's, or a P2's on request).
+    pub rca: Option<Rca>,
 }
 
 impl IncidentView {
@@ -208,7 +230,7 @@ impl IncidentView {
             notes: i
                 .notes
                 .iter()
-                .filter(|n| Incident::note_visible_to(n, &actor))
+                .filter(|n| i.shows_note(n, &actor))
                 .map(|n| NoteView {
                     author_desk: n.author_desk.to_string(),
                     visibility: n.visibility,
@@ -239,6 +261,10 @@ impl IncidentView {
             priority_classified: i.priority_classified,
             involved: i.involved.iter().map(ToString::to_string).collect(),
             attachments: i.attachments.clone(),
+            category: i.category,
+            calamity: i.calamity.is_calamity(),
+            calamity_criteria: i.calamity.criteria.clone(),
+            rca: i.rca.clone(),
         }
     }
 }
@@ -306,6 +332,11 @@ pub async fn submit(
     JsonBody(req, raw): JsonBody<SubmitIncident>,
 ) -> Result<Response, ApiError> {
     let idempotency = idempotency(&headers, &raw)?;
+    let classify = Classify {
+        category: req.category.as_deref().map(|c| Category::parse("category", c)).transpose()?,
+        calamity_criteria: req.calamity_criteria.clone(),
+        ..Classify::default()
+    };
     let new = match parse_submission(&state, &who, req) {
         Ok(new) => new,
         Err(e) => {
@@ -316,7 +347,7 @@ pub async fn submit(
             return Err(e);
         }
     };
-    let outcome = state.gateway.submit(&who, new, idempotency, &ctx).await?;
+    let outcome = state.gateway.submit_classified(&who, new, &classify, idempotency, &ctx).await?;
     let (status, incident) = match &outcome {
         CreateOutcome::Created(i) => (StatusCode::CREATED, i),
         CreateOutcome::Replayed(i) => (StatusCode::OK, i),
@@ -482,11 +513,19 @@ pub async fn patch_incident(
             .rfc
             .map(|r| ReleaseLink::parse(r.kind.unwrap_or(LinkKind::Rfc), &r.key, r.url.as_deref()))
             .transpose()?,
+        classify: Classify {
+            category: req.category.as_deref().map(|c| Category::parse("category", c)).transpose()?,
+            calamity_criteria: req.calamity_criteria,
+            declare_calamity: req.calamity,
+            request_rca: req.request_rca,
+            rca_delivered: req.rca_delivered,
+            rca_due: None,
+        },
     };
     if change.is_empty() {
         return Err(ApiError::bad_request(
             "(body)",
-            "nothing to change: expected one of status, priority, assignee, kind, parent, report, approve_report, rfc",
+            "nothing to change: expected one of status, priority, assignee, kind, parent, report, approve_report, rfc, category, calamity_criteria, calamity, request_rca, rca_delivered",
         ));
     }
     let incident = state.gateway.update(&who, &id, &change, &ctx).await?;

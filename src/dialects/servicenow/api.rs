@@ -161,7 +161,7 @@ const FIELDS: &[(&str, Writable)] = {
         ("impact", Always),
         ("urgency", Always),
         ("priority", No),
-        ("category", No),
+        ("category", Always),
         ("business_service", OnInsert),
         ("cmdb_ci", No),
         ("assignment_group", OnUpdate),
@@ -487,8 +487,13 @@ async fn create(
     let notes = notes(&record)?;
     admit_notes(&state, &desk.who, None, notes.len(), "comments")?;
     let idempotency = idempotency(&headers, &bytes)?;
-    let outcome =
-        state.gateway.submit(&desk.who, new, idempotency, &ctx).await.map_err(|e| gateway_error(e, desk.mapping))?;
+    let category = record.get("category").map(|c| category_value(c)).transpose()?;
+    let classify = crate::model::Classify { category, ..Default::default() };
+    let outcome = state
+        .gateway
+        .submit_classified(&desk.who, new, &classify, idempotency, &ctx)
+        .await
+        .map_err(|e| gateway_error(e, desk.mapping))?;
     let (mut incident, replayed) = match outcome {
         CreateOutcome::Created(i) => (i, false),
         CreateOutcome::Replayed(i) => (i, true),
@@ -634,6 +639,9 @@ fn read_change(desk: &SnDesk<'_>, current: &Incident, view: &View, record: &Reco
         if let Some(p) = priority.filter(|p| Some(*p) != current.priority) {
             change.priority = Some(p);
         }
+    }
+    if let Some(category) = given("category").map(category_value).transpose()? {
+        change.classify.category = Some(category).filter(|c| *c != current.category);
     }
     if let Some(group) = given("assignment_group") {
         if Some(group) != view.value("assignment_group") {

@@ -64,4 +64,13 @@ impl Dialect for Servicenow {
     fn probe(&self) -> Option<&'static dyn crate::probe::DeskProbe> {
         Some(&probe::ServicenowProbe)
     }
+
+    /// The incident table's `category`: `security` or `fraud` (choices a Mitz
+    /// instance adds to the base system's IT categories).
+    fn category_fields(&self, category: crate::model::Category) -> Vec<(String, String)> {
+        match category {
+            crate::model::Category::Disruption => Vec::new(),
+            other => vec![("category".to_owned(), other.as_str().to_owned())],
+        }
+    }
 }

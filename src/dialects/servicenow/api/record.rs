@@ -6,7 +6,9 @@
 //!   system's lookup of the two), `close_code`, `close_notes`: the incident's own.
 //! - `state`, `incident_state` (the same value, as in the base system), `hold_reason`:
 //!   the canonical status in the desk's mapping.
-//! - `category`: `software`; every incident deskgate federates concerns an IT service.
+//! - `category`: the incident's category — `software` for a disruption (every
+//!   incident deskgate federates concerns an IT service), `security` or `fraud`
+//!   (the Mitz classification; see `category_value`).
 //! - References, each `{"link", "value"}` unless `sysparm_exclude_reference_link=true`,
 //!   their display value the referenced record's name. The links point where
 //!   ServiceNow keeps such records; deskgate serves only `incident`.
@@ -98,7 +100,7 @@ impl View {
         put("impact", FieldValue::labelled(impact.to_string(), level_label(impact)));
         put("urgency", FieldValue::labelled(urgency.to_string(), level_label(urgency)));
         put("priority", FieldValue::labelled(priority.to_string(), priority_label(priority)));
-        put("category", FieldValue::labelled("software", "Software"));
+        put("category", category_field(i.category));
         put("business_service", FieldValue::reference(base, "cmdb_ci_service", i.service.as_str(), i.service.as_str()));
         put("cmdb_ci", FieldValue::reference(base, "cmdb_ci", i.service.as_str(), i.service.as_str()));
         put(
@@ -228,4 +230,26 @@ pub(super) fn hold_reason_label(value: &str) -> String {
         other => other,
     }
     .to_owned()
+}
+
+/// The `category` field of an incident of `category`.
+fn category_field(category: crate::model::Category) -> FieldValue {
+    match category {
+        crate::model::Category::Disruption => FieldValue::labelled("software", "Software"),
+        crate::model::Category::Security => FieldValue::labelled("security", "Security"),
+        crate::model::Category::Fraud => FieldValue::labelled("fraud", "Fraud"),
+    }
+}
+
+/// The category a `category` value written by a desk means: `security` and `fraud`
+/// (or the canonical and Dutch names) are those; the base system's IT categories
+/// (`software`, `hardware`, `network`, `database`, `inquiry`) are a disruption.
+pub(super) fn category_value(value: &str) -> Result<crate::model::Category, ApiError> {
+    let v = value.trim().to_ascii_lowercase();
+    if matches!(v.as_str(), "software" | "hardware" | "network" | "database" | "inquiry" | "") {
+        return Ok(crate::model::Category::Disruption);
+    }
+    crate::model::Category::parse("category", &v).map_err(|_| {
+        bad("category", "one of software, hardware, network, database, inquiry (a disruption), security, fraud")
+    })
 }

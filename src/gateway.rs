@@ -10,6 +10,7 @@ mod attachments;
 mod escalations;
 mod lookups;
 mod operations;
+mod process;
 mod with_notes;
 
 pub mod adapters;
@@ -270,6 +271,7 @@ impl Gateway {
         let planner = Planner::new(&self.config);
         let now = self.now();
         let plan = |i: &mut Incident| {
+            process::on_created(&self.config, i);
             let mut effects = Effects { changed: true, deliveries: planner.created(i), ..Effects::default() };
             self.on_created(i, now, &mut effects);
             effects
@@ -349,6 +351,8 @@ impl Gateway {
     ) -> Result<Incident, GatewayError> {
         let actor = who.actor();
         let now = self.now();
+        let held = process::with_hold_reason(&self.config, change);
+        let change = held.as_ref().unwrap_or(change);
         if let Some(assignee) = &change.assignee {
             let desk =
                 self.config.desk(assignee).filter(|d| d.role == crate::model::Role::Supplier).ok_or(
@@ -386,6 +390,7 @@ impl Gateway {
             let before = i.clone();
             let was_support_request = i.kind == crate::model::Kind::SupportRequest;
             let mut changed = i.apply(&actor, change, now)?;
+            process::after_change(&self.config, &actor, &before, i, now);
             if let Some(note) = joined_note.as_ref().filter(|_| !was_support_request) {
                 i.add_note(&actor, note.clone(), Visibility::Public, now);
                 changed = true;
@@ -502,6 +507,7 @@ impl Gateway {
             }
             if !reading.change.is_empty() {
                 changed |= i.apply(&actor, &reading.change, now)?;
+                process::after_change(&self.config, &actor, &before, i, now);
             }
             let deliveries =
                 if changed { Planner::new(&self.config).changed(&before, i, desk, Via::Remote) } else { Vec::new() };

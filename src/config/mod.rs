@@ -26,6 +26,7 @@ use crate::model::{DeskId, Role};
 mod desk;
 mod env;
 mod limits;
+mod process;
 mod sms;
 pub mod tls;
 
@@ -120,6 +121,8 @@ struct GatewayFile {
     http: HttpSettings,
     /// Which backend holds the state (`[gateway.store]`); sled in `data_dir` without it.
     store: Option<StoreFile>,
+    /// The process profile (`[gateway.process]`): priority matrix, calendar, auto-close.
+    process: Option<process::ProcessFile>,
 }
 
 /// `[gateway.store]` as written.
@@ -468,6 +471,7 @@ pub struct GatewayConfig {
     pub escalation: EscalationSettings,
     pub limits: Limits,
     pub http: HttpSettings,
+    pub process: Option<crate::model::ProcessProfile>,
 }
 
 impl GatewayConfig {
@@ -599,6 +603,7 @@ impl Config {
             let data_dir =
                 if g.data_dir.is_absolute() { g.data_dir } else { base_relative(base_dir, &g.data_dir, true) };
             let store = resolve_store(g.store, &data_dir, &mut problems);
+            let process = g.process.and_then(|p| process::resolve(p, &mut problems));
             listen.filter(|_| tls_ok).map(|listen| GatewayConfig {
                 listen,
                 data_dir,
@@ -616,6 +621,7 @@ impl Config {
                 escalation,
                 limits: g.limits,
                 http: g.http,
+                process,
             })
         });
 

@@ -125,7 +125,7 @@ pub(super) fn compile(
 
     for key in table.keys() {
         // `schema` is a dialect's own section (ClearQuest's workflow), read by its adapter.
-        if !PART_KEYS.contains(&key.as_str()) && key != "desks" && key != "schema" {
+        if !PART_KEYS.contains(&key.as_str()) && key != "desks" && key != "schema" && key != "profiles" {
             report.add(key.clone(), unknown_key(key, &["origin", "resolution", "status", "priority", "desks"]));
         }
     }

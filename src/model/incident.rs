@@ -15,6 +15,9 @@ pub enum Kind {
     SupportRequest,
     Problem,
     Rfc,
+    /// A request for a service (information, access, a new project), not a
+    /// disturbance; the national desk reclassifies between it and an incident.
+    ServiceRequest,
 }
 
 impl Kind {
@@ -24,6 +27,7 @@ impl Kind {
             Kind::SupportRequest => "support_request",
             Kind::Problem => "problem",
             Kind::Rfc => "rfc",
+            Kind::ServiceRequest => "service_request",
         }
     }
 }
@@ -460,6 +464,9 @@ pub struct Incident {
     /// Files attached, oldest first (their content is in the store by hash).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<super::Attachment>,
+    /// The process profile's state (its priority name, hold reason, auto-close).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process: Option<super::ProcessState>,
 }
 
 /// A new report from a local desk, already parsed.
@@ -510,6 +517,7 @@ impl NewIncident {
             deferred_until: None,
             supplier_only: false,
             attachments: Vec::new(),
+            process: None,
         }
     }
 }
@@ -733,9 +741,10 @@ impl Incident {
                     None => Ok(()),
                 }
             }
-            Role::Local => Err(ModelError::Forbidden(
+            // Where the process profile lets the reporter reopen its resolved incident.
+            Role::Local => self.reporter_reopen(&actor.desk, change).unwrap_or_else(|| Err(ModelError::Forbidden(
                 "local desks add notes; status, priority and assignment are set by the national desk and the assigned supplier".into(),
-            )),
+            ))),
         }
     }
 

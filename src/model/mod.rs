@@ -12,6 +12,7 @@ pub mod ids;
 pub mod incident;
 pub mod patient_data;
 pub mod priority;
+pub mod process;
 pub mod status;
 #[cfg(test)]
 pub(crate) mod testing;
@@ -21,6 +22,7 @@ pub use dialect::DialectId;
 pub use ids::{DeskId, IncidentId, Service, TicketId};
 pub use incident::*;
 pub use priority::{Level, Priority};
+pub use process::{HoldReason, ProcessProfile, ProcessState};
 pub use status::Status;
 
 /// A value that does not fit the model, or a change the rules do not allow.

@@ -144,6 +144,10 @@ pub struct IncidentView {
     /// `/api/v1/incidents/{id}/attachments/{number}/content`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<crate::model::Attachment>,
+    /// The process profile's view: its priority name (`P04`), the hold reason, when
+    /// a resolved incident closes by itself. Absent without a profile.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub process: Option<crate::model::ProcessState>,
 }
 
 impl IncidentView {
@@ -198,6 +202,7 @@ impl IncidentView {
             version: i.version,
             deferred_until: i.deferred_until.map(|t| t.to_string()),
             attachments: i.attachments.clone(),
+            process: i.process.clone(),
         }
     }
 }

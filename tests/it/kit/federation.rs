@@ -146,6 +146,7 @@ pub struct FederationBuilder {
     jira_hook_secret: String,
     servicenow_pushes: bool,
     edits: Vec<ConfigEdit>,
+    clock: Option<deskgate::clock::TestClock>,
 }
 
 impl FederationBuilder {
@@ -164,7 +165,14 @@ impl FederationBuilder {
             jira_hook_secret: JIRA_HOOK_SECRET.into(),
             servicenow_pushes: false,
             edits: Vec::new(),
+            clock: None,
         }
+    }
+
+    /// The gateway runs on `clock` (a test clock the test moves) instead of the system clock.
+    pub fn clock(mut self, clock: deskgate::clock::TestClock) -> Self {
+        self.clock = Some(clock);
+        self
     }
 
     /// `[gateway] delivery.<key> = v` (`max_attempts`, `retry_base_ms`, `concurrency`, …).
@@ -358,6 +366,7 @@ impl FederationBuilder {
             poller: None,
             stop: None,
             server: None,
+            clock: self.clock,
         };
         f.launch().await;
         f
@@ -383,6 +392,8 @@ pub struct Federation {
     pub config: Config,
     pub jira_hook_secret: String,
     pub poller: Option<Arc<Poller>>,
+    /// The test clock the gateway runs on, when not the system clock.
+    pub clock: Option<deskgate::clock::TestClock>,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
 }
@@ -393,7 +404,14 @@ impl Federation {
     }
 
     async fn launch(&mut self) {
-        let app = Application::build(self.config.clone()).await.expect("gateway starts");
+        let app = match &self.clock {
+            None => Application::build(self.config.clone()).await,
+            Some(clock) => {
+                let store = deskgate::store::open(&self.config.gateway.store).expect("the store opens");
+                Application::build_with(self.config.clone(), store, Arc::new(clock.clone())).await
+            }
+        }
+        .expect("gateway starts");
         self.gateway = format!("http://{}", app.local_addr());
         self.poller = Some(app.poller());
         let (stop, stopped) = oneshot::channel::<()>();

@@ -59,6 +59,14 @@ fn reclassified(actor: &Actor, before: &Incident, i: &mut Incident, now: Timesta
     }
 }
 
+/// Whether a local desk's report of `to` is its reporter reopening `i` (seed 000,
+/// I08), which the profile allows: from resolved back to work.
+pub(super) fn is_reporter_reopen(i: &Incident, to: Status) -> bool {
+    i.process.as_ref().is_some_and(|p| p.reporter_reopens)
+        && matches!(i.status, Status::Resolved | Status::Closed)
+        && matches!(to, Status::InProgress | Status::Assigned)
+}
+
 /// Under the profile, linking a problem puts the incident on hold awaiting that
 /// problem (I13) rather than pending release, which is awaiting a change (I12).
 pub(super) fn with_hold_reason(config: &Config, change: &Change) -> Option<Change> {

@@ -18,6 +18,7 @@ mod escalation_flow;
 mod flow;
 mod flow_more;
 mod fuzz;
+mod healthdata;
 mod hostile_input;
 mod jira_api;
 mod jira_cloud;

@@ -330,3 +330,50 @@ async fn healthdata_a_request_that_is_an_incident_is_reclassified() {
     let comments = f.drift.issue(&key).unwrap().comments;
     assert!(comments.iter().any(|c| c.body.contains("is a service request, not an incident")), "{comments:#?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthdata_a_request_is_reclassified_through_the_national_servicenow_record() {
+    // The national desk on ServiceNow: the record's `u_type` is the kind, and the
+    // record shows the profile's priority beside ServiceNow's.
+    use kit::{TestGateway, request as call};
+    use reqwest::Method;
+    let gw = TestGateway::start_edited(
+        |c| {
+            crate::servicenow_api::servicenow_federation(c);
+            c.gateway("process", shipped_process());
+        },
+        reqwest::Client::new(),
+    )
+    .await;
+    let body = json!({
+        "short_description": "HEALTHSTAT: dashboards are empty", "description": "Seen by a group of users",
+        "business_service": "HEALTHSTAT", "impact": "2", "urgency": "2", "correlation_id": "hd-1",
+    });
+    let created = call(&gw, Method::POST, "region-h", "/api/now/table/incident", Some(body)).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let record = &created.body["result"];
+    assert_eq!((record["u_type"].as_str(), record["u_process_priority"].as_str()), (Some("incident"), Some("P04")));
+    let path = format!("/api/now/table/incident/{}", record["sys_id"].as_str().unwrap());
+
+    let refused = call(&gw, Method::PATCH, "sds", &path, Some(json!({"u_type": "request"}))).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert_eq!(refused.body["status"], "failure");
+    assert!(refused.body["error"]["message"].as_str().unwrap().contains("u_type"), "{}", refused.body);
+    let moved = call(&gw, Method::PATCH, "sds", &path, Some(json!({"u_type": "service_request"}))).await;
+    assert_eq!(moved.status, StatusCode::OK, "{}", moved.body);
+    assert_eq!(moved.body["result"]["u_type"], "service_request");
+    let id = record["u_deskgate_incident"].as_str().unwrap();
+    let incident: Value = gw.get("sds", &format!("/api/v1/incidents/{id}")).await.json().await.unwrap();
+    assert_eq!(incident["kind"], "service_request");
+    let notes = incident["notes"].as_array().unwrap();
+    assert!(notes.iter().any(|n| n["body"].as_str().unwrap().contains("is a service request")), "{notes:#?}");
+
+    // Resolved through the record with a comment: the auto-close window starts too.
+    let resolve =
+        json!({"state": "6", "close_code": "Solution provided", "close_notes": "Restarted", "comments": "Fixed"});
+    let resolved = call(&gw, Method::PATCH, "sds", &path, Some(resolve)).await;
+    assert_eq!(resolved.status, StatusCode::OK, "{}", resolved.body);
+    let incident: Value = gw.get("sds", &format!("/api/v1/incidents/{id}")).await.json().await.unwrap();
+    assert_eq!(incident["status"], "resolved");
+    assert!(incident["process"]["auto_close_at"].is_string(), "{incident:#}");
+}

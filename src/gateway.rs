@@ -381,7 +381,11 @@ impl Gateway {
             }
         }
         // Linking an RFC/problem: the reporter is told what the incident waits for (step 11).
-        let release_note = change.rfc.as_ref().map(release_note).transpose()?;
+        let release_note = change
+            .rfc
+            .as_ref()
+            .map(|l| if held.is_some() { process::problem_note(l) } else { release_note(l) })
+            .transpose()?;
         let entry = self.entry(AuditKind::Updated, Some(&who.desk), describe_change(change), ctx);
         let mutate = |i: &mut Incident| {
             if !i.is_visible_to(&actor) {

@@ -176,3 +176,68 @@ fn parse_day(s: &str) -> Option<ClosingDay> {
     Date::new(2024, month, day).ok()?;
     Some(ClosingDay::Annual { month, day })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::config::{Config, MapEnv};
+
+    const DESKS: &str = r#"
+        [desks.sds]
+        name = "National Service Desk"
+        role = "national"
+        system = "native"
+        auth = { issuer = "sds", algorithm = "HS256", secret = { env = "T_SDS" } }
+    "#;
+
+    fn problems(process: &str) -> Vec<String> {
+        let text = format!("[gateway]\nlisten = \"127.0.0.1:0\"\n{process}\n{DESKS}");
+        let env = MapEnv::new(false).with("T_SDS", "sds-secret");
+        match Config::from_toml(&text, Path::new("."), &env) {
+            Ok(_) => Vec::new(),
+            Err(p) => p.iter().map(|p| format!("{}: {}", p.path, p.message)).collect(),
+        }
+    }
+
+    const GOOD: &str = r#"
+        [gateway.process]
+        name = "healthdata"
+        [gateway.process.calendar]
+        zone = "Europe/Brussels"
+        working_hours = "08:00-16:30"
+        closing_days = [{ date = "12-25", name = "Christmas" }, { easter = 1, name = "Easter Monday" }]
+        [gateway.process.priority]
+        services = { HD4DP = "gold" }
+        canonical = { P01 = "P1", P02 = "P2", P08 = "P4", P40 = "P4" }
+        matrix.gold = { high = "P01", medium = "P02", low = "P08", none = "P40" }
+    "#;
+
+    #[test]
+    fn a_profile_loads_and_evaluates() {
+        assert_eq!(problems(GOOD), Vec::<String>::new());
+    }
+
+    #[test]
+    fn check_config_names_each_bad_value_by_its_key_path() {
+        let bad = GOOD
+            .replace("Europe/Brussels", "Europe/Nowhere")
+            .replace("08:00-16:30", "16:30-08:00")
+            .replace(r#"date = "12-25""#, r#"date = "13-01""#)
+            .replace(r#"HD4DP = "gold""#, r#"HD4DP = "gold", OTHER = "platinum""#)
+            .replace(r#"P08 = "P4""#, r#"P08 = "P9""#)
+            .replace(r#"none = "P40""#, r#"nothing = "P40""#);
+        let found = problems(&bad);
+        for path in [
+            "gateway.process.calendar.zone:",
+            "gateway.process.calendar.working_hours:",
+            "gateway.process.calendar.closing_days[0].date:",
+            "gateway.process.priority.services.OTHER:",
+            "gateway.process.priority.canonical.P08:",
+            "gateway.process.priority.matrix.gold.nothing:",
+            "gateway.process.priority.matrix.gold.none: missing",
+        ] {
+            assert!(found.iter().any(|p| p.starts_with(path)), "{path} in {found:#?}");
+        }
+    }
+}

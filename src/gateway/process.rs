@@ -76,6 +76,18 @@ pub(super) fn with_hold_reason(config: &Config, change: &Change) -> Option<Chang
     Some(Change { status: Some(Status::OnHold), ..change.clone() })
 }
 
+/// What the reporter is told when a problem link puts the incident on hold (I13).
+pub(super) fn problem_note(link: &crate::model::ReleaseLink) -> Result<Text, crate::model::ModelError> {
+    let url = link.url.as_deref().map(|u| format!(" ({u})")).unwrap_or_default();
+    Text::parse(
+        "note",
+        &format!(
+            "On hold, awaiting problem {}{url}: problem management looks for the cause; a workaround may be applied meanwhile.",
+            link.key
+        ),
+    )
+}
+
 impl Gateway {
     /// One auto-close pass at the clock's now: every resolved incident whose window
     /// has run out is closed by the national desk, and every party told. The instant

@@ -187,6 +187,8 @@ async fn healthdata_awaiting_problem_is_distinct_from_awaiting_change() {
     let origin = f.region_h.record(&sys_id).unwrap();
     assert_eq!((origin["state"].as_str(), origin["hold_reason"].as_str()), ("3", "3"), "Awaiting Problem: {origin:?}");
     assert_eq!(f.drift.issue(&key).unwrap().status, "Pending");
+    let journal = f.region_h.journal(&sys_id);
+    assert!(journal.iter().any(|j| j.value.contains("On hold, awaiting problem HDPRB-7")), "{journal:#?}");
 
     let (status, body) = f.patch("drift", &id, json!({"rfc": {"kind": "rfc", "key": "HDCHG-8"}})).await;
     assert_eq!(status, StatusCode::OK, "{body}");

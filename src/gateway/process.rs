@@ -29,9 +29,20 @@ pub(super) fn on_created(config: &Config, i: &mut Incident) {
 pub(super) fn after_change(config: &Config, actor: &Actor, before: &Incident, i: &mut Incident, now: Timestamp) {
     reclassified(actor, before, i, now);
     let Some(profile) = &config.gateway.process else { return };
-    let status = i.status;
+    let (status, priority) = (i.status, i.priority);
     let Some(state) = i.process.as_mut() else { return };
     state.hold_reason = HoldReason::of(status);
+    // The national desk re-prioritising ("Impact and Priority will be adapted"): the
+    // profile's name follows when one name stands for the new priority, else none is
+    // claimed rather than a stale one.
+    if priority != before.priority {
+        if let Some(p) = priority {
+            let names: Vec<&String> =
+                profile.priority.canonical.iter().filter(|(_, c)| **c == p).map(|(n, _)| n).collect();
+            let kept = state.priority.as_ref().filter(|n| names.contains(n)).cloned();
+            state.priority = kept.or_else(|| (names.len() == 1).then(|| names[0].clone()));
+        }
+    }
     if status == Status::Resolved && before.status != Status::Resolved {
         state.auto_close_at = Some(profile.calendar.add_working_days(now, profile.auto_close_working_days));
     } else if status != Status::Resolved {

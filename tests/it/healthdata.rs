@@ -142,6 +142,13 @@ async fn healthdata_priority_a_gold_service_with_high_impact_is_p01() {
     let (status, seen) = f.incident_as("region-h", id).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(seen["process"]["priority"], "P04", "the reporter sees the profile's priority: {seen:#}");
+
+    // "When the situation changes over time, Impact and Priority will be adapted."
+    let (status, body) = f.patch("sds", id, json!({"priority": "P2"})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["process"]["priority"], "P02", "the name follows the national desk's priority: {body:#}");
+    let (_, body) = f.patch("sds", id, json!({"priority": "P4"})).await;
+    assert!(body["process"]["priority"].is_null(), "P08, P16 and P40 are all P4: no stale name: {body:#}");
 }
 
 #[test]

@@ -133,7 +133,13 @@ pub async fn run(start: Timestamp) -> Result<(), String> {
 async fn tools(env: &MapEnv) -> Result<Tools, String> {
     let secret = |name: &str| env.vars.get(name).cloned().unwrap_or_default();
     let io = |e: std::io::Error| e.to_string();
-    let sn = |password: String| ServiceNowSimConfig { user: "deskgate".into(), password, ..Default::default() };
+    // The healthdata.be instances have a field for the process's own priority.
+    let sn = |password: String| ServiceNowSimConfig {
+        user: "deskgate".into(),
+        password,
+        custom_fields: vec!["u_deskgate_links".into(), "u_process_priority".into()],
+        ..Default::default()
+    };
     let hospital = ServiceNowSim::spawn(sn(secret("DESKGATE_SECRET_HOSPITAL_PASSWORD"))).await.map_err(io)?;
     let national = ServiceNowSim::spawn(sn(secret("DESKGATE_SECRET_HD_SERVICEDESK_PASSWORD"))).await.map_err(io)?;
     let lab = JiraSim::spawn(JiraSimConfig {
@@ -242,7 +248,12 @@ async fn scenario(d: &mut Demo) -> Result<(), String> {
         s(&inc["priority"])
     );
     d.drained().await?;
-    println!("   ✔ healthdata.be's ServiceNow has {} record(s)", d.tools.national.count());
+    let shown = d.tools.national.records().first().and_then(|r| r.get("u_process_priority").cloned());
+    println!(
+        "   ✔ healthdata.be's ServiceNow has {} record(s), u_process_priority {}",
+        d.tools.national.count(),
+        shown.unwrap_or_default()
+    );
 
     d.step("The Service Desk assigns it to the L2 teams");
     let (status, _) = d.patch("hd-servicedesk", &id, json!({"assignee": "hd-l2"})).await?;

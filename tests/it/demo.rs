@@ -48,6 +48,7 @@ fn the_healthdata_demo_plays_its_process_to_the_end() {
     for expected in [
         "the healthdata.be federation of deploy/healthdata/gateway.toml",
         "SILVER service × medium impact = P04 (escalates as P3)",
+        "healthdata.be's ServiceNow has 1 record(s), u_process_priority P04",
         "on_hold (awaiting_problem)",
         "state 3, hold_reason 3",
         "reopened by the hospital: in_progress",

@@ -30,6 +30,8 @@ use crate::clock::ShiftedClock;
 use crate::config::{Config, MapEnv};
 use crate::startup::Application;
 
+mod healthdata;
+
 const SHIPPED_CONFIG: &str = include_str!("../deploy/gateway.toml");
 const SHIPPED_CONTACTS: &str = include_str!("../deploy/contacts.toml");
 
@@ -196,6 +198,22 @@ impl Demo {
                 .is_ok_and(|(_, o)| o["items"].as_array().is_some_and(Vec::is_empty))
         })
         .await
+    }
+}
+
+/// Play the scenario of `profile` (`healthdata`; the NSP one without it) starting at
+/// `at` (default: now).
+pub async fn run_profile(profile: Option<&str>, at: Option<&str>) -> Result<(), String> {
+    match profile {
+        None | Some("nsp") => run(at).await,
+        Some("healthdata") => {
+            healthdata::run(match at {
+                Some(a) => parse_instant(a)?,
+                None => Timestamp::now(),
+            })
+            .await
+        }
+        Some(other) => Err(format!("--profile {other:?}: expected nsp or healthdata")),
     }
 }
 

@@ -14,6 +14,7 @@ mod lookups;
 mod mitz;
 mod operations;
 mod process;
+mod profile;
 mod report;
 mod support;
 mod with_notes;
@@ -293,6 +294,7 @@ impl Gateway {
         let planner = Planner::new(&self.config);
         let now = self.now();
         let plan = |i: &mut Incident| {
+            profile::on_created(&self.config, i);
             let mut effects = Effects { changed: true, deliveries: planner.created(i), ..Effects::default() };
             i.classify_new(classify);
             self.on_created(i, now, &mut effects);
@@ -375,6 +377,8 @@ impl Gateway {
         let actor = who.actor();
         let now = self.now();
         let change = &self.with_rca_due(change, now);
+        let held = profile::with_hold_reason(&self.config, change);
+        let change = held.as_ref().unwrap_or(change);
         if let Some(assignee) = &change.assignee {
             let desk =
                 self.config.desk(assignee).filter(|d| d.role == crate::model::Role::Supplier).ok_or(
@@ -403,7 +407,11 @@ impl Gateway {
             }
         }
         // Linking an RFC/problem: the reporter is told what the incident waits for (step 11).
-        let release_note = change.rfc.as_ref().map(release_note).transpose()?;
+        let release_note = change
+            .rfc
+            .as_ref()
+            .map(|l| if held.is_some() { profile::problem_note(l) } else { release_note(l) })
+            .transpose()?;
         let entry = self.entry(AuditKind::Updated, Some(&who.desk), describe_change(change), ctx);
         let mutate = |i: &mut Incident| {
             if !i.is_visible_to(&actor) {
@@ -415,6 +423,7 @@ impl Gateway {
                 self.config.gateway.report.policy.admits_desk_approval(i)?;
             }
             let mut changed = i.apply(&actor, change, now)?;
+            profile::after_change(&self.config, &actor, &before, i, now);
             if let Some(note) = joined_note.as_ref().filter(|_| !was_support_request) {
                 i.add_note(&actor, note.clone(), Visibility::Public, now);
                 changed = true;
@@ -534,6 +543,7 @@ impl Gateway {
             }
             if !reading.change.is_empty() {
                 changed |= i.apply(&actor, &reading.change, now)?;
+                profile::after_change(&self.config, &actor, &before, i, now);
             }
             let deliveries =
                 if changed { Planner::new(&self.config).changed(&before, i, desk, Via::Remote) } else { Vec::new() };

@@ -169,6 +169,8 @@ impl Application {
         };
         let polling = tokio::spawn(self.poller.clone().run(stopped.clone()));
         let watching = tokio::spawn(self.watch.clone().run(stopped.clone()));
+        let every = Duration::from_millis(store.config().gateway.escalation.check_ms);
+        let closing = tokio::spawn(store.clone().run_auto_close(every, stopped.clone()));
         let delivery = tokio::spawn(self.dispatcher.clone().run(stopped));
         let serve = async {
             match tls {
@@ -186,7 +188,7 @@ impl Application {
         // The server may also have stopped on its own (an error): stop the rest too.
         let began = *signalled.get_or_init(Instant::now);
         stop.send_replace(true);
-        let background = [polling, watching, delivery];
+        let background = [polling, watching, closing, delivery];
         let aborts: Vec<_> = background.iter().map(tokio::task::JoinHandle::abort_handle).collect();
         let joined = async {
             for task in background {

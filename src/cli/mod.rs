@@ -50,6 +50,10 @@ pub enum Command {
         /// local time (2026-11-29T02:00). Default: now.
         #[arg(long)]
         at: Option<String>,
+        /// The federation to play: nsp (deploy/, the default) or healthdata
+        /// (deploy/healthdata/: the healthdata.be process).
+        #[arg(long)]
+        profile: Option<String>,
     },
     /// Who is contacted for a P1/P2 of a service at an instant, and why.
     Who {

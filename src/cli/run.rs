@@ -186,9 +186,9 @@ pub async fn run(cli: Cli) -> ExitCode {
             }
         },
         Command::Probe { config, desk, write } => super::probe::probe(&config, &desk, write).await,
-        Command::Demo { at } => {
+        Command::Demo { at, profile } => {
             crate::telemetry::init(false, "warn");
-            match crate::demo::run(at.as_deref()).await {
+            match crate::demo::run_profile(profile.as_deref(), at.as_deref()).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("demo failed: {e}");

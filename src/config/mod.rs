@@ -28,6 +28,7 @@ mod env;
 mod limits;
 mod mitz;
 pub mod process;
+mod profile;
 mod report;
 mod sms;
 mod smtp;
@@ -136,6 +137,8 @@ struct GatewayFile {
     journal: Option<report::JournalFile>,
     /// The Mitz incident process (`[gateway.mitz]`).
     mitz: Option<mitz::MitzFile>,
+    /// The process profile (`[gateway.process]`): priority matrix, calendar, auto-close.
+    process: Option<profile::ProcessFile>,
 }
 
 /// `[gateway.store]` as written.
@@ -446,6 +449,7 @@ pub struct GatewayConfig {
     pub classification: crate::model::Classification,
     /// The Mitz incident process, when `[gateway.mitz]` is configured.
     pub mitz: Option<Mitz>,
+    pub process: Option<crate::model::ProcessProfile>,
 }
 
 impl GatewayConfig {
@@ -580,6 +584,7 @@ impl Config {
             let store = resolve_store(g.store, &data_dir, &mut problems);
             let (report, journal) =
                 report::resolve(g.report, g.journal, &desks, base_dir, smtp.is_some(), &mut problems);
+            let process = g.process.and_then(|p| profile::resolve(p, &mut problems));
             listen.filter(|_| tls_ok).map(|listen| GatewayConfig {
                 listen,
                 data_dir,
@@ -601,6 +606,7 @@ impl Config {
                 journal,
                 classification: g.classification,
                 mitz,
+                process,
             })
         });
 

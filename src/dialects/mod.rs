@@ -119,10 +119,18 @@ pub(crate) fn timeout(secs: Option<u64>, default: u64) -> std::time::Duration {
 /// reached both ways is refused with file and key.
 pub fn mappings(config: &Config) -> Result<Mappings, String> {
     let systems: Vec<&'static MappingSource> = all().filter_map(|d| d.mapping()).collect();
-    let names: Vec<(String, &str)> = systems.iter().map(|s| (format!("mappings/{}", s.file), s.text)).collect();
-    let sources: Vec<(&str, &str)> = names.iter().map(|(n, t)| (n.as_str(), *t)).collect();
     let desks: Vec<_> =
         config.desks.values().filter_map(|d| get(d.system).mapping().map(|s| (d.id.clone(), s))).collect();
+    // The process profile's rows (`[profiles.<name>]`) apply to every desk of the system.
+    let profile = config.gateway.process.as_ref().map(|p| p.name.as_str());
+    let of = |s: &MappingSource| -> Vec<_> {
+        desks.iter().filter(|(_, d)| d.system == s.system).map(|(id, _)| id.clone()).collect()
+    };
+    let names: Vec<(String, String)> = systems
+        .iter()
+        .map(|s| (format!("mappings/{}", s.file), crate::mapping::profile::overlay(s.text, profile, &of(s))))
+        .collect();
+    let sources: Vec<(&str, &str)> = names.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
     Mappings::from_sources(&sources, &systems, &desks).map_err(|p| p.to_string())
 }
 

@@ -50,27 +50,8 @@ impl BaseCalendar {
     }
 }
 
-/// Easter Sunday in the Gregorian calendar (anonymous algorithm, Meeus/Jones/Butcher).
-/// `None` only for years jiff cannot represent.
-pub fn easter_sunday(year: i16) -> Option<Date> {
-    let y = i32::from(year);
-    let a = y.rem_euclid(19);
-    let b = y.div_euclid(100);
-    let c = y.rem_euclid(100);
-    let d = b / 4;
-    let e = b % 4;
-    let f = (b + 8) / 25;
-    let g = (b - f + 1) / 3;
-    let h = (19 * a + b - d - g + 15).rem_euclid(30);
-    let i = c / 4;
-    let k = c % 4;
-    let l = (32 + 2 * e + 2 * i - h - k).rem_euclid(7);
-    let m = (a + 11 * h + 22 * l) / 451;
-    let month = (h + l - 7 * m + 114) / 31;
-    let day = (h + l - 7 * m + 114) % 31 + 1;
-    // month is 3 or 4 and day 1..=31 by construction, so the conversions cannot fail.
-    Date::new(year, i8::try_from(month).ok()?, i8::try_from(day).ok()?).ok()
-}
+/// Easter Sunday: one computation for holiday calendars and process calendars.
+pub use crate::model::process::easter_sunday;
 
 /// Days from Easter Sunday to `d` when both fall in the same year.
 fn easter_offset(d: Date) -> Option<i32> {

@@ -172,8 +172,11 @@ pub fn read_with_outbox(
     }
     // Local desks do not set status or priority nationally: their own ticket is theirs
     // (they close it themselves, step 16); only their notes travel.
+    // The one exception: the reporter reopening, where the process profile lets it (the
+    // model refuses it after close, with the reason).
     if role == Some(Role::Local) {
-        reading.change = Change::default();
+        let reopen = reading.change.status.filter(|s| super::profile::is_reporter_reopen(incident, *s));
+        reading.change = Change { status: reopen, ..Change::default() };
     }
     Ok(reading)
 }

@@ -54,6 +54,7 @@ impl Gateway {
             // An empty change is no change: a local desk may send comments alone.
             if !change.is_empty() {
                 i.apply(&actor, change, now)?;
+                super::profile::after_change(&self.config, &actor, &before, i, now);
             }
             let mut deliveries = Planner::new(&self.config).changed(&before, i, &actor.desk, Via::Api);
             drop_resolution_notes(&mut deliveries, i);

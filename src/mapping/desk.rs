@@ -10,6 +10,9 @@ use crate::model::{DeskId, Incident, Priority, Status};
 
 /// The placeholder replaced by the resolution notes in outbound values and notes.
 pub(super) const RESOLUTION_PLACEHOLDER: &str = "{resolution}";
+/// In an outbound priority field: the process profile's priority name (`P04`), empty
+/// without one.
+pub(super) const PROCESS_PRIORITY_PLACEHOLDER: &str = "{process_priority}";
 
 /// What the desk that reported an incident is told when the national desk cancels it.
 pub const CANCEL_NOTE: &str = "Cancelled by the National Service Desk: the incident will not be pursued nationally. Please close this ticket when you agree.";
@@ -164,7 +167,17 @@ impl DeskMapping {
             merge(&mut fields, status.clone());
         }
         if let Some(priority) = incident.priority {
-            merge(&mut fields, self.priority_fields(priority));
+            merge(&mut fields, self.priority_fields_for(priority, incident));
+        }
+        fields
+    }
+
+    /// [`Self::priority_fields`] with `{process_priority}` filled in from `incident`.
+    pub fn priority_fields_for(&self, priority: Priority, incident: &Incident) -> TicketFields {
+        let mut fields = self.priority_fields(priority);
+        let name = incident.process.as_ref().and_then(|p| p.priority.as_deref()).unwrap_or_default();
+        for value in fields.extra.values_mut() {
+            *value = value.replace(PROCESS_PRIORITY_PLACEHOLDER, name);
         }
         fields
     }

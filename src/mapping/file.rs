@@ -125,7 +125,7 @@ pub(super) fn compile(
 
     for key in table.keys() {
         // `schema` is a dialect's own section (ClearQuest's workflow), read by its adapter.
-        if !PART_KEYS.contains(&key.as_str()) && key != "desks" && key != "schema" {
+        if !PART_KEYS.contains(&key.as_str()) && key != "desks" && key != "schema" && key != "profiles" {
             report.add(key.clone(), unknown_key(key, &["origin", "resolution", "status", "priority", "desks"]));
         }
     }
@@ -378,14 +378,17 @@ fn check_fields(fields: &BTreeMap<String, String>, key: &str, report: &mut Repor
     }
 }
 
-/// Only `{resolution}` is replaced, and only in status rows.
+/// Only `{resolution}` is replaced, and only in status rows; `{process_priority}` only
+/// in priority rows.
 fn check_placeholders(value: &str, key: &str, resolution_allowed: bool, report: &mut Report<'_>) {
     let mut rest = value;
     while let Some(start) = rest.find('{') {
         let after = &rest[start..];
         let end = after.find('}').map_or(after.len(), |e| e + 1);
         let placeholder = &after[..end];
-        if placeholder != RESOLUTION_PLACEHOLDER {
+        if placeholder == super::desk::PROCESS_PRIORITY_PLACEHOLDER && !resolution_allowed {
+            // The process profile's priority name, in a priority row.
+        } else if placeholder != RESOLUTION_PLACEHOLDER {
             report.add(key, format!("unknown placeholder `{placeholder}`; only {RESOLUTION_PLACEHOLDER} is replaced"));
         } else if !resolution_allowed {
             report.add(key, format!("{RESOLUTION_PLACEHOLDER} is only replaced in status rows"));

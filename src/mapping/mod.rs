@@ -21,6 +21,7 @@
 
 mod desk;
 mod file;
+pub mod profile;
 
 use std::collections::BTreeMap;
 use std::fmt;

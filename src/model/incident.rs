@@ -18,6 +18,9 @@ pub enum Kind {
     SupportRequest,
     Problem,
     Rfc,
+    /// A request for a service (information, access, a new project), not a
+    /// disturbance; the national desk reclassifies between it and an incident.
+    ServiceRequest,
 }
 
 impl Kind {
@@ -27,6 +30,7 @@ impl Kind {
             Kind::SupportRequest => "support_request",
             Kind::Problem => "problem",
             Kind::Rfc => "rfc",
+            Kind::ServiceRequest => "service_request",
         }
     }
 }
@@ -470,6 +474,9 @@ pub struct Incident {
     pub calamity: super::Calamity,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rca: Option<super::Rca>,
+    /// The process profile's state (its priority name, hold reason, auto-close).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process: Option<super::ProcessState>,
 }
 
 /// A new report from a local desk, already parsed.
@@ -526,6 +533,7 @@ impl NewIncident {
             category: super::Category::default(),
             calamity: super::Calamity::default(),
             rca: None,
+            process: None,
         }
     }
 }
@@ -751,9 +759,10 @@ impl Incident {
                     None => Ok(()),
                 }
             }
-            Role::Local => Err(ModelError::Forbidden(
+            // Where the process profile lets the reporter reopen its resolved incident.
+            Role::Local => self.reporter_reopen(&actor.desk, change).unwrap_or_else(|| Err(ModelError::Forbidden(
                 "local desks add notes; status, priority and assignment are set by the national desk and the assigned supplier".into(),
-            )),
+            ))),
         }
     }
 

@@ -15,6 +15,7 @@ pub mod ids;
 pub mod incident;
 pub mod patient_data;
 pub mod priority;
+pub mod process;
 pub mod status;
 pub mod support;
 #[cfg(test)]
@@ -28,6 +29,7 @@ pub use ids::{DeskId, IncidentId, Service, TicketId};
 pub use incident::report::{Report, ReportPolicy, ReportState, ReportStep, Signoff, parse_person};
 pub use incident::*;
 pub use priority::{Level, Priority};
+pub use process::{HoldReason, ProcessProfile, ProcessState};
 pub use status::Status;
 pub use support::SupportRequests;
 

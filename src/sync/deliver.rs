@@ -473,7 +473,7 @@ impl Dispatcher {
             }
             Action::Priority { priority } => {
                 let id = my_ref()?;
-                adapter.update(&id, &mapping.priority_fields(*priority)).await?;
+                adapter.update(&id, &mapping.priority_fields_for(*priority, &incident)).await?;
                 let priority = *priority;
                 Ok(Some(remember(&item.desk, move |w| w.priority = Some(priority))))
             }

@@ -35,3 +35,37 @@ fn the_demo_plays_the_nsp_scenario_to_the_end() {
     }
     assert!(!stdout.contains('✘'), "a step did not go as expected:\n{stdout}");
 }
+
+/// `deskgate demo --profile healthdata` plays the healthdata.be process: the matrix's
+/// priority, on hold awaiting a problem, resolved, reopened by the reporter, resolved
+/// again, closed by itself five working days later, and a reopen after close refused.
+#[test]
+fn the_healthdata_demo_plays_its_process_to_the_end() {
+    let out = crate::kit::binary::command()
+        .args(["demo", "--profile", "healthdata", "--at", "2026-12-21T10:00:00+01:00"])
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("the binary runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "demo failed:\n{stdout}\n{stderr}");
+    for expected in [
+        "the healthdata.be federation of deploy/healthdata/gateway.toml",
+        "SILVER service × medium impact = P04 (escalates as P3)",
+        "healthdata.be's ServiceNow has 1 record(s), u_process_priority P04",
+        "on_hold (awaiting_problem)",
+        "state 3, hold_reason 3",
+        "reopened by the hospital: in_progress",
+        "the L2 Jira issue is In Progress again",
+        // Monday 21 December + 5 working days, 25 and 26 December closed.
+        "closes by itself Tuesday 2026-12-29 10:00",
+        "closed by itself; healthdata.be's ServiceNow: state 7; the L2 Jira issue is Closed",
+        "409 INC-2026-000001 is closed",
+        "a new ticket is needed",
+        "dead letters: 0",
+        "done.",
+    ] {
+        assert!(stdout.contains(expected), "missing {expected:?} in:\n{stdout}");
+    }
+    assert!(!stdout.contains('✘'), "a step did not go as expected:\n{stdout}");
+}

@@ -273,3 +273,19 @@ fn every_shipped_jira_desk_authenticates_its_webhooks_with_a_secret() {
         assert!(desk.jira_webhook_secret.is_some(), "{id}");
     }
 }
+
+#[test]
+fn the_healthdata_federation_passes_check_config_and_its_mappings_and_contacts_load() {
+    let text = read("healthdata/gateway.toml");
+    let config = Config::from_toml(&text, &deploy("healthdata"), &env_with(&env_refs(&text)))
+        .unwrap_or_else(|p| panic!("{p:?}"));
+    let profile = config.gateway.process.as_ref().expect("[gateway.process]");
+    assert_eq!(profile.name, "healthdata");
+    assert_eq!(config.national_desk().map(|d| d.system.as_str()), Some("servicenow"));
+    // The process profile's ServiceNow rows validate for every desk, and the
+    // escalation ruleset sweeps without a gap.
+    deskgate::startup::load_mappings(&config).unwrap_or_else(|e| panic!("{e}"));
+    let clock: std::sync::Arc<dyn deskgate::clock::Clock> = std::sync::Arc::new(deskgate::clock::SystemClock);
+    let engine = deskgate::startup::load_escalation(&config, clock).unwrap_or_else(|e| panic!("{e}"));
+    assert!(engine.is_some(), "the contacts file is loaded");
+}

@@ -19,6 +19,7 @@ mod flow;
 mod flow_more;
 mod fuzz;
 mod hand_on;
+mod healthdata;
 mod hostile_input;
 mod incident_report;
 mod intake;

@@ -209,6 +209,10 @@ pub struct IncidentView {
     pub calamity_criteria: Vec<CalamityCriterion>,
     /// The root-cause analysis owed (a P1's, or a P2's on request).
     pub rca: Option<Rca>,
+    /// The process profile's view: its priority name (`P04`), the hold reason, when
+    /// a resolved incident closes by itself. Absent without a profile.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub process: Option<crate::model::ProcessState>,
 }
 
 impl IncidentView {
@@ -265,6 +269,7 @@ impl IncidentView {
             calamity: i.calamity.is_calamity(),
             calamity_criteria: i.calamity.criteria.clone(),
             rca: i.rca.clone(),
+            process: i.process.clone(),
         }
     }
 }

@@ -171,6 +171,8 @@ const FIELDS: &[(&str, Writable)] = {
         ("correlation_display", OnInsert),
         ("u_deskgate_incident", No),
         ("u_reported_by", No),
+        ("u_type", OnUpdate),
+        ("u_process_priority", No),
         ("parent_incident", No),
         ("active", No),
         ("close_code", Always),
@@ -649,6 +651,14 @@ fn read_change(desk: &SnDesk<'_>, current: &Incident, view: &View, record: &Reco
                 group.parse().map_err(|_| bad("assignment_group", "expected the desk id of a supplier, e.g. fmk"))?;
             change.assignee = Some(desk_id);
         }
+    }
+    // Reclassification between incident and service request (the national desk's).
+    if let Some(kind) = given("u_type").filter(|k| Some(*k) != view.value("u_type")) {
+        change.kind = Some(match kind.trim() {
+            "incident" => crate::model::Kind::Incident,
+            "service_request" => crate::model::Kind::ServiceRequest,
+            _ => return Err(bad("u_type", "expected incident or service_request")),
+        });
     }
     Ok(change)
 }

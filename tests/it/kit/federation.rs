@@ -169,6 +169,12 @@ impl FederationBuilder {
         }
     }
 
+    /// The gateway runs on `clock` (a test clock the test moves) instead of the system clock.
+    pub fn clock(mut self, clock: deskgate::clock::TestClock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
     /// `[gateway] delivery.<key> = v` (`max_attempts`, `retry_base_ms`, `concurrency`, …).
     pub fn delivery(mut self, key: &str, v: u64) -> Self {
         self.delivery[key] = json!(v);
@@ -398,7 +404,8 @@ pub struct Federation {
     pub poller: Option<Arc<Poller>>,
     /// The escalation watch (which also ends due deferrals), to step on a test clock.
     pub watch: Option<Arc<deskgate::notify::Watch>>,
-    clock: Option<deskgate::clock::TestClock>,
+    /// The test clock the gateway runs on, when not the system clock.
+    pub clock: Option<deskgate::clock::TestClock>,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
 }

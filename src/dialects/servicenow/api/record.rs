@@ -117,6 +117,10 @@ impl View {
         put("correlation_display", FieldValue::plain(own.map(|r| r.display_id.clone()).unwrap_or_default()));
         put("u_deskgate_incident", FieldValue::plain(i.id.as_str()));
         put("u_reported_by", FieldValue::labelled(i.origin.desk.as_str(), desk_name(&i.origin.desk)));
+        put("u_type", FieldValue::plain(i.kind.as_str()));
+        // The process profile's priority (`P04`), beside ServiceNow's computed one.
+        let process_priority = i.process.as_ref().and_then(|p| p.priority.clone()).unwrap_or_default();
+        put("u_process_priority", FieldValue::plain(process_priority));
         put(
             "parent_incident",
             match &i.parent {

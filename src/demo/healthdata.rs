@@ -1,0 +1,320 @@
+//! `deskgate demo --profile healthdata`: the healthdata.be federation of
+//! `deploy/healthdata/` end to end against simulators — a hospital's ServiceNow, a
+//! laboratory's Jira, healthdata.be's own ServiceNow (the national desk) and its L2
+//! teams' Jira — through its Incident Management Process: the priority from the
+//! matrix, on hold awaiting a problem, resolved, reopened by the reporter, resolved
+//! again, and closed by itself five working days later (the demo moves its clock).
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use deskgate_sim::jira::{JiraSim, JiraSimConfig, SimUser};
+use deskgate_sim::servicenow::{ServiceNowSim, ServiceNowSimConfig};
+use deskgate_sim::smtp::SmtpSim;
+use jiff::{SignedDuration, Timestamp};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::{eventually, generated_secrets, now_unix, s, show};
+use crate::auth;
+use crate::clock::Clock;
+use crate::config::{Config, MapEnv};
+use crate::startup::Application;
+
+const CONFIG: &str = include_str!("../../deploy/healthdata/gateway.toml");
+const CONTACTS: &str = include_str!("../../deploy/healthdata/contacts.toml");
+const ZONE: &str = "Europe/Brussels";
+
+/// The wall clock from a chosen start, which the demo can move forward: five
+/// working days pass in a moment.
+#[derive(Clone, Debug)]
+struct DemoClock {
+    offset: Arc<Mutex<SignedDuration>>,
+}
+
+impl DemoClock {
+    fn starting_at(start: Timestamp) -> Self {
+        Self { offset: Arc::new(Mutex::new(start.duration_since(Timestamp::now()))) }
+    }
+
+    fn jump_to(&self, to: Timestamp) {
+        *self.offset.lock().unwrap_or_else(|e| e.into_inner()) = to.duration_since(Timestamp::now());
+    }
+}
+
+impl Clock for DemoClock {
+    fn now(&self) -> Timestamp {
+        let offset = *self.offset.lock().unwrap_or_else(|e| e.into_inner());
+        Timestamp::now().saturating_add(offset).unwrap_or_else(|_| Timestamp::now())
+    }
+}
+
+struct Tools {
+    hospital: ServiceNowSim,
+    national: ServiceNowSim,
+    l2: JiraSim,
+    _lab: JiraSim,
+    _mail: SmtpSim,
+}
+
+struct Demo {
+    base: String,
+    client: reqwest::Client,
+    config: Config,
+    tools: Tools,
+    clock: DemoClock,
+    step: usize,
+}
+
+impl Demo {
+    fn step(&mut self, title: &str) {
+        self.step += 1;
+        println!("\n{}. {title}", self.step);
+    }
+
+    async fn call(&self, desk: &str, method: Method, path: &str, body: Option<Value>) -> Result<(u16, Value), String> {
+        let id = desk.parse().map_err(|e: crate::model::ModelError| e.to_string())?;
+        let desk = self.config.desk(&id).ok_or("no such desk")?;
+        let token = auth::mint(desk, &self.config.gateway.audience, std::time::Duration::from_secs(900), now_unix())?;
+        let mut req = self.client.request(method, format!("{}{path}", self.base)).bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.map_err(|e| e.to_string())?;
+        let status = res.status().as_u16();
+        Ok((status, res.json().await.unwrap_or(Value::Null)))
+    }
+
+    async fn incident(&self, id: &str) -> Result<Value, String> {
+        Ok(self.call("hd-servicedesk", Method::GET, &format!("/api/v1/incidents/{id}"), None).await?.1)
+    }
+
+    async fn patch(&self, desk: &str, id: &str, body: Value) -> Result<(u16, Value), String> {
+        self.call(desk, Method::PATCH, &format!("/api/v1/incidents/{id}"), Some(body)).await
+    }
+
+    async fn drained(&self) -> Result<(), String> {
+        eventually("the outbox to drain", || async {
+            self.call("hd-servicedesk", Method::GET, "/api/v1/outbox", None)
+                .await
+                .is_ok_and(|(_, o)| o["items"].as_array().is_some_and(Vec::is_empty))
+        })
+        .await
+    }
+
+    fn l2_status(&self) -> String {
+        self.tools.l2.issues().first().map(|i| i.status.clone()).unwrap_or_else(|| "-".into())
+    }
+
+    fn hospital_state(&self, sys_id: &str) -> String {
+        let Some(r) = self.tools.hospital.record(sys_id) else { return "-".into() };
+        let hold = r.get("hold_reason").map(String::as_str).filter(|h| !h.is_empty());
+        let state = r.get("state").map(String::as_str).unwrap_or("-");
+        match hold {
+            Some(h) if state == "3" => format!("state 3, hold_reason {h}"),
+            _ => format!("state {state}"),
+        }
+    }
+}
+
+fn local(t: Timestamp) -> String {
+    t.in_tz(ZONE).map(|z| z.strftime("%A %Y-%m-%d %H:%M %Z").to_string()).unwrap_or_default()
+}
+
+/// Play the healthdata.be scenario starting at `start`.
+pub async fn run(start: Timestamp) -> Result<(), String> {
+    let data = std::env::temp_dir().join(format!("deskgate-demo-hd-{}-{}", std::process::id(), now_unix()));
+    std::fs::create_dir_all(&data).map_err(|e| e.to_string())?;
+    let result = play(&data, start).await;
+    let _ = std::fs::remove_dir_all(&data);
+    result
+}
+
+async fn tools(env: &MapEnv) -> Result<Tools, String> {
+    let secret = |name: &str| env.vars.get(name).cloned().unwrap_or_default();
+    let io = |e: std::io::Error| e.to_string();
+    // The healthdata.be instances have a field for the process's own priority.
+    let sn = |password: String| ServiceNowSimConfig {
+        user: "deskgate".into(),
+        password,
+        custom_fields: vec!["u_deskgate_links".into(), "u_process_priority".into()],
+        ..Default::default()
+    };
+    let hospital = ServiceNowSim::spawn(sn(secret("DESKGATE_SECRET_HOSPITAL_PASSWORD"))).await.map_err(io)?;
+    let national = ServiceNowSim::spawn(sn(secret("DESKGATE_SECRET_HD_SERVICEDESK_PASSWORD"))).await.map_err(io)?;
+    let lab = JiraSim::spawn(JiraSimConfig {
+        projects: vec!["LABIT".into()],
+        bearer_token: secret("DESKGATE_SECRET_LAB_TOKEN"),
+        ..JiraSimConfig::default()
+    })
+    .await
+    .map_err(io)?;
+    let api = SimUser::new("557058:deskgate", "deskgate", "deskgate", "deskgate@healthdata.example");
+    let l2 = JiraSim::spawn(JiraSimConfig {
+        projects: vec!["HDL2".into()],
+        email: api.email.clone(),
+        api_user: api,
+        api_token: secret("DESKGATE_SECRET_HD_L2_TOKEN"),
+        ..JiraSimConfig::default()
+    })
+    .await
+    .map_err(io)?;
+    let mail = SmtpSim::spawn().await.map_err(io)?;
+    Ok(Tools { hospital, national, l2, _lab: lab, _mail: mail })
+}
+
+async fn play(data: &Path, start: Timestamp) -> Result<(), String> {
+    let mut env = generated_secrets(CONFIG)?;
+    let tools = tools(&env).await?;
+    let contacts = data.join("contacts.toml");
+    std::fs::write(&contacts, CONTACTS).map_err(|e| e.to_string())?;
+    let overrides = [
+        ("DESKGATE_GATEWAY__LISTEN", "127.0.0.1:0".to_owned()),
+        ("DESKGATE_GATEWAY__DATA_DIR", data.join("store").display().to_string()),
+        ("DESKGATE_GATEWAY__CONTACTS", contacts.display().to_string()),
+        ("DESKGATE_GATEWAY__DELIVERY__RETRY_BASE_MS", "50".into()),
+        ("DESKGATE_GATEWAY__ESCALATION__CHECK_MS", "100".into()),
+        ("DESKGATE_DESKS__HOSPITAL__ENDPOINT", tools.hospital.base_url()),
+        ("DESKGATE_DESKS__HD_SERVICEDESK__ENDPOINT", tools.national.base_url()),
+        ("DESKGATE_DESKS__LAB__ENDPOINT", tools._lab.base_url()),
+        ("DESKGATE_DESKS__HD_L2__ENDPOINT", tools.l2.base_url()),
+        ("DESKGATE_GATEWAY__SMTP__HOST", "127.0.0.1".into()),
+        ("DESKGATE_GATEWAY__SMTP__PORT", tools._mail.port().to_string()),
+        ("DESKGATE_GATEWAY__SMTP__TLS", "none".into()),
+    ];
+    for (k, v) in overrides {
+        env = env.with(k, v);
+    }
+    let config = Config::from_toml(CONFIG, &PathBuf::from("deploy/healthdata"), &env)
+        .map_err(|p| p.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))?;
+    let store = crate::store::open(&config.gateway.store).map_err(|e| e.to_string())?;
+    let clock = DemoClock::starting_at(start);
+    let app =
+        Application::build_with(config.clone(), store, Arc::new(clock.clone())).await.map_err(|e| e.to_string())?;
+    let base = format!("http://{}", app.local_addr());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    println!(
+        "deskgate demo — the healthdata.be federation of deploy/healthdata/gateway.toml, starting {}",
+        local(start)
+    );
+    println!("gateway at {base}; each desk's own tool is a simulator on loopback:");
+    for desk in config.desks.values() {
+        let endpoint = desk.endpoint.as_ref().map(|u| u.to_string()).unwrap_or_else(|| "(reads the API)".into());
+        println!(
+            "   {:<14} {:<9} {:<11} {:<44} {endpoint}",
+            desk.id.as_str(),
+            format!("{:?}", desk.role).to_lowercase(),
+            desk.system.as_str(),
+            desk.name
+        );
+    }
+    let mut demo = Demo { base, client: reqwest::Client::new(), config, tools, clock, step: 0 };
+    let outcome = scenario(&mut demo).await;
+    let _ = stop.send(());
+    let _ = server.await;
+    outcome
+}
+
+async fn scenario(d: &mut Demo) -> Result<(), String> {
+    d.step("A hospital's service desk opens a ticket in its ServiceNow and forwards it to healthdata.be");
+    let title = "HEALTHSTAT: the hospital's dashboard shows no data since this morning";
+    let record = d
+        .tools
+        .hospital
+        .create_as_user(&[("short_description", title), ("description", "Several registrars see empty charts.")])
+        .map_err(|e| format!("{e:?}"))?;
+    let (sys_id, number) = (record["sys_id"].clone(), record["number"].clone());
+    let (status, inc) = d
+        .call(
+            "hospital",
+            Method::POST,
+            "/api/v1/incidents",
+            Some(json!({
+                "title": title, "description": "Several registrars see empty charts.",
+                "service": "HEALTHSTAT", "ticket_id": sys_id, "display_id": number, "impact": "medium", "urgency": "medium",
+            })),
+        )
+        .await?;
+    let id = s(&inc["id"]).to_owned();
+    show(status, 201, &format!("forwarded: {id} from ServiceNow {number}"))?;
+    let importance = s(&inc["process"]["importance"]).to_owned();
+    println!(
+        "   ✔ priority from the matrix: {} service × medium impact = {} (escalates as {})",
+        importance.to_uppercase(),
+        s(&inc["process"]["priority"]),
+        s(&inc["priority"])
+    );
+    d.drained().await?;
+    let shown = d.tools.national.records().first().and_then(|r| r.get("u_process_priority").cloned());
+    println!(
+        "   ✔ healthdata.be's ServiceNow has {} record(s), u_process_priority {}",
+        d.tools.national.count(),
+        shown.unwrap_or_default()
+    );
+
+    d.step("The Service Desk assigns it to the L2 teams");
+    let (status, _) = d.patch("hd-servicedesk", &id, json!({"assignee": "hd-l2"})).await?;
+    show(status, 200, "assigned to hd-l2")?;
+    d.drained().await?;
+    println!("   ✔ the L2 Jira has {} issue(s)", d.tools.l2.count());
+
+    d.step("L2: no change is required, the cause is unknown — problem management starts (I13)");
+    let (status, inc) = d.patch("hd-servicedesk", &id, json!({"rfc": {"kind": "problem", "key": "HDPRB-12"}})).await?;
+    show(
+        status,
+        200,
+        &format!("problem HDPRB-12 linked: {} ({})", s(&inc["status"]), s(&inc["process"]["hold_reason"])),
+    )?;
+    d.drained().await?;
+    println!(
+        "   ✔ the hospital's ServiceNow shows {} (Awaiting problem, not Awaiting change)",
+        d.hospital_state(&sys_id)
+    );
+
+    d.step("A workaround is applied; L2 resolves");
+    let (status, inc) = d.patch("hd-l2", &id, json!({"status": "resolved"})).await?;
+    let closes = inc["process"]["auto_close_at"].as_str().and_then(|t| t.parse::<Timestamp>().ok());
+    show(status, 200, &format!("resolved; closes by itself {}", closes.map(local).unwrap_or_default()))?;
+    d.drained().await?;
+
+    d.step("The reporter is not satisfied and reopens it within the five working days");
+    let (status, inc) = d.patch("hospital", &id, json!({"status": "in_progress"})).await?;
+    show(status, 200, &format!("reopened by the hospital: {}", s(&inc["status"])))?;
+    d.drained().await?;
+    println!("   ✔ the L2 Jira issue is {} again", d.l2_status());
+
+    d.step("L2 resolves it again");
+    let (status, inc) = d.patch("hd-l2", &id, json!({"status": "resolved"})).await?;
+    let closes = inc["process"]["auto_close_at"]
+        .as_str()
+        .and_then(|t| t.parse::<Timestamp>().ok())
+        .ok_or("no auto-close instant")?;
+    show(status, 200, &format!("resolved; closes by itself {}", local(closes)))?;
+    d.drained().await?;
+
+    d.step("Five working days later (the demo moves its clock)");
+    d.clock.jump_to(closes.saturating_add(SignedDuration::from_mins(1)).unwrap_or(closes));
+    println!("   now {}", local(d.clock.now()));
+    eventually("the auto-close", || async { d.incident(&id).await.is_ok_and(|i| i["status"] == "closed") }).await?;
+    d.drained().await?;
+    let national = d.tools.national.records().first().map(|r| r.get("state").cloned().unwrap_or_default());
+    println!(
+        "   ✔ {id} closed by itself; healthdata.be's ServiceNow: state {}; the L2 Jira issue is {}",
+        national.unwrap_or_default(),
+        d.l2_status()
+    );
+
+    d.step("The reporter tries to reopen it after close");
+    let (status, body) = d.patch("hospital", &id, json!({"status": "in_progress"})).await?;
+    let message = body["message"].as_str().or(body["error"]["message"].as_str()).unwrap_or_default();
+    show(status, 409, message)?;
+    println!("   (the hospital's ServiceNow {number} shows {})", d.hospital_state(&sys_id));
+
+    let (_, dead) = d.call("hd-servicedesk", Method::GET, "/api/v1/dead-letters", None).await?;
+    println!("\n   dead letters: {}", dead["items"].as_array().map_or(0, Vec::len));
+    println!("\ndone.");
+    Ok(())
+}

@@ -27,6 +27,7 @@ mod desk;
 mod env;
 mod limits;
 mod sms;
+mod store;
 pub mod tls;
 
 use desk::{DeskFile, check_federation, resolve_desk};
@@ -35,6 +36,8 @@ pub use env::{Env, MapEnv, ProcessEnv};
 
 pub use limits::{RateLimit, RateLimitOverrides};
 pub use sms::{DEFAULT_SMS_BODY, Sms};
+use store::{StoreFile, resolve_store};
+pub use store::{PostgresConfig, StoreConfig};
 // The secret vocabulary is shared with the dialects' options, below config.
 pub use crate::secret::{Secret, SecretRef};
 
@@ -120,38 +123,6 @@ struct GatewayFile {
     http: HttpSettings,
     /// Which backend holds the state (`[gateway.store]`); sled in `data_dir` without it.
     store: Option<StoreFile>,
-}
-
-/// `[gateway.store]` as written.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StoreFile {
-    kind: String,
-    /// The sled directory, relative to the working directory; `data_dir` without it.
-    path: Option<PathBuf>,
-}
-
-/// Which backend holds the gateway's state (`[gateway.store]`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum StoreConfig {
-    /// The embedded sled store in this directory.
-    Sled { path: PathBuf },
-}
-
-/// The store `[gateway.store]` names, or sled in `data_dir`.
-fn resolve_store(file: Option<StoreFile>, data_dir: &Path, problems: &mut Vec<Problem>) -> StoreConfig {
-    let sled = |path: &Path| StoreConfig::Sled { path: path.to_owned() };
-    let Some(file) = file else { return sled(data_dir) };
-    match file.kind.as_str() {
-        "sled" => sled(file.path.as_deref().unwrap_or(data_dir)),
-        other => {
-            problems.push(Problem {
-                path: "gateway.store.kind".into(),
-                message: format!("expected \"sled\", got {other:?}"),
-            });
-            sled(data_dir)
-        }
-    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -598,7 +569,7 @@ impl Config {
             let tls_ok = problems.len() == before;
             let data_dir =
                 if g.data_dir.is_absolute() { g.data_dir } else { base_relative(base_dir, &g.data_dir, true) };
-            let store = resolve_store(g.store, &data_dir, &mut problems);
+            let store = resolve_store(g.store, &data_dir, base_dir, env, &mut problems);
             listen.filter(|_| tls_ok).map(|listen| GatewayConfig {
                 listen,
                 data_dir,

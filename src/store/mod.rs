@@ -15,6 +15,8 @@ pub mod backup;
 #[cfg(test)]
 pub(crate) mod conformance;
 mod group_commit;
+pub mod leadership;
+pub mod postgres;
 mod sled_store;
 
 use async_trait::async_trait;
@@ -27,6 +29,8 @@ use crate::model::{
 };
 use crate::outbox::{DeadLetter, Delivery, OutboxItem};
 
+pub use leadership::Leadership;
+pub use postgres::PgStore;
 pub use sled_store::SledStore;
 
 /// Which backend holds the gateway's state: read from `[gateway.store]`.
@@ -36,6 +40,16 @@ pub use crate::config::StoreConfig;
 pub fn open(config: &StoreConfig) -> Result<std::sync::Arc<dyn Store>, StoreError> {
     match config {
         StoreConfig::Sled { path } => Ok(std::sync::Arc::new(SledStore::open(path)?)),
+        StoreConfig::Postgres(pg) => Ok(std::sync::Arc::new(PgStore::open_lazy(pg)?)),
+    }
+}
+
+/// Open the store and make sure it answers: a database is reached and its schema
+/// brought up to date before the gateway starts serving.
+pub async fn connect(config: &StoreConfig) -> Result<std::sync::Arc<dyn Store>, StoreError> {
+    match config {
+        StoreConfig::Postgres(pg) => Ok(std::sync::Arc::new(PgStore::connect(pg).await?)),
+        other => open(other),
     }
 }
 
@@ -424,4 +438,30 @@ pub trait Store: Send + Sync + 'static {
     async fn cursor(&self, name: &str) -> Result<Option<String>, StoreError>;
 
     async fn set_cursor(&self, name: &str, value: &str) -> Result<(), StoreError>;
+
+    // --- replicas -------------------------------------------------------------------
+
+    /// Take outbox item `seq` for delivery by `holder` until `until`: the item as it
+    /// stands now, if it is still waiting and due at `now`. A store shared by several
+    /// processes also requires it to be its lane's head, its lane not held by a dead
+    /// letter, and no other holder's lease in force, so a lane is delivered in order
+    /// by one process at a time; the lease ends when the delivery is completed,
+    /// rescheduled or dead-lettered, or when `until` passes. A store of one process
+    /// (the default) has one holder: the dispatcher's own lanes keep the order.
+    async fn lease_delivery(
+        &self,
+        seq: u64,
+        holder: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<Option<OutboxItem>, StoreError> {
+        let _ = (holder, until);
+        Ok(self.outbox_item(seq).await?.filter(|item| item.not_before <= now))
+    }
+
+    /// Whether this process runs the work only one process may run at a time
+    /// (polling, the escalation watch). A store of one process always leads.
+    fn leadership(&self) -> Leadership {
+        Leadership::always()
+    }
 }

@@ -401,12 +401,19 @@ impl Watch {
     }
 
     /// Check every `self.every` until `shutdown` turns true.
-    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+    pub async fn run(self: Arc<Self>, shutdown: watch::Receiver<bool>) {
+        self.run_led(shutdown, crate::store::Leadership::always()).await
+    }
+
+    /// Like [`Watch::run`], checking only while `leadership` says this process
+    /// leads: replicas sharing a store re-escalate once, not once each.
+    pub async fn run_led(self: Arc<Self>, mut shutdown: watch::Receiver<bool>, leadership: crate::store::Leadership) {
         loop {
             if *shutdown.borrow() {
                 break;
             }
-            if let Err(e) = self.step().await {
+            if !leadership.is_leader() {
+            } else if let Err(e) = self.step().await {
                 tracing::error!(error = %e, "checking escalation deadlines failed");
             }
             tokio::select! {

@@ -32,7 +32,7 @@ pub struct Application {
 impl Application {
     /// Open the store and bind the listener (port 0 picks a free port).
     pub async fn build(config: Config) -> Result<Self, StartupError> {
-        let store = crate::store::open(&config.gateway.store)?;
+        let store = crate::store::connect(&config.gateway.store).await?;
         Self::build_with(config, store, Arc::new(SystemClock)).await
     }
 
@@ -163,8 +163,10 @@ impl Application {
                 tokio::time::sleep(SHUTDOWN_GRACE).await
             }
         };
-        let polling = tokio::spawn(self.poller.clone().run(stopped.clone()));
-        let watching = tokio::spawn(self.watch.clone().run(stopped.clone()));
+        // Polling and the escalation watch run on the one replica that leads.
+        let leadership = self.watch.store.leadership();
+        let polling = tokio::spawn(self.poller.clone().run_led(stopped.clone(), leadership.clone()));
+        let watching = tokio::spawn(self.watch.clone().run_led(stopped.clone(), leadership));
         let delivery = tokio::spawn(self.dispatcher.clone().run(stopped));
         let serve = async {
             match tls {

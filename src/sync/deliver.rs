@@ -120,6 +120,10 @@ pub struct Dispatcher {
     shutdown: OnceLock<watch::Receiver<bool>>,
     /// Turns true when the deliveries still under way are given up.
     abandon: watch::Sender<bool>,
+    /// Who this process is when it takes a delivery ([`Store::lease_delivery`]),
+    /// and for how long: replicas sharing a store deliver each lane one at a time.
+    pub holder: String,
+    pub lease: Duration,
 }
 
 impl Dispatcher {
@@ -131,6 +135,7 @@ impl Dispatcher {
         clock: Arc<dyn Clock>,
         wake: Arc<Notify>,
     ) -> Self {
+        let config_lease = config.gateway.store.delivery_lease();
         Self {
             rate_limits: Arc::new(RateLimits::from_config(&config)),
             notifier: Arc::new(crate::notify::Notifier::new(&config)),
@@ -146,6 +151,8 @@ impl Dispatcher {
             in_flight: Mutex::new(HashSet::new()),
             shutdown: OnceLock::new(),
             abandon: watch::channel(false).0,
+            holder: format!("deskgate-{}-{}", std::process::id(), uuid::Uuid::new_v4()),
+            lease: config_lease,
         }
     }
 
@@ -254,24 +261,38 @@ impl Dispatcher {
                 // The snapshot may be stale: this lane's previous delivery — of this very
                 // item — may have completed or rescheduled it since it was read. Holding
                 // the lane, deliver the item as it stands now, if it is still due.
+                // A shared store may refuse the lease (another replica holds the lane):
+                // then no new round is called for, or the rounds would spin on it.
                 let deliver = async {
-                    match me.store.outbox_item(item.seq).await {
-                        Ok(Some(current)) if current.not_before <= me.clock.now() && !me.stopping() => {
-                            me.deliver(current).await
+                    if me.stopping() {
+                        return false;
+                    }
+                    let now = me.clock.now();
+                    let until = now + SignedDuration::try_from(me.lease).unwrap_or(SignedDuration::from_secs(60));
+                    match me.store.lease_delivery(item.seq, &me.holder, now, until).await {
+                        Ok(Some(current)) => {
+                            me.deliver(current).await;
+                            true
                         }
-                        Ok(_) => {}
-                        Err(e) => tracing::error!(error = %e, seq = item.seq, "reading an outbox item failed"),
+                        Ok(None) => false,
+                        Err(e) => {
+                            tracing::error!(error = %e, seq = item.seq, "reading an outbox item failed");
+                            false
+                        }
                     }
                 };
-                tokio::select! {
-                    () = deliver => {}
+                let again = tokio::select! {
+                    delivered = deliver => delivered,
                     _ = abandon.wait_for(|a| *a) => {
                         tracing::warn!(seq = item.seq, incident = %item.incident, desk = %item.desk, "delivery abandoned at shutdown");
+                        true
                     }
-                }
+                };
                 me.lanes().remove(&lane);
                 drop(permit);
-                me.wake.notify_one();
+                if again {
+                    me.wake.notify_one();
+                }
             });
         }
         Ok(next_due)

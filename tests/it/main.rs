@@ -29,6 +29,7 @@ mod patient_data;
 mod probe;
 mod ratelimit;
 mod real_clients;
+mod replicas;
 mod request_id;
 mod secrets;
 mod servicenow_api;

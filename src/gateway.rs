@@ -306,7 +306,7 @@ impl Gateway {
             service: filter.service.clone(),
             viewer: Viewer::of(&who.actor()),
             after: filter.after.clone(),
-            limit: filter.limit,
+            ..ListQuery::all(filter.limit)
         };
         Ok(self.store.list_incidents(&query).await?)
     }

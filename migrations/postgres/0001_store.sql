@@ -10,12 +10,17 @@ CREATE TABLE counters (
 -- The canonical incident (body) with the columns listings filter and sort on.
 CREATE TABLE incidents (
     id          TEXT COLLATE "C" PRIMARY KEY,
+    -- The number in the id: creation order.
+    seq         BIGINT NOT NULL,
     body        JSONB NOT NULL,
     status      TEXT NOT NULL,
     priority    TEXT,
     service     TEXT NOT NULL,
     created_at  TIMESTAMPTZ NOT NULL,
     updated_at  TIMESTAMPTZ NOT NULL,
+    -- updated_at to the nanosecond, as the incident holds it: what ordering and
+    -- keyset paging compare (TIMESTAMPTZ keeps microseconds).
+    updated_ns  BIGINT NOT NULL,
     origin_desk TEXT NOT NULL,
     assignee    TEXT,
     -- Every desk party to the incident (origin, assignee): what a desk may see.
@@ -24,8 +29,8 @@ CREATE TABLE incidents (
 CREATE INDEX incidents_status ON incidents (status, id);
 CREATE INDEX incidents_priority ON incidents (priority, id);
 CREATE INDEX incidents_service ON incidents (service, id);
-CREATE INDEX incidents_created ON incidents (created_at, id);
-CREATE INDEX incidents_updated ON incidents (updated_at, id);
+CREATE INDEX incidents_seq ON incidents (seq, id);
+CREATE INDEX incidents_updated ON incidents (updated_ns, id);
 CREATE INDEX incidents_origin ON incidents (origin_desk, id);
 CREATE INDEX incidents_assignee ON incidents (assignee, id);
 CREATE INDEX incidents_parties ON incidents USING GIN (parties);
@@ -56,7 +61,8 @@ CREATE TABLE outbox (
     incident    TEXT COLLATE "C" NOT NULL,
     desk        TEXT COLLATE "C" NOT NULL,
     body        JSONB NOT NULL,
-    not_before  TIMESTAMPTZ NOT NULL,
+    -- Due at (nanoseconds since the epoch, as the item holds it).
+    not_before  BIGINT NOT NULL,
     -- The replica delivering the item, until lease_until: a dead replica's lease runs out.
     leased_by   TEXT,
     lease_until TIMESTAMPTZ
@@ -81,8 +87,9 @@ CREATE TABLE audit (
 CREATE TABLE escalations (
     id       TEXT COLLATE "C" PRIMARY KEY,
     incident TEXT COLLATE "C" NOT NULL,
-    -- Set while waiting for an acknowledgement: what the escalation watch reads.
-    deadline TIMESTAMPTZ,
+    -- Set while waiting for an acknowledgement (nanoseconds since the epoch): what
+    -- the escalation watch reads.
+    deadline BIGINT,
     body     JSONB NOT NULL
 );
 CREATE INDEX escalations_deadline ON escalations (deadline, id) WHERE deadline IS NOT NULL;

@@ -14,6 +14,7 @@
 mod backup;
 mod leader;
 mod outbox;
+mod query;
 #[cfg(test)]
 pub(crate) mod testing;
 #[cfg(test)]
@@ -29,8 +30,8 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Row, Transaction};
 
 use super::{
-    AuditEntry, CreateOutcome, CreationPlan, EscalationChange, EscalationQuery, IdempotencyClaim, Leadership,
-    ListQuery, Mutation, ReplayAudit, Store, StoreError, Viewer, backup::BackupSummary,
+    AuditEntry, CreateOutcome, CreationPlan, DueDeliveries, EscalationChange, EscalationQuery, IdempotencyClaim,
+    Leadership, ListQuery, Mutation, ReplayAudit, Store, StoreError, Viewer, backup::BackupSummary,
 };
 use crate::config::PostgresConfig;
 use crate::escalation::Escalation;
@@ -81,6 +82,11 @@ pub(crate) fn seq_i64(seq: u64) -> i64 {
 
 pub(crate) fn limit_i64(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+/// An instant as the indexed columns keep it: nanoseconds since the epoch.
+pub(crate) fn nanos(t: Timestamp) -> i64 {
+    i64::try_from(t.as_nanosecond()).unwrap_or(if t.as_nanosecond() < 0 { i64::MIN } else { i64::MAX })
 }
 
 /// Whether the error is a unique constraint another transaction won.
@@ -153,11 +159,12 @@ fn columns(i: &Incident) -> Columns {
 async fn put_incident(tx: &mut Tx<'_>, i: &Incident) -> Result<(), StoreError> {
     let c = columns(i);
     sqlx::query(
-        "INSERT INTO incidents (id, body, status, priority, service, created_at, updated_at, origin_desk, assignee, parties)
-         VALUES ($1, $2::jsonb, $3, $4, $5, $6::timestamptz, $7::timestamptz, $8, $9, $10)
+        "INSERT INTO incidents
+           (id, body, status, priority, service, created_at, updated_at, origin_desk, assignee, parties, seq, updated_ns)
+         VALUES ($1, $2::jsonb, $3, $4, $5, $6::timestamptz, $7::timestamptz, $8, $9, $10, $11, $12)
          ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body, status = EXCLUDED.status, priority = EXCLUDED.priority,
            service = EXCLUDED.service, updated_at = EXCLUDED.updated_at, assignee = EXCLUDED.assignee,
-           parties = EXCLUDED.parties",
+           parties = EXCLUDED.parties, updated_ns = EXCLUDED.updated_ns",
     )
     .bind(i.id.as_str())
     .bind(encode(i))
@@ -169,6 +176,8 @@ async fn put_incident(tx: &mut Tx<'_>, i: &Incident) -> Result<(), StoreError> {
     .bind(i.origin.desk.as_str())
     .bind(i.assignee.as_ref().map(|a| a.as_str()))
     .bind(c.parties)
+    .bind(super::sequence_of(&i.id).map_or(0, seq_i64))
+    .bind(nanos(i.updated_at))
     .execute(&mut **tx)
     .await
     .map_err(db)?;
@@ -216,9 +225,9 @@ async fn audit_in(tx: &mut Tx<'_>, entry: &AuditEntry) -> Result<(), StoreError>
 }
 
 async fn put_escalation(tx: &mut Tx<'_>, e: &Escalation) -> Result<(), StoreError> {
-    let deadline = e.deadline.filter(|_| e.state.is_waiting()).map(|d| d.to_string());
+    let deadline = e.deadline.filter(|_| e.state.is_waiting()).map(nanos);
     sqlx::query(
-        "INSERT INTO escalations (id, incident, deadline, body) VALUES ($1, $2, $3::timestamptz, $4::jsonb)
+        "INSERT INTO escalations (id, incident, deadline, body) VALUES ($1, $2, $3, $4::jsonb)
          ON CONFLICT (id) DO UPDATE SET deadline = EXCLUDED.deadline, body = EXCLUDED.body",
     )
     .bind(&e.id)
@@ -410,30 +419,11 @@ impl Store for PgStore {
     }
 
     async fn list_incidents(&self, query: &ListQuery) -> Result<Vec<Incident>, StoreError> {
-        if query.limit == 0 {
-            return Ok(Vec::new());
-        }
-        let party = match &query.viewer {
-            Viewer::Everything => None,
-            Viewer::PartyTo(desk) => Some(desk.as_str()),
-        };
-        let rows: Vec<(String,)> = sqlx::query_as(
-            "SELECT body::text FROM incidents
-             WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR priority = $2)
-               AND ($3::text IS NULL OR service = $3) AND ($4::text IS NULL OR parties @> ARRAY[$4::text])
-               AND ($5::text IS NULL OR id > $5)
-             ORDER BY id LIMIT $6",
-        )
-        .bind(query.status.map(|s| s.as_str()))
-        .bind(query.priority.map(|p| p.as_str()))
-        .bind(query.service.as_ref().map(|s| s.as_str()))
-        .bind(party)
-        .bind(query.after.as_ref().map(|a| a.as_str()))
-        .bind(limit_i64(query.limit))
-        .fetch_all(self.pool().await?)
-        .await
-        .map_err(db)?;
-        rows.iter().map(|(b,)| decode(b)).collect()
+        query::list(self.pool().await?, query).await
+    }
+
+    async fn count_incidents(&self, query: &ListQuery, at_most: usize) -> Result<usize, StoreError> {
+        query::count(self.pool().await?, query, at_most).await
     }
 
     async fn audit(&self, entry: AuditEntry) -> Result<(), StoreError> {
@@ -483,6 +473,22 @@ impl Store for PgStore {
 
     async fn outbox(&self, limit: usize) -> Result<Vec<OutboxItem>, StoreError> {
         outbox::list(self.pool().await?, limit).await
+    }
+
+    async fn outbox_for(&self, incident: &IncidentId, desk: Option<&DeskId>) -> Result<Vec<OutboxItem>, StoreError> {
+        query::outbox_for(self.pool().await?, incident, desk).await
+    }
+
+    async fn due_deliveries(&self, now: Timestamp, limit: usize) -> Result<DueDeliveries, StoreError> {
+        query::due_deliveries(self.pool().await?, now, limit).await
+    }
+
+    async fn due_escalations(&self, by: Timestamp, limit: usize) -> Result<Vec<Escalation>, StoreError> {
+        query::due_escalations(self.pool().await?, by, limit).await
+    }
+
+    async fn escalations_of(&self, incident: &IncidentId) -> Result<Vec<Escalation>, StoreError> {
+        query::escalations_of(self.pool().await?, incident).await
     }
 
     async fn outbox_item(&self, seq: u64) -> Result<Option<OutboxItem>, StoreError> {
@@ -555,12 +561,12 @@ impl Store for PgStore {
         };
         let rows: Vec<(String,)> = sqlx::query_as(
             "SELECT e.body::text FROM escalations e
-             WHERE ($1::timestamptz IS NULL OR e.deadline <= $1::timestamptz)
+             WHERE ($1::bigint IS NULL OR e.deadline <= $1)
                AND ($2::text IS NULL OR EXISTS (
                  SELECT 1 FROM incidents i WHERE i.id = e.incident AND i.parties @> ARRAY[$2::text]))
              ORDER BY e.id LIMIT $3",
         )
-        .bind(query.due_by.map(|t| t.to_string()))
+        .bind(query.due_by.map(nanos))
         .bind(party)
         .bind(limit_i64(query.limit))
         .fetch_all(self.pool().await?)

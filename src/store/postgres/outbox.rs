@@ -10,7 +10,7 @@
 use jiff::Timestamp;
 use sqlx::postgres::PgPool;
 
-use super::{Tx, db, decode, encode, limit_i64, seq_i64};
+use super::{Tx, db, decode, encode, limit_i64, nanos, seq_i64};
 use crate::model::Incident;
 use crate::outbox::{DeadLetter, Delivery, OutboxItem};
 use crate::store::StoreError;
@@ -44,13 +44,13 @@ pub(super) async fn enqueue(
 /// Put `item` in the outbox under its own sequence number.
 pub(super) async fn insert(tx: &mut Tx<'_>, item: &OutboxItem) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO outbox (seq, incident, desk, body, not_before) VALUES ($1, $2, $3, $4::jsonb, $5::timestamptz)",
+        "INSERT INTO outbox (seq, incident, desk, body, not_before) VALUES ($1, $2, $3, $4::jsonb, $5)",
     )
     .bind(seq_i64(item.seq))
     .bind(item.incident.as_str())
     .bind(item.desk.as_str())
     .bind(encode(item))
-    .bind(item.not_before.to_string())
+    .bind(nanos(item.not_before))
     .execute(&mut **tx)
     .await
     .map_err(db)?;
@@ -79,12 +79,12 @@ pub(super) async fn item(pool: &PgPool, seq: u64) -> Result<Option<OutboxItem>, 
 /// there: a concurrent replay or completion wins.
 pub(super) async fn reschedule(pool: &PgPool, item: &OutboxItem) -> Result<(), StoreError> {
     sqlx::query(
-        "UPDATE outbox SET body = $2::jsonb, not_before = $3::timestamptz, leased_by = NULL, lease_until = NULL
+        "UPDATE outbox SET body = $2::jsonb, not_before = $3, leased_by = NULL, lease_until = NULL
          WHERE seq = $1",
     )
     .bind(seq_i64(item.seq))
     .bind(encode(item))
-    .bind(item.not_before.to_string())
+    .bind(nanos(item.not_before))
     .execute(pool)
     .await
     .map_err(db)?;

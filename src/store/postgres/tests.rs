@@ -130,8 +130,9 @@ mod replicas {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn leadership_is_held_by_one_replica_and_taken_over_when_it_goes() {
         let Some((a, b)) = replicas() else { return };
-        let (mut la, lb) = (a.leadership(), b.leadership());
+        let mut la = a.leadership();
         tokio::time::timeout(std::time::Duration::from_secs(10), la.acquired()).await.expect("a leads");
+        let lb = b.leadership();
         tokio::time::sleep(super::super::leader::RETRY * 2).await;
         assert!(la.is_leader() && !lb.is_leader(), "one leader at a time");
         drop(a);
@@ -139,5 +140,96 @@ mod replicas {
         let within = super::super::leader::RETRY * 3;
         tokio::time::timeout(within, lb.acquired()).await.expect("b takes over within the retry time");
         assert!(!la.is_leader());
+    }
+}
+
+/// The indexed listings answer what [`ListQuery::apply`] (the reference) answers.
+mod listings {
+    use jiff::{SignedDuration, Timestamp};
+
+    use crate::model::{DialectId, Incident, Priority, Status};
+    use crate::outbox::{Action, Delivery};
+    use crate::store::{
+        AuditEntry, AuditKind, Effects, ListCursor, ListOrder, ListQuery, OrderBy, Viewer,
+    };
+
+    fn at(secs: i64) -> Timestamp {
+        Timestamp::from_second(1_795_000_000 + secs).expect("an instant") + SignedDuration::from_nanos(secs * 7 + 1)
+    }
+
+    #[tokio::test]
+    async fn every_order_filter_cursor_and_offset_matches_the_reference() {
+        if super::testing::skip() {
+            return;
+        }
+        let store = super::open(tempfile::tempdir().unwrap().path());
+        let entry = || AuditEntry::new(at(0), AuditKind::Submitted, "submitted");
+        let mut all = Vec::new();
+        for n in 0..12i64 {
+            let from = if n % 3 == 0 { "region-m" } else { "region-h" };
+            let new = crate::model::testing::report(from, DialectId::Native, &format!("t-{n}"));
+            let plan = |_: &mut Incident| Effects::default();
+            let id = store.create_incident(new, None, entry(), at(n), &plan).await.unwrap().incident().id.clone();
+            let change = move |i: &mut Incident| {
+                // Updated out of creation order, some at the same instant.
+                i.updated_at = at(100 + (n * 5) % 7);
+                i.status = [Status::New, Status::Assigned, Status::Resolved][(n % 3) as usize];
+                i.priority = (n % 2 == 0).then_some(Priority::P2);
+                if n % 4 == 1 {
+                    i.assignee = Some("fmk-supplier".parse().unwrap());
+                }
+                Ok(Effects { changed: true, ..Effects::default() })
+            };
+            all.push(store.update_incident(&id, &change, entry()).await.unwrap());
+        }
+        let mut queries = Vec::new();
+        for by in [OrderBy::Id, OrderBy::Created, OrderBy::Updated] {
+            for descending in [false, true] {
+                let order = ListOrder { by, descending };
+                let base = ListQuery { order, ..ListQuery::all(5) };
+                queries.push(base.clone());
+                queries.push(ListQuery { offset: 3, ..base.clone() });
+                queries.push(ListQuery { cursor: Some(ListCursor::of(&all[4])), ..base.clone() });
+                queries.push(ListQuery { after: Some(all[6].id.clone()), ..base.clone() });
+                queries.push(ListQuery { status_in: Some(vec![Status::New, Status::Resolved]), ..base.clone() });
+                queries.push(ListQuery { viewer: Viewer::PartyTo("fmk-supplier".parse().unwrap()), ..base.clone() });
+                queries.push(ListQuery { updated_since: Some(at(102)), updated_before: Some(at(105)), ..base.clone() });
+                queries.push(ListQuery { priority: Some(Priority::P2), status: Some(Status::New), ..base.clone() });
+            }
+        }
+        queries.push(ListQuery { sequence: Some(5), ..ListQuery::all(10) });
+        let origin = &all[7].refs[0];
+        queries.push(ListQuery { reference: Some((origin.desk.clone(), origin.remote_id.clone())), ..ListQuery::all(10) });
+        for q in &queries {
+            let ids = |v: Vec<Incident>| v.into_iter().map(|i| i.id).collect::<Vec<_>>();
+            let expected = ids(q.apply(all.clone()));
+            assert_eq!(ids(store.list_incidents(q).await.unwrap()), expected, "{q:?}");
+            let matching = all.iter().filter(|i| q.matches(i)).count().min(100);
+            assert_eq!(store.count_incidents(q, 100).await.unwrap(), matching, "{q:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn due_lane_heads_and_due_escalations_come_from_the_indexes() {
+        if super::testing::skip() {
+            return;
+        }
+        let store = super::open(tempfile::tempdir().unwrap().path());
+        let entry = || AuditEntry::new(at(0), AuditKind::Submitted, "submitted");
+        let to = |desk: &str| Delivery { desk: desk.parse().unwrap(), action: Action::Create };
+        let plan = |_: &mut Incident| Effects { deliveries: vec![to("sds"), to("sds"), to("drift")], ..Effects::default() };
+        let new = crate::model::testing::report("region-h", DialectId::Native, "t-1");
+        let i = store.create_incident(new, None, entry(), at(0), &plan).await.unwrap().incident().clone();
+        let items = store.outbox(10).await.unwrap();
+        let later = crate::outbox::OutboxItem { not_before: at(60), ..items[2].clone() };
+        store.reschedule_delivery(&later).await.unwrap();
+        let due = store.due_deliveries(at(1), 10).await.unwrap();
+        assert_eq!(due.items, [items[0].clone()], "one head per lane, the drift lane not yet due");
+        assert_eq!(due.next_due, Some(at(60)));
+        let sds = "sds".parse().unwrap();
+        assert_eq!(store.outbox_for(&i.id, Some(&sds)).await.unwrap(), items[..2]);
+        assert_eq!(store.outbox_for(&i.id, None).await.unwrap().len(), 3);
+        assert!(store.due_escalations(at(1_000_000), 10).await.unwrap().is_empty());
+        assert!(store.escalations_of(&i.id).await.unwrap().is_empty());
     }
 }

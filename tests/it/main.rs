@@ -13,6 +13,7 @@ mod close_authority;
 mod crash;
 mod demo;
 mod deploy;
+mod deploy_replicated;
 mod escalation_api;
 mod escalation_flow;
 mod flow;

@@ -206,3 +206,62 @@ async fn leadership_fails_over_to_the_other_replica_when_the_leader_is_killed() 
     let took_over = wait_until(async || leads(&replicas[other]), (LEASE_SECS as usize) * 100 + 100).await;
     assert!(took_over, "the other replica did not take over:\n{}", replicas[other].logs());
 }
+
+/// What a store holds, as the trait reads it.
+async fn contents(store: &dyn deskgate::store::Store) -> (Vec<deskgate::model::Incident>, usize, usize) {
+    let incidents = store.list_incidents(&deskgate::store::ListQuery::all(1_000)).await.unwrap();
+    let outbox = store.outbox(1_000).await.unwrap().len();
+    let audit = store.audit_log(None, 1_000).await.unwrap().len();
+    (incidents, outbox, audit)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_copies_a_sled_store_into_postgres_and_refuses_a_database_that_is_not_empty() {
+    if kit::pg::skip() {
+        return;
+    }
+    let mut gw = kit::TestGateway::start().await;
+    for ticket in ["INC0010001", "INC0010002", "INC0010003"] {
+        assert!(gw.submit("region-h", &kit::incident(ticket)).await.status().is_success());
+    }
+    gw.shutdown().await;
+    let dir = gw.data.path().join("store");
+    let url = kit::pg::shared().fresh_database();
+    let migrate = |force: bool| {
+        let mut cmd = kit::binary::command();
+        cmd.args(["migrate", "--from", &format!("sled:{}", dir.display()), "--to", &format!("postgres:{url}")]);
+        if force {
+            cmd.arg("--force");
+        }
+        cmd.output().unwrap()
+    };
+    let out = migrate(false);
+    let said = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("migrated"), "{said}");
+
+    let sled = deskgate::store::open(&deskgate::store::StoreConfig::Sled { path: dir.clone() }).unwrap();
+    let pg_config = deskgate::config::PostgresConfig {
+        url: url.clone(),
+        password: None,
+        pool_size: 2,
+        lease: Duration::from_secs(LEASE_SECS),
+    };
+    let pg = deskgate::store::connect(&deskgate::store::StoreConfig::Postgres(pg_config)).await.unwrap();
+    let (from, to) = (contents(&*sled).await, contents(&*pg).await);
+    assert_eq!(from.0.len(), 3);
+    let reasons = async |store: &dyn deskgate::store::Store| -> Vec<String> {
+        store.audit_log(None, 1_000).await.unwrap().into_iter().map(|(_, e)| format!("{:?} {}", e.kind, e.reason)).collect()
+    };
+    assert_eq!(to, from, "the same incidents, outbox and audit log: {:?} / {:?}", reasons(&*pg).await, reasons(&*sled).await);
+    for i in &from.0 {
+        let origin = &i.refs[0];
+        assert_eq!(pg.find_by_ref(&origin.desk, &origin.remote_id).await.unwrap().as_ref(), Some(&i.id));
+    }
+    drop(sled);
+    // A database that holds something is not overwritten by accident.
+    let again = migrate(false);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("not empty"), "{again:?}");
+    assert!(migrate(true).status.success(), "--force replaces the contents");
+}

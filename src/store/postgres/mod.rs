@@ -438,7 +438,8 @@ impl Store for PgStore {
     async fn audit_log(&self, after: Option<u64>, limit: usize) -> Result<Vec<(u64, AuditEntry)>, StoreError> {
         let rows: Vec<(i64, String)> =
             sqlx::query_as("SELECT seq, body::text FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2")
-                .bind(after.map_or(0, seq_i64))
+                // Restored entries may start at 0 (sled numbers from 0).
+                .bind(after.map_or(-1, seq_i64))
                 .bind(limit_i64(limit))
                 .fetch_all(self.pool().await?)
                 .await

@@ -36,8 +36,8 @@ pub use env::{Env, MapEnv, ProcessEnv};
 
 pub use limits::{RateLimit, RateLimitOverrides};
 pub use sms::{DEFAULT_SMS_BODY, Sms};
-use store::{StoreFile, resolve_store};
 pub use store::{DEFAULT_LEASE_SECS, PostgresConfig, StoreConfig};
+use store::{StoreFile, resolve_store};
 // The secret vocabulary is shared with the dialects' options, below config.
 pub use crate::secret::{Secret, SecretRef};
 

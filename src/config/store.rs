@@ -119,12 +119,7 @@ pub(super) fn resolve_store(
             if !(1..=3600).contains(&lease_secs) {
                 problem(problems, "lease_secs", format!("expected 1 to 3600, got {lease_secs}"));
             }
-            StoreConfig::Postgres(PostgresConfig {
-                url,
-                password,
-                pool_size,
-                lease: Duration::from_secs(lease_secs),
-            })
+            StoreConfig::Postgres(PostgresConfig { url, password, pool_size, lease: Duration::from_secs(lease_secs) })
         }
         other => {
             problem(problems, "kind", format!("expected \"sled\" or \"postgres\", got {other:?}"));
@@ -141,8 +136,9 @@ fn check_url(text: &str) -> Result<(), String> {
         return Err(format!("expected the scheme postgres://, got {}://", url.scheme()));
     }
     if url.password().is_some() {
-        return Err("must not hold a password: give it as gateway.store.password = { env = \"…\" } or { file = \"…\" }"
-            .into());
+        return Err(
+            "must not hold a password: give it as gateway.store.password = { env = \"…\" } or { file = \"…\" }".into(),
+        );
     }
     if url.query_pairs().any(|(k, _)| k.eq_ignore_ascii_case("password")) {
         return Err("must not hold a password parameter: give it as gateway.store.password".into());

@@ -251,9 +251,21 @@ async fn migrate_copies_a_sled_store_into_postgres_and_refuses_a_database_that_i
     let (from, to) = (contents(&*sled).await, contents(&*pg).await);
     assert_eq!(from.0.len(), 3);
     let reasons = async |store: &dyn deskgate::store::Store| -> Vec<String> {
-        store.audit_log(None, 1_000).await.unwrap().into_iter().map(|(_, e)| format!("{:?} {}", e.kind, e.reason)).collect()
+        store
+            .audit_log(None, 1_000)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(_, e)| format!("{:?} {}", e.kind, e.reason))
+            .collect()
     };
-    assert_eq!(to, from, "the same incidents, outbox and audit log: {:?} / {:?}", reasons(&*pg).await, reasons(&*sled).await);
+    assert_eq!(
+        to,
+        from,
+        "the same incidents, outbox and audit log: {:?} / {:?}",
+        reasons(&*pg).await,
+        reasons(&*sled).await
+    );
     for i in &from.0 {
         let origin = &i.refs[0];
         assert_eq!(pg.find_by_ref(&origin.desk, &origin.remote_id).await.unwrap().as_ref(), Some(&i.id));

@@ -220,7 +220,11 @@ async fn index_refs(tx: &mut Tx<'_>, incident: &Incident) -> Result<(), StoreErr
 }
 
 async fn audit_in(tx: &mut Tx<'_>, entry: &AuditEntry) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO audit (body) VALUES ($1::jsonb)").bind(encode(entry)).execute(&mut **tx).await.map_err(db)?;
+    sqlx::query("INSERT INTO audit (body) VALUES ($1::jsonb)")
+        .bind(encode(entry))
+        .execute(&mut **tx)
+        .await
+        .map_err(db)?;
     Ok(())
 }
 
@@ -240,13 +244,6 @@ async fn put_escalation(tx: &mut Tx<'_>, e: &Escalation) -> Result<(), StoreErro
     Ok(())
 }
 
-/// What one try of a creation came to.
-enum Try {
-    Done(CreateOutcome),
-    /// Another replica won a uniqueness race meanwhile: try again.
-    Lost,
-}
-
 impl PgStore {
     async fn try_create(
         &self,
@@ -255,7 +252,8 @@ impl PgStore {
         audit: &AuditEntry,
         now: Timestamp,
         plan: CreationPlan<'_>,
-    ) -> Result<Try, StoreError> {
+    ) -> Result<Option<CreateOutcome>, StoreError> {
+        // `None`: another replica won a uniqueness race meanwhile; try again.
         let mut tx = self.begin().await?;
         if let Some(claim) = idempotency {
             let row: Option<(String, String)> =
@@ -270,20 +268,21 @@ impl PgStore {
                     return Err(StoreError::IdempotencyMismatch);
                 }
                 return match self.read_incident(&mut tx, &incident).await? {
-                    Some(i) => Ok(Try::Done(CreateOutcome::Replayed(i))),
+                    Some(i) => Ok(Some(CreateOutcome::Replayed(i))),
                     None => Err(StoreError::Corrupt(format!("idempotency key points at missing {incident}"))),
                 };
             }
         }
-        let existing: Option<(String,)> = sqlx::query_as("SELECT incident FROM refs WHERE desk = $1 AND remote_id = $2")
-            .bind(new.origin.desk.as_str())
-            .bind(new.origin.ticket.as_str())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db)?;
+        let existing: Option<(String,)> =
+            sqlx::query_as("SELECT incident FROM refs WHERE desk = $1 AND remote_id = $2")
+                .bind(new.origin.desk.as_str())
+                .bind(new.origin.ticket.as_str())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?;
         if let Some((id,)) = existing {
             return match self.read_incident(&mut tx, &id).await? {
-                Some(i) => Ok(Try::Done(CreateOutcome::Replayed(i))),
+                Some(i) => Ok(Some(CreateOutcome::Replayed(i))),
                 None => Err(StoreError::Corrupt(format!("refs point at missing {id}"))),
             };
         }
@@ -311,7 +310,7 @@ impl PgStore {
             .map_err(db)?;
             if won.is_none() {
                 // Another replica stored this ticket meanwhile.
-                return Ok(Try::Lost);
+                return Ok(None);
             }
         }
         outbox::enqueue(&mut tx, &incident, &effects.deliveries, now, audit.request_id.as_deref()).await?;
@@ -331,14 +330,14 @@ impl PgStore {
             .await
             .map_err(db)?;
             if won.is_none() {
-                return Ok(Try::Lost);
+                return Ok(None);
             }
         }
         let entry = AuditEntry { incident: Some(incident.id.to_string()), ..audit.clone() };
         audit_in(&mut tx, &entry).await?;
         match tx.commit().await {
-            Ok(()) => Ok(Try::Done(CreateOutcome::Created(incident))),
-            Err(e) if is_unique_violation(&e) => Ok(Try::Lost),
+            Ok(()) => Ok(Some(CreateOutcome::Created(incident))),
+            Err(e) if is_unique_violation(&e) => Ok(None),
             Err(e) => Err(db(e)),
         }
     }
@@ -364,7 +363,7 @@ impl Store for PgStore {
         plan: CreationPlan<'_>,
     ) -> Result<CreateOutcome, StoreError> {
         for _ in 0..RACE_RETRIES {
-            if let Try::Done(outcome) = self.try_create(&new, idempotency.as_ref(), &audit, now, plan).await? {
+            if let Some(outcome) = self.try_create(&new, idempotency.as_ref(), &audit, now, plan).await? {
                 return Ok(outcome);
             }
         }
@@ -673,8 +672,6 @@ impl Store for PgStore {
     }
 
     fn leadership(&self) -> Leadership {
-        self.leadership
-            .get_or_init(|| leader::start(self.options.clone(), self.stop_leading.subscribe()))
-            .clone()
+        self.leadership.get_or_init(|| leader::start(self.options.clone(), self.stop_leading.subscribe())).clone()
     }
 }

@@ -43,17 +43,15 @@ pub(super) async fn enqueue(
 
 /// Put `item` in the outbox under its own sequence number.
 pub(super) async fn insert(tx: &mut Tx<'_>, item: &OutboxItem) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO outbox (seq, incident, desk, body, not_before) VALUES ($1, $2, $3, $4::jsonb, $5)",
-    )
-    .bind(seq_i64(item.seq))
-    .bind(item.incident.as_str())
-    .bind(item.desk.as_str())
-    .bind(encode(item))
-    .bind(nanos(item.not_before))
-    .execute(&mut **tx)
-    .await
-    .map_err(db)?;
+    sqlx::query("INSERT INTO outbox (seq, incident, desk, body, not_before) VALUES ($1, $2, $3, $4::jsonb, $5)")
+        .bind(seq_i64(item.seq))
+        .bind(item.incident.as_str())
+        .bind(item.desk.as_str())
+        .bind(encode(item))
+        .bind(nanos(item.not_before))
+        .execute(&mut **tx)
+        .await
+        .map_err(db)?;
     Ok(())
 }
 
@@ -93,7 +91,11 @@ pub(super) async fn reschedule(pool: &PgPool, item: &OutboxItem) -> Result<(), S
 
 pub(super) async fn dead_letter(pool: &PgPool, letter: &DeadLetter) -> Result<(), StoreError> {
     let mut tx = pool.begin().await.map_err(db)?;
-    sqlx::query("DELETE FROM outbox WHERE seq = $1").bind(seq_i64(letter.item.seq)).execute(&mut *tx).await.map_err(db)?;
+    sqlx::query("DELETE FROM outbox WHERE seq = $1")
+        .bind(seq_i64(letter.item.seq))
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
     insert_dead(&mut tx, letter).await?;
     tx.commit().await.map_err(db)
 }

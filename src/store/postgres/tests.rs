@@ -149,9 +149,7 @@ mod listings {
 
     use crate::model::{DialectId, Incident, Priority, Status};
     use crate::outbox::{Action, Delivery};
-    use crate::store::{
-        AuditEntry, AuditKind, Effects, ListCursor, ListOrder, ListQuery, OrderBy, Viewer,
-    };
+    use crate::store::{AuditEntry, AuditKind, Effects, ListCursor, ListOrder, ListQuery, OrderBy, Viewer};
 
     fn at(secs: i64) -> Timestamp {
         Timestamp::from_second(1_795_000_000 + secs).expect("an instant") + SignedDuration::from_nanos(secs * 7 + 1)
@@ -199,7 +197,8 @@ mod listings {
         }
         queries.push(ListQuery { sequence: Some(5), ..ListQuery::all(10) });
         let origin = &all[7].refs[0];
-        queries.push(ListQuery { reference: Some((origin.desk.clone(), origin.remote_id.clone())), ..ListQuery::all(10) });
+        queries
+            .push(ListQuery { reference: Some((origin.desk.clone(), origin.remote_id.clone())), ..ListQuery::all(10) });
         for q in &queries {
             let ids = |v: Vec<Incident>| v.into_iter().map(|i| i.id).collect::<Vec<_>>();
             let expected = ids(q.apply(all.clone()));
@@ -217,7 +216,8 @@ mod listings {
         let store = super::open(tempfile::tempdir().unwrap().path());
         let entry = || AuditEntry::new(at(0), AuditKind::Submitted, "submitted");
         let to = |desk: &str| Delivery { desk: desk.parse().unwrap(), action: Action::Create };
-        let plan = |_: &mut Incident| Effects { deliveries: vec![to("sds"), to("sds"), to("drift")], ..Effects::default() };
+        let plan =
+            |_: &mut Incident| Effects { deliveries: vec![to("sds"), to("sds"), to("drift")], ..Effects::default() };
         let new = crate::model::testing::report("region-h", DialectId::Native, "t-1");
         let i = store.create_incident(new, None, entry(), at(0), &plan).await.unwrap().incident().clone();
         let items = store.outbox(10).await.unwrap();

@@ -8,6 +8,7 @@
 
 mod attachments;
 mod escalations;
+mod listing;
 mod lookups;
 mod operations;
 mod with_notes;

@@ -114,7 +114,7 @@ pub enum OrderBy {
     Id,
     /// By sequence number: the order incidents were created in.
     Created,
-    /// By the time of the last change, then id.
+    /// By the time of the last change (to the millisecond), then id.
     Updated,
 }
 
@@ -207,7 +207,7 @@ impl ListQuery {
             _ => i.id.cmp(id),
         };
         let natural = match self.order.by {
-            OrderBy::Updated => i.updated_at.cmp(&updated_at).then_with(by_id),
+            OrderBy::Updated => i.updated_at.as_millisecond().cmp(&updated_at.as_millisecond()).then_with(by_id),
             _ => by_id(),
         };
         if self.order.descending { natural.reverse() } else { natural }

@@ -80,8 +80,9 @@ pub struct ListQuery {
     pub priority: Option<Priority>,
     pub service: Option<Service>,
     pub viewer: Viewer,
-    /// Keyset cursor of [`OrderBy::Id`] (and [`OrderBy::Created`]): continue after
-    /// this id. For every order, [`ListQuery::cursor`] is the general form.
+    /// Keyset cursor of [`OrderBy::Id`] and [`OrderBy::Created`]: continue after
+    /// this id (not read for [`OrderBy::Updated`]). [`ListQuery::cursor`], when
+    /// given, takes its place in every order.
     pub after: Option<IncidentId>,
     pub limit: usize,
     /// Any of these statuses (a remote state can stand for several); with
@@ -195,6 +196,8 @@ impl ListQuery {
         use std::cmp::Ordering;
         let cmp = match (&self.cursor, &self.after) {
             (Some(c), _) => self.compare_to(i, &c.id, c.updated_at),
+            // An id alone is no position in the order of changes.
+            (None, Some(_)) if self.order.by == OrderBy::Updated => return true,
             (None, Some(id)) => self.compare_to(i, id, i.updated_at),
             (None, None) => return true,
         };

@@ -8,6 +8,7 @@
 
 mod attachments;
 mod escalations;
+mod listing;
 mod lookups;
 mod operations;
 mod with_notes;
@@ -459,14 +460,8 @@ impl Gateway {
         let entry = self.entry(AuditKind::Updated, Some(desk), format!("change from {desk} ticket {remote_id}"), ctx);
         // What deskgate is writing to this desk's copy right now: a webhook about such a
         // write may come before its answer does.
-        let writing: Vec<_> = self
-            .store
-            .outbox(usize::MAX)
-            .await?
-            .into_iter()
-            .filter(|item| item.incident == id && &item.desk == desk)
-            .map(|item| item.action)
-            .collect();
+        let writing: Vec<_> =
+            self.store.outbox_for(&id, Some(desk)).await?.into_iter().map(|item| item.action).collect();
         let mutate = |i: &mut Incident| {
             // Checked and recorded in the change's own transaction: two copies of one
             // delivery cannot both pass.

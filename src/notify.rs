@@ -34,7 +34,7 @@ use crate::escalation::{Channel, Escalation, EscalationState, TimeoutOutcome, en
 use crate::gateway::end_escalation;
 use crate::model::{Incident, IncidentId, ModelError};
 use crate::outbox::{Action, Delivery};
-use crate::store::{EscalationQuery, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 // The deliveries an escalation plans are the gateway's (they enter the outbox in the
 // change's transaction); they are re-exported here where the notifier uses them.
@@ -356,7 +356,9 @@ impl Watch {
     /// moved on (not those ended).
     pub async fn step(&self) -> Result<Vec<Escalation>, StoreError> {
         let now = self.clock.now();
-        let waiting = self.store.escalations(&EscalationQuery::all(usize::MAX)).await?;
+        // Only the escalations still waiting, from the store's index of deadlines: what
+        // is open, not every escalation ever opened.
+        let waiting = self.store.due_escalations(jiff::Timestamp::MAX, usize::MAX).await?;
         let mut due = Vec::new();
         for e in waiting.into_iter().filter(|e| e.state.is_waiting()) {
             let incident = match e.incident_id.parse::<IncidentId>() {

@@ -94,8 +94,9 @@ pub struct ListQuery {
     pub priority: Option<Priority>,
     pub service: Option<Service>,
     pub viewer: Viewer,
-    /// Keyset cursor of [`OrderBy::Id`] (and [`OrderBy::Created`]): continue after
-    /// this id. For every order, [`ListQuery::cursor`] is the general form.
+    /// Keyset cursor of [`OrderBy::Id`] and [`OrderBy::Created`]: continue after
+    /// this id (not read for [`OrderBy::Updated`]). [`ListQuery::cursor`], when
+    /// given, takes its place in every order.
     pub after: Option<IncidentId>,
     pub limit: usize,
     /// Any of these statuses (a remote state can stand for several); with
@@ -128,7 +129,7 @@ pub enum OrderBy {
     Id,
     /// By sequence number: the order incidents were created in.
     Created,
-    /// By the time of the last change, then id.
+    /// By the time of the last change (to the millisecond), then id.
     Updated,
 }
 
@@ -209,6 +210,8 @@ impl ListQuery {
         use std::cmp::Ordering;
         let cmp = match (&self.cursor, &self.after) {
             (Some(c), _) => self.compare_to(i, &c.id, c.updated_at),
+            // An id alone is no position in the order of changes.
+            (None, Some(_)) if self.order.by == OrderBy::Updated => return true,
             (None, Some(id)) => self.compare_to(i, id, i.updated_at),
             (None, None) => return true,
         };
@@ -221,7 +224,7 @@ impl ListQuery {
             _ => i.id.cmp(id),
         };
         let natural = match self.order.by {
-            OrderBy::Updated => i.updated_at.cmp(&updated_at).then_with(by_id),
+            OrderBy::Updated => i.updated_at.as_millisecond().cmp(&updated_at.as_millisecond()).then_with(by_id),
             _ => by_id(),
         };
         if self.order.descending { natural.reverse() } else { natural }

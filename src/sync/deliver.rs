@@ -47,6 +47,10 @@ use crate::store::{AuditEntry, AuditKind, Effects, Store};
 /// How long deliveries under way at shutdown may take before they are abandoned.
 pub const STOP_GRACE: Duration = Duration::from_secs(10);
 
+/// At most this many due lane heads are read per dispatch round; a full round is
+/// followed by another at once.
+const DUE_PER_ROUND: usize = 10_000;
+
 /// How often and how long to retry.
 #[derive(Clone, Debug)]
 pub struct RetryPolicy {
@@ -230,24 +234,20 @@ impl Dispatcher {
         self: &Arc<Self>,
         permits: &Arc<Semaphore>,
     ) -> Result<Option<Timestamp>, crate::store::StoreError> {
-        let items = self.store.outbox(100_000).await?;
+        // Lane heads only, from the store's index of them by due time: a round costs
+        // what it starts, not what waits. Lanes held by a dead letter have no head.
+        let now = self.clock.now();
+        let due = self.store.due_deliveries(now, DUE_PER_ROUND).await?;
         // An item can be visible before the group commit that makes its change durable
         // has flushed. Delivering it then, and crashing, would tell a remote desk about
         // a change (even an incident id) the restarted gateway never had. Everything
         // read above is durable once this returns.
         self.store.flush().await?;
-        let held: HashSet<(IncidentId, DeskId)> =
-            self.store.dead_letters(100_000).await?.into_iter().map(|d| d.item.lane()).collect();
-        let now = self.clock.now();
-        let mut heads = HashSet::new();
-        let mut next_due: Option<Timestamp> = None;
-        for item in items {
+        // A full round leaves more due: come back at once.
+        let next_due = if due.items.len() >= DUE_PER_ROUND { Some(now) } else { due.next_due };
+        for item in due.items {
             let lane = item.lane();
-            if !heads.insert(lane.clone()) || held.contains(&lane) || self.lanes().contains(&lane) {
-                continue;
-            }
-            if item.not_before > now {
-                next_due = Some(next_due.map_or(item.not_before, |n| n.min(item.not_before)));
+            if self.lanes().contains(&lane) {
                 continue;
             }
             let Ok(permit) = permits.clone().acquire_owned().await else { break };

@@ -10,6 +10,8 @@
 
 use std::ops::Bound;
 
+use jiff::Timestamp;
+
 use super::index::{PARTY, SEQ, STATUS, UPDATED, ms_key, status_name};
 use super::{SledStore, decode, io, xref_key};
 use crate::model::{Incident, IncidentId};
@@ -113,12 +115,19 @@ impl Plan {
         };
         let mut lo = if prefix.is_empty() { Bound::Unbounded } else { Bound::Included(prefix.clone()) };
         let mut hi = prefix_end(&prefix);
+        let mut covers = covers;
         if q.order.by == OrderBy::Updated {
+            // Keys hold milliseconds: a bound between two is widened to the next, and
+            // the incidents decide.
+            let whole = |t: Timestamp| t.subsec_nanosecond() % 1_000_000 == 0;
             if let Some(t) = q.updated_since {
                 lo = max_lo(lo, Bound::Included(joined(&[&prefix, &ms_key(t)])));
+                covers &= whole(t);
             }
             if let Some(t) = q.updated_before {
-                hi = min_hi(hi, Bound::Excluded(joined(&[&prefix, &ms_key(t)])));
+                let end = if whole(t) { t } else { t + jiff::SignedDuration::from_millis(1) };
+                hi = min_hi(hi, Bound::Excluded(joined(&[&prefix, &ms_key(end)])));
+                covers &= whole(t);
             }
         }
         if let Some(at) = at {

@@ -18,9 +18,11 @@ CREATE TABLE incidents (
     service     TEXT NOT NULL,
     created_at  TIMESTAMPTZ NOT NULL,
     updated_at  TIMESTAMPTZ NOT NULL,
-    -- updated_at to the nanosecond, as the incident holds it: what ordering and
-    -- keyset paging compare (TIMESTAMPTZ keeps microseconds).
+    -- updated_at to the nanosecond, as the incident holds it: what the updated
+    -- range filters compare (TIMESTAMPTZ keeps microseconds).
     updated_ns  BIGINT NOT NULL,
+    -- updated_at to the millisecond: what ordering by change and its keyset compare.
+    updated_ms  BIGINT NOT NULL,
     origin_desk TEXT NOT NULL,
     assignee    TEXT,
     -- Every desk party to the incident (origin, assignee): what a desk may see.
@@ -30,7 +32,8 @@ CREATE INDEX incidents_status ON incidents (status, id);
 CREATE INDEX incidents_priority ON incidents (priority, id);
 CREATE INDEX incidents_service ON incidents (service, id);
 CREATE INDEX incidents_seq ON incidents (seq, id);
-CREATE INDEX incidents_updated ON incidents (updated_ns, id);
+CREATE INDEX incidents_updated ON incidents (updated_ms, id);
+CREATE INDEX incidents_updated_ns ON incidents (updated_ns);
 CREATE INDEX incidents_origin ON incidents (origin_desk, id);
 CREATE INDEX incidents_assignee ON incidents (assignee, id);
 CREATE INDEX incidents_parties ON incidents USING GIN (parties);

@@ -160,11 +160,11 @@ async fn put_incident(tx: &mut Tx<'_>, i: &Incident) -> Result<(), StoreError> {
     let c = columns(i);
     sqlx::query(
         "INSERT INTO incidents
-           (id, body, status, priority, service, created_at, updated_at, origin_desk, assignee, parties, seq, updated_ns)
-         VALUES ($1, $2::jsonb, $3, $4, $5, $6::timestamptz, $7::timestamptz, $8, $9, $10, $11, $12)
+           (id, body, status, priority, service, created_at, updated_at, origin_desk, assignee, parties, seq, updated_ns, updated_ms)
+         VALUES ($1, $2::jsonb, $3, $4, $5, $6::timestamptz, $7::timestamptz, $8, $9, $10, $11, $12, $13)
          ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body, status = EXCLUDED.status, priority = EXCLUDED.priority,
            service = EXCLUDED.service, updated_at = EXCLUDED.updated_at, assignee = EXCLUDED.assignee,
-           parties = EXCLUDED.parties, updated_ns = EXCLUDED.updated_ns",
+           parties = EXCLUDED.parties, updated_ns = EXCLUDED.updated_ns, updated_ms = EXCLUDED.updated_ms",
     )
     .bind(i.id.as_str())
     .bind(encode(i))
@@ -178,6 +178,7 @@ async fn put_incident(tx: &mut Tx<'_>, i: &Incident) -> Result<(), StoreError> {
     .bind(c.parties)
     .bind(super::sequence_of(&i.id).map_or(0, seq_i64))
     .bind(nanos(i.updated_at))
+    .bind(i.updated_at.as_millisecond())
     .execute(&mut **tx)
     .await
     .map_err(db)?;

@@ -1,5 +1,5 @@
 //! Listings as SQL: every filter of [`ListQuery`] on an indexed column, the order
-//! and keyset cursor on (seq | updated_ns, id), the offset skipped by the server;
+//! and keyset cursor on (seq | updated_ms, id), the offset skipped by the server;
 //! the dispatcher's due lane heads and the watch's due escalations by index.
 
 use jiff::Timestamp;
@@ -64,16 +64,18 @@ pub(super) async fn list(pool: &PgPool, q: &ListQuery) -> Result<Vec<Incident>, 
     };
     if let Some((id, updated)) = after {
         match (q.order.by, updated) {
-            (OrderBy::Id, _) | (OrderBy::Updated, None) => {
+            (OrderBy::Id, _) => {
                 sql.push(format!(" AND id {cmp} ")).push_bind(id);
             }
+            // An id alone is no position in the order of changes.
+            (OrderBy::Updated, None) => {}
             (OrderBy::Created, _) => {
                 let seq = sequence_of(&id.parse::<IncidentId>().map_err(|_| bad_cursor())?).map_or(0, seq_i64);
                 sql.push(format!(" AND (seq, id) {cmp} (")).push_bind(seq).push(", ").push_bind(id).push(")");
             }
             (OrderBy::Updated, Some(at)) => {
-                sql.push(format!(" AND (updated_ns, id) {cmp} ("))
-                    .push_bind(nanos(at))
+                sql.push(format!(" AND (updated_ms, id) {cmp} ("))
+                    .push_bind(at.as_millisecond())
                     .push(", ")
                     .push_bind(id)
                     .push(")");
@@ -83,7 +85,7 @@ pub(super) async fn list(pool: &PgPool, q: &ListQuery) -> Result<Vec<Incident>, 
     match q.order.by {
         OrderBy::Id => sql.push(format!(" ORDER BY id {dir}")),
         OrderBy::Created => sql.push(format!(" ORDER BY seq {dir}, id {dir}")),
-        OrderBy::Updated => sql.push(format!(" ORDER BY updated_ns {dir}, id {dir}")),
+        OrderBy::Updated => sql.push(format!(" ORDER BY updated_ms {dir}, id {dir}")),
     };
     sql.push(" OFFSET ").push_bind(limit_i64(q.offset)).push(" LIMIT ").push_bind(limit_i64(q.limit));
     let rows: Vec<(String,)> = sql.build_query_as().fetch_all(pool).await.map_err(db)?;

@@ -106,11 +106,11 @@ pub struct ListQuery {
     pub updated_since: Option<Timestamp>,
     /// Changed before this instant.
     pub updated_before: Option<Timestamp>,
-    /// The incident with this sequence number (what a ServiceNow `number` or a Jira
-    /// key shows); at most one incident.
+    /// The incident with this sequence number (what the record numbers and issue
+    /// keys of the dialects show); at most one incident.
     pub sequence: Option<u64>,
-    /// The incident this desk's ticket is (its cross-reference, a ServiceNow
-    /// `correlation_id`); at most one incident.
+    /// The incident this desk's ticket is (its cross-reference); at most one
+    /// incident.
     pub reference: Option<(DeskId, TicketId)>,
     pub order: ListOrder,
     /// Continue after this incident, in `order` (keyset paging).

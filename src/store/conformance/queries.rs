@@ -108,7 +108,7 @@ pub async fn listings_find_one_incident_by_sequence_or_by_a_desks_ticket(open: O
     let third = &all[2];
     let seq = crate::store::sequence_of(&third.id).expect("a sequence");
     let by_seq = ListQuery { sequence: Some(seq), ..ListQuery::all(10) };
-    assert_eq!(ids(store.list_incidents(&by_seq).await.unwrap()), [third.id.clone()]);
+    assert_eq!(ids(store.list_incidents(&by_seq).await.unwrap()), std::slice::from_ref(&third.id));
     assert_eq!(store.count_incidents(&by_seq, 10).await.unwrap(), 1);
     let unseen = ListQuery { sequence: Some(seq), viewer: Viewer::PartyTo(desk("region-m")), ..ListQuery::all(10) };
     assert!(store.list_incidents(&unseen).await.unwrap().is_empty(), "visibility holds for a point lookup");
@@ -119,7 +119,7 @@ pub async fn listings_find_one_incident_by_sequence_or_by_a_desks_ticket(open: O
     assert!(store.list_incidents(&none).await.unwrap().is_empty());
     let origin = &third.origin;
     let by_ticket = ListQuery { reference: Some((origin.desk.clone(), origin.ticket.clone())), ..ListQuery::all(10) };
-    assert_eq!(ids(store.list_incidents(&by_ticket).await.unwrap()), [third.id.clone()]);
+    assert_eq!(ids(store.list_incidents(&by_ticket).await.unwrap()), std::slice::from_ref(&third.id));
     let other_desk = ListQuery { reference: Some((desk("region-m"), origin.ticket.clone())), ..ListQuery::all(10) };
     assert!(store.list_incidents(&other_desk).await.unwrap().is_empty(), "a ticket is one desk's");
 }

@@ -4,8 +4,8 @@
 //!
 //! Three trees, each with one-byte key prefixes; every index value is the id of the
 //! record it points at:
-//! - `incident_index`: `s` sequence (creation order; a ServiceNow number, a Jira
-//!   key), `p` party desk \0 id (visibility), `t` status \0 id, `u` updated ms ++ id.
+//! - `incident_index`: `s` sequence (creation order; record numbers and issue
+//!   keys), `p` party desk \0 id (visibility), `t` status \0 id, `u` updated ms ++ id.
 //! - `outbox_index`: `l` incident \0 desk → the lane (its waiting and dead-lettered
 //!   sequence numbers, and its head's due key); `d` not-before ms ++ seq → lane key,
 //!   one entry per lane head that may run (lanes held by a dead letter have none).

@@ -17,6 +17,8 @@ use jiff::Timestamp;
 use crate::escalation::{Decision, Ruleset};
 use crate::model::{Priority, Service};
 
+pub mod migrate;
+
 /// Where `who` finds the ruleset when `--contacts` is not given: `gateway.contacts`
 /// of the configuration file (relative to it). Only that key is read, so the
 /// configuration's secrets need not be set to ask who is on call.

@@ -10,6 +10,7 @@ mod attachments;
 mod detected;
 mod escalations;
 mod hand_on;
+mod listing;
 mod lookups;
 mod mitz;
 mod operations;
@@ -333,7 +334,7 @@ impl Gateway {
             service: filter.service.clone(),
             viewer: Viewer::of(&who.actor()),
             after: filter.after.clone(),
-            limit: filter.limit,
+            ..ListQuery::all(filter.limit)
         };
         Ok(self.store.list_incidents(&query).await?.into_iter().map(|i| redact(i, &who.actor())).collect())
     }
@@ -500,14 +501,8 @@ impl Gateway {
         let entry = self.entry(AuditKind::Updated, Some(desk), format!("change from {desk} ticket {remote_id}"), ctx);
         // What deskgate is writing to this desk's copy right now: a webhook about such a
         // write may come before its answer does.
-        let writing: Vec<_> = self
-            .store
-            .outbox(usize::MAX)
-            .await?
-            .into_iter()
-            .filter(|item| item.incident == id && &item.desk == desk)
-            .map(|item| item.action)
-            .collect();
+        let writing: Vec<_> =
+            self.store.outbox_for(&id, Some(desk)).await?.into_iter().map(|item| item.action).collect();
         let mutate = |i: &mut Incident| {
             // Checked and recorded in the change's own transaction: two copies of one
             // delivery cannot both pass.

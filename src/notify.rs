@@ -36,7 +36,7 @@ use crate::escalation::{Channel, Escalation, EscalationState, TimeoutOutcome, en
 use crate::gateway::end_escalation;
 use crate::model::{Incident, IncidentId, ModelError};
 use crate::outbox::{Action, Delivery};
-use crate::store::{EscalationQuery, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 mod alert;
 
@@ -402,7 +402,9 @@ impl Watch {
                 tracing::error!(error = %e, "ending due deferrals failed");
             }
         }
-        let waiting = self.store.escalations(&EscalationQuery::all(usize::MAX)).await?;
+        // Only the escalations still waiting, from the store's index of deadlines: what
+        // is open, not every escalation ever opened.
+        let waiting = self.store.due_escalations(jiff::Timestamp::MAX, usize::MAX).await?;
         let mut due = Vec::new();
         for e in waiting.into_iter().filter(|e| e.state.is_waiting()) {
             let incident = match e.incident_id.parse::<IncidentId>() {
@@ -452,12 +454,19 @@ impl Watch {
     }
 
     /// Check every `self.every` until `shutdown` turns true.
-    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+    pub async fn run(self: Arc<Self>, shutdown: watch::Receiver<bool>) {
+        self.run_led(shutdown, crate::store::Leadership::always()).await
+    }
+
+    /// Like [`Watch::run`], checking only while `leadership` says this process
+    /// leads: replicas sharing a store re-escalate once, not once each.
+    pub async fn run_led(self: Arc<Self>, mut shutdown: watch::Receiver<bool>, leadership: crate::store::Leadership) {
         loop {
             if *shutdown.borrow() {
                 break;
             }
-            if let Err(e) = self.step().await {
+            if !leadership.is_leader() {
+            } else if let Err(e) = self.step().await {
                 tracing::error!(error = %e, "checking escalation deadlines failed");
             }
             tokio::select! {

@@ -32,7 +32,7 @@ pub struct Application {
 impl Application {
     /// Open the store and bind the listener (port 0 picks a free port).
     pub async fn build(config: Config) -> Result<Self, StartupError> {
-        let store = crate::store::open(&config.gateway.store)?;
+        let store = crate::store::connect(&config.gateway.store).await?;
         Self::build_with(config, store, Arc::new(SystemClock)).await
     }
 
@@ -167,8 +167,10 @@ impl Application {
                 tokio::time::sleep(SHUTDOWN_GRACE).await
             }
         };
-        let polling = tokio::spawn(self.poller.clone().run(stopped.clone()));
-        let watching = tokio::spawn(self.watch.clone().run(stopped.clone()));
+        // Polling and the escalation watch run on the one replica that leads.
+        let leadership = self.watch.store.leadership();
+        let polling = tokio::spawn(self.poller.clone().run_led(stopped.clone(), leadership.clone()));
+        let watching = tokio::spawn(self.watch.clone().run_led(stopped.clone(), leadership));
         let every = Duration::from_millis(store.config().gateway.escalation.check_ms);
         let closing = tokio::spawn(store.clone().run_auto_close(every, stopped.clone()));
         let delivery = tokio::spawn(self.dispatcher.clone().run(stopped));

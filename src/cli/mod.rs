@@ -145,6 +145,23 @@ pub enum Command {
         #[arg(long, env = "DESKGATE_CONFIG", default_value = "deploy/gateway.toml")]
         config: PathBuf,
     },
+    /// Copy a whole store into another backend (e.g. sled to PostgreSQL), with the
+    /// gateways stopped: through the backup format, so nothing is lost on the way.
+    Migrate {
+        /// The store to copy: `sled:DIR` or `postgres:URL`.
+        #[arg(long)]
+        from: String,
+        /// The store to fill (empty unless --force): `sled:DIR` or `postgres:URL`.
+        /// A URL never holds the password: see --password-env.
+        #[arg(long)]
+        to: String,
+        /// The environment variable holding the PostgreSQL password.
+        #[arg(long, value_name = "NAME")]
+        password_env: Option<String>,
+        /// Replace the contents of a target that is not empty.
+        #[arg(long)]
+        force: bool,
+    },
     /// Prove a desk's configured endpoint before go-live: credentials, clock, project
     /// and fields, workflow, change capture; one PASS/WARN/FAIL line per check.
     /// Read-only unless --write. Exit code 1 on any FAIL.

@@ -175,6 +175,26 @@ pub async fn run(cli: Cli) -> ExitCode {
                 }
             }
         }
+        Command::Migrate { from, to, password_env, force } => {
+            let parse = |text: &str, flag: &str| {
+                crate::commands::migrate::parse_store(text, password_env.as_deref()).map_err(|e| format!("{flag}: {e}"))
+            };
+            let stores = parse(&from, "--from").and_then(|f| Ok((f, parse(&to, "--to")?)));
+            let outcome = match stores {
+                Ok((f, t)) => crate::commands::migrate::migrate(&f, &t, force).await,
+                Err(e) => Err(e),
+            };
+            match outcome {
+                Ok(summary) => {
+                    println!("migrated: {summary}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("deskgate migrate: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Token { desk, ttl, config } => match crate::cli_token(&config, &desk, &ttl) {
             Ok(token) => {
                 println!("{token}");

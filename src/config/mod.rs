@@ -32,6 +32,7 @@ mod profile;
 mod report;
 mod sms;
 mod smtp;
+mod store;
 pub mod tls;
 pub use report::{Journal, ReportSettings};
 
@@ -44,6 +45,8 @@ pub use mitz::{Mitz, Person};
 pub use sms::{DEFAULT_SMS_BODY, Sms};
 pub use smtp::{Smtp, SmtpTls};
 use smtp::{SmtpFile, resolve_smtp};
+pub use store::{DEFAULT_LEASE_SECS, PostgresConfig, StoreConfig};
+use store::{StoreFile, resolve_store};
 // The secret vocabulary is shared with the dialects' options, below config.
 pub use crate::secret::{Secret, SecretRef};
 
@@ -139,38 +142,6 @@ struct GatewayFile {
     mitz: Option<mitz::MitzFile>,
     /// The process profile (`[gateway.process]`): priority matrix, calendar, auto-close.
     process: Option<profile::ProcessFile>,
-}
-
-/// `[gateway.store]` as written.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StoreFile {
-    kind: String,
-    /// The sled directory, relative to the working directory; `data_dir` without it.
-    path: Option<PathBuf>,
-}
-
-/// Which backend holds the gateway's state (`[gateway.store]`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum StoreConfig {
-    /// The embedded sled store in this directory.
-    Sled { path: PathBuf },
-}
-
-/// The store `[gateway.store]` names, or sled in `data_dir`.
-fn resolve_store(file: Option<StoreFile>, data_dir: &Path, problems: &mut Vec<Problem>) -> StoreConfig {
-    let sled = |path: &Path| StoreConfig::Sled { path: path.to_owned() };
-    let Some(file) = file else { return sled(data_dir) };
-    match file.kind.as_str() {
-        "sled" => sled(file.path.as_deref().unwrap_or(data_dir)),
-        other => {
-            problems.push(Problem {
-                path: "gateway.store.kind".into(),
-                message: format!("expected \"sled\", got {other:?}"),
-            });
-            sled(data_dir)
-        }
-    }
 }
 
 /// `[gateway.escalation]`: what happens around an escalation besides the contacts
@@ -581,7 +552,7 @@ impl Config {
             let tls_ok = problems.len() == before;
             let data_dir =
                 if g.data_dir.is_absolute() { g.data_dir } else { base_relative(base_dir, &g.data_dir, true) };
-            let store = resolve_store(g.store, &data_dir, &mut problems);
+            let store = resolve_store(g.store, &data_dir, base_dir, env, &mut problems);
             let (report, journal) =
                 report::resolve(g.report, g.journal, &desks, base_dir, smtp.is_some(), &mut problems);
             let process = g.process.and_then(|p| profile::resolve(p, &mut problems));

@@ -42,7 +42,7 @@ fn the_store_defaults_to_sled_in_data_dir_and_a_bad_kind_is_named_by_its_path() 
     let text = with("store = { kind = \"sled\", path = \"/var/lib/deskgate/store\" }");
     let c = Config::from_toml(&text, Path::new("."), &env()).unwrap();
     assert_eq!(c.gateway.store, StoreConfig::Sled { path: PathBuf::from("/var/lib/deskgate/store") });
-    let text = with("store = { kind = \"postgres\" }");
+    let text = with("store = { kind = \"mysql\" }");
     let problems = Config::from_toml(&text, Path::new("."), &env()).unwrap_err();
     let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
     assert!(text.iter().any(|p| p.contains("gateway.store.kind") && p.contains("postgres")), "{text:?}");

@@ -74,8 +74,8 @@ impl crate::gateway::Gateway {
     /// the change is already durable, and the watch ends them at its next pass.
     pub(crate) async fn end_escalations(&self, incident: &crate::model::Incident) {
         let Some(reason) = crate::escalation::end_reason(incident) else { return };
-        let waiting = match self.store.escalations(&EscalationQuery::all(usize::MAX)).await {
-            Ok(all) => all.into_iter().filter(|e| e.incident_id == incident.id.as_str() && e.state.is_waiting()),
+        let waiting = match self.store.escalations_of(&incident.id).await {
+            Ok(all) => all.into_iter().filter(|e| e.state.is_waiting()),
             Err(e) => {
                 tracing::error!(incident = %incident.id, error = %e, "ending escalations failed");
                 return;

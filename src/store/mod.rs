@@ -15,6 +15,8 @@ pub mod backup;
 #[cfg(test)]
 pub(crate) mod conformance;
 mod group_commit;
+pub mod leadership;
+pub mod postgres;
 mod sled_store;
 
 use async_trait::async_trait;
@@ -27,6 +29,8 @@ use crate::model::{
 };
 use crate::outbox::{DeadLetter, Delivery, OutboxItem};
 
+pub use leadership::Leadership;
+pub use postgres::PgStore;
 pub use sled_store::SledStore;
 
 /// Which backend holds the gateway's state: read from `[gateway.store]`.
@@ -36,6 +40,16 @@ pub use crate::config::StoreConfig;
 pub fn open(config: &StoreConfig) -> Result<std::sync::Arc<dyn Store>, StoreError> {
     match config {
         StoreConfig::Sled { path } => Ok(std::sync::Arc::new(SledStore::open(path)?)),
+        StoreConfig::Postgres(pg) => Ok(std::sync::Arc::new(PgStore::open_lazy(pg)?)),
+    }
+}
+
+/// Open the store and make sure it answers: a database is reached and its schema
+/// brought up to date before the gateway starts serving.
+pub async fn connect(config: &StoreConfig) -> Result<std::sync::Arc<dyn Store>, StoreError> {
+    match config {
+        StoreConfig::Postgres(pg) => Ok(std::sync::Arc::new(PgStore::connect(pg).await?)),
+        other => open(other),
     }
 }
 
@@ -68,30 +82,177 @@ impl Viewer {
 }
 
 /// Which incidents to list: those matching every filter given and visible to
-/// `viewer`, in id order after `after`, at most `limit`.
+/// `viewer`, in `order`, after the cursor, skipping `offset`, at most `limit`.
+///
+/// Every filter here is one a backend serves from an index (or a point lookup);
+/// what it cannot index (free text, patterns on a title) the caller filters in
+/// memory over a bounded number of candidates. Build one with [`ListQuery::all`]
+/// and `..` so that fields added later take their defaults.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ListQuery {
     pub status: Option<Status>,
     pub priority: Option<Priority>,
     pub service: Option<Service>,
     pub viewer: Viewer,
+    /// Keyset cursor of [`OrderBy::Id`] and [`OrderBy::Created`]: continue after
+    /// this id (not read for [`OrderBy::Updated`]). [`ListQuery::cursor`], when
+    /// given, takes its place in every order.
     pub after: Option<IncidentId>,
     pub limit: usize,
+    /// Any of these statuses (a remote state can stand for several); with
+    /// `status`, both must hold.
+    pub status_in: Option<Vec<Status>>,
+    /// Changed at or after this instant.
+    pub updated_since: Option<Timestamp>,
+    /// Changed before this instant.
+    pub updated_before: Option<Timestamp>,
+    /// The incident with this sequence number (what the record numbers and issue
+    /// keys of the dialects show); at most one incident.
+    pub sequence: Option<u64>,
+    /// The incident this desk's ticket is (its cross-reference); at most one
+    /// incident.
+    pub reference: Option<(DeskId, TicketId)>,
+    pub order: ListOrder,
+    /// Continue after this incident, in `order` (keyset paging).
+    pub cursor: Option<ListCursor>,
+    /// Matching incidents to skip before the first one returned (after the cursor).
+    /// A backend skips them in its index; the cost grows with the offset, so callers
+    /// bound it.
+    pub offset: usize,
+}
+
+/// What a listing is ordered by; ties (and [`OrderBy::Id`]) in id order.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum OrderBy {
+    /// By incident id (the store's key order).
+    #[default]
+    Id,
+    /// By sequence number: the order incidents were created in.
+    Created,
+    /// By the time of the last change (to the millisecond), then id.
+    Updated,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct ListOrder {
+    pub by: OrderBy,
+    pub descending: bool,
+}
+
+impl ListOrder {
+    pub fn ascending(by: OrderBy) -> Self {
+        Self { by, descending: false }
+    }
+
+    pub fn descending(by: OrderBy) -> Self {
+        Self { by, descending: true }
+    }
+}
+
+/// Where a page ended: its last incident's sort keys. The next page starts just
+/// after it in the query's order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListCursor {
+    pub id: IncidentId,
+    pub updated_at: Timestamp,
+}
+
+impl ListCursor {
+    pub fn of(i: &Incident) -> Self {
+        Self { id: i.id.clone(), updated_at: i.updated_at }
+    }
+}
+
+/// The sequence number in an incident id (`INC-2026-000042` → 42).
+pub fn sequence_of(id: &IncidentId) -> Option<u64> {
+    id.as_str().rsplit('-').next().and_then(|s| s.parse().ok())
 }
 
 impl ListQuery {
     /// Every incident, `limit` at a time.
     pub fn all(limit: usize) -> Self {
-        Self { status: None, priority: None, service: None, viewer: Viewer::Everything, after: None, limit }
+        Self {
+            status: None,
+            priority: None,
+            service: None,
+            viewer: Viewer::Everything,
+            after: None,
+            limit,
+            status_in: None,
+            updated_since: None,
+            updated_before: None,
+            sequence: None,
+            reference: None,
+            order: ListOrder::default(),
+            cursor: None,
+            offset: 0,
+        }
     }
 
-    /// Whether `i` is one the query asks for (cursor and limit aside).
+    /// Whether `i` is one the query asks for (cursor, offset and limit aside).
     pub fn matches(&self, i: &Incident) -> bool {
         self.viewer.sees(i)
             && self.status.is_none_or(|s| i.status == s)
+            && self.status_in.as_ref().is_none_or(|any| any.contains(&i.status))
             && self.priority.is_none_or(|p| i.priority == Some(p))
             && self.service.as_ref().is_none_or(|s| &i.service == s)
+            && self.updated_since.is_none_or(|t| i.updated_at >= t)
+            && self.updated_before.is_none_or(|t| i.updated_at < t)
+            && self.sequence.is_none_or(|n| sequence_of(&i.id) == Some(n))
+            && self
+                .reference
+                .as_ref()
+                .is_none_or(|(desk, ticket)| i.refs.iter().any(|r| &r.desk == desk && &r.remote_id == ticket))
     }
+
+    /// Whether `i` comes after the query's cursor in its order (true without one).
+    pub fn is_after_cursor(&self, i: &Incident) -> bool {
+        use std::cmp::Ordering;
+        let cmp = match (&self.cursor, &self.after) {
+            (Some(c), _) => self.compare_to(i, &c.id, c.updated_at),
+            // An id alone is no position in the order of changes.
+            (None, Some(_)) if self.order.by == OrderBy::Updated => return true,
+            (None, Some(id)) => self.compare_to(i, id, i.updated_at),
+            (None, None) => return true,
+        };
+        cmp == Ordering::Greater
+    }
+
+    fn compare_to(&self, i: &Incident, id: &IncidentId, updated_at: Timestamp) -> std::cmp::Ordering {
+        let by_id = || match self.order.by {
+            OrderBy::Created => sequence_of(&i.id).cmp(&sequence_of(id)).then_with(|| i.id.cmp(id)),
+            _ => i.id.cmp(id),
+        };
+        let natural = match self.order.by {
+            OrderBy::Updated => i.updated_at.as_millisecond().cmp(&updated_at.as_millisecond()).then_with(by_id),
+            _ => by_id(),
+        };
+        if self.order.descending { natural.reverse() } else { natural }
+    }
+
+    /// Sort `incidents` in the query's order.
+    pub fn sort(&self, incidents: &mut [Incident]) {
+        incidents.sort_by(|a, b| self.compare_to(a, &b.id, b.updated_at));
+    }
+
+    /// The query in memory over `incidents` (any order): the reference a backend's
+    /// answer must equal, and the default for backends without indexes.
+    pub fn apply(&self, incidents: impl IntoIterator<Item = Incident>) -> Vec<Incident> {
+        let mut out: Vec<Incident> =
+            incidents.into_iter().filter(|i| self.matches(i) && self.is_after_cursor(i)).collect();
+        self.sort(&mut out);
+        out.into_iter().skip(self.offset).take(self.limit).collect()
+    }
+}
+
+/// Waiting deliveries that are due, for the dispatcher.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DueDeliveries {
+    /// The head of every lane that is due (not held by a dead letter), earliest
+    /// `not_before` first, at most the limit asked for.
+    pub items: Vec<OutboxItem>,
+    /// When the earliest lane head that is not yet due will be.
+    pub next_due: Option<Timestamp>,
 }
 
 /// Which escalations to list, in id order, at most `limit`.
@@ -314,8 +475,16 @@ pub trait Store: Send + Sync + 'static {
     /// Which incident a desk's ticket is.
     async fn find_by_ref(&self, desk: &DeskId, remote_id: &TicketId) -> Result<Option<IncidentId>, StoreError>;
 
-    /// The incidents `query` asks for, in id order.
+    /// The incidents `query` asks for, in its order ([`ListQuery::apply`] is the
+    /// reference).
     async fn list_incidents(&self, query: &ListQuery) -> Result<Vec<Incident>, StoreError>;
+
+    /// How many incidents `query` matches (cursor, offset and limit aside), counting
+    /// at most `at_most`: a bounded count for totals a dialect reports.
+    async fn count_incidents(&self, query: &ListQuery, at_most: usize) -> Result<usize, StoreError> {
+        let all = ListQuery { after: None, cursor: None, offset: 0, limit: at_most, ..query.clone() };
+        Ok(self.list_incidents(&all).await?.len())
+    }
 
     /// Append to the audit log (durably).
     async fn audit(&self, entry: AuditEntry) -> Result<(), StoreError>;
@@ -352,6 +521,36 @@ pub trait Store: Send + Sync + 'static {
 
     /// Waiting deliveries in `seq` order (at most `limit`).
     async fn outbox(&self, limit: usize) -> Result<Vec<OutboxItem>, StoreError>;
+
+    /// The waiting deliveries about `incident` (to `desk` only, if given), in `seq`
+    /// order: one incident's lanes, whatever else waits.
+    async fn outbox_for(&self, incident: &IncidentId, desk: Option<&DeskId>) -> Result<Vec<OutboxItem>, StoreError> {
+        let all = self.outbox(usize::MAX).await?;
+        Ok(all.into_iter().filter(|i| &i.incident == incident && desk.is_none_or(|d| &i.desk == d)).collect())
+    }
+
+    /// The lane heads due at `now` (at most `limit`), and when the next one is due.
+    /// A lane held by a dead letter has no head.
+    async fn due_deliveries(&self, now: Timestamp, limit: usize) -> Result<DueDeliveries, StoreError> {
+        let held: std::collections::HashSet<(IncidentId, DeskId)> =
+            self.dead_letters(usize::MAX).await?.into_iter().map(|d| d.item.lane()).collect();
+        let mut heads = std::collections::HashSet::new();
+        let mut due = DueDeliveries::default();
+        for item in self.outbox(usize::MAX).await? {
+            let lane = item.lane();
+            if !heads.insert(lane.clone()) || held.contains(&lane) {
+                continue;
+            }
+            if item.not_before > now {
+                due.next_due = Some(due.next_due.map_or(item.not_before, |n| n.min(item.not_before)));
+            } else {
+                due.items.push(item);
+            }
+        }
+        due.items.sort_by_key(|i| (i.not_before, i.seq));
+        due.items.truncate(limit);
+        Ok(due)
+    }
 
     /// One waiting delivery as it stands now; `None` once completed or dead-lettered.
     async fn outbox_item(&self, seq: u64) -> Result<Option<OutboxItem>, StoreError>;
@@ -393,6 +592,22 @@ pub trait Store: Send + Sync + 'static {
     /// opened it).
     async fn escalations(&self, query: &EscalationQuery) -> Result<Vec<Escalation>, StoreError>;
 
+    /// Waiting escalations whose deadline is at or before `by`, earliest deadline
+    /// first (then id), at most `limit`.
+    async fn due_escalations(&self, by: Timestamp, limit: usize) -> Result<Vec<Escalation>, StoreError> {
+        let query = EscalationQuery { due_by: Some(by), ..EscalationQuery::all(usize::MAX) };
+        let mut due = self.escalations(&query).await?;
+        due.sort_by(|a, b| a.deadline.cmp(&b.deadline).then_with(|| a.id.cmp(&b.id)));
+        due.truncate(limit);
+        Ok(due)
+    }
+
+    /// The escalations of one incident, in id order.
+    async fn escalations_of(&self, incident: &IncidentId) -> Result<Vec<Escalation>, StoreError> {
+        let all = self.escalations(&EscalationQuery::all(usize::MAX)).await?;
+        Ok(all.into_iter().filter(|e| e.incident_id == incident.as_str()).collect())
+    }
+
     /// Apply `change` to the escalation and store it with the deliveries it returns and
     /// the audit entry, if any (its `incident` set to the escalation's), in one
     /// transaction; durable when it returns.
@@ -424,4 +639,30 @@ pub trait Store: Send + Sync + 'static {
     async fn cursor(&self, name: &str) -> Result<Option<String>, StoreError>;
 
     async fn set_cursor(&self, name: &str, value: &str) -> Result<(), StoreError>;
+
+    // --- replicas -------------------------------------------------------------------
+
+    /// Take outbox item `seq` for delivery by `holder` until `until`: the item as it
+    /// stands now, if it is still waiting and due at `now`. A store shared by several
+    /// processes also requires it to be its lane's head, its lane not held by a dead
+    /// letter, and no other holder's lease in force, so a lane is delivered in order
+    /// by one process at a time; the lease ends when the delivery is completed,
+    /// rescheduled or dead-lettered, or when `until` passes. A store of one process
+    /// (the default) has one holder: the dispatcher's own lanes keep the order.
+    async fn lease_delivery(
+        &self,
+        seq: u64,
+        holder: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<Option<OutboxItem>, StoreError> {
+        let _ = (holder, until);
+        Ok(self.outbox_item(seq).await?.filter(|item| item.not_before <= now))
+    }
+
+    /// Whether this process runs the work only one process may run at a time
+    /// (polling, the escalation watch). A store of one process always leads.
+    fn leadership(&self) -> Leadership {
+        Leadership::always()
+    }
 }

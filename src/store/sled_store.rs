@@ -4,9 +4,10 @@
 //! (desk \0 remote id → incident id), `idempotency` (desk \0 key → fingerprint and
 //! incident id), `audit` (big-endian sequence → JSON entry), `meta` (counters),
 //! `escalations` (escalation id → JSON record), `contents` (SHA-256 → attachment
-//! content).
-//! Each operation is one sled transaction over the trees it touches, then a group
-//! commit makes it durable before the method returns.
+//! content), and the secondary indexes (`incident_index`, `outbox_index`,
+//! `escalation_index`: [`index`]) that listings, lanes and deadlines are read from.
+//! Each operation is one sled transaction over the trees it touches, indexes
+//! included, then a group commit makes it durable before the method returns.
 
 use std::path::Path;
 
@@ -16,15 +17,17 @@ use serde::{Deserialize, Serialize};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 
-use super::backup::{self, Backup, BackupSummary, Record, Sequences};
+use super::backup::{self, BackupSummary};
 use super::group_commit::GroupCommit;
 use super::{
-    AuditEntry, CreateOutcome, CreationPlan, EscalationChange, EscalationQuery, IdempotencyClaim, ListQuery, Mutation,
-    ReplayAudit, Store, StoreError,
+    AuditEntry, CreateOutcome, CreationPlan, DueDeliveries, EscalationChange, EscalationQuery, IdempotencyClaim,
+    ListQuery, Mutation, ReplayAudit, Store, StoreError,
 };
 use crate::escalation::Escalation;
 use crate::model::{DeskId, Incident, IncidentId, NewIncident, TicketId};
 use crate::outbox::{DeadLetter, Delivery, OutboxItem};
+use batches::Batches;
+use index::LaneChange;
 
 const INCIDENT_SEQ: &[u8] = b"incident_seq";
 /// Cursors live in `meta` under this prefix.
@@ -41,6 +44,9 @@ pub struct SledStore {
     dead: sled::Tree,
     escalations: sled::Tree,
     contents: sled::Tree,
+    incident_index: sled::Tree,
+    outbox_index: sled::Tree,
+    escalation_index: sled::Tree,
     commit: GroupCommit,
 }
 
@@ -57,7 +63,7 @@ impl SledStore {
         let db = open_db(dir)?;
         let tree = |name: &str| db.open_tree(name).map_err(io);
         let commit = GroupCommit::start(db.clone()).map_err(|e| StoreError::Io(e.to_string()))?;
-        Ok(Self {
+        Self {
             incidents: tree("incidents")?,
             xref: tree("xref")?,
             idempotency: tree("idempotency")?,
@@ -67,9 +73,23 @@ impl SledStore {
             dead: tree("dead_letters")?,
             escalations: tree("escalations")?,
             contents: tree("contents")?,
+            incident_index: tree("incident_index")?,
+            outbox_index: tree("outbox_index")?,
+            escalation_index: tree("escalation_index")?,
             db,
             commit,
-        })
+        }
+        .with_current_indexes()
+    }
+
+    /// A data directory written before the indexes (or with older ones) gets them
+    /// built from its records, once, at open.
+    fn with_current_indexes(self) -> Result<Self, StoreError> {
+        if !index::is_current(&self.incident_index)? {
+            index::rebuild(&self)?;
+            self.db.flush().map_err(io)?;
+        }
+        Ok(self)
     }
 
     /// Number of incidents stored.
@@ -100,91 +120,21 @@ fn open_db(dir: &Path) -> Result<sled::Db, StoreError> {
     }
 }
 
-/// Run a scan off the async workers: a scan reads and decodes many values and may
-/// wait on disk, which must not stall the other tasks of its worker thread. On a
+/// Run a scan or a transaction off the async workers: either may read and decode
+/// many values and wait on disk, which must not stall the other tasks of its worker
+/// thread. On a
 /// multi-threaded runtime (the gateway's) `block_in_place` hands those tasks to
 /// another worker while this one scans. Not `spawn_blocking`: its closure outlives
 /// a caller that is dropped mid-scan (a request cut off at shutdown) and would keep
 /// the database, and its lock, open after the store was closed. A current-thread
 /// runtime (tests, one-shot commands) has no other worker to hand over to, so the
-/// scan runs in place. Point reads stay inline: one key, from sled's page cache as
-/// a rule.
-fn scan<T>(work: impl FnOnce() -> Result<T, StoreError>) -> Result<T, StoreError> {
+/// scan runs in place. Transactions take borrowed closures (a [`Mutation`]), which
+/// `spawn_blocking` could not hold either. Point reads stay inline: one key, from
+/// sled's page cache as a rule.
+fn scan<T>(work: impl FnOnce() -> T) -> T {
     match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
         Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
         _ => work(),
-    }
-}
-
-/// A backup laid out as sled trees: every key it restores, checked before anything
-/// is written. The cross-references are derived from the incidents' refs.
-#[derive(Default)]
-struct Batches {
-    incidents: sled::Batch,
-    xref: sled::Batch,
-    idempotency: sled::Batch,
-    outbox: sled::Batch,
-    dead: sled::Batch,
-    audit: sled::Batch,
-    escalations: sled::Batch,
-    meta: sled::Batch,
-    contents: sled::Batch,
-}
-
-impl Batches {
-    fn of(backup: &Backup) -> Result<Self, StoreError> {
-        let mut b = Batches::default();
-        let mut refs: std::collections::HashMap<Vec<u8>, &IncidentId> = std::collections::HashMap::new();
-        for record in &backup.records {
-            match record {
-                Record::Incident(i) => {
-                    b.incidents.insert(i.id.as_str().as_bytes(), encode(&**i));
-                    for r in &i.refs {
-                        let key = xref_key(&r.desk, &r.remote_id);
-                        if let Some(other) = refs.insert(key.clone(), &i.id).filter(|other| **other != i.id) {
-                            return Err(StoreError::Restore(format!(
-                                "{} ticket {} is referred to by both {other} and {}",
-                                r.desk, r.remote_id, i.id
-                            )));
-                        }
-                        b.xref.insert(key, i.id.as_str().as_bytes());
-                    }
-                }
-                Record::Idempotency(r) => {
-                    let claim =
-                        IdempotencyClaim { desk: r.desk.clone(), key: r.key.clone(), fingerprint: String::new() };
-                    let stored = IdempotencyRecord { fingerprint: r.fingerprint.clone(), incident: r.incident.clone() };
-                    b.idempotency.insert(idempotency_key(&claim), encode(&stored));
-                }
-                Record::Outbox(item) => b.outbox.insert(&item.seq.to_be_bytes(), encode(item)),
-                Record::DeadLetter(letter) => b.dead.insert(&letter.item.seq.to_be_bytes(), encode(letter)),
-                Record::Audit(a) => b.audit.insert(&a.seq.to_be_bytes(), encode(&a.entry)),
-                Record::Escalation(e) => b.escalations.insert(e.id.as_bytes(), encode(&**e)),
-                Record::Cursor(c) => {
-                    let mut key = CURSOR_PREFIX.to_vec();
-                    key.extend_from_slice(c.name.as_bytes());
-                    b.meta.insert(key, c.value.as_bytes());
-                }
-                Record::Content(c) => {
-                    use base64::Engine;
-                    let content = base64::engine::general_purpose::STANDARD
-                        .decode(&c.base64)
-                        .map_err(|e| StoreError::Restore(format!("content {}: not base64: {e}", c.sha256)))?;
-                    // Content is named by its hash: one that does not match is corrupt.
-                    if crate::model::attachment::sha256_hex(&content) != c.sha256 {
-                        return Err(StoreError::Restore(format!(
-                            "content {}: the bytes do not have that hash",
-                            c.sha256
-                        )));
-                    }
-                    b.contents.insert(c.sha256.as_bytes(), content);
-                }
-            }
-        }
-        if backup.sequences.incident > 0 {
-            b.meta.insert(INCIDENT_SEQ, &backup.sequences.incident.to_be_bytes());
-        }
-        Ok(b)
     }
 }
 
@@ -246,6 +196,7 @@ fn tx_audit(tree: &TransactionalTree, entry: &AuditEntry) -> TxResult<()> {
 /// Queue `deliveries` for `incident` in the outbox, each with a fresh sequence number.
 fn tx_enqueue(
     outbox: &TransactionalTree,
+    lanes: &TransactionalTree,
     incident: &Incident,
     deliveries: &[Delivery],
     now: Timestamp,
@@ -265,14 +216,22 @@ fn tx_enqueue(
             request_id: request_id.map(str::to_owned),
         };
         outbox.insert(&seq.to_be_bytes(), encode(&item))?;
+        index::tx_lane(lanes, outbox, &item.incident, &item.desk, LaneChange::Waiting(seq))?;
     }
     Ok(())
 }
 
 /// Store escalation records opened by a change.
-fn tx_escalations(tree: &TransactionalTree, escalations: &[Escalation]) -> TxResult<()> {
+fn tx_escalations(tree: &TransactionalTree, ix: &TransactionalTree, escalations: &[Escalation]) -> TxResult<()> {
     for e in escalations {
-        tree.insert(e.id.as_bytes(), encode(e))?;
+        let old = match tree.insert(e.id.as_bytes(), encode(e))? {
+            Some(bytes) => match decode::<Escalation>(&bytes) {
+                Ok(old) => Some(old),
+                Err(e) => return abort(e),
+            },
+            None => None,
+        };
+        index::tx_escalation(ix, old.as_ref(), e)?;
     }
     Ok(())
 }
@@ -320,56 +279,72 @@ impl Store for SledStore {
         plan: CreationPlan<'_>,
     ) -> Result<CreateOutcome, StoreError> {
         let origin_key = xref_key(&new.origin.desk, &new.origin.ticket);
-        let trees =
-            (&self.incidents, &self.xref, &self.idempotency, &self.meta, &self.audit, &self.outbox, &self.escalations);
-        let outcome = flatten(trees.transaction(|(incidents, xref, idem, meta, audit_tree, outbox, escalations)| {
-            // A replay of the same key: same request → same incident; else refuse.
-            if let Some(claim) = &idempotency {
-                if let Some(bytes) = idem.get(idempotency_key(claim))? {
-                    let record: IdempotencyRecord = match decode(&bytes) {
-                        Ok(r) => r,
-                        Err(e) => return abort(e),
-                    };
-                    if record.fingerprint != claim.fingerprint {
-                        return abort(StoreError::IdempotencyMismatch);
-                    }
-                    return match tx_get_incident(incidents, record.incident.as_str())? {
-                        Some(i) => Ok(CreateOutcome::Replayed(i)),
-                        None => {
-                            abort(StoreError::Corrupt(format!("idempotency key points at missing {}", record.incident)))
+        let trees = (
+            &self.incidents,
+            &self.xref,
+            &self.idempotency,
+            &self.meta,
+            &self.audit,
+            &self.outbox,
+            &self.escalations,
+            &self.incident_index,
+            &self.outbox_index,
+            &self.escalation_index,
+        );
+        let outcome = flatten(scan(|| {
+            trees.transaction(
+                |(incidents, xref, idem, meta, audit_tree, outbox, escalations, incident_ix, lanes, escalation_ix)| {
+                    // A replay of the same key: same request → same incident; else refuse.
+                    if let Some(claim) = &idempotency {
+                        if let Some(bytes) = idem.get(idempotency_key(claim))? {
+                            let record: IdempotencyRecord = match decode(&bytes) {
+                                Ok(r) => r,
+                                Err(e) => return abort(e),
+                            };
+                            if record.fingerprint != claim.fingerprint {
+                                return abort(StoreError::IdempotencyMismatch);
+                            }
+                            return match tx_get_incident(incidents, record.incident.as_str())? {
+                                Some(i) => Ok(CreateOutcome::Replayed(i)),
+                                None => abort(StoreError::Corrupt(format!(
+                                    "idempotency key points at missing {}",
+                                    record.incident
+                                ))),
+                            };
                         }
+                    }
+                    // The same desk ticket forwarded again is the same incident.
+                    if let Some(existing) = xref.get(&origin_key)? {
+                        let id = String::from_utf8_lossy(&existing).into_owned();
+                        return match tx_get_incident(incidents, &id)? {
+                            Some(i) => Ok(CreateOutcome::Replayed(i)),
+                            None => abort(StoreError::Corrupt(format!("xref points at missing {id}"))),
+                        };
+                    }
+                    let seq = match meta.get(INCIDENT_SEQ)? {
+                        Some(b) => u64::from_be_bytes(b.as_ref().try_into().unwrap_or([0; 8])) + 1,
+                        None => 1,
                     };
-                }
-            }
-            // The same desk ticket forwarded again is the same incident.
-            if let Some(existing) = xref.get(&origin_key)? {
-                let id = String::from_utf8_lossy(&existing).into_owned();
-                return match tx_get_incident(incidents, &id)? {
-                    Some(i) => Ok(CreateOutcome::Replayed(i)),
-                    None => abort(StoreError::Corrupt(format!("xref points at missing {id}"))),
-                };
-            }
-            let seq = match meta.get(INCIDENT_SEQ)? {
-                Some(b) => u64::from_be_bytes(b.as_ref().try_into().unwrap_or([0; 8])) + 1,
-                None => 1,
-            };
-            meta.insert(INCIDENT_SEQ, &seq.to_be_bytes())?;
-            let year = now.to_zoned(jiff::tz::TimeZone::UTC).year();
-            let mut incident = new.clone().into_incident(IncidentId::new(year, seq), now);
-            let effects = plan(&mut incident);
-            incidents.insert(incident.id.as_str().as_bytes(), encode(&incident))?;
-            tx_index_refs(xref, &incident)?;
-            tx_enqueue(outbox, &incident, &effects.deliveries, now, audit.request_id.as_deref())?;
-            tx_escalations(escalations, &effects.escalations)?;
-            if let Some(claim) = &idempotency {
-                let record =
-                    IdempotencyRecord { fingerprint: claim.fingerprint.clone(), incident: incident.id.clone() };
-                idem.insert(idempotency_key(claim), encode(&record))?;
-            }
-            let mut entry = audit.clone();
-            entry.incident = Some(incident.id.to_string());
-            tx_audit(audit_tree, &entry)?;
-            Ok(CreateOutcome::Created(incident))
+                    meta.insert(INCIDENT_SEQ, &seq.to_be_bytes())?;
+                    let year = now.to_zoned(jiff::tz::TimeZone::UTC).year();
+                    let mut incident = new.clone().into_incident(IncidentId::new(year, seq), now);
+                    let effects = plan(&mut incident);
+                    incidents.insert(incident.id.as_str().as_bytes(), encode(&incident))?;
+                    index::tx_incident(incident_ix, None, &incident)?;
+                    tx_index_refs(xref, &incident)?;
+                    tx_enqueue(outbox, lanes, &incident, &effects.deliveries, now, audit.request_id.as_deref())?;
+                    tx_escalations(escalations, escalation_ix, &effects.escalations)?;
+                    if let Some(claim) = &idempotency {
+                        let record =
+                            IdempotencyRecord { fingerprint: claim.fingerprint.clone(), incident: incident.id.clone() };
+                        idem.insert(idempotency_key(claim), encode(&record))?;
+                    }
+                    let mut entry = audit.clone();
+                    entry.incident = Some(incident.id.to_string());
+                    tx_audit(audit_tree, &entry)?;
+                    Ok(CreateOutcome::Created(incident))
+                },
+            )
         }))?;
         // A replay answers with what an earlier request wrote, which may not be on
         // disk yet (that request may still be waiting for its flush): wait as it does.
@@ -383,26 +358,48 @@ impl Store for SledStore {
         mutate: Mutation<'_>,
         audit: AuditEntry,
     ) -> Result<Incident, StoreError> {
-        let trees = (&self.incidents, &self.xref, &self.audit, &self.outbox, &self.escalations);
-        let incident = flatten(trees.transaction(|(incidents, xref, audit_tree, outbox, escalations)| {
-            let Some(mut incident) = tx_get_incident(incidents, id.as_str())? else {
-                return abort(StoreError::NotFound(id.clone()));
-            };
-            let effects = match mutate(&mut incident) {
-                Ok(effects) => effects,
-                Err(e) => return abort(e.into()),
-            };
-            let changed = effects.changed;
-            if changed {
-                incidents.insert(id.as_str().as_bytes(), encode(&incident))?;
-                tx_index_refs(xref, &incident)?;
-                tx_enqueue(outbox, &incident, &effects.deliveries, audit.at, audit.request_id.as_deref())?;
-                tx_escalations(escalations, &effects.escalations)?;
-                let mut entry = audit.clone();
-                entry.incident = Some(id.to_string());
-                tx_audit(audit_tree, &entry)?;
-            }
-            Ok(incident)
+        let trees = (
+            &self.incidents,
+            &self.xref,
+            &self.audit,
+            &self.outbox,
+            &self.escalations,
+            &self.incident_index,
+            &self.outbox_index,
+            &self.escalation_index,
+        );
+        let incident = flatten(scan(|| {
+            trees.transaction(
+                |(incidents, xref, audit_tree, outbox, escalations, incident_ix, lanes, escalation_ix)| {
+                    let Some(mut incident) = tx_get_incident(incidents, id.as_str())? else {
+                        return abort(StoreError::NotFound(id.clone()));
+                    };
+                    let before = incident.clone();
+                    let effects = match mutate(&mut incident) {
+                        Ok(effects) => effects,
+                        Err(e) => return abort(e.into()),
+                    };
+                    let changed = effects.changed;
+                    if changed {
+                        incidents.insert(id.as_str().as_bytes(), encode(&incident))?;
+                        index::tx_incident(incident_ix, Some(&before), &incident)?;
+                        tx_index_refs(xref, &incident)?;
+                        tx_enqueue(
+                            outbox,
+                            lanes,
+                            &incident,
+                            &effects.deliveries,
+                            audit.at,
+                            audit.request_id.as_deref(),
+                        )?;
+                        tx_escalations(escalations, escalation_ix, &effects.escalations)?;
+                        let mut entry = audit.clone();
+                        entry.incident = Some(id.to_string());
+                        tx_audit(audit_tree, &entry)?;
+                    }
+                    Ok(incident)
+                },
+            )
         }))?;
         // Unchanged, the answer still shows what earlier writes made of the incident,
         // and those may still be waiting for their flush.
@@ -425,33 +422,11 @@ impl Store for SledStore {
     }
 
     async fn list_incidents(&self, query: &ListQuery) -> Result<Vec<Incident>, StoreError> {
-        let incidents = &self.incidents;
-        scan(move || {
-            let range = match &query.after {
-                // Keys are ASCII ids; the byte after the id sorts just past it.
-                Some(id) => {
-                    let mut start = id.as_str().as_bytes().to_vec();
-                    start.push(0);
-                    incidents.range(start..)
-                }
-                None => incidents.iter(),
-            };
-            let mut out = Vec::new();
-            if query.limit == 0 {
-                return Ok(out);
-            }
-            for item in range {
-                let (_, bytes) = item.map_err(io)?;
-                let incident: Incident = decode(&bytes)?;
-                if query.matches(&incident) {
-                    out.push(incident);
-                    if out.len() >= query.limit {
-                        break;
-                    }
-                }
-            }
-            Ok(out)
-        })
+        scan(|| self.query(query))
+    }
+
+    async fn count_incidents(&self, query: &ListQuery, at_most: usize) -> Result<usize, StoreError> {
+        scan(|| self.count(query, at_most))
     }
 
     async fn audit(&self, entry: AuditEntry) -> Result<(), StoreError> {
@@ -480,61 +455,7 @@ impl Store for SledStore {
     }
 
     async fn export(&self, out: &mut (dyn std::io::Write + Send)) -> Result<BackupSummary, StoreError> {
-        // Run offline (`deskgate backup` holds the store's lock, the gateway is
-        // stopped): nothing else waits on this task, so the scan runs on it.
-        let mut w = backup::Writer::start(out)?;
-        for item in self.incidents.iter() {
-            w.record(&Record::Incident(Box::new(decode(&item.map_err(io)?.1)?)))?;
-        }
-        for item in self.idempotency.iter() {
-            let (k, v) = item.map_err(io)?;
-            let split = k.iter().position(|b| *b == 0).ok_or_else(|| StoreError::Corrupt("idempotency key".into()))?;
-            let desk = String::from_utf8_lossy(&k[..split])
-                .parse()
-                .map_err(|_| StoreError::Corrupt("idempotency key: not a desk id".into()))?;
-            let stored: IdempotencyRecord = decode(&v)?;
-            w.record(&Record::Idempotency(backup::IdempotencyRecord {
-                desk,
-                key: String::from_utf8_lossy(&k[split + 1..]).into_owned(),
-                fingerprint: stored.fingerprint,
-                incident: stored.incident,
-            }))?;
-        }
-        for item in self.outbox.iter() {
-            w.record(&Record::Outbox(decode(&item.map_err(io)?.1)?))?;
-        }
-        for item in self.dead.iter() {
-            w.record(&Record::DeadLetter(decode(&item.map_err(io)?.1)?))?;
-        }
-        for item in self.audit.iter() {
-            let (k, v) = item.map_err(io)?;
-            w.record(&Record::Audit(backup::AuditRecord { seq: seq_of(&k, "audit")?, entry: decode(&v)? }))?;
-        }
-        for item in self.escalations.iter() {
-            w.record(&Record::Escalation(Box::new(decode(&item.map_err(io)?.1)?)))?;
-        }
-        for item in self.meta.scan_prefix(CURSOR_PREFIX) {
-            let (k, v) = item.map_err(io)?;
-            w.record(&Record::Cursor(backup::CursorRecord {
-                name: String::from_utf8_lossy(&k[CURSOR_PREFIX.len()..]).into_owned(),
-                value: String::from_utf8_lossy(&v).into_owned(),
-            }))?;
-        }
-        for item in self.contents.iter() {
-            use base64::Engine;
-            let (k, v) = item.map_err(io)?;
-            w.record(&Record::Content(backup::ContentRecord {
-                sha256: String::from_utf8_lossy(&k).into_owned(),
-                base64: base64::engine::general_purpose::STANDARD.encode(&v),
-            }))?;
-        }
-        let incident = match self.meta.get(INCIDENT_SEQ).map_err(io)? {
-            Some(b) => seq_of(&b, "meta incident_seq")?,
-            None => 0,
-        };
-        // Taking an id moves the generator on, which is harmless; ids are never reused.
-        let item = self.db.generate_id().map_err(io)?;
-        w.finish(Sequences { incident, item })
+        batches::export(self, out)
     }
 
     async fn flush(&self) -> Result<(), StoreError> {
@@ -553,7 +474,8 @@ impl Store for SledStore {
         let mut occupied = Vec::new();
         for name in &trees {
             let tree = self.db.open_tree(name).map_err(io)?;
-            if !tree.is_empty() {
+            // Indexes are derived: they are rebuilt below, whatever they held.
+            if !tree.is_empty() && !name.ends_with(b"_index") {
                 occupied.push(format!("{} ({} keys)", String::from_utf8_lossy(name), tree.len()));
             }
         }
@@ -584,6 +506,7 @@ impl Store for SledStore {
         // Sequence numbers (audit, outbox, dead letters) come from the id generator:
         // move it past every restored one so new keys never overwrite them.
         while self.db.generate_id().map_err(io)? < backup.sequences.item {}
+        index::rebuild(self)?;
         self.db.flush().map_err(io)?;
         Ok(backup.summary())
     }
@@ -591,6 +514,14 @@ impl Store for SledStore {
     async fn outbox(&self, limit: usize) -> Result<Vec<OutboxItem>, StoreError> {
         let outbox = &self.outbox;
         scan(move || outbox.iter().take(limit).map(|item| decode(&item.map_err(io)?.1)).collect())
+    }
+
+    async fn outbox_for(&self, incident: &IncidentId, desk: Option<&DeskId>) -> Result<Vec<OutboxItem>, StoreError> {
+        self.lane_items(incident, desk)
+    }
+
+    async fn due_deliveries(&self, now: Timestamp, limit: usize) -> Result<DueDeliveries, StoreError> {
+        scan(|| self.due_heads(now, limit))
     }
 
     async fn outbox_item(&self, seq: u64) -> Result<Option<OutboxItem>, StoreError> {
@@ -603,23 +534,34 @@ impl Store for SledStore {
         incident: &IncidentId,
         mutate: Option<Mutation<'_>>,
     ) -> Result<(), StoreError> {
-        flatten((&self.outbox, &self.incidents, &self.xref).transaction(|(outbox, incidents, xref)| {
-            outbox.remove(&seq.to_be_bytes())?;
-            if let Some(mutate) = mutate {
-                let Some(mut current) = tx_get_incident(incidents, incident.as_str())? else {
-                    return abort(StoreError::NotFound(incident.clone()));
-                };
-                let effects = match mutate(&mut current) {
-                    Ok(e) => e,
-                    Err(e) => return abort(e.into()),
-                };
-                if effects.changed {
-                    incidents.insert(incident.as_str().as_bytes(), encode(&current))?;
-                    tx_index_refs(xref, &current)?;
-                    tx_enqueue(outbox, &current, &effects.deliveries, current.updated_at, None)?;
+        let trees = (&self.outbox, &self.incidents, &self.xref, &self.incident_index, &self.outbox_index);
+        flatten(scan(|| {
+            trees.transaction(|(outbox, incidents, xref, incident_ix, lanes)| {
+                if let Some(bytes) = outbox.remove(&seq.to_be_bytes())? {
+                    let item: OutboxItem = match decode(&bytes) {
+                        Ok(item) => item,
+                        Err(e) => return abort(e),
+                    };
+                    index::tx_lane(lanes, outbox, &item.incident, &item.desk, LaneChange::Gone(seq))?;
                 }
-            }
-            Ok(())
+                if let Some(mutate) = mutate {
+                    let Some(mut current) = tx_get_incident(incidents, incident.as_str())? else {
+                        return abort(StoreError::NotFound(incident.clone()));
+                    };
+                    let before = current.clone();
+                    let effects = match mutate(&mut current) {
+                        Ok(e) => e,
+                        Err(e) => return abort(e.into()),
+                    };
+                    if effects.changed {
+                        incidents.insert(incident.as_str().as_bytes(), encode(&current))?;
+                        index::tx_incident(incident_ix, Some(&before), &current)?;
+                        tx_index_refs(xref, &current)?;
+                        tx_enqueue(outbox, lanes, &current, &effects.deliveries, current.updated_at, None)?;
+                    }
+                }
+                Ok(())
+            })
         }))?;
         self.commit.durable().await
     }
@@ -627,18 +569,28 @@ impl Store for SledStore {
     async fn reschedule_delivery(&self, item: &OutboxItem) -> Result<(), StoreError> {
         // Only if it is still there: a concurrent replay or completion wins.
         let key = item.seq.to_be_bytes();
-        if self.outbox.contains_key(key).map_err(io)? {
-            self.outbox.insert(key, encode(item)).map_err(io)?;
-        }
+        flatten(scan(|| {
+            (&self.outbox, &self.outbox_index).transaction(|(outbox, lanes)| {
+                if outbox.get(key)?.is_some() {
+                    outbox.insert(&key, encode(item))?;
+                    index::tx_lane(lanes, outbox, &item.incident, &item.desk, LaneChange::Moved)?;
+                }
+                Ok(())
+            })
+        }))?;
         self.commit.durable().await
     }
 
     async fn dead_letter(&self, letter: DeadLetter) -> Result<(), StoreError> {
         let key = letter.item.seq.to_be_bytes();
-        flatten((&self.outbox, &self.dead).transaction(|(outbox, dead)| {
-            outbox.remove(&key)?;
-            dead.insert(&key, encode(&letter))?;
-            Ok(())
+        let (incident, desk) = letter.item.lane();
+        flatten(scan(|| {
+            (&self.outbox, &self.dead, &self.outbox_index).transaction(|(outbox, dead, lanes)| {
+                outbox.remove(&key)?;
+                dead.insert(&key, encode(&letter))?;
+                index::tx_lane(lanes, outbox, &incident, &desk, LaneChange::Held(letter.item.seq))?;
+                Ok(())
+            })
         }))?;
         self.commit.durable().await
     }
@@ -679,6 +631,14 @@ impl Store for SledStore {
         })
     }
 
+    async fn due_escalations(&self, by: Timestamp, limit: usize) -> Result<Vec<Escalation>, StoreError> {
+        scan(|| self.escalations_due(by, limit))
+    }
+
+    async fn escalations_of(&self, incident: &IncidentId) -> Result<Vec<Escalation>, StoreError> {
+        self.escalations_of_incident(incident)
+    }
+
     async fn update_escalation(
         &self,
         id: &str,
@@ -686,8 +646,10 @@ impl Store for SledStore {
         change: EscalationChange<'_>,
         audit: Option<AuditEntry>,
     ) -> Result<Escalation, StoreError> {
-        let escalation = flatten((&self.escalations, &self.incidents, &self.outbox, &self.audit).transaction(
-            |(escalations, incidents, outbox, audit_tree)| {
+        let trees =
+            (&self.escalations, &self.incidents, &self.outbox, &self.audit, &self.escalation_index, &self.outbox_index);
+        let escalation = flatten(scan(|| {
+            trees.transaction(|(escalations, incidents, outbox, audit_tree, escalation_ix, lanes)| {
                 let mut escalation: Escalation = match escalations.get(id.as_bytes())? {
                     Some(bytes) => match decode(&bytes) {
                         Ok(e) => e,
@@ -695,11 +657,13 @@ impl Store for SledStore {
                     },
                     None => return abort(StoreError::NoEscalation(id.to_owned())),
                 };
+                let before = escalation.clone();
                 let deliveries = match change(&mut escalation) {
                     Ok(d) => d,
                     Err(e) => return abort(e.into()),
                 };
                 escalations.insert(id.as_bytes(), encode(&escalation))?;
+                index::tx_escalation(escalation_ix, Some(&before), &escalation)?;
                 if !deliveries.is_empty() {
                     let Some(incident) = tx_get_incident(incidents, &escalation.incident_id)? else {
                         return abort(StoreError::Corrupt(format!(
@@ -707,15 +671,15 @@ impl Store for SledStore {
                             escalation.incident_id
                         )));
                     };
-                    tx_enqueue(outbox, &incident, &deliveries, now, None)?;
+                    tx_enqueue(outbox, lanes, &incident, &deliveries, now, None)?;
                 }
                 if let Some(entry) = &audit {
                     let entry = AuditEntry { incident: Some(escalation.incident_id.clone()), ..entry.clone() };
                     tx_audit(audit_tree, &entry)?;
                 }
                 Ok(escalation)
-            },
-        ))?;
+            })
+        }))?;
         self.commit.durable().await?;
         Ok(escalation)
     }
@@ -758,23 +722,31 @@ impl Store for SledStore {
         audit: ReplayAudit<'_>,
     ) -> Result<OutboxItem, StoreError> {
         let key = seq.to_be_bytes();
-        let item = flatten((&self.outbox, &self.dead, &self.audit).transaction(|(outbox, dead, audit_tree)| {
-            let Some(bytes) = dead.remove(&key)? else {
-                return abort(StoreError::NoDeadLetter(seq));
-            };
-            let letter: DeadLetter = match decode(&bytes) {
-                Ok(l) => l,
-                Err(e) => return abort(e),
-            };
-            let item = OutboxItem { attempts: 0, not_before: now, last_error: None, ..letter.item };
-            outbox.insert(&key, encode(&item))?;
-            tx_audit(audit_tree, &audit(&item))?;
-            Ok(item)
+        let trees = (&self.outbox, &self.dead, &self.audit, &self.outbox_index);
+        let item = flatten(scan(|| {
+            trees.transaction(|(outbox, dead, audit_tree, lanes)| {
+                let Some(bytes) = dead.remove(&key)? else {
+                    return abort(StoreError::NoDeadLetter(seq));
+                };
+                let letter: DeadLetter = match decode(&bytes) {
+                    Ok(l) => l,
+                    Err(e) => return abort(e),
+                };
+                let item = OutboxItem { attempts: 0, not_before: now, last_error: None, ..letter.item };
+                outbox.insert(&key, encode(&item))?;
+                index::tx_lane(lanes, outbox, &item.incident, &item.desk, LaneChange::Waiting(seq))?;
+                tx_audit(audit_tree, &audit(&item))?;
+                Ok(item)
+            })
         }))?;
         self.commit.durable().await?;
         Ok(item)
     }
 }
 
+mod batches;
+mod index;
+mod lanes;
+mod query;
 #[cfg(test)]
 mod tests;

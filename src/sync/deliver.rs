@@ -47,6 +47,10 @@ use crate::store::{AuditEntry, AuditKind, Effects, Store};
 /// How long deliveries under way at shutdown may take before they are abandoned.
 pub const STOP_GRACE: Duration = Duration::from_secs(10);
 
+/// At most this many due lane heads are read per dispatch round; a full round is
+/// followed by another at once.
+const DUE_PER_ROUND: usize = 10_000;
+
 /// How often and how long to retry.
 #[derive(Clone, Debug)]
 pub struct RetryPolicy {
@@ -120,6 +124,10 @@ pub struct Dispatcher {
     shutdown: OnceLock<watch::Receiver<bool>>,
     /// Turns true when the deliveries still under way are given up.
     abandon: watch::Sender<bool>,
+    /// Who this process is when it takes a delivery ([`Store::lease_delivery`]),
+    /// and for how long: replicas sharing a store deliver each lane one at a time.
+    pub holder: String,
+    pub lease: Duration,
 }
 
 impl Dispatcher {
@@ -131,6 +139,7 @@ impl Dispatcher {
         clock: Arc<dyn Clock>,
         wake: Arc<Notify>,
     ) -> Self {
+        let config_lease = config.gateway.store.delivery_lease();
         Self {
             rate_limits: Arc::new(RateLimits::from_config(&config)),
             notifier: Arc::new(crate::notify::Notifier::new(&config)),
@@ -146,6 +155,8 @@ impl Dispatcher {
             in_flight: Mutex::new(HashSet::new()),
             shutdown: OnceLock::new(),
             abandon: watch::channel(false).0,
+            holder: format!("deskgate-{}-{}", std::process::id(), uuid::Uuid::new_v4()),
+            lease: config_lease,
         }
     }
 
@@ -223,24 +234,20 @@ impl Dispatcher {
         self: &Arc<Self>,
         permits: &Arc<Semaphore>,
     ) -> Result<Option<Timestamp>, crate::store::StoreError> {
-        let items = self.store.outbox(100_000).await?;
+        // Lane heads only, from the store's index of them by due time: a round costs
+        // what it starts, not what waits. Lanes held by a dead letter have no head.
+        let now = self.clock.now();
+        let due = self.store.due_deliveries(now, DUE_PER_ROUND).await?;
         // An item can be visible before the group commit that makes its change durable
         // has flushed. Delivering it then, and crashing, would tell a remote desk about
         // a change (even an incident id) the restarted gateway never had. Everything
         // read above is durable once this returns.
         self.store.flush().await?;
-        let held: HashSet<(IncidentId, DeskId)> =
-            self.store.dead_letters(100_000).await?.into_iter().map(|d| d.item.lane()).collect();
-        let now = self.clock.now();
-        let mut heads = HashSet::new();
-        let mut next_due: Option<Timestamp> = None;
-        for item in items {
+        // A full round leaves more due: come back at once.
+        let next_due = if due.items.len() >= DUE_PER_ROUND { Some(now) } else { due.next_due };
+        for item in due.items {
             let lane = item.lane();
-            if !heads.insert(lane.clone()) || held.contains(&lane) || self.lanes().contains(&lane) {
-                continue;
-            }
-            if item.not_before > now {
-                next_due = Some(next_due.map_or(item.not_before, |n| n.min(item.not_before)));
+            if self.lanes().contains(&lane) {
                 continue;
             }
             let Ok(permit) = permits.clone().acquire_owned().await else { break };
@@ -254,24 +261,38 @@ impl Dispatcher {
                 // The snapshot may be stale: this lane's previous delivery — of this very
                 // item — may have completed or rescheduled it since it was read. Holding
                 // the lane, deliver the item as it stands now, if it is still due.
+                // A shared store may refuse the lease (another replica holds the lane):
+                // then no new round is called for, or the rounds would spin on it.
                 let deliver = async {
-                    match me.store.outbox_item(item.seq).await {
-                        Ok(Some(current)) if current.not_before <= me.clock.now() && !me.stopping() => {
-                            me.deliver(current).await
+                    if me.stopping() {
+                        return false;
+                    }
+                    let now = me.clock.now();
+                    let until = now + SignedDuration::try_from(me.lease).unwrap_or(SignedDuration::from_secs(60));
+                    match me.store.lease_delivery(item.seq, &me.holder, now, until).await {
+                        Ok(Some(current)) => {
+                            me.deliver(current).await;
+                            true
                         }
-                        Ok(_) => {}
-                        Err(e) => tracing::error!(error = %e, seq = item.seq, "reading an outbox item failed"),
+                        Ok(None) => false,
+                        Err(e) => {
+                            tracing::error!(error = %e, seq = item.seq, "reading an outbox item failed");
+                            false
+                        }
                     }
                 };
-                tokio::select! {
-                    () = deliver => {}
+                let again = tokio::select! {
+                    delivered = deliver => delivered,
                     _ = abandon.wait_for(|a| *a) => {
                         tracing::warn!(seq = item.seq, incident = %item.incident, desk = %item.desk, "delivery abandoned at shutdown");
+                        true
                     }
-                }
+                };
                 me.lanes().remove(&lane);
                 drop(permit);
-                me.wake.notify_one();
+                if again {
+                    me.wake.notify_one();
+                }
             });
         }
         Ok(next_due)

@@ -158,12 +158,19 @@ impl Poller {
 
     /// Poll every polled desk at its interval until `shutdown` turns true.
     pub async fn run(self: Arc<Self>, shutdown: watch::Receiver<bool>) {
+        self.run_led(shutdown, crate::store::Leadership::always()).await
+    }
+
+    /// Like [`Poller::run`], polling only while `leadership` says this process
+    /// leads: replicas sharing a store poll each desk once, not once each.
+    pub async fn run_led(self: Arc<Self>, shutdown: watch::Receiver<bool>, leadership: crate::store::Leadership) {
         let tasks: Vec<_> = self
             .desks()
             .into_iter()
             .map(|(desk, every)| {
                 let me = self.clone();
                 let mut shutdown = shutdown.clone();
+                let leadership = leadership.clone();
                 tokio::spawn(async move {
                     loop {
                         // Wait first: a restart does not hammer the desk, and the first
@@ -174,6 +181,9 @@ impl Poller {
                         }
                         if *shutdown.borrow() {
                             return;
+                        }
+                        if !leadership.is_leader() {
+                            continue;
                         }
                         // Shutdown does not wait for a poll of a desk that hangs: what it
                         // applied is stored, the rest is read again after the restart (the

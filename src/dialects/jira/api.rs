@@ -43,7 +43,7 @@ use sha2::{Digest, Sha256};
 
 use crate::auth::DeskPrincipal;
 use crate::config::System;
-use crate::gateway::{GatewayError, ListFilter, RequestContext};
+use crate::gateway::{GatewayError, RequestContext};
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{JsonBody, admit_notes, base_url, idempotency, parse_json};
@@ -59,6 +59,7 @@ mod comments;
 mod expand;
 mod labels;
 mod meta;
+mod narrow;
 mod search;
 mod transitions;
 use comments::*;

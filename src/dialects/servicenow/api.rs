@@ -52,7 +52,7 @@ use sha2::{Digest, Sha256};
 
 use crate::auth::DeskPrincipal;
 use crate::config::System;
-use crate::gateway::{GatewayError, ListFilter, RequestContext};
+use crate::gateway::{GatewayError, RequestContext};
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{JsonBody, admit_notes, base_url, idempotency};
@@ -66,6 +66,7 @@ use crate::store::CreateOutcome;
 mod attachment;
 pub use attachment::ATTACHMENT_PREFIXES;
 mod batch;
+mod plan;
 mod query;
 mod record;
 use query::*;
@@ -332,18 +333,7 @@ async fn list(
     let desk = SnDesk::of(&state, who)?;
     let params = Params::parse(raw.as_deref())?;
     let base = base_url(&state, &headers);
-    let filter = ListFilter { limit: usize::MAX, ..ListFilter::default() };
-    let incidents = state.gateway.list(&desk.who, &filter).await.map_err(|e| gateway_error(e, desk.mapping))?;
-    let mut views: Vec<View> = incidents
-        .iter()
-        .map(|i| View::new(&state, &desk, i, &base))
-        .filter(|v| params.query.matches(|f| v.value(f)) && params.filters.iter().all(|(f, want)| v.is(f, want)))
-        .collect();
-    // Stable: incidents equal on every sort key stay in id (creation) order.
-    views.sort_by(|a, b| params.query.compare(|f| a.value(f), |f| b.value(f)));
-    let total = views.len();
-    let page: Vec<Value> =
-        views.iter().skip(params.offset).take(params.limit).map(|v| v.render(&params.rendering)).collect();
+    let (page, total) = plan::page(&state, &desk, &params, &base).await?;
     // Version 1 of the Table API answers an empty page with 404; later versions with [].
     if page.is_empty() && uri.path().starts_with("/api/now/v1/") {
         return Err(ApiError::not_found(

@@ -116,3 +116,31 @@ async fn a_dead_letter_replay_and_its_audit_entry_are_one_write() {
     assert_eq!((last.reason.as_str(), last.incident.as_deref()), ("replayed", Some(item.incident.as_str())));
     assert!(store.dead_letters(10).await.unwrap().is_empty());
 }
+
+/// A data directory written before the indexes existed: opened, it has them built
+/// from its records.
+#[tokio::test]
+async fn a_data_directory_without_indexes_has_them_built_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let id = {
+        let store = SledStore::open(dir.path()).unwrap();
+        let plan = |_: &mut Incident| Effects {
+            deliveries: vec![Delivery { desk: "sds".parse().unwrap(), action: Action::Create }],
+            ..Effects::default()
+        };
+        let created = store.create_incident(report("t-1"), None, entry("submitted"), Timestamp::UNIX_EPOCH, &plan);
+        let id = created.await.unwrap().incident().id.clone();
+        for tree in [&store.incident_index, &store.outbox_index, &store.escalation_index] {
+            tree.clear().unwrap();
+        }
+        store.db.flush().unwrap();
+        id
+    };
+    let store = SledStore::open(dir.path()).unwrap();
+    let seq = crate::store::sequence_of(&id);
+    let by_seq = ListQuery { sequence: seq, ..ListQuery::all(10) };
+    assert_eq!(store.list_incidents(&by_seq).await.unwrap().len(), 1);
+    let due = store.due_deliveries(Timestamp::UNIX_EPOCH, 10).await.unwrap();
+    assert_eq!(due.items.iter().map(|i| &i.incident).collect::<Vec<_>>(), [&id]);
+    assert_eq!(store.outbox_for(&id, None).await.unwrap().len(), 1);
+}

@@ -9,6 +9,7 @@
 pub mod binary;
 pub mod config;
 pub mod federation;
+pub mod pg;
 pub mod tokens;
 pub mod wait;
 

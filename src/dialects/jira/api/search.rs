@@ -138,9 +138,19 @@ async fn matching(state: &AppState, desk: &JiraDesk<'_>, jql: &str) -> Result<Ve
             format!("Field '{unknown}' does not exist or you do not have permission to view it."),
         ));
     }
-    let filter = ListFilter { limit: usize::MAX, ..ListFilter::default() };
-    let incidents = state.gateway.list(&desk.who, &filter).await.map_err(|e| gateway_error(e, desk.mapping))?;
     let ctx = jql::EvalContext { now: state.gateway.now(), time_zone: jiff::tz::TimeZone::UTC };
+    let narrowed = narrow::narrowed(&query, &ctx);
+    let incidents = state.gateway.query(&desk.who, narrowed).await.map_err(|e| gateway_error(e, desk.mapping))?;
+    if incidents.len() > narrow::MAX_CANDIDATES {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_jql",
+            format!(
+                "The search leaves more than {} issues to examine; narrow it with key = or updated >= conditions (ANDed), or order by key, created or updated.",
+                narrow::MAX_CANDIDATES
+            ),
+        ));
+    }
     let mut issues: Vec<Value> = incidents
         .iter()
         .map(|i| issue_json(state, desk, i))

@@ -1,0 +1,35 @@
+//! Which replica runs the work only one may run at a time (polling desks, the
+//! escalation watch). A single-process store is always the leader; a shared store
+//! hands leadership to one replica and to another when that one dies.
+
+use tokio::sync::watch;
+
+/// Whether this process leads now; cheap to clone and to ask.
+#[derive(Clone, Debug)]
+pub struct Leadership(watch::Receiver<bool>);
+
+impl Leadership {
+    /// Always the leader: the only process on its store.
+    pub fn always() -> Self {
+        // The receiver keeps the last value after its sender is gone.
+        Self(watch::channel(true).1)
+    }
+
+    /// A leadership whose holder reports through `sender`.
+    pub fn channel() -> (watch::Sender<bool>, Self) {
+        let (tx, rx) = watch::channel(false);
+        (tx, Self(rx))
+    }
+
+    pub fn is_leader(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    /// Wait until this process leads (at once if it does).
+    pub async fn acquired(&mut self) {
+        if self.0.wait_for(|l| *l).await.is_err() {
+            // The holder is gone: it will never lead.
+            std::future::pending::<()>().await;
+        }
+    }
+}

@@ -33,6 +33,7 @@ mod mitz;
 mod openapi;
 mod outbox_cli;
 mod patient_data;
+mod process_doc;
 mod probe;
 mod ratelimit;
 mod real_clients;

@@ -1,0 +1,94 @@
+#[test]
+fn a_remote_copy_s_name_and_link_follow_the_rules_of_every_reference() {
+    let desk: DeskId = "drift".parse().unwrap();
+    let id: TicketId = "DRIFT-7".parse().unwrap();
+    let good = checked_copy(&desk, &id, "DRIFT-7", Some("https://jira.drift.example/browse/DRIFT-7".into()));
+    assert_eq!(good, ("DRIFT-7".into(), Some("https://jira.drift.example/browse/DRIFT-7".into())));
+    let hostile = checked_copy(&desk, &id, "<script>x</script>", Some("javascript:alert(1)".into()));
+    assert_eq!(hostile, ("DRIFT-7".into(), None));
+    let patient = checked_copy(&desk, &id, "0102031047", Some("https://x.example/?cpr=010203-1047".into()));
+    assert_eq!(patient, ("DRIFT-7".into(), None), "patient data is neither shown nor linked");
+}
+use std::path::Path;
+
+use deskgate_sim::servicenow::{ServiceNowSim, ServiceNowSimConfig};
+
+use super::*;
+use crate::config::MapEnv;
+use crate::model::{Role, Text};
+use crate::outbox::Delivery;
+use crate::store::SledStore;
+
+/// Deliveries planned by hand (as a faulty plan would) are checked again when
+/// they run: an internal note never reaches a local desk's tool.
+#[tokio::test]
+async fn a_note_the_desk_may_not_see_is_dropped_and_audited_never_delivered() {
+    let sim = ServiceNowSim::spawn(ServiceNowSimConfig::default()).await.unwrap();
+    let text = format!(
+        r#"
+        [gateway]
+        listen = "127.0.0.1:0"
+        [desks.region-h]
+        name = "Region H"
+        role = "local"
+        system = "servicenow"
+        endpoint = "{}"
+        credentials = {{ kind = "basic", username = "deskgate.integration", password = {{ env = "T_SN" }} }}
+        [desks.sds]
+        name = "SDS"
+        role = "national"
+        system = "native"
+        "#,
+        sim.base_url()
+    );
+    let env = MapEnv::new(false).with("T_SN", "integration-password");
+    let config = Arc::new(Config::from_toml(&text, Path::new("."), &env).unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).unwrap());
+    let mappings = Arc::new(crate::dialects::mappings(&config).unwrap());
+    let adapters = Arc::new(crate::dialects::adapters(&config).unwrap());
+    let clock: Arc<dyn Clock> = Arc::new(crate::clock::SystemClock);
+    let dispatcher = Dispatcher::new(config.clone(), store.clone(), adapters, mappings, clock, Arc::new(Notify::new()));
+
+    let record = sim.create_as_user(&[("short_description", "FMK down")]).unwrap();
+    let sys_id = record["sys_id"].clone();
+    let region_h: DeskId = "region-h".parse().unwrap();
+    let mut new = crate::model::testing::report("region-h", crate::model::DialectId::Servicenow, &sys_id);
+    new.origin_ref.display_id = record["number"].clone();
+
+    let national = Actor { desk: "sds".parse().unwrap(), role: Role::National };
+    let plan = |i: &mut Incident| {
+        for (body, visibility) in [("Caller is the CIO", Visibility::Internal), ("We are on it", Visibility::Public)] {
+            i.add_note(&national, Text::parse("body", body).unwrap(), visibility, Timestamp::now());
+        }
+        let deliveries = (0..2).map(|index| Delivery { desk: region_h.clone(), action: Action::Note { index } });
+        Effects { changed: true, deliveries: deliveries.collect(), ..Effects::default() }
+    };
+    let entry = AuditEntry::new(Timestamp::now(), AuditKind::Submitted, "submitted").with_desk("region-h");
+    store.create_incident(new, None, entry, Timestamp::now(), &plan).await.unwrap();
+
+    for item in store.outbox(10).await.unwrap() {
+        dispatcher.deliver(item).await;
+    }
+    assert!(store.outbox(10).await.unwrap().is_empty(), "both completed");
+    let journal: Vec<_> = sim.journal(&sys_id).into_iter().map(|j| j.value).collect();
+    assert!(journal.iter().any(|v| v.contains("We are on it")), "{journal:?}");
+    assert!(journal.iter().all(|v| !v.contains("CIO")), "the internal note reached the local desk: {journal:?}");
+    let audit = store.audit_log(None, 100).await.unwrap();
+    let dropped: Vec<_> = audit.iter().filter(|(_, e)| e.reason.starts_with("delivery dropped")).collect();
+    assert_eq!(dropped.len(), 1, "{audit:?}");
+    assert!(dropped[0].1.reason.contains("note #1 is internal"), "{:?}", dropped[0]);
+    assert!(!dropped[0].1.reason.contains("CIO"), "no note text in the audit log");
+}
+
+#[test]
+fn backoff_grows_is_capped_and_honours_retry_after() {
+    let p = RetryPolicy { base: Duration::from_secs(2), max_delay: Duration::from_secs(60), ..RetryPolicy::default() };
+    for attempts in 0..10 {
+        let d = p.delay(attempts, None);
+        let full = (Duration::from_secs(2) * 2u32.pow(attempts)).min(Duration::from_secs(60));
+        assert!(d >= full / 2 && d <= full, "attempt {attempts}: {d:?} not in [{:?}, {full:?}]", full / 2);
+    }
+    assert!(p.delay(0, Some(Duration::from_secs(30))) >= Duration::from_secs(30));
+    assert!(p.delay(30, None) <= Duration::from_secs(60), "no overflow on many attempts");
+}

@@ -28,6 +28,7 @@ mod env;
 mod limits;
 mod sms;
 pub mod tls;
+pub mod web;
 
 use desk::{DeskFile, check_federation, resolve_desk};
 use env::apply_env_overrides;
@@ -398,6 +399,8 @@ pub struct DeskAuth {
     pub subject: String,
     /// Tokens living longer than this (`exp` − `iat`, or `exp` − now) are refused.
     pub max_lifetime_secs: u64,
+    /// The gateway's OpenID Connect client at `issuer` (`auth.oidc_client_id`, `auth.oidc_client_secret`).
+    pub oidc: Option<web::OidcClient>,
 }
 
 /// `auth.max_lifetime_secs` when not given: a day.

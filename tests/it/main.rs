@@ -38,4 +38,5 @@ mod sim_cli;
 mod sync_contracts;
 mod tls;
 mod visibility;
+mod web;
 mod webhooks;

@@ -52,3 +52,50 @@ pub(super) fn oidc_client(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::super::{Config, MapEnv};
+
+    fn federation(auth_extra: &str) -> String {
+        format!(
+            r#"
+            [gateway]
+            listen = "127.0.0.1:0"
+
+            [desks.portal]
+            name = "Portal"
+            role = "local"
+            system = "native"
+            auth = {{ issuer = "http://127.0.0.1:9", algorithm = "HS256", secret = {{ env = "T_P" }}{auth_extra} }}
+            "#
+        )
+    }
+
+    fn env() -> MapEnv {
+        MapEnv::new(false).with("T_P", "portal-secret").with("T_OIDC", "client-secret")
+    }
+
+    #[test]
+    fn a_desks_openid_client_loads_with_its_secret() {
+        let text = federation(r#", oidc_client_id = "deskgate", oidc_client_secret = { env = "T_OIDC" }"#);
+        let c = Config::from_toml(&text, Path::new("."), &env()).unwrap();
+        let oidc = c.desks.values().next().unwrap().auth.as_ref().unwrap().oidc.as_ref().unwrap();
+        assert_eq!((oidc.client_id.as_str(), oidc.client_secret.expose()), ("deskgate", "client-secret"));
+    }
+
+    #[test]
+    fn half_an_openid_client_or_an_unset_secret_is_named_by_its_key_path() {
+        for (extra, path) in [
+            (r#", oidc_client_id = "deskgate""#, "desks.portal.auth.oidc_client_secret"),
+            (r#", oidc_client_secret = { env = "T_OIDC" }"#, "desks.portal.auth.oidc_client_id"),
+            (r#", oidc_client_id = " ", oidc_client_secret = { env = "T_OIDC" }"#, "desks.portal.auth.oidc_client_id"),
+            (r#", oidc_client_id = "deskgate", oidc_client_secret = { env = "T_NONE" }"#, "desks.portal.auth.oidc_client_secret"),
+        ] {
+            let problems = Config::from_toml(&federation(extra), Path::new("."), &env()).unwrap_err();
+            assert!(problems.iter().any(|p| p.path == path), "{extra}: {problems:?}");
+        }
+    }
+}

@@ -29,8 +29,8 @@ fn user(login: &str, name: &str, desk: &str) -> IdpUser {
 
 async fn portal() -> Portal {
     let idp = IdpSim::spawn(IdpConfig {
-        clients: Vec::new(),
         users: vec![user("anna", "Anna Jensen", "portal"), user("bo", "Bo Holm", "clinic")],
+        ..IdpConfig::default()
     })
     .await
     .unwrap();

@@ -60,6 +60,9 @@ pub struct IdpUser {
 
 #[derive(Clone, Debug, Default)]
 pub struct IdpConfig {
+    /// The issuer identifier to use, exactly as relying parties have it configured
+    /// (e.g. `http://localhost:8090`); by default `http://<the address bound>`.
+    pub issuer: Option<String>,
     pub clients: Vec<IdpClient>,
     pub users: Vec<IdpUser>,
 }
@@ -103,7 +106,10 @@ impl IdpSim {
     /// Listen on `addr` (a fixed port, for `deskgate sim --config`).
     pub async fn spawn_on(addr: std::net::SocketAddr, config: IdpConfig) -> std::io::Result<Self> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
-        let issuer = format!("http://{}", listener.local_addr()?);
+        let issuer = match &config.issuer {
+            Some(issuer) => issuer.clone(),
+            None => format!("http://{}", listener.local_addr()?),
+        };
         let rng = SystemRandom::new();
         let other = |e: &dyn std::fmt::Display| std::io::Error::other(format!("signing key: {e}"));
         let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).map_err(|e| other(&e))?;
@@ -158,9 +164,9 @@ fn now_secs() -> u64 {
 }
 
 async fn discovery(State(s): State<Arc<Shared>>) -> Json<Value> {
-    let i = &s.issuer;
+    let i = s.issuer.trim_end_matches('/');
     Json(json!({
-        "issuer": i,
+        "issuer": s.issuer,
         "authorization_endpoint": format!("{i}/authorize"),
         "token_endpoint": format!("{i}/token"),
         "jwks_uri": format!("{i}/jwks"),

@@ -66,9 +66,16 @@ pub(super) async fn identity_providers(
         }
         let addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), url.port_or_known_default().unwrap_or(80));
         let sim = IdpSim::spawn_on(addr, idp.clone()).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-        lines.push(format!("openid      {}  (auth.issuer of {})", sim.issuer(), desks.iter().map(|d| d.id.as_str()).collect::<Vec<_>>().join(", ")));
+        lines.push(format!(
+            "openid      {}  (auth.issuer of {})",
+            sim.issuer(),
+            desks.iter().map(|d| d.id.as_str()).collect::<Vec<_>>().join(", ")
+        ));
         for (client, user) in idp.clients.iter().zip(&idp.users) {
-            lines.push(format!("            client {} / {}; user {} / {}", client.id, client.secret, user.login, user.password));
+            lines.push(format!(
+                "            client {} / {}; user {} / {}",
+                client.id, client.secret, user.login, user.password
+            ));
         }
         running.push(Box::new(sim));
     }

@@ -92,7 +92,10 @@ mod tests {
             (r#", oidc_client_id = "deskgate""#, "desks.portal.auth.oidc_client_secret"),
             (r#", oidc_client_secret = { env = "T_OIDC" }"#, "desks.portal.auth.oidc_client_id"),
             (r#", oidc_client_id = " ", oidc_client_secret = { env = "T_OIDC" }"#, "desks.portal.auth.oidc_client_id"),
-            (r#", oidc_client_id = "deskgate", oidc_client_secret = { env = "T_NONE" }"#, "desks.portal.auth.oidc_client_secret"),
+            (
+                r#", oidc_client_id = "deskgate", oidc_client_secret = { env = "T_NONE" }"#,
+                "desks.portal.auth.oidc_client_secret",
+            ),
         ] {
             let problems = Config::from_toml(&federation(extra), Path::new("."), &env()).unwrap_err();
             assert!(problems.iter().any(|p| p.path == path), "{extra}: {problems:?}");

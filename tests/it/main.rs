@@ -39,4 +39,5 @@ mod sync_contracts;
 mod tls;
 mod visibility;
 mod web;
+mod web_signin;
 mod webhooks;

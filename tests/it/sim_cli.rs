@@ -468,3 +468,40 @@ async fn a_simulated_jira_signs_its_webhooks_to_the_gateway_when_its_desk_secret
     assert_eq!(path, "/webhooks/jira/drift");
     assert_eq!(signature, deskgate_jira::webhook::sign(secret.as_bytes(), &body));
 }
+
+#[tokio::test]
+async fn sim_config_serves_an_openid_provider_for_a_loopback_issuer_desks_sign_in_at() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let issuer = format!("http://127.0.0.1:{port}");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gateway.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"
+            [gateway]
+            listen = "127.0.0.1:0"
+
+            [desks.portal]
+            name = "Portal"
+            role = "local"
+            system = "native"
+            auth = {{ issuer = "{issuer}", algorithm = "HS256", secret = {{ env = "T_PORTAL_JWT" }}, oidc_client_id = "deskgate", oidc_client_secret = {{ env = "T_PORTAL_OIDC" }} }}
+            "#
+        ),
+    )
+    .unwrap();
+    let (_running, lines) = sim_with_config(&path);
+    assert_eq!(url_of(&lines, "openid"), issuer, "{lines:?}");
+    assert!(
+        lines.iter().any(|l| l.contains("client deskgate / ") && l.contains("user portal-reporter / ")),
+        "{lines:?}"
+    );
+    let metadata: serde_json::Value =
+        reqwest::get(format!("{issuer}/.well-known/openid-configuration")).await.unwrap().json().await.unwrap();
+    assert_eq!(metadata["issuer"], issuer.as_str());
+    assert_eq!(metadata["code_challenge_methods_supported"], serde_json::json!(["S256"]));
+    let keys: serde_json::Value =
+        reqwest::get(metadata["jwks_uri"].as_str().unwrap()).await.unwrap().json().await.unwrap();
+    assert_eq!(keys["keys"][0]["kty"], "EC");
+}

@@ -83,7 +83,7 @@ impl ReportForm {
             None
         } else if self.problem_type == APPLICATION {
             field("application", &self.application, &mut problems, |s| s.parse::<Service>())
-        } else if services.iter().any(|s| *s == self.problem_type) {
+        } else if services.contains(&self.problem_type) {
             self.problem_type.parse::<Service>().ok()
         } else {
             problems.push(("problem_type", Problem::Choice));

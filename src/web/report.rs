@@ -39,11 +39,11 @@ fn signed_in(
     state: &AppState,
     headers: &HeaderMap,
     lang: Lang,
-) -> Result<(Session, DeskPrincipal), Response> {
-    let Some(s) = web.sessions.get(headers) else { return Err(Redirect::to("/login").into_response()) };
+) -> Result<(Session, DeskPrincipal), Box<Response>> {
+    let Some(s) = web.sessions.get(headers) else { return Err(Box::new(Redirect::to("/login").into_response())) };
     let role = state.gateway.desk(&s.desk).map(|d| d.role);
     if role != Some(Role::Local) {
-        return Err(message(StatusCode::FORBIDDEN, lang, Some(&s), lang.t().not_found));
+        return Err(Box::new(message(StatusCode::FORBIDDEN, lang, Some(&s), lang.t().not_found)));
     }
     let principal = DeskPrincipal { desk: s.desk.clone(), role: Role::Local };
     Ok((s, principal))
@@ -93,7 +93,7 @@ pub(super) async fn blank(
     let lang = Lang::choose(q.lang.as_deref(), &headers);
     let (s, _) = match signed_in(&web, &state, &headers, lang) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let f = ReportForm { form_id: super::oidc::random(18), ..ReportForm::default() };
     form_page(&state, &s, lang, &f, &[])
@@ -140,7 +140,7 @@ pub(super) async fn send(
     let lang = Lang::choose(q.lang.as_deref(), &headers);
     let (s, who) = match signed_in(&web, &state, &headers, lang) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let mut f = match read_form(multipart).await {
         Ok(f) => f,
@@ -217,7 +217,7 @@ pub(super) async fn show(
     let lang = Lang::choose(q.lang.as_deref(), &headers);
     let (s, who) = match signed_in(&web, &state, &headers, lang) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let not_found = || message(StatusCode::NOT_FOUND, lang, Some(&s), lang.t().not_found);
     let Ok(id) = id.parse::<IncidentId>() else { return not_found() };
@@ -250,7 +250,7 @@ pub(super) async fn mine(
     let lang = Lang::choose(q.lang.as_deref(), &headers);
     let (s, who) = match signed_in(&web, &state, &headers, lang) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let status = q.status.as_deref().filter(|v| !v.is_empty()).and_then(|v| v.parse::<Status>().ok());
     let filter = ListFilter { status, priority: None, service: None, after: None, limit: 200 };

@@ -212,7 +212,7 @@ struct AuthorizeParams {
 fn check_client(s: &Shared, p: &AuthorizeParams) -> Result<(), String> {
     let config = lock(&s.config);
     let client = config.clients.iter().find(|c| c.id == p.client_id).ok_or("unknown client_id")?;
-    if !client.redirect_uris.iter().any(|u| *u == p.redirect_uri) {
+    if !client.redirect_uris.contains(&p.redirect_uri) {
         return Err("redirect_uri is not registered for this client".into());
     }
     Ok(())

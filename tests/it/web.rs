@@ -167,6 +167,8 @@ async fn another_desks_person_cannot_see_a_report_nor_post_without_the_csrf_toke
 
     // Bo's session, posting a complete form without the token: 403, nothing stored.
     let cookie = b.cookie("deskgate_session").await.expect("a session cookie");
+    let as_bo = plain.get(f.url(&format!("/report/{number}"))).header("cookie", format!("deskgate_session={cookie}"));
+    assert_eq!(as_bo.send().await.unwrap().status(), 404, "another desk's report is not found");
     let before = f.sds.count();
     let boundary = "deskgate-test-boundary";
     let body: String =

@@ -20,6 +20,7 @@ const SUBJECT: &str = "Medication list stays empty for every user";
 /// `portal` (Anna) and `clinic` (Bo).
 struct Portal {
     f: Federation,
+    _idp: IdpSim,
     _secrets: tempfile::TempDir,
 }
 
@@ -67,9 +68,7 @@ async fn portal() -> Portal {
             redirect_uris: vec![f.url("/auth/callback")],
         });
     }
-    // The provider lives as long as the test's runtime.
-    std::mem::forget(idp);
-    Portal { f, _secrets: secrets }
+    Portal { f, _idp: idp, _secrets: secrets }
 }
 
 /// Sign in as `login` of `desk` through the provider's login page.

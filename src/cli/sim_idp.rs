@@ -44,7 +44,7 @@ pub(super) async fn identity_providers(
             None => false,
         };
         if !loopback || url.scheme() != "http" {
-            lines.push(format!("{issuer}  not on this machine over http: no identity provider simulated"));
+            lines.push(format!("openid      {issuer} is not on this machine (loopback, http): not simulated"));
             continue;
         }
         let mut idp = IdpConfig { issuer: Some(issuer.to_owned()), ..IdpConfig::default() };

@@ -269,6 +269,8 @@ async fn sim_config_stands_in_for_endpoints_on_other_hosts_on_printed_ports() {
 
 #[tokio::test]
 async fn desks_calling_one_endpoint_share_a_simulator_hosting_each_ones_project_or_database() {
+    // The compose configuration's mail and SMS ports stay fixed here.
+    let _ports = COMPOSE_PORTS.lock().await;
     let free = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let (jira_port, cq_port, sn_port) = (free(), free(), free());
     let text = std::fs::read_to_string(deploy("compose/gateway.toml"))
@@ -430,6 +432,8 @@ async fn a_simulated_jira_signs_its_webhooks_to_the_gateway_when_its_desk_secret
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("gateway.toml");
+    // The compose configuration's mail and SMS ports stay fixed here.
+    let _ports = COMPOSE_PORTS.lock().await;
     let text = std::fs::read_to_string(deploy("compose/gateway.toml")).unwrap();
     let free = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let text = ["18081", "18082", "18083", "18084", "18085"]

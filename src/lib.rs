@@ -53,6 +53,7 @@ pub mod store;
 pub mod sync;
 pub mod telemetry;
 pub mod tls;
+pub mod web;
 
 /// `deskgate token`: a token for an HS* desk, valid for `ttl` (`15m`, `1h`, `2d`).
 pub fn cli_token(config: &std::path::Path, desk: &str, ttl: &str) -> Result<String, String> {

@@ -79,9 +79,11 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(ops::openapi));
+    let web = crate::web::router(&state);
     Router::new()
         .merge(native)
         .merge(crate::dialects::routers())
+        .merge(web)
         .merge(ops)
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .layer(middleware::from_fn(record_metrics))

@@ -3,6 +3,7 @@
 mod probe;
 mod run;
 mod sim;
+mod sim_idp;
 
 pub use run::run;
 

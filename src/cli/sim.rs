@@ -352,6 +352,7 @@ pub async fn from_config(
         running.push(sim);
     }
     running.extend(notification_sinks(&config, &mut lines).await?);
+    running.extend(super::sim_idp::identity_providers(&config, UNSET, &mut lines).await?);
     lines.push("faults      POST <base>/_sim/faults on any of them".to_owned());
     for line in lines {
         // Nobody reading stdout is no reason to stop serving.

@@ -28,6 +28,10 @@ pub(super) struct AuthFile {
     subject: Option<String>,
     /// The longest lifetime (`exp` − `iat`) a token of this desk may have.
     max_lifetime_secs: Option<u64>,
+    /// The gateway's client at this issuer's OpenID provider, for people signing in
+    /// to the web pages (both or neither).
+    oidc_client_id: Option<String>,
+    oidc_client_secret: Option<SecretRef>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -152,7 +156,9 @@ pub(super) fn resolve_desk(
             problems.push(Problem { path: format!("{apath}.max_lifetime_secs"), message: "expected at least 1 (seconds)".into() });
             return None;
         }
+        let oidc = super::web::oidc_client(&a.oidc_client_id, &a.oidc_client_secret, &apath, base_dir, env, problems);
         Some(DeskAuth {
+            oidc,
             issuer: a.issuer,
             algorithm,
             key,

@@ -34,6 +34,7 @@ mod sms;
 mod smtp;
 mod store;
 pub mod tls;
+pub mod web;
 pub use report::{Journal, ReportSettings};
 
 use desk::{DeskFile, check_federation, resolve_desk};
@@ -344,6 +345,8 @@ pub struct DeskAuth {
     pub subject: String,
     /// Tokens living longer than this (`exp` − `iat`, or `exp` − now) are refused.
     pub max_lifetime_secs: u64,
+    /// The gateway's OpenID Connect client at `issuer` (`auth.oidc_client_id`, `auth.oidc_client_secret`).
+    pub oidc: Option<web::OidcClient>,
 }
 
 /// `auth.max_lifetime_secs` when not given: a day.

@@ -49,6 +49,7 @@ const MODULES: &[(&str, &str)] = &[
     ("sync", "edge"),
     ("notify", "edge"),
     ("probe", "edge"),
+    ("web", "edge"),
     ("startup", "startup"),
     ("cli", "cli"),
     ("commands", "cli"),

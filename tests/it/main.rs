@@ -49,4 +49,6 @@ mod support_requests;
 mod sync_contracts;
 mod tls;
 mod visibility;
+mod web;
+mod web_signin;
 mod webhooks;

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
-/// Every `.route(path, handlers)` in `src/`: (method, path) with axum's `{*rest}`
+/// Every `.route(path, handlers)` in `src/` but the web pages: (method, path) with axum's `{*rest}`
 /// written as OpenAPI's `{rest}`. Routes answered by `any(…)` are the dialects'
 /// catch-alls (the system's own "not served" answer for every other path): not
 /// operations, so not described.
@@ -22,7 +22,13 @@ fn routes_in_sources() -> BTreeSet<(String, String)> {
     let mut routes = BTreeSet::new();
     let mut files = vec![PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src")];
     let mut sources = Vec::new();
+    // The web pages (`src/web/`) are HTML for people, not API operations; the
+    // README describes them.
+    let web = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src").join("web");
     while let Some(path) = files.pop() {
+        if path == web {
+            continue;
+        }
         if path.is_dir() {
             files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
         } else if path.extension().is_some_and(|e| e == "rs") {

@@ -269,6 +269,8 @@ async fn sim_config_stands_in_for_endpoints_on_other_hosts_on_printed_ports() {
 
 #[tokio::test]
 async fn desks_calling_one_endpoint_share_a_simulator_hosting_each_ones_project_or_database() {
+    // The compose configuration's mail and SMS ports stay fixed here.
+    let _ports = COMPOSE_PORTS.lock().await;
     let free = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let (jira_port, cq_port, sn_port) = (free(), free(), free());
     let text = std::fs::read_to_string(deploy("compose/gateway.toml"))
@@ -430,6 +432,8 @@ async fn a_simulated_jira_signs_its_webhooks_to_the_gateway_when_its_desk_secret
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("gateway.toml");
+    // The compose configuration's mail and SMS ports stay fixed here.
+    let _ports = COMPOSE_PORTS.lock().await;
     let text = std::fs::read_to_string(deploy("compose/gateway.toml")).unwrap();
     let free = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let text = ["18081", "18082", "18083", "18084", "18085"]
@@ -467,4 +471,41 @@ async fn a_simulated_jira_signs_its_webhooks_to_the_gateway_when_its_desk_secret
     let (path, signature, body) = delivered.expect("the simulated Jira sent a webhook");
     assert_eq!(path, "/webhooks/jira/drift");
     assert_eq!(signature, deskgate_jira::webhook::sign(secret.as_bytes(), &body));
+}
+
+#[tokio::test]
+async fn sim_config_serves_an_openid_provider_for_a_loopback_issuer_desks_sign_in_at() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let issuer = format!("http://127.0.0.1:{port}");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gateway.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"
+            [gateway]
+            listen = "127.0.0.1:0"
+
+            [desks.portal]
+            name = "Portal"
+            role = "local"
+            system = "native"
+            auth = {{ issuer = "{issuer}", algorithm = "HS256", secret = {{ env = "T_PORTAL_JWT" }}, oidc_client_id = "deskgate", oidc_client_secret = {{ env = "T_PORTAL_OIDC" }} }}
+            "#
+        ),
+    )
+    .unwrap();
+    let (_running, lines) = sim_with_config(&path);
+    assert_eq!(url_of(&lines, "openid"), issuer, "{lines:?}");
+    assert!(
+        lines.iter().any(|l| l.contains("client deskgate / ") && l.contains("user portal-reporter / ")),
+        "{lines:?}"
+    );
+    let metadata: serde_json::Value =
+        reqwest::get(format!("{issuer}/.well-known/openid-configuration")).await.unwrap().json().await.unwrap();
+    assert_eq!(metadata["issuer"], issuer.as_str());
+    assert_eq!(metadata["code_challenge_methods_supported"], serde_json::json!(["S256"]));
+    let keys: serde_json::Value =
+        reqwest::get(metadata["jwks_uri"].as_str().unwrap()).await.unwrap().json().await.unwrap();
+    assert_eq!(keys["keys"][0]["kty"], "EC");
 }

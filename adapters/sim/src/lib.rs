@@ -13,6 +13,7 @@
 mod core;
 
 pub mod clearquest;
+pub mod idp;
 pub mod jira;
 pub mod servicenow;
 pub mod sms;

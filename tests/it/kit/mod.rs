@@ -7,6 +7,7 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod binary;
+pub mod browser;
 pub mod config;
 pub mod federation;
 pub mod pg;

@@ -1,12 +1,13 @@
 //! Accept-path benchmark: `POST /api/v1/incidents` through the whole gateway (JWT
 //! auth, validation, patient-data scan, idempotency, store transaction, audit, group
-//! commit) against, in the same run, a bare axum handler that only inserts the same
-//! bytes into sled. Prints throughput, p50/p99 latency and the ratio.
+//! commit) against, in the same run, bare axum handlers that insert the same bytes
+//! into sled: one answering after a group-commit flush (durable, as the gateway
+//! answers), one without flushing. Prints throughput, p50/p99 latency and the ratios.
 //!
 //! `cargo bench --bench accept` (env: BENCH_REQUESTS, BENCH_CONCURRENCY).
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -16,6 +17,7 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use deskgate::startup::Application;
 use serde_json::json;
+use tokio::sync::watch;
 
 // The integration tests' kit: configurations and desk tokens.
 #[path = "../tests/it/kit/mod.rs"]
@@ -41,9 +43,11 @@ impl Run {
     }
 }
 
-async fn drive(url: String, token: Option<String>, requests: usize, concurrency: usize) -> Run {
+async fn drive(url: String, token: Option<String>, first: usize, requests: usize, concurrency: usize) -> Run {
     let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build().unwrap();
-    let next = Arc::new(AtomicU64::new(0));
+    // Fresh ticket ids per run: a warm-up's tickets again would be replays.
+    let next = Arc::new(AtomicU64::new(first as u64));
+    let end = first + requests;
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
@@ -52,7 +56,7 @@ async fn drive(url: String, token: Option<String>, requests: usize, concurrency:
             let mut lat = Vec::new();
             loop {
                 let n = next.fetch_add(1, Ordering::Relaxed) as usize;
-                if n >= requests {
+                if n >= end {
                     return lat;
                 }
                 let body = json!({
@@ -98,9 +102,79 @@ async fn bare_baseline(dir: &std::path::Path) -> (String, tokio::task::JoinHandl
     (url, tokio::spawn(async move { axum::serve(listener, app).await.unwrap() }))
 }
 
+/// The bare handler's durability, as the store does it: writers take a ticket after
+/// their write and wait for a flush that started after it; one thread flushes.
+struct BareCommit {
+    issued: AtomicU64,
+    wake: Mutex<()>,
+    wake_cv: Condvar,
+    flushed: watch::Receiver<u64>,
+}
+
+impl BareCommit {
+    fn start(db: sled::Db) -> Arc<Self> {
+        let (tx, rx) = watch::channel(0u64);
+        let commit = Arc::new(BareCommit {
+            issued: AtomicU64::new(0),
+            wake: Mutex::new(()),
+            wake_cv: Condvar::new(),
+            flushed: rx,
+        });
+        let c = commit.clone();
+        std::thread::spawn(move || {
+            let mut done = 0;
+            loop {
+                let mut guard = c.wake.lock().unwrap();
+                while c.issued.load(Ordering::SeqCst) == done {
+                    guard = c.wake_cv.wait(guard).unwrap();
+                }
+                drop(guard);
+                let target = c.issued.load(Ordering::SeqCst);
+                db.flush().unwrap();
+                done = target;
+                tx.send_replace(done);
+            }
+        });
+        commit
+    }
+
+    async fn durable(&self) {
+        let ticket = self.issued.fetch_add(1, Ordering::SeqCst) + 1;
+        {
+            let _guard = self.wake.lock().unwrap();
+            self.wake_cv.notify_one();
+        }
+        let _ = self.flushed.clone().wait_for(|f| *f >= ticket).await;
+    }
+}
+
+async fn bare_group_commit(dir: &std::path::Path) -> (String, tokio::task::JoinHandle<()>) {
+    let db = sled::open(dir).unwrap();
+    let tree = db.open_tree("bare").unwrap();
+    let commit = BareCommit::start(db.clone());
+    let app = Router::new()
+        .route(
+            "/insert",
+            post(|State((db, tree, commit)): State<(sled::Db, sled::Tree, Arc<BareCommit>)>, body: Bytes| async move {
+                let id = db.generate_id().unwrap_or_default();
+                match tree.insert(id.to_be_bytes(), body.as_ref()) {
+                    Ok(_) => {
+                        commit.durable().await;
+                        StatusCode::CREATED
+                    }
+                    Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                }
+            }),
+        )
+        .with_state((db, tree, commit));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/insert", listener.local_addr().unwrap());
+    (url, tokio::spawn(async move { axum::serve(listener, app).await.unwrap() }))
+}
+
 fn report(name: &str, r: &Run) {
     println!(
-        "{name:<34} {:>9.0} req/s   p50 {:>7.2} ms   p99 {:>7.2} ms",
+        "{name:<40} {:>9.0} req/s   p50 {:>7.2} ms   p99 {:>7.2} ms",
         r.throughput(),
         r.pct(0.50).as_secs_f64() * 1e3,
         r.pct(0.99).as_secs_f64() * 1e3
@@ -121,21 +195,29 @@ fn main() {
         let server = tokio::spawn(app.run_until(std::future::pending()));
         let token = kit::tokens::token("region-h");
         let (bare_url, bare) = bare_baseline(&dir.path().join("bare")).await;
+        let (gc_url, gc) = bare_group_commit(&dir.path().join("bare-gc")).await;
 
         println!("accept path vs bare axum + sled insert: {requests} requests, {concurrency} concurrent clients, loopback HTTP");
-        // Warm up both, then measure each.
-        drive(url.clone(), Some(token.clone()), 200, concurrency).await;
-        drive(bare_url.clone(), None, 200, concurrency).await;
-        let full = drive(url, Some(token), requests, concurrency).await;
-        let base = drive(bare_url, None, requests, concurrency).await;
+        // Warm up each, then measure each.
+        drive(url.clone(), Some(token.clone()), 0, 200, concurrency).await;
+        drive(gc_url.clone(), None, 0, 200, concurrency).await;
+        drive(bare_url.clone(), None, 0, 200, concurrency).await;
+        let full = drive(url, Some(token), 200, requests, concurrency).await;
+        let durable = drive(gc_url, None, 200, requests, concurrency).await;
+        let base = drive(bare_url, None, 200, requests, concurrency).await;
         report("deskgate POST /api/v1/incidents", &full);
+        report("bare axum + sled insert + group commit", &durable);
         report("bare axum + sled insert (no flush)", &base);
-        println!(
-            "ratio: deskgate throughput is {:.2}× the baseline's; p50 latency {:.2}× the baseline's",
-            full.throughput() / base.throughput(),
-            full.pct(0.5).as_secs_f64() / base.pct(0.5).as_secs_f64()
-        );
+        for (name, b) in [("group-commit", &durable), ("no-flush", &base)] {
+            println!(
+                "ratio vs {name} baseline: throughput {:.2}×; p50 latency {:.2}×; p99 latency {:.2}×",
+                full.throughput() / b.throughput(),
+                full.pct(0.5).as_secs_f64() / b.pct(0.5).as_secs_f64(),
+                full.pct(0.99).as_secs_f64() / b.pct(0.99).as_secs_f64()
+            );
+        }
         server.abort();
         bare.abort();
+        gc.abort();
     });
 }

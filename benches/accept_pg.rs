@@ -1,0 +1,157 @@
+//! Accept-path benchmark on PostgreSQL: `POST /api/v1/incidents` through the whole
+//! gateway with `[gateway.store] kind = "postgres"` against, in the same run and on
+//! the same database server, a bare axum handler that does one INSERT + COMMIT of
+//! the request bytes through a pool of the same size. Prints throughput, p50/p99
+//! latency and the ratio.
+//!
+//! Needs PostgreSQL installed (the test server of `src/store/postgres/testing.rs`
+//! is started on loopback; it runs with `fsync=off`, for both sides alike).
+//! `cargo bench --bench accept_pg` (env: BENCH_REQUESTS, BENCH_CONCURRENCY, BENCH_POOL).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+use deskgate::startup::Application;
+use serde_json::json;
+use sqlx::postgres::PgPoolOptions;
+
+// The integration tests' kit: configurations, desk tokens, the PostgreSQL test server.
+#[path = "../tests/it/kit/mod.rs"]
+mod kit;
+
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+struct Run {
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+}
+
+impl Run {
+    fn throughput(&self) -> f64 {
+        self.latencies.len() as f64 / self.elapsed.as_secs_f64()
+    }
+    fn pct(&self, p: f64) -> Duration {
+        let mut l = self.latencies.clone();
+        l.sort();
+        l[((l.len() as f64 - 1.0) * p).round() as usize]
+    }
+}
+
+async fn drive(url: String, token: Option<String>, first: usize, requests: usize, concurrency: usize) -> Run {
+    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build().unwrap();
+    let next = Arc::new(AtomicU64::new(first as u64));
+    let end = first + requests;
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (client, url, token, next) = (client.clone(), url.clone(), token.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed) as usize;
+                if n >= end {
+                    return lat;
+                }
+                let body = json!({
+                    "title": "FMK: prescriptions cannot be read",
+                    "description": "Since 01:40 no prescriptions are shown in the FMK client; pharmacies are calling.",
+                    "service": "FMK", "ticket_id": format!("BENCH-{n}"), "urgency": "high", "impact": "medium",
+                });
+                let t = Instant::now();
+                let mut req = client.post(&url).json(&body);
+                if let Some(tok) = &token {
+                    req = req.bearer_auth(tok);
+                }
+                let res = req.send().await.expect("request");
+                assert!(res.status().is_success(), "{}", res.status());
+                let _ = res.bytes().await;
+                lat.push(t.elapsed());
+            }
+        }));
+    }
+    let mut latencies = Vec::with_capacity(requests);
+    for t in tasks {
+        latencies.extend(t.await.unwrap());
+    }
+    Run { elapsed: start.elapsed(), latencies }
+}
+
+/// One INSERT + COMMIT per request, answered after the commit.
+async fn bare_baseline(url: &str, pool_size: u32) -> (String, tokio::task::JoinHandle<()>) {
+    let pool = PgPoolOptions::new().max_connections(pool_size).connect(url).await.unwrap();
+    sqlx::query("CREATE TABLE bare (id BIGSERIAL PRIMARY KEY, body BYTEA NOT NULL)").execute(&pool).await.unwrap();
+    let app = Router::new()
+        .route(
+            "/insert",
+            post(|State(pool): State<sqlx::PgPool>, body: Bytes| async move {
+                let insert = async {
+                    let mut tx = pool.begin().await?;
+                    sqlx::query("INSERT INTO bare (body) VALUES ($1)").bind(body.as_ref()).execute(&mut *tx).await?;
+                    tx.commit().await
+                };
+                match insert.await {
+                    Ok(()) => StatusCode::CREATED,
+                    Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                }
+            }),
+        )
+        .with_state(pool);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/insert", listener.local_addr().unwrap());
+    (url, tokio::spawn(async move { axum::serve(listener, app).await.unwrap() }))
+}
+
+fn report(name: &str, r: &Run) {
+    println!(
+        "{name:<38} {:>9.0} req/s   p50 {:>7.2} ms   p99 {:>7.2} ms",
+        r.throughput(),
+        r.pct(0.50).as_secs_f64() * 1e3,
+        r.pct(0.99).as_secs_f64() * 1e3
+    );
+}
+
+fn main() {
+    let requests = env_or("BENCH_REQUESTS", 3000);
+    let concurrency = env_or("BENCH_CONCURRENCY", 32);
+    let pool_size = env_or("BENCH_POOL", 10) as u32;
+    let server = kit::pg::PgServer::start();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = kit::GatewayConfig::one_local_desk(&dir.path().join("gateway"));
+        config.unthrottled_inbound();
+        config.gateway("store", json!({ "kind": "postgres", "url": server.database("gateway"), "pool_size": pool_size }));
+        let config = config.load(&kit::env()).unwrap();
+        let app = Application::build(config).await.unwrap();
+        let url = format!("http://{}/api/v1/incidents", app.local_addr());
+        let gateway = tokio::spawn(app.run_until(std::future::pending()));
+        let token = kit::tokens::token("region-h");
+        let (bare_url, bare) = bare_baseline(&server.database("bare"), pool_size).await;
+
+        println!(
+            "accept path on PostgreSQL vs bare axum + INSERT/COMMIT: {requests} requests, {concurrency} concurrent clients, pool {pool_size}, loopback"
+        );
+        // Warm up both, then measure each.
+        drive(url.clone(), Some(token.clone()), 0, 200, concurrency).await;
+        drive(bare_url.clone(), None, 0, 200, concurrency).await;
+        let full = drive(url, Some(token), 200, requests, concurrency).await;
+        let base = drive(bare_url, None, 200, requests, concurrency).await;
+        report("deskgate POST /api/v1/incidents (pg)", &full);
+        report("bare axum + INSERT + COMMIT", &base);
+        println!(
+            "ratio: deskgate throughput is {:.2}× the baseline's; p99 latency {:.2}× the baseline's",
+            full.throughput() / base.throughput(),
+            full.pct(0.99).as_secs_f64() / base.pct(0.99).as_secs_f64()
+        );
+        gateway.abort();
+        bare.abort();
+    });
+}

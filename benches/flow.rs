@@ -12,8 +12,8 @@
 //! delivery, not throttling. Each phase ends when its outbox is empty, bounded by
 //! `BENCH_TIMEOUT_SECS`.
 //!
-//! `cargo bench --bench flow` (env: BENCH_INCIDENTS=300, BENCH_CONCURRENCY=16,
-//! BENCH_DELIVERY_CONCURRENCY=16, BENCH_POLL_MS=2, BENCH_TIMEOUT_SECS=120).
+//! `cargo bench --bench flow` (env: BENCH_INCIDENTS=3000, BENCH_CONCURRENCY=16,
+//! BENCH_DELIVERY_CONCURRENCY=16, BENCH_POLL_MS=2, BENCH_TIMEOUT_SECS=300).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -152,11 +152,11 @@ fn row(name: &str, n: usize, p: &Phase) {
 }
 
 fn main() {
-    let incidents = env_or("BENCH_INCIDENTS", 300) as usize;
+    let incidents = env_or("BENCH_INCIDENTS", 3_000) as usize;
     let concurrency = env_or("BENCH_CONCURRENCY", 16) as usize;
     let delivery_concurrency = env_or("BENCH_DELIVERY_CONCURRENCY", 16);
     let poll = Duration::from_millis(env_or("BENCH_POLL_MS", 2));
-    let timeout = Duration::from_secs(env_or("BENCH_TIMEOUT_SECS", 120));
+    let timeout = Duration::from_secs(env_or("BENCH_TIMEOUT_SECS", 300));
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let result = rt.block_on(async {
         let f = Federation::builder()

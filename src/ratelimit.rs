@@ -15,6 +15,7 @@
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
@@ -56,6 +57,9 @@ pub struct RateLimits<C: Clock = DefaultClock> {
     clock: C,
     inbound: HashMap<DeskId, Limiter<C>>,
     outbound: HashMap<DeskId, Limiter<C>>,
+    /// Deliveries started to each desk, ever: the poller reads a change in it as
+    /// "deliveries to this desk are under way" and polls it sooner.
+    deliveries: HashMap<DeskId, AtomicU64>,
 }
 
 impl RateLimits<DefaultClock> {
@@ -76,11 +80,13 @@ impl<C: Clock + Clone> RateLimits<C> {
     pub fn from_limits(limits: impl IntoIterator<Item = (DeskId, RateLimit)>, clock: C) -> Self {
         let mut inbound = HashMap::new();
         let mut outbound = HashMap::new();
+        let mut deliveries = HashMap::new();
         for (desk, limit) in limits {
+            deliveries.insert(desk.clone(), AtomicU64::new(0));
             inbound.insert(desk.clone(), RateLimiter::direct_with_clock(limit.inbound_quota(), clock.clone()));
             outbound.insert(desk, RateLimiter::direct_with_clock(limit.outbound_quota(), clock.clone()));
         }
-        Self { clock, inbound, outbound }
+        Self { clock, inbound, outbound, deliveries }
     }
 }
 
@@ -110,6 +116,15 @@ impl<C: Clock> RateLimits<C> {
     /// Wait until a delivery to `desk` is allowed, and take it. Waiters on one desk
     /// are spread by a little jitter so they do not all wake at the same instant.
     pub async fn until_ready(&self, desk: &DeskId) {
+        if let Some(n) = self.deliveries.get(desk) {
+            n.fetch_add(1, Ordering::Relaxed);
+        }
+        self.until_polled(desk).await
+    }
+
+    /// Wait until a request to `desk` that is not a delivery (a poll) is allowed, and
+    /// take it: polls and deliveries share the desk's outbound budget.
+    pub async fn until_polled(&self, desk: &DeskId) {
         let mut waited = false;
         while let Err(wait) = self.check_outbound(desk) {
             if !waited {
@@ -121,6 +136,13 @@ impl<C: Clock> RateLimits<C> {
             let jitter = Duration::from_millis(rand::thread_rng().gen_range(0..=10));
             tokio::time::sleep(wait + jitter).await;
         }
+    }
+}
+
+impl<C: Clock> RateLimits<C> {
+    /// How many deliveries to `desk` have been started ([`RateLimits::until_ready`]).
+    pub fn deliveries_to(&self, desk: &DeskId) -> u64 {
+        self.deliveries.get(desk).map_or(0, |n| n.load(Ordering::Relaxed))
     }
 }
 
@@ -221,6 +243,11 @@ mod tests {
         }
         assert_eq!(at[0], Duration::ZERO);
         assert_eq!(at[1], Duration::ZERO, "the burst of two goes at once");
+        assert_eq!(l.deliveries_to(&desk("a")), 5, "each delivery is counted");
+        // A poll waits its turn in the same budget but is not a delivery.
+        l.until_polled(&desk("a")).await;
+        assert!(tokio::time::Instant::now() - start >= Duration::from_secs(4), "the poll took the next cell");
+        assert_eq!(l.deliveries_to(&desk("a")), 5);
         // After the burst, the n-th delivery is due n seconds in (GCRA keeps the
         // schedule: a late one does not push the next ones later).
         for (n, t) in at.iter().enumerate().skip(2) {

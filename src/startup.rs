@@ -97,7 +97,7 @@ impl Application {
         });
         // Webhooks of a desk with `webhook_verify = "reread"` read the issue back through it.
         let state = AppState { gateway: gateway.clone(), escalation, rate_limits, adapters: adapters.clone() };
-        let poller = Arc::new(Poller::new(gateway, adapters));
+        let poller = Arc::new(Poller::new(gateway, adapters).with_outbound(dispatcher.rate_limits.clone()));
         Ok(Self { listener, state, dispatcher, poller, watch })
     }
 

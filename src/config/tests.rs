@@ -89,6 +89,10 @@ fn clearquest_field_options_and_schema_files_are_checked_with_their_key_paths() 
         ("priority_field = \"1-Severity\"", "desks.sds.clearquest.priority_field"),
         ("note_entry_field = \"cq:Note Entry\"", "desks.sds.clearquest.note_entry_field"),
         ("max_note_chars = 10", "desks.sds.clearquest.max_note_chars"),
+        ("poll_min_ms = 10", "desks.sds.clearquest.poll_min_ms"),
+        ("poll_ms = 20", "desks.sds.clearquest.poll_ms"),
+        ("poll_min_ms = 60000", "desks.sds.clearquest.poll_min_ms"),
+        ("poll_ms = 5000, poll_min_ms = 6000", "desks.sds.clearquest.poll_min_ms"),
         ("support_request_parent_field = \"Parent Incident\"", "desks.sds.clearquest.support_request_parent_field"),
         ("schema = \"/nonexistent/cq-schema.toml\"", "desks.sds.clearquest.schema"),
     ] {

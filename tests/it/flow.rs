@@ -243,3 +243,21 @@ async fn a_polled_clearquest_note_with_patient_data_is_not_applied_but_the_triag
     assert!(!f.region_h.journal(&sys_id).iter().any(|j| j.value.contains("010203")));
     f.stop().await;
 }
+
+#[tokio::test]
+async fn a_triage_in_the_national_clearquest_reaches_the_supplier_long_before_the_idle_poll_interval() {
+    // The shipped idle interval (30 s) with a short minimum: the delivery to the
+    // national desk, and the changes it brings, keep that desk's polls short.
+    let mut f = Federation::builder().max_attempts(5).poll_ms(Some(30_000)).poll_min_ms(200).start().await;
+    let (id, _) = report(&f, "FMK: medication list empty", "FMK").await;
+    f.drained().await;
+    let national = f.sds.records().remove(0).display_id;
+    let triaged = std::time::Instant::now();
+    f.sds.action_as_user(&national, "Assign", [("cq:Priority", "1-Critical")]).unwrap();
+    kit::eventually(Duration::from_secs(20), "the supplier's record", async || (f.fmk.count() == 1).then_some(()))
+        .await;
+    let lag = triaged.elapsed();
+    assert!(lag < Duration::from_secs(10), "triage to supplier took {lag:?}, poll_ms is 30 s");
+    assert_eq!(f.incident(&id).await["assignee"], "fmk");
+    f.stop().await;
+}

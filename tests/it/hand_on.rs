@@ -35,7 +35,10 @@ async fn federation(sosi: &ClearQuestSim) -> Federation {
                     .endpoint(&sosi_url)
                     .services(&["SOSI"])
                     .basic_credentials("deskgate", "T_CQ_PASSWORD")
-                    .set("clearquest", json!({ "repo": "7.0.0", "db": "SOSI", "poll_ms": 3_600_000 })),
+                    .set(
+                        "clearquest",
+                        json!({ "repo": "7.0.0", "db": "SOSI", "poll_ms": 3_600_000, "poll_min_ms": 3_600_000 }),
+                    ),
             );
         })
         .start()

@@ -48,7 +48,13 @@ async fn deliveries_carry_the_originating_request_id_to_every_system() {
             .services(&["FMK"])
             .basic_credentials("deskgate.integration", "T_SN_PASSWORD"),
     );
-    c.desk("sds", kit::Desk::sds_on_clearquest(&cq, json!({ "repo": "7.0.0", "db": "SDS", "poll_ms": 60000 })));
+    c.desk(
+        "sds",
+        kit::Desk::sds_on_clearquest(
+            &cq,
+            json!({ "repo": "7.0.0", "db": "SDS", "poll_ms": 60000, "poll_min_ms": 60000 }),
+        ),
+    );
     let jira_table = json!({ "project": "DRIFT", "correlation_field": "customfield_10042", "webhook_secret": { "env": "T_JIRA_HOOK" } });
     c.desk("drift", kit::Desk::drift_on_jira(&jira, jira_table));
     let env = kit::tokens::federation_env().with("T_JIRA_HOOK", "drift-webhook-test-secret");

@@ -194,7 +194,8 @@ fn delivering_config(data: &Path, servicenow: &str, clearquest: &str) -> String 
         serde_json::json!({ "retry_base_ms": 20, "retry_max_ms": 100, "max_attempts": 100000, "concurrency": 8 });
     c.gateway("delivery", delivery).open_rate_limits();
     c.desk("region-h", Desk::region_h_on_servicenow(servicenow));
-    let clearquest_table = serde_json::json!({ "repo": "7.0.0", "db": "SDS", "poll_ms": 3600000 });
+    let clearquest_table =
+        serde_json::json!({ "repo": "7.0.0", "db": "SDS", "poll_ms": 3600000, "poll_min_ms": 3600000 });
     c.desk("sds", Desk::sds_on_clearquest(clearquest, clearquest_table));
     c.render()
 }

@@ -3,6 +3,7 @@
 
 pub mod adapter;
 mod detected;
+pub mod interval;
 pub mod options;
 pub mod poll;
 pub mod probe;

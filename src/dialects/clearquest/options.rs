@@ -18,8 +18,12 @@ pub struct ClearQuestOptions {
     /// The field holding deskgate's incident id (default `cq:deskgate_Incident`).
     pub correlation_field: Option<String>,
     pub timeout_secs: Option<u64>,
-    /// How often to poll for changes, in milliseconds (default 30000).
+    /// The longest wait between polls, in milliseconds (default 30000): an idle desk
+    /// is polled this often.
     pub poll_ms: Option<u64>,
+    /// The shortest wait between polls, in milliseconds (default 1000, at most
+    /// `poll_ms`): used while changes flow or deliveries to the desk are under way.
+    pub poll_min_ms: Option<u64>,
     /// The property change capture queries by and reads modification times from
     /// (default `cq:history{cq:action_timestamp}`: ClearQuest's default OSLC mappings
     /// have no `dcterms:modified`, the history has the times).
@@ -46,7 +50,18 @@ pub struct ClearQuestOptions {
     pub schema: Option<std::path::PathBuf>,
 }
 
+/// The shortest poll interval deskgate accepts, in milliseconds.
+pub const POLL_FLOOR_MS: u64 = 50;
+
 impl ClearQuestOptions {
+    /// The poll interval's bounds (`poll_min_ms`, `poll_ms`) with their defaults; a
+    /// `poll_ms` under the default minimum lowers the minimum to it.
+    pub fn poll_bounds(&self) -> (std::time::Duration, std::time::Duration) {
+        let max = self.poll_ms.unwrap_or(30_000).max(POLL_FLOOR_MS);
+        let min = self.poll_min_ms.unwrap_or(1_000).clamp(POLL_FLOOR_MS, max);
+        (std::time::Duration::from_millis(min), std::time::Duration::from_millis(max))
+    }
+
     /// [`Self::support_request_parent_field`] as records name it (`cq:ParentIncident`).
     pub fn parent_field(&self) -> Option<String> {
         let f = self.support_request_parent_field.as_deref()?;
@@ -93,6 +108,20 @@ impl DeskOptions for ClearQuestOptions {
                 format!("{path}.clearquest.max_note_chars"),
                 "expected at least 200 (ClearQuest's max.multiline.text.length, 2000 by default)".into(),
             ));
+        }
+        for (key, value) in [("poll_ms", self.poll_ms), ("poll_min_ms", self.poll_min_ms)] {
+            if value.is_some_and(|ms| ms < POLL_FLOOR_MS) {
+                problems.push((format!("{path}.clearquest.{key}"), format!("expected at least {POLL_FLOOR_MS}")));
+            }
+        }
+        if let Some(min) = self.poll_min_ms {
+            let max = self.poll_ms.unwrap_or(30_000);
+            if min > max {
+                problems.push((
+                    format!("{path}.clearquest.poll_min_ms"),
+                    format!("expected at most poll_ms ({max}): the shortest wait between polls"),
+                ));
+            }
         }
         if let Some(Err(e)) = self.schema_file() {
             problems.push((format!("{path}.clearquest.schema"), e));

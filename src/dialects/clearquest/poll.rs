@@ -17,10 +17,12 @@ use deskgate_adapter::poll::PollState;
 use jiff::{SignedDuration, Timestamp};
 use tokio::sync::watch;
 
+use super::interval::PollInterval;
 use crate::gateway::adapters::Adapters;
 use crate::gateway::inbound::RemoteUpdate;
 use crate::gateway::{Gateway, NamedParent, RemoteOutcome, RequestContext};
 use crate::model::{DeskId, IncidentId, TicketId};
+use crate::ratelimit::RateLimits;
 use deskgate_adapter::RemoteTicket;
 
 /// How far back each poll reaches beyond the watermark.
@@ -39,25 +41,50 @@ pub struct PollReport {
 pub struct Poller {
     gateway: Arc<Gateway>,
     adapters: Arc<Adapters>,
+    /// The delivery workers' outbound limits: polls take their requests from the same
+    /// budget, and deliveries started to a desk make it polled sooner.
+    outbound: Option<Arc<RateLimits>>,
 }
 
 impl Poller {
     pub fn new(gateway: Arc<Gateway>, adapters: Arc<Adapters>) -> Self {
-        Self { gateway, adapters }
+        Self { gateway, adapters, outbound: None }
+    }
+
+    /// This poller sharing `limits` with the delivery workers.
+    pub fn with_outbound(mut self, limits: Arc<RateLimits>) -> Self {
+        self.outbound = Some(limits);
+        self
     }
 
     /// The desks this poller polls, with their intervals.
-    pub fn desks(&self) -> Vec<(DeskId, Duration)> {
-        self.gateway
-            .config()
+    pub fn desks(&self) -> Vec<(DeskId, PollInterval)> {
+        let config = self.gateway.config();
+        config
             .desks
             .values()
             .filter(|d| crate::dialects::get(d.system).polled() && self.adapters.get(&d.id).is_some())
             .map(|d| {
-                let ms = d.clearquest.as_ref().and_then(|c| c.poll_ms).unwrap_or(30_000);
-                (d.id.clone(), Duration::from_millis(ms.max(50)))
+                let (min, max) = d
+                    .clearquest
+                    .as_ref()
+                    .map_or_else(|| (Duration::from_millis(1_000), Duration::from_millis(30_000)), |c| c.poll_bounds());
+                let budget = config.gateway.rate_limit.with(&d.rate_limit).outbound_per_minute;
+                (d.id.clone(), PollInterval::new(min, max, budget))
             })
             .collect()
+    }
+
+    /// Deliveries started to `desk` so far (0 without shared limits).
+    fn deliveries_to(&self, desk: &DeskId) -> u64 {
+        self.outbound.as_ref().map_or(0, |l| l.deliveries_to(desk))
+    }
+
+    /// Wait for a request's turn in `desk`'s outbound budget.
+    async fn request_turn(&self, desk: &DeskId) {
+        if let Some(limits) = &self.outbound {
+            limits.until_polled(desk).await;
+        }
     }
 
     /// Where polling of `desk` stands. The cursor holds the [`PollState`] as JSON; a
@@ -84,6 +111,7 @@ impl Poller {
         let cursor = format!("poll/{desk}");
         let now = self.gateway.now();
         let mut state = self.state(&cursor, now).await?;
+        self.request_turn(desk).await;
         let tickets = adapter.changed_since(state.query_from(OVERLAP)).await.map_err(|e| e.to_string())?;
         let mut report = PollReport { seen: tickets.len(), ..PollReport::default() };
         let fresh = state.fresh(OVERLAP, tickets);
@@ -144,6 +172,7 @@ impl Poller {
             let shown = crate::model::parse_display_id("parent", value).ok();
             let mut found = None;
             if let (Some(display_id), Some(adapter)) = (&shown, self.adapters.get(desk)) {
+                self.request_turn(desk).await;
                 let record = adapter.find_by_display_id(display_id).await.map_err(|e| e.to_string())?;
                 if let Some(parent) = record.and_then(|r| r.id.0.parse::<TicketId>().ok()) {
                     found = self.gateway.ticket_incident(desk, &parent).await.map_err(|e| e.to_string())?;
@@ -167,24 +196,34 @@ impl Poller {
         let tasks: Vec<_> = self
             .desks()
             .into_iter()
-            .map(|(desk, every)| {
+            .map(|(desk, mut every)| {
                 let me = self.clone();
                 let mut shutdown = shutdown.clone();
                 let leadership = leadership.clone();
                 tokio::spawn(async move {
+                    let mut deliveries = me.deliveries_to(&desk);
                     loop {
                         // Wait first: a restart does not hammer the desk, and the first
                         // poll reaches back over what happened while deskgate was down.
-                        tokio::select! {
-                            _ = tokio::time::sleep(every) => {}
-                            _ = shutdown.changed() => return,
-                        }
-                        if *shutdown.borrow() {
-                            return;
+                        // A long wait is cut short when deliveries to the desk begin.
+                        let until = tokio::time::Instant::now() + every.current();
+                        loop {
+                            let step = every.min().min(until.saturating_duration_since(tokio::time::Instant::now()));
+                            tokio::select! {
+                                _ = tokio::time::sleep(step) => {}
+                                _ = shutdown.changed() => return,
+                            }
+                            if *shutdown.borrow() {
+                                return;
+                            }
+                            if tokio::time::Instant::now() >= until || me.deliveries_to(&desk) != deliveries {
+                                break;
+                            }
                         }
                         if !leadership.is_leader() {
                             continue;
                         }
+                        let started = me.deliveries_to(&desk);
                         // Shutdown does not wait for a poll of a desk that hangs: what it
                         // applied is stored, the rest is read again after the restart (the
                         // watermark only moves once a poll is done).
@@ -192,11 +231,20 @@ impl Poller {
                             polled = me.poll(&desk) => polled,
                             _ = shutdown.changed() => return,
                         };
-                        match polled {
-                            Ok(r) if r.applied + r.parked > 0 => tracing::info!(%desk, ?r, "polled changes"),
-                            Ok(_) => {}
-                            Err(e) => tracing::warn!(%desk, error = %e, "polling failed; trying again next round"),
-                        }
+                        let changes = match polled {
+                            Ok(r) => {
+                                if r.applied + r.parked > 0 {
+                                    tracing::info!(%desk, ?r, "polled changes");
+                                }
+                                r.seen > r.repeats
+                            }
+                            Err(e) => {
+                                tracing::warn!(%desk, error = %e, "polling failed; trying again next round");
+                                false
+                            }
+                        };
+                        every.next(changes, started != deliveries);
+                        deliveries = started;
                     }
                 })
             })

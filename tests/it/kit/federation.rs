@@ -135,6 +135,7 @@ pub enum Fmk {
 pub struct FederationBuilder {
     delivery: Value,
     poll_ms: Option<u64>,
+    poll_min_ms: Option<u64>,
     open_rate_limits: bool,
     fmk: Fmk,
     region_h_native: bool,
@@ -154,6 +155,7 @@ impl FederationBuilder {
         FederationBuilder {
             delivery: json!({ "retry_base_ms": 20, "retry_max_ms": 200, "max_attempts": 5, "concurrency": 8 }),
             poll_ms: Some(100),
+            poll_min_ms: None,
             open_rate_limits: false,
             fmk: Fmk::ClearQuest,
             region_h_native: false,
@@ -188,6 +190,14 @@ impl FederationBuilder {
     /// The ClearQuest desks' poll interval; `None` leaves the gateway's default.
     pub fn poll_ms(mut self, ms: Option<u64>) -> Self {
         self.poll_ms = ms;
+        self
+    }
+
+    /// The ClearQuest desks' shortest poll interval (adaptive polling between it and
+    /// `poll_ms`); unset, the interval stays at `poll_ms` (the gateway's default when
+    /// that is unset too), so a test's polls come when it expects them.
+    pub fn poll_min_ms(mut self, ms: u64) -> Self {
+        self.poll_min_ms = Some(ms);
         self
     }
 
@@ -325,9 +335,13 @@ impl FederationBuilder {
         if self.open_rate_limits {
             c.open_rate_limits();
         }
-        let clearquest = |db: &str| match self.poll_ms {
-            Some(ms) => json!({ "repo": "7.0.0", "db": db, "poll_ms": ms }),
-            None => json!({ "repo": "7.0.0", "db": db }),
+        let clearquest = |db: &str| {
+            let mut table = json!({ "repo": "7.0.0", "db": db });
+            if let Some(ms) = self.poll_ms {
+                table["poll_ms"] = json!(ms);
+            }
+            table["poll_min_ms"] = json!(self.poll_min_ms.or(self.poll_ms).unwrap_or(30_000));
+            table
         };
         if self.region_h_native {
             c.desk("region-h", Desk::known("region-h", "Region Hovedstaden Service Desk", "local", "native"));

@@ -125,6 +125,17 @@ struct Demo {
     step: usize,
 }
 
+/// The gateway's address and each desk of `config` with its role, its tool and where
+/// that tool's simulator answers, in columns `id` and `name` wide.
+fn print_desks(base: &str, config: &Config, id: usize, name: usize) {
+    println!("gateway at {base}; each desk's own tool is a simulator on loopback:");
+    for desk in config.desks.values() {
+        let endpoint = desk.endpoint.as_ref().map(|u| u.to_string()).unwrap_or_else(|| "(reads the API)".into());
+        let role = format!("{:?}", desk.role).to_lowercase();
+        println!("   {:<id$} {role:<9} {:<11} {:<name$} {endpoint}", desk.id.as_str(), desk.system.as_str(), desk.name);
+    }
+}
+
 fn now_unix() -> u64 {
     jiff::Timestamp::now().as_second().max(0) as u64
 }
@@ -256,8 +267,10 @@ async fn play(data: &Path, start: Timestamp) -> Result<(), String> {
         ("DESKGATE_DESKS__REGION_M__ENDPOINT", tools.region_m.base_url()),
         ("DESKGATE_DESKS__SDS__ENDPOINT", tools.sds.base_url().to_owned()),
         ("DESKGATE_DESKS__SDS__CLEARQUEST__POLL_MS", "200".into()),
+        ("DESKGATE_DESKS__SDS__CLEARQUEST__POLL_MIN_MS", "200".into()),
         ("DESKGATE_DESKS__FMK__ENDPOINT", tools.fmk.base_url().to_owned()),
         ("DESKGATE_DESKS__FMK__CLEARQUEST__POLL_MS", "200".into()),
+        ("DESKGATE_DESKS__FMK__CLEARQUEST__POLL_MIN_MS", "200".into()),
         ("DESKGATE_DESKS__DRIFT__ENDPOINT", tools.drift.base_url()),
         ("DESKGATE_GATEWAY__SMTP__HOST", "127.0.0.1".into()),
         ("DESKGATE_GATEWAY__SMTP__PORT", tools.mail.port().to_string()),
@@ -283,17 +296,7 @@ async fn play(data: &Path, start: Timestamp) -> Result<(), String> {
     let local =
         start.in_tz("Europe/Copenhagen").map(|z| z.strftime("%A %Y-%m-%d %H:%M %Z").to_string()).unwrap_or_default();
     println!("deskgate demo — the NSP federation of deploy/gateway.toml, starting {local}");
-    println!("gateway at {base}; each desk's own tool is a simulator on loopback:");
-    for desk in config.desks.values() {
-        let endpoint = desk.endpoint.as_ref().map(|u| u.to_string()).unwrap_or_else(|| "(reads the API)".into());
-        println!(
-            "   {:<9} {:<9} {:<11} {:<46} {endpoint}",
-            desk.id.as_str(),
-            format!("{:?}", desk.role).to_lowercase(),
-            desk.system.as_str(),
-            desk.name
-        );
-    }
+    print_desks(&base, &config, 9, 46);
     let mut demo = Demo { base, client: reqwest::Client::new(), config, env, tools, step: 0 };
     let outcome = scenario(&mut demo, start).await;
     let _ = stop.send(());

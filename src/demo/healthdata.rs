@@ -200,17 +200,7 @@ async fn play(data: &Path, start: Timestamp) -> Result<(), String> {
         "deskgate demo — the healthdata.be federation of deploy/healthdata/gateway.toml, starting {}",
         local(start)
     );
-    println!("gateway at {base}; each desk's own tool is a simulator on loopback:");
-    for desk in config.desks.values() {
-        let endpoint = desk.endpoint.as_ref().map(|u| u.to_string()).unwrap_or_else(|| "(reads the API)".into());
-        println!(
-            "   {:<14} {:<9} {:<11} {:<44} {endpoint}",
-            desk.id.as_str(),
-            format!("{:?}", desk.role).to_lowercase(),
-            desk.system.as_str(),
-            desk.name
-        );
-    }
+    super::print_desks(&base, &config, 14, 44);
     let mut demo = Demo { base, client: reqwest::Client::new(), config, tools, clock, step: 0 };
     let outcome = scenario(&mut demo).await;
     let _ = stop.send(());

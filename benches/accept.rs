@@ -8,7 +8,6 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -16,72 +15,16 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use deskgate::startup::Application;
-use serde_json::json;
 use tokio::sync::watch;
 
 // The integration tests' kit: configurations and desk tokens.
 #[path = "../tests/it/kit/mod.rs"]
 mod kit;
 
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-struct Run {
-    elapsed: Duration,
-    latencies: Vec<Duration>,
-}
-
-impl Run {
-    fn throughput(&self) -> f64 {
-        self.latencies.len() as f64 / self.elapsed.as_secs_f64()
-    }
-    fn pct(&self, p: f64) -> Duration {
-        let mut l = self.latencies.clone();
-        l.sort();
-        l[((l.len() as f64 - 1.0) * p).round() as usize]
-    }
-}
-
-async fn drive(url: String, token: Option<String>, first: usize, requests: usize, concurrency: usize) -> Run {
-    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build().unwrap();
-    // Fresh ticket ids per run: a warm-up's tickets again would be replays.
-    let next = Arc::new(AtomicU64::new(first as u64));
-    let end = first + requests;
-    let start = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..concurrency {
-        let (client, url, token, next) = (client.clone(), url.clone(), token.clone(), next.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut lat = Vec::new();
-            loop {
-                let n = next.fetch_add(1, Ordering::Relaxed) as usize;
-                if n >= end {
-                    return lat;
-                }
-                let body = json!({
-                    "title": "FMK: prescriptions cannot be read",
-                    "description": "Since 01:40 no prescriptions are shown in the FMK client; pharmacies are calling.",
-                    "service": "FMK", "ticket_id": format!("BENCH-{n}"), "urgency": "high", "impact": "medium",
-                });
-                let t = Instant::now();
-                let mut req = client.post(&url).json(&body);
-                if let Some(tok) = &token {
-                    req = req.bearer_auth(tok);
-                }
-                let res = req.send().await.expect("request");
-                assert!(res.status().is_success(), "{}", res.status());
-                let _ = res.bytes().await;
-                lat.push(t.elapsed());
-            }
-        }));
-    }
-    let mut latencies = Vec::with_capacity(requests);
-    for t in tasks {
-        latencies.extend(t.await.unwrap());
-    }
-    Run { elapsed: start.elapsed(), latencies }
-}
+// The load driver both accept benchmarks use.
+#[path = "support/drive.rs"]
+mod drive;
+use drive::{Run, drive, env_or};
 
 async fn bare_baseline(dir: &std::path::Path) -> (String, tokio::task::JoinHandle<()>) {
     let db = sled::open(dir).unwrap();

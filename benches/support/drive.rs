@@ -1,0 +1,68 @@
+//! What the accept benchmarks share: the load driver (`POST /api/v1/incidents` at a
+//! fixed concurrency, fresh ticket ids per run) and its figures.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+pub fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+pub struct Run {
+    pub elapsed: Duration,
+    pub latencies: Vec<Duration>,
+}
+
+impl Run {
+    pub fn throughput(&self) -> f64 {
+        self.latencies.len() as f64 / self.elapsed.as_secs_f64()
+    }
+    pub fn pct(&self, p: f64) -> Duration {
+        let mut l = self.latencies.clone();
+        l.sort();
+        l[((l.len() as f64 - 1.0) * p).round() as usize]
+    }
+}
+
+pub async fn drive(url: String, token: Option<String>, first: usize, requests: usize, concurrency: usize) -> Run {
+    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build().unwrap();
+    // Fresh ticket ids per run: a warm-up's tickets again would be replays.
+    let next = Arc::new(AtomicU64::new(first as u64));
+    let end = first + requests;
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (client, url, token, next) = (client.clone(), url.clone(), token.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed) as usize;
+                if n >= end {
+                    return lat;
+                }
+                let body = json!({
+                    "title": "FMK: prescriptions cannot be read",
+                    "description": "Since 01:40 no prescriptions are shown in the FMK client; pharmacies are calling.",
+                    "service": "FMK", "ticket_id": format!("BENCH-{n}"), "urgency": "high", "impact": "medium",
+                });
+                let t = Instant::now();
+                let mut req = client.post(&url).json(&body);
+                if let Some(tok) = &token {
+                    req = req.bearer_auth(tok);
+                }
+                let res = req.send().await.expect("request");
+                assert!(res.status().is_success(), "{}", res.status());
+                let _ = res.bytes().await;
+                lat.push(t.elapsed());
+            }
+        }));
+    }
+    let mut latencies = Vec::with_capacity(requests);
+    for t in tasks {
+        latencies.extend(t.await.unwrap());
+    }
+    Run { elapsed: start.elapsed(), latencies }
+}

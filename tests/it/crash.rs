@@ -27,19 +27,12 @@ use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
 fn config_text(data: &Path, sn: &str, cq: &str) -> String {
-    let mut c = kit::GatewayConfig::new(data);
-    c.gateway("delivery", json!({ "retry_base_ms": 20, "retry_max_ms": 200, "max_attempts": 1000, "concurrency": 8 }));
-    c.open_rate_limits();
-    c.desk("region-h", kit::Desk::region_h_on_servicenow(sn));
-    c.desk("sds", kit::Desk::sds_on_clearquest(cq, json!({ "repo": "7.0.0", "db": "SDS" })));
-    c.render()
+    kit::GatewayConfig::servicenow_to_clearquest(data, sn, cq).render()
 }
 
 /// Start `deskgate serve` and wait until it answers `/readyz` (bounded).
 async fn start(config: &Path, log: &Path, client: &reqwest::Client) -> RunningBinary {
-    let secrets = kit::tokens::federation_env().vars;
-    let env = secrets.into_iter().chain([("RUST_LOG".to_owned(), "info".to_owned())]);
-    RunningBinary::serve(config, log, env).await.ready(client).await
+    RunningBinary::serve_ready(config, log, client).await
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -21,19 +21,13 @@ use serde_json::{Value, json};
 const LEASE_SECS: u64 = 2;
 
 fn config_text(data: &Path, url: &str, sn: &str, cq: &str) -> String {
-    let mut c = kit::GatewayConfig::new(data);
-    c.gateway("delivery", json!({ "retry_base_ms": 20, "retry_max_ms": 200, "max_attempts": 1000, "concurrency": 8 }));
+    let mut c = kit::GatewayConfig::servicenow_to_clearquest(data, sn, cq);
     c.gateway("store", json!({ "kind": "postgres", "url": url, "pool_size": 4, "lease_secs": LEASE_SECS }));
-    c.open_rate_limits();
-    c.desk("region-h", kit::Desk::region_h_on_servicenow(sn));
-    c.desk("sds", kit::Desk::sds_on_clearquest(cq, json!({ "repo": "7.0.0", "db": "SDS" })));
     c.render()
 }
 
 async fn start(config: &Path, log: &Path, client: &reqwest::Client) -> RunningBinary {
-    let secrets = kit::tokens::federation_env().vars;
-    let env = secrets.into_iter().chain([("RUST_LOG".to_owned(), "info".to_owned())]);
-    RunningBinary::serve(config, log, env).await.ready(client).await
+    RunningBinary::serve_ready(config, log, client).await
 }
 
 /// Two replicas' configurations on one fresh database, and a log file per start.

@@ -78,6 +78,14 @@ impl RunningBinary {
     }
 
     /// Wait (bounded) until it answers `/readyz` with 200.
+    /// `serve` with every test desk's secret and `RUST_LOG=info`, returned once it
+    /// answers `/readyz` (bounded).
+    pub async fn serve_ready(config: &Path, log: &Path, client: &reqwest::Client) -> RunningBinary {
+        let secrets = super::tokens::federation_env().vars;
+        let env = secrets.into_iter().chain([("RUST_LOG".to_owned(), "info".to_owned())]);
+        RunningBinary::serve(config, log, env).await.ready(client).await
+    }
+
     pub async fn ready(mut self, client: &reqwest::Client) -> RunningBinary {
         let url = format!("{}/readyz", self.base());
         let ready = poll_until(START_WITHIN, async || {

@@ -118,6 +118,20 @@ impl GatewayConfig {
         GatewayConfig { doc }
     }
 
+    /// What the process tests of the real binary run: Region H on its ServiceNow
+    /// reporting to the national desk on its ClearQuest, deliveries retried quickly
+    /// and almost without end, rate limits open.
+    pub fn servicenow_to_clearquest(data_dir: &Path, sn: &str, cq: &str) -> Self {
+        let mut c = GatewayConfig::new(data_dir);
+        let delivery =
+            serde_json::json!({ "retry_base_ms": 20, "retry_max_ms": 200, "max_attempts": 1000, "concurrency": 8 });
+        c.gateway("delivery", delivery);
+        c.open_rate_limits();
+        c.desk("region-h", super::Desk::region_h_on_servicenow(sn));
+        c.desk("sds", super::Desk::sds_on_clearquest(cq, serde_json::json!({ "repo": "7.0.0", "db": "SDS" })));
+        c
+    }
+
     /// The federation most API tests run: the NSP desks on the native API plus an
     /// RS256 and an ES256 desk.
     pub fn standard(data_dir: &Path, max_body: usize) -> Self {

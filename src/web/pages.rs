@@ -213,17 +213,7 @@ pub fn details(lang: Lang, incident: &Incident) -> Markup {
 /// The reporter's reports, with a status filter (a plain GET form).
 pub fn mine(lang: Lang, incidents: &[Incident], status: Option<Status>) -> Markup {
     let t = lang.t();
-    let statuses = [
-        Status::New,
-        Status::Assigned,
-        Status::InProgress,
-        Status::AwaitingInfo,
-        Status::OnHold,
-        Status::PendingRelease,
-        Status::Resolved,
-        Status::Closed,
-        Status::Cancelled,
-    ];
+    let statuses = Status::ALL;
     html! {
         form method="get" action="/report/mine" {
             input type="hidden" name="lang" value=(lang.code());

@@ -136,6 +136,25 @@ fn print_desks(base: &str, config: &Config, id: usize, name: usize) {
     }
 }
 
+/// One call of the gateway's API as a desk (`token`): the status and the JSON answer
+/// (`null` when there is none).
+async fn send(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> Result<(u16, Value), String> {
+    let mut req = client.request(method, format!("{base}{path}")).bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let res = req.send().await.map_err(|e| e.to_string())?;
+    let status = res.status().as_u16();
+    Ok((status, res.json().await.unwrap_or(Value::Null)))
+}
+
 fn now_unix() -> u64 {
     jiff::Timestamp::now().as_second().max(0) as u64
 }
@@ -189,13 +208,7 @@ impl Demo {
         path: &str,
         body: Option<Value>,
     ) -> Result<(u16, Value), String> {
-        let mut req = self.client.request(method, format!("{}{path}", self.base)).bearer_auth(token);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let res = req.send().await.map_err(|e| e.to_string())?;
-        let status = res.status().as_u16();
-        Ok((status, res.json().await.unwrap_or(Value::Null)))
+        send(&self.client, &self.base, token, method, path, body).await
     }
 
     async fn incident(&self, id: &str) -> Result<Value, String> {

@@ -76,13 +76,7 @@ impl Demo {
         let id = desk.parse().map_err(|e: crate::model::ModelError| e.to_string())?;
         let desk = self.config.desk(&id).ok_or("no such desk")?;
         let token = auth::mint(desk, &self.config.gateway.audience, std::time::Duration::from_secs(900), now_unix())?;
-        let mut req = self.client.request(method, format!("{}{path}", self.base)).bearer_auth(token);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let res = req.send().await.map_err(|e| e.to_string())?;
-        let status = res.status().as_u16();
-        Ok((status, res.json().await.unwrap_or(Value::Null)))
+        super::send(&self.client, &self.base, &token, method, path, body).await
     }
 
     async fn incident(&self, id: &str) -> Result<Value, String> {

@@ -120,7 +120,10 @@ pub(super) async fn service_provider(
     rdf(StatusCode::OK, None, document(&body))
 }
 
-/// The stock record type's fields: name, occurs, value type, read-only.
+/// The record type's fields: name, occurs, value type, read-only. The stock Defect
+/// fields, plus the ones a site adds in ClearQuest Designer for deskgate and its
+/// process (`deskgate_*`, `Deferred_Until`, `ParentIncident`); the OSLC resource shape
+/// lists a site's own fields like the stock ones.
 const FIELDS: &[(&str, &str, &str, bool)] = &[
     ("id", "Exactly-one", "string", true),
     ("State", "Exactly-one", "string", true),

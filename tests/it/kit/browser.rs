@@ -97,8 +97,20 @@ impl Browser {
         self.client.find(Locator::Id(id)).await.unwrap().select_by_value(value).await.unwrap();
     }
 
+    /// Click `#id`, a button that submits its form, and wait (bounded) until the
+    /// browser has left the page it was on: a click answers before the navigation it
+    /// starts is done, so the next read would otherwise race the old page.
     pub async fn click(&self, id: &str) {
+        let page = self.client.find(Locator::Css("html")).await.unwrap();
         self.client.find(Locator::Id(id)).await.unwrap_or_else(|e| panic!("#{id}: {e}")).click().await.unwrap();
+        for _ in 0..400 {
+            // The old page's root goes stale once the next page has replaced it.
+            if page.tag_name().await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the page did not change within 20 s of clicking #{id}");
     }
 
     /// The text of `#id`, or `None` when the page has no such element.

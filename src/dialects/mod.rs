@@ -67,6 +67,12 @@ pub trait Dialect: Sync {
     fn category_fields(&self, _category: crate::model::Category) -> Vec<(String, String)> {
         Vec::new()
     }
+
+    /// Where a person opens the desk's ticket `r` in the tool (`endpoint` being the
+    /// desk's); by default the address the tool gave for it, if any.
+    fn browse_url(&self, _endpoint: Option<&url::Url>, r: &crate::model::Ref) -> Option<String> {
+        r.url.clone()
+    }
 }
 
 macro_rules! registry {

@@ -41,11 +41,6 @@ impl SignedIn {
         message(status, self.lang, Some(&self.session), text)
     }
 
-    /// 404 in this person's language (also for what their desk may not see).
-    pub fn not_found(&self) -> Response {
-        self.message(StatusCode::NOT_FOUND, self.lang.t().not_found)
-    }
-
     /// `Ok` when `token` is this session's CSRF token, else the 403 page.
     pub fn check_csrf(&self, token: Option<&str>) -> Result<(), Box<Response>> {
         if token.is_some_and(|t| session::same(t, &self.session.csrf)) {
@@ -100,7 +95,9 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfChecked<T> {
             .await
             .map_err(|_| who.message(StatusCode::BAD_REQUEST, who.lang.t().not_found))?;
         let form_of = |bytes: axum::body::Bytes| {
+            // A GET's form is its query: the body is read only for a POST.
             let mut r = Request::new(Body::from(bytes));
+            *r.method_mut() = axum::http::Method::POST;
             if let Some(ct) = &content_type {
                 r.headers_mut().insert(header::CONTENT_TYPE, ct.clone());
             }

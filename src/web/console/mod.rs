@@ -57,6 +57,16 @@ impl Operator {
     pub fn t(&self) -> &'static Text {
         text::of(self.0.lang)
     }
+
+    /// A message page (403, 404, …) in the console's frame.
+    pub fn message(&self, status: StatusCode, text: &str) -> Response {
+        page(self, status, Section::Incidents, text, Section::Incidents.path(), html! { p id="message" { (text) } })
+    }
+
+    /// 404 in the console's frame (also for what the desk may not see).
+    pub fn not_found(&self) -> Response {
+        self.message(StatusCode::NOT_FOUND, self.0.lang.t().not_found)
+    }
 }
 
 impl std::ops::Deref for Operator {

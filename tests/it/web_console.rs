@@ -173,10 +173,22 @@ async fn the_national_operator_sees_the_refs_and_replays_a_dead_letter_from_the_
     assert!(b.text("timeline").await.is_some_and(|t| t.contains("region-h")));
     b.screenshot("console-incident").await;
 
-    // The list finds it by title and by the reporter's ticket number.
-    b.goto(&f.url("/console?lang=en&q=token+service")).await;
-    assert!(b.text("incidents").await.is_some_and(|t| t.contains(&id)));
-    b.goto(&f.url(&format!("/console?lang=en&status={}", "new"))).await;
+    // The list finds it by title, by its number and by the reporter's ticket; the
+    // filters keep it only where it matches.
+    let listed = async |query: &str| {
+        b.goto(&f.url(&format!("/console?lang=en&{query}"))).await;
+        b.text("incidents").await.is_some_and(|t| t.contains(&id))
+    };
+    assert!(listed("q=token+service").await, "by title");
+    assert!(listed(&format!("q={}", id.rsplit('-').next().unwrap())).await, "by number");
+    assert!(
+        listed(&format!("q={}", f.region_h.record(&sys_id).unwrap()["number"].as_str())).await,
+        "by the reporter's ticket"
+    );
+    assert!(!listed("q=no+such+words").await);
+    assert!(!listed("status=closed").await && !listed("desk=fmk").await && !listed("assignee=fmk").await);
+    assert!(listed("desk=region-h&service=SOSI").await);
+    assert!(listed("status=new").await);
     b.screenshot("console-incidents").await;
 }
 

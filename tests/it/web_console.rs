@@ -233,3 +233,41 @@ async fn a_suppliers_person_cannot_open_an_incident_not_theirs_nor_replay() {
     assert_eq!(answer.status(), 403);
     assert!(answer.text().await.unwrap().contains("national"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_incident_list_pages_through_every_incident_once() {
+    let Some(b) = Browser::start().await else { return };
+    let c = console().await;
+    let f = &c.f;
+    let mut ids = Vec::new();
+    for n in 0..51 {
+        let title = format!("SOSI: login fails at ward {n}");
+        let fields = [("short_description", title.as_str()), ("description", "Reported by phone")];
+        let body = json!({ "title": title, "description": "Reported by phone", "service": "SOSI", "urgency": "low" });
+        ids.push(f.report_ticket(&fields, body).await.0);
+    }
+    // Each delivery changes its incident: list once they are all done.
+    eventually(Duration::from_secs(30), "every incident reaches ClearQuest", async || {
+        (f.sds.count() == 51).then_some(())
+    })
+    .await;
+    sign_in(&b, f, "sds", "nina").await;
+    let rows = async || {
+        let mut shown = Vec::new();
+        for row in b.client.find_all(Locator::Css("#incidents tbody tr td:first-child")).await.unwrap() {
+            shown.push(row.text().await.unwrap());
+        }
+        shown
+    };
+    b.goto(&f.url("/console?lang=en&service=SOSI")).await;
+    let first = rows().await;
+    assert_eq!(first.len(), 50, "a page holds 50");
+    let next = href(&b, "next").await;
+    assert!(next.contains("service=SOSI"), "the next page keeps the filters: {next}");
+    b.goto(&f.url(&next)).await;
+    let mut all = [first, rows().await].concat();
+    all.sort();
+    ids.sort();
+    assert_eq!(all, ids, "every incident once");
+    assert!(b.text("next").await.is_none(), "no page after the last");
+}

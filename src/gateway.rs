@@ -18,6 +18,7 @@ mod process;
 mod profile;
 mod report;
 mod support;
+mod views;
 mod with_notes;
 
 pub mod adapters;
@@ -30,6 +31,7 @@ pub mod plan;
 pub use escalations::end_escalation;
 pub use mitz::{alerts, redact};
 pub use support::NamedParent;
+pub use views::IncidentView;
 
 use std::sync::Arc;
 

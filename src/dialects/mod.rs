@@ -67,6 +67,12 @@ pub trait Dialect: Sync {
     fn category_fields(&self, _category: crate::model::Category) -> Vec<(String, String)> {
         Vec::new()
     }
+
+    /// Where a person opens the desk's ticket `r` in the tool (`endpoint` being the
+    /// desk's); by default the address the tool gave for it, if any.
+    fn browse_url(&self, _endpoint: Option<&url::Url>, r: &crate::model::Ref) -> Option<String> {
+        r.url.clone()
+    }
 }
 
 macro_rules! registry {
@@ -153,5 +159,31 @@ mod tests {
         assert_eq!(fields(DialectId::Jira), Some(("status", "priority")));
         assert_eq!(fields(DialectId::Clearquest), Some(("State", "Priority")));
         assert_eq!(fields(DialectId::Native), None, "native speaks the canonical model");
+    }
+
+    /// A person opens a ServiceNow incident by its sys_id inside the instance's
+    /// frame, a Jira issue by its key, and any other ticket at the address its tool
+    /// gave (a ClearQuest record's URI); without an endpoint or address, nowhere.
+    #[test]
+    fn each_dialect_says_where_a_person_opens_a_ticket() {
+        let desk: crate::model::DeskId = "d".parse().unwrap();
+        let r = |system: DialectId, remote: &str, display: &str| {
+            crate::model::Ref::new(desk.clone(), system, remote.parse().unwrap(), display)
+        };
+        let endpoint = url::Url::parse("https://desk.example/base/").unwrap();
+        let at = |system, remote, display| get(system).browse_url(Some(&endpoint), &r(system, remote, display));
+        assert_eq!(
+            at(DialectId::Servicenow, "0123abcd", "INC0010001").as_deref(),
+            Some("https://desk.example/base/nav_to.do?uri=incident.do?sys_id=0123abcd")
+        );
+        assert_eq!(at(DialectId::Jira, "10042", "SUP-42").as_deref(), Some("https://desk.example/base/browse/SUP-42"));
+        let record = r(DialectId::Clearquest, "33554433", "SDS00000001")
+            .with_url(Some("https://cq.example/cqweb/oslc/repo/r/db/SDS/record/16777224-33554433".into()));
+        assert_eq!(
+            get(DialectId::Clearquest).browse_url(Some(&endpoint), &record).as_deref(),
+            Some("https://cq.example/cqweb/oslc/repo/r/db/SDS/record/16777224-33554433")
+        );
+        assert_eq!(get(DialectId::Clearquest).browse_url(Some(&endpoint), &r(DialectId::Clearquest, "1", "S1")), None);
+        assert_eq!(get(DialectId::Jira).browse_url(None, &r(DialectId::Jira, "1", "SUP-1")), None);
     }
 }

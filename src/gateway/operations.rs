@@ -8,7 +8,7 @@ use crate::outbox::{DeadLetter, OutboxItem};
 use crate::store::{AuditEntry, AuditKind, StoreError};
 
 /// The national desk sees every lane; a desk its own.
-fn sees_lane(who: &DeskPrincipal, desk: &DeskId) -> bool {
+pub(super) fn sees_lane(who: &DeskPrincipal, desk: &DeskId) -> bool {
     who.role == Role::National || &who.desk == desk
 }
 

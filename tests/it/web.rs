@@ -168,6 +168,8 @@ async fn another_desks_person_cannot_see_a_report_nor_post_without_the_csrf_toke
     let cookie = b.cookie("deskgate_session").await.expect("a session cookie");
     let as_bo = plain.get(f.url(&format!("/report/{number}"))).header("cookie", format!("deskgate_session={cookie}"));
     assert_eq!(as_bo.send().await.unwrap().status(), 404, "another desk's report is not found");
+    let console = plain.get(f.url("/console")).header("cookie", format!("deskgate_session={cookie}"));
+    assert_eq!(console.send().await.unwrap().status(), 403, "the console is not a local desk's");
     let before = f.sds.count();
     let boundary = "deskgate-test-boundary";
     let body: String =

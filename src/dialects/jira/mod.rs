@@ -63,6 +63,13 @@ impl Dialect for Jira {
         DialectId::Jira
     }
 
+    /// The issue by its key (`/browse/KEY`).
+    fn browse_url(&self, endpoint: Option<&url::Url>, r: &crate::model::Ref) -> Option<String> {
+        let mut url = endpoint?.clone();
+        url.path_segments_mut().ok()?.pop_if_empty().extend(["browse", r.display_id.as_str()]);
+        Some(url.into())
+    }
+
     fn mapping(&self) -> Option<&'static MappingSource> {
         Some(&MAPPING)
     }

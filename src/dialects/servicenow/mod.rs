@@ -47,6 +47,12 @@ impl Dialect for Servicenow {
         DialectId::Servicenow
     }
 
+    /// The incident form by `sys_id`, inside the instance's frame.
+    fn browse_url(&self, endpoint: Option<&url::Url>, r: &crate::model::Ref) -> Option<String> {
+        let sys_id: String = url::form_urlencoded::byte_serialize(r.remote_id.as_str().as_bytes()).collect();
+        Some(format!("{}/nav_to.do?uri=incident.do?sys_id={sys_id}", endpoint?.as_str().trim_end_matches('/')))
+    }
+
     fn mapping(&self) -> Option<&'static MappingSource> {
         Some(&MAPPING)
     }

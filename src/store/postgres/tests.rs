@@ -127,6 +127,28 @@ mod replicas {
         assert_eq!(b.lease_delivery(second.seq, "b", due, due).await.unwrap(), Some(retry));
     }
 
+    #[tokio::test]
+    async fn a_renewed_lease_keeps_the_lane_and_a_released_one_is_taken_at_once() {
+        let Some((a, b)) = replicas() else { return };
+        let plan = |_: &mut Incident| to_sds();
+        a.create_incident(report("t-1"), None, entry(), now(), &plan).await.unwrap();
+        let [item] = <[OutboxItem; 1]>::try_from(a.outbox(10).await.unwrap()).expect("one delivery");
+        let until = now() + SignedDuration::from_secs(30);
+        assert_eq!(a.lease_delivery(item.seq, "a", now(), until).await.unwrap(), Some(item.clone()));
+        // Renewed before it ran out: past the first `until` the lane is still a's.
+        let renewed = until + SignedDuration::from_secs(30);
+        assert!(a.renew_lease(item.seq, "a", renewed).await.unwrap());
+        let later = until + SignedDuration::from_secs(1);
+        assert_eq!(b.lease_delivery(item.seq, "b", later, renewed).await.unwrap(), None, "a renewed it");
+        assert!(!b.renew_lease(item.seq, "b", renewed).await.unwrap(), "b never held it");
+        // A replica shutting down lets go at once, long before its lease would end.
+        assert_eq!(a.release_leases("a").await.unwrap(), 1);
+        assert_eq!(b.lease_delivery(item.seq, "b", later, renewed).await.unwrap(), Some(item.clone()));
+        assert!(!a.renew_lease(item.seq, "a", renewed).await.unwrap(), "b holds it now");
+        assert_eq!(a.release_leases("a").await.unwrap(), 0, "b's lease is not a's to end");
+        assert_eq!(a.lease_delivery(item.seq, "a", later, renewed).await.unwrap(), None, "b holds it");
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn leadership_is_held_by_one_replica_and_taken_over_when_it_goes() {
         let Some((a, b)) = replicas() else { return };

@@ -25,6 +25,15 @@ impl Leadership {
         *self.0.borrow()
     }
 
+    /// Wait until this process no longer leads (at once if it does not): work only
+    /// the leader may do stops then, not at its end.
+    pub async fn lost(&mut self) {
+        if self.0.wait_for(|l| !*l).await.is_err() {
+            // The holder is gone while leading: always the leader.
+            std::future::pending::<()>().await;
+        }
+    }
+
     /// Wait until this process leads (at once if it does).
     pub async fn acquired(&mut self) {
         if self.0.wait_for(|l| *l).await.is_err() {

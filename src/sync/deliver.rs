@@ -272,7 +272,7 @@ impl Dispatcher {
                     let until = now + SignedDuration::try_from(me.lease).unwrap_or(SignedDuration::from_secs(60));
                     match me.store.lease_delivery(item.seq, &me.holder, now, until).await {
                         Ok(Some(current)) => {
-                            me.while_leased(current.seq, me.deliver(current)).await;
+                            me.while_leased(current.seq, until, me.deliver(current)).await;
                             true
                         }
                         Ok(None) => false,

@@ -274,5 +274,6 @@ async fn a_replica_cut_off_by_the_network_leads_nothing_and_every_incident_reach
     }
     let dead = kit::get_json(&client, &format!("{}/api/v1/dead-letters", b.base()), &sds).await;
     assert_eq!(dead["items"].as_array().map(Vec::len), Some(0), "{dead:#}");
-    eprintln!("B led {took_over:?} after the cut");
+    let abandoned = a.logs().lines().filter(|l| l.contains("its lease could not be kept")).count();
+    eprintln!("B led {took_over:?} after the cut; A abandoned {abandoned} deliveries whose lease it could not keep");
 }

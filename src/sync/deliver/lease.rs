@@ -16,7 +16,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use jiff::SignedDuration;
+use jiff::{SignedDuration, Timestamp};
 use tokio::time::Instant;
 
 use super::Dispatcher;
@@ -28,25 +28,31 @@ const MIN_RENEW_EVERY: Duration = Duration::from_millis(50);
 const RELEASE_WITHIN: Duration = Duration::from_secs(2);
 
 impl Dispatcher {
-    /// Run `delivery` of item `seq`, just leased, while renewing the lease; if the
-    /// lease cannot be kept, `delivery` is dropped where it is.
-    pub(super) async fn while_leased(&self, seq: u64, delivery: impl Future<Output = ()>) {
+    /// Run `delivery` of item `seq`, leased until `until`, while renewing the lease;
+    /// if the lease cannot be kept, `delivery` is dropped where it is.
+    pub(super) async fn while_leased(&self, seq: u64, until: Timestamp, delivery: impl Future<Output = ()>) {
+        let every = (self.lease / 3).max(MIN_RENEW_EVERY);
+        // The answer granting the lease may itself have been held up (a network that
+        // came back): a lease nearly run out is not started on.
+        let left: Duration = until.duration_since(self.clock.now()).try_into().unwrap_or(Duration::ZERO);
+        if left < every {
+            metrics::counter!("deskgate_delivery_leases_lost_total").increment(1);
+            tracing::warn!(seq, left_ms = left.as_millis() as u64, "delivery not started: its lease came too late");
+            return;
+        }
         tokio::select! {
             () = delivery => {}
-            why = self.lease_lost(seq) => {
+            why = self.lease_lost(seq, every, Instant::now() + left) => {
                 metrics::counter!("deskgate_delivery_leases_lost_total").increment(1);
                 tracing::warn!(seq, why, "delivery abandoned: its lease could not be kept; the next holder delivers it again");
             }
         }
     }
 
-    /// Renew the lease on `seq` every third of its length; returns (why) once it
-    /// cannot be kept until the next renewal.
-    async fn lease_lost(&self, seq: u64) -> &'static str {
-        let every = (self.lease / 3).max(MIN_RENEW_EVERY);
+    /// Renew the lease on `seq` (held until `held_until`) `every` third of its
+    /// length; returns (why) once it cannot be kept until the next renewal.
+    async fn lease_lost(&self, seq: u64, every: Duration, mut held_until: Instant) -> &'static str {
         let length = SignedDuration::try_from(self.lease).unwrap_or(SignedDuration::from_secs(60));
-        // Taken a moment ago: this errs early, never late.
-        let mut held_until = Instant::now() + self.lease;
         loop {
             tokio::time::sleep(every).await;
             let asked = Instant::now();

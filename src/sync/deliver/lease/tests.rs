@@ -84,7 +84,7 @@ async fn a_delivery_longer_than_its_lease_keeps_the_lane_from_other_replicas() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     };
-    tokio::join!(a.while_leased(item.seq, slow), other_replica);
+    tokio::join!(a.while_leased(item.seq, until, slow), other_replica);
     assert!(done.load(Ordering::SeqCst), "the delivery ran to its end");
 }
 
@@ -106,7 +106,19 @@ async fn a_delivery_whose_lease_is_lost_is_abandoned_before_it_records_anything(
         assert!(b.lease_delivery(item.seq, "replica-b", now, until).await.unwrap().is_some());
     };
     let started = std::time::Instant::now();
-    tokio::join!(a.while_leased(item.seq, slow), take_over);
+    tokio::join!(a.while_leased(item.seq, until, slow), take_over);
     assert!(!recorded.load(Ordering::SeqCst), "a delivery that lost its lane went on to record its outcome");
     assert!(started.elapsed() < LEASE * 3, "abandoned at the first renewal, not after {:?}", started.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lease_granted_too_late_to_keep_is_not_started_on() {
+    let Some((a, _b, item)) = replicas().await else { return };
+    // The answer granting it arrived when little of the lease was left.
+    let now = Timestamp::now();
+    let until = now + SignedDuration::try_from(LEASE / 10).unwrap();
+    assert!(a.store.lease_delivery(item.seq, &a.holder, now, until).await.unwrap().is_some());
+    let started = AtomicBool::new(false);
+    a.while_leased(item.seq, until, async { started.store(true, Ordering::SeqCst) }).await;
+    assert!(!started.load(Ordering::SeqCst), "a delivery ran on a lease about to run out");
 }

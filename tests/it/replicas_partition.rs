@@ -7,6 +7,9 @@
 //!
 //! Needs root and `ip` (iproute2): without them the test fails saying so, unless
 //! `DESKGATE_SKIP_NETNS=1` (or `DESKGATE_SKIP_PG=1`).
+//!
+//! Also here, the other way a replica leaves: shutting down, it releases its
+//! leases at once, and the other replica does not wait for them to run out.
 
 use crate::kit;
 
@@ -276,4 +279,62 @@ async fn a_replica_cut_off_by_the_network_leads_nothing_and_every_incident_reach
     assert_eq!(dead["items"].as_array().map(Vec::len), Some(0), "{dead:#}");
     let abandoned = a.logs().lines().filter(|l| l.contains("its lease could not be kept")).count();
     eprintln!("B led {took_over:?} after the cut; A abandoned {abandoned} deliveries whose lease it could not keep");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_shutting_down_hands_its_deliveries_over_at_once_not_after_its_lease() {
+    if kit::pg::skip() {
+        return;
+    }
+    const LONG_LEASE_SECS: u64 = 60;
+    let sn = ServiceNowSim::spawn(ServiceNowSimConfig::default()).await.unwrap();
+    let cq = ClearQuestSim::spawn(ClearQuestSimConfig { db: "SDS".into(), ..Default::default() }).await.unwrap();
+    let url = kit::pg::shared().fresh_database();
+    let client = reqwest::Client::new();
+    let dir = tempfile::tempdir().unwrap();
+    let config = |name: &str| -> PathBuf {
+        let mut c = kit::GatewayConfig::servicenow_to_clearquest(&dir.path().join(name), &sn.base_url(), cq.base_url());
+        let store = json!({ "kind": "postgres", "url": url, "pool_size": 4, "lease_secs": LONG_LEASE_SECS });
+        c.gateway("store", store);
+        // The national desk's slow answer outlasts the shutdown's grace for deliveries.
+        c.desk_subkey("sds", "clearquest", "timeout_secs", 40);
+        let path = dir.path().join(format!("{name}.toml"));
+        std::fs::write(&path, c.render()).unwrap();
+        path
+    };
+    let (config_a, config_b) = (config("a"), config("b"));
+    let a = RunningBinary::serve_ready(&config_a, &dir.path().join("a.log"), &client).await;
+    // A's first call to the national desk hangs for longer than A's stop grace.
+    cq.faults().push([Fault::Slow { millis: 30_000 }]);
+    let accepted = report(&client, &sn, &[a.base()], "shutdown", 1).await;
+    let taken =
+        kit::wait::poll_until(Duration::from_secs(10), async || (cq.faults().pending() == 0).then_some(())).await;
+    assert!(taken.is_some(), "A never called the national desk:\n{}", a.logs());
+    let b = RunningBinary::serve_ready(&config_b, &dir.path().join("b.log"), &client).await;
+    a.sigterm();
+    let signalled = Instant::now();
+    let sds = kit::token("sds");
+    let delivered = kit::wait::poll_until(Duration::from_secs(LONG_LEASE_SECS), async || {
+        let page = kit::get_json(&client, &format!("{}/api/v1/outbox", b.base()), &sds).await;
+        page["items"].as_array().is_some_and(Vec::is_empty).then_some(())
+    })
+    .await;
+    assert!(delivered.is_some(), "B never delivered:\n{}", b.logs());
+    let after = signalled.elapsed();
+    assert!(
+        a.logs().contains("delivery abandoned at shutdown") && a.logs().contains("delivery leases released"),
+        "A did not abandon and release its delivery at shutdown:\n{}",
+        a.logs()
+    );
+    assert!(
+        after < Duration::from_secs(LONG_LEASE_SECS / 2),
+        "B waited {after:?} after A's shutdown: for A's lease to run out, not for its release"
+    );
+    let (id, (title, notes)) = accepted.into_iter().next().expect("one incident");
+    let records: Vec<_> =
+        cq.records().into_iter().filter(|r| r.fields.get("cq:deskgate_Incident") == Some(&id)).collect();
+    assert_eq!(records.len(), 1, "{id} at the national desk once");
+    assert_eq!(records[0].fields.get("cq:Headline"), Some(&title));
+    let log = records[0].fields.get("cq:Notes_Log").cloned().unwrap_or_default();
+    assert!(notes.iter().all(|n| log.contains(n.as_str())), "{id}: a note is missing at the national desk:\n{log}");
 }

@@ -42,3 +42,25 @@ impl Leadership {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::Leadership;
+
+    #[tokio::test]
+    async fn losing_leadership_is_seen_at_once_and_the_single_process_never_loses_it() {
+        let (sender, mut leadership) = Leadership::channel();
+        sender.send_replace(true);
+        let mut watching = leadership.clone();
+        let lost = tokio::spawn(async move { watching.lost().await });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!lost.is_finished(), "lost while leading");
+        sender.send_replace(false);
+        tokio::time::timeout(Duration::from_secs(1), lost).await.expect("lost at once").unwrap();
+        leadership.lost().await;
+        let mut always = Leadership::always();
+        assert!(tokio::time::timeout(Duration::from_millis(50), always.lost()).await.is_err(), "always leads");
+    }
+}

@@ -163,6 +163,37 @@ mod replicas {
         tokio::time::timeout(within, lb.acquired()).await.expect("b takes over within the retry time");
         assert!(!la.is_leader());
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_leader_whose_session_the_database_ends_stops_at_once_and_leads_again_on_a_fresh_connection() {
+        use super::super::leader::{RETRY, silence};
+        let Some((a, _b)) = replicas() else { return };
+        let mut la = a.leadership();
+        tokio::time::timeout(std::time::Duration::from_secs(10), la.acquired()).await.expect("a leads");
+        let pool = a.pool().await.unwrap();
+        // Every session carries the bounds on a silent replica (the tests' lease is 5 s).
+        let show =
+            async |name: &str| -> String { sqlx::query_scalar(&format!("SHOW {name}")).fetch_one(pool).await.unwrap() };
+        assert_eq!(show("idle_in_transaction_session_timeout").await, "5s");
+        assert_eq!(show("tcp_user_timeout").await, "2500", "milliseconds");
+        let holder = async || -> Option<i32> {
+            sqlx::query_scalar(
+                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted
+                 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            )
+            .fetch_optional(pool)
+            .await
+            .unwrap()
+        };
+        let first = holder().await.expect("the lock is held");
+        // The database ends the lock's session, as it ends a silent one.
+        sqlx::query("SELECT pg_terminate_backend($1)").bind(first).execute(pool).await.unwrap();
+        let bound = silence(std::time::Duration::from_secs(5));
+        tokio::time::timeout(bound, la.lost()).await.expect("stops leading within the bound");
+        tokio::time::timeout(bound + RETRY * 2, la.acquired()).await.expect("leads again");
+        let second = holder().await.expect("the lock is held again");
+        assert_ne!(first, second, "through a fresh connection");
+    }
 }
 
 /// The indexed listings answer what [`ListQuery::apply`] (the reference) answers.

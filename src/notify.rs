@@ -460,14 +460,24 @@ impl Watch {
 
     /// Like [`Watch::run`], checking only while `leadership` says this process
     /// leads: replicas sharing a store re-escalate once, not once each.
-    pub async fn run_led(self: Arc<Self>, mut shutdown: watch::Receiver<bool>, leadership: crate::store::Leadership) {
+    pub async fn run_led(
+        self: Arc<Self>,
+        mut shutdown: watch::Receiver<bool>,
+        mut leadership: crate::store::Leadership,
+    ) {
         loop {
             if *shutdown.borrow() {
                 break;
             }
-            if !leadership.is_leader() {
-            } else if let Err(e) = self.step().await {
-                tracing::error!(error = %e, "checking escalation deadlines failed");
+            if leadership.is_leader() {
+                // Stopped where it is when leadership goes: the new leader checks again.
+                let stepped = tokio::select! {
+                    stepped = self.step() => stepped,
+                    () = leadership.lost() => Ok(Vec::new()),
+                };
+                if let Err(e) = stepped {
+                    tracing::error!(error = %e, "checking escalation deadlines failed");
+                }
             }
             tokio::select! {
                 _ = tokio::time::sleep(self.every) => {}

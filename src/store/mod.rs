@@ -660,6 +660,21 @@ pub trait Store: Send + Sync + 'static {
         Ok(self.outbox_item(seq).await?.filter(|item| item.not_before <= now))
     }
 
+    /// Extend `holder`'s lease on item `seq` to `until` while its delivery runs:
+    /// false when it holds it no more (another holder took it, or it is gone). A
+    /// store of one process (the default) has nothing to renew.
+    async fn renew_lease(&self, seq: u64, holder: &str, until: Timestamp) -> Result<bool, StoreError> {
+        let _ = (seq, holder, until);
+        Ok(true)
+    }
+
+    /// Let go of every lease `holder` has (at shutdown), so other processes take
+    /// those deliveries at once; how many there were.
+    async fn release_leases(&self, holder: &str) -> Result<u64, StoreError> {
+        let _ = holder;
+        Ok(0)
+    }
+
     /// Whether this process runs the work only one process may run at a time
     /// (polling, the escalation watch). A store of one process always leads.
     fn leadership(&self) -> Leadership {

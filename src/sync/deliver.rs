@@ -227,6 +227,7 @@ impl Dispatcher {
             // Each abandoned delivery drops its work at once and hands its permit back.
             let _ = tokio::time::timeout(Duration::from_secs(1), permits.acquire_many(all)).await;
         }
+        self.release_leases().await;
     }
 
     /// Start every due lane head; returns when the next not-yet-due item is due.
@@ -271,7 +272,7 @@ impl Dispatcher {
                     let until = now + SignedDuration::try_from(me.lease).unwrap_or(SignedDuration::from_secs(60));
                     match me.store.lease_delivery(item.seq, &me.holder, now, until).await {
                         Ok(Some(current)) => {
-                            me.deliver(current).await;
+                            me.while_leased(current.seq, until, me.deliver(current)).await;
                             true
                         }
                         Ok(None) => false,
@@ -701,5 +702,6 @@ fn checked_copy(
     (display_id, url)
 }
 
+mod lease;
 #[cfg(test)]
 mod tests;

@@ -38,6 +38,7 @@ mod process_doc;
 mod ratelimit;
 mod real_clients;
 mod replicas;
+mod replicas_partition;
 mod request_id;
 mod secrets;
 mod servicenow_api;

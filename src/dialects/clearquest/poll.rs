@@ -199,7 +199,7 @@ impl Poller {
             .map(|(desk, mut every)| {
                 let me = self.clone();
                 let mut shutdown = shutdown.clone();
-                let leadership = leadership.clone();
+                let mut leadership = leadership.clone();
                 tokio::spawn(async move {
                     let mut deliveries = me.deliveries_to(&desk);
                     loop {
@@ -230,6 +230,8 @@ impl Poller {
                         let polled = tokio::select! {
                             polled = me.poll(&desk) => polled,
                             _ = shutdown.changed() => return,
+                            // Another replica may lead now: it reads the rest again.
+                            () = leadership.lost() => continue,
                         };
                         let changes = match polled {
                             Ok(r) => {

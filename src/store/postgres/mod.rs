@@ -53,6 +53,8 @@ pub struct PgStore {
     leadership: OnceLock<Leadership>,
     /// Dropped with the store: the leadership task stops and lets go of the lock.
     stop_leading: tokio::sync::watch::Sender<()>,
+    /// A delivery's lease: the bounds on a silent replica's sessions follow it.
+    lease: std::time::Duration,
 }
 
 pub(crate) type Tx<'a> = Transaction<'a, Postgres>;
@@ -107,6 +109,7 @@ impl PgStore {
         }
         // Every COMMIT is on disk (and on synchronous standbys) before it returns.
         options = options.options([("synchronous_commit", "on")]).application_name("deskgate");
+        options = leader::bounded(options, config.lease);
         let pool = PgPoolOptions::new()
             .max_connections(config.pool_size.max(1))
             .acquire_timeout(std::time::Duration::from_secs(10))
@@ -117,6 +120,7 @@ impl PgStore {
             migrated: tokio::sync::OnceCell::new(),
             leadership: OnceLock::new(),
             stop_leading: tokio::sync::watch::channel(()).0,
+            lease: config.lease,
         })
     }
 
@@ -672,7 +676,17 @@ impl Store for PgStore {
         Ok(item)
     }
 
+    async fn renew_lease(&self, seq: u64, holder: &str, until: Timestamp) -> Result<bool, StoreError> {
+        outbox::renew(self.pool().await?, seq, holder, until).await
+    }
+
+    async fn release_leases(&self, holder: &str) -> Result<u64, StoreError> {
+        outbox::release(self.pool().await?, holder).await
+    }
+
     fn leadership(&self) -> Leadership {
-        self.leadership.get_or_init(|| leader::start(self.options.clone(), self.stop_leading.subscribe())).clone()
+        self.leadership
+            .get_or_init(|| leader::start(self.options.clone(), self.lease, self.stop_leading.subscribe()))
+            .clone()
     }
 }

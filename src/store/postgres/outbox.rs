@@ -4,7 +4,9 @@
 //! Only a lane's head may be leased, and only while no other holder's lease on it
 //! is in force and no dead letter holds the lane: an item is delivered by one
 //! replica, after every earlier item of its lane is done. A replica that dies
-//! keeps its lease until `lease_until`; then another takes the item. `FOR UPDATE
+//! keeps its lease until `lease_until`; then another takes the item. A delivery
+//! that runs long renews its lease ([`renew`]); a replica that stops ends its
+//! leases at once ([`release`]). `FOR UPDATE
 //! SKIP LOCKED` keeps replicas from waiting on a head another is leasing now.
 
 use jiff::Timestamp;
@@ -185,4 +187,28 @@ pub(super) async fn lease(
         .await
         .map_err(db)?;
     Ok(Some(item))
+}
+
+/// Extend `holder`'s lease on `seq` to `until`; false when another holder has it
+/// now or the item is gone (done, dead-lettered, replayed under a new lease).
+pub(super) async fn renew(pool: &PgPool, seq: u64, holder: &str, until: Timestamp) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE outbox SET lease_until = $3::timestamptz WHERE seq = $1 AND leased_by = $2")
+        .bind(seq_i64(seq))
+        .bind(holder)
+        .bind(until.to_string())
+        .execute(pool)
+        .await
+        .map_err(db)?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// End every lease of `holder` (a replica shutting down): the items are due to
+/// whoever looks next, as they were before it took them.
+pub(super) async fn release(pool: &PgPool, holder: &str) -> Result<u64, StoreError> {
+    let done = sqlx::query("UPDATE outbox SET leased_by = NULL, lease_until = NULL WHERE leased_by = $1")
+        .bind(holder)
+        .execute(pool)
+        .await
+        .map_err(db)?;
+    Ok(done.rows_affected())
 }

@@ -71,12 +71,14 @@ fn free_port() -> u16 {
 /// READY; then wait for standard input to close and stop it, removing its files.
 const SCRIPT: &str = r#"
 set -u
-bin="$1"; port="$2"
+bin="$1"; port="$2"; hosts="${3:-127.0.0.1}"; clients="${4:-}"
 dir=$(mktemp -d /tmp/deskgate-pg.XXXXXX) || { echo "FAILED mktemp"; exit 1; }
 if ! "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --no-sync >"$dir/initdb.log" 2>&1; then
   echo "FAILED initdb:"; cat "$dir/initdb.log"; rm -rf "$dir"; exit 1
 fi
-"$bin/postgres" -D "$dir/data" -k "$dir" -h 127.0.0.1 -p "$port" -c fsync=off -c max_connections=300 \
+# Further addresses listened on let these clients in as well (loopback is in already).
+if [ -n "$clients" ]; then echo "host all all $clients trust" >>"$dir/data/pg_hba.conf"; fi
+"$bin/postgres" -D "$dir/data" -k "$dir" -h "$hosts" -p "$port" -c fsync=off -c max_connections=300 \
   -c shared_buffers=16MB >"$dir/server.log" 2>&1 &
 pid=$!
 n=0
@@ -97,6 +99,12 @@ rm -rf "$dir"
 impl PgServer {
     /// Start a server, or fail the test saying why (PostgreSQL missing, failed to start).
     pub fn start() -> PgServer {
+        PgServer::start_on("127.0.0.1", "")
+    }
+
+    /// Like [`PgServer::start`], listening on `hosts` (comma-separated addresses)
+    /// and letting in `clients` (a CIDR, or nothing) besides the loopback.
+    pub fn start_on(hosts: &str, clients: &str) -> PgServer {
         let Some(bin) = find_bin() else {
             panic!(
                 "PostgreSQL is not installed (no initdb on PATH or under /usr/lib/postgresql/*/bin): \
@@ -113,7 +121,13 @@ impl PgServer {
             c.args(["-c", SCRIPT, "sh"]);
             c
         };
-        cmd.arg(&bin).arg(port.to_string()).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit());
+        cmd.arg(&bin)
+            .arg(port.to_string())
+            .arg(hosts)
+            .arg(clients)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
         // Not in the test's working directory: the postgres user may not read it.
         cmd.current_dir("/");
         let mut child = cmd.spawn().unwrap_or_else(|e| panic!("starting PostgreSQL from {}: {e}", bin.display()));
@@ -135,6 +149,11 @@ impl PgServer {
     /// `postgres://postgres@127.0.0.1:PORT/NAME`.
     pub fn url(&self, database: &str) -> String {
         format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
+    }
+
+    /// `postgres://postgres@HOST:PORT/NAME`, for a server listening on `host` too.
+    pub fn url_at(&self, host: &str, database: &str) -> String {
+        format!("postgres://postgres@{host}:{}/{database}", self.port)
     }
 
     /// Create `name` (nothing if it exists); returns its URL.

@@ -127,6 +127,28 @@ mod replicas {
         assert_eq!(b.lease_delivery(second.seq, "b", due, due).await.unwrap(), Some(retry));
     }
 
+    #[tokio::test]
+    async fn a_renewed_lease_keeps_the_lane_and_a_released_one_is_taken_at_once() {
+        let Some((a, b)) = replicas() else { return };
+        let plan = |_: &mut Incident| to_sds();
+        a.create_incident(report("t-1"), None, entry(), now(), &plan).await.unwrap();
+        let [item] = <[OutboxItem; 1]>::try_from(a.outbox(10).await.unwrap()).expect("one delivery");
+        let until = now() + SignedDuration::from_secs(30);
+        assert_eq!(a.lease_delivery(item.seq, "a", now(), until).await.unwrap(), Some(item.clone()));
+        // Renewed before it ran out: past the first `until` the lane is still a's.
+        let renewed = until + SignedDuration::from_secs(30);
+        assert!(a.renew_lease(item.seq, "a", renewed).await.unwrap());
+        let later = until + SignedDuration::from_secs(1);
+        assert_eq!(b.lease_delivery(item.seq, "b", later, renewed).await.unwrap(), None, "a renewed it");
+        assert!(!b.renew_lease(item.seq, "b", renewed).await.unwrap(), "b never held it");
+        // A replica shutting down lets go at once, long before its lease would end.
+        assert_eq!(a.release_leases("a").await.unwrap(), 1);
+        assert_eq!(b.lease_delivery(item.seq, "b", later, renewed).await.unwrap(), Some(item.clone()));
+        assert!(!a.renew_lease(item.seq, "a", renewed).await.unwrap(), "b holds it now");
+        assert_eq!(a.release_leases("a").await.unwrap(), 0, "b's lease is not a's to end");
+        assert_eq!(a.lease_delivery(item.seq, "a", later, renewed).await.unwrap(), None, "b holds it");
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn leadership_is_held_by_one_replica_and_taken_over_when_it_goes() {
         let Some((a, b)) = replicas() else { return };
@@ -140,6 +162,37 @@ mod replicas {
         let within = super::super::leader::RETRY * 3;
         tokio::time::timeout(within, lb.acquired()).await.expect("b takes over within the retry time");
         assert!(!la.is_leader());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_leader_whose_session_the_database_ends_stops_at_once_and_leads_again_on_a_fresh_connection() {
+        use super::super::leader::{RETRY, silence};
+        let Some((a, _b)) = replicas() else { return };
+        let mut la = a.leadership();
+        tokio::time::timeout(std::time::Duration::from_secs(10), la.acquired()).await.expect("a leads");
+        let pool = a.pool().await.unwrap();
+        // Every session carries the bounds on a silent replica (the tests' lease is 5 s).
+        let show =
+            async |name: &str| -> String { sqlx::query_scalar(&format!("SHOW {name}")).fetch_one(pool).await.unwrap() };
+        assert_eq!(show("idle_in_transaction_session_timeout").await, "5s");
+        assert_eq!(show("tcp_user_timeout").await, "2500", "milliseconds");
+        let holder = async || -> Option<i32> {
+            sqlx::query_scalar(
+                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted
+                 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            )
+            .fetch_optional(pool)
+            .await
+            .unwrap()
+        };
+        let first = holder().await.expect("the lock is held");
+        // The database ends the lock's session, as it ends a silent one.
+        sqlx::query("SELECT pg_terminate_backend($1)").bind(first).execute(pool).await.unwrap();
+        let bound = silence(std::time::Duration::from_secs(5));
+        tokio::time::timeout(bound, la.lost()).await.expect("stops leading within the bound");
+        tokio::time::timeout(bound + RETRY * 2, la.acquired()).await.expect("leads again");
+        let second = holder().await.expect("the lock is held again");
+        assert_ne!(first, second, "through a fresh connection");
     }
 }
 

@@ -16,7 +16,18 @@ const START_WITHIN: Duration = Duration::from_secs(10);
 /// `deskgate`, run from the crate root, with no `DESKGATE_` variable of the caller's
 /// (an operator's own settings must not change what a test sees).
 pub fn command() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_deskgate"));
+    scrubbed(Command::new(env!("CARGO_BIN_EXE_deskgate")))
+}
+
+/// [`command`], run inside the network namespace `netns` (`ip netns exec`, which
+/// execs the binary: the child is deskgate itself).
+pub fn command_in_netns(netns: &str) -> Command {
+    let mut c = Command::new("ip");
+    c.args(["netns", "exec", netns, env!("CARGO_BIN_EXE_deskgate")]);
+    scrubbed(c)
+}
+
+fn scrubbed(mut c: Command) -> Command {
     c.current_dir(env!("CARGO_MANIFEST_DIR"));
     for (k, _) in std::env::vars() {
         if k.starts_with("DESKGATE_") {
@@ -50,7 +61,16 @@ impl RunningBinary {
         log: &Path,
         env: impl IntoIterator<Item = (K, V)>,
     ) -> RunningBinary {
-        let mut cmd = command();
+        RunningBinary::serve_with(command(), config, log, env).await
+    }
+
+    /// [`RunningBinary::serve`] of `cmd` (a [`command`] or [`command_in_netns`]).
+    pub async fn serve_with<K: AsRef<str>, V: AsRef<str>>(
+        mut cmd: Command,
+        config: &Path,
+        log: &Path,
+        env: impl IntoIterator<Item = (K, V)>,
+    ) -> RunningBinary {
         for (k, v) in env {
             cmd.env(k.as_ref(), v.as_ref());
         }
@@ -84,6 +104,13 @@ impl RunningBinary {
         let secrets = super::tokens::federation_env().vars;
         let env = secrets.into_iter().chain([("RUST_LOG".to_owned(), "info".to_owned())]);
         RunningBinary::serve(config, log, env).await.ready(client).await
+    }
+
+    /// [`RunningBinary::serve_ready`] of `cmd`.
+    pub async fn serve_ready_with(cmd: Command, config: &Path, log: &Path, client: &reqwest::Client) -> RunningBinary {
+        let secrets = super::tokens::federation_env().vars;
+        let env = secrets.into_iter().chain([("RUST_LOG".to_owned(), "info".to_owned())]);
+        RunningBinary::serve_with(cmd, config, log, env).await.ready(client).await
     }
 
     pub async fn ready(mut self, client: &reqwest::Client) -> RunningBinary {

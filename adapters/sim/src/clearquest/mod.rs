@@ -369,7 +369,12 @@ pub struct SimDb<'a> {
 impl ClearQuestSim {
     /// Bind `127.0.0.1:0` and serve every user database of `config`.
     pub async fn spawn(config: ClearQuestSimConfig) -> std::io::Result<Self> {
-        let bound = Bound::loopback().await?;
+        Self::spawn_on(std::net::Ipv4Addr::LOCALHOST.into(), config).await
+    }
+
+    /// Like [`ClearQuestSim::spawn`], bound to `ip` instead of the loopback.
+    pub async fn spawn_on(ip: std::net::IpAddr, config: ClearQuestSimConfig) -> std::io::Result<Self> {
+        let bound = Bound::on(ip).await?;
         let dbs = config.databases().map(|d| (d.to_owned(), Db::default())).collect();
         let shared = Shared {
             config: Arc::new(config),

@@ -18,7 +18,13 @@ pub(crate) struct Bound {
 
 impl Bound {
     pub(crate) async fn loopback() -> std::io::Result<Bound> {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        Bound::on(std::net::Ipv4Addr::LOCALHOST.into()).await
+    }
+
+    /// A listener on `ip:0`: a simulator reachable from elsewhere than this host's
+    /// loopback (a network namespace on a veth pair).
+    pub(crate) async fn on(ip: std::net::IpAddr) -> std::io::Result<Bound> {
+        let listener = TcpListener::bind((ip, 0)).await?;
         let addr = listener.local_addr()?;
         Ok(Bound { listener, addr })
     }

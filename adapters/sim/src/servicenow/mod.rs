@@ -177,7 +177,12 @@ fn pairs_to_body(fields: &[(&str, &str)]) -> Map<String, Value> {
 impl ServiceNowSim {
     /// Start an instance on `127.0.0.1:0`.
     pub async fn spawn(config: ServiceNowSimConfig) -> std::io::Result<ServiceNowSim> {
-        let bound = Bound::loopback().await?;
+        Self::spawn_on(std::net::Ipv4Addr::LOCALHOST.into(), config).await
+    }
+
+    /// Like [`ServiceNowSim::spawn`], bound to `ip` instead of the loopback.
+    pub async fn spawn_on(ip: std::net::IpAddr, config: ServiceNowSimConfig) -> std::io::Result<ServiceNowSim> {
+        let bound = Bound::on(ip).await?;
         let (pushes, push_rx) = PushQueue::new(config.webhook.is_some());
         let shared = Arc::new(Shared {
             config,

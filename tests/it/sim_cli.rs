@@ -174,11 +174,11 @@ async fn get_as_desk(base: &str, desk: &deskgate::config::Desk) -> reqwest::Stat
     let request = match desk.system {
         System::Servicenow => client.get(format!("{base}/api/now/table/incident")),
         System::Jira => {
-            let project = &desk.jira.as_ref().unwrap().project;
+            let project = &desk.jira().unwrap().project;
             client.get(format!("{base}/rest/api/2/project/{project}"))
         }
         System::Clearquest => {
-            let cq = desk.clearquest.as_ref().unwrap();
+            let cq = desk.clearquest().unwrap();
             client
                 .get(format!("{base}/cqweb/oslc/repo/{}/db/{}/services", cq.repo, cq.db))
                 .header("OSLC-Core-Version", "2.0")

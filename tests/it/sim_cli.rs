@@ -294,15 +294,7 @@ async fn desks_calling_one_endpoint_share_a_simulator_hosting_each_ones_project_
     // supplier's account both accepted.
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
     let jira = format!("http://127.0.0.1:{jira_port}/rest/api/2");
-    let listed: serde_json::Value = client
-        .get(format!("{jira}/project"))
-        .bearer_auth("jira-personal-access-token")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed = crate::kit::get_json(&client, &format!("{jira}/project"), "jira-personal-access-token").await;
     let mut keys: Vec<_> = listed.as_array().unwrap().iter().map(|p| p["key"].as_str().unwrap().to_owned()).collect();
     keys.sort();
     assert_eq!(keys, ["DRIFT", "RMSD"]);

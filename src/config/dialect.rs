@@ -15,7 +15,7 @@ pub enum DialectOptions {
         /// Resolved from `jira.webhook_secret`.
         webhook_secret: Option<Secret>,
     },
-    Clearquest(ClearQuestOptions),
+    Clearquest(Box<ClearQuestOptions>),
 }
 
 impl DialectOptions {
@@ -30,7 +30,7 @@ impl DialectOptions {
         let section = match system {
             System::Servicenow => servicenow.map(Self::Servicenow),
             System::Jira => jira.map(|o| Self::Jira { options: Box::new(o), webhook_secret: jira_webhook_secret }),
-            System::Clearquest => clearquest.map(Self::Clearquest),
+            System::Clearquest => clearquest.map(|o| Self::Clearquest(Box::new(o))),
             System::Native => None,
         };
         section.unwrap_or_default()

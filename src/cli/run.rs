@@ -64,28 +64,14 @@ pub async fn run(cli: Cli) -> ExitCode {
             }
         },
         Command::Escalations { url, config } => {
-            match crate::commands::escalations(&config, url.as_deref(), None).await {
-                Ok(text) => {
-                    print!("{text}");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("deskgate escalations: {e}");
-                    ExitCode::FAILURE
-                }
-            }
+            finish("escalations", crate::commands::escalations(&config, url.as_deref(), None).await, |text| {
+                print!("{text}")
+            })
         }
         Command::Ack { id, url, config } => {
-            match crate::commands::escalations(&config, url.as_deref(), Some(&id)).await {
-                Ok(text) => {
-                    print!("{text}");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("deskgate ack: {e}");
-                    ExitCode::FAILURE
-                }
-            }
+            finish("ack", crate::commands::escalations(&config, url.as_deref(), Some(&id)).await, |text| {
+                print!("{text}")
+            })
         }
         Command::Outbox { url, config } => {
             outbox_command("outbox", &config, url.as_deref(), crate::commands::OutboxQuery::Outbox).await
@@ -99,81 +85,41 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Who { service, priority, at, contacts, config } => {
             let contacts = match contacts.map_or_else(|| crate::commands::contacts_from_config(&config), Ok) {
                 Ok(c) => c,
-                Err(e) => {
-                    eprintln!("deskgate who: {e}");
-                    return ExitCode::FAILURE;
-                }
+                Err(e) => return failed("who", e),
             };
-            match crate::commands::who(&contacts, &service, &priority, at.as_deref()) {
-                Ok(text) => {
-                    print!("{text}");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("deskgate who: {e}");
-                    ExitCode::FAILURE
-                }
-            }
+            finish("who", crate::commands::who(&contacts, &service, &priority, at.as_deref()), |text| print!("{text}"))
         }
         Command::Sim { config: Some(config), .. } => {
             crate::telemetry::init(false, "warn");
-            match super::sim::from_config(&config, crate::startup::shutdown_signal(), std::io::stdout()).await {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("deskgate sim: {e}");
-                    ExitCode::FAILURE
-                }
-            }
+            finish(
+                "sim",
+                super::sim::from_config(&config, crate::startup::shutdown_signal(), std::io::stdout()).await,
+                drop,
+            )
         }
         Command::Sim { config: None, servicenow_port, jira_port, clearquest_port } => {
             crate::telemetry::init(false, "warn");
             let ports =
                 crate::commands::SimPorts { servicenow: servicenow_port, jira: jira_port, clearquest: clearquest_port };
-            match crate::commands::sim(ports, crate::startup::shutdown_signal(), std::io::stdout()).await {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("deskgate sim: {e}");
-                    ExitCode::FAILURE
-                }
-            }
+            finish("sim", crate::commands::sim(ports, crate::startup::shutdown_signal(), std::io::stdout()).await, drop)
         }
         Command::Backup { out, data_dir, config } => {
             let dir = match data_dir.map_or_else(|| crate::commands::data_dir_from_config(&config), Ok) {
                 Ok(d) => d,
-                Err(e) => {
-                    eprintln!("deskgate backup: {e}");
-                    return ExitCode::FAILURE;
-                }
+                Err(e) => return failed("backup", e),
             };
-            match crate::commands::backup(&dir, &out).await {
-                Ok(summary) => {
-                    println!("{} → {}: {summary}", dir.display(), out.display());
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("deskgate backup: {e}");
-                    ExitCode::FAILURE
-                }
-            }
+            finish("backup", crate::commands::backup(&dir, &out).await, |summary| {
+                println!("{} → {}: {summary}", dir.display(), out.display())
+            })
         }
         Command::Restore { input, force, data_dir, config } => {
             let dir = match data_dir.map_or_else(|| crate::commands::data_dir_from_config(&config), Ok) {
                 Ok(d) => d,
-                Err(e) => {
-                    eprintln!("deskgate restore: {e}");
-                    return ExitCode::FAILURE;
-                }
+                Err(e) => return failed("restore", e),
             };
-            match crate::commands::restore(&input, &dir, force).await {
-                Ok(summary) => {
-                    println!("{} → {}: {summary}", input.display(), dir.display());
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("deskgate restore: {e}");
-                    ExitCode::FAILURE
-                }
-            }
+            finish("restore", crate::commands::restore(&input, &dir, force).await, |summary| {
+                println!("{} → {}: {summary}", input.display(), dir.display())
+            })
         }
         Command::Migrate { from, to, password_env, force } => {
             let parse = |text: &str, flag: &str| {
@@ -184,27 +130,11 @@ pub async fn run(cli: Cli) -> ExitCode {
                 Ok((f, t)) => crate::commands::migrate::migrate(&f, &t, force).await,
                 Err(e) => Err(e),
             };
-            match outcome {
-                Ok(summary) => {
-                    println!("migrated: {summary}");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("deskgate migrate: {e}");
-                    ExitCode::FAILURE
-                }
-            }
+            finish("migrate", outcome, |summary| println!("migrated: {summary}"))
         }
-        Command::Token { desk, ttl, config } => match crate::cli_token(&config, &desk, &ttl) {
-            Ok(token) => {
-                println!("{token}");
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("deskgate token: {e}");
-                ExitCode::FAILURE
-            }
-        },
+        Command::Token { desk, ttl, config } => {
+            finish("token", crate::cli_token(&config, &desk, &ttl), |token| println!("{token}"))
+        }
         Command::Probe { config, desk, write } => super::probe::probe(&config, &desk, write).await,
         Command::Demo { at, profile } => {
             crate::telemetry::init(false, "warn");
@@ -226,14 +156,22 @@ async fn outbox_command(
     url: Option<&str>,
     query: crate::commands::OutboxQuery,
 ) -> ExitCode {
-    match crate::commands::outbox(config, url, query).await {
-        Ok(text) => {
-            print!("{text}");
+    finish(name, crate::commands::outbox(config, url, query).await, |text| print!("{text}"))
+}
+
+/// A command that failed: its error after `deskgate <name>: `.
+fn failed(name: &str, e: impl std::fmt::Display) -> ExitCode {
+    eprintln!("deskgate {name}: {e}");
+    ExitCode::FAILURE
+}
+
+/// The exit code of a command's outcome; `show` prints a success.
+fn finish<T, E: std::fmt::Display>(name: &str, outcome: Result<T, E>, show: impl FnOnce(T)) -> ExitCode {
+    match outcome {
+        Ok(value) => {
+            show(value);
             ExitCode::SUCCESS
         }
-        Err(e) => {
-            eprintln!("deskgate {name}: {e}");
-            ExitCode::FAILURE
-        }
+        Err(e) => failed(name, e),
     }
 }

@@ -166,7 +166,7 @@ async fn servicenow(group: &Group<'_>, lines: &mut Vec<String>) -> Result<(Runni
 }
 
 async fn jira(config: &Config, group: &Group<'_>, lines: &mut Vec<String>) -> Result<(Running, Router), String> {
-    let jira_desks: Vec<_> = group.desks.iter().filter_map(|d| Some((*d, d.jira.as_ref()?))).collect();
+    let jira_desks: Vec<_> = group.desks.iter().filter_map(|d| Some((*d, d.jira()?))).collect();
     let cloud = jira_desks.iter().filter(|(_, o)| o.deployment() == JiraDeployment::Cloud).count();
     if cloud != 0 && cloud != jira_desks.len() {
         return Err(format!(
@@ -197,7 +197,7 @@ async fn jira(config: &Config, group: &Group<'_>, lines: &mut Vec<String>) -> Re
     if let Some(user) = agreed(&group.desks, "credentials.username", user_of)? {
         sim_config.email = user.to_owned();
     }
-    let integration = agreed(&group.desks, "jira.integration_user", |d| d.jira.as_ref()?.integration_user.as_deref())?;
+    let integration = agreed(&group.desks, "jira.integration_user", |d| d.jira()?.integration_user.as_deref())?;
     if let Some(user) = integration {
         match sim_config.profile {
             JiraProfile::Cloud => sim_config.api_user.account_id = user.to_owned(),
@@ -208,7 +208,7 @@ async fn jira(config: &Config, group: &Group<'_>, lines: &mut Vec<String>) -> Re
     let signed: Vec<_> = group
         .desks
         .iter()
-        .filter_map(|d| Some((*d, d.jira_webhook_secret.as_ref()?.expose())))
+        .filter_map(|d| Some((*d, d.jira_webhook_secret()?.expose())))
         .filter(|(_, s)| *s != UNSET)
         .collect();
     if signed.len() > 1 {
@@ -233,7 +233,7 @@ async fn clearquest(group: &Group<'_>, lines: &mut Vec<String>) -> Result<(Runni
     let user = agreed(&group.desks, "credentials.username", user_of)?;
     let mut sims: Vec<ClearQuestSim> = Vec::new();
     for desk in &group.desks {
-        let Some(options) = &desk.clearquest else { continue };
+        let Some(options) = desk.clearquest() else { continue };
         if sims.iter().any(|s| s.config().db.eq_ignore_ascii_case(&options.db)) {
             continue;
         }
@@ -336,7 +336,7 @@ pub async fn from_config(
         };
         let url = listen(&group.place, router).await?;
         for desk in &group.desks {
-            let hosts = match (&desk.jira, &desk.clearquest) {
+            let hosts = match (desk.jira(), desk.clearquest()) {
                 (Some(j), _) => format!("project {}", j.project.to_uppercase()),
                 (_, Some(c)) => format!("db {} (repo {})", c.db, c.repo),
                 _ => "incident table".to_owned(),

@@ -200,10 +200,7 @@ pub(super) fn resolve_desk(
     let process = super::process::resolve(f.urgent_phone, f.hand_on, path, problems);
     (problems.len() == before).then(|| Desk {
         process,
-        servicenow: f.servicenow,
-        jira: f.jira,
-        jira_webhook_secret,
-        clearquest: f.clearquest,
+        options: DialectOptions::of_system(f.system, f.servicenow, f.jira, jira_webhook_secret, f.clearquest),
         id,
         name: f.name,
         role: f.role,

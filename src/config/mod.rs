@@ -24,6 +24,7 @@ use serde::Deserialize;
 use crate::model::{DeskId, Role};
 
 mod desk;
+mod dialect;
 mod env;
 mod limits;
 mod mitz;
@@ -35,6 +36,7 @@ mod smtp;
 mod store;
 pub mod tls;
 pub mod web;
+pub use dialect::DialectOptions;
 pub use report::{Journal, ReportSettings};
 
 use desk::{DeskFile, check_federation, resolve_desk};
@@ -376,11 +378,8 @@ pub struct Desk {
     pub credentials: Option<Credentials>,
     /// SHA-256 of the client certificate this desk must present (mutual TLS).
     pub client_cert_sha256: Option<[u8; 32]>,
-    pub servicenow: Option<ServiceNowOptions>,
-    pub jira: Option<JiraOptions>,
-    /// Resolved from `jira.webhook_secret`.
-    pub jira_webhook_secret: Option<Secret>,
-    pub clearquest: Option<ClearQuestOptions>,
+    /// The options section of the desk's system (`servicenow = {…}`, …).
+    pub options: DialectOptions,
     /// Overrides of `gateway.rate_limit` for this desk.
     pub rate_limit: RateLimitOverrides,
     /// The largest file this desk may attach (`attachment_max_bytes`, 10 MB by default).

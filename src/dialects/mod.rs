@@ -17,6 +17,7 @@ use crate::http::AppState;
 use crate::mapping::{MappingSource, Mappings};
 
 pub mod capture;
+pub mod openapi;
 pub mod options;
 
 use crate::model::dialect::for_each_dialect;
@@ -53,6 +54,12 @@ pub trait Dialect: Sync {
     /// The checks `deskgate probe` runs against a desk's endpoint (`<name>/probe.rs`);
     /// `None` for a dialect deskgate does not call.
     fn probe(&self) -> Option<&'static dyn crate::probe::DeskProbe> {
+        None
+    }
+
+    /// The routes this dialect serves that `/openapi.json` describes by rows
+    /// (`<name>/openapi.rs`); `None` when utoipa's annotations describe them all.
+    fn openapi(&self) -> Option<openapi::Described> {
         None
     }
 

@@ -53,15 +53,7 @@ impl Gateway {
             }
             let mut effects = Effects { changed: true, ..Effects::default() };
             if affects_users {
-                effects.deliveries = planner.created(i);
-                if let Some(national) = effects.deliveries.first().map(|d| d.desk.clone()) {
-                    if planner.delivers_to(supplier) {
-                        let with = national.clone();
-                        effects.deliveries.push(Delivery { desk: supplier.clone(), action: Action::Link { with } });
-                    }
-                    let with = supplier.clone();
-                    effects.deliveries.push(Delivery { desk: national, action: Action::Link { with } });
-                }
+                effects.deliveries = created_and_linked(&planner, i, supplier);
                 self.on_created(i, now, &mut effects);
             }
             effects.deliveries.extend(support::detected_mail(&self.config));
@@ -111,15 +103,8 @@ impl Gateway {
             });
             i.updated_at = now;
             i.version += 1;
-            let mut effects = Effects { changed: true, deliveries: planner.created(i), ..Effects::default() };
-            if let Some(national) = effects.deliveries.first().map(|d| d.desk.clone()) {
-                if planner.delivers_to(supplier) {
-                    let with = national.clone();
-                    effects.deliveries.push(Delivery { desk: supplier.clone(), action: Action::Link { with } });
-                }
-                let with = supplier.clone();
-                effects.deliveries.push(Delivery { desk: national, action: Action::Link { with } });
-            }
+            let deliveries = created_and_linked(&planner, i, supplier);
+            let mut effects = Effects { changed: true, deliveries, ..Effects::default() };
             self.escalate(None, i, now, &mut effects);
             Ok(effects)
         };
@@ -128,4 +113,20 @@ impl Gateway {
         tracing::info!(incident = %id, desk = %supplier, "supplier-detected incident now affects users");
         Ok(true)
     }
+}
+
+/// The national desk's record of a supplier-detected incident, linked both ways: the
+/// national desk's ticket to the supplier's, and the supplier's (when deskgate calls
+/// it) to the national desk's.
+fn created_and_linked(planner: &Planner<'_>, i: &Incident, supplier: &DeskId) -> Vec<Delivery> {
+    let mut deliveries = planner.created(i);
+    if let Some(national) = deliveries.first().map(|d| d.desk.clone()) {
+        if planner.delivers_to(supplier) {
+            let with = national.clone();
+            deliveries.push(Delivery { desk: supplier.clone(), action: Action::Link { with } });
+        }
+        let with = supplier.clone();
+        deliveries.push(Delivery { desk: national, action: Action::Link { with } });
+    }
+    deliveries
 }

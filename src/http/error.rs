@@ -117,6 +117,23 @@ impl ApiError {
 }
 
 impl ApiError {
+    /// The same error, audited first when it refuses patient data (the field, never
+    /// its value): a submission refused for it leaves a trace of who sent it.
+    pub async fn audit_patient_data(
+        self,
+        state: &super::AppState,
+        desk: &crate::model::DeskId,
+        ctx: &crate::gateway::RequestContext,
+    ) -> Self {
+        if self.code == "patient_data" {
+            let reason = format!("patient data in {}", self.field.as_deref().unwrap_or("a field"));
+            state.gateway.audit_rejection(Some(desk), None, &reason, ctx).await;
+        }
+        self
+    }
+}
+
+impl ApiError {
     /// The same error naming a dialect's field instead of the canonical one:
     /// `names` pairs canonical names with the dialect's; the message's leading
     /// field name is renamed with it.

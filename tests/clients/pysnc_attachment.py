@@ -7,39 +7,22 @@ desk's JWT). Prints one JSON object with what the client saw.
 
 import json
 import os
-import sys
 
-import requests
-from pysnc import ServiceNowClient
+from pysnc_common import check, client, insert
 
+local = client(os.environ["DESKGATE_LOCAL_TOKEN"])
 
-class Bearer(requests.auth.AuthBase):
-    def __init__(self, token):
-        self.token = token
-
-    def __call__(self, request):
-        request.headers["Authorization"] = f"Bearer {self.token}"
-        return request
-
-
-def check(condition, what):
-    if not condition:
-        print(f"unexpected: {what}", file=sys.stderr)
-        sys.exit(1)
-
-
-local = ServiceNowClient(os.environ["DESKGATE_URL"], Bearer(os.environ["DESKGATE_LOCAL_TOKEN"]),
-                         verify=os.environ["DESKGATE_CA"])
-
-gr = local.GlideRecord("incident")
-gr.initialize()
-gr.short_description = "FMK: the prescription view is blank (pysnc attachment)"
-gr.description = "A screenshot of the client follows."
-gr.business_service = "FMK"
-gr.impact = "2"
-gr.urgency = "2"
-gr.correlation_id = "PYSNC-ATT-1"
-sys_id = str(gr.insert())
+sys_id = str(
+    insert(
+        local,
+        short_description="FMK: the prescription view is blank (pysnc attachment)",
+        description="A screenshot of the client follows.",
+        business_service="FMK",
+        impact="2",
+        urgency="2",
+        correlation_id="PYSNC-ATT-1",
+    )
+)
 
 record = local.GlideRecord("incident")
 check(record.get(sys_id), f"get({sys_id}) found nothing")

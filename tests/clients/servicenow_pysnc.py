@@ -8,48 +8,24 @@ Prints one JSON object with what the client saw; exits non-zero on any surprise.
 
 import json
 import os
-import sys
 
 import requests
-from pysnc import ServiceNowClient
-
-
-class Bearer(requests.auth.AuthBase):
-    """deskgate authenticates desks with a JWT Bearer token; pysnc takes any
-    requests auth object, so the library itself is used as it ships."""
-
-    def __init__(self, token):
-        self.token = token
-
-    def __call__(self, request):
-        request.headers["Authorization"] = f"Bearer {self.token}"
-        return request
-
-
-def client(token):
-    return ServiceNowClient(os.environ["DESKGATE_URL"], Bearer(token), verify=os.environ["DESKGATE_CA"])
-
-
-def check(condition, what):
-    if not condition:
-        print(f"unexpected: {what}", file=sys.stderr)
-        sys.exit(1)
-
+from pysnc_common import Bearer, check, client, insert
 
 local = client(os.environ["DESKGATE_LOCAL_TOKEN"])
 national = client(os.environ["DESKGATE_NATIONAL_TOKEN"])
 
 # insert
-gr = local.GlideRecord("incident")
-gr.initialize()
-gr.short_description = "FMK: prescriptions cannot be read (pysnc)"
-gr.description = "Since 01:40 no prescriptions are shown in the FMK client."
-gr.business_service = "FMK"
-gr.impact = "1"
-gr.urgency = "2"
-gr.correlation_id = "PYSNC-0001"
-gr.comments = "Reported by ward 4"
-sys_id = gr.insert()
+sys_id = insert(
+    local,
+    short_description="FMK: prescriptions cannot be read (pysnc)",
+    description="Since 01:40 no prescriptions are shown in the FMK client.",
+    business_service="FMK",
+    impact="1",
+    urgency="2",
+    correlation_id="PYSNC-0001",
+    comments="Reported by ward 4",
+)
 check(sys_id is not None, "insert returned no sys_id")
 sys_id = str(sys_id)
 
@@ -62,14 +38,15 @@ check(fetched.get_display_value("state") == "New", f"state display {fetched.get_
 check(fetched.get_value("priority") == "2", f"priority {fetched.get_value('priority')}")
 
 # a second incident, so that the query has something to leave out
-other = local.GlideRecord("incident")
-other.initialize()
-other.short_description = "NSP: slow login (pysnc)"
-other.business_service = "NSP"
-other.impact = "3"
-other.urgency = "3"
-other.correlation_id = "PYSNC-0002"
-check(other.insert() is not None, "second insert")
+other = insert(
+    local,
+    short_description="NSP: slow login (pysnc)",
+    business_service="NSP",
+    impact="3",
+    urgency="3",
+    correlation_id="PYSNC-0002",
+)
+check(other is not None, "second insert")
 
 # query
 query = local.GlideRecord("incident")

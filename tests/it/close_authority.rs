@@ -6,7 +6,7 @@
 
 use crate::kit;
 
-use kit::{Federation, Fmk, ref_of};
+use kit::{Federation, Fmk};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -34,11 +34,7 @@ async fn assigned_to_drift(f: &Federation, title: &str) -> (String, String, Stri
         "urgency": "medium", "impact": "medium",
     });
     let (id, sys_id) = f.report_ticket(&fields, body).await;
-    let (status, body) = f.patch("sds", &id, json!({"priority": "P3", "assignee": "drift"})).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    f.settled().await;
-    let incident = f.incident(&id).await;
-    let key = ref_of(&incident, "drift").expect("a Jira issue")["remote_id"].as_str().unwrap().to_owned();
+    let key = crate::support::assign_to_drift(f, &id, "P3").await;
     (id, sys_id, key)
 }
 

@@ -270,7 +270,7 @@ fn every_shipped_jira_desk_authenticates_its_webhooks_with_a_secret() {
     let config = Config::from_toml(&text, &deploy(""), &env_with(&env_refs(&text))).unwrap_or_else(|p| panic!("{p:?}"));
     for id in ["region-m", "drift"] {
         let desk = config.desks.values().find(|d| d.id.as_str() == id).unwrap();
-        assert!(desk.jira_webhook_secret.is_some(), "{id}");
+        assert!(desk.jira_webhook_secret().is_some(), "{id}");
     }
 }
 

@@ -6,7 +6,7 @@
 use crate::kit;
 
 use kit::federation::FederationBuilder;
-use kit::{Desk, Federation, GatewayConfig, ref_of};
+use kit::{Desk, Federation, GatewayConfig};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -28,11 +28,7 @@ async fn assigned_to_drift(f: &Federation, title: &str) -> (String, String, Stri
         "urgency": "medium", "impact": "medium",
     });
     let (id, sys_id) = f.report_ticket(&fields, body).await;
-    let (status, answer) = f.patch("sds", &id, json!({"priority": "P3", "assignee": "drift"})).await;
-    assert_eq!(status, StatusCode::OK, "{answer}");
-    f.settled().await;
-    let incident = f.incident(&id).await;
-    let key = ref_of(&incident, "drift").expect("a Jira issue")["remote_id"].as_str().unwrap().to_owned();
+    let key = crate::support::assign_to_drift(f, &id, "P3").await;
     (id, sys_id, key)
 }
 

@@ -46,6 +46,7 @@ mod servicenow_batch;
 mod shutdown;
 mod sim_cli;
 mod supplier_detected;
+mod support;
 mod support_requests;
 mod sync_contracts;
 mod tls;

@@ -26,6 +26,24 @@ async fn probe(f: &Federation, desk: &str, args: &[&str]) -> (bool, String) {
     probe_with(f, desk, args, &[]).await
 }
 
+/// The output of a probe that must pass.
+async fn passes(f: &Federation, desk: &str, args: &[&str]) -> String {
+    let (ok, out) = probe(f, desk, args).await;
+    assert!(ok, "{out}");
+    out
+}
+
+/// The output of a probe (with `env`) that must fail.
+async fn fails_with(f: &Federation, desk: &str, args: &[&str], env: &[(&str, &str)]) -> String {
+    let (ok, out) = probe_with(f, desk, args, env).await;
+    assert!(!ok, "{out}");
+    out
+}
+
+async fn fails(f: &Federation, desk: &str, args: &[&str]) -> String {
+    fails_with(f, desk, args, &[]).await
+}
+
 /// The line of check `name`, which must exist.
 fn line<'a>(out: &'a str, name: &str) -> &'a str {
     out.lines()
@@ -56,8 +74,7 @@ fn secrets_absent(f: &Federation, out: &str) {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_data_center_jira_desk_passes_and_write_walks_every_mapped_status() {
     let f = Federation::builder().jira_webhooks("hook-secret-probe-1").start().await;
-    let (ok, out) = probe(&f, "drift", &[]).await;
-    assert!(ok, "{out}");
+    let out = passes(&f, "drift", &[]).await;
     assert_line(&out, "PASS", "endpoint", "Jira REST API");
     assert_line(&out, "PASS", "deployment", "Server");
     assert_line(&out, "PASS", "auth", "authenticated as");
@@ -71,8 +88,7 @@ async fn a_data_center_jira_desk_passes_and_write_walks_every_mapped_status() {
     assert_line(&out, "WARN", "workflow", "--write");
     assert!(f.drift.issues().is_empty(), "read-only created nothing");
 
-    let (ok, out) = probe(&f, "drift", &["--write"]).await;
-    assert!(ok, "{out}");
+    let out = passes(&f, "drift", &["--write"]).await;
     assert_line(&out, "PASS", "workflow", "each of 8 mapped statuses reaches every other");
     assert_line(&out, "PASS", "write", "and cancelled");
     let issues = f.drift.issues();
@@ -88,8 +104,7 @@ async fn a_data_center_jira_desk_passes_and_write_walks_every_mapped_status() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_jira_cloud_desk_passes() {
     let f = Federation::builder().jira_cloud(Duration::ZERO, 30).jira_webhooks("hook-secret-probe-2").start().await;
-    let (ok, out) = probe(&f, "drift", &["--write"]).await;
-    assert!(ok, "{out}");
+    let out = passes(&f, "drift", &["--write"]).await;
     assert_line(&out, "PASS", "endpoint", "/rest/api/3");
     assert_line(&out, "PASS", "deployment", "Cloud");
     assert_line(&out, "PASS", "auth", "557058:deskgate-integration");
@@ -110,8 +125,7 @@ async fn a_jira_workflow_dead_end_fails_naming_the_status_and_what_it_cannot_rea
         .jira_sim(|c| c.removed_transitions = vec!["Reopen Issue".into()])
         .start()
         .await;
-    let (ok, out) = probe(&f, "drift", &["--write"]).await;
-    assert!(!ok, "{out}");
+    let out = fails(&f, "drift", &["--write"]).await;
     let workflow = line(&out, "workflow");
     assert!(workflow.starts_with("FAIL") && workflow.contains("Closed cannot reach Open"), "{out}");
     assert!(workflow.contains("no transition out") && workflow.contains("Project settings → Workflows"), "{out}");
@@ -125,22 +139,19 @@ async fn a_wrong_project_a_missing_field_and_a_wrong_deployment_fail_with_their_
         .drift_jira("deployment", "cloud")
         .start()
         .await;
-    let (ok, out) = probe(&f, "drift", &[]).await;
-    assert!(!ok, "{out}");
+    let out = fails(&f, "drift", &[]).await;
     assert_line(&out, "FAIL", "field link_field", "customfield_10099 is not on the create screen");
     assert_line(&out, "FAIL", "field link_field", "desks.drift.jira.link_field");
     assert_line(&out, "PASS", "field correlation_field", "customfield_10042");
     assert_line(&out, "FAIL", "deployment", "desks.drift.jira.deployment = \"datacenter\"");
 
     edit_config(&f, "project = \"DRIFT\"", "project = \"NOPE\"");
-    let (ok, out) = probe(&f, "drift", &[]).await;
-    assert!(!ok, "{out}");
+    let out = fails(&f, "drift", &[]).await;
     assert_line(&out, "FAIL", "project", "No project could be found with key 'NOPE'");
     assert_line(&out, "FAIL", "project", "desks.drift.jira.project");
 
     edit_config(&f, "project = \"NOPE\"", "project = \"DRIFT\"\nissue_type = \"Story\"");
-    let (ok, out) = probe(&f, "drift", &[]).await;
-    assert!(!ok, "{out}");
+    let out = fails(&f, "drift", &[]).await;
     assert_line(&out, "FAIL", "issue-type", "no issue type \"Story\" (it has: Incident, Task");
     assert_line(&out, "FAIL", "issue-type", "desks.drift.jira.issue_type");
 }
@@ -148,19 +159,16 @@ async fn a_wrong_project_a_missing_field_and_a_wrong_deployment_fail_with_their_
 #[tokio::test(flavor = "multi_thread")]
 async fn a_wrong_endpoint_path_refused_credentials_and_no_webhook_fail() {
     let f = Federation::builder().start().await;
-    let (ok, out) = probe(&f, "drift", &[]).await;
-    assert!(!ok, "{out}");
+    let out = fails(&f, "drift", &[]).await;
     assert_line(&out, "FAIL", "change-capture", "none of 0 webhooks posts to …/webhooks/jira/drift");
 
-    let (ok, out) = probe_with(&f, "drift", &[], &[("T_JIRA_TOKEN", "not-the-token-5f3a9c")]).await;
-    assert!(!ok, "{out}");
+    let out = fails_with(&f, "drift", &[], &[("T_JIRA_TOKEN", "not-the-token-5f3a9c")]).await;
     assert_line(&out, "FAIL", "auth", "desks.drift.credentials");
     assert!(!out.contains("not-the-token-5f3a9c"), "{out}");
 
     let base = f.drift.base_url();
     edit_config(&f, &format!("\"{base}\""), &format!("\"{base}/jira\""));
-    let (ok, out) = probe(&f, "drift", &[]).await;
-    assert!(!ok, "{out}");
+    let out = fails(&f, "drift", &[]).await;
     assert_line(&out, "FAIL", "endpoint", "/jira/rest/api/2/serverInfo");
     assert_line(&out, "FAIL", "endpoint", "desks.drift.endpoint");
 }
@@ -168,15 +176,13 @@ async fn a_wrong_endpoint_path_refused_credentials_and_no_webhook_fail() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_servicenow_desk_passes_and_a_missing_field_or_wrong_path_fails() {
     let f = Federation::builder().start().await;
-    let (ok, out) = probe(&f, "region-h", &[]).await;
-    assert!(ok, "{out}");
+    let out = passes(&f, "region-h", &[]).await;
     assert_line(&out, "PASS", "auth", "accepted");
     assert_line(&out, "PASS", "table", "incident is readable");
     assert_line(&out, "WARN", "workflow", "--write");
     assert_line(&out, "WARN", "change-capture", "sys_script");
 
-    let (ok, out) = probe(&f, "region-h", &["--write"]).await;
-    assert!(ok, "{out}");
+    let out = passes(&f, "region-h", &["--write"]).await;
     assert_line(&out, "PASS", "field correlation_field", "incident.correlation_id exists");
     assert_line(&out, "PASS", "field link_field", "incident.u_deskgate_links exists");
     assert_line(&out, "PASS", "workflow", "1 (new) → 2 (assigned)");
@@ -186,21 +192,18 @@ async fn a_servicenow_desk_passes_and_a_missing_field_or_wrong_path_fails() {
 
     // The table now has a record: its fields are read without writing.
     edit_config(&f, "[desks.region-h]", "[desks.region-h]\nservicenow = { link_field = \"u_links\" }");
-    let (ok, out) = probe(&f, "region-h", &[]).await;
-    assert!(!ok, "{out}");
+    let out = fails(&f, "region-h", &[]).await;
     assert_line(&out, "FAIL", "field link_field", "incident has no field u_links");
     assert_line(&out, "FAIL", "field link_field", "desks.region-h.servicenow.link_field");
 
     let base = f.region_h.base_url();
     edit_config(&f, &format!("\"{base}\""), &format!("\"{base}/now\""));
-    let (ok, out) = probe(&f, "region-h", &[]).await;
-    assert!(!ok, "{out}");
+    let out = fails(&f, "region-h", &[]).await;
     assert_line(&out, "FAIL", "endpoint", "no ServiceNow Table API");
 
     edit_config(&f, "link_field = \"u_links\"", "table = \"problem\"");
     edit_config(&f, &format!("\"{base}/now\""), &format!("\"{base}\""));
-    let (ok, out) = probe(&f, "region-h", &[]).await;
-    assert!(!ok, "{out}");
+    let out = fails(&f, "region-h", &[]).await;
     assert_line(&out, "FAIL", "table", "Invalid table problem");
     assert_line(&out, "FAIL", "table", "desks.region-h.servicenow.table");
 }
@@ -208,28 +211,24 @@ async fn a_servicenow_desk_passes_and_a_missing_field_or_wrong_path_fails() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_clearquest_desk_passes_and_a_wrong_database_fails() {
     let f = Federation::builder().start().await;
-    let (ok, out) = probe(&f, "sds", &[]).await;
-    assert!(ok, "{out}");
+    let out = passes(&f, "sds", &[]).await;
     assert_line(&out, "PASS", "auth", "accepted");
     assert_line(&out, "PASS", "discovery", "/cqweb/oslc/repo/7.0.0/db/SDS");
     assert_line(&out, "PASS", "record-type", "simpleQuery/16777224");
     assert_line(&out, "PASS", "modified_field", "cq:history{cq:action_timestamp}");
     assert_line(&out, "PASS", "clock", "skew");
 
-    let (ok, out) = probe_with(&f, "sds", &[], &[("T_CQ_PASSWORD", "not-the-password-77ab")]).await;
-    assert!(!ok, "{out}");
+    let out = fails_with(&f, "sds", &[], &[("T_CQ_PASSWORD", "not-the-password-77ab")]).await;
     assert_line(&out, "FAIL", "auth", "desks.sds.credentials");
     assert!(!out.contains("not-the-password-77ab"), "{out}");
 
     edit_config(&f, "db = \"SDS\"", "db = \"NOPE\"");
-    let (ok, out) = probe(&f, "sds", &[]).await;
-    assert!(!ok, "{out}");
+    let out = fails(&f, "sds", &[]).await;
     assert_line(&out, "FAIL", "discovery", "desks.sds.clearquest.db");
 
     // A change-capture field the record type does not have is named with its key.
     edit_config(&f, "db = \"NOPE\"", "db = \"SDS\"\nmodified_field = \"cq:Last_Modified\"");
-    let (ok, out) = probe(&f, "sds", &[]).await;
-    assert!(!ok, "{out}");
+    let out = fails(&f, "sds", &[]).await;
     assert_line(&out, "FAIL", "modified_field", "desks.sds.clearquest.modified_field");
 }
 

@@ -174,11 +174,11 @@ async fn get_as_desk(base: &str, desk: &deskgate::config::Desk) -> reqwest::Stat
     let request = match desk.system {
         System::Servicenow => client.get(format!("{base}/api/now/table/incident")),
         System::Jira => {
-            let project = &desk.jira.as_ref().unwrap().project;
+            let project = &desk.jira().unwrap().project;
             client.get(format!("{base}/rest/api/2/project/{project}"))
         }
         System::Clearquest => {
-            let cq = desk.clearquest.as_ref().unwrap();
+            let cq = desk.clearquest().unwrap();
             client
                 .get(format!("{base}/cqweb/oslc/repo/{}/db/{}/services", cq.repo, cq.db))
                 .header("OSLC-Core-Version", "2.0")
@@ -294,15 +294,7 @@ async fn desks_calling_one_endpoint_share_a_simulator_hosting_each_ones_project_
     // supplier's account both accepted.
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
     let jira = format!("http://127.0.0.1:{jira_port}/rest/api/2");
-    let listed: serde_json::Value = client
-        .get(format!("{jira}/project"))
-        .bearer_auth("jira-personal-access-token")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed = crate::kit::get_json(&client, &format!("{jira}/project"), "jira-personal-access-token").await;
     let mut keys: Vec<_> = listed.as_array().unwrap().iter().map(|p| p["key"].as_str().unwrap().to_owned()).collect();
     keys.sort();
     assert_eq!(keys, ["DRIFT", "RMSD"]);

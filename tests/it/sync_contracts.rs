@@ -54,11 +54,7 @@ async fn report(f: &Federation, title: &str) -> (String, String) {
 /// Report, triage as `priority` and assign to the operations supplier; settled.
 async fn assigned_to_drift(f: &Federation, title: &str, priority: &str) -> (String, String, String) {
     let (id, sys_id) = report(f, title).await;
-    let (status, body) = f.patch("sds", &id, json!({"priority": priority, "assignee": "drift"})).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    f.settled().await;
-    let incident = f.incident(&id).await;
-    let key = ref_of(&incident, "drift").expect("a Jira issue")["remote_id"].as_str().unwrap().to_owned();
+    let key = crate::support::assign_to_drift(f, &id, priority).await;
     (id, sys_id, key)
 }
 

@@ -80,6 +80,14 @@ fn new_incident() -> TicketFields {
     ])
 }
 
+/// A simulator, an adapter with basic auth, and a ticket it created for `incident`.
+async fn with_ticket(incident: &str) -> (ServiceNowSim, ServiceNowAdapter, deskgate_adapter::RemoteTicket) {
+    let sim = sim().await;
+    let a = adapter(&sim, basic(&sim));
+    let t = a.create(&new_incident(), incident).await.unwrap();
+    (sim, a, t)
+}
+
 #[tokio::test]
 async fn create_find_get_and_update() {
     let sim = sim().await;
@@ -113,9 +121,7 @@ async fn create_find_get_and_update() {
 
 #[tokio::test]
 async fn resolving_needs_close_code_and_notes() {
-    let sim = sim().await;
-    let a = adapter(&sim, basic(&sim));
-    let t = a.create(&new_incident(), "INC-2026-000050").await.unwrap();
+    let (sim, a, t) = with_ticket("INC-2026-000050").await;
 
     let e = a.update(&t.id, &fields(&[("status", "6")])).await.unwrap_err();
     assert!(!e.is_retriable(), "{e}");
@@ -144,9 +150,7 @@ async fn resolving_needs_close_code_and_notes() {
 
 #[tokio::test]
 async fn notes_go_to_the_journal() {
-    let sim = sim().await;
-    let a = adapter(&sim, basic(&sim));
-    let t = a.create(&new_incident(), "INC-2026-000051").await.unwrap();
+    let (sim, a, t) = with_ticket("INC-2026-000051").await;
     let note = |body: &str, public| RemoteNote { body: body.to_owned(), public, author: None, at: None };
     a.add_note(&t.id, &note("We are looking into it.", true)).await.unwrap();
     a.add_note(&t.id, &note("Supplier drift has the ticket.", false)).await.unwrap();
@@ -173,9 +177,7 @@ async fn notes_go_to_the_journal() {
 
 #[tokio::test]
 async fn links_are_idempotent() {
-    let sim = sim().await;
-    let a = adapter(&sim, basic(&sim));
-    let t = a.create(&new_incident(), "INC-2026-000052").await.unwrap();
+    let (sim, a, t) = with_ticket("INC-2026-000052").await;
     let link = |id: &str, display: &str| RemoteLink {
         global_id: id.to_owned(),
         title: "FMK renewals time out".to_owned(),

@@ -14,7 +14,7 @@ pub(super) fn build(desk: &Desk, endpoint: &str) -> Result<Arc<dyn Adapter>, Str
 /// The adapter's settings for `desk` at `endpoint` (also what `deskgate probe` discovers with).
 pub(super) fn config_of(desk: &Desk, endpoint: &str) -> Result<deskgate_clearquest::ClearQuestConfig, String> {
     use deskgate_clearquest::ClearQuestConfig;
-    let options = desk.clearquest.as_ref().ok_or("a ClearQuest desk deskgate calls needs clearquest = { repo, db }")?;
+    let options = desk.clearquest().ok_or("a ClearQuest desk deskgate calls needs clearquest = { repo, db }")?;
     let Some(Credentials::Basic { username, password }) = &desk.credentials else {
         return Err("ClearQuest credentials are basic".into());
     };

@@ -22,8 +22,7 @@ pub(super) async fn read_in(
 ) -> Result<bool, String> {
     let Some(config) = gateway.desk(desk).filter(|d| d.role == Role::Supplier) else { return Ok(false) };
     let correlation = config
-        .clearquest
-        .as_ref()
+        .clearquest()
         .and_then(|c| c.correlation_field.clone())
         .map(|f| if f.contains(':') { f } else { format!("cq:{f}") })
         .unwrap_or_else(|| "cq:deskgate_Incident".into());

@@ -44,7 +44,7 @@ impl Dialect for Clearquest {
     }
 
     fn deferral_field(&self, desk: &Desk) -> Option<String> {
-        let field = desk.clearquest.as_ref()?.deferred_until_field.as_ref()?;
+        let field = desk.clearquest()?.deferred_until_field.as_ref()?;
         Some(if field.contains(':') { field.clone() } else { format!("cq:{field}") })
     }
 }

@@ -66,8 +66,7 @@ impl Poller {
             .filter(|d| crate::dialects::get(d.system).polled() && self.adapters.get(&d.id).is_some())
             .map(|d| {
                 let (min, max) = d
-                    .clearquest
-                    .as_ref()
+                    .clearquest()
                     .map_or_else(|| (Duration::from_millis(1_000), Duration::from_millis(30_000)), |c| c.poll_bounds());
                 let budget = config.gateway.rate_limit.with(&d.rate_limit).outbound_per_minute;
                 (d.id.clone(), PollInterval::new(min, max, budget))
@@ -159,7 +158,7 @@ impl Poller {
         ticket: &RemoteTicket,
         ctx: &RequestContext,
     ) -> Result<(), String> {
-        let options = self.gateway.desk(desk).and_then(|d| d.clearquest.as_ref());
+        let options = self.gateway.desk(desk).and_then(|d| d.clearquest());
         let Some(field) = options.and_then(|o| o.parent_field()) else { return Ok(()) };
         let value = ticket.fields.extra.get(&field).map(|v| v.trim()).unwrap_or_default();
         if value.is_empty() {

@@ -11,7 +11,7 @@ pub struct ClearquestProbe;
 impl DeskProbe for ClearquestProbe {
     fn checks<'a>(&'a self, probe: &'a Probe<'a>, report: &'a mut Report) -> ProbeFuture<'a> {
         Box::pin(async move {
-            if probe.desk.clearquest.is_none() {
+            if probe.desk.clearquest().is_none() {
                 report.fail("config", "the desk has no clearquest options", format!("set {}", probe.key("clearquest")));
                 return;
             }

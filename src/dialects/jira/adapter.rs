@@ -10,7 +10,7 @@ pub(super) fn build(desk: &Desk, endpoint: &url::Url) -> Result<Arc<dyn Adapter>
     use deskgate_jira::{ApiVersion, Auth, Deployment, JiraAdapter, JiraConfig};
 
     use super::options::JiraDeployment;
-    let options = desk.jira.as_ref().ok_or("a Jira desk deskgate calls needs jira = { project = \"KEY\" }")?;
+    let options = desk.jira().ok_or("a Jira desk deskgate calls needs jira = { project = \"KEY\" }")?;
     let auth = match &desk.credentials {
         Some(Credentials::Basic { username, password }) => {
             Auth::Basic { email: username.clone(), api_token: password.expose().to_owned() }

@@ -632,13 +632,7 @@ async fn create(Write { call, ctx, body, bytes }: Write) -> Result<Response, Api
     let body = issue_body(&body)?;
     let new = match parse_create(state, &desk, &body) {
         Ok(new) => new,
-        Err(e) => {
-            if e.code == "patient_data" {
-                let reason = format!("patient data in {}", e.field.as_deref().unwrap_or("a field"));
-                state.gateway.audit_rejection(Some(&desk.who.desk), None, &reason, &ctx).await;
-            }
-            return Err(e);
-        }
+        Err(e) => return Err(e.audit_patient_data(state, &desk.who.desk, &ctx).await),
     };
     let comments = added_comments(&body.update)?;
     admit_notes(state, &desk.who, None, comments.len(), "update.comment")?;

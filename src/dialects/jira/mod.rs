@@ -3,6 +3,7 @@
 
 pub mod adapter;
 pub mod api;
+pub mod openapi;
 pub mod options;
 pub mod probe;
 pub mod webhook;
@@ -72,6 +73,10 @@ impl Dialect for Jira {
 
     fn mapping(&self) -> Option<&'static MappingSource> {
         Some(&MAPPING)
+    }
+
+    fn openapi(&self) -> Option<super::openapi::Described> {
+        Some(openapi::described())
     }
 
     fn router(&self) -> Router<AppState> {

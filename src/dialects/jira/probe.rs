@@ -22,7 +22,7 @@ pub struct JiraProbe;
 impl DeskProbe for JiraProbe {
     fn checks<'a>(&'a self, probe: &'a Probe<'a>, report: &'a mut Report) -> ProbeFuture<'a> {
         Box::pin(async move {
-            let Some(options) = probe.desk.jira.as_ref() else {
+            let Some(options) = probe.desk.jira() else {
                 report.fail("config", "the desk has no jira options", format!("set {}", probe.key("jira.project")));
                 return;
             };

@@ -122,7 +122,7 @@ async fn authenticate_jira(
     ctx: &RequestContext,
 ) -> Result<Trust, ApiError> {
     let config = state.gateway.desk(desk);
-    if config.and_then(|d| d.jira.as_ref()).is_some_and(|j| j.webhook_verify == WebhookVerify::Reread) {
+    if config.and_then(|d| d.jira()).is_some_and(|j| j.webhook_verify == WebhookVerify::Reread) {
         return Ok(Trust::Hint);
     }
     let signature = headers.get(deskgate_jira::webhook::SIGNATURE_HEADER).map(|v| v.to_str().unwrap_or(""));
@@ -131,7 +131,7 @@ async fn authenticate_jira(
         (Some(Ok(p)), _) => format!("a token of {} cannot report changes for {desk}", p.desk),
         // An invalid token, a missing client certificate, the rate limit: as for any request.
         (Some(Err(e)), _) => return Err(e),
-        (None, Some(signature)) => match config.and_then(|d| d.jira_webhook_secret.as_ref()) {
+        (None, Some(signature)) => match config.and_then(|d| d.jira_webhook_secret()) {
             Some(secret) => match deskgate_jira::webhook::verify(secret.expose().as_bytes(), body, Some(signature)) {
                 Ok(()) => return Ok(Trust::Desk),
                 Err(e) => format!("{e}"),
@@ -260,7 +260,7 @@ pub async fn jira(
 /// The supplier desk an issue assigned to `assignee` is handed on to
 /// (`jira.hand_on_assignees`), if that user stands for one.
 fn hand_on_target(state: &AppState, desk: &DeskId, assignee: Option<&str>) -> Option<DeskId> {
-    let jira = state.gateway.desk(desk)?.jira.as_ref()?;
+    let jira = state.gateway.desk(desk)?.jira()?;
     jira.hand_on_assignees.get(assignee?)?.parse().ok()
 }
 
@@ -268,7 +268,7 @@ fn hand_on_target(state: &AppState, desk: &DeskId, assignee: Option<&str>) -> Op
 /// (`jira.integration_user`): `user` on issue events, the comment's author on
 /// comment events.
 fn own_change(state: &AppState, desk: &DeskId, event: &JiraEvent) -> bool {
-    let Some(jira) = state.gateway.desk(desk).and_then(|d| d.jira.as_ref()) else { return false };
+    let Some(jira) = state.gateway.desk(desk).and_then(|d| d.jira()) else { return false };
     let actor = event.user.as_ref().or_else(|| event.comment.as_ref().and_then(|c| c.author.as_ref()));
     actor.is_some_and(|u| jira.is_integration_user(&[u.account_id.as_deref(), u.name.as_deref(), u.key.as_deref()]))
 }
@@ -377,7 +377,7 @@ async fn jira_hint(
 /// (`jira.affects_users_label`) now.
 fn labelled_affects_users(state: &AppState, desk: &DeskId, issue: &deskgate_jira::wire::Issue) -> bool {
     let Some(config) = state.gateway.desk(desk).filter(|d| d.role == Role::Supplier) else { return false };
-    let label = config.jira.as_ref().map_or(JiraOptions::DEFAULT_AFFECTS_USERS_LABEL, JiraOptions::affects_users_label);
+    let label = config.jira().map_or(JiraOptions::DEFAULT_AFFECTS_USERS_LABEL, JiraOptions::affects_users_label);
     issue.fields.labels.as_ref().is_some_and(|labels| labels.iter().any(|l| l == label))
 }
 
@@ -393,7 +393,7 @@ async fn supplier_detected(
     let Some(config) = state.gateway.desk(desk).filter(|d| d.role == Role::Supplier) else {
         return Ok(false);
     };
-    let jira = config.jira.as_ref();
+    let jira = config.jira();
     let f = &issue.fields;
     // deskgate's own issues carry the incident id from the moment they are created.
     let own = jira

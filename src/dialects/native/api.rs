@@ -344,13 +344,7 @@ pub async fn submit(
     };
     let new = match parse_submission(&state, &who, req) {
         Ok(new) => new,
-        Err(e) => {
-            if e.code == "patient_data" {
-                let reason = format!("patient data in {}", e.field.as_deref().unwrap_or("a field"));
-                state.gateway.audit_rejection(Some(&who.desk), None, &reason, &ctx).await;
-            }
-            return Err(e);
-        }
+        Err(e) => return Err(e.audit_patient_data(&state, &who.desk, &ctx).await),
     };
     let outcome = state.gateway.submit_classified(&who, new, &classify, idempotency, &ctx).await?;
     let (status, incident) = match &outcome {

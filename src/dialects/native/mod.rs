@@ -4,6 +4,7 @@
 pub mod api;
 pub mod attachments;
 pub mod hand_on;
+pub mod openapi;
 pub mod report;
 
 use axum::Router;
@@ -17,6 +18,10 @@ pub struct Native;
 impl Dialect for Native {
     fn id(&self) -> DialectId {
         DialectId::Native
+    }
+
+    fn openapi(&self) -> Option<super::openapi::Described> {
+        Some(openapi::described())
     }
 
     fn router(&self) -> Router<AppState> {

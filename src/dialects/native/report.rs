@@ -61,95 +61,61 @@ async fn take(
     Ok(Json(IncidentView::new(&incident, who)))
 }
 
-/// Write the incident report, or rework a returned one (the assigned supplier).
-#[utoipa::path(
-    post, path = "/api/v1/incidents/{id}/report", tag = "incidents", params(("id" = String, Path)),
-    request_body = WriteReport,
-    responses((status = 200, body = IncidentView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, description = "The report's state does not allow it", body = ErrorBody), (status = 422, body = ErrorBody)),
-    security(("desk_jwt" = []))
-)]
-pub async fn write(
-    State(state): State<AppState>,
-    who: DeskPrincipal,
-    ctx: RequestContext,
-    Path(id): Path<String>,
-    JsonBody(req, _): JsonBody<WriteReport>,
-) -> Result<Json<IncidentView>, ApiError> {
-    let step = ReportStep::Write { text: Text::parse("text", &req.text)?, by: parse_person("by", &req.by)? };
-    take(&state, &who, &ctx, &id, step).await
+/// A step's endpoint: its description and its handler, which reads the body into the
+/// step and takes it. Every step answers 403, 404 and 409 besides the `extra` statuses.
+macro_rules! step_endpoint {
+    (
+        $(#[doc = $doc:literal])*
+        $name:ident, $path:literal, $body:ty, [$($extra:tt)*],
+        |$req:pat_param| $step:expr
+    ) => {
+        $(#[doc = $doc])*
+        #[utoipa::path(
+            post, path = $path, tag = "incidents", params(("id" = String, Path)),
+            request_body = $body,
+            responses((status = 200, body = IncidentView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+                (status = 409, description = "The report's state does not allow it", body = ErrorBody) $($extra)*),
+            security(("desk_jwt" = []))
+        )]
+        pub async fn $name(
+            State(state): State<AppState>,
+            who: DeskPrincipal,
+            ctx: RequestContext,
+            Path(id): Path<String>,
+            JsonBody($req, _): JsonBody<$body>,
+        ) -> Result<Json<IncidentView>, ApiError> {
+            let step = $step;
+            take(&state, &who, &ctx, &id, step).await
+        }
+    };
 }
 
-/// Submit the report for review (its author's desk).
-#[utoipa::path(
-    post, path = "/api/v1/incidents/{id}/report/submit", tag = "incidents", params(("id" = String, Path)),
-    request_body = SubmitReport,
-    responses((status = 200, body = IncidentView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, description = "The report's state does not allow it", body = ErrorBody)),
-    security(("desk_jwt" = []))
-)]
-pub async fn submit(
-    State(state): State<AppState>,
-    who: DeskPrincipal,
-    ctx: RequestContext,
-    Path(id): Path<String>,
-    JsonBody(_req, _): JsonBody<SubmitReport>,
-) -> Result<Json<IncidentView>, ApiError> {
-    take(&state, &who, &ctx, &id, ReportStep::Submit).await
+step_endpoint! {
+    /// Write the incident report, or rework a returned one (the assigned supplier).
+    write, "/api/v1/incidents/{id}/report", WriteReport, [, (status = 422, body = ErrorBody)],
+    |req| ReportStep::Write { text: Text::parse("text", &req.text)?, by: parse_person("by", &req.by)? }
 }
 
-/// The operator's quality check passed (reports of the configured suppliers).
-#[utoipa::path(
-    post, path = "/api/v1/incidents/{id}/report/quality-check", tag = "incidents", params(("id" = String, Path)),
-    request_body = ReviewReport,
-    responses((status = 200, body = IncidentView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, description = "The report's state does not allow it", body = ErrorBody)),
-    security(("desk_jwt" = []))
-)]
-pub async fn quality_check(
-    State(state): State<AppState>,
-    who: DeskPrincipal,
-    ctx: RequestContext,
-    Path(id): Path<String>,
-    JsonBody(req, _): JsonBody<ReviewReport>,
-) -> Result<Json<IncidentView>, ApiError> {
-    take(&state, &who, &ctx, &id, ReportStep::QualityCheck { by: parse_person("by", &req.by)? }).await
+step_endpoint! {
+    /// Submit the report for review (its author's desk).
+    submit, "/api/v1/incidents/{id}/report/submit", SubmitReport, [],
+    |_req| ReportStep::Submit
 }
 
-/// Approve the report (a configured FMK/NSP incident manager at the national desk).
-#[utoipa::path(
-    post, path = "/api/v1/incidents/{id}/report/approve", tag = "incidents", params(("id" = String, Path)),
-    request_body = ReviewReport,
-    responses((status = 200, body = IncidentView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, description = "The report's state does not allow it", body = ErrorBody)),
-    security(("desk_jwt" = []))
-)]
-pub async fn approve(
-    State(state): State<AppState>,
-    who: DeskPrincipal,
-    ctx: RequestContext,
-    Path(id): Path<String>,
-    JsonBody(req, _): JsonBody<ReviewReport>,
-) -> Result<Json<IncidentView>, ApiError> {
-    take(&state, &who, &ctx, &id, ReportStep::Approve { by: parse_person("by", &req.by)? }).await
+step_endpoint! {
+    /// The operator's quality check passed (reports of the configured suppliers).
+    quality_check, "/api/v1/incidents/{id}/report/quality-check", ReviewReport, [],
+    |req| ReportStep::QualityCheck { by: parse_person("by", &req.by)? }
 }
 
-/// Return the report to its author with comments (the reviewer of its state).
-#[utoipa::path(
-    post, path = "/api/v1/incidents/{id}/report/return", tag = "incidents", params(("id" = String, Path)),
-    request_body = ReturnReport,
-    responses((status = 200, body = IncidentView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, description = "The report's state does not allow it", body = ErrorBody), (status = 422, body = ErrorBody)),
-    security(("desk_jwt" = []))
-)]
-pub async fn send_back(
-    State(state): State<AppState>,
-    who: DeskPrincipal,
-    ctx: RequestContext,
-    Path(id): Path<String>,
-    JsonBody(req, _): JsonBody<ReturnReport>,
-) -> Result<Json<IncidentView>, ApiError> {
-    let step =
-        ReportStep::Return { by: parse_person("by", &req.by)?, comments: Text::parse("comments", &req.comments)? };
-    take(&state, &who, &ctx, &id, step).await
+step_endpoint! {
+    /// Approve the report (a configured FMK/NSP incident manager at the national desk).
+    approve, "/api/v1/incidents/{id}/report/approve", ReviewReport, [],
+    |req| ReportStep::Approve { by: parse_person("by", &req.by)? }
+}
+
+step_endpoint! {
+    /// Return the report to its author with comments (the reviewer of its state).
+    send_back, "/api/v1/incidents/{id}/report/return", ReturnReport, [, (status = 422, body = ErrorBody)],
+    |req| ReportStep::Return { by: parse_person("by", &req.by)?, comments: Text::parse("comments", &req.comments)? }
 }

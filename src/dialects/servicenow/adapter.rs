@@ -28,7 +28,7 @@ pub(super) fn build(desk: &Desk, endpoint: &str) -> Result<Arc<dyn Adapter>, Str
         None => return Err("a ServiceNow desk deskgate calls needs credentials".into()),
     };
     let mut config = ServiceNowConfig::new(endpoint, auth).map_err(|e| e.to_string())?;
-    let options = desk.servicenow.clone().unwrap_or_default();
+    let options = desk.servicenow().cloned().unwrap_or_default();
     if let Some(t) = options.table {
         config.table = t;
     }

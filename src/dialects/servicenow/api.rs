@@ -468,13 +468,7 @@ async fn create(
     let parsed = read_record(&body, Writable::OnInsert).and_then(|r| Ok((parse_submission(&state, &desk, &r)?, r)));
     let (new, record) = match parsed {
         Ok(parsed) => parsed,
-        Err(e) => {
-            if e.code == "patient_data" {
-                let reason = format!("patient data in {}", e.field.as_deref().unwrap_or("a field"));
-                state.gateway.audit_rejection(Some(&desk.who.desk), None, &reason, &ctx).await;
-            }
-            return Err(e);
-        }
+        Err(e) => return Err(e.audit_patient_data(&state, &desk.who.desk, &ctx).await),
     };
     let notes = notes(&record)?;
     admit_notes(&state, &desk.who, None, notes.len(), "comments")?;

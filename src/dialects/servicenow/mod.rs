@@ -4,6 +4,7 @@
 
 pub mod adapter;
 pub mod api;
+pub mod openapi;
 pub mod options;
 pub mod probe;
 pub mod webhook;
@@ -55,6 +56,10 @@ impl Dialect for Servicenow {
 
     fn mapping(&self) -> Option<&'static MappingSource> {
         Some(&MAPPING)
+    }
+
+    fn openapi(&self) -> Option<super::openapi::Described> {
+        Some(openapi::described())
     }
 
     fn router(&self) -> Router<AppState> {

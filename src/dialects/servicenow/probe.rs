@@ -19,7 +19,7 @@ pub struct ServicenowProbe;
 impl DeskProbe for ServicenowProbe {
     fn checks<'a>(&'a self, probe: &'a Probe<'a>, report: &'a mut Report) -> ProbeFuture<'a> {
         Box::pin(async move {
-            let options = probe.desk.servicenow.clone().unwrap_or_default();
+            let options = probe.desk.servicenow().cloned().unwrap_or_default();
             let sn = Sn { probe, options };
             sn.run(report).await;
         })

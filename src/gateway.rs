@@ -21,6 +21,7 @@ mod support;
 mod with_notes;
 
 pub mod adapters;
+pub mod health;
 pub use attachments::{Attached, NewAttachment};
 pub use hand_on::HandOn;
 pub mod inbound;

@@ -269,6 +269,53 @@ mod tests {
         assert_eq!(remaining(h.retry_after_until, t0 + SignedDuration::from_secs(200)), None);
     }
 
+    /// Notes go through; polls are answered 429 with a `Retry-After` of a minute.
+    struct Remote;
+
+    #[async_trait]
+    impl Adapter for Remote {
+        async fn create(&self, _: &TicketFields, _: &str) -> Result<RemoteTicket, AdapterError> {
+            Err(AdapterError::permanent("unused"))
+        }
+        async fn find_by_correlation(&self, _: &str) -> Result<Option<RemoteTicket>, AdapterError> {
+            Ok(None)
+        }
+        async fn get(&self, _: &RemoteId) -> Result<RemoteTicket, AdapterError> {
+            Err(AdapterError::from_status(404, "no such ticket", None, None))
+        }
+        async fn update(&self, _: &RemoteId, _: &TicketFields) -> Result<RemoteTicket, AdapterError> {
+            Err(AdapterError::permanent("unused"))
+        }
+        async fn add_note(&self, _: &RemoteId, _: &RemoteNote) -> Result<(), AdapterError> {
+            Ok(())
+        }
+        async fn link(&self, _: &RemoteId, _: &RemoteLink) -> Result<(), AdapterError> {
+            Ok(())
+        }
+        async fn changed_since(&self, _: Timestamp) -> Result<Vec<RemoteTicket>, AdapterError> {
+            Err(AdapterError::from_status(429, "slow down", None, Some(Duration::from_secs(60))))
+        }
+    }
+
+    #[tokio::test]
+    async fn the_adapters_record_every_call_of_a_desk() {
+        let mut adapters = crate::gateway::adapters::Adapters::default();
+        adapters.insert(desk(), Arc::new(Remote));
+        let a = adapters.get(&desk()).unwrap_or_else(|| panic!("the desk's adapter"));
+        let note = RemoteNote { body: "x".into(), public: false, author: None, at: None };
+        let before = Timestamp::now();
+        assert!(a.add_note(&RemoteId("1".into()), &note).await.is_ok());
+        assert!(a.changed_since(Timestamp::UNIX_EPOCH).await.is_err());
+        assert!(a.get(&RemoteId("1".into())).await.is_err());
+        let h = adapters.health().of(&desk());
+        assert_eq!((h.calls, h.failures), (3, 2));
+        assert!(h.last_success.is_some_and(|t| t >= before));
+        let ops: Vec<_> = h.recent_errors.iter().map(|e| (e.operation, e.status)).collect();
+        assert_eq!(ops, [("read", Some(404)), ("poll", Some(429))]);
+        assert_eq!(h.recent_errors[0].text, "404 Not Found; not retried");
+        assert!(h.limited_at(Timestamp::now()), "the desk asked for a minute: {h:?}");
+    }
+
     #[test]
     fn a_failure_without_an_answer_says_so() {
         let health = DeskHealth::default();

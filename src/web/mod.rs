@@ -1,21 +1,27 @@
-//! The web face for people at local desks: sign-in through the desk's OpenID
-//! provider ([`oidc`], [`session`]) and the report intake form ([`report`]).
+//! The web face for people at the desks: sign-in through the desk's OpenID
+//! provider ([`oidc`], [`session`], [`signed_in`]), the report intake form of local
+//! desks ([`report`]) and the operator console of the national desk and the
+//! suppliers ([`console`]).
 //!
 //! - `GET /login` — the desks that sign people in; `GET /login/{desk}` — off to that
-//!   desk's provider; `GET /auth/callback` — back from it; `POST /logout`.
+//!   desk's provider; `GET /auth/callback` — back from it (a local desk's person to
+//!   `/report`, anyone else's to `/console`); `POST /logout`.
 //! - `GET|POST /report` — the form; `GET /report/{id}` — one report (after sending:
 //!   the confirmation); `GET /report/mine` — the reporter's reports.
+//! - `/console…` — see [`console`].
 //!
 //! Every page is rendered on the server and carries a strict Content-Security-Policy
 //! (`default-src 'self'`, no script at all); every form carries the session's CSRF
 //! token and a POST without it is refused with 403. A signed-in person acts as their
 //! desk: what they see is what the desk sees through the API.
 
+mod console;
 mod form;
 pub mod oidc;
 mod pages;
 mod report;
 pub mod session;
+mod signed_in;
 mod text;
 
 use std::sync::Arc;
@@ -25,13 +31,14 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Form, Router};
+use axum::{Extension, Router};
 use serde::Deserialize;
 
 use crate::config::Desk;
 use crate::http::AppState;
 use crate::model::Role;
 use session::{Session, Sessions};
+use signed_in::CsrfChecked;
 use text::Lang;
 
 /// The most screenshots one report takes.
@@ -61,6 +68,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/report/mine", get(report::mine))
         .route("/report/{id}", get(report::show))
         .route("/web/style.css", get(style))
+        .merge(console::router())
         .layer(middleware::from_fn(security_headers))
         .layer(Extension(web))
 }
@@ -113,14 +121,15 @@ fn message(status: StatusCode, lang: Lang, session: Option<&Session>, text: &str
     page(status, lang, text, session, "/report", pages::message(text))
 }
 
-/// Desks whose people sign in here: local desks with an OpenID client.
+/// Desks whose people sign in here: every desk with an OpenID client.
 fn sign_in_desks(state: &AppState) -> Vec<&Desk> {
     let config = state.gateway.config();
-    config
-        .desks
-        .values()
-        .filter(|d| d.role == Role::Local && d.auth.as_ref().is_some_and(|a| a.oidc.is_some()))
-        .collect()
+    config.desks.values().filter(|d| d.auth.as_ref().is_some_and(|a| a.oidc.is_some())).collect()
+}
+
+/// Where a person goes after sign-in: a local desk reports, the others operate.
+fn home(role: Role) -> &'static str {
+    if role == Role::Local { "/report" } else { "/console" }
 }
 
 async fn login_choice(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<LangQuery>) -> Response {
@@ -196,25 +205,20 @@ async fn callback(
         return failed();
     }
     let cookie = web.sessions.create(desk.id.clone(), identity.name, identity.subject);
-    let mut r = Redirect::to("/report").into_response();
+    let mut r = Redirect::to(home(desk.role)).into_response();
     r.headers_mut().append(header::SET_COOKIE, cookie);
     r.headers_mut()
         .append(header::SET_COOKIE, HeaderValue::from_static("deskgate_login=; Path=/; HttpOnly; Max-Age=0"));
     r
 }
 
+/// A form of nothing but its CSRF token.
 #[derive(Debug, Deserialize)]
-struct CsrfForm {
-    csrf: Option<String>,
-}
+struct Nothing {}
 
-async fn logout(Extension(web): Extension<Arc<Web>>, headers: HeaderMap, Form(f): Form<CsrfForm>) -> Response {
-    let lang = Lang::choose(None, &headers);
-    let session = web.sessions.get(&headers);
-    let Some(s) = &session else { return Redirect::to("/login").into_response() };
-    if !f.csrf.as_deref().is_some_and(|c| session::same(c, &s.csrf)) {
-        return message(StatusCode::FORBIDDEN, lang, session.as_ref(), lang.t().forbidden_csrf);
-    }
+async fn logout(Extension(web): Extension<Arc<Web>>, headers: HeaderMap, checked: CsrfChecked<Nothing>) -> Response {
+    let CsrfChecked { who, form: Nothing {} } = checked;
+    tracing::debug!(desk = %who.session.desk, "signed out");
     let cookie = web.sessions.end(&headers);
     let mut r = Redirect::to("/login").into_response();
     r.headers_mut().insert(header::SET_COOKIE, cookie);

@@ -6,11 +6,8 @@
 //! being a hash of the person's subject at the provider: "my reports" are found by
 //! it, and no name is put into what other desks see.
 
-use std::sync::Arc;
-
-use axum::Extension;
 use axum::extract::{Multipart, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -18,8 +15,9 @@ use sha2::{Digest, Sha256};
 use super::form::{Problem, ReportForm, Upload};
 use super::pages::{self, FormPage};
 use super::session::{self, Session};
+use super::signed_in::SignedIn;
 use super::text::Lang;
-use super::{MAX_SCREENSHOTS, Web, message, page};
+use super::{MAX_SCREENSHOTS, message, page};
 use crate::auth::DeskPrincipal;
 use crate::gateway::{GatewayError, ListFilter, NewAttachment, RequestContext};
 use crate::http::AppState;
@@ -28,25 +26,17 @@ use crate::store::CreateOutcome;
 
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct PageQuery {
-    lang: Option<String>,
     status: Option<String>,
     new: Option<String>,
 }
 
-/// The signed-in person of a local desk, or the answer that sends them to sign in.
-fn signed_in(
-    web: &Web,
-    state: &AppState,
-    headers: &HeaderMap,
-    lang: Lang,
-) -> Result<(Session, DeskPrincipal), Box<Response>> {
-    let Some(s) = web.sessions.get(headers) else { return Err(Box::new(Redirect::to("/login").into_response())) };
-    let role = state.gateway.desk(&s.desk).map(|d| d.role);
-    if role != Some(Role::Local) {
-        return Err(Box::new(message(StatusCode::FORBIDDEN, lang, Some(&s), lang.t().not_found)));
+/// The signed-in person of a local desk; anyone else is refused (the form is a
+/// local desk's).
+fn local(who: SignedIn) -> Result<(Session, DeskPrincipal, Lang), Box<Response>> {
+    if who.role() != Role::Local {
+        return Err(Box::new(who.message(StatusCode::FORBIDDEN, who.lang.t().not_found)));
     }
-    let principal = DeskPrincipal { desk: s.desk.clone(), role: Role::Local };
-    Ok((s, principal))
+    Ok((who.session, who.desk, who.lang))
 }
 
 /// The services a report may name: every supplier's, in order.
@@ -84,14 +74,8 @@ fn form_page(
     page(status, lang, lang.t().report_title, Some(s), "/report", body)
 }
 
-pub(super) async fn blank(
-    State(state): State<AppState>,
-    Extension(web): Extension<Arc<Web>>,
-    headers: HeaderMap,
-    Query(q): Query<PageQuery>,
-) -> Response {
-    let lang = Lang::choose(q.lang.as_deref(), &headers);
-    let (s, _) = match signed_in(&web, &state, &headers, lang) {
+pub(super) async fn blank(State(state): State<AppState>, who: SignedIn) -> Response {
+    let (s, _, lang) = match local(who) {
         Ok(v) => v,
         Err(r) => return *r,
     };
@@ -131,14 +115,11 @@ async fn read_form(mut multipart: Multipart) -> Result<ReportForm, String> {
 
 pub(super) async fn send(
     State(state): State<AppState>,
-    Extension(web): Extension<Arc<Web>>,
-    headers: HeaderMap,
+    who: SignedIn,
     ctx: RequestContext,
-    Query(q): Query<PageQuery>,
     multipart: Multipart,
 ) -> Response {
-    let lang = Lang::choose(q.lang.as_deref(), &headers);
-    let (s, who) = match signed_in(&web, &state, &headers, lang) {
+    let (s, who, lang) = match local(who) {
         Ok(v) => v,
         Err(r) => return *r,
     };
@@ -209,13 +190,11 @@ fn failure(lang: Lang, s: &Session, e: &GatewayError) -> Response {
 
 pub(super) async fn show(
     State(state): State<AppState>,
-    Extension(web): Extension<Arc<Web>>,
-    headers: HeaderMap,
+    who: SignedIn,
     Path(id): Path<String>,
     Query(q): Query<PageQuery>,
 ) -> Response {
-    let lang = Lang::choose(q.lang.as_deref(), &headers);
-    let (s, who) = match signed_in(&web, &state, &headers, lang) {
+    let (s, who, lang) = match local(who) {
         Ok(v) => v,
         Err(r) => return *r,
     };
@@ -241,14 +220,8 @@ pub(super) async fn show(
     }
 }
 
-pub(super) async fn mine(
-    State(state): State<AppState>,
-    Extension(web): Extension<Arc<Web>>,
-    headers: HeaderMap,
-    Query(q): Query<PageQuery>,
-) -> Response {
-    let lang = Lang::choose(q.lang.as_deref(), &headers);
-    let (s, who) = match signed_in(&web, &state, &headers, lang) {
+pub(super) async fn mine(State(state): State<AppState>, who: SignedIn, Query(q): Query<PageQuery>) -> Response {
+    let (s, who, lang) = match local(who) {
         Ok(v) => v,
         Err(r) => return *r,
     };

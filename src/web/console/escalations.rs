@@ -1,0 +1,20 @@
+//! The console's escalations page.
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use maud::html;
+
+use super::{Operator, Section, page};
+use crate::http::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/console/escalations", get(show))
+}
+
+async fn show(who: Operator) -> Response {
+    let t = who.t();
+    let title = t.nav_escalations;
+    page(&who, StatusCode::OK, Section::Escalations, title, "/console/escalations", html! {})
+}

@@ -50,5 +50,6 @@ mod sync_contracts;
 mod tls;
 mod visibility;
 mod web;
+mod web_oncall;
 mod web_signin;
 mod webhooks;

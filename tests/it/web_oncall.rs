@@ -8,8 +8,9 @@
 use std::time::Duration;
 
 use deskgate::clock::TestClock;
-use deskgate_sim::core::faults::Fault;
+use deskgate_sim::Fault;
 use deskgate_sim::idp::{IdpClient, IdpConfig, IdpSim, IdpUser};
+use deskgate_sim::smtp::SmtpSim;
 use jiff::{SignedDuration, Timestamp, Zoned};
 use serde_json::{Value, json};
 
@@ -35,6 +36,7 @@ struct Console {
     f: Federation,
     idp: IdpSim,
     clock: TestClock,
+    smtp: SmtpSim,
     _secrets: tempfile::TempDir,
 }
 
@@ -88,11 +90,14 @@ async fn console(at: Timestamp) -> Console {
         auths.push((id, auth));
     }
     let contacts = crate::kit::shipped_contacts();
+    let smtp = SmtpSim::spawn().await.unwrap();
+    let smtp_port = smtp.port();
     let clock = TestClock::at(at);
     let f = Federation::builder()
         .clock(clock.clone())
         .configure(move |c| {
             c.gateway("contacts", contacts.display().to_string())
+                .gateway("smtp", json!({ "host": "127.0.0.1", "port": smtp_port, "from": "deskgate <deskgate@sds.example>", "tls": "none" }))
                 .gateway("escalation", json!({ "check_ms": 3_600_000 }));
             for (id, auth) in auths {
                 c.desk_key(id, "auth", auth);
@@ -107,7 +112,7 @@ async fn console(at: Timestamp) -> Console {
             redirect_uris: vec![f.url("/auth/callback")],
         });
     }
-    Console { f, idp, clock, _secrets: secrets }
+    Console { f, idp, clock, smtp, _secrets: secrets }
 }
 
 /// Sign in as `login` of `desk` through the provider's login page.
@@ -144,14 +149,14 @@ async fn a_p1_escalation_is_acknowledged_from_the_console_and_the_next_contact_i
 
     sign_in(&b, f, "sds", "nina").await;
     b.goto(&f.url("/console/escalations?lang=en")).await;
-    let row = b.text(&format!("escalation-{id}")).await.unwrap_or_else(|| panic!("no row: {}", b.source().await));
+    let Some(row) = b.text(&format!("escalation-{id}")).await else { panic!("no row: {}", b.source().await) };
     assert!(row.contains(&incident) && row.contains("NSP System Owner"), "{row}");
     assert!(row.contains("1 of 3"), "the first of three contacts: {row}");
     assert!(row.contains("Sun 2026-11-29 02:30 CET"), "the deadline in Copenhagen time: {row}");
     b.screenshot("escalations-open").await;
 
     b.click(&format!("ack-{id}")).await;
-    let acked = b.text("acked").await.unwrap_or_else(|| panic!("no confirmation: {}", b.source().await));
+    let Some(acked) = b.text("acked").await else { panic!("no confirmation: {}", b.source().await) };
     assert!(acked.contains(&id) && acked.contains("sds"), "{acked}");
     assert!(b.text(&format!("escalation-{id}")).await.is_none(), "an acknowledged escalation is no longer open");
     b.screenshot("escalations-acknowledged").await;
@@ -172,6 +177,10 @@ async fn a_p1_escalation_is_acknowledged_from_the_console_and_the_next_contact_i
     assert!(moved.is_empty(), "{moved:#?}");
     let (_, e) = c.call("sds", reqwest::Method::GET, &format!("/api/v1/escalations/{id}"), None).await;
     assert_eq!(e["attempts"].as_array().map(Vec::len), Some(1), "the next contact was not paged: {e}");
+    c.smtp.wait_for("nsp-system-owner@nsp.example", 1).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let next = c.smtp.mails().into_iter().filter(|m| m.to.iter().any(|t| t.contains("nsp-incident-manager"))).count();
+    assert_eq!(next, 0, "no mail to the next contact in the chain");
 
     // A second acknowledgement from the console is refused, naming the first.
     let cookie = b.cookie("deskgate_session").await.expect("a session cookie");
@@ -192,7 +201,7 @@ async fn the_on_call_page_names_who_the_rules_name_now_and_shows_the_week() {
     let f = &c.f;
     sign_in(&b, f, "sds", "nina").await;
     b.goto(&f.url("/console/oncall?lang=en")).await;
-    let now = b.text("now-NSP-P1").await.unwrap_or_else(|| panic!("no NSP P1 row: {}", b.source().await));
+    let Some(now) = b.text("now-NSP-P1").await else { panic!("no NSP P1 row: {}", b.source().await) };
     assert!(now.contains("NSP System Owner") && now.contains("nsp-weekend"), "{now}");
     let fmk = b.text("now-FMK-P1").await.expect("the FMK row");
     assert!(fmk.contains("FMK Incident Manager"), "{fmk}");
@@ -223,33 +232,44 @@ async fn the_desks_page_shows_a_desks_recent_error_after_a_fault() {
     let Some(b) = Browser::start().await else { return };
     let c = console(local(SUNDAY_2AM)).await;
     let f = &c.f;
-    // The operations supplier's Jira answers 503 once: a delivery to it is retried.
-    f.drift.faults().push([Fault::Unavailable]);
-    report(f, "SN-DESK-1", "NSP", "P3").await;
-    eventually(Duration::from_secs(20), "the fault was served", async || (f.drift.faults().pending() == 0).then_some(())).await;
+    // The national desk's ClearQuest answers 503 once: the poll or the delivery
+    // that meets it is retried.
+    f.sds.faults().push([Fault::Unavailable]);
+    // A P2: delivered at once (a P3 at night waits for the next working day).
+    report(f, "SN-DESK-1", "NSP", "P2").await;
+    eventually(Duration::from_secs(20), "the fault was served", async || (f.sds.faults().pending() == 0).then_some(()))
+        .await;
 
     sign_in(&b, f, "sds", "nina").await;
     let errors = eventually(Duration::from_secs(10), "the desks page lists the error", async || {
         b.goto(&f.url("/console/desks?lang=en")).await;
-        b.text("errors-drift").await
+        b.text("errors-sds").await
     })
     .await;
     assert!(errors.contains("503 Service Unavailable; retried"), "{errors}");
     assert!(!b.source().await.contains("lookups time out"), "no ticket content on the desks page");
-    assert!(b.text("desk-sds").await.is_some(), "the national desk sees every desk");
+    assert!(b.text("desk-drift").await.is_some(), "the national desk sees every desk");
+    // The retry is due on the test clock: move it on, and the record is created.
+    c.clock.advance(SignedDuration::from_secs(5));
+    eventually(Duration::from_secs(20), "the national ClearQuest has the record", async || {
+        (f.sds.count() > 0).then_some(())
+    })
+    .await;
     let watermark = eventually(Duration::from_secs(10), "the national ClearQuest was polled", async || {
         b.goto(&f.url("/console/desks?lang=en")).await;
         b.text("watermark-sds").await.filter(|w| !w.contains("not polled"))
     })
     .await;
     assert!(watermark.contains(" CET"), "a time in Copenhagen: {watermark}");
+    let last = b.text("last-success-sds").await.unwrap_or_default();
+    assert!(!last.contains("none yet"), "the retried call succeeded: {last}");
     b.screenshot("desks-national").await;
 
     // The supplier sees its own desk only.
     b.click("sign-out").await;
     sign_in(&b, f, "drift", "soren").await;
     b.goto(&f.url("/console/desks?lang=en")).await;
-    assert!(b.text("errors-drift").await.is_some_and(|e| e.contains("503")));
+    assert!(b.text("desk-drift").await.is_some(), "{}", b.source().await);
     assert!(b.text("desk-sds").await.is_none(), "another desk's health is not shown to a supplier");
     b.screenshot("desks-supplier").await;
 }

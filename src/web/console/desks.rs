@@ -117,7 +117,8 @@ async fn show(State(state): State<AppState>, who: Operator) -> Response {
     let mut sections = Vec::new();
     for desk in config.desks.values().filter(|d| (who.role() == Role::National) || d.id == who.desk.desk) {
         let health = state.adapters.health().of(&desk.id);
-        let watermark = if crate::dialects::get(desk.system).polled() { Some(watermark(&state, desk).await) } else { None };
+        let watermark =
+            if crate::dialects::get(desk.system).polled() { Some(watermark(&state, desk).await) } else { None };
         let budget_until = state.rate_limits.outbound_limited_until(&desk.id);
         sections.push(section(w, desk, &health, budget_until, watermark, &zone, now, config));
     }

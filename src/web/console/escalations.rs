@@ -5,11 +5,11 @@
 //! CLI: the same visibility (a supplier sees and takes only its incidents'
 //! escalations), the same conflict when someone was first, the same audit entry.
 
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use axum::{Form, Router};
 use jiff::{Timestamp, tz::TimeZone};
 use maud::html;
 use serde::Deserialize;
@@ -19,16 +19,14 @@ use crate::escalation::{Escalation, EscalationState};
 use crate::gateway::{GatewayError, RequestContext};
 use crate::http::AppState;
 use crate::model::Role;
-use crate::web::signed_in::CsrfChecked;
+use crate::web::signed_in::SignedIn;
 use crate::web::text::Lang;
 
 /// The most escalations the page lists.
 const LIMIT: usize = 500;
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/console/escalations", get(show))
-        .route("/console/escalations/{id}/ack", post(acknowledge))
+    Router::new().route("/console/escalations", get(show)).route("/console/escalations/{id}/ack", post(acknowledge))
 }
 
 struct Words {
@@ -163,17 +161,22 @@ async fn show(State(state): State<AppState>, who: Operator, Query(q): Query<Show
     page(&who, StatusCode::OK, Section::Escalations, t.nav_escalations, "/console/escalations", body)
 }
 
-/// The button's form holds only the CSRF token, which [`CsrfChecked`] checks.
+/// The button's form: only the session's CSRF token.
 #[derive(Debug, Deserialize)]
-struct AckForm {}
+struct AckForm {
+    csrf: Option<String>,
+}
 
 async fn acknowledge(
     State(state): State<AppState>,
     Path(id): Path<String>,
     ctx: RequestContext,
-    form: CsrfChecked<AckForm>,
+    who: SignedIn,
+    Form(form): Form<AckForm>,
 ) -> Response {
-    let who = form.who;
+    if let Err(refused) = who.check_csrf(form.csrf.as_deref()) {
+        return *refused;
+    }
     if who.role() == Role::Local {
         return who.message(StatusCode::FORBIDDEN, super::text::of(who.lang).local_desk);
     }

@@ -110,7 +110,14 @@ async fn show(State(state): State<AppState>, who: Operator, Query(q): Query<OnCa
     let t = who.t();
     let w = words(who.lang);
     let Some(engine) = state.escalation.clone() else {
-        return page(&who, StatusCode::OK, Section::OnCall, t.nav_oncall, "/console/oncall", html! { p { (w.no_rules) } });
+        return page(
+            &who,
+            StatusCode::OK,
+            Section::OnCall,
+            t.nav_oncall,
+            "/console/oncall",
+            html! { p { (w.no_rules) } },
+        );
     };
     let ruleset = engine.ruleset();
     let now = engine.now();
@@ -131,15 +138,13 @@ async fn show(State(state): State<AppState>, who: Operator, Query(q): Query<OnCa
     };
     // A supplier sees the services it serves; the national desk all of them.
     let config = state.gateway.config();
-    let serves = |service: &str| (who.role() == Role::National) || config.desks.get(&who.desk.desk).is_some_and(|d| d.serves(service));
+    let serves = |service: &str| {
+        (who.role() == Role::National) || config.desks.get(&who.desk.desk).is_some_and(|d| d.serves(service))
+    };
     let rows: Vec<_> = on_call_now(ruleset, &SHOWN, now).into_iter().filter(|r| serves(&r.service)).collect();
     let monday = monday_of(week);
-    let grids: Vec<WeekGrid> = ruleset
-        .services()
-        .iter()
-        .filter(|s| serves(s))
-        .map(|s| week_grid(ruleset, s, priority, monday))
-        .collect();
+    let grids: Vec<WeekGrid> =
+        ruleset.services().iter().filter(|s| serves(s)).map(|s| week_grid(ruleset, s, priority, monday)).collect();
     let code = who.lang.code();
     let move_to = |d: Date| format!("/console/oncall?lang={code}&priority={priority}&week={d}");
     let previous = monday.checked_sub(7.days()).unwrap_or(monday);

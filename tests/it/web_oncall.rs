@@ -43,7 +43,7 @@ struct Console {
 impl Console {
     /// `desk` calls the API with a token its provider's issuer signed.
     async fn call(&self, desk: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let token = tokens::hs256(&tokens::claims(&self.idp.issuer(), desk), &api_secret(desk));
+        let token = tokens::hs256(&tokens::claims(self.idp.issuer(), desk), &api_secret(desk));
         let mut req = self.f.client.request(method, self.f.url(path)).bearer_auth(token);
         if let Some(b) = body {
             req = req.json(&b);

@@ -2,7 +2,7 @@
 //! desk's tool, the last few failures (time, HTTP status, a short text), and until
 //! when the desk asked to be left alone (`429` with `Retry-After`).
 //!
-//! Fed by [`Watched`], the wrapper [`Adapters`](super::adapters::Adapters) puts
+//! Fed by [`Watched`], the wrapper `gateway::adapters` puts
 //! around every desk's adapter, so deliveries, polls and read-backs are all counted
 //! without hooks in their code. The text kept for a failure is built from the status
 //! and the operation only — never the remote's message or body, which may carry a
@@ -298,16 +298,15 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_adapters_record_every_call_of_a_desk() {
-        let mut adapters = crate::gateway::adapters::Adapters::default();
-        adapters.insert(desk(), Arc::new(Remote));
-        let a = adapters.get(&desk()).unwrap_or_else(|| panic!("the desk's adapter"));
+    async fn a_watched_adapter_records_every_call_of_its_desk() {
+        let health = Arc::new(DeskHealth::default());
+        let a = Watched::new(desk(), Arc::new(Remote), health.clone());
         let note = RemoteNote { body: "x".into(), public: false, author: None, at: None };
         let before = Timestamp::now();
         assert!(a.add_note(&RemoteId("1".into()), &note).await.is_ok());
         assert!(a.changed_since(Timestamp::UNIX_EPOCH).await.is_err());
         assert!(a.get(&RemoteId("1".into())).await.is_err());
-        let h = adapters.health().of(&desk());
+        let h = health.of(&desk());
         assert_eq!((h.calls, h.failures), (3, 2));
         assert!(h.last_success.is_some_and(|t| t >= before));
         let ops: Vec<_> = h.recent_errors.iter().map(|e| (e.operation, e.status)).collect();

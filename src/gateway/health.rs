@@ -11,7 +11,6 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use async_trait::async_trait;
 use deskgate_adapter::{
@@ -195,14 +194,10 @@ pub fn poll_cursor(desk: &DeskId) -> String {
     format!("poll/{desk}")
 }
 
-/// How long until `until`, for display; `None` once it has passed.
-pub fn remaining(until: Option<Timestamp>, now: Timestamp) -> Option<Duration> {
-    let left = until?.duration_since(now);
-    (left > SignedDuration::ZERO).then(|| left.unsigned_abs())
-}
-
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     fn desk() -> DeskId {
@@ -265,8 +260,6 @@ mod tests {
         let short = AdapterError::from_status(429, "x", None, Some(Duration::from_secs(5)));
         health.failure(&d, "poll", &short, t0 + SignedDuration::from_secs(1));
         assert_eq!(health.of(&d).retry_after_until, Some(t0 + SignedDuration::from_secs(120)));
-        assert_eq!(remaining(h.retry_after_until, t0), Some(Duration::from_secs(120)));
-        assert_eq!(remaining(h.retry_after_until, t0 + SignedDuration::from_secs(200)), None);
     }
 
     /// Notes go through; polls are answered 429 with a `Retry-After` of a minute.

@@ -22,6 +22,7 @@ mod views;
 mod with_notes;
 
 pub mod adapters;
+pub mod health;
 pub use attachments::{Attached, NewAttachment};
 pub use hand_on::HandOn;
 pub mod inbound;

@@ -60,6 +60,9 @@ pub struct RateLimits<C: Clock = DefaultClock> {
     /// Deliveries started to each desk, ever: the poller reads a change in it as
     /// "deliveries to this desk are under way" and polls it sooner.
     deliveries: HashMap<DeskId, AtomicU64>,
+    /// Until when calls to each desk last had to wait for its outbound budget
+    /// (real time), for the console's desk health.
+    waited: std::sync::Mutex<HashMap<DeskId, jiff::Timestamp>>,
 }
 
 impl RateLimits<DefaultClock> {
@@ -86,7 +89,7 @@ impl<C: Clock + Clone> RateLimits<C> {
             inbound.insert(desk.clone(), RateLimiter::direct_with_clock(limit.inbound_quota(), clock.clone()));
             outbound.insert(desk, RateLimiter::direct_with_clock(limit.outbound_quota(), clock.clone()));
         }
-        Self { clock, inbound, outbound, deliveries }
+        Self { clock, inbound, outbound, deliveries, waited: Default::default() }
     }
 }
 
@@ -132,6 +135,7 @@ impl<C: Clock> RateLimits<C> {
                     .increment(1);
                 tracing::debug!(%desk, wait_ms = wait.as_millis() as u64, "outbound rate limit: waiting");
                 waited = true;
+                self.note_wait(desk, wait);
             }
             let jitter = Duration::from_millis(rand::thread_rng().gen_range(0..=10));
             tokio::time::sleep(wait + jitter).await;
@@ -143,6 +147,21 @@ impl<C: Clock> RateLimits<C> {
     /// How many deliveries to `desk` have been started ([`RateLimits::until_ready`]).
     pub fn deliveries_to(&self, desk: &DeskId) -> u64 {
         self.deliveries.get(desk).map_or(0, |n| n.load(Ordering::Relaxed))
+    }
+}
+
+impl<C: Clock> RateLimits<C> {
+    fn note_wait(&self, desk: &DeskId, wait: Duration) {
+        let Ok(wait) = jiff::SignedDuration::try_from(wait) else { return };
+        let Ok(until) = jiff::Timestamp::now().checked_add(wait) else { return };
+        self.waited.lock().unwrap_or_else(|p| p.into_inner()).insert(desk.clone(), until);
+    }
+
+    /// Until when calls to `desk` are held back by its outbound budget, when they
+    /// had to wait and that wait has not ended yet.
+    pub fn outbound_limited_until(&self, desk: &DeskId) -> Option<jiff::Timestamp> {
+        let until = *self.waited.lock().unwrap_or_else(|p| p.into_inner()).get(desk)?;
+        (until > jiff::Timestamp::now()).then_some(until)
     }
 }
 
@@ -163,6 +182,7 @@ pub fn retry_after_secs(wait: Duration) -> u64 {
 mod tests {
     use super::*;
     use governor::clock::FakeRelativeClock;
+    use std::sync::Arc;
 
     fn desk(id: &str) -> DeskId {
         id.parse().unwrap()
@@ -255,6 +275,24 @@ mod tests {
             assert!(*t >= due, "60/min spaces deliveries a second apart: {at:?}");
             assert!(*t <= due + Duration::from_millis(20), "and not much more (jitter only): {at:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_wait_for_the_outbound_budget_is_shown_while_it_lasts() {
+        let limit = RateLimit { inbound_per_minute: 1, inbound_burst: 1, outbound_per_minute: 1, outbound_burst: 1 };
+        let l = Arc::new(RateLimits::from_limits([(desk("a"), limit)], DefaultClock::default()));
+        l.until_polled(&desk("a")).await;
+        assert_eq!(l.outbound_limited_until(&desk("a")), None, "the first call did not wait");
+        let waiting = tokio::spawn({
+            let l = l.clone();
+            async move { l.until_polled(&desk("a")).await }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let until = l.outbound_limited_until(&desk("a"));
+        waiting.abort();
+        let left = until.map(|u| u.duration_since(jiff::Timestamp::now()).as_secs());
+        assert!(left.is_some_and(|s| (50..=60).contains(&s)), "one a minute: the next in about a minute: {left:?}");
+        assert_eq!(l.outbound_limited_until(&desk("b")), None);
     }
 
     #[test]

@@ -16,7 +16,6 @@ use crate::gateway::Gateway;
 use crate::gateway::adapters::Adapters;
 use crate::mapping::Mappings;
 use crate::notify::{Notifier, Watch};
-use crate::ratelimit::RateLimits;
 use crate::store::{Store, StoreError};
 use crate::sync::deliver::{Dispatcher, RetryPolicy, STOP_GRACE};
 
@@ -85,7 +84,8 @@ impl Application {
         };
         dispatcher.concurrency = delivery.concurrency;
         let dispatcher = Arc::new(dispatcher);
-        let rate_limits = Arc::new(RateLimits::from_config(gateway.config()));
+        // One set of limiters: the console shows the outbound waits the workers saw.
+        let rate_limits = dispatcher.rate_limits.clone();
         let gateway = Arc::new(gateway);
         let watch = Arc::new(Watch {
             store: watch_store,

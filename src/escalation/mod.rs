@@ -16,6 +16,7 @@
 //! * [`record`] — the escalation record and its state transitions.
 //! * [`hook`] — [`EscalationHook`], what the incident flow calls when a change
 //!   calls for an escalation (the engine is the real one).
+//! * [`week`] — who is on call now, and a week of rule spans per day (the console).
 //!
 //! Loading: `Ruleset::load(path, clock.now())` refuses a ruleset with gaps (and any
 //! malformed one); log `ruleset.warnings()`; then `Engine::new(Arc::new(ruleset), clock)`.
@@ -29,6 +30,7 @@ pub mod record;
 pub mod rules;
 pub mod schedule;
 pub mod sweep;
+pub mod week;
 pub mod working_days;
 
 pub use decision::{DEFAULT_RULE, Decision};

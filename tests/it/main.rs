@@ -53,5 +53,6 @@ mod tls;
 mod visibility;
 mod web;
 mod web_console;
+mod web_oncall;
 mod web_signin;
 mod webhooks;

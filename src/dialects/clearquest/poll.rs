@@ -107,7 +107,7 @@ impl Poller {
     /// One poll of `desk`.
     pub async fn poll(&self, desk: &DeskId) -> Result<PollReport, String> {
         let adapter = self.adapters.get(desk).ok_or_else(|| format!("no adapter for {desk}"))?;
-        let cursor = format!("poll/{desk}");
+        let cursor = crate::gateway::health::poll_cursor(desk);
         let now = self.gateway.now();
         let mut state = self.state(&cursor, now).await?;
         self.request_turn(desk).await;

@@ -1,20 +1,197 @@
-//! The console's desks page.
+//! The console's desks page: each desk's connection health as this process saw it
+//! (the last call that succeeded, the last failures with time, status and a short
+//! text — never what the remote said), whether it is rate-limited (its own
+//! `Retry-After`, or waiting for its outbound budget) and, for a polled desk, the
+//! poll's watermark from the store. The national desk sees every desk; a supplier
+//! its own.
 
 use axum::Router;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
-use maud::html;
+use deskgate_adapter::poll::PollState;
+use jiff::{Timestamp, tz::TimeZone};
+use maud::{Markup, html};
 
 use super::{Operator, Section, page};
+use crate::config::Desk;
+use crate::gateway::health::Health;
 use crate::http::AppState;
+use crate::model::Role;
+use crate::web::text::Lang;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/console/desks", get(show))
 }
 
-async fn show(who: Operator) -> Response {
+struct Words {
+    intro: &'static str,
+    system: &'static str,
+    last_success: &'static str,
+    never: &'static str,
+    calls: &'static str,
+    failures: &'static str,
+    limited: &'static str,
+    retry_after: &'static str,
+    budget_wait: &'static str,
+    not_limited: &'static str,
+    budget: &'static str,
+    per_minute: &'static str,
+    burst: &'static str,
+    watermark: &'static str,
+    not_polled: &'static str,
+    no_poll_yet: &'static str,
+    errors: &'static str,
+    no_errors: &'static str,
+    time: &'static str,
+    operation: &'static str,
+    status: &'static str,
+    text: &'static str,
+}
+
+static DA: Words = Words {
+    intro: "Forbindelsen til hver servicedesks system, som denne gateway har set den siden start.",
+    system: "System",
+    last_success: "Seneste vellykkede kald",
+    never: "endnu ingen",
+    calls: "Kald",
+    failures: "fejl",
+    limited: "Begrænsning",
+    retry_after: "desken har bedt om pause (Retry-After) til",
+    budget_wait: "venter på udgående kvote til",
+    not_limited: "ingen",
+    budget: "Udgående kvote",
+    per_minute: "pr. minut",
+    burst: "ad gangen",
+    watermark: "Poll-vandmærke",
+    not_polled: "polles ikke",
+    no_poll_yet: "endnu ikke pollet",
+    errors: "Seneste fejl",
+    no_errors: "Ingen fejl.",
+    time: "Tid",
+    operation: "Handling",
+    status: "Status",
+    text: "Tekst",
+};
+
+static EN: Words = Words {
+    intro: "The connection to each desk's tool, as this gateway saw it since it started.",
+    system: "System",
+    last_success: "Last successful call",
+    never: "none yet",
+    calls: "Calls",
+    failures: "failed",
+    limited: "Rate limit",
+    retry_after: "the desk asked to wait (Retry-After) until",
+    budget_wait: "waiting for the outbound budget until",
+    not_limited: "none",
+    budget: "Outbound budget",
+    per_minute: "a minute",
+    burst: "at once",
+    watermark: "Poll watermark",
+    not_polled: "not polled",
+    no_poll_yet: "not polled yet",
+    errors: "Recent errors",
+    no_errors: "No errors.",
+    time: "Time",
+    operation: "Operation",
+    status: "Status",
+    text: "Text",
+};
+
+fn words(lang: Lang) -> &'static Words {
+    match lang {
+        Lang::Da => &DA,
+        Lang::En => &EN,
+    }
+}
+
+async fn show(State(state): State<AppState>, who: Operator) -> Response {
     let t = who.t();
-    let title = t.nav_desks;
-    page(&who, StatusCode::OK, Section::Desks, title, "/console/desks", html! {})
+    let w = words(who.lang);
+    let config = state.gateway.config();
+    // Times in the contact rules' zone when there are rules, else UTC.
+    let zone = state.escalation.as_ref().map_or(TimeZone::UTC, |e| e.ruleset().zone().clone());
+    let now = Timestamp::now();
+    let mut sections = Vec::new();
+    for desk in config.desks.values().filter(|d| (who.role() == Role::National) || d.id == who.desk.desk) {
+        let health = state.adapters.health().of(&desk.id);
+        let watermark =
+            if crate::dialects::get(desk.system).polled() { Some(watermark(&state, desk).await) } else { None };
+        let budget_until = state.rate_limits.outbound_limited_until(&desk.id);
+        sections.push(section(w, desk, &health, budget_until, watermark, &zone, now, config));
+    }
+    let body = html! { p { (w.intro) } @for s in sections { (s) } };
+    page(&who, StatusCode::OK, Section::Desks, t.nav_desks, "/console/desks", body)
+}
+
+/// The poll's watermark as stored (`None` inside: not polled yet).
+async fn watermark(state: &AppState, desk: &Desk) -> Option<Timestamp> {
+    let stored = state.gateway.cursor(&crate::gateway::health::poll_cursor(&desk.id)).await.ok()??;
+    serde_json::from_str::<PollState>(&stored).ok()?.watermark
+}
+
+fn local(at: Timestamp, zone: &TimeZone) -> String {
+    at.to_zoned(zone.clone()).strftime("%Y-%m-%d %H:%M:%S %Z").to_string()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn section(
+    w: &Words,
+    desk: &Desk,
+    health: &Health,
+    budget_until: Option<Timestamp>,
+    watermark: Option<Option<Timestamp>>,
+    zone: &TimeZone,
+    now: Timestamp,
+    config: &crate::config::Config,
+) -> Markup {
+    let limit = config.gateway.rate_limit.with(&desk.rate_limit);
+    let retry_after = health.retry_after_until.filter(|_| health.limited_at(now));
+    html! {
+        section.desk id={ "desk-" (desk.id) } {
+            h2 { (desk.name) " (" (desk.id) ")" }
+            dl.facts {
+                dt { (w.system) } dd { (desk.system) }
+                dt { (w.last_success) }
+                dd id={ "last-success-" (desk.id) } {
+                    @match health.last_success { Some(at) => (local(at, zone)), None => (w.never) }
+                }
+                dt { (w.calls) } dd { (health.calls) " (" (health.failures) " " (w.failures) ")" }
+                dt { (w.limited) }
+                dd id={ "limited-" (desk.id) } {
+                    @if let Some(until) = retry_after { (w.retry_after) " " (local(until, zone)) br; }
+                    @if let Some(until) = budget_until { (w.budget_wait) " " (local(until, zone)) }
+                    @if retry_after.is_none() && budget_until.is_none() { (w.not_limited) }
+                }
+                dt { (w.budget) }
+                dd { (limit.outbound_per_minute) " " (w.per_minute) ", " (limit.outbound_burst) " " (w.burst) }
+                dt { (w.watermark) }
+                dd id={ "watermark-" (desk.id) } {
+                    @match watermark {
+                        None => (w.not_polled),
+                        Some(None) => (w.no_poll_yet),
+                        Some(Some(at)) => (local(at, zone)),
+                    }
+                }
+            }
+            h3 { (w.errors) }
+            @if health.recent_errors.is_empty() {
+                p { (w.no_errors) }
+            } @else {
+                table id={ "errors-" (desk.id) } {
+                    thead { tr { th { (w.time) } th { (w.operation) } th { (w.status) } th { (w.text) } } }
+                    tbody {
+                        @for e in &health.recent_errors {
+                            tr.dead {
+                                td { (local(e.at, zone)) } td { (e.operation) }
+                                td { @if let Some(s) = e.status { (s) } @else { "–" } } td { (e.text) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

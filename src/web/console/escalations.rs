@@ -185,7 +185,7 @@ async fn acknowledge(
             let to = format!("/console/escalations?lang={}&acked={}", who.lang.code(), urlencoding(&e.id));
             Redirect::to(&to).into_response()
         }
-        Err(GatewayError::NotFound(_)) => who.not_found(),
+        Err(GatewayError::NotFound(_)) => who.message(StatusCode::NOT_FOUND, who.lang.t().not_found),
         // Someone was first, or the escalation ended: the message names who and when.
         Err(GatewayError::Model(e)) => who.message(StatusCode::CONFLICT, &e.to_string()),
         Err(e) => {

@@ -210,11 +210,11 @@ pub async fn a_replay_by_key_or_by_ticket_stores_nothing_twice(open: Open, dir: 
 /// one idempotency key or one desk ticket are one incident, created once.
 pub async fn concurrent_submissions_of_one_key_or_ticket_store_one_incident(open: Open, dir: &Path) {
     let store = open(dir);
-    let claim = |key: &str| {
-        Some(IdempotencyClaim { desk: desk("region-h"), key: key.into(), fingerprint: "f".into() })
-    };
+    let claim = |key: &str| Some(IdempotencyClaim { desk: desk("region-h"), key: key.into(), fingerprint: "f".into() });
     let plan = |_: &mut Incident| Effects { deliveries: vec![to("sds", Action::Create)], ..Effects::default() };
-    let submit = |remote: &str, claim| store.create_incident(report("region-h", remote), claim, entry("submitted"), now(), &plan);
+    let submit = |remote: &str, claim| {
+        store.create_incident(report("region-h", remote), claim, entry("submitted"), now(), &plan)
+    };
     let (a, b, c, d) = tokio::join!(
         submit("t-1", claim("k-1")),
         submit("t-1", claim("k-1")),

@@ -48,7 +48,7 @@ struct Pending {
 /// What a creation came to inside its batch.
 enum Applied {
     Created,
-    Replayed(Incident),
+    Replayed(Box<Incident>),
 }
 
 /// The trees a creation writes, as the writer thread holds them.
@@ -230,14 +230,17 @@ fn writer(trees: &Trees, pending: mpsc::Receiver<Pending>, #[cfg(test)] hold: &H
             // that one creation's failure is not every creation's.
             Err(_) if creations.len() > 1 => creations
                 .iter()
-                .map(|c| apply(trees, std::slice::from_ref(c)).and_then(|mut r| r.pop().unwrap_or_else(|| Err(StoreError::Io("no result".into())))))
+                .map(|c| {
+                    apply(trees, std::slice::from_ref(c))
+                        .and_then(|mut r| r.pop().unwrap_or_else(|| Err(StoreError::Io("no result".into()))))
+                })
                 .collect(),
             Err(e) => vec![Err(e)],
         };
         for ((creation, reply), result) in creations.into_iter().zip(replies).zip(results) {
             let _ = reply.send(result.map(|applied| match applied {
                 Applied::Created => CreateOutcome::Created(creation.incident),
-                Applied::Replayed(i) => CreateOutcome::Replayed(i),
+                Applied::Replayed(i) => CreateOutcome::Replayed(*i),
             }));
         }
     }
@@ -266,7 +269,7 @@ fn apply(t: &Trees, creations: &[Prepared]) -> Result<Vec<Result<Applied, StoreE
                 match check(incidents, xref, idem, c)? {
                     Ok(None) => {}
                     Ok(Some(i)) => {
-                        results.push(Ok(Applied::Replayed(i)));
+                        results.push(Ok(Applied::Replayed(Box::new(i))));
                         continue;
                     }
                     Err(e) => {
@@ -285,7 +288,8 @@ fn apply(t: &Trees, creations: &[Prepared]) -> Result<Vec<Result<Applied, StoreE
                 tx_enqueue(outbox, lanes, &c.incident, &c.effects.deliveries, c.now, request_id)?;
                 tx_escalations(escalations, escalation_ix, &c.effects.escalations)?;
                 if let Some(claim) = &c.claim {
-                    let record = IdempotencyRecord { fingerprint: claim.fingerprint.clone(), incident: c.incident.id.clone() };
+                    let record =
+                        IdempotencyRecord { fingerprint: claim.fingerprint.clone(), incident: c.incident.id.clone() };
                     idem.insert(idempotency_key(claim), encode(&record))?;
                 }
                 tx_audit(audit, &c.audit)?;

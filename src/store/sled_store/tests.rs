@@ -146,10 +146,7 @@ async fn a_data_directory_without_indexes_has_them_built_at_open() {
 }
 
 /// Creations queued while the writer is held: they are applied in one batch.
-async fn in_one_batch<T: Send + 'static>(
-    store: &Arc<SledStore>,
-    creations: Vec<tokio::task::JoinHandle<T>>,
-) -> Vec<T> {
+async fn in_one_batch<T: Send + 'static>(store: &Arc<SledStore>, creations: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
     use std::sync::atomic::Ordering;
     for _ in 0..400 {
         if store.creations.hold.queued.load(Ordering::SeqCst) == creations.len() {

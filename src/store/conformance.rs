@@ -37,6 +37,7 @@ macro_rules! store_conformance {
         $crate::store::conformance::store_conformance!(@cases $open, $skip;
             created_incidents_are_found_by_id_and_by_every_ref,
             a_replay_by_key_or_by_ticket_stores_nothing_twice,
+            concurrent_submissions_of_one_key_or_ticket_store_one_incident,
             a_refused_change_writes_nothing,
             an_unchanged_incident_is_not_written_or_audited,
             incidents_list_in_id_order_from_a_cursor,
@@ -203,6 +204,33 @@ pub async fn a_replay_by_key_or_by_ticket_stores_nothing_twice(open: Open, dir: 
     // Another desk's ticket of the same name is another incident.
     let elsewhere = store.create_incident(report("region-m", "t-1"), None, entry("submitted"), now(), &plan);
     assert!(matches!(elsewhere.await.unwrap(), CreateOutcome::Created(i) if i.id != first.id));
+}
+
+/// Submissions in flight together (a store may apply them in one batch): those with
+/// one idempotency key or one desk ticket are one incident, created once.
+pub async fn concurrent_submissions_of_one_key_or_ticket_store_one_incident(open: Open, dir: &Path) {
+    let store = open(dir);
+    let claim = |key: &str| Some(IdempotencyClaim { desk: desk("region-h"), key: key.into(), fingerprint: "f".into() });
+    let plan = |_: &mut Incident| Effects { deliveries: vec![to("sds", Action::Create)], ..Effects::default() };
+    let submit = |remote: &str, claim| {
+        store.create_incident(report("region-h", remote), claim, entry("submitted"), now(), &plan)
+    };
+    let (a, b, c, d) = tokio::join!(
+        submit("t-1", claim("k-1")),
+        submit("t-1", claim("k-1")),
+        submit("t-1", None),
+        submit("t-2", claim("k-2")),
+    );
+    let same = [a.unwrap(), b.unwrap(), c.unwrap()];
+    let created: Vec<_> = same.iter().filter(|o| matches!(o, CreateOutcome::Created(_))).collect();
+    assert_eq!(created.len(), 1, "one of them creates: {same:#?}");
+    assert!(same.iter().all(|o| o.incident() == created[0].incident()), "the others replay it: {same:#?}");
+    let CreateOutcome::Created(other) = d.unwrap() else { panic!("another key and ticket is another incident") };
+    assert_ne!(other.id, created[0].incident().id);
+    assert_eq!(audit_reasons(&*store).await, ["submitted", "submitted"]);
+    assert_eq!(outbox(&*store).await.len(), 2);
+    let found = store.find_by_ref(&desk("region-h"), &ticket("t-1")).await.unwrap();
+    assert_eq!(found.as_ref(), Some(&created[0].incident().id));
 }
 
 pub async fn a_refused_change_writes_nothing(open: Open, dir: &Path) {

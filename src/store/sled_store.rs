@@ -7,7 +7,8 @@
 //! content), and the secondary indexes (`incident_index`, `outbox_index`,
 //! `escalation_index`: [`index`]) that listings, lanes and deadlines are read from.
 //! Each operation is one sled transaction over the trees it touches, indexes
-//! included, then a group commit makes it durable before the method returns.
+//! included (creations waiting together share one: [`create`]), then a group
+//! commit makes it durable before the method returns.
 
 use std::path::Path;
 
@@ -47,6 +48,7 @@ pub struct SledStore {
     incident_index: sled::Tree,
     outbox_index: sled::Tree,
     escalation_index: sled::Tree,
+    creations: create::Creations,
     commit: GroupCommit,
 }
 
@@ -77,9 +79,16 @@ impl SledStore {
             outbox_index: tree("outbox_index")?,
             escalation_index: tree("escalation_index")?,
             db,
+            creations: create::Creations::default(),
             commit,
         }
-        .with_current_indexes()
+        .with_current_indexes()?
+        .with_creations()
+    }
+
+    fn with_creations(mut self) -> Result<Self, StoreError> {
+        self.creations = create::Creations::start(&self)?;
+        Ok(self)
     }
 
     /// A data directory written before the indexes (or with older ones) gets them
@@ -278,74 +287,7 @@ impl Store for SledStore {
         now: Timestamp,
         plan: CreationPlan<'_>,
     ) -> Result<CreateOutcome, StoreError> {
-        let origin_key = xref_key(&new.origin.desk, &new.origin.ticket);
-        let trees = (
-            &self.incidents,
-            &self.xref,
-            &self.idempotency,
-            &self.meta,
-            &self.audit,
-            &self.outbox,
-            &self.escalations,
-            &self.incident_index,
-            &self.outbox_index,
-            &self.escalation_index,
-        );
-        let outcome = flatten(scan(|| {
-            trees.transaction(
-                |(incidents, xref, idem, meta, audit_tree, outbox, escalations, incident_ix, lanes, escalation_ix)| {
-                    // A replay of the same key: same request → same incident; else refuse.
-                    if let Some(claim) = &idempotency {
-                        if let Some(bytes) = idem.get(idempotency_key(claim))? {
-                            let record: IdempotencyRecord = match decode(&bytes) {
-                                Ok(r) => r,
-                                Err(e) => return abort(e),
-                            };
-                            if record.fingerprint != claim.fingerprint {
-                                return abort(StoreError::IdempotencyMismatch);
-                            }
-                            return match tx_get_incident(incidents, record.incident.as_str())? {
-                                Some(i) => Ok(CreateOutcome::Replayed(i)),
-                                None => abort(StoreError::Corrupt(format!(
-                                    "idempotency key points at missing {}",
-                                    record.incident
-                                ))),
-                            };
-                        }
-                    }
-                    // The same desk ticket forwarded again is the same incident.
-                    if let Some(existing) = xref.get(&origin_key)? {
-                        let id = String::from_utf8_lossy(&existing).into_owned();
-                        return match tx_get_incident(incidents, &id)? {
-                            Some(i) => Ok(CreateOutcome::Replayed(i)),
-                            None => abort(StoreError::Corrupt(format!("xref points at missing {id}"))),
-                        };
-                    }
-                    let seq = match meta.get(INCIDENT_SEQ)? {
-                        Some(b) => u64::from_be_bytes(b.as_ref().try_into().unwrap_or([0; 8])) + 1,
-                        None => 1,
-                    };
-                    meta.insert(INCIDENT_SEQ, &seq.to_be_bytes())?;
-                    let year = now.to_zoned(jiff::tz::TimeZone::UTC).year();
-                    let mut incident = new.clone().into_incident(IncidentId::new(year, seq), now);
-                    let effects = plan(&mut incident);
-                    incidents.insert(incident.id.as_str().as_bytes(), encode(&incident))?;
-                    index::tx_incident(incident_ix, None, &incident)?;
-                    tx_index_refs(xref, &incident)?;
-                    tx_enqueue(outbox, lanes, &incident, &effects.deliveries, now, audit.request_id.as_deref())?;
-                    tx_escalations(escalations, escalation_ix, &effects.escalations)?;
-                    if let Some(claim) = &idempotency {
-                        let record =
-                            IdempotencyRecord { fingerprint: claim.fingerprint.clone(), incident: incident.id.clone() };
-                        idem.insert(idempotency_key(claim), encode(&record))?;
-                    }
-                    let mut entry = audit.clone();
-                    entry.incident = Some(incident.id.to_string());
-                    tx_audit(audit_tree, &entry)?;
-                    Ok(CreateOutcome::Created(incident))
-                },
-            )
-        }))?;
+        let outcome = self.creations.create(self, new, idempotency, audit, now, plan).await?;
         // A replay answers with what an earlier request wrote, which may not be on
         // disk yet (that request may still be waiting for its flush): wait as it does.
         self.commit.durable().await?;
@@ -507,6 +449,7 @@ impl Store for SledStore {
         // move it past every restored one so new keys never overwrite them.
         while self.db.generate_id().map_err(io)? < backup.sequences.item {}
         index::rebuild(self)?;
+        self.creations.renumber(&self.meta)?;
         self.db.flush().map_err(io)?;
         Ok(backup.summary())
     }
@@ -745,6 +688,7 @@ impl Store for SledStore {
 }
 
 mod batches;
+mod create;
 mod index;
 mod lanes;
 mod query;

@@ -144,3 +144,68 @@ async fn a_data_directory_without_indexes_has_them_built_at_open() {
     assert_eq!(due.items.iter().map(|i| &i.incident).collect::<Vec<_>>(), [&id]);
     assert_eq!(store.outbox_for(&id, None).await.unwrap().len(), 1);
 }
+
+/// Creations queued while the writer is held: they are applied in one batch.
+async fn in_one_batch<T: Send + 'static>(store: &Arc<SledStore>, creations: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
+    use std::sync::atomic::Ordering;
+    for _ in 0..400 {
+        if store.creations.hold.queued.load(Ordering::SeqCst) == creations.len() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(store.creations.hold.queued.load(Ordering::SeqCst), creations.len(), "all queued");
+    store.creations.hold.held.store(false, Ordering::SeqCst);
+    let mut answers = Vec::new();
+    for c in creations {
+        answers.push(c.await.unwrap());
+    }
+    answers
+}
+
+fn submit(
+    store: &Arc<SledStore>,
+    ticket: &'static str,
+    claim: Option<IdempotencyClaim>,
+) -> tokio::task::JoinHandle<Result<CreateOutcome, StoreError>> {
+    let store = store.clone();
+    tokio::spawn(async move {
+        let plan = |_: &mut Incident| Effects {
+            deliveries: vec![Delivery { desk: "sds".parse().unwrap(), action: Action::Create }],
+            ..Effects::default()
+        };
+        store.create_incident(report(ticket), claim, entry("submitted"), Timestamp::now(), &plan).await
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_key_or_one_ticket_twice_in_one_batch_is_one_incident() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SledStore::open(dir.path()).unwrap());
+    store.creations.hold.held.store(true, std::sync::atomic::Ordering::SeqCst);
+    let creations = vec![submit(&store, "t-1", claim()), submit(&store, "t-1", claim()), submit(&store, "t-1", None)];
+    let answers: Vec<CreateOutcome> = in_one_batch(&store, creations).await.into_iter().map(Result::unwrap).collect();
+    let created: Vec<_> = answers.iter().filter(|a| matches!(a, CreateOutcome::Created(_))).collect();
+    assert_eq!(created.len(), 1, "{answers:#?}");
+    assert!(answers.iter().all(|a| a.incident() == created[0].incident()), "{answers:#?}");
+    assert_eq!(store.incident_count(), 1);
+    assert_eq!(store.outbox(10).await.unwrap().len(), 1);
+    assert_eq!(store.audit_log(None, 10).await.unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_creation_in_a_batch_leaves_the_others_to_be_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SledStore::open(dir.path()).unwrap());
+    store.creations.hold.held.store(true, std::sync::atomic::Ordering::SeqCst);
+    // One key for two different requests: whichever comes second is refused.
+    let other = Some(IdempotencyClaim { fingerprint: "g".into(), ..claim().unwrap() });
+    let creations = vec![submit(&store, "t-1", claim()), submit(&store, "t-2", other), submit(&store, "t-3", None)];
+    let answers = in_one_batch(&store, creations).await;
+    let refused = answers.iter().filter(|a| matches!(a, Err(StoreError::IdempotencyMismatch))).count();
+    let created = answers.iter().filter(|a| matches!(a, Ok(CreateOutcome::Created(_)))).count();
+    assert_eq!((refused, created), (1, 2), "{answers:#?}");
+    assert_eq!(store.incident_count(), 2);
+    assert_eq!(store.outbox(10).await.unwrap().len(), 2);
+    assert_eq!(store.audit_log(None, 10).await.unwrap().len(), 2);
+}

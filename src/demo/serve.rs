@@ -7,6 +7,8 @@
 //! sharing an issuer would share the verification of their API tokens too, which the
 //! scenario's tokens must not.
 
+use std::io::Write;
+
 use deskgate_sim::idp::{IdpClient, IdpConfig, IdpSim, IdpUser};
 
 use crate::config::Config;
@@ -115,6 +117,7 @@ impl Providers {
         }
         println!("Ctrl-C stops the gateway, the simulators and the identity providers.");
         crate::startup::shutdown_signal().await;
-        println!("stopped.");
+        // Whoever read the banner may be gone by now: a closed stdout is no failure.
+        let _ = writeln!(std::io::stdout(), "stopped.");
     }
 }

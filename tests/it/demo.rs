@@ -100,7 +100,8 @@ async fn demo_serve_signs_a_printed_user_in_at_the_printed_urls_and_stops_at_ctr
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let mut lines = Vec::new();
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        let mut all = BufReader::new(stdout).lines().map_while(Result::ok);
+        for line in all.by_ref() {
             let last = line.starts_with("Ctrl-C stops");
             lines.push(line);
             if last {
@@ -108,6 +109,9 @@ async fn demo_serve_signs_a_printed_user_in_at_the_printed_urls_and_stops_at_ctr
             }
         }
         let _ = tx.send(lines);
+        // Read on to the end, as a terminal would: what the demo prints as it stops
+        // must not meet a closed pipe.
+        all.for_each(drop);
     });
     let lines = rx.recv_timeout(std::time::Duration::from_secs(180)).expect("the demo prints where it serves");
     assert!(lines.iter().any(|l| l == "done."), "the scenario played first: {lines:#?}");

@@ -17,6 +17,8 @@
 //! 0.22, and verifiers for every JOSE algorithm (rsa with num-bigint-dig,
 //! ed25519-dalek with curve25519-dalek, p256, p384). 4.1.0 adds about 60, among them a
 //! second RustCrypto generation (digest 0.11, sha2 0.11, hmac 0.13, signature 3).
+//! Its features also change how url and rustls are built, so adding it rebuilds
+//! those and every crate above them.
 //! The `desk` claim would also need a custom `AdditionalClaims` type and with it a
 //! `Client` alias spelled out in its fifteen type parameters. What this module checks
 //! (discovery's issuer, PKCE `S256`, `state`, `nonce`, signature by a JWKS key,

@@ -31,6 +31,7 @@ use crate::config::{Config, MapEnv};
 use crate::startup::Application;
 
 mod healthdata;
+mod serve;
 
 const SHIPPED_CONFIG: &str = include_str!("../deploy/gateway.toml");
 const SHIPPED_CONTACTS: &str = include_str!("../deploy/contacts.toml");
@@ -226,10 +227,11 @@ impl Demo {
 }
 
 /// Play the scenario of `profile` (`healthdata`; the NSP one without it) starting at
-/// `at` (default: now).
-pub async fn run_profile(profile: Option<&str>, at: Option<&str>) -> Result<(), String> {
+/// `at` (default: now); with `serve`, keep the NSP federation serving afterwards.
+pub async fn run_profile(profile: Option<&str>, at: Option<&str>, serve: bool) -> Result<(), String> {
     match profile {
-        None | Some("nsp") => run(at).await,
+        None | Some("nsp") => run(at, serve).await,
+        Some(_) if serve => Err("--serve serves the NSP federation: leave out --profile".into()),
         Some("healthdata") => {
             healthdata::run(match at {
                 Some(a) => parse_instant(a)?,
@@ -241,15 +243,16 @@ pub async fn run_profile(profile: Option<&str>, at: Option<&str>) -> Result<(), 
     }
 }
 
-/// Play the scenario starting at `at` (default: now).
-pub async fn run(at: Option<&str>) -> Result<(), String> {
+/// Play the scenario starting at `at` (default: now); with `serve`, keep serving
+/// afterwards until Ctrl-C.
+pub async fn run(at: Option<&str>, serve: bool) -> Result<(), String> {
     let start = match at {
         Some(a) => parse_instant(a)?,
         None => Timestamp::now(),
     };
     let data = std::env::temp_dir().join(format!("deskgate-demo-{}-{}", std::process::id(), now_unix()));
     std::fs::create_dir_all(&data).map_err(|e| e.to_string())?;
-    let result = play(&data, start).await;
+    let result = play(&data, start, serve).await;
     let _ = std::fs::remove_dir_all(&data);
     result
 }
@@ -266,8 +269,13 @@ fn parse_instant(text: &str) -> Result<Timestamp, String> {
     civil.in_tz("Europe/Copenhagen").map(|z| z.timestamp()).map_err(|e| format!("--at {text:?}: {e}"))
 }
 
-async fn play(data: &Path, start: Timestamp) -> Result<(), String> {
-    let mut env = generated_secrets(SHIPPED_CONFIG)?;
+async fn play(data: &Path, start: Timestamp, serve: bool) -> Result<(), String> {
+    let providers = if serve { Some(serve::Providers::start().await?) } else { None };
+    let text = match &providers {
+        Some(p) => p.configure(SHIPPED_CONFIG)?,
+        None => SHIPPED_CONFIG.to_owned(),
+    };
+    let mut env = generated_secrets(&text)?;
     let tools = Tools::start(&env).await?;
     let contacts = data.join("contacts.toml");
     std::fs::write(&contacts, SHIPPED_CONTACTS).map_err(|e| e.to_string())?;
@@ -294,13 +302,16 @@ async fn play(data: &Path, start: Timestamp) -> Result<(), String> {
     for (k, v) in overrides {
         env = env.with(k, v);
     }
-    let config = Config::from_toml(SHIPPED_CONFIG, &PathBuf::from("deploy"), &env)
+    let config = Config::from_toml(&text, &PathBuf::from("deploy"), &env)
         .map_err(|p| p.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))?;
     let store = crate::store::open(&config.gateway.store).map_err(|e| e.to_string())?;
     let app = Application::build_with(config.clone(), store, Arc::new(ShiftedClock::starting_at(start)))
         .await
         .map_err(|e| e.to_string())?;
     let base = format!("http://{}", app.local_addr());
+    if let Some(p) = &providers {
+        p.register(&config, &base);
+    }
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async {
         let _ = stopped.await;
@@ -312,6 +323,9 @@ async fn play(data: &Path, start: Timestamp) -> Result<(), String> {
     print_desks(&base, &config, 9, 46);
     let mut demo = Demo { base, client: reqwest::Client::new(), config, env, tools, step: 0 };
     let outcome = scenario(&mut demo, start).await;
+    if let (Ok(()), Some(p)) = (&outcome, &providers) {
+        p.serve(&demo.base).await;
+    }
     let _ = stop.send(());
     let _ = server.await;
     outcome

@@ -55,6 +55,10 @@ pub enum Command {
         /// (deploy/healthdata/: the healthdata.be process).
         #[arg(long)]
         profile: Option<String>,
+        /// Afterwards keep the federation serving until Ctrl-C: the intake form, the
+        /// operator console and an OpenID provider simulator with demo users, printed.
+        #[arg(long)]
+        serve: bool,
     },
     /// Who is contacted for a P1/P2 of a service at an instant, and why.
     Who {

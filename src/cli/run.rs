@@ -136,9 +136,9 @@ pub async fn run(cli: Cli) -> ExitCode {
             finish("token", crate::cli_token(&config, &desk, &ttl), |token| println!("{token}"))
         }
         Command::Probe { config, desk, write } => super::probe::probe(&config, &desk, write).await,
-        Command::Demo { at, profile } => {
+        Command::Demo { at, profile, serve } => {
             crate::telemetry::init(false, "warn");
-            match crate::demo::run_profile(profile.as_deref(), at.as_deref()).await {
+            match crate::demo::run_profile(profile.as_deref(), at.as_deref(), serve).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("demo failed: {e}");

@@ -145,6 +145,8 @@ struct GatewayFile {
     mitz: Option<mitz::MitzFile>,
     /// The process profile (`[gateway.process]`): priority matrix, calendar, auto-close.
     process: Option<profile::ProcessFile>,
+    /// The web pages (`[gateway.web]`): the report form's applications.
+    web: Option<web::WebFile>,
 }
 
 /// `[gateway.escalation]`: what happens around an escalation besides the contacts
@@ -423,6 +425,7 @@ pub struct GatewayConfig {
     /// The Mitz incident process, when `[gateway.mitz]` is configured.
     pub mitz: Option<Mitz>,
     pub process: Option<crate::model::ProcessProfile>,
+    pub web: web::WebSettings,
 }
 
 impl GatewayConfig {
@@ -558,6 +561,7 @@ impl Config {
             let (report, journal) =
                 report::resolve(g.report, g.journal, &desks, base_dir, smtp.is_some(), &mut problems);
             let process = g.process.and_then(|p| profile::resolve(p, &mut problems));
+            let web = web::resolve(g.web, &mut problems);
             listen.filter(|_| tls_ok).map(|listen| GatewayConfig {
                 listen,
                 data_dir,
@@ -580,6 +584,7 @@ impl Config {
                 classification: g.classification,
                 mitz,
                 process,
+                web,
             })
         });
 

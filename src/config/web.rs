@@ -1,10 +1,79 @@
-//! The web sign-in settings of a desk's `auth`: the gateway's OpenID Connect client
-//! at the desk's issuer (`oidc_client_id`, `oidc_client_secret` by secret reference).
+//! The web pages' settings: a desk's sign-in (the gateway's OpenID Connect client at
+//! the desk's issuer: `auth.oidc_client_id`, `auth.oidc_client_secret` by secret
+//! reference) and `[gateway.web]` (the report form's projects and applications).
 
 use std::path::Path;
 
+use serde::Deserialize;
+
 use super::{Env, Problem, SecretRef, resolve_secret};
+use crate::model::Service;
 use crate::secret::Secret;
+
+/// `[gateway.web]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct WebFile {
+    #[serde(default)]
+    applications: Vec<ApplicationFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApplicationFile {
+    project: String,
+    application: String,
+    service: String,
+}
+
+/// One choice under the report form's problem type "Application": a project, one of
+/// its applications, and the service an incident about it is filed under.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Application {
+    pub project: String,
+    pub application: String,
+    pub service: Service,
+}
+
+/// `[gateway.web]`, resolved.
+#[derive(Clone, Debug, Default)]
+pub struct WebSettings {
+    /// In the file's order; without any, the form offers no "Application" type.
+    pub applications: Vec<Application>,
+}
+
+/// Each entry named, with a service, once; each problem with its key path.
+pub(super) fn resolve(file: Option<WebFile>, problems: &mut Vec<Problem>) -> WebSettings {
+    let mut applications: Vec<Application> = Vec::new();
+    for (n, a) in file.unwrap_or_default().applications.into_iter().enumerate() {
+        let path = format!("gateway.web.applications[{n}]");
+        let mut ok = true;
+        for (key, value) in [("project", &a.project), ("application", &a.application)] {
+            if value.trim().is_empty() || value.chars().any(char::is_control) {
+                problems.push(Problem { path: format!("{path}.{key}"), message: "expected a name on one line".into() });
+                ok = false;
+            }
+        }
+        let service = match a.service.parse::<Service>() {
+            Ok(s) => Some(s),
+            Err(e) => {
+                problems.push(Problem { path: format!("{path}.service"), message: format!("expected a service: {e}") });
+                None
+            }
+        };
+        if applications.iter().any(|b| b.project == a.project && b.application == a.application) {
+            problems.push(Problem {
+                path: format!("{path}.application"),
+                message: format!("{:?} of project {:?} is listed twice", a.application, a.project),
+            });
+            ok = false;
+        }
+        if let Some(service) = service.filter(|_| ok) {
+            applications.push(Application { project: a.project, application: a.application, service });
+        }
+    }
+    WebSettings { applications }
+}
 
 /// The gateway as a relying party of a desk's OpenID provider.
 #[derive(Clone, Debug)]
@@ -76,6 +145,47 @@ mod tests {
 
     fn env() -> MapEnv {
         MapEnv::new(false).with("T_P", "portal-secret").with("T_OIDC", "client-secret")
+    }
+
+    #[test]
+    fn the_forms_applications_load_and_each_bad_entry_is_named_by_its_key_path() {
+        let web = r#"
+            [gateway.web]
+            applications = [
+                { project = "HD4DP", application = "HD4DP v2 Local", service = "hd4dp" },
+                { project = "HD4DP", application = "", service = "HD4DP" },
+                { project = "HD4DP", application = "HD4DP v2 Local", service = "HD4DP" },
+                { project = "healthstat.be", application = "Dashboards", service = "" },
+            ]
+        "#;
+        let text = federation("").replacen("[desks.portal]", &format!("{web}\n[desks.portal]"), 1);
+        let problems = Config::from_toml(&text, Path::new("."), &env()).unwrap_err();
+        let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "gateway.web.applications[1].application",
+                "gateway.web.applications[2].application",
+                "gateway.web.applications[3].service"
+            ],
+            "{problems:?}"
+        );
+        let unknown = federation("").replacen(
+            "[desks.portal]",
+            "[gateway.web]\napplications = [{ project = \"P\", app = \"A\", service = \"S\" }]\n[desks.portal]",
+            1,
+        );
+        let problems = Config::from_toml(&unknown, Path::new("."), &env()).unwrap_err();
+        assert!(problems.iter().any(|p| p.path.starts_with("gateway.web.applications")), "{problems:?}");
+
+        let good = federation("").replacen(
+            "[desks.portal]",
+            "[gateway.web]\napplications = [{ project = \"HD4DP\", application = \"Local\", service = \"hd4dp\" }]\n[desks.portal]",
+            1,
+        );
+        let c = Config::from_toml(&good, Path::new("."), &env()).unwrap();
+        let a = &c.gateway.web.applications[0];
+        assert_eq!((a.project.as_str(), a.application.as_str(), a.service.as_str()), ("HD4DP", "Local", "HD4DP"));
     }
 
     #[test]

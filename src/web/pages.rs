@@ -6,6 +6,7 @@ use maud::{DOCTYPE, Markup, html};
 use super::form::{APPLICATION, FIELDS, Problem, ReportForm};
 use super::session::Session;
 use super::text::{Lang, Text};
+use crate::config::web::Application;
 use crate::model::{Incident, Status};
 
 /// The page frame: language switch, who is signed in, and the body.
@@ -62,6 +63,7 @@ fn label_of(t: &Text, field: &str) -> &'static str {
     match field {
         "urgency" => t.urgency,
         "problem_type" => t.problem_type,
+        "project" => t.project,
         "application" => t.application,
         "subject" => t.subject,
         "description" => t.description,
@@ -72,6 +74,8 @@ fn label_of(t: &Text, field: &str) -> &'static str {
 /// What the report form shows besides the values typed.
 pub struct FormPage<'a> {
     pub services: &'a [String],
+    /// The problem type "Application"'s projects and applications (none: no such type).
+    pub applications: &'a [Application],
     pub max_files: usize,
     pub max_bytes: u64,
     pub problems: &'a [(&'static str, Problem)],
@@ -98,6 +102,7 @@ pub fn report_form(lang: Lang, f: &ReportForm, page: &FormPage<'_>, csrf: &str) 
         .iter()
         .copied()
         .filter(|field| match *field {
+            "project" => f.problem_type == APPLICATION && f.project.trim().is_empty(),
             "application" => f.problem_type == APPLICATION && f.application.trim().is_empty(),
             "urgency" => f.urgency.is_empty(),
             "problem_type" => f.problem_type.is_empty(),
@@ -108,6 +113,12 @@ pub fn report_form(lang: Lang, f: &ReportForm, page: &FormPage<'_>, csrf: &str) 
     // Desk limits are set in bytes; shown in MiB, as file managers show sizes.
     let size = format!("{} MB", page.max_bytes.div_ceil(1 << 20));
     let files_help = t.screenshots_help.replace("{n}", &page.max_files.to_string()).replace("{size}", &size);
+    let mut projects: Vec<&str> = Vec::new();
+    for a in page.applications {
+        if !projects.contains(&a.project.as_str()) {
+            projects.push(&a.project);
+        }
+    }
     html! {
         p { (t.report_intro) }
         section id="required" aria-live="polite" {
@@ -138,16 +149,39 @@ pub fn report_form(lang: Lang, f: &ReportForm, page: &FormPage<'_>, csrf: &str) 
                 select id="problem_type" name="problem_type" aria-describedby=(described("problem_type")) {
                     option value="" { (t.choose) }
                     @for s in page.services { option value=(s) selected[f.problem_type == *s] { (s) } }
-                    option value=(APPLICATION) selected[f.problem_type == APPLICATION] { (t.application_type) }
+                    @if !page.applications.is_empty() {
+                        option value=(APPLICATION) selected[f.problem_type == APPLICATION] { (t.application_type) }
+                    }
                 }
                 (error("problem_type"))
             }
-            div.field {
-                label for="application" { (t.application) }
-                p.help id="help-application" { (t.application_help) }
-                input id="application" name="application" value=(value("application", &f.application))
-                    aria-describedby=(described("application"));
-                (error("application"))
+            @if !page.applications.is_empty() {
+                // Shown by the stylesheet only while "Application" is chosen (no script).
+                div.field.when-application {
+                    label for="project" { (t.project) }
+                    p.help id="help-project" { (t.project_help) }
+                    select id="project" name="project" aria-describedby=(described("project")) {
+                        option value="" { (t.choose) }
+                        @for p in &projects { option value=(p) selected[f.project == *p] { (p) } }
+                    }
+                    (error("project"))
+                }
+                div.field.when-application {
+                    label for="application" { (t.application) }
+                    p.help id="help-application" { (t.application_help) }
+                    select id="application" name="application" aria-describedby=(described("application")) {
+                        option value="" { (t.choose) }
+                        @for p in &projects {
+                            optgroup label=(p) {
+                                @for a in page.applications.iter().filter(|a| a.project == *p) {
+                                    option value=(a.application)
+                                        selected[f.project == *p && f.application == a.application] { (a.application) }
+                                }
+                            }
+                        }
+                    }
+                    (error("application"))
+                }
             }
             div.field {
                 label for="subject" { (t.subject) " *" }
@@ -197,14 +231,14 @@ pub fn details(lang: Lang, incident: &Incident) -> Markup {
         dl {
             dt { (t.subject) } dd id="subject" { (incident.title.as_str()) }
             dt { (t.problem_type) } dd { (incident.service) }
-            dt { (t.status) } dd id="status" { (incident.status) }
+            dt { (t.status) } dd id="status" { (t.status_name(incident.status)) }
             dt { (t.reported) } dd { (incident.created_at) }
         }
         h2 { (t.timeline) }
         ol id="timeline" {
             li { (incident.created_at) ": " (t.reported) }
             @for h in incident.history.iter().filter(|h| h.field == "status") {
-                li { (h.at) ": " (h.from.as_deref().unwrap_or("")) " → " (h.to.as_deref().unwrap_or("")) }
+                li { (h.at) ": " (t.status_text(h.from.as_deref())) " → " (t.status_text(h.to.as_deref())) }
             }
         }
     }
@@ -220,7 +254,7 @@ pub fn mine(lang: Lang, incidents: &[Incident], status: Option<Status>) -> Marku
             label for="status" { (t.status) }
             select id="status" name="status" {
                 option value="" { (t.all) }
-                @for s in statuses { option value=(s) selected[status == Some(s)] { (s) } }
+                @for s in statuses { option value=(s) selected[status == Some(s)] { (t.status_name(s)) } }
             }
             button type="submit" { (t.filter) }
         }
@@ -233,7 +267,7 @@ pub fn mine(lang: Lang, incidents: &[Incident], status: Option<Status>) -> Marku
                     @for i in incidents {
                         tr {
                             td { a href={ "/report/" (i.id) "?lang=" (lang.code()) } { (i.id) } }
-                            td { (i.title.as_str()) } td { (i.status) } td { (i.created_at) }
+                            td { (i.title.as_str()) } td { (t.status_name(i.status)) } td { (i.created_at) }
                         }
                     }
                 }
@@ -263,4 +297,5 @@ label{display:block;font-weight:600;margin-top:1rem}input,select,textarea{width:
 input[type=file]{padding:0}.help{margin:.1rem 0;color:#444;font-size:.9rem}.error{color:#a00;font-weight:600}\
 #required{border:2px solid #a60;padding:.5rem 1rem;margin:1rem 0}form.inline{display:inline}\
 nav form.inline button{font:inherit}button#send{margin-top:1.5rem;padding:.6rem 1.2rem;font:inherit}\
-table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ccc;padding:.3rem;text-align:left}";
+table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ccc;padding:.3rem;text-align:left}\
+@supports selector(:has(*)){form:not(:has(#problem_type option[value=application]:checked)) .when-application{display:none}}";

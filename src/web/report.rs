@@ -68,7 +68,9 @@ fn form_page(
 ) -> Response {
     let limit = state.gateway.desk(&s.desk).map_or(0, |d| d.attachment_max_bytes);
     let services = services(state);
-    let fp = FormPage { services: &services, max_files: MAX_SCREENSHOTS, max_bytes: limit, problems };
+    let config = state.gateway.config();
+    let applications = &config.gateway.web.applications;
+    let fp = FormPage { services: &services, applications, max_files: MAX_SCREENSHOTS, max_bytes: limit, problems };
     let status = if problems.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let body = pages::report_form(lang, f, &fp, &s.csrf);
     page(status, lang, lang.t().report_title, Some(s), "/report", body)
@@ -102,6 +104,7 @@ async fn read_form(mut multipart: Multipart) -> Result<ReportForm, String> {
         match name.as_str() {
             "urgency" => f.urgency = text,
             "problem_type" => f.problem_type = text,
+            "project" => f.project = text,
             "application" => f.application = text,
             "subject" => f.subject = text,
             "description" => f.description = text,
@@ -138,16 +141,17 @@ pub(super) async fn send(
         f.form_id = super::oidc::random(18);
     }
     let limit = state.gateway.attachment_limit(&who);
-    let valid = match f.check(&services(&state), MAX_SCREENSHOTS, limit) {
-        Ok(v) => v,
-        Err(problems) => {
-            for (field, _) in problems.iter().filter(|(_, p)| *p == Problem::PatientData) {
-                let reason = format!("patient data in {field} (web form)");
-                state.gateway.audit_rejection(Some(&who.desk), None, &reason, &ctx).await;
+    let valid =
+        match f.check(&services(&state), &state.gateway.config().gateway.web.applications, MAX_SCREENSHOTS, limit) {
+            Ok(v) => v,
+            Err(problems) => {
+                for (field, _) in problems.iter().filter(|(_, p)| *p == Problem::PatientData) {
+                    let reason = format!("patient data in {field} (web form)");
+                    state.gateway.audit_rejection(Some(&who.desk), None, &reason, &ctx).await;
+                }
+                return form_page(&state, &s, lang, &f, &problems);
             }
-            return form_page(&state, &s, lang, &f, &problems);
-        }
-    };
+        };
     let ticket: TicketId = match format!("{}{}", reporter_tag(&s), f.form_id).parse() {
         Ok(t) => t,
         Err(_) => return message(StatusCode::BAD_REQUEST, lang, Some(&s), lang.t().err_choice),

@@ -3,6 +3,8 @@
 
 use axum::http::{HeaderMap, header};
 
+use crate::model::Status;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Lang {
     Da,
@@ -68,6 +70,8 @@ pub struct Text {
     pub problem_type: &'static str,
     pub problem_type_help: &'static str,
     pub application_type: &'static str,
+    pub project: &'static str,
+    pub project_help: &'static str,
     pub application: &'static str,
     pub application_help: &'static str,
     pub subject: &'static str,
@@ -101,6 +105,24 @@ pub struct Text {
     pub not_found: &'static str,
     pub forbidden_csrf: &'static str,
     pub sign_in_failed: &'static str,
+    /// Each status's name, in the order of `Status::ALL`.
+    pub statuses: [&'static str; Status::ALL.len()],
+}
+
+impl Text {
+    pub fn status_name(&self, status: Status) -> &'static str {
+        let i = Status::ALL.iter().position(|s| *s == status).unwrap_or_default();
+        self.statuses[i]
+    }
+
+    /// A status as the history records it (its wire name), named in this language;
+    /// anything else as it is.
+    pub fn status_text<'a>(&self, text: Option<&'a str>) -> &'a str {
+        match text.map(|t| t.parse::<Status>()) {
+            Some(Ok(s)) => self.status_name(s),
+            _ => text.unwrap_or_default(),
+        }
+    }
 }
 
 pub static DA: Text = Text {
@@ -118,10 +140,12 @@ pub static DA: Text = Text {
     urgency_low: "Lav",
     choose: "Vælg …",
     problem_type: "Problemtype",
-    problem_type_help: "Den tjeneste, der fejler; vælg Applikation og skriv navnet, hvis den ikke er på listen.",
+    problem_type_help: "Den tjeneste, der fejler; vælg Applikation for et projekts applikation.",
     application_type: "Applikation",
-    application: "Projekt/applikation",
-    application_help: "Navnet på applikationen eller projektet, f.eks. FMK-online.",
+    project: "Projektnavn",
+    project_help: "Projektet, som applikationen hører til.",
+    application: "Applikation",
+    application_help: "Den applikation i projektet, der fejler.",
     subject: "Emne",
     subject_help: "Én sætning, der siger hvad der er galt.",
     description: "Beskrivelse",
@@ -153,6 +177,17 @@ pub static DA: Text = Text {
     not_found: "Siden findes ikke.",
     forbidden_csrf: "Formularen er udløbet eller kom ikke fra denne side. Hent siden igen og prøv en gang til.",
     sign_in_failed: "Login mislykkedes. Prøv igen.",
+    statuses: [
+        "Ny",
+        "Tildelt",
+        "Under behandling",
+        "Afventer oplysninger",
+        "På hold",
+        "Afventer udrulning",
+        "Løst",
+        "Lukket",
+        "Annulleret",
+    ],
 };
 
 pub static EN: Text = Text {
@@ -170,10 +205,12 @@ pub static EN: Text = Text {
     urgency_low: "Low",
     choose: "Choose …",
     problem_type: "Problem type",
-    problem_type_help: "The service that fails; choose Application and give its name if it is not listed.",
+    problem_type_help: "The service that fails; choose Application for a project's application.",
     application_type: "Application",
-    application: "Project/application",
-    application_help: "The application's or project's name, e.g. FMK-online.",
+    project: "Project name",
+    project_help: "The project the application belongs to.",
+    application: "Application",
+    application_help: "The project's application that fails.",
     subject: "Subject",
     subject_help: "One sentence saying what is wrong.",
     description: "Description",
@@ -205,12 +242,39 @@ pub static EN: Text = Text {
     not_found: "There is no such page.",
     forbidden_csrf: "The form has expired or did not come from this site. Reload the page and try again.",
     sign_in_failed: "Sign-in failed. Please try again.",
+    statuses: [
+        "New",
+        "Assigned",
+        "In progress",
+        "Awaiting information",
+        "On hold",
+        "Pending release",
+        "Resolved",
+        "Closed",
+        "Cancelled",
+    ],
 };
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use axum::http::HeaderValue;
+
+    #[test]
+    fn every_status_has_its_own_name_in_each_language() {
+        for lang in [Lang::Da, Lang::En] {
+            let t = lang.t();
+            let names: std::collections::BTreeSet<_> = Status::ALL.iter().map(|s| t.status_name(*s)).collect();
+            assert_eq!(names.len(), Status::ALL.len(), "{lang:?}: {names:?}");
+            assert!(names.iter().all(|n| !n.is_empty() && !n.contains('_')), "{lang:?}: {names:?}");
+        }
+        assert_eq!(
+            (DA.status_name(Status::InProgress), EN.status_name(Status::InProgress)),
+            ("Under behandling", "In progress")
+        );
+        assert_eq!(DA.status_text(Some("resolved")), "Løst");
+        assert_eq!(EN.status_text(Some("something else")), "something else");
+    }
 
     #[test]
     fn the_query_wins_then_the_weighted_header_then_danish() {

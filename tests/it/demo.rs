@@ -66,3 +66,108 @@ fn plays(args: &[&str], story: &[&str]) {
     }
     assert!(!stdout.contains('✘'), "a step did not go as expected:\n{stdout}");
 }
+
+/// Kills the demo however the test ends.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `deskgate demo --serve` keeps the federation up after the scenario: a person signs
+/// in at the printed identity provider with the printed demo user (a plain HTTP
+/// client following the login form), reaches the intake form, and Ctrl-C ends it all
+/// cleanly.
+#[tokio::test]
+async fn demo_serve_signs_a_printed_user_in_at_the_printed_urls_and_stops_at_ctrl_c() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let mut child = crate::kit::binary::command()
+        .args(["demo", "--serve"])
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the binary runs");
+    let stdout = child.stdout.take().unwrap();
+    let mut running = Running(child);
+    // The banner up to its last line, read on a thread; the bound only keeps a broken
+    // build from hanging the suite.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = Vec::new();
+        let mut all = BufReader::new(stdout).lines().map_while(Result::ok);
+        for line in all.by_ref() {
+            let last = line.starts_with("Ctrl-C stops");
+            lines.push(line);
+            if last {
+                break;
+            }
+        }
+        let _ = tx.send(lines);
+        // Read on to the end, as a terminal would: what the demo prints as it stops
+        // must not meet a closed pipe.
+        all.for_each(drop);
+    });
+    let lines = rx.recv_timeout(std::time::Duration::from_secs(180)).expect("the demo prints where it serves");
+    assert!(lines.iter().any(|l| l == "done."), "the scenario played first: {lines:#?}");
+    assert!(!lines.iter().any(|l| l.contains('✘')), "a step did not go as expected: {lines:#?}");
+    let url_of = |label: &str| {
+        let line = lines.iter().find(|l| l.trim_start().starts_with(label)).unwrap_or_else(|| panic!("{label}"));
+        line.split_whitespace().last().unwrap().to_owned()
+    };
+    let report = url_of("intake form");
+    assert!(url_of("operator console").ends_with("/console"), "{lines:#?}");
+    let base = report.strip_suffix("/report").expect("the form's URL").to_owned();
+    // `region-h  user region-h-reporter / <password>  (…) at <issuer>`
+    let user = lines.iter().find(|l| l.contains("user region-h-reporter / ")).expect("a Region H reporter");
+    let words: Vec<&str> = user.split_whitespace().collect();
+    let password = words[words.iter().position(|w| *w == "/").unwrap() + 1];
+    let issuer = *words.last().unwrap();
+    for desk in ["sds", "fmk"] {
+        assert!(lines.iter().any(|l| l.trim_start().starts_with(desk) && l.contains(" user ")), "{desk}: {lines:#?}");
+    }
+
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let location = |r: &reqwest::Response| r.headers()["location"].to_str().unwrap().to_owned();
+    let cookie = |r: &reqwest::Response, name: &str| {
+        r.headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with(&format!("{name}=")) && !v.starts_with(&format!("{name}=;")))
+            .map(|v| v.split(';').next().unwrap().to_owned())
+            .unwrap_or_else(|| panic!("no cookie {name}"))
+    };
+    let start = http.get(format!("{base}/login/region-h")).send().await.unwrap();
+    assert_eq!(start.status(), 303);
+    let login = cookie(&start, "deskgate_login");
+    let authorize = location(&start);
+    assert!(authorize.starts_with(issuer), "{authorize} is the printed provider's");
+    // The provider's login page, then its form sent back with the printed credentials.
+    let page = http.get(&authorize).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains(r#"name="password""#));
+    let mut form: Vec<(String, String)> = url::Url::parse(&authorize).unwrap().query_pairs().into_owned().collect();
+    form.extend([("username".into(), "region-h-reporter".into()), ("password".into(), password.into())]);
+    let back = http.post(format!("{issuer}/authorize")).form(&form).send().await.unwrap();
+    assert_eq!(back.status(), 303, "the printed password signs in");
+    let callback = location(&back);
+    assert!(callback.starts_with(&format!("{base}/auth/callback")), "{callback}");
+    let signed_in = http.get(&callback).header("cookie", &login).send().await.unwrap();
+    assert_eq!(location(&signed_in), "/report");
+    let session = cookie(&signed_in, "deskgate_session");
+    let form = http.get(&report).header("cookie", &session).send().await.unwrap();
+    assert_eq!(form.status(), 200);
+    assert!(form.text().await.unwrap().contains("Region Hovedstaden"), "signed in as the printed user");
+
+    let pid = running.0.id().to_string();
+    assert!(std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    let status =
+        crate::kit::wait::poll_until(std::time::Duration::from_secs(30), async || running.0.try_wait().unwrap()).await;
+    assert!(status.expect("the demo stops at Ctrl-C").success(), "exit 0 after Ctrl-C");
+}

@@ -136,6 +136,13 @@ async fn portal_federation() -> (Federation, IdpSim, tempfile::TempDir) {
         .without_drift()
         .configure(move |c| {
             c.desk("portal", Desk::new("Portal", "local", "native").set("auth", auth));
+            c.gateway(
+                "web",
+                json!({ "applications": [
+                    { "project": "Fælles Medicinkort", "application": "FMK-online", "service": "fmk" },
+                    { "project": "National Serviceplatform", "application": "SOSI STS", "service": "NSP" },
+                ] }),
+            );
         })
         .start()
         .await;
@@ -207,4 +214,106 @@ async fn the_callback_needs_the_browsers_own_state_and_forms_need_the_csrf_token
         200,
         "still signed in"
     );
+}
+
+/// A whole sign-in of Anna at the portal: her session cookie.
+async fn signed_in(f: &Federation, idp: &IdpSim) -> String {
+    let http = client();
+    let start = http.get(f.url("/login/portal")).send().await.unwrap();
+    let login_cookie = set_cookie(&start, "deskgate_login").unwrap();
+    let mut form: Vec<(String, String)> =
+        url::Url::parse(&location(&start)).unwrap().query_pairs().into_owned().collect();
+    form.extend([("username".into(), "anna".into()), ("password".into(), "pw".into())]);
+    let back = http.post(format!("{}/authorize", idp.issuer())).form(&form).send().await.unwrap();
+    let r = http.get(location(&back)).header("cookie", &login_cookie).send().await.unwrap();
+    set_cookie(&r, "deskgate_session").expect("a session")
+}
+
+/// The `value` of the hidden input `name` in `html`.
+fn hidden(html: &str, name: &str) -> String {
+    let at = html.find(&format!(r#"name="{name}" value=""#)).unwrap_or_else(|| panic!("no {name} in {html}"));
+    let rest = &html[at + name.len() + 15..];
+    rest[..rest.find('"').unwrap()].to_owned()
+}
+
+/// The report form sent as a browser sends it (multipart), with `fields`.
+async fn send_report(f: &Federation, session: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+    let page = client().get(f.url("/report")).header("cookie", session).send().await.unwrap().text().await.unwrap();
+    let (csrf, form_id) = (hidden(&page, "csrf"), hidden(&page, "form_id"));
+    let boundary = "deskgate-test-boundary";
+    let body: String = [("csrf", csrf.as_str()), ("form_id", form_id.as_str())]
+        .iter()
+        .chain(fields)
+        .map(|(k, v)| format!("--{boundary}\r\ncontent-disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"))
+        .chain([format!("--{boundary}--\r\n")])
+        .collect();
+    client()
+        .post(f.url("/report?lang=en"))
+        .header("cookie", session)
+        .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The problem type "Application" (the healthdata.be portal): the configured projects
+/// and applications are offered, a pair that is not configured is refused on its
+/// field and stores nothing, and a configured one files the incident under the
+/// application's service with both names in its description. "My reports" names its
+/// status in the reader's language.
+#[tokio::test]
+async fn an_application_report_is_filed_under_its_service_and_my_reports_name_its_status_in_danish_and_english() {
+    let (f, idp, _secrets) = portal_federation().await;
+    let session = signed_in(&f, &idp).await;
+    let page = client().get(f.url("/report?lang=en")).header("cookie", &session).send().await.unwrap();
+    let html = page.text().await.unwrap();
+    assert!(html.contains(r#"<option value="application">Application</option>"#), "{html}");
+    assert!(html.contains(r#"<select id="project" name="project""#) && html.contains("Fælles Medicinkort"), "{html}");
+    assert!(html.contains(r#"<optgroup label="National Serviceplatform"><option value="SOSI STS">"#), "{html}");
+
+    let report = |project: &'static str, application: &'static str| {
+        vec![
+            ("urgency", "medium"),
+            ("problem_type", "application"),
+            ("project", project),
+            ("application", application),
+            ("subject", "Prescriptions do not load"),
+            ("description", "Since 09:00 the list stays empty."),
+        ]
+    };
+    let before = f.outbox().await.len();
+    let refused = send_report(&f, &session, &report("Fælles Medicinkort", "SOSI STS")).await;
+    assert_eq!(refused.status(), 422, "another project's application");
+    let html = refused.text().await.unwrap();
+    assert!(html.contains(r#"id="error-application""#) && !html.contains(r#"id="error-project""#), "{html}");
+    let (_, list) = f.call("sds", reqwest::Method::GET, "/api/v1/incidents", None).await;
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(0), "nothing stored: {list}");
+    assert_eq!(f.outbox().await.len(), before);
+
+    let sent = send_report(&f, &session, &report("National Serviceplatform", "SOSI STS")).await;
+    assert_eq!(sent.status(), 303, "{:?}", sent.text().await);
+    let id = location(&sent).trim_start_matches("/report/").split('?').next().unwrap().to_owned();
+    let incident = f.incident(&id).await;
+    assert_eq!(incident["service"], "NSP", "{incident}");
+    let description = incident["description"].as_str().unwrap();
+    assert!(
+        description.starts_with("Project: National Serviceplatform\nApplication: SOSI STS\n\nSince 09:00"),
+        "{description}"
+    );
+
+    for (lang, new, in_progress) in [("da", "Ny", "Under behandling"), ("en", "New", "In progress")] {
+        let mine = client()
+            .get(f.url(&format!("/report/mine?lang={lang}")))
+            .header("cookie", &session)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let row = &mine[mine.find(&id).unwrap_or_else(|| panic!("{id} in {mine}"))..];
+        assert!(row.contains(&format!("<td>{new}</td>")), "{lang}: {row}");
+        assert!(mine.contains(&format!(r#"<option value="in_progress">{in_progress}</option>"#)), "{lang}: {mine}");
+    }
 }

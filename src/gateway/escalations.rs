@@ -71,7 +71,8 @@ impl crate::gateway::Gateway {
     /// After a change to `incident`: when it no longer calls for an escalation
     /// ([`crate::escalation::end_reason`]), its waiting escalations end, with the
     /// reason, so nobody is paged for it. A failure here is logged, not returned:
-    /// the change is already durable, and the watch ends them at its next pass.
+    /// the change is already durable, and the watch ends them once they are due,
+    /// instead of paging.
     pub(crate) async fn end_escalations(&self, incident: &crate::model::Incident) {
         let Some(reason) = crate::escalation::end_reason(incident) else { return };
         let waiting = match self.store.escalations_of(&incident.id).await {

@@ -14,6 +14,8 @@
 pub mod backup;
 #[cfg(test)]
 pub(crate) mod conformance;
+#[cfg(test)]
+pub(crate) mod counting;
 mod group_commit;
 pub mod leadership;
 pub mod postgres;
@@ -253,6 +255,32 @@ pub struct DueDeliveries {
     pub items: Vec<OutboxItem>,
     /// When the earliest lane head that is not yet due will be.
     pub next_due: Option<Timestamp>,
+}
+
+/// A due escalation with what its incident is now (`None`: not stored), for the
+/// escalation watch.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DueEscalation {
+    pub escalation: Escalation,
+    pub incident: Option<crate::escalation::IncidentFacts>,
+}
+
+/// [`Store::due_escalations`], then each one's incident by id: what
+/// [`Store::due_for_watch`] does on a backend without a join.
+pub async fn due_with_incidents<S: Store + ?Sized>(
+    store: &S,
+    by: Timestamp,
+    limit: usize,
+) -> Result<Vec<DueEscalation>, StoreError> {
+    let mut out = Vec::new();
+    for escalation in store.due_escalations(by, limit).await? {
+        let incident = match escalation.incident_id.parse::<IncidentId>() {
+            Ok(id) => store.get_incident(&id).await?.map(|i| crate::escalation::IncidentFacts::of(&i)),
+            Err(_) => None,
+        };
+        out.push(DueEscalation { escalation, incident });
+    }
+    Ok(out)
 }
 
 /// Which escalations to list, in id order, at most `limit`.
@@ -600,6 +628,14 @@ pub trait Store: Send + Sync + 'static {
         due.sort_by(|a, b| a.deadline.cmp(&b.deadline).then_with(|| a.id.cmp(&b.id)));
         due.truncate(limit);
         Ok(due)
+    }
+
+    /// [`Store::due_escalations`], each with the facts of its incident the watch
+    /// decides on. A backend that can read both at once does (a join); the default
+    /// reads each due one's incident: what a round reads grows with what is due,
+    /// never with what merely waits.
+    async fn due_for_watch(&self, by: Timestamp, limit: usize) -> Result<Vec<DueEscalation>, StoreError> {
+        due_with_incidents(self, by, limit).await
     }
 
     /// The escalations of one incident, in id order.

@@ -20,7 +20,17 @@ impl crate::gateway::Gateway {
         who: &crate::auth::DeskPrincipal,
         limit: usize,
     ) -> Result<Vec<Escalation>, crate::gateway::GatewayError> {
-        let query = EscalationQuery { viewer: Viewer::of(&who.actor()), ..EscalationQuery::all(limit) };
+        self.escalations_page(who, None, limit).await
+    }
+
+    /// A page of [`Self::escalations`]: those with an id after `after`, at most `limit`.
+    pub async fn escalations_page(
+        &self,
+        who: &crate::auth::DeskPrincipal,
+        after: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<Escalation>, crate::gateway::GatewayError> {
+        let query = EscalationQuery { viewer: Viewer::of(&who.actor()), after, ..EscalationQuery::all(limit) };
         Ok(self.store.escalations(&query).await?)
     }
 

@@ -141,6 +141,26 @@ impl Store for Counting {
         self.inner.due_deliveries(now, limit).await
     }
 
+    async fn outbox_page(
+        &self,
+        after: Option<u64>,
+        desk: Option<&DeskId>,
+        limit: usize,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
+        self.count("outbox_page");
+        self.inner.outbox_page(after, desk, limit).await
+    }
+
+    async fn dead_letters_page(
+        &self,
+        after: Option<u64>,
+        desk: Option<&DeskId>,
+        limit: usize,
+    ) -> Result<Vec<DeadLetter>, StoreError> {
+        self.count("dead_letters_page");
+        self.inner.dead_letters_page(after, desk, limit).await
+    }
+
     async fn outbox_item(&self, seq: u64) -> Result<Option<OutboxItem>, StoreError> {
         self.count("outbox_item");
         self.inner.outbox_item(seq).await

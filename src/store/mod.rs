@@ -286,6 +286,8 @@ pub async fn due_with_incidents<S: Store + ?Sized>(
 /// Which escalations to list, in id order, at most `limit`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EscalationQuery {
+    /// Keyset cursor: only those with an id after this one.
+    pub after: Option<String>,
     /// Only those waiting for an acknowledgement whose deadline is at or before this.
     pub due_by: Option<Timestamp>,
     /// Only those of incidents this viewer sees.
@@ -295,7 +297,7 @@ pub struct EscalationQuery {
 
 impl EscalationQuery {
     pub fn all(limit: usize) -> Self {
-        Self { due_by: None, viewer: Viewer::Everything, limit }
+        Self { after: None, due_by: None, viewer: Viewer::Everything, limit }
     }
 
     /// Whether `e`, of the incident `incident` (if stored), is one the query asks for.
@@ -305,7 +307,7 @@ impl EscalationQuery {
             Viewer::Everything => true,
             _ => incident.is_some_and(|i| self.viewer.sees(i)),
         };
-        due && visible
+        due && visible && self.after.as_ref().is_none_or(|after| e.id.as_str() > after.as_str())
     }
 }
 
@@ -578,6 +580,38 @@ pub trait Store: Send + Sync + 'static {
         due.items.sort_by_key(|i| (i.not_before, i.seq));
         due.items.truncate(limit);
         Ok(due)
+    }
+
+    /// A page of the waiting deliveries: those after sequence number `after`, to
+    /// `desk` only if given, in `seq` order, at most `limit`. A backend seeks to
+    /// `after` in its index rather than reading what comes before.
+    async fn outbox_page(
+        &self,
+        after: Option<u64>,
+        desk: Option<&DeskId>,
+        limit: usize,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
+        let all = self.outbox(usize::MAX).await?;
+        Ok(all
+            .into_iter()
+            .filter(|i| after.is_none_or(|a| i.seq > a) && desk.is_none_or(|d| &i.desk == d))
+            .take(limit)
+            .collect())
+    }
+
+    /// A page of the dead letters, as [`Store::outbox_page`] pages the outbox.
+    async fn dead_letters_page(
+        &self,
+        after: Option<u64>,
+        desk: Option<&DeskId>,
+        limit: usize,
+    ) -> Result<Vec<DeadLetter>, StoreError> {
+        let all = self.dead_letters(usize::MAX).await?;
+        Ok(all
+            .into_iter()
+            .filter(|d| after.is_none_or(|a| d.item.seq > a) && desk.is_none_or(|k| &d.item.desk == k))
+            .take(limit)
+            .collect())
     }
 
     /// One waiting delivery as it stands now; `None` once completed or dead-lettered.

@@ -15,6 +15,7 @@ mod accept;
 mod backup;
 mod leader;
 mod outbox;
+mod pages;
 mod query;
 #[cfg(test)]
 pub(crate) mod testing;
@@ -371,6 +372,24 @@ impl Store for PgStore {
         outbox::list(self.pool().await?, limit).await
     }
 
+    async fn outbox_page(
+        &self,
+        after: Option<u64>,
+        desk: Option<&DeskId>,
+        limit: usize,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
+        pages::outbox(self.pool().await?, after, desk, limit).await
+    }
+
+    async fn dead_letters_page(
+        &self,
+        after: Option<u64>,
+        desk: Option<&DeskId>,
+        limit: usize,
+    ) -> Result<Vec<DeadLetter>, StoreError> {
+        pages::dead_letters(self.pool().await?, after, desk, limit).await
+    }
+
     async fn outbox_for(&self, incident: &IncidentId, desk: Option<&DeskId>) -> Result<Vec<OutboxItem>, StoreError> {
         query::outbox_for(self.pool().await?, incident, desk).await
     }
@@ -461,7 +480,7 @@ impl Store for PgStore {
         };
         let rows: Vec<(String,)> = sqlx::query_as(
             "SELECT e.body::text FROM escalations e
-             WHERE ($1::bigint IS NULL OR e.deadline <= $1)
+             WHERE ($1::bigint IS NULL OR e.deadline <= $1) AND ($4::text IS NULL OR e.id > $4)
                AND ($2::text IS NULL OR EXISTS (
                  SELECT 1 FROM incidents i WHERE i.id = e.incident AND i.parties @> ARRAY[$2::text]))
              ORDER BY e.id LIMIT $3",
@@ -469,6 +488,7 @@ impl Store for PgStore {
         .bind(query.due_by.map(nanos))
         .bind(party)
         .bind(limit_i64(query.limit))
+        .bind(query.after.as_deref())
         .fetch_all(self.pool().await?)
         .await
         .map_err(db)?;

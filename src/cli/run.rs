@@ -138,16 +138,16 @@ pub async fn run(cli: Cli) -> ExitCode {
             }
         }
         Command::Backup { out, data_dir, config } => {
-            let dir = match data_dir.map_or_else(|| crate::commands::data_dir_from_config(&config), Ok) {
-                Ok(d) => d,
+            let store = match crate::commands::store_from_config(data_dir, &config) {
+                Ok(s) => s,
                 Err(e) => {
                     eprintln!("deskgate backup: {e}");
                     return ExitCode::FAILURE;
                 }
             };
-            match crate::commands::backup(&dir, &out).await {
+            match crate::commands::backup_store(&store, &out).await {
                 Ok(summary) => {
-                    println!("{} → {}: {summary}", dir.display(), out.display());
+                    println!("{} → {}: {summary}", crate::commands::describe_store(&store), out.display());
                     ExitCode::SUCCESS
                 }
                 Err(e) => {
@@ -157,16 +157,16 @@ pub async fn run(cli: Cli) -> ExitCode {
             }
         }
         Command::Restore { input, force, data_dir, config } => {
-            let dir = match data_dir.map_or_else(|| crate::commands::data_dir_from_config(&config), Ok) {
-                Ok(d) => d,
+            let store = match crate::commands::store_from_config(data_dir, &config) {
+                Ok(s) => s,
                 Err(e) => {
                     eprintln!("deskgate restore: {e}");
                     return ExitCode::FAILURE;
                 }
             };
-            match crate::commands::restore(&input, &dir, force).await {
+            match crate::commands::restore_store(&input, &store, force).await {
                 Ok(summary) => {
-                    println!("{} → {}: {summary}", input.display(), dir.display());
+                    println!("{} → {}: {summary}", input.display(), crate::commands::describe_store(&store));
                     ExitCode::SUCCESS
                 }
                 Err(e) => {

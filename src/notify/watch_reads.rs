@@ -69,7 +69,8 @@ async fn a_watch_round_on_sled_reads_only_what_is_due() {
     let dirs = std::sync::Mutex::new(Vec::new());
     let open = || {
         let dir = tempfile::tempdir().expect("a directory");
-        let store = crate::store::open(&crate::store::StoreConfig::Sled { path: dir.path().to_owned() }).expect("opens");
+        let store =
+            crate::store::open(&crate::store::StoreConfig::Sled { path: dir.path().to_owned() }).expect("opens");
         dirs.lock().expect("not poisoned").push(dir);
         store
     };
@@ -83,12 +84,7 @@ async fn a_watch_round_on_postgres_reads_only_what_is_due_in_one_query() {
     }
     let open = || {
         let url = crate::store::postgres::testing::shared().fresh_database();
-        let config = crate::config::PostgresConfig {
-            url,
-            password: None,
-            pool_size: 2,
-            lease: Duration::from_secs(5),
-        };
+        let config = crate::config::PostgresConfig { url, password: None, pool_size: 2, lease: Duration::from_secs(5) };
         Arc::new(crate::store::PgStore::open_lazy(&config).expect("opens")) as Arc<dyn Store>
     };
     reads_do_not_grow_with_waiting(open, true).await;

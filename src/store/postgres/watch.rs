@@ -7,7 +7,11 @@ use sqlx::postgres::PgPool;
 use super::{db, decode, limit_i64, nanos};
 use crate::store::{DueEscalation, StoreError};
 
-pub(super) async fn due_for_watch(pool: &PgPool, by: Timestamp, limit: usize) -> Result<Vec<DueEscalation>, StoreError> {
+pub(super) async fn due_for_watch(
+    pool: &PgPool,
+    by: Timestamp,
+    limit: usize,
+) -> Result<Vec<DueEscalation>, StoreError> {
     // The facts under the incident's own field names (see IncidentFacts).
     let rows: Vec<(String, Option<String>)> = sqlx::query_as(
         "SELECT e.body::text,

@@ -119,6 +119,69 @@ pub fn data_dir_from_config(config: &Path) -> Result<PathBuf, String> {
     }
 }
 
+/// The store `backup` and `restore` work on: the sled directory `data_dir` when
+/// given; else the configuration's `[gateway.store]` — its PostgreSQL database when
+/// `kind = "postgres"` (password and all, by its secret reference), otherwise the
+/// sled directory [`data_dir_from_config`] finds.
+pub fn store_from_config(data_dir: Option<PathBuf>, config: &Path) -> Result<crate::store::StoreConfig, String> {
+    if let Some(path) = data_dir {
+        return Ok(crate::store::StoreConfig::Sled { path });
+    }
+    let kind = std::env::var("DESKGATE_GATEWAY__STORE__KIND").ok().or_else(|| {
+        let table = std::fs::read_to_string(config).ok()?.parse::<toml::Table>().ok()?;
+        Some(table.get("gateway")?.get("store")?.get("kind")?.as_str()?.to_owned())
+    });
+    if kind.as_deref() == Some("postgres") {
+        return crate::config::store_of_file(config, &crate::config::ProcessEnv).map_err(|e| e.to_string());
+    }
+    data_dir_from_config(config).map(|path| crate::store::StoreConfig::Sled { path })
+}
+
+/// How `backup` and `restore` name a store: its directory, or its database URL
+/// (which never holds the password).
+pub fn describe_store(store: &crate::store::StoreConfig) -> String {
+    match store {
+        crate::store::StoreConfig::Sled { path } => path.display().to_string(),
+        crate::store::StoreConfig::Postgres(pg) => pg.url.clone(),
+    }
+}
+
+/// `deskgate backup` of `store`: a sled directory as [`backup`] copies it; a
+/// PostgreSQL database in one snapshot (REPEATABLE READ), so replicas may keep
+/// serving meanwhile.
+pub async fn backup_store(
+    store: &crate::store::StoreConfig,
+    out: &Path,
+) -> Result<crate::store::backup::BackupSummary, String> {
+    match store {
+        crate::store::StoreConfig::Sled { path } => backup(path, out).await,
+        crate::store::StoreConfig::Postgres(_) => {
+            let store = crate::store::connect(store).await.map_err(|e| e.to_string())?;
+            write_backup(&*store, out).await
+        }
+    }
+}
+
+/// `deskgate restore` into `store` (see [`restore`]); a PostgreSQL database gets
+/// its schema first if it has none.
+pub async fn restore_store(
+    input: &Path,
+    store: &crate::store::StoreConfig,
+    force: bool,
+) -> Result<crate::store::backup::BackupSummary, String> {
+    match store {
+        crate::store::StoreConfig::Sled { path } => restore(input, path, force).await,
+        crate::store::StoreConfig::Postgres(_) => {
+            let file = std::fs::File::open(input).map_err(|e| format!("{}: {e}", input.display()))?;
+            let store = crate::store::connect(store).await.map_err(|e| e.to_string())?;
+            store
+                .import(&mut std::io::BufReader::new(file), force)
+                .await
+                .map_err(|e| format!("{}: {e}", input.display()))
+        }
+    }
+}
+
 /// `deskgate backup`: copy the store in `data_dir` to `out`. The store is opened
 /// here, which its lock refuses while a gateway runs on it — so nothing writes
 /// during the copy and it is of one point in time. The file appears only complete
@@ -129,6 +192,15 @@ pub async fn backup(data_dir: &Path, out: &Path) -> Result<crate::store::backup:
     }
     let store = crate::store::open(&crate::store::StoreConfig::Sled { path: data_dir.to_path_buf() })
         .map_err(|e| e.to_string())?;
+    write_backup(&*store, out).await
+}
+
+/// Export `store` to `out`, which appears only complete (written beside it, then
+/// renamed).
+async fn write_backup(
+    store: &dyn crate::store::Store,
+    out: &Path,
+) -> Result<crate::store::backup::BackupSummary, String> {
     let partial = out.with_file_name(format!(
         ".{}.partial",
         out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "backup".into())
@@ -436,6 +508,32 @@ mod tests {
         assert_eq!(data_dir_from_config(&config).unwrap(), PathBuf::from("/srv/store"));
         std::fs::write(&config, "[gateway]\nstore = { kind = \"sled\", path = 7 }\n").unwrap();
         assert!(data_dir_from_config(&config).unwrap_err().contains("gateway.store.path"));
+    }
+
+    #[test]
+    fn backup_takes_a_postgres_store_from_the_configuration_with_its_password_and_nothing_else() {
+        if std::env::vars().any(|(k, _)| k.starts_with("DESKGATE_GATEWAY__")) {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("gateway.toml");
+        let pg = "[gateway]\nstore = { kind = \"postgres\", url = \"postgres://deskgate@db:5432/deskgate\", \
+                  password = { file = \"pg-password\" } }\n";
+        // A desk whose secret is not set: not read for a backup.
+        let desk =
+            "[desks.sds]\nname = \"SDS\"\nrole = \"national\"\njwt_secret = { env = \"DESKGATE_UNSET_SECRET\" }\n";
+        std::fs::write(&config, format!("{pg}{desk}")).unwrap();
+        let missing = store_from_config(None, &config).unwrap_err();
+        assert!(missing.contains("gateway.store.password") && missing.contains("pg-password"), "{missing}");
+        std::fs::write(dir.path().join("pg-password"), "s3cret-pg\n").unwrap();
+        let store = store_from_config(None, &config).unwrap();
+        let crate::store::StoreConfig::Postgres(found) = &store else { panic!("postgres: {store:?}") };
+        assert_eq!(found.url, "postgres://deskgate@db:5432/deskgate");
+        assert_eq!(found.password.as_ref().map(|p| p.expose()), Some("s3cret-pg"));
+        assert_eq!(describe_store(&store), "postgres://deskgate@db:5432/deskgate", "named without the password");
+        // --data-dir names a sled directory whatever the configuration says.
+        let sled = store_from_config(Some(PathBuf::from("/srv/store")), &config).unwrap();
+        assert_eq!(sled, crate::store::StoreConfig::Sled { path: PathBuf::from("/srv/store") });
     }
 
     #[test]

@@ -32,13 +32,15 @@ use tokio::sync::{Notify, watch};
 
 use crate::clock::Clock;
 use crate::config::{Config, SmtpTls};
-use crate::escalation::{Channel, Escalation, EscalationState, TimeoutOutcome, end_reason};
+use crate::escalation::{Channel, Escalation, EscalationState, TimeoutOutcome};
 use crate::gateway::end_escalation;
-use crate::model::{Incident, IncidentId, ModelError};
+use crate::model::{Incident, ModelError};
 use crate::outbox::{Action, Delivery};
-use crate::store::{Store, StoreError};
+use crate::store::{DueEscalation, Store, StoreError};
 
 mod alert;
+#[cfg(test)]
+mod watch_reads;
 
 // The deliveries an escalation plans are the gateway's (they enter the outbox in the
 // change's transaction); they are re-exported here where the notifier uses them.
@@ -389,12 +391,14 @@ pub struct Watch {
 }
 
 impl Watch {
-    /// One pass at the clock's now: every waiting escalation whose incident no longer
-    /// calls for one ends ([`end_reason`]: resolved, closed, cancelled, downgraded, a
-    /// support request) — whether or not it is due, and whatever the gateway did
-    /// before a restart; every other one past its deadline moves to the next contact
-    /// (whose notifications are queued) or becomes exhausted. Returns the escalations
-    /// moved on (not those ended).
+    /// One pass at the clock's now: every waiting escalation past its deadline either
+    /// ends, when its incident no longer calls for one ([`crate::escalation::IncidentFacts::end_reason`]:
+    /// resolved, closed, cancelled, downgraded, a support request — whatever the
+    /// gateway did before a restart), or moves to the next contact (whose
+    /// notifications are queued) or becomes exhausted. Only the due escalations are
+    /// read, each with its incident's facts: a round costs what is due, not what waits
+    /// (the gateway ends the others with the change that settles them). Returns the
+    /// escalations moved on (not those ended).
     pub async fn step(&self) -> Result<Vec<Escalation>, StoreError> {
         let now = self.clock.now();
         if let Some(gateway) = &self.deferrals {
@@ -402,17 +406,13 @@ impl Watch {
                 tracing::error!(error = %e, "ending due deferrals failed");
             }
         }
-        // Only the escalations still waiting, from the store's index of deadlines: what
-        // is open, not every escalation ever opened.
-        let waiting = self.store.due_escalations(jiff::Timestamp::MAX, usize::MAX).await?;
         let mut due = Vec::new();
-        for e in waiting.into_iter().filter(|e| e.state.is_waiting()) {
-            let incident = match e.incident_id.parse::<IncidentId>() {
-                Ok(id) => self.store.get_incident(&id).await?,
-                Err(_) => None,
-            };
+        for DueEscalation { escalation: e, incident } in self.store.due_for_watch(now, usize::MAX).await? {
+            if !e.state.is_waiting() {
+                continue;
+            }
             let reason = match &incident {
-                Some(i) => end_reason(i),
+                Some(facts) => facts.end_reason(),
                 None => Some(format!("{} is not stored", e.incident_id)),
             };
             match reason {

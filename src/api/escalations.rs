@@ -247,6 +247,8 @@ impl EscalationView {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EscalationList {
     pub items: Vec<EscalationView>,
+    /// The `cursor` of the next page (an escalation id); `null` on the last one.
+    pub next_cursor: Option<String>,
 }
 
 fn view(state: &AppState, e: &Escalation) -> EscalationView {
@@ -256,12 +258,19 @@ fn view(state: &AppState, e: &Escalation) -> EscalationView {
 /// Escalations of the incidents this desk is party to (all, for the national desk).
 #[utoipa::path(
     get, path = "/api/v1/escalations", tag = "escalations",
-    responses((status = 200, body = EscalationList), (status = 401, body = ErrorBody)),
+    params(("cursor" = Option<String>, Query), ("limit" = Option<usize>, Query)),
+    responses((status = 200, body = EscalationList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("desk_jwt" = []))
 )]
-pub async fn list(State(state): State<AppState>, who: DeskPrincipal) -> Result<Json<EscalationList>, ApiError> {
-    let items = state.gateway.escalations(&who, 10_000).await?;
-    Ok(Json(EscalationList { items: items.iter().map(|e| view(&state, e)).collect() }))
+pub async fn list(
+    State(state): State<AppState>,
+    who: DeskPrincipal,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Result<Json<EscalationList>, ApiError> {
+    let (cursor, limit) = crate::api::sync::page_params(query)?;
+    let items = state.gateway.escalations_page(&who, cursor, limit).await?;
+    let next_cursor = items.last().filter(|_| items.len() == limit).map(|e| e.id.clone());
+    Ok(Json(EscalationList { items: items.iter().map(|e| view(&state, e)).collect(), next_cursor }))
 }
 
 #[utoipa::path(

@@ -3,7 +3,7 @@
 //! letter is for the national desk only.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use serde::Serialize;
 
@@ -16,25 +16,81 @@ use crate::outbox::{DeadLetter, OutboxItem};
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct OutboxPage {
     pub items: Vec<OutboxItem>,
+    /// The `cursor` of the next page; `null` on the last one.
+    pub next_cursor: Option<u64>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct DeadLetterPage {
     pub items: Vec<DeadLetter>,
+    /// The `cursor` of the next page; `null` on the last one.
+    pub next_cursor: Option<u64>,
 }
 
-/// Deliveries waiting to go out, in order (national desk: all; others: their own).
+/// How many items a listing page holds unless `limit` says otherwise.
+const PAGE: usize = 100;
+
+/// `cursor` and `limit` of a listing's query (1 to 1000, default 100); anything else
+/// is refused, naming the parameter.
+pub(crate) fn page_params(query: Option<String>) -> Result<(Option<String>, usize), ApiError> {
+    let (mut cursor, mut limit) = (None, PAGE);
+    for (key, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        match key.as_ref() {
+            "cursor" => cursor = Some(value.into_owned()),
+            "limit" => {
+                limit = value
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=1000).contains(n))
+                    .ok_or_else(|| ApiError::bad_request("limit", "limit: expected a number from 1 to 1000"))?
+            }
+            other => {
+                return Err(ApiError::bad_request(
+                    other,
+                    format!("{other}: unknown parameter; expected cursor or limit"),
+                ));
+            }
+        }
+    }
+    Ok((cursor, limit))
+}
+
+/// A sequence-number cursor.
+fn seq_cursor(cursor: Option<String>) -> Result<Option<u64>, ApiError> {
+    cursor
+        .map(|c| c.parse().map_err(|_| ApiError::bad_request("cursor", "cursor: expected a sequence number")))
+        .transpose()
+}
+
+/// Deliveries waiting to go out, in order (national desk: all; others: their own),
+/// a page at a time: `next_cursor` is the `cursor` of the next page.
 #[utoipa::path(get, path = "/api/v1/outbox", tag = "delivery",
-    responses((status = 200, body = OutboxPage)), security(("desk_jwt" = [])))]
-pub async fn outbox(State(state): State<AppState>, who: DeskPrincipal) -> Result<Json<OutboxPage>, ApiError> {
-    Ok(Json(OutboxPage { items: state.gateway.outbox(&who, 10_000).await? }))
+    params(("cursor" = Option<u64>, Query), ("limit" = Option<usize>, Query)),
+    responses((status = 200, body = OutboxPage), (status = 400, body = ErrorBody)), security(("desk_jwt" = [])))]
+pub async fn outbox(
+    State(state): State<AppState>,
+    who: DeskPrincipal,
+    RawQuery(query): RawQuery,
+) -> Result<Json<OutboxPage>, ApiError> {
+    let (cursor, limit) = page_params(query)?;
+    let items = state.gateway.outbox_page(&who, seq_cursor(cursor)?, limit).await?;
+    let next_cursor = items.last().filter(|_| items.len() == limit).map(|i| i.seq);
+    Ok(Json(OutboxPage { items, next_cursor }))
 }
 
-/// Deliveries that failed for good, with the remote's answer.
+/// Deliveries that failed for good, with the remote's answer, a page at a time.
 #[utoipa::path(get, path = "/api/v1/dead-letters", tag = "delivery",
-    responses((status = 200, body = DeadLetterPage)), security(("desk_jwt" = [])))]
-pub async fn dead_letters(State(state): State<AppState>, who: DeskPrincipal) -> Result<Json<DeadLetterPage>, ApiError> {
-    Ok(Json(DeadLetterPage { items: state.gateway.dead_letters(&who, 10_000).await? }))
+    params(("cursor" = Option<u64>, Query), ("limit" = Option<usize>, Query)),
+    responses((status = 200, body = DeadLetterPage), (status = 400, body = ErrorBody)), security(("desk_jwt" = [])))]
+pub async fn dead_letters(
+    State(state): State<AppState>,
+    who: DeskPrincipal,
+    RawQuery(query): RawQuery,
+) -> Result<Json<DeadLetterPage>, ApiError> {
+    let (cursor, limit) = page_params(query)?;
+    let items = state.gateway.dead_letters_page(&who, seq_cursor(cursor)?, limit).await?;
+    let next_cursor = items.last().filter(|_| items.len() == limit).map(|d| d.item.seq);
+    Ok(Json(DeadLetterPage { items, next_cursor }))
 }
 
 /// Put a dead letter back in the outbox, in its place in its lane (national desk only).

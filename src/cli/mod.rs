@@ -125,18 +125,21 @@ pub enum Command {
         #[arg(long, env = "DESKGATE_CONFIG", default_value = "deploy/gateway.toml")]
         config: PathBuf,
     },
-    /// Copy the whole store to a file (JSON lines), with the gateway stopped.
+    /// Copy the whole store to a file (JSON lines): a sled store with the gateway
+    /// stopped; a PostgreSQL store (`[gateway.store] kind = "postgres"`) in one
+    /// snapshot, while replicas serve.
     Backup {
         /// The file to write (replaced if it exists, only once the copy is complete).
         #[arg(long)]
         out: PathBuf,
-        /// The data directory; default: gateway.data_dir of the configuration.
+        /// The sled data directory; default: the configuration's store.
         #[arg(long)]
         data_dir: Option<PathBuf>,
         #[arg(long, env = "DESKGATE_CONFIG", default_value = "deploy/gateway.toml")]
         config: PathBuf,
     },
-    /// Load a backup into an empty store, with the gateway stopped.
+    /// Load a backup into an empty store (sled or PostgreSQL, as the configuration
+    /// names it), with the gateways stopped.
     Restore {
         /// The backup file written by `deskgate backup`.
         #[arg(long = "in", value_name = "FILE")]
@@ -144,7 +147,7 @@ pub enum Command {
         /// Replace the contents of a store that is not empty.
         #[arg(long)]
         force: bool,
-        /// The data directory; default: gateway.data_dir of the configuration.
+        /// The sled data directory; default: the configuration's store.
         #[arg(long)]
         data_dir: Option<PathBuf>,
         #[arg(long, env = "DESKGATE_CONFIG", default_value = "deploy/gateway.toml")]

@@ -104,21 +104,21 @@ pub async fn run(cli: Cli) -> ExitCode {
             finish("sim", crate::commands::sim(ports, crate::startup::shutdown_signal(), std::io::stdout()).await, drop)
         }
         Command::Backup { out, data_dir, config } => {
-            let dir = match data_dir.map_or_else(|| crate::commands::data_dir_from_config(&config), Ok) {
-                Ok(d) => d,
+            let store = match crate::commands::store_from_config(data_dir, &config) {
+                Ok(s) => s,
                 Err(e) => return failed("backup", e),
             };
-            finish("backup", crate::commands::backup(&dir, &out).await, |summary| {
-                println!("{} → {}: {summary}", dir.display(), out.display())
+            finish("backup", crate::commands::backup_store(&store, &out).await, |summary| {
+                println!("{} → {}: {summary}", crate::commands::describe_store(&store), out.display())
             })
         }
         Command::Restore { input, force, data_dir, config } => {
-            let dir = match data_dir.map_or_else(|| crate::commands::data_dir_from_config(&config), Ok) {
-                Ok(d) => d,
+            let store = match crate::commands::store_from_config(data_dir, &config) {
+                Ok(s) => s,
                 Err(e) => return failed("restore", e),
             };
-            finish("restore", crate::commands::restore(&input, &dir, force).await, |summary| {
-                println!("{} → {}: {summary}", input.display(), dir.display())
+            finish("restore", crate::commands::restore_store(&input, &store, force).await, |summary| {
+                println!("{} → {}: {summary}", input.display(), crate::commands::describe_store(&store))
             })
         }
         Command::Migrate { from, to, password_env, force } => {

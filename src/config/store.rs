@@ -128,6 +128,32 @@ pub(super) fn resolve_store(
     }
 }
 
+/// `[gateway.store]` of the configuration file at `path`, with its environment
+/// overrides and the store's password resolved. Nothing else of the file is read or
+/// checked, so the desks' secrets need not be set (`deskgate backup`, `restore`).
+pub fn store_of_file(path: &Path, env: &dyn Env) -> Result<StoreConfig, super::ConfigProblems> {
+    let refused = |problems| super::ConfigProblems { file: path.to_owned(), problems };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| refused(vec![Problem { path: "(file)".into(), message: e.to_string() }]))?;
+    let mut root: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        refused(vec![Problem { path: "(syntax)".into(), message: e.to_string().trim().to_owned() }])
+    })?;
+    let mut problems = Vec::new();
+    super::env::apply_env_overrides(&mut root, env, &mut problems);
+    let gateway = root.get("gateway").and_then(|g| g.as_table());
+    let data_dir = gateway
+        .and_then(|g| g.get("data_dir"))
+        .and_then(|d| d.as_str())
+        .map_or_else(|| PathBuf::from("./data"), PathBuf::from);
+    let file = gateway
+        .and_then(|g| g.get("store"))
+        .cloned()
+        .and_then(|s| super::typed::<StoreFile>(s, "gateway.store", &mut problems));
+    let base = path.parent().unwrap_or(Path::new("."));
+    let store = resolve_store(file, &data_dir, base, env, &mut problems);
+    if problems.is_empty() { Ok(store) } else { Err(refused(problems)) }
+}
+
 /// A PostgreSQL URL without a password. The message never repeats the URL: it may
 /// hold one.
 fn check_url(text: &str) -> Result<(), String> {

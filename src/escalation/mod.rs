@@ -24,6 +24,7 @@
 pub mod calendar;
 pub mod decision;
 pub mod engine;
+pub mod facts;
 pub mod hook;
 pub mod loader;
 pub mod record;
@@ -35,6 +36,7 @@ pub mod working_days;
 
 pub use decision::{DEFAULT_RULE, Decision};
 pub use engine::Engine;
+pub use facts::IncidentFacts;
 pub use hook::EscalationHook;
 pub use record::{
     Acknowledgement, Attempt, Ending, Escalation, EscalationState, TimeoutOutcome, TransitionError, end_reason,

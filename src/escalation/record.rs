@@ -16,7 +16,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use super::{Priority, decision::Decision, rules::Contact};
-use crate::model::{Incident, Kind, Status};
+use crate::model::Incident;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -87,21 +87,7 @@ pub struct Ending {
 /// closed or cancelled, downgraded below P2, or a support request (whose parent is
 /// the incident that is escalated).
 pub fn end_reason(incident: &Incident) -> Option<String> {
-    let id = incident.id.as_str();
-    if incident.kind == Kind::SupportRequest {
-        return Some(format!("{id} became a support request"));
-    }
-    match incident.status {
-        Status::Resolved | Status::Closed | Status::Cancelled => {
-            return Some(format!("{id} was {}", incident.status));
-        }
-        _ => {}
-    }
-    match incident.priority {
-        Some(p) if p.is_major() => None,
-        Some(p) => Some(format!("{id} was downgraded to {p}")),
-        None => Some(format!("{id} has no priority")),
-    }
+    super::facts::IncidentFacts::of(incident).end_reason()
 }
 
 /// What [`Escalation::on_timeout`] did, and so what the caller must do.
@@ -221,6 +207,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+    use crate::model::{Kind, Status};
     use crate::{
         clock::TestClock,
         escalation::{

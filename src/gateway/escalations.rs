@@ -20,7 +20,17 @@ impl crate::gateway::Gateway {
         who: &crate::auth::DeskPrincipal,
         limit: usize,
     ) -> Result<Vec<Escalation>, crate::gateway::GatewayError> {
-        let query = EscalationQuery { viewer: Viewer::of(&who.actor()), ..EscalationQuery::all(limit) };
+        self.escalations_page(who, None, limit).await
+    }
+
+    /// A page of [`Self::escalations`]: those with an id after `after`, at most `limit`.
+    pub async fn escalations_page(
+        &self,
+        who: &crate::auth::DeskPrincipal,
+        after: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<Escalation>, crate::gateway::GatewayError> {
+        let query = EscalationQuery { viewer: Viewer::of(&who.actor()), after, ..EscalationQuery::all(limit) };
         Ok(self.store.escalations(&query).await?)
     }
 
@@ -71,7 +81,8 @@ impl crate::gateway::Gateway {
     /// After a change to `incident`: when it no longer calls for an escalation
     /// ([`crate::escalation::end_reason`]), its waiting escalations end, with the
     /// reason, so nobody is paged for it. A failure here is logged, not returned:
-    /// the change is already durable, and the watch ends them at its next pass.
+    /// the change is already durable, and the watch ends them once they are due,
+    /// instead of paging.
     pub(crate) async fn end_escalations(&self, incident: &crate::model::Incident) {
         let Some(reason) = crate::escalation::end_reason(incident) else { return };
         let waiting = match self.store.escalations_of(&incident.id).await {

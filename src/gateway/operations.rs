@@ -12,6 +12,11 @@ pub(super) fn sees_lane(who: &DeskPrincipal, desk: &DeskId) -> bool {
     who.role == Role::National || &who.desk == desk
 }
 
+/// The desk whose lanes `who` sees; `None`: every lane (the national desk).
+fn own_lanes(who: &DeskPrincipal) -> Option<&DeskId> {
+    (who.role != Role::National).then_some(&who.desk)
+}
+
 impl Gateway {
     /// A page of the audit log, oldest first, after sequence number `after`. Only the
     /// national desk reads it.
@@ -49,14 +54,33 @@ impl Gateway {
     /// Deliveries waiting to go out, in order: all for the national desk, a desk's
     /// own lanes for any other.
     pub async fn outbox(&self, who: &DeskPrincipal, limit: usize) -> Result<Vec<OutboxItem>, GatewayError> {
-        let items = self.store.outbox(limit).await?;
-        Ok(items.into_iter().filter(|i| sees_lane(who, &i.desk)).collect())
+        self.outbox_page(who, None, limit).await
+    }
+
+    /// A page of [`Gateway::outbox`]: after sequence number `after`, at most `limit`;
+    /// the store picks the desk's lanes from its index.
+    pub async fn outbox_page(
+        &self,
+        who: &DeskPrincipal,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<OutboxItem>, GatewayError> {
+        Ok(self.store.outbox_page(after, own_lanes(who), limit).await?)
     }
 
     /// Deliveries that failed for good, with the same visibility as the outbox.
     pub async fn dead_letters(&self, who: &DeskPrincipal, limit: usize) -> Result<Vec<DeadLetter>, GatewayError> {
-        let items = self.store.dead_letters(limit).await?;
-        Ok(items.into_iter().filter(|d| sees_lane(who, &d.item.desk)).collect())
+        self.dead_letters_page(who, None, limit).await
+    }
+
+    /// A page of [`Gateway::dead_letters`], as [`Gateway::outbox_page`] pages the outbox.
+    pub async fn dead_letters_page(
+        &self,
+        who: &DeskPrincipal,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<DeadLetter>, GatewayError> {
+        Ok(self.store.dead_letters_page(after, own_lanes(who), limit).await?)
     }
 
     /// Put dead letter `seq` back in the outbox, in its place in its lane, audited.

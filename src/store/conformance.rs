@@ -58,6 +58,9 @@ macro_rules! store_conformance {
             listings_find_one_incident_by_sequence_or_by_a_desks_ticket,
             an_incidents_lanes_and_the_due_lane_heads_follow_every_outbox_change,
             due_escalations_come_in_deadline_order_and_an_incidents_by_incident,
+            the_outbox_and_the_dead_letters_page_by_sequence_and_by_desk,
+            escalations_page_by_id_after_a_cursor,
+            the_watch_reads_due_escalations_with_their_incidents_facts,
         );
     };
     (@cases $open:expr, $skip:expr; $($case:ident),* $(,)?) => {
@@ -75,7 +78,9 @@ macro_rules! store_conformance {
 }
 pub(crate) use store_conformance;
 
+mod pages;
 mod queries;
+pub use pages::*;
 pub use queries::*;
 
 fn desk(id: &str) -> DeskId {

@@ -14,6 +14,8 @@
 pub mod backup;
 #[cfg(test)]
 pub(crate) mod conformance;
+#[cfg(test)]
+pub(crate) mod counting;
 mod group_commit;
 pub mod leadership;
 pub mod postgres;
@@ -255,9 +257,37 @@ pub struct DueDeliveries {
     pub next_due: Option<Timestamp>,
 }
 
+/// A due escalation with what its incident is now (`None`: not stored), for the
+/// escalation watch.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DueEscalation {
+    pub escalation: Escalation,
+    pub incident: Option<crate::escalation::IncidentFacts>,
+}
+
+/// [`Store::due_escalations`], then each one's incident by id: what
+/// [`Store::due_for_watch`] does on a backend without a join.
+pub async fn due_with_incidents<S: Store + ?Sized>(
+    store: &S,
+    by: Timestamp,
+    limit: usize,
+) -> Result<Vec<DueEscalation>, StoreError> {
+    let mut out = Vec::new();
+    for escalation in store.due_escalations(by, limit).await? {
+        let incident = match escalation.incident_id.parse::<IncidentId>() {
+            Ok(id) => store.get_incident(&id).await?.map(|i| crate::escalation::IncidentFacts::of(&i)),
+            Err(_) => None,
+        };
+        out.push(DueEscalation { escalation, incident });
+    }
+    Ok(out)
+}
+
 /// Which escalations to list, in id order, at most `limit`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EscalationQuery {
+    /// Keyset cursor: only those with an id after this one.
+    pub after: Option<String>,
     /// Only those waiting for an acknowledgement whose deadline is at or before this.
     pub due_by: Option<Timestamp>,
     /// Only those of incidents this viewer sees.
@@ -267,7 +297,7 @@ pub struct EscalationQuery {
 
 impl EscalationQuery {
     pub fn all(limit: usize) -> Self {
-        Self { due_by: None, viewer: Viewer::Everything, limit }
+        Self { after: None, due_by: None, viewer: Viewer::Everything, limit }
     }
 
     /// Whether `e`, of the incident `incident` (if stored), is one the query asks for.
@@ -277,7 +307,7 @@ impl EscalationQuery {
             Viewer::Everything => true,
             _ => incident.is_some_and(|i| self.viewer.sees(i)),
         };
-        due && visible
+        due && visible && self.after.as_ref().is_none_or(|after| e.id.as_str() > after.as_str())
     }
 }
 
@@ -552,6 +582,38 @@ pub trait Store: Send + Sync + 'static {
         Ok(due)
     }
 
+    /// A page of the waiting deliveries: those after sequence number `after`, to
+    /// `desk` only if given, in `seq` order, at most `limit`. A backend seeks to
+    /// `after` in its index rather than reading what comes before.
+    async fn outbox_page(
+        &self,
+        after: Option<u64>,
+        desk: Option<&DeskId>,
+        limit: usize,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
+        let all = self.outbox(usize::MAX).await?;
+        Ok(all
+            .into_iter()
+            .filter(|i| after.is_none_or(|a| i.seq > a) && desk.is_none_or(|d| &i.desk == d))
+            .take(limit)
+            .collect())
+    }
+
+    /// A page of the dead letters, as [`Store::outbox_page`] pages the outbox.
+    async fn dead_letters_page(
+        &self,
+        after: Option<u64>,
+        desk: Option<&DeskId>,
+        limit: usize,
+    ) -> Result<Vec<DeadLetter>, StoreError> {
+        let all = self.dead_letters(usize::MAX).await?;
+        Ok(all
+            .into_iter()
+            .filter(|d| after.is_none_or(|a| d.item.seq > a) && desk.is_none_or(|k| &d.item.desk == k))
+            .take(limit)
+            .collect())
+    }
+
     /// One waiting delivery as it stands now; `None` once completed or dead-lettered.
     async fn outbox_item(&self, seq: u64) -> Result<Option<OutboxItem>, StoreError>;
 
@@ -600,6 +662,14 @@ pub trait Store: Send + Sync + 'static {
         due.sort_by(|a, b| a.deadline.cmp(&b.deadline).then_with(|| a.id.cmp(&b.id)));
         due.truncate(limit);
         Ok(due)
+    }
+
+    /// [`Store::due_escalations`], each with the facts of its incident the watch
+    /// decides on. A backend that can read both at once does (a join); the default
+    /// reads each due one's incident: what a round reads grows with what is due,
+    /// never with what merely waits.
+    async fn due_for_watch(&self, by: Timestamp, limit: usize) -> Result<Vec<DueEscalation>, StoreError> {
+        due_with_incidents(self, by, limit).await
     }
 
     /// The escalations of one incident, in id order.

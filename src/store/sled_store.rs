@@ -538,6 +538,24 @@ impl Store for SledStore {
         self.commit.durable().await
     }
 
+    async fn outbox_page(
+        &self,
+        after: Option<u64>,
+        desk: Option<&DeskId>,
+        limit: usize,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
+        scan(|| pages::page(&self.outbox, after, limit, |i: &OutboxItem| desk.is_none_or(|d| &i.desk == d)))
+    }
+
+    async fn dead_letters_page(
+        &self,
+        after: Option<u64>,
+        desk: Option<&DeskId>,
+        limit: usize,
+    ) -> Result<Vec<DeadLetter>, StoreError> {
+        scan(|| pages::page(&self.dead, after, limit, |d: &DeadLetter| desk.is_none_or(|k| &d.item.desk == k)))
+    }
+
     async fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, StoreError> {
         let dead = &self.dead;
         scan(move || dead.iter().take(limit).map(|item| decode(&item.map_err(io)?.1)).collect())
@@ -554,7 +572,7 @@ impl Store for SledStore {
             if query.limit == 0 {
                 return Ok(out);
             }
-            for item in escalations.iter() {
+            for item in pages::from_id(escalations, query.after.as_deref()) {
                 let (_, bytes) = item.map_err(io)?;
                 let escalation: Escalation = decode(&bytes)?;
                 let incident: Option<Incident> = match query.viewer {
@@ -691,6 +709,7 @@ mod batches;
 mod create;
 mod index;
 mod lanes;
+mod pages;
 mod query;
 #[cfg(test)]
 mod tests;

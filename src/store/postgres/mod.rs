@@ -11,14 +11,17 @@
 //! the work only one replica may do is led through an advisory lock
 //! (`leader.rs`).
 
+mod accept;
 mod backup;
 mod leader;
 mod outbox;
+mod pages;
 mod query;
 #[cfg(test)]
 pub(crate) mod testing;
 #[cfg(test)]
 mod tests;
+mod watch;
 
 use std::sync::OnceLock;
 
@@ -249,114 +252,6 @@ async fn put_escalation(tx: &mut Tx<'_>, e: &Escalation) -> Result<(), StoreErro
     Ok(())
 }
 
-impl PgStore {
-    async fn try_create(
-        &self,
-        new: &NewIncident,
-        idempotency: Option<&IdempotencyClaim>,
-        audit: &AuditEntry,
-        now: Timestamp,
-        plan: CreationPlan<'_>,
-    ) -> Result<Option<CreateOutcome>, StoreError> {
-        // `None`: another replica won a uniqueness race meanwhile; try again.
-        let mut tx = self.begin().await?;
-        if let Some(claim) = idempotency {
-            let row: Option<(String, String)> =
-                sqlx::query_as("SELECT fingerprint, incident FROM idempotency WHERE desk = $1 AND key = $2")
-                    .bind(claim.desk.as_str())
-                    .bind(&claim.key)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(db)?;
-            if let Some((fingerprint, incident)) = row {
-                if fingerprint != claim.fingerprint {
-                    return Err(StoreError::IdempotencyMismatch);
-                }
-                return match self.read_incident(&mut tx, &incident).await? {
-                    Some(i) => Ok(Some(CreateOutcome::Replayed(i))),
-                    None => Err(StoreError::Corrupt(format!("idempotency key points at missing {incident}"))),
-                };
-            }
-        }
-        let existing: Option<(String,)> =
-            sqlx::query_as("SELECT incident FROM refs WHERE desk = $1 AND remote_id = $2")
-                .bind(new.origin.desk.as_str())
-                .bind(new.origin.ticket.as_str())
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db)?;
-        if let Some((id,)) = existing {
-            return match self.read_incident(&mut tx, &id).await? {
-                Some(i) => Ok(Some(CreateOutcome::Replayed(i))),
-                None => Err(StoreError::Corrupt(format!("refs point at missing {id}"))),
-            };
-        }
-        // The counter's row stays locked until COMMIT: numbers are handed out in order.
-        let (seq,): (i64,) = sqlx::query_as(
-            "INSERT INTO counters (name, value) VALUES ('incident', 1)
-             ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value",
-        )
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db)?;
-        let year = now.to_zoned(jiff::tz::TimeZone::UTC).year();
-        let mut incident = new.clone().into_incident(IncidentId::new(year, seq.max(1) as u64), now);
-        let effects = plan(&mut incident);
-        put_incident(&mut tx, &incident).await?;
-        for r in &incident.refs {
-            let won = sqlx::query(
-                "INSERT INTO refs (desk, remote_id, incident) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING 1",
-            )
-            .bind(r.desk.as_str())
-            .bind(r.remote_id.as_str())
-            .bind(incident.id.as_str())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db)?;
-            if won.is_none() {
-                // Another replica stored this ticket meanwhile.
-                return Ok(None);
-            }
-        }
-        outbox::enqueue(&mut tx, &incident, &effects.deliveries, now, audit.request_id.as_deref()).await?;
-        for e in &effects.escalations {
-            put_escalation(&mut tx, e).await?;
-        }
-        if let Some(claim) = idempotency {
-            let won = sqlx::query(
-                "INSERT INTO idempotency (desk, key, fingerprint, incident) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT DO NOTHING RETURNING 1",
-            )
-            .bind(claim.desk.as_str())
-            .bind(&claim.key)
-            .bind(&claim.fingerprint)
-            .bind(incident.id.as_str())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db)?;
-            if won.is_none() {
-                return Ok(None);
-            }
-        }
-        let entry = AuditEntry { incident: Some(incident.id.to_string()), ..audit.clone() };
-        audit_in(&mut tx, &entry).await?;
-        match tx.commit().await {
-            Ok(()) => Ok(Some(CreateOutcome::Created(incident))),
-            Err(e) if is_unique_violation(&e) => Ok(None),
-            Err(e) => Err(db(e)),
-        }
-    }
-
-    async fn read_incident(&self, tx: &mut Tx<'_>, id: &str) -> Result<Option<Incident>, StoreError> {
-        let row: Option<(String,)> = sqlx::query_as("SELECT body::text FROM incidents WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut **tx)
-            .await
-            .map_err(db)?;
-        row.map(|(b,)| decode(&b)).transpose()
-    }
-}
-
 #[async_trait]
 impl Store for PgStore {
     async fn create_incident(
@@ -368,7 +263,8 @@ impl Store for PgStore {
         plan: CreationPlan<'_>,
     ) -> Result<CreateOutcome, StoreError> {
         for _ in 0..RACE_RETRIES {
-            if let Some(outcome) = self.try_create(&new, idempotency.as_ref(), &audit, now, plan).await? {
+            let tx = self.begin().await?;
+            if let Some(outcome) = accept::try_create(tx, &new, idempotency.as_ref(), &audit, now, plan).await? {
                 return Ok(outcome);
             }
         }
@@ -480,6 +376,24 @@ impl Store for PgStore {
         outbox::list(self.pool().await?, limit).await
     }
 
+    async fn outbox_page(
+        &self,
+        after: Option<u64>,
+        desk: Option<&DeskId>,
+        limit: usize,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
+        pages::outbox(self.pool().await?, after, desk, limit).await
+    }
+
+    async fn dead_letters_page(
+        &self,
+        after: Option<u64>,
+        desk: Option<&DeskId>,
+        limit: usize,
+    ) -> Result<Vec<DeadLetter>, StoreError> {
+        pages::dead_letters(self.pool().await?, after, desk, limit).await
+    }
+
     async fn outbox_for(&self, incident: &IncidentId, desk: Option<&DeskId>) -> Result<Vec<OutboxItem>, StoreError> {
         query::outbox_for(self.pool().await?, incident, desk).await
     }
@@ -490,6 +404,10 @@ impl Store for PgStore {
 
     async fn due_escalations(&self, by: Timestamp, limit: usize) -> Result<Vec<Escalation>, StoreError> {
         query::due_escalations(self.pool().await?, by, limit).await
+    }
+
+    async fn due_for_watch(&self, by: Timestamp, limit: usize) -> Result<Vec<super::DueEscalation>, StoreError> {
+        watch::due_for_watch(self.pool().await?, by, limit).await
     }
 
     async fn escalations_of(&self, incident: &IncidentId) -> Result<Vec<Escalation>, StoreError> {
@@ -566,7 +484,7 @@ impl Store for PgStore {
         };
         let rows: Vec<(String,)> = sqlx::query_as(
             "SELECT e.body::text FROM escalations e
-             WHERE ($1::bigint IS NULL OR e.deadline <= $1)
+             WHERE ($1::bigint IS NULL OR e.deadline <= $1) AND ($4::text IS NULL OR e.id > $4)
                AND ($2::text IS NULL OR EXISTS (
                  SELECT 1 FROM incidents i WHERE i.id = e.incident AND i.parties @> ARRAY[$2::text]))
              ORDER BY e.id LIMIT $3",
@@ -574,6 +492,7 @@ impl Store for PgStore {
         .bind(query.due_by.map(nanos))
         .bind(party)
         .bind(limit_i64(query.limit))
+        .bind(query.after.as_deref())
         .fetch_all(self.pool().await?)
         .await
         .map_err(db)?;

@@ -387,3 +387,35 @@ async fn actions_need_their_required_fields_and_the_schema_is_data() {
     sim.action_as_user(&id, "Triage", [("Headline", "y")]).unwrap();
     assert_eq!(sim.record(&id).unwrap().state, "Assigned");
 }
+
+/// The `cq:id` of every record matching `filter`.
+async fn matching(c: &Client, filter: &str) -> Vec<String> {
+    let answer = c
+        .request(reqwest::Method::GET, &c.query())
+        .query(&[("oslc.where", filter), ("oslc.select", "cq:id")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::OK, "{filter}");
+    let page = oslc::parse_query(&answer.bytes().await.unwrap(), Limits::default()).unwrap();
+    page.records.iter().map(|r| r.get("cq:id").unwrap().to_owned()).collect()
+}
+
+/// A query matches what the provider presents, computed or kept: the state, the
+/// display id, the title mirroring the headline, the history's times, the fields.
+#[tokio::test]
+async fn queries_match_computed_properties_as_presented() {
+    let c = Client::new().await;
+    let first = c.sim.create_as_user("alice", [("Headline", "disk full"), ("Severity", "1")]);
+    let second = c.sim.create_as_user("alice", [("Headline", "printer jam"), ("Severity", "2")]);
+    c.sim.action_as_user(&first, "Assign", [("Owner", "bob")]).unwrap();
+    assert_eq!(matching(&c, r#"cq:State="Assigned""#).await, [first.as_str()]);
+    assert_eq!(matching(&c, r#"oslc_cm:status="Submitted""#).await, [second.as_str()]);
+    assert_eq!(matching(&c, &format!(r#"cq:id="{second}""#)).await, [second.as_str()]);
+    assert_eq!(matching(&c, r#"dcterms:title="disk full""#).await, [first.as_str()]);
+    assert_eq!(matching(&c, r#"cq:Severity="2" and cq:Submitter="alice""#).await, [second.as_str()]);
+    let since = |at: &str| format!(r#"cq:history{{cq:action_timestamp>="{at}"^^xsd:dateTime}}"#);
+    assert_eq!(matching(&c, &since("2000-01-01T00:00:00Z")).await, [first.clone(), second.clone()]);
+    assert!(matching(&c, &since("2999-01-01T00:00:00Z")).await.is_empty());
+    assert!(matching(&c, r#"cq:Owner="nobody""#).await.is_empty());
+}

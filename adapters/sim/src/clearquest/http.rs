@@ -303,16 +303,13 @@ async fn query(
         return oslc_error(StatusCode::BAD_REQUEST, "Nested property selection is not supported by this provider.");
     }
     let base = base_of(&headers);
-    let mut matching: Vec<CqRecord> = shared
+    // Only the matching records are copied, and presented once the lock is let go.
+    let found: Vec<SimRecord> = shared
         .lock()
         .get(&db)
-        .map(|d| d.records.values().map(|r| shared.present(&base, &db, r)).collect::<Vec<_>>())
-        .unwrap_or_default()
-        .into_iter()
-        // A scoped property has one line per history entry: any entry matching is
-        // read as the newest one matching, which is what comparisons from below ask.
-        .filter(|r| filter.as_ref().is_none_or(|w| w.matches(|name| r.get(name).and_then(|v| v.lines().last()))))
-        .collect();
+        .map(|d| d.records.values().filter(|r| filter.as_ref().is_none_or(|w| shared.matches(w, r))).cloned().collect())
+        .unwrap_or_default();
+    let mut matching: Vec<CqRecord> = found.iter().map(|r| shared.present(&base, &db, r)).collect();
 
     if let Some(order) = params.get("oslc.orderBy") {
         let (descending, prop) = match order.trim().split_at_checked(1) {

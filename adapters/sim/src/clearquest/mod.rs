@@ -55,12 +55,14 @@ mod attachments;
 mod http;
 pub mod services;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use deskgate_clearquest::Schema;
 use deskgate_clearquest::oslc::{CqRecord, NS_CQ};
+use deskgate_clearquest::oslc_where::Where;
 use jiff::Timestamp;
 
 use crate::core::clock::SimClock;
@@ -318,31 +320,77 @@ impl Shared {
         record
     }
 
-    /// The record as the OSLC provider presents it.
+    /// The record as the OSLC provider presents it: its fields and the properties
+    /// the provider computes from it ([`PRESENTED`]).
     fn present(&self, base: &str, db: &str, r: &SimRecord) -> CqRecord {
         let mut out = CqRecord {
             about: Some(format!("{base}{}", self.record_path(db, r.dbid))),
             type_name: Some("oslc_cm:ChangeRequest".into()),
             props: r.fields.clone(),
         };
-        out.set("rdf:type", format!("{NS_CQ}{}", self.config.record_type))
-            .set("dcterms:identifier", r.dbid.to_string())
-            .set("cq:id", r.display_id.clone())
-            .set("cq:State", r.state.clone())
-            .set("oslc_cm:status", r.state.clone())
-            .set("cq:Submitter", r.submitter.clone())
-            .set("dcterms:created", r.created.to_string())
-            .set(HISTORY_TIMES, r.history.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"));
-        // Not in ClearQuest's default OSLC mappings; some installations map a field to it.
-        if self.config.present_modified {
-            out.set("dcterms:modified", r.modified.to_string());
-        }
-        if let Some(headline) = r.fields.get("cq:Headline") {
-            out.set("dcterms:title", headline.clone());
+        for name in PRESENTED {
+            if let Some(value) = self.computed(r, name) {
+                out.set(*name, value);
+            }
         }
         out
     }
+
+    /// A property the provider computes from the record rather than keeps as a field.
+    fn computed(&self, r: &SimRecord, name: &str) -> Option<String> {
+        Some(match name {
+            "rdf:type" => format!("{NS_CQ}{}", self.config.record_type),
+            "dcterms:identifier" => r.dbid.to_string(),
+            "cq:id" => r.display_id.clone(),
+            "cq:State" | "oslc_cm:status" => r.state.clone(),
+            "cq:Submitter" => r.submitter.clone(),
+            "dcterms:created" => r.created.to_string(),
+            HISTORY_TIMES => r.history.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"),
+            // Not in ClearQuest's default OSLC mappings; some installations map a field to it.
+            "dcterms:modified" if self.config.present_modified => r.modified.to_string(),
+            "dcterms:title" => r.fields.get("cq:Headline")?.clone(),
+            _ => return None,
+        })
+    }
+
+    /// Whether the record as presented matches `filter`, computing only the
+    /// properties the filter names: a query costs what it returns, not a
+    /// presentation of every record, as a database answers a query.
+    fn matches(&self, filter: &Where, r: &SimRecord) -> bool {
+        let values: Vec<(&str, Option<Cow<'_, str>>)> = filter
+            .terms
+            .iter()
+            .map(|t| {
+                let name = t.property.as_str();
+                let value = self
+                    .computed(r, name)
+                    .map(Cow::Owned)
+                    .or_else(|| r.fields.get(name).map(|v| Cow::Borrowed(v.as_str())));
+                (name, value)
+            })
+            .collect();
+        // A scoped property has one line per history entry: any entry matching is
+        // read as the newest one matching, which is what comparisons from below ask.
+        filter.matches(|name| {
+            values.iter().find(|(n, _)| *n == name).and_then(|(_, v)| v.as_deref()).and_then(|v| v.lines().last())
+        })
+    }
 }
+
+/// The properties the provider presents beside a record's fields (overriding a
+/// field of the same name), each from [`Shared::computed`].
+const PRESENTED: &[&str] = &[
+    "rdf:type",
+    "dcterms:identifier",
+    "cq:id",
+    "cq:State",
+    "oslc_cm:status",
+    "cq:Submitter",
+    "dcterms:created",
+    HISTORY_TIMES,
+    "dcterms:modified",
+    "dcterms:title",
+];
 
 fn cq_name(name: &str) -> String {
     if name.contains(':') { name.to_owned() } else { format!("cq:{name}") }
@@ -427,6 +475,12 @@ impl ClearQuestSim {
         self.first().records()
     }
 
+    /// The records created after the one with dbid `after` (all with `None`), in
+    /// creation order: what a watcher has not seen yet, without copying the rest.
+    pub fn records_after(&self, after: Option<u64>) -> Vec<SimRecord> {
+        self.first().records_after(after)
+    }
+
     pub fn record(&self, display_id: &str) -> Option<SimRecord> {
         self.first().record(display_id)
     }
@@ -491,6 +545,12 @@ impl SimDb<'_> {
 
     pub fn records(&self) -> Vec<SimRecord> {
         self.with(|db| db.records.values().cloned().collect())
+    }
+
+    pub fn records_after(&self, after: Option<u64>) -> Vec<SimRecord> {
+        use std::ops::Bound::{Excluded, Unbounded};
+        let from = after.map_or(Unbounded, Excluded);
+        self.with(|db| db.records.range((from, Unbounded)).map(|(_, r)| r.clone()).collect())
     }
 
     pub fn record(&self, display_id: &str) -> Option<SimRecord> {

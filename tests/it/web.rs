@@ -5,12 +5,12 @@
 
 use std::time::Duration;
 
-use deskgate_sim::idp::{IdpClient, IdpConfig, IdpSim, IdpUser};
 use serde_json::json;
 
 use crate::kit::browser::Browser;
 use crate::kit::config::Desk;
 use crate::kit::federation::Federation;
+use crate::kit::signin::{SignIn, sign_in};
 use crate::kit::wait::eventually;
 
 const NATIONAL_PHONE: &str = "+45 33143900";
@@ -20,37 +20,15 @@ const SUBJECT: &str = "Medication list stays empty for every user";
 /// `portal` (Anna) and `clinic` (Bo).
 struct Portal {
     f: Federation,
-    _idp: IdpSim,
-    _secrets: tempfile::TempDir,
-}
-
-fn user(login: &str, name: &str, desk: &str) -> IdpUser {
-    IdpUser { login: login.into(), name: name.into(), desk: desk.into(), password: format!("{login}-password") }
+    _people: SignIn,
 }
 
 async fn portal() -> Portal {
-    let idp = IdpSim::spawn(IdpConfig {
-        users: vec![user("anna", "Anna Jensen", "portal"), user("bo", "Bo Holm", "clinic")],
-        ..IdpConfig::default()
-    })
-    .await
-    .unwrap();
-    let secrets = tempfile::tempdir().unwrap();
-    let file = |name: &str, value: &str| {
-        let path = secrets.path().join(name);
-        std::fs::write(&path, value).unwrap();
-        json!({ "file": path })
-    };
-    let mut desks = Vec::new();
-    for (id, name) in [("portal", "Regional portal"), ("clinic", "Clinic desk")] {
-        let auth = json!({
-            "issuer": idp.issuer(), "algorithm": "HS256",
-            "secret": file(&format!("{id}-token"), &format!("{id}-api-token-secret-of-32-bytes!!")),
-            "oidc_client_id": format!("gw-{id}"),
-            "oidc_client_secret": file(&format!("{id}-oidc"), &format!("{id}-client-secret")),
-        });
-        desks.push((id, Desk::new(name, "local", "native").set("auth", auth)));
-    }
+    let people = SignIn::start(&[("anna", "Anna Jensen", "portal"), ("bo", "Bo Holm", "clinic")]).await;
+    let desks: Vec<_> = [("portal", "Regional portal"), ("clinic", "Clinic desk")]
+        .into_iter()
+        .map(|(id, name)| (id, Desk::new(name, "local", "native").set("auth", people.auth(id))))
+        .collect();
     let f = Federation::builder()
         .without_drift()
         .configure(move |c| {
@@ -61,24 +39,8 @@ async fn portal() -> Portal {
         })
         .start()
         .await;
-    for id in ["portal", "clinic"] {
-        idp.add_client(IdpClient {
-            id: format!("gw-{id}"),
-            secret: format!("{id}-client-secret"),
-            redirect_uris: vec![f.url("/auth/callback")],
-        });
-    }
-    Portal { f, _idp: idp, _secrets: secrets }
-}
-
-/// Sign in as `login` of `desk` through the provider's login page.
-async fn sign_in(b: &Browser, f: &Federation, desk: &str, login: &str) {
-    b.goto(&f.url(&format!("/login/{desk}"))).await;
-    b.fill("username", login).await;
-    b.fill("password", &format!("{login}-password")).await;
-    b.click("sign-in").await;
-    let Some(who) = b.text("who").await else { panic!("not signed in: {}", b.source().await) };
-    assert!(who.contains(desk), "{who}");
+    people.register(&f, &["portal", "clinic"]);
+    Portal { f, _people: people }
 }
 
 async fn fill_complete(b: &Browser, description: &str) {

@@ -7,54 +7,27 @@
 use std::time::Duration;
 
 use deskgate_sim::Fault;
-use deskgate_sim::idp::{IdpClient, IdpConfig, IdpSim, IdpUser};
 use fantoccini::Locator;
 use serde_json::json;
 
 use crate::kit::browser::Browser;
 use crate::kit::federation::Federation;
+use crate::kit::signin::{self, SignIn};
 use crate::kit::wait::eventually;
 
 const TITLE: &str = "SOSI: token service unavailable";
 
 struct Console {
     f: Federation,
-    _idp: IdpSim,
-    _secrets: tempfile::TempDir,
-}
-
-fn user(login: &str, name: &str, desk: &str) -> IdpUser {
-    IdpUser { login: login.into(), name: name.into(), desk: desk.into(), password: format!("{login}-password") }
+    _people: SignIn,
 }
 
 /// The federation with the national desk's (`sds`: Nina) and the FMK supplier's
 /// (`fmk`: Finn) people signing in at one provider; deliveries give up after two
 /// attempts and ClearQuest is not polled during the test.
 async fn console() -> Console {
-    let idp = IdpSim::spawn(IdpConfig {
-        users: vec![user("nina", "Nina Berg", "sds"), user("finn", "Finn Dahl", "fmk")],
-        ..IdpConfig::default()
-    })
-    .await
-    .unwrap();
-    let secrets = tempfile::tempdir().unwrap();
-    let file = |name: &str, value: &str| {
-        let path = secrets.path().join(name);
-        std::fs::write(&path, value).unwrap();
-        json!({ "file": path })
-    };
-    let mut auths = Vec::new();
-    for id in ["sds", "fmk"] {
-        auths.push((
-            id,
-            json!({
-                "issuer": idp.issuer(), "algorithm": "HS256",
-                "secret": file(&format!("{id}-token"), &format!("{id}-api-token-secret-of-32-bytes!!")),
-                "oidc_client_id": format!("gw-{id}"),
-                "oidc_client_secret": file(&format!("{id}-oidc"), &format!("{id}-client-secret")),
-            }),
-        ));
-    }
+    let people = SignIn::start(&[("nina", "Nina Berg", "sds"), ("finn", "Finn Dahl", "fmk")]).await;
+    let auths: Vec<_> = ["sds", "fmk"].into_iter().map(|id| (id, people.auth(id))).collect();
     let f = Federation::builder()
         .without_drift()
         .max_attempts(2)
@@ -66,24 +39,13 @@ async fn console() -> Console {
         })
         .start()
         .await;
-    for id in ["sds", "fmk"] {
-        idp.add_client(IdpClient {
-            id: format!("gw-{id}"),
-            secret: format!("{id}-client-secret"),
-            redirect_uris: vec![f.url("/auth/callback")],
-        });
-    }
-    Console { f, _idp: idp, _secrets: secrets }
+    people.register(&f, &["sds", "fmk"]);
+    Console { f, _people: people }
 }
 
 /// Sign in as `login` of `desk`; the console is where the sign-in ends.
 async fn sign_in(b: &Browser, f: &Federation, desk: &str, login: &str) {
-    b.goto(&f.url(&format!("/login/{desk}"))).await;
-    b.fill("username", login).await;
-    b.fill("password", &format!("{login}-password")).await;
-    b.click("sign-in").await;
-    let Some(who) = b.text("who").await else { panic!("not signed in: {}", b.source().await) };
-    assert!(who.contains(desk), "{who}");
+    signin::sign_in(b, f, desk, login).await;
     let here = b.client.current_url().await.unwrap();
     assert_eq!(here.path(), "/console", "an operator's sign-in ends at the console");
     assert!(b.text("nav-queue").await.is_some(), "the console's navigation");

@@ -9,13 +9,13 @@ use std::time::Duration;
 
 use deskgate::clock::TestClock;
 use deskgate_sim::Fault;
-use deskgate_sim::idp::{IdpClient, IdpConfig, IdpSim, IdpUser};
 use deskgate_sim::smtp::SmtpSim;
 use jiff::{SignedDuration, Timestamp, Zoned};
 use serde_json::{Value, json};
 
 use crate::kit::browser::Browser;
 use crate::kit::federation::Federation;
+use crate::kit::signin::{SignIn, api_secret, sign_in};
 use crate::kit::tokens;
 use crate::kit::wait::eventually;
 
@@ -27,23 +27,17 @@ fn local(s: &str) -> Timestamp {
     format!("{s}[Europe/Copenhagen]").parse::<Zoned>().unwrap().timestamp()
 }
 
-/// The API secret of each desk whose people sign in here.
-fn api_secret(desk: &str) -> String {
-    format!("{desk}-api-token-secret-of-32-bytes!!")
-}
-
 struct Console {
     f: Federation,
-    idp: IdpSim,
+    people: SignIn,
     clock: TestClock,
     smtp: SmtpSim,
-    _secrets: tempfile::TempDir,
 }
 
 impl Console {
     /// `desk` calls the API with a token its provider's issuer signed.
     async fn call(&self, desk: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let token = tokens::hs256(&tokens::claims(self.idp.issuer(), desk), &api_secret(desk));
+        let token = tokens::hs256(&tokens::claims(self.people.idp.issuer(), desk), &api_secret(desk));
         let mut req = self.f.client.request(method, self.f.url(path)).bearer_auth(token);
         if let Some(b) = body {
             req = req.json(&b);
@@ -60,35 +54,11 @@ impl Console {
     }
 }
 
-fn user(login: &str, name: &str, desk: &str) -> IdpUser {
-    IdpUser { login: login.into(), name: name.into(), desk: desk.into(), password: format!("{login}-password") }
-}
-
 /// The standard federation on a test clock at `at` with the shipped contact rules;
 /// Nina signs in for the national desk, Søren for the operations supplier.
 async fn console(at: Timestamp) -> Console {
-    let idp = IdpSim::spawn(IdpConfig {
-        users: vec![user("nina", "Nina Sørensen", "sds"), user("soren", "Søren Dahl", "drift")],
-        ..IdpConfig::default()
-    })
-    .await
-    .unwrap();
-    let secrets = tempfile::tempdir().unwrap();
-    let file = |name: &str, value: &str| {
-        let path = secrets.path().join(name);
-        std::fs::write(&path, value).unwrap();
-        json!({ "file": path })
-    };
-    let mut auths = Vec::new();
-    for id in ["sds", "drift"] {
-        let auth = json!({
-            "issuer": idp.issuer(), "algorithm": "HS256",
-            "secret": file(&format!("{id}-token"), &api_secret(id)),
-            "oidc_client_id": format!("gw-{id}"),
-            "oidc_client_secret": file(&format!("{id}-oidc"), &format!("{id}-client-secret")),
-        });
-        auths.push((id, auth));
-    }
+    let people = SignIn::start(&[("nina", "Nina Sørensen", "sds"), ("soren", "Søren Dahl", "drift")]).await;
+    let auths: Vec<_> = ["sds", "drift"].into_iter().map(|id| (id, people.auth(id))).collect();
     let contacts = crate::kit::shipped_contacts();
     let smtp = SmtpSim::spawn().await.unwrap();
     let smtp_port = smtp.port();
@@ -105,24 +75,8 @@ async fn console(at: Timestamp) -> Console {
         })
         .start()
         .await;
-    for id in ["sds", "drift"] {
-        idp.add_client(IdpClient {
-            id: format!("gw-{id}"),
-            secret: format!("{id}-client-secret"),
-            redirect_uris: vec![f.url("/auth/callback")],
-        });
-    }
-    Console { f, idp, clock, smtp, _secrets: secrets }
-}
-
-/// Sign in as `login` of `desk` through the provider's login page.
-async fn sign_in(b: &Browser, f: &Federation, desk: &str, login: &str) {
-    b.goto(&f.url(&format!("/login/{desk}"))).await;
-    b.fill("username", login).await;
-    b.fill("password", &format!("{login}-password")).await;
-    b.click("sign-in").await;
-    let Some(who) = b.text("who").await else { panic!("not signed in: {}", b.source().await) };
-    assert!(who.contains(desk), "{who}");
+    people.register(&f, &["sds", "drift"]);
+    Console { f, people, clock, smtp }
 }
 
 /// A new incident reported by Region H through the API; its id.

@@ -11,6 +11,7 @@ pub mod browser;
 pub mod config;
 pub mod federation;
 pub mod pg;
+pub mod signin;
 pub mod tokens;
 pub mod wait;
 

@@ -217,7 +217,7 @@ impl utoipa::Modify for NativeRules {
             changes.push(approve);
             *patch = json!({"description": base["description"], "anyOf": changes});
         }
-        let params: [(&str, &str, Value); 12] = [
+        let params: [(&str, &str, Value); 17] = [
             // `HeaderValue::to_str` (visible ASCII and tab), 1 to 255 bytes; HTTP drops
             // the spaces and tabs around a header's value.
             (
@@ -232,6 +232,12 @@ impl utoipa::Modify for NativeRules {
             ("/api/v1/incidents", "cursor", json!({"type": "string", "pattern": rules::INCIDENT_ID})),
             ("/api/v1/incidents", "limit", json!({"type": "integer", "minimum": 1, "maximum": 200})),
             ("/api/v1/audit", "limit", json!({"type": "integer", "minimum": 1, "maximum": 1000})),
+            // The operator listings page by sequence number (escalations by id), 1 to 1000 a page.
+            ("/api/v1/outbox", "cursor", json!({"type": "integer", "minimum": 0, "maximum": u64::MAX})),
+            ("/api/v1/dead-letters", "cursor", json!({"type": "integer", "minimum": 0, "maximum": u64::MAX})),
+            ("/api/v1/outbox", "limit", json!({"type": "integer", "minimum": 1, "maximum": 1000})),
+            ("/api/v1/dead-letters", "limit", json!({"type": "integer", "minimum": 1, "maximum": 1000})),
+            ("/api/v1/escalations", "limit", json!({"type": "integer", "minimum": 1, "maximum": 1000})),
             ("/api/v1/refs/", "desk", json!({"type": "string", "pattern": rules::DESK_ID})),
             ("/api/v1/refs/", "remote_id", json!({"type": "string", "pattern": rules::ticket_id(), "maxLength": 512})),
             ("/api/v1/escalations/contact", "service", json!({"type": "string", "pattern": rules::service()})),

@@ -151,6 +151,17 @@ async fn two_replicas_deliver_every_accepted_incident_once_and_in_order_with_one
     let drained = wait_until(async || outbox().await.is_empty(), 3_000).await;
     assert!(drained, "the outbox did not drain: {:#?}", outbox().await);
 
+    each_incident_is_at_the_national_desk_once_in_order(&cq, &accepted);
+    let dead = kit::get_json(&client, &format!("{}/api/v1/dead-letters", replicas[1].base()), &sds).await;
+    assert_eq!(dead["items"].as_array().map(Vec::len), Some(0), "{dead:#}");
+}
+
+/// Every accepted incident is at the national desk once, with its title and its
+/// notes in the order they were added; `accepted`: incident id → (title, notes).
+pub(crate) fn each_incident_is_at_the_national_desk_once_in_order(
+    cq: &ClearQuestSim,
+    accepted: &BTreeMap<String, (String, Vec<String>)>,
+) {
     let mut at_national: BTreeMap<String, Vec<&deskgate_sim::clearquest::SimRecord>> = BTreeMap::new();
     let records = cq.records();
     for record in &records {
@@ -160,7 +171,7 @@ async fn two_replicas_deliver_every_accepted_incident_once_and_in_order_with_one
     let duplicates: Vec<_> = at_national.iter().filter(|(_, r)| r.len() > 1).map(|(id, _)| id).collect();
     assert!(duplicates.is_empty(), "created more than once at the national desk: {duplicates:?}");
     assert_eq!(at_national.keys().collect::<Vec<_>>(), accepted.keys().collect::<Vec<_>>());
-    for (id, (title, notes)) in &accepted {
+    for (id, (title, notes)) in accepted {
         let record = at_national[id][0];
         assert_eq!(record.fields.get("cq:Headline"), Some(title), "{id}");
         let log = record.fields.get("cq:Notes_Log").cloned().unwrap_or_default();
@@ -168,8 +179,6 @@ async fn two_replicas_deliver_every_accepted_incident_once_and_in_order_with_one
         assert!(at.iter().all(|&p| p != usize::MAX), "{id}: a note is missing at the national desk:\n{log}");
         assert!(at.windows(2).all(|w| w[0] < w[1]), "{id}: notes arrived out of order:\n{log}");
     }
-    let dead = kit::get_json(&client, &format!("{}/api/v1/dead-letters", replicas[1].base()), &sds).await;
-    assert_eq!(dead["items"].as_array().map(Vec::len), Some(0), "{dead:#}");
 }
 
 /// Whether the replica's log says it took over leadership.

@@ -258,23 +258,7 @@ async fn a_replica_cut_off_by_the_network_leads_nothing_and_every_incident_reach
     assert!(drained.is_some(), "the outbox did not drain: {:#?}\nA:\n{}", outbox().await, a.logs());
     assert!(times_led(&b) >= 1 && times_led(&a) == led_before, "leadership moved back to A after the restore");
 
-    let mut at_national: BTreeMap<String, Vec<&deskgate_sim::clearquest::SimRecord>> = BTreeMap::new();
-    let records = cq.records();
-    for record in &records {
-        let incident = record.fields.get("cq:deskgate_Incident").cloned().unwrap_or_default();
-        at_national.entry(incident).or_default().push(record);
-    }
-    let duplicates: Vec<_> = at_national.iter().filter(|(_, r)| r.len() > 1).map(|(id, _)| id).collect();
-    assert!(duplicates.is_empty(), "created more than once at the national desk: {duplicates:?}");
-    assert_eq!(at_national.keys().collect::<Vec<_>>(), accepted.keys().collect::<Vec<_>>());
-    for (id, (title, notes)) in &accepted {
-        let record = at_national[id][0];
-        assert_eq!(record.fields.get("cq:Headline"), Some(title), "{id}");
-        let log = record.fields.get("cq:Notes_Log").cloned().unwrap_or_default();
-        let at: Vec<usize> = notes.iter().map(|n| log.find(n.as_str()).unwrap_or(usize::MAX)).collect();
-        assert!(at.iter().all(|&p| p != usize::MAX), "{id}: a note is missing at the national desk:\n{log}");
-        assert!(at.windows(2).all(|w| w[0] < w[1]), "{id}: notes arrived out of order:\n{log}");
-    }
+    super::replicas::each_incident_is_at_the_national_desk_once_in_order(&cq, &accepted);
     let dead = kit::get_json(&client, &format!("{}/api/v1/dead-letters", b.base()), &sds).await;
     assert_eq!(dead["items"].as_array().map(Vec::len), Some(0), "{dead:#}");
     let abandoned = a.logs().lines().filter(|l| l.contains("its lease could not be kept")).count();

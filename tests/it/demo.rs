@@ -123,14 +123,40 @@ async fn demo_serve_signs_a_printed_user_in_at_the_printed_urls_and_stops_at_ctr
     let report = url_of("intake form");
     assert!(url_of("operator console").ends_with("/console"), "{lines:#?}");
     let base = report.strip_suffix("/report").expect("the form's URL").to_owned();
-    // `region-h  user region-h-reporter / <password>  (…) at <issuer>`
-    let user = lines.iter().find(|l| l.contains("user region-h-reporter / ")).expect("a Region H reporter");
-    let words: Vec<&str> = user.split_whitespace().collect();
-    let password = words[words.iter().position(|w| *w == "/").unwrap() + 1];
-    let issuer = *words.last().unwrap();
     for desk in ["sds", "fmk"] {
         assert!(lines.iter().any(|l| l.trim_start().starts_with(desk) && l.contains(" user ")), "{desk}: {lines:#?}");
     }
+
+    // A local desk's reporter lands on the form, the national desk's operator on the console.
+    let session = sign_in_as_printed(&lines, &base, "region-h", "/report").await;
+    let http = reqwest::Client::new();
+    let form = http.get(&report).header("cookie", &session).send().await.unwrap();
+    assert_eq!(form.status(), 200);
+    assert!(form.text().await.unwrap().contains("Region Hovedstaden"), "signed in as the printed user");
+    let session = sign_in_as_printed(&lines, &base, "sds", "/console").await;
+    let console = http.get(format!("{base}/console")).header("cookie", &session).send().await.unwrap();
+    assert_eq!(console.status(), 200);
+    assert!(console.text().await.unwrap().contains("nav-queue"), "the console's navigation");
+
+    let pid = running.0.id().to_string();
+    assert!(std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    let status =
+        crate::kit::wait::poll_until(std::time::Duration::from_secs(30), async || running.0.try_wait().unwrap()).await;
+    assert!(status.expect("the demo stops at Ctrl-C").success(), "exit 0 after Ctrl-C");
+}
+
+/// Sign in as the user the demo printed for `desk` (`<desk>  user <login> / <password>
+/// … at <issuer>`), through the provider's login form, with a plain HTTP client; the
+/// gateway sends the person to `lands_on`. The session cookie.
+async fn sign_in_as_printed(lines: &[String], base: &str, desk: &str, lands_on: &str) -> String {
+    let line = lines
+        .iter()
+        .find(|l| l.trim_start().starts_with(desk) && l.contains(" user "))
+        .unwrap_or_else(|| panic!("a user of {desk}: {lines:#?}"));
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let login = words[words.iter().position(|w| *w == "user").unwrap() + 1];
+    let password = words[words.iter().position(|w| *w == "/").unwrap() + 1];
+    let issuer = *words.last().unwrap();
 
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let location = |r: &reqwest::Response| r.headers()["location"].to_str().unwrap().to_owned();
@@ -143,9 +169,9 @@ async fn demo_serve_signs_a_printed_user_in_at_the_printed_urls_and_stops_at_ctr
             .map(|v| v.split(';').next().unwrap().to_owned())
             .unwrap_or_else(|| panic!("no cookie {name}"))
     };
-    let start = http.get(format!("{base}/login/region-h")).send().await.unwrap();
-    assert_eq!(start.status(), 303);
-    let login = cookie(&start, "deskgate_login");
+    let start = http.get(format!("{base}/login/{desk}")).send().await.unwrap();
+    assert_eq!(start.status(), 303, "{desk} signs in here");
+    let login_cookie = cookie(&start, "deskgate_login");
     let authorize = location(&start);
     assert!(authorize.starts_with(issuer), "{authorize} is the printed provider's");
     // The provider's login page, then its form sent back with the printed credentials.
@@ -153,21 +179,12 @@ async fn demo_serve_signs_a_printed_user_in_at_the_printed_urls_and_stops_at_ctr
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains(r#"name="password""#));
     let mut form: Vec<(String, String)> = url::Url::parse(&authorize).unwrap().query_pairs().into_owned().collect();
-    form.extend([("username".into(), "region-h-reporter".into()), ("password".into(), password.into())]);
+    form.extend([("username".into(), login.into()), ("password".into(), password.into())]);
     let back = http.post(format!("{issuer}/authorize")).form(&form).send().await.unwrap();
     assert_eq!(back.status(), 303, "the printed password signs in");
     let callback = location(&back);
     assert!(callback.starts_with(&format!("{base}/auth/callback")), "{callback}");
-    let signed_in = http.get(&callback).header("cookie", &login).send().await.unwrap();
-    assert_eq!(location(&signed_in), "/report");
-    let session = cookie(&signed_in, "deskgate_session");
-    let form = http.get(&report).header("cookie", &session).send().await.unwrap();
-    assert_eq!(form.status(), 200);
-    assert!(form.text().await.unwrap().contains("Region Hovedstaden"), "signed in as the printed user");
-
-    let pid = running.0.id().to_string();
-    assert!(std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
-    let status =
-        crate::kit::wait::poll_until(std::time::Duration::from_secs(30), async || running.0.try_wait().unwrap()).await;
-    assert!(status.expect("the demo stops at Ctrl-C").success(), "exit 0 after Ctrl-C");
+    let signed_in = http.get(&callback).header("cookie", &login_cookie).send().await.unwrap();
+    assert_eq!(location(&signed_in), lands_on, "{desk}");
+    cookie(&signed_in, "deskgate_session")
 }

@@ -267,7 +267,7 @@ pub async fn list(
     who: DeskPrincipal,
     axum::extract::RawQuery(query): axum::extract::RawQuery,
 ) -> Result<Json<EscalationList>, ApiError> {
-    let (cursor, limit) = crate::api::sync::page_params(query)?;
+    let (cursor, limit) = crate::http::page::page_params(query)?;
     let items = state.gateway.escalations_page(&who, cursor, limit).await?;
     let next_cursor = items.last().filter(|_| items.len() == limit).map(|e| e.id.clone());
     Ok(Json(EscalationList { items: items.iter().map(|e| view(&state, e)).collect(), next_cursor }))

@@ -11,6 +11,7 @@ use crate::auth::DeskPrincipal;
 use crate::gateway::RequestContext;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ErrorBody};
+use crate::http::page::{page_params, seq_cursor};
 use crate::outbox::{DeadLetter, OutboxItem};
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -25,41 +26,6 @@ pub struct DeadLetterPage {
     pub items: Vec<DeadLetter>,
     /// The `cursor` of the next page; `null` on the last one.
     pub next_cursor: Option<u64>,
-}
-
-/// How many items a listing page holds unless `limit` says otherwise.
-const PAGE: usize = 100;
-
-/// `cursor` and `limit` of a listing's query (1 to 1000, default 100); anything else
-/// is refused, naming the parameter.
-pub(crate) fn page_params(query: Option<String>) -> Result<(Option<String>, usize), ApiError> {
-    let (mut cursor, mut limit) = (None, PAGE);
-    for (key, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
-        match key.as_ref() {
-            "cursor" => cursor = Some(value.into_owned()),
-            "limit" => {
-                limit = value
-                    .parse()
-                    .ok()
-                    .filter(|n| (1..=1000).contains(n))
-                    .ok_or_else(|| ApiError::bad_request("limit", "limit: expected a number from 1 to 1000"))?
-            }
-            other => {
-                return Err(ApiError::bad_request(
-                    other,
-                    format!("{other}: unknown parameter; expected cursor or limit"),
-                ));
-            }
-        }
-    }
-    Ok((cursor, limit))
-}
-
-/// A sequence-number cursor.
-fn seq_cursor(cursor: Option<String>) -> Result<Option<u64>, ApiError> {
-    cursor
-        .map(|c| c.parse().map_err(|_| ApiError::bad_request("cursor", "cursor: expected a sequence number")))
-        .transpose()
 }
 
 /// Deliveries waiting to go out, in order (national desk: all; others: their own),

@@ -4,6 +4,7 @@
 
 pub mod error;
 pub mod extract;
+pub mod page;
 pub mod request_id;
 pub mod upload;
 

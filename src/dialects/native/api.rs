@@ -567,28 +567,8 @@ pub async fn audit_log(
     who: DeskPrincipal,
     RawQuery(query): RawQuery,
 ) -> Result<Json<AuditPage>, ApiError> {
-    let mut after = None;
-    let mut limit = 100usize;
-    for (key, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
-        match key.as_ref() {
-            "cursor" => {
-                after = Some(value.parse().map_err(|_| ApiError::bad_request("cursor", "cursor: expected a number"))?)
-            }
-            "limit" => {
-                limit = value
-                    .parse()
-                    .ok()
-                    .filter(|n| (1..=1000).contains(n))
-                    .ok_or_else(|| ApiError::bad_request("limit", "limit: expected a number from 1 to 1000"))?
-            }
-            other => {
-                return Err(ApiError::bad_request(
-                    other,
-                    format!("{other}: unknown parameter; expected cursor or limit"),
-                ));
-            }
-        }
-    }
+    let (cursor, limit) = crate::http::page::page_params(query)?;
+    let after = crate::http::page::seq_cursor(cursor)?;
     let items = state.gateway.audit_log(&who, after, limit).await?;
     let next_cursor = (items.len() == limit).then(|| items.last().map(|(s, _)| *s)).flatten();
     Ok(Json(AuditPage { items: items.into_iter().map(|(seq, entry)| AuditLine { seq, entry }).collect(), next_cursor }))

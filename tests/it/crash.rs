@@ -224,9 +224,10 @@ async fn killed_mid_submission_and_mid_delivery_every_accepted_incident_reaches_
         }
         let mut inflight = forward_all(&desk, &gw.base(), batch.clone());
         if round % 3 == 0 {
-            let answered = wait_until(async || desk.answered(&batch).await >= 1, 1_000).await;
-            assert!(answered, "round {round}: submissions were not answered");
-            tokio::time::sleep(delay / 4).await;
+            // Counted from the send, not from the first answer: creations waiting at
+            // the same moment are stored together and answered together, so after the
+            // first answer the rest usually are too.
+            tokio::time::sleep(delay / 8).await;
             if desk.answered(&batch).await < BATCH {
                 killed_with_unanswered += 1;
             }

@@ -203,6 +203,28 @@ pub struct OutboxItem {
 }
 
 impl OutboxItem {
+    /// `delivery` about `incident` as it first enters the outbox: untried and due at
+    /// `now`, under sequence number `seq`.
+    pub fn queued(
+        seq: u64,
+        incident: &IncidentId,
+        delivery: &Delivery,
+        now: Timestamp,
+        request_id: Option<&str>,
+    ) -> Self {
+        Self {
+            seq,
+            incident: incident.clone(),
+            desk: delivery.desk.clone(),
+            action: delivery.action.clone(),
+            created_at: now,
+            attempts: 0,
+            not_before: now,
+            last_error: None,
+            request_id: request_id.map(str::to_owned),
+        }
+    }
+
     /// The request id the remote desk sees for this delivery: the originating
     /// request's, else `deliver-<seq>`.
     pub fn correlation(&self) -> String {

@@ -213,17 +213,7 @@ fn tx_enqueue(
 ) -> TxResult<()> {
     for d in deliveries {
         let seq = outbox.generate_id()?;
-        let item = OutboxItem {
-            seq,
-            incident: incident.id.clone(),
-            desk: d.desk.clone(),
-            action: d.action.clone(),
-            created_at: now,
-            attempts: 0,
-            not_before: now,
-            last_error: None,
-            request_id: request_id.map(str::to_owned),
-        };
+        let item = OutboxItem::queued(seq, &incident.id, d, now, request_id);
         outbox.insert(&seq.to_be_bytes(), encode(&item))?;
         index::tx_lane(lanes, outbox, &item.incident, &item.desk, LaneChange::Waiting(seq))?;
     }

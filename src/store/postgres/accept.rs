@@ -134,17 +134,7 @@ async fn write(
         .iter()
         .map(|d| {
             // The number is the database's (see WRITE).
-            let item = OutboxItem {
-                seq: 0,
-                incident: incident.id.clone(),
-                desk: d.desk.clone(),
-                action: d.action.clone(),
-                created_at: now,
-                attempts: 0,
-                not_before: now,
-                last_error: None,
-                request_id: request_id.clone(),
-            };
+            let item = OutboxItem::queued(0, &incident.id, d, now, request_id.as_deref());
             (d.desk.as_str(), encode(&item))
         })
         .unzip();

@@ -382,7 +382,7 @@ impl Store for PgStore {
         desk: Option<&DeskId>,
         limit: usize,
     ) -> Result<Vec<OutboxItem>, StoreError> {
-        pages::outbox(self.pool().await?, after, desk, limit).await
+        pages::page(self.pool().await?, pages::OUTBOX, after, desk, limit).await
     }
 
     async fn dead_letters_page(
@@ -391,7 +391,7 @@ impl Store for PgStore {
         desk: Option<&DeskId>,
         limit: usize,
     ) -> Result<Vec<DeadLetter>, StoreError> {
-        pages::dead_letters(self.pool().await?, after, desk, limit).await
+        pages::page(self.pool().await?, pages::DEAD_LETTERS, after, desk, limit).await
     }
 
     async fn outbox_for(&self, incident: &IncidentId, desk: Option<&DeskId>) -> Result<Vec<OutboxItem>, StoreError> {

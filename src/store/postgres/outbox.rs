@@ -27,17 +27,7 @@ pub(super) async fn enqueue(
 ) -> Result<(), StoreError> {
     for d in deliveries {
         let (seq,): (i64,) = sqlx::query_as("SELECT nextval('item_seq')").fetch_one(&mut **tx).await.map_err(db)?;
-        let item = OutboxItem {
-            seq: seq as u64,
-            incident: incident.id.clone(),
-            desk: d.desk.clone(),
-            action: d.action.clone(),
-            created_at: now,
-            attempts: 0,
-            not_before: now,
-            last_error: None,
-            request_id: request_id.map(str::to_owned),
-        };
+        let item = OutboxItem::queued(seq as u64, &incident.id, d, now, request_id);
         insert(tx, &item).await?;
     }
     Ok(())

@@ -504,6 +504,19 @@ mod tests {
     use crate::model::{Change, DialectId, Priority, Status};
     use crate::store::{AuditEntry, AuditKind, Effects};
 
+    /// A watch on `store` at `clock`'s time, with no gateway behind it (no deferrals,
+    /// no reminders).
+    pub(super) fn bare_watch(store: Arc<dyn Store>, clock: &TestClock) -> Watch {
+        Watch {
+            store,
+            clock: Arc::new(clock.clone()),
+            wake: Arc::default(),
+            every: Duration::ZERO,
+            deferrals: None,
+            reminders: None,
+        }
+    }
+
     /// The gateway ends the escalations of a resolved incident after the change; if it
     /// did not get to (a crash in between), the watch ends them instead of paging.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -530,14 +543,7 @@ mod tests {
         };
         store.update_incident(&id, &resolve, entry()).await.unwrap();
 
-        let watch = Watch {
-            store: store.clone(),
-            clock: Arc::new(clock.clone()),
-            wake: Arc::default(),
-            every: Duration::ZERO,
-            deferrals: None,
-            reminders: None,
-        };
+        let watch = bare_watch(store.clone(), &clock);
         clock.advance(SignedDuration::from_mins(45));
         assert!(watch.step().await.unwrap().is_empty(), "nobody paged");
         let e = store.escalation("ESC-1").await.unwrap().unwrap();

@@ -2,11 +2,9 @@
 //! incidents' facts — never every escalation that waits.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use jiff::SignedDuration;
 
-use super::Watch;
 use crate::clock::{Clock, TestClock};
 use crate::escalation::{Engine, testkit};
 use crate::model::{DialectId, Incident, Priority};
@@ -41,14 +39,7 @@ async fn one_round(inner: Arc<dyn Store>, joins: bool, waiting: usize) -> (usize
     for n in 1..=waiting {
         open(n).await;
     }
-    let watch = Watch {
-        store: store.clone(),
-        clock: Arc::new(clock.clone()),
-        wake: Arc::default(),
-        every: Duration::ZERO,
-        deferrals: None,
-        reminders: None,
-    };
+    let watch = super::tests::bare_watch(store.clone(), &clock);
     store.reset();
     let moved = watch.step().await.expect("a round");
     assert_eq!(moved.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["ESC-0"], "only the due one moves on");
@@ -84,7 +75,12 @@ async fn a_watch_round_on_postgres_reads_only_what_is_due_in_one_query() {
     }
     let open = || {
         let url = crate::store::postgres::testing::shared().fresh_database();
-        let config = crate::config::PostgresConfig { url, password: None, pool_size: 2, lease: Duration::from_secs(5) };
+        let config = crate::config::PostgresConfig {
+            url,
+            password: None,
+            pool_size: 2,
+            lease: std::time::Duration::from_secs(5),
+        };
         Arc::new(crate::store::PgStore::open_lazy(&config).expect("opens")) as Arc<dyn Store>
     };
     reads_do_not_grow_with_waiting(open, true).await;

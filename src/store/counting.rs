@@ -50,234 +50,72 @@ impl Counting {
     }
 }
 
-#[async_trait]
-impl Store for Counting {
-    async fn create_incident(
-        &self,
-        new: NewIncident,
-        idempotency: Option<IdempotencyClaim>,
-        audit: AuditEntry,
-        now: Timestamp,
-        plan: CreationPlan<'_>,
-    ) -> Result<CreateOutcome, StoreError> {
-        self.count("create_incident");
-        self.inner.create_incident(new, idempotency, audit, now, plan).await
-    }
+// Each method the macro lists counts its call under its own name and passes it on;
+// a table of one line a method, rather than the trait's signatures written out again.
+macro_rules! counted {
+    ($($name:ident($($arg:ident: $ty:ty),*) -> $out:ty;)*) => {
+        #[async_trait]
+        impl Store for Counting {
+            $(async fn $name(&self, $($arg: $ty),*) -> Result<$out, StoreError> {
+                self.count(stringify!($name));
+                self.inner.$name($($arg),*).await
+            })*
 
-    async fn update_incident(
-        &self,
-        id: &IncidentId,
-        mutate: Mutation<'_>,
-        audit: AuditEntry,
-    ) -> Result<Incident, StoreError> {
-        self.count("update_incident");
-        self.inner.update_incident(id, mutate, audit).await
-    }
+            async fn is_ready(&self) -> bool {
+                self.inner.is_ready().await
+            }
 
-    async fn get_incident(&self, id: &IncidentId) -> Result<Option<Incident>, StoreError> {
-        self.count("get_incident");
-        self.inner.get_incident(id).await
-    }
+            async fn flush(&self) -> Result<(), StoreError> {
+                self.inner.flush().await
+            }
 
-    async fn find_by_ref(&self, desk: &DeskId, remote_id: &TicketId) -> Result<Option<IncidentId>, StoreError> {
-        self.count("find_by_ref");
-        self.inner.find_by_ref(desk, remote_id).await
-    }
+            async fn due_for_watch(&self, by: Timestamp, limit: usize) -> Result<Vec<DueEscalation>, StoreError> {
+                if self.joins_watch {
+                    self.count("due_for_watch");
+                    self.inner.due_for_watch(by, limit).await
+                } else {
+                    super::due_with_incidents(self, by, limit).await
+                }
+            }
 
-    async fn list_incidents(&self, query: &ListQuery) -> Result<Vec<Incident>, StoreError> {
-        self.count("list_incidents");
-        self.inner.list_incidents(query).await
-    }
-
-    async fn count_incidents(&self, query: &ListQuery, at_most: usize) -> Result<usize, StoreError> {
-        self.count("count_incidents");
-        self.inner.count_incidents(query, at_most).await
-    }
-
-    async fn audit(&self, entry: AuditEntry) -> Result<(), StoreError> {
-        self.count("audit");
-        self.inner.audit(entry).await
-    }
-
-    async fn audit_log(&self, after: Option<u64>, limit: usize) -> Result<Vec<(u64, AuditEntry)>, StoreError> {
-        self.count("audit_log");
-        self.inner.audit_log(after, limit).await
-    }
-
-    async fn is_ready(&self) -> bool {
-        self.inner.is_ready().await
-    }
-
-    async fn export(&self, out: &mut (dyn std::io::Write + Send)) -> Result<BackupSummary, StoreError> {
-        self.count("export");
-        self.inner.export(out).await
-    }
-
-    async fn import(
-        &self,
-        input: &mut (dyn std::io::BufRead + Send),
-        force: bool,
-    ) -> Result<BackupSummary, StoreError> {
-        self.count("import");
-        self.inner.import(input, force).await
-    }
-
-    async fn flush(&self) -> Result<(), StoreError> {
-        self.inner.flush().await
-    }
-
-    async fn outbox(&self, limit: usize) -> Result<Vec<OutboxItem>, StoreError> {
-        self.count("outbox");
-        self.inner.outbox(limit).await
-    }
-
-    async fn outbox_for(&self, incident: &IncidentId, desk: Option<&DeskId>) -> Result<Vec<OutboxItem>, StoreError> {
-        self.count("outbox_for");
-        self.inner.outbox_for(incident, desk).await
-    }
-
-    async fn due_deliveries(&self, now: Timestamp, limit: usize) -> Result<DueDeliveries, StoreError> {
-        self.count("due_deliveries");
-        self.inner.due_deliveries(now, limit).await
-    }
-
-    async fn outbox_page(
-        &self,
-        after: Option<u64>,
-        desk: Option<&DeskId>,
-        limit: usize,
-    ) -> Result<Vec<OutboxItem>, StoreError> {
-        self.count("outbox_page");
-        self.inner.outbox_page(after, desk, limit).await
-    }
-
-    async fn dead_letters_page(
-        &self,
-        after: Option<u64>,
-        desk: Option<&DeskId>,
-        limit: usize,
-    ) -> Result<Vec<DeadLetter>, StoreError> {
-        self.count("dead_letters_page");
-        self.inner.dead_letters_page(after, desk, limit).await
-    }
-
-    async fn outbox_item(&self, seq: u64) -> Result<Option<OutboxItem>, StoreError> {
-        self.count("outbox_item");
-        self.inner.outbox_item(seq).await
-    }
-
-    async fn complete_delivery(
-        &self,
-        seq: u64,
-        incident: &IncidentId,
-        mutate: Option<Mutation<'_>>,
-    ) -> Result<(), StoreError> {
-        self.count("complete_delivery");
-        self.inner.complete_delivery(seq, incident, mutate).await
-    }
-
-    async fn reschedule_delivery(&self, item: &OutboxItem) -> Result<(), StoreError> {
-        self.count("reschedule_delivery");
-        self.inner.reschedule_delivery(item).await
-    }
-
-    async fn dead_letter(&self, letter: DeadLetter) -> Result<(), StoreError> {
-        self.count("dead_letter");
-        self.inner.dead_letter(letter).await
-    }
-
-    async fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, StoreError> {
-        self.count("dead_letters");
-        self.inner.dead_letters(limit).await
-    }
-
-    async fn replay_dead_letter(
-        &self,
-        seq: u64,
-        now: Timestamp,
-        audit: ReplayAudit<'_>,
-    ) -> Result<OutboxItem, StoreError> {
-        self.count("replay_dead_letter");
-        self.inner.replay_dead_letter(seq, now, audit).await
-    }
-
-    async fn escalation(&self, id: &str) -> Result<Option<Escalation>, StoreError> {
-        self.count("escalation");
-        self.inner.escalation(id).await
-    }
-
-    async fn escalations(&self, query: &EscalationQuery) -> Result<Vec<Escalation>, StoreError> {
-        self.count("escalations");
-        self.inner.escalations(query).await
-    }
-
-    async fn due_escalations(&self, by: Timestamp, limit: usize) -> Result<Vec<Escalation>, StoreError> {
-        self.count("due_escalations");
-        self.inner.due_escalations(by, limit).await
-    }
-
-    async fn due_for_watch(&self, by: Timestamp, limit: usize) -> Result<Vec<DueEscalation>, StoreError> {
-        if self.joins_watch {
-            self.count("due_for_watch");
-            self.inner.due_for_watch(by, limit).await
-        } else {
-            super::due_with_incidents(self, by, limit).await
+            fn leadership(&self) -> Leadership {
+                self.inner.leadership()
+            }
         }
-    }
+    };
+}
 
-    async fn escalations_of(&self, incident: &IncidentId) -> Result<Vec<Escalation>, StoreError> {
-        self.count("escalations_of");
-        self.inner.escalations_of(incident).await
-    }
-
-    async fn update_escalation(
-        &self,
-        id: &str,
-        now: Timestamp,
-        change: EscalationChange<'_>,
-        audit: Option<AuditEntry>,
-    ) -> Result<Escalation, StoreError> {
-        self.count("update_escalation");
-        self.inner.update_escalation(id, now, change, audit).await
-    }
-
-    async fn put_content(&self, content: bytes::Bytes) -> Result<(String, bool), StoreError> {
-        self.count("put_content");
-        self.inner.put_content(content).await
-    }
-
-    async fn content(&self, sha256: &str) -> Result<Option<bytes::Bytes>, StoreError> {
-        self.count("content");
-        self.inner.content(sha256).await
-    }
-
-    async fn content_count(&self) -> Result<usize, StoreError> {
-        self.count("content_count");
-        self.inner.content_count().await
-    }
-
-    async fn cursor(&self, name: &str) -> Result<Option<String>, StoreError> {
-        self.count("cursor");
-        self.inner.cursor(name).await
-    }
-
-    async fn set_cursor(&self, name: &str, value: &str) -> Result<(), StoreError> {
-        self.count("set_cursor");
-        self.inner.set_cursor(name, value).await
-    }
-
-    async fn lease_delivery(
-        &self,
-        seq: u64,
-        holder: &str,
-        now: Timestamp,
-        until: Timestamp,
-    ) -> Result<Option<OutboxItem>, StoreError> {
-        self.count("lease_delivery");
-        self.inner.lease_delivery(seq, holder, now, until).await
-    }
-
-    fn leadership(&self) -> Leadership {
-        self.inner.leadership()
-    }
+counted! {
+    create_incident(new: NewIncident, idempotency: Option<IdempotencyClaim>, audit: AuditEntry, now: Timestamp, plan: CreationPlan<'_>) -> CreateOutcome;
+    update_incident(id: &IncidentId, mutate: Mutation<'_>, audit: AuditEntry) -> Incident;
+    get_incident(id: &IncidentId) -> Option<Incident>;
+    find_by_ref(desk: &DeskId, remote_id: &TicketId) -> Option<IncidentId>;
+    list_incidents(query: &ListQuery) -> Vec<Incident>;
+    count_incidents(query: &ListQuery, at_most: usize) -> usize;
+    audit(entry: AuditEntry) -> ();
+    audit_log(after: Option<u64>, limit: usize) -> Vec<(u64, AuditEntry)>;
+    export(out: &mut (dyn std::io::Write + Send)) -> BackupSummary;
+    import(input: &mut (dyn std::io::BufRead + Send), force: bool) -> BackupSummary;
+    outbox(limit: usize) -> Vec<OutboxItem>;
+    outbox_for(incident: &IncidentId, desk: Option<&DeskId>) -> Vec<OutboxItem>;
+    due_deliveries(now: Timestamp, limit: usize) -> DueDeliveries;
+    outbox_page(after: Option<u64>, desk: Option<&DeskId>, limit: usize) -> Vec<OutboxItem>;
+    dead_letters_page(after: Option<u64>, desk: Option<&DeskId>, limit: usize) -> Vec<DeadLetter>;
+    outbox_item(seq: u64) -> Option<OutboxItem>;
+    complete_delivery(seq: u64, incident: &IncidentId, mutate: Option<Mutation<'_>>) -> ();
+    reschedule_delivery(item: &OutboxItem) -> ();
+    dead_letter(letter: DeadLetter) -> ();
+    dead_letters(limit: usize) -> Vec<DeadLetter>;
+    replay_dead_letter(seq: u64, now: Timestamp, audit: ReplayAudit<'_>) -> OutboxItem;
+    escalation(id: &str) -> Option<Escalation>;
+    escalations(query: &EscalationQuery) -> Vec<Escalation>;
+    due_escalations(by: Timestamp, limit: usize) -> Vec<Escalation>;
+    escalations_of(incident: &IncidentId) -> Vec<Escalation>;
+    update_escalation(id: &str, now: Timestamp, change: EscalationChange<'_>, audit: Option<AuditEntry>) -> Escalation;
+    put_content(content: bytes::Bytes) -> (String, bool);
+    content(sha256: &str) -> Option<bytes::Bytes>;
+    content_count() -> usize;
+    cursor(name: &str) -> Option<String>;
+    set_cursor(name: &str, value: &str) -> ();
+    lease_delivery(seq: u64, holder: &str, now: Timestamp, until: Timestamp) -> Option<OutboxItem>;
 }

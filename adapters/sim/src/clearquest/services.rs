@@ -86,36 +86,34 @@ pub(super) async fn service_provider(
         "<oslc:resourceType rdf:resource=\"{NS_OSLC_CM}ChangeRequest\"/>\n            \
          <oslc:resourceType rdf:resource=\"{shape}\"/>"
     );
+    // The creation factory and the query capability differ only in their names and URL.
+    let capability = |property: &str, class: &str, link: &str, url: &str| {
+        format!(
+            r#"        <oslc:{property}>
+          <oslc:{class}>
+            <dcterms:title>{title}</dcterms:title>
+            <oslc:{link} rdf:resource="{url}"/>
+            {types}
+            <oslc:resourceShape rdf:resource="{shape}"/>
+          </oslc:{class}>
+        </oslc:{property}>
+"#
+        )
+    };
     let body = format!(
         r#"  <oslc:ServiceProvider rdf:about="{about}">
     <dcterms:title>{db_title}</dcterms:title>
     <oslc:service>
       <oslc:Service>
         <oslc:domain rdf:resource="{NS_OSLC_CM}"/>
-        <oslc:creationFactory>
-          <oslc:CreationFactory>
-            <dcterms:title>{title}</dcterms:title>
-            <oslc:creation rdf:resource="{factory}"/>
-            {types}
-            <oslc:resourceShape rdf:resource="{shape}"/>
-          </oslc:CreationFactory>
-        </oslc:creationFactory>
-        <oslc:queryCapability>
-          <oslc:QueryCapability>
-            <dcterms:title>{title}</dcterms:title>
-            <oslc:queryBase rdf:resource="{query}"/>
-            {types}
-            <oslc:resourceShape rdf:resource="{shape}"/>
-          </oslc:QueryCapability>
-        </oslc:queryCapability>
-      </oslc:Service>
+{factory}{query}      </oslc:Service>
     </oslc:service>
   </oslc:ServiceProvider>
 "#,
         about = at(shared.db_path(&db)),
         db_title = esc(&db),
-        factory = at(shared.creation_path(&db)),
-        query = at(shared.query_path(&db)),
+        factory = capability("creationFactory", "CreationFactory", "creation", &at(shared.creation_path(&db))),
+        query = capability("queryCapability", "QueryCapability", "queryBase", &at(shared.query_path(&db))),
     );
     rdf(StatusCode::OK, None, document(&body))
 }

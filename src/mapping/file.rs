@@ -206,28 +206,20 @@ fn read_part(table: &toml::Table, prefix: &str, report: &mut Report<'_>) -> Draf
     }
     if let Some(status) = section(table, &at("status"), report) {
         let key = at("status.outbound");
-        for (name, value) in rows_by_name(status, &key, report) {
-            let key = format!("{key}.{name}");
-            let canonical = canonical::<Status>(name, &key, "status", report);
-            let row = typed::<StatusOutRaw>(value, &key, report);
-            if row.is_none() {
-                draft.broken_out.insert(name.clone());
+        outbound(status, &key, "status", &mut draft.broken_out, report, |key, canonical, row: StatusOutRaw, report| {
+            if row.status.trim().is_empty() {
+                report.add(format!("{key}.status"), "must name the remote status");
             }
-            if let (Some(canonical), Some(row)) = (canonical, row) {
-                if row.status.trim().is_empty() {
-                    report.add(format!("{key}.status"), "must name the remote status");
-                }
-                check_fields(&row.fields, &key, report);
-                for (k, v) in &row.fields {
-                    check_placeholders(v, &format!("{key}.fields.{k}"), true, report);
-                }
-                if let Some(note) = &row.note {
-                    check_placeholders(note, &format!("{key}.note"), true, report);
-                }
-                let out = OutRow { value: Some(row.status), fields: row.fields, note: row.note, label: row.label };
-                draft.status_out.insert(canonical, out);
+            check_fields(&row.fields, &key, report);
+            for (k, v) in &row.fields {
+                check_placeholders(v, &format!("{key}.fields.{k}"), true, report);
             }
-        }
+            if let Some(note) = &row.note {
+                check_placeholders(note, &format!("{key}.note"), true, report);
+            }
+            let out = OutRow { value: Some(row.status), fields: row.fields, note: row.note, label: row.label };
+            draft.status_out.insert(canonical, out);
+        });
         let key = at("status.inbound");
         for (i, value) in rows_in_order(status, &key, report) {
             let key = format!("{key}[{i}]");
@@ -249,14 +241,13 @@ fn read_part(table: &toml::Table, prefix: &str, report: &mut Report<'_>) -> Draf
     }
     if let Some(priority) = section(table, &at("priority"), report) {
         let key = at("priority.outbound");
-        for (name, value) in rows_by_name(priority, &key, report) {
-            let key = format!("{key}.{name}");
-            let canonical = canonical::<Priority>(name, &key, "priority", report);
-            let row = typed::<PriorityOutRaw>(value, &key, report);
-            if row.is_none() {
-                draft.broken_out.insert(name.clone());
-            }
-            if let (Some(canonical), Some(row)) = (canonical, row) {
+        outbound(
+            priority,
+            &key,
+            "priority",
+            &mut draft.broken_out,
+            report,
+            |key, canonical, row: PriorityOutRaw, report| {
                 if row.priority.as_deref().is_none_or(|p| p.trim().is_empty()) && row.fields.is_empty() {
                     report.add(key.clone(), "sets nothing: give `priority` or `fields`");
                 }
@@ -266,8 +257,8 @@ fn read_part(table: &toml::Table, prefix: &str, report: &mut Report<'_>) -> Draf
                 }
                 let out = OutRow { value: row.priority, fields: row.fields, note: None, label: row.label };
                 draft.priority_out.insert(canonical, out);
-            }
-        }
+            },
+        );
         let key = at("priority.inbound");
         for (i, value) in rows_in_order(priority, &key, report) {
             let key = format!("{key}[{i}]");
@@ -291,6 +282,30 @@ fn read_part(table: &toml::Table, prefix: &str, report: &mut Report<'_>) -> Draf
         check_shadowed(&draft.priority_in, report);
     }
     draft
+}
+
+/// Each outbound row of a `status` or `priority` section that reads, to `each`
+/// with its key, canonical value and row, in the file's order; a row that does not
+/// read is reported and marked `broken` (its gap is not reported again).
+fn outbound<'r, C: FromStr, R: DeserializeOwned>(
+    section: &toml::Table,
+    key: &str,
+    what: &str,
+    broken: &mut BTreeSet<String>,
+    report: &mut Report<'r>,
+    mut each: impl FnMut(String, C, R, &mut Report<'r>),
+) {
+    for (name, value) in rows_by_name(section, key, report) {
+        let key = format!("{key}.{name}");
+        let canonical = canonical::<C>(name, &key, what, report);
+        let row = typed::<R>(value, &key, report);
+        if row.is_none() {
+            broken.insert(name.clone());
+        }
+        if let (Some(canonical), Some(row)) = (canonical, row) {
+            each(key, canonical, row, report);
+        }
+    }
 }
 
 fn raw_canonical(row: &toml::Value) -> Option<String> {

@@ -265,6 +265,19 @@ pub struct DueEscalation {
     pub incident: Option<crate::escalation::IncidentFacts>,
 }
 
+/// The page of `all` (in `seq` order) after `after`, of `desk` only if given, at
+/// most `limit`; `key` gives an entry's sequence number and desk.
+fn page<T>(all: Vec<T>, key: impl Fn(&T) -> (u64, &DeskId), (after, desk, limit): Page<'_>) -> Vec<T> {
+    let wanted = |t: &T| {
+        let (seq, of) = key(t);
+        after.is_none_or(|a| seq > a) && desk.is_none_or(|d| of == d)
+    };
+    all.into_iter().filter(wanted).take(limit).collect()
+}
+
+/// A page's cursor, desk and limit.
+type Page<'a> = (Option<u64>, Option<&'a DeskId>, usize);
+
 /// [`Store::due_escalations`], then each one's incident by id: what
 /// [`Store::due_for_watch`] does on a backend without a join.
 pub async fn due_with_incidents<S: Store + ?Sized>(
@@ -591,12 +604,7 @@ pub trait Store: Send + Sync + 'static {
         desk: Option<&DeskId>,
         limit: usize,
     ) -> Result<Vec<OutboxItem>, StoreError> {
-        let all = self.outbox(usize::MAX).await?;
-        Ok(all
-            .into_iter()
-            .filter(|i| after.is_none_or(|a| i.seq > a) && desk.is_none_or(|d| &i.desk == d))
-            .take(limit)
-            .collect())
+        Ok(page(self.outbox(usize::MAX).await?, |i| (i.seq, &i.desk), (after, desk, limit)))
     }
 
     /// A page of the dead letters, as [`Store::outbox_page`] pages the outbox.
@@ -606,12 +614,7 @@ pub trait Store: Send + Sync + 'static {
         desk: Option<&DeskId>,
         limit: usize,
     ) -> Result<Vec<DeadLetter>, StoreError> {
-        let all = self.dead_letters(usize::MAX).await?;
-        Ok(all
-            .into_iter()
-            .filter(|d| after.is_none_or(|a| d.item.seq > a) && desk.is_none_or(|k| &d.item.desk == k))
-            .take(limit)
-            .collect())
+        Ok(page(self.dead_letters(usize::MAX).await?, |d| (d.item.seq, &d.item.desk), (after, desk, limit)))
     }
 
     /// One waiting delivery as it stands now; `None` once completed or dead-lettered.

@@ -10,6 +10,7 @@
 //! SKIP LOCKED` keeps replicas from waiting on a head another is leasing now.
 
 use jiff::Timestamp;
+use serde::de::DeserializeOwned;
 use sqlx::postgres::PgPool;
 
 use super::{Tx, db, decode, encode, limit_i64, nanos, seq_i64};
@@ -48,11 +49,12 @@ pub(super) async fn insert(tx: &mut Tx<'_>, item: &OutboxItem) -> Result<(), Sto
 }
 
 pub(super) async fn list(pool: &PgPool, limit: usize) -> Result<Vec<OutboxItem>, StoreError> {
-    let rows: Vec<(String,)> = sqlx::query_as("SELECT body::text FROM outbox ORDER BY seq LIMIT $1")
-        .bind(limit_i64(limit))
-        .fetch_all(pool)
-        .await
-        .map_err(db)?;
+    first(pool, "SELECT body::text FROM outbox ORDER BY seq LIMIT $1", limit).await
+}
+
+/// The first `limit` bodies `sql` lists (it takes the limit).
+async fn first<T: DeserializeOwned>(pool: &PgPool, sql: &'static str, limit: usize) -> Result<Vec<T>, StoreError> {
+    let rows: Vec<(String,)> = sqlx::query_as(sql).bind(limit_i64(limit)).fetch_all(pool).await.map_err(db)?;
     rows.iter().map(|(b,)| decode(b)).collect()
 }
 
@@ -108,12 +110,7 @@ pub(super) async fn insert_dead(tx: &mut Tx<'_>, letter: &DeadLetter) -> Result<
 }
 
 pub(super) async fn dead_letters(pool: &PgPool, limit: usize) -> Result<Vec<DeadLetter>, StoreError> {
-    let rows: Vec<(String,)> = sqlx::query_as("SELECT body::text FROM dead_letters ORDER BY seq LIMIT $1")
-        .bind(limit_i64(limit))
-        .fetch_all(pool)
-        .await
-        .map_err(db)?;
-    rows.iter().map(|(b,)| decode(b)).collect()
+    first(pool, "SELECT body::text FROM dead_letters ORDER BY seq LIMIT $1", limit).await
 }
 
 /// Move a dead letter back into the outbox, in its place in its lane, due `now`.

@@ -76,14 +76,18 @@ pub(super) fn incident_keys(i: &Incident) -> Vec<Vec<u8>> {
 
 /// Index `new` in place of `old` (the incident as stored before this write).
 pub(super) fn tx_incident(ix: &TransactionalTree, old: Option<&Incident>, new: &Incident) -> TxResult<()> {
-    let keys = incident_keys(new);
-    for stale in old.map(incident_keys).unwrap_or_default() {
+    tx_reindex(ix, old.map(incident_keys), incident_keys(new), new.id.as_str().as_bytes())
+}
+
+/// Point `keys` at `id`, removing those of `old` it no longer has.
+fn tx_reindex(ix: &TransactionalTree, old: Option<Vec<Vec<u8>>>, keys: Vec<Vec<u8>>, id: &[u8]) -> TxResult<()> {
+    for stale in old.unwrap_or_default() {
         if !keys.contains(&stale) {
             ix.remove(stale)?;
         }
     }
     for k in keys {
-        ix.insert(k, new.id.as_str().as_bytes())?;
+        ix.insert(k, id)?;
     }
     Ok(())
 }
@@ -99,16 +103,7 @@ fn escalation_keys(e: &Escalation) -> Vec<Vec<u8>> {
 
 /// Index escalation `new` in place of `old`.
 pub(super) fn tx_escalation(ix: &TransactionalTree, old: Option<&Escalation>, new: &Escalation) -> TxResult<()> {
-    let keys = escalation_keys(new);
-    for stale in old.map(escalation_keys).unwrap_or_default() {
-        if !keys.contains(&stale) {
-            ix.remove(stale)?;
-        }
-    }
-    for k in keys {
-        ix.insert(k, new.id.as_bytes())?;
-    }
-    Ok(())
+    tx_reindex(ix, old.map(escalation_keys), escalation_keys(new), new.id.as_bytes())
 }
 
 /// One lane of the outbox: what waits in it and what holds it.

@@ -71,13 +71,24 @@ impl Sessions {
         HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("deskgate_session=; Max-Age=0"))
     }
 
+    /// Keep `value` in `map` under `id`, first dropping what has outlived `ttl`; the
+    /// cookie `name` that carries the id.
+    fn keep<T>(
+        &self,
+        map: &Mutex<HashMap<String, (T, Instant)>>,
+        (name, ttl): (&str, Duration),
+        id: String,
+        value: T,
+    ) -> HeaderValue {
+        let mut map = lock(map);
+        map.retain(|_, (_, at)| at.elapsed() < ttl);
+        map.insert(id.clone(), (value, Instant::now()));
+        self.set_cookie(name, &id, ttl)
+    }
+
     /// Keep a sign-in under way; the cookie that binds it to this browser.
     pub fn start_login(&self, pending: Pending) -> HeaderValue {
-        let id = random(24);
-        let mut logins = lock(&self.logins);
-        logins.retain(|_, (_, at)| at.elapsed() < LOGIN_TIME);
-        logins.insert(id.clone(), (pending, Instant::now()));
-        self.set_cookie(LOGIN_COOKIE, &id, LOGIN_TIME)
+        self.keep(&self.logins, (LOGIN_COOKIE, LOGIN_TIME), random(24), pending)
     }
 
     /// The sign-in this browser started, once.
@@ -91,10 +102,7 @@ impl Sessions {
     pub fn create(&self, desk: DeskId, name: String, subject: String) -> HeaderValue {
         let id = random(32);
         let session = Session { desk, name, subject, csrf: random(24) };
-        let mut live = lock(&self.live);
-        live.retain(|_, (_, at)| at.elapsed() < IDLE);
-        live.insert(id.clone(), (session, Instant::now()));
-        self.set_cookie(SESSION_COOKIE, &id, IDLE)
+        self.keep(&self.live, (SESSION_COOKIE, IDLE), id, session)
     }
 
     /// The request's session, if it has a live one.

@@ -44,11 +44,16 @@ impl Lang {
         best.map_or(Lang::Da, |(_, l)| l)
     }
 
-    pub fn t(self) -> &'static Text {
+    /// `da` or `en`, whichever is in this language: how every page picks its words.
+    pub fn pick<T: ?Sized>(self, da: &'static T, en: &'static T) -> &'static T {
         match self {
-            Lang::Da => &DA,
-            Lang::En => &EN,
+            Lang::Da => da,
+            Lang::En => en,
         }
+    }
+
+    pub fn t(self) -> &'static Text {
+        self.pick(&DA, &EN)
     }
 }
 

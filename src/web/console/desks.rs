@@ -101,10 +101,7 @@ static EN: Words = Words {
 };
 
 fn words(lang: Lang) -> &'static Words {
-    match lang {
-        Lang::Da => &DA,
-        Lang::En => &EN,
-    }
+    lang.pick(&DA, &EN)
 }
 
 async fn show(State(state): State<AppState>, who: Operator) -> Response {

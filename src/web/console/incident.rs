@@ -143,10 +143,7 @@ struct Words {
 }
 
 fn words(lang: Lang) -> &'static Words {
-    match lang {
-        Lang::Da => &DA,
-        Lang::En => &EN,
-    }
+    lang.pick(&DA, &EN)
 }
 
 static DA: Words = Words {

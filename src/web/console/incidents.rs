@@ -320,10 +320,7 @@ pub struct Words {
 }
 
 pub fn words(lang: Lang) -> &'static Words {
-    match lang {
-        Lang::Da => &DA,
-        Lang::En => &EN,
-    }
+    lang.pick(&DA, &EN)
 }
 
 static DA: Words = Words {

@@ -89,10 +89,7 @@ static EN: Words = Words {
 };
 
 fn words(lang: Lang) -> &'static Words {
-    match lang {
-        Lang::Da => &DA,
-        Lang::En => &EN,
-    }
+    lang.pick(&DA, &EN)
 }
 
 #[derive(Debug, Default, Deserialize)]

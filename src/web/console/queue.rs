@@ -173,10 +173,7 @@ struct Words {
 }
 
 fn words(lang: Lang) -> &'static Words {
-    match lang {
-        Lang::Da => &DA,
-        Lang::En => &EN,
-    }
+    lang.pick(&DA, &EN)
 }
 
 static DA: Words = Words {

@@ -15,10 +15,7 @@ pub struct Text {
 }
 
 pub fn of(lang: Lang) -> &'static Text {
-    match lang {
-        Lang::Da => &DA,
-        Lang::En => &EN,
-    }
+    lang.pick(&DA, &EN)
 }
 
 pub static DA: Text = Text {

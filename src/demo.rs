@@ -399,24 +399,13 @@ async fn scenario(d: &mut Demo, start: Timestamp) -> Result<(), String> {
             }
         }
     }
-    let (status, who) = d
-        .call(
-            "sds",
-            Method::GET,
-            &format!("/api/v1/escalations/contact?service=FMK&priority=P2&at={}", urlencode(&start.to_string())),
-            None,
-        )
-        .await?;
+    let contact = |service: &str| {
+        format!("/api/v1/escalations/contact?service={service}&priority=P2&at={}", urlencode(&start.to_string()))
+    };
+    let (status, who) = d.call("sds", Method::GET, &contact("FMK"), None).await?;
     if status == 200 {
         println!("     {}", s(&who["reason"]));
-        let (_, nsp) = d
-            .call(
-                "sds",
-                Method::GET,
-                &format!("/api/v1/escalations/contact?service=NSP&priority=P2&at={}", urlencode(&start.to_string())),
-                None,
-            )
-            .await?;
+        let (_, nsp) = d.call("sds", Method::GET, &contact("NSP"), None).await?;
         println!("   (the same at this hour for an NSP incident: {})", s(&nsp["contact"]["name"]));
     } else {
         println!("   escalation contacts not configured ({status})");

@@ -14,11 +14,10 @@ use async_trait::async_trait;
 use deskgate_adapter::multipart::{self, Part};
 use deskgate_adapter::{AdapterError, AttachmentUpload, Attachments, RemoteAttachment, RemoteId, http};
 use reqwest::Method;
-use reqwest::header::{ACCEPT, CONTENT_TYPE, LOCATION};
+use reqwest::header::{CONTENT_TYPE, LOCATION};
 use serde::{Deserialize, Serialize};
 
 use crate::client::ClearQuestAdapter;
-use crate::oslc;
 
 /// The name of the record's attachment field.
 pub const FIELD: &str = "Attachments";
@@ -60,21 +59,11 @@ impl ClearQuestAdapter {
     ) -> Result<http::Answer, AdapterError> {
         let mut url = self.base.clone();
         url.set_path(path);
-        let what = format!("{method} {}", url.path());
-        let mut request = self
-            .http
-            .request(method, url)
-            .basic_auth(&self.config.user, Some(&self.config.password))
-            .header("OSLC-Core-Version", "2.0")
-            .header(ACCEPT, "application/json");
+        let (what, mut request) = self.request(method, url, "application/json");
         if let Some((content_type, body)) = body {
             request = request.header(CONTENT_TYPE, content_type).body(body);
         }
-        let answer = http::send("ClearQuest", &what, request, self.config.limits.max_bytes).await?;
-        if answer.status.is_success() {
-            return Ok(answer);
-        }
-        Err(oslc::refusal(&what, &answer))
+        self.exchange(&what, request).await
     }
 
     /// The files in the record's attachment field.

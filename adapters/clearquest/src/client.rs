@@ -28,14 +28,14 @@ use async_trait::async_trait;
 use deskgate_adapter::{Adapter, AdapterError, RemoteId, RemoteLink, RemoteNote, RemoteTicket, TicketFields};
 use jiff::Timestamp;
 use reqwest::Method;
-use reqwest::header::{ACCEPT, CONTENT_TYPE, ETAG, IF_MATCH, LOCATION};
+use reqwest::header::{CONTENT_TYPE, ETAG, IF_MATCH, LOCATION};
 use url::Url;
 
 use crate::discovery::Discovered;
 use crate::oslc::{self, CqRecord, Limits, RDF_XML};
 use crate::oslc_where::{Literal, Op, Where};
 use crate::schema::{Schema, USER_PLACEHOLDER};
-use deskgate_adapter::http::{self, Answer};
+use deskgate_adapter::http::Answer;
 use deskgate_adapter::poll::{PollOutcome, PollState};
 
 /// The stock schema's action that changes fields without changing state.
@@ -380,24 +380,14 @@ impl ClearQuestAdapter {
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query);
         }
-        let what = format!("{method} {}", url.path());
-        let mut request = self
-            .http
-            .request(method, url)
-            .basic_auth(&self.config.user, Some(&self.config.password))
-            .header("OSLC-Core-Version", "2.0")
-            .header(ACCEPT, RDF_XML);
+        let (what, mut request) = self.request(method, url, RDF_XML);
         if let Some(etag) = if_match {
             request = request.header(IF_MATCH, etag);
         }
         if let Some(body) = body {
             request = request.header(CONTENT_TYPE, RDF_XML).body(body);
         }
-        let answer = http::send("ClearQuest", &what, request, self.config.limits.max_bytes).await?;
-        if answer.status.is_success() {
-            return Ok(answer);
-        }
-        Err(oslc::refusal(&what, &answer))
+        self.exchange(&what, request).await
     }
 
     fn parse_record(&self, what: &str, body: &[u8]) -> Result<CqRecord, AdapterError> {
@@ -791,6 +781,7 @@ impl Adapter for ClearQuestAdapter {
 
 mod notes;
 mod query;
+mod request;
 #[cfg(test)]
 mod tests;
 

@@ -4,6 +4,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 pub mod report;
+mod reported;
 
 use self::report::{Report, ReportState};
 use super::patient_data;

@@ -8,7 +8,7 @@
 use deskgate_adapter::RemoteTicket;
 
 use crate::gateway::{Gateway, RequestContext};
-use crate::model::{DeskId, DialectId, Kind, NewIncident, Origin, Ref, Role, Text, TicketId, Title, Written};
+use crate::model::{DeskId, DialectId, NewIncident, Ref, Role, Text, TicketId, Title, Written};
 use crate::store::CreateOutcome;
 
 /// Read `ticket` of supplier `desk` in when it is a record the supplier created
@@ -51,17 +51,7 @@ pub(super) async fn read_in(
         written: Written { status, priority },
         ..Ref::new(desk.clone(), DialectId::Clearquest, remote_id.clone(), display_id).with_url(url)
     };
-    let new = NewIncident {
-        kind: Kind::Incident,
-        title,
-        description,
-        service,
-        priority,
-        urgency: None,
-        impact: None,
-        origin: Origin { desk: desk.clone(), ticket: remote_id.clone() },
-        origin_ref,
-    };
+    let new = NewIncident::reported(title, description, service, priority, origin_ref);
     let outcome = gateway.supplier_detected(desk, new, true, ctx).await.map_err(|e| e.to_string())?;
     if let CreateOutcome::Created(i) = &outcome {
         tracing::info!(%desk, incident = %i.id, record = %ticket.display_id, "supplier-detected record read in");

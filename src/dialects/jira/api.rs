@@ -622,7 +622,7 @@ fn parse_create(state: &AppState, desk: &JiraDesk<'_>, body: &IssueBody) -> Resu
         written: Default::default(),
         seen: Default::default(),
     };
-    Ok(super::new_incident(title, description, service, priority, origin_ref))
+    Ok(NewIncident::reported(title, description, service, priority, origin_ref))
 }
 
 /// `POST /rest/api/{v}/issue`

@@ -20,7 +20,6 @@ use crate::config::Desk;
 use crate::http::AppState;
 use crate::http::error::{ApiError, render_in};
 use crate::mapping::MappingSource;
-use crate::model::{Kind, NewIncident, Origin, Priority, Ref, Service, Text, Title};
 
 pub struct Jira;
 
@@ -33,29 +32,6 @@ pub fn error_body(e: &ApiError) -> serde_json::Value {
     match &e.field {
         Some(f) => json!({ "errorMessages": [], "errors": { f: e.message } }),
         None => json!({ "errorMessages": [e.message], "errors": {} }),
-    }
-}
-
-/// An issue reported to deskgate (created through its Jira API, or found in a
-/// supplier's Jira) as a new incident, whose origin is `origin_ref`'s desk and ticket.
-pub fn new_incident(
-    title: Title,
-    description: Text,
-    service: Service,
-    priority: Option<Priority>,
-    origin_ref: Ref,
-) -> NewIncident {
-    let origin = Origin { desk: origin_ref.desk.clone(), ticket: origin_ref.remote_id.clone() };
-    NewIncident {
-        kind: Kind::Incident,
-        title,
-        description,
-        service,
-        priority,
-        urgency: None,
-        impact: None,
-        origin,
-        origin_ref,
     }
 }
 

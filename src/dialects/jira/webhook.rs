@@ -61,7 +61,7 @@ use crate::gateway::inbound::RemoteUpdate;
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::parse_json;
-use crate::model::{DeskId, Ref, RemoteVersion, Role, Service, Status, Text, TicketId, Title, Written};
+use crate::model::{DeskId, NewIncident, Ref, RemoteVersion, Role, Service, Status, Text, TicketId, Title, Written};
 use crate::store::CreateOutcome;
 
 /// Longest delivery identifier kept (Jira's are UUIDs).
@@ -435,7 +435,7 @@ async fn supplier_detected(
         written: Written { status: Some(Status::Assigned), priority },
         seen: Default::default(),
     };
-    let new = super::new_incident(title, description, service, priority, origin_ref);
+    let new = NewIncident::reported(title, description, service, priority, origin_ref);
     let outcome = state.gateway.supplier_detected(desk, new, affects_users, ctx).await?;
     let (outcome, incident) = match outcome {
         CreateOutcome::Created(i) => ("created", i),

@@ -34,6 +34,8 @@ mod report;
 mod sms;
 mod smtp;
 mod store;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod tls;
 pub mod web;
 pub use dialect::DialectOptions;

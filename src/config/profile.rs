@@ -181,18 +181,11 @@ fn parse_day(s: &str) -> Option<ClosingDay> {
 mod tests {
     use std::path::Path;
 
+    use crate::config::testing::{GATEWAY, NATIONAL};
     use crate::config::{Config, MapEnv};
 
-    const DESKS: &str = r#"
-        [desks.sds]
-        name = "National Service Desk"
-        role = "national"
-        system = "native"
-        auth = { issuer = "sds", algorithm = "HS256", secret = { env = "T_SDS" } }
-    "#;
-
     fn problems(process: &str) -> Vec<String> {
-        let text = format!("[gateway]\nlisten = \"127.0.0.1:0\"\n{process}\n{DESKS}");
+        let text = format!("{GATEWAY}{process}\n{NATIONAL}");
         let env = MapEnv::new(false).with("T_SDS", "sds-secret");
         match Config::from_toml(&text, Path::new("."), &env) {
             Ok(_) => Vec::new(),

@@ -179,21 +179,11 @@ fn check_url(text: &str) -> Result<(), String> {
 mod tests {
     use std::path::Path;
 
+    use crate::config::testing::{GATEWAY, NATIONAL};
     use crate::config::{Config, MapEnv};
 
-    const MINIMAL: &str = r#"
-    [gateway]
-    listen = "127.0.0.1:0"
-
-    [desks.sds]
-    name = "National Service Desk"
-    role = "national"
-    system = "native"
-    auth = { issuer = "sds", algorithm = "HS256", secret = { env = "T_SDS" } }
-"#;
-
     fn load(store: &str, vars: &[(&str, &str)]) -> Result<Config, Vec<String>> {
-        let text = MINIMAL.replacen("[gateway]\n", &format!("[gateway]\n    {store}\n"), 1);
+        let text = format!("{GATEWAY}{store}\n{NATIONAL}");
         let env = vars.iter().fold(MapEnv::new(false).with("T_SDS", "sds-secret"), |env, (k, v)| env.with(k, *v));
         Config::from_toml(&text, Path::new("."), &env).map_err(|p| p.iter().map(ToString::to_string).collect())
     }

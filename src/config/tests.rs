@@ -1,9 +1,10 @@
 use super::*;
 
-const MINIMAL: &str = r#"
-    [gateway]
-    listen = "127.0.0.1:0"
+use super::testing::{GATEWAY, env, region_h};
 
+/// The national desk on ClearQuest and Region H on ServiceNow.
+fn minimal() -> String {
+    let national = r#"
     [desks.sds]
     name = "National Service Desk"
     role = "national"
@@ -11,22 +12,13 @@ const MINIMAL: &str = r#"
     endpoint = "http://127.0.0.1:9"
     clearquest = { repo = "7.0.0", db = "SDS" }
     auth = { issuer = "sds", algorithm = "HS256", secret = { env = "T_SDS" } }
-
-    [desks.region-h]
-    name = "Region H"
-    role = "local"
-    system = "servicenow"
-    organisations = ["rigshospitalet"]
-    auth = { issuer = "region-h", algorithm = "HS256", secret = { env = "T_RH" } }
 "#;
-
-fn env() -> MapEnv {
-    MapEnv::new(false).with("T_SDS", "sds-secret").with("T_RH", "rh-secret")
+    format!("{GATEWAY}{national}{}", region_h("servicenow"))
 }
 
 #[test]
 fn loads_a_minimal_federation() {
-    let c = Config::from_toml(MINIMAL, Path::new("."), &env()).unwrap();
+    let c = Config::from_toml(&minimal(), Path::new("."), &env()).unwrap();
     assert_eq!(c.desks.len(), 2);
     assert_eq!(c.national_desk().unwrap().id.as_str(), "sds");
     assert_eq!(c.local_desk_for_organisation("Rigshospitalet").unwrap().id.as_str(), "region-h");
@@ -36,9 +28,9 @@ fn loads_a_minimal_federation() {
 
 #[test]
 fn the_store_defaults_to_sled_in_data_dir_and_a_bad_kind_is_named_by_its_path() {
-    let c = Config::from_toml(MINIMAL, Path::new("."), &env()).unwrap();
+    let c = Config::from_toml(&minimal(), Path::new("."), &env()).unwrap();
     assert_eq!(c.gateway.store, StoreConfig::Sled { path: PathBuf::from("./data") });
-    let with = |store: &str| MINIMAL.replacen("[gateway]\n", &format!("[gateway]\n{store}\n"), 1);
+    let with = |store: &str| minimal().replacen("[gateway]\n", &format!("[gateway]\n{store}\n"), 1);
     let text = with("store = { kind = \"sled\", path = \"/var/lib/deskgate/store\" }");
     let c = Config::from_toml(&text, Path::new("."), &env()).unwrap();
     assert_eq!(c.gateway.store, StoreConfig::Sled { path: PathBuf::from("/var/lib/deskgate/store") });
@@ -50,7 +42,7 @@ fn the_store_defaults_to_sled_in_data_dir_and_a_bad_kind_is_named_by_its_path() 
 
 #[test]
 fn reports_every_problem_with_its_path() {
-    let text = MINIMAL
+    let text = minimal()
         .replace("listen = \"127.0.0.1:0\"", "listen = \"nowhere\"\ncolour = \"blue\"")
         .replace("system = \"servicenow\"", "system = \"remedy\"");
     let problems = Config::from_toml(&text, Path::new("."), &MapEnv::new(false)).unwrap_err();
@@ -65,21 +57,21 @@ fn reports_every_problem_with_its_path() {
 #[test]
 fn a_clearquest_endpoint_that_ends_in_cqweb_is_refused_with_the_base_url_to_use() {
     for endpoint in ["https://cq.sds.example/cqweb", "https://cq.sds.example/cqweb/", "http://10.0.0.1:8080/x/cqweb"] {
-        let text = MINIMAL.replace("endpoint = \"http://127.0.0.1:9\"", &format!("endpoint = \"{endpoint}\""));
+        let text = minimal().replace("endpoint = \"http://127.0.0.1:9\"", &format!("endpoint = \"{endpoint}\""));
         let problems = Config::from_toml(&text, Path::new("."), &env()).unwrap_err();
         let p = problems.iter().find(|p| p.path == "desks.sds.endpoint").expect("the endpoint is named");
         let base = endpoint.trim_end_matches('/').trim_end_matches("/cqweb");
         assert!(p.message.contains("without /cqweb") && p.message.ends_with(base), "{p}");
     }
     // A path prefix in front of /cqweb is fine: that is where the server lives.
-    let text = MINIMAL.replace("endpoint = \"http://127.0.0.1:9\"", "endpoint = \"https://cq.example/tools\"");
+    let text = minimal().replace("endpoint = \"http://127.0.0.1:9\"", "endpoint = \"https://cq.example/tools\"");
     Config::from_toml(&text, Path::new("."), &env()).unwrap();
 }
 
 #[test]
 fn clearquest_field_options_and_schema_files_are_checked_with_their_key_paths() {
     let with = |options: &str| {
-        MINIMAL.replace(
+        minimal().replace(
             "clearquest = { repo = \"7.0.0\", db = \"SDS\" }",
             &format!("clearquest = {{ repo = \"7.0.0\", db = \"SDS\", {options} }}"),
         )
@@ -126,24 +118,24 @@ fn env_overrides_replace_values_and_secret_variables_are_not_overrides() {
         .with("DESKGATE_GATEWAY__LISTEN", "127.0.0.1:9999")
         .with("DESKGATE_DESKS__REGION_H__NAME", "Region Hovedstaden")
         .with("DESKGATE_SECRET_SOMETHING", "x");
-    let c = Config::from_toml(MINIMAL, Path::new("."), &env).unwrap();
+    let c = Config::from_toml(&minimal(), Path::new("."), &env).unwrap();
     assert_eq!(c.gateway.listen.port(), 9999);
     assert_eq!(c.desk(&"region-h".parse().unwrap()).unwrap().name, "Region Hovedstaden");
 }
 
 #[test]
 fn secrets_are_never_inline_and_never_printed() {
-    let text = MINIMAL.replace("secret = { env = \"T_SDS\" }", "secret = \"hunter2\"");
+    let text = minimal().replace("secret = { env = \"T_SDS\" }", "secret = \"hunter2\"");
     let problems = Config::from_toml(&text, Path::new("."), &env()).unwrap_err();
     assert!(problems.iter().any(|p| p.path.starts_with("desks.sds.auth")), "{problems:?}");
-    let c = Config::from_toml(MINIMAL, Path::new("."), &env()).unwrap();
+    let c = Config::from_toml(&minimal(), Path::new("."), &env()).unwrap();
     let debug = format!("{c:?}");
     assert!(!debug.contains("sds-secret") && !debug.contains("rh-secret"), "{debug}");
 }
 
 #[test]
 fn an_rs256_desk_needs_a_public_key_not_a_secret() {
-    let text = MINIMAL.replace(
+    let text = minimal().replace(
         "algorithm = \"HS256\", secret = { env = \"T_SDS\" }",
         "algorithm = \"RS256\", secret = { env = \"T_SDS\" }",
     );
@@ -161,7 +153,7 @@ fn dialect_options_are_checked_with_their_key_paths() {
             "missing {path}: {message} in {problems:#?}"
         );
     };
-    let text = MINIMAL.replace("clearquest = { repo = \"7.0.0\", db = \"SDS\" }\n", "").replace(
+    let text = minimal().replace("clearquest = { repo = \"7.0.0\", db = \"SDS\" }\n", "").replace(
         "organisations = [\"rigshospitalet\"]",
         "organisations = [\"rigshospitalet\"]\njira = { project = \"RH\", api_version = 4, link_field = \"cf_1\" }",
     ) + "\n[desks.drift]\nname = \"Drift\"\nrole = \"supplier\"\nsystem = \"jira\"\nservices = [\"*\"]\nendpoint = \"http://127.0.0.1:9\"\n";
@@ -181,11 +173,11 @@ fn dialect_options_are_checked_with_their_key_paths() {
 
 #[test]
 fn absolute_urls_follow_one_rule_public_url_then_the_request_host_then_listen() {
-    let c = Config::from_toml(MINIMAL, Path::new("."), &env()).unwrap();
+    let c = Config::from_toml(&minimal(), Path::new("."), &env()).unwrap();
     assert_eq!(c.gateway.public_base(Some("gw.example:8443")), "http://gw.example:8443");
     assert_eq!(c.gateway.public_base(Some("")), "http://127.0.0.1:0");
     assert_eq!(c.gateway.public_base(None), "http://127.0.0.1:0");
-    let text = MINIMAL.replacen("[gateway]\n", "[gateway]\npublic_url = \"https://deskgate.example/\"\n", 1);
+    let text = minimal().replacen("[gateway]\n", "[gateway]\npublic_url = \"https://deskgate.example/\"\n", 1);
     let c = Config::from_toml(&text, Path::new("."), &env()).unwrap();
     assert_eq!(c.gateway.public_base(Some("attacker.example")), "https://deskgate.example");
     assert_eq!(c.gateway.public_base(None), "https://deskgate.example");
@@ -193,7 +185,7 @@ fn absolute_urls_follow_one_rule_public_url_then_the_request_host_then_listen() 
 
 #[test]
 fn sms_and_stakeholders_from_a_secret_are_resolved_and_bad_values_named_by_their_paths() {
-    let with = |extra: &str| MINIMAL.replacen("[desks.sds]", &format!("{extra}\n    [desks.sds]"), 1);
+    let with = |extra: &str| minimal().replacen("[desks.sds]", &format!("{extra}\n    [desks.sds]"), 1);
     let good = with(
         r#"[gateway.smtp]
     host = "127.0.0.1"
@@ -243,11 +235,11 @@ fn sms_and_stakeholders_from_a_secret_are_resolved_and_bad_values_named_by_their
 
 #[test]
 fn a_desk_s_attachment_limit_defaults_to_10_mb_and_a_bad_one_is_named_by_its_path() {
-    let c = Config::from_toml(MINIMAL, Path::new("."), &env()).unwrap();
+    let c = Config::from_toml(&minimal(), Path::new("."), &env()).unwrap();
     let region_h: DeskId = "region-h".parse().unwrap();
     assert_eq!(c.desk(&region_h).unwrap().attachment_max_bytes, 10 * 1024 * 1024);
     let with =
-        |v: &str| MINIMAL.replace("organisations = [", &format!("attachment_max_bytes = {v}\n    organisations = ["));
+        |v: &str| minimal().replace("organisations = [", &format!("attachment_max_bytes = {v}\n    organisations = ["));
     let c = Config::from_toml(&with("2048"), Path::new("."), &env()).unwrap();
     assert_eq!(c.desk(&region_h).unwrap().attachment_max_bytes, 2048);
     for bad in ["0", "104857601"] {

@@ -136,35 +136,18 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::config::{Config, MapEnv};
+    use crate::config::Config;
+    use crate::config::testing::{GATEWAY, NATIONAL, env, region_h};
     use crate::outbox::{Action, Delivery};
     use crate::store::{Effects, Store};
-
-    const FEDERATION: &str = r#"
-        [gateway]
-        listen = "127.0.0.1:0"
-
-        [desks.sds]
-        name = "National Service Desk"
-        role = "national"
-        system = "native"
-        auth = { issuer = "sds", algorithm = "HS256", secret = { env = "T_SDS" } }
-
-        [desks.region-h]
-        name = "Region H"
-        role = "local"
-        system = "native"
-        organisations = ["rigshospitalet"]
-        auth = { issuer = "region-h", algorithm = "HS256", secret = { env = "T_RH" } }
-    "#;
 
     fn principal(desk: &str, role: Role) -> DeskPrincipal {
         DeskPrincipal { desk: desk.parse().expect("a desk id"), role }
     }
 
     async fn gateway(dir: &std::path::Path) -> (Gateway, Arc<dyn Store>) {
-        let env = MapEnv::new(false).with("T_SDS", "sds-secret").with("T_RH", "rh-secret");
-        let config = Config::from_toml(FEDERATION, std::path::Path::new("."), &env).expect("the federation loads");
+        let federation = format!("{GATEWAY}{NATIONAL}{}", region_h("native"));
+        let config = Config::from_toml(&federation, std::path::Path::new("."), &env()).expect("the federation loads");
         let store = crate::store::open(&crate::store::StoreConfig::Sled { path: dir.to_owned() }).expect("opens");
         let gateway = Gateway::new(Arc::new(config), store.clone(), Arc::new(crate::clock::SystemClock));
         (gateway, store)

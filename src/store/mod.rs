@@ -267,16 +267,19 @@ pub struct DueEscalation {
 
 /// The page of `all` (in `seq` order) after `after`, of `desk` only if given, at
 /// most `limit`; `key` gives an entry's sequence number and desk.
-fn page<T>(all: Vec<T>, key: impl Fn(&T) -> (u64, &DeskId), (after, desk, limit): Page<'_>) -> Vec<T> {
+fn page<T>(
+    all: Vec<T>,
+    key: impl Fn(&T) -> (u64, &DeskId),
+    after: Option<u64>,
+    desk: Option<&DeskId>,
+    limit: usize,
+) -> Vec<T> {
     let wanted = |t: &T| {
         let (seq, of) = key(t);
         after.is_none_or(|a| seq > a) && desk.is_none_or(|d| of == d)
     };
     all.into_iter().filter(wanted).take(limit).collect()
 }
-
-/// A page's cursor, desk and limit.
-type Page<'a> = (Option<u64>, Option<&'a DeskId>, usize);
 
 /// [`Store::due_escalations`], then each one's incident by id: what
 /// [`Store::due_for_watch`] does on a backend without a join.
@@ -604,7 +607,7 @@ pub trait Store: Send + Sync + 'static {
         desk: Option<&DeskId>,
         limit: usize,
     ) -> Result<Vec<OutboxItem>, StoreError> {
-        Ok(page(self.outbox(usize::MAX).await?, |i| (i.seq, &i.desk), (after, desk, limit)))
+        Ok(page(self.outbox(usize::MAX).await?, |i| (i.seq, &i.desk), after, desk, limit))
     }
 
     /// A page of the dead letters, as [`Store::outbox_page`] pages the outbox.
@@ -614,7 +617,7 @@ pub trait Store: Send + Sync + 'static {
         desk: Option<&DeskId>,
         limit: usize,
     ) -> Result<Vec<DeadLetter>, StoreError> {
-        Ok(page(self.dead_letters(usize::MAX).await?, |d| (d.item.seq, &d.item.desk), (after, desk, limit)))
+        Ok(page(self.dead_letters(usize::MAX).await?, |d| (d.item.seq, &d.item.desk), after, desk, limit))
     }
 
     /// One waiting delivery as it stands now; `None` once completed or dead-lettered.

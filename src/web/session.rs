@@ -76,7 +76,8 @@ impl Sessions {
     fn keep<T>(
         &self,
         map: &Mutex<HashMap<String, (T, Instant)>>,
-        (name, ttl): (&str, Duration),
+        name: &str,
+        ttl: Duration,
         id: String,
         value: T,
     ) -> HeaderValue {
@@ -88,7 +89,7 @@ impl Sessions {
 
     /// Keep a sign-in under way; the cookie that binds it to this browser.
     pub fn start_login(&self, pending: Pending) -> HeaderValue {
-        self.keep(&self.logins, (LOGIN_COOKIE, LOGIN_TIME), random(24), pending)
+        self.keep(&self.logins, LOGIN_COOKIE, LOGIN_TIME, random(24), pending)
     }
 
     /// The sign-in this browser started, once.
@@ -102,7 +103,7 @@ impl Sessions {
     pub fn create(&self, desk: DeskId, name: String, subject: String) -> HeaderValue {
         let id = random(32);
         let session = Session { desk, name, subject, csrf: random(24) };
-        self.keep(&self.live, (SESSION_COOKIE, IDLE), id, session)
+        self.keep(&self.live, SESSION_COOKIE, IDLE, id, session)
     }
 
     /// The request's session, if it has a live one.

@@ -58,31 +58,31 @@ pub fn url() -> String {
 pub fn issue_key() -> String {
     format!("^{WS}*[A-Z][A-Z0-9_]{{0,31}}-[0-9]{{1,12}}{WS}*$")
 }
-// The classes below spell out the bidirectional controls (`is_bidi_control`:
-// \u061c \u200e \u200f \u202a-\u202e \u2066-\u2069) and the format characters
-// (`is_format`, those in the Basic Multilingual Plane).
+// The classes below spell out the bidirectional controls (`is_bidi_control`) and the
+// format characters (`is_format`, those in the Basic Multilingual Plane), each once:
+// macros, as `concat!` joins only literals.
+macro_rules! bidi_controls {
+    () => {
+        r"\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+    };
+}
+macro_rules! format_chars {
+    () => {
+        r"\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb"
+    };
+}
+/// Controls and whitespace: what no visible character is.
+macro_rules! controls_and_spaces {
+    () => {
+        r"\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+    };
+}
 /// A character of a title's line: no control, no bidirectional control.
-const LINE: &str = concat!(r"[^\u0000-\u001f\u007f-\u009f", r"\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069", "]");
+const LINE: &str = concat!(r"[^\u0000-\u001f\u007f-\u009f", bidi_controls!(), "]");
 /// A visible character: none of the above, no whitespace, no format character.
-const EDGE: &str = concat!(
-    r"[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000",
-    r"\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb",
-    "]"
-);
+const EDGE: &str = concat!("[^", controls_and_spaces!(), format_chars!(), "]");
 /// A character of free text: tab and line breaks, otherwise no control and no
 /// bidirectional control.
-const TEXT: &str = concat!(
-    r"[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f",
-    r"\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069",
-    "]"
-);
-const TICKET: &str = concat!(
-    r"[^\u0000-\u001f\u007f-\u009f<>\u0022'`",
-    r"\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb",
-    "]"
-);
-const TICKET_VISIBLE: &str = concat!(
-    r"[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000<>\u0022'`",
-    r"\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb",
-    "]"
-);
+const TEXT: &str = concat!(r"[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f", bidi_controls!(), "]");
+const TICKET: &str = concat!(r"[^\u0000-\u001f\u007f-\u009f<>\u0022'`", format_chars!(), "]");
+const TICKET_VISIBLE: &str = concat!("[^", controls_and_spaces!(), r"<>\u0022'`", format_chars!(), "]");

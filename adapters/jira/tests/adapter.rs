@@ -580,10 +580,7 @@ async fn odd_server(status: u16, headers: Vec<(&'static str, &'static str)>, bod
             response
         }
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}")
+    deskgate_sim::loopback::serve(app).await.unwrap()
 }
 
 fn adapter_at(base: &str) -> JiraAdapter {
@@ -657,10 +654,8 @@ async fn receiver() -> (String, Received) {
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (format!("http://{addr}/hooks/jira"), received)
+    let base = deskgate_sim::loopback::serve(app).await.unwrap();
+    (format!("{base}/hooks/jira"), received)
 }
 
 #[tokio::test]

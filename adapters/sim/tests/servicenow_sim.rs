@@ -25,10 +25,8 @@ async fn receiver() -> (String, Received) {
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (format!("http://{addr}/webhooks/servicenow/region-h"), received)
+    let base = deskgate_sim::loopback::serve(app).await.unwrap();
+    (format!("{base}/webhooks/servicenow/region-h"), received)
 }
 
 fn client(sim: &ServiceNowSim) -> (reqwest::Client, String, String, String) {
@@ -76,6 +74,7 @@ async fn records_look_like_servicenow_records() {
 async fn errors_have_servicenow_shapes() {
     let sim = ServiceNowSim::spawn(ServiceNowSimConfig::default()).await.unwrap();
     let (http, base, user, pw) = client(&sim);
+    let get = async |path: &str| http.get(format!("{base}{path}")).basic_auth(&user, Some(&pw)).send().await.unwrap();
 
     let r = http.get(format!("{base}/api/now/table/incident")).send().await.unwrap();
     assert_eq!(r.status(), 401);
@@ -84,12 +83,7 @@ async fn errors_have_servicenow_shapes() {
         json!({"error": {"message": "User Not Authenticated", "detail": "Required to provide Auth information"}, "status": "failure"})
     );
 
-    let r = http
-        .get(format!("{base}/api/now/table/incident/0123456789abcdef0123456789abcdef"))
-        .basic_auth(&user, Some(&pw))
-        .send()
-        .await
-        .unwrap();
+    let r = get("/api/now/table/incident/0123456789abcdef0123456789abcdef").await;
     assert_eq!(r.status(), 404);
     assert_eq!(r.json::<Value>().await.unwrap()["error"]["message"], "No Record found");
 
@@ -107,16 +101,11 @@ async fn errors_have_servicenow_shapes() {
         json!({"error": {"message": "Exception while reading request", "detail": "The payload is not valid JSON."}, "status": "failure"})
     );
 
-    let r = http.get(format!("{base}/api/now/table/sys_user")).basic_auth(&user, Some(&pw)).send().await.unwrap();
+    let r = get("/api/now/table/sys_user").await;
     assert_eq!(r.status(), 400);
     assert_eq!(r.json::<Value>().await.unwrap()["error"]["message"], "Invalid table sys_user");
 
-    let r = http
-        .get(format!("{base}/api/now/table/incident?sysparm_query=Active=true"))
-        .basic_auth(&user, Some(&pw))
-        .send()
-        .await
-        .unwrap();
+    let r = get("/api/now/table/incident?sysparm_query=Active=true").await;
     assert_eq!(r.status(), 400);
 }
 

@@ -79,6 +79,13 @@ async fn assigned(f: &Federation) -> (String, String, String) {
     (id, sys_id, key)
 }
 
+/// The supplier resolves `id`; settled.
+async fn resolved_by_the_supplier(f: &Federation, id: &str) {
+    let (status, body) = f.patch("drift", id, json!({"status": "resolved"})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    f.settled().await;
+}
+
 /// A test clock that runs ten times faster than the wall clock from `start`: the
 /// outbox's retry schedule reads it, so it must move; the test sets it to jump days.
 fn running_clock(start: &str) -> TestClock {
@@ -247,9 +254,7 @@ async fn healthdata_the_reporter_reopens_within_the_window_and_every_copy_follow
     let clock = running_clock("2026-10-30T09:00:00Z");
     let f = federation(Some(clock.clone())).await;
     let (id, sys_id, key) = assigned(&f).await;
-    let (status, _) = f.patch("drift", &id, json!({"status": "resolved"})).await;
-    assert_eq!(status, StatusCode::OK);
-    f.settled().await;
+    resolved_by_the_supplier(&f, &id).await;
     assert_eq!(f.region_h.record(&sys_id).unwrap()["state"], "6");
 
     // In the reporter's own ServiceNow: the record back to In Progress, pushed.
@@ -265,9 +270,7 @@ async fn healthdata_the_reporter_reopens_within_the_window_and_every_copy_follow
     assert_eq!(f.drift.issue(&key).unwrap().status, "In Progress", "the supplier's copy reopens");
 
     // Resolved again, and reopened through the native API by the reporter.
-    let (status, _) = f.patch("drift", &id, json!({"status": "resolved"})).await;
-    assert_eq!(status, StatusCode::OK);
-    f.settled().await;
+    resolved_by_the_supplier(&f, &id).await;
     let (status, body) = f.patch("region-h", &id, json!({"status": "in_progress"})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     f.settled().await;
@@ -285,9 +288,7 @@ async fn healthdata_after_close_a_new_ticket_is_needed() {
     let clock = running_clock("2026-10-30T09:00:00Z");
     let f = federation(Some(clock.clone())).await;
     let (id, sys_id, _) = assigned(&f).await;
-    let (status, _) = f.patch("drift", &id, json!({"status": "resolved"})).await;
-    assert_eq!(status, StatusCode::OK);
-    f.settled().await;
+    resolved_by_the_supplier(&f, &id).await;
     clock.set(at("2026-11-10T09:00:00Z"));
     kit::eventually(std::time::Duration::from_secs(10), "the auto-close", async || {
         (f.incident(&id).await["status"] == "closed").then_some(())

@@ -475,6 +475,11 @@ impl Federation {
         format!("{}{path}", self.gateway)
     }
 
+    /// A GET of `path` as `desk`, to send (once, as it stands: no 429 retries).
+    pub fn get_as(&self, desk: &str, path: &str) -> reqwest::RequestBuilder {
+        self.client.get(self.url(path)).bearer_auth(tokens::token(desk))
+    }
+
     /// `desk` calls the gateway: the status and the JSON answer (`Null` when none).
     pub async fn call(
         &self,

@@ -13,14 +13,10 @@ use url::Url;
 #[path = "support/cloud_api.rs"]
 mod cloud_api;
 
-fn config_for(sim: &JiraSim, version: ApiVersion) -> JiraConfig {
-    let sim_config = sim.config();
-    let auth = Auth::Basic { email: sim_config.email.clone(), api_token: sim_config.api_token.clone() };
-    let mut config = JiraConfig::new(Url::parse(&sim.base_url()).unwrap(), version, auth, "DRIFT");
-    // These simulators index at once (no lag), so no create needs to wait.
-    config.search_consistency = Duration::ZERO;
-    config
-}
+#[path = "support/sim_config.rs"]
+mod sim_config;
+
+use sim_config::config_for;
 
 /// The simulated product an API version is served by: v3 only on Cloud.
 fn sim_for(version: ApiVersion) -> JiraSimConfig {

@@ -95,8 +95,7 @@ async fn a_reported_incident_reaches_the_national_desk_is_assigned_and_its_resol
 
     // Nothing was created twice anywhere.
     assert_eq!((f.sds.count(), f.fmk.count(), f.region_h.count()), (1, 1, 1));
-    assert!(f.dead_letters().await.is_empty());
-    f.stop().await;
+    f.stop_with_no_dead_letters().await;
 }
 
 #[tokio::test]
@@ -118,8 +117,7 @@ async fn a_supplier_that_fails_then_recovers_gets_the_incident_once() {
     assert_eq!(status, StatusCode::OK);
     f.drained().await;
     assert_eq!(f.drift.count(), 1);
-    assert!(f.dead_letters().await.is_empty());
-    f.stop().await;
+    f.stop_with_no_dead_letters().await;
 }
 
 #[tokio::test]

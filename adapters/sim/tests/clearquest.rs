@@ -43,6 +43,14 @@ impl Client {
         put.body(record(fields)).send().await.unwrap()
     }
 
+    /// Action `action` on the record at `path`, setting `fields` (and naming them in
+    /// `oslc.properties`).
+    async fn act(&self, path: &str, etag: &str, action: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let properties: Vec<&str> = fields.iter().map(|(name, _)| *name).collect();
+        let target = format!("{path}?rcm.action={action}&oslc.properties={}", properties.join(","));
+        self.put(&target, Some(etag), fields).await
+    }
+
     /// A record alice submitted: its id, its path and its ETag.
     fn new_record(&self) -> (String, String, String) {
         let id = self.sim.create_as_user("alice", [("Headline", "x")]);
@@ -120,12 +128,11 @@ async fn create_read_modify_with_etags() {
 async fn actions_follow_the_state_machine() {
     let c = Client::new().await;
     let (id, path, etag) = c.new_record();
-    let close = c.put(&format!("{path}?rcm.action=Close&oslc.properties="), Some(&etag), &[]).await;
+    let close = c.act(&path, &etag, "Close", &[]).await;
     assert_eq!(close.status(), StatusCode::BAD_REQUEST);
     assert!(error_message(close).await.contains("not available"));
 
-    let assign =
-        c.put(&format!("{path}?rcm.action=Assign&oslc.properties=cq:Owner"), Some(&etag), &[("cq:Owner", "bob")]).await;
+    let assign = c.act(&path, &etag, "Assign", &[("cq:Owner", "bob")]).await;
     assert_eq!(assign.status(), StatusCode::OK);
     assert_eq!(c.sim.record(&id).unwrap().state, "Assigned");
 
@@ -324,7 +331,7 @@ async fn notes_go_through_the_entry_field_and_long_values_are_truncated() {
 async fn actions_need_their_required_fields_and_the_schema_is_data() {
     let c = Client::new().await;
     let (id, path, etag) = c.new_record();
-    let assign = c.put(&format!("{path}?rcm.action=Assign&oslc.properties="), Some(&etag), &[]).await;
+    let assign = c.act(&path, &etag, "Assign", &[]).await;
     assert_eq!(assign.status(), StatusCode::BAD_REQUEST);
     assert!(error_message(assign).await.contains("Owner is mandatory"));
     assert_eq!(c.sim.record(&id).unwrap().state, "Submitted", "nothing changed");

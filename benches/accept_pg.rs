@@ -24,7 +24,7 @@ mod kit;
 // The load driver both accept benchmarks use.
 #[path = "support/drive.rs"]
 mod drive;
-use drive::{Run, drive, env_or};
+use drive::{drive, env_or, report, serve_bare};
 
 async fn bare_baseline(url: &str, pool_size: u32) -> (String, tokio::task::JoinHandle<()>) {
     let pool = PgPoolOptions::new().max_connections(pool_size).connect(url).await.unwrap();
@@ -45,18 +45,7 @@ async fn bare_baseline(url: &str, pool_size: u32) -> (String, tokio::task::JoinH
             }),
         )
         .with_state(pool);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/insert", listener.local_addr().unwrap());
-    (url, tokio::spawn(async move { axum::serve(listener, app).await.unwrap() }))
-}
-
-fn report(name: &str, r: &Run) {
-    println!(
-        "{name:<38} {:>9.0} req/s   p50 {:>7.2} ms   p99 {:>7.2} ms",
-        r.throughput(),
-        r.pct(0.50).as_secs_f64() * 1e3,
-        r.pct(0.99).as_secs_f64() * 1e3
-    );
+    serve_bare(app).await
 }
 
 fn main() {

@@ -1,5 +1,6 @@
 //! What the accept benchmarks share: the load driver (`POST /api/v1/incidents` at a
-//! fixed concurrency, fresh ticket ids per run) and its figures.
+//! fixed concurrency, fresh ticket ids per run), its figures, and the loopback server
+//! of the bare baselines.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,6 +26,24 @@ impl Run {
         l.sort();
         l[((l.len() as f64 - 1.0) * p).round() as usize]
     }
+}
+
+/// One line of figures for a run.
+pub fn report(name: &str, r: &Run) {
+    println!(
+        "{name:<40} {:>9.0} req/s   p50 {:>7.2} ms   p99 {:>7.2} ms",
+        r.throughput(),
+        r.pct(0.50).as_secs_f64() * 1e3,
+        r.pct(0.99).as_secs_f64() * 1e3
+    );
+}
+
+/// Serve a bare baseline's router on loopback: the URL of its `/insert`, and the task
+/// serving it.
+pub async fn serve_bare(app: axum::Router) -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/insert", listener.local_addr().unwrap());
+    (url, tokio::spawn(async move { axum::serve(listener, app).await.unwrap() }))
 }
 
 pub async fn drive(url: String, token: Option<String>, first: usize, requests: usize, concurrency: usize) -> Run {

@@ -8,20 +8,18 @@ desk's JWT). Prints one JSON object with what the client saw.
 import json
 import os
 
-from pysnc_common import check, client, insert
+from pysnc_common import check, client, report
 
 local = client(os.environ["DESKGATE_LOCAL_TOKEN"])
 
-sys_id = str(
-    insert(
-        local,
-        short_description="FMK: the prescription view is blank (pysnc attachment)",
-        description="A screenshot of the client follows.",
-        business_service="FMK",
-        impact="2",
-        urgency="2",
-        correlation_id="PYSNC-ATT-1",
-    )
+sys_id = report(
+    local,
+    "PYSNC-ATT-1",
+    "FMK: the prescription view is blank (pysnc attachment)",
+    "FMK",
+    impact="2",
+    urgency="2",
+    description="A screenshot of the client follows.",
 )
 
 record = local.GlideRecord("incident")

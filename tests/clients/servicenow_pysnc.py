@@ -10,24 +10,22 @@ import json
 import os
 
 import requests
-from pysnc_common import Bearer, check, client, insert
+from pysnc_common import Bearer, check, client, report
 
 local = client(os.environ["DESKGATE_LOCAL_TOKEN"])
 national = client(os.environ["DESKGATE_NATIONAL_TOKEN"])
 
 # insert
-sys_id = insert(
+sys_id = report(
     local,
-    short_description="FMK: prescriptions cannot be read (pysnc)",
-    description="Since 01:40 no prescriptions are shown in the FMK client.",
-    business_service="FMK",
+    "PYSNC-0001",
+    "FMK: prescriptions cannot be read (pysnc)",
+    "FMK",
     impact="1",
     urgency="2",
-    correlation_id="PYSNC-0001",
+    description="Since 01:40 no prescriptions are shown in the FMK client.",
     comments="Reported by ward 4",
 )
-check(sys_id is not None, "insert returned no sys_id")
-sys_id = str(sys_id)
 
 # get
 fetched = local.GlideRecord("incident")
@@ -38,15 +36,7 @@ check(fetched.get_display_value("state") == "New", f"state display {fetched.get_
 check(fetched.get_value("priority") == "2", f"priority {fetched.get_value('priority')}")
 
 # a second incident, so that the query has something to leave out
-other = insert(
-    local,
-    short_description="NSP: slow login (pysnc)",
-    business_service="NSP",
-    impact="3",
-    urgency="3",
-    correlation_id="PYSNC-0002",
-)
-check(other is not None, "second insert")
+report(local, "PYSNC-0002", "NSP: slow login (pysnc)", "NSP", impact="3", urgency="3")
 
 # query
 query = local.GlideRecord("incident")

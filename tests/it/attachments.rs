@@ -101,26 +101,11 @@ async fn a_screenshot_reaches_every_copy_once_although_jira_s_answer_is_lost() {
     assert_eq!(f.drift.attachments(&key).len(), 1);
 
     // Region H lists and reads it back through the Attachment API.
-    let listed: Value = f
-        .client
-        .get(f.url("/api/now/attachment"))
-        .query(&[("sysparm_query", format!("table_name=incident^table_sys_id={sys_id}"))])
-        .bearer_auth(kit::tokens::token("region-h"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let query = [("sysparm_query", format!("table_name=incident^table_sys_id={sys_id}"))];
+    let listed = kit::json_of(f.get_as("region-h", "/api/now/attachment").query(&query)).await;
     assert_eq!(listed["result"].as_array().map(Vec::len), Some(1), "{listed}");
     let link = record["sys_id"].as_str().unwrap();
-    let res = f
-        .client
-        .get(f.url(&format!("/api/now/attachment/{link}/file")))
-        .bearer_auth(kit::tokens::token("region-h"))
-        .send()
-        .await
-        .unwrap();
+    let res = f.get_as("region-h", &format!("/api/now/attachment/{link}/file")).send().await.unwrap();
     assert_eq!(res.headers()["content-type"], "image/png");
     assert_eq!(&res.bytes().await.unwrap()[..], &png[..]);
 }
@@ -280,13 +265,7 @@ async fn the_native_api_takes_and_serves_attachments() {
     let made: Value = res.json().await.unwrap();
     assert_eq!(made["number"], 1);
     assert_eq!(made["size"], 14);
-    let content = f
-        .client
-        .get(f.url(&format!("/api/v1/incidents/{id}/attachments/1/content")))
-        .bearer_auth(kit::tokens::token("region-h"))
-        .send()
-        .await
-        .unwrap();
+    let content = f.get_as("region-h", &format!("/api/v1/incidents/{id}/attachments/1/content")).send().await.unwrap();
     assert_eq!(content.status(), StatusCode::OK);
     assert_eq!(content.text().await.unwrap(), "line 1\nline 2\n");
     f.drained().await;

@@ -20,20 +20,6 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// The national desk on a ClearQuest nobody answers, and a single attempt per
-/// delivery: the first delivery to it becomes a dead letter, which holds its lane,
-/// so later ones wait in the outbox.
-fn unreachable_national(c: &mut GatewayConfig) {
-    c.desk(
-        "sds",
-        Desk::known("sds", "National Service Desk", "national", "clearquest")
-            .endpoint("http://127.0.0.1:9")
-            .set("clearquest", serde_json::json!({ "repo": "7.0.0", "db": "SDS" }))
-            .basic_credentials("deskgate", "T_SDS"),
-    );
-    c.gateway_toml("delivery = { retry_base_ms = 60000, retry_max_ms = 60000, max_attempts = 1 }");
-}
-
 /// Everything an operator can see of the store, through the API.
 async fn visible_state(gw: &TestGateway) -> Value {
     let outbox: Value = gw.get("sds", "/api/v1/outbox").await.json().await.unwrap();
@@ -62,7 +48,13 @@ async fn eventually_dead_lettered(gw: &TestGateway) {
 
 #[tokio::test]
 async fn backup_of_a_stopped_gateway_restores_everything_into_a_fresh_store() {
-    let mut gw = TestGateway::start_edited(unreachable_national, reqwest::Client::new()).await;
+    let mut gw = TestGateway::start_edited(
+        |c| {
+            c.unreachable_national();
+        },
+        reqwest::Client::new(),
+    )
+    .await;
     let store = gw.data.path().join("store");
     let first: Value = gw.submit("region-h", &incident("INC0070001")).await.json().await.unwrap();
     let id = first["id"].as_str().unwrap().to_owned();

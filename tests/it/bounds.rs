@@ -233,18 +233,6 @@ async fn jira_call(gw: &TestGateway, method: Method, path: &str, body: Value) ->
     (status, if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap() })
 }
 
-fn jira_issue(ticket: &str) -> Value {
-    json!({"fields": {
-        "project": {"key": "DG"},
-        "issuetype": {"name": "Incident"},
-        "summary": "FMK: prescriptions cannot be read",
-        "description": "Since 01:40 no prescriptions are shown in the FMK client.",
-        "components": [{"name": "FMK"}],
-        "priority": {"name": "Medium"},
-        "customfield_10100": ticket,
-    }})
-}
-
 fn comments(n: usize) -> Value {
     let ops: Vec<Value> = (0..n).map(|i| json!({"add": {"body": format!("still failing, check {i}")}})).collect();
     json!({"comment": ops})

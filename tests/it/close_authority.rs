@@ -5,6 +5,7 @@
 //! desk closes its own ticket.
 
 use crate::kit;
+use crate::support::reported_and_assigned_to_drift;
 
 use kit::{Federation, Fmk};
 use reqwest::StatusCode;
@@ -25,19 +26,6 @@ async fn federation() -> Federation {
         .await
 }
 
-/// Region H reports a P3 in ServiceNow; the national desk assigns it to the operations
-/// supplier: (incident id, ServiceNow sys_id, Jira key).
-async fn assigned_to_drift(f: &Federation, title: &str) -> (String, String, String) {
-    let fields = [("short_description", title), ("description", "Reported by phone"), ("impact", "2")];
-    let body = json!({
-        "title": title, "description": "Reported by phone", "service": "NSP",
-        "urgency": "medium", "impact": "medium",
-    });
-    let (id, sys_id) = f.report_ticket(&fields, body).await;
-    let key = crate::support::assign_to_drift(f, &id, "P3").await;
-    (id, sys_id, key)
-}
-
 /// The audit entries of kind `rejected` after `from` that name `desk`.
 async fn rejections(f: &Federation, from: usize, desk: &str) -> Vec<serde_json::Value> {
     f.audit().await[from..].iter().filter(|e| e["kind"] == "rejected" && e["desk"] == desk).cloned().collect()
@@ -46,7 +34,7 @@ async fn rejections(f: &Federation, from: usize, desk: &str) -> Vec<serde_json::
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn step_15_only_the_national_desk_closes() {
     let f = federation().await;
-    let (id, _, _) = assigned_to_drift(&f, "NSP: lookups time out").await;
+    let (id, _, _) = reported_and_assigned_to_drift(&f, "NSP: lookups time out", &[("impact", "2")]).await;
 
     let (status, body) = f.patch("drift", &id, json!({"status": "resolved"})).await;
     assert_eq!(status, StatusCode::OK, "a supplier resolves: {body}");
@@ -77,7 +65,7 @@ async fn step_15_only_the_national_desk_closes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn step_15_a_close_in_the_suppliers_jira_is_parked_and_the_national_desk_told() {
     let f = federation().await;
-    let (id, sys_id, key) = assigned_to_drift(&f, "NSP: slow signing").await;
+    let (id, sys_id, key) = reported_and_assigned_to_drift(&f, "NSP: slow signing", &[("impact", "2")]).await;
     f.drift.transition_as_user(&key, "In Progress").unwrap();
     f.drift.transition_as_user(&key, "Resolved").unwrap();
     f.settled().await;
@@ -106,7 +94,8 @@ async fn step_15_a_close_in_the_suppliers_jira_is_parked_and_the_national_desk_t
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn step_16_a_cancel_reaches_the_reporters_ticket_as_a_note() {
     let f = federation().await;
-    let (id, sys_id, _) = assigned_to_drift(&f, "NSP: duplicate of a known outage").await;
+    let (id, sys_id, _) =
+        reported_and_assigned_to_drift(&f, "NSP: duplicate of a known outage", &[("impact", "2")]).await;
     let state_before = f.region_h.record(&sys_id).unwrap()["state"].clone();
 
     let (status, body) = f.patch("sds", &id, json!({"status": "cancelled"})).await;

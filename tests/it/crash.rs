@@ -160,17 +160,6 @@ fn forward_all(desk: &Arc<Desk>, base: &str, indices: Vec<usize>) -> tokio::task
     set
 }
 
-/// Bounded wait for `cond`, polled every 10 ms; false when it never held.
-async fn wait_until<F: AsyncFnMut() -> bool>(mut cond: F, polls: usize) -> bool {
-    for _ in 0..polls {
-        if cond().await {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    false
-}
-
 fn slow_answers(cq: &ClearQuestSim, n: usize) {
     cq.faults().push((0..n).map(|i| if i % 3 == 2 { Fault::ServerError } else { Fault::Slow { millis: 150 } }));
 }
@@ -205,7 +194,7 @@ async fn killed_mid_submission_and_mid_delivery_every_accepted_incident_reaches_
         let delay = Duration::from_millis(rng.gen_range(0..250));
         if round % 3 == 2 {
             let before = cq.count();
-            let resumed = wait_until(async || cq.count() > before, 1_000).await;
+            let resumed = kit::wait::wait_polls(async || cq.count() > before, 1_000).await;
             assert!(resumed || cq.count() >= desk.accepted_ids().await.len(), "round {round}: no resumed delivery");
             tokio::time::sleep(delay).await;
             if cq.count() < desk.accepted_ids().await.len() {
@@ -236,7 +225,7 @@ async fn killed_mid_submission_and_mid_delivery_every_accepted_incident_reaches_
         } else {
             while inflight.join_next().await.is_some() {}
             let before = cq.count();
-            let progressed = wait_until(async || cq.count() > before, 1_000).await;
+            let progressed = kit::wait::wait_polls(async || cq.count() > before, 1_000).await;
             assert!(progressed, "round {round}: no delivery reached ClearQuest");
             tokio::time::sleep(delay).await;
             if cq.count() < desk.accepted_ids().await.len() {
@@ -271,7 +260,7 @@ async fn killed_mid_submission_and_mid_delivery_every_accepted_incident_reaches_
         };
         page["items"].as_array().cloned().unwrap_or_else(|| vec![Value::Null])
     };
-    let drained = wait_until(async || outbox().await.is_empty(), 2_000).await;
+    let drained = kit::wait::wait_polls(async || outbox().await.is_empty(), 2_000).await;
     assert!(drained, "the outbox did not drain: {:#?}", outbox().await);
 
     // Every accepted incident exists exactly once at the national desk, with its own

@@ -159,15 +159,9 @@ async fn sign_in_as_printed(lines: &[String], base: &str, desk: &str, lands_on: 
     let issuer = *words.last().unwrap();
 
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let location = |r: &reqwest::Response| r.headers()["location"].to_str().unwrap().to_owned();
+    let location = crate::kit::signin::location;
     let cookie = |r: &reqwest::Response, name: &str| {
-        r.headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|v| v.starts_with(&format!("{name}=")) && !v.starts_with(&format!("{name}=;")))
-            .map(|v| v.split(';').next().unwrap().to_owned())
-            .unwrap_or_else(|| panic!("no cookie {name}"))
+        crate::kit::signin::set_cookie(r, name).unwrap_or_else(|| panic!("no cookie {name}"))
     };
     let start = http.get(format!("{base}/login/{desk}")).send().await.unwrap();
     assert_eq!(start.status(), 303, "{desk} signs in here");

@@ -473,13 +473,20 @@ async fn step_3_a_further_report_is_a_support_request_and_opens_no_escalation_of
     assert_eq!(moved[0].incident_id, parent_id);
 }
 
+/// Saturday 7 March 2026 03:00, the SMS gateway failing its next text: an NSP P1
+/// reported as `ticket`; the harness and the incident's id.
+async fn nsp_p1_at_3am_on_a_saturday_with_a_failing_text(ticket: &str) -> (Harness, String) {
+    let h = Harness::start(local("2026-03-07T03:00")).await;
+    h.sms.fail_next(1);
+    let incident = h.report(ticket, "NSP: every lookup fails", "NSP", "P1").await;
+    let id = incident["id"].as_str().unwrap().to_owned();
+    (h, id)
+}
+
 #[tokio::test]
 async fn step_3_at_3am_on_a_saturday_the_nsp_system_owner_is_woken_by_a_text() {
-    let h = Harness::start(local("2026-03-07T03:00")).await;
     // The SMS gateway fails once: the text is retried through the outbox.
-    h.sms.fail_next(1);
-    let incident = h.report("SN-14", "NSP: every lookup fails", "NSP", "P1").await;
-    let id = incident["id"].as_str().unwrap().to_owned();
+    let (h, id) = nsp_p1_at_3am_on_a_saturday_with_a_failing_text("SN-14").await;
     let e = h.escalations_of(&id).await.remove(0);
     assert_eq!(e["contact"]["id"], "nsp-system-owner", "{e}");
 
@@ -502,11 +509,8 @@ async fn step_3_at_3am_on_a_saturday_the_nsp_system_owner_is_woken_by_a_text() {
 
 #[tokio::test]
 async fn step_10_a_text_still_queued_when_the_incident_is_resolved_is_not_sent() {
-    let h = Harness::start(local("2026-03-07T03:00")).await;
     // The first try fails; the retry is due only once the gateway's clock moves on.
-    h.sms.fail_next(1);
-    let incident = h.report("SN-15", "NSP: every lookup fails", "NSP", "P1").await;
-    let id = incident["id"].as_str().unwrap().to_owned();
+    let (h, id) = nsp_p1_at_3am_on_a_saturday_with_a_failing_text("SN-15").await;
     h.smtp.wait_for("nsp-system-owner@nsp.example", 1).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(h.sms.messages().is_empty());

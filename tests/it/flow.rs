@@ -28,6 +28,14 @@ async fn report(f: &Federation, title: &str, service: &str) -> (String, String) 
     f.report_ticket(&fields, body).await
 }
 
+/// An FMK report, delivered: (incident id, sys_id, its ClearQuest record's display id).
+async fn at_the_national_desk(f: &Federation) -> (String, String, String) {
+    let (id, sys_id) = report(f, "FMK: medication list empty", "FMK").await;
+    f.drained().await;
+    let national = f.sds.records().remove(0).display_id;
+    (id, sys_id, national)
+}
+
 #[tokio::test]
 async fn a_reported_incident_reaches_the_national_desk_is_assigned_and_its_resolution_flows_back() {
     let mut f = federation(5, 100).await;
@@ -87,8 +95,7 @@ async fn a_reported_incident_reaches_the_national_desk_is_assigned_and_its_resol
 
     // Nothing was created twice anywhere.
     assert_eq!((f.sds.count(), f.fmk.count(), f.region_h.count()), (1, 1, 1));
-    assert!(f.dead_letters().await.is_empty());
-    f.stop().await;
+    f.stop_with_no_dead_letters().await;
 }
 
 #[tokio::test]
@@ -110,8 +117,7 @@ async fn a_supplier_that_fails_then_recovers_gets_the_incident_once() {
     assert_eq!(status, StatusCode::OK);
     f.drained().await;
     assert_eq!(f.drift.count(), 1);
-    assert!(f.dead_letters().await.is_empty());
-    f.stop().await;
+    f.stop_with_no_dead_letters().await;
 }
 
 #[tokio::test]
@@ -144,9 +150,7 @@ async fn exhausted_retries_become_a_dead_letter_that_holds_its_lane_until_replay
 #[tokio::test]
 async fn triage_in_the_national_clearquest_is_picked_up_and_assigns_the_supplier_by_service() {
     let mut f = federation(5, 100).await;
-    let (id, sys_id) = report(&f, "FMK: medication list empty", "FMK").await;
-    f.drained().await;
-    let national = f.sds.records().remove(0).display_id;
+    let (id, sys_id, national) = at_the_national_desk(&f).await;
 
     // The national desk works in ClearQuest: P1, assigned, and a note for the reporter.
     f.sds.action_as_user(&national, "Assign", [("cq:Priority", "1-Critical")]).unwrap();
@@ -183,9 +187,7 @@ async fn triage_in_the_national_clearquest_is_picked_up_and_assigns_the_supplier
 async fn a_restart_does_not_read_a_polled_change_as_new_again() {
     // Polling by hand (hourly otherwise), so each poll is this test's.
     let mut f = federation(5, 3_600_000).await;
-    let (id, _) = report(&f, "FMK: medication list empty", "FMK").await;
-    f.drained().await;
-    let national = f.sds.records().remove(0).display_id;
+    let (id, _, national) = at_the_national_desk(&f).await;
     f.sds.action_as_user(&national, "Assign", [("cq:Priority", "2-Major")]).unwrap();
     f.sds.add_note_as_user(&national, "sds.agent", "Looking into it with FMK").unwrap();
     let sds: deskgate::model::DeskId = "sds".parse().unwrap();
@@ -214,9 +216,7 @@ async fn a_restart_does_not_read_a_polled_change_as_new_again() {
 #[tokio::test]
 async fn a_polled_clearquest_note_with_patient_data_is_not_applied_but_the_triage_is() {
     let mut f = federation(5, 100).await;
-    let (id, sys_id) = report(&f, "FMK: medication list empty", "FMK").await;
-    f.drained().await;
-    let national = f.sds.records().remove(0).display_id;
+    let (id, sys_id, national) = at_the_national_desk(&f).await;
 
     // A note typed into ClearQuest with a CPR number, and a triage in the same record.
     f.sds.add_note_as_user(&national, "sds.agent", "Borger 010203\u{2013}1047 ringer igen").unwrap();
@@ -249,9 +249,7 @@ async fn a_triage_in_the_national_clearquest_reaches_the_supplier_long_before_th
     // The shipped idle interval (30 s) with a short minimum: the delivery to the
     // national desk, and the changes it brings, keep that desk's polls short.
     let mut f = Federation::builder().max_attempts(5).poll_ms(Some(30_000)).poll_min_ms(200).start().await;
-    let (id, _) = report(&f, "FMK: medication list empty", "FMK").await;
-    f.drained().await;
-    let national = f.sds.records().remove(0).display_id;
+    let (id, _, national) = at_the_national_desk(&f).await;
     let triaged = std::time::Instant::now();
     f.sds.action_as_user(&national, "Assign", [("cq:Priority", "1-Critical")]).unwrap();
     kit::eventually(Duration::from_secs(20), "the supplier's record", async || (f.fmk.count() == 1).then_some(()))

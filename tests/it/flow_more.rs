@@ -117,8 +117,7 @@ async fn linking_an_rfc_makes_the_incident_pending_release_everywhere_and_tells_
     assert_eq!(notes, 1);
     let told = f.region_h.journal(&sys_id).iter().filter(|j| j.value.contains("SDSJIRA-123")).count();
     assert_eq!(told, 1);
-    assert!(f.dead_letters().await.is_empty());
-    f.stop().await;
+    f.stop_with_no_dead_letters().await;
 }
 
 #[tokio::test]
@@ -156,8 +155,7 @@ async fn an_incident_a_supplier_detects_that_affects_users_gets_one_linked_natio
     assert_eq!(f.sds.count(), 1);
     let (_, page) = f.call("sds", reqwest::Method::GET, "/api/v1/incidents", None).await;
     assert_eq!(page["items"].as_array().unwrap().len(), 1);
-    assert!(f.dead_letters().await.is_empty());
-    f.stop().await;
+    f.stop_with_no_dead_letters().await;
 }
 
 #[tokio::test]
@@ -188,6 +186,5 @@ async fn an_incident_a_supplier_detects_that_does_not_affect_users_stays_in_jira
     assert_eq!(f.sds.count(), 0);
     assert_eq!(f.drift.issue(&key).unwrap().status, "In Progress");
     assert_eq!(f.drift.count(), 1);
-    assert!(f.dead_letters().await.is_empty());
-    f.stop().await;
+    f.stop_with_no_dead_letters().await;
 }

@@ -79,6 +79,23 @@ async fn assigned(f: &Federation) -> (String, String, String) {
     (id, sys_id, key)
 }
 
+/// The supplier resolves `id`; settled.
+async fn resolved_by_the_supplier(f: &Federation, id: &str) {
+    let (status, body) = f.patch("drift", id, json!({"status": "resolved"})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    f.settled().await;
+}
+
+/// On a running clock from Friday 30 October 2026 09:00, an incident assigned to the
+/// supplier and resolved by it: (the clock, the federation, incident id, sys_id, Jira key).
+async fn resolved_on_friday() -> (TestClock, Federation, String, String, String) {
+    let clock = running_clock("2026-10-30T09:00:00Z");
+    let f = federation(Some(clock.clone())).await;
+    let (id, sys_id, key) = assigned(&f).await;
+    resolved_by_the_supplier(&f, &id).await;
+    (clock, f, id, sys_id, key)
+}
+
 /// A test clock that runs ten times faster than the wall clock from `start`: the
 /// outbox's retry schedule reads it, so it must move; the test sets it to jump days.
 fn running_clock(start: &str) -> TestClock {
@@ -186,25 +203,32 @@ async fn healthdata_awaiting_problem_is_distinct_from_awaiting_change() {
     let f = federation(None).await;
     let (id, sys_id, key) = assigned(&f).await;
 
-    let (status, body) = f.patch("sds", &id, json!({"rfc": {"kind": "problem", "key": "HDPRB-7"}})).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["status"], "on_hold", "{body:#}");
-    assert_eq!(body["process"]["hold_reason"], "awaiting_problem", "{body:#}");
-    f.settled().await;
-    let origin = f.region_h.record(&sys_id).unwrap();
-    assert_eq!((origin["state"].as_str(), origin["hold_reason"].as_str()), ("3", "3"), "Awaiting Problem: {origin:?}");
-    assert_eq!(f.drift.issue(&key).unwrap().status, "Pending");
-    let journal = f.region_h.journal(&sys_id);
-    assert!(journal.iter().any(|j| j.value.contains("On hold, awaiting problem HDPRB-7")), "{journal:#?}");
-
-    let (status, body) = f.patch("drift", &id, json!({"rfc": {"kind": "rfc", "key": "HDCHG-8"}})).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["status"], "pending_release", "{body:#}");
-    assert_eq!(body["process"]["hold_reason"], "awaiting_change", "{body:#}");
-    f.settled().await;
-    let origin = f.region_h.record(&sys_id).unwrap();
-    assert_eq!((origin["state"].as_str(), origin["hold_reason"].as_str()), ("3", "5"), "Awaiting Change: {origin:?}");
-    assert_eq!(f.drift.issue(&key).unwrap().status, "Pending Release");
+    // (who, the reference, status, hold reason, Region H's state and hold reason, Jira's
+    // status, whether Region H's journal is checked for the hold)
+    let steps = [
+        ("sds", "problem", "HDPRB-7", "on_hold", "awaiting_problem", ("3", "3"), "Pending", true),
+        ("drift", "rfc", "HDCHG-8", "pending_release", "awaiting_change", ("3", "5"), "Pending Release", false),
+    ];
+    for (desk, kind, rfc, status, hold_reason, (state, origin_hold), jira_status, journalled) in steps {
+        let (code, body) = f.patch(desk, &id, json!({"rfc": {"kind": kind, "key": rfc}})).await;
+        assert_eq!(code, StatusCode::OK, "{body}");
+        assert_eq!(body["status"], status, "{body:#}");
+        assert_eq!(body["process"]["hold_reason"], hold_reason, "{body:#}");
+        f.settled().await;
+        let origin = f.region_h.record(&sys_id).unwrap();
+        assert_eq!(
+            (origin["state"].as_str(), origin["hold_reason"].as_str()),
+            (state, origin_hold),
+            "{hold_reason}: {origin:?}"
+        );
+        assert_eq!(f.drift.issue(&key).unwrap().status, jira_status);
+        if journalled {
+            // "On hold, awaiting problem HDPRB-7"
+            let entry = format!("On hold, {} {rfc}", hold_reason.replace('_', " "));
+            let journal = f.region_h.journal(&sys_id);
+            assert!(journal.iter().any(|j| j.value.contains(&entry)), "{journal:#?}");
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -244,12 +268,7 @@ async fn healthdata_auto_close_five_working_days_after_resolution() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn healthdata_the_reporter_reopens_within_the_window_and_every_copy_follows() {
     // I08: "the end-user has 5 working days left to re-open the ticket."
-    let clock = running_clock("2026-10-30T09:00:00Z");
-    let f = federation(Some(clock.clone())).await;
-    let (id, sys_id, key) = assigned(&f).await;
-    let (status, _) = f.patch("drift", &id, json!({"status": "resolved"})).await;
-    assert_eq!(status, StatusCode::OK);
-    f.settled().await;
+    let (clock, f, id, sys_id, key) = resolved_on_friday().await;
     assert_eq!(f.region_h.record(&sys_id).unwrap()["state"], "6");
 
     // In the reporter's own ServiceNow: the record back to In Progress, pushed.
@@ -265,9 +284,7 @@ async fn healthdata_the_reporter_reopens_within_the_window_and_every_copy_follow
     assert_eq!(f.drift.issue(&key).unwrap().status, "In Progress", "the supplier's copy reopens");
 
     // Resolved again, and reopened through the native API by the reporter.
-    let (status, _) = f.patch("drift", &id, json!({"status": "resolved"})).await;
-    assert_eq!(status, StatusCode::OK);
-    f.settled().await;
+    resolved_by_the_supplier(&f, &id).await;
     let (status, body) = f.patch("region-h", &id, json!({"status": "in_progress"})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     f.settled().await;
@@ -282,12 +299,7 @@ async fn healthdata_the_reporter_reopens_within_the_window_and_every_copy_follow
 async fn healthdata_after_close_a_new_ticket_is_needed() {
     // I08: "The end-user will not be able to re-open the ticket, and has to create a
     // new incident ticket."
-    let clock = running_clock("2026-10-30T09:00:00Z");
-    let f = federation(Some(clock.clone())).await;
-    let (id, sys_id, _) = assigned(&f).await;
-    let (status, _) = f.patch("drift", &id, json!({"status": "resolved"})).await;
-    assert_eq!(status, StatusCode::OK);
-    f.settled().await;
+    let (clock, f, id, sys_id, _) = resolved_on_friday().await;
     clock.set(at("2026-11-10T09:00:00Z"));
     kit::eventually(std::time::Duration::from_secs(10), "the auto-close", async || {
         (f.incident(&id).await["status"] == "closed").then_some(())

@@ -22,25 +22,35 @@ const HOSTILE_TITLES: &[&str] = &[
     "FMK \u{2067}x\u{2069} nede",
 ];
 
+/// The bodies to refuse: `base` with each hostile title as `title_field`, then with
+/// each `(field, value)` of `more`; each with the field it is refused for.
+fn cases<'a>(base: &Value, title_field: &'a str, more: &[(&'a str, &str)]) -> Vec<(&'a str, Value)> {
+    let titles = HOSTILE_TITLES.iter().map(|t| (title_field, *t));
+    titles.chain(more.iter().copied()).map(|(field, value)| (field, with(base.clone(), field, value))).collect()
+}
+
 #[tokio::test]
 async fn native_api_refuses_control_characters_bidi_script_urls_and_markup_ids() {
     let gw = TestGateway::start().await;
     let base = incident("PH-1");
-    let mut cases: Vec<(&str, Value)> =
-        HOSTILE_TITLES.iter().map(|t| ("title", with(base.clone(), "title", t))).collect();
-    cases.extend([
-        ("description", with(base.clone(), "description", "Ingen recepter\u{0}")),
-        ("description", with(base.clone(), "description", "Ingen \u{202e}retpecer")),
-        ("description", with(base.clone(), "description", "\u{200b}\u{200b}")),
-        ("ticket_url", with(base.clone(), "ticket_url", "javascript:alert(document.cookie)")),
-        ("ticket_url", with(base.clone(), "ticket_url", "data:text/html,<script>alert(1)</script>")),
-        ("ticket_url", with(base.clone(), "ticket_url", "//desk.example/PH-1")),
-        ("display_id", with(base.clone(), "display_id", "<script>alert(1)</script>")),
-        ("display_id", with(base.clone(), "display_id", "INC0010001\u{202e}")),
-        ("display_id", with(base.clone(), "display_id", &"A".repeat(65))),
-        ("ticket_id", with(base.clone(), "ticket_id", "<img src=x onerror=alert(1)>")),
-        ("ticket_id", with(base.clone(), "ticket_id", "PH\u{200b}-1")),
-    ]);
+    let long_id = "A".repeat(65);
+    let cases = cases(
+        &base,
+        "title",
+        &[
+            ("description", "Ingen recepter\u{0}"),
+            ("description", "Ingen \u{202e}retpecer"),
+            ("description", "\u{200b}\u{200b}"),
+            ("ticket_url", "javascript:alert(document.cookie)"),
+            ("ticket_url", "data:text/html,<script>alert(1)</script>"),
+            ("ticket_url", "//desk.example/PH-1"),
+            ("display_id", "<script>alert(1)</script>"),
+            ("display_id", "INC0010001\u{202e}"),
+            ("display_id", &long_id),
+            ("ticket_id", "<img src=x onerror=alert(1)>"),
+            ("ticket_id", "PH\u{200b}-1"),
+        ],
+    );
     for (field, body) in cases {
         let a = call(&gw, Method::POST, "pharmacy", "/api/v1/incidents", &body).await;
         assert_eq!(a.status, StatusCode::BAD_REQUEST, "{field}: {}", a.text);
@@ -81,15 +91,17 @@ async fn servicenow_table_api_refuses_hostile_values_naming_the_servicenow_field
         "short_description": "FMK: prescriptions cannot be read", "description": "No prescriptions.",
         "business_service": "FMK", "correlation_id": "RH-1",
     });
-    let mut cases: Vec<(&str, Value)> =
-        HOSTILE_TITLES.iter().map(|t| ("short_description", with(base.clone(), "short_description", t))).collect();
-    cases.extend([
-        ("correlation_display", with(base.clone(), "correlation_display", "<script>alert(1)</script>")),
-        ("correlation_id", with(base.clone(), "correlation_id", "<b>RH-1</b>")),
-        ("work_notes", with(base.clone(), "work_notes", "se \u{202e}her")),
-        ("close_notes", with(base.clone(), "close_notes", "NUL\u{0}")),
-        ("close_code", with(base.clone(), "close_code", "Solved\n(Permanently)")),
-    ]);
+    let cases = cases(
+        &base,
+        "short_description",
+        &[
+            ("correlation_display", "<script>alert(1)</script>"),
+            ("correlation_id", "<b>RH-1</b>"),
+            ("work_notes", "se \u{202e}her"),
+            ("close_notes", "NUL\u{0}"),
+            ("close_code", "Solved\n(Permanently)"),
+        ],
+    );
     for (field, body) in cases {
         let a = call(&gw, Method::POST, "region-h", "/api/now/table/incident", &body).await;
         assert_eq!(a.status, StatusCode::BAD_REQUEST, "{field}: {}", a.text);

@@ -4,6 +4,7 @@
 //! events without the issue, and the visibility of internal notes written to Jira.
 
 use crate::kit;
+use crate::support::reported_and_assigned_to_drift;
 
 use kit::federation::FederationBuilder;
 use kit::{Desk, Federation, GatewayConfig};
@@ -19,19 +20,6 @@ fn builder() -> FederationBuilder {
     Federation::builder().max_attempts(50).no_polling().open_rate_limits().jira_webhooks(HOOK_SECRET)
 }
 
-/// Region H reports, the national desk assigns to the operations supplier; settled:
-/// (incident id, sys_id, Jira key).
-async fn assigned_to_drift(f: &Federation, title: &str) -> (String, String, String) {
-    let fields = [("short_description", title), ("description", "Reported by phone")];
-    let body = json!({
-        "title": title, "description": "Reported by phone", "service": "NSP",
-        "urgency": "medium", "impact": "medium",
-    });
-    let (id, sys_id) = f.report_ticket(&fields, body).await;
-    let key = crate::support::assign_to_drift(f, &id, "P3").await;
-    (id, sys_id, key)
-}
-
 fn statuses_in_history(incident: &Value) -> Vec<String> {
     let history = incident["history"].as_array().unwrap();
     history.iter().filter(|h| h["field"] == "status").map(|h| h["to"].as_str().unwrap_or("").to_owned()).collect()
@@ -40,7 +28,7 @@ fn statuses_in_history(incident: &Value) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_echo_of_an_intermediate_status_of_a_walk_through_the_workflow_is_not_applied() {
     let f = builder().drift_jira("integration_user", INTEGRATION_USER).start().await;
-    let (id, _, key) = assigned_to_drift(&f, "NSP: lookups time out").await;
+    let (id, _, key) = reported_and_assigned_to_drift(&f, "NSP: lookups time out", &[]).await;
     // The supplier waits for the customer in its Jira.
     f.drift.transition_as_user(&key, "Waiting for customer").unwrap();
     f.settled().await;
@@ -73,7 +61,7 @@ async fn the_echo_of_an_intermediate_status_of_a_walk_through_the_workflow_is_no
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_service_management_internal_comment_stays_internal() {
     let f = builder().jira_sim(|c| c.service_management = true).start().await;
-    let (id, sys_id, key) = assigned_to_drift(&f, "NSP: lookups time out").await;
+    let (id, sys_id, key) = reported_and_assigned_to_drift(&f, "NSP: lookups time out", &[]).await;
     f.drift.service_desk_comment_as_user(&key, "Agents only: the DB failed over", false).unwrap();
     f.drift.service_desk_comment_as_user(&key, "We are on it", true).unwrap();
     f.drift.webhooks_settled().await;
@@ -94,7 +82,7 @@ async fn a_service_management_internal_comment_stays_internal() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_data_center_comment_event_without_the_issue_is_taken_by_reading_the_issue_back() {
     let f = builder().jira_sim(|c| c.comment_events_without_issue = true).start().await;
-    let (id, _, key) = assigned_to_drift(&f, "NSP: lookups time out").await;
+    let (id, _, key) = reported_and_assigned_to_drift(&f, "NSP: lookups time out", &[]).await;
     f.drift.comment_as_user(&key, "Restarted the lookup service").unwrap();
     f.drift.webhooks_settled().await;
     f.settled().await;
@@ -121,7 +109,7 @@ async fn a_reread_desk_takes_a_data_center_comment_event_by_the_issue_id_in_the_
         .jira_sim(|c| c.comment_events_without_issue = true)
         .start()
         .await;
-    let (id, _, key) = assigned_to_drift(&f, "NSP: lookups time out").await;
+    let (id, _, key) = reported_and_assigned_to_drift(&f, "NSP: lookups time out", &[]).await;
     f.drift.comment_as_user(&key, "Restarted the lookup service").unwrap();
     f.drift.webhooks_settled().await;
     f.settled().await;
@@ -134,7 +122,7 @@ async fn a_reread_desk_takes_a_data_center_comment_event_by_the_issue_id_in_the_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_comment_event_without_the_issue_or_a_usable_comment_url_is_refused_naming_the_field() {
     let f = builder().start().await;
-    let (id, _, key) = assigned_to_drift(&f, "NSP: lookups time out").await;
+    let (id, _, key) = reported_and_assigned_to_drift(&f, "NSP: lookups time out", &[]).await;
     let before = f.incident(&id).await;
     let event = json!({
         "timestamp": 1_705_314_600_000i64,
@@ -168,7 +156,7 @@ async fn internal_notes_reach_jira_with_the_configured_visibility() {
         .drift_jira_value("internal_visibility", json!({"type": "group", "value": "jira-software-users"}))
         .start()
         .await;
-    let (id, _, key) = assigned_to_drift(&f, "NSP: lookups time out").await;
+    let (id, _, key) = reported_and_assigned_to_drift(&f, "NSP: lookups time out", &[]).await;
     let note = json!({"body": "Internal: the certificate expired", "visibility": "internal"});
     let (status, body) =
         f.call("sds", reqwest::Method::POST, &format!("/api/v1/incidents/{id}/notes"), Some(note)).await;

@@ -109,6 +109,18 @@ impl Harness {
         assert!(done.is_some(), "Mitz notices still wait in the outbox");
     }
 
+    /// `id` assigned to the operations supplier, then `change` sent by the supplier
+    /// (refused) and by the national desk (taken): the national desk's answer.
+    async fn assigned_then_set_by_the_national_desk_only(&self, id: &str, change: Value) -> Value {
+        let (status, _) = self.patch("sds", id, json!({ "assignee": "drift" })).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, body) = self.patch("drift", id, change.clone()).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+        let (status, body) = self.patch("sds", id, change).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
     fn mails_to(&self, address: &str) -> Vec<deskgate_sim::smtp::Mail> {
         self.smtp.mails().into_iter().filter(|m| m.to.iter().any(|t| t == address)).collect()
     }
@@ -170,12 +182,7 @@ async fn mitz_calamiteit_notifies_the_service_desk_and_the_service_level_manager
     let plain = h.report("INC0011", "P2", json!({})).await;
     let plain_id = plain["id"].as_str().unwrap();
     assert_eq!(plain["calamity"], false);
-    let (status, _) = h.patch("sds", plain_id, json!({ "assignee": "drift" })).await;
-    assert_eq!(status, StatusCode::OK);
-    let (status, body) = h.patch("drift", plain_id, json!({ "calamity": true })).await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
-    let (status, body) = h.patch("sds", plain_id, json!({ "calamity": true })).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let body = h.assigned_then_set_by_the_national_desk_only(plain_id, json!({ "calamity": true })).await;
     assert_eq!(body["calamity"], true);
     for address in [SERVICE_DESK, SLM] {
         let mails = h.smtp.wait_for(address, 2).await.unwrap();
@@ -236,12 +243,7 @@ async fn mitz_rca_a_p1_gets_a_root_cause_analysis_due_in_five_working_days_and_a
     let p2 = h.report("INC0021", "P2", json!({})).await;
     let p2_id = p2["id"].as_str().unwrap();
     assert_eq!(p2["rca"], Value::Null, "{p2}");
-    let (status, _) = h.patch("sds", p2_id, json!({ "assignee": "drift" })).await;
-    assert_eq!(status, StatusCode::OK);
-    let (status, body) = h.patch("drift", p2_id, json!({ "request_rca": true })).await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
-    let (status, body) = h.patch("sds", p2_id, json!({ "request_rca": true })).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let body = h.assigned_then_set_by_the_national_desk_only(p2_id, json!({ "request_rca": true })).await;
     assert_eq!(body["rca"]["requested"], true);
     // Asked on Thursday 11:00: five working days later is the next Thursday.
     assert_eq!(body["rca"]["due"], local("2026-04-16T11:00").to_string(), "{body}");

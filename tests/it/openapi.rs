@@ -169,36 +169,9 @@ async fn every_route_served_is_described_and_nothing_else() {
 fn schemathesis() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/schemathesis");
     let requirements = std::fs::read_to_string(dir.join("requirements.txt")).unwrap();
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
-    let venv = target.join("deskgate-schemathesis");
-    let bin = venv.join("bin/schemathesis");
-    let stamp = venv.join("requirements.txt");
-    if bin.exists() && std::fs::read_to_string(&stamp).is_ok_and(|s| s == requirements) {
-        return bin;
-    }
-    let created = std::process::Command::new("python3").args(["-m", "venv", "--clear"]).arg(&venv).output();
-    match created {
-        Ok(out) if out.status.success() => {}
-        Ok(out) => panic!(
-            "schemathesis needs python3 with venv; `python3 -m venv` failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ),
-        Err(e) => panic!("schemathesis needs python3: {e}"),
-    }
-    let installed = std::process::Command::new(venv.join("bin/python"))
-        .args(["-m", "pip", "install", "--disable-pip-version-check", "--quiet", "-r"])
-        .arg(dir.join("requirements.txt"))
-        .output()
-        .unwrap();
-    assert!(
-        installed.status.success(),
-        "installing schemathesis from PyPI failed (is PyPI reachable?): {}",
-        String::from_utf8_lossy(&installed.stderr)
-    );
-    std::fs::write(&stamp, &requirements).unwrap();
-    bin
+    let stamp = ("requirements.txt", requirements.as_str());
+    kit::python::venv("deskgate-schemathesis", &dir.join("requirements.txt"), stamp, "schemathesis")
+        .join("bin/schemathesis")
 }
 
 /// The parties schemathesis calls as, each on the routes of its own dialect.

@@ -10,19 +10,6 @@ use kit::*;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-/// The national desk on a ClearQuest nobody answers, one attempt per delivery: each
-/// report's delivery becomes a dead letter.
-fn unreachable_national(c: &mut GatewayConfig) {
-    c.desk(
-        "sds",
-        Desk::known("sds", "National Service Desk", "national", "clearquest")
-            .endpoint("http://127.0.0.1:9")
-            .set("clearquest", serde_json::json!({ "repo": "7.0.0", "db": "SDS" }))
-            .basic_credentials("deskgate", "T_SDS"),
-    );
-    c.gateway_toml("delivery = { retry_base_ms = 60000, retry_max_ms = 60000, max_attempts = 1 }");
-}
-
 /// Every page of `path` (`limit` a page) as `desk` sees them, and how many pages.
 async fn pages(gw: &TestGateway, desk: &str, path: &str, limit: usize) -> (Vec<Value>, usize) {
     let (mut items, mut cursor, mut count) = (Vec::new(), None::<String>, 0);
@@ -49,7 +36,13 @@ async fn pages(gw: &TestGateway, desk: &str, path: &str, limit: usize) -> (Vec<V
 
 #[tokio::test]
 async fn dead_letters_and_the_outbox_page_with_a_cursor_and_refuse_bad_parameters_by_name() {
-    let gw = TestGateway::start_edited(unreachable_national, reqwest::Client::new()).await;
+    let gw = TestGateway::start_edited(
+        |c| {
+            c.unreachable_national();
+        },
+        reqwest::Client::new(),
+    )
+    .await;
     for n in 0..5 {
         assert_eq!(gw.submit("region-h", &incident(&format!("INC00800{n:02}"))).await.status(), StatusCode::CREATED);
     }

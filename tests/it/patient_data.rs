@@ -170,13 +170,18 @@ async fn stored(gw: &TestGateway) -> Vec<Value> {
     gw.all_incidents().await
 }
 
+/// `desk` submits the clean incident `ticket`: its id.
+async fn submitted(gw: &TestGateway, desk: &str, ticket: &str) -> String {
+    let created = gw.submit(desk, &incident(ticket)).await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    created.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()
+}
+
 /// Every field of a native submission, PATCH and note.
 #[tokio::test]
 async fn native_api_refuses_patient_data_in_every_field() {
     let gw = gateway().await;
-    let created = gw.submit("pharmacy", &incident("PH-1")).await;
-    assert_eq!(created.status(), StatusCode::CREATED);
-    let id = created.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let id = submitted(&gw, "pharmacy", "PH-1").await;
     let before = stored(&gw).await;
     let base = json!({
         "title": "FMK: prescriptions cannot be read", "description": "No prescriptions are shown.",
@@ -287,18 +292,6 @@ async fn servicenow_table_api_refuses_patient_data_in_every_field() {
     assert_eq!(stored(&gw).await, before, "nothing was stored");
 }
 
-fn jira_issue(ticket: &str) -> Value {
-    json!({"fields": {
-        "project": {"key": "DG"},
-        "issuetype": {"name": "Incident"},
-        "summary": "FMK: prescriptions cannot be read",
-        "description": "No prescriptions are shown.",
-        "components": [{"name": "FMK"}],
-        "priority": {"name": "High"},
-        "customfield_10100": ticket,
-    }})
-}
-
 /// An ADF document whose only patient data is in a mention's display text.
 fn adf_mention(text: &str) -> Value {
     json!({"type": "doc", "version": 1, "content": [{"type": "paragraph", "content": [
@@ -363,9 +356,7 @@ async fn incident_of(gw: &TestGateway, id: &str) -> Value {
 #[tokio::test]
 async fn a_servicenow_push_with_patient_data_is_parked_for_the_national_desk() {
     let gw = gateway().await;
-    let created = gw.submit("region-h", &incident("RH-PUSH-1")).await;
-    assert_eq!(created.status(), StatusCode::CREATED);
-    let id = created.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let id = submitted(&gw, "region-h", "RH-PUSH-1").await;
     let push = |journal: &str, close_notes: &str| {
         json!({"operation": "update", "sys_id": "RH-PUSH-1", "number": "INC0010001",
                "record": {"short_description": "FMK: prescriptions cannot be read", "close_notes": close_notes},

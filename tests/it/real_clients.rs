@@ -29,36 +29,8 @@ fn python() -> PathBuf {
     let _guard = VENV.lock().unwrap_or_else(|e| e.into_inner());
     let requirements = clients_dir().join("requirements.txt");
     let wanted = hex::encode(Sha256::digest(std::fs::read(&requirements).unwrap()));
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
-    let venv = target.join("deskgate-py-clients");
-    let python = venv.join("bin/python");
-    let stamp = venv.join("requirements.sha256");
-    if python.exists() && std::fs::read_to_string(&stamp).is_ok_and(|s| s.trim() == wanted) {
-        return python;
-    }
-    let created = std::process::Command::new("python3").args(["-m", "venv", "--clear"]).arg(&venv).output();
-    match created {
-        Ok(out) if out.status.success() => {}
-        Ok(out) => panic!(
-            "these tests need python3 with venv to run the real clients; `python3 -m venv` failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ),
-        Err(e) => panic!("these tests need python3 to run the real clients (pysnc, jira): {e}"),
-    }
-    let installed = std::process::Command::new(&python)
-        .args(["-m", "pip", "install", "--disable-pip-version-check", "--quiet", "-r"])
-        .arg(&requirements)
-        .output()
-        .unwrap();
-    assert!(
-        installed.status.success(),
-        "installing the real clients from PyPI failed (is PyPI reachable?): {}",
-        String::from_utf8_lossy(&installed.stderr)
-    );
-    std::fs::write(&stamp, &wanted).unwrap();
-    python
+    let stamp = ("requirements.sha256", wanted.as_str());
+    kit::python::venv("deskgate-py-clients", &requirements, stamp, "the real clients (pysnc, jira)").join("bin/python")
 }
 
 /// A CA and a server certificate for 127.0.0.1, written to a temporary directory.

@@ -59,33 +59,17 @@ impl Setup {
 
 /// POST `body` to `path` at one replica, else the other: the answer's JSON.
 async fn send(client: &reqwest::Client, bases: &[String; 2], first: usize, path: &str, body: &Value) -> Value {
-    let token = kit::token("region-h");
-    for attempt in 0..20 {
-        let base = &bases[(first + attempt) % 2];
-        let res = client
-            .post(format!("{base}{path}"))
-            .bearer_auth(&token)
-            .timeout(Duration::from_secs(10))
-            .json(body)
-            .send()
-            .await;
-        match res {
-            Ok(r) if r.status().is_success() => return r.json().await.unwrap(),
-            Ok(r) if r.status().is_client_error() => panic!("{path} refused: {}", r.text().await.unwrap_or_default()),
-            _ => tokio::time::sleep(Duration::from_millis(100)).await,
-        }
-    }
-    panic!("no replica answered {path}");
+    kit::replicas::send(client, bases, first, path, body, 20, Duration::from_secs(10)).await
 }
 
-async fn wait_until<F: AsyncFnMut() -> bool>(mut cond: F, polls: usize) -> bool {
-    for _ in 0..polls {
-        if cond().await {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    false
+/// The simulators, and two replicas on one fresh database serving against them.
+async fn two_replicas() -> (ServiceNowSim, ClearQuestSim, reqwest::Client, Setup, [RunningBinary; 2]) {
+    let sn = ServiceNowSim::spawn(ServiceNowSimConfig::default()).await.unwrap();
+    let cq = ClearQuestSim::spawn(ClearQuestSimConfig { db: "SDS".into(), ..Default::default() }).await.unwrap();
+    let client = reqwest::Client::new();
+    let mut setup = Setup::new(&sn, &cq);
+    let replicas = [setup.start(0, &client).await, setup.start(1, &client).await];
+    (sn, cq, client, setup, replicas)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -93,11 +77,7 @@ async fn two_replicas_deliver_every_accepted_incident_once_and_in_order_with_one
     if kit::pg::skip() {
         return;
     }
-    let sn = ServiceNowSim::spawn(ServiceNowSimConfig::default()).await.unwrap();
-    let cq = ClearQuestSim::spawn(ClearQuestSimConfig { db: "SDS".into(), ..Default::default() }).await.unwrap();
-    let client = reqwest::Client::new();
-    let mut setup = Setup::new(&sn, &cq);
-    let mut replicas = [setup.start(0, &client).await, setup.start(1, &client).await];
+    let (sn, cq, client, mut setup, mut replicas) = two_replicas().await;
 
     const ROUNDS: usize = 4;
     const BATCH: usize = 8;
@@ -111,11 +91,7 @@ async fn two_replicas_deliver_every_accepted_incident_once_and_in_order_with_one
         let mut batch = Vec::new();
         for n in 0..BATCH {
             let title = format!("NSP lookups fail at ward {round}-{n}");
-            let record = sn.create_as_user(&[("short_description", &title), ("impact", "2")]).unwrap();
-            let body = json!({
-                "title": title, "description": "Reported by phone", "service": "NSP",
-                "ticket_id": record["sys_id"], "display_id": record["number"], "urgency": "medium", "impact": "medium",
-            });
+            let body = reported_at_region_h(&sn, &title);
             // Alternate replicas: the incidents of one round are spread over both.
             let answer = send(&client, &bases, n, "/api/v1/incidents", &body).await;
             let id = answer["id"].as_str().expect("an incident id").to_owned();
@@ -143,17 +119,24 @@ async fn two_replicas_deliver_every_accepted_incident_once_and_in_order_with_one
     assert!(killed_with_undelivered > 0, "no kill hit a delivery in flight");
 
     cq.faults().clear();
-    let outbox = async || -> Vec<Value> {
-        let page = kit::get_json(&client, &format!("{}/api/v1/outbox", replicas[0].base()), &sds).await;
-        page["items"].as_array().cloned().unwrap_or_else(|| vec![Value::Null])
-    };
+    let outbox = async || kit::replicas::outbox(&client, &replicas[0].base(), &sds).await;
     // A killed replica's leases run out after LEASE_SECS; then the other delivers.
-    let drained = wait_until(async || outbox().await.is_empty(), 3_000).await;
+    let drained = kit::wait::wait_polls(async || outbox().await.is_empty(), 3_000).await;
     assert!(drained, "the outbox did not drain: {:#?}", outbox().await);
 
     each_incident_is_at_the_national_desk_once_in_order(&cq, &accepted);
     let dead = kit::get_json(&client, &format!("{}/api/v1/dead-letters", replicas[1].base()), &sds).await;
     assert_eq!(dead["items"].as_array().map(Vec::len), Some(0), "{dead:#}");
+}
+
+/// Region H's ServiceNow gets a record of `title` from its user; the report of it to
+/// send to the native API.
+pub(crate) fn reported_at_region_h(sn: &ServiceNowSim, title: &str) -> Value {
+    let record = sn.create_as_user(&[("short_description", title), ("impact", "2")]).unwrap();
+    json!({
+        "title": title, "description": "Reported by phone", "service": "NSP",
+        "ticket_id": record["sys_id"], "display_id": record["number"], "urgency": "medium", "impact": "medium",
+    })
 }
 
 /// Every accepted incident is at the national desk once, with its title and its
@@ -191,12 +174,8 @@ async fn leadership_fails_over_to_the_other_replica_when_the_leader_is_killed() 
     if kit::pg::skip() {
         return;
     }
-    let sn = ServiceNowSim::spawn(ServiceNowSimConfig::default()).await.unwrap();
-    let cq = ClearQuestSim::spawn(ClearQuestSimConfig { db: "SDS".into(), ..Default::default() }).await.unwrap();
-    let client = reqwest::Client::new();
-    let mut setup = Setup::new(&sn, &cq);
-    let mut replicas = [setup.start(0, &client).await, setup.start(1, &client).await];
-    let one_leads = wait_until(async || leads(&replicas[0]) || leads(&replicas[1]), 1_000).await;
+    let (_sn, _cq, _client, _setup, mut replicas) = two_replicas().await;
+    let one_leads = kit::wait::wait_polls(async || leads(&replicas[0]) || leads(&replicas[1]), 1_000).await;
     assert!(one_leads, "no replica leads:\n{}\n{}", replicas[0].logs(), replicas[1].logs());
     // Give the other time to try (it retries every second): still one leader.
     tokio::time::sleep(Duration::from_millis(2_500)).await;
@@ -206,7 +185,7 @@ async fn leadership_fails_over_to_the_other_replica_when_the_leader_is_killed() 
     replicas[leader].kill();
     // PostgreSQL lets go of a dead session's lock as soon as its connection drops;
     // the other replica tries every second: well within the delivery lease.
-    let took_over = wait_until(async || leads(&replicas[other]), (LEASE_SECS as usize) * 100 + 100).await;
+    let took_over = kit::wait::wait_polls(async || leads(&replicas[other]), (LEASE_SECS as usize) * 100 + 100).await;
     assert!(took_over, "the other replica did not take over:\n{}", replicas[other].logs());
 }
 

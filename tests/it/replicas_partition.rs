@@ -130,23 +130,7 @@ fn config_text(data: &Path, listen: &str, url: &str, sn: &str, cq: &str) -> Stri
 
 /// POST `body` to `path` at the first replica of `bases` that answers.
 async fn send(client: &reqwest::Client, bases: &[String], first: usize, path: &str, body: &Value) -> Value {
-    let token = kit::token("region-h");
-    for attempt in 0..40 {
-        let base = &bases[(first + attempt) % bases.len()];
-        let res = client
-            .post(format!("{base}{path}"))
-            .bearer_auth(&token)
-            .timeout(Duration::from_secs(3))
-            .json(body)
-            .send()
-            .await;
-        match res {
-            Ok(r) if r.status().is_success() => return r.json().await.unwrap(),
-            Ok(r) if r.status().is_client_error() => panic!("{path} refused: {}", r.text().await.unwrap_or_default()),
-            _ => tokio::time::sleep(Duration::from_millis(100)).await,
-        }
-    }
-    panic!("no replica answered {path}");
+    kit::replicas::send(client, bases, first, path, body, 40, Duration::from_secs(3)).await
 }
 
 /// How many times the replica's log says it took leadership.
@@ -166,11 +150,7 @@ async fn report(
     let mut accepted = BTreeMap::new();
     for n in 0..count {
         let title = format!("NSP lookups fail at ward {round}-{n}");
-        let record = sn.create_as_user(&[("short_description", &title), ("impact", "2")]).unwrap();
-        let body = json!({
-            "title": title, "description": "Reported by phone", "service": "NSP",
-            "ticket_id": record["sys_id"], "display_id": record["number"], "urgency": "medium", "impact": "medium",
-        });
+        let body = super::replicas::reported_at_region_h(sn, &title);
         let answer = send(client, bases, n, "/api/v1/incidents", &body).await;
         let id = answer["id"].as_str().expect("an incident id").to_owned();
         let mut notes = Vec::new();
@@ -249,10 +229,7 @@ async fn a_replica_cut_off_by_the_network_leads_nothing_and_every_incident_reach
     accepted.extend(report(&client, &sn, &both, "after", 2).await);
 
     cq.faults().clear();
-    let outbox = async || -> Vec<Value> {
-        let page = kit::get_json(&client, &format!("{}/api/v1/outbox", b.base()), &sds).await;
-        page["items"].as_array().cloned().unwrap_or_else(|| vec![Value::Null])
-    };
+    let outbox = async || kit::replicas::outbox(&client, &b.base(), &sds).await;
     let drained =
         kit::wait::poll_until(Duration::from_secs(60), async || outbox().await.is_empty().then_some(())).await;
     assert!(drained.is_some(), "the outbox did not drain: {:#?}\nA:\n{}", outbox().await, a.logs());

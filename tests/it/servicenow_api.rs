@@ -39,6 +39,19 @@ pub fn record(title: &str, impact: &str, urgency: &str, ticket: &str) -> Value {
     })
 }
 
+/// The Table API path of a created ServiceNow record.
+fn record_path(r: &Value) -> String {
+    format!("{TABLE}/{}", r["sys_id"].as_str().unwrap())
+}
+
+/// Region H creates an incident: its ServiceNow record, the incident's id and the
+/// record's Table API path.
+async fn created(gw: &TestGateway, body: Value) -> (Value, String, String) {
+    let r = create(gw, "region-h", body).await;
+    let (id, path) = (r["u_deskgate_incident"].as_str().unwrap().to_owned(), record_path(&r));
+    (r, id, path)
+}
+
 /// Create an incident as `desk`; its ServiceNow record.
 async fn create(gw: &TestGateway, desk: &str, body: Value) -> Value {
     let a = call(gw, Method::POST, desk, TABLE, Some(body)).await;
@@ -215,7 +228,7 @@ async fn journal_fields_show_the_notes_the_desk_may_see_as_display_values() {
     let mut body = record("FMK: journal", "2", "2", "j-1");
     body["comments"] = json!("Public remark from the region");
     let r = create(&gw, "region-h", body).await;
-    let path = format!("{TABLE}/{}", r["sys_id"].as_str().unwrap());
+    let path = record_path(&r);
     let a = call(&gw, Method::PATCH, "sds", &path, Some(json!({"work_notes": "Internal triage note"}))).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
 
@@ -316,7 +329,7 @@ async fn paging_sets_total_count_and_link_header_and_fields_select() {
 async fn bad_requests_get_servicenow_shaped_errors_naming_the_problem() {
     let gw = gateway().await;
     let r = create(&gw, "region-h", record("FMK: errors", "2", "2", "e-1")).await;
-    let path = format!("{TABLE}/{}", r["sys_id"].as_str().unwrap());
+    let path = record_path(&r);
     let cases: &[(Method, &str, Option<Value>, StatusCode, &str)] = &[
         (
             Method::GET,
@@ -454,7 +467,7 @@ async fn patient_data_in_short_description_is_422_naming_the_field_and_not_echoe
 async fn authentication_visibility_and_dialect_are_enforced() {
     let gw = gateway().await;
     let r = create(&gw, "region-h", record("FMK: mine", "2", "2", "v-1")).await;
-    let path = format!("{TABLE}/{}", r["sys_id"].as_str().unwrap());
+    let path = record_path(&r);
 
     let unserved = gw.client.get(gw.url("/api/now/table/problem")).send().await.unwrap();
     assert_eq!(unserved.status(), StatusCode::UNAUTHORIZED, "other /api/now paths too");
@@ -495,9 +508,7 @@ async fn oversized_bodies_are_413_in_servicenow_shape() {
 #[tokio::test]
 async fn a_local_desk_adds_notes_but_does_not_change_the_national_status() {
     let gw = gateway().await;
-    let r = create(&gw, "region-h", record("FMK: local update", "2", "2", "l-1")).await;
-    let id = r["u_deskgate_incident"].as_str().unwrap().to_owned();
-    let path = format!("{TABLE}/{}", r["sys_id"].as_str().unwrap());
+    let (r, id, path) = created(&gw, record("FMK: local update", "2", "2", "l-1")).await;
 
     let a = call(&gw, Method::PATCH, "region-h", &path, Some(json!({"comments": "More wards affected"}))).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
@@ -524,9 +535,7 @@ async fn a_local_desk_adds_notes_but_does_not_change_the_national_status() {
 #[tokio::test]
 async fn the_national_desk_changes_state_and_priority_through_the_mapping() {
     let gw = gateway().await;
-    let r = create(&gw, "region-h", record("FMK: national update", "3", "3", "n-1")).await;
-    let id = r["u_deskgate_incident"].as_str().unwrap().to_owned();
-    let path = format!("{TABLE}/{}", r["sys_id"].as_str().unwrap());
+    let (_, id, path) = created(&gw, record("FMK: national update", "3", "3", "n-1")).await;
 
     let a = call(&gw, Method::PATCH, "sds", &path, Some(json!({"state": "3", "hold_reason": "5"}))).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
@@ -615,7 +624,7 @@ async fn fields_the_caller_may_not_write_are_ignored_but_patient_data_in_any_fie
     let r = create(&gw, "region-h", body).await;
     assert_eq!((r["number"].as_str(), r["assignment_group"].as_str()), (Some("INC0000001"), Some("")));
     assert_eq!((r["caller_id"]["value"].as_str(), r["sys_created_by"].as_str()), (Some("region-h"), Some("region-h")));
-    let path = format!("{TABLE}/{}", r["sys_id"].as_str().unwrap());
+    let path = record_path(&r);
     let renamed = json!({"short_description": "renamed", "business_service": "NSP", "comments": "Ward 7 as well"});
     let a = call(&gw, Method::PATCH, "region-h", &path, Some(renamed)).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);

@@ -301,16 +301,11 @@ async fn desks_calling_one_endpoint_share_a_simulator_hosting_each_ones_project_
     for project in ["RMSD", "DRIFT"] {
         let fields =
             serde_json::json!({"project": {"key": project}, "issuetype": {"name": "Incident"}, "summary": "s"});
-        let created: serde_json::Value = client
+        let create = client
             .post(format!("{jira}/issue"))
             .basic_auth("deskgate@drift.example", Some("jira-api-token"))
-            .json(&serde_json::json!({ "fields": fields }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            .json(&serde_json::json!({ "fields": fields }));
+        let created = crate::kit::json_of(create).await;
         assert_eq!(created["key"], format!("{project}-1"));
     }
 
@@ -471,22 +466,11 @@ async fn sim_config_serves_an_openid_provider_for_a_loopback_issuer_desks_sign_i
     let issuer = format!("http://127.0.0.1:{port}");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("gateway.toml");
-    std::fs::write(
-        &path,
-        format!(
-            r#"
-            [gateway]
-            listen = "127.0.0.1:0"
-
-            [desks.portal]
-            name = "Portal"
-            role = "local"
-            system = "native"
-            auth = {{ issuer = "{issuer}", algorithm = "HS256", secret = {{ env = "T_PORTAL_JWT" }}, oidc_client_id = "deskgate", oidc_client_secret = {{ env = "T_PORTAL_OIDC" }} }}
-            "#
-        ),
-    )
-    .unwrap();
+    let mut config = crate::kit::GatewayConfig::new(&dir.path().join("data"));
+    config.desk("portal", crate::kit::Desk::new("Portal", "local", "native").hs256(&issuer, "T_PORTAL_JWT"));
+    config.desk_subkey("portal", "auth", "oidc_client_id", "deskgate");
+    config.desk_subkey("portal", "auth", "oidc_client_secret", crate::kit::config::env_secret("T_PORTAL_OIDC"));
+    std::fs::write(&path, config.render()).unwrap();
     let (_running, lines) = sim_with_config(&path);
     assert_eq!(url_of(&lines, "openid"), issuer, "{lines:?}");
     assert!(

@@ -67,8 +67,7 @@ async fn step_18b_every_supplier_detected_incident_mails_the_national_desk() {
     assert!(about(&internal).subject.contains("drift"));
     // Only the one that affects users has a national record.
     assert_eq!(f.sds.count(), 1);
-    assert!(f.dead_letters().await.is_empty());
-    f.stop().await;
+    f.stop_with_no_dead_letters().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -115,8 +114,7 @@ async fn step_18a_the_fmk_supplier_reports_one_from_its_clearquest() {
     assert_eq!(f.sds.count(), 1);
     assert_eq!(f.fmk.count(), 1, "deskgate creates no second record in the supplier's ClearQuest");
     assert_eq!(smtp.mails().len(), 1);
-    assert!(f.dead_letters().await.is_empty());
-    f.stop().await;
+    f.stop_with_no_dead_letters().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -144,6 +142,5 @@ async fn na_affects_users_added_later_creates_the_national_clearquest_record() {
     assert_eq!(ref_of(&incident, "sds").unwrap()["display_id"], record.display_id.as_str());
     let links = f.drift.remote_links(&key);
     assert!(links.iter().any(|l| l.to_string().contains(&record.display_id)), "{links:?}");
-    assert!(f.dead_letters().await.is_empty());
-    f.stop().await;
+    f.stop_with_no_dead_letters().await;
 }

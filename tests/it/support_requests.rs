@@ -103,8 +103,7 @@ async fn step_3_the_national_desk_makes_a_support_request_from_clearquest() {
     let log = f.sds.record(&unknown_record).unwrap().get("cq:Notes_Log").unwrap_or_default().to_owned();
     assert_eq!(log.matches("SDS09999999").count(), 1, "{log}");
     assert!(!f.incident(&parent).await["support_requests"].to_string().contains(&unknown));
-    assert!(f.dead_letters().await.is_empty());
-    f.stop().await;
+    f.stop_with_no_dead_letters().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -147,8 +146,7 @@ async fn step_3_the_parent_lists_its_support_requests_in_every_copy() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(f.incident(&other).await["support_requests"], json!([]));
     f.settled().await;
-    assert!(f.dead_letters().await.is_empty());
-    f.stop().await;
+    f.stop_with_no_dead_letters().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -163,8 +161,7 @@ async fn step_3_the_support_requests_clearquest_record_references_the_parent() {
     let links = f.region_h.record(&child_sys_id).unwrap()["u_deskgate_links"].clone();
     let parent_ticket = copy_of(&f, &parent, "region-h").await;
     assert!(links.contains(&parent_ticket) && links.contains(&parent), "{links}");
-    assert!(f.dead_letters().await.is_empty());
-    f.stop().await;
+    f.stop_with_no_dead_letters().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -201,6 +198,5 @@ async fn step_15_every_support_requests_reporter_is_told_when_the_parent_is_reso
         let journal = f.region_h.journal(sys_id);
         assert_eq!(journal.iter().filter(|j| j.value.contains("Restarted the lookup service")).count(), 1);
     }
-    assert!(f.dead_letters().await.is_empty());
-    f.stop().await;
+    f.stop_with_no_dead_letters().await;
 }

@@ -349,6 +349,20 @@ async fn servicenow_pushes_of_deskgate_writes_are_not_news_but_a_person_s_commen
 
 // --- authenticated change capture ---------------------------------------------------
 
+/// The operations supplier's Jira webhook with `body`, signed with `signature` when
+/// given: the gateway's status.
+async fn jira_hook(f: &Federation, body: Vec<u8>, signature: Option<&str>) -> StatusCode {
+    let mut req = f
+        .client
+        .post(format!("{}/webhooks/jira/drift", f.gateway))
+        .header("content-type", "application/json")
+        .body(body);
+    if let Some(s) = signature {
+        req = req.header(deskgate_jira::webhook::SIGNATURE_HEADER, s);
+    }
+    req.send().await.unwrap().status()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_badly_signed_jira_webhook_is_refused_and_a_push_with_another_desk_s_token_is_forbidden() {
     let f = federation(true).await;
@@ -364,29 +378,11 @@ async fn a_badly_signed_jira_webhook_is_refused_and_a_push_with_another_desk_s_t
     let forged = deskgate_jira::webhook::sign(b"not-the-secret", &body);
     let good = deskgate_jira::webhook::sign(JIRA_HOOK_SECRET.as_bytes(), &body);
     for signature in [Some(forged.as_str()), None] {
-        let mut req = f
-            .client
-            .post(format!("{}/webhooks/jira/drift", f.gateway))
-            .header("content-type", "application/json")
-            .body(body.clone());
-        if let Some(s) = signature {
-            req = req.header(deskgate_jira::webhook::SIGNATURE_HEADER, s);
-        }
-        let res = req.send().await.unwrap();
-        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "signature {signature:?}");
+        assert_eq!(jira_hook(&f, body.clone(), signature).await, StatusCode::UNAUTHORIZED, "signature {signature:?}");
     }
     // A body changed after signing fails too.
     let tampered = String::from_utf8(body.clone()).unwrap().replace("Highest", "Lowest");
-    let res = f
-        .client
-        .post(format!("{}/webhooks/jira/drift", f.gateway))
-        .header("content-type", "application/json")
-        .header(deskgate_jira::webhook::SIGNATURE_HEADER, good.as_str())
-        .body(tampered)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(jira_hook(&f, tampered.into_bytes(), Some(&good)).await, StatusCode::UNAUTHORIZED);
 
     // A ServiceNow push for Region H's record, authenticated as another desk.
     let push = json!({
@@ -419,16 +415,7 @@ async fn a_badly_signed_jira_webhook_is_refused_and_a_push_with_another_desk_s_t
         .count();
     assert_eq!(refused, 3, "{:#?}", &audit[audit_before..]);
     // The correctly signed original is accepted (the signature check is what refused).
-    let res = f
-        .client
-        .post(format!("{}/webhooks/jira/drift", f.gateway))
-        .header("content-type", "application/json")
-        .header(deskgate_jira::webhook::SIGNATURE_HEADER, good.as_str())
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(jira_hook(&f, body, Some(&good)).await, StatusCode::OK);
 }
 
 // --- the close guard for remote changes ---------------------------------------------

@@ -43,6 +43,14 @@ async fn portal() -> Portal {
     Portal { f, _people: people }
 }
 
+/// A browser with Anna signed in at the portal; `None` without a browser.
+async fn anna_signed_in() -> Option<(Browser, Portal)> {
+    let b = Browser::start().await?;
+    let p = portal().await;
+    sign_in(&b, &p.f, "portal", "anna").await;
+    Some((b, p))
+}
+
 async fn fill_complete(b: &Browser, description: &str) {
     b.select("urgency", "high").await;
     b.select("problem_type", "FMK").await;
@@ -52,10 +60,8 @@ async fn fill_complete(b: &Browser, description: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reporter_signs_in_and_reports_through_the_form() {
-    let Some(b) = Browser::start().await else { return };
-    let p = portal().await;
+    let Some((b, p)) = anna_signed_in().await else { return };
     let f = &p.f;
-    sign_in(&b, f, "portal", "anna").await;
     assert!(b.text("who").await.unwrap().contains("Anna Jensen"));
     b.goto(&f.url("/report?lang=en")).await;
 
@@ -107,10 +113,8 @@ async fn a_reporter_signs_in_and_reports_through_the_form() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_desks_person_cannot_see_a_report_nor_post_without_the_csrf_token() {
-    let Some(b) = Browser::start().await else { return };
-    let p = portal().await;
+    let Some((b, p)) = anna_signed_in().await else { return };
     let f = &p.f;
-    sign_in(&b, f, "portal", "anna").await;
     fill_complete(&b, "Since 09:00 the list stays empty.").await;
     b.click("send").await;
     let number = b.text("incident-number").await.expect("the report's number");

@@ -8,13 +8,10 @@ use serde_json::json;
 
 use crate::kit::config::Desk;
 use crate::kit::federation::Federation;
+use crate::kit::signin::{location, set_cookie};
 
 fn client() -> reqwest::Client {
     reqwest::Client::builder().redirect(Policy::none()).build().unwrap()
-}
-
-fn location(r: &reqwest::Response) -> String {
-    r.headers()["location"].to_str().unwrap().to_owned()
 }
 
 fn query(url: &str, key: &str) -> Option<String> {
@@ -154,16 +151,6 @@ async fn portal_federation() -> (Federation, IdpSim, tempfile::TempDir) {
     (f, idp, secrets)
 }
 
-/// The `name=value` of a `Set-Cookie` answer.
-fn set_cookie(r: &reqwest::Response, name: &str) -> Option<String> {
-    r.headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with(&format!("{name}=")) && !v.starts_with(&format!("{name}=;")))
-        .map(|v| v.split(';').next().unwrap().to_owned())
-}
-
 #[tokio::test]
 async fn the_callback_needs_the_browsers_own_state_and_forms_need_the_csrf_token() {
     let (f, idp, _secrets) = portal_federation().await;
@@ -192,13 +179,7 @@ async fn the_callback_needs_the_browsers_own_state_and_forms_need_the_csrf_token
     assert_eq!(location(&r), "/login?failed=1");
 
     // A whole sign-in, then a form posted without its token.
-    let start = http.get(f.url("/login/portal")).send().await.unwrap();
-    let login_cookie = set_cookie(&start, "deskgate_login").unwrap();
-    let mut form: Vec<(String, String)> =
-        url::Url::parse(&location(&start)).unwrap().query_pairs().into_owned().collect();
-    form.extend([("username".into(), "anna".into()), ("password".into(), "pw".into())]);
-    let back = http.post(format!("{}/authorize", idp.issuer())).form(&form).send().await.unwrap();
-    let r = http.get(location(&back)).header("cookie", &login_cookie).send().await.unwrap();
+    let r = sign_in(&http, &f, &idp).await;
     assert_eq!(location(&r), "/report");
     let session = set_cookie(&r, "deskgate_session").expect("a session");
     let page = http.get(f.url("/report")).header("cookie", &session).send().await.unwrap();
@@ -216,16 +197,21 @@ async fn the_callback_needs_the_browsers_own_state_and_forms_need_the_csrf_token
     );
 }
 
-/// A whole sign-in of Anna at the portal: her session cookie.
-async fn signed_in(f: &Federation, idp: &IdpSim) -> String {
-    let http = client();
+/// A whole sign-in of Anna at the portal in `http`: the gateway's answer to the
+/// provider's callback.
+async fn sign_in(http: &reqwest::Client, f: &Federation, idp: &IdpSim) -> reqwest::Response {
     let start = http.get(f.url("/login/portal")).send().await.unwrap();
     let login_cookie = set_cookie(&start, "deskgate_login").unwrap();
     let mut form: Vec<(String, String)> =
         url::Url::parse(&location(&start)).unwrap().query_pairs().into_owned().collect();
     form.extend([("username".into(), "anna".into()), ("password".into(), "pw".into())]);
     let back = http.post(format!("{}/authorize", idp.issuer())).form(&form).send().await.unwrap();
-    let r = http.get(location(&back)).header("cookie", &login_cookie).send().await.unwrap();
+    http.get(location(&back)).header("cookie", &login_cookie).send().await.unwrap()
+}
+
+/// A whole sign-in of Anna at the portal: her session cookie.
+async fn signed_in(f: &Federation, idp: &IdpSim) -> String {
+    let r = sign_in(&client(), f, idp).await;
     set_cookie(&r, "deskgate_session").expect("a session")
 }
 

@@ -125,10 +125,8 @@ async fn with_user_racing(sim: Arc<ClearQuestSim>, display_id: String, times: us
             }
         },
     ));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (format!("http://{addr}"), puts)
+    let base = deskgate_sim::loopback::serve(app).await.unwrap();
+    (base, puts)
 }
 
 #[tokio::test]
@@ -393,10 +391,7 @@ async fn rogue(status: u16, headers: &'static [(&'static str, &'static str)], bo
         }
         response
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}")
+    deskgate_sim::loopback::serve(app).await.unwrap()
 }
 
 #[tokio::test]
@@ -449,10 +444,7 @@ async fn with_query_answer(sim: &ClearQuestSim, body: String) -> String {
             }
         },
     ));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}")
+    deskgate_sim::loopback::serve(app).await.unwrap()
 }
 
 #[tokio::test]
@@ -490,10 +482,8 @@ async fn a_relative_next_page_in_another_form_is_followed() {
             }
         },
     ));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let cq = ClearQuestAdapter::new(config_for(&format!("http://{addr}"), sim.config())).unwrap();
+    let base = deskgate_sim::loopback::serve(app).await.unwrap();
+    let cq = ClearQuestAdapter::new(config_for(&base, sim.config())).unwrap();
     let found = cq.changed_since("2000-01-01T00:00:00Z".parse().unwrap()).await.unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].fields.title.as_deref(), Some("on page two"));
@@ -527,10 +517,8 @@ async fn discovery_is_cached_and_repeated_when_a_capability_answers_404() {
             }
         },
     ));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let moved = ClearQuestAdapter::new(config_for(&format!("http://{addr}"), sim.config())).unwrap();
+    let base = deskgate_sim::loopback::serve(app).await.unwrap();
+    let moved = ClearQuestAdapter::new(config_for(&base, sim.config())).unwrap();
     assert!(moved.find_by_correlation("INC-20").await.unwrap().is_some());
     assert_eq!(gone.load(Ordering::SeqCst), 2, "one 404, one answer after discovering again");
     assert_eq!(providers(&sim), 3, "the moved adapter read the provider twice");
@@ -560,13 +548,7 @@ async fn describe_reports_provider_factory_query_and_shape() {
 
 #[tokio::test]
 async fn one_simulator_serves_several_user_databases() {
-    let sim = ClearQuestSim::spawn(ClearQuestSimConfig {
-        db: "SDS".into(),
-        more_dbs: vec!["FMK".into()],
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let sim = ClearQuestSim::spawn(ClearQuestSimConfig::serving("SDS", &["FMK"])).await.unwrap();
     let sds = ClearQuestAdapter::new(config_for(sim.base_url(), sim.config())).unwrap();
     let mut fmk_config = config_for(sim.base_url(), sim.config());
     fmk_config.db = "FMK".into();

@@ -13,14 +13,10 @@ use url::Url;
 #[path = "support/cloud_api.rs"]
 mod cloud_api;
 
-fn config_for(sim: &JiraSim, version: ApiVersion) -> JiraConfig {
-    let sim_config = sim.config();
-    let auth = Auth::Basic { email: sim_config.email.clone(), api_token: sim_config.api_token.clone() };
-    let mut config = JiraConfig::new(Url::parse(&sim.base_url()).unwrap(), version, auth, "DRIFT");
-    // These simulators index at once (no lag), so no create needs to wait.
-    config.search_consistency = Duration::ZERO;
-    config
-}
+#[path = "support/sim_config.rs"]
+mod sim_config;
+
+use sim_config::config_for;
 
 /// The simulated product an API version is served by: v3 only on Cloud.
 fn sim_for(version: ApiVersion) -> JiraSimConfig {
@@ -580,10 +576,7 @@ async fn odd_server(status: u16, headers: Vec<(&'static str, &'static str)>, bod
             response
         }
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}")
+    deskgate_sim::loopback::serve(app).await.unwrap()
 }
 
 fn adapter_at(base: &str) -> JiraAdapter {
@@ -657,10 +650,8 @@ async fn receiver() -> (String, Received) {
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (format!("http://{addr}/hooks/jira"), received)
+    let base = deskgate_sim::loopback::serve(app).await.unwrap();
+    (format!("{base}/hooks/jira"), received)
 }
 
 #[tokio::test]

@@ -5,20 +5,19 @@
 use std::time::Duration;
 
 use deskgate_adapter::{Adapter, AdapterError, RemoteId, RemoteTicket, TicketFields};
-use deskgate_jira::{ApiVersion, Auth, Deployment, JiraAdapter, JiraConfig};
+use deskgate_jira::{ApiVersion, Deployment, JiraAdapter, JiraConfig};
 use deskgate_sim::Fault;
 use deskgate_sim::jira::{JiraSim, JiraSimConfig, LoseResponses};
-use url::Url;
 
 #[path = "support/cloud_api.rs"]
 mod cloud_api;
 
+#[path = "support/sim_config.rs"]
+mod sim_config;
+
 fn config(sim: &JiraSim, version: ApiVersion, deployment: Deployment) -> JiraConfig {
-    let c = sim.config();
-    let auth = Auth::Basic { email: c.email.clone(), api_token: c.api_token.clone() };
-    let mut config = JiraConfig::new(Url::parse(&sim.base_url()).unwrap(), version, auth, "DRIFT");
+    let mut config = sim_config::config_for(sim, version);
     config.deployment = deployment;
-    config.search_consistency = Duration::ZERO;
     config
 }
 

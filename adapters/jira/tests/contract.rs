@@ -13,27 +13,25 @@
 //! this crate); `JIRA_FIXTURE_REGENERATE=1` rewrites the fixture from it instead.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use deskgate_adapter::{Adapter, RemoteId, RemoteLink, RemoteNote, TicketFields};
-use deskgate_jira::{ApiVersion, Auth, Deployment, JiraAdapter, JiraConfig, UserRef};
+use deskgate_jira::{ApiVersion, Deployment, JiraAdapter, UserRef};
 use deskgate_sim::jira::{JiraSim, JiraSimConfig, SeenRequest};
 use serde_json::{Value, json};
-use url::Url;
 
 #[path = "support/cloud_api.rs"]
 mod cloud_api;
 
 use cloud_api::{FIXTURE, check, fixture, operations};
 
+#[path = "support/sim_config.rs"]
+mod sim_config;
+
 fn adapter(sim: &JiraSim, version: ApiVersion) -> JiraAdapter {
-    let c = sim.config();
-    let auth = Auth::Basic { email: c.email.clone(), api_token: c.api_token.clone() };
-    let mut config = JiraConfig::new(Url::parse(&sim.base_url()).unwrap(), version, auth, "DRIFT");
+    let mut config = sim_config::config_for(sim, version);
     config.deployment = Deployment::Cloud;
     // Cloud names users by accountId under v2 as well.
     config.user_ref = UserRef::AccountId;
-    config.search_consistency = Duration::ZERO;
     config.link_field = Some("customfield_10043".into());
     JiraAdapter::new(config).unwrap()
 }

@@ -15,6 +15,7 @@ mod core;
 pub mod clearquest;
 pub mod idp;
 pub mod jira;
+pub mod loopback;
 pub mod servicenow;
 pub mod sms;
 pub mod smtp;

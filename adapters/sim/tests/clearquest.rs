@@ -19,12 +19,44 @@ impl Client {
     }
 
     fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.signed(self.http.request(method, self.url(path))).header("Accept", "application/rdf+xml")
+    }
+
+    /// A GET of a whole URL (a next page the simulator announced), signed in, with no
+    /// `Accept` of its own.
+    fn get_url(&self, url: &str) -> reqwest::RequestBuilder {
+        self.signed(self.http.get(url))
+    }
+
+    fn signed(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         let c = self.sim.config();
-        self.http
-            .request(method, self.url(path))
-            .basic_auth(&c.user, Some(&c.password))
-            .header("OSLC-Core-Version", "2.0")
-            .header("Accept", "application/rdf+xml")
+        request.basic_auth(&c.user, Some(&c.password)).header("OSLC-Core-Version", "2.0")
+    }
+
+    /// PUT `fields` to `target` (a record's path and query), with `If-Match: etag`
+    /// when given.
+    async fn put(&self, target: &str, etag: Option<&str>, fields: &[(&str, &str)]) -> reqwest::Response {
+        let mut put = self.request(reqwest::Method::PUT, target);
+        if let Some(etag) = etag {
+            put = put.header("If-Match", etag);
+        }
+        put.body(record(fields)).send().await.unwrap()
+    }
+
+    /// Action `action` on the record at `path`, setting `fields` (and naming them in
+    /// `oslc.properties`).
+    async fn act(&self, path: &str, etag: &str, action: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let properties: Vec<&str> = fields.iter().map(|(name, _)| *name).collect();
+        let target = format!("{path}?rcm.action={action}&oslc.properties={}", properties.join(","));
+        self.put(&target, Some(etag), fields).await
+    }
+
+    /// A record alice submitted: its id, its path and its ETag.
+    fn new_record(&self) -> (String, String, String) {
+        let id = self.sim.create_as_user("alice", [("Headline", "x")]);
+        let path = self.sim.record_path(&id).unwrap();
+        let etag = self.sim.record(&id).unwrap().etag();
+        (id, path, etag)
     }
 
     /// The creation factory the service provider announces.
@@ -75,21 +107,10 @@ async fn create_read_modify_with_etags() {
     assert_eq!(rec.get("dcterms:title"), Some("hello"));
 
     // No If-Match: refused.
-    let put = c
-        .request(reqwest::Method::PUT, &format!("{path}?oslc.properties=cq:Headline"))
-        .body(record(&[("cq:Headline", "x")]))
-        .send()
-        .await
-        .unwrap();
+    let put = c.put(&format!("{path}?oslc.properties=cq:Headline"), None, &[("cq:Headline", "x")]).await;
     assert_eq!(put.status(), StatusCode::PRECONDITION_REQUIRED);
 
-    let put = c
-        .request(reqwest::Method::PUT, &format!("{path}?oslc.properties=cq:Headline"))
-        .header("If-Match", &etag)
-        .body(record(&[("cq:Headline", "changed")]))
-        .send()
-        .await
-        .unwrap();
+    let put = c.put(&format!("{path}?oslc.properties=cq:Headline"), Some(&etag), &[("cq:Headline", "changed")]).await;
     assert_eq!(put.status(), StatusCode::OK);
     let new_etag = put.headers()["etag"].to_str().unwrap().to_owned();
     assert_ne!(new_etag, etag);
@@ -98,13 +119,7 @@ async fn create_read_modify_with_etags() {
     assert_eq!(rec.get("Severity"), Some("2-Major"), "unlisted fields are kept");
 
     // The old ETag is now stale.
-    let stale = c
-        .request(reqwest::Method::PUT, &format!("{path}?oslc.properties=cq:Headline"))
-        .header("If-Match", &etag)
-        .body(record(&[("cq:Headline", "lost")]))
-        .send()
-        .await
-        .unwrap();
+    let stale = c.put(&format!("{path}?oslc.properties=cq:Headline"), Some(&etag), &[("cq:Headline", "lost")]).await;
     assert_eq!(stale.status(), StatusCode::PRECONDITION_FAILED);
     assert!(error_message(stale).await.contains("stale"));
 }
@@ -112,38 +127,18 @@ async fn create_read_modify_with_etags() {
 #[tokio::test]
 async fn actions_follow_the_state_machine() {
     let c = Client::new().await;
-    let id = c.sim.create_as_user("alice", [("Headline", "x")]);
-    let path = c.sim.record_path(&id).unwrap();
-    let etag = c.sim.record(&id).unwrap().etag();
-    let close = c
-        .request(reqwest::Method::PUT, &format!("{path}?rcm.action=Close&oslc.properties="))
-        .header("If-Match", &etag)
-        .body(record(&[]))
-        .send()
-        .await
-        .unwrap();
+    let (id, path, etag) = c.new_record();
+    let close = c.act(&path, &etag, "Close", &[]).await;
     assert_eq!(close.status(), StatusCode::BAD_REQUEST);
     assert!(error_message(close).await.contains("not available"));
 
-    let assign = c
-        .request(reqwest::Method::PUT, &format!("{path}?rcm.action=Assign&oslc.properties=cq:Owner"))
-        .header("If-Match", &etag)
-        .body(record(&[("cq:Owner", "bob")]))
-        .send()
-        .await
-        .unwrap();
+    let assign = c.act(&path, &etag, "Assign", &[("cq:Owner", "bob")]).await;
     assert_eq!(assign.status(), StatusCode::OK);
     assert_eq!(c.sim.record(&id).unwrap().state, "Assigned");
 
     // The state itself is not a writable field.
     let etag = c.sim.record(&id).unwrap().etag();
-    let direct = c
-        .request(reqwest::Method::PUT, &format!("{path}?oslc.properties=cq:State"))
-        .header("If-Match", &etag)
-        .body(record(&[("cq:State", "Closed")]))
-        .send()
-        .await
-        .unwrap();
+    let direct = c.put(&format!("{path}?oslc.properties=cq:State"), Some(&etag), &[("cq:State", "Closed")]).await;
     assert_eq!(direct.status(), StatusCode::BAD_REQUEST);
     assert!(c.sim.action_as_user(&id, "Close", [("a", "b")]).is_err());
 }
@@ -216,24 +211,14 @@ async fn queries_filter_select_order_and_page() {
     assert_eq!(page.records.len(), 2);
     assert!(page.records.iter().all(|r| r.props.is_empty() && r.about.is_some()));
     let next = page.next_page.unwrap();
-    let answer = c
-        .http
-        .get(&next)
-        .basic_auth(&c.sim.config().user, Some(&c.sim.config().password))
-        .header("OSLC-Core-Version", "2.0")
-        .send()
-        .await
-        .unwrap();
+    let answer = c.get_url(&next).send().await.unwrap();
     let page = oslc::parse_query(&answer.bytes().await.unwrap(), Limits::default()).unwrap();
     assert_eq!(page.records.len(), 1);
     assert_eq!(page.next_page, None);
 
     // Atom, on request.
     let answer = c
-        .http
-        .get(c.url(&c.query()))
-        .basic_auth(&c.sim.config().user, Some(&c.sim.config().password))
-        .header("OSLC-Core-Version", "2.0")
+        .get_url(&c.url(&c.query()))
         .header("Accept", "application/atom+xml")
         .query(&[("oslc.select", "*")])
         .send()
@@ -297,13 +282,7 @@ async fn the_catalogs_lead_to_each_database_and_the_old_built_urls_are_gone() {
 
 #[tokio::test]
 async fn each_database_keeps_its_own_records() {
-    let sim = ClearQuestSim::spawn(ClearQuestSimConfig {
-        db: "SDS".into(),
-        more_dbs: vec!["FMK".into()],
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let sim = ClearQuestSim::spawn(ClearQuestSimConfig::serving("SDS", &["FMK"])).await.unwrap();
     let c = Client { sim, http: reqwest::Client::new() };
     let fmk_factory = "/cqweb/oslc/repo/7.0.0/db/FMK/record?rcm.type=Defect";
     let created =
@@ -330,27 +309,16 @@ async fn each_database_keeps_its_own_records() {
 #[tokio::test]
 async fn notes_go_through_the_entry_field_and_long_values_are_truncated() {
     let c = Client::new().await;
-    let id = c.sim.create_as_user("alice", [("Headline", "x")]);
-    let path = c.sim.record_path(&id).unwrap();
-    let etag = c.sim.record(&id).unwrap().etag();
+    let (id, path, etag) = c.new_record();
     let direct = c
-        .request(reqwest::Method::PUT, &format!("{path}?oslc.properties=cq:Notes_Log"))
-        .header("If-Match", &etag)
-        .body(record(&[("cq:Notes_Log", "rewritten history")]))
-        .send()
-        .await
-        .unwrap();
+        .put(&format!("{path}?oslc.properties=cq:Notes_Log"), Some(&etag), &[("cq:Notes_Log", "rewritten history")])
+        .await;
     assert_eq!(direct.status(), StatusCode::BAD_REQUEST);
     assert!(error_message(direct).await.contains("read-only"));
 
     let long = "y".repeat(2500);
-    let entry = c
-        .request(reqwest::Method::PUT, &format!("{path}?oslc.properties=cq:Note_Entry"))
-        .header("If-Match", &etag)
-        .body(record(&[("cq:Note_Entry", long.as_str())]))
-        .send()
-        .await
-        .unwrap();
+    let entry =
+        c.put(&format!("{path}?oslc.properties=cq:Note_Entry"), Some(&etag), &[("cq:Note_Entry", long.as_str())]).await;
     assert_eq!(entry.status(), StatusCode::OK, "silently, as ClearQuest");
     let stored = c.sim.record(&id).unwrap();
     assert_eq!(stored.get("Note_Entry"), None, "the entry field is not kept");
@@ -362,16 +330,8 @@ async fn notes_go_through_the_entry_field_and_long_values_are_truncated() {
 #[tokio::test]
 async fn actions_need_their_required_fields_and_the_schema_is_data() {
     let c = Client::new().await;
-    let id = c.sim.create_as_user("alice", [("Headline", "x")]);
-    let path = c.sim.record_path(&id).unwrap();
-    let etag = c.sim.record(&id).unwrap().etag();
-    let assign = c
-        .request(reqwest::Method::PUT, &format!("{path}?rcm.action=Assign&oslc.properties="))
-        .header("If-Match", &etag)
-        .body(record(&[]))
-        .send()
-        .await
-        .unwrap();
+    let (id, path, etag) = c.new_record();
+    let assign = c.act(&path, &etag, "Assign", &[]).await;
     assert_eq!(assign.status(), StatusCode::BAD_REQUEST);
     assert!(error_message(assign).await.contains("Owner is mandatory"));
     assert_eq!(c.sim.record(&id).unwrap().state, "Submitted", "nothing changed");

@@ -240,6 +240,12 @@ async fn transitions_follow_the_workflow() {
     assert!(sim.transition_as_user("DRIFT-1", "Closed").is_err());
 }
 
+/// Transition `id` of DRIFT-1 with the resolution `resolution`: the answer.
+async fn resolve_with(client: &Client, id: &str, resolution: &str) -> (StatusCode, Value) {
+    let body = json!({"transition": {"id": id}, "fields": {"resolution": {"name": resolution}}});
+    client.post("/rest/api/2/issue/DRIFT-1/transitions", body).await
+}
+
 #[tokio::test]
 async fn each_transition_takes_only_the_fields_on_its_screen() {
     let (sim, client) = sim().await;
@@ -259,12 +265,7 @@ async fn each_transition_takes_only_the_fields_on_its_screen() {
     assert_eq!(wont_do["fields"], json!({}));
 
     // A resolution on a transition without it on its screen: 400, and nothing changes.
-    let (status, body) = client
-        .post(
-            "/rest/api/2/issue/DRIFT-1/transitions",
-            json!({"transition": {"id": "101"}, "fields": {"resolution": {"name": "Won't Do"}}}),
-        )
-        .await;
+    let (status, body) = resolve_with(&client, "101", "Won't Do").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(
         body,
@@ -273,12 +274,7 @@ async fn each_transition_takes_only_the_fields_on_its_screen() {
         }})
     );
     assert_eq!(sim.issue("DRIFT-1").unwrap().status, "Open");
-    let (status, _) = client
-        .post(
-            "/rest/api/2/issue/DRIFT-1/transitions",
-            json!({"transition": {"id": "61"}, "fields": {"resolution": {"name": "Fixed"}}}),
-        )
-        .await;
+    let (status, _) = resolve_with(&client, "61", "Fixed").await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let issue = sim.issue("DRIFT-1").unwrap();
     assert_eq!((issue.status.as_str(), issue.resolution.as_deref()), ("Resolved", Some("Fixed")));
@@ -349,20 +345,12 @@ async fn comments_and_remote_links() {
     assert_eq!(sim.remote_links("DRIFT-1").len(), 1);
 
     create(&client, "problem").await;
-    let (status, _) = client
-        .post(
-            "/rest/api/2/issueLink",
-            json!({"type": {"name": "Relates"}, "inwardIssue": {"key": "DRIFT-1"}, "outwardIssue": {"key": "DRIFT-2"}}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED);
-    let (status, _) = client
-        .post(
-            "/rest/api/2/issueLink",
-            json!({"type": {"name": "Nope"}, "inwardIssue": {"key": "DRIFT-1"}, "outwardIssue": {"key": "DRIFT-2"}}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    // An issue link of a known type, then of one Jira does not have.
+    for (link_type, status) in [("Relates", StatusCode::CREATED), ("Nope", StatusCode::NOT_FOUND)] {
+        let link =
+            json!({"type": {"name": link_type}, "inwardIssue": {"key": "DRIFT-1"}, "outwardIssue": {"key": "DRIFT-2"}});
+        assert_eq!(client.post("/rest/api/2/issueLink", link).await.0, status, "{link_type}");
+    }
 }
 
 #[tokio::test]
@@ -460,10 +448,17 @@ async fn cloud_searches_with_cursor_pages_and_the_legacy_search_is_gone() {
     let reporter = &issue["fields"]["reporter"];
     assert_eq!(reporter["accountId"], sim.config().api_user.account_id);
     assert!(reporter.get("name").is_none() && reporter.get("key").is_none(), "{reporter}");
-    let by_name = json!({"fields": {"assignee": {"name": sim.config().operator.name}}});
+    let (by_name, by_id) = (assign_operator(&sim, "name"), assign_operator(&sim, "accountId"));
     assert_eq!(client.put("/rest/api/3/issue/DRIFT-1", by_name).await.0, StatusCode::BAD_REQUEST);
-    let by_id = json!({"fields": {"assignee": {"accountId": sim.config().operator.account_id}}});
     assert_eq!(client.put("/rest/api/3/issue/DRIFT-1", by_id).await.0, StatusCode::NO_CONTENT);
+}
+
+/// An edit assigning the simulator's operator, named by `by` (`name`, as Data Center
+/// names users, or `accountId`, as Cloud does).
+fn assign_operator(sim: &JiraSim, by: &str) -> Value {
+    let operator = &sim.config().operator;
+    let named = if by == "name" { &operator.name } else { &operator.account_id };
+    json!({"fields": {"assignee": {by: named}}})
 }
 
 #[tokio::test]
@@ -483,9 +478,8 @@ async fn data_center_has_no_v3_and_no_enhanced_search() {
     let reporter = &page["issues"][0]["fields"]["reporter"];
     assert_eq!(reporter["name"], sim.config().api_user.name);
     assert!(reporter.get("accountId").is_none(), "{reporter}");
-    let by_id = json!({"fields": {"assignee": {"accountId": sim.config().operator.account_id}}});
+    let (by_name, by_id) = (assign_operator(&sim, "name"), assign_operator(&sim, "accountId"));
     assert_eq!(client.put("/rest/api/2/issue/DRIFT-1", by_id).await.0, StatusCode::BAD_REQUEST);
-    let by_name = json!({"fields": {"assignee": {"name": sim.config().operator.name}}});
     assert_eq!(client.put("/rest/api/2/issue/DRIFT-1", by_name).await.0, StatusCode::NO_CONTENT);
 }
 

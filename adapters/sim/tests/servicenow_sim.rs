@@ -25,10 +25,8 @@ async fn receiver() -> (String, Received) {
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (format!("http://{addr}/webhooks/servicenow/region-h"), received)
+    let base = deskgate_sim::loopback::serve(app).await.unwrap();
+    (format!("{base}/webhooks/servicenow/region-h"), received)
 }
 
 fn client(sim: &ServiceNowSim) -> (reqwest::Client, String, String, String) {
@@ -76,48 +74,41 @@ async fn records_look_like_servicenow_records() {
 async fn errors_have_servicenow_shapes() {
     let sim = ServiceNowSim::spawn(ServiceNowSimConfig::default()).await.unwrap();
     let (http, base, user, pw) = client(&sim);
-
-    let r = http.get(format!("{base}/api/now/table/incident")).send().await.unwrap();
-    assert_eq!(r.status(), 401);
-    assert_eq!(
-        r.json::<Value>().await.unwrap(),
-        json!({"error": {"message": "User Not Authenticated", "detail": "Required to provide Auth information"}, "status": "failure"})
-    );
-
-    let r = http
-        .get(format!("{base}/api/now/table/incident/0123456789abcdef0123456789abcdef"))
-        .basic_auth(&user, Some(&pw))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404);
-    assert_eq!(r.json::<Value>().await.unwrap()["error"]["message"], "No Record found");
-
-    let r = http
+    // The whole envelope, where a client reads its detail too.
+    let not_json = http
         .post(format!("{base}/api/now/table/incident"))
         .basic_auth(&user, Some(&pw))
         .header("content-type", "application/json")
-        .body("{not json")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
-    assert_eq!(
-        r.json::<Value>().await.unwrap(),
-        json!({"error": {"message": "Exception while reading request", "detail": "The payload is not valid JSON."}, "status": "failure"})
-    );
+        .body("{not json");
+    for (request, status, envelope) in [
+        (
+            http.get(format!("{base}/api/now/table/incident")),
+            401,
+            json!({"error": {"message": "User Not Authenticated", "detail": "Required to provide Auth information"}, "status": "failure"}),
+        ),
+        (
+            not_json,
+            400,
+            json!({"error": {"message": "Exception while reading request", "detail": "The payload is not valid JSON."}, "status": "failure"}),
+        ),
+    ] {
+        let r = request.send().await.unwrap();
+        assert_eq!(r.status(), status);
+        assert_eq!(r.json::<Value>().await.unwrap(), envelope);
+    }
 
-    let r = http.get(format!("{base}/api/now/table/sys_user")).basic_auth(&user, Some(&pw)).send().await.unwrap();
-    assert_eq!(r.status(), 400);
-    assert_eq!(r.json::<Value>().await.unwrap()["error"]["message"], "Invalid table sys_user");
-
-    let r = http
-        .get(format!("{base}/api/now/table/incident?sysparm_query=Active=true"))
-        .basic_auth(&user, Some(&pw))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
+    // The status, and the message where ServiceNow gives one.
+    for (path, status, message) in [
+        ("/api/now/table/incident/0123456789abcdef0123456789abcdef", 404, Some("No Record found")),
+        ("/api/now/table/sys_user", 400, Some("Invalid table sys_user")),
+        ("/api/now/table/incident?sysparm_query=Active=true", 400, None),
+    ] {
+        let r = http.get(format!("{base}{path}")).basic_auth(&user, Some(&pw)).send().await.unwrap();
+        assert_eq!(r.status(), status, "{path}");
+        if let Some(message) = message {
+            assert_eq!(r.json::<Value>().await.unwrap()["error"]["message"], message, "{path}");
+        }
+    }
 }
 
 #[tokio::test]

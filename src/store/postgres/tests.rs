@@ -204,16 +204,18 @@ mod listings {
     use crate::outbox::{Action, Delivery};
     use crate::store::{AuditEntry, AuditKind, Effects, ListCursor, ListOrder, ListQuery, OrderBy, Viewer};
 
+    /// A store on a fresh database; `None` when PostgreSQL tests are skipped.
+    fn store() -> Option<std::sync::Arc<dyn crate::store::Store>> {
+        (!super::testing::skip()).then(|| super::open(tempfile::tempdir().unwrap().path()))
+    }
+
     fn at(secs: i64) -> Timestamp {
         Timestamp::from_second(1_795_000_000 + secs).expect("an instant") + SignedDuration::from_nanos(secs * 7 + 1)
     }
 
     #[tokio::test]
     async fn every_order_filter_cursor_and_offset_matches_the_reference() {
-        if super::testing::skip() {
-            return;
-        }
-        let store = super::open(tempfile::tempdir().unwrap().path());
+        let Some(store) = store() else { return };
         let entry = || AuditEntry::new(at(0), AuditKind::Submitted, "submitted");
         let mut all = Vec::new();
         for n in 0..12i64 {
@@ -263,10 +265,7 @@ mod listings {
 
     #[tokio::test]
     async fn due_lane_heads_and_due_escalations_come_from_the_indexes() {
-        if super::testing::skip() {
-            return;
-        }
-        let store = super::open(tempfile::tempdir().unwrap().path());
+        let Some(store) = store() else { return };
         let entry = || AuditEntry::new(at(0), AuditKind::Submitted, "submitted");
         let to = |desk: &str| Delivery { desk: desk.parse().unwrap(), action: Action::Create };
         let plan =

@@ -189,6 +189,20 @@ impl GatewayConfig {
         self.gateway("rate_limit", serde_json::json!({ "inbound_per_minute": 100000000, "inbound_burst": 1000000 }))
     }
 
+    /// The national desk on a ClearQuest nobody answers, and a single attempt per
+    /// delivery: each delivery to it becomes a dead letter, which holds its lane, so
+    /// later ones wait in the outbox.
+    pub fn unreachable_national(&mut self) -> &mut Self {
+        self.desk(
+            "sds",
+            Desk::known("sds", "National Service Desk", "national", "clearquest")
+                .endpoint("http://127.0.0.1:9")
+                .set("clearquest", serde_json::json!({ "repo": "7.0.0", "db": "SDS" }))
+                .basic_credentials("deskgate", "T_SDS"),
+        );
+        self.gateway_toml("delivery = { retry_base_ms = 60000, retry_max_ms = 60000, max_attempts = 1 }")
+    }
+
     /// `[gateway] key = v`.
     pub fn gateway(&mut self, key: &str, v: impl Serialize) -> &mut Self {
         self.table_mut("gateway").insert(key.into(), value(v));

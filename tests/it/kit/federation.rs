@@ -466,6 +466,13 @@ impl Federation {
     }
 
     /// Stop the gateway and start it again on the same store and configuration.
+    /// The end of a test whose deliveries all succeeded: no dead letter, then stopped.
+    pub async fn stop_with_no_dead_letters(&mut self) {
+        let dead = self.dead_letters().await;
+        assert!(dead.is_empty(), "dead letters: {dead:#?}");
+        self.stop().await;
+    }
+
     pub async fn restart(&mut self) {
         self.stop().await;
         self.launch().await;
@@ -473,6 +480,11 @@ impl Federation {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.gateway)
+    }
+
+    /// A GET of `path` as `desk`, to send (once, as it stands: no 429 retries).
+    pub fn get_as(&self, desk: &str, path: &str) -> reqwest::RequestBuilder {
+        self.client.get(self.url(path)).bearer_auth(tokens::token(desk))
     }
 
     /// `desk` calls the gateway: the status and the JSON answer (`Null` when none).

@@ -11,6 +11,8 @@ pub mod browser;
 pub mod config;
 pub mod federation;
 pub mod pg;
+pub mod python;
+pub mod replicas;
 pub mod signin;
 pub mod tokens;
 pub mod wait;
@@ -253,6 +255,11 @@ pub async fn request(gw: &TestGateway, method: reqwest::Method, desk: &str, path
     Reply { status, headers, body }
 }
 
+/// Send `request`: its JSON answer.
+pub async fn json_of(request: reqwest::RequestBuilder) -> Value {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
 /// `GET url` with `token`, its JSON answer.
 pub async fn get_json(client: &reqwest::Client, url: &str, token: &str) -> Value {
     client.get(url).bearer_auth(token).send().await.unwrap().json().await.unwrap()
@@ -286,6 +293,19 @@ pub fn incident(ticket: &str) -> Value {
         "urgency": "high",
         "impact": "medium",
     })
+}
+
+/// The Jira counterpart of [`incident`]: an issue a local desk on Jira creates.
+pub fn jira_issue(ticket: &str) -> Value {
+    serde_json::json!({"fields": {
+        "project": {"key": "DG"},
+        "issuetype": {"name": "Incident"},
+        "summary": "FMK: prescriptions cannot be read",
+        "description": "Since 01:40 no prescriptions are shown in the FMK client.",
+        "components": [{"name": "FMK"}],
+        "priority": {"name": "Medium"},
+        "customfield_10100": ticket,
+    }})
 }
 
 pub type Shared<T> = Arc<T>;

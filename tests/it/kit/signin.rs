@@ -9,6 +9,21 @@ use serde_json::{Value, json};
 use super::browser::Browser;
 use super::federation::Federation;
 
+/// The `name=value` of a `Set-Cookie` answer (not one that clears the cookie).
+pub fn set_cookie(r: &reqwest::Response, name: &str) -> Option<String> {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")) && !v.starts_with(&format!("{name}=;")))
+        .map(|v| v.split(';').next().unwrap().to_owned())
+}
+
+/// Where a redirect answer sends the browser.
+pub fn location(r: &reqwest::Response) -> String {
+    r.headers()["location"].to_str().unwrap().to_owned()
+}
+
 /// A provider and the secret files of the desks that sign in at it.
 pub struct SignIn {
     pub idp: IdpSim,

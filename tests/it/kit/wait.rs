@@ -26,6 +26,18 @@ pub async fn wait_until(mut cond: impl AsyncFnMut() -> bool) -> bool {
     poll_every(Duration::from_secs(10), Duration::from_millis(10), async || cond().await.then_some(())).await.is_some()
 }
 
+/// Whether `cond` came true within `polls` looks, 10 ms apart (for waits counted in
+/// polls rather than time, where each look may itself take a while).
+pub async fn wait_polls(mut cond: impl AsyncFnMut() -> bool, polls: usize) -> bool {
+    for _ in 0..polls {
+        if cond().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    false
+}
+
 async fn poll_every<T>(within: Duration, every: Duration, mut probe: impl AsyncFnMut() -> Option<T>) -> Option<T> {
     let deadline = Instant::now() + within;
     loop {

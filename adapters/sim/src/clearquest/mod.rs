@@ -116,6 +116,13 @@ impl Default for ClearQuestSimConfig {
     }
 }
 
+impl ClearQuestSimConfig {
+    /// The stock configuration serving the user database `db` and `more` beside it.
+    pub fn serving(db: &str, more: &[&str]) -> Self {
+        Self { db: db.into(), more_dbs: more.iter().map(|d| (*d).into()).collect(), ..Self::default() }
+    }
+}
+
 impl std::fmt::Debug for ClearQuestSimConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ClearQuestSimConfig")

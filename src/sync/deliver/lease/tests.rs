@@ -65,11 +65,18 @@ fn lease_until() -> (Timestamp, Timestamp) {
     (now, now + SignedDuration::try_from(LEASE).unwrap())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_delivery_longer_than_its_lease_keeps_the_lane_from_other_replicas() {
-    let Some((a, b, item)) = replicas().await else { return };
+/// [`replicas`], the delivery leased by the dispatcher's replica; also when its lease
+/// ends.
+async fn leased() -> Option<(Dispatcher, Arc<dyn Store>, OutboxItem, Timestamp)> {
+    let (a, b, item) = replicas().await?;
     let (now, until) = lease_until();
     assert!(a.store.lease_delivery(item.seq, &a.holder, now, until).await.unwrap().is_some());
+    Some((a, b, item, until))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_longer_than_its_lease_keeps_the_lane_from_other_replicas() {
+    let Some((a, b, item, until)) = leased().await else { return };
     let done = AtomicBool::new(false);
     // A remote that takes four leases' time to answer.
     let slow = async {
@@ -90,9 +97,7 @@ async fn a_delivery_longer_than_its_lease_keeps_the_lane_from_other_replicas() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_delivery_whose_lease_is_lost_is_abandoned_before_it_records_anything() {
-    let Some((a, b, item)) = replicas().await else { return };
-    let (now, until) = lease_until();
-    assert!(a.store.lease_delivery(item.seq, &a.holder, now, until).await.unwrap().is_some());
+    let Some((a, b, item, until)) = leased().await else { return };
     let recorded = AtomicBool::new(false);
     let slow = async {
         tokio::time::sleep(LEASE * 10).await;

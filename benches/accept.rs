@@ -122,7 +122,12 @@ fn main() {
         let config = config.load(&kit::env()).unwrap();
         let app = Application::build(config).await.unwrap();
         let url = format!("http://{}/api/v1/incidents", app.local_addr());
-        let server = tokio::spawn(app.run_until(std::future::pending()));
+        // Stopped through its shutdown signal at the end, as a deployment stops it: its
+        // background tasks end before the runtime does.
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(app.run_until(async move {
+            let _ = stopped.await;
+        }));
         let token = kit::tokens::token("region-h");
         let (bare_url, bare) = bare_baseline(&dir.path().join("bare")).await;
         let (gc_url, gc) = bare_group_commit(&dir.path().join("bare-gc")).await;
@@ -146,7 +151,8 @@ fn main() {
                 full.pct(0.99).as_secs_f64() / b.pct(0.99).as_secs_f64()
             );
         }
-        server.abort();
+        let _ = stop.send(());
+        server.await.unwrap().unwrap();
         bare.abort();
         gc.abort();
     });

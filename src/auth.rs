@@ -7,7 +7,10 @@
 //! the desk's `auth.max_lifetime_secs` (default a day). A *valid* token whose `sub`
 //! is not a registered desk, or whose `role` claim is not `desk`, belongs to a person
 //! or system the gateway does not take incidents from: it is refused with 403 and a
-//! referral to the caller's local service desk (process step 3).
+//! referral to the caller's local service desk (process step 3). A token that
+//! authenticated a desk once is not verified again ([`verified`]).
+
+mod verified;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -87,6 +90,7 @@ pub struct Authenticator {
     audience: String,
     leeway: u64,
     referral_desks: Vec<(Option<String>, Desk)>,
+    verified: verified::Verified,
 }
 
 /// The decoding key for a desk's key material (checked when the configuration loads).
@@ -121,6 +125,7 @@ impl Authenticator {
             audience: config.gateway.audience.clone(),
             leeway: config.gateway.leeway_secs,
             referral_desks,
+            verified: verified::Verified::default(),
         }
     }
 
@@ -133,6 +138,10 @@ impl Authenticator {
             })
             .filter(|t| !t.is_empty())
             .ok_or(AuthError::Missing)?;
+        let now = unix_now();
+        if let Some(known) = self.verified.check(token, self.leeway, now) {
+            return known;
+        }
         let header = jsonwebtoken::decode_header(token)
             .map_err(|e| AuthError::Invalid(format!("unreadable header ({e}); alg \"none\" is never accepted")))?;
         let unverified = peek_claims(token)?;
@@ -159,13 +168,18 @@ impl Authenticator {
             .map_err(|e| AuthError::Invalid(describe(&e)))?
             .claims;
         if let Some(v) = candidates.iter().find(|v| v.subject == claims.sub) {
-            within_lifetime(&claims, v.max_lifetime_secs, self.leeway, unix_now())?;
+            within_lifetime(&claims, v.max_lifetime_secs, self.leeway, now)?;
         }
 
         let desk = candidates.iter().find(|v| v.subject == claims.sub);
         let role_ok = claims.role.as_deref().is_none_or(|r| r == "desk");
         match desk {
-            Some(v) if role_ok => Ok(DeskPrincipal { desk: v.desk.clone(), role: v.role }),
+            Some(v) if role_ok => {
+                let principal = DeskPrincipal { desk: v.desk.clone(), role: v.role };
+                let verdict = verified::Verdict::new(principal.clone(), &claims, v.max_lifetime_secs);
+                self.verified.keep(token, verdict, self.leeway, now);
+                Ok(principal)
+            }
             _ => Err(AuthError::NotADesk {
                 referral: Box::new(self.referral(&claims)),
                 subject: claims.sub,
@@ -333,5 +347,47 @@ mod tests {
         // A future iat does not stretch the lifetime.
         let future_iat = now + 10 * day;
         assert!(within_lifetime(&claims(Some(future_iat), future_iat + day), day, 60, now).is_err());
+    }
+
+    fn desk() -> DeskPrincipal {
+        DeskPrincipal { desk: "region-h".parse().unwrap(), role: Role::Local }
+    }
+
+    #[test]
+    fn a_verified_token_is_known_until_it_expires_and_then_refused_as_expired() {
+        let (now, leeway) = (1_800_000_000, 60);
+        let known = verified::Verified::default();
+        assert!(known.check("t", leeway, now).is_none(), "never verified");
+        known.keep("t", verified::Verdict::new(desk(), &claims(Some(now), now + 3600), 86_400), leeway, now);
+        assert_eq!(known.check("t", leeway, now + 3600 + leeway).unwrap().unwrap(), desk());
+        assert!(known.check("other", leeway, now).is_none(), "only the exact token");
+        let late = known.check("t", leeway, now + 3600 + leeway + 1).unwrap().unwrap_err();
+        assert_eq!(late.to_string(), "the token is not valid: the token has expired");
+        assert!(known.check("t", leeway, now).is_none(), "an expired token is forgotten");
+    }
+
+    #[test]
+    fn a_known_token_still_keeps_to_nbf_and_the_desk_maximum_lifetime() {
+        let (now, leeway) = (1_800_000_000, 60);
+        let known = verified::Verified::default();
+        let early = Claims { nbf: Some(now + 600), ..claims(None, now + 3600) };
+        known.keep("early", verified::Verdict::new(desk(), &early, 86_400), leeway, now + 600);
+        let refused = known.check("early", leeway, now).unwrap().unwrap_err();
+        assert!(refused.to_string().contains("not valid yet"), "{refused}");
+        // Checked against a shorter maximum than the token's remaining life.
+        known.keep("long", verified::Verdict::new(desk(), &claims(None, now + 7200), 3600), leeway, now);
+        let refused = known.check("long", leeway, now).unwrap().unwrap_err();
+        assert!(refused.to_string().contains("maximum token lifetime"), "{refused}");
+    }
+
+    #[test]
+    fn the_known_tokens_are_bounded() {
+        let now = 1_800_000_000;
+        let known = verified::Verified::default();
+        for n in 0..=verified::CAPACITY {
+            known.keep(&format!("t{n}"), verified::Verdict::new(desk(), &claims(None, now + 60), 86_400), 0, now);
+        }
+        assert!(known.len() <= verified::CAPACITY, "{}", known.len());
+        assert!(known.check(&format!("t{}", verified::CAPACITY), 0, now).is_some(), "the newest is kept");
     }
 }

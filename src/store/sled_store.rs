@@ -277,11 +277,8 @@ impl Store for SledStore {
         now: Timestamp,
         plan: CreationPlan<'_>,
     ) -> Result<CreateOutcome, StoreError> {
-        let outcome = self.creations.create(self, new, idempotency, audit, now, plan).await?;
-        // A replay answers with what an earlier request wrote, which may not be on
-        // disk yet (that request may still be waiting for its flush): wait as it does.
-        self.commit.durable().await?;
-        Ok(outcome)
+        // Answered once durable, a replay too (see `create`).
+        self.creations.create(self, new, idempotency, audit, now, plan).await
     }
 
     async fn update_incident(

@@ -8,7 +8,10 @@
 //! concurrent submissions queue behind each other. Now the lock is taken once per
 //! batch, for the checks and the writes only. Inside a batch each creation sees the
 //! ones before it, so a second creation with the same idempotency key or desk ticket
-//! answers as a replay of the first, and a ticket still refers to one incident.
+//! answers as a replay of the first, and a ticket still refers to one incident. The
+//! batch's answers go to the group commit in one hand-over, and its callers are
+//! answered when the flush is done: one wake-up each, not one for the write and
+//! another for the flush.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
@@ -24,6 +27,7 @@ use super::{
     tx_audit, tx_enqueue, tx_escalations, xref_key,
 };
 use crate::model::{Incident, IncidentId, NewIncident};
+use crate::store::group_commit::{Committer, OnDurable};
 use crate::store::{AuditEntry, CreateOutcome, CreationPlan, Effects, IdempotencyClaim, StoreError};
 
 /// The most creations one transaction applies: bounds how long the lock is held.
@@ -108,10 +112,12 @@ impl Creations {
             .spawn({
                 #[cfg(test)]
                 let hold = hold.clone();
+                let commit = store.commit.committer();
                 move || {
                     writer(
                         &trees,
                         pending,
+                        &commit,
                         #[cfg(test)]
                         &hold,
                     )
@@ -134,7 +140,7 @@ impl Creations {
     }
 
     /// Create `new`, or answer with the incident an earlier creation of the same
-    /// key or ticket made. The answer comes once the write is applied, not flushed.
+    /// key or ticket made. The answer comes once what it shows is durable.
     pub(super) async fn create(
         &self,
         store: &SledStore,
@@ -147,6 +153,8 @@ impl Creations {
         let origin_key = xref_key(&new.origin.desk, &new.origin.ticket);
         // A replay of a stored creation needs no number and no plan.
         if let Some(i) = stored_replay(store, &origin_key, claim.as_ref())? {
+            // The request that wrote it may still be waiting for its flush: wait as it does.
+            store.commit.durable().await?;
             return Ok(CreateOutcome::Replayed(i));
         }
         let seq = self.last_seq.fetch_add(1, Ordering::SeqCst) + 1;
@@ -210,7 +218,7 @@ fn stored_replay(
     }
 }
 
-fn writer(trees: &Trees, pending: mpsc::Receiver<Pending>, #[cfg(test)] hold: &Hold) {
+fn writer(trees: &Trees, pending: mpsc::Receiver<Pending>, commit: &Committer, #[cfg(test)] hold: &Hold) {
     while let Ok(first) = pending.recv() {
         #[cfg(test)]
         while hold.held.load(Ordering::SeqCst) {
@@ -237,11 +245,24 @@ fn writer(trees: &Trees, pending: mpsc::Receiver<Pending>, #[cfg(test)] hold: &H
                 .collect(),
             Err(e) => vec![Err(e)],
         };
+        // A refusal wrote nothing and is answered now; the others once durable.
+        let mut durable = Vec::with_capacity(replies.len());
         for ((creation, reply), result) in creations.into_iter().zip(replies).zip(results) {
-            let _ = reply.send(result.map(|applied| match applied {
-                Applied::Created => CreateOutcome::Created(creation.incident),
-                Applied::Replayed(i) => CreateOutcome::Replayed(*i),
-            }));
+            match result {
+                Ok(Applied::Created) => durable.push((reply, CreateOutcome::Created(creation.incident))),
+                Ok(Applied::Replayed(i)) => durable.push((reply, CreateOutcome::Replayed(*i))),
+                Err(e) => {
+                    let _ = reply.send(Err(e));
+                }
+            }
+        }
+        if !durable.is_empty() {
+            let answer: OnDurable = Box::new(move || {
+                for (reply, outcome) in durable {
+                    let _ = reply.send(Ok(outcome));
+                }
+            });
+            commit.after_durable(answer);
         }
     }
 }

@@ -31,7 +31,7 @@ use std::time::Duration;
 use deskgate_adapter::{AdapterError, RemoteId, RemoteLink, RemoteNote};
 use jiff::{SignedDuration, Timestamp};
 use rand::Rng;
-use tokio::sync::{Notify, Semaphore, watch};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tracing::Instrument;
 
 use crate::clock::Clock;
@@ -212,13 +212,20 @@ impl Dispatcher {
             }
         }
         // The deliveries under way may finish within the grace (every permit back
-        // means none is left); then they are given up where they are.
+        // means no remote is being called, every lane let go that no outcome is still
+        // being recorded); then they are given up where they are.
         let all = self.concurrency.max(1) as u32;
         let under_way = self.lanes().len();
         if under_way > 0 {
             tracing::info!(under_way, grace_ms = self.stop_grace.as_millis() as u64, "stopping delivery");
         }
-        if tokio::time::timeout(self.stop_grace, permits.acquire_many(all)).await.is_err() {
+        let finished = async {
+            let _all = permits.acquire_many(all).await;
+            while !self.lanes().is_empty() {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        };
+        if tokio::time::timeout(self.stop_grace, finished).await.is_err() {
             tracing::warn!(
                 abandoned = self.lanes().len(),
                 "deliveries still under way at shutdown abandoned; they stay in the outbox and run after the restart"
@@ -252,6 +259,7 @@ impl Dispatcher {
                 continue;
             }
             let Ok(permit) = permits.clone().acquire_owned().await else { break };
+            let mut permit = Some(permit);
             if self.stopping() {
                 break;
             }
@@ -272,7 +280,7 @@ impl Dispatcher {
                     let until = now + SignedDuration::try_from(me.lease).unwrap_or(SignedDuration::from_secs(60));
                     match me.store.lease_delivery(item.seq, &me.holder, now, until).await {
                         Ok(Some(current)) => {
-                            me.while_leased(current.seq, until, me.deliver(current)).await;
+                            me.while_leased(current.seq, until, me.deliver_holding(current, permit.take())).await;
                             true
                         }
                         Ok(None) => false,
@@ -301,15 +309,24 @@ impl Dispatcher {
 
     /// Carry out one delivery and record the outcome.
     pub async fn deliver(&self, item: OutboxItem) {
+        self.deliver_holding(item, None).await
+    }
+
+    /// [`Dispatcher::deliver`] holding one of the permits that bound how many remotes
+    /// are called at once: it is handed back as soon as the remote has answered, so
+    /// recording the outcome (a store write and its flush) does not keep the next
+    /// delivery from starting. The lane stays taken until the outcome is recorded.
+    async fn deliver_holding(&self, item: OutboxItem, permit: Option<OwnedSemaphorePermit>) {
         let span = tracing::info_span!("deliver", incident = %item.incident, desk = %item.desk, seq = item.seq);
         // Instrumented, not entered: a guard held across `.await` would lend this span
         // to whatever else runs on the thread meanwhile.
-        self.deliver_in_span(item).instrument(span).await
+        self.deliver_in_span(item, permit).instrument(span).await
     }
 
-    async fn deliver_in_span(&self, item: OutboxItem) {
+    async fn deliver_in_span(&self, item: OutboxItem, permit: Option<OwnedSemaphorePermit>) {
         let desk_label = item.desk.to_string();
         let outcome = deskgate_adapter::with_request_id(item.correlation(), self.attempt(&item)).await;
+        drop(permit);
         let now = self.clock.now();
         let recorded = match outcome {
             Ok(completion) => {

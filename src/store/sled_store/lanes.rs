@@ -104,3 +104,12 @@ impl SledStore {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+impl SledStore {
+    /// Hold (or release) the flusher, for tests outside the store: while held, no
+    /// write becomes durable and every writer waits.
+    pub(crate) fn hold_flushes(&self, held: bool) {
+        self.commit.hold(held);
+    }
+}

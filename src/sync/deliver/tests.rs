@@ -92,3 +92,67 @@ fn backoff_grows_is_capped_and_honours_retry_after() {
     assert!(p.delay(0, Some(Duration::from_secs(30))) >= Duration::from_secs(30));
     assert!(p.delay(30, None) <= Duration::from_secs(60), "no overflow on many attempts");
 }
+
+/// The permit bounding how many remotes are called at once comes back as soon as
+/// the remote has answered: recording the outcome, which waits for a flush, does
+/// not hold up the next delivery.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_hands_its_permit_back_before_its_outcome_is_flushed() {
+    let sim = ServiceNowSim::spawn(ServiceNowSimConfig::default()).await.unwrap();
+    let text = format!(
+        r#"
+        [gateway]
+        listen = "127.0.0.1:0"
+        [desks.region-h]
+        name = "Region H"
+        role = "local"
+        system = "servicenow"
+        endpoint = "{}"
+        credentials = {{ kind = "basic", username = "deskgate.integration", password = {{ env = "T_SN" }} }}
+        [desks.sds]
+        name = "SDS"
+        role = "national"
+        system = "native"
+        "#,
+        sim.base_url()
+    );
+    let env = MapEnv::new(false).with("T_SN", "integration-password");
+    let config = Arc::new(Config::from_toml(&text, Path::new("."), &env).unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let sled = Arc::new(SledStore::open(dir.path()).unwrap());
+    let store: Arc<dyn Store> = sled.clone();
+    let mappings = Arc::new(crate::dialects::mappings(&config).unwrap());
+    let adapters = Arc::new(crate::dialects::adapters(&config).unwrap());
+    let clock: Arc<dyn Clock> = Arc::new(crate::clock::SystemClock);
+    let dispatcher =
+        Arc::new(Dispatcher::new(config.clone(), store.clone(), adapters, mappings, clock, Arc::new(Notify::new())));
+
+    let record = sim.create_as_user(&[("short_description", "FMK down")]).unwrap();
+    let sys_id = record["sys_id"].clone();
+    let mut new = crate::model::testing::report("region-h", crate::model::DialectId::Servicenow, &sys_id);
+    new.origin_ref.display_id = record["number"].clone();
+    let national = Actor { desk: "sds".parse().unwrap(), role: Role::National };
+    let plan = |i: &mut Incident| {
+        i.add_note(&national, Text::parse("body", "We are on it").unwrap(), Visibility::Public, Timestamp::now());
+        let note = Delivery { desk: "region-h".parse().unwrap(), action: Action::Note { index: 0 } };
+        Effects { changed: true, deliveries: vec![note], ..Effects::default() }
+    };
+    let entry = AuditEntry::new(Timestamp::now(), AuditKind::Submitted, "submitted").with_desk("region-h");
+    store.create_incident(new, None, entry, Timestamp::now(), &plan).await.unwrap();
+    let item = store.outbox(10).await.unwrap().remove(0);
+
+    let permits = Arc::new(Semaphore::new(1));
+    let permit = permits.clone().acquire_owned().await.unwrap();
+    sled.hold_flushes(true);
+    let delivery = tokio::spawn({
+        let dispatcher = dispatcher.clone();
+        async move { dispatcher.deliver_holding(item, Some(permit)).await }
+    });
+    let back = tokio::time::timeout(Duration::from_secs(10), permits.acquire()).await;
+    assert!(back.is_ok(), "the permit was held while the outcome waited for its flush");
+    assert!(sim.journal(&sys_id).iter().any(|j| j.value.contains("We are on it")), "the remote was told first");
+    assert!(!delivery.is_finished(), "the outcome waits for its flush");
+    sled.hold_flushes(false);
+    delivery.await.unwrap();
+    assert!(store.outbox(10).await.unwrap().is_empty(), "completed once flushed");
+}

@@ -275,8 +275,8 @@ async fn put_record(
     record.state = state;
     shared.apply(&mut record, &shared.config.user, action, changes).map_err(bad_request)?;
     record.touch(shared.now());
-    if let Some(stored) = guard.get_mut(&db).and_then(|d| d.records.get_mut(&dbid)) {
-        *stored = record.clone();
+    if let Some(stored) = guard.get_mut(&db).filter(|d| d.records.contains_key(&dbid)) {
+        stored.put(record.clone());
     }
     drop(guard);
     Ok(record_answer(&shared, &base, &db, &record))
@@ -304,11 +304,8 @@ async fn query(
     }
     let base = base_of(&headers);
     // Only the matching records are copied, and presented once the lock is let go.
-    let found: Vec<SimRecord> = shared
-        .lock()
-        .get(&db)
-        .map(|d| d.records.values().filter(|r| filter.as_ref().is_none_or(|w| shared.matches(w, r))).cloned().collect())
-        .unwrap_or_default();
+    let found: Vec<SimRecord> =
+        shared.lock().get(&db).map(|d| d.select(filter.as_ref(), |w, r| shared.matches(w, r))).unwrap_or_default();
     let mut matching: Vec<CqRecord> = found.iter().map(|r| shared.present(&base, &db, r)).collect();
 
     if let Some(order) = params.get("oslc.orderBy") {

@@ -53,6 +53,7 @@
 
 mod attachments;
 mod http;
+mod index;
 pub mod services;
 
 use std::borrow::Cow;
@@ -203,7 +204,31 @@ pub struct ReceivedBody {
 #[derive(Default)]
 struct Db {
     records: BTreeMap<u64, SimRecord>,
+    by_value: index::ByValue,
     attachments: Vec<attachments::Stored>,
+}
+
+impl Db {
+    /// Store `record` (new, or replacing the one with its dbid).
+    fn put(&mut self, record: SimRecord) {
+        self.by_value.replace(self.records.get(&record.dbid), &record);
+        self.records.insert(record.dbid, record);
+    }
+
+    /// The records matching `filter` (all without one), in dbid order.
+    fn select(&self, filter: Option<&Where>, matches: impl Fn(&Where, &SimRecord) -> bool) -> Vec<SimRecord> {
+        let Some(filter) = filter else { return self.records.values().cloned().collect() };
+        match self.by_value.candidates(filter) {
+            Some(dbids) => {
+                dbids.iter().filter_map(|dbid| self.records.get(dbid)).filter(|r| matches(filter, r)).cloned().collect()
+            }
+            None => self.records.values().filter(|r| matches(filter, r)).cloned().collect(),
+        }
+    }
+
+    fn dbid_of(&self, display_id: &str) -> Option<u64> {
+        self.records.values().find(|r| r.display_id == display_id).map(|r| r.dbid)
+    }
 }
 
 #[derive(Clone)]
@@ -323,7 +348,7 @@ impl Shared {
         };
         // Submit requires nothing beyond the mandatory headline, checked by the caller.
         let _ = self.apply(&mut record, submitter, "Submit", fields);
-        db.records.insert(dbid, record.clone());
+        db.put(record.clone());
         record
     }
 
@@ -600,9 +625,8 @@ impl SimDb<'_> {
         let user = self.shared.config.user.clone();
         self.with(|db| {
             let record = db
-                .records
-                .values_mut()
-                .find(|r| r.display_id == display_id)
+                .dbid_of(display_id)
+                .and_then(|dbid| db.records.get(&dbid))
                 .ok_or_else(|| format!("no record {display_id}"))?;
             let mut next = record.clone();
             next.state = self.shared.config.schema.next_state(action, &record.state)?;
@@ -610,20 +634,21 @@ impl SimDb<'_> {
             // does not check them (requests over HTTP are checked).
             let _ = self.shared.apply(&mut next, &user, action, fields);
             next.touch(self.shared.now());
-            *record = next;
+            db.put(next);
             Ok(())
         })
     }
 
     pub fn add_note_as_user(&self, display_id: &str, user: &str, text: &str) -> Result<(), String> {
         self.with(|db| {
-            let record = db
-                .records
-                .values_mut()
-                .find(|r| r.display_id == display_id)
+            let mut record = db
+                .dbid_of(display_id)
+                .and_then(|dbid| db.records.get(&dbid))
+                .cloned()
                 .ok_or_else(|| format!("no record {display_id}"))?;
-            self.shared.append_note(record, user, text);
+            self.shared.append_note(&mut record, user, text);
             record.touch(self.shared.now());
+            db.put(record);
             Ok(())
         })
     }

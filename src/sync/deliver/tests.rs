@@ -19,10 +19,17 @@ use crate::model::{Role, Text};
 use crate::outbox::Delivery;
 use crate::store::SledStore;
 
-/// Deliveries planned by hand (as a faulty plan would) are checked again when
-/// they run: an internal note never reaches a local desk's tool.
-#[tokio::test]
-async fn a_note_the_desk_may_not_see_is_dropped_and_audited_never_delivered() {
+/// Region H on a ServiceNow simulator, the national desk on the native API, and a
+/// dispatcher delivering to them from a sled store of its own.
+struct Setup {
+    sim: ServiceNowSim,
+    sled: Arc<SledStore>,
+    store: Arc<dyn Store>,
+    dispatcher: Arc<Dispatcher>,
+    _dir: tempfile::TempDir,
+}
+
+async fn region_h_on_servicenow() -> Setup {
     let sim = ServiceNowSim::spawn(ServiceNowSimConfig::default()).await.unwrap();
     let text = format!(
         r#"
@@ -44,12 +51,21 @@ async fn a_note_the_desk_may_not_see_is_dropped_and_audited_never_delivered() {
     let env = MapEnv::new(false).with("T_SN", "integration-password");
     let config = Arc::new(Config::from_toml(&text, Path::new("."), &env).unwrap());
     let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).unwrap());
+    let sled = Arc::new(SledStore::open(dir.path()).unwrap());
+    let store: Arc<dyn Store> = sled.clone();
     let mappings = Arc::new(crate::dialects::mappings(&config).unwrap());
     let adapters = Arc::new(crate::dialects::adapters(&config).unwrap());
     let clock: Arc<dyn Clock> = Arc::new(crate::clock::SystemClock);
-    let dispatcher = Dispatcher::new(config.clone(), store.clone(), adapters, mappings, clock, Arc::new(Notify::new()));
+    let dispatcher =
+        Arc::new(Dispatcher::new(config.clone(), store.clone(), adapters, mappings, clock, Arc::new(Notify::new())));
+    Setup { sim, sled, store, dispatcher, _dir: dir }
+}
 
+/// Deliveries planned by hand (as a faulty plan would) are checked again when
+/// they run: an internal note never reaches a local desk's tool.
+#[tokio::test]
+async fn a_note_the_desk_may_not_see_is_dropped_and_audited_never_delivered() {
+    let Setup { sim, store, dispatcher, .. } = region_h_on_servicenow().await;
     let record = sim.create_as_user(&[("short_description", "FMK down")]).unwrap();
     let sys_id = record["sys_id"].clone();
     let region_h: DeskId = "region-h".parse().unwrap();
@@ -98,35 +114,7 @@ fn backoff_grows_is_capped_and_honours_retry_after() {
 /// not hold up the next delivery.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_delivery_hands_its_permit_back_before_its_outcome_is_flushed() {
-    let sim = ServiceNowSim::spawn(ServiceNowSimConfig::default()).await.unwrap();
-    let text = format!(
-        r#"
-        [gateway]
-        listen = "127.0.0.1:0"
-        [desks.region-h]
-        name = "Region H"
-        role = "local"
-        system = "servicenow"
-        endpoint = "{}"
-        credentials = {{ kind = "basic", username = "deskgate.integration", password = {{ env = "T_SN" }} }}
-        [desks.sds]
-        name = "SDS"
-        role = "national"
-        system = "native"
-        "#,
-        sim.base_url()
-    );
-    let env = MapEnv::new(false).with("T_SN", "integration-password");
-    let config = Arc::new(Config::from_toml(&text, Path::new("."), &env).unwrap());
-    let dir = tempfile::tempdir().unwrap();
-    let sled = Arc::new(SledStore::open(dir.path()).unwrap());
-    let store: Arc<dyn Store> = sled.clone();
-    let mappings = Arc::new(crate::dialects::mappings(&config).unwrap());
-    let adapters = Arc::new(crate::dialects::adapters(&config).unwrap());
-    let clock: Arc<dyn Clock> = Arc::new(crate::clock::SystemClock);
-    let dispatcher =
-        Arc::new(Dispatcher::new(config.clone(), store.clone(), adapters, mappings, clock, Arc::new(Notify::new())));
-
+    let Setup { sim, sled, store, dispatcher, .. } = region_h_on_servicenow().await;
     let record = sim.create_as_user(&[("short_description", "FMK down")]).unwrap();
     let sys_id = record["sys_id"].clone();
     let mut new = crate::model::testing::report("region-h", crate::model::DialectId::Servicenow, &sys_id);

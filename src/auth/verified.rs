@@ -22,36 +22,24 @@ pub(super) const CAPACITY: usize = 1024;
 #[derive(Clone)]
 pub(super) struct Verdict {
     pub(super) principal: DeskPrincipal,
-    pub(super) exp: u64,
-    pub(super) nbf: Option<u64>,
-    pub(super) iat: Option<u64>,
+    pub(super) claims: Claims,
     pub(super) max_lifetime_secs: u64,
 }
 
 impl Verdict {
     pub(super) fn new(principal: DeskPrincipal, claims: &Claims, max_lifetime_secs: u64) -> Self {
-        Verdict { principal, exp: claims.exp, nbf: claims.nbf, iat: claims.iat, max_lifetime_secs }
+        Verdict { principal, claims: claims.clone(), max_lifetime_secs }
     }
 
     /// The checks of the full path that depend on `now`, with its messages.
     fn still_valid(&self, leeway: u64, now: u64) -> Result<(), AuthError> {
-        if self.exp < now.saturating_sub(leeway) {
+        if self.claims.exp < now.saturating_sub(leeway) {
             return Err(AuthError::Invalid("the token has expired".into()));
         }
-        if self.nbf.is_some_and(|nbf| nbf > now.saturating_add(leeway)) {
+        if self.claims.nbf.is_some_and(|nbf| nbf > now.saturating_add(leeway)) {
             return Err(AuthError::Invalid("the token is not valid yet (nbf)".into()));
         }
-        let claims = Claims {
-            iss: String::new(),
-            sub: String::new(),
-            aud: String::new(),
-            exp: self.exp,
-            nbf: self.nbf,
-            iat: self.iat,
-            role: None,
-            org: None,
-        };
-        within_lifetime(&claims, self.max_lifetime_secs, leeway, now)
+        within_lifetime(&self.claims, self.max_lifetime_secs, leeway, now)
     }
 }
 

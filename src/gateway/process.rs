@@ -11,7 +11,10 @@ use super::Gateway;
 use super::plan::Planner;
 use crate::model::{Actor, Incident, Role, Status, Text, Visibility};
 use crate::outbox::{Action, Delivery};
-use crate::store::{AuditEntry, AuditKind, Effects, ListQuery};
+use crate::store::{AuditEntry, AuditKind, Effects};
+
+/// How many due deferrals one round of the escalation watch ends at most.
+pub const DEFERRALS_PER_ROUND: usize = 500;
 
 impl Gateway {
     /// A priority the model derived from urgency × impact is the configured matrix's.
@@ -80,20 +83,14 @@ impl Gateway {
 
     /// The deferrals due at the clock's now end: the incident is taken up, and the
     /// national desk's copy shows it. Run by the escalation watch; the state is the
-    /// incident's own `deferred_until`, so a restart loses nothing. Returns how many ended.
+    /// incident's own `deferred_until`, so a restart loses nothing. Reads only the
+    /// due ones (the store indexes `deferred_until`), at most [`DEFERRALS_PER_ROUND`]
+    /// a round; the rest end at the next. Returns how many ended.
     pub async fn end_due_deferrals(&self) -> Result<usize, super::GatewayError> {
         let now = self.now();
-        // Deferred reports are new ones (taking one up ends its deferral).
-        let query = ListQuery { status: Some(Status::New), ..ListQuery::all(usize::MAX) };
-        let due: Vec<_> = self
-            .store
-            .list_incidents(&query)
-            .await?
-            .into_iter()
-            .filter(|i| i.deferred_until.is_some_and(|t| t <= now))
-            .collect();
+        let due = self.store.due_deferrals(now, DEFERRALS_PER_ROUND).await?;
         let mut ended = 0;
-        for incident in due {
+        for id in due {
             let entry = AuditEntry::new(now, AuditKind::Updated, "deferral ended: the next working start came");
             let end = |i: &mut Incident| {
                 let before = i.deferred_until.take();
@@ -106,12 +103,81 @@ impl Gateway {
                 let deliveries = self.deferral_shown(before, i).into_iter().collect();
                 Ok(Effects { changed: true, deliveries, ..Effects::default() })
             };
-            self.store.update_incident(&incident.id, &end, entry).await?;
-            ended += 1;
+            let after = self.store.update_incident(&id, &end, entry).await?;
+            if after.deferred_until.is_none() {
+                ended += 1;
+            }
         }
         if ended > 0 {
             self.outbox_changed.notify_one();
         }
         Ok(ended)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use jiff::{SignedDuration, Timestamp};
+
+    use super::Gateway;
+    use crate::clock::{Clock, TestClock};
+    use crate::config::Config;
+    use crate::config::testing::{GATEWAY, NATIONAL, env, region_h};
+    use crate::model::{DialectId, Incident, Status};
+    use crate::store::counting::Counting;
+    use crate::store::{AuditEntry, AuditKind, Effects, Store, StoreConfig};
+
+    /// A store with one deferral due at the clock's now, `waiting` deferred to
+    /// tomorrow and `waiting` more reports that are not deferred at all; what one
+    /// round of ending deferrals reads, and the due report as it is after.
+    async fn one_round(waiting: usize) -> (usize, usize, Incident) {
+        let dir = tempfile::tempdir().expect("a directory");
+        let inner = crate::store::open(&StoreConfig::Sled { path: dir.path().to_owned() }).expect("opens");
+        let store = Arc::new(Counting::new(inner, false));
+        let now: Timestamp = "2026-11-30T07:00:00Z".parse().expect("an instant");
+        let clock = TestClock::at(now);
+        let federation = format!("{GATEWAY}{NATIONAL}{}", region_h("native"));
+        let config = Config::from_toml(&federation, std::path::Path::new("."), &env()).expect("the federation loads");
+        let gateway = Gateway::new(Arc::new(config), store.clone(), Arc::new(clock.clone()));
+        let submit = |n: usize, until: Option<Timestamp>| {
+            let store = store.clone();
+            async move {
+                let new = crate::model::testing::report("region-h", DialectId::Native, &format!("t-{n}"));
+                let plan = move |i: &mut Incident| {
+                    i.deferred_until = until;
+                    Effects { changed: true, ..Effects::default() }
+                };
+                let entry = AuditEntry::new(now, AuditKind::Submitted, "submitted");
+                store.create_incident(new, None, entry, now, &plan).await.expect("stored").incident().id.clone()
+            }
+        };
+        let due = submit(0, Some(now)).await;
+        for n in 1..=waiting {
+            submit(n, Some(now + SignedDuration::from_hours(24))).await;
+            submit(waiting + n, None).await;
+        }
+        store.reset();
+        assert_eq!(gateway.end_due_deferrals().await.expect("a round"), 1, "the due deferral ends");
+        let calls = store.calls();
+        assert!(!calls.contains_key("list_incidents"), "no listing of the store: {calls:?}");
+        let total = store.total();
+        let after = store.get_incident(&due).await.expect("reads").expect("stored");
+        assert_eq!(clock.now(), now);
+        (total, calls.get("update_incident").copied().unwrap_or(0), after)
+    }
+
+    /// Process step 3 (NSP): a P3/P4 reported outside staffed hours is taken up at
+    /// the next working start; the watch finds the due ones without reading the rest.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn ending_due_deferrals_reads_only_the_due_ones() {
+        let (few, few_updates, after) = one_round(0).await;
+        let (many, many_updates, _) = one_round(40).await;
+        assert_eq!(few, many, "the calls of a round grow with reports that are not due");
+        assert_eq!((few_updates, many_updates), (1, 1), "only the due report is written");
+        assert_eq!(after.deferred_until, None, "its deferral ended");
+        assert_eq!(after.status, Status::New, "it waits for the national desk, now in working hours");
+        assert_eq!(after.version, 2, "the end is a change of its own");
     }
 }

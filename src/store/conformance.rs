@@ -61,6 +61,7 @@ macro_rules! store_conformance {
             the_outbox_and_the_dead_letters_page_by_sequence_and_by_desk,
             escalations_page_by_id_after_a_cursor,
             the_watch_reads_due_escalations_with_their_incidents_facts,
+            due_deferrals_come_in_order_and_leave_when_the_deferral_ends,
         );
     };
     (@cases $open:expr, $skip:expr; $($case:ident),* $(,)?) => {

@@ -111,6 +111,7 @@ counted! {
     escalations(query: &EscalationQuery) -> Vec<Escalation>;
     due_escalations(by: Timestamp, limit: usize) -> Vec<Escalation>;
     escalations_of(incident: &IncidentId) -> Vec<Escalation>;
+    due_deferrals(by: Timestamp, limit: usize) -> Vec<IncidentId>;
     update_escalation(id: &str, now: Timestamp, change: EscalationChange<'_>, audit: Option<AuditEntry>) -> Escalation;
     put_content(content: bytes::Bytes) -> (String, bool);
     content(sha256: &str) -> Option<bytes::Bytes>;

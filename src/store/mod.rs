@@ -678,6 +678,12 @@ pub trait Store: Send + Sync + 'static {
         due_with_incidents(self, by, limit).await
     }
 
+    /// The incidents whose deferral (process step 3: a P3/P4 reported outside staffed
+    /// hours, taken up at the next working start) is due by `by`, earliest first, at
+    /// most `limit`. Served by an index of `deferred_until`: it costs what is due,
+    /// not what the store holds.
+    async fn due_deferrals(&self, by: Timestamp, limit: usize) -> Result<Vec<IncidentId>, StoreError>;
+
     /// The escalations of one incident, in id order.
     async fn escalations_of(&self, incident: &IncidentId) -> Result<Vec<Escalation>, StoreError> {
         let all = self.escalations(&EscalationQuery::all(usize::MAX)).await?;

@@ -587,6 +587,10 @@ impl Store for SledStore {
         self.escalations_of_incident(incident)
     }
 
+    async fn due_deferrals(&self, by: Timestamp, limit: usize) -> Result<Vec<IncidentId>, StoreError> {
+        scan(|| self.deferrals_due(by, limit))
+    }
+
     async fn update_escalation(
         &self,
         id: &str,

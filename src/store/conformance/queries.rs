@@ -220,3 +220,43 @@ pub async fn due_escalations_come_in_deadline_order_and_an_incidents_by_incident
     assert_eq!(of.iter().map(|e| e.id.clone()).collect::<Vec<_>>(), [opened[1].1.clone()]);
     assert!(store.escalations_of(&"INC-2026-999999".parse().unwrap()).await.unwrap().is_empty());
 }
+
+/// Process step 3: a deferred report is taken up at its time; the watch asks for the
+/// due ones only.
+pub async fn due_deferrals_come_in_order_and_leave_when_the_deferral_ends(open: Open, dir: &Path) {
+    let store = open(dir);
+    let mut deferred = Vec::new();
+    for (n, minutes) in [Some(20i64), Some(5), None, Some(10)].into_iter().enumerate() {
+        let plan = move |i: &mut Incident| {
+            i.deferred_until = minutes.map(|m| now() + SignedDuration::from_mins(m));
+            Effects { changed: true, ..Effects::default() }
+        };
+        let created =
+            store.create_incident(report("region-h", &format!("d-{n}")), None, entry("submitted"), now(), &plan);
+        deferred.push(created.await.unwrap().incident().id.clone());
+    }
+    let at = |m: i64| now() + SignedDuration::from_mins(m);
+    assert!(store.due_deferrals(now(), 10).await.unwrap().is_empty(), "nothing is due before its time");
+    assert_eq!(store.due_deferrals(at(5), 10).await.unwrap(), [deferred[1].clone()], "due at its instant");
+    let all = [deferred[1].clone(), deferred[3].clone(), deferred[0].clone()];
+    assert_eq!(store.due_deferrals(at(60), 10).await.unwrap(), all, "earliest first; the undeferred one never");
+    assert_eq!(store.due_deferrals(at(60), 2).await.unwrap(), all[..2], "the limit holds");
+    // Taken up: the deferral ends with the change.
+    let take_up = |i: &mut Incident| {
+        i.status = Status::InProgress;
+        i.deferred_until = None;
+        Ok(Effects { changed: true, ..Effects::default() })
+    };
+    store.update_incident(&deferred[1], &take_up, entry("taken up")).await.unwrap();
+    // Moved later.
+    let later = |i: &mut Incident| {
+        i.deferred_until = Some(at(90));
+        Ok(Effects { changed: true, ..Effects::default() })
+    };
+    store.update_incident(&deferred[3], &later, entry("moved")).await.unwrap();
+    assert_eq!(store.due_deferrals(at(60), 10).await.unwrap(), [deferred[0].clone()]);
+    drop(store);
+    let store = open(dir);
+    assert_eq!(store.due_deferrals(at(60), 10).await.unwrap(), [deferred[0].clone()], "after a restart");
+    assert_eq!(store.due_deferrals(at(90), 10).await.unwrap(), [deferred[0].clone(), deferred[3].clone()]);
+}

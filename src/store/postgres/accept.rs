@@ -43,8 +43,9 @@ SELECT (SELECT value FROM next),
 const WRITE: &str = "
 WITH incident AS (
   INSERT INTO incidents
-    (id, body, status, priority, service, created_at, updated_at, origin_desk, assignee, parties, seq, updated_ns, updated_ms)
-  VALUES ($1, $2::jsonb, $3, $4, $5, $6::timestamptz, $7::timestamptz, $8, $9, $10, $11, $12, $13)
+    (id, body, status, priority, service, created_at, updated_at, origin_desk, assignee, parties, seq, updated_ns, updated_ms,
+     deferred_ns)
+  VALUES ($1, $2::jsonb, $3, $4, $5, $6::timestamptz, $7::timestamptz, $8, $9, $10, $11, $12, $13, $27)
 ), ref_rows AS (
   INSERT INTO refs (desk, remote_id, incident)
   SELECT d, r, $1 FROM unnest($14::text[], $15::text[]) AS t(d, r)
@@ -170,6 +171,7 @@ async fn write(
         .bind(idempotency.map(|k| k.fingerprint.as_str()))
         .bind(encode(audit))
         .bind(escalation_incidents)
+        .bind(incident.deferred_until.map(nanos))
         .fetch_one(&mut **tx)
         .await
         .map_err(db)?;

@@ -167,11 +167,13 @@ async fn put_incident(tx: &mut Tx<'_>, i: &Incident) -> Result<(), StoreError> {
     let c = columns(i);
     sqlx::query(
         "INSERT INTO incidents
-           (id, body, status, priority, service, created_at, updated_at, origin_desk, assignee, parties, seq, updated_ns, updated_ms)
-         VALUES ($1, $2::jsonb, $3, $4, $5, $6::timestamptz, $7::timestamptz, $8, $9, $10, $11, $12, $13)
+           (id, body, status, priority, service, created_at, updated_at, origin_desk, assignee, parties, seq, updated_ns, updated_ms,
+            deferred_ns)
+         VALUES ($1, $2::jsonb, $3, $4, $5, $6::timestamptz, $7::timestamptz, $8, $9, $10, $11, $12, $13, $14)
          ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body, status = EXCLUDED.status, priority = EXCLUDED.priority,
            service = EXCLUDED.service, updated_at = EXCLUDED.updated_at, assignee = EXCLUDED.assignee,
-           parties = EXCLUDED.parties, updated_ns = EXCLUDED.updated_ns, updated_ms = EXCLUDED.updated_ms",
+           parties = EXCLUDED.parties, updated_ns = EXCLUDED.updated_ns, updated_ms = EXCLUDED.updated_ms,
+           deferred_ns = EXCLUDED.deferred_ns",
     )
     .bind(i.id.as_str())
     .bind(encode(i))
@@ -186,6 +188,7 @@ async fn put_incident(tx: &mut Tx<'_>, i: &Incident) -> Result<(), StoreError> {
     .bind(super::sequence_of(&i.id).map_or(0, seq_i64))
     .bind(nanos(i.updated_at))
     .bind(i.updated_at.as_millisecond())
+    .bind(i.deferred_until.map(nanos))
     .execute(&mut **tx)
     .await
     .map_err(db)?;
@@ -404,6 +407,10 @@ impl Store for PgStore {
 
     async fn due_escalations(&self, by: Timestamp, limit: usize) -> Result<Vec<Escalation>, StoreError> {
         query::due_escalations(self.pool().await?, by, limit).await
+    }
+
+    async fn due_deferrals(&self, by: Timestamp, limit: usize) -> Result<Vec<IncidentId>, StoreError> {
+        query::due_deferrals(self.pool().await?, by, limit).await
     }
 
     async fn due_for_watch(&self, by: Timestamp, limit: usize) -> Result<Vec<super::DueEscalation>, StoreError> {

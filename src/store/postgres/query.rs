@@ -158,6 +158,18 @@ pub(super) async fn due_escalations(pool: &PgPool, by: Timestamp, limit: usize) 
     rows.iter().map(|(b,)| decode(b)).collect()
 }
 
+pub(super) async fn due_deferrals(pool: &PgPool, by: Timestamp, limit: usize) -> Result<Vec<IncidentId>, StoreError> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT id FROM incidents WHERE deferred_ns IS NOT NULL AND deferred_ns <= $1 ORDER BY deferred_ns, id LIMIT $2",
+    )
+    .bind(nanos(by))
+    .bind(limit_i64(limit))
+    .fetch_all(pool)
+    .await
+    .map_err(db)?;
+    rows.into_iter().map(|(id,)| id.parse().map_err(|_| StoreError::Corrupt(format!("incident id {id:?}")))).collect()
+}
+
 pub(super) async fn escalations_of(pool: &PgPool, incident: &IncidentId) -> Result<Vec<Escalation>, StoreError> {
     let rows: Vec<(String,)> = sqlx::query_as("SELECT body::text FROM escalations WHERE incident = $1 ORDER BY id")
         .bind(incident.as_str())

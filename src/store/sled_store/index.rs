@@ -5,7 +5,8 @@
 //! Three trees, each with one-byte key prefixes; every index value is the id of the
 //! record it points at:
 //! - `incident_index`: `s` sequence (creation order; record numbers and issue
-//!   keys), `p` party desk \0 id (visibility), `t` status \0 id, `u` updated ms ++ id.
+//!   keys), `p` party desk \0 id (visibility), `t` status \0 id, `u` updated ms ++ id,
+//!   `f` deferred-until ms ++ id (the deferrals the escalation watch ends when due).
 //! - `outbox_index`: `l` incident \0 desk → the lane (its waiting and dead-lettered
 //!   sequence numbers, and its head's due key); `d` not-before ms ++ seq → lane key,
 //!   one entry per lane head that may run (lanes held by a dead letter have none).
@@ -26,12 +27,13 @@ use crate::store::{StoreError, sequence_of};
 /// them rebuilt from its records. Kept in `incident_index` itself (outside every
 /// prefix), so an index tree is never what makes a store count as not empty.
 pub(super) const INDEX_VERSION: &[u8] = b"\xffversion";
-pub(super) const CURRENT_VERSION: u64 = 1;
+pub(super) const CURRENT_VERSION: u64 = 2;
 
 pub(super) const SEQ: u8 = b's';
 pub(super) const PARTY: u8 = b'p';
 pub(super) const STATUS: u8 = b't';
 pub(super) const UPDATED: u8 = b'u';
+pub(super) const DEFERRED: u8 = b'f';
 pub(super) const LANE: u8 = b'l';
 pub(super) const DUE: u8 = b'd';
 pub(super) const OF_INCIDENT: u8 = b'i';
@@ -61,7 +63,7 @@ pub(super) fn status_name(s: crate::model::Status) -> String {
 /// Every index key of `i`.
 pub(super) fn incident_keys(i: &Incident) -> Vec<Vec<u8>> {
     let id = i.id.as_str().as_bytes();
-    let mut keys = Vec::with_capacity(5);
+    let mut keys = Vec::with_capacity(6);
     if let Some(seq) = sequence_of(&i.id) {
         keys.push(key(SEQ, &[&seq.to_be_bytes()]));
     }
@@ -71,6 +73,9 @@ pub(super) fn incident_keys(i: &Incident) -> Vec<Vec<u8>> {
     }
     keys.push(key(STATUS, &[status_name(i.status).as_bytes(), &[0], id]));
     keys.push(key(UPDATED, &[&ms_key(i.updated_at), id]));
+    if let Some(until) = i.deferred_until {
+        keys.push(key(DEFERRED, &[&ms_key(until), id]));
+    }
     keys
 }
 
@@ -79,14 +84,15 @@ pub(super) fn tx_incident(ix: &TransactionalTree, old: Option<&Incident>, new: &
     tx_reindex(ix, old.map(incident_keys), incident_keys(new), new.id.as_str().as_bytes())
 }
 
-/// Point `keys` at `id`, removing those of `old` it no longer has.
+/// Point `keys` at `id`, removing those of `old` it no longer has. A key `old`
+/// already has points at `id` already (every key ends with the id it indexes, or,
+/// for the sequence, stands for it): it is not written again.
 fn tx_reindex(ix: &TransactionalTree, old: Option<Vec<Vec<u8>>>, keys: Vec<Vec<u8>>, id: &[u8]) -> TxResult<()> {
-    for stale in old.unwrap_or_default() {
-        if !keys.contains(&stale) {
-            ix.remove(stale)?;
-        }
+    let old = old.unwrap_or_default();
+    for stale in old.iter().filter(|k| !keys.contains(k)) {
+        ix.remove(stale.as_slice())?;
     }
-    for k in keys {
+    for k in keys.into_iter().filter(|k| !old.contains(k)) {
         ix.insert(k, id)?;
     }
     Ok(())

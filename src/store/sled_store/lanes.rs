@@ -1,10 +1,11 @@
-//! Reads served by the outbox and escalation indexes: one incident's lanes, the
-//! lane heads due, the escalations due and those of one incident. Each costs what
-//! it returns, not what the outbox or the escalations hold.
+//! Reads served by the outbox, escalation and incident indexes: one incident's
+//! lanes, the lane heads due, the escalations due and those of one incident, the
+//! deferrals due. Each costs what it returns, not what the outbox, the escalations
+//! or the incidents hold.
 
 use jiff::Timestamp;
 
-use super::index::{DUE, Lane, OF_INCIDENT, lane_key, lanes_of, ms_of_key};
+use super::index::{DEFERRED, DUE, Lane, OF_INCIDENT, lane_key, lanes_of, ms_of_key};
 use super::{SledStore, decode, io};
 use crate::escalation::Escalation;
 use crate::model::{DeskId, IncidentId};
@@ -88,6 +89,29 @@ impl SledStore {
                 self.escalation_by_id(&id)?.filter(|e| e.state.is_waiting() && e.deadline.is_some_and(|d| d <= by))
             {
                 out.push(e);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The incidents whose deferral ends by `by`, earliest first. The index holds
+    /// milliseconds; the record decides to the instant.
+    pub(super) fn deferrals_due(&self, by: Timestamp, limit: usize) -> Result<Vec<IncidentId>, StoreError> {
+        let mut out = Vec::new();
+        for entry in self.incident_index.scan_prefix([DEFERRED]) {
+            if out.len() >= limit {
+                break;
+            }
+            let (key, id) = entry.map_err(io)?;
+            let at = ms_of_key(&key[1..]).ok_or_else(|| StoreError::Corrupt("deferral key".into()))?;
+            if at > by {
+                break;
+            }
+            if let Some(bytes) = self.incidents.get(&id).map_err(io)? {
+                let incident: crate::model::Incident = decode(&bytes)?;
+                if incident.deferred_until.is_some_and(|t| t <= by) {
+                    out.push(incident.id);
+                }
             }
         }
         Ok(out)

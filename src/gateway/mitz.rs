@@ -12,9 +12,9 @@ use jiff::{SignedDuration, Timestamp};
 use crate::config::{Config, Person};
 use crate::gateway::plan::{Planner, Via};
 use crate::gateway::{Gateway, GatewayError};
-use crate::model::{Actor, Category, Change, DeskId, Incident, Priority, Role, Text, Visibility};
+use crate::model::{Actor, Category, Change, DeskId, Incident, Priority, Role, Text, Timer, Visibility};
 use crate::outbox::{Action, Alert, AlertTo, Delivery};
-use crate::store::{AuditEntry, AuditKind, Effects, ListQuery};
+use crate::store::{AuditEntry, AuditKind, Effects};
 
 /// The notices a change from `before` (none for a new incident) to `after` calls for.
 pub fn alerts(config: &Config, before: Option<&Incident>, after: &Incident) -> Vec<Delivery> {
@@ -97,53 +97,51 @@ impl Gateway {
         let now = self.now();
         let lead = SignedDuration::from_hours(i64::from(m.rca_reminder_hours));
         let mut reminded = 0;
-        for priority in [Priority::P1, Priority::P2] {
-            let query = ListQuery { priority: Some(priority), ..ListQuery::all(usize::MAX) };
-            let due = self.store.list_incidents(&query).await?.into_iter().filter(|i| needs_reminder(i, now, lead));
-            for incident in due.collect::<Vec<_>>() {
-                let Some(national) = self.config.national_desk().map(|d| d.id.clone()) else { return Ok(reminded) };
-                let actor = Actor { desk: national.clone(), role: Role::National };
-                let Some(rca) = &incident.rca else { continue };
-                let text = Text::parse(
-                    "note",
-                    &format!(
-                        "Reminder: the root-cause analysis of {} is due {}. Deliver it to the national desk and mark it delivered (rca_delivered).",
-                        incident.id, rca.due
-                    ),
-                )?;
-                let entry = AuditEntry::new(
-                    now,
-                    AuditKind::Updated,
-                    format!("root-cause analysis reminder for {}", incident.id),
-                )
-                .with_desk(&national);
-                let mutate = |i: &mut Incident| {
-                    if !needs_reminder(i, now, lead) {
-                        return Ok(Effects::unchanged());
-                    }
-                    let before = i.clone();
-                    i.add_note(&actor, text.clone(), Visibility::Internal, now);
-                    if let Some(rca) = i.rca.as_mut() {
-                        rca.reminded_at = Some(now);
-                    }
-                    let mut deliveries = Planner::new(&self.config).changed(&before, i, &national, Via::Api);
-                    // The note reaches the assignee's tool; its desk's contact is also
-                    // mailed, when it has an address and there is a mail server.
-                    let mailable =
-                        i.assignee.as_ref().and_then(|a| self.config.desk(a)?.contact.as_ref()?.email.as_ref());
-                    if mailable.is_some() && self.config.gateway.smtp.is_some() {
-                        deliveries.push(Delivery {
-                            desk: lane(AlertTo::Assignee, false),
-                            action: Action::Alert { alert: Alert::RcaDue, to: AlertTo::Assignee, sms: false },
-                        });
-                    }
-                    Ok(Effects { changed: true, deliveries, ..Effects::default() })
-                };
-                let after = self.store.update_incident(&incident.id, &mutate, entry).await?;
-                if after.rca.as_ref().and_then(|r| r.reminded_at) == Some(now) {
-                    reminded += 1;
-                    tracing::info!(incident = %after.id, "root-cause analysis reminder sent");
+        // Only the analyses due within the lead that nobody delivered or was reminded
+        // of (the store indexes their due instants).
+        for id in self.due(Timer::RcaDue, now + lead).await? {
+            // A P1/P2's (the analysis is owed for those only).
+            let major = |i: &Incident| i.priority.is_some_and(|p| matches!(p, Priority::P1 | Priority::P2));
+            let incident = self.store.get_incident(&id).await?;
+            let Some(incident) = incident.filter(|i| major(i) && needs_reminder(i, now, lead)) else { continue };
+            let Some(national) = self.config.national_desk().map(|d| d.id.clone()) else { return Ok(reminded) };
+            let actor = Actor { desk: national.clone(), role: Role::National };
+            let Some(rca) = &incident.rca else { continue };
+            let text = Text::parse(
+                "note",
+                &format!(
+                    "Reminder: the root-cause analysis of {} is due {}. Deliver it to the national desk and mark it delivered (rca_delivered).",
+                    incident.id, rca.due
+                ),
+            )?;
+            let entry =
+                AuditEntry::new(now, AuditKind::Updated, format!("root-cause analysis reminder for {}", incident.id))
+                    .with_desk(&national);
+            let mutate = |i: &mut Incident| {
+                if !needs_reminder(i, now, lead) {
+                    return Ok(Effects::unchanged());
                 }
+                let before = i.clone();
+                i.add_note(&actor, text.clone(), Visibility::Internal, now);
+                if let Some(rca) = i.rca.as_mut() {
+                    rca.reminded_at = Some(now);
+                }
+                let mut deliveries = Planner::new(&self.config).changed(&before, i, &national, Via::Api);
+                // The note reaches the assignee's tool; its desk's contact is also
+                // mailed, when it has an address and there is a mail server.
+                let mailable = i.assignee.as_ref().and_then(|a| self.config.desk(a)?.contact.as_ref()?.email.as_ref());
+                if mailable.is_some() && self.config.gateway.smtp.is_some() {
+                    deliveries.push(Delivery {
+                        desk: lane(AlertTo::Assignee, false),
+                        action: Action::Alert { alert: Alert::RcaDue, to: AlertTo::Assignee, sms: false },
+                    });
+                }
+                Ok(Effects { changed: true, deliveries, ..Effects::default() })
+            };
+            let after = self.store.update_incident(&incident.id, &mutate, entry).await?;
+            if after.rca.as_ref().and_then(|r| r.reminded_at) == Some(now) {
+                reminded += 1;
+                tracing::info!(incident = %after.id, "root-cause analysis reminder sent");
             }
         }
         if reminded > 0 {

@@ -9,12 +9,12 @@ use jiff::Timestamp;
 
 use super::Gateway;
 use super::plan::Planner;
-use crate::model::{Actor, Incident, Role, Status, Text, Visibility};
+use crate::model::{Actor, Incident, IncidentId, Role, Status, Text, Timer, Visibility};
 use crate::outbox::{Action, Delivery};
-use crate::store::{AuditEntry, AuditKind, Effects};
+use crate::store::{AuditEntry, AuditKind, DueTimer, Effects};
 
-/// How many due deferrals one round of the escalation watch ends at most.
-pub const DEFERRALS_PER_ROUND: usize = 500;
+/// How many due incidents one store call returns to a pass of the watch.
+const DUE_PAGE: usize = 500;
 
 impl Gateway {
     /// A priority the model derived from urgency × impact is the configured matrix's.
@@ -81,14 +81,28 @@ impl Gateway {
         effects.deliveries.extend(self.deferral_shown(before.deferred_until, i));
     }
 
+    /// The incidents whose `timer` is due by `by`, earliest first, page by page from
+    /// the store's index of it: what a pass reads grows with what is due, never with
+    /// what the store holds.
+    pub(super) async fn due(&self, timer: Timer, by: jiff::Timestamp) -> Result<Vec<IncidentId>, super::GatewayError> {
+        let mut due: Vec<DueTimer> = Vec::new();
+        loop {
+            let page = self.store.due_timers(timer, by, due.last(), DUE_PAGE).await?;
+            let last = page.len() < DUE_PAGE;
+            due.extend(page);
+            if last {
+                return Ok(due.into_iter().map(|d| d.incident).collect());
+            }
+        }
+    }
+
     /// The deferrals due at the clock's now end: the incident is taken up, and the
     /// national desk's copy shows it. Run by the escalation watch; the state is the
     /// incident's own `deferred_until`, so a restart loses nothing. Reads only the
-    /// due ones (the store indexes `deferred_until`), at most [`DEFERRALS_PER_ROUND`]
-    /// a round; the rest end at the next. Returns how many ended.
+    /// due ones (the store indexes `deferred_until`). Returns how many ended.
     pub async fn end_due_deferrals(&self) -> Result<usize, super::GatewayError> {
         let now = self.now();
-        let due = self.store.due_deferrals(now, DEFERRALS_PER_ROUND).await?;
+        let due = self.due(Timer::Deferral, now).await?;
         let mut ended = 0;
         for id in due {
             let entry = AuditEntry::new(now, AuditKind::Updated, "deferral ended: the next working start came");

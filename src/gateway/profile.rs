@@ -8,8 +8,9 @@ use jiff::Timestamp;
 
 use crate::auth::DeskPrincipal;
 use crate::config::Config;
-use crate::model::{Actor, Change, HoldReason, Incident, IncidentId, Kind, LinkKind, Role, Status, Text, Visibility};
-use crate::store::{ListQuery, Viewer};
+use crate::model::{
+    Actor, Change, HoldReason, Incident, IncidentId, Kind, LinkKind, Role, Status, Text, Timer, Visibility,
+};
 
 use super::{Gateway, GatewayError, RequestContext};
 
@@ -108,23 +109,18 @@ impl Gateway {
         let Some(profile) = &self.config.gateway.process else { return Ok(Vec::new()) };
         let Some(national) = self.config.national_desk() else { return Ok(Vec::new()) };
         let now = self.now();
-        let query =
-            ListQuery { status: Some(Status::Resolved), viewer: Viewer::Everything, ..ListQuery::all(usize::MAX) };
         let who = DeskPrincipal { desk: national.id.clone(), role: Role::National };
         let mut closed = Vec::new();
-        for i in self.store.list_incidents(&query).await? {
-            let due = i.process.as_ref().and_then(|p| p.auto_close_at).is_some_and(|at| at <= now);
-            if !due || i.status != Status::Resolved {
-                continue;
-            }
+        // Only the resolved incidents whose window ran out (the store indexes it).
+        for id in self.due(Timer::AutoClose, now).await? {
             let change = Change { status: Some(Status::Closed), ..Change::default() };
-            match self.update(&who, &i.id, &change, &RequestContext::default()).await {
+            match self.update(&who, &id, &change, &RequestContext::default()).await {
                 Ok(_) => {
-                    tracing::info!(incident = %i.id, profile = %profile.name, "closed: the reopen window after resolution ran out");
-                    closed.push(i.id);
+                    tracing::info!(incident = %id, profile = %profile.name, "closed: the reopen window after resolution ran out");
+                    closed.push(id);
                 }
                 // A P1/P2 without an approved report stays resolved: the close guard holds.
-                Err(e) => tracing::warn!(incident = %i.id, error = %e, "auto-close not applied"),
+                Err(e) => tracing::warn!(incident = %id, error = %e, "auto-close not applied"),
             }
         }
         Ok(closed)

@@ -5,6 +5,9 @@ use serde::{Deserialize, Serialize};
 
 pub mod report;
 mod reported;
+mod timers;
+
+pub use timers::Timer;
 
 use self::report::{Report, ReportState};
 use super::patient_data;

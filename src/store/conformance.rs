@@ -12,14 +12,14 @@ use std::sync::Arc;
 use jiff::{SignedDuration, Timestamp};
 
 use super::{
-    AuditEntry, AuditKind, CreateOutcome, Effects, EscalationQuery, IdempotencyClaim, ListQuery, Store, StoreError,
-    Viewer,
+    AuditEntry, AuditKind, CreateOutcome, DueTimer, Effects, EscalationQuery, IdempotencyClaim, ListQuery, Store,
+    StoreError, Viewer,
 };
 use crate::escalation::Decision;
 use crate::escalation::rules::Contact;
 use crate::escalation::{Escalation, Priority};
 use crate::model::{
-    Actor, DeskId, DialectId, Incident, IncidentId, ModelError, NewIncident, Ref, Role, Status, Text, TicketId,
+    Actor, DeskId, DialectId, Incident, IncidentId, ModelError, NewIncident, Ref, Role, Status, Text, TicketId, Timer,
 };
 use crate::outbox::{Action, DeadLetter, Delivery, OutboxItem};
 
@@ -61,7 +61,7 @@ macro_rules! store_conformance {
             the_outbox_and_the_dead_letters_page_by_sequence_and_by_desk,
             escalations_page_by_id_after_a_cursor,
             the_watch_reads_due_escalations_with_their_incidents_facts,
-            due_deferrals_come_in_order_and_leave_when_the_deferral_ends,
+            due_timers_come_in_order_page_by_page_and_leave_when_settled,
         );
     };
     (@cases $open:expr, $skip:expr; $($case:ident),* $(,)?) => {

@@ -8,11 +8,11 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 
 use super::{
-    AuditEntry, CreateOutcome, CreationPlan, DueDeliveries, DueEscalation, EscalationChange, EscalationQuery,
+    AuditEntry, CreateOutcome, CreationPlan, DueDeliveries, DueEscalation, DueTimer, EscalationChange, EscalationQuery,
     IdempotencyClaim, Leadership, ListQuery, Mutation, ReplayAudit, Store, StoreError, backup::BackupSummary,
 };
 use crate::escalation::Escalation;
-use crate::model::{DeskId, Incident, IncidentId, NewIncident, TicketId};
+use crate::model::{DeskId, Incident, IncidentId, NewIncident, TicketId, Timer};
 use crate::outbox::{DeadLetter, OutboxItem};
 
 pub struct Counting {
@@ -111,7 +111,7 @@ counted! {
     escalations(query: &EscalationQuery) -> Vec<Escalation>;
     due_escalations(by: Timestamp, limit: usize) -> Vec<Escalation>;
     escalations_of(incident: &IncidentId) -> Vec<Escalation>;
-    due_deferrals(by: Timestamp, limit: usize) -> Vec<IncidentId>;
+    due_timers(timer: Timer, by: Timestamp, after: Option<&DueTimer>, limit: usize) -> Vec<DueTimer>;
     update_escalation(id: &str, now: Timestamp, change: EscalationChange<'_>, audit: Option<AuditEntry>) -> Escalation;
     put_content(content: bytes::Bytes) -> (String, bool);
     content(sha256: &str) -> Option<bytes::Bytes>;

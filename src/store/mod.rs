@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::escalation::Escalation;
 use crate::model::{
-    Actor, DeskId, Incident, IncidentId, ModelError, NewIncident, Priority, Role, Service, Status, TicketId,
+    Actor, DeskId, Incident, IncidentId, ModelError, NewIncident, Priority, Role, Service, Status, TicketId, Timer,
 };
 use crate::outbox::{DeadLetter, Delivery, OutboxItem};
 
@@ -255,6 +255,13 @@ pub struct DueDeliveries {
     pub items: Vec<OutboxItem>,
     /// When the earliest lane head that is not yet due will be.
     pub next_due: Option<Timestamp>,
+}
+
+/// An incident whose timer ([`Incident::timer`]) is due, and the instant it is due.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DueTimer {
+    pub at: Timestamp,
+    pub incident: IncidentId,
 }
 
 /// A due escalation with what its incident is now (`None`: not stored), for the
@@ -678,11 +685,16 @@ pub trait Store: Send + Sync + 'static {
         due_with_incidents(self, by, limit).await
     }
 
-    /// The incidents whose deferral (process step 3: a P3/P4 reported outside staffed
-    /// hours, taken up at the next working start) is due by `by`, earliest first, at
-    /// most `limit`. Served by an index of `deferred_until`: it costs what is due,
-    /// not what the store holds.
-    async fn due_deferrals(&self, by: Timestamp, limit: usize) -> Result<Vec<IncidentId>, StoreError>;
+    /// The incidents whose `timer` is due by `by`, earliest first (ties by id), after
+    /// `after` (the last of the previous page), at most `limit`. Served by an index of
+    /// each timer's instant: a page costs what it returns, not what the store holds.
+    async fn due_timers(
+        &self,
+        timer: Timer,
+        by: Timestamp,
+        after: Option<&DueTimer>,
+        limit: usize,
+    ) -> Result<Vec<DueTimer>, StoreError>;
 
     /// The escalations of one incident, in id order.
     async fn escalations_of(&self, incident: &IncidentId) -> Result<Vec<Escalation>, StoreError> {

@@ -21,11 +21,11 @@ use sled::transaction::{ConflictableTransactionError, TransactionError, Transact
 use super::backup::{self, BackupSummary};
 use super::group_commit::GroupCommit;
 use super::{
-    AuditEntry, CreateOutcome, CreationPlan, DueDeliveries, EscalationChange, EscalationQuery, IdempotencyClaim,
-    ListQuery, Mutation, ReplayAudit, Store, StoreError,
+    AuditEntry, CreateOutcome, CreationPlan, DueDeliveries, DueTimer, EscalationChange, EscalationQuery,
+    IdempotencyClaim, ListQuery, Mutation, ReplayAudit, Store, StoreError,
 };
 use crate::escalation::Escalation;
-use crate::model::{DeskId, Incident, IncidentId, NewIncident, TicketId};
+use crate::model::{DeskId, Incident, IncidentId, NewIncident, TicketId, Timer};
 use crate::outbox::{DeadLetter, Delivery, OutboxItem};
 use batches::Batches;
 use index::LaneChange;
@@ -587,8 +587,14 @@ impl Store for SledStore {
         self.escalations_of_incident(incident)
     }
 
-    async fn due_deferrals(&self, by: Timestamp, limit: usize) -> Result<Vec<IncidentId>, StoreError> {
-        scan(|| self.deferrals_due(by, limit))
+    async fn due_timers(
+        &self,
+        timer: Timer,
+        by: Timestamp,
+        after: Option<&DueTimer>,
+        limit: usize,
+    ) -> Result<Vec<DueTimer>, StoreError> {
+        scan(|| self.timers_due(timer, by, after, limit))
     }
 
     async fn update_escalation(

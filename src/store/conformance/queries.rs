@@ -221,42 +221,102 @@ pub async fn due_escalations_come_in_deadline_order_and_an_incidents_by_incident
     assert!(store.escalations_of(&"INC-2026-999999".parse().unwrap()).await.unwrap().is_empty());
 }
 
-/// Process step 3: a deferred report is taken up at its time; the watch asks for the
-/// due ones only.
-pub async fn due_deferrals_come_in_order_and_leave_when_the_deferral_ends(open: Open, dir: &Path) {
+/// What the watch does by itself (a deferral's end, process step 3; an auto-close;
+/// an analysis reminder) is asked of the store by timer: only the due ones, earliest
+/// first, page by page.
+pub async fn due_timers_come_in_order_page_by_page_and_leave_when_settled(open: Open, dir: &Path) {
     let store = open(dir);
-    let mut deferred = Vec::new();
-    for (n, minutes) in [Some(20i64), Some(5), None, Some(10)].into_iter().enumerate() {
+    let mut ids = Vec::new();
+    for (n, minutes) in [Some(20i64), Some(5), None, Some(10), Some(10)].into_iter().enumerate() {
         let plan = move |i: &mut Incident| {
             i.deferred_until = minutes.map(|m| now() + SignedDuration::from_mins(m));
             Effects { changed: true, ..Effects::default() }
         };
         let created =
             store.create_incident(report("region-h", &format!("d-{n}")), None, entry("submitted"), now(), &plan);
-        deferred.push(created.await.unwrap().incident().id.clone());
+        ids.push(created.await.unwrap().incident().id.clone());
     }
     let at = |m: i64| now() + SignedDuration::from_mins(m);
-    assert!(store.due_deferrals(now(), 10).await.unwrap().is_empty(), "nothing is due before its time");
-    assert_eq!(store.due_deferrals(at(5), 10).await.unwrap(), [deferred[1].clone()], "due at its instant");
-    let all = [deferred[1].clone(), deferred[3].clone(), deferred[0].clone()];
-    assert_eq!(store.due_deferrals(at(60), 10).await.unwrap(), all, "earliest first; the undeferred one never");
-    assert_eq!(store.due_deferrals(at(60), 2).await.unwrap(), all[..2], "the limit holds");
-    // Taken up: the deferral ends with the change.
+    let due = |timer: Timer, by: Timestamp| {
+        let store = store.clone();
+        async move {
+            let mut all: Vec<DueTimer> = Vec::new();
+            loop {
+                let page = store.due_timers(timer, by, all.last(), 2).await.unwrap();
+                assert!(page.len() <= 2, "the limit holds");
+                let last = page.len() < 2;
+                all.extend(page);
+                if last {
+                    return all.into_iter().map(|d| d.incident).collect::<Vec<_>>();
+                }
+            }
+        }
+    };
+    assert!(due(Timer::Deferral, now()).await.is_empty(), "nothing is due before its time");
+    assert_eq!(due(Timer::Deferral, at(5)).await, [ids[1].clone()], "due at its instant");
+    let order = [ids[1].clone(), ids[3].clone(), ids[4].clone(), ids[0].clone()];
+    assert_eq!(due(Timer::Deferral, at(60)).await, order, "earliest first, ties by id, over pages");
+    let first = store.due_timers(Timer::Deferral, at(60), None, 10).await.unwrap();
+    assert_eq!(first[0].at, at(5), "each with the instant it is due");
+    assert!(due(Timer::AutoClose, at(60)).await.is_empty(), "another timer's index is apart");
+    // Taken up: the deferral ends with the change. Moved later: due later.
     let take_up = |i: &mut Incident| {
         i.status = Status::InProgress;
         i.deferred_until = None;
         Ok(Effects { changed: true, ..Effects::default() })
     };
-    store.update_incident(&deferred[1], &take_up, entry("taken up")).await.unwrap();
-    // Moved later.
+    store.update_incident(&ids[1], &take_up, entry("taken up")).await.unwrap();
     let later = |i: &mut Incident| {
         i.deferred_until = Some(at(90));
         Ok(Effects { changed: true, ..Effects::default() })
     };
-    store.update_incident(&deferred[3], &later, entry("moved")).await.unwrap();
-    assert_eq!(store.due_deferrals(at(60), 10).await.unwrap(), [deferred[0].clone()]);
+    store.update_incident(&ids[3], &later, entry("moved")).await.unwrap();
+    assert_eq!(due(Timer::Deferral, at(60)).await, [ids[4].clone(), ids[0].clone()]);
+    // Resolved with an auto-close instant, and an analysis owed: their own timers.
+    let resolve = |i: &mut Incident| {
+        i.status = Status::Resolved;
+        i.deferred_until = None;
+        i.process = Some(crate::model::ProcessState {
+            profile: "healthdata".into(),
+            importance: None,
+            priority: None,
+            hold_reason: None,
+            auto_close_at: Some(at(30)),
+            reporter_reopens: false,
+        });
+        i.rca = Some(crate::model::Rca {
+            due: at(45),
+            requested: false,
+            delivered_at: None,
+            delivered_by: None,
+            reminded_at: None,
+        });
+        Ok(Effects { changed: true, ..Effects::default() })
+    };
+    store.update_incident(&ids[4], &resolve, entry("resolved")).await.unwrap();
+    assert_eq!(due(Timer::Deferral, at(60)).await, [ids[0].clone()]);
+    assert_eq!(due(Timer::AutoClose, at(60)).await, [ids[4].clone()]);
+    assert_eq!(due(Timer::RcaDue, at(60)).await, [ids[4].clone()]);
+    assert!(due(Timer::RcaDue, at(40)).await.is_empty());
     drop(store);
     let store = open(dir);
-    assert_eq!(store.due_deferrals(at(60), 10).await.unwrap(), [deferred[0].clone()], "after a restart");
-    assert_eq!(store.due_deferrals(at(90), 10).await.unwrap(), [deferred[0].clone(), deferred[3].clone()]);
+    let due = |timer: Timer, by: Timestamp| {
+        let store = store.clone();
+        async move {
+            store.due_timers(timer, by, None, 10).await.unwrap().into_iter().map(|d| d.incident).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(due(Timer::Deferral, at(90)).await, [ids[0].clone(), ids[3].clone()], "after a restart");
+    assert_eq!(due(Timer::AutoClose, at(60)).await, [ids[4].clone()], "after a restart");
+    // Reminded: the analysis no longer waits for a reminder; closed: no auto-close.
+    let settle = |i: &mut Incident| {
+        i.status = Status::Closed;
+        if let Some(rca) = i.rca.as_mut() {
+            rca.reminded_at = Some(now());
+        }
+        Ok(Effects { changed: true, ..Effects::default() })
+    };
+    store.update_incident(&ids[4], &settle, entry("closed")).await.unwrap();
+    assert!(due(Timer::AutoClose, at(60)).await.is_empty());
+    assert!(due(Timer::RcaDue, at(60)).await.is_empty());
 }

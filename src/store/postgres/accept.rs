@@ -44,8 +44,8 @@ const WRITE: &str = "
 WITH incident AS (
   INSERT INTO incidents
     (id, body, status, priority, service, created_at, updated_at, origin_desk, assignee, parties, seq, updated_ns, updated_ms,
-     deferred_ns)
-  VALUES ($1, $2::jsonb, $3, $4, $5, $6::timestamptz, $7::timestamptz, $8, $9, $10, $11, $12, $13, $27)
+     deferred_ns, auto_close_ns, rca_due_ns)
+  VALUES ($1, $2::jsonb, $3, $4, $5, $6::timestamptz, $7::timestamptz, $8, $9, $10, $11, $12, $13, $27, $28, $29)
 ), ref_rows AS (
   INSERT INTO refs (desk, remote_id, incident)
   SELECT d, r, $1 FROM unnest($14::text[], $15::text[]) AS t(d, r)
@@ -171,7 +171,9 @@ async fn write(
         .bind(idempotency.map(|k| k.fingerprint.as_str()))
         .bind(encode(audit))
         .bind(escalation_incidents)
-        .bind(incident.deferred_until.map(nanos))
+        .bind(c.timers[0])
+        .bind(c.timers[1])
+        .bind(c.timers[2])
         .fetch_one(&mut **tx)
         .await
         .map_err(db)?;

@@ -38,7 +38,7 @@ use super::{
 };
 use crate::config::PostgresConfig;
 use crate::escalation::Escalation;
-use crate::model::{DeskId, Incident, IncidentId, NewIncident, TicketId};
+use crate::model::{DeskId, Incident, IncidentId, NewIncident, TicketId, Timer};
 use crate::outbox::{DeadLetter, Delivery, OutboxItem};
 
 /// The embedded schema.
@@ -150,6 +150,18 @@ struct Columns {
     status: &'static str,
     priority: Option<&'static str>,
     parties: Vec<String>,
+    /// Each [`Timer`]'s instant, in nanoseconds, in the order of [`Timer::ALL`]:
+    /// `deferred_ns`, `auto_close_ns`, `rca_due_ns`.
+    timers: [Option<i64>; 3],
+}
+
+/// The column holding `timer`'s instant.
+fn timer_column(timer: Timer) -> &'static str {
+    match timer {
+        Timer::Deferral => "deferred_ns",
+        Timer::AutoClose => "auto_close_ns",
+        Timer::RcaDue => "rca_due_ns",
+    }
 }
 
 fn columns(i: &Incident) -> Columns {
@@ -159,7 +171,8 @@ fn columns(i: &Incident) -> Columns {
             parties.push(a.as_str().to_owned());
         }
     }
-    Columns { status: i.status.as_str(), priority: i.priority.map(|p| p.as_str()), parties }
+    let timers = Timer::ALL.map(|t| i.timer(t).map(nanos));
+    Columns { status: i.status.as_str(), priority: i.priority.map(|p| p.as_str()), parties, timers }
 }
 
 /// Insert or replace an incident row.
@@ -168,12 +181,12 @@ async fn put_incident(tx: &mut Tx<'_>, i: &Incident) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO incidents
            (id, body, status, priority, service, created_at, updated_at, origin_desk, assignee, parties, seq, updated_ns, updated_ms,
-            deferred_ns)
-         VALUES ($1, $2::jsonb, $3, $4, $5, $6::timestamptz, $7::timestamptz, $8, $9, $10, $11, $12, $13, $14)
+            deferred_ns, auto_close_ns, rca_due_ns)
+         VALUES ($1, $2::jsonb, $3, $4, $5, $6::timestamptz, $7::timestamptz, $8, $9, $10, $11, $12, $13, $14, $15, $16)
          ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body, status = EXCLUDED.status, priority = EXCLUDED.priority,
            service = EXCLUDED.service, updated_at = EXCLUDED.updated_at, assignee = EXCLUDED.assignee,
            parties = EXCLUDED.parties, updated_ns = EXCLUDED.updated_ns, updated_ms = EXCLUDED.updated_ms,
-           deferred_ns = EXCLUDED.deferred_ns",
+           deferred_ns = EXCLUDED.deferred_ns, auto_close_ns = EXCLUDED.auto_close_ns, rca_due_ns = EXCLUDED.rca_due_ns",
     )
     .bind(i.id.as_str())
     .bind(encode(i))
@@ -188,7 +201,9 @@ async fn put_incident(tx: &mut Tx<'_>, i: &Incident) -> Result<(), StoreError> {
     .bind(super::sequence_of(&i.id).map_or(0, seq_i64))
     .bind(nanos(i.updated_at))
     .bind(i.updated_at.as_millisecond())
-    .bind(i.deferred_until.map(nanos))
+    .bind(c.timers[0])
+    .bind(c.timers[1])
+    .bind(c.timers[2])
     .execute(&mut **tx)
     .await
     .map_err(db)?;
@@ -409,8 +424,14 @@ impl Store for PgStore {
         query::due_escalations(self.pool().await?, by, limit).await
     }
 
-    async fn due_deferrals(&self, by: Timestamp, limit: usize) -> Result<Vec<IncidentId>, StoreError> {
-        query::due_deferrals(self.pool().await?, by, limit).await
+    async fn due_timers(
+        &self,
+        timer: Timer,
+        by: Timestamp,
+        after: Option<&super::DueTimer>,
+        limit: usize,
+    ) -> Result<Vec<super::DueTimer>, StoreError> {
+        query::due_timers(self.pool().await?, timer, by, after, limit).await
     }
 
     async fn due_for_watch(&self, by: Timestamp, limit: usize) -> Result<Vec<super::DueEscalation>, StoreError> {

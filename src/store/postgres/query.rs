@@ -8,9 +8,9 @@ use sqlx::{Postgres, QueryBuilder};
 
 use super::{db, decode, limit_i64, nanos, seq_i64};
 use crate::escalation::Escalation;
-use crate::model::{DeskId, Incident, IncidentId};
+use crate::model::{DeskId, Incident, IncidentId, Timer};
 use crate::outbox::OutboxItem;
-use crate::store::{DueDeliveries, ListQuery, OrderBy, StoreError, Viewer, sequence_of};
+use crate::store::{DueDeliveries, DueTimer, ListQuery, OrderBy, StoreError, Viewer, sequence_of};
 
 /// `WHERE` with every filter of `q` (cursor, offset and limit aside).
 fn filters<'a>(sql: &mut QueryBuilder<'a, Postgres>, q: &'a ListQuery) {
@@ -158,16 +158,35 @@ pub(super) async fn due_escalations(pool: &PgPool, by: Timestamp, limit: usize) 
     rows.iter().map(|(b,)| decode(b)).collect()
 }
 
-pub(super) async fn due_deferrals(pool: &PgPool, by: Timestamp, limit: usize) -> Result<Vec<IncidentId>, StoreError> {
-    let rows: Vec<(String,)> = sqlx::query_as(
-        "SELECT id FROM incidents WHERE deferred_ns IS NOT NULL AND deferred_ns <= $1 ORDER BY deferred_ns, id LIMIT $2",
-    )
-    .bind(nanos(by))
-    .bind(limit_i64(limit))
-    .fetch_all(pool)
-    .await
-    .map_err(db)?;
-    rows.into_iter().map(|(id,)| id.parse().map_err(|_| StoreError::Corrupt(format!("incident id {id:?}")))).collect()
+pub(super) async fn due_timers(
+    pool: &PgPool,
+    timer: Timer,
+    by: Timestamp,
+    after: Option<&DueTimer>,
+    limit: usize,
+) -> Result<Vec<DueTimer>, StoreError> {
+    let column = super::timer_column(timer);
+    let sql = format!(
+        "SELECT id, {column} FROM incidents WHERE {column} IS NOT NULL AND {column} <= $1 \
+         AND ($2::bigint IS NULL OR ({column}, id) > ($2, $3)) ORDER BY {column}, id LIMIT $4"
+    );
+    let rows: Vec<(String, i64)> = sqlx::query_as(&sql)
+        .bind(nanos(by))
+        .bind(after.map(|a| nanos(a.at)))
+        .bind(after.map(|a| a.incident.as_str()))
+        .bind(limit_i64(limit))
+        .fetch_all(pool)
+        .await
+        .map_err(db)?;
+    rows.into_iter()
+        .map(|(id, at)| {
+            let incident = id.parse().map_err(|_| StoreError::Corrupt(format!("incident id {id:?}")))?;
+            Ok(DueTimer {
+                at: Timestamp::from_nanosecond(i128::from(at)).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                incident,
+            })
+        })
+        .collect()
 }
 
 pub(super) async fn escalations_of(pool: &PgPool, incident: &IncidentId) -> Result<Vec<Escalation>, StoreError> {

@@ -6,7 +6,8 @@
 //! record it points at:
 //! - `incident_index`: `s` sequence (creation order; record numbers and issue
 //!   keys), `p` party desk \0 id (visibility), `t` status \0 id, `u` updated ms ++ id,
-//!   `f` deferred-until ms ++ id (the deferrals the escalation watch ends when due).
+//!   `f` timer code ++ due ms ++ id (what the escalation watch does when due: see
+//!   [`Timer`]).
 //! - `outbox_index`: `l` incident \0 desk → the lane (its waiting and dead-lettered
 //!   sequence numbers, and its head's due key); `d` not-before ms ++ seq → lane key,
 //!   one entry per lane head that may run (lanes held by a dead letter have none).
@@ -19,7 +20,7 @@ use sled::transaction::TransactionalTree;
 
 use super::{TxResult, abort, decode, encode, io};
 use crate::escalation::Escalation;
-use crate::model::{Incident, IncidentId};
+use crate::model::{Incident, IncidentId, Timer};
 use crate::outbox::{DeadLetter, OutboxItem};
 use crate::store::{StoreError, sequence_of};
 
@@ -33,7 +34,7 @@ pub(super) const SEQ: u8 = b's';
 pub(super) const PARTY: u8 = b'p';
 pub(super) const STATUS: u8 = b't';
 pub(super) const UPDATED: u8 = b'u';
-pub(super) const DEFERRED: u8 = b'f';
+pub(super) const TIMER: u8 = b'f';
 pub(super) const LANE: u8 = b'l';
 pub(super) const DUE: u8 = b'd';
 pub(super) const OF_INCIDENT: u8 = b'i';
@@ -63,7 +64,7 @@ pub(super) fn status_name(s: crate::model::Status) -> String {
 /// Every index key of `i`.
 pub(super) fn incident_keys(i: &Incident) -> Vec<Vec<u8>> {
     let id = i.id.as_str().as_bytes();
-    let mut keys = Vec::with_capacity(6);
+    let mut keys = Vec::with_capacity(8);
     if let Some(seq) = sequence_of(&i.id) {
         keys.push(key(SEQ, &[&seq.to_be_bytes()]));
     }
@@ -73,8 +74,10 @@ pub(super) fn incident_keys(i: &Incident) -> Vec<Vec<u8>> {
     }
     keys.push(key(STATUS, &[status_name(i.status).as_bytes(), &[0], id]));
     keys.push(key(UPDATED, &[&ms_key(i.updated_at), id]));
-    if let Some(until) = i.deferred_until {
-        keys.push(key(DEFERRED, &[&ms_key(until), id]));
+    for timer in Timer::ALL {
+        if let Some(at) = i.timer(timer) {
+            keys.push(key(TIMER, &[&[timer.code()], &ms_key(at), id]));
+        }
     }
     keys
 }

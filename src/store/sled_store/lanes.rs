@@ -5,12 +5,14 @@
 
 use jiff::Timestamp;
 
-use super::index::{DEFERRED, DUE, Lane, OF_INCIDENT, lane_key, lanes_of, ms_of_key};
+use std::ops::Bound;
+
+use super::index::{DUE, Lane, OF_INCIDENT, TIMER, lane_key, lanes_of, ms_key, ms_of_key};
 use super::{SledStore, decode, io};
 use crate::escalation::Escalation;
-use crate::model::{DeskId, IncidentId};
+use crate::model::{DeskId, IncidentId, Timer};
 use crate::outbox::OutboxItem;
-use crate::store::{DueDeliveries, StoreError};
+use crate::store::{DueDeliveries, DueTimer, StoreError};
 
 impl SledStore {
     fn item(&self, seq: u64) -> Result<Option<OutboxItem>, StoreError> {
@@ -94,23 +96,42 @@ impl SledStore {
         Ok(out)
     }
 
-    /// The incidents whose deferral ends by `by`, earliest first. The index holds
+    /// The incidents whose `timer` is due by `by`, after `after`. The index holds
     /// milliseconds; the record decides to the instant.
-    pub(super) fn deferrals_due(&self, by: Timestamp, limit: usize) -> Result<Vec<IncidentId>, StoreError> {
+    pub(super) fn timers_due(
+        &self,
+        timer: Timer,
+        by: Timestamp,
+        after: Option<&DueTimer>,
+        limit: usize,
+    ) -> Result<Vec<DueTimer>, StoreError> {
+        let prefix = [TIMER, timer.code()];
+        let start = match after {
+            Some(a) => {
+                let mut k = prefix.to_vec();
+                k.extend_from_slice(&ms_key(a.at));
+                k.extend_from_slice(a.incident.as_str().as_bytes());
+                Bound::Excluded(k)
+            }
+            None => Bound::Included(prefix.to_vec()),
+        };
         let mut out = Vec::new();
-        for entry in self.incident_index.scan_prefix([DEFERRED]) {
+        for entry in self.incident_index.range::<Vec<u8>, _>((start, Bound::Unbounded)) {
             if out.len() >= limit {
                 break;
             }
             let (key, id) = entry.map_err(io)?;
-            let at = ms_of_key(&key[1..]).ok_or_else(|| StoreError::Corrupt("deferral key".into()))?;
+            if !key.starts_with(&prefix) {
+                break;
+            }
+            let at = ms_of_key(&key[2..]).ok_or_else(|| StoreError::Corrupt("timer key".into()))?;
             if at > by {
                 break;
             }
             if let Some(bytes) = self.incidents.get(&id).map_err(io)? {
                 let incident: crate::model::Incident = decode(&bytes)?;
-                if incident.deferred_until.is_some_and(|t| t <= by) {
-                    out.push(incident.id);
+                if let Some(at) = incident.timer(timer).filter(|t| *t <= by) {
+                    out.push(DueTimer { at, incident: incident.id });
                 }
             }
         }

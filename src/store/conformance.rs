@@ -639,8 +639,9 @@ pub async fn a_format_1_backup_restores_with_its_cross_references_derived(open: 
     let again = store.create_incident(report("region-h", "t-9"), Some(claim), entry("submitted"), now(), &plan).await;
     assert!(matches!(again.unwrap(), CreateOutcome::Replayed(r) if r.id == first));
     // Numbering continues past the restored incidents and sequence numbers.
+    // (A number the replay took may stay unused: numbers only grow.)
     let next = create(&*store, "t-10", vec![to("sds", Action::Create)]).await;
-    assert_eq!(next.id.as_str(), "INC-2026-000003");
+    assert!(next.id > second, "{} after {second}", next.id);
     assert!(outbox(&*store).await.iter().all(|item| item.incident != next.id || item.seq > 5));
     // A format-2 backup of the converted store restores to the same contents.
     let mut v2 = Vec::new();

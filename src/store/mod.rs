@@ -502,7 +502,8 @@ pub trait Store: Send + Sync + 'static {
     /// Store a new incident with its origin cross-reference, audit entry and the
     /// deliveries `plan` names, in one transaction. A replay — same idempotency key and
     /// fingerprint, or a ticket of the same desk already known — returns the existing
-    /// incident and stores nothing.
+    /// incident and stores nothing. Incident numbers only grow and are never reused;
+    /// a replay or a refusal may leave one unused.
     async fn create_incident(
         &self,
         new: NewIncident,

@@ -278,7 +278,7 @@ impl Store for SledStore {
         plan: CreationPlan<'_>,
     ) -> Result<CreateOutcome, StoreError> {
         // Answered once durable, a replay too (see `create`).
-        self.creations.create(self, new, idempotency, audit, now, plan).await
+        self.creations.create(new, idempotency, audit, now, plan).await
     }
 
     async fn update_incident(

@@ -11,7 +11,8 @@
 //! answers as a replay of the first, and a ticket still refers to one incident. The
 //! batch's answers go to the group commit in one hand-over, and its callers are
 //! answered when the flush is done: one wake-up each, not one for the write and
-//! another for the flush.
+//! another for the flush. The caller's side reads nothing from the database (see
+//! [`Creations::create`]): while a transaction runs, every sled read waits for it.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
@@ -143,20 +144,17 @@ impl Creations {
     /// key or ticket made. The answer comes once what it shows is durable.
     pub(super) async fn create(
         &self,
-        store: &SledStore,
         new: NewIncident,
         claim: Option<IdempotencyClaim>,
         mut audit: AuditEntry,
         now: Timestamp,
         plan: CreationPlan<'_>,
     ) -> Result<CreateOutcome, StoreError> {
+        // A replay is found by the writer, inside the batch's transaction, not here:
+        // a read on this side would wait for sled's global lock while the writer holds
+        // it, and that wait was most of an accepted submission's latency. A replay
+        // takes a number it leaves unused, as a refusal does.
         let origin_key = xref_key(&new.origin.desk, &new.origin.ticket);
-        // A replay of a stored creation needs no number and no plan.
-        if let Some(i) = stored_replay(store, &origin_key, claim.as_ref())? {
-            // The request that wrote it may still be waiting for its flush: wait as it does.
-            store.commit.durable().await?;
-            return Ok(CreateOutcome::Replayed(i));
-        }
         let seq = self.last_seq.fetch_add(1, Ordering::SeqCst) + 1;
         let year = now.to_zoned(jiff::tz::TimeZone::UTC).year();
         let mut incident = new.into_incident(IncidentId::new(year, seq), now);
@@ -188,33 +186,6 @@ fn stored_seq(meta: &sled::Tree) -> Result<u64, StoreError> {
     match meta.get(INCIDENT_SEQ).map_err(io)? {
         Some(b) => Ok(u64::from_be_bytes(b.as_ref().try_into().unwrap_or([0; 8]))),
         None => Ok(0),
-    }
-}
-
-/// The incident a stored idempotency key or desk ticket already refers to.
-fn stored_replay(
-    store: &SledStore,
-    origin_key: &[u8],
-    claim: Option<&IdempotencyClaim>,
-) -> Result<Option<Incident>, StoreError> {
-    let stored = |id: &[u8], what: &str| -> Result<Incident, StoreError> {
-        match store.incidents.get(id).map_err(io)? {
-            Some(bytes) => decode(&bytes),
-            None => Err(StoreError::Corrupt(format!("{what} points at missing {}", String::from_utf8_lossy(id)))),
-        }
-    };
-    if let Some(claim) = claim
-        && let Some(bytes) = store.idempotency.get(idempotency_key(claim)).map_err(io)?
-    {
-        let record: IdempotencyRecord = decode(&bytes)?;
-        if record.fingerprint != claim.fingerprint {
-            return Err(StoreError::IdempotencyMismatch);
-        }
-        return stored(record.incident.as_str().as_bytes(), "idempotency key").map(Some);
-    }
-    match store.xref.get(origin_key).map_err(io)? {
-        Some(id) => stored(&id, "xref").map(Some),
-        None => Ok(None),
     }
 }
 

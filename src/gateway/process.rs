@@ -11,7 +11,7 @@ use super::Gateway;
 use super::plan::Planner;
 use crate::model::{Actor, Incident, IncidentId, Role, Status, Text, Timer, Visibility};
 use crate::outbox::{Action, Delivery};
-use crate::store::{AuditEntry, AuditKind, DueTimer, Effects};
+use crate::store::{AuditEntry, AuditKind, DueTimer, Effects, TimerQuery};
 
 /// How many due incidents one store call returns to a pass of the watch.
 const DUE_PAGE: usize = 500;
@@ -87,7 +87,8 @@ impl Gateway {
     pub(super) async fn due(&self, timer: Timer, by: jiff::Timestamp) -> Result<Vec<IncidentId>, super::GatewayError> {
         let mut due: Vec<DueTimer> = Vec::new();
         loop {
-            let page = self.store.due_timers(timer, by, due.last(), DUE_PAGE).await?;
+            let query = TimerQuery { timer, by, after: due.last(), limit: DUE_PAGE };
+            let page = self.store.due_timers(&query).await?;
             let last = page.len() < DUE_PAGE;
             due.extend(page);
             if last {

@@ -13,7 +13,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::{
     AuditEntry, AuditKind, CreateOutcome, DueTimer, Effects, EscalationQuery, IdempotencyClaim, ListQuery, Store,
-    StoreError, Viewer,
+    StoreError, TimerQuery, Viewer,
 };
 use crate::escalation::Decision;
 use crate::escalation::rules::Contact;

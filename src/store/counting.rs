@@ -9,10 +9,11 @@ use jiff::Timestamp;
 
 use super::{
     AuditEntry, CreateOutcome, CreationPlan, DueDeliveries, DueEscalation, DueTimer, EscalationChange, EscalationQuery,
-    IdempotencyClaim, Leadership, ListQuery, Mutation, ReplayAudit, Store, StoreError, backup::BackupSummary,
+    IdempotencyClaim, Leadership, ListQuery, Mutation, ReplayAudit, Store, StoreError, TimerQuery,
+    backup::BackupSummary,
 };
 use crate::escalation::Escalation;
-use crate::model::{DeskId, Incident, IncidentId, NewIncident, TicketId, Timer};
+use crate::model::{DeskId, Incident, IncidentId, NewIncident, TicketId};
 use crate::outbox::{DeadLetter, OutboxItem};
 
 pub struct Counting {
@@ -111,7 +112,7 @@ counted! {
     escalations(query: &EscalationQuery) -> Vec<Escalation>;
     due_escalations(by: Timestamp, limit: usize) -> Vec<Escalation>;
     escalations_of(incident: &IncidentId) -> Vec<Escalation>;
-    due_timers(timer: Timer, by: Timestamp, after: Option<&DueTimer>, limit: usize) -> Vec<DueTimer>;
+    due_timers(query: &TimerQuery<'_>) -> Vec<DueTimer>;
     update_escalation(id: &str, now: Timestamp, change: EscalationChange<'_>, audit: Option<AuditEntry>) -> Escalation;
     put_content(content: bytes::Bytes) -> (String, bool);
     content(sha256: &str) -> Option<bytes::Bytes>;

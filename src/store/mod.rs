@@ -257,6 +257,16 @@ pub struct DueDeliveries {
     pub next_due: Option<Timestamp>,
 }
 
+/// A page of the incidents whose `timer` is due by `by`: earliest first (ties by
+/// id), after `after` (the last of the previous page), at most `limit`.
+#[derive(Clone, Copy, Debug)]
+pub struct TimerQuery<'a> {
+    pub timer: Timer,
+    pub by: Timestamp,
+    pub after: Option<&'a DueTimer>,
+    pub limit: usize,
+}
+
 /// An incident whose timer ([`Incident::timer`]) is due, and the instant it is due.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DueTimer {
@@ -686,16 +696,9 @@ pub trait Store: Send + Sync + 'static {
         due_with_incidents(self, by, limit).await
     }
 
-    /// The incidents whose `timer` is due by `by`, earliest first (ties by id), after
-    /// `after` (the last of the previous page), at most `limit`. Served by an index of
-    /// each timer's instant: a page costs what it returns, not what the store holds.
-    async fn due_timers(
-        &self,
-        timer: Timer,
-        by: Timestamp,
-        after: Option<&DueTimer>,
-        limit: usize,
-    ) -> Result<Vec<DueTimer>, StoreError>;
+    /// The incidents whose timer is due, as `query` asks. Served by an index of each
+    /// timer's instant: a page costs what it returns, not what the store holds.
+    async fn due_timers(&self, query: &TimerQuery<'_>) -> Result<Vec<DueTimer>, StoreError>;
 
     /// The escalations of one incident, in id order.
     async fn escalations_of(&self, incident: &IncidentId) -> Result<Vec<Escalation>, StoreError> {

@@ -22,10 +22,10 @@ use super::backup::{self, BackupSummary};
 use super::group_commit::GroupCommit;
 use super::{
     AuditEntry, CreateOutcome, CreationPlan, DueDeliveries, DueTimer, EscalationChange, EscalationQuery,
-    IdempotencyClaim, ListQuery, Mutation, ReplayAudit, Store, StoreError,
+    IdempotencyClaim, ListQuery, Mutation, ReplayAudit, Store, StoreError, TimerQuery,
 };
 use crate::escalation::Escalation;
-use crate::model::{DeskId, Incident, IncidentId, NewIncident, TicketId, Timer};
+use crate::model::{DeskId, Incident, IncidentId, NewIncident, TicketId};
 use crate::outbox::{DeadLetter, Delivery, OutboxItem};
 use batches::Batches;
 use index::LaneChange;
@@ -587,14 +587,8 @@ impl Store for SledStore {
         self.escalations_of_incident(incident)
     }
 
-    async fn due_timers(
-        &self,
-        timer: Timer,
-        by: Timestamp,
-        after: Option<&DueTimer>,
-        limit: usize,
-    ) -> Result<Vec<DueTimer>, StoreError> {
-        scan(|| self.timers_due(timer, by, after, limit))
+    async fn due_timers(&self, query: &TimerQuery<'_>) -> Result<Vec<DueTimer>, StoreError> {
+        scan(|| self.timers_due(query))
     }
 
     async fn update_escalation(

@@ -242,7 +242,7 @@ pub async fn due_timers_come_in_order_page_by_page_and_leave_when_settled(open: 
         async move {
             let mut all: Vec<DueTimer> = Vec::new();
             loop {
-                let page = store.due_timers(timer, by, all.last(), 2).await.unwrap();
+                let page = store.due_timers(&TimerQuery { timer, by, after: all.last(), limit: 2 }).await.unwrap();
                 assert!(page.len() <= 2, "the limit holds");
                 let last = page.len() < 2;
                 all.extend(page);
@@ -256,7 +256,8 @@ pub async fn due_timers_come_in_order_page_by_page_and_leave_when_settled(open: 
     assert_eq!(due(Timer::Deferral, at(5)).await, [ids[1].clone()], "due at its instant");
     let order = [ids[1].clone(), ids[3].clone(), ids[4].clone(), ids[0].clone()];
     assert_eq!(due(Timer::Deferral, at(60)).await, order, "earliest first, ties by id, over pages");
-    let first = store.due_timers(Timer::Deferral, at(60), None, 10).await.unwrap();
+    let first = store.due_timers(&TimerQuery { timer: Timer::Deferral, by: at(60), after: None, limit: 10 }).await;
+    let first = first.unwrap();
     assert_eq!(first[0].at, at(5), "each with the instant it is due");
     assert!(due(Timer::AutoClose, at(60)).await.is_empty(), "another timer's index is apart");
     // Taken up: the deferral ends with the change. Moved later: due later.
@@ -303,7 +304,8 @@ pub async fn due_timers_come_in_order_page_by_page_and_leave_when_settled(open: 
     let due = |timer: Timer, by: Timestamp| {
         let store = store.clone();
         async move {
-            store.due_timers(timer, by, None, 10).await.unwrap().into_iter().map(|d| d.incident).collect::<Vec<_>>()
+            let query = TimerQuery { timer, by, after: None, limit: 10 };
+            store.due_timers(&query).await.unwrap().into_iter().map(|d| d.incident).collect::<Vec<_>>()
         }
     };
     assert_eq!(due(Timer::Deferral, at(90)).await, [ids[0].clone(), ids[3].clone()], "after a restart");

@@ -424,14 +424,8 @@ impl Store for PgStore {
         query::due_escalations(self.pool().await?, by, limit).await
     }
 
-    async fn due_timers(
-        &self,
-        timer: Timer,
-        by: Timestamp,
-        after: Option<&super::DueTimer>,
-        limit: usize,
-    ) -> Result<Vec<super::DueTimer>, StoreError> {
-        query::due_timers(self.pool().await?, timer, by, after, limit).await
+    async fn due_timers(&self, query: &super::TimerQuery<'_>) -> Result<Vec<super::DueTimer>, StoreError> {
+        query::due_timers(self.pool().await?, query).await
     }
 
     async fn due_for_watch(&self, by: Timestamp, limit: usize) -> Result<Vec<super::DueEscalation>, StoreError> {

@@ -8,9 +8,9 @@ use sqlx::{Postgres, QueryBuilder};
 
 use super::{db, decode, limit_i64, nanos, seq_i64};
 use crate::escalation::Escalation;
-use crate::model::{DeskId, Incident, IncidentId, Timer};
+use crate::model::{DeskId, Incident, IncidentId};
 use crate::outbox::OutboxItem;
-use crate::store::{DueDeliveries, DueTimer, ListQuery, OrderBy, StoreError, Viewer, sequence_of};
+use crate::store::{DueDeliveries, DueTimer, ListQuery, OrderBy, StoreError, TimerQuery, Viewer, sequence_of};
 
 /// `WHERE` with every filter of `q` (cursor, offset and limit aside).
 fn filters<'a>(sql: &mut QueryBuilder<'a, Postgres>, q: &'a ListQuery) {
@@ -158,23 +158,17 @@ pub(super) async fn due_escalations(pool: &PgPool, by: Timestamp, limit: usize) 
     rows.iter().map(|(b,)| decode(b)).collect()
 }
 
-pub(super) async fn due_timers(
-    pool: &PgPool,
-    timer: Timer,
-    by: Timestamp,
-    after: Option<&DueTimer>,
-    limit: usize,
-) -> Result<Vec<DueTimer>, StoreError> {
-    let column = super::timer_column(timer);
+pub(super) async fn due_timers(pool: &PgPool, q: &TimerQuery<'_>) -> Result<Vec<DueTimer>, StoreError> {
+    let column = super::timer_column(q.timer);
     let sql = format!(
         "SELECT id, {column} FROM incidents WHERE {column} IS NOT NULL AND {column} <= $1 \
          AND ($2::bigint IS NULL OR ({column}, id) > ($2, $3)) ORDER BY {column}, id LIMIT $4"
     );
     let rows: Vec<(String, i64)> = sqlx::query_as(&sql)
-        .bind(nanos(by))
-        .bind(after.map(|a| nanos(a.at)))
-        .bind(after.map(|a| a.incident.as_str()))
-        .bind(limit_i64(limit))
+        .bind(nanos(q.by))
+        .bind(q.after.map(|a| nanos(a.at)))
+        .bind(q.after.map(|a| a.incident.as_str()))
+        .bind(limit_i64(q.limit))
         .fetch_all(pool)
         .await
         .map_err(db)?;

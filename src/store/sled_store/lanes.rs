@@ -10,9 +10,9 @@ use std::ops::Bound;
 use super::index::{DUE, Lane, OF_INCIDENT, TIMER, lane_key, lanes_of, ms_key, ms_of_key};
 use super::{SledStore, decode, io};
 use crate::escalation::Escalation;
-use crate::model::{DeskId, IncidentId, Timer};
+use crate::model::{DeskId, IncidentId};
 use crate::outbox::OutboxItem;
-use crate::store::{DueDeliveries, DueTimer, StoreError};
+use crate::store::{DueDeliveries, DueTimer, StoreError, TimerQuery};
 
 impl SledStore {
     fn item(&self, seq: u64) -> Result<Option<OutboxItem>, StoreError> {
@@ -96,17 +96,11 @@ impl SledStore {
         Ok(out)
     }
 
-    /// The incidents whose `timer` is due by `by`, after `after`. The index holds
-    /// milliseconds; the record decides to the instant.
-    pub(super) fn timers_due(
-        &self,
-        timer: Timer,
-        by: Timestamp,
-        after: Option<&DueTimer>,
-        limit: usize,
-    ) -> Result<Vec<DueTimer>, StoreError> {
-        let prefix = [TIMER, timer.code()];
-        let start = match after {
+    /// The incidents whose timer is due, as `q` asks. The index holds milliseconds;
+    /// the record decides to the instant.
+    pub(super) fn timers_due(&self, q: &TimerQuery<'_>) -> Result<Vec<DueTimer>, StoreError> {
+        let prefix = [TIMER, q.timer.code()];
+        let start = match q.after {
             Some(a) => {
                 let mut k = prefix.to_vec();
                 k.extend_from_slice(&ms_key(a.at));
@@ -117,7 +111,7 @@ impl SledStore {
         };
         let mut out = Vec::new();
         for entry in self.incident_index.range::<Vec<u8>, _>((start, Bound::Unbounded)) {
-            if out.len() >= limit {
+            if out.len() >= q.limit {
                 break;
             }
             let (key, id) = entry.map_err(io)?;
@@ -125,12 +119,12 @@ impl SledStore {
                 break;
             }
             let at = ms_of_key(&key[2..]).ok_or_else(|| StoreError::Corrupt("timer key".into()))?;
-            if at > by {
+            if at > q.by {
                 break;
             }
             if let Some(bytes) = self.incidents.get(&id).map_err(io)? {
                 let incident: crate::model::Incident = decode(&bytes)?;
-                if let Some(at) = incident.timer(timer).filter(|t| *t <= by) {
+                if let Some(at) = incident.timer(q.timer).filter(|t| *t <= q.by) {
                     out.push(DueTimer { at, incident: incident.id });
                 }
             }

@@ -211,8 +211,8 @@ struct Step {
     last: bool,
 }
 
-/// An HTTP answer, read and bounded.
 /// A record as last read, with its concurrency token.
+#[derive(Clone)]
 struct Current {
     record: CqRecord,
     etag: Option<String>,
@@ -407,78 +407,6 @@ impl ClearQuestAdapter {
         }
     }
 
-    async fn read(&self, path: &str) -> Result<Current, AdapterError> {
-        let selection = self.selection();
-        let query: &[(&str, &str)] = if selection == "*" { &[] } else { &[("oslc.properties", selection.as_str())] };
-        let answer = self.send(Method::GET, path, query, None, None).await?;
-        let record = self.parse_record(&format!("GET {path}"), &answer.body)?;
-        Ok(Current { record, etag: answer.header(ETAG).map(str::to_owned) })
-    }
-
-    /// Read, plan, PUT with `If-Match`; on 412 read again and re-plan. Returns the
-    /// record once `plan` has nothing left to do.
-    async fn modify<F>(&self, id: &RemoteId, plan: F) -> Result<Current, AdapterError>
-    where
-        F: Fn(&CqRecord) -> Result<Option<Step>, AdapterError> + Send + Sync,
-    {
-        self.modify_steps(id, MAX_ACTION_HOPS, plan).await
-    }
-
-    /// [`Self::modify`] for a plan that may need up to `steps` PUTs.
-    async fn modify_steps<F>(&self, id: &RemoteId, steps: usize, plan: F) -> Result<Current, AdapterError>
-    where
-        F: Fn(&CqRecord) -> Result<Option<Step>, AdapterError> + Send + Sync,
-    {
-        let path = self.record_path(id)?;
-        let mut current = self.read(&path).await?;
-        let mut conflicts = 0u32;
-        let max_rounds = steps + self.config.max_conflict_retries as usize + 2;
-        for _ in 0..max_rounds {
-            let Some(step) = plan(&current.record)? else {
-                return Ok(current);
-            };
-            let etag = current.etag.clone().ok_or_else(|| {
-                AdapterError::permanent(format!("ClearQuest sent no ETag for {path}; cannot modify it safely"))
-            })?;
-            let body = CqRecord { about: Some(self.absolute(&path)), type_name: None, props: step.props.clone() };
-            let body = oslc::write_record(&body)
-                .map_err(|e| AdapterError::permanent(format!("cannot express the change as RDF/XML: {e}")))?;
-            let properties = step.props.keys().cloned().collect::<Vec<_>>().join(",");
-            let query = [("rcm.action", step.action.as_str()), ("oslc.properties", properties.as_str())];
-            match self.send(Method::PUT, &path, &query, Some(&etag), Some(body)).await {
-                Ok(answer) => {
-                    let etag = answer.header(ETAG).map(str::to_owned);
-                    current = if answer.body.is_empty() || etag.is_none() {
-                        self.read(&path).await?
-                    } else {
-                        let record = self.parse_record(&format!("PUT {path}"), &answer.body)?;
-                        Current { record, etag }
-                    };
-                    if step.last {
-                        return Ok(current);
-                    }
-                }
-                Err(e) if e.status() == Some(412) => {
-                    conflicts += 1;
-                    if conflicts > self.config.max_conflict_retries {
-                        return Err(AdapterError::Retriable {
-                            message: format!(
-                                "{path} changed under us {conflicts} times in a row (412); giving up for now"
-                            ),
-                            status: Some(412),
-                            retry_after: None,
-                            body: e.body().map(str::to_owned),
-                        });
-                    }
-                    tracing::debug!(record = %path, conflicts, "stale ETag, re-reading");
-                    current = self.read(&path).await?;
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Err(AdapterError::permanent(format!("modifying {path} did not settle after {max_rounds} rounds")))
-    }
-
     /// The shortest chain of actions from `from` to `to` under the configured table.
     fn action_path(&self, from: &str, to: &str) -> Result<Vec<String>, AdapterError> {
         let mut queue = VecDeque::from([(from.to_owned(), Vec::<String>::new())]);
@@ -671,12 +599,15 @@ impl Adapter for ClearQuestAdapter {
                 .ok_or_else(|| AdapterError::permanent("ClearQuest created a record but sent no Location"))?;
             self.read(&self.own_path(location)?).await?
         };
-        let created = self.ticket(current)?;
+        let created = self.ticket(current.clone())?;
         tracing::info!(record = %created.display_id, correlation, "created ClearQuest record");
         match &fields.status {
             Some(status) if created.fields.status.as_ref() != Some(status) => {
+                // The actions start from the record the POST answered with: no read.
                 let only_status = TicketFields { status: Some(status.clone()), ..TicketFields::default() };
-                self.update(&created.id, &only_status).await
+                let plan = |record: &CqRecord| self.plan_update(record, &only_status);
+                let current = self.modify_steps(&created.id, Some(current), MAX_ACTION_HOPS, plan).await?;
+                self.ticket(current)
             }
             _ => Ok(created),
         }
@@ -719,7 +650,7 @@ impl Adapter for ClearQuestAdapter {
         let n = entries.len();
         let log_field = self.config.notes_field.clone();
         let entry_field = self.config.note_entry_field.clone();
-        self.modify_steps(id, n, |record| {
+        self.modify_steps(id, None, n, |record| {
             let log = record.get(&log_field).unwrap_or_default();
             let missing: Vec<usize> = (1..=n).filter(|i| !has_entry(log, &marker, *i, n)).collect();
             let Some(first) = missing.first() else {
@@ -779,6 +710,7 @@ impl Adapter for ClearQuestAdapter {
     }
 }
 
+mod modify;
 mod notes;
 mod query;
 mod request;

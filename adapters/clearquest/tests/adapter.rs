@@ -76,6 +76,11 @@ async fn create_with_a_status_runs_the_actions() {
     let created = cq.create(&fields, "INC-2026-000010").await.unwrap();
     assert_eq!(created.fields.status.as_deref(), Some("Opened"));
     assert_eq!(sim.record(&created.display_id).unwrap().state, "Opened");
+    // The actions start from the record the POST answered with, ETag and all.
+    let served = sim.faults().served_all();
+    let reads: Vec<_> = served.keys().filter(|k| k.starts_with("GET ") && k.contains("/record/")).collect();
+    assert!(reads.is_empty(), "the created record was read again: {served:?}");
+    assert!(served.keys().any(|k| k.starts_with("PUT ")), "{served:?}");
 }
 
 #[tokio::test]

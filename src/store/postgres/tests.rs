@@ -285,3 +285,68 @@ mod listings {
         assert!(store.escalations_of(&i.id).await.unwrap().is_empty());
     }
 }
+
+/// A database migrated before the timer columns (migration 0003) gets them filled
+/// from the stored bodies: what waited for the escalation watch before the upgrade
+/// is due after it, by the same rules the gateway writes them with.
+#[tokio::test]
+async fn the_timer_migration_fills_the_columns_from_bodies_stored_before_it() {
+    use crate::model::{DialectId, IncidentId, ProcessState, Rca, Status, Timer};
+    use crate::store::{TimerQuery, postgres::nanos};
+    if testing::skip() {
+        return;
+    }
+    let url = testing::shared().fresh_database();
+    let pool = sqlx::PgPool::connect(&url).await.expect("connects");
+    // The schema as it was: migrations 0001 and 0002 only, byte for byte.
+    let old = tempfile::tempdir().expect("a directory");
+    for name in ["0001_store.sql", "0002_desk_pages.sql"] {
+        let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/postgres").join(name);
+        std::fs::copy(from, old.path().join(name)).expect("copied");
+    }
+    sqlx::migrate::Migrator::new(old.path()).await.expect("reads").run(&pool).await.expect("migrates");
+    let at: jiff::Timestamp = "2026-11-30T07:00:00Z".parse().expect("an instant");
+    let mut deferred = crate::model::testing::incident("region-h", DialectId::Native, "t-1");
+    deferred.deferred_until = Some(at);
+    let mut resolved = crate::model::testing::incident("region-h", DialectId::Native, "t-2");
+    resolved.id = IncidentId::new(2026, 2);
+    resolved.status = Status::Resolved;
+    resolved.process = Some(ProcessState {
+        profile: "healthdata".into(),
+        importance: None,
+        priority: None,
+        hold_reason: None,
+        auto_close_at: Some(at),
+        reporter_reopens: false,
+    });
+    resolved.rca = Some(Rca { due: at, requested: false, delivered_at: None, delivered_by: None, reminded_at: None });
+    for (seq, i) in [(1i64, &deferred), (2, &resolved)] {
+        sqlx::query(
+            "INSERT INTO incidents (id, seq, body, status, service, created_at, updated_at, updated_ns, updated_ms,
+               origin_desk, parties)
+             VALUES ($1, $2, $3::jsonb, $4, 'FMK', now(), now(), 0, 0, 'region-h', ARRAY['region-h'])",
+        )
+        .bind(i.id.as_str())
+        .bind(seq)
+        .bind(serde_json::to_string(i).expect("encodes"))
+        .bind(i.status.as_str())
+        .execute(&pool)
+        .await
+        .expect("stored as before");
+    }
+    // The store starts: it applies 0003.
+    let store = PgStore::open_lazy(&config(url)).expect("opens");
+    let due = |timer: Timer| {
+        let store = &store;
+        async move {
+            let query = TimerQuery { timer, by: at, after: None, limit: 10 };
+            let due = store.due_timers(&query).await.expect("reads");
+            due.into_iter().map(|d| (d.incident.to_string(), nanos(d.at))).collect::<Vec<_>>()
+        }
+    };
+    let deferred_id = (deferred.id.to_string(), nanos(at));
+    let resolved_id = (resolved.id.to_string(), nanos(at));
+    assert_eq!(due(Timer::Deferral).await, [deferred_id]);
+    assert_eq!(due(Timer::AutoClose).await, std::slice::from_ref(&resolved_id));
+    assert_eq!(due(Timer::RcaDue).await, [resolved_id]);
+}

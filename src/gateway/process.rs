@@ -84,7 +84,7 @@ impl Gateway {
     /// The incidents whose `timer` is due by `by`, earliest first, page by page from
     /// the store's index of it: what a pass reads grows with what is due, never with
     /// what the store holds.
-    pub(super) async fn due(&self, timer: Timer, by: jiff::Timestamp) -> Result<Vec<IncidentId>, super::GatewayError> {
+    pub(super) async fn due(&self, timer: Timer, by: Timestamp) -> Result<Vec<IncidentId>, super::GatewayError> {
         let mut due: Vec<DueTimer> = Vec::new();
         loop {
             let query = TimerQuery { timer, by, after: due.last(), limit: DUE_PAGE };

@@ -76,10 +76,15 @@ pub(super) fn incident_keys(i: &Incident) -> Vec<Vec<u8>> {
     keys.push(key(UPDATED, &[&ms_key(i.updated_at), id]));
     for timer in Timer::ALL {
         if let Some(at) = i.timer(timer) {
-            keys.push(key(TIMER, &[&[timer.code()], &ms_key(at), id]));
+            keys.push(timer_key(timer, at, &i.id));
         }
     }
     keys
+}
+
+/// The `f` key of `incident`'s `timer`, due at `at`.
+pub(super) fn timer_key(timer: Timer, at: Timestamp, incident: &IncidentId) -> Vec<u8> {
+    key(TIMER, &[&[timer.code()], &ms_key(at), incident.as_str().as_bytes()])
 }
 
 /// Index `new` in place of `old` (the incident as stored before this write).

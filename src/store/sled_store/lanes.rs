@@ -1,13 +1,13 @@
 //! Reads served by the outbox, escalation and incident indexes: one incident's
 //! lanes, the lane heads due, the escalations due and those of one incident, the
-//! deferrals due. Each costs what it returns, not what the outbox, the escalations
+//! incident timers due. Each costs what it returns, not what the outbox, the escalations
 //! or the incidents hold.
-
-use jiff::Timestamp;
 
 use std::ops::Bound;
 
-use super::index::{DUE, Lane, OF_INCIDENT, TIMER, lane_key, lanes_of, ms_key, ms_of_key};
+use jiff::Timestamp;
+
+use super::index::{DUE, Lane, OF_INCIDENT, TIMER, lane_key, lanes_of, ms_of_key, timer_key};
 use super::{SledStore, decode, io};
 use crate::escalation::Escalation;
 use crate::model::{DeskId, IncidentId};
@@ -101,12 +101,7 @@ impl SledStore {
     pub(super) fn timers_due(&self, q: &TimerQuery<'_>) -> Result<Vec<DueTimer>, StoreError> {
         let prefix = [TIMER, q.timer.code()];
         let start = match q.after {
-            Some(a) => {
-                let mut k = prefix.to_vec();
-                k.extend_from_slice(&ms_key(a.at));
-                k.extend_from_slice(a.incident.as_str().as_bytes());
-                Bound::Excluded(k)
-            }
+            Some(a) => Bound::Excluded(timer_key(q.timer, a.at, &a.incident)),
             None => Bound::Included(prefix.to_vec()),
         };
         let mut out = Vec::new();

@@ -96,33 +96,30 @@ impl Gateway {
         let Some(m) = &self.config.gateway.mitz else { return Ok(0) };
         let now = self.now();
         let lead = SignedDuration::from_hours(i64::from(m.rca_reminder_hours));
+        let Some(national) = self.config.national_desk().map(|d| d.id.clone()) else { return Ok(0) };
+        let actor = Actor { desk: national.clone(), role: Role::National };
         let mut reminded = 0;
         // Only the analyses due within the lead that nobody delivered or was reminded
-        // of (the store indexes their due instants).
+        // of (the store indexes their due instants); each is checked again, as it is
+        // now, inside its change.
         for id in self.due(Timer::RcaDue, now + lead).await? {
-            // A P1/P2's (the analysis is owed for those only).
-            let major = |i: &Incident| i.priority.is_some_and(|p| matches!(p, Priority::P1 | Priority::P2));
-            let incident = self.store.get_incident(&id).await?;
-            let Some(incident) = incident.filter(|i| major(i) && needs_reminder(i, now, lead)) else { continue };
-            let Some(national) = self.config.national_desk().map(|d| d.id.clone()) else { return Ok(reminded) };
-            let actor = Actor { desk: national.clone(), role: Role::National };
-            let Some(rca) = &incident.rca else { continue };
-            let text = Text::parse(
-                "note",
-                &format!(
-                    "Reminder: the root-cause analysis of {} is due {}. Deliver it to the national desk and mark it delivered (rca_delivered).",
-                    incident.id, rca.due
-                ),
-            )?;
-            let entry =
-                AuditEntry::new(now, AuditKind::Updated, format!("root-cause analysis reminder for {}", incident.id))
-                    .with_desk(&national);
+            let entry = AuditEntry::new(now, AuditKind::Updated, format!("root-cause analysis reminder for {id}"))
+                .with_desk(&national);
             let mutate = |i: &mut Incident| {
-                if !needs_reminder(i, now, lead) {
+                // A P1/P2's (the analysis is owed for those only).
+                let major = i.priority.is_some_and(|p| matches!(p, Priority::P1 | Priority::P2));
+                let Some(due) = i.rca.as_ref().map(|r| r.due).filter(|_| major && needs_reminder(i, now, lead)) else {
                     return Ok(Effects::unchanged());
-                }
+                };
+                let text = Text::parse(
+                    "note",
+                    &format!(
+                        "Reminder: the root-cause analysis of {} is due {due}. Deliver it to the national desk and mark it delivered (rca_delivered).",
+                        i.id
+                    ),
+                )?;
                 let before = i.clone();
-                i.add_note(&actor, text.clone(), Visibility::Internal, now);
+                i.add_note(&actor, text, Visibility::Internal, now);
                 if let Some(rca) = i.rca.as_mut() {
                     rca.reminded_at = Some(now);
                 }
@@ -138,7 +135,7 @@ impl Gateway {
                 }
                 Ok(Effects { changed: true, deliveries, ..Effects::default() })
             };
-            let after = self.store.update_incident(&incident.id, &mutate, entry).await?;
+            let after = self.store.update_incident(&id, &mutate, entry).await?;
             if after.rca.as_ref().and_then(|r| r.reminded_at) == Some(now) {
                 reminded += 1;
                 tracing::info!(incident = %after.id, "root-cause analysis reminder sent");

@@ -186,7 +186,7 @@ mod tests {
     /// Process step 3 (NSP): a P3/P4 reported outside staffed hours is taken up at
     /// the next working start; the watch finds the due ones without reading the rest.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn ending_due_deferrals_reads_only_the_due_ones() {
+    async fn step_3_ending_due_deferrals_reads_only_the_due_ones() {
         let (few, few_updates, after) = one_round(0).await;
         let (many, many_updates, _) = one_round(40).await;
         assert_eq!(few, many, "the calls of a round grow with reports that are not due");

@@ -378,6 +378,21 @@ impl Gateway {
         change: &Change,
         ctx: &RequestContext,
     ) -> Result<Incident, GatewayError> {
+        self.update_if(who, id, change, ctx, &|_| true).await
+    }
+
+    /// [`Gateway::update`], applied only if the incident, as the change's own
+    /// transaction reads it, still meets `still`; otherwise it is left as it is (no
+    /// write, no audit) and returned. For passes that decided from an index read
+    /// earlier: what changed since is seen here.
+    pub(crate) async fn update_if(
+        &self,
+        who: &DeskPrincipal,
+        id: &IncidentId,
+        change: &Change,
+        ctx: &RequestContext,
+        still: &(dyn Fn(&Incident) -> bool + Sync),
+    ) -> Result<Incident, GatewayError> {
         let actor = who.actor();
         let now = self.now();
         let change = &self.with_rca_due(change, now);
@@ -420,6 +435,9 @@ impl Gateway {
         let mutate = |i: &mut Incident| {
             if !i.is_visible_to(&actor) {
                 return Err(ModelError::Invalid { field: "id", expected: "an incident this desk is party to" });
+            }
+            if !still(i) {
+                return Ok(Effects::unchanged());
             }
             let before = i.clone();
             let was_support_request = i.kind == crate::model::Kind::SupportRequest;

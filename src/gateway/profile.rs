@@ -113,17 +113,28 @@ impl Gateway {
         let mut closed = Vec::new();
         // Only the resolved incidents whose window ran out (the store indexes it).
         for id in self.due(Timer::AutoClose, now).await? {
-            let change = Change { status: Some(Status::Closed), ..Change::default() };
-            match self.update(&who, &id, &change, &RequestContext::default()).await {
-                Ok(_) => {
-                    tracing::info!(incident = %id, profile = %profile.name, "closed: the reopen window after resolution ran out");
-                    closed.push(id);
-                }
-                // A P1/P2 without an approved report stays resolved: the close guard holds.
-                Err(e) => tracing::warn!(incident = %id, error = %e, "auto-close not applied"),
+            if self.close_if_due(&who, &id, now).await {
+                tracing::info!(incident = %id, profile = %profile.name, "closed: the reopen window after resolution ran out");
+                closed.push(id);
             }
         }
         Ok(closed)
+    }
+
+    /// Close `id` if, as its change reads it, it is still resolved with its window
+    /// run out at `now`: a reporter who reopened it after the pass read the index
+    /// keeps it open (I08). Whether it was closed.
+    async fn close_if_due(&self, national: &DeskPrincipal, id: &IncidentId, now: Timestamp) -> bool {
+        let change = Change { status: Some(Status::Closed), ..Change::default() };
+        let due = |i: &Incident| i.timer(Timer::AutoClose).is_some_and(|at| at <= now);
+        match self.update_if(national, id, &change, &RequestContext::default(), &due).await {
+            Ok(after) => after.status == Status::Closed,
+            // A P1/P2 without an approved report stays resolved: the close guard holds.
+            Err(e) => {
+                tracing::warn!(incident = %id, error = %e, "auto-close not applied");
+                false
+            }
+        }
     }
 
     /// Run [`Gateway::auto_close_due`] every `every` (the escalation watch's period)
@@ -148,5 +159,86 @@ impl Gateway {
                 _ = shutdown.changed() => {}
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use jiff::{SignedDuration, Timestamp};
+
+    use crate::auth::DeskPrincipal;
+    use crate::clock::TestClock;
+    use crate::config::Config;
+    use crate::config::testing::{GATEWAY, NATIONAL, env, region_h};
+    use crate::gateway::{Gateway, RequestContext};
+    use crate::model::testing::desk;
+    use crate::model::{Change, DialectId, Incident, Role, Status, Timer};
+    use crate::store::{AuditEntry, AuditKind, Effects, StoreConfig};
+
+    const PROFILE: &str = r#"
+        [gateway.process]
+        name = "healthdata"
+        reporter_reopens = true
+        [gateway.process.calendar]
+        zone = "Europe/Brussels"
+        working_hours = "08:00-16:30"
+        [gateway.process.priority]
+        services = { FMK = "gold" }
+        canonical = { P08 = "P4" }
+        matrix.gold = { high = "P08", medium = "P08", low = "P08", none = "P08" }
+    "#;
+
+    /// Seed 000, I08: "the end-user has 5 working days left to re-open the ticket.
+    /// After 5 working days, the ticket will be automatically set to the status
+    /// 'closed'." An incident reopened and resolved again after the auto-close pass
+    /// read the index, and before it closed, gets its new window in full; the one
+    /// left alone closes.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn i08_a_reopen_after_the_pass_read_the_index_gets_its_new_window_in_full() {
+        let dir = tempfile::tempdir().expect("a directory");
+        let store = crate::store::open(&StoreConfig::Sled { path: dir.path().to_owned() }).expect("opens");
+        let now: Timestamp = "2026-12-02T10:00:00Z".parse().expect("an instant");
+        let text = format!("{GATEWAY}{PROFILE}{NATIONAL}{}", region_h("native"));
+        let config =
+            Arc::new(Config::from_toml(&text, std::path::Path::new("."), &env()).expect("the federation loads"));
+        let gateway = Gateway::new(config.clone(), store.clone(), Arc::new(TestClock::at(now)));
+        let mut ids = Vec::new();
+        for ticket in ["t-reopened", "t-left"] {
+            let new = crate::model::testing::report("region-h", DialectId::Native, ticket);
+            let plan = |i: &mut Incident| {
+                super::on_created(&config, i);
+                i.status = Status::Resolved;
+                if let Some(p) = i.process.as_mut() {
+                    p.auto_close_at = Some(now - SignedDuration::from_hours(1));
+                }
+                Effects { changed: true, ..Effects::default() }
+            };
+            let entry = AuditEntry::new(now, AuditKind::Submitted, "submitted");
+            ids.push(store.create_incident(new, None, entry, now, &plan).await.expect("stored").incident().id.clone());
+        }
+        let due = gateway.due(Timer::AutoClose, now).await.expect("the index reads");
+        assert_eq!(due, ids, "both windows ran out");
+
+        // Between the index read and the close, the reporter reopens the first and the
+        // national desk resolves it again: a new window has begun.
+        let reporter = DeskPrincipal { desk: desk("region-h"), role: Role::Local };
+        let national = DeskPrincipal { desk: desk("sds"), role: Role::National };
+        let ctx = RequestContext::default();
+        let to = |status| Change { status: Some(status), ..Change::default() };
+        let reopened = gateway.update(&reporter, &ids[0], &to(Status::InProgress), &ctx).await.expect("reopens");
+        assert_eq!(reopened.process.as_ref().and_then(|p| p.auto_close_at), None, "the reopen ends the window");
+        let again = gateway.update(&national, &ids[0], &to(Status::Resolved), &ctx).await.expect("resolves");
+        let window = again.process.as_ref().and_then(|p| p.auto_close_at).expect("a new window");
+        assert!(window > now, "the new window runs from now: {window}");
+
+        let closed =
+            [gateway.close_if_due(&national, &ids[0], now).await, gateway.close_if_due(&national, &ids[1], now).await];
+        assert_eq!(closed, [false, true], "only the incident whose window still ran out closes");
+        let first = store.get_incident(&ids[0]).await.expect("reads").expect("stored");
+        assert_eq!((first.status, first.version), (Status::Resolved, again.version), "left in its new window");
+        let second = store.get_incident(&ids[1]).await.expect("reads").expect("stored");
+        assert_eq!(second.status, Status::Closed, "the window ran out: closed by itself");
     }
 }

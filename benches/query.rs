@@ -12,7 +12,8 @@
 //!   `apply_remote`, what every webhook and poll runs), with `BENCH_OUTBOX`
 //!   (default 1000000) deliveries waiting for other incidents vs none.
 //!
-//! `cargo bench --bench query`.
+//! `cargo bench --bench query` (env: `BENCH_SIZES`, `BENCH_ITERS`, `BENCH_OUTBOX`,
+//! `BENCH_CACHE_MB` for `[gateway.store] cache_mb`).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -35,7 +36,15 @@ const ORIGINS: [(&str, &str); 3] = [("pharmacy", "native"), ("region-h", "servic
 fn config(data: &Path) -> kit::GatewayConfig {
     let mut c = kit::GatewayConfig::standard(data, 1 << 20);
     c.open_rate_limits().unthrottled_inbound();
+    if let Some(mb) = cache_mb() {
+        c.gateway("store", json!({ "kind": "sled", "cache_mb": mb }));
+    }
     c
+}
+
+/// `[gateway.store] cache_mb` for the gateway under test (`BENCH_CACHE_MB`), if set.
+fn cache_mb() -> Option<u64> {
+    std::env::var("BENCH_CACHE_MB").ok().and_then(|v| v.parse().ok())
 }
 
 fn main() {
@@ -50,7 +59,11 @@ fn main() {
     rt.block_on(async {
         let template = template().await;
         let mut first: Option<[Duration; 3]> = None;
-        println!("\nlookups (median of {iters}; ratio against {} incidents)", sizes.first().copied().unwrap_or(0));
+        let cache = cache_mb().map_or("sled's default page cache".to_owned(), |mb| format!("cache_mb = {mb}"));
+        println!(
+            "\nlookups (median of {iters}; ratio against {} incidents; {cache})",
+            sizes.first().copied().unwrap_or(0)
+        );
         println!(
             "{:>10}  {:>10}  {:>22}  {:>22}  {:>22}",
             "incidents", "open", "ServiceNow number=", "JQL key=", "native list page"

@@ -125,7 +125,7 @@ pub fn data_dir_from_config(config: &Path) -> Result<PathBuf, String> {
 /// sled directory [`data_dir_from_config`] finds.
 pub fn store_from_config(data_dir: Option<PathBuf>, config: &Path) -> Result<crate::store::StoreConfig, String> {
     if let Some(path) = data_dir {
-        return Ok(crate::store::StoreConfig::Sled { path });
+        return Ok(crate::store::StoreConfig::sled(path));
     }
     let kind = std::env::var("DESKGATE_GATEWAY__STORE__KIND").ok().or_else(|| {
         let table = std::fs::read_to_string(config).ok()?.parse::<toml::Table>().ok()?;
@@ -134,14 +134,14 @@ pub fn store_from_config(data_dir: Option<PathBuf>, config: &Path) -> Result<cra
     if kind.as_deref() == Some("postgres") {
         return crate::config::store_of_file(config, &crate::config::ProcessEnv).map_err(|e| e.to_string());
     }
-    data_dir_from_config(config).map(|path| crate::store::StoreConfig::Sled { path })
+    data_dir_from_config(config).map(crate::store::StoreConfig::sled)
 }
 
 /// How `backup` and `restore` name a store: its directory, or its database URL
 /// (which never holds the password).
 pub fn describe_store(store: &crate::store::StoreConfig) -> String {
     match store {
-        crate::store::StoreConfig::Sled { path } => path.display().to_string(),
+        crate::store::StoreConfig::Sled { path, .. } => path.display().to_string(),
         crate::store::StoreConfig::Postgres(pg) => pg.url.clone(),
     }
 }
@@ -154,7 +154,7 @@ pub async fn backup_store(
     out: &Path,
 ) -> Result<crate::store::backup::BackupSummary, String> {
     match store {
-        crate::store::StoreConfig::Sled { path } => backup(path, out).await,
+        crate::store::StoreConfig::Sled { path, .. } => backup(path, out).await,
         crate::store::StoreConfig::Postgres(_) => {
             let store = crate::store::connect(store).await.map_err(|e| e.to_string())?;
             write_backup(&*store, out).await
@@ -170,7 +170,7 @@ pub async fn restore_store(
     force: bool,
 ) -> Result<crate::store::backup::BackupSummary, String> {
     match store {
-        crate::store::StoreConfig::Sled { path } => restore(input, path, force).await,
+        crate::store::StoreConfig::Sled { path, .. } => restore(input, path, force).await,
         crate::store::StoreConfig::Postgres(_) => {
             let file = std::fs::File::open(input).map_err(|e| format!("{}: {e}", input.display()))?;
             let store = crate::store::connect(store).await.map_err(|e| e.to_string())?;
@@ -190,8 +190,8 @@ pub async fn backup(data_dir: &Path, out: &Path) -> Result<crate::store::backup:
     if !data_dir.is_dir() {
         return Err(format!("{}: no such data directory", data_dir.display()));
     }
-    let store = crate::store::open(&crate::store::StoreConfig::Sled { path: data_dir.to_path_buf() })
-        .map_err(|e| e.to_string())?;
+    let store =
+        crate::store::open(&crate::store::StoreConfig::sled(data_dir.to_path_buf())).map_err(|e| e.to_string())?;
     write_backup(&*store, out).await
 }
 
@@ -229,8 +229,8 @@ pub async fn restore(
     force: bool,
 ) -> Result<crate::store::backup::BackupSummary, String> {
     let file = std::fs::File::open(input).map_err(|e| format!("{}: {e}", input.display()))?;
-    let store = crate::store::open(&crate::store::StoreConfig::Sled { path: data_dir.to_path_buf() })
-        .map_err(|e| e.to_string())?;
+    let store =
+        crate::store::open(&crate::store::StoreConfig::sled(data_dir.to_path_buf())).map_err(|e| e.to_string())?;
     store.import(&mut std::io::BufReader::new(file), force).await.map_err(|e| format!("{}: {e}", input.display()))
 }
 
@@ -533,7 +533,7 @@ mod tests {
         assert_eq!(describe_store(&store), "postgres://deskgate@db:5432/deskgate", "named without the password");
         // --data-dir names a sled directory whatever the configuration says.
         let sled = store_from_config(Some(PathBuf::from("/srv/store")), &config).unwrap();
-        assert_eq!(sled, crate::store::StoreConfig::Sled { path: PathBuf::from("/srv/store") });
+        assert_eq!(sled, crate::store::StoreConfig::sled(PathBuf::from("/srv/store")));
     }
 
     #[test]

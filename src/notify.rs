@@ -522,7 +522,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn step_10_the_watch_ends_an_escalation_whose_incident_was_resolved_instead_of_paging() {
         let dir = tempfile::tempdir().unwrap();
-        let store = crate::store::open(&crate::store::StoreConfig::Sled { path: dir.path().to_owned() }).unwrap();
+        let store = crate::store::open(&crate::store::StoreConfig::sled(dir.path().to_owned())).unwrap();
         let clock = TestClock::at(testkit::local("2026-03-07T03:00"));
         let engine = Engine::new(Arc::new(testkit::shipped().clone()), Arc::new(clock.clone()));
         let mut new = crate::model::testing::report("region-h", DialectId::Servicenow, "INC1");

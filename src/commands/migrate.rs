@@ -14,7 +14,7 @@ pub fn parse_store(text: &str, password_env: Option<&str>) -> Result<StoreConfig
         if dir.is_empty() {
             return Err("sled: expected a directory, as in sled:/var/lib/deskgate".into());
         }
-        return Ok(StoreConfig::Sled { path: PathBuf::from(dir) });
+        return Ok(StoreConfig::sled(PathBuf::from(dir)));
     }
     if let Some(url) = text.strip_prefix("postgres:") {
         // `postgres:postgres://…` and `postgres://…` both name the database.
@@ -45,7 +45,7 @@ pub async fn migrate(from: &StoreConfig, to: &StoreConfig, force: bool) -> Resul
     if from == to {
         return Err("--from and --to name the same store".into());
     }
-    if let StoreConfig::Sled { path } = from {
+    if let StoreConfig::Sled { path, .. } = from {
         if !path.is_dir() {
             return Err(format!("{}: no such data directory", path.display()));
         }

@@ -50,7 +50,7 @@ pub use mitz::{Mitz, Person};
 pub use sms::{DEFAULT_SMS_BODY, Sms};
 pub use smtp::{Smtp, SmtpTls};
 use smtp::{SmtpFile, resolve_smtp};
-pub use store::{DEFAULT_LEASE_SECS, PostgresConfig, StoreConfig, store_of_file};
+pub use store::{DEFAULT_LEASE_SECS, DEFAULT_SLED_CACHE_MB, PostgresConfig, StoreConfig, store_of_file};
 use store::{StoreFile, resolve_store};
 // The secret vocabulary is shared with the dialects' options, below config.
 pub use crate::secret::{Secret, SecretRef};

@@ -18,6 +18,8 @@ pub(super) struct StoreFile {
     kind: String,
     /// The sled directory, relative to the working directory; `data_dir` without it.
     path: Option<PathBuf>,
+    /// sled: how much of the store its page cache may hold in memory, in MiB.
+    cache_mb: Option<u64>,
     /// PostgreSQL: `postgres://user@host:port/database` (no password).
     url: Option<String>,
     /// PostgreSQL: the password, by secret reference.
@@ -43,16 +45,26 @@ pub struct PostgresConfig {
 /// Which backend holds the gateway's state (`[gateway.store]`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StoreConfig {
-    /// The embedded sled store in this directory.
-    Sled { path: PathBuf },
+    /// The embedded sled store in this directory, with a page cache of at most
+    /// `cache_mb` MiB.
+    Sled { path: PathBuf, cache_mb: u64 },
     /// One PostgreSQL database, shared by every replica.
     Postgres(PostgresConfig),
 }
 
 pub const DEFAULT_POOL_SIZE: u32 = 10;
+/// sled's own default page cache, in MiB.
+pub const DEFAULT_SLED_CACHE_MB: u64 = 1024;
+/// The page cache `cache_mb` may set, in MiB: 16 MiB to 1 TiB.
+const SLED_CACHE_MB: std::ops::RangeInclusive<u64> = 16..=1 << 20;
 pub const DEFAULT_LEASE_SECS: u64 = 60;
 
 impl StoreConfig {
+    /// The sled store in `path`, with the default page cache.
+    pub fn sled(path: impl Into<PathBuf>) -> Self {
+        StoreConfig::Sled { path: path.into(), cache_mb: DEFAULT_SLED_CACHE_MB }
+    }
+
     /// How long a delivery is held by the replica that took it (sled: one process,
     /// the lease only bounds a delivery that never reports back).
     pub fn delivery_lease(&self) -> Duration {
@@ -71,7 +83,7 @@ pub(super) fn resolve_store(
     env: &dyn Env,
     problems: &mut Vec<Problem>,
 ) -> StoreConfig {
-    let sled = |path: &Path| StoreConfig::Sled { path: path.to_owned() };
+    let sled = |path: &Path| StoreConfig::sled(path);
     let Some(file) = file else { return sled(data_dir) };
     let problem = |problems: &mut Vec<Problem>, key: &str, message: String| {
         problems.push(Problem { path: format!("gateway.store.{key}"), message })
@@ -88,11 +100,21 @@ pub(super) fn resolve_store(
                     problem(problems, key, "applies to kind = \"postgres\" only".into());
                 }
             }
-            sled(file.path.as_deref().unwrap_or(data_dir))
+            let cache_mb = file.cache_mb.unwrap_or(DEFAULT_SLED_CACHE_MB);
+            if !SLED_CACHE_MB.contains(&cache_mb) {
+                problem(
+                    problems,
+                    "cache_mb",
+                    format!("expected {} to {} (MiB), got {cache_mb}", SLED_CACHE_MB.start(), SLED_CACHE_MB.end()),
+                );
+            }
+            StoreConfig::Sled { path: file.path.as_deref().unwrap_or(data_dir).to_owned(), cache_mb }
         }
         "postgres" => {
-            if file.path.is_some() {
-                problem(problems, "path", "applies to kind = \"sled\" only".into());
+            for (key, given) in [("path", file.path.is_some()), ("cache_mb", file.cache_mb.is_some())] {
+                if given {
+                    problem(problems, key, "applies to kind = \"sled\" only".into());
+                }
             }
             let url = match file.url.as_deref() {
                 None => {
@@ -221,5 +243,20 @@ mod tests {
         assert!(problems.iter().any(|p| p.contains("gateway.store.url") && p.contains("postgres")), "{problems:?}");
         let problems = load("store = { kind = \"mysql\", url = \"http://db\" }", &[]).unwrap_err();
         assert!(problems.iter().any(|p| p.contains("gateway.store.kind")), "{problems:?}");
+    }
+
+    #[test]
+    fn a_sled_store_takes_its_page_cache_in_mib_within_bounds() {
+        let c = load("store = { kind = \"sled\", path = \"/srv/store\", cache_mb = 4096 }", &[]).expect("valid");
+        let want = crate::config::StoreConfig::Sled { path: "/srv/store".into(), cache_mb: 4096 };
+        assert_eq!(c.gateway.store, want);
+        let c = load("store = { kind = \"sled\" }", &[]).expect("valid");
+        let crate::config::StoreConfig::Sled { cache_mb, .. } = c.gateway.store else { panic!("sled") };
+        assert_eq!(cache_mb, super::DEFAULT_SLED_CACHE_MB, "sled's own default without the key");
+        let problems = load("store = { kind = \"sled\", cache_mb = 8 }", &[]).unwrap_err();
+        assert!(problems.iter().any(|p| p.contains("gateway.store.cache_mb") && p.contains("16 to")), "{problems:?}");
+        let problems =
+            load("store = { kind = \"postgres\", url = \"postgres://u@db/x\", cache_mb = 4096 }", &[]).unwrap_err();
+        assert!(problems.iter().any(|p| p.contains("gateway.store.cache_mb") && p.contains("sled")), "{problems:?}");
     }
 }

@@ -29,11 +29,11 @@ fn loads_a_minimal_federation() {
 #[test]
 fn the_store_defaults_to_sled_in_data_dir_and_a_bad_kind_is_named_by_its_path() {
     let c = Config::from_toml(&minimal(), Path::new("."), &env()).unwrap();
-    assert_eq!(c.gateway.store, StoreConfig::Sled { path: PathBuf::from("./data") });
+    assert_eq!(c.gateway.store, StoreConfig::sled(PathBuf::from("./data")));
     let with = |store: &str| minimal().replacen("[gateway]\n", &format!("[gateway]\n{store}\n"), 1);
     let text = with("store = { kind = \"sled\", path = \"/var/lib/deskgate/store\" }");
     let c = Config::from_toml(&text, Path::new("."), &env()).unwrap();
-    assert_eq!(c.gateway.store, StoreConfig::Sled { path: PathBuf::from("/var/lib/deskgate/store") });
+    assert_eq!(c.gateway.store, StoreConfig::sled(PathBuf::from("/var/lib/deskgate/store")));
     let text = with("store = { kind = \"mysql\" }");
     let problems = Config::from_toml(&text, Path::new("."), &env()).unwrap_err();
     let text: Vec<String> = problems.iter().map(ToString::to_string).collect();

@@ -148,7 +148,7 @@ mod tests {
     async fn gateway(dir: &std::path::Path) -> (Gateway, Arc<dyn Store>) {
         let federation = format!("{GATEWAY}{NATIONAL}{}", region_h("native"));
         let config = Config::from_toml(&federation, std::path::Path::new("."), &env()).expect("the federation loads");
-        let store = crate::store::open(&crate::store::StoreConfig::Sled { path: dir.to_owned() }).expect("opens");
+        let store = crate::store::open(&crate::store::StoreConfig::sled(dir.to_owned())).expect("opens");
         let gateway = Gateway::new(Arc::new(config), store.clone(), Arc::new(crate::clock::SystemClock));
         (gateway, store)
     }

@@ -149,7 +149,7 @@ mod tests {
     /// round of ending deferrals reads, and the due report as it is after.
     async fn one_round(waiting: usize) -> (usize, usize, Incident) {
         let dir = tempfile::tempdir().expect("a directory");
-        let inner = crate::store::open(&StoreConfig::Sled { path: dir.path().to_owned() }).expect("opens");
+        let inner = crate::store::open(&StoreConfig::sled(dir.path().to_owned())).expect("opens");
         let store = Arc::new(Counting::new(inner, false));
         let now: Timestamp = "2026-11-30T07:00:00Z".parse().expect("an instant");
         let clock = TestClock::at(now);

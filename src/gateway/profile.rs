@@ -198,7 +198,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn i08_a_reopen_after_the_pass_read_the_index_gets_its_new_window_in_full() {
         let dir = tempfile::tempdir().expect("a directory");
-        let store = crate::store::open(&StoreConfig::Sled { path: dir.path().to_owned() }).expect("opens");
+        let store = crate::store::open(&StoreConfig::sled(dir.path().to_owned())).expect("opens");
         let now: Timestamp = "2026-12-02T10:00:00Z".parse().expect("an instant");
         let text = format!("{GATEWAY}{PROFILE}{NATIONAL}{}", region_h("native"));
         let config =

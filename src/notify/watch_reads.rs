@@ -60,8 +60,7 @@ async fn a_watch_round_on_sled_reads_only_what_is_due() {
     let dirs = std::sync::Mutex::new(Vec::new());
     let open = || {
         let dir = tempfile::tempdir().expect("a directory");
-        let store =
-            crate::store::open(&crate::store::StoreConfig::Sled { path: dir.path().to_owned() }).expect("opens");
+        let store = crate::store::open(&crate::store::StoreConfig::sled(dir.path().to_owned())).expect("opens");
         dirs.lock().expect("not poisoned").push(dir);
         store
     };

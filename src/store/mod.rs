@@ -41,7 +41,7 @@ pub use crate::config::StoreConfig;
 /// Open the store `config` names: the one place that picks a backend.
 pub fn open(config: &StoreConfig) -> Result<std::sync::Arc<dyn Store>, StoreError> {
     match config {
-        StoreConfig::Sled { path } => Ok(std::sync::Arc::new(SledStore::open(path)?)),
+        StoreConfig::Sled { path, cache_mb } => Ok(std::sync::Arc::new(SledStore::open_with_cache(path, *cache_mb)?)),
         StoreConfig::Postgres(pg) => Ok(std::sync::Arc::new(PgStore::open_lazy(pg)?)),
     }
 }

@@ -61,8 +61,14 @@ struct IdempotencyRecord {
 impl SledStore {
     /// Open (or create) the store in `dir`.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        Self::open_with_cache(dir, crate::config::DEFAULT_SLED_CACHE_MB)
+    }
+
+    /// [`SledStore::open`] with a page cache of at most `cache_mb` MiB
+    /// (`[gateway.store] cache_mb`).
+    pub fn open_with_cache(dir: &Path, cache_mb: u64) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Io(format!("{}: {e}", dir.display())))?;
-        let db = open_db(dir)?;
+        let db = open_db(dir, cache_mb)?;
         let tree = |name: &str| db.open_tree(name).map_err(io);
         let commit = GroupCommit::start(db.clone()).map_err(|e| StoreError::Io(e.to_string()))?;
         Self {
@@ -112,10 +118,11 @@ impl SledStore {
 /// holding the store is still refused, once this has passed.
 const LOCK_RELEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
-fn open_db(dir: &Path) -> Result<sled::Db, StoreError> {
+fn open_db(dir: &Path, cache_mb: u64) -> Result<sled::Db, StoreError> {
     let started = std::time::Instant::now();
+    let config = sled::Config::new().path(dir).mode(sled::Mode::HighThroughput).cache_capacity(cache_mb << 20);
     loop {
-        match sled::Config::new().path(dir).mode(sled::Mode::HighThroughput).open() {
+        match config.open() {
             Ok(db) => return Ok(db),
             // sled reports its exclusive lock as a plain I/O error.
             Err(sled::Error::Io(ref e)) if e.to_string().contains("could not acquire lock") => {

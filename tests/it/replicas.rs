@@ -222,7 +222,7 @@ async fn migrate_copies_a_sled_store_into_postgres_and_refuses_a_database_that_i
     assert!(out.status.success(), "{said}");
     assert!(said.contains("migrated"), "{said}");
 
-    let sled = deskgate::store::open(&deskgate::store::StoreConfig::Sled { path: dir.clone() }).unwrap();
+    let sled = deskgate::store::open(&deskgate::store::StoreConfig::sled(dir.clone())).unwrap();
     let pg_config = deskgate::config::PostgresConfig {
         url: url.clone(),
         password: None,

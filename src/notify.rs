@@ -32,7 +32,7 @@ use tokio::sync::{Notify, watch};
 
 use crate::clock::Clock;
 use crate::config::{Config, SmtpTls};
-use crate::escalation::{Channel, Escalation, EscalationState, TimeoutOutcome};
+use crate::escalation::{Channel, Escalation, EscalationState, IncidentFacts, TimeoutOutcome};
 use crate::gateway::end_escalation;
 use crate::model::{Incident, ModelError};
 use crate::outbox::{Action, Delivery};
@@ -411,11 +411,7 @@ impl Watch {
             if !e.state.is_waiting() {
                 continue;
             }
-            let reason = match &incident {
-                Some(facts) => facts.end_reason(),
-                None => Some(format!("{} is not stored", e.incident_id)),
-            };
-            match reason {
+            match settled(&e, incident.as_ref()) {
                 Some(reason) => {
                     end_escalation(&*self.store, &e.id, &reason, now).await?;
                 }
@@ -425,13 +421,30 @@ impl Watch {
         }
         let mut moved = Vec::new();
         for e in due {
-            let change = |e: &mut Escalation| -> Result<Vec<Delivery>, ModelError> {
+            // The facts read above may be older than the incident: the change checks
+            // them again, as its own transaction reads them, so an incident settled
+            // since (resolved a moment ago) ends its escalation instead of paging.
+            let ended = std::sync::OnceLock::new();
+            let change = |e: &mut Escalation, facts: Option<&IncidentFacts>| -> Result<Vec<Delivery>, ModelError> {
+                if let Some(reason) = settled(e, facts) {
+                    let _ = ended.set(reason.clone());
+                    return Err(ModelError::Conflict(reason));
+                }
                 Ok(match e.on_timeout(now) {
                     TimeoutOutcome::ReEscalated { attempt, .. } => notifications(e, attempt),
                     _ => Vec::new(),
                 })
             };
-            let after = self.store.update_escalation(&e.id, now, &change, None).await?;
+            let after = match self.store.update_escalation(&e.id, now, &change, None).await {
+                Ok(after) => after,
+                Err(err) => match ended.get() {
+                    Some(reason) => {
+                        end_escalation(&*self.store, &e.id, reason, now).await?;
+                        continue;
+                    }
+                    None => return Err(err),
+                },
+            };
             if after.attempts.len() != e.attempts.len() || after.state != e.state {
                 let outcome = if after.state.is_waiting() { "re_escalated" } else { "exhausted" };
                 metrics::counter!("deskgate_escalations_total", "outcome" => outcome).increment(1);
@@ -487,6 +500,15 @@ impl Watch {
     }
 }
 
+/// Why escalation `e` no longer calls for anyone, given its incident's facts
+/// (`None`: the incident is not stored), if it does not.
+fn settled(e: &Escalation, incident: Option<&IncidentFacts>) -> Option<String> {
+    match incident {
+        Some(facts) => facts.end_reason(),
+        None => Some(format!("{} is not stored", e.incident_id)),
+    }
+}
+
 /// The deadline of `e` on its ruleset's wall clock, for views.
 pub fn local(e: &Escalation, at: Timestamp) -> String {
     at.to_zoned(e.decision.local.time_zone().clone()).to_string()
@@ -517,13 +539,10 @@ mod tests {
         }
     }
 
-    /// The gateway ends the escalations of a resolved incident after the change; if it
-    /// did not get to (a crash in between), the watch ends them instead of paging.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn step_10_the_watch_ends_an_escalation_whose_incident_was_resolved_instead_of_paging() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = crate::store::open(&crate::store::StoreConfig::sled(dir.path().to_owned())).unwrap();
-        let clock = TestClock::at(testkit::local("2026-03-07T03:00"));
+    /// A P1 incident of region-h with escalation ESC-1 waiting, in a sled store at
+    /// `clock`'s time, and the change that resolves it.
+    async fn escalated(dir: &std::path::Path, clock: &TestClock) -> (Arc<dyn Store>, crate::model::IncidentId) {
+        let store = crate::store::open(&crate::store::StoreConfig::sled(dir.to_owned())).unwrap();
         let engine = Engine::new(Arc::new(testkit::shipped().clone()), Arc::new(clock.clone()));
         let mut new = crate::model::testing::report("region-h", DialectId::Servicenow, "INC1");
         new.priority = Some(Priority::P1);
@@ -532,24 +551,66 @@ mod tests {
             escalations: vec![engine.open("ESC-1", i.id.as_str(), "NSP", Priority::P1)],
             ..Effects::default()
         };
-        let entry = || AuditEntry::new(clock.now(), AuditKind::Submitted, "test");
-        let created = store.create_incident(new, None, entry(), clock.now(), &plan).await.unwrap();
+        let entry = AuditEntry::new(clock.now(), AuditKind::Submitted, "test");
+        let created = store.create_incident(new, None, entry, clock.now(), &plan).await.unwrap();
         let id = created.incident().id.clone();
+        (store, id)
+    }
+
+    /// The national desk resolves incident `id`, straight in the store (as the
+    /// gateway's change does, without its ending of escalations after it).
+    async fn resolve(store: &dyn Store, id: &crate::model::IncidentId, clock: &TestClock) {
         let national = crate::model::Actor { desk: "sds".parse().unwrap(), role: crate::model::Role::National };
         let now = clock.now();
         let resolve = |i: &mut Incident| {
             let changed = i.apply(&national, &Change { status: Some(Status::Resolved), ..Change::default() }, now)?;
             Ok(Effects { changed, ..Effects::default() })
         };
-        store.update_incident(&id, &resolve, entry()).await.unwrap();
+        store.update_incident(id, &resolve, AuditEntry::new(now, AuditKind::Updated, "test")).await.unwrap();
+    }
+
+    /// ESC-1 ended for its incident's resolution, with nobody paged.
+    async fn ended_without_paging(store: &dyn Store) {
+        let e = store.escalation("ESC-1").await.unwrap().unwrap();
+        assert_eq!(e.state, EscalationState::Ended);
+        assert!(e.ended.is_some_and(|end| end.reason.contains("resolved")));
+        assert_eq!(e.attempts.len(), 1, "no next contact");
+        assert!(store.outbox(10).await.unwrap().is_empty(), "no notification queued");
+    }
+
+    /// The gateway ends the escalations of a resolved incident after the change; if it
+    /// did not get to (a crash in between), the watch ends them instead of paging.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn step_10_the_watch_ends_an_escalation_whose_incident_was_resolved_instead_of_paging() {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = TestClock::at(testkit::local("2026-03-07T03:00"));
+        let (store, id) = escalated(dir.path(), &clock).await;
+        resolve(&*store, &id, &clock).await;
 
         let watch = bare_watch(store.clone(), &clock);
         clock.advance(SignedDuration::from_mins(45));
         assert!(watch.step().await.unwrap().is_empty(), "nobody paged");
-        let e = store.escalation("ESC-1").await.unwrap().unwrap();
-        assert_eq!(e.state, EscalationState::Ended);
-        assert!(e.ended.is_some_and(|end| end.reason.contains("resolved")));
-        assert_eq!(e.attempts.len(), 1);
-        assert!(store.outbox(10).await.unwrap().is_empty(), "no notification queued");
+        ended_without_paging(&*store).await;
+    }
+
+    /// An incident resolved after the watch read the due escalations, before it moved
+    /// this one on: the move checks the incident as its own transaction reads it, so
+    /// the escalation ends and the next contact is not paged for a resolved incident.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn step_10_an_incident_resolved_while_the_watch_ran_is_not_paged_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = TestClock::at(testkit::local("2026-03-07T03:00"));
+        let (store, id) = escalated(dir.path(), &clock).await;
+        let paused = Arc::new(crate::store::counting::Counting::new(store.clone(), false));
+        let pause = paused.pause_after_watch_read();
+
+        let watch = bare_watch(paused, &clock);
+        clock.advance(SignedDuration::from_mins(45));
+        let step = tokio::spawn(async move { watch.step().await });
+        pause.reached.notified().await;
+        resolve(&*store, &id, &clock).await;
+        pause.resume.notify_one();
+        assert!(step.await.unwrap().unwrap().is_empty(), "nobody paged");
+        ended_without_paging(&*store).await;
     }
 }

@@ -3,7 +3,7 @@
 //! escalations of incidents it is party to; the national desk sees all), and ending
 //! the escalations of an incident that no longer calls for one.
 
-use crate::escalation::Escalation;
+use crate::escalation::{Escalation, IncidentFacts};
 use crate::model::ModelError;
 use crate::outbox::Delivery;
 use crate::store::{EscalationQuery, StoreError, Viewer};
@@ -56,7 +56,7 @@ impl crate::gateway::Gateway {
         self.escalation(who, id).await?;
         let now = self.clock.now();
         let by = who.desk.to_string();
-        let change = |e: &mut Escalation| -> Result<Vec<Delivery>, ModelError> {
+        let change = |e: &mut Escalation, _: Option<&IncidentFacts>| -> Result<Vec<Delivery>, ModelError> {
             e.acknowledge(&by, now).map_err(|err| ModelError::Conflict(err.to_string()))?;
             Ok(Vec::new())
         };
@@ -108,7 +108,7 @@ pub async fn end_escalation(
     reason: &str,
     now: jiff::Timestamp,
 ) -> Result<Escalation, StoreError> {
-    let change = |e: &mut Escalation| -> Result<Vec<Delivery>, ModelError> {
+    let change = |e: &mut Escalation, _: Option<&IncidentFacts>| -> Result<Vec<Delivery>, ModelError> {
         e.end(reason, now);
         Ok(Vec::new())
     };

@@ -17,7 +17,7 @@ use super::{
 };
 use crate::escalation::Decision;
 use crate::escalation::rules::Contact;
-use crate::escalation::{Escalation, Priority};
+use crate::escalation::{Escalation, IncidentFacts, Priority};
 use crate::model::{
     Actor, DeskId, DialectId, Incident, IncidentId, ModelError, NewIncident, Ref, Role, Status, Text, TicketId, Timer,
 };
@@ -347,11 +347,11 @@ pub async fn escalations_open_and_change_with_what_they_cause(open: Open, dir: &
     assert!(opened.state.is_waiting());
     assert_eq!(store.escalations(&EscalationQuery::all(10)).await.unwrap().len(), 1);
     // A refused change leaves it as it was, with nothing queued or audited.
-    let refuse = |_: &mut Escalation| Err(ModelError::Conflict("no".into()));
+    let refuse = |_: &mut Escalation, _: Option<&IncidentFacts>| Err(ModelError::Conflict("no".into()));
     assert!(store.update_escalation(&id, now(), &refuse, Some(entry("refused"))).await.is_err());
     assert_eq!(store.escalation(&id).await.unwrap(), Some(opened));
     assert_eq!(outbox(&*store).await.len(), 1);
-    let ack = |e: &mut Escalation| {
+    let ack = |e: &mut Escalation, _: Option<&IncidentFacts>| {
         e.acknowledge("sds", now()).map_err(|err| ModelError::Conflict(err.to_string()))?;
         Ok(vec![to("sds", Action::Note { index: 0 })])
     };
@@ -362,6 +362,14 @@ pub async fn escalations_open_and_change_with_what_they_cause(open: Open, dir: &
     let log = store.audit_log(None, 100).await.unwrap();
     let (_, last) = log.last().unwrap();
     assert_eq!((last.reason.as_str(), last.incident.as_deref()), ("acknowledged", Some(i.id.as_str())));
+    // The change sees its incident's facts as its own transaction reads them.
+    let seen = std::sync::Mutex::new(None);
+    let look = |_: &mut Escalation, facts: Option<&IncidentFacts>| {
+        *seen.lock().unwrap() = Some(facts.cloned());
+        Ok(Vec::new())
+    };
+    store.update_escalation(&id, now(), &look, None).await.unwrap();
+    assert_eq!(seen.into_inner().unwrap(), Some(Some(IncidentFacts::of(&i))), "the change is given its incident");
     let none = store.update_escalation("INC-2026-999999/1", now(), &ack, None).await;
     assert!(matches!(none, Err(StoreError::NoEscalation(_))));
 }
@@ -600,7 +608,7 @@ pub async fn escalations_list_by_deadline_and_by_viewer(open: Open, dir: &Path) 
     let due = |at: Timestamp| EscalationQuery { due_by: Some(at), ..EscalationQuery::all(10) };
     assert!(listed(due(now())).await.is_empty());
     assert_eq!(listed(due(now() + SignedDuration::from_mins(15))).await, opened);
-    let ack = |e: &mut Escalation| {
+    let ack = |e: &mut Escalation, _: Option<&IncidentFacts>| {
         e.acknowledge("sds", now()).map_err(|err| ModelError::Conflict(err.to_string()))?;
         Ok(Vec::new())
     };

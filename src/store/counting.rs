@@ -22,11 +22,31 @@ pub struct Counting {
     /// Whether the inner store answers [`Store::due_for_watch`] itself (a join); if
     /// not, the trait's default runs here, so the reads it makes are counted.
     joins_watch: bool,
+    /// Set by [`Counting::pause_after_watch_read`].
+    watch_pause: Mutex<Option<Arc<Pause>>>,
+}
+
+/// A point a call stops at until the test lets it go on: [`Pause::reached`] is
+/// notified when it gets there, and it waits for [`Pause::resume`].
+#[derive(Default)]
+pub struct Pause {
+    pub reached: tokio::sync::Notify,
+    pub resume: tokio::sync::Notify,
 }
 
 impl Counting {
     pub fn new(inner: Arc<dyn Store>, joins_watch: bool) -> Self {
-        Self { inner, calls: Mutex::default(), joins_watch }
+        Self { inner, calls: Mutex::default(), joins_watch, watch_pause: Mutex::default() }
+    }
+
+    /// From now on, [`Store::due_for_watch`] stops after its read, before it returns:
+    /// so a test can change the store between a watch's read and what it does next.
+    pub fn pause_after_watch_read(&self) -> Arc<Pause> {
+        let pause = Arc::new(Pause::default());
+        if let Ok(mut slot) = self.watch_pause.lock() {
+            *slot = Some(pause.clone());
+        }
+        pause
     }
 
     fn count(&self, method: &'static str) {
@@ -71,12 +91,18 @@ macro_rules! counted {
             }
 
             async fn due_for_watch(&self, by: Timestamp, limit: usize) -> Result<Vec<DueEscalation>, StoreError> {
-                if self.joins_watch {
+                let due = if self.joins_watch {
                     self.count("due_for_watch");
                     self.inner.due_for_watch(by, limit).await
                 } else {
                     super::due_with_incidents(self, by, limit).await
+                };
+                let pause = self.watch_pause.lock().ok().and_then(|p| p.clone());
+                if let Some(pause) = pause {
+                    pause.reached.notify_one();
+                    pause.resume.notified().await;
                 }
+                due
             }
 
             fn leadership(&self) -> Leadership {

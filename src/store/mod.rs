@@ -499,10 +499,16 @@ pub type Mutation<'a> = &'a (dyn Fn(&mut Incident) -> Result<Effects, ModelError
 /// is not read. Like a [`Mutation`], it may run more than once.
 pub type CreationPlan<'a> = &'a (dyn Fn(&mut Incident) -> Effects + Send + Sync);
 
-/// A change to a stored escalation (an acknowledgement, a timeout): returns the
+/// A change to a stored escalation (an acknowledgement, a timeout), given the facts of
+/// its incident as the same transaction reads them (`None`: the incident is not
+/// stored), so a change can check that the incident still calls for it: returns the
 /// deliveries it causes (the next contact's notifications), queued in the same
 /// transaction. It may run more than once under contention.
-pub type EscalationChange<'a> = &'a (dyn Fn(&mut Escalation) -> Result<Vec<Delivery>, ModelError> + Send + Sync);
+pub type EscalationChange<'a> = &'a (
+        dyn Fn(&mut Escalation, Option<&crate::escalation::IncidentFacts>) -> Result<Vec<Delivery>, ModelError>
+            + Send
+            + Sync
+    );
 
 /// The audit entry a dead-letter replay records, made from the item as replayed.
 pub type ReplayAudit<'a> = &'a (dyn Fn(&OutboxItem) -> AuditEntry + Send + Sync);

@@ -617,20 +617,24 @@ impl Store for SledStore {
                     None => return abort(StoreError::NoEscalation(id.to_owned())),
                 };
                 let before = escalation.clone();
-                let deliveries = match change(&mut escalation) {
+                // Read in this transaction: a change of the incident is either before
+                // it (and seen) or after it.
+                let incident = tx_get_incident(incidents, &escalation.incident_id)?;
+                let facts = incident.as_ref().map(crate::escalation::IncidentFacts::of);
+                let deliveries = match change(&mut escalation, facts.as_ref()) {
                     Ok(d) => d,
                     Err(e) => return abort(e.into()),
                 };
                 escalations.insert(id.as_bytes(), encode(&escalation))?;
                 index::tx_escalation(escalation_ix, Some(&before), &escalation)?;
                 if !deliveries.is_empty() {
-                    let Some(incident) = tx_get_incident(incidents, &escalation.incident_id)? else {
+                    let Some(incident) = &incident else {
                         return abort(StoreError::Corrupt(format!(
                             "escalation {id} refers to a missing incident {}",
                             escalation.incident_id
                         )));
                     };
-                    tx_enqueue(outbox, lanes, &incident, &deliveries, now, None)?;
+                    tx_enqueue(outbox, lanes, incident, &deliveries, now, None)?;
                 }
                 if let Some(entry) = &audit {
                     let entry = AuditEntry { incident: Some(escalation.incident_id.clone()), ..entry.clone() };

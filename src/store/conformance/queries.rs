@@ -210,7 +210,7 @@ pub async fn due_escalations_come_in_deadline_order_and_an_incidents_by_incident
     assert_eq!(due(at(0), 10).await, [opened[1].1.clone()]);
     assert_eq!(due(at(10), 10).await, [opened[1].1.clone(), opened[2].1.clone(), opened[0].1.clone()]);
     assert_eq!(due(at(10), 2).await.len(), 2, "the limit holds");
-    let ack = |e: &mut Escalation| {
+    let ack = |e: &mut Escalation, _: Option<&IncidentFacts>| {
         e.acknowledge("sds", now()).map_err(|err| ModelError::Conflict(err.to_string()))?;
         Ok(Vec::new())
     };

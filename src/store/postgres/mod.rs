@@ -536,17 +536,21 @@ impl Store for PgStore {
             .map_err(db)?;
         let Some((body,)) = row else { return Err(StoreError::NoEscalation(id.to_owned())) };
         let mut escalation: Escalation = decode(&body)?;
-        let deliveries: Vec<Delivery> = change(&mut escalation)?;
+        // Locked, as a change of the incident locks it: that change is either before
+        // this one (and seen) or after it; and the lane's items enter in the order of
+        // the incident's changes.
+        let incident = get_incident_for_update(&mut tx, &escalation.incident_id).await?;
+        let facts = incident.as_ref().map(crate::escalation::IncidentFacts::of);
+        let deliveries: Vec<Delivery> = change(&mut escalation, facts.as_ref())?;
         put_escalation(&mut tx, &escalation).await?;
         if !deliveries.is_empty() {
-            // Locked: the lane's items enter in the order of the incident's changes.
-            let Some(incident) = get_incident_for_update(&mut tx, &escalation.incident_id).await? else {
+            let Some(incident) = &incident else {
                 return Err(StoreError::Corrupt(format!(
                     "escalation {id} refers to a missing incident {}",
                     escalation.incident_id
                 )));
             };
-            outbox::enqueue(&mut tx, &incident, &deliveries, now, None).await?;
+            outbox::enqueue(&mut tx, incident, &deliveries, now, None).await?;
         }
         if let Some(entry) = &audit {
             let entry = AuditEntry { incident: Some(escalation.incident_id.clone()), ..entry.clone() };

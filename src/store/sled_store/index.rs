@@ -221,25 +221,30 @@ pub(super) fn tx_lane(
 /// indexes (or changed by a restore). Not transactional: it runs at open, before
 /// the store is shared, or offline at restore.
 pub(super) fn rebuild(store: &super::SledStore) -> Result<(), StoreError> {
+    rebuild_in_batches_of(store, Chunked::SIZE)
+}
+
+/// [`rebuild`], writing `size` index entries a batch.
+pub(super) fn rebuild_in_batches_of(store: &super::SledStore, size: usize) -> Result<(), StoreError> {
     for tree in [&store.incident_index, &store.outbox_index, &store.escalation_index] {
         tree.clear().map_err(io)?;
     }
-    let mut batch = sled::Batch::default();
+    let mut batch = Chunked::new(&store.incident_index, size);
     for item in store.incidents.iter() {
         let incident: Incident = decode(&item.map_err(io)?.1)?;
         for k in incident_keys(&incident) {
-            batch.insert(k, incident.id.as_str().as_bytes());
+            batch.insert(k, incident.id.as_str().as_bytes())?;
         }
     }
-    store.incident_index.apply_batch(batch).map_err(io)?;
-    let mut batch = sled::Batch::default();
+    batch.finish()?;
+    let mut batch = Chunked::new(&store.escalation_index, size);
     for item in store.escalations.iter() {
         let e: Escalation = decode(&item.map_err(io)?.1)?;
         for k in escalation_keys(&e) {
-            batch.insert(k, e.id.as_bytes());
+            batch.insert(k, e.id.as_bytes())?;
         }
     }
-    store.escalation_index.apply_batch(batch).map_err(io)?;
+    batch.finish()?;
     let mut lanes: std::collections::BTreeMap<Vec<u8>, (Lane, Option<Vec<u8>>)> = Default::default();
     for item in store.outbox.iter() {
         let item: OutboxItem = decode(&item.map_err(io)?.1)?;
@@ -254,20 +259,57 @@ pub(super) fn rebuild(store: &super::SledStore) -> Result<(), StoreError> {
         let (lane, _) = lanes.entry(lane_key(&letter.item.incident, &letter.item.desk)).or_default();
         lane.held.push(letter.item.seq);
     }
-    let mut batch = sled::Batch::default();
+    let mut batch = Chunked::new(&store.outbox_index, size);
     for (lane_key, (mut lane, head)) in lanes {
         lane.held.sort_unstable();
         if lane.held.is_empty() {
             lane.due = head;
         }
         if let Some(due) = &lane.due {
-            batch.insert(due.as_slice(), lane_key.as_slice());
+            batch.insert(due.as_slice(), lane_key.as_slice())?;
         }
-        batch.insert(lane_key, encode(&lane));
+        batch.insert(lane_key, encode(&lane))?;
     }
-    store.outbox_index.apply_batch(batch).map_err(io)?;
+    batch.finish()?;
+    // Last: a rebuild cut short (a crash) leaves no version, and runs again at open.
     store.incident_index.insert(INDEX_VERSION, &CURRENT_VERSION.to_be_bytes()).map_err(io)?;
     Ok(())
+}
+
+/// Index entries written in batches (of [`Chunked::SIZE`] at open): a rebuild's memory stays
+/// that of one batch, not of the whole index (one batch of a million incidents'
+/// keys held, then logged, several gigabytes at once).
+struct Chunked<'a> {
+    tree: &'a sled::Tree,
+    batch: sled::Batch,
+    len: usize,
+    size: usize,
+}
+
+impl<'a> Chunked<'a> {
+    const SIZE: usize = 10_000;
+
+    fn new(tree: &'a sled::Tree, size: usize) -> Self {
+        Self { tree, batch: sled::Batch::default(), len: 0, size: size.max(1) }
+    }
+
+    fn insert(&mut self, key: impl Into<sled::IVec>, value: impl Into<sled::IVec>) -> Result<(), StoreError> {
+        self.batch.insert(key, value);
+        self.len += 1;
+        if self.len == self.size {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), StoreError> {
+        self.len = 0;
+        self.tree.apply_batch(std::mem::take(&mut self.batch)).map_err(io)
+    }
+
+    fn finish(mut self) -> Result<(), StoreError> {
+        self.flush()
+    }
 }
 
 /// Whether the indexes of the store's data directory are of this version.

@@ -145,6 +145,35 @@ async fn a_data_directory_without_indexes_has_them_built_at_open() {
     assert_eq!(store.outbox_for(&id, None).await.unwrap().len(), 1);
 }
 
+/// Every entry of the three index trees, in key order.
+fn indexes(store: &SledStore) -> Vec<Vec<(sled::IVec, sled::IVec)>> {
+    [&store.incident_index, &store.outbox_index, &store.escalation_index]
+        .into_iter()
+        .map(|tree| tree.iter().map(Result::unwrap).collect())
+        .collect()
+}
+
+/// A rebuild writes its entries a few at a time (so its memory stays that of one
+/// batch): batches of 3, over 12 incidents, give the indexes that the changes wrote
+/// as they went.
+#[tokio::test]
+async fn a_rebuild_in_small_batches_gives_the_indexes_the_changes_wrote() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
+    let plan = |_: &mut Incident| Effects {
+        deliveries: vec![Delivery { desk: "sds".parse().unwrap(), action: Action::Create }],
+        ..Effects::default()
+    };
+    for n in 0..12 {
+        let new = report(&format!("t-{n}"));
+        store.create_incident(new, None, entry("submitted"), Timestamp::UNIX_EPOCH, &plan).await.unwrap();
+    }
+    let written = indexes(&store);
+    assert!(written[0].len() > 12 * 3, "several entries an incident, so several batches");
+    index::rebuild_in_batches_of(&store, 3).unwrap();
+    assert_eq!(indexes(&store), written);
+}
+
 /// Creations queued while the writer is held: they are applied in one batch.
 async fn in_one_batch<T: Send + 'static>(store: &Arc<SledStore>, creations: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
     use std::sync::atomic::Ordering;

@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use deskgate::config::{Config, MapEnv};
+use deskgate::config::{Config, MapEnv, StoreConfig};
 use serde_yaml::Value;
 
 fn deploy(path: &str) -> PathBuf {
@@ -187,12 +187,25 @@ fn the_kubernetes_statefulset_probes_mounts_and_secrets_match_its_configuration(
     assert_eq!(env, refs);
     let example = yaml("k8s/secret.example.yaml");
     let keys: BTreeSet<&str> = example["stringData"].as_mapping().unwrap().keys().map(str_of).collect();
-    for e in container["env"].as_sequence().unwrap() {
+    for e in container["env"].as_sequence().unwrap().iter().filter(|e| e["value"].is_null()) {
         let key = str_of(&e["valueFrom"]["secretKeyRef"]["key"]);
         assert!(keys.contains(key), "secret.example.yaml lacks {key}");
     }
-    Config::from_toml(&config_text, Path::new("/etc/deskgate/k8s"), &env_with(&refs))
-        .unwrap_or_else(|p| panic!("{p:?}"));
+    // With the container's plain settings, as the pod starts it.
+    let settings =
+        container["env"].as_sequence().unwrap().iter().filter_map(|e| Some((str_of(&e["name"]), e["value"].as_str()?)));
+    let env = settings.fold(env_with(&refs), |env, (name, value)| env.with(name, value));
+    let config =
+        Config::from_toml(&config_text, Path::new("/etc/deskgate/k8s"), &env).unwrap_or_else(|p| panic!("{p:?}"));
+
+    // The page cache fits in the memory limit with room for the rest of the process:
+    // a cache the limit cannot hold gets the pod killed once the store outgrows it
+    // (the limit was 512 MiB beside sled's default 1024 MiB cache).
+    let StoreConfig::Sled { path, cache_mb } = &config.gateway.store else { panic!("the StatefulSet runs sled") };
+    assert_eq!(path, Path::new(&data_dir(&config_text)));
+    let limit = str_of(&container["resources"]["limits"]["memory"]);
+    let limit_mib: u64 = limit.strip_suffix("Mi").and_then(|n| n.parse().ok()).expect("a limit in Mi");
+    assert!(limit_mib >= cache_mb + 256, "memory limit {limit} leaves under 256 MiB beside a {cache_mb} MiB cache");
 
     let service = yaml("k8s/service.yaml");
     assert_eq!(service["spec"]["ports"][0]["targetPort"].as_u64(), Some(u64::from(port)));

@@ -424,10 +424,9 @@ impl Watch {
             // The facts read above may be older than the incident: the change checks
             // them again, as its own transaction reads them, so an incident settled
             // since (resolved a moment ago) ends its escalation instead of paging.
-            let ended = std::sync::OnceLock::new();
+            // Refused with the reason (the only error the change makes), then ended.
             let change = |e: &mut Escalation, facts: Option<&IncidentFacts>| -> Result<Vec<Delivery>, ModelError> {
                 if let Some(reason) = settled(e, facts) {
-                    let _ = ended.set(reason.clone());
                     return Err(ModelError::Conflict(reason));
                 }
                 Ok(match e.on_timeout(now) {
@@ -437,13 +436,11 @@ impl Watch {
             };
             let after = match self.store.update_escalation(&e.id, now, &change, None).await {
                 Ok(after) => after,
-                Err(err) => match ended.get() {
-                    Some(reason) => {
-                        end_escalation(&*self.store, &e.id, reason, now).await?;
-                        continue;
-                    }
-                    None => return Err(err),
-                },
+                Err(StoreError::Model(ModelError::Conflict(reason))) => {
+                    end_escalation(&*self.store, &e.id, &reason, now).await?;
+                    continue;
+                }
+                Err(err) => return Err(err),
             };
             if after.attempts.len() != e.attempts.len() || after.state != e.state {
                 let outcome = if after.state.is_waiting() { "re_escalated" } else { "exhausted" };
@@ -540,7 +537,7 @@ mod tests {
     }
 
     /// A P1 incident of region-h with escalation ESC-1 waiting, in a sled store at
-    /// `clock`'s time, and the change that resolves it.
+    /// `clock`'s time: the store and the incident's id.
     async fn escalated(dir: &std::path::Path, clock: &TestClock) -> (Arc<dyn Store>, crate::model::IncidentId) {
         let store = crate::store::open(&crate::store::StoreConfig::sled(dir.to_owned())).unwrap();
         let engine = Engine::new(Arc::new(testkit::shipped().clone()), Arc::new(clock.clone()));

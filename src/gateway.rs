@@ -297,16 +297,20 @@ impl Gateway {
         );
         let planner = Planner::new(&self.config);
         let now = self.now();
+        // Whether the creation queued a delivery: only then is there work for the
+        // dispatcher to wake up to.
+        let queued = std::sync::atomic::AtomicBool::new(false);
         let plan = |i: &mut Incident| {
             profile::on_created(&self.config, i);
             let mut effects = Effects { changed: true, deliveries: planner.created(i), ..Effects::default() };
             i.classify_new(classify);
             self.on_created(i, now, &mut effects);
             self.after_classified(None, i, &who.desk, now, &mut effects);
+            queued.store(!effects.deliveries.is_empty(), std::sync::atomic::Ordering::Relaxed);
             effects
         };
         let outcome = self.store.create_incident(new, claim, entry, now, &plan).await?;
-        if matches!(outcome, CreateOutcome::Created(_)) {
+        if matches!(outcome, CreateOutcome::Created(_)) && queued.load(std::sync::atomic::Ordering::Relaxed) {
             self.outbox_changed.notify_one();
         }
         match &outcome {

@@ -139,7 +139,7 @@ mod tests {
     use crate::config::Config;
     use crate::config::testing::{GATEWAY, NATIONAL, env, region_h};
     use crate::outbox::{Action, Delivery};
-    use crate::store::{Effects, Store};
+    use crate::store::{CreateOutcome, Effects, Store};
 
     fn principal(desk: &str, role: Role) -> DeskPrincipal {
         DeskPrincipal { desk: desk.parse().expect("a desk id"), role }
@@ -151,6 +151,41 @@ mod tests {
         let store = crate::store::open(&crate::store::StoreConfig::sled(dir.to_owned())).expect("opens");
         let gateway = Gateway::new(Arc::new(config), store.clone(), Arc::new(crate::clock::SystemClock));
         (gateway, store)
+    }
+
+    /// The dispatcher is woken by a submission that queued deliveries, and only by
+    /// such a one: with no other desk to tell, there is nothing for it to do.
+    #[tokio::test]
+    async fn a_submission_wakes_the_dispatcher_only_when_it_queued_a_delivery() {
+        async fn woken(federation: String) -> bool {
+            let dir = tempfile::tempdir().expect("a directory");
+            let config = Config::from_toml(&federation, std::path::Path::new("."), &env()).expect("it loads");
+            let store = crate::store::open(&crate::store::StoreConfig::sled(dir.path().to_owned())).expect("opens");
+            let gateway = Gateway::new(Arc::new(config), store.clone(), Arc::new(crate::clock::SystemClock));
+            let signal = gateway.outbox_signal();
+            let new = crate::model::testing::report("region-h", crate::model::DialectId::Native, "t-1");
+            let ctx = RequestContext::default();
+            let outcome = gateway.submit(&principal("region-h", Role::Local), new, None, &ctx).await.expect("accepted");
+            assert!(matches!(outcome, CreateOutcome::Created(_)), "a new incident");
+            let queued = !store.outbox(10).await.expect("reads").is_empty();
+            // A notification given before anyone waits is kept: the first poll sees it.
+            let woken = tokio::time::timeout(std::time::Duration::ZERO, signal.notified()).await.is_ok();
+            assert_eq!(woken, queued, "woken: {woken}; deliveries queued: {queued}");
+            woken
+        }
+        // A national desk on a tool of its own: it is told of every new incident.
+        let national_on_servicenow = r#"
+[desks.sds]
+name = "National Service Desk"
+role = "national"
+system = "servicenow"
+endpoint = "http://127.0.0.1:9"
+credentials = { kind = "basic", username = "deskgate", password = { env = "T_SDS" } }
+"#;
+        let told = format!("{GATEWAY}{national_on_servicenow}{}", region_h("native"));
+        assert!(woken(told).await, "the national desk is told of the new incident");
+        // On deskgate's own API the national desk reads the incident there: no delivery.
+        assert!(!woken(format!("{GATEWAY}{NATIONAL}{}", region_h("native"))).await, "no desk to tell");
     }
 
     #[tokio::test]

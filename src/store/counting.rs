@@ -87,6 +87,7 @@ macro_rules! counted {
             }
 
             async fn flush(&self) -> Result<(), StoreError> {
+                self.count("flush");
                 self.inner.flush().await
             }
 

@@ -30,6 +30,11 @@ struct Setup {
 }
 
 async fn region_h_on_servicenow() -> Setup {
+    region_h_on_servicenow_over(|store| store).await
+}
+
+/// [`region_h_on_servicenow`], the dispatcher reading the store through `wrap`.
+async fn region_h_on_servicenow_over(wrap: impl FnOnce(Arc<dyn Store>) -> Arc<dyn Store>) -> Setup {
     let sim = ServiceNowSim::spawn(ServiceNowSimConfig::default()).await.unwrap();
     let text = format!(
         r#"
@@ -52,7 +57,7 @@ async fn region_h_on_servicenow() -> Setup {
     let config = Arc::new(Config::from_toml(&text, Path::new("."), &env).unwrap());
     let dir = tempfile::tempdir().unwrap();
     let sled = Arc::new(SledStore::open(dir.path()).unwrap());
-    let store: Arc<dyn Store> = sled.clone();
+    let store: Arc<dyn Store> = wrap(sled.clone());
     let mappings = Arc::new(crate::dialects::mappings(&config).unwrap());
     let adapters = Arc::new(crate::dialects::adapters(&config).unwrap());
     let clock: Arc<dyn Clock> = Arc::new(crate::clock::SystemClock);
@@ -143,4 +148,37 @@ async fn a_delivery_hands_its_permit_back_before_its_outcome_is_flushed() {
     sled.hold_flushes(false);
     delivery.await.unwrap();
     assert!(store.outbox(10).await.unwrap().is_empty(), "completed once flushed");
+}
+
+/// The flush before a round's deliveries makes what they tell a remote durable
+/// first. A round that finds nothing due has nothing to make durable and asks for no
+/// flush: woken after every accepted change, it would otherwise add one per change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_round_with_nothing_due_asks_for_no_flush_and_one_with_a_due_item_does() {
+    let counting = std::sync::OnceLock::new();
+    let setup = region_h_on_servicenow_over(|inner| {
+        let c = Arc::new(crate::store::counting::Counting::new(inner, false));
+        let _ = counting.set(c.clone());
+        c
+    })
+    .await;
+    let counting = counting.get().expect("the dispatcher's store").clone();
+    let permits = Arc::new(Semaphore::new(4));
+    let flushes = |c: &crate::store::counting::Counting| c.calls().get("flush").copied().unwrap_or(0);
+
+    setup.dispatcher.dispatch_due(&permits).await.unwrap();
+    assert_eq!(counting.calls().get("due_deliveries"), Some(&1), "the round read the due lane heads");
+    assert_eq!(flushes(&counting), 0, "nothing was due, yet the round asked for a flush");
+
+    let record = setup.sim.create_as_user(&[("short_description", "FMK down")]).unwrap();
+    let new = crate::model::testing::report("region-h", crate::model::DialectId::Servicenow, &record["sys_id"]);
+    let plan = |_: &mut Incident| {
+        let update = Delivery { desk: "region-h".parse().unwrap(), action: Action::Note { index: 0 } };
+        Effects { changed: true, deliveries: vec![update], ..Effects::default() }
+    };
+    let entry = AuditEntry::new(Timestamp::now(), AuditKind::Submitted, "submitted").with_desk("region-h");
+    setup.sled.create_incident(new, None, entry, Timestamp::now(), &plan).await.unwrap();
+    counting.reset();
+    setup.dispatcher.dispatch_due(&permits).await.unwrap();
+    assert_eq!(flushes(&counting), 1, "a round that starts a delivery flushes before it");
 }

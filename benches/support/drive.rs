@@ -1,6 +1,6 @@
 //! What the accept benchmarks share: the load driver (`POST /api/v1/incidents` at a
-//! fixed concurrency, fresh ticket ids per run), its figures, and the loopback server
-//! of the bare baselines.
+//! fixed concurrency, fresh ticket ids and idempotency keys per run), its figures,
+//! and the loopback server of the bare baselines.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -70,7 +70,9 @@ pub async fn drive(url: String, token: Option<String>, first: usize, requests: u
                 let t = Instant::now();
                 let mut req = client.post(&url).json(&body);
                 if let Some(tok) = &token {
-                    req = req.bearer_auth(tok);
+                    // As a desk's tool that retries safely sends it: the gateway's
+                    // idempotency check is part of what is measured.
+                    req = req.bearer_auth(tok).header("Idempotency-Key", format!("bench-{n}"));
                 }
                 let res = req.send().await.expect("request");
                 assert!(res.status().is_success(), "{}", res.status());

@@ -204,8 +204,13 @@ fn tx_get_incident(tree: &TransactionalTree, id: &str) -> TxResult<Option<Incide
 }
 
 fn tx_audit(tree: &TransactionalTree, entry: &AuditEntry) -> TxResult<()> {
+    tx_audit_encoded(tree, &encode(entry))
+}
+
+/// [`tx_audit`] of an entry encoded beforehand.
+fn tx_audit_encoded(tree: &TransactionalTree, entry: &[u8]) -> TxResult<()> {
     let seq = tree.generate_id()?;
-    tree.insert(&seq.to_be_bytes(), encode(entry))?;
+    tree.insert(&seq.to_be_bytes(), entry)?;
     Ok(())
 }
 

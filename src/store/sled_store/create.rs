@@ -25,7 +25,7 @@ use tokio::sync::oneshot;
 
 use super::{
     INCIDENT_SEQ, IdempotencyRecord, SledStore, TxResult, decode, encode, flatten, idempotency_key, index, io,
-    tx_audit, tx_enqueue, tx_escalations, xref_key,
+    tx_audit_encoded, tx_enqueue, tx_escalations, xref_key,
 };
 use crate::model::{Incident, IncidentId, NewIncident};
 use crate::store::group_commit::{Committer, OnDurable};
@@ -35,14 +35,29 @@ use crate::store::{AuditEntry, CreateOutcome, CreationPlan, Effects, Idempotency
 const MAX_BATCH: usize = 256;
 
 /// A creation ready to be written: everything but the checks against the trees.
+/// What does not depend on the trees (keys, encodings) is made on the caller's side,
+/// so that the writer, one thread for all creations, does only the checks and writes.
 struct Prepared {
     origin_key: Vec<u8>,
-    claim: Option<IdempotencyClaim>,
+    claim: Option<Claim>,
     incident: Incident,
     bytes: Vec<u8>,
+    /// The `xref` key of each of the incident's refs, in the order of its refs.
+    ref_keys: Vec<Vec<u8>>,
+    /// Every `incident_index` key of the new incident.
+    index_keys: Vec<Vec<u8>>,
     effects: Effects,
-    audit: AuditEntry,
+    audit: Vec<u8>,
     now: Timestamp,
+    request_id: Option<String>,
+}
+
+/// An idempotency claim as the writer checks and stores it.
+struct Claim {
+    fingerprint: String,
+    key: Vec<u8>,
+    /// The record stored under `key` if the creation goes ahead.
+    record: Vec<u8>,
 }
 
 struct Pending {
@@ -160,8 +175,22 @@ impl Creations {
         let mut incident = new.into_incident(IncidentId::new(year, seq), now);
         let effects = plan(&mut incident);
         audit.incident = Some(incident.id.to_string());
-        let bytes = encode(&incident);
-        let creation = Prepared { origin_key, claim, incident, bytes, effects, audit, now };
+        let claim = claim.map(|claim| {
+            let record = IdempotencyRecord { fingerprint: claim.fingerprint.clone(), incident: incident.id.clone() };
+            Claim { key: idempotency_key(&claim), record: encode(&record), fingerprint: claim.fingerprint }
+        });
+        let creation = Prepared {
+            origin_key,
+            claim,
+            bytes: encode(&incident),
+            ref_keys: incident.refs.iter().map(|r| xref_key(&r.desk, &r.remote_id)).collect(),
+            index_keys: index::incident_keys(&incident),
+            incident,
+            effects,
+            audit: encode(&audit),
+            now,
+            request_id: audit.request_id,
+        };
         let (reply, answer) = oneshot::channel();
         let stopped = || StoreError::Io("the store's writer has stopped".into());
         self.queue.as_ref().ok_or_else(stopped)?.send(Pending { creation, reply }).map_err(|_| stopped())?;
@@ -272,19 +301,19 @@ fn apply(t: &Trees, creations: &[Prepared]) -> Result<Vec<Result<Applied, StoreE
                 let id = c.incident.id.as_str().as_bytes();
                 top = top.max(crate::store::sequence_of(&c.incident.id));
                 incidents.insert(id, c.bytes.as_slice())?;
-                index::tx_incident(incident_ix, None, &c.incident)?;
-                for r in &c.incident.refs {
-                    xref.insert(xref_key(&r.desk, &r.remote_id), id)?;
+                for key in &c.index_keys {
+                    incident_ix.insert(key.as_slice(), id)?;
                 }
-                let request_id = c.audit.request_id.as_deref();
+                for key in &c.ref_keys {
+                    xref.insert(key.as_slice(), id)?;
+                }
+                let request_id = c.request_id.as_deref();
                 tx_enqueue(outbox, lanes, &c.incident, &c.effects.deliveries, c.now, request_id)?;
                 tx_escalations(escalations, escalation_ix, &c.effects.escalations)?;
                 if let Some(claim) = &c.claim {
-                    let record =
-                        IdempotencyRecord { fingerprint: claim.fingerprint.clone(), incident: c.incident.id.clone() };
-                    idem.insert(idempotency_key(claim), encode(&record))?;
+                    idem.insert(claim.key.as_slice(), claim.record.as_slice())?;
                 }
-                tx_audit(audit, &c.audit)?;
+                tx_audit_encoded(audit, &c.audit)?;
                 results.push(Ok(Applied::Created));
             }
             // The stored counter only moves on: numbers are handed out in memory.
@@ -314,7 +343,7 @@ fn check(
         })
     };
     if let Some(claim) = &c.claim
-        && let Some(bytes) = idem.get(idempotency_key(claim))?
+        && let Some(bytes) = idem.get(claim.key.as_slice())?
     {
         return match decode::<IdempotencyRecord>(&bytes) {
             Ok(record) if record.fingerprint != claim.fingerprint => Ok(Err(StoreError::IdempotencyMismatch)),
@@ -325,8 +354,8 @@ fn check(
     if let Some(id) = xref.get(&c.origin_key)? {
         return stored(&id, "xref");
     }
-    for r in &c.incident.refs {
-        match xref.get(xref_key(&r.desk, &r.remote_id))? {
+    for (r, key) in c.incident.refs.iter().zip(&c.ref_keys) {
+        match xref.get(key.as_slice())? {
             Some(existing) if existing.as_ref() != c.incident.id.as_str().as_bytes() => {
                 let other = String::from_utf8_lossy(&existing).into_owned();
                 return Ok(Err(match other.parse() {

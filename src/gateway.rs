@@ -537,8 +537,16 @@ impl Gateway {
             if is_replay {
                 return Ok(Effects::unchanged());
             }
-            let reading = crate::gateway::inbound::read_with_outbox(&self.config, mapping, i, desk, update, &writing)
-                .map_err(|e| ModelError::Conflict(format!("{desk}: {e}")))?;
+            let reading = crate::gateway::inbound::read_with_outbox(
+                &self.config,
+                mapping,
+                i,
+                desk,
+                update,
+                &writing,
+                version.read_at,
+            )
+            .map_err(|e| ModelError::Conflict(format!("{desk}: {e}")))?;
             *echoes.lock().unwrap_or_else(|e| e.into_inner()) = reading.echoes.clone();
             let before = i.clone();
             // Remember what the desk's copy holds now; it is not news when read again.
@@ -547,6 +555,7 @@ impl Gateway {
                 let known = Written {
                     status: reading.reported.status.or(r.written.status),
                     priority: reading.reported.priority.or(r.written.priority),
+                    at: r.written.at,
                 };
                 changed |= r.written != known;
                 r.written = known;

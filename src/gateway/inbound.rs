@@ -97,11 +97,14 @@ pub fn read(
     desk: &DeskId,
     update: &RemoteUpdate,
 ) -> Result<Reading, MappingError> {
-    read_with_outbox(config, mapping, incident, desk, update, &[])
+    read_with_outbox(config, mapping, incident, desk, update, &[], None)
 }
 
 /// [`read`], with `outbox`: the actions for `desk` about this incident that are
-/// queued or under way. A status or priority one of them writes is an echo too.
+/// queued or under way. A status or priority one of them writes is an echo too. A
+/// report read (at `read_at`) before the desk answered deskgate's latest status or
+/// priority write there may show the values that write replaced: its status and
+/// priority are not news, and are not remembered as what the copy holds.
 pub fn read_with_outbox(
     config: &Config,
     mapping: &DeskMapping,
@@ -109,8 +112,10 @@ pub fn read_with_outbox(
     desk: &DeskId,
     update: &RemoteUpdate,
     outbox: &[Action],
+    read_at: Option<jiff::Timestamp>,
 ) -> Result<Reading, MappingError> {
     let written = incident.ref_for(desk).map(|r| r.written.clone()).unwrap_or_default();
+    let read_before_write = written.is_newer_than(read_at);
     // Compared in the desk's own vocabulary: several canonical statuses may share one
     // remote status (assigned and new are both Jira's "Open").
     let same_remote = |s: Status| {
@@ -130,7 +135,12 @@ pub fn read_with_outbox(
 
     let status = mapping.inbound_status(&update.fields)?;
     let priority = mapping.inbound_priority(&update.fields)?;
-    reading.reported = Written { status, priority };
+    if read_before_write {
+        reading.echoes.extend(status.map(|s| format!("status {s} (read before deskgate's latest write)")));
+        reading.echoes.extend(priority.map(|p| format!("priority {p} (read before deskgate's latest write)")));
+    }
+    let (status, priority) = if read_before_write { (None, None) } else { (status, priority) };
+    reading.reported = Written { status, priority, at: None };
     if let Some(status) = status {
         if written.status.is_some_and(|w| w == status || same_remote(w)) || writing_status(status) {
             reading.echoes.push(format!("status {status}"));

@@ -482,7 +482,11 @@ impl Dispatcher {
                     remote_id,
                     display_id,
                     url,
-                    written: Written { status: Some(incident.status), priority: incident.priority },
+                    written: Written {
+                        status: Some(incident.status),
+                        priority: incident.priority,
+                        at: Some(Timestamp::now()),
+                    },
                     seen: Default::default(),
                 };
                 Ok(Some(Box::new(move |i: &mut Incident| {
@@ -688,13 +692,17 @@ fn not_party(incident: &Incident, desk: &DeskId) -> String {
     format!("{desk} is no longer party to {} (assigned to {assigned})", incident.id)
 }
 
-/// A completion that records on `desk`'s ref what was written there (echo suppression).
+/// A completion that records on `desk`'s ref what was written there, and when the
+/// desk answered (echo suppression; a poll that read the copy before then is older).
 fn remember(desk: &DeskId, set: impl Fn(&mut Written) + Send + Sync + 'static) -> Completion {
     let desk = desk.clone();
+    // The wall clock, as a poll's reading time is: both say when the desk was spoken to.
+    let answered = Timestamp::now();
     Box::new(move |i: &mut Incident| {
         let Some(r) = i.refs.iter_mut().find(|r| r.desk == desk) else { return Ok(Effects::unchanged()) };
         let before = r.written.clone();
         set(&mut r.written);
+        r.written.at = Some(answered);
         Ok(Effects { changed: r.written != before, ..Effects::default() })
     })
 }

@@ -48,7 +48,7 @@ pub(super) async fn read_in(
     let url = ticket.url.clone().filter(|u| crate::model::parse_url("url", u).is_ok());
     let origin_ref = Ref {
         // What the record holds now: reading it back is no news.
-        written: Written { status, priority },
+        written: Written { status, priority, at: None },
         ..Ref::new(desk.clone(), DialectId::Clearquest, remote_id.clone(), display_id).with_url(url)
     };
     let new = NewIncident::reported(title, description, service, priority, origin_ref);

@@ -111,6 +111,9 @@ impl Poller {
         let now = self.gateway.now();
         let mut state = self.state(&cursor, now).await?;
         self.request_turn(desk).await;
+        // What is read now is applied one ticket after the other; a write deskgate
+        // makes to one of them meanwhile is not in it (see `Written::is_newer_than`).
+        let read = crate::model::RemoteVersion { read_at: Some(Timestamp::now()), ..Default::default() };
         let tickets = adapter.changed_since(state.query_from(OVERLAP)).await.map_err(|e| e.to_string())?;
         let mut report = PollReport { seen: tickets.len(), ..PollReport::default() };
         let fresh = state.fresh(OVERLAP, tickets);
@@ -120,7 +123,7 @@ impl Poller {
         for ticket in fresh {
             if let Ok(remote_id) = ticket.id.0.parse() {
                 let update = RemoteUpdate { fields: ticket.fields.clone(), notes: ticket.notes.clone() };
-                match self.gateway.apply_remote(desk, &remote_id, &update, &Default::default(), &ctx).await {
+                match self.gateway.apply_remote(desk, &remote_id, &update, &read, &ctx).await {
                     Ok(RemoteOutcome::Applied(_)) => report.applied += 1,
                     Ok(RemoteOutcome::Parked(_)) => report.parked += 1,
                     Ok(RemoteOutcome::UnknownTicket) => {
@@ -255,3 +258,6 @@ impl Poller {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -432,7 +432,7 @@ async fn supplier_detected(
         display_id: issue.key.clone(),
         url,
         // What the issue holds now: reading it back is no news.
-        written: Written { status: Some(Status::Assigned), priority },
+        written: Written { status: Some(Status::Assigned), priority, at: None },
         seen: Default::default(),
     };
     let new = NewIncident::reported(title, description, service, priority, origin_ref);

@@ -213,7 +213,7 @@ fn visibility_is_origin_national_and_assignee() {
 }
 
 fn version(delivery: Option<&str>, updated_ms: Option<i64>, mod_count: Option<u64>) -> RemoteVersion {
-    RemoteVersion { delivery: delivery.map(str::to_owned), updated_ms, mod_count, comment_ms: None }
+    RemoteVersion { delivery: delivery.map(str::to_owned), updated_ms, mod_count, comment_ms: None, read_at: None }
 }
 
 #[test]

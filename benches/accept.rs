@@ -2,7 +2,11 @@
 //! auth, validation, patient-data scan, idempotency, store transaction, audit, group
 //! commit) against, in the same run, bare axum handlers that insert the same bytes
 //! into sled: one answering after a group-commit flush (durable, as the gateway
-//! answers), one without flushing. Prints throughput, p50/p99 latency and the ratios.
+//! answers), one without flushing. The gateway runs twice: with the national desk
+//! reading through the API (nothing to deliver), and with the national desk on a tool
+//! of its own, so that every accept also queues a delivery in the outbox (the tool
+//! never answers: the delivery work stays out of the figures). Prints throughput,
+//! p50/p99 latency and the ratios.
 //!
 //! `cargo bench --bench accept` (env: BENCH_REQUESTS, BENCH_CONCURRENCY).
 
@@ -111,23 +115,59 @@ async fn bare_group_commit(dir: &std::path::Path) -> (String, tokio::task::JoinH
     serve_bare(app).await
 }
 
+/// A gateway of `config` serving on loopback: its submission URL, and how to stop it
+/// (through its shutdown signal, as a deployment stops it: its background tasks end
+/// before the runtime does).
+async fn gateway(config: kit::GatewayConfig) -> (String, impl FnOnce() -> tokio::task::JoinHandle<()>) {
+    let app = Application::build(config.load(&kit::env()).unwrap()).await.unwrap();
+    let url = format!("http://{}/api/v1/incidents", app.local_addr());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
+    let stop = move || {
+        let _ = stop.send(());
+        tokio::spawn(async move { server.await.unwrap().unwrap() })
+    };
+    (url, stop)
+}
+
+/// A national ServiceNow that takes connections and never answers: the deliveries
+/// to it wait (as many as the dispatcher runs at once), the rest stay in the outbox.
+/// So every accepted incident queues its delivery, as in a federation, while the
+/// delivery work itself stays out of the figures.
+async fn national_that_never_answers() -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            open.push(socket);
+        }
+    });
+    (url, held)
+}
+
 fn main() {
     let requests = env_or("BENCH_REQUESTS", 5000);
     let concurrency = env_or("BENCH_CONCURRENCY", 32);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(async {
         let dir = tempfile::tempdir().unwrap();
+        // The national desk reads incidents through the API: nothing to deliver.
         let mut config = kit::GatewayConfig::one_local_desk(&dir.path().join("gateway"));
         config.unthrottled_inbound();
-        let config = config.load(&kit::env()).unwrap();
-        let app = Application::build(config).await.unwrap();
-        let url = format!("http://{}/api/v1/incidents", app.local_addr());
-        // Stopped through its shutdown signal at the end, as a deployment stops it: its
-        // background tasks end before the runtime does.
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(app.run_until(async move {
-            let _ = stopped.await;
-        }));
+        let (url, stop) = gateway(config).await;
+        // The national desk on a tool of its own: every accept queues a delivery.
+        let (national, silent) = national_that_never_answers().await;
+        let mut config = kit::GatewayConfig::one_local_desk(&dir.path().join("gateway-outbox"));
+        config.unthrottled_inbound().desk(
+            "sds",
+            kit::Desk::known("sds", "National Service Desk", "national", "servicenow")
+                .endpoint(&national)
+                .basic_credentials("deskgate", "T_SDS"),
+        );
+        let (outbox_url, stop_outbox) = gateway(config).await;
         let token = kit::tokens::token("region-h");
         let (bare_url, bare) = bare_baseline(&dir.path().join("bare")).await;
         let (gc_url, gc) = bare_group_commit(&dir.path().join("bare-gc")).await;
@@ -135,24 +175,32 @@ fn main() {
         println!("accept path vs bare axum + sled insert: {requests} requests, {concurrency} concurrent clients, loopback HTTP");
         // Warm up each, then measure each.
         drive(url.clone(), Some(token.clone()), 0, 200, concurrency).await;
+        drive(outbox_url.clone(), Some(token.clone()), 0, 200, concurrency).await;
         drive(gc_url.clone(), None, 0, 200, concurrency).await;
         drive(bare_url.clone(), None, 0, 200, concurrency).await;
-        let full = drive(url, Some(token), 200, requests, concurrency).await;
+        let full = drive(url, Some(token.clone()), 200, requests, concurrency).await;
+        let with_outbox = drive(outbox_url, Some(token), 200, requests, concurrency).await;
         let durable = drive(gc_url, None, 200, requests, concurrency).await;
         let base = drive(bare_url, None, 200, requests, concurrency).await;
         report("deskgate POST /api/v1/incidents", &full);
+        report("  … and a delivery queued per incident", &with_outbox);
         report("bare axum + sled insert + group commit", &durable);
         report("bare axum + sled insert (no flush)", &base);
-        for (name, b) in [("group-commit", &durable), ("no-flush", &base)] {
-            println!(
-                "ratio vs {name} baseline: throughput {:.2}×; p50 latency {:.2}×; p99 latency {:.2}×",
-                full.throughput() / b.throughput(),
-                full.pct(0.5).as_secs_f64() / b.pct(0.5).as_secs_f64(),
-                full.pct(0.99).as_secs_f64() / b.pct(0.99).as_secs_f64()
-            );
+        for (what, run) in [("deskgate", &full), ("deskgate + outbox", &with_outbox)] {
+            for (name, b) in [("group-commit", &durable), ("no-flush", &base)] {
+                println!(
+                    "ratio {what} vs {name} baseline: throughput {:.2}×; p50 latency {:.2}×; p99 latency {:.2}×",
+                    run.throughput() / b.throughput(),
+                    run.pct(0.5).as_secs_f64() / b.pct(0.5).as_secs_f64(),
+                    run.pct(0.99).as_secs_f64() / b.pct(0.99).as_secs_f64()
+                );
+            }
         }
-        let _ = stop.send(());
-        server.await.unwrap().unwrap();
+        let stopped = [stop(), stop_outbox()];
+        for s in stopped {
+            s.await.unwrap();
+        }
+        silent.abort();
         bare.abort();
         gc.abort();
     });

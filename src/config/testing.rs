@@ -16,6 +16,18 @@ system = "native"
 auth = { issuer = "sds", algorithm = "HS256", secret = { env = "T_SDS" } }
 "#;
 
+/// The national desk on a ClearQuest (nobody answers at its endpoint), signing with
+/// `T_SDS`.
+pub(crate) const NATIONAL_ON_CLEARQUEST: &str = r#"
+[desks.sds]
+name = "National Service Desk"
+role = "national"
+system = "clearquest"
+endpoint = "http://127.0.0.1:9"
+clearquest = { repo = "7.0.0", db = "SDS" }
+auth = { issuer = "sds", algorithm = "HS256", secret = { env = "T_SDS" } }
+"#;
+
 /// Region H, the local desk of Rigshospitalet, on `system`, signing with `T_RH`.
 pub(crate) fn region_h(system: &str) -> String {
     format!(

@@ -1,19 +1,10 @@
 use super::*;
 
-use super::testing::{GATEWAY, env, region_h};
+use super::testing::{GATEWAY, NATIONAL_ON_CLEARQUEST, env, region_h};
 
 /// The national desk on ClearQuest and Region H on ServiceNow.
 fn minimal() -> String {
-    let national = r#"
-    [desks.sds]
-    name = "National Service Desk"
-    role = "national"
-    system = "clearquest"
-    endpoint = "http://127.0.0.1:9"
-    clearquest = { repo = "7.0.0", db = "SDS" }
-    auth = { issuer = "sds", algorithm = "HS256", secret = { env = "T_SDS" } }
-"#;
-    format!("{GATEWAY}{national}{}", region_h("servicenow"))
+    format!("{GATEWAY}{NATIONAL_ON_CLEARQUEST}{}", region_h("servicenow"))
 }
 
 #[test]

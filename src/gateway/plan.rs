@@ -206,12 +206,10 @@ mod tests {
     use jiff::Timestamp;
 
     use super::*;
-    use crate::config::MapEnv;
     use crate::model::{Actor, Change, IncidentId, Kind, Priority, Text};
 
-    const CONFIG: &str = r#"
-        [gateway]
-        listen = "127.0.0.1:0"
+    /// The rest of the federation beside the national desk on ClearQuest.
+    const DESKS: &str = r#"
         [desks.region-h]
         name = "Region H"
         role = "local"
@@ -221,12 +219,6 @@ mod tests {
         name = "Portal"
         role = "local"
         system = "native"
-        [desks.sds]
-        name = "SDS"
-        role = "national"
-        system = "clearquest"
-        endpoint = "http://127.0.0.1:2"
-        clearquest = { repo = "7.0.0", db = "SDS" }
         [desks.fmk]
         name = "FMK"
         role = "supplier"
@@ -244,7 +236,9 @@ mod tests {
     "#;
 
     fn config() -> Config {
-        Config::from_toml(CONFIG, Path::new("."), &MapEnv::new(false).with("T_HOOK", "hook-secret")).unwrap()
+        use crate::config::testing::{GATEWAY, NATIONAL_ON_CLEARQUEST, env};
+        let federation = format!("{GATEWAY}{NATIONAL_ON_CLEARQUEST}{DESKS}");
+        Config::from_toml(&federation, Path::new("."), &env().with("T_HOOK", "hook-secret")).unwrap()
     }
 
     fn desk(s: &str) -> DeskId {

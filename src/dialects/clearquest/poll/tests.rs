@@ -7,30 +7,12 @@
 /// report is the national desk's own change.
 #[test]
 fn step_15_a_poll_read_before_deskgates_latest_write_does_not_undo_it() {
+    use crate::config::testing::{GATEWAY, NATIONAL_ON_CLEARQUEST, env, region_h};
     use crate::model::testing::{desk, incident, ticket};
     use crate::model::{DialectId, Ref};
-    let federation = r#"
-        [gateway]
-        listen = "127.0.0.1:0"
-        [desks.region-h]
-        name = "Region H"
-        role = "local"
-        system = "native"
-        [desks.sds]
-        name = "SDS"
-        role = "national"
-        system = "clearquest"
-        endpoint = "http://127.0.0.1:2"
-        clearquest = { repo = "7.0.0", db = "SDS" }
-        [desks.drift]
-        name = "Drift"
-        role = "supplier"
-        system = "native"
-        services = ["*"]
-    "#;
-    let config =
-        crate::config::Config::from_toml(federation, std::path::Path::new("."), &crate::config::MapEnv::new(false))
-            .expect("the federation loads");
+    let supplier = "[desks.drift]\nname = \"Drift\"\nrole = \"supplier\"\nsystem = \"native\"\nservices = [\"*\"]\n";
+    let federation = format!("{GATEWAY}{NATIONAL_ON_CLEARQUEST}{}{supplier}", region_h("native"));
+    let config = crate::config::Config::from_toml(&federation, std::path::Path::new("."), &env()).expect("it loads");
     let mappings = crate::dialects::mappings(&config).expect("the mappings load");
     let sds = desk("sds");
     let mapping = mappings.desk(&sds).expect("the national desk's mapping");

@@ -18,7 +18,6 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
-use deskgate::startup::Application;
 use tokio::sync::watch;
 
 // The integration tests' kit: configurations and desk tokens.
@@ -115,23 +114,6 @@ async fn bare_group_commit(dir: &std::path::Path) -> (String, tokio::task::JoinH
     serve_bare(app).await
 }
 
-/// A gateway of `config` serving on loopback: its submission URL, and how to stop it
-/// (through its shutdown signal, as a deployment stops it: its background tasks end
-/// before the runtime does).
-async fn gateway(config: kit::GatewayConfig) -> (String, impl FnOnce() -> tokio::task::JoinHandle<()>) {
-    let app = Application::build(config.load(&kit::env()).unwrap()).await.unwrap();
-    let url = format!("http://{}/api/v1/incidents", app.local_addr());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(app.run_until(async move {
-        let _ = stopped.await;
-    }));
-    let stop = move || {
-        let _ = stop.send(());
-        tokio::spawn(async move { server.await.unwrap().unwrap() })
-    };
-    (url, stop)
-}
-
 /// A national ServiceNow that takes connections and never answers: the deliveries
 /// to it wait (as many as the dispatcher runs at once), the rest stay in the outbox.
 /// So every accepted incident queues its delivery, as in a federation, while the
@@ -155,19 +137,26 @@ fn main() {
     rt.block_on(async {
         let dir = tempfile::tempdir().unwrap();
         // The national desk reads incidents through the API: nothing to deliver.
-        let mut config = kit::GatewayConfig::one_local_desk(&dir.path().join("gateway"));
-        config.unthrottled_inbound();
-        let (url, stop) = gateway(config).await;
+        let mut plain = kit::TestGateway::start_configured(|store| {
+            let mut config = kit::GatewayConfig::one_local_desk(store);
+            config.unthrottled_inbound();
+            config
+        })
+        .await;
         // The national desk on a tool of its own: every accept queues a delivery.
         let (national, silent) = national_that_never_answers().await;
-        let mut config = kit::GatewayConfig::one_local_desk(&dir.path().join("gateway-outbox"));
-        config.unthrottled_inbound().desk(
-            "sds",
-            kit::Desk::known("sds", "National Service Desk", "national", "servicenow")
-                .endpoint(&national)
-                .basic_credentials("deskgate", "T_SDS"),
-        );
-        let (outbox_url, stop_outbox) = gateway(config).await;
+        let mut queuing = kit::TestGateway::start_configured(|store| {
+            let mut config = kit::GatewayConfig::one_local_desk(store);
+            config.unthrottled_inbound().desk(
+                "sds",
+                kit::Desk::known("sds", "National Service Desk", "national", "servicenow")
+                    .endpoint(&national)
+                    .basic_credentials("deskgate", "T_SDS"),
+            );
+            config
+        })
+        .await;
+        let (url, outbox_url) = (plain.url("/api/v1/incidents"), queuing.url("/api/v1/incidents"));
         let token = kit::tokens::token("region-h");
         let (bare_url, bare) = bare_baseline(&dir.path().join("bare")).await;
         let (gc_url, gc) = bare_group_commit(&dir.path().join("bare-gc")).await;
@@ -196,10 +185,10 @@ fn main() {
                 );
             }
         }
-        let stopped = [stop(), stop_outbox()];
-        for s in stopped {
-            s.await.unwrap();
-        }
+        // Stopped through their shutdown signal, as a deployment stops them: their
+        // background tasks end before the runtime does.
+        plain.shutdown().await;
+        queuing.shutdown().await;
         silent.abort();
         bare.abort();
         gc.abort();

@@ -72,7 +72,7 @@ pub struct Seen {
 }
 
 /// How a report identifies itself and the version of the ticket it describes; every
-/// part optional (a poll or a bare payload carries none).
+/// part optional (a bare payload carries none, a poll only when it read).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RemoteVersion {
     pub delivery: Option<String>,

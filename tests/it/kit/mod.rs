@@ -90,6 +90,13 @@ impl TestGateway {
         Self::launch(data, config, clock, client).await
     }
 
+    /// A gateway on the configuration `config` makes for a store directory of its own.
+    pub async fn start_configured(config: impl FnOnce(&Path) -> GatewayConfig) -> Self {
+        let data = tempfile::tempdir().unwrap();
+        let config = config(&data.path().join("store"));
+        Self::launch(data, config, None, reqwest::Client::new()).await
+    }
+
     /// The standard federation with `lines` (TOML keys) set in `[gateway]`.
     pub async fn start_with_gateway_keys(lines: &str) -> Self {
         Self::start_edited(

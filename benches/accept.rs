@@ -6,7 +6,10 @@
 //! reading through the API (nothing to deliver), and with the national desk on a tool
 //! of its own, so that every accept also queues a delivery in the outbox (the tool
 //! never answers: the delivery work stays out of the figures). Prints throughput,
-//! p50/p99 latency and the ratios.
+//! p50/p99 latency and the ratios, and under each gateway line what its store did
+//! (from the gateway's own `/metrics`): how busy the creation writer was and for how
+//! long per creation, how busy the group-commit flusher was, and how many bytes the
+//! disk took per accept.
 //!
 //! `cargo bench --bench accept` (env: BENCH_REQUESTS, BENCH_CONCURRENCY).
 
@@ -130,6 +133,48 @@ async fn national_that_never_answers() -> (String, tokio::task::JoinHandle<()>) 
     (url, held)
 }
 
+/// What the gateway's store did during one measured phase, from its `/metrics`: the
+/// creation writer (the one serial stage of an accept) and the group-commit flushes.
+struct StoreWork {
+    seconds: f64,
+    accepts: f64,
+    batches: f64,
+    creations: f64,
+    writer: f64,
+    flushes: f64,
+    flushing: f64,
+    bytes: f64,
+}
+
+impl StoreWork {
+    fn between(before: &str, after: &str, run: &drive::Run) -> Self {
+        let grew = |name: &str| kit::metric(after, name) - kit::metric(before, name);
+        Self {
+            seconds: run.elapsed.as_secs_f64(),
+            accepts: run.latencies.len() as f64,
+            batches: grew("deskgate_store_creation_batch_size_count"),
+            creations: grew("deskgate_store_creation_batch_size_sum"),
+            writer: grew("deskgate_store_creation_batch_seconds_sum"),
+            flushes: grew("deskgate_store_flush_seconds_count"),
+            flushing: grew("deskgate_store_flush_seconds_sum"),
+            bytes: grew("deskgate_store_flushed_bytes_total"),
+        }
+    }
+
+    fn report(&self) {
+        println!(
+            "    store: writer busy {:.0} % ({:.1} creations a batch, {:.0} µs a creation); \
+             flusher busy {:.0} % ({:.2} ms a flush); {:.1} KB flushed an accept",
+            100.0 * self.writer / self.seconds,
+            self.creations / self.batches.max(1.0),
+            1e6 * self.writer / self.creations.max(1.0),
+            100.0 * self.flushing / self.seconds,
+            1e3 * self.flushing / self.flushes.max(1.0),
+            self.bytes / 1024.0 / self.accepts.max(1.0),
+        );
+    }
+}
+
 fn main() {
     let requests = env_or("BENCH_REQUESTS", 5000);
     let concurrency = env_or("BENCH_CONCURRENCY", 32);
@@ -167,12 +212,19 @@ fn main() {
         drive(outbox_url.clone(), Some(token.clone()), 0, 200, concurrency).await;
         drive(gc_url.clone(), None, 0, 200, concurrency).await;
         drive(bare_url.clone(), None, 0, 200, concurrency).await;
+        // The store's metrics are the process's: read around each gateway's phase alone.
+        let before = kit::metrics(&plain).await;
         let full = drive(url, Some(token.clone()), 200, requests, concurrency).await;
+        let full_work = StoreWork::between(&before, &kit::metrics(&plain).await, &full);
+        let before = kit::metrics(&queuing).await;
         let with_outbox = drive(outbox_url, Some(token), 200, requests, concurrency).await;
+        let outbox_work = StoreWork::between(&before, &kit::metrics(&queuing).await, &with_outbox);
         let durable = drive(gc_url, None, 200, requests, concurrency).await;
         let base = drive(bare_url, None, 200, requests, concurrency).await;
         report("deskgate POST /api/v1/incidents", &full);
+        full_work.report();
         report("  … and a delivery queued per incident", &with_outbox);
+        outbox_work.report();
         report("bare axum + sled insert + group commit", &durable);
         report("bare axum + sled insert (no flush)", &base);
         for (what, run) in [("deskgate", &full), ("deskgate + outbox", &with_outbox)] {

@@ -138,8 +138,13 @@ fn flusher(db: sled::Db, shared: Arc<Shared>, flushed: watch::Sender<u64>) {
         }
         // Every ticket up to `target` belongs to a write that finished before now.
         let target = shared.issued.load(Ordering::SeqCst);
+        let started = std::time::Instant::now();
         match db.flush() {
-            Ok(_) => {
+            Ok(bytes) => {
+                // How long the disk takes to make a round of writes durable, and how
+                // much it writes for them: what an accept waits for after its write.
+                metrics::histogram!("deskgate_store_flush_seconds").record(started.elapsed().as_secs_f64());
+                metrics::counter!("deskgate_store_flushed_bytes_total").increment(bytes as u64);
                 shared.healthy.store(true, Ordering::SeqCst);
                 done = target;
                 flushed.send_replace(done);

@@ -424,10 +424,19 @@ async fn ops_endpoints_answer() {
     let gw = TestGateway::start().await;
     assert_eq!(gw.client.get(gw.url("/healthz")).send().await.unwrap().status(), StatusCode::OK);
     assert_eq!(gw.client.get(gw.url("/readyz")).send().await.unwrap().status(), StatusCode::OK);
+    let before = kit::metrics(&gw).await;
     gw.submit("region-h", &incident("OPS-1")).await;
-    let metrics = gw.client.get(gw.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let metrics = kit::metrics(&gw).await;
     assert!(metrics.contains("deskgate_http_requests_total"), "{metrics}");
     assert!(metrics.contains("deskgate_incidents_accepted_total"), "{metrics}");
+    // The accept went through the store's writer and a flush, and both are counted
+    // (other tests in this process may add to the same totals, never take away).
+    let grew = |name: &str| kit::metric(&metrics, name) - kit::metric(&before, name);
+    assert!(grew("deskgate_store_creation_batch_size_count") >= 1.0, "{metrics}");
+    assert!(grew("deskgate_store_creation_batch_size_sum") >= 1.0, "{metrics}");
+    assert!(grew("deskgate_store_creation_batch_seconds_sum") > 0.0, "{metrics}");
+    assert!(grew("deskgate_store_flush_seconds_count") >= 1.0, "{metrics}");
+    assert!(grew("deskgate_store_flushed_bytes_total") > 0.0, "{metrics}");
     let spec: Value = gw.client.get(gw.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
     assert!(spec["paths"]["/api/v1/incidents"]["post"].is_object());
     assert!(spec["components"]["schemas"]["SubmitIncident"].is_object());

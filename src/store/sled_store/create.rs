@@ -232,6 +232,7 @@ fn writer(trees: &Trees, pending: mpsc::Receiver<Pending>, commit: &Committer, #
             }
         }
         let (creations, replies): (Vec<_>, Vec<_>) = batch.into_iter().map(|p| (p.creation, p.reply)).unzip();
+        let started = std::time::Instant::now();
         let results = match apply(trees, &creations) {
             Ok(results) => results,
             // A batch that failed as a whole is tried one creation at a time, so
@@ -245,6 +246,10 @@ fn writer(trees: &Trees, pending: mpsc::Receiver<Pending>, commit: &Committer, #
                 .collect(),
             Err(e) => vec![Err(e)],
         };
+        // The writer is the one serial stage of an accept: its busy time per second
+        // is how close the store is to the most creations it can take.
+        metrics::histogram!("deskgate_store_creation_batch_seconds").record(started.elapsed().as_secs_f64());
+        metrics::histogram!("deskgate_store_creation_batch_size").record(creations.len() as f64);
         // A refusal wrote nothing and is answered now; the others once durable.
         let mut durable = Vec::with_capacity(replies.len());
         for ((creation, reply), result) in creations.into_iter().zip(replies).zip(results) {

@@ -272,6 +272,19 @@ pub async fn get_json(client: &reqwest::Client, url: &str, token: &str) -> Value
     client.get(url).bearer_auth(token).send().await.unwrap().json().await.unwrap()
 }
 
+/// The gateway's `/metrics` page (Prometheus text).
+pub async fn metrics(gw: &TestGateway) -> String {
+    gw.client.get(gw.url("/metrics")).send().await.unwrap().text().await.unwrap()
+}
+
+/// The value of the unlabelled sample `name` on a Prometheus text page (0 if absent).
+pub fn metric(page: &str, name: &str) -> f64 {
+    page.lines()
+        .filter_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+        .find_map(|value| value.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
 /// The shipped escalation ruleset, by absolute path.
 pub fn shipped_contacts() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/contacts.toml")

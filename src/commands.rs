@@ -134,7 +134,18 @@ pub fn store_from_config(data_dir: Option<PathBuf>, config: &Path) -> Result<cra
     if kind.as_deref() == Some("postgres") {
         return crate::config::store_of_file(config, &crate::config::ProcessEnv).map_err(|e| e.to_string());
     }
-    data_dir_from_config(config).map(crate::store::StoreConfig::sled)
+    let path = data_dir_from_config(config)?;
+    // Opened with the page cache the gateway opens it with (`cache_mb`): a backup of
+    // a large store reads all of it. Without a readable file, sled's default.
+    let cache_mb = if config.is_file() {
+        match crate::config::store_of_file(config, &crate::config::ProcessEnv).map_err(|e| e.to_string())? {
+            crate::store::StoreConfig::Sled { cache_mb, .. } => cache_mb,
+            crate::store::StoreConfig::Postgres(_) => crate::config::DEFAULT_SLED_CACHE_MB,
+        }
+    } else {
+        crate::config::DEFAULT_SLED_CACHE_MB
+    };
+    Ok(crate::store::StoreConfig::Sled { path, cache_mb })
 }
 
 /// How `backup` and `restore` name a store: its directory, or its database URL
@@ -154,7 +165,7 @@ pub async fn backup_store(
     out: &Path,
 ) -> Result<crate::store::backup::BackupSummary, String> {
     match store {
-        crate::store::StoreConfig::Sled { path, .. } => backup(path, out).await,
+        crate::store::StoreConfig::Sled { path, .. } => backup(path, store, out).await,
         crate::store::StoreConfig::Postgres(_) => {
             let store = crate::store::connect(store).await.map_err(|e| e.to_string())?;
             write_backup(&*store, out).await
@@ -170,7 +181,7 @@ pub async fn restore_store(
     force: bool,
 ) -> Result<crate::store::backup::BackupSummary, String> {
     match store {
-        crate::store::StoreConfig::Sled { path, .. } => restore(input, path, force).await,
+        crate::store::StoreConfig::Sled { .. } => restore(input, store, force).await,
         crate::store::StoreConfig::Postgres(_) => {
             let file = std::fs::File::open(input).map_err(|e| format!("{}: {e}", input.display()))?;
             let store = crate::store::connect(store).await.map_err(|e| e.to_string())?;
@@ -182,16 +193,19 @@ pub async fn restore_store(
     }
 }
 
-/// `deskgate backup`: copy the store in `data_dir` to `out`. The store is opened
-/// here, which its lock refuses while a gateway runs on it — so nothing writes
-/// during the copy and it is of one point in time. The file appears only complete
-/// (written beside it, then renamed).
-pub async fn backup(data_dir: &Path, out: &Path) -> Result<crate::store::backup::BackupSummary, String> {
+/// `deskgate backup` of the sled store in `data_dir` (opened as `config` says) to
+/// `out`. The store is opened here, which its lock refuses while a gateway runs on
+/// it — so nothing writes during the copy and it is of one point in time. The file
+/// appears only complete (written beside it, then renamed).
+async fn backup(
+    data_dir: &Path,
+    config: &crate::store::StoreConfig,
+    out: &Path,
+) -> Result<crate::store::backup::BackupSummary, String> {
     if !data_dir.is_dir() {
         return Err(format!("{}: no such data directory", data_dir.display()));
     }
-    let store =
-        crate::store::open(&crate::store::StoreConfig::sled(data_dir.to_path_buf())).map_err(|e| e.to_string())?;
+    let store = crate::store::open(config).map_err(|e| e.to_string())?;
     write_backup(&*store, out).await
 }
 
@@ -220,17 +234,16 @@ async fn write_backup(
     Ok(summary)
 }
 
-/// `deskgate restore`: load the backup `input` into the store in `data_dir` (created
-/// if missing). Refuses a store that is not empty unless `force`, and a gateway
-/// running on it (the store's lock).
-pub async fn restore(
+/// `deskgate restore`: load the backup `input` into the sled store `config` names
+/// (created if missing). Refuses a store that is not empty unless `force`, and a
+/// gateway running on it (the store's lock).
+async fn restore(
     input: &Path,
-    data_dir: &Path,
+    config: &crate::store::StoreConfig,
     force: bool,
 ) -> Result<crate::store::backup::BackupSummary, String> {
     let file = std::fs::File::open(input).map_err(|e| format!("{}: {e}", input.display()))?;
-    let store =
-        crate::store::open(&crate::store::StoreConfig::sled(data_dir.to_path_buf())).map_err(|e| e.to_string())?;
+    let store = crate::store::open(config).map_err(|e| e.to_string())?;
     store.import(&mut std::io::BufReader::new(file), force).await.map_err(|e| format!("{}: {e}", input.display()))
 }
 
@@ -508,6 +521,33 @@ mod tests {
         assert_eq!(data_dir_from_config(&config).unwrap(), PathBuf::from("/srv/store"));
         std::fs::write(&config, "[gateway]\nstore = { kind = \"sled\", path = 7 }\n").unwrap();
         assert!(data_dir_from_config(&config).unwrap_err().contains("gateway.store.path"));
+    }
+
+    #[tokio::test]
+    async fn backup_and_restore_open_a_sled_store_with_the_page_cache_the_gateway_uses() {
+        if std::env::vars().any(|(k, _)| k.starts_with("DESKGATE_GATEWAY__")) {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let (config, store_dir) = (dir.path().join("gateway.toml"), dir.path().join("store"));
+        let section = |cache: &str| format!("[gateway]\nstore = {{ kind = \"sled\", path = {store_dir:?}{cache} }}\n");
+        std::fs::write(&config, section(", cache_mb = 64")).unwrap();
+        let store = store_from_config(None, &config).unwrap();
+        assert_eq!(store, crate::store::StoreConfig::Sled { path: store_dir.clone(), cache_mb: 64 });
+        let copy = dir.path().join("copy.ndjson");
+        restore_store(&copy, &store, false).await.expect_err("no such backup file");
+        crate::store::open(&store).unwrap();
+        backup_store(&store, &copy).await.expect("backs up");
+        restore_store(&copy, &crate::store::StoreConfig::Sled { path: dir.path().join("again"), cache_mb: 64 }, false)
+            .await
+            .expect("restores");
+        // Without the key, sled's default; a value the gateway refuses is refused here.
+        std::fs::write(&config, section("")).unwrap();
+        let default =
+            crate::store::StoreConfig::Sled { path: store_dir.clone(), cache_mb: crate::config::DEFAULT_SLED_CACHE_MB };
+        assert_eq!(store_from_config(None, &config).unwrap(), default);
+        std::fs::write(&config, section(", cache_mb = 8")).unwrap();
+        assert!(store_from_config(None, &config).unwrap_err().contains("gateway.store.cache_mb"));
     }
 
     #[test]

@@ -5,9 +5,15 @@
 //! writer takes a ticket after its write and waits until a flush that *started after
 //! the ticket was taken* has completed. One thread does the flushing; a single
 //! `flush()` makes every write before it durable, so N waiting writers cost one fsync.
-//! A writer that answers many callers at once (the batched creations) hands their
-//! answers over with one ticket ([`Committer::after_durable`]): one wake-up of the
-//! flusher per batch, and the flusher answers them when the flush is done.
+//!
+//! A writer thread that answers many callers at once (the batched creations) flushes
+//! itself instead ([`Committer::flush`]), between its transactions. sled's flush holds
+//! sled's process-wide lock, shared, for as long as the disk takes, and a transaction
+//! takes that lock exclusively: with the flush on this thread, a batch's transaction
+//! waited for the flush of the batch before it, and that flush, started just after,
+//! waited for the transaction in turn, so each batch was answered only after the next
+//! one had been written. Flushing on the writer's own thread makes its cycle one
+//! transaction and one flush.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -18,15 +24,12 @@ use tokio::sync::watch;
 
 use super::StoreError;
 
-/// What to run once the flush covering its ticket is done.
-pub(super) type OnDurable = Box<dyn FnOnce() + Send>;
-
 struct Shared {
     /// Tickets handed out; a ticket is taken after its write completed.
     issued: AtomicU64,
     stop: AtomicBool,
-    /// Guards the flusher's sleep; holds the hand-overs waiting for their flush.
-    wake: Mutex<Vec<(u64, OnDurable)>>,
+    /// Guards the flusher's sleep.
+    wake: Mutex<()>,
     wake_cv: Condvar,
     healthy: AtomicBool,
     /// Tests hold the flusher to see who waits for durability.
@@ -35,6 +38,7 @@ struct Shared {
 }
 
 pub(super) struct GroupCommit {
+    db: sled::Db,
     shared: Arc<Shared>,
     flushed: watch::Receiver<u64>,
     thread: Option<JoinHandle<()>>,
@@ -45,7 +49,7 @@ impl GroupCommit {
         let shared = Arc::new(Shared {
             issued: AtomicU64::new(0),
             stop: AtomicBool::new(false),
-            wake: Mutex::new(Vec::new()),
+            wake: Mutex::new(()),
             wake_cv: Condvar::new(),
             healthy: AtomicBool::new(true),
             #[cfg(test)]
@@ -53,10 +57,10 @@ impl GroupCommit {
         });
         let (tx, rx) = watch::channel(0u64);
         let thread = std::thread::Builder::new().name("deskgate-flusher".into()).spawn({
-            let shared = shared.clone();
-            move || flusher(db, shared, tx)
+            let committer = Committer { db: db.clone(), shared: shared.clone() };
+            move || flusher(&committer, tx)
         })?;
-        Ok(Self { shared, flushed: rx, thread: Some(thread) })
+        Ok(Self { db, shared, flushed: rx, thread: Some(thread) })
     }
 
     /// Wait until every write that completed before this call is on disk.
@@ -73,9 +77,9 @@ impl GroupCommit {
             .map_err(|_| StoreError::Io("the store's flusher has stopped".into()))
     }
 
-    /// A handle for a writer thread that answers its callers once durable.
+    /// A handle for a writer thread that flushes between its own writes.
     pub(super) fn committer(&self) -> Committer {
-        Committer { shared: self.shared.clone() }
+        Committer { db: self.db.clone(), shared: self.shared.clone() }
     }
 
     /// Hold (or release) the flusher: while held, nothing becomes durable.
@@ -91,21 +95,40 @@ impl GroupCommit {
     }
 }
 
-/// Hands answers to the flusher (see [`GroupCommit::committer`]).
+/// Flushes for a writer thread (see [`GroupCommit::committer`]).
 #[derive(Clone)]
 pub(super) struct Committer {
+    db: sled::Db,
     shared: Arc<Shared>,
 }
 
 impl Committer {
-    /// Run `then` on the flusher once every write completed before this call is on
-    /// disk. If the flusher is gone first, `then` is dropped unrun.
-    pub(super) fn after_durable(&self, then: OnDurable) {
-        let mut waiting = self.shared.wake.lock().unwrap_or_else(|e| e.into_inner());
-        // Taken under the lock: the flusher cannot pass this ticket without seeing `then`.
-        let ticket = self.shared.issued.fetch_add(1, Ordering::SeqCst) + 1;
-        waiting.push((ticket, then));
-        self.shared.wake_cv.notify_one();
+    /// Return once every write completed before this call is on disk. A failed flush
+    /// is tried again until one succeeds: what waits for it is not durable before.
+    /// While flushes fail, readiness reports the store unhealthy.
+    pub(super) fn flush(&self) {
+        loop {
+            #[cfg(test)]
+            while self.shared.held.load(Ordering::SeqCst) && !self.shared.stop.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            let started = std::time::Instant::now();
+            match self.db.flush() {
+                Ok(bytes) => {
+                    // How long the disk takes to make a round of writes durable, and
+                    // how much it writes for them: what an accept waits for after its write.
+                    metrics::histogram!("deskgate_store_flush_seconds").record(started.elapsed().as_secs_f64());
+                    metrics::counter!("deskgate_store_flushed_bytes_total").increment(bytes as u64);
+                    self.shared.healthy.store(true, Ordering::SeqCst);
+                    return;
+                }
+                Err(e) => {
+                    self.shared.healthy.store(false, Ordering::SeqCst);
+                    tracing::error!(error = %e, "flushing the store failed; retrying");
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+            }
+        }
     }
 }
 
@@ -122,7 +145,8 @@ impl Drop for GroupCommit {
     }
 }
 
-fn flusher(db: sled::Db, shared: Arc<Shared>, flushed: watch::Sender<u64>) {
+fn flusher(commit: &Committer, flushed: watch::Sender<u64>) {
+    let shared = &commit.shared;
     let mut done = 0u64;
     loop {
         {
@@ -132,38 +156,11 @@ fn flusher(db: sled::Db, shared: Arc<Shared>, flushed: watch::Sender<u64>) {
                     shared.wake_cv.wait_timeout(guard, Duration::from_millis(500)).unwrap_or_else(|e| e.into_inner()).0;
             }
         }
-        #[cfg(test)]
-        while shared.held.load(Ordering::SeqCst) && !shared.stop.load(Ordering::SeqCst) {
-            std::thread::sleep(Duration::from_millis(5));
-        }
         // Every ticket up to `target` belongs to a write that finished before now.
         let target = shared.issued.load(Ordering::SeqCst);
-        let started = std::time::Instant::now();
-        match db.flush() {
-            Ok(bytes) => {
-                // How long the disk takes to make a round of writes durable, and how
-                // much it writes for them: what an accept waits for after its write.
-                metrics::histogram!("deskgate_store_flush_seconds").record(started.elapsed().as_secs_f64());
-                metrics::counter!("deskgate_store_flushed_bytes_total").increment(bytes as u64);
-                shared.healthy.store(true, Ordering::SeqCst);
-                done = target;
-                flushed.send_replace(done);
-                let ready = {
-                    let mut waiting = shared.wake.lock().unwrap_or_else(|e| e.into_inner());
-                    let (ready, later) = std::mem::take(&mut *waiting).into_iter().partition(|(t, _)| *t <= done);
-                    *waiting = later;
-                    ready
-                };
-                ready.into_iter().for_each(|(_, then): (u64, OnDurable)| then());
-            }
-            Err(e) => {
-                // Waiters keep waiting: their writes are not durable. Readiness reports it.
-                shared.healthy.store(false, Ordering::SeqCst);
-                tracing::error!(error = %e, "flushing the store failed; retrying");
-                std::thread::sleep(Duration::from_millis(200));
-                continue;
-            }
-        }
+        commit.flush();
+        done = target;
+        flushed.send_replace(done);
         if shared.stop.load(Ordering::SeqCst) && shared.issued.load(Ordering::SeqCst) == done {
             return;
         }
@@ -177,16 +174,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_hand_over_runs_only_after_the_flush_that_covers_it() {
+    fn a_writers_own_flush_returns_only_once_flushes_go_through() {
         let dir = tempfile::tempdir().unwrap();
         let db = sled::open(dir.path()).unwrap();
         let commit = GroupCommit::start(db.clone()).unwrap();
         commit.hold(true);
         db.insert("k", "v").unwrap();
-        let (done, answered) = mpsc::channel();
-        commit.committer().after_durable(Box::new(move || done.send(()).unwrap()));
-        assert!(answered.recv_timeout(Duration::from_millis(300)).is_err(), "answered before its flush");
+        let (done, flushed) = mpsc::channel();
+        let committer = commit.committer();
+        let writer = std::thread::spawn(move || {
+            committer.flush();
+            done.send(()).unwrap();
+        });
+        assert!(flushed.recv_timeout(Duration::from_millis(300)).is_err(), "returned while flushes were held");
         commit.hold(false);
-        answered.recv_timeout(Duration::from_secs(10)).expect("answered once flushed");
+        flushed.recv_timeout(Duration::from_secs(10)).expect("returned once flushed");
+        writer.join().unwrap();
     }
 }

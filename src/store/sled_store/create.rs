@@ -8,11 +8,11 @@
 //! concurrent submissions queue behind each other. Now the lock is taken once per
 //! batch, for the checks and the writes only. Inside a batch each creation sees the
 //! ones before it, so a second creation with the same idempotency key or desk ticket
-//! answers as a replay of the first, and a ticket still refers to one incident. The
-//! batch's answers go to the group commit in one hand-over, and its callers are
-//! answered when the flush is done: one wake-up each, not one for the write and
-//! another for the flush. The caller's side reads nothing from the database (see
-//! [`Creations::create`]): while a transaction runs, every sled read waits for it.
+//! answers as a replay of the first, and a ticket still refers to one incident. After
+//! each batch the writer flushes, on its own thread (see the group commit's module
+//! for why), and then answers the batch's callers: one wake-up each. The caller's
+//! side reads nothing from the database (see [`Creations::create`]): while a
+//! transaction runs, every sled read waits for it.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
@@ -28,7 +28,7 @@ use super::{
     tx_audit_encoded, tx_enqueue, tx_escalations, xref_key,
 };
 use crate::model::{Incident, IncidentId, NewIncident};
-use crate::store::group_commit::{Committer, OnDurable};
+use crate::store::group_commit::Committer;
 use crate::store::{AuditEntry, CreateOutcome, CreationPlan, Effects, IdempotencyClaim, StoreError};
 
 /// The most creations one transaction applies: bounds how long the lock is held.
@@ -262,12 +262,10 @@ fn writer(trees: &Trees, pending: mpsc::Receiver<Pending>, commit: &Committer, #
             }
         }
         if !durable.is_empty() {
-            let answer: OnDurable = Box::new(move || {
-                for (reply, outcome) in durable {
-                    let _ = reply.send(Ok(outcome));
-                }
-            });
-            commit.after_durable(answer);
+            commit.flush();
+            for (reply, outcome) in durable {
+                let _ = reply.send(Ok(outcome));
+            }
         }
     }
 }

@@ -9,10 +9,10 @@
 //! A writer thread that answers many callers at once (the batched creations) flushes
 //! itself instead ([`Committer::flush`]), between its transactions. sled's flush holds
 //! sled's process-wide lock, shared, for as long as the disk takes, and a transaction
-//! takes that lock exclusively: with the flush on this thread, a batch's transaction
-//! waited for the flush of the batch before it, and that flush, started just after,
-//! waited for the transaction in turn, so each batch was answered only after the next
-//! one had been written. Flushing on the writer's own thread makes its cycle one
+//! takes that lock exclusively: with the flush on the flusher thread, a batch's
+//! transaction waited for the flush of the batch before it, and that flush, started
+//! just after, waited for the transaction in turn, so each batch was answered only
+//! after the next one had been written. Flushing on the writer's own thread makes its cycle one
 //! transaction and one flush.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

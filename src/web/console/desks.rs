@@ -19,89 +19,39 @@ use crate::config::Desk;
 use crate::gateway::health::Health;
 use crate::http::AppState;
 use crate::model::Role;
-use crate::web::text::Lang;
+use crate::web::text::phrases;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/console/desks", get(show))
 }
 
-struct Words {
-    intro: &'static str,
-    system: &'static str,
-    last_success: &'static str,
-    never: &'static str,
-    calls: &'static str,
-    failures: &'static str,
-    limited: &'static str,
-    retry_after: &'static str,
-    budget_wait: &'static str,
-    not_limited: &'static str,
-    budget: &'static str,
-    per_minute: &'static str,
-    burst: &'static str,
-    watermark: &'static str,
-    not_polled: &'static str,
-    no_poll_yet: &'static str,
-    errors: &'static str,
-    no_errors: &'static str,
-    time: &'static str,
-    operation: &'static str,
-    status: &'static str,
-    text: &'static str,
-}
-
-static DA: Words = Words {
-    intro: "Forbindelsen til hver servicedesks system, som denne gateway har set den siden start.",
-    system: "System",
-    last_success: "Seneste vellykkede kald",
-    never: "endnu ingen",
-    calls: "Kald",
-    failures: "fejl",
-    limited: "Begrænsning",
-    retry_after: "desken har bedt om pause (Retry-After) til",
-    budget_wait: "venter på udgående kvote til",
-    not_limited: "ingen",
-    budget: "Udgående kvote",
-    per_minute: "pr. minut",
-    burst: "ad gangen",
-    watermark: "Poll-vandmærke",
-    not_polled: "polles ikke",
-    no_poll_yet: "endnu ikke pollet",
-    errors: "Seneste fejl",
-    no_errors: "Ingen fejl.",
-    time: "Tid",
-    operation: "Handling",
-    status: "Status",
-    text: "Tekst",
-};
-
-static EN: Words = Words {
-    intro: "The connection to each desk's tool, as this gateway saw it since it started.",
-    system: "System",
-    last_success: "Last successful call",
-    never: "none yet",
-    calls: "Calls",
-    failures: "failed",
-    limited: "Rate limit",
-    retry_after: "the desk asked to wait (Retry-After) until",
-    budget_wait: "waiting for the outbound budget until",
-    not_limited: "none",
-    budget: "Outbound budget",
-    per_minute: "a minute",
-    burst: "at once",
-    watermark: "Poll watermark",
-    not_polled: "not polled",
-    no_poll_yet: "not polled yet",
-    errors: "Recent errors",
-    no_errors: "No errors.",
-    time: "Time",
-    operation: "Operation",
-    status: "Status",
-    text: "Text",
-};
-
-fn words(lang: Lang) -> &'static Words {
-    lang.pick(&DA, &EN)
+phrases! {
+    struct Words, fn words {
+        intro =
+            "Forbindelsen til hver servicedesks system, som denne gateway har set den siden start.",
+            "The connection to each desk's tool, as this gateway saw it since it started.";
+        system = "System", "System";
+        last_success = "Seneste vellykkede kald", "Last successful call";
+        never = "endnu ingen", "none yet";
+        calls = "Kald", "Calls";
+        failures = "fejl", "failed";
+        limited = "Begrænsning", "Rate limit";
+        retry_after = "desken har bedt om pause (Retry-After) til", "the desk asked to wait (Retry-After) until";
+        budget_wait = "venter på udgående kvote til", "waiting for the outbound budget until";
+        not_limited = "ingen", "none";
+        budget = "Udgående kvote", "Outbound budget";
+        per_minute = "pr. minut", "a minute";
+        burst = "ad gangen", "at once";
+        watermark = "Poll-vandmærke", "Poll watermark";
+        not_polled = "polles ikke", "not polled";
+        no_poll_yet = "endnu ikke pollet", "not polled yet";
+        errors = "Seneste fejl", "Recent errors";
+        no_errors = "Ingen fejl.", "No errors.";
+        time = "Tid", "Time";
+        operation = "Handling", "Operation";
+        status = "Status", "Status";
+        text = "Tekst", "Text";
+    }
 }
 
 async fn show(State(state): State<AppState>, who: Operator) -> Response {

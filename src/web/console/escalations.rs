@@ -20,7 +20,7 @@ use crate::gateway::{GatewayError, RequestContext};
 use crate::http::AppState;
 use crate::model::Role;
 use crate::web::signed_in::SignedIn;
-use crate::web::text::Lang;
+use crate::web::text::phrases;
 
 /// The most escalations the page lists.
 const LIMIT: usize = 500;
@@ -29,56 +29,26 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/console/escalations", get(show)).route("/console/escalations/{id}/ack", post(acknowledge))
 }
 
-struct Words {
-    intro: &'static str,
-    none: &'static str,
-    incident: &'static str,
-    level: &'static str,
-    of: &'static str,
-    notified: &'static str,
-    deadline: &'static str,
-    state: &'static str,
-    acknowledge: &'static str,
-    acknowledged: &'static str,
-    exhausted: &'static str,
-    waiting: &'static str,
-    unavailable: &'static str,
-}
-
-static DA: Words = Words {
-    intro: "Åbne eskaleringer: hvem er kontaktet, og hvornår fristen for at kvittere udløber.",
-    none: "Ingen åbne eskaleringer.",
-    incident: "Hændelse",
-    level: "Niveau",
-    of: "af",
-    notified: "Kontaktet",
-    deadline: "Frist",
-    state: "Tilstand",
-    acknowledge: "Kvittér",
-    acknowledged: "Eskaleringen er kvitteret:",
-    exhausted: "Kæden er opbrugt uden kvittering",
-    waiting: "Venter på kvittering",
-    unavailable: "Eskaleringerne kan ikke læses lige nu. Prøv igen om lidt.",
-};
-
-static EN: Words = Words {
-    intro: "Open escalations: who was contacted, and when the time to acknowledge runs out.",
-    none: "No open escalations.",
-    incident: "Incident",
-    level: "Level",
-    of: "of",
-    notified: "Notified",
-    deadline: "Deadline",
-    state: "State",
-    acknowledge: "Acknowledge",
-    acknowledged: "Escalation acknowledged:",
-    exhausted: "Chain exhausted without an acknowledgement",
-    waiting: "Waiting for an acknowledgement",
-    unavailable: "The escalations cannot be read just now. Try again in a moment.",
-};
-
-fn words(lang: Lang) -> &'static Words {
-    lang.pick(&DA, &EN)
+phrases! {
+    struct Words, fn words {
+        intro =
+            "Åbne eskaleringer: hvem er kontaktet, og hvornår fristen for at kvittere udløber.",
+            "Open escalations: who was contacted, and when the time to acknowledge runs out.";
+        none = "Ingen åbne eskaleringer.", "No open escalations.";
+        incident = "Hændelse", "Incident";
+        level = "Niveau", "Level";
+        of = "af", "of";
+        notified = "Kontaktet", "Notified";
+        deadline = "Frist", "Deadline";
+        state = "Tilstand", "State";
+        acknowledge = "Kvittér", "Acknowledge";
+        acknowledged = "Eskaleringen er kvitteret:", "Escalation acknowledged:";
+        exhausted = "Kæden er opbrugt uden kvittering", "Chain exhausted without an acknowledgement";
+        waiting = "Venter på kvittering", "Waiting for an acknowledgement";
+        unavailable =
+            "Eskaleringerne kan ikke læses lige nu. Prøv igen om lidt.",
+            "The escalations cannot be read just now. Try again in a moment.";
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -16,7 +16,7 @@ use crate::dialects;
 use crate::gateway::{GatewayError, IncidentView};
 use crate::http::AppState;
 use crate::model::{IncidentId, Ref, Visibility};
-use crate::web::text::Lang;
+use crate::web::text::phrases;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/console/incidents/{id}", get(show))
@@ -120,72 +120,26 @@ fn body(state: &AppState, who: &Operator, v: &IncidentView) -> Markup {
     }
 }
 
-struct Words {
-    status: &'static str,
-    priority: &'static str,
-    service: &'static str,
-    reported_by: &'static str,
-    assignee: &'static str,
-    created: &'static str,
-    changed: &'static str,
-    refs: &'static str,
-    desk: &'static str,
-    system: &'static str,
-    ticket: &'static str,
-    timeline: &'static str,
-    notes: &'static str,
-    internal: &'static str,
-    escalations: &'static str,
-    state: &'static str,
-    deadline: &'static str,
-    deliveries: &'static str,
-    none: &'static str,
+phrases! {
+    struct Words, fn words {
+        status = "Status", "Status";
+        priority = "Prioritet", "Priority";
+        service = "Tjeneste", "Service";
+        reported_by = "Meldt af", "Reported by";
+        assignee = "Tildelt", "Assignee";
+        created = "Oprettet", "Created";
+        changed = "Ændret", "Changed";
+        refs = "Sager hos servicedeskene", "Tickets at the desks";
+        desk = "Servicedesk", "Desk";
+        system = "System", "System";
+        ticket = "Sag", "Ticket";
+        timeline = "Forløb", "Timeline";
+        notes = "Noter", "Notes";
+        internal = "intern", "internal";
+        escalations = "Eskaleringer", "Escalations";
+        state = "Tilstand", "State";
+        deadline = "Frist", "Deadline";
+        deliveries = "Leverancer", "Deliveries";
+        none = "Ingen.", "None.";
+    }
 }
-
-fn words(lang: Lang) -> &'static Words {
-    lang.pick(&DA, &EN)
-}
-
-static DA: Words = Words {
-    status: "Status",
-    priority: "Prioritet",
-    service: "Tjeneste",
-    reported_by: "Meldt af",
-    assignee: "Tildelt",
-    created: "Oprettet",
-    changed: "Ændret",
-    refs: "Sager hos servicedeskene",
-    desk: "Servicedesk",
-    system: "System",
-    ticket: "Sag",
-    timeline: "Forløb",
-    notes: "Noter",
-    internal: "intern",
-    escalations: "Eskaleringer",
-    state: "Tilstand",
-    deadline: "Frist",
-    deliveries: "Leverancer",
-    none: "Ingen.",
-};
-
-static EN: Words = Words {
-    status: "Status",
-    priority: "Priority",
-    service: "Service",
-    reported_by: "Reported by",
-    assignee: "Assignee",
-    created: "Created",
-    changed: "Changed",
-    refs: "Tickets at the desks",
-    desk: "Desk",
-    system: "System",
-    ticket: "Ticket",
-    timeline: "Timeline",
-    notes: "Notes",
-    internal: "internal",
-    escalations: "Escalations",
-    state: "State",
-    deadline: "Deadline",
-    deliveries: "Deliveries",
-    none: "None.",
-};

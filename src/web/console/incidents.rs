@@ -18,7 +18,7 @@ use crate::gateway::GatewayError;
 use crate::http::AppState;
 use crate::model::{DeskId, Incident, IncidentId, Priority, Role, Service, Status, TicketId};
 use crate::store::{ListCursor, ListOrder, ListQuery, OrderBy, Viewer, sequence_of};
-use crate::web::text::Lang;
+use crate::web::text::phrases;
 
 /// Incidents on one page.
 const PAGE: usize = 50;
@@ -299,64 +299,28 @@ fn body(state: &AppState, who: &Operator, f: &Filters, l: &Listing) -> Markup {
     }
 }
 
-/// The incident list's words.
-pub struct Words {
-    pub search: &'static str,
-    pub search_hint: &'static str,
-    pub all: &'static str,
-    pub status: &'static str,
-    pub priority: &'static str,
-    pub service: &'static str,
-    pub desk: &'static str,
-    pub assignee: &'static str,
-    pub show: &'static str,
-    pub none: &'static str,
-    pub title: &'static str,
-    pub reported_by: &'static str,
-    pub changed: &'static str,
-    pub next: &'static str,
-    pub cut: &'static str,
-    pub unavailable: &'static str,
+phrases! {
+    /// The incident list's words.
+    pub struct Words, pub fn words {
+        search = "Søg", "Search";
+        search_hint = "Nummer, sagsnummer eller titel", "Number, ticket or title";
+        all = "Alle", "All";
+        status = "Status", "Status";
+        priority = "Prioritet", "Priority";
+        service = "Tjeneste", "Service";
+        desk = "Servicedesk", "Desk";
+        assignee = "Tildelt", "Assignee";
+        show = "Vis", "Show";
+        none = "Ingen hændelser.", "No incidents.";
+        title = "Titel", "Title";
+        reported_by = "Meldt af", "Reported by";
+        changed = "Ændret", "Changed";
+        next = "Næste side", "Next page";
+        cut =
+            "Der er læst mange hændelser uden at finde flere: gå videre med Næste side, eller gør søgningen smallere.",
+            "Many incidents were read without finding more: go on with Next page, or narrow the search.";
+        unavailable =
+            "Hændelserne kan ikke læses lige nu. Prøv igen om lidt.",
+            "The incidents cannot be read just now. Try again shortly.";
+    }
 }
-
-pub fn words(lang: Lang) -> &'static Words {
-    lang.pick(&DA, &EN)
-}
-
-static DA: Words = Words {
-    search: "Søg",
-    search_hint: "Nummer, sagsnummer eller titel",
-    all: "Alle",
-    status: "Status",
-    priority: "Prioritet",
-    service: "Tjeneste",
-    desk: "Servicedesk",
-    assignee: "Tildelt",
-    show: "Vis",
-    none: "Ingen hændelser.",
-    title: "Titel",
-    reported_by: "Meldt af",
-    changed: "Ændret",
-    next: "Næste side",
-    cut: "Der er læst mange hændelser uden at finde flere: gå videre med Næste side, eller gør søgningen smallere.",
-    unavailable: "Hændelserne kan ikke læses lige nu. Prøv igen om lidt.",
-};
-
-static EN: Words = Words {
-    search: "Search",
-    search_hint: "Number, ticket or title",
-    all: "All",
-    status: "Status",
-    priority: "Priority",
-    service: "Service",
-    desk: "Desk",
-    assignee: "Assignee",
-    show: "Show",
-    none: "No incidents.",
-    title: "Title",
-    reported_by: "Reported by",
-    changed: "Changed",
-    next: "Next page",
-    cut: "Many incidents were read without finding more: go on with Next page, or narrow the search.",
-    unavailable: "The incidents cannot be read just now. Try again shortly.",
-};

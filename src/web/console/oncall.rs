@@ -19,7 +19,7 @@ use crate::escalation::Priority;
 use crate::escalation::week::{WeekGrid, monday_of, on_call_now, week_grid};
 use crate::http::AppState;
 use crate::model::Role;
-use crate::web::text::Lang;
+use crate::web::text::phrases;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/console/oncall", get(show))
@@ -28,68 +28,36 @@ pub fn routes() -> Router<AppState> {
 /// The priorities that escalate, in the order shown.
 const SHOWN: [Priority; 2] = [Priority::P1, Priority::P2];
 
-struct Words {
-    now: &'static str,
-    now_intro: &'static str,
-    service: &'static str,
-    priority: &'static str,
-    contact: &'static str,
-    rule: &'static str,
-    week: &'static str,
-    previous: &'static str,
-    next: &'static str,
-    zone: &'static str,
-    no_rules: &'static str,
-    bad_week: &'static str,
-    bad_priority: &'static str,
-    clocks: &'static str,
-    hours: &'static str,
-    days: [&'static str; 7],
-    nothing: &'static str,
-}
-
-static DA: Words = Words {
-    now: "Vagt nu",
-    now_intro: "Hvem kontaktes nu ved en hændelse, efter kontaktreglerne.",
-    service: "Tjeneste",
-    priority: "Prioritet",
-    contact: "Kontakt",
-    rule: "Regel",
-    week: "Uge",
-    previous: "Forrige uge",
-    next: "Næste uge",
-    zone: "Tidszone",
-    no_rules: "Der er ingen kontaktregler (gateway.contacts er ikke sat).",
-    bad_week: "Feltet week skal være en dato på formen ÅÅÅÅ-MM-DD.",
-    bad_priority: "Feltet priority skal være P1 eller P2.",
-    clocks: "Uret stilles",
-    hours: "timer",
-    days: ["mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag"],
-    nothing: "Du leverer ingen af de tjenester, reglerne nævner.",
-};
-
-static EN: Words = Words {
-    now: "On call now",
-    now_intro: "Who is contacted now for an incident, by the contact rules.",
-    service: "Service",
-    priority: "Priority",
-    contact: "Contact",
-    rule: "Rule",
-    week: "Week",
-    previous: "Previous week",
-    next: "Next week",
-    zone: "Time zone",
-    no_rules: "There are no contact rules (gateway.contacts is not set).",
-    bad_week: "The field week must be a date as YYYY-MM-DD.",
-    bad_priority: "The field priority must be P1 or P2.",
-    clocks: "Clocks change",
-    hours: "hours",
-    days: ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
-    nothing: "You serve none of the services the rules name.",
-};
-
-fn words(lang: Lang) -> &'static Words {
-    lang.pick(&DA, &EN)
+phrases! {
+    struct Words, fn words {
+        now = "Vagt nu", "On call now";
+        now_intro =
+            "Hvem kontaktes nu ved en hændelse, efter kontaktreglerne.",
+            "Who is contacted now for an incident, by the contact rules.";
+        service = "Tjeneste", "Service";
+        priority = "Prioritet", "Priority";
+        contact = "Kontakt", "Contact";
+        rule = "Regel", "Rule";
+        week = "Uge", "Week";
+        previous = "Forrige uge", "Previous week";
+        next = "Næste uge", "Next week";
+        zone = "Tidszone", "Time zone";
+        no_rules =
+            "Der er ingen kontaktregler (gateway.contacts er ikke sat).",
+            "There are no contact rules (gateway.contacts is not set).";
+        bad_week =
+            "Feltet week skal være en dato på formen ÅÅÅÅ-MM-DD.",
+            "The field week must be a date as YYYY-MM-DD.";
+        bad_priority = "Feltet priority skal være P1 eller P2.", "The field priority must be P1 or P2.";
+        clocks = "Uret stilles", "Clocks change";
+        hours = "timer", "hours";
+        days: [&'static str; 7] =
+            ["mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag"],
+            ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+        nothing =
+            "Du leverer ingen af de tjenester, reglerne nævner.",
+            "You serve none of the services the rules name.";
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]

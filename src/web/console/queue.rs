@@ -20,7 +20,7 @@ use crate::http::AppState;
 use crate::model::Role;
 use crate::outbox::{DeadLetter, OutboxItem};
 use crate::web::signed_in::CsrfChecked;
-use crate::web::text::Lang;
+use crate::web::text::phrases;
 
 /// The most waiting deliveries and dead letters shown.
 const SHOWN: usize = 500;
@@ -154,60 +154,24 @@ async fn replay(State(state): State<AppState>, ctx: RequestContext, form: CsrfCh
     }
 }
 
-struct Words {
-    title: &'static str,
-    waiting: &'static str,
-    dead: &'static str,
-    none: &'static str,
-    incident: &'static str,
-    desk: &'static str,
-    action: &'static str,
-    attempts: &'static str,
-    next_try: &'static str,
-    last_error: &'static str,
-    failed: &'static str,
-    remote_status: &'static str,
-    remote_answer: &'static str,
-    replay: &'static str,
-    national_only: &'static str,
+phrases! {
+    struct Words, fn words {
+        title = "Kø", "Queue";
+        waiting = "Venter på levering", "Waiting for delivery";
+        dead = "Fejlede leverancer", "Dead letters";
+        none = "Ingen.", "None.";
+        incident = "Hændelse", "Incident";
+        desk = "Servicedesk", "Desk";
+        action = "Handling", "Action";
+        attempts = "Forsøg", "Attempts";
+        next_try = "Næste forsøg", "Next try";
+        last_error = "Seneste fejl", "Last error";
+        failed = "Fejlede", "Failed";
+        remote_status = "Svarstatus", "Remote status";
+        remote_answer = "Svar", "Remote answer";
+        replay = "Send igen", "Replay";
+        national_only =
+            "Kun den nationale servicedesk sender fejlede leverancer igen.",
+            "Only the national service desk replays dead letters.";
+    }
 }
-
-fn words(lang: Lang) -> &'static Words {
-    lang.pick(&DA, &EN)
-}
-
-static DA: Words = Words {
-    title: "Kø",
-    waiting: "Venter på levering",
-    dead: "Fejlede leverancer",
-    none: "Ingen.",
-    incident: "Hændelse",
-    desk: "Servicedesk",
-    action: "Handling",
-    attempts: "Forsøg",
-    next_try: "Næste forsøg",
-    last_error: "Seneste fejl",
-    failed: "Fejlede",
-    remote_status: "Svarstatus",
-    remote_answer: "Svar",
-    replay: "Send igen",
-    national_only: "Kun den nationale servicedesk sender fejlede leverancer igen.",
-};
-
-static EN: Words = Words {
-    title: "Queue",
-    waiting: "Waiting for delivery",
-    dead: "Dead letters",
-    none: "None.",
-    incident: "Incident",
-    desk: "Desk",
-    action: "Action",
-    attempts: "Attempts",
-    next_try: "Next try",
-    last_error: "Last error",
-    failed: "Failed",
-    remote_status: "Remote status",
-    remote_answer: "Remote answer",
-    replay: "Replay",
-    national_only: "Only the national service desk replays dead letters.",
-};

@@ -2,7 +2,9 @@
 //! auth, validation, patient-data scan, idempotency, store transaction, audit, group
 //! commit) against, in the same run, bare axum handlers that insert the same bytes
 //! into sled: one answering after a group-commit flush (durable, as the gateway
-//! answers), one without flushing. The gateway runs twice: with the national desk
+//! answers), one without flushing; and a third that makes the gateway's creation
+//! through the store alone, without the request path around it, which tells how much
+//! of the gap is the store's and how much the request path's. The gateway runs twice: with the national desk
 //! reading through the API (nothing to deliver), and with the national desk on a tool
 //! of its own, so that every accept also queues a delivery in the outbox (the tool
 //! never answers: the delivery work stays out of the figures). Prints throughput,
@@ -117,6 +119,62 @@ async fn bare_group_commit(dir: &std::path::Path) -> (String, tokio::task::JoinH
     serve_bare(app).await
 }
 
+/// The store's share of an accept, alone: a bare axum handler that makes the creation
+/// the gateway makes — an incident from the report's fields, an idempotency claim and
+/// an audit entry, through `Store::create_incident` on sled (its creation writer and
+/// group commit: 2xx after the flush) — and none of the request path's work (no JWT,
+/// validation, patient-data scan, dialect rendering). Between it and the gateway
+/// lies what the request path costs; between it and the bare group commit, what the
+/// store's transaction costs.
+async fn bare_store_create(dir: &std::path::Path) -> (String, tokio::task::JoinHandle<()>) {
+    use deskgate::model::incident::{NewIncident, Origin, Text, Title};
+    use deskgate::model::{DialectId, Kind, Ref};
+    use deskgate::store::{AuditEntry, AuditKind, Effects, IdempotencyClaim, Store, StoreConfig};
+
+    #[derive(serde::Deserialize)]
+    struct Report {
+        title: String,
+        description: String,
+        service: String,
+        ticket_id: String,
+    }
+    let store = deskgate::store::open(&StoreConfig::sled(dir.to_path_buf())).unwrap();
+    let desk: deskgate::model::DeskId = "region-h".parse().unwrap();
+    let app = Router::new()
+        .route(
+            "/insert",
+            post(|State((store, desk)): State<(Arc<dyn Store>, deskgate::model::DeskId)>, body: Bytes| async move {
+                let Ok(r) = serde_json::from_slice::<Report>(&body) else { return StatusCode::BAD_REQUEST };
+                let ticket: deskgate::model::TicketId = r.ticket_id.parse().unwrap();
+                let new = NewIncident {
+                    kind: Kind::Incident,
+                    title: Title::parse(&r.title).unwrap(),
+                    description: Text::parse("description", &r.description).unwrap(),
+                    service: r.service.parse().unwrap(),
+                    priority: None,
+                    urgency: None,
+                    impact: None,
+                    origin: Origin { desk: desk.clone(), ticket: ticket.clone() },
+                    origin_ref: Ref::new(desk.clone(), DialectId::Native, ticket, &r.ticket_id),
+                };
+                let claim =
+                    IdempotencyClaim { desk: desk.clone(), key: r.ticket_id.clone(), fingerprint: "bench".into() };
+                let now = jiff::Timestamp::now();
+                let entry =
+                    AuditEntry::new(now, AuditKind::Submitted, format!("submitted {desk} ticket {}", r.ticket_id))
+                        .with_desk(&desk);
+                let plan =
+                    |_: &mut deskgate::model::incident::Incident| Effects { changed: true, ..Effects::default() };
+                match store.create_incident(new, Some(claim), entry, now, &plan).await {
+                    Ok(_) => StatusCode::CREATED,
+                    Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                }
+            }),
+        )
+        .with_state((store, desk));
+    serve_bare(app).await
+}
+
 /// A national ServiceNow that takes connections and never answers: the deliveries
 /// to it wait (as many as the dispatcher runs at once), the rest stay in the outbox.
 /// So every accepted incident queues its delivery, as in a federation, while the
@@ -205,12 +263,14 @@ fn main() {
         let token = kit::tokens::token("region-h");
         let (bare_url, bare) = bare_baseline(&dir.path().join("bare")).await;
         let (gc_url, gc) = bare_group_commit(&dir.path().join("bare-gc")).await;
+        let (store_url, store_only) = bare_store_create(&dir.path().join("bare-store")).await;
 
         println!("accept path vs bare axum + sled insert: {requests} requests, {concurrency} concurrent clients, loopback HTTP");
         // Warm up each, then measure each.
         drive(url.clone(), Some(token.clone()), 0, 200, concurrency).await;
         drive(outbox_url.clone(), Some(token.clone()), 0, 200, concurrency).await;
         drive(gc_url.clone(), None, 0, 200, concurrency).await;
+        drive(store_url.clone(), None, 0, 200, concurrency).await;
         drive(bare_url.clone(), None, 0, 200, concurrency).await;
         // The store's metrics are the process's: read around each gateway's phase alone.
         let before = kit::metrics(&plain).await;
@@ -220,12 +280,14 @@ fn main() {
         let with_outbox = drive(outbox_url, Some(token), 200, requests, concurrency).await;
         let outbox_work = StoreWork::between(&before, &kit::metrics(&queuing).await, &with_outbox);
         let durable = drive(gc_url, None, 200, requests, concurrency).await;
+        let store_alone = drive(store_url, None, 200, requests, concurrency).await;
         let base = drive(bare_url, None, 200, requests, concurrency).await;
         report("deskgate POST /api/v1/incidents", &full);
         full_work.report();
         report("  … and a delivery queued per incident", &with_outbox);
         outbox_work.report();
         report("bare axum + sled insert + group commit", &durable);
+        report("bare axum + the store's creation alone", &store_alone);
         report("bare axum + sled insert (no flush)", &base);
         for (what, run) in [("deskgate", &full), ("deskgate + outbox", &with_outbox)] {
             for (name, b) in [("group-commit", &durable), ("no-flush", &base)] {
@@ -237,6 +299,16 @@ fn main() {
                 );
             }
         }
+        // Where the gap lies: the store's transaction, or the request path around it.
+        let ratio = |a: &drive::Run, b: &drive::Run| {
+            format!(
+                "throughput {:.2}×; p99 latency {:.2}×",
+                a.throughput() / b.throughput(),
+                a.pct(0.99).as_secs_f64() / b.pct(0.99).as_secs_f64()
+            )
+        };
+        println!("ratio store's creation alone vs group-commit baseline: {}", ratio(&store_alone, &durable));
+        println!("ratio deskgate vs store's creation alone: {}", ratio(&full, &store_alone));
         // Stopped through their shutdown signal, as a deployment stops them: their
         // background tasks end before the runtime does.
         plain.shutdown().await;
@@ -244,5 +316,6 @@ fn main() {
         silent.abort();
         bare.abort();
         gc.abort();
+        store_only.abort();
     });
 }

@@ -13,7 +13,10 @@
 //! long per creation, how busy the group-commit flusher was, and how many bytes the
 //! disk took per accept.
 //!
-//! `cargo bench --bench accept` (env: BENCH_REQUESTS, BENCH_CONCURRENCY).
+//! Each line's requests are spread over rounds in which every server takes its turn
+//! (`drive::rounds`).
+//!
+//! `cargo bench --bench accept` (env: BENCH_REQUESTS, BENCH_CONCURRENCY, BENCH_ROUNDS).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -32,7 +35,7 @@ mod kit;
 // The load driver both accept benchmarks use.
 #[path = "support/drive.rs"]
 mod drive;
-use drive::{drive, env_or, report, serve_bare};
+use drive::{Run, drive, env_or, report, serve_bare};
 
 async fn bare_baseline(dir: &std::path::Path) -> (String, tokio::task::JoinHandle<()>) {
     let db = sled::open(dir).unwrap();
@@ -191,8 +194,9 @@ async fn national_that_never_answers() -> (String, tokio::task::JoinHandle<()>) 
     (url, held)
 }
 
-/// What the gateway's store did during one measured phase, from its `/metrics`: the
+/// What the gateway's store did during its measured phases, from its `/metrics`: the
 /// creation writer (the one serial stage of an accept) and the group-commit flushes.
+#[derive(Default)]
 struct StoreWork {
     seconds: f64,
     accepts: f64,
@@ -219,6 +223,17 @@ impl StoreWork {
         }
     }
 
+    fn add(&mut self, more: StoreWork) {
+        self.seconds += more.seconds;
+        self.accepts += more.accepts;
+        self.batches += more.batches;
+        self.creations += more.creations;
+        self.writer += more.writer;
+        self.flushes += more.flushes;
+        self.flushing += more.flushing;
+        self.bytes += more.bytes;
+    }
+
     fn report(&self) {
         println!(
             "    store: writer busy {:.0} % ({:.1} creations a batch, {:.0} µs a creation); \
@@ -236,6 +251,7 @@ impl StoreWork {
 fn main() {
     let requests = env_or("BENCH_REQUESTS", 5000);
     let concurrency = env_or("BENCH_CONCURRENCY", 32);
+    let rounds = drive::rounds();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(async {
         let dir = tempfile::tempdir().unwrap();
@@ -265,23 +281,36 @@ fn main() {
         let (gc_url, gc) = bare_group_commit(&dir.path().join("bare-gc")).await;
         let (store_url, store_only) = bare_store_create(&dir.path().join("bare-store")).await;
 
-        println!("accept path vs bare axum + sled insert: {requests} requests, {concurrency} concurrent clients, loopback HTTP");
+        println!(
+            "accept path vs bare axum + sled insert: {requests} requests, {concurrency} concurrent clients, \
+             {rounds} rounds taking turns, loopback HTTP"
+        );
         // Warm up each, then measure each.
         drive(url.clone(), Some(token.clone()), 0, 200, concurrency).await;
         drive(outbox_url.clone(), Some(token.clone()), 0, 200, concurrency).await;
         drive(gc_url.clone(), None, 0, 200, concurrency).await;
         drive(store_url.clone(), None, 0, 200, concurrency).await;
         drive(bare_url.clone(), None, 0, 200, concurrency).await;
-        // The store's metrics are the process's: read around each gateway's phase alone.
-        let before = kit::metrics(&plain).await;
-        let full = drive(url, Some(token.clone()), 200, requests, concurrency).await;
-        let full_work = StoreWork::between(&before, &kit::metrics(&plain).await, &full);
-        let before = kit::metrics(&queuing).await;
-        let with_outbox = drive(outbox_url, Some(token), 200, requests, concurrency).await;
-        let outbox_work = StoreWork::between(&before, &kit::metrics(&queuing).await, &with_outbox);
-        let durable = drive(gc_url, None, 200, requests, concurrency).await;
-        let store_alone = drive(store_url, None, 200, requests, concurrency).await;
-        let base = drive(bare_url, None, 200, requests, concurrency).await;
+        // In rounds, each server in turn, so that what else the machine does in the
+        // meantime falls on every line alike rather than on whichever ran then.
+        let per_round = requests.div_ceil(rounds);
+        let [mut full, mut with_outbox, mut durable, mut store_alone, mut base]: [Run; 5] = Default::default();
+        let (mut full_work, mut outbox_work) = (StoreWork::default(), StoreWork::default());
+        for round in 0..rounds {
+            let first = 200 + round * per_round;
+            // The store's metrics are the process's: read around each gateway's phase alone.
+            let before = kit::metrics(&plain).await;
+            let run = drive(url.clone(), Some(token.clone()), first, per_round, concurrency).await;
+            full_work.add(StoreWork::between(&before, &kit::metrics(&plain).await, &run));
+            full.extend(run);
+            let before = kit::metrics(&queuing).await;
+            let run = drive(outbox_url.clone(), Some(token.clone()), first, per_round, concurrency).await;
+            outbox_work.add(StoreWork::between(&before, &kit::metrics(&queuing).await, &run));
+            with_outbox.extend(run);
+            durable.extend(drive(gc_url.clone(), None, first, per_round, concurrency).await);
+            store_alone.extend(drive(store_url.clone(), None, first, per_round, concurrency).await);
+            base.extend(drive(bare_url.clone(), None, first, per_round, concurrency).await);
+        }
         report("deskgate POST /api/v1/incidents", &full);
         full_work.report();
         report("  … and a delivery queued per incident", &with_outbox);

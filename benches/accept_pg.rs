@@ -6,7 +6,8 @@
 //!
 //! Needs PostgreSQL installed (the test server of `src/store/postgres/testing.rs`
 //! is started on loopback; it runs with `fsync=off`, for both sides alike).
-//! `cargo bench --bench accept_pg` (env: BENCH_REQUESTS, BENCH_CONCURRENCY, BENCH_POOL).
+//! `cargo bench --bench accept_pg` (env: BENCH_REQUESTS, BENCH_CONCURRENCY, BENCH_POOL,
+//! BENCH_ROUNDS).
 
 use axum::Router;
 use axum::body::Bytes;
@@ -24,7 +25,7 @@ mod kit;
 // The load driver both accept benchmarks use.
 #[path = "support/drive.rs"]
 mod drive;
-use drive::{drive, env_or, report, serve_bare};
+use drive::{Run, drive, env_or, report, serve_bare};
 
 async fn bare_baseline(url: &str, pool_size: u32) -> (String, tokio::task::JoinHandle<()>) {
     let pool = PgPoolOptions::new().max_connections(pool_size).connect(url).await.unwrap();
@@ -72,8 +73,15 @@ fn main() {
         // Warm up both, then measure each.
         drive(url.clone(), Some(token.clone()), 0, 200, concurrency).await;
         drive(bare_url.clone(), None, 0, 200, concurrency).await;
-        let full = drive(url, Some(token), 200, requests, concurrency).await;
-        let base = drive(bare_url, None, 200, requests, concurrency).await;
+        // In rounds, each server in turn (`drive::rounds`).
+        let rounds = drive::rounds();
+        let per_round = requests.div_ceil(rounds);
+        let (mut full, mut base) = (Run::default(), Run::default());
+        for round in 0..rounds {
+            let first = 200 + round * per_round;
+            full.extend(drive(url.clone(), Some(token.clone()), first, per_round, concurrency).await);
+            base.extend(drive(bare_url.clone(), None, first, per_round, concurrency).await);
+        }
         report("deskgate POST /api/v1/incidents (pg)", &full);
         report("bare axum + INSERT + COMMIT", &base);
         println!(

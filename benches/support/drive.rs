@@ -12,12 +12,26 @@ pub fn env_or(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
+/// How many rounds a benchmark spreads each line's requests over (`BENCH_ROUNDS`,
+/// default 5): every server takes its turn in each round, so a slow spell of the
+/// machine falls on every line alike rather than on whichever ran then.
+pub fn rounds() -> usize {
+    env_or("BENCH_ROUNDS", 5).max(1)
+}
+
+#[derive(Default)]
 pub struct Run {
     pub elapsed: Duration,
     pub latencies: Vec<Duration>,
 }
 
 impl Run {
+    /// This run and `more` as one: their times and latencies added up.
+    pub fn extend(&mut self, more: Run) {
+        self.elapsed += more.elapsed;
+        self.latencies.extend(more.latencies);
+    }
+
     pub fn throughput(&self) -> f64 {
         self.latencies.len() as f64 / self.elapsed.as_secs_f64()
     }

@@ -4,8 +4,8 @@
 //! into sled: one answering after a group-commit flush (durable, as the gateway
 //! answers), one without flushing; and a third that makes the gateway's creation
 //! through the store alone, without the request path around it, which tells how much
-//! of the gap is the store's and how much the request path's. The gateway runs twice: with the national desk
-//! reading through the API (nothing to deliver), and with the national desk on a tool
+//! of the gap is the store's and how much the request path's. The gateway runs
+//! twice: with the national desk reading through the API (nothing to deliver), and with the national desk on a tool
 //! of its own, so that every accept also queues a delivery in the outbox (the tool
 //! never answers: the delivery work stays out of the figures). Prints throughput,
 //! p50/p99 latency and the ratios, and under each gateway line what its store did
@@ -286,18 +286,16 @@ fn main() {
              {rounds} rounds taking turns, loopback HTTP"
         );
         // Warm up each, then measure each.
-        drive(url.clone(), Some(token.clone()), 0, 200, concurrency).await;
-        drive(outbox_url.clone(), Some(token.clone()), 0, 200, concurrency).await;
-        drive(gc_url.clone(), None, 0, 200, concurrency).await;
-        drive(store_url.clone(), None, 0, 200, concurrency).await;
-        drive(bare_url.clone(), None, 0, 200, concurrency).await;
+        drive(url.clone(), Some(token.clone()), 0, drive::WARM_UP, concurrency).await;
+        drive(outbox_url.clone(), Some(token.clone()), 0, drive::WARM_UP, concurrency).await;
+        drive(gc_url.clone(), None, 0, drive::WARM_UP, concurrency).await;
+        drive(store_url.clone(), None, 0, drive::WARM_UP, concurrency).await;
+        drive(bare_url.clone(), None, 0, drive::WARM_UP, concurrency).await;
         // In rounds, each server in turn, so that what else the machine does in the
         // meantime falls on every line alike rather than on whichever ran then.
-        let per_round = requests.div_ceil(rounds);
         let [mut full, mut with_outbox, mut durable, mut store_alone, mut base]: [Run; 5] = Default::default();
         let (mut full_work, mut outbox_work) = (StoreWork::default(), StoreWork::default());
-        for round in 0..rounds {
-            let first = 200 + round * per_round;
+        for (first, per_round) in drive::in_rounds(requests) {
             // The store's metrics are the process's: read around each gateway's phase alone.
             let before = kit::metrics(&plain).await;
             let run = drive(url.clone(), Some(token.clone()), first, per_round, concurrency).await;
@@ -318,24 +316,20 @@ fn main() {
         report("bare axum + sled insert + group commit", &durable);
         report("bare axum + the store's creation alone", &store_alone);
         report("bare axum + sled insert (no flush)", &base);
-        for (what, run) in [("deskgate", &full), ("deskgate + outbox", &with_outbox)] {
-            for (name, b) in [("group-commit", &durable), ("no-flush", &base)] {
-                println!(
-                    "ratio {what} vs {name} baseline: throughput {:.2}×; p50 latency {:.2}×; p99 latency {:.2}×",
-                    run.throughput() / b.throughput(),
-                    run.pct(0.5).as_secs_f64() / b.pct(0.5).as_secs_f64(),
-                    run.pct(0.99).as_secs_f64() / b.pct(0.99).as_secs_f64()
-                );
-            }
-        }
-        // Where the gap lies: the store's transaction, or the request path around it.
-        let ratio = |a: &drive::Run, b: &drive::Run| {
+        let ratio = |a: &Run, b: &Run| {
             format!(
-                "throughput {:.2}×; p99 latency {:.2}×",
+                "throughput {:.2}×; p50 latency {:.2}×; p99 latency {:.2}×",
                 a.throughput() / b.throughput(),
+                a.pct(0.5).as_secs_f64() / b.pct(0.5).as_secs_f64(),
                 a.pct(0.99).as_secs_f64() / b.pct(0.99).as_secs_f64()
             )
         };
+        for (what, run) in [("deskgate", &full), ("deskgate + outbox", &with_outbox)] {
+            for (name, b) in [("group-commit", &durable), ("no-flush", &base)] {
+                println!("ratio {what} vs {name} baseline: {}", ratio(run, b));
+            }
+        }
+        // Where the gap lies: the store's transaction, or the request path around it.
         println!("ratio store's creation alone vs group-commit baseline: {}", ratio(&store_alone, &durable));
         println!("ratio deskgate vs store's creation alone: {}", ratio(&full, &store_alone));
         // Stopped through their shutdown signal, as a deployment stops them: their

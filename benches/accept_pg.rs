@@ -71,14 +71,11 @@ fn main() {
             "accept path on PostgreSQL vs bare axum + INSERT/COMMIT: {requests} requests, {concurrency} concurrent clients, pool {pool_size}, loopback"
         );
         // Warm up both, then measure each.
-        drive(url.clone(), Some(token.clone()), 0, 200, concurrency).await;
-        drive(bare_url.clone(), None, 0, 200, concurrency).await;
+        drive(url.clone(), Some(token.clone()), 0, drive::WARM_UP, concurrency).await;
+        drive(bare_url.clone(), None, 0, drive::WARM_UP, concurrency).await;
         // In rounds, each server in turn (`drive::rounds`).
-        let rounds = drive::rounds();
-        let per_round = requests.div_ceil(rounds);
         let (mut full, mut base) = (Run::default(), Run::default());
-        for round in 0..rounds {
-            let first = 200 + round * per_round;
+        for (first, per_round) in drive::in_rounds(requests) {
             full.extend(drive(url.clone(), Some(token.clone()), first, per_round, concurrency).await);
             base.extend(drive(bare_url.clone(), None, first, per_round, concurrency).await);
         }

@@ -19,6 +19,16 @@ pub fn rounds() -> usize {
     env_or("BENCH_ROUNDS", 5).max(1)
 }
 
+/// Requests each server gets before it is measured; their ticket numbers come first.
+pub const WARM_UP: usize = 200;
+
+/// The measured `requests` in [`rounds`]: each round's first ticket number (after the
+/// warm-up's) and how many requests it sends.
+pub fn in_rounds(requests: usize) -> impl Iterator<Item = (usize, usize)> {
+    let per_round = requests.div_ceil(rounds());
+    (0..rounds()).map(move |round| (WARM_UP + round * per_round, per_round))
+}
+
 #[derive(Default)]
 pub struct Run {
     pub elapsed: Duration,

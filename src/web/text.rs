@@ -87,7 +87,7 @@ impl Lang {
 
 phrases! {
     /// Every phrase the pages show.
-    pub struct Text, pub fn text {
+    pub struct Text, fn text {
         other_lang = "English", "Dansk";
         sign_in = "Log ind", "Sign in";
         sign_in_intro =

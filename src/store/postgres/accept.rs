@@ -12,8 +12,9 @@
 //! transaction is tried again (it then finds the winner's incident).
 
 use jiff::Timestamp;
+use sqlx::Row;
 
-use super::{Tx, db, decode, encode, is_unique_violation, nanos, seq_i64};
+use super::{Tx, db, decode, encode, is_unique_violation, nanos};
 use crate::model::{Incident, IncidentId, NewIncident};
 use crate::outbox::OutboxItem;
 use crate::store::{AuditEntry, CreateOutcome, CreationPlan, IdempotencyClaim, StoreError};
@@ -45,27 +46,27 @@ WITH incident AS (
   INSERT INTO incidents
     (id, body, status, priority, service, created_at, updated_at, origin_desk, assignee, parties, seq, updated_ns, updated_ms,
      deferred_ns, auto_close_ns, rca_due_ns)
-  VALUES ($1, $2::jsonb, $3, $4, $5, $6::timestamptz, $7::timestamptz, $8, $9, $10, $11, $12, $13, $27, $28, $29)
+  VALUES ($1, $2::jsonb, $3, $4, $5, $6::timestamptz, $7::timestamptz, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 ), ref_rows AS (
   INSERT INTO refs (desk, remote_id, incident)
-  SELECT d, r, $1 FROM unnest($14::text[], $15::text[]) AS t(d, r)
+  SELECT d, r, $1 FROM unnest($17::text[], $18::text[]) AS t(d, r)
   ON CONFLICT DO NOTHING RETURNING 1
 ), items AS (
-  SELECT nextval('item_seq') AS seq, d, b FROM unnest($16::text[], $17::text[]) WITH ORDINALITY AS t(d, b, n)
+  SELECT nextval('item_seq') AS seq, d, b FROM unnest($19::text[], $20::text[]) WITH ORDINALITY AS t(d, b, n)
 ), outbox_rows AS (
   INSERT INTO outbox (seq, incident, desk, body, not_before)
-  SELECT seq, $1, d, b::jsonb || jsonb_build_object('seq', seq), $18::bigint FROM items
+  SELECT seq, $1, d, b::jsonb || jsonb_build_object('seq', seq), $21::bigint FROM items
 ), escalation_rows AS (
   INSERT INTO escalations (id, incident, deadline, body)
   SELECT id, i, deadline, b::jsonb
-  FROM unnest($19::text[], $26::text[], $20::bigint[], $21::text[]) AS t(id, i, deadline, b)
+  FROM unnest($22::text[], $29::text[], $23::bigint[], $24::text[]) AS t(id, i, deadline, b)
   ON CONFLICT (id) DO UPDATE SET deadline = EXCLUDED.deadline, body = EXCLUDED.body
 ), key_row AS (
   INSERT INTO idempotency (desk, key, fingerprint, incident)
-  SELECT $22::text, $23::text, $24::text, $1 WHERE $22::text IS NOT NULL
+  SELECT $25::text, $26::text, $27::text, $1 WHERE $25::text IS NOT NULL
   ON CONFLICT DO NOTHING RETURNING 1
 ), audit_row AS (
-  INSERT INTO audit (body) VALUES ($25::jsonb)
+  INSERT INTO audit (body) VALUES ($28::jsonb)
 )
 SELECT (SELECT count(*) FROM ref_rows), (SELECT count(*) FROM key_row)";
 
@@ -126,7 +127,6 @@ async fn write(
     audit: &AuditEntry,
     now: Timestamp,
 ) -> Result<(i64, i64), StoreError> {
-    let c = super::columns(incident);
     let (ref_desks, ref_ids): (Vec<&str>, Vec<&str>) =
         incident.refs.iter().map(|r| (r.desk.as_str(), r.remote_id.as_str())).unzip();
     let request_id = audit.request_id.clone();
@@ -144,20 +144,7 @@ async fn write(
         effects.escalations.iter().map(|e| e.deadline.filter(|_| e.state.is_waiting()).map(nanos)).collect();
     let escalation_incidents: Vec<&str> = effects.escalations.iter().map(|e| e.incident_id.as_str()).collect();
     let escalation_bodies: Vec<String> = effects.escalations.iter().map(encode).collect();
-    let row = sqlx::query_as(WRITE)
-        .bind(incident.id.as_str())
-        .bind(encode(incident))
-        .bind(c.status)
-        .bind(c.priority)
-        .bind(incident.service.as_str())
-        .bind(incident.created_at.to_string())
-        .bind(incident.updated_at.to_string())
-        .bind(incident.origin.desk.as_str())
-        .bind(incident.assignee.as_ref().map(|a| a.as_str()))
-        .bind(c.parties)
-        .bind(crate::store::sequence_of(&incident.id).map_or(0, seq_i64))
-        .bind(nanos(incident.updated_at))
-        .bind(incident.updated_at.as_millisecond())
+    let row = super::bind_incident_row(sqlx::query(WRITE), incident)
         .bind(ref_desks)
         .bind(ref_ids)
         .bind(item_desks)
@@ -171,11 +158,8 @@ async fn write(
         .bind(idempotency.map(|k| k.fingerprint.as_str()))
         .bind(encode(audit))
         .bind(escalation_incidents)
-        .bind(c.timers[0])
-        .bind(c.timers[1])
-        .bind(c.timers[2])
         .fetch_one(&mut **tx)
         .await
         .map_err(db)?;
-    Ok(row)
+    Ok((row.try_get(0).map_err(db)?, row.try_get(1).map_err(db)?))
 }

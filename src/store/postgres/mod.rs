@@ -61,6 +61,7 @@ pub struct PgStore {
 }
 
 pub(crate) type Tx<'a> = Transaction<'a, Postgres>;
+type PgQuery<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;
 
 pub(crate) fn db(e: sqlx::Error) -> StoreError {
     // sqlx's messages name the server and the failing statement, never the password.
@@ -175,10 +176,34 @@ fn columns(i: &Incident) -> Columns {
     Columns { status: i.status.as_str(), priority: i.priority.map(|p| p.as_str()), parties, timers }
 }
 
+/// `query` with an incident row's sixteen columns bound as `$1` … `$16`, in the
+/// order `id, body, status, priority, service, created_at, updated_at, origin_desk,
+/// assignee, parties, seq, updated_ns, updated_ms, deferred_ns, auto_close_ns,
+/// rca_due_ns`; the statement binds its own arguments after them.
+fn bind_incident_row<'q>(query: PgQuery<'q>, i: &'q Incident) -> PgQuery<'q> {
+    let c = columns(i);
+    query
+        .bind(i.id.as_str())
+        .bind(encode(i))
+        .bind(c.status)
+        .bind(c.priority)
+        .bind(i.service.as_str())
+        .bind(i.created_at.to_string())
+        .bind(i.updated_at.to_string())
+        .bind(i.origin.desk.as_str())
+        .bind(i.assignee.as_ref().map(|a| a.as_str()))
+        .bind(c.parties)
+        .bind(super::sequence_of(&i.id).map_or(0, seq_i64))
+        .bind(nanos(i.updated_at))
+        .bind(i.updated_at.as_millisecond())
+        .bind(c.timers[0])
+        .bind(c.timers[1])
+        .bind(c.timers[2])
+}
+
 /// Insert or replace an incident row.
 async fn put_incident(tx: &mut Tx<'_>, i: &Incident) -> Result<(), StoreError> {
-    let c = columns(i);
-    sqlx::query(
+    let upsert = sqlx::query(
         "INSERT INTO incidents
            (id, body, status, priority, service, created_at, updated_at, origin_desk, assignee, parties, seq, updated_ns, updated_ms,
             deferred_ns, auto_close_ns, rca_due_ns)
@@ -187,26 +212,8 @@ async fn put_incident(tx: &mut Tx<'_>, i: &Incident) -> Result<(), StoreError> {
            service = EXCLUDED.service, updated_at = EXCLUDED.updated_at, assignee = EXCLUDED.assignee,
            parties = EXCLUDED.parties, updated_ns = EXCLUDED.updated_ns, updated_ms = EXCLUDED.updated_ms,
            deferred_ns = EXCLUDED.deferred_ns, auto_close_ns = EXCLUDED.auto_close_ns, rca_due_ns = EXCLUDED.rca_due_ns",
-    )
-    .bind(i.id.as_str())
-    .bind(encode(i))
-    .bind(c.status)
-    .bind(c.priority)
-    .bind(i.service.as_str())
-    .bind(i.created_at.to_string())
-    .bind(i.updated_at.to_string())
-    .bind(i.origin.desk.as_str())
-    .bind(i.assignee.as_ref().map(|a| a.as_str()))
-    .bind(c.parties)
-    .bind(super::sequence_of(&i.id).map_or(0, seq_i64))
-    .bind(nanos(i.updated_at))
-    .bind(i.updated_at.as_millisecond())
-    .bind(c.timers[0])
-    .bind(c.timers[1])
-    .bind(c.timers[2])
-    .execute(&mut **tx)
-    .await
-    .map_err(db)?;
+    );
+    bind_incident_row(upsert, i).execute(&mut **tx).await.map_err(db)?;
     Ok(())
 }
 

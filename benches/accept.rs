@@ -32,10 +32,14 @@ use tokio::sync::watch;
 #[path = "../tests/it/kit/mod.rs"]
 mod kit;
 
+#[path = "support/common.rs"]
+mod common;
+use common::env_or;
+
 // The load driver both accept benchmarks use.
 #[path = "support/drive.rs"]
 mod drive;
-use drive::{Run, drive, env_or, report, serve_bare};
+use drive::{Run, drive, report, serve_bare};
 
 async fn bare_baseline(dir: &std::path::Path) -> (String, tokio::task::JoinHandle<()>) {
     let db = sled::open(dir).unwrap();

@@ -22,10 +22,14 @@ use sqlx::postgres::PgPoolOptions;
 #[path = "../tests/it/kit/mod.rs"]
 mod kit;
 
+#[path = "support/common.rs"]
+mod common;
+use common::env_or;
+
 // The load driver both accept benchmarks use.
 #[path = "support/drive.rs"]
 mod drive;
-use drive::{Run, drive, env_or, report, serve_bare};
+use drive::{Run, drive, report, serve_bare};
 
 async fn bare_baseline(url: &str, pool_size: u32) -> (String, tokio::task::JoinHandle<()>) {
     let pool = PgPoolOptions::new().max_connections(pool_size).connect(url).await.unwrap();
@@ -52,7 +56,7 @@ async fn bare_baseline(url: &str, pool_size: u32) -> (String, tokio::task::JoinH
 fn main() {
     let requests = env_or("BENCH_REQUESTS", 3000);
     let concurrency = env_or("BENCH_CONCURRENCY", 32);
-    let pool_size = env_or("BENCH_POOL", 10) as u32;
+    let pool_size: u32 = env_or("BENCH_POOL", 10);
     let server = kit::pg::PgServer::start();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(async {

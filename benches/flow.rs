@@ -17,7 +17,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use deskgate_sim::clearquest::ClearQuestSim;
@@ -28,9 +27,9 @@ use serde_json::{Value, json};
 #[path = "../tests/it/kit/mod.rs"]
 mod kit;
 
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
+#[path = "support/common.rs"]
+mod common;
+use common::{env_or, percentile, share_out};
 
 /// What one phase measured.
 struct Phase {
@@ -43,11 +42,12 @@ struct Phase {
 
 impl Phase {
     fn pct(&self, p: f64) -> Duration {
-        let mut l = self.lags.clone();
-        l.sort();
-        l[((l.len() as f64 - 1.0) * p).round() as usize]
+        percentile(&self.lags, p)
     }
 }
+
+/// Builds the request for an incident number.
+type Request = Arc<dyn Fn(usize) -> reqwest::RequestBuilder + Send + Sync>;
 
 /// Send `requests` (built by `request` from the incident number) with `concurrency`
 /// clients; returns when each was answered 2xx, by the incident id the answer names
@@ -55,36 +55,24 @@ impl Phase {
 async fn send_all(
     requests: usize,
     concurrency: usize,
-    request: Arc<dyn Fn(usize) -> reqwest::RequestBuilder + Send + Sync>,
+    request: Request,
     ids: Arc<Vec<String>>,
 ) -> (HashMap<String, Instant>, Duration) {
-    let next = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..concurrency {
-        let (next, request, ids) = (next.clone(), request.clone(), ids.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut answered = Vec::new();
-            loop {
-                let n = next.fetch_add(1, Ordering::Relaxed) as usize;
-                if n >= requests {
-                    return answered;
-                }
-                let res = request(n).send().await.expect("request");
-                let status = res.status();
-                let at = Instant::now();
-                let body: Value = res.json().await.unwrap_or(Value::Null);
-                assert!(status.is_success(), "{status}: {body}");
-                let id = ids.get(n).cloned().or_else(|| body["id"].as_str().map(str::to_owned)).expect("an id");
-                answered.push((id, at));
-            }
-        }));
-    }
-    let mut out = HashMap::new();
-    for t in tasks {
-        out.extend(t.await.unwrap());
-    }
-    (out, start.elapsed())
+    let answered = share_out(0..requests, concurrency, move |n| {
+        let (request, ids) = (request.clone(), ids.clone());
+        async move {
+            let res = request(n).send().await.expect("request");
+            let status = res.status();
+            let at = Instant::now();
+            let body: Value = res.json().await.unwrap_or(Value::Null);
+            assert!(status.is_success(), "{status}: {body}");
+            let id = ids.get(n).cloned().or_else(|| body["id"].as_str().map(str::to_owned)).expect("an id");
+            (id, at)
+        }
+    })
+    .await;
+    (answered.into_iter().collect(), start.elapsed())
 }
 
 /// Poll `sim` until every incident in `answered` has a record there (or the
@@ -115,6 +103,45 @@ async fn seen_at(
             return Err(format!("{} of {expected} records after the deadline", seen.len()));
         }
         tokio::time::sleep(poll).await;
+    }
+}
+
+/// What a phase needs of the run: the gateway, the national desk's token to read
+/// the outbox, the load and the bounds.
+struct Run {
+    client: reqwest::Client,
+    base: String,
+    national: String,
+    incidents: usize,
+    concurrency: usize,
+    poll: Duration,
+    timeout: Duration,
+}
+
+impl Run {
+    /// Send every incident's `request` and wait until each has a record at `sim`
+    /// and the outbox is empty: the phase's figures, and when each was answered.
+    async fn phase(
+        &self,
+        sim: &ClearQuestSim,
+        request: Request,
+        ids: Arc<Vec<String>>,
+    ) -> Result<(Phase, HashMap<String, Instant>), String> {
+        let start = Instant::now();
+        let deadline = start + self.timeout;
+        let ((answered, sending), seen) = tokio::join!(
+            send_all(self.incidents, self.concurrency, request, ids),
+            seen_at(sim, self.incidents, self.poll, deadline)
+        );
+        let seen = seen?;
+        let last = seen.values().max().copied().unwrap_or(start);
+        let phase = Phase {
+            elapsed: last - start,
+            accepted_per_sec: self.incidents as f64 / sending.as_secs_f64(),
+            lags: lags(&answered, &seen),
+        };
+        drained(&self.client, &self.base, &self.national, deadline).await?;
+        Ok((phase, answered))
     }
 }
 
@@ -157,9 +184,9 @@ fn row(name: &str, n: usize, p: &Phase) {
 }
 
 fn main() {
-    let incidents = env_or("BENCH_INCIDENTS", 3_000) as usize;
-    let concurrency = env_or("BENCH_CONCURRENCY", 16) as usize;
-    let delivery_concurrency = env_or("BENCH_DELIVERY_CONCURRENCY", 16);
+    let incidents: usize = env_or("BENCH_INCIDENTS", 3_000);
+    let concurrency: usize = env_or("BENCH_CONCURRENCY", 16);
+    let delivery_concurrency: u64 = env_or("BENCH_DELIVERY_CONCURRENCY", 16);
     let poll = Duration::from_millis(env_or("BENCH_POLL_MS", 2));
     let timeout = Duration::from_secs(env_or("BENCH_TIMEOUT_SECS", 300));
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
@@ -188,6 +215,15 @@ fn main() {
         let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build().unwrap();
         let local = kit::tokens::token("region-h");
         let national = kit::tokens::token("sds");
+        let run = Run {
+            client: client.clone(),
+            base: base.clone(),
+            national: national.clone(),
+            incidents,
+            concurrency,
+            poll,
+            timeout,
+        };
 
         println!(
             "NSP flow against the simulators: {incidents} incidents, {concurrency} concurrent clients, \
@@ -204,22 +240,9 @@ fn main() {
                     "description": "Since 01:40 no prescriptions are shown in the FMK client; pharmacies are calling.",
                     "service": "FMK", "ticket_id": format!("RH-{n}"), "urgency": "medium", "impact": "medium",
                 }))
-            }) as Arc<dyn Fn(usize) -> reqwest::RequestBuilder + Send + Sync>
+            }) as Request
         };
-        let start = Instant::now();
-        let deadline = start + timeout;
-        let ((answered, sending), seen) = tokio::join!(
-            send_all(incidents, concurrency, submit, Arc::new(Vec::new())),
-            seen_at(sds, incidents, poll, deadline)
-        );
-        let seen = seen?;
-        let last = seen.values().max().copied().unwrap_or(start);
-        let forwarded = Phase {
-            elapsed: last - start,
-            accepted_per_sec: incidents as f64 / sending.as_secs_f64(),
-            lags: lags(&answered, &seen),
-        };
-        drained(&client, &base, &national, deadline).await?;
+        let (forwarded, answered) = run.phase(sds, submit, Arc::new(Vec::new())).await?;
 
         // Phase 2: the national desk assigns each to the supplier, who gets a record.
         let mut ids: Vec<String> = answered.keys().cloned().collect();
@@ -232,20 +255,9 @@ fn main() {
                     .patch(format!("{base}/api/v1/incidents/{}", ids[n]))
                     .bearer_auth(&national)
                     .json(&json!({"assignee": "fmk"}))
-            }) as Arc<dyn Fn(usize) -> reqwest::RequestBuilder + Send + Sync>
+            }) as Request
         };
-        let start = Instant::now();
-        let deadline = start + timeout;
-        let ((answered, sending), seen) =
-            tokio::join!(send_all(incidents, concurrency, assign, ids), seen_at(fmk, incidents, poll, deadline));
-        let seen = seen?;
-        let last = seen.values().max().copied().unwrap_or(start);
-        let assigned = Phase {
-            elapsed: last - start,
-            accepted_per_sec: incidents as f64 / sending.as_secs_f64(),
-            lags: lags(&answered, &seen),
-        };
-        drained(&client, &base, &national, deadline).await?;
+        let (assigned, _) = run.phase(fmk, assign, ids).await?;
         let links = sds.records().iter().filter(|r| r.fields.contains_key("cq:deskgate_Links")).count();
 
         println!("{:<36} {:>8} {:>10} {:>9} {:>9} {:>9}", "phase", "deliv/s", "2xx/s", "p50 ms", "p99 ms", "max ms");

@@ -33,18 +33,18 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use deskgate::startup::Application;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 // The integration tests' kit: configurations, desk tokens and the binary's command.
 #[path = "../tests/it/kit/mod.rs"]
 mod kit;
 
+#[path = "support/common.rs"]
+mod common;
+use common::{env_or, report_body};
+
 /// Set in a child process started by this benchmark: serve a baseline and wait.
 const ROLE: &str = "DESKGATE_LOAD_BASELINE";
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
 
 fn main() {
     if let Ok(mode) = std::env::var(ROLE) {
@@ -204,13 +204,8 @@ struct Opts {
 static TICKET: AtomicU64 = AtomicU64::new(0);
 
 async fn send(client: &reqwest::Client, url: &str, token: Option<&str>) -> bool {
-    let n = TICKET.fetch_add(1, Ordering::Relaxed);
-    let body = json!({
-        "title": "FMK: prescriptions cannot be read",
-        "description": "Since 01:40 no prescriptions are shown in the FMK client; pharmacies are calling.",
-        "service": "FMK", "ticket_id": format!("BENCH-{n}"), "urgency": "high", "impact": "medium",
-    });
-    let mut req = client.post(url).json(&body);
+    let n = TICKET.fetch_add(1, Ordering::Relaxed) as usize;
+    let mut req = client.post(url).json(&report_body(n));
     if let Some(tok) = token {
         req = req.bearer_auth(tok);
     }

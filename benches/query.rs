@@ -26,9 +26,9 @@ use serde_json::{Value, json};
 #[path = "../tests/it/kit/mod.rs"]
 mod kit;
 
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
+#[path = "support/common.rs"]
+mod common;
+use common::env_or;
 
 /// The desks incidents come from, by sequence: ServiceNow, Jira and native callers.
 const ORIGINS: [(&str, &str); 3] = [("pharmacy", "native"), ("region-h", "servicenow"), ("region-m", "jira")];

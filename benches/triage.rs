@@ -22,18 +22,12 @@ use serde_json::json;
 #[path = "../tests/it/kit/mod.rs"]
 mod kit;
 
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn pct(lags: &[Duration], p: f64) -> Duration {
-    let mut l = lags.to_vec();
-    l.sort();
-    l[((l.len() as f64 - 1.0) * p).round() as usize]
-}
+#[path = "support/common.rs"]
+mod common;
+use common::{env_or, percentile};
 
 fn main() {
-    let triages = env_or("BENCH_TRIAGES", 20) as usize;
+    let triages: usize = env_or("BENCH_TRIAGES", 20);
     let gap = env_or("BENCH_TRIAGE_GAP_MS", 2_000);
     let (poll_min_ms, poll_ms) = (env_or("BENCH_POLL_MIN_MS", 1_000), env_or("BENCH_POLL_MS", 30_000));
     let mut rng = rand::rngs::StdRng::seed_from_u64(env_or("BENCH_SEED", 7));
@@ -101,8 +95,8 @@ fn main() {
         println!(
             "{:<40} {:>9.1} {:>9.1} {:>9.1}",
             "triage → supplier ClearQuest",
-            pct(&lags, 0.50).as_secs_f64() * 1e3,
-            pct(&lags, 0.99).as_secs_f64() * 1e3,
+            percentile(&lags, 0.50).as_secs_f64() * 1e3,
+            percentile(&lags, 0.99).as_secs_f64() * 1e3,
             lags.iter().max().copied().unwrap_or_default().as_secs_f64() * 1e3,
         );
         f.stop().await;

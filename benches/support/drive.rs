@@ -2,15 +2,9 @@
 //! fixed concurrency, fresh ticket ids and idempotency keys per run), its figures,
 //! and the loopback server of the bare baselines.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use serde_json::json;
-
-pub fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
+use crate::common::{env_or, percentile, report_body, share_out};
 
 /// How many rounds a benchmark spreads each line's requests over (`BENCH_ROUNDS`,
 /// default 5): every server takes its turn in each round, so a slow spell of the
@@ -46,9 +40,7 @@ impl Run {
         self.latencies.len() as f64 / self.elapsed.as_secs_f64()
     }
     pub fn pct(&self, p: f64) -> Duration {
-        let mut l = self.latencies.clone();
-        l.sort();
-        l[((l.len() as f64 - 1.0) * p).round() as usize]
+        percentile(&self.latencies, p)
     }
 }
 
@@ -72,42 +64,24 @@ pub async fn serve_bare(app: axum::Router) -> (String, tokio::task::JoinHandle<(
 
 pub async fn drive(url: String, token: Option<String>, first: usize, requests: usize, concurrency: usize) -> Run {
     let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build().unwrap();
-    // Fresh ticket ids per run: a warm-up's tickets again would be replays.
-    let next = Arc::new(AtomicU64::new(first as u64));
-    let end = first + requests;
     let start = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..concurrency {
-        let (client, url, token, next) = (client.clone(), url.clone(), token.clone(), next.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut lat = Vec::new();
-            loop {
-                let n = next.fetch_add(1, Ordering::Relaxed) as usize;
-                if n >= end {
-                    return lat;
-                }
-                let body = json!({
-                    "title": "FMK: prescriptions cannot be read",
-                    "description": "Since 01:40 no prescriptions are shown in the FMK client; pharmacies are calling.",
-                    "service": "FMK", "ticket_id": format!("BENCH-{n}"), "urgency": "high", "impact": "medium",
-                });
-                let t = Instant::now();
-                let mut req = client.post(&url).json(&body);
-                if let Some(tok) = &token {
-                    // As a desk's tool that retries safely sends it: the gateway's
-                    // idempotency check is part of what is measured.
-                    req = req.bearer_auth(tok).header("Idempotency-Key", format!("bench-{n}"));
-                }
-                let res = req.send().await.expect("request");
-                assert!(res.status().is_success(), "{}", res.status());
-                let _ = res.bytes().await;
-                lat.push(t.elapsed());
+    // Fresh ticket ids per run: a warm-up's tickets again would be replays.
+    let latencies = share_out(first..first + requests, concurrency, move |n| {
+        let (client, url, token) = (client.clone(), url.clone(), token.clone());
+        async move {
+            let t = Instant::now();
+            let mut req = client.post(&url).json(&report_body(n));
+            if let Some(tok) = &token {
+                // As a desk's tool that retries safely sends it: the gateway's
+                // idempotency check is part of what is measured.
+                req = req.bearer_auth(tok).header("Idempotency-Key", format!("bench-{n}"));
             }
-        }));
-    }
-    let mut latencies = Vec::with_capacity(requests);
-    for t in tasks {
-        latencies.extend(t.await.unwrap());
-    }
+            let res = req.send().await.expect("request");
+            assert!(res.status().is_success(), "{}", res.status());
+            let _ = res.bytes().await;
+            t.elapsed()
+        }
+    })
+    .await;
     Run { elapsed: start.elapsed(), latencies }
 }

@@ -65,9 +65,12 @@ impl ClearQuestAdapter {
         }
         self.exchange(&what, request).await
     }
+}
 
+#[async_trait]
+impl Attachments for ClearQuestAdapter {
     /// The files in the record's attachment field.
-    async fn list_attachments(&self, id: &RemoteId) -> Result<Vec<RemoteAttachment>, AdapterError> {
+    async fn list(&self, id: &RemoteId) -> Result<Vec<RemoteAttachment>, AdapterError> {
         let path = field_path(&self.record_path(id)?);
         let answer = self.attachment_call(Method::GET, &path, None).await?;
         let field: CqAttachmentField = serde_json::from_slice(&answer.body).map_err(|e| {
@@ -86,11 +89,7 @@ impl ClearQuestAdapter {
     }
 
     /// Add `file` to the record's attachment field.
-    async fn upload_attachment(
-        &self,
-        id: &RemoteId,
-        file: &AttachmentUpload,
-    ) -> Result<RemoteAttachment, AdapterError> {
+    async fn add(&self, id: &RemoteId, file: &AttachmentUpload) -> Result<RemoteAttachment, AdapterError> {
         let path = field_path(&self.record_path(id)?);
         let form = multipart::encode(&[Part {
             name: "file".into(),
@@ -105,16 +104,5 @@ impl ClearQuestAdapter {
             size: file.content.len() as u64,
             content_type: Some(file.content_type.clone()),
         })
-    }
-}
-
-#[async_trait]
-impl Attachments for ClearQuestAdapter {
-    async fn list(&self, id: &RemoteId) -> Result<Vec<RemoteAttachment>, AdapterError> {
-        self.list_attachments(id).await
-    }
-
-    async fn add(&self, id: &RemoteId, file: &AttachmentUpload) -> Result<RemoteAttachment, AdapterError> {
-        self.upload_attachment(id, file).await
     }
 }

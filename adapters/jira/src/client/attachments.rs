@@ -12,9 +12,10 @@ use super::{Auth, JiraAdapter, decode, issue_ref};
 use crate::attachment::{Attachment, NO_CHECK_HEADER};
 use crate::wire::Issue;
 
-impl JiraAdapter {
+#[async_trait]
+impl Attachments for JiraAdapter {
     /// The files attached to the issue `id`.
-    pub async fn list_attachments(&self, id: &RemoteId) -> Result<Vec<RemoteAttachment>, AdapterError> {
+    async fn list(&self, id: &RemoteId) -> Result<Vec<RemoteAttachment>, AdapterError> {
         let key = issue_ref(id)?;
         let mut url = self.api_url(&["issue", key]);
         url.query_pairs_mut().append_pair("fields", "attachment");
@@ -31,11 +32,7 @@ impl JiraAdapter {
     }
 
     /// Attach `file` to the issue `id`.
-    pub async fn upload_attachment(
-        &self,
-        id: &RemoteId,
-        file: &AttachmentUpload,
-    ) -> Result<RemoteAttachment, AdapterError> {
+    async fn add(&self, id: &RemoteId, file: &AttachmentUpload) -> Result<RemoteAttachment, AdapterError> {
         let key = issue_ref(id)?;
         let what = format!("add attachment to {key}");
         let (content_type, body) = multipart::encode(&[Part {
@@ -66,17 +63,6 @@ impl JiraAdapter {
             .next()
             .map(remote)
             .ok_or_else(|| AdapterError::permanent(format!("jira {what}: the answer lists no attachment")))
-    }
-}
-
-#[async_trait]
-impl Attachments for JiraAdapter {
-    async fn list(&self, id: &RemoteId) -> Result<Vec<RemoteAttachment>, AdapterError> {
-        self.list_attachments(id).await
-    }
-
-    async fn add(&self, id: &RemoteId, file: &AttachmentUpload) -> Result<RemoteAttachment, AdapterError> {
-        self.upload_attachment(id, file).await
     }
 }
 

@@ -34,9 +34,12 @@ impl ServiceNowAdapter {
         })
         .await
     }
+}
 
+#[async_trait]
+impl Attachments for ServiceNowAdapter {
     /// The files attached to the record `id`.
-    pub async fn list_attachments(&self, id: &RemoteId) -> Result<Vec<RemoteAttachment>, AdapterError> {
+    async fn list(&self, id: &RemoteId) -> Result<Vec<RemoteAttachment>, AdapterError> {
         let sys_id = self.check_id(id)?;
         let mut url = self.attachment_url(&[]);
         url.query_pairs_mut()
@@ -51,11 +54,7 @@ impl ServiceNowAdapter {
     }
 
     /// Attach `file` to the record `id`.
-    pub async fn upload_attachment(
-        &self,
-        id: &RemoteId,
-        file: &AttachmentUpload,
-    ) -> Result<RemoteAttachment, AdapterError> {
+    async fn add(&self, id: &RemoteId, file: &AttachmentUpload) -> Result<RemoteAttachment, AdapterError> {
         let sys_id = self.check_id(id)?;
         let mut url = self.attachment_url(&["file"]);
         url.query_pairs_mut()
@@ -67,17 +66,6 @@ impl ServiceNowAdapter {
         let record: AttachmentRecord = serde_json::from_value(value)
             .map_err(|e| AdapterError::permanent(format!("ServiceNow {what}: `result` is not an attachment: {e}")))?;
         Ok(remote(record))
-    }
-}
-
-#[async_trait]
-impl Attachments for ServiceNowAdapter {
-    async fn list(&self, id: &RemoteId) -> Result<Vec<RemoteAttachment>, AdapterError> {
-        self.list_attachments(id).await
-    }
-
-    async fn add(&self, id: &RemoteId, file: &AttachmentUpload) -> Result<RemoteAttachment, AdapterError> {
-        self.upload_attachment(id, file).await
     }
 }
 

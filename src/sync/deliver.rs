@@ -42,7 +42,7 @@ use crate::mapping::{Mappings, StatusOutbound};
 use crate::model::{Actor, DeskId, DialectId, Incident, IncidentId, ModelError, Ref, TicketId, Visibility, Written};
 use crate::outbox::{Action, DeadLetter, OutboxItem, Unassigned};
 use crate::ratelimit::RateLimits;
-use crate::store::{AuditEntry, AuditKind, Effects, Store};
+use crate::store::{AuditEntry, AuditKind, Effects, Store, StoreError};
 
 /// How long deliveries under way at shutdown may take before they are abandoned.
 pub const STOP_GRACE: Duration = Duration::from_secs(10);
@@ -101,6 +101,13 @@ pub(super) enum Failure {
 impl From<AdapterError> for Failure {
     fn from(e: AdapterError) -> Self {
         Failure::Remote(e)
+    }
+}
+
+/// The store failing is a wait: the item is tried again, and no attempt counted.
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        Failure::Waiting(format!("store: {e}"))
     }
 }
 
@@ -238,10 +245,7 @@ impl Dispatcher {
     }
 
     /// Start every due lane head; returns when the next not-yet-due item is due.
-    async fn dispatch_due(
-        self: &Arc<Self>,
-        permits: &Arc<Semaphore>,
-    ) -> Result<Option<Timestamp>, crate::store::StoreError> {
+    async fn dispatch_due(self: &Arc<Self>, permits: &Arc<Semaphore>) -> Result<Option<Timestamp>, StoreError> {
         // Lane heads only, from the store's index of them by due time: a round costs
         // what it starts, not what waits. Lanes held by a dead letter have no head.
         let now = self.clock.now();
@@ -405,8 +409,7 @@ impl Dispatcher {
     async fn incident_of(&self, item: &OutboxItem) -> Result<Incident, Failure> {
         self.store
             .get_incident(&item.incident)
-            .await
-            .map_err(|e| Failure::Waiting(format!("store: {e}")))?
+            .await?
             .ok_or_else(|| Failure::Impossible(format!("{} no longer exists", item.incident)))
     }
 
@@ -579,14 +582,9 @@ impl Dispatcher {
                 let files = adapter
                     .attachment_api()
                     .ok_or_else(|| Failure::Dropped(format!("{}'s system takes no attachments", item.desk)))?;
-                let content = self
-                    .store
-                    .content(&attachment.sha256)
-                    .await
-                    .map_err(|e| Failure::Waiting(format!("store: {e}")))?
-                    .ok_or_else(|| {
-                        Failure::Impossible(format!("the content of attachment #{} is not stored", index + 1))
-                    })?;
+                let content = self.store.content(&attachment.sha256).await?.ok_or_else(|| {
+                    Failure::Impossible(format!("the content of attachment #{} is not stored", index + 1))
+                })?;
                 let upload = deskgate_adapter::AttachmentUpload {
                     file_name: attachment.file_name.clone(),
                     content_type: attachment.content_type.clone(),
@@ -657,8 +655,7 @@ impl Dispatcher {
         let record = self
             .store
             .escalation(escalation)
-            .await
-            .map_err(|e| Failure::Waiting(format!("store: {e}")))?
+            .await?
             .ok_or_else(|| Failure::Impossible(format!("escalation {escalation} no longer exists")))?;
         let incident = self.incident_of(item).await?;
         self.notifier.deliver(&item.action, &record, &incident).await.map_err(Failure::Remote)
@@ -668,7 +665,7 @@ impl Dispatcher {
 impl Dispatcher {
     /// A delivery the desk may no longer receive: completed without calling the
     /// remote, and the audit log says why.
-    async fn drop_delivery(&self, item: &OutboxItem, why: &str) -> Result<(), crate::store::StoreError> {
+    async fn drop_delivery(&self, item: &OutboxItem, why: &str) -> Result<(), StoreError> {
         let reason = format!("delivery dropped ({} to {}): {why}", item.action.describe(), item.desk);
         let entry = AuditEntry::new(self.clock.now(), AuditKind::Rejected, reason)
             .with_desk(&item.desk)

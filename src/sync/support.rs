@@ -20,12 +20,8 @@ impl Dispatcher {
         id: &IncidentId,
         adapter: &dyn Adapter,
     ) -> Result<(), Failure> {
-        let child = self
-            .store
-            .get_incident(id)
-            .await
-            .map_err(|e| Failure::Waiting(format!("store: {e}")))?
-            .ok_or_else(|| Failure::Impossible(format!("{id} no longer exists")))?;
+        let child =
+            self.store.get_incident(id).await?.ok_or_else(|| Failure::Impossible(format!("{id} no longer exists")))?;
         if !child.supports(&parent.id) {
             return Err(Failure::Dropped(format!("{id} is no longer a support request of {}", parent.id)));
         }

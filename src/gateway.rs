@@ -222,6 +222,20 @@ impl Gateway {
         }
     }
 
+    /// Store the change `mutate` makes to incident `id`, audited by `entry`, and wake
+    /// the outbox for the deliveries it planned. A desk not party to the incident
+    /// ([`ModelError::NOT_PARTY`]) is told it is not found.
+    async fn store_change(
+        &self,
+        id: &IncidentId,
+        mutate: crate::store::Mutation<'_>,
+        entry: AuditEntry,
+    ) -> Result<Incident, GatewayError> {
+        let updated = self.store.update_incident(id, mutate, entry).await.map_err(|e| hide_invisible(e, id))?;
+        self.outbox_changed.notify_one();
+        Ok(updated)
+    }
+
     /// Record that a request was turned away (best effort: a failing audit write must
     /// not turn a 4xx into a 5xx, but it is logged). What the caller controls is
     /// truncated, and beyond a number per source address and window rejections are
@@ -359,7 +373,7 @@ impl Gateway {
         let entry = self.entry(AuditKind::Updated, Some(&who.desk), "note added", ctx);
         let mutate = |i: &mut Incident| {
             if !i.is_visible_to(&actor) {
-                return Err(ModelError::Invalid { field: "id", expected: "an incident this desk is party to" });
+                return Err(ModelError::NOT_PARTY);
             }
             i.ensure_room_for_notes(1, self.config.gateway.limits.notes_per_incident)?;
             let before = i.clone();
@@ -370,8 +384,7 @@ impl Gateway {
                 ..Effects::default()
             })
         };
-        let updated = self.store.update_incident(id, &mutate, entry).await.map_err(|e| hide_invisible(e, id))?;
-        self.outbox_changed.notify_one();
+        let updated = self.store_change(id, &mutate, entry).await?;
         Ok(redact(updated, &actor))
     }
 
@@ -438,7 +451,7 @@ impl Gateway {
         let entry = self.entry(AuditKind::Updated, Some(&who.desk), describe_change(change), ctx);
         let mutate = |i: &mut Incident| {
             if !i.is_visible_to(&actor) {
-                return Err(ModelError::Invalid { field: "id", expected: "an incident this desk is party to" });
+                return Err(ModelError::NOT_PARTY);
             }
             if !still(i) {
                 return Ok(Effects::unchanged());
@@ -716,9 +729,11 @@ impl Gateway {
 }
 
 /// A desk that is not party to an incident learns nothing about it: 404, as if absent.
+/// A desk not party to incident `id` is told it is not found: that it exists is
+/// not its to know.
 fn hide_invisible(e: StoreError, id: &IncidentId) -> GatewayError {
     match e {
-        StoreError::Model(ModelError::Invalid { field: "id", .. }) => GatewayError::NotFound(id.to_string()),
+        StoreError::Model(e) if e == ModelError::NOT_PARTY => GatewayError::NotFound(id.to_string()),
         other => other.into(),
     }
 }

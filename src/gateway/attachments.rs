@@ -4,7 +4,7 @@
 use bytes::Bytes;
 
 use super::plan::{Planner, Via};
-use super::{Gateway, GatewayError, RequestContext, hide_invisible};
+use super::{Gateway, GatewayError, RequestContext};
 use crate::auth::DeskPrincipal;
 use crate::model::attachment::{parse_content_type, parse_file_name, sha256_hex};
 use crate::model::{Attachment, Incident, IncidentId, ModelError};
@@ -71,7 +71,7 @@ impl Gateway {
         let entry = self.entry(AuditKind::Updated, Some(&who.desk), "attachment added", ctx);
         let mutate = |i: &mut Incident| {
             if !i.is_visible_to(&actor) {
-                return Err(ModelError::Invalid { field: "id", expected: "an incident this desk is party to" });
+                return Err(ModelError::NOT_PARTY);
             }
             if i.attachment(&file_name, &sha256).is_none() {
                 i.ensure_room_for_attachments(1, self.config.gateway.limits.attachments_per_incident)?;
@@ -87,8 +87,7 @@ impl Gateway {
                 ..Effects::default()
             })
         };
-        let incident = self.store.update_incident(id, &mutate, entry).await.map_err(|e| hide_invisible(e, id))?;
-        self.outbox_changed.notify_one();
+        let incident = self.store_change(id, &mutate, entry).await?;
         let index = incident
             .attachment(&file_name, &sha256)
             .ok_or_else(|| GatewayError::NotFound(format!("{id} attachment {file_name}")))?;

@@ -8,7 +8,7 @@
 //! supplier that handed it on is told its copy is no longer kept in step.
 
 use super::plan::{Planner, Via};
-use super::{Gateway, GatewayError, RequestContext, hide_invisible};
+use super::{Gateway, GatewayError, RequestContext};
 use crate::auth::DeskPrincipal;
 use crate::model::{DeskId, Incident, IncidentId, ModelError, Role, Text, TicketId, Visibility};
 use crate::store::{AuditKind, Effects};
@@ -103,7 +103,7 @@ impl Gateway {
         let entry = self.entry(AuditKind::Updated, Some(&who.desk), told.join("; "), ctx);
         let mutate = |i: &mut Incident| {
             if !i.is_visible_to(&actor) {
-                return Err(ModelError::Invalid { field: "id", expected: "an incident this desk is party to" });
+                return Err(ModelError::NOT_PARTY);
             }
             i.ensure_room_for_notes(1, self.config.gateway.limits.notes_per_incident)?;
             let before = i.clone();
@@ -123,8 +123,7 @@ impl Gateway {
             let deliveries = Planner::new(&self.config).changed(&before, i, &actor.desk, Via::Api);
             Ok(Effects { changed: true, deliveries, ..Effects::default() })
         };
-        let updated = self.store.update_incident(id, &mutate, entry).await.map_err(|e| hide_invisible(e, id))?;
-        self.outbox_changed.notify_one();
+        let updated = self.store_change(id, &mutate, entry).await?;
         tracing::info!(incident = %id, desk = %who.desk, "handed on");
         Ok(updated)
     }

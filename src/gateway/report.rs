@@ -4,7 +4,7 @@
 //! note; a report written by another step-12b supplier than the operations supplier
 //! asks the operations supplier to coordinate it.
 
-use super::{Gateway, GatewayError, RequestContext, hide_invisible};
+use super::{Gateway, GatewayError, RequestContext};
 use crate::auth::DeskPrincipal;
 use crate::gateway::plan::{Planner, Via};
 use crate::model::{Incident, IncidentId, ModelError, ReportStep, Text, Visibility};
@@ -40,7 +40,7 @@ impl Gateway {
         let entry = self.entry(AuditKind::Updated, Some(&who.desk), step.describe(), ctx);
         let mutate = |i: &mut Incident| {
             if !i.is_visible_to(&actor) && !operator {
-                return Err(ModelError::Invalid { field: "id", expected: "an incident this desk is party to" });
+                return Err(ModelError::NOT_PARTY);
             }
             if returned_note.is_some() {
                 i.ensure_room_for_notes(1, self.config.gateway.limits.notes_per_incident)?;
@@ -63,8 +63,7 @@ impl Gateway {
             }
             Ok(Effects { changed: true, deliveries, ..Effects::default() })
         };
-        let updated = self.store.update_incident(id, &mutate, entry).await.map_err(|e| hide_invisible(e, id))?;
-        self.outbox_changed.notify_one();
+        let updated = self.store_change(id, &mutate, entry).await?;
         Ok(updated)
     }
 }

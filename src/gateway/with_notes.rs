@@ -1,7 +1,7 @@
 //! A change and the comments that came with it (a Jira transition's `update.comment`),
 //! written as one change.
 
-use super::{Gateway, GatewayError, RequestContext, describe_change, hide_invisible};
+use super::{Gateway, GatewayError, RequestContext, describe_change};
 use crate::auth::DeskPrincipal;
 use crate::gateway::plan::{Planner, Via};
 use crate::model::{Change, Incident, IncidentId, Text, Visibility};
@@ -41,10 +41,7 @@ impl Gateway {
         let entry = self.entry(AuditKind::Updated, Some(&who.desk), describe_change(change), ctx);
         let mutate = |i: &mut Incident| {
             if !i.is_visible_to(&actor) {
-                return Err(crate::model::ModelError::Invalid {
-                    field: "id",
-                    expected: "an incident this desk is party to",
-                });
+                return Err(crate::model::ModelError::NOT_PARTY);
             }
             i.ensure_room_for_notes(notes.len(), self.config.gateway.limits.notes_per_incident)?;
             let before = i.clone();
@@ -62,8 +59,7 @@ impl Gateway {
             self.escalate(before.priority, i, now, &mut effects);
             Ok(effects)
         };
-        let updated = self.store.update_incident(id, &mutate, entry).await.map_err(|e| hide_invisible(e, id))?;
-        self.outbox_changed.notify_one();
+        let updated = self.store_change(id, &mutate, entry).await?;
         self.end_escalations(&updated).await;
         Ok(updated)
     }

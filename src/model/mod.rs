@@ -60,6 +60,11 @@ pub enum ModelError {
 }
 
 impl ModelError {
+    /// The desk is not party to the incident it names. The gateway answers it as
+    /// "not found": that the incident exists is not that desk's to know.
+    pub const NOT_PARTY: ModelError =
+        ModelError::Invalid { field: "id", expected: "an incident this desk is party to" };
+
     pub fn invalid(field: &'static str, expected: &'static str) -> Self {
         Self::Invalid { field, expected }
     }

@@ -101,16 +101,10 @@ impl Tools {
         };
         let sds = ClearQuestSim::spawn(cq("SDS", secret("DESKGATE_SECRET_SDS_PASSWORD"))).await.map_err(io)?;
         let fmk = ClearQuestSim::spawn(cq("FMK", secret("DESKGATE_SECRET_FMK_PASSWORD"))).await.map_err(io)?;
-        let drift_api = SimUser::new("557058:deskgate", "deskgate", "deskgate", "deskgate@drift.example");
-        let drift = JiraSim::spawn(JiraSimConfig {
-            projects: vec!["DRIFT".into()],
-            email: drift_api.email.clone(),
-            api_user: drift_api,
-            api_token: secret("DESKGATE_SECRET_DRIFT_TOKEN"),
-            ..JiraSimConfig::default()
-        })
-        .await
-        .map_err(io)?;
+        let drift =
+            JiraSim::spawn(jira_cloud_site("DRIFT", "deskgate@drift.example", secret("DESKGATE_SECRET_DRIFT_TOKEN")))
+                .await
+                .map_err(io)?;
         let mail = SmtpSim::spawn().await.map_err(io)?;
         let sms = SmsSim::spawn(Some(&secret("DESKGATE_SECRET_SMS_TOKEN"))).await.map_err(io)?;
         Ok(Self { region_h, region_m, sds, fmk, drift, mail, sms })
@@ -128,6 +122,18 @@ struct Demo {
 
 /// The gateway's address and each desk of `config` with its role, its tool and where
 /// that tool's simulator answers, in columns `id` and `name` wide.
+/// A Jira Cloud site with project `project`, whose API user `email` signs in with
+/// `api_token`: how the demo's Jira desks are configured.
+fn jira_cloud_site(project: &str, email: &str, api_token: String) -> JiraSimConfig {
+    JiraSimConfig {
+        projects: vec![project.into()],
+        email: email.into(),
+        api_user: SimUser::new("557058:deskgate", "deskgate", "deskgate", email),
+        api_token,
+        ..JiraSimConfig::default()
+    }
+}
+
 fn print_desks(base: &str, config: &Config, id: usize, name: usize) {
     println!("gateway at {base}; each desk's own tool is a simulator on loopback:");
     for desk in config.desks.values() {

@@ -8,14 +8,14 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use deskgate_sim::jira::{JiraSim, JiraSimConfig, SimUser};
+use deskgate_sim::jira::{JiraSim, JiraSimConfig};
 use deskgate_sim::servicenow::{ServiceNowSim, ServiceNowSimConfig};
 use deskgate_sim::smtp::SmtpSim;
 use jiff::{SignedDuration, Timestamp};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::{eventually, generated_secrets, now_unix, s, show};
+use super::{eventually, generated_secrets, jira_cloud_site, now_unix, s, show};
 use crate::auth;
 use crate::clock::Clock;
 use crate::config::{Config, MapEnv};
@@ -143,16 +143,10 @@ async fn tools(env: &MapEnv) -> Result<Tools, String> {
     })
     .await
     .map_err(io)?;
-    let api = SimUser::new("557058:deskgate", "deskgate", "deskgate", "deskgate@healthdata.example");
-    let l2 = JiraSim::spawn(JiraSimConfig {
-        projects: vec!["HDL2".into()],
-        email: api.email.clone(),
-        api_user: api,
-        api_token: secret("DESKGATE_SECRET_HD_L2_TOKEN"),
-        ..JiraSimConfig::default()
-    })
-    .await
-    .map_err(io)?;
+    let l2 =
+        JiraSim::spawn(jira_cloud_site("HDL2", "deskgate@healthdata.example", secret("DESKGATE_SECRET_HD_L2_TOKEN")))
+            .await
+            .map_err(io)?;
     let mail = SmtpSim::spawn().await.map_err(io)?;
     Ok(Tools { hospital, national, l2, _lab: lab, _mail: mail })
 }

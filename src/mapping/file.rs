@@ -221,12 +221,7 @@ fn read_part(table: &toml::Table, prefix: &str, report: &mut Report<'_>) -> Draf
             draft.status_out.insert(canonical, out);
         });
         let key = at("status.inbound");
-        for (i, value) in rows_in_order(status, &key, report) {
-            let key = format!("{key}[{i}]");
-            let Some(row) = typed::<StatusInRaw>(value, &key, report) else {
-                draft.broken_in.extend(raw_canonical(value));
-                continue;
-            };
+        inbound(status, &key, &mut draft.broken_in, report, |key, row: StatusInRaw, _, report| {
             if row.status.trim().is_empty() {
                 report.add(format!("{key}.status"), "must name the remote status");
             }
@@ -236,7 +231,7 @@ fn read_part(table: &toml::Table, prefix: &str, report: &mut Report<'_>) -> Draf
                 let when = When { value: Some(row.status), assignee: row.assignee, fields: row.fields };
                 draft.status_in.push(InRow { when, canonical, key });
             }
-        }
+        });
         check_shadowed(&draft.status_in, report);
     }
     if let Some(priority) = section(table, &at("priority"), report) {
@@ -260,17 +255,12 @@ fn read_part(table: &toml::Table, prefix: &str, report: &mut Report<'_>) -> Draf
             },
         );
         let key = at("priority.inbound");
-        for (i, value) in rows_in_order(priority, &key, report) {
-            let key = format!("{key}[{i}]");
-            let Some(row) = typed::<PriorityInRaw>(value, &key, report) else {
-                draft.broken_in.extend(raw_canonical(value));
-                continue;
-            };
+        inbound(priority, &key, &mut draft.broken_in, report, |key, row: PriorityInRaw, broken, report| {
             if row.priority.is_none() && row.fields.is_empty() {
                 // It would match every ticket and hide every row behind it.
                 report.add(key.clone(), "has no condition: give `priority` or `fields`");
-                draft.broken_in.insert(row.canonical);
-                continue;
+                broken.insert(row.canonical);
+                return;
             }
             check_fields(&row.fields, &key, report);
             let canonical = canonical::<Priority>(&row.canonical, &format!("{key}.canonical"), "priority", report);
@@ -278,7 +268,7 @@ fn read_part(table: &toml::Table, prefix: &str, report: &mut Report<'_>) -> Draf
                 let when = When { value: row.priority, assignee: None, fields: row.fields };
                 draft.priority_in.push(InRow { when, canonical, key });
             }
-        }
+        });
         check_shadowed(&draft.priority_in, report);
     }
     draft
@@ -304,6 +294,26 @@ fn outbound<'r, C: FromStr, R: DeserializeOwned>(
         }
         if let (Some(canonical), Some(row)) = (canonical, row) {
             each(key, canonical, row, report);
+        }
+    }
+}
+
+/// Each inbound row of a `status` or `priority` section that reads, to `each` with
+/// its key and row, in the file's order (the first that matches a ticket wins); a
+/// row that does not read is reported and its canonical value marked `broken`
+/// (its gap is not reported again), as `each` may mark one.
+fn inbound<'r, R: DeserializeOwned>(
+    section: &toml::Table,
+    key: &str,
+    broken: &mut BTreeSet<String>,
+    report: &mut Report<'r>,
+    mut each: impl FnMut(String, R, &mut BTreeSet<String>, &mut Report<'r>),
+) {
+    for (i, value) in rows_in_order(section, key, report) {
+        let key = format!("{key}[{i}]");
+        match typed::<R>(value, &key, report) {
+            Some(row) => each(key, row, broken, report),
+            None => broken.extend(raw_canonical(value)),
         }
     }
 }

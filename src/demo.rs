@@ -111,17 +111,22 @@ impl Tools {
     }
 }
 
-struct Demo {
+/// A scenario being played: the gateway as the scenario's desks call it, the tools
+/// `T` behind them, and the step being narrated.
+struct Play<T> {
     base: String,
     client: reqwest::Client,
     config: Config,
     env: MapEnv,
-    tools: Tools,
+    /// The national desk: it reads the incidents and the outbox the narration shows.
+    national: &'static str,
+    tools: T,
     step: usize,
 }
 
-/// The gateway's address and each desk of `config` with its role, its tool and where
-/// that tool's simulator answers, in columns `id` and `name` wide.
+/// The NSP scenario being played.
+type Demo = Play<Tools>;
+
 /// A Jira Cloud site with project `project`, whose API user `email` signs in with
 /// `api_token`: how the demo's Jira desks are configured.
 fn jira_cloud_site(project: &str, email: &str, api_token: String) -> JiraSimConfig {
@@ -134,6 +139,8 @@ fn jira_cloud_site(project: &str, email: &str, api_token: String) -> JiraSimConf
     }
 }
 
+/// The gateway's address and each desk of `config` with its role, its tool and where
+/// that tool's simulator answers, in columns `id` and `name` wide.
 fn print_desks(base: &str, config: &Config, id: usize, name: usize) {
     println!("gateway at {base}; each desk's own tool is a simulator on loopback:");
     for desk in config.desks.values() {
@@ -192,7 +199,12 @@ where
     Err(format!("timed out waiting for {what}"))
 }
 
-impl Demo {
+impl<T> Play<T> {
+    fn new(base: String, config: Config, env: MapEnv, national: &'static str, tools: T) -> Self {
+        Self { base, client: reqwest::Client::new(), config, env, national, tools, step: 0 }
+    }
+
+    /// A short-lived token of `desk`, as its tool would hold.
     fn token(&self, desk: &str) -> Result<String, String> {
         let id = desk.parse().map_err(|e: crate::model::ModelError| e.to_string())?;
         let desk = self.config.desk(&id).ok_or("no such desk")?;
@@ -204,6 +216,7 @@ impl Demo {
         println!("\n{}. {title}", self.step);
     }
 
+    /// Call the gateway as `desk`.
     async fn call(&self, desk: &str, method: Method, path: &str, body: Option<Value>) -> Result<(u16, Value), String> {
         self.call_with(&self.token(desk)?, method, path, body).await
     }
@@ -218,13 +231,20 @@ impl Demo {
         send(&self.client, &self.base, token, method, path, body).await
     }
 
+    /// The incident `id` as the national desk sees it.
     async fn incident(&self, id: &str) -> Result<Value, String> {
-        Ok(self.call("sds", Method::GET, &format!("/api/v1/incidents/{id}"), None).await?.1)
+        Ok(self.call(self.national, Method::GET, &format!("/api/v1/incidents/{id}"), None).await?.1)
     }
 
+    /// Change the incident `id` as `desk`.
+    async fn patch(&self, desk: &str, id: &str, body: Value) -> Result<(u16, Value), String> {
+        self.call(desk, Method::PATCH, &format!("/api/v1/incidents/{id}"), Some(body)).await
+    }
+
+    /// Wait until every delivery is made (the outbox the national desk sees is empty).
     async fn drained(&self) -> Result<(), String> {
         eventually("the outbox to drain", || async {
-            self.call("sds", Method::GET, "/api/v1/outbox", None)
+            self.call(self.national, Method::GET, "/api/v1/outbox", None)
                 .await
                 .is_ok_and(|(_, o)| o["items"].as_array().is_some_and(Vec::is_empty))
         })
@@ -327,7 +347,7 @@ async fn play(data: &Path, start: Timestamp, serve: bool) -> Result<(), String> 
         start.in_tz("Europe/Copenhagen").map(|z| z.strftime("%A %Y-%m-%d %H:%M %Z").to_string()).unwrap_or_default();
     println!("deskgate demo — the NSP federation of deploy/gateway.toml, starting {local}");
     print_desks(&base, &config, 9, 46);
-    let mut demo = Demo { base, client: reqwest::Client::new(), config, env, tools, step: 0 };
+    let mut demo = Demo::new(base, config, env, "sds", tools);
     let outcome = scenario(&mut demo, start).await;
     if let (Ok(()), Some(p)) = (&outcome, &providers) {
         p.serve(&demo.base).await;
@@ -513,8 +533,7 @@ async fn scenario(d: &mut Demo, start: Timestamp) -> Result<(), String> {
 
     // 6. The close guard.
     d.step("The national desk tries to close the P2 before the incident report is approved");
-    let (status, refused) =
-        d.call("sds", Method::PATCH, &format!("/api/v1/incidents/{id}"), Some(json!({"status": "closed"}))).await?;
+    let (status, refused) = d.patch("sds", &id, json!({"status": "closed"})).await?;
     show(status, 409, s(&refused["error"]["message"]))?;
     let report = format!("/api/v1/incidents/{id}/report");
     let text = json!({"text": "https://docs.fmk.example/incident-reports/fmk-certificate", "by": "Per Hansen"});
@@ -525,8 +544,7 @@ async fn scenario(d: &mut Demo, start: Timestamp) -> Result<(), String> {
     let manager = d.config.gateway.report.policy.incident_managers.first().cloned().unwrap_or_default();
     let (status, _) = d.call("sds", Method::POST, &format!("{report}/approve"), Some(json!({"by": manager}))).await?;
     show(status, 200, &format!("the FMK/NSP Incident Manager {manager} approves it"))?;
-    let (status, closed) =
-        d.call("sds", Method::PATCH, &format!("/api/v1/incidents/{id}"), Some(json!({"status": "closed"}))).await?;
+    let (status, closed) = d.patch("sds", &id, json!({"status": "closed"})).await?;
     show(status, 200, &format!("{id} is {}", s(&closed["status"])))?;
     d.drained().await?;
     let origin = d.tools.region_h.record(&sys_id).ok_or("the origin record is gone")?;

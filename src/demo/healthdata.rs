@@ -13,10 +13,9 @@ use deskgate_sim::servicenow::{ServiceNowSim, ServiceNowSimConfig};
 use deskgate_sim::smtp::SmtpSim;
 use jiff::{SignedDuration, Timestamp};
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::{eventually, generated_secrets, jira_cloud_site, now_unix, s, show};
-use crate::auth;
 use crate::clock::Clock;
 use crate::config::{Config, MapEnv};
 use crate::startup::Application;
@@ -55,47 +54,14 @@ struct Tools {
     l2: JiraSim,
     _lab: JiraSim,
     _mail: SmtpSim,
+    /// The time the gateway and the simulators keep, moved on by the scenario.
+    clock: DemoClock,
 }
 
-struct Demo {
-    base: String,
-    client: reqwest::Client,
-    config: Config,
-    tools: Tools,
-    clock: DemoClock,
-    step: usize,
-}
+/// The healthdata.be scenario being played.
+type Demo = super::Play<Tools>;
 
 impl Demo {
-    fn step(&mut self, title: &str) {
-        self.step += 1;
-        println!("\n{}. {title}", self.step);
-    }
-
-    async fn call(&self, desk: &str, method: Method, path: &str, body: Option<Value>) -> Result<(u16, Value), String> {
-        let id = desk.parse().map_err(|e: crate::model::ModelError| e.to_string())?;
-        let desk = self.config.desk(&id).ok_or("no such desk")?;
-        let token = auth::mint(desk, &self.config.gateway.audience, std::time::Duration::from_secs(900), now_unix())?;
-        super::send(&self.client, &self.base, &token, method, path, body).await
-    }
-
-    async fn incident(&self, id: &str) -> Result<Value, String> {
-        Ok(self.call("hd-servicedesk", Method::GET, &format!("/api/v1/incidents/{id}"), None).await?.1)
-    }
-
-    async fn patch(&self, desk: &str, id: &str, body: Value) -> Result<(u16, Value), String> {
-        self.call(desk, Method::PATCH, &format!("/api/v1/incidents/{id}"), Some(body)).await
-    }
-
-    async fn drained(&self) -> Result<(), String> {
-        eventually("the outbox to drain", || async {
-            self.call("hd-servicedesk", Method::GET, "/api/v1/outbox", None)
-                .await
-                .is_ok_and(|(_, o)| o["items"].as_array().is_some_and(Vec::is_empty))
-        })
-        .await
-    }
-
     fn l2_status(&self) -> String {
         self.tools.l2.issues().first().map(|i| i.status.clone()).unwrap_or_else(|| "-".into())
     }
@@ -124,7 +90,7 @@ pub async fn run(start: Timestamp) -> Result<(), String> {
     result
 }
 
-async fn tools(env: &MapEnv) -> Result<Tools, String> {
+async fn tools(env: &MapEnv, clock: DemoClock) -> Result<Tools, String> {
     let secret = |name: &str| env.vars.get(name).cloned().unwrap_or_default();
     let io = |e: std::io::Error| e.to_string();
     // The healthdata.be instances have a field for the process's own priority.
@@ -148,12 +114,12 @@ async fn tools(env: &MapEnv) -> Result<Tools, String> {
             .await
             .map_err(io)?;
     let mail = SmtpSim::spawn().await.map_err(io)?;
-    Ok(Tools { hospital, national, l2, _lab: lab, _mail: mail })
+    Ok(Tools { hospital, national, l2, _lab: lab, _mail: mail, clock })
 }
 
 async fn play(data: &Path, start: Timestamp) -> Result<(), String> {
     let mut env = generated_secrets(CONFIG)?;
-    let tools = tools(&env).await?;
+    let tools = tools(&env, DemoClock::starting_at(start)).await?;
     let contacts = data.join("contacts.toml");
     std::fs::write(&contacts, CONTACTS).map_err(|e| e.to_string())?;
     let overrides = [
@@ -176,9 +142,8 @@ async fn play(data: &Path, start: Timestamp) -> Result<(), String> {
     let config = Config::from_toml(CONFIG, &PathBuf::from("deploy/healthdata"), &env)
         .map_err(|p| p.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))?;
     let store = crate::store::open(&config.gateway.store).map_err(|e| e.to_string())?;
-    let clock = DemoClock::starting_at(start);
-    let app =
-        Application::build_with(config.clone(), store, Arc::new(clock.clone())).await.map_err(|e| e.to_string())?;
+    let clock = Arc::new(tools.clock.clone());
+    let app = Application::build_with(config.clone(), store, clock).await.map_err(|e| e.to_string())?;
     let base = format!("http://{}", app.local_addr());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async {
@@ -189,7 +154,7 @@ async fn play(data: &Path, start: Timestamp) -> Result<(), String> {
         local(start)
     );
     super::print_desks(&base, &config, 14, 44);
-    let mut demo = Demo { base, client: reqwest::Client::new(), config, tools, clock, step: 0 };
+    let mut demo = Demo::new(base, config, env, "hd-servicedesk", tools);
     let outcome = scenario(&mut demo).await;
     let _ = stop.send(());
     let _ = server.await;
@@ -274,8 +239,8 @@ async fn scenario(d: &mut Demo) -> Result<(), String> {
     d.drained().await?;
 
     d.step("Five working days later (the demo moves its clock)");
-    d.clock.jump_to(closes.saturating_add(SignedDuration::from_mins(1)).unwrap_or(closes));
-    println!("   now {}", local(d.clock.now()));
+    d.tools.clock.jump_to(closes.saturating_add(SignedDuration::from_mins(1)).unwrap_or(closes));
+    println!("   now {}", local(d.tools.clock.now()));
     eventually("the auto-close", || async { d.incident(&id).await.is_ok_and(|i| i["status"] == "closed") }).await?;
     d.drained().await?;
     let national = d.tools.national.records().first().map(|r| r.get("state").cloned().unwrap_or_default());

@@ -1,7 +1,9 @@
 //! Time as a dependency: the escalation engine and the outbox's retry schedule ask a
 //! [`Clock`] for "now", so tests can run them at any instant without sleeping.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use jiff::{SignedDuration, Timestamp};
 
@@ -51,18 +53,18 @@ impl TestClock {
     }
 
     pub fn set(&self, to: Timestamp) {
-        *self.now.lock().unwrap_or_else(|e| e.into_inner()) = to;
+        *self.now.lock() = to;
     }
 
     pub fn advance(&self, by: SignedDuration) {
-        let mut now = self.now.lock().unwrap_or_else(|e| e.into_inner());
+        let mut now = self.now.lock();
         *now = now.saturating_add(by).unwrap_or(*now);
     }
 }
 
 impl Clock for TestClock {
     fn now(&self) -> Timestamp {
-        *self.now.lock().unwrap_or_else(|e| e.into_inner())
+        *self.now.lock()
     }
 }
 

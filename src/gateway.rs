@@ -533,9 +533,9 @@ impl Gateway {
             .ok_or_else(|| ModelError::Conflict(format!("no mapping is configured for {desk}")))?;
         let actor = Actor { desk: desk.clone(), role: desk_config.role };
         let now = self.now();
-        let echoes = std::sync::Mutex::new(Vec::new());
+        let echoes = parking_lot::Mutex::new(Vec::new());
         let applied = std::sync::atomic::AtomicBool::new(false);
-        let replay = std::sync::Mutex::new(None::<String>);
+        let replay = parking_lot::Mutex::new(None::<String>);
         let entry = self.entry(AuditKind::Updated, Some(desk), format!("change from {desk} ticket {remote_id}"), ctx);
         // What deskgate is writing to this desk's copy right now: a webhook about such a
         // write may come before its answer does.
@@ -546,7 +546,7 @@ impl Gateway {
             // delivery cannot both pass.
             let replayed = i.refs.iter().find(|r| &r.desk == desk).and_then(|r| r.seen.replay(version));
             let is_replay = replayed.is_some();
-            *replay.lock().unwrap_or_else(|e| e.into_inner()) = replayed;
+            *replay.lock() = replayed;
             if is_replay {
                 return Ok(Effects::unchanged());
             }
@@ -560,7 +560,7 @@ impl Gateway {
                 version.read_at,
             )
             .map_err(|e| ModelError::Conflict(format!("{desk}: {e}")))?;
-            *echoes.lock().unwrap_or_else(|e| e.into_inner()) = reading.echoes.clone();
+            *echoes.lock() = reading.echoes.clone();
             let before = i.clone();
             // Remember what the desk's copy holds now; it is not news when read again.
             let mut changed = false;
@@ -601,8 +601,8 @@ impl Gateway {
         let outcome = match self.store.update_incident(&id, &mutate, entry).await {
             Ok(incident) => {
                 self.outbox_changed.notify_one();
-                let echoes = echoes.into_inner().unwrap_or_else(|e| e.into_inner());
-                if let Some(why) = replay.into_inner().unwrap_or_else(|e| e.into_inner()) {
+                let echoes = echoes.into_inner();
+                if let Some(why) = replay.into_inner() {
                     let reason = format!("replay: a report from {desk} ticket {remote_id} was not applied: {why}");
                     tracing::info!(incident = %id, %reason, "remote report replayed");
                     metrics::counter!("deskgate_remote_changes_replayed_total", "desk" => desk.to_string())

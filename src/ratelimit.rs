@@ -62,7 +62,7 @@ pub struct RateLimits<C: Clock = DefaultClock> {
     deliveries: HashMap<DeskId, AtomicU64>,
     /// Until when calls to each desk last had to wait for its outbound budget
     /// (real time), for the console's desk health.
-    waited: std::sync::Mutex<HashMap<DeskId, jiff::Timestamp>>,
+    waited: parking_lot::Mutex<HashMap<DeskId, jiff::Timestamp>>,
 }
 
 impl RateLimits<DefaultClock> {
@@ -154,13 +154,13 @@ impl<C: Clock> RateLimits<C> {
     fn note_wait(&self, desk: &DeskId, wait: Duration) {
         let Ok(wait) = jiff::SignedDuration::try_from(wait) else { return };
         let Ok(until) = jiff::Timestamp::now().checked_add(wait) else { return };
-        self.waited.lock().unwrap_or_else(|p| p.into_inner()).insert(desk.clone(), until);
+        self.waited.lock().insert(desk.clone(), until);
     }
 
     /// Until when calls to `desk` are held back by its outbound budget, when they
     /// had to wait and that wait has not ended yet.
     pub fn outbound_limited_until(&self, desk: &DeskId) -> Option<jiff::Timestamp> {
-        let until = *self.waited.lock().unwrap_or_else(|p| p.into_inner()).get(desk)?;
+        let until = *self.waited.lock().get(desk)?;
         (until > jiff::Timestamp::now()).then_some(until)
     }
 }

@@ -12,8 +12,10 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+
+use parking_lot::Mutex;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -75,7 +77,7 @@ impl RejectionLimiter {
     /// Decide about one rejection of a request from `address` (`None`: unknown).
     pub fn admit(&self, address: Option<IpAddr>) -> Verdict {
         let now = Instant::now();
-        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        let mut windows = self.windows.lock();
         let mut key = address.unwrap_or(SHARED);
         if !windows.contains_key(&key) && windows.len() >= MAX_ADDRESSES {
             windows.retain(|_, w| now.duration_since(w.started) < self.window);
@@ -150,7 +152,7 @@ mod tests {
         for n in 0..MAX_ADDRESSES as u32 + 10 {
             l.admit(Some(IpAddr::from(n.to_be_bytes())));
         }
-        assert_eq!(l.windows.lock().unwrap().len(), MAX_ADDRESSES + 1, "and the one they share beyond");
+        assert_eq!(l.windows.lock().len(), MAX_ADDRESSES + 1, "and the one they share beyond");
     }
 
     #[test]

@@ -21,8 +21,8 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -32,6 +32,7 @@ use axum::extract::ConnectInfo;
 use hyper::body::{Frame, Incoming, SizeHint};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
+use parking_lot::Mutex;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, mpsc, watch};
@@ -210,7 +211,7 @@ impl Activity {
         if self.in_flight.load(Ordering::SeqCst) > 0 {
             return Duration::ZERO;
         }
-        self.last.lock().map(|l| l.elapsed()).unwrap_or_default()
+        self.last.lock().elapsed()
     }
 
     /// When the connection will have been idle for `idle`, as far as is known now.
@@ -218,7 +219,7 @@ impl Activity {
         if self.in_flight.load(Ordering::SeqCst) > 0 {
             return Instant::now() + idle;
         }
-        self.last.lock().map(|l| *l + idle).unwrap_or_else(|_| Instant::now() + idle)
+        *self.last.lock() + idle
     }
 }
 
@@ -228,9 +229,7 @@ struct Busy(Arc<Activity>);
 
 impl Drop for Busy {
     fn drop(&mut self) {
-        if let Ok(mut last) = self.0.last.lock() {
-            *last = Instant::now();
-        }
+        *self.0.last.lock() = Instant::now();
         self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 }

@@ -10,8 +10,8 @@
 //!
 //! [`Authenticator`]: super::Authenticator
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::Mutex;
 
 use super::{AuthError, Claims, DeskPrincipal, within_lifetime};
 
@@ -52,7 +52,7 @@ impl Verified {
     /// The desk `token` authenticates at `now`, if it was verified before: `None`
     /// when it was not, an error when it no longer holds.
     pub(super) fn check(&self, token: &str, leeway: u64, now: u64) -> Option<Result<DeskPrincipal, AuthError>> {
-        let mut tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
+        let mut tokens = self.tokens.lock();
         let verdict = tokens.get(token)?;
         Some(match verdict.still_valid(leeway, now) {
             Ok(()) => Ok(verdict.principal.clone()),
@@ -65,7 +65,7 @@ impl Verified {
 
     /// Keep `token`'s verdict; when full, the expired ones go first, else all.
     pub(super) fn keep(&self, token: &str, verdict: Verdict, leeway: u64, now: u64) {
-        let mut tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
+        let mut tokens = self.tokens.lock();
         if tokens.len() >= CAPACITY {
             tokens.retain(|_, v| v.still_valid(leeway, now).is_ok());
             if tokens.len() >= CAPACITY {
@@ -77,6 +77,6 @@ impl Verified {
 
     #[cfg(test)]
     pub(super) fn len(&self) -> usize {
-        self.tokens.lock().unwrap_or_else(|e| e.into_inner()).len()
+        self.tokens.lock().len()
     }
 }

@@ -6,7 +6,9 @@
 //! again, and closed by itself five working days later (the demo moves its clock).
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use deskgate_sim::jira::{JiraSim, JiraSimConfig};
 use deskgate_sim::servicenow::{ServiceNowSim, ServiceNowSimConfig};
@@ -37,13 +39,13 @@ impl DemoClock {
     }
 
     fn jump_to(&self, to: Timestamp) {
-        *self.offset.lock().unwrap_or_else(|e| e.into_inner()) = to.duration_since(Timestamp::now());
+        *self.offset.lock() = to.duration_since(Timestamp::now());
     }
 }
 
 impl Clock for DemoClock {
     fn now(&self) -> Timestamp {
-        let offset = *self.offset.lock().unwrap_or_else(|e| e.into_inner());
+        let offset = *self.offset.lock();
         Timestamp::now().saturating_add(offset).unwrap_or_else(|_| Timestamp::now())
     }
 }

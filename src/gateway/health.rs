@@ -10,7 +10,9 @@
 //! rate limiters': connection health is about the wall clock, not a test clock.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use async_trait::async_trait;
 use deskgate_adapter::{
@@ -74,7 +76,7 @@ impl DeskHealth {
     fn with_entry(&self, desk: &DeskId, f: impl FnOnce(&mut Entry)) {
         // A poisoned lock only means a panic elsewhere while recording; the counts
         // are still usable.
-        let mut desks = self.desks.lock().unwrap_or_else(|p| p.into_inner());
+        let mut desks = self.desks.lock();
         f(desks.entry(desk.clone()).or_default())
     }
 
@@ -110,7 +112,7 @@ impl DeskHealth {
 
     /// What is known of `desk`; the default when it was never called.
     pub fn of(&self, desk: &DeskId) -> Health {
-        let desks = self.desks.lock().unwrap_or_else(|p| p.into_inner());
+        let desks = self.desks.lock();
         desks.get(desk).map_or_else(Health::default, |e| Health {
             last_success: e.last_success,
             recent_errors: e.errors.iter().cloned().collect(),

@@ -2,7 +2,7 @@
 //! (never printed), and keeps what the answers say about the server (its clock, its
 //! rate-limit headers) for the shared checks.
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use parking_lot::Mutex;
 use std::time::Duration;
 
 use reqwest::Method;
@@ -65,10 +65,6 @@ pub struct Http {
     seen: Mutex<Seen>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 impl Http {
     pub fn new(base: url::Url, auth: HttpAuth, timeout: Duration) -> Result<Http, String> {
         let client = reqwest::Client::builder()
@@ -82,11 +78,11 @@ impl Http {
 
     /// Use `auth` from now on (e.g. a token an OAuth exchange gave).
     pub fn set_auth(&self, auth: HttpAuth) {
-        *lock(&self.auth) = auth;
+        *self.auth.lock() = auth;
     }
 
     pub fn seen(&self) -> Seen {
-        lock(&self.seen).clone()
+        self.seen.lock().clone()
     }
 
     /// `path` (with its query) under the endpoint's path.
@@ -117,7 +113,7 @@ impl Http {
         for (k, v) in headers {
             request = request.header(*k, *v);
         }
-        request = match &*lock(&self.auth) {
+        request = match &*self.auth.lock() {
             HttpAuth::Basic { user, password } => request.basic_auth(user, Some(password)),
             HttpAuth::Bearer(token) => request.bearer_auth(token),
             HttpAuth::None => request,
@@ -144,7 +140,7 @@ impl Http {
     }
 
     fn note(&self, headers: &HeaderMap) {
-        let mut seen = lock(&self.seen);
+        let mut seen = self.seen.lock();
         seen.answers += 1;
         if let Some(date) = headers.get(reqwest::header::DATE).and_then(|d| d.to_str().ok()) {
             if let Ok(server) = jiff::fmt::rfc2822::parse(date) {

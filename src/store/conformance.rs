@@ -363,13 +363,13 @@ pub async fn escalations_open_and_change_with_what_they_cause(open: Open, dir: &
     let (_, last) = log.last().unwrap();
     assert_eq!((last.reason.as_str(), last.incident.as_deref()), ("acknowledged", Some(i.id.as_str())));
     // The change sees its incident's facts as its own transaction reads them.
-    let seen = std::sync::Mutex::new(None);
+    let seen = parking_lot::Mutex::new(None);
     let look = |_: &mut Escalation, facts: Option<&IncidentFacts>| {
-        *seen.lock().unwrap() = Some(facts.cloned());
+        *seen.lock() = Some(facts.cloned());
         Ok(Vec::new())
     };
     store.update_escalation(&id, now(), &look, None).await.unwrap();
-    assert_eq!(seen.into_inner().unwrap(), Some(Some(IncidentFacts::of(&i))), "the change is given its incident");
+    assert_eq!(seen.into_inner(), Some(Some(IncidentFacts::of(&i))), "the change is given its incident");
     let none = store.update_escalation("INC-2026-999999/1", now(), &ack, None).await;
     assert!(matches!(none, Err(StoreError::NoEscalation(_))));
 }

@@ -2,10 +2,11 @@
 //! bound how much a piece of work reads (by calls, not by time).
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
+use parking_lot::Mutex;
 
 use super::{
     AuditEntry, CreateOutcome, CreationPlan, DueDeliveries, DueEscalation, DueTimer, EscalationChange, EscalationQuery,
@@ -43,21 +44,17 @@ impl Counting {
     /// so a test can change the store between a watch's read and what it does next.
     pub fn pause_after_watch_read(&self) -> Arc<Pause> {
         let pause = Arc::new(Pause::default());
-        if let Ok(mut slot) = self.watch_pause.lock() {
-            *slot = Some(pause.clone());
-        }
+        *self.watch_pause.lock() = Some(pause.clone());
         pause
     }
 
     fn count(&self, method: &'static str) {
-        if let Ok(mut calls) = self.calls.lock() {
-            *calls.entry(method).or_default() += 1;
-        }
+        *self.calls.lock().entry(method).or_default() += 1;
     }
 
     /// Calls by method since the last reset.
     pub fn calls(&self) -> BTreeMap<&'static str, usize> {
-        self.calls.lock().map(|c| c.clone()).unwrap_or_default()
+        self.calls.lock().clone()
     }
 
     pub fn total(&self) -> usize {
@@ -65,9 +62,7 @@ impl Counting {
     }
 
     pub fn reset(&self) {
-        if let Ok(mut calls) = self.calls.lock() {
-            calls.clear();
-        }
+        self.calls.lock().clear();
     }
 }
 
@@ -98,7 +93,7 @@ macro_rules! counted {
                 } else {
                     super::due_with_incidents(self, by, limit).await
                 };
-                let pause = self.watch_pause.lock().ok().and_then(|p| p.clone());
+                let pause = self.watch_pause.lock().clone();
                 if let Some(pause) = pause {
                     pause.reached.notify_one();
                     pause.resume.notified().await;

@@ -15,11 +15,12 @@
 //! after the next one had been written. Flushing on the writer's own thread makes its cycle one
 //! transaction and one flush.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use parking_lot::{Condvar, Mutex};
 use tokio::sync::watch;
 
 use super::StoreError;
@@ -67,7 +68,7 @@ impl GroupCommit {
     pub(super) async fn durable(&self) -> Result<(), StoreError> {
         let ticket = self.shared.issued.fetch_add(1, Ordering::SeqCst) + 1;
         {
-            let _guard = self.shared.wake.lock().unwrap_or_else(|e| e.into_inner());
+            let _guard = self.shared.wake.lock();
             self.shared.wake_cv.notify_one();
         }
         let mut rx = self.flushed.clone();
@@ -86,7 +87,7 @@ impl GroupCommit {
     #[cfg(test)]
     pub(super) fn hold(&self, held: bool) {
         self.shared.held.store(held, Ordering::SeqCst);
-        let _guard = self.shared.wake.lock().unwrap_or_else(|e| e.into_inner());
+        let _guard = self.shared.wake.lock();
         self.shared.wake_cv.notify_one();
     }
 
@@ -136,7 +137,7 @@ impl Drop for GroupCommit {
     fn drop(&mut self) {
         self.shared.stop.store(true, Ordering::SeqCst);
         {
-            let _guard = self.shared.wake.lock().unwrap_or_else(|e| e.into_inner());
+            let _guard = self.shared.wake.lock();
             self.shared.wake_cv.notify_one();
         }
         if let Some(thread) = self.thread.take() {
@@ -150,10 +151,9 @@ fn flusher(commit: &Committer, flushed: watch::Sender<u64>) {
     let mut done = 0u64;
     loop {
         {
-            let mut guard = shared.wake.lock().unwrap_or_else(|e| e.into_inner());
+            let mut guard = shared.wake.lock();
             while shared.issued.load(Ordering::SeqCst) == done && !shared.stop.load(Ordering::SeqCst) {
-                guard =
-                    shared.wake_cv.wait_timeout(guard, Duration::from_millis(500)).unwrap_or_else(|e| e.into_inner()).0;
+                shared.wake_cv.wait_for(&mut guard, Duration::from_millis(500));
             }
         }
         // Every ticket up to `target` belongs to a write that finished before now.

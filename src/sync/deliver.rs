@@ -25,7 +25,9 @@
 //! runs after the restart (at-least-once, idempotent at the remote).
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
+
+use parking_lot::Mutex;
 use std::time::Duration;
 
 use deskgate_adapter::{AdapterError, RemoteId, RemoteLink, RemoteNote};
@@ -172,10 +174,6 @@ impl Dispatcher {
         self.shutdown.get().is_some_and(|s| *s.borrow())
     }
 
-    fn lanes(&self) -> std::sync::MutexGuard<'_, HashSet<(IncidentId, DeskId)>> {
-        self.in_flight.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     /// Deliver until `shutdown` turns true. From then on no delivery starts; those
     /// under way get `stop_grace` to finish and are then abandoned (they stay in the
     /// outbox for the next start).
@@ -222,19 +220,19 @@ impl Dispatcher {
         // means no remote is being called, every lane let go that no outcome is still
         // being recorded); then they are given up where they are.
         let all = self.concurrency.max(1) as u32;
-        let under_way = self.lanes().len();
+        let under_way = self.in_flight.lock().len();
         if under_way > 0 {
             tracing::info!(under_way, grace_ms = self.stop_grace.as_millis() as u64, "stopping delivery");
         }
         let finished = async {
             let _all = permits.acquire_many(all).await;
-            while !self.lanes().is_empty() {
+            while !self.in_flight.lock().is_empty() {
                 tokio::time::sleep(Duration::from_millis(2)).await;
             }
         };
         if tokio::time::timeout(self.stop_grace, finished).await.is_err() {
             tracing::warn!(
-                abandoned = self.lanes().len(),
+                abandoned = self.in_flight.lock().len(),
                 "deliveries still under way at shutdown abandoned; they stay in the outbox and run after the restart"
             );
             self.abandon.send_replace(true);
@@ -262,7 +260,7 @@ impl Dispatcher {
         let next_due = if due.items.len() >= DUE_PER_ROUND { Some(now) } else { due.next_due };
         for item in due.items {
             let lane = item.lane();
-            if self.lanes().contains(&lane) {
+            if self.in_flight.lock().contains(&lane) {
                 continue;
             }
             let Ok(permit) = permits.clone().acquire_owned().await else { break };
@@ -270,7 +268,7 @@ impl Dispatcher {
             if self.stopping() {
                 break;
             }
-            self.lanes().insert(lane.clone());
+            self.in_flight.lock().insert(lane.clone());
             let me = self.clone();
             let mut abandon = self.abandon.subscribe();
             tokio::spawn(async move {
@@ -304,7 +302,7 @@ impl Dispatcher {
                         true
                     }
                 };
-                me.lanes().remove(&lane);
+                me.in_flight.lock().remove(&lane);
                 drop(permit);
                 if again {
                     me.wake.notify_one();

@@ -18,7 +18,9 @@
 //! second RustCrypto generation (digest 0.11, sha2 0.11, …), hence the pinned 4.0.1.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::time::Duration;
 
 use base64::Engine;
@@ -146,7 +148,7 @@ impl RelyingParty {
 
     async fn provider(&self, issuer: &str, refresh: bool) -> Result<Arc<CoreProviderMetadata>, OidcError> {
         if !refresh {
-            if let Some(p) = self.lock().get(issuer) {
+            if let Some(p) = self.providers.lock().get(issuer) {
                 return Ok(p.clone());
             }
         }
@@ -158,12 +160,8 @@ impl RelyingParty {
             .await
             .map_err(|e| OidcError::Provider(error_chain(&e)))?;
         let provider = Arc::new(metadata);
-        self.lock().insert(issuer.to_owned(), provider.clone());
+        self.providers.lock().insert(issuer.to_owned(), provider.clone());
         Ok(provider)
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<CoreProviderMetadata>>> {
-        self.providers.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Where to send the person, and what the callback must match.

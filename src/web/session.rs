@@ -7,8 +7,8 @@
 //! The table is in memory: a restart signs everyone out, nothing more (reports are
 //! in the store).
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -36,10 +36,6 @@ pub struct Sessions {
     secure: bool,
     live: Mutex<HashMap<String, (Session, Instant)>>,
     logins: Mutex<HashMap<String, (Pending, Instant)>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The value of cookie `name` in the request.
@@ -81,7 +77,7 @@ impl Sessions {
         id: String,
         value: T,
     ) -> HeaderValue {
-        let mut map = lock(map);
+        let mut map = map.lock();
         map.retain(|_, (_, at)| at.elapsed() < ttl);
         map.insert(id.clone(), (value, Instant::now()));
         self.set_cookie(name, &id, ttl)
@@ -95,7 +91,7 @@ impl Sessions {
     /// The sign-in this browser started, once.
     pub fn take_login(&self, headers: &HeaderMap) -> Option<Pending> {
         let id = cookie(headers, LOGIN_COOKIE)?;
-        let (pending, at) = lock(&self.logins).remove(id)?;
+        let (pending, at) = self.logins.lock().remove(id)?;
         (at.elapsed() < LOGIN_TIME).then_some(pending)
     }
 
@@ -109,7 +105,7 @@ impl Sessions {
     /// The request's session, if it has a live one.
     pub fn get(&self, headers: &HeaderMap) -> Option<Session> {
         let id = cookie(headers, SESSION_COOKIE)?;
-        let mut live = lock(&self.live);
+        let mut live = self.live.lock();
         let (session, at) = live.get_mut(id)?;
         if at.elapsed() >= IDLE {
             live.remove(id);
@@ -122,7 +118,7 @@ impl Sessions {
     /// End the request's session; the cookie that clears it.
     pub fn end(&self, headers: &HeaderMap) -> HeaderValue {
         if let Some(id) = cookie(headers, SESSION_COOKIE) {
-            lock(&self.live).remove(id);
+            self.live.lock().remove(id);
         }
         self.set_cookie(SESSION_COOKIE, "", Duration::ZERO)
     }

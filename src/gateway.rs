@@ -729,8 +729,6 @@ impl Gateway {
 }
 
 /// A desk that is not party to an incident learns nothing about it: 404, as if absent.
-/// A desk not party to incident `id` is told it is not found: that it exists is
-/// not its to know.
 fn hide_invisible(e: StoreError, id: &IncidentId) -> GatewayError {
     match e {
         StoreError::Model(e) if e == ModelError::NOT_PARTY => GatewayError::NotFound(id.to_string()),

@@ -63,7 +63,6 @@ impl Gateway {
             }
             Ok(Effects { changed: true, deliveries, ..Effects::default() })
         };
-        let updated = self.store_change(id, &mutate, entry).await?;
-        Ok(updated)
+        self.store_change(id, &mutate, entry).await
     }
 }

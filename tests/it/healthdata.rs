@@ -100,13 +100,7 @@ async fn resolved_on_friday() -> (TestClock, Federation, String, String, String)
 /// outbox's retry schedule reads it, so it must move; the test sets it to jump days.
 fn running_clock(start: &str) -> TestClock {
     let clock = TestClock::at(at(start));
-    let ticking = clock.clone();
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-            ticking.advance(jiff::SignedDuration::from_millis(100));
-        }
-    });
+    kit::run_clock(&clock, 10);
     clock
 }
 

@@ -27,14 +27,8 @@ const MONDAY_0800: &str = "2026-11-30T08:00:00+01:00";
 const DEFERRED_FIELD: &str = "cq:Deferred_Until";
 
 async fn federation(clock: &TestClock, deferred_field: bool) -> Federation {
-    // Deliveries back off on the gateway's clock: let it run, a little faster than real time.
-    let ticking = clock.clone();
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-            ticking.advance(jiff::SignedDuration::from_millis(50));
-        }
-    });
+    // Deliveries back off on the gateway's clock: let it run, faster than real time.
+    kit::run_clock(clock, 5);
     Federation::builder()
         .no_polling()
         .open_rate_limits()

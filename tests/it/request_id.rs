@@ -94,12 +94,11 @@ async fn deliveries_carry_the_originating_request_id_to_every_system() {
     assert_eq!(assigned.status(), StatusCode::OK, "{}", assigned.text().await.unwrap());
 
     let carried = |seen: &Seen, id: &str| seen.lock().unwrap().iter().any(|(_, r)| r.as_deref() == Some(id));
-    let mut tries = 0;
-    while !(carried(&cq_seen, "req-submit-1") && carried(&jira_seen, "req-assign-2")) {
-        tries += 1;
-        assert!(tries < 400, "cq: {:?}\njira: {:?}", cq_seen.lock().unwrap(), jira_seen.lock().unwrap());
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let both = kit::poll_until(Duration::from_secs(10), async || {
+        (carried(&cq_seen, "req-submit-1") && carried(&jira_seen, "req-assign-2")).then_some(())
+    })
+    .await;
+    assert!(both.is_some(), "cq: {:?}\njira: {:?}", cq_seen.lock().unwrap(), jira_seen.lock().unwrap());
     // Calls made outside a delivery carry no request id; within one, every call does.
     for seen in [&cq_seen, &jira_seen] {
         for (path, rid) in seen.lock().unwrap().iter() {
@@ -118,12 +117,9 @@ async fn deliveries_carry_the_originating_request_id_to_every_system() {
         .await
         .unwrap();
     assert_eq!(reassigned.status(), StatusCode::OK, "{}", reassigned.text().await.unwrap());
-    let mut tries = 0;
-    while !carried(&sn_seen, "req-reassign-3") {
-        tries += 1;
-        assert!(tries < 400, "servicenow: {:?}", sn_seen.lock().unwrap());
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let carried_on =
+        kit::poll_until(Duration::from_secs(10), async || carried(&sn_seen, "req-reassign-3").then_some(())).await;
+    assert!(carried_on.is_some(), "servicenow: {:?}", sn_seen.lock().unwrap());
     let _ = stop.send(());
     server.await.unwrap();
 }

@@ -205,14 +205,7 @@ const REMOTE_SECRETS: [(&str, &str); 2] =
 
 /// Wait (bounded) for the process to exit; `None` when it is still running at `deadline`.
 async fn exited_within(child: &mut Child, deadline: Duration) -> Option<ExitStatus> {
-    let until = Instant::now() + deadline;
-    while Instant::now() < until {
-        if let Some(status) = child.try_wait().unwrap() {
-            return Some(status);
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    None
+    poll_until(deadline, async || child.try_wait().unwrap()).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

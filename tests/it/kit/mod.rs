@@ -32,7 +32,7 @@ pub use binary::RunningBinary;
 pub use config::{Desk, GatewayConfig};
 pub use federation::{Federation, Fmk, ref_of};
 pub use tokens::{AUDIENCE, claims, desk_claims, es256, hs256, now, rs256, signed_as, token};
-pub use wait::{eventually, poll_until, wait_until};
+pub use wait::{eventually, poll_until, run_clock, wait_until};
 
 pub fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)

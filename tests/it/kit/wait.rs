@@ -3,6 +3,8 @@
 
 use std::time::{Duration, Instant};
 
+use deskgate::clock::TestClock;
+
 /// How often a condition is looked at again.
 pub const PROBE_EVERY: Duration = Duration::from_millis(25);
 
@@ -36,6 +38,19 @@ pub async fn wait_polls(mut cond: impl AsyncFnMut() -> bool, polls: usize) -> bo
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     false
+}
+
+/// Move `clock` on `speed` times as fast as the wall clock, in 10 ms steps, for the
+/// rest of the test: for what runs on the gateway's own schedule (delivery back-off)
+/// while the test jumps the clock over days.
+pub fn run_clock(clock: &TestClock, speed: i64) {
+    let ticking = clock.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            ticking.advance(jiff::SignedDuration::from_millis(10 * speed));
+        }
+    });
 }
 
 async fn poll_every<T>(within: Duration, every: Duration, mut probe: impl AsyncFnMut() -> Option<T>) -> Option<T> {

@@ -57,12 +57,6 @@ fn assert_line(out: &str, outcome: &str, name: &str, says: &str) {
 }
 
 /// Rewrite the configuration file the probe reads.
-fn edit_config(f: &Federation, from: &str, to: &str) {
-    let text = std::fs::read_to_string(&f.config_file).unwrap();
-    assert!(text.contains(from), "{from} in {text}");
-    std::fs::write(&f.config_file, text.replacen(from, to, 1)).unwrap();
-}
-
 fn secrets_absent(f: &Federation, out: &str) {
     for (name, value) in f.env_vars() {
         if value.len() >= 8 {
@@ -133,7 +127,7 @@ async fn a_jira_workflow_dead_end_fails_naming_the_status_and_what_it_cannot_rea
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_wrong_project_a_missing_field_and_a_wrong_deployment_fail_with_their_keys() {
-    let f = Federation::builder()
+    let mut f = Federation::builder()
         .jira_webhooks("hook-secret-probe-4")
         .drift_jira("link_field", "customfield_10099")
         .drift_jira("deployment", "cloud")
@@ -145,12 +139,16 @@ async fn a_wrong_project_a_missing_field_and_a_wrong_deployment_fail_with_their_
     assert_line(&out, "PASS", "field correlation_field", "customfield_10042");
     assert_line(&out, "FAIL", "deployment", "desks.drift.jira.deployment = \"datacenter\"");
 
-    edit_config(&f, "project = \"DRIFT\"", "project = \"NOPE\"");
+    f.rewrite_config(|c| {
+        c.desk_subkey("drift", "jira", "project", "NOPE");
+    });
     let out = fails(&f, "drift", &[]).await;
     assert_line(&out, "FAIL", "project", "No project could be found with key 'NOPE'");
     assert_line(&out, "FAIL", "project", "desks.drift.jira.project");
 
-    edit_config(&f, "project = \"NOPE\"", "project = \"DRIFT\"\nissue_type = \"Story\"");
+    f.rewrite_config(|c| {
+        c.desk_subkey("drift", "jira", "project", "DRIFT").desk_subkey("drift", "jira", "issue_type", "Story");
+    });
     let out = fails(&f, "drift", &[]).await;
     assert_line(&out, "FAIL", "issue-type", "no issue type \"Story\" (it has: Incident, Task");
     assert_line(&out, "FAIL", "issue-type", "desks.drift.jira.issue_type");
@@ -158,7 +156,7 @@ async fn a_wrong_project_a_missing_field_and_a_wrong_deployment_fail_with_their_
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_wrong_endpoint_path_refused_credentials_and_no_webhook_fail() {
-    let f = Federation::builder().start().await;
+    let mut f = Federation::builder().start().await;
     let out = fails(&f, "drift", &[]).await;
     assert_line(&out, "FAIL", "change-capture", "none of 0 webhooks posts to …/webhooks/jira/drift");
 
@@ -167,7 +165,9 @@ async fn a_wrong_endpoint_path_refused_credentials_and_no_webhook_fail() {
     assert!(!out.contains("not-the-token-5f3a9c"), "{out}");
 
     let base = f.drift.base_url();
-    edit_config(&f, &format!("\"{base}\""), &format!("\"{base}/jira\""));
+    f.rewrite_config(|c| {
+        c.desk_key("drift", "endpoint", format!("{base}/jira"));
+    });
     let out = fails(&f, "drift", &[]).await;
     assert_line(&out, "FAIL", "endpoint", "/jira/rest/api/2/serverInfo");
     assert_line(&out, "FAIL", "endpoint", "desks.drift.endpoint");
@@ -175,7 +175,7 @@ async fn a_wrong_endpoint_path_refused_credentials_and_no_webhook_fail() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_servicenow_desk_passes_and_a_missing_field_or_wrong_path_fails() {
-    let f = Federation::builder().start().await;
+    let mut f = Federation::builder().start().await;
     let out = passes(&f, "region-h", &[]).await;
     assert_line(&out, "PASS", "auth", "accepted");
     assert_line(&out, "PASS", "table", "incident is readable");
@@ -191,18 +191,25 @@ async fn a_servicenow_desk_passes_and_a_missing_field_or_wrong_path_fails() {
     secrets_absent(&f, &out);
 
     // The table now has a record: its fields are read without writing.
-    edit_config(&f, "[desks.region-h]", "[desks.region-h]\nservicenow = { link_field = \"u_links\" }");
+    f.rewrite_config(|c| {
+        c.desk_subkey("region-h", "servicenow", "link_field", "u_links");
+    });
     let out = fails(&f, "region-h", &[]).await;
     assert_line(&out, "FAIL", "field link_field", "incident has no field u_links");
     assert_line(&out, "FAIL", "field link_field", "desks.region-h.servicenow.link_field");
 
     let base = f.region_h.base_url();
-    edit_config(&f, &format!("\"{base}\""), &format!("\"{base}/now\""));
+    f.rewrite_config(|c| {
+        c.desk_key("region-h", "endpoint", format!("{base}/now"));
+    });
     let out = fails(&f, "region-h", &[]).await;
     assert_line(&out, "FAIL", "endpoint", "no ServiceNow Table API");
 
-    edit_config(&f, "link_field = \"u_links\"", "table = \"problem\"");
-    edit_config(&f, &format!("\"{base}/now\""), &format!("\"{base}\""));
+    f.rewrite_config(|c| {
+        c.without_desk_subkey("region-h", "servicenow", "link_field")
+            .desk_subkey("region-h", "servicenow", "table", "problem")
+            .desk_key("region-h", "endpoint", &base);
+    });
     let out = fails(&f, "region-h", &[]).await;
     assert_line(&out, "FAIL", "table", "Invalid table problem");
     assert_line(&out, "FAIL", "table", "desks.region-h.servicenow.table");
@@ -210,7 +217,7 @@ async fn a_servicenow_desk_passes_and_a_missing_field_or_wrong_path_fails() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_clearquest_desk_passes_and_a_wrong_database_fails() {
-    let f = Federation::builder().start().await;
+    let mut f = Federation::builder().start().await;
     let out = passes(&f, "sds", &[]).await;
     assert_line(&out, "PASS", "auth", "accepted");
     assert_line(&out, "PASS", "discovery", "/cqweb/oslc/repo/7.0.0/db/SDS");
@@ -222,12 +229,21 @@ async fn a_clearquest_desk_passes_and_a_wrong_database_fails() {
     assert_line(&out, "FAIL", "auth", "desks.sds.credentials");
     assert!(!out.contains("not-the-password-77ab"), "{out}");
 
-    edit_config(&f, "db = \"SDS\"", "db = \"NOPE\"");
+    f.rewrite_config(|c| {
+        c.desk_subkey("sds", "clearquest", "db", "NOPE");
+    });
     let out = fails(&f, "sds", &[]).await;
     assert_line(&out, "FAIL", "discovery", "desks.sds.clearquest.db");
 
     // A change-capture field the record type does not have is named with its key.
-    edit_config(&f, "db = \"NOPE\"", "db = \"SDS\"\nmodified_field = \"cq:Last_Modified\"");
+    f.rewrite_config(|c| {
+        c.desk_subkey("sds", "clearquest", "db", "SDS").desk_subkey(
+            "sds",
+            "clearquest",
+            "modified_field",
+            "cq:Last_Modified",
+        );
+    });
     let out = fails(&f, "sds", &[]).await;
     assert_line(&out, "FAIL", "modified_field", "desks.sds.clearquest.modified_field");
 }

@@ -253,6 +253,14 @@ impl GatewayConfig {
         self
     }
 
+    /// Without `[desks.<id>.<table>] key`, if it is there.
+    pub fn without_desk_subkey(&mut self, id: &str, table: &str, key: &str) -> &mut Self {
+        if let Some(t) = self.desk_table(id).get_mut(table).and_then(Value::as_table_mut) {
+            t.remove(key);
+        }
+        self
+    }
+
     pub fn data_dir(&self) -> PathBuf {
         let dir = self.doc["gateway"]["data_dir"].as_str().expect("gateway.data_dir");
         PathBuf::from(dir)

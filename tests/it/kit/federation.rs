@@ -384,6 +384,7 @@ impl FederationBuilder {
             drift,
             dir,
             config_file,
+            written: c,
             config,
             jira_hook_secret: self.jira_hook_secret,
             poller: None,
@@ -412,6 +413,8 @@ pub struct Federation {
     pub dir: tempfile::TempDir,
     /// The configuration as written, for `deskgate --config`.
     pub config_file: PathBuf,
+    /// What `config_file` holds, to change it with [`Federation::rewrite_config`].
+    written: GatewayConfig,
     /// The configuration as loaded, to start the gateway again on the same store.
     pub config: Config,
     pub jira_hook_secret: String,
@@ -427,6 +430,13 @@ pub struct Federation {
 impl Federation {
     pub fn builder() -> FederationBuilder {
         FederationBuilder::new()
+    }
+
+    /// Change the configuration file, not the running gateway: for the commands that
+    /// read `--config` (`probe`, `check-config`).
+    pub fn rewrite_config(&mut self, edit: impl FnOnce(&mut GatewayConfig)) {
+        edit(&mut self.written);
+        std::fs::write(&self.config_file, self.written.render()).unwrap();
     }
 
     async fn launch(&mut self) {

@@ -114,10 +114,9 @@ impl Tools {
 /// A scenario being played: the gateway as the scenario's desks call it, the tools
 /// `T` behind them, and the step being narrated.
 struct Play<T> {
-    base: String,
+    /// The gateway the scenario's desks call.
+    gateway: Serving,
     client: reqwest::Client,
-    config: Config,
-    env: MapEnv,
     /// The national desk: it reads the incidents and the outbox the narration shows.
     national: &'static str,
     tools: T,
@@ -200,15 +199,21 @@ where
 }
 
 impl<T> Play<T> {
-    fn new(base: String, config: Config, env: MapEnv, national: &'static str, tools: T) -> Self {
-        Self { base, client: reqwest::Client::new(), config, env, national, tools, step: 0 }
+    fn new(gateway: Serving, national: &'static str, tools: T) -> Self {
+        Self { gateway, client: reqwest::Client::new(), national, tools, step: 0 }
+    }
+
+    /// The scenario is over: stop its gateway.
+    async fn stop(self) {
+        self.gateway.stop().await;
     }
 
     /// A short-lived token of `desk`, as its tool would hold.
     fn token(&self, desk: &str) -> Result<String, String> {
         let id = desk.parse().map_err(|e: crate::model::ModelError| e.to_string())?;
-        let desk = self.config.desk(&id).ok_or("no such desk")?;
-        auth::mint(desk, &self.config.gateway.audience, Duration::from_secs(900), now_unix())
+        let config = &self.gateway.config;
+        let desk = config.desk(&id).ok_or("no such desk")?;
+        auth::mint(desk, &config.gateway.audience, Duration::from_secs(900), now_unix())
     }
 
     fn step(&mut self, title: &str) {
@@ -228,7 +233,7 @@ impl<T> Play<T> {
         path: &str,
         body: Option<Value>,
     ) -> Result<(u16, Value), String> {
-        send(&self.client, &self.base, token, method, path, body).await
+        send(&self.client, &self.gateway.base, token, method, path, body).await
     }
 
     /// The incident `id` as the national desk sees it.
@@ -249,6 +254,72 @@ impl<T> Play<T> {
                 .is_ok_and(|(_, o)| o["items"].as_array().is_some_and(Vec::is_empty))
         })
         .await
+    }
+}
+
+/// Run `play` with a fresh data directory of its own, removed afterwards.
+async fn in_temp_dir<F: Future<Output = Result<(), String>>>(
+    name: &str,
+    play: impl FnOnce(PathBuf) -> F,
+) -> Result<(), String> {
+    let data = std::env::temp_dir().join(format!("{name}-{}-{}", std::process::id(), now_unix()));
+    std::fs::create_dir_all(&data).map_err(|e| e.to_string())?;
+    let result = play(data.clone()).await;
+    let _ = std::fs::remove_dir_all(&data);
+    result
+}
+
+/// A scenario's gateway, serving on loopback until [`Serving::stop`].
+struct Serving {
+    base: String,
+    config: Config,
+    /// The secrets it was configured with, and the overrides.
+    env: MapEnv,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// What a scenario's gateway is started from: its configuration `text` (relative
+/// paths from `dir`) and contact rules, the generated secrets, and the overrides
+/// that point its desks at the simulators.
+struct Setup<'a> {
+    text: &'a str,
+    dir: &'a str,
+    contacts: &'a str,
+    env: MapEnv,
+    overrides: Vec<(&'static str, String)>,
+}
+
+impl Setup<'_> {
+    /// Start the gateway with its store and contact rules under `data`, on `clock`,
+    /// listening on a free loopback port, delivering with short back-offs.
+    async fn start(self, data: &Path, clock: Arc<dyn crate::clock::Clock>) -> Result<Serving, String> {
+        let contacts = data.join("contacts.toml");
+        std::fs::write(&contacts, self.contacts).map_err(|e| e.to_string())?;
+        let common = [
+            ("DESKGATE_GATEWAY__LISTEN", "127.0.0.1:0".to_owned()),
+            ("DESKGATE_GATEWAY__DATA_DIR", data.join("store").display().to_string()),
+            ("DESKGATE_GATEWAY__CONTACTS", contacts.display().to_string()),
+            ("DESKGATE_GATEWAY__DELIVERY__RETRY_BASE_MS", "50".into()),
+        ];
+        let env = common.into_iter().chain(self.overrides).fold(self.env, |env, (k, v)| env.with(k, v));
+        let config = Config::from_toml(self.text, &PathBuf::from(self.dir), &env)
+            .map_err(|p| p.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))?;
+        let store = crate::store::open(&config.gateway.store).map_err(|e| e.to_string())?;
+        let app = Application::build_with(config.clone(), store, clock).await.map_err(|e| e.to_string())?;
+        let base = format!("http://{}", app.local_addr());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(app.run_until(async {
+            let _ = stopped.await;
+        }));
+        Ok(Serving { base, config, env, stop, server })
+    }
+}
+
+impl Serving {
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.server.await;
     }
 }
 
@@ -276,11 +347,7 @@ pub async fn run(at: Option<&str>, serve: bool) -> Result<(), String> {
         Some(a) => parse_instant(a)?,
         None => Timestamp::now(),
     };
-    let data = std::env::temp_dir().join(format!("deskgate-demo-{}-{}", std::process::id(), now_unix()));
-    std::fs::create_dir_all(&data).map_err(|e| e.to_string())?;
-    let result = play(&data, start, serve).await;
-    let _ = std::fs::remove_dir_all(&data);
-    result
+    in_temp_dir("deskgate-demo", |data| async move { play(&data, start, serve).await }).await
 }
 
 /// RFC 3339 with an offset (`2026-11-29T02:00:00+01:00`), or a civil time taken as
@@ -301,15 +368,9 @@ async fn play(data: &Path, start: Timestamp, serve: bool) -> Result<(), String> 
         Some(p) => p.configure(SHIPPED_CONFIG)?,
         None => SHIPPED_CONFIG.to_owned(),
     };
-    let mut env = generated_secrets(&text)?;
+    let env = generated_secrets(&text)?;
     let tools = Tools::start(&env).await?;
-    let contacts = data.join("contacts.toml");
-    std::fs::write(&contacts, SHIPPED_CONTACTS).map_err(|e| e.to_string())?;
-    let overrides = [
-        ("DESKGATE_GATEWAY__LISTEN", "127.0.0.1:0".to_owned()),
-        ("DESKGATE_GATEWAY__DATA_DIR", data.join("store").display().to_string()),
-        ("DESKGATE_GATEWAY__CONTACTS", contacts.display().to_string()),
-        ("DESKGATE_GATEWAY__DELIVERY__RETRY_BASE_MS", "50".into()),
+    let overrides = vec![
         ("DESKGATE_DESKS__REGION_H__ENDPOINT", tools.region_h.base_url()),
         ("DESKGATE_DESKS__REGION_M__ENDPOINT", tools.region_m.base_url()),
         ("DESKGATE_DESKS__SDS__ENDPOINT", tools.sds.base_url().to_owned()),
@@ -325,35 +386,22 @@ async fn play(data: &Path, start: Timestamp, serve: bool) -> Result<(), String> 
         ("DESKGATE_GATEWAY__SMTP__TLS", "none".into()),
         ("DESKGATE_GATEWAY__SMS__URL", tools.sms.url().to_owned()),
     ];
-    for (k, v) in overrides {
-        env = env.with(k, v);
-    }
-    let config = Config::from_toml(&text, &PathBuf::from("deploy"), &env)
-        .map_err(|p| p.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))?;
-    let store = crate::store::open(&config.gateway.store).map_err(|e| e.to_string())?;
-    let app = Application::build_with(config.clone(), store, Arc::new(ShiftedClock::starting_at(start)))
-        .await
-        .map_err(|e| e.to_string())?;
-    let base = format!("http://{}", app.local_addr());
+    let setup = Setup { text: &text, dir: "deploy", contacts: SHIPPED_CONTACTS, env, overrides };
+    let gateway = setup.start(data, Arc::new(ShiftedClock::starting_at(start))).await?;
     if let Some(p) = &providers {
-        p.register(&config, &base);
+        p.register(&gateway.config, &gateway.base);
     }
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(app.run_until(async {
-        let _ = stopped.await;
-    }));
 
     let local =
         start.in_tz("Europe/Copenhagen").map(|z| z.strftime("%A %Y-%m-%d %H:%M %Z").to_string()).unwrap_or_default();
     println!("deskgate demo — the NSP federation of deploy/gateway.toml, starting {local}");
-    print_desks(&base, &config, 9, 46);
-    let mut demo = Demo::new(base, config, env, "sds", tools);
+    print_desks(&gateway.base, &gateway.config, 9, 46);
+    let mut demo = Demo::new(gateway, "sds", tools);
     let outcome = scenario(&mut demo, start).await;
     if let (Ok(()), Some(p)) = (&outcome, &providers) {
-        p.serve(&demo.base).await;
+        p.serve(&demo.gateway.base).await;
     }
-    let _ = stop.send(());
-    let _ = server.await;
+    demo.stop().await;
     outcome
 }
 
@@ -541,7 +589,7 @@ async fn scenario(d: &mut Demo, start: Timestamp) -> Result<(), String> {
     show(status, 200, "the FMK supplier's Per Hansen writes the incident report")?;
     let (status, _) = d.call("fmk", Method::POST, &format!("{report}/submit"), Some(json!({}))).await?;
     show(status, 200, "and submits it (FMK's reports need no quality check by the operator)")?;
-    let manager = d.config.gateway.report.policy.incident_managers.first().cloned().unwrap_or_default();
+    let manager = d.gateway.config.gateway.report.policy.incident_managers.first().cloned().unwrap_or_default();
     let (status, _) = d.call("sds", Method::POST, &format!("{report}/approve"), Some(json!({"by": manager}))).await?;
     show(status, 200, &format!("the FMK/NSP Incident Manager {manager} approves it"))?;
     let (status, closed) = d.patch("sds", &id, json!({"status": "closed"})).await?;
@@ -554,7 +602,7 @@ async fn scenario(d: &mut Demo, start: Timestamp) -> Result<(), String> {
         origin["state"],
         if told { "“Closed nationally …”" } else { "(no note)" }
     );
-    if let Some(crate::config::Journal::Mail(to)) = &d.config.gateway.journal {
+    if let Some(crate::config::Journal::Mail(to)) = &d.gateway.config.gateway.journal {
         let to = to.first().cloned().unwrap_or_default();
         let mail = d.tools.mail.wait_for(&to, 1).await?;
         println!("   ✔ journalised once (step 17): mail to {to}: “{}”", mail[0].subject);
@@ -562,8 +610,9 @@ async fn scenario(d: &mut Demo, start: Timestamp) -> Result<(), String> {
 
     // 7. Refusals.
     d.step("Refusals");
-    let issuer_secret = d.env.vars.get("DESKGATE_SECRET_REGION_H_JWT").cloned().unwrap_or_default();
+    let issuer_secret = d.gateway.env.vars.get("DESKGATE_SECRET_REGION_H_JWT").cloned().unwrap_or_default();
     let issuer = d
+        .gateway
         .config
         .desks
         .values()
@@ -574,7 +623,7 @@ async fn scenario(d: &mut Demo, start: Timestamp) -> Result<(), String> {
     let clinician = Claims {
         iss: issuer,
         sub: "jens.hansen@rigshospitalet".into(),
-        aud: d.config.gateway.audience.clone(),
+        aud: d.gateway.config.gateway.audience.clone(),
         exp: now_unix() + 600,
         nbf: None,
         iat: Some(now_unix()),

@@ -5,22 +5,20 @@
 //! matrix, on hold awaiting a problem, resolved, reopened by the reporter, resolved
 //! again, and closed by itself five working days later (the demo moves its clock).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
-
-use parking_lot::Mutex;
 
 use deskgate_sim::jira::{JiraSim, JiraSimConfig};
 use deskgate_sim::servicenow::{ServiceNowSim, ServiceNowSimConfig};
 use deskgate_sim::smtp::SmtpSim;
 use jiff::{SignedDuration, Timestamp};
+use parking_lot::Mutex;
 use reqwest::Method;
 use serde_json::json;
 
-use super::{eventually, generated_secrets, jira_cloud_site, now_unix, s, show};
+use super::{Setup, eventually, generated_secrets, jira_cloud_site, s, show};
 use crate::clock::Clock;
-use crate::config::{Config, MapEnv};
-use crate::startup::Application;
+use crate::config::MapEnv;
 
 const CONFIG: &str = include_str!("../../deploy/healthdata/gateway.toml");
 const CONTACTS: &str = include_str!("../../deploy/healthdata/contacts.toml");
@@ -85,11 +83,7 @@ fn local(t: Timestamp) -> String {
 
 /// Play the healthdata.be scenario starting at `start`.
 pub async fn run(start: Timestamp) -> Result<(), String> {
-    let data = std::env::temp_dir().join(format!("deskgate-demo-hd-{}-{}", std::process::id(), now_unix()));
-    std::fs::create_dir_all(&data).map_err(|e| e.to_string())?;
-    let result = play(&data, start).await;
-    let _ = std::fs::remove_dir_all(&data);
-    result
+    super::in_temp_dir("deskgate-demo-hd", |data| async move { play(&data, start).await }).await
 }
 
 async fn tools(env: &MapEnv, clock: DemoClock) -> Result<Tools, String> {
@@ -120,15 +114,9 @@ async fn tools(env: &MapEnv, clock: DemoClock) -> Result<Tools, String> {
 }
 
 async fn play(data: &Path, start: Timestamp) -> Result<(), String> {
-    let mut env = generated_secrets(CONFIG)?;
+    let env = generated_secrets(CONFIG)?;
     let tools = tools(&env, DemoClock::starting_at(start)).await?;
-    let contacts = data.join("contacts.toml");
-    std::fs::write(&contacts, CONTACTS).map_err(|e| e.to_string())?;
-    let overrides = [
-        ("DESKGATE_GATEWAY__LISTEN", "127.0.0.1:0".to_owned()),
-        ("DESKGATE_GATEWAY__DATA_DIR", data.join("store").display().to_string()),
-        ("DESKGATE_GATEWAY__CONTACTS", contacts.display().to_string()),
-        ("DESKGATE_GATEWAY__DELIVERY__RETRY_BASE_MS", "50".into()),
+    let overrides = vec![
         ("DESKGATE_GATEWAY__ESCALATION__CHECK_MS", "100".into()),
         ("DESKGATE_DESKS__HOSPITAL__ENDPOINT", tools.hospital.base_url()),
         ("DESKGATE_DESKS__HD_SERVICEDESK__ENDPOINT", tools.national.base_url()),
@@ -138,28 +126,16 @@ async fn play(data: &Path, start: Timestamp) -> Result<(), String> {
         ("DESKGATE_GATEWAY__SMTP__PORT", tools._mail.port().to_string()),
         ("DESKGATE_GATEWAY__SMTP__TLS", "none".into()),
     ];
-    for (k, v) in overrides {
-        env = env.with(k, v);
-    }
-    let config = Config::from_toml(CONFIG, &PathBuf::from("deploy/healthdata"), &env)
-        .map_err(|p| p.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))?;
-    let store = crate::store::open(&config.gateway.store).map_err(|e| e.to_string())?;
-    let clock = Arc::new(tools.clock.clone());
-    let app = Application::build_with(config.clone(), store, clock).await.map_err(|e| e.to_string())?;
-    let base = format!("http://{}", app.local_addr());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(app.run_until(async {
-        let _ = stopped.await;
-    }));
+    let setup = Setup { text: CONFIG, dir: "deploy/healthdata", contacts: CONTACTS, env, overrides };
+    let gateway = setup.start(data, Arc::new(tools.clock.clone())).await?;
     println!(
         "deskgate demo — the healthdata.be federation of deploy/healthdata/gateway.toml, starting {}",
         local(start)
     );
-    super::print_desks(&base, &config, 14, 44);
-    let mut demo = Demo::new(base, config, env, "hd-servicedesk", tools);
+    super::print_desks(&gateway.base, &gateway.config, 14, 44);
+    let mut demo = Demo::new(gateway, "hd-servicedesk", tools);
     let outcome = scenario(&mut demo).await;
-    let _ = stop.send(());
-    let _ = server.await;
+    demo.stop().await;
     outcome
 }
 

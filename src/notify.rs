@@ -155,12 +155,9 @@ impl Notifier {
             "affects users: a record is created in the national desk's tool"
         };
         let body = format!(
-            "A supplier detected an incident itself (NSP steps 18a/b).\n\n\
-             Incident:   {}\nTitle:      {}\nService:    {}\nSupplier:   {supplier} (its ticket {})\nPriority:   {}\n\
-             Handling:   {handled}\n",
-            incident.id.as_str(),
-            incident.title.as_str(),
-            incident.service.as_str(),
+            "A supplier detected an incident itself (NSP steps 18a/b).\n\n{}\
+             Supplier:   {supplier} (its ticket {})\nPriority:   {}\nHandling:   {handled}\n",
+            facts(incident),
             incident.origin.ticket,
             incident.priority.map_or("not set", |p| p.as_str()),
         );
@@ -300,13 +297,10 @@ impl Notifier {
             incident.title.as_str()
         );
         let mut body = format!(
-            "{who}: you are contacted for a {} incident.\n\n\
-             Incident:   {}\nTitle:      {}\nService:    {}\nPriority:   {}\n\n\
+            "{who}: you are contacted for a {} incident.\n\n{}Priority:   {}\n\n\
              Why you:    {}\nRule:       {} (ruleset {})\nDecided at: {}\n",
             e.priority,
-            incident.id.as_str(),
-            incident.title.as_str(),
-            incident.service.as_str(),
+            facts(incident),
             e.priority,
             e.decision.reason,
             e.decision.rule,
@@ -338,13 +332,10 @@ impl Notifier {
             incident.service.as_str()
         );
         let body = format!(
-            "A {} incident has been registered or upgraded.\n\n\
-             Incident:   {}\nTitle:      {}\nService:    {}\nPriority:   {}\nAt:         {}\n\
+            "A {} incident has been registered or upgraded.\n\n{}Priority:   {}\nAt:         {}\n\
              Contacted:  {} ({})\n\nEscalation {}\n",
             e.priority,
-            incident.id.as_str(),
-            incident.title.as_str(),
-            incident.service.as_str(),
+            facts(incident),
             e.priority,
             e.decision.local.strftime("%a %Y-%m-%d %H:%M %Z"),
             e.decision.contact.name,
@@ -355,7 +346,17 @@ impl Notifier {
     }
 }
 
-/// A webhook URL as shown in errors: its host only (paths may carry tokens).
+/// What every mail about an incident says of it first: its id, title and service,
+/// a line each.
+fn facts(incident: &Incident) -> String {
+    format!(
+        "Incident:   {}\nTitle:      {}\nService:    {}\n",
+        incident.id.as_str(),
+        incident.title.as_str(),
+        incident.service.as_str()
+    )
+}
+
 /// A notification endpoint's answer: done, or the failure classed by its status
 /// (with its `Retry-After`).
 async fn answered(what: &str, res: reqwest::Response) -> Result<(), AdapterError> {

@@ -77,10 +77,8 @@ impl Notifier {
             Alert::RcaDue => "A root-cause analysis is owed for this incident and is due soon. Deliver it to the national desk and mark it delivered (rca_delivered).".to_owned(),
         };
         let body = format!(
-            "{name}: {why}\n\nIncident:   {}\nTitle:      {}\nService:    {}\nPriority:   {priority}\nReported by: {}\nAssigned to: {}\n\nRead it at {}/api/v1/incidents/{}\n",
-            i.id,
-            i.title.as_str(),
-            i.service.as_str(),
+            "{name}: {why}\n\n{}Priority:   {priority}\nReported by: {}\nAssigned to: {}\n\nRead it at {}/api/v1/incidents/{}\n",
+            super::facts(i),
             i.origin.desk,
             i.assignee.as_ref().map_or("(nobody yet)", |a| a.as_str()),
             self.config.gateway.public_base(None),

@@ -127,6 +127,13 @@ impl Probe<'_> {
     pub fn push_path(&self) -> String {
         format!("/webhooks/{}/{}", self.desk.system, self.desk.id)
     }
+
+    /// The whole address of [`Probe::push_path`], for a fix to quote: under the
+    /// gateway's public URL, or a placeholder for it when none is configured.
+    pub fn push_url(&self) -> String {
+        let base = self.public_url.map_or("<gateway URL>".to_owned(), |u| u.as_str().trim_end_matches('/').to_owned());
+        format!("{base}{}", self.push_path())
+    }
 }
 
 pub type ProbeFuture<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;

@@ -463,8 +463,8 @@ impl Jira<'_> {
             WebhookVerify::Reread => "webhooks read back (reread)",
         };
         let fix = format!(
-            "in Jira (System → WebHooks) add a webhook for issue and comment events to {}{suffix}",
-            self.probe.public_url.map_or("<gateway URL>".to_owned(), |u| u.as_str().trim_end_matches('/').to_owned())
+            "in Jira (System → WebHooks) add a webhook for issue and comment events to {}",
+            self.probe.push_url()
         );
         match self.probe.http.get("/rest/webhooks/1.0/webhook").await {
             Ok(a) if a.ok() => {

@@ -299,8 +299,8 @@ impl Sn<'_> {
         let table = self.table();
         let suffix = self.probe.push_path();
         let fix = format!(
-            "add an async business rule on {table} (after insert/update) that posts the record to {}{suffix} with the desk's token",
-            self.probe.public_url.map_or("<gateway URL>".to_owned(), |u| u.as_str().trim_end_matches('/').to_owned())
+            "add an async business rule on {table} (after insert/update) that posts the record to {} with the desk's token",
+            self.probe.push_url()
         );
         let query = format!("collection={table}^active=true^scriptLIKE{suffix}");
         let path =

@@ -320,22 +320,14 @@ fn main() {
         report("bare axum + sled insert + group commit", &durable);
         report("bare axum + the store's creation alone", &store_alone);
         report("bare axum + sled insert (no flush)", &base);
-        let ratio = |a: &Run, b: &Run| {
-            format!(
-                "throughput {:.2}×; p50 latency {:.2}×; p99 latency {:.2}×",
-                a.throughput() / b.throughput(),
-                a.pct(0.5).as_secs_f64() / b.pct(0.5).as_secs_f64(),
-                a.pct(0.99).as_secs_f64() / b.pct(0.99).as_secs_f64()
-            )
-        };
         for (what, run) in [("deskgate", &full), ("deskgate + outbox", &with_outbox)] {
             for (name, b) in [("group-commit", &durable), ("no-flush", &base)] {
-                println!("ratio {what} vs {name} baseline: {}", ratio(run, b));
+                println!("ratio {what} vs {name} baseline: {}", run.against(b));
             }
         }
         // Where the gap lies: the store's transaction, or the request path around it.
-        println!("ratio store's creation alone vs group-commit baseline: {}", ratio(&store_alone, &durable));
-        println!("ratio deskgate vs store's creation alone: {}", ratio(&full, &store_alone));
+        println!("ratio store's creation alone vs group-commit baseline: {}", store_alone.against(&durable));
+        println!("ratio deskgate vs store's creation alone: {}", full.against(&store_alone));
         // Stopped through their shutdown signal, as a deployment stops them: their
         // background tasks end before the runtime does.
         plain.shutdown().await;

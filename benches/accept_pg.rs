@@ -85,11 +85,7 @@ fn main() {
         }
         report("deskgate POST /api/v1/incidents (pg)", &full);
         report("bare axum + INSERT + COMMIT", &base);
-        println!(
-            "ratio: deskgate throughput is {:.2}× the baseline's; p99 latency {:.2}× the baseline's",
-            full.throughput() / base.throughput(),
-            full.pct(0.99).as_secs_f64() / base.pct(0.99).as_secs_f64()
-        );
+        println!("ratio deskgate vs INSERT + COMMIT baseline: {}", full.against(&base));
         gateway.abort();
         bare.abort();
     });

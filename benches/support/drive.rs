@@ -42,6 +42,17 @@ impl Run {
     pub fn pct(&self, p: f64) -> Duration {
         percentile(&self.latencies, p)
     }
+
+    /// This run's throughput, p50 and p99 latency as ratios to `base`'s, for a line
+    /// that starts `ratio … vs …:`.
+    pub fn against(&self, base: &Run) -> String {
+        format!(
+            "throughput {:.2}×; p50 latency {:.2}×; p99 latency {:.2}×",
+            self.throughput() / base.throughput(),
+            self.pct(0.5).as_secs_f64() / base.pct(0.5).as_secs_f64(),
+            self.pct(0.99).as_secs_f64() / base.pct(0.99).as_secs_f64()
+        )
+    }
 }
 
 /// One line of figures for a run.
